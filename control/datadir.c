@@ -1,0 +1,421 @@
+/* kraftd: the data directory's identity and quorum-state files (formats in
+ * include/kraft/datadir.h). The control plane owns both; nothing here resets state
+ * silently: every unreadable file is an error that names it. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kraft/crc32c.h"
+#include "kraft/datadir.h"
+#include "kraft/fileio.h"
+#include "kraft/props.h"
+#include "kraft/uuid.h"
+
+#define META_VERSION 1
+#define QS_VERSION 1
+#define QS_COMMENT "# kraftd quorum state: replaced atomically by the node; do not edit\n"
+#define QS_CRC_KEY "crc32c="
+#define QS_CRC_LINE_BYTES (sizeof(QS_CRC_KEY) - 1 + 8 + 1) /* key, 8 hex digits, '\n' */
+
+/* ---- identity ---- */
+
+int
+kr_identity_encode(const struct kr_identity *id, char *buf, size_t cap)
+{
+	char cid[KR_UUID_TEXT_LEN + 1], did[KR_UUID_TEXT_LEN + 1];
+	int n;
+
+	kr_uuid_format(id->cluster_id, cid);
+	kr_uuid_format(id->directory_id, did);
+	n = snprintf(buf, cap,
+		     "# kraftd data directory identity, written by kraftd format\n"
+		     "version=%d\n"
+		     "cluster.id=%s\n"
+		     "node.id=%" PRId32 "\n"
+		     "directory.id=%s\n",
+		     META_VERSION, cid, id->node_id, did);
+	return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
+}
+
+enum { META_VERSION_K, META_CLUSTER_K, META_NODE_K, META_DIR_K, META_KEYS };
+
+struct meta_parse {
+	struct kr_identity *id;
+	unsigned seen;
+};
+
+static int
+meta_kv(void *arg, const char *key, const char *value, unsigned line, char *err, size_t errlen)
+{
+	static const char *const keys[META_KEYS] = {"version", "cluster.id", "node.id",
+						    "directory.id"};
+	struct meta_parse *p = arg;
+	int64_t v;
+	int k;
+
+	for (k = 0; k < META_KEYS && strcmp(key, keys[k]) != 0; k++)
+		;
+	if (k == META_KEYS) {
+		snprintf(err, errlen, "line %u: unknown key '%s'", line, key);
+		return -EINVAL;
+	}
+	if (p->seen & (1u << k)) {
+		snprintf(err, errlen, "line %u: '%s' given twice", line, key);
+		return -EINVAL;
+	}
+	p->seen |= 1u << k;
+	switch (k) {
+	case META_VERSION_K:
+		if (kr_parse_i64(value, META_VERSION, META_VERSION, &v) != 0) {
+			snprintf(err, errlen, "line %u: version '%s' (this kraftd reads %d)", line,
+				 value, META_VERSION);
+			return -EINVAL;
+		}
+		return 0;
+	case META_CLUSTER_K:
+	case META_DIR_K:
+		if (kr_uuid_parse(value, k == META_CLUSTER_K ? p->id->cluster_id
+							     : p->id->directory_id) != 0) {
+			snprintf(err, errlen, "line %u: %s '%s' is not a 22-character id", line, key,
+				 value);
+			return -EINVAL;
+		}
+		return 0;
+	default:
+		if (kr_parse_i64(value, 0, INT32_MAX, &v) != 0) {
+			snprintf(err, errlen, "line %u: node.id '%s' is not in 0..%d", line, value,
+				 INT32_MAX);
+			return -EINVAL;
+		}
+		p->id->node_id = (int32_t)v;
+		return 0;
+	}
+}
+
+int
+kr_identity_decode(const char *text, size_t len, struct kr_identity *id, char *err, size_t errlen)
+{
+	struct meta_parse p = {id, 0};
+	int rc;
+
+	memset(id, 0, sizeof(*id));
+	rc = kr_props_parse(text, len, meta_kv, &p, err, errlen);
+	if (rc != 0)
+		return -EINVAL;
+	if (p.seen != (1u << META_KEYS) - 1) {
+		snprintf(err, errlen, "missing %s",
+			 !(p.seen & 1u << META_VERSION_K)   ? "version"
+			 : !(p.seen & 1u << META_CLUSTER_K) ? "cluster.id"
+			 : !(p.seen & 1u << META_NODE_K)    ? "node.id"
+							    : "directory.id");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- quorum state ---- */
+
+int
+kr_quorum_state_encode(const struct kr_quorum_state *qs, char *buf, size_t cap)
+{
+	char vdir[KR_UUID_TEXT_LEN + 1] = "";
+	int n, m;
+
+	if (!kr_uuid_is_zero(qs->voted_dir))
+		kr_uuid_format(qs->voted_dir, vdir);
+	n = snprintf(buf, cap,
+		     QS_COMMENT "version=%d\n"
+				"epoch=%" PRIu32 "\n"
+				"leader.id=%" PRId32 "\n"
+				"voted.id=%" PRId32 "\n"
+				"voted.directory.id=%s\n",
+		     QS_VERSION, qs->epoch, qs->leader_id, qs->voted_id, vdir);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOSPC;
+	m = snprintf(buf + n, cap - (size_t)n, QS_CRC_KEY "%08" PRIx32 "\n",
+		     kr_crc32c(0, buf, (size_t)n));
+	if (m < 0 || (size_t)m >= cap - (size_t)n)
+		return -ENOSPC;
+	return n + m;
+}
+
+enum { QS_VERSION_K, QS_EPOCH_K, QS_LEADER_K, QS_VOTED_K, QS_VDIR_K, QS_KEYS };
+
+struct qs_parse {
+	struct kr_quorum_state *qs;
+	unsigned next; /* keys come in order */
+};
+
+static int
+qs_kv(void *arg, const char *key, const char *value, unsigned line, char *err, size_t errlen)
+{
+	static const char *const keys[QS_KEYS] = {"version", "epoch", "leader.id", "voted.id",
+						  "voted.directory.id"};
+	struct qs_parse *p = arg;
+	int64_t v;
+
+	if (p->next >= QS_KEYS || strcmp(key, keys[p->next]) != 0) {
+		snprintf(err, errlen, "line %u: expected '%s', found '%s'", line,
+			 p->next < QS_KEYS ? keys[p->next] : "end of file", key);
+		return -EBADMSG;
+	}
+	switch (p->next++) {
+	case QS_VERSION_K:
+		if (kr_parse_i64(value, QS_VERSION, QS_VERSION, &v) != 0) {
+			snprintf(err, errlen, "line %u: version '%s' (this kraftd reads %d)", line,
+				 value, QS_VERSION);
+			return -EBADMSG;
+		}
+		return 0;
+	case QS_EPOCH_K:
+		if (kr_parse_i64(value, 0, UINT32_MAX, &v) != 0)
+			break;
+		p->qs->epoch = (uint32_t)v;
+		return 0;
+	case QS_LEADER_K:
+	case QS_VOTED_K:
+		if (kr_parse_i64(value, KR_NODE_NONE, INT32_MAX, &v) != 0)
+			break;
+		*(p->next - 1 == QS_LEADER_K ? &p->qs->leader_id : &p->qs->voted_id) = (int32_t)v;
+		return 0;
+	default:
+		if (value[0] == '\0' || kr_uuid_parse(value, p->qs->voted_dir) == 0)
+			return 0;
+		break;
+	}
+	snprintf(err, errlen, "line %u: bad value '%s' for %s", line, value, key);
+	return -EBADMSG;
+}
+
+int
+kr_quorum_state_decode(const char *text, size_t len, struct kr_quorum_state *qs, char *err,
+		       size_t errlen)
+{
+	struct qs_parse p = {qs, 0};
+	size_t body;
+	uint32_t crc;
+	char hex[9];
+	char *end;
+
+	memset(qs, 0, sizeof(*qs));
+	if (len < sizeof(QS_COMMENT) - 1 + QS_CRC_LINE_BYTES ||
+	    memcmp(text, QS_COMMENT, sizeof(QS_COMMENT) - 1) != 0) {
+		snprintf(err, errlen, "not a kraftd quorum-state file (bad first line or too short)");
+		return -EBADMSG;
+	}
+	body = len - QS_CRC_LINE_BYTES;
+	if (text[body - 1] != '\n' || memcmp(text + body, QS_CRC_KEY, sizeof(QS_CRC_KEY) - 1) != 0 ||
+	    text[len - 1] != '\n') {
+		snprintf(err, errlen, "the last line is not the crc32c line (file cut or extended?)");
+		return -EBADMSG;
+	}
+	memcpy(hex, text + body + sizeof(QS_CRC_KEY) - 1, 8);
+	hex[8] = '\0';
+	for (int i = 0; i < 8; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'))) {
+			snprintf(err, errlen, "crc32c '%s' is not 8 lowercase hex digits", hex);
+			return -EBADMSG;
+		}
+	crc = (uint32_t)strtoul(hex, &end, 16);
+	if (crc != kr_crc32c(0, text, body)) {
+		snprintf(err, errlen, "checksum mismatch: the file is damaged");
+		return -EBADMSG;
+	}
+	if (kr_props_parse(text, body, qs_kv, &p, err, errlen) != 0)
+		return -EBADMSG;
+	if (p.next != QS_KEYS) {
+		snprintf(err, errlen, "incomplete: no '%s' line", p.next == QS_VERSION_K ? "version"
+								   : p.next == QS_EPOCH_K ? "epoch"
+								   : p.next == QS_LEADER_K
+									   ? "leader.id"
+								   : p.next == QS_VOTED_K
+									   ? "voted.id"
+									   : "voted.directory.id");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int
+kr_quorum_state_store(const char *dir, const struct kr_quorum_state *qs, char *err, size_t errlen)
+{
+	char buf[KR_DATADIR_FILE_MAX];
+	int n = kr_quorum_state_encode(qs, buf, sizeof(buf));
+	int rc;
+
+	if (n < 0) {
+		snprintf(err, errlen, "%s/%s: state too large to encode", dir, KR_QUORUM_STATE_FILE);
+		return n;
+	}
+	rc = kr_write_file_atomic(dir, KR_QUORUM_STATE_FILE, buf, (size_t)n);
+	if (rc != 0)
+		snprintf(err, errlen, "write %s/%s: %s", dir, KR_QUORUM_STATE_FILE, strerror(-rc));
+	return rc;
+}
+
+/* Read dir/name into buf, with an error naming the file. */
+static int
+read_named(const char *dir, const char *name, char *buf, size_t cap, const char *what, char *err,
+	   size_t errlen)
+{
+	int n = kr_read_file(dir, name, buf, cap);
+
+	if (n == -ENOENT)
+		snprintf(err, errlen, "%s/%s: missing (%s)", dir, name, what);
+	else if (n == -EFBIG)
+		snprintf(err, errlen, "%s/%s: larger than %d bytes; not a kraftd file", dir, name,
+			 KR_DATADIR_FILE_MAX);
+	else if (n < 0)
+		snprintf(err, errlen, "%s/%s: cannot read: %s", dir, name, strerror(-n));
+	return n;
+}
+
+int
+kr_quorum_state_load(const char *dir, struct kr_quorum_state *qs, char *err, size_t errlen)
+{
+	char buf[KR_DATADIR_FILE_MAX], why[160];
+	int n = read_named(dir, KR_QUORUM_STATE_FILE, buf, sizeof(buf),
+			   "kraftd format writes it; a formatted directory without it has lost its "
+			   "vote and epoch",
+			   err, errlen);
+
+	if (n < 0)
+		return n;
+	if (kr_quorum_state_decode(buf, (size_t)n, qs, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s/%s: corrupt: %s", dir, KR_QUORUM_STATE_FILE, why);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int
+kr_identity_load(const char *dir, struct kr_identity *id, char *err, size_t errlen)
+{
+	char buf[KR_DATADIR_FILE_MAX], why[160];
+	int n = read_named(dir, KR_META_FILE, buf, sizeof(buf),
+			   "not formatted: run kraftd format first", err, errlen);
+
+	if (n < 0)
+		return n;
+	if (kr_identity_decode(buf, (size_t)n, id, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s/%s: %s", dir, KR_META_FILE, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- format and open ---- */
+
+/* Does id name cluster_id and node_id? If not, say how it differs. */
+static int
+identity_matches(const char *dir, const struct kr_identity *id,
+		 const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id, char *err,
+		 size_t errlen)
+{
+	char have[KR_UUID_TEXT_LEN + 1], want[KR_UUID_TEXT_LEN + 1];
+
+	if (memcmp(id->cluster_id, cluster_id, KR_UUID_BYTES) != 0) {
+		kr_uuid_format(id->cluster_id, have);
+		kr_uuid_format(cluster_id, want);
+		snprintf(err, errlen, "%s/%s: cluster.id is %s, expected %s", dir, KR_META_FILE,
+			 have, want);
+		return -EINVAL;
+	}
+	if (id->node_id != node_id) {
+		snprintf(err, errlen, "%s/%s: node.id is %" PRId32 ", expected %" PRId32, dir,
+			 KR_META_FILE, id->node_id, node_id);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
+		  bool ignore_formatted, struct kr_identity *id, char *err, size_t errlen)
+{
+	struct kr_quorum_state qs = {.epoch = 0, .leader_id = KR_NODE_NONE,
+				     .voted_id = KR_NODE_NONE};
+	char buf[KR_DATADIR_FILE_MAX];
+	int rc, n;
+
+	if (node_id < 0) {
+		snprintf(err, errlen, "node id %" PRId32 " is negative", node_id);
+		return -EINVAL;
+	}
+	if (kr_uuid_is_zero(cluster_id)) {
+		snprintf(err, errlen, "the cluster id must not be all zero");
+		return -EINVAL;
+	}
+	rc = kr_mkdir_durable(dir);
+	if (rc != 0) {
+		snprintf(err, errlen, "create %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	rc = kr_identity_load(dir, id, err, errlen);
+	if (rc == 0) {
+		if (!ignore_formatted) {
+			snprintf(err, errlen, "%s is already formatted (%s exists)", dir,
+				 KR_META_FILE);
+			return -EEXIST;
+		}
+		rc = identity_matches(dir, id, cluster_id, node_id, err, errlen);
+		return rc == 0 ? 1 : -EEXIST;
+	}
+	if (rc != -ENOENT)
+		return rc;
+	/* A quorum state without an identity is a half-done format (epoch 0, no vote) or a
+	 * damaged directory; resetting a real epoch or vote could let this node vote twice. */
+	rc = kr_quorum_state_load(dir, &qs, err, errlen);
+	if (rc == 0 && (qs.epoch != 0 || qs.voted_id != KR_NODE_NONE)) {
+		snprintf(err, errlen,
+			 "%s/%s holds epoch %" PRIu32 " but %s is missing; refusing to reset it",
+			 dir, KR_QUORUM_STATE_FILE, qs.epoch, KR_META_FILE);
+		return -EEXIST;
+	}
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	qs = (struct kr_quorum_state){.epoch = 0, .leader_id = KR_NODE_NONE,
+				      .voted_id = KR_NODE_NONE};
+
+	memcpy(id->cluster_id, cluster_id, KR_UUID_BYTES);
+	id->node_id = node_id;
+	rc = kr_uuid_random(id->directory_id);
+	if (rc != 0) {
+		snprintf(err, errlen, "random directory id: %s", strerror(-rc));
+		return rc;
+	}
+	/* The quorum state first: a directory with an identity always has one. */
+	rc = kr_quorum_state_store(dir, &qs, err, errlen);
+	if (rc != 0)
+		return rc;
+	n = kr_identity_encode(id, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	rc = kr_write_file_atomic(dir, KR_META_FILE, buf, (size_t)n);
+	if (rc != 0)
+		snprintf(err, errlen, "write %s/%s: %s", dir, KR_META_FILE, strerror(-rc));
+	return rc;
+}
+
+int
+kr_datadir_open(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
+		struct kr_identity *id, struct kr_quorum_state *qs, char *err, size_t errlen)
+{
+	int rc = kr_identity_load(dir, id, err, errlen);
+
+	if (rc == 0)
+		rc = identity_matches(dir, id, cluster_id, node_id, err, errlen);
+	if (rc == 0)
+		rc = kr_quorum_state_load(dir, qs, err, errlen);
+	return rc;
+}
+
+int
+kr_datadir_log_path(const char *dir, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/%s", dir, KR_LOG_SUBDIR);
+
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}

@@ -1,0 +1,1099 @@
+/* kraftd: the log. Batches live in memory, one buffer per segment, so the dataplane
+ * appends and serves fetches without I/O; kr_log_flush writes them to segment files
+ * and fsyncs. Formats and the recovery rules are in include/kraft/log.h.
+ * A log is owned by one thread at a time. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kraft/crc32c.h"
+#include "kraft/fileio.h"
+#include "kraft/le.h"
+#include "kraft/log.h"
+
+struct index_entry {
+	uint64_t offset; /* base offset of a batch */
+	uint32_t pos;    /* its byte position in the segment body */
+};
+
+struct segment {
+	uint64_t base_offset;
+	uint64_t end_offset;
+	uint8_t *buf;  /* batch bytes; the file header is not kept in memory */
+	uint32_t size; /* bytes of batches */
+	uint32_t cap;
+	uint32_t written;     /* bytes of buf in the file (disk mode) */
+	int fd;               /* -1 until the file is created or opened */
+	int64_t max_timestamp_us;
+	struct index_entry *index; /* sparse: one entry per KR_SEGMENT_INDEX_INTERVAL_BYTES */
+	uint32_t index_n;
+	uint32_t index_cap;
+};
+
+struct kr_log {
+	struct kr_log_config cfg;
+	char dir[PATH_MAX];
+	int dirfd;
+	struct segment *segs;
+	uint32_t nsegs;
+	uint32_t segs_cap;
+	struct kr_epoch_cache epochs;
+	uint64_t bytes;
+	uint64_t durable_end;
+	bool stale_tail; /* files hold damaged bytes past the in-memory end (mid-log damage) */
+	bool failed;     /* a flush failed: nothing more may count as durable */
+};
+
+static void
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static bool
+disk(const struct kr_log *log)
+{
+	return log->cfg.durability == KR_LOG_DISK;
+}
+
+static void
+segment_name(char *out, size_t n, uint64_t base)
+{
+	snprintf(out, n, "%020" PRIu64 ".log", base);
+}
+
+static struct segment *
+last_seg(const struct kr_log *log)
+{
+	return log->nsegs ? &log->segs[log->nsegs - 1] : NULL;
+}
+
+/* ---- segments in memory ---- */
+
+static int
+segment_init(struct segment *s, uint64_t base, uint32_t cap)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->base_offset = base;
+	s->end_offset = base;
+	s->max_timestamp_us = -1;
+	s->cap = cap;
+	s->buf = malloc(cap ? cap : 1);
+	s->index_cap = cap / KR_SEGMENT_INDEX_INTERVAL_BYTES + 2;
+	s->index = malloc(s->index_cap * sizeof(*s->index));
+	if (s->buf == NULL || s->index == NULL) {
+		free(s->buf);
+		free(s->index);
+		s->buf = NULL;
+		s->index = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+segment_free(struct segment *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->buf);
+	free(s->index);
+	s->fd = -1;
+	s->buf = NULL;
+	s->index = NULL;
+}
+
+/* Note a batch that now sits at pos: sparse index, end offset, timestamp. */
+static void
+segment_note_batch(struct segment *s, const struct kr_batch_hdr *h, uint32_t pos)
+{
+	if (s->index_n == 0 ||
+	    pos >= s->index[s->index_n - 1].pos + KR_SEGMENT_INDEX_INTERVAL_BYTES) {
+		/* index_cap covers cap / interval + 1 entries: entries are >= interval apart */
+		if (s->index_n < s->index_cap) {
+			s->index[s->index_n].offset = h->base_offset;
+			s->index[s->index_n].pos = pos;
+			s->index_n++;
+		}
+	}
+	s->end_offset = h->base_offset + h->record_count;
+	if (h->timestamp_us > s->max_timestamp_us)
+		s->max_timestamp_us = h->timestamp_us;
+}
+
+/* Byte position of the batch holding offset (base <= offset < end), and its header. */
+static int
+segment_find(const struct segment *s, uint64_t offset, uint32_t *pos_out, struct kr_batch_hdr *h)
+{
+	uint32_t lo = 0, hi = s->index_n, pos = 0;
+
+	/* last index entry with offset <= target */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (s->index[mid].offset <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0)
+		pos = s->index[lo - 1].pos;
+	while (pos < s->size) {
+		kr_batch_hdr_get(s->buf + pos, h);
+		if (offset < h->base_offset + h->record_count) {
+			*pos_out = pos;
+			return 0;
+		}
+		pos += h->length;
+	}
+	return -ERANGE;
+}
+
+/* Rebuild the sparse index and end offset after the body was cut to s->size. */
+static void
+segment_reindex(struct segment *s)
+{
+	struct kr_batch_hdr h;
+	uint32_t pos = 0;
+
+	s->index_n = 0;
+	s->end_offset = s->base_offset;
+	s->max_timestamp_us = -1;
+	while (pos < s->size) {
+		kr_batch_hdr_get(s->buf + pos, &h);
+		segment_note_batch(s, &h, pos);
+		pos += h.length;
+	}
+}
+
+static int
+segs_push(struct kr_log *log, uint64_t base, uint32_t cap)
+{
+	if (log->nsegs == log->segs_cap) {
+		uint32_t n = log->segs_cap ? log->segs_cap * 2 : 8;
+		struct segment *s = realloc(log->segs, n * sizeof(*s));
+
+		if (s == NULL)
+			return -ENOMEM;
+		log->segs = s;
+		log->segs_cap = n;
+	}
+
+	int rc = segment_init(&log->segs[log->nsegs], base, cap);
+
+	if (rc == 0)
+		log->nsegs++;
+	return rc;
+}
+
+/* ---- segment files ---- */
+
+static void
+segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base)
+{
+	memset(hdr, 0, KR_SEGMENT_HDR_BYTES);
+	memcpy(hdr, KR_SEGMENT_MAGIC, 8);
+	kr_put_le32(hdr + 8, KR_SEGMENT_VERSION);
+	kr_put_le64(hdr + 16, base);
+	kr_put_le32(hdr + 28, kr_crc32c(0, hdr, 28));
+}
+
+/* Check a segment header; on failure say why in reason. */
+static int
+segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, char *reason, size_t n)
+{
+	if (len < KR_SEGMENT_HDR_BYTES) {
+		snprintf(reason, n, "segment header incomplete (%zu of %d bytes)", len,
+			 KR_SEGMENT_HDR_BYTES);
+		return -1;
+	}
+	if (memcmp(hdr, KR_SEGMENT_MAGIC, 8) != 0 || kr_get_le32(hdr + 28) != kr_crc32c(0, hdr, 28)) {
+		snprintf(reason, n, "segment header damaged (bad magic or CRC)");
+		return -1;
+	}
+	if (kr_get_le32(hdr + 8) != KR_SEGMENT_VERSION) {
+		snprintf(reason, n, "segment format version %u, this kraftd reads %d",
+			 kr_get_le32(hdr + 8), KR_SEGMENT_VERSION);
+		return -1;
+	}
+	if (kr_get_le64(hdr + 16) != name_base) {
+		snprintf(reason, n, "segment header says base offset %" PRIu64 ", file name %" PRIu64,
+			 kr_get_le64(hdr + 16), name_base);
+		return -1;
+	}
+	return 0;
+}
+
+/* Create s's file: header, fsync file, fsync directory. */
+static int
+segment_create_file(struct kr_log *log, struct segment *s, char *err, size_t errlen)
+{
+	char name[32];
+	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
+	int fd, rc;
+
+	segment_name(name, sizeof(name), s->base_offset);
+	fd = openat(log->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		rc = -errno;
+		errf(err, errlen, "create %s/%s: %s", log->dir, name, strerror(errno));
+		return rc;
+	}
+	segment_header(hdr, s->base_offset);
+	rc = kr_write_full(fd, hdr, sizeof(hdr), 0);
+	if (rc == 0 && fdatasync(fd) != 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = kr_fsync_fd(log->dirfd);
+	if (rc != 0) {
+		errf(err, errlen, "create %s/%s: %s", log->dir, name, strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	s->fd = fd;
+	s->written = 0;
+	return 0;
+}
+
+static int
+unlink_segment(struct kr_log *log, uint64_t base, char *err, size_t errlen)
+{
+	char name[32];
+
+	segment_name(name, sizeof(name), base);
+	if (unlinkat(log->dirfd, name, 0) != 0 && errno != ENOENT) {
+		int rc = -errno;
+
+		errf(err, errlen, "remove %s/%s: %s", log->dir, name, strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+/* List segment files: bases sorted ascending. *out is malloc'ed. */
+static int
+list_segments(int dirfd, uint64_t **out, uint32_t *count)
+{
+	int fd = dup(dirfd);
+	DIR *d;
+	struct dirent *de;
+	uint64_t *v = NULL;
+	uint32_t n = 0, cap = 0;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return -errno;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		const char *nm = de->d_name;
+		uint64_t base = 0;
+		int i;
+
+		for (i = 0; i < 20 && nm[i] >= '0' && nm[i] <= '9'; i++)
+			base = base * 10 + (uint64_t)(nm[i] - '0');
+		if (i != 20 || strcmp(nm + 20, ".log") != 0)
+			continue;
+		if (n == cap) {
+			uint64_t *nv;
+
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = base;
+	}
+	closedir(d);
+	for (uint32_t i = 1; i < n; i++) /* few files: insertion sort */
+		for (uint32_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+/* ---- recovery scan ---- */
+
+/* Is there a plausible valid batch at p: CRC good, base >= min_offset, epoch >= min_epoch? */
+static bool
+valid_batch_at(const uint8_t *p, size_t avail, uint64_t min_offset, uint32_t min_epoch,
+	       struct kr_batch_hdr *h)
+{
+	if (avail < KR_BATCH_HDR_BYTES)
+		return false;
+
+	uint32_t len = kr_get_le32(p + 4);
+
+	if (len < KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES || len > KR_BATCH_BYTES_MAX ||
+	    len > avail)
+		return false;
+	return kr_batch_check(p, avail, h) == 0 && h->base_offset >= min_offset &&
+	       h->epoch >= min_epoch;
+}
+
+/* Search [from, len) for the first valid batch; if found, also the largest end offset of
+ * any valid batch in the rest of the buffer. */
+static bool
+resync(const uint8_t *buf, size_t len, size_t from, uint64_t min_offset, uint32_t min_epoch,
+       uint64_t *first_pos, uint64_t *first_base, uint64_t *max_end)
+{
+	struct kr_batch_hdr h;
+	bool found = false;
+	size_t p = from;
+
+	while (p < len) {
+		if (valid_batch_at(buf + p, len - p, min_offset, min_epoch, &h)) {
+			if (!found) {
+				*first_pos = p;
+				*first_base = h.base_offset;
+				*max_end = 0;
+				found = true;
+			}
+			if (h.base_offset + h.record_count > *max_end)
+				*max_end = h.base_offset + h.record_count;
+			p += h.length;
+		} else {
+			p++;
+		}
+	}
+	return found;
+}
+
+void
+kr_log_scan(const uint8_t *buf, size_t len, uint64_t base_offset, uint32_t min_epoch,
+	    int (*on_batch)(void *arg, const struct kr_batch_hdr *h, uint64_t pos), void *arg,
+	    struct kr_scan_result *res)
+{
+	struct kr_batch_hdr h;
+	size_t pos = 0;
+	uint64_t expect = base_offset;
+	uint32_t epoch = min_epoch;
+
+	memset(res, 0, sizeof(*res));
+	res->end_offset = base_offset;
+	res->last_epoch = min_epoch;
+	while (pos < len) {
+		int rc = kr_batch_check(buf + pos, len - pos, &h);
+
+		if (rc == -EAGAIN) {
+			snprintf(res->reason, sizeof(res->reason),
+				 "incomplete batch at byte %zu (%zu bytes left)", pos, len - pos);
+			break;
+		}
+		if (rc != 0) {
+			snprintf(res->reason, sizeof(res->reason),
+				 "damaged batch at byte %zu (CRC or format)", pos);
+			break;
+		}
+		if (h.base_offset != expect) {
+			snprintf(res->reason, sizeof(res->reason),
+				 "batch at byte %zu has base offset %" PRIu64 ", expected %" PRIu64,
+				 pos, h.base_offset, expect);
+			break;
+		}
+		if (h.epoch < epoch) {
+			snprintf(res->reason, sizeof(res->reason),
+				 "batch at byte %zu has epoch %u after epoch %u", pos, h.epoch,
+				 epoch);
+			break;
+		}
+		if (on_batch != NULL && on_batch(arg, &h, pos) != 0) {
+			snprintf(res->reason, sizeof(res->reason), "batch at byte %zu refused", pos);
+			break;
+		}
+		epoch = h.epoch;
+		expect = h.base_offset + h.record_count;
+		pos += h.length;
+		res->batches++;
+		res->good_bytes = pos;
+		res->end_offset = expect;
+		res->last_epoch = epoch;
+	}
+	if (pos < len) {
+		uint64_t max_end;
+
+		res->bad = true;
+		res->valid_after_bad = resync(buf, len, pos + 1, expect, epoch, &res->resync_pos,
+					      &res->resync_offset, &max_end);
+	}
+}
+
+/* ---- open ---- */
+
+struct load_ctx {
+	struct kr_log *log;
+	struct segment *seg;
+};
+
+static int
+load_batch(void *arg, const struct kr_batch_hdr *h, uint64_t pos)
+{
+	struct load_ctx *c = arg;
+
+	if (kr_epoch_cache_assign(&c->log->epochs, h->epoch, h->base_offset) != 0)
+		return -1;
+	segment_note_batch(c->seg, h, (uint32_t)pos);
+	return 0;
+}
+
+/* Read a whole file from byte `from`: *buf malloc'ed with room for at least min_cap. */
+static int
+read_file_from(int fd, off_t from, uint8_t **buf, size_t *len, size_t min_cap)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+
+	size_t n = st.st_size > from ? (size_t)(st.st_size - from) : 0;
+	size_t cap = n > min_cap ? n : min_cap;
+	uint8_t *b = malloc(cap ? cap : 1);
+
+	if (b == NULL)
+		return -ENOMEM;
+
+	int rc = kr_read_full(fd, b, n, from);
+
+	if (rc < 0) {
+		free(b);
+		return rc;
+	}
+	*buf = b;
+	*len = (size_t)rc;
+	return 0;
+}
+
+/* Does any segment file from index i on hold a valid batch? Sets the first one's base and
+ * the largest valid end offset seen. */
+static bool
+later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t i,
+		     uint64_t min_offset, uint32_t min_epoch, uint64_t *first_base, uint64_t *max_end)
+{
+	bool found = false;
+
+	for (; i < nb; i++) {
+		char name[32];
+		uint8_t *b = NULL;
+		size_t len = 0;
+		uint64_t fp, fb, me;
+		int fd;
+
+		segment_name(name, sizeof(name), bases[i]);
+		fd = openat(log->dirfd, name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (read_file_from(fd, 0, &b, &len, 0) == 0 &&
+		    resync(b, len, KR_SEGMENT_HDR_BYTES < len ? KR_SEGMENT_HDR_BYTES : len,
+			   min_offset, min_epoch, &fp, &fb, &me)) {
+			if (!found)
+				*first_base = fb;
+			if (!found || me > *max_end)
+				*max_end = me;
+			found = true;
+		}
+		free(b);
+		close(fd);
+	}
+	return found;
+}
+
+/* Cut what follows the in-memory end from the files: truncate the last segment's file and
+ * remove every later segment file. Used for a torn tail at open and, after mid-log
+ * damage, before the first change. */
+static int
+cut_files_after_end(struct kr_log *log, char *err, size_t errlen)
+{
+	struct segment *s = last_seg(log);
+	uint64_t *bases = NULL;
+	uint32_t nb = 0;
+	int rc;
+
+	if (s != NULL && s->fd >= 0) {
+		if (ftruncate(s->fd, (off_t)KR_SEGMENT_HDR_BYTES + s->size) != 0 ||
+		    fdatasync(s->fd) != 0) {
+			rc = -errno;
+			errf(err, errlen, "cut segment %" PRIu64 " in %s: %s", s->base_offset,
+			     log->dir, strerror(errno));
+			return rc;
+		}
+		if (s->written > s->size)
+			s->written = s->size;
+	}
+	rc = list_segments(log->dirfd, &bases, &nb);
+	if (rc != 0) {
+		errf(err, errlen, "list %s: %s", log->dir, strerror(-rc));
+		return rc;
+	}
+	for (uint32_t i = 0; i < nb && rc == 0; i++)
+		if (s == NULL || bases[i] > s->base_offset)
+			rc = unlink_segment(log, bases[i], err, errlen);
+	free(bases);
+	if (rc == 0)
+		rc = kr_fsync_fd(log->dirfd);
+	if (rc == 0)
+		log->stale_tail = false;
+	else
+		errf(err, errlen, "fsync %s: %s", log->dir, strerror(-rc));
+	return rc;
+}
+
+static int
+config_check(const struct kr_log_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->durability != KR_LOG_DISK && cfg->durability != KR_LOG_MEMORY) {
+		errf(err, errlen, "log durability must be disk or memory");
+		return -EINVAL;
+	}
+	if (cfg->durability == KR_LOG_DISK && (cfg->dir == NULL || cfg->dir[0] == '\0')) {
+		errf(err, errlen, "log directory not set");
+		return -EINVAL;
+	}
+	if (cfg->dir != NULL && strlen(cfg->dir) >= PATH_MAX) {
+		errf(err, errlen, "log directory path too long");
+		return -EINVAL;
+	}
+	if (cfg->segment_bytes < KR_LOG_SEGMENT_BYTES_MIN) {
+		errf(err, errlen, "segment size %u below the minimum %u (one largest batch)",
+		     cfg->segment_bytes, KR_LOG_SEGMENT_BYTES_MIN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Load the segment files into memory; fill report. */
+static int
+recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
+{
+	uint64_t *bases = NULL;
+	uint32_t nb = 0;
+	uint64_t expect = 0;
+	uint32_t epoch = 0;
+	int rc;
+
+	rc = list_segments(log->dirfd, &bases, &nb);
+	if (rc != 0) {
+		errf(err, errlen, "list %s: %s", log->dir, strerror(-rc));
+		return rc;
+	}
+	for (uint32_t i = 0; i < nb; i++) {
+		char name[32], reason[96] = "";
+		uint8_t *body = NULL;
+		size_t len = 0;
+		uint8_t hdr[KR_SEGMENT_HDR_BYTES];
+		struct kr_scan_result res;
+		struct segment *s;
+		bool hdr_ok;
+		int fd;
+
+		if (i == 0)
+			expect = bases[0];
+		segment_name(name, sizeof(name), bases[i]);
+		fd = openat(log->dirfd, name, (log->cfg.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		if (fd < 0) {
+			rc = -errno;
+			errf(err, errlen, "open %s/%s: %s", log->dir, name, strerror(errno));
+			goto out;
+		}
+		rc = kr_read_full(fd, hdr, sizeof(hdr), 0);
+		hdr_ok = rc >= 0 && segment_header_check(hdr, (size_t)rc, bases[i], reason,
+							 sizeof(reason)) == 0;
+		if (rc >= 0 && hdr_ok && bases[i] != expect) {
+			snprintf(reason, sizeof(reason),
+				 "segment starts at offset %" PRIu64 ", the log ends at %" PRIu64,
+				 bases[i], expect);
+			hdr_ok = false;
+		}
+		if (rc < 0 ||
+		    (hdr_ok && (rc = read_file_from(fd, KR_SEGMENT_HDR_BYTES, &body, &len,
+						    log->cfg.segment_bytes)) != 0)) {
+			errf(err, errlen, "read %s/%s: %s", log->dir, name, strerror(-rc));
+			close(fd);
+			goto out;
+		}
+		if (!hdr_ok) {
+			/* The damage starts at this segment's first byte. */
+			struct stat st;
+			uint64_t fb, me;
+
+			close(fd);
+			if (later_segments_valid(log, bases, nb, i, expect, epoch, &fb, &me)) {
+				rep->outcome = KR_LOG_MID_CORRUPT;
+				rep->damage_start_offset = expect;
+				rep->damage_end_offset = fb;
+				rep->last_valid_end_offset = me;
+				rep->file_pos = 0;
+				snprintf(rep->segment, sizeof(rep->segment), "%s", name);
+				snprintf(rep->reason, sizeof(rep->reason), "%s", reason);
+				log->stale_tail = true;
+			} else {
+				rep->outcome = KR_LOG_TORN_TAIL;
+				for (uint32_t k = i; k < nb; k++) {
+					segment_name(name, sizeof(name), bases[k]);
+					if (fstatat(log->dirfd, name, &st, 0) == 0)
+						rep->torn_bytes += (uint64_t)st.st_size;
+				}
+				snprintf(rep->segment, sizeof(rep->segment), "%s", name);
+				snprintf(rep->reason, sizeof(rep->reason), "%s", reason);
+			}
+			break;
+		}
+
+		rc = segs_push(log, bases[i], 0);
+		if (rc != 0) {
+			free(body);
+			close(fd);
+			errf(err, errlen, "out of memory loading %s/%s", log->dir, name);
+			goto out;
+		}
+		s = last_seg(log);
+		free(s->buf);
+		free(s->index);
+		s->buf = body;
+		s->cap = len > log->cfg.segment_bytes ? (uint32_t)len : log->cfg.segment_bytes;
+		s->index_cap = s->cap / KR_SEGMENT_INDEX_INTERVAL_BYTES + 2;
+		s->index = malloc(s->index_cap * sizeof(*s->index));
+		s->fd = fd;
+		if (s->index == NULL) {
+			rc = -ENOMEM;
+			errf(err, errlen, "out of memory loading %s/%s", log->dir, name);
+			goto out;
+		}
+
+		struct load_ctx lc = {log, s};
+
+		kr_log_scan(body, len, bases[i], epoch, load_batch, &lc, &res);
+		s->size = (uint32_t)res.good_bytes;
+		s->written = s->size;
+		log->bytes += s->size;
+		rep->segments++;
+		rep->batches += res.batches;
+		expect = res.end_offset;
+		epoch = res.last_epoch;
+		if (!res.bad)
+			continue;
+
+		uint64_t fb = 0, me = 0, fp, fb_later, me_later;
+		bool valid_after = res.valid_after_bad;
+
+		if (valid_after) {
+			fb = res.resync_offset;
+			resync(body, len, res.resync_pos, expect, epoch, &fp, &fb_later, &me);
+		}
+		if (later_segments_valid(log, bases, nb, i + 1, expect, epoch, &fb_later,
+					 &me_later)) {
+			if (!valid_after)
+				fb = fb_later;
+			if (me_later > me)
+				me = me_later;
+			valid_after = true;
+		}
+		snprintf(rep->segment, sizeof(rep->segment), "%s", name);
+		snprintf(rep->reason, sizeof(rep->reason), "%s", res.reason);
+		rep->file_pos = KR_SEGMENT_HDR_BYTES + res.good_bytes;
+		if (valid_after) {
+			rep->outcome = KR_LOG_MID_CORRUPT;
+			rep->damage_start_offset = expect;
+			rep->damage_end_offset = fb;
+			rep->last_valid_end_offset = me;
+			log->stale_tail = true;
+		} else {
+			struct stat st;
+
+			rep->outcome = KR_LOG_TORN_TAIL;
+			rep->torn_bytes = len - res.good_bytes;
+			for (uint32_t k = i + 1; k < nb; k++) {
+				segment_name(name, sizeof(name), bases[k]);
+				if (fstatat(log->dirfd, name, &st, 0) == 0)
+					rep->torn_bytes += (uint64_t)st.st_size;
+			}
+		}
+		break;
+	}
+	rc = 0;
+	if (rep->outcome == KR_LOG_TORN_TAIL && !log->cfg.read_only)
+		rc = cut_files_after_end(log, err, errlen);
+out:
+	free(bases);
+	return rc;
+}
+
+int
+kr_log_open(const struct kr_log_config *cfg, struct kr_log **out, struct kr_log_report *report,
+	    char *err, size_t errlen)
+{
+	struct kr_log *log;
+	int rc;
+
+	memset(report, 0, sizeof(*report));
+	rc = config_check(cfg, err, errlen);
+	if (rc != 0)
+		return rc;
+	log = calloc(1, sizeof(*log));
+	if (log == NULL)
+		return -ENOMEM;
+	log->cfg = *cfg;
+	log->dirfd = -1;
+	if (disk(log)) {
+		snprintf(log->dir, sizeof(log->dir), "%s", cfg->dir);
+		log->cfg.dir = log->dir;
+		if (!cfg->read_only) {
+			rc = kr_mkdir_durable(log->dir);
+			if (rc != 0) {
+				errf(err, errlen, "create log directory %s: %s", log->dir,
+				     strerror(-rc));
+				goto fail;
+			}
+		}
+		log->dirfd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (log->dirfd < 0) {
+			rc = -errno;
+			errf(err, errlen, "open log directory %s: %s", log->dir, strerror(errno));
+			goto fail;
+		}
+		rc = recover(log, report, err, errlen);
+		if (rc != 0)
+			goto fail;
+		/* What survived a process crash may sit unsynced in the page cache: make it
+		 * durable before anyone reports it as such. */
+		for (uint32_t i = 0; i < log->nsegs && !cfg->read_only; i++) {
+			if (log->segs[i].fd >= 0 && fdatasync(log->segs[i].fd) != 0) {
+				rc = -errno;
+				errf(err, errlen, "fsync segment %" PRIu64 " in %s: %s",
+				     log->segs[i].base_offset, log->dir, strerror(errno));
+				goto fail;
+			}
+		}
+	}
+	log->durable_end = kr_log_end(log);
+	*out = log;
+	return 0;
+fail:
+	kr_log_close(log);
+	return rc;
+}
+
+void
+kr_log_close(struct kr_log *log)
+{
+	if (log == NULL)
+		return;
+	for (uint32_t i = 0; i < log->nsegs; i++)
+		segment_free(&log->segs[i]);
+	free(log->segs);
+	kr_epoch_cache_free(&log->epochs);
+	if (log->dirfd >= 0)
+		close(log->dirfd);
+	free(log);
+}
+
+/* ---- append, flush ---- */
+
+int
+kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len)
+{
+	struct kr_batch_hdr h;
+	struct segment *s = last_seg(log);
+	uint64_t end = kr_log_end(log);
+	int rc;
+
+	if (log->cfg.read_only)
+		return -EROFS;
+	if (kr_batch_check(batch, len, &h) != 0 || h.length != len)
+		return -EBADMSG;
+	if (h.base_offset != end || h.epoch < kr_epoch_cache_last(&log->epochs))
+		return -EINVAL;
+	if (log->bytes + len > log->cfg.memory_bytes_max)
+		return -ENOBUFS;
+	if (s == NULL || s->size + len > log->cfg.segment_bytes) {
+		rc = segs_push(log, end, log->cfg.segment_bytes);
+		if (rc != 0)
+			return rc;
+		s = last_seg(log);
+	}
+	rc = kr_epoch_cache_assign(&log->epochs, h.epoch, h.base_offset);
+	if (rc != 0)
+		return rc;
+	memcpy(s->buf + s->size, batch, len);
+	segment_note_batch(s, &h, s->size);
+	s->size += len;
+	log->bytes += len;
+	return 0;
+}
+
+int
+kr_log_flush(struct kr_log *log, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (log->cfg.read_only)
+		return -EROFS;
+	if (!disk(log))
+		return 0;
+	if (log->failed) {
+		errf(err, errlen, "an earlier flush of %s failed; the log is fail-stopped", log->dir);
+		return -EIO;
+	}
+	if (log->stale_tail) {
+		rc = cut_files_after_end(log, err, errlen);
+		if (rc != 0)
+			goto out;
+	}
+	for (uint32_t i = 0; i < log->nsegs; i++) {
+		struct segment *s = &log->segs[i];
+
+		if (s->fd >= 0 && s->written == s->size)
+			continue;
+		if (s->fd < 0) {
+			rc = segment_create_file(log, s, err, errlen);
+			if (rc != 0)
+				goto out;
+		}
+		rc = kr_write_full(s->fd, s->buf + s->written, s->size - s->written,
+				   (off_t)KR_SEGMENT_HDR_BYTES + s->written);
+		if (rc == 0 && fdatasync(s->fd) != 0)
+			rc = -errno;
+		if (rc != 0) {
+			errf(err, errlen, "write segment %" PRIu64 " in %s: %s", s->base_offset,
+			     log->dir, strerror(-rc));
+			goto out;
+		}
+		s->written = s->size;
+	}
+	log->durable_end = kr_log_end(log);
+out:
+	if (rc != 0)
+		log->failed = true;
+	return rc;
+}
+
+/* ---- read ---- */
+
+/* Index of the last segment whose base is <= offset, or -1. Only the last segment can be
+ * empty, so for offset < log end this is the segment holding offset. */
+static int64_t
+seg_for(const struct kr_log *log, uint64_t offset)
+{
+	int64_t lo = 0, hi = (int64_t)log->nsegs - 1, found = -1;
+
+	while (lo <= hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+
+		if (log->segs[mid].base_offset <= offset) {
+			found = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	return found;
+}
+
+int
+kr_log_read(const struct kr_log *log, uint64_t offset, uint32_t max_bytes,
+	    struct kr_log_span *span)
+{
+	uint64_t end = kr_log_end(log);
+	struct kr_batch_hdr h;
+	uint32_t pos;
+
+	memset(span, 0, sizeof(*span));
+	if (offset < kr_log_start(log) || offset > end)
+		return -ERANGE;
+	span->base_offset = span->end_offset = offset;
+	span->prev_epoch = offset ? kr_epoch_cache_epoch_at(&log->epochs, offset - 1) : 0;
+	if (offset == end)
+		return 0;
+
+	int64_t si = seg_for(log, offset);
+
+	if (si < 0)
+		return -ERANGE;
+
+	const struct segment *s = &log->segs[si];
+
+	if (segment_find(s, offset, &pos, &h) != 0)
+		return -ERANGE;
+	if (h.length > max_bytes)
+		return -EMSGSIZE;
+	span->data = s->buf + pos;
+	span->base_offset = h.base_offset;
+	span->prev_epoch =
+		h.base_offset ? kr_epoch_cache_epoch_at(&log->epochs, h.base_offset - 1) : 0;
+	while (pos + span->len < s->size) {
+		kr_batch_hdr_get(s->buf + pos + span->len, &h);
+		if (span->len + h.length > max_bytes)
+			break;
+		span->len += h.length;
+		span->end_offset = h.base_offset + h.record_count;
+		span->batches++;
+	}
+	return 0;
+}
+
+/* ---- truncate, retention ---- */
+
+int64_t
+kr_log_truncate(struct kr_log *log, uint64_t offset, char *err, size_t errlen)
+{
+	uint64_t end = kr_log_end(log);
+	struct kr_batch_hdr h;
+	uint32_t pos;
+	int rc = 0;
+
+	if (log->cfg.read_only)
+		return -EROFS;
+	if (offset < kr_log_start(log)) {
+		errf(err, errlen, "truncate to %" PRIu64 " below the log start %" PRIu64, offset,
+		     kr_log_start(log));
+		return -ERANGE;
+	}
+	if (offset >= end && !log->stale_tail)
+		return (int64_t)end;
+	if (offset < end) {
+		int64_t si = seg_for(log, offset);
+		struct segment *s = &log->segs[si];
+
+		if (segment_find(s, offset, &pos, &h) != 0)
+			return -ERANGE; /* cannot happen: offset is inside the log */
+		while (log->nsegs > (uint32_t)si + 1) {
+			struct segment *t = last_seg(log);
+
+			log->bytes -= t->size;
+			if (disk(log) && t->fd >= 0)
+				rc = unlink_segment(log, t->base_offset, err, errlen);
+			segment_free(t);
+			log->nsegs--;
+			if (rc != 0)
+				goto out;
+		}
+		log->bytes -= s->size - pos;
+		s->size = pos;
+		segment_reindex(s);
+		kr_epoch_cache_truncate(&log->epochs, s->end_offset);
+	}
+	if (disk(log)) {
+		/* cuts the last file, removes stray later files, fsyncs the directory */
+		rc = cut_files_after_end(log, err, errlen);
+		if (rc != 0)
+			goto out;
+	}
+	if (log->durable_end > kr_log_end(log))
+		log->durable_end = kr_log_end(log);
+out:
+	if (rc != 0) {
+		log->failed = true;
+		return rc;
+	}
+	return (int64_t)kr_log_end(log);
+}
+
+int64_t
+kr_log_delete_prefix(struct kr_log *log, uint64_t upto, char *err, size_t errlen)
+{
+	uint32_t drop = 0;
+	int rc = 0;
+
+	if (log->cfg.read_only)
+		return -EROFS;
+	while (drop + 1 < log->nsegs && log->segs[drop].end_offset <= upto &&
+	       log->segs[drop + 1].base_offset <= upto)
+		drop++;
+	if (drop == 0)
+		return (int64_t)kr_log_start(log);
+	for (uint32_t i = 0; i < drop; i++) {
+		struct segment *s = &log->segs[i];
+
+		if (disk(log) && rc == 0)
+			rc = unlink_segment(log, s->base_offset, err, errlen);
+		log->bytes -= s->size;
+		segment_free(s);
+	}
+	memmove(log->segs, log->segs + drop, (log->nsegs - drop) * sizeof(*log->segs));
+	log->nsegs -= drop;
+	kr_epoch_cache_trim_prefix(&log->epochs, log->segs[0].base_offset);
+	if (disk(log) && rc == 0) {
+		rc = kr_fsync_fd(log->dirfd);
+		if (rc != 0)
+			errf(err, errlen, "fsync %s: %s", log->dir, strerror(-rc));
+	}
+	return rc != 0 ? rc : (int64_t)kr_log_start(log);
+}
+
+/* ---- accessors ---- */
+
+uint64_t
+kr_log_start(const struct kr_log *log)
+{
+	return log->nsegs ? log->segs[0].base_offset : 0;
+}
+
+uint64_t
+kr_log_end(const struct kr_log *log)
+{
+	const struct segment *s = last_seg(log);
+
+	return s ? s->end_offset : 0;
+}
+
+uint64_t
+kr_log_durable_end(const struct kr_log *log)
+{
+	return disk(log) ? log->durable_end : kr_log_end(log);
+}
+
+uint32_t
+kr_log_last_epoch(const struct kr_log *log)
+{
+	return kr_epoch_cache_last(&log->epochs);
+}
+
+uint64_t
+kr_log_bytes(const struct kr_log *log)
+{
+	return log->bytes;
+}
+
+uint32_t
+kr_log_segment_count(const struct kr_log *log)
+{
+	return log->nsegs;
+}
+
+const struct kr_epoch_cache *
+kr_log_epochs(const struct kr_log *log)
+{
+	return &log->epochs;
+}
+
+int64_t
+kr_log_first_segment_max_timestamp(const struct kr_log *log)
+{
+	return log->nsegs ? log->segs[0].max_timestamp_us : -1;
+}

@@ -1,0 +1,776 @@
+/* kraftd: the frame codec. The layout is specified in include/kraft/wire.h; this file is
+ * the only code that reads or writes it. No allocation; every length is checked. */
+#include <string.h>
+
+#include "kraft/crc32c.h"
+#include "kraft/errors.h"
+#include "kraft/le.h"
+#include "kraft/log.h"
+#include "kraft/wire.h"
+
+/* Header field offsets (wire.h) */
+#define H_MAGIC 0
+#define H_VERSION 4
+#define H_API 5
+#define H_API_VERSION 6
+#define H_FLAGS 7
+#define H_CLUSTER 8
+#define H_VOTER_HASH 24
+#define H_SENDER 32
+#define H_CORRELATION 36
+#define H_BODY_LEN 40
+#define H_CRC 44
+
+_Static_assert(H_CRC + 4 == KR_WIRE_HDR_BYTES, "header layout");
+_Static_assert(KR_END_EPOCH_FIXED_BYTES + 4 * KR_VOTERS_MAX <= KR_WIRE_BODY_MAX, "END_EPOCH");
+_Static_assert(KR_DESCRIBE_RESP_FIXED_BYTES + KR_REPLICA_INFO_BYTES * KR_REPLICAS_MAX <=
+		       KR_WIRE_BODY_MAX,
+	       "DESCRIBE_QUORUM_RESP");
+_Static_assert(KR_VOTERS_MAX <= 255 && KR_OBSERVERS_MAX <= 255, "counts are one byte");
+
+static const struct {
+	const char *name;
+	uint8_t max_version;
+	uint8_t client;
+} api_info[KR_API_LIMIT] = {
+#define KR_API_INFO(n, key, maxv, cl) [key] = {#n, maxv, cl},
+	KR_API_TABLE(KR_API_INFO)
+#undef KR_API_INFO
+};
+
+static const char *const status_names[] = {
+#define KR_WIRE_NAME(n, text) #n,
+	KR_WIRE_STATUS_TABLE(KR_WIRE_NAME)
+#undef KR_WIRE_NAME
+};
+
+static const char *const status_texts[] = {
+#define KR_WIRE_TEXT(n, text) text,
+	KR_WIRE_STATUS_TABLE(KR_WIRE_TEXT)
+#undef KR_WIRE_TEXT
+};
+
+const char *
+kr_wire_status_name(int status)
+{
+	if (status < 0)
+		status = -status;
+	return status < KR_WIRE_STATUS_COUNT ? status_names[status] : "?";
+}
+
+const char *
+kr_wire_status_text(int status)
+{
+	if (status < 0)
+		status = -status;
+	return status < KR_WIRE_STATUS_COUNT ? status_texts[status] : "?";
+}
+
+const char *
+kr_api_name(unsigned api)
+{
+	return api < KR_API_LIMIT ? api_info[api].name : NULL;
+}
+
+static int
+api_known(unsigned api)
+{
+	return api < KR_API_LIMIT && api_info[api].name != NULL;
+}
+
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* ---- frames ---- */
+
+int
+kr_frame_decode(const struct kr_wire_ctx *ctx, const uint8_t *buf, size_t len,
+		struct kr_frame *out)
+{
+	if (len < KR_WIRE_HDR_BYTES)
+		return -KR_WIRE_ETRUNCATED;
+	if (memcmp(buf + H_MAGIC, KR_WIRE_MAGIC, 4) != 0)
+		return -KR_WIRE_EMAGIC;
+	if (buf[H_VERSION] != KR_WIRE_VERSION)
+		return -KR_WIRE_EVERSION;
+
+	uint32_t body_len = kr_get_le32(buf + H_BODY_LEN);
+
+	if (body_len > KR_WIRE_BODY_MAX)
+		return -KR_WIRE_EOVERSIZED;
+
+	uint8_t flags = buf[H_FLAGS];
+	size_t need = (size_t)KR_WIRE_HDR_BYTES + body_len +
+		      ((flags & KR_FRAME_F_AUTH) ? KR_WIRE_AUTH_BYTES : 0);
+
+	if (len < need)
+		return -KR_WIRE_ETRUNCATED;
+	if (len > need)
+		return -KR_WIRE_ETRAILING;
+
+	uint32_t crc = kr_crc32c(0, buf, H_CRC);
+
+	crc = kr_crc32c(crc, buf + KR_WIRE_HDR_BYTES, body_len);
+	if (crc != kr_get_le32(buf + H_CRC))
+		return -KR_WIRE_ECRC;
+
+	unsigned api = buf[H_API];
+
+	if (!api_known(api))
+		return -KR_WIRE_EAPI;
+	if (buf[H_API_VERSION] > api_info[api].max_version)
+		return -KR_WIRE_EAPIVERSION;
+	if (flags & ~KR_FRAME_F_ALL)
+		return -KR_WIRE_EFLAGS;
+
+	const uint8_t *cluster = buf + H_CLUSTER;
+	uint64_t voter_hash = kr_get_le64(buf + H_VOTER_HASH);
+
+	if (ctx != NULL) {
+		int client = api_info[api].client;
+
+		if (!(client && all_zero(cluster, KR_UUID_BYTES)) &&
+		    memcmp(cluster, ctx->cluster_id, KR_UUID_BYTES) != 0)
+			return -KR_WIRE_ECLUSTER;
+		if (!(client && voter_hash == 0) && voter_hash != ctx->voter_set_hash)
+			return -KR_WIRE_EVOTERSET;
+	}
+
+	out->hdr.api = (uint8_t)api;
+	out->hdr.api_version = buf[H_API_VERSION];
+	out->hdr.flags = flags;
+	memcpy(out->hdr.cluster_id, cluster, KR_UUID_BYTES);
+	out->hdr.voter_set_hash = voter_hash;
+	out->hdr.sender_id = (int32_t)kr_get_le32(buf + H_SENDER);
+	out->hdr.correlation_id = kr_get_le32(buf + H_CORRELATION);
+	out->body = buf + KR_WIRE_HDR_BYTES;
+	out->body_len = body_len;
+	out->auth = (flags & KR_FRAME_F_AUTH) ? buf + KR_WIRE_HDR_BYTES + body_len : NULL;
+	return 0;
+}
+
+int
+kr_frame_seal(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, uint32_t body_len)
+{
+	if (h->flags & ~KR_FRAME_F_ALL)
+		return -KR_WIRE_EFLAGS;
+	if (body_len > KR_WIRE_BODY_MAX)
+		return -KR_WIRE_EOVERSIZED;
+
+	size_t total = (size_t)KR_WIRE_HDR_BYTES + body_len +
+		       ((h->flags & KR_FRAME_F_AUTH) ? KR_WIRE_AUTH_BYTES : 0);
+
+	if (cap < total)
+		return -KR_WIRE_ENOSPACE;
+
+	memcpy(buf + H_MAGIC, KR_WIRE_MAGIC, 4);
+	buf[H_VERSION] = KR_WIRE_VERSION;
+	buf[H_API] = h->api;
+	buf[H_API_VERSION] = h->api_version;
+	buf[H_FLAGS] = h->flags;
+	memcpy(buf + H_CLUSTER, h->cluster_id, KR_UUID_BYTES);
+	kr_put_le64(buf + H_VOTER_HASH, h->voter_set_hash);
+	kr_put_le32(buf + H_SENDER, (uint32_t)h->sender_id);
+	kr_put_le32(buf + H_CORRELATION, h->correlation_id);
+	kr_put_le32(buf + H_BODY_LEN, body_len);
+
+	uint32_t crc = kr_crc32c(0, buf, H_CRC);
+
+	crc = kr_crc32c(crc, buf + KR_WIRE_HDR_BYTES, body_len);
+	kr_put_le32(buf + H_CRC, crc);
+	if (h->flags & KR_FRAME_F_AUTH)
+		memset(buf + KR_WIRE_HDR_BYTES + body_len, 0, KR_WIRE_AUTH_BYTES);
+	return (int)total;
+}
+
+/* ---- record sections and batch runs ---- */
+
+int
+kr_records_check(const uint8_t *p, uint32_t len, uint32_t count)
+{
+	uint32_t pos = 0;
+
+	if (count == 0 || count > KR_BATCH_RECORDS_MAX)
+		return -KR_WIRE_EFIELD;
+	for (uint32_t i = 0; i < count; i++) {
+		if (len - pos < KR_RECORD_HDR_BYTES)
+			return -KR_WIRE_EFIELD;
+
+		uint32_t v = kr_get_le32(p + pos);
+
+		pos += KR_RECORD_HDR_BYTES;
+		if (v > len - pos)
+			return -KR_WIRE_EFIELD;
+		pos += v;
+	}
+	return pos == len ? 0 : -KR_WIRE_EFIELD;
+}
+
+/* Whole batches back to back: each stated length is in bounds and they tile len exactly.
+ * Their CRCs are the log's business (kr_batch_check) when they are appended. */
+static int
+batches_tile(const uint8_t *p, uint32_t len)
+{
+	uint32_t pos = 0;
+
+	while (pos < len) {
+		if (len - pos < KR_BATCH_HDR_BYTES)
+			return -KR_WIRE_EFIELD;
+
+		uint32_t blen = kr_get_le32(p + pos + 4);
+
+		if (blen < KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES || blen > KR_BATCH_BYTES_MAX ||
+		    blen > len - pos)
+			return -KR_WIRE_EFIELD;
+		pos += blen;
+	}
+	return 0;
+}
+
+/* ---- bodies ---- */
+
+static int
+get_error(const uint8_t *p, uint16_t *err)
+{
+	*err = kr_get_le16(p);
+	return kr_error_known(*err) ? 0 : -KR_WIRE_EFIELD;
+}
+
+static int
+dec_vote(const uint8_t *b, uint32_t n, struct kr_vote_req *m)
+{
+	if (n != KR_VOTE_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if ((b[20] & ~KR_VOTE_F_PRE_VOTE) || !all_zero(b + 21, 3))
+		return -KR_WIRE_EFIELD;
+	m->epoch = kr_get_le32(b);
+	m->last_epoch = kr_get_le32(b + 4);
+	m->last_offset = kr_get_le64(b + 8);
+	m->voter_id = (int32_t)kr_get_le32(b + 16);
+	m->pre_vote = b[20] & KR_VOTE_F_PRE_VOTE;
+	memcpy(m->candidate_dir, b + 24, KR_UUID_BYTES);
+	return 0;
+}
+
+static int
+enc_vote(uint8_t *b, const struct kr_vote_req *m)
+{
+	kr_put_le32(b, m->epoch);
+	kr_put_le32(b + 4, m->last_epoch);
+	kr_put_le64(b + 8, m->last_offset);
+	kr_put_le32(b + 16, (uint32_t)m->voter_id);
+	b[20] = m->pre_vote ? KR_VOTE_F_PRE_VOTE : 0;
+	memset(b + 21, 0, 3);
+	memcpy(b + 24, m->candidate_dir, KR_UUID_BYTES);
+	return KR_VOTE_BYTES;
+}
+
+static int
+dec_vote_resp(const uint8_t *b, uint32_t n, struct kr_vote_resp *m)
+{
+	if (n != KR_VOTE_RESP_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if ((b[2] & ~(KR_VOTE_F_GRANTED | KR_VOTE_RESP_F_PRE_VOTE)) || b[3] != 0)
+		return -KR_WIRE_EFIELD;
+	if (get_error(b, &m->error))
+		return -KR_WIRE_EFIELD;
+	m->granted = (b[2] & KR_VOTE_F_GRANTED) ? 1 : 0;
+	m->pre_vote = (b[2] & KR_VOTE_RESP_F_PRE_VOTE) ? 1 : 0;
+	m->epoch = kr_get_le32(b + 4);
+	m->leader_id = (int32_t)kr_get_le32(b + 8);
+	return 0;
+}
+
+static int
+enc_vote_resp(uint8_t *b, const struct kr_vote_resp *m)
+{
+	kr_put_le16(b, m->error);
+	b[2] = (uint8_t)((m->granted ? KR_VOTE_F_GRANTED : 0) |
+			 (m->pre_vote ? KR_VOTE_RESP_F_PRE_VOTE : 0));
+	b[3] = 0;
+	kr_put_le32(b + 4, m->epoch);
+	kr_put_le32(b + 8, (uint32_t)m->leader_id);
+	return KR_VOTE_RESP_BYTES;
+}
+
+static int
+dec_begin_epoch(const uint8_t *b, uint32_t n, struct kr_begin_epoch_req *m)
+{
+	if (n != KR_BEGIN_EPOCH_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	m->epoch = kr_get_le32(b);
+	m->leader_id = (int32_t)kr_get_le32(b + 4);
+	return 0;
+}
+
+static int
+enc_begin_epoch(uint8_t *b, const struct kr_begin_epoch_req *m)
+{
+	kr_put_le32(b, m->epoch);
+	kr_put_le32(b + 4, (uint32_t)m->leader_id);
+	return KR_BEGIN_EPOCH_BYTES;
+}
+
+static int
+dec_end_epoch(const uint8_t *b, uint32_t n, struct kr_end_epoch_req *m)
+{
+	if (n < KR_END_EPOCH_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+
+	uint8_t count = b[8];
+
+	if (count > KR_VOTERS_MAX || !all_zero(b + 9, 3))
+		return -KR_WIRE_EFIELD;
+	if (n != KR_END_EPOCH_FIXED_BYTES + 4u * count)
+		return -KR_WIRE_EBODYLEN;
+	m->epoch = kr_get_le32(b);
+	m->leader_id = (int32_t)kr_get_le32(b + 4);
+	m->n_successors = count;
+	for (unsigned i = 0; i < count; i++)
+		m->successors[i] = (int32_t)kr_get_le32(b + KR_END_EPOCH_FIXED_BYTES + 4 * i);
+	return 0;
+}
+
+static int
+enc_end_epoch(uint8_t *b, const struct kr_end_epoch_req *m)
+{
+	if (m->n_successors > KR_VOTERS_MAX)
+		return -KR_WIRE_EFIELD;
+	kr_put_le32(b, m->epoch);
+	kr_put_le32(b + 4, (uint32_t)m->leader_id);
+	b[8] = m->n_successors;
+	memset(b + 9, 0, 3);
+	for (unsigned i = 0; i < m->n_successors; i++)
+		kr_put_le32(b + KR_END_EPOCH_FIXED_BYTES + 4 * i, (uint32_t)m->successors[i]);
+	return KR_END_EPOCH_FIXED_BYTES + 4 * m->n_successors;
+}
+
+static int
+dec_epoch_resp(const uint8_t *b, uint32_t n, struct kr_epoch_resp *m)
+{
+	if (n != KR_EPOCH_RESP_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if (!all_zero(b + 2, 2) || get_error(b, &m->error))
+		return -KR_WIRE_EFIELD;
+	m->epoch = kr_get_le32(b + 4);
+	m->leader_id = (int32_t)kr_get_le32(b + 8);
+	return 0;
+}
+
+static int
+enc_epoch_resp(uint8_t *b, const struct kr_epoch_resp *m)
+{
+	kr_put_le16(b, m->error);
+	memset(b + 2, 0, 2);
+	kr_put_le32(b + 4, m->epoch);
+	kr_put_le32(b + 8, (uint32_t)m->leader_id);
+	return KR_EPOCH_RESP_BYTES;
+}
+
+static int
+dec_fetch(const uint8_t *b, uint32_t n, struct kr_fetch_req *m)
+{
+	if (n != KR_FETCH_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	m->epoch = kr_get_le32(b);
+	m->last_fetched_epoch = kr_get_le32(b + 4);
+	m->fetch_offset = kr_get_le64(b + 8);
+	m->durable_offset = kr_get_le64(b + 16);
+	m->max_wait_us = kr_get_le32(b + 24);
+	m->max_bytes = kr_get_le32(b + 28);
+	memcpy(m->replica_dir, b + 32, KR_UUID_BYTES);
+	return 0;
+}
+
+static int
+enc_fetch(uint8_t *b, const struct kr_fetch_req *m)
+{
+	kr_put_le32(b, m->epoch);
+	kr_put_le32(b + 4, m->last_fetched_epoch);
+	kr_put_le64(b + 8, m->fetch_offset);
+	kr_put_le64(b + 16, m->durable_offset);
+	kr_put_le32(b + 24, m->max_wait_us);
+	kr_put_le32(b + 28, m->max_bytes);
+	memcpy(b + 32, m->replica_dir, KR_UUID_BYTES);
+	return KR_FETCH_BYTES;
+}
+
+static int
+dec_fetch_resp(const uint8_t *b, uint32_t n, struct kr_fetch_resp *m)
+{
+	if (n < KR_FETCH_RESP_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+
+	uint32_t rlen = kr_get_le32(b + 56);
+
+	if (rlen != n - KR_FETCH_RESP_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if (get_error(b, &m->error) || (b[6] & ~KR_FETCH_F_DIVERGING) || b[7] != 0 ||
+	    !all_zero(b + 60, 4))
+		return -KR_WIRE_EFIELD;
+	m->frame_index = kr_get_le16(b + 2);
+	m->frame_count = kr_get_le16(b + 4);
+	m->diverging = b[6] & KR_FETCH_F_DIVERGING;
+	if (m->frame_count == 0 || m->frame_index >= m->frame_count)
+		return -KR_WIRE_EFIELD;
+	if (m->diverging && (rlen != 0 || m->frame_count != 1))
+		return -KR_WIRE_EFIELD;
+	if (batches_tile(b + KR_FETCH_RESP_FIXED_BYTES, rlen))
+		return -KR_WIRE_EFIELD;
+	m->leader_id = (int32_t)kr_get_le32(b + 8);
+	m->epoch = kr_get_le32(b + 12);
+	m->base_offset = kr_get_le64(b + 16);
+	m->high_watermark = kr_get_le64(b + 24);
+	m->log_start_offset = kr_get_le64(b + 32);
+	m->diverging_end_offset = kr_get_le64(b + 40);
+	m->diverging_epoch = kr_get_le32(b + 48);
+	m->prev_epoch = kr_get_le32(b + 52);
+	m->records = b + KR_FETCH_RESP_FIXED_BYTES;
+	m->records_len = rlen;
+	return 0;
+}
+
+static int
+enc_fetch_resp(uint8_t *b, size_t cap, const struct kr_fetch_resp *m)
+{
+	if (cap < (size_t)KR_FETCH_RESP_FIXED_BYTES + m->records_len)
+		return -KR_WIRE_ENOSPACE;
+	kr_put_le16(b, m->error);
+	kr_put_le16(b + 2, m->frame_index);
+	kr_put_le16(b + 4, m->frame_count);
+	b[6] = m->diverging ? KR_FETCH_F_DIVERGING : 0;
+	b[7] = 0;
+	kr_put_le32(b + 8, (uint32_t)m->leader_id);
+	kr_put_le32(b + 12, m->epoch);
+	kr_put_le64(b + 16, m->base_offset);
+	kr_put_le64(b + 24, m->high_watermark);
+	kr_put_le64(b + 32, m->log_start_offset);
+	kr_put_le64(b + 40, m->diverging_end_offset);
+	kr_put_le32(b + 48, m->diverging_epoch);
+	kr_put_le32(b + 52, m->prev_epoch);
+	kr_put_le32(b + 56, m->records_len);
+	memset(b + 60, 0, 4);
+	if (m->records_len)
+		memcpy(b + KR_FETCH_RESP_FIXED_BYTES, m->records, m->records_len);
+	return KR_FETCH_RESP_FIXED_BYTES + (int)m->records_len;
+}
+
+static int
+dec_append(const uint8_t *b, uint32_t n, struct kr_append_req *m)
+{
+	if (n < KR_APPEND_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+
+	uint32_t rlen = kr_get_le32(b + 20);
+
+	if (rlen != n - KR_APPEND_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	m->producer_id = kr_get_le64(b);
+	m->sequence = kr_get_le64(b + 8);
+	m->record_count = kr_get_le32(b + 16);
+	m->records = b + KR_APPEND_FIXED_BYTES;
+	m->records_len = rlen;
+	return kr_records_check(m->records, rlen, m->record_count);
+}
+
+static int
+enc_append(uint8_t *b, size_t cap, const struct kr_append_req *m)
+{
+	if (cap < (size_t)KR_APPEND_FIXED_BYTES + m->records_len)
+		return -KR_WIRE_ENOSPACE;
+	kr_put_le64(b, m->producer_id);
+	kr_put_le64(b + 8, m->sequence);
+	kr_put_le32(b + 16, m->record_count);
+	kr_put_le32(b + 20, m->records_len);
+	if (m->records_len)
+		memcpy(b + KR_APPEND_FIXED_BYTES, m->records, m->records_len);
+	return KR_APPEND_FIXED_BYTES + (int)m->records_len;
+}
+
+static int
+dec_append_resp(const uint8_t *b, uint32_t n, struct kr_append_resp *m)
+{
+	if (n != KR_APPEND_RESP_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if (get_error(b, &m->error) || (b[2] & ~KR_APPEND_F_OUTCOME_UNKNOWN) || b[3] != 0)
+		return -KR_WIRE_EFIELD;
+	m->outcome_unknown = b[2] & KR_APPEND_F_OUTCOME_UNKNOWN;
+	m->leader_id = (int32_t)kr_get_le32(b + 4);
+	m->epoch = kr_get_le32(b + 8);
+	m->record_count = kr_get_le32(b + 12);
+	m->base_offset = kr_get_le64(b + 16);
+	return 0;
+}
+
+static int
+enc_append_resp(uint8_t *b, const struct kr_append_resp *m)
+{
+	kr_put_le16(b, m->error);
+	b[2] = m->outcome_unknown ? KR_APPEND_F_OUTCOME_UNKNOWN : 0;
+	b[3] = 0;
+	kr_put_le32(b + 4, (uint32_t)m->leader_id);
+	kr_put_le32(b + 8, m->epoch);
+	kr_put_le32(b + 12, m->record_count);
+	kr_put_le64(b + 16, m->base_offset);
+	return KR_APPEND_RESP_BYTES;
+}
+
+static int
+dec_read(const uint8_t *b, uint32_t n, struct kr_read_req *m)
+{
+	if (n != KR_READ_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	m->from_offset = kr_get_le64(b);
+	m->max_bytes = kr_get_le32(b + 8);
+	m->max_wait_us = kr_get_le32(b + 12);
+	return 0;
+}
+
+static int
+enc_read(uint8_t *b, const struct kr_read_req *m)
+{
+	kr_put_le64(b, m->from_offset);
+	kr_put_le32(b + 8, m->max_bytes);
+	kr_put_le32(b + 12, m->max_wait_us);
+	return KR_READ_BYTES;
+}
+
+static int
+dec_read_resp(const uint8_t *b, uint32_t n, struct kr_read_resp *m)
+{
+	if (n < KR_READ_RESP_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+
+	uint32_t rlen = kr_get_le32(b + 32);
+
+	if (rlen != n - KR_READ_RESP_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if (get_error(b, &m->error) || !all_zero(b + 2, 2) || !all_zero(b + 36, 4))
+		return -KR_WIRE_EFIELD;
+	if (batches_tile(b + KR_READ_RESP_FIXED_BYTES, rlen))
+		return -KR_WIRE_EFIELD;
+	m->epoch = kr_get_le32(b + 4);
+	m->high_watermark = kr_get_le64(b + 8);
+	m->log_start_offset = kr_get_le64(b + 16);
+	m->base_offset = kr_get_le64(b + 24);
+	m->records = b + KR_READ_RESP_FIXED_BYTES;
+	m->records_len = rlen;
+	return 0;
+}
+
+static int
+enc_read_resp(uint8_t *b, size_t cap, const struct kr_read_resp *m)
+{
+	if (cap < (size_t)KR_READ_RESP_FIXED_BYTES + m->records_len)
+		return -KR_WIRE_ENOSPACE;
+	kr_put_le16(b, m->error);
+	memset(b + 2, 0, 2);
+	kr_put_le32(b + 4, m->epoch);
+	kr_put_le64(b + 8, m->high_watermark);
+	kr_put_le64(b + 16, m->log_start_offset);
+	kr_put_le64(b + 24, m->base_offset);
+	kr_put_le32(b + 32, m->records_len);
+	memset(b + 36, 0, 4);
+	if (m->records_len)
+		memcpy(b + KR_READ_RESP_FIXED_BYTES, m->records, m->records_len);
+	return KR_READ_RESP_FIXED_BYTES + (int)m->records_len;
+}
+
+static int
+dec_describe_resp(const uint8_t *b, uint32_t n, struct kr_describe_resp *m)
+{
+	if (n < KR_DESCRIBE_RESP_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+
+	uint8_t nv = b[2], no = b[3];
+
+	if (nv > KR_VOTERS_MAX || no > KR_OBSERVERS_MAX || !all_zero(b + 12, 4) ||
+	    get_error(b, &m->error))
+		return -KR_WIRE_EFIELD;
+	if (n != KR_DESCRIBE_RESP_FIXED_BYTES + (uint32_t)KR_REPLICA_INFO_BYTES * (nv + no))
+		return -KR_WIRE_EBODYLEN;
+	m->n_voters = nv;
+	m->n_observers = no;
+	m->leader_id = (int32_t)kr_get_le32(b + 4);
+	m->epoch = kr_get_le32(b + 8);
+	m->high_watermark = kr_get_le64(b + 16);
+	for (unsigned i = 0; i < (unsigned)nv + no; i++) {
+		const uint8_t *r = b + KR_DESCRIBE_RESP_FIXED_BYTES + KR_REPLICA_INFO_BYTES * i;
+		struct kr_replica_info *ri = &m->replicas[i];
+
+		if (!all_zero(r + 4, 4))
+			return -KR_WIRE_EFIELD;
+		ri->replica_id = (int32_t)kr_get_le32(r);
+		memcpy(ri->directory_id, r + 8, KR_UUID_BYTES);
+		ri->log_end_offset = kr_get_le64(r + 24);
+		ri->durable_offset = kr_get_le64(r + 32);
+		ri->last_fetch_us = (int64_t)kr_get_le64(r + 40);
+		ri->last_caught_up_us = (int64_t)kr_get_le64(r + 48);
+	}
+	return 0;
+}
+
+static int
+enc_describe_resp(uint8_t *b, size_t cap, const struct kr_describe_resp *m)
+{
+	unsigned count = (unsigned)m->n_voters + m->n_observers;
+
+	if (m->n_voters > KR_VOTERS_MAX || m->n_observers > KR_OBSERVERS_MAX)
+		return -KR_WIRE_EFIELD;
+
+	size_t total = KR_DESCRIBE_RESP_FIXED_BYTES + (size_t)KR_REPLICA_INFO_BYTES * count;
+
+	if (cap < total)
+		return -KR_WIRE_ENOSPACE;
+	kr_put_le16(b, m->error);
+	b[2] = m->n_voters;
+	b[3] = m->n_observers;
+	kr_put_le32(b + 4, (uint32_t)m->leader_id);
+	kr_put_le32(b + 8, m->epoch);
+	memset(b + 12, 0, 4);
+	kr_put_le64(b + 16, m->high_watermark);
+	for (unsigned i = 0; i < count; i++) {
+		uint8_t *r = b + KR_DESCRIBE_RESP_FIXED_BYTES + KR_REPLICA_INFO_BYTES * i;
+		const struct kr_replica_info *ri = &m->replicas[i];
+
+		kr_put_le32(r, (uint32_t)ri->replica_id);
+		memset(r + 4, 0, 4);
+		memcpy(r + 8, ri->directory_id, KR_UUID_BYTES);
+		kr_put_le64(r + 24, ri->log_end_offset);
+		kr_put_le64(r + 32, ri->durable_offset);
+		kr_put_le64(r + 40, (uint64_t)ri->last_fetch_us);
+		kr_put_le64(r + 48, (uint64_t)ri->last_caught_up_us);
+	}
+	return (int)total;
+}
+
+int
+kr_msg_decode(const struct kr_frame *f, struct kr_msg *m)
+{
+	const uint8_t *b = f->body;
+	uint32_t n = f->body_len;
+
+	m->api = f->hdr.api;
+	switch (f->hdr.api) {
+	case KR_API_VOTE:
+		return dec_vote(b, n, &m->u.vote);
+	case KR_API_VOTE_RESP:
+		return dec_vote_resp(b, n, &m->u.vote_resp);
+	case KR_API_BEGIN_EPOCH:
+		return dec_begin_epoch(b, n, &m->u.begin_epoch);
+	case KR_API_END_EPOCH:
+		return dec_end_epoch(b, n, &m->u.end_epoch);
+	case KR_API_BEGIN_EPOCH_RESP:
+	case KR_API_END_EPOCH_RESP:
+		return dec_epoch_resp(b, n, &m->u.epoch_resp);
+	case KR_API_FETCH:
+		return dec_fetch(b, n, &m->u.fetch);
+	case KR_API_FETCH_RESP:
+		return dec_fetch_resp(b, n, &m->u.fetch_resp);
+	case KR_API_APPEND:
+		return dec_append(b, n, &m->u.append);
+	case KR_API_APPEND_RESP:
+		return dec_append_resp(b, n, &m->u.append_resp);
+	case KR_API_READ:
+		return dec_read(b, n, &m->u.read);
+	case KR_API_READ_RESP:
+		return dec_read_resp(b, n, &m->u.read_resp);
+	case KR_API_DESCRIBE_QUORUM:
+		return n == KR_DESCRIBE_BYTES ? 0 : -KR_WIRE_EBODYLEN;
+	case KR_API_DESCRIBE_QUORUM_RESP:
+		return dec_describe_resp(b, n, &m->u.describe_resp);
+	default:
+		return -KR_WIRE_EAPI;
+	}
+}
+
+int
+kr_msg_decode_as(const struct kr_frame *f, unsigned api, struct kr_msg *m)
+{
+	if (f->hdr.api != api)
+		return -KR_WIRE_EWRONGAPI;
+	return kr_msg_decode(f, m);
+}
+
+/* Encode m's body at b (cap bytes available). Returns its length or -KR_WIRE_Exxx. */
+static int
+encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
+{
+	/* Fixed bodies are checked here; variable ones check cap themselves. */
+	static const uint8_t fixed[KR_API_LIMIT] = {
+		[KR_API_VOTE] = KR_VOTE_BYTES,
+		[KR_API_VOTE_RESP] = KR_VOTE_RESP_BYTES,
+		[KR_API_BEGIN_EPOCH] = KR_BEGIN_EPOCH_BYTES,
+		[KR_API_BEGIN_EPOCH_RESP] = KR_EPOCH_RESP_BYTES,
+		[KR_API_END_EPOCH_RESP] = KR_EPOCH_RESP_BYTES,
+		[KR_API_FETCH] = KR_FETCH_BYTES,
+		[KR_API_APPEND_RESP] = KR_APPEND_RESP_BYTES,
+		[KR_API_READ] = KR_READ_BYTES,
+	};
+
+	if (m->api < KR_API_LIMIT && cap < fixed[m->api])
+		return -KR_WIRE_ENOSPACE;
+	switch (m->api) {
+	case KR_API_VOTE:
+		return enc_vote(b, &m->u.vote);
+	case KR_API_VOTE_RESP:
+		return enc_vote_resp(b, &m->u.vote_resp);
+	case KR_API_BEGIN_EPOCH:
+		return enc_begin_epoch(b, &m->u.begin_epoch);
+	case KR_API_END_EPOCH:
+		if (cap < KR_END_EPOCH_FIXED_BYTES + 4u * m->u.end_epoch.n_successors)
+			return m->u.end_epoch.n_successors > KR_VOTERS_MAX ? -KR_WIRE_EFIELD
+									   : -KR_WIRE_ENOSPACE;
+		return enc_end_epoch(b, &m->u.end_epoch);
+	case KR_API_BEGIN_EPOCH_RESP:
+	case KR_API_END_EPOCH_RESP:
+		return enc_epoch_resp(b, &m->u.epoch_resp);
+	case KR_API_FETCH:
+		return enc_fetch(b, &m->u.fetch);
+	case KR_API_FETCH_RESP:
+		return enc_fetch_resp(b, cap, &m->u.fetch_resp);
+	case KR_API_APPEND:
+		return enc_append(b, cap, &m->u.append);
+	case KR_API_APPEND_RESP:
+		return enc_append_resp(b, &m->u.append_resp);
+	case KR_API_READ:
+		return enc_read(b, &m->u.read);
+	case KR_API_READ_RESP:
+		return enc_read_resp(b, cap, &m->u.read_resp);
+	case KR_API_DESCRIBE_QUORUM:
+		return 0;
+	case KR_API_DESCRIBE_QUORUM_RESP:
+		return enc_describe_resp(b, cap, &m->u.describe_resp);
+	default:
+		return -KR_WIRE_EAPI;
+	}
+}
+
+int
+kr_frame_encode(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, const struct kr_msg *m)
+{
+	if (cap < KR_WIRE_HDR_BYTES)
+		return -KR_WIRE_ENOSPACE;
+
+	size_t body_cap = cap - KR_WIRE_HDR_BYTES;
+
+	if (body_cap > KR_WIRE_BODY_MAX)
+		body_cap = KR_WIRE_BODY_MAX;
+
+	int body_len = encode_body(buf + KR_WIRE_HDR_BYTES, body_cap, m);
+
+	if (body_len < 0)
+		return body_len;
+
+	struct kr_frame_hdr hh = *h;
+
+	hh.api = m->api;
+	return kr_frame_seal(buf, cap, &hh, (uint32_t)body_len);
+}

@@ -1,0 +1,49 @@
+/* kraftd: types, sentinels and bounds shared by both planes, the codec and storage.
+ * Every bound that another module's buffer depends on lives here. */
+#ifndef KRAFT_COMMON_H
+#define KRAFT_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* An offset is a record's position in the log; valid offsets are 0..KR_OFFSET_MAX. */
+#define KR_OFFSET_MAX ((uint64_t)INT64_MAX)
+/* "No offset" / "unknown" (for example a new leader's high watermark). */
+#define KR_OFFSET_NONE UINT64_MAX
+
+/* Node ids are non-negative; -1 means "none" (no leader known, no vote cast, a client). */
+#define KR_NODE_NONE (-1)
+
+/* Wall-clock or monotonic times in microseconds; -1 means "never" / "unknown". */
+#define KR_TIME_NONE (-1)
+
+/* 128-bit identifiers: cluster id and directory id (Kafka's Uuid). */
+#define KR_UUID_BYTES 16
+/* Text form: URL-safe base64 without padding, as Kafka prints a Uuid (22 characters). */
+#define KR_UUID_TEXT_LEN 22
+
+/* Quorum bounds. The voter set is static configuration; observers come and go. */
+#define KR_VOTERS_MAX 16
+#define KR_OBSERVERS_MAX 16
+#define KR_REPLICAS_MAX (KR_VOTERS_MAX + KR_OBSERVERS_MAX)
+
+/* Record batch bounds (the log format; see include/kraft/log.h). A batch is the unit of
+ * append, replication and truncation. KR_BATCH_BYTES_MAX is a format limit (anything
+ * larger is corruption); the usable size per cluster is further limited by what fits
+ * in one dataplane frame, which the node checks against its transport at start. */
+#define KR_BATCH_BYTES_MAX (32u * 1024u)
+#define KR_BATCH_RECORDS_MAX 4096u
+
+#define KR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline int
+kr_uuid_is_zero(const uint8_t id[KR_UUID_BYTES])
+{
+	uint8_t acc = 0;
+
+	for (int i = 0; i < KR_UUID_BYTES; i++)
+		acc |= id[i];
+	return acc == 0;
+}
+
+#endif /* KRAFT_COMMON_H */

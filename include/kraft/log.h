@@ -1,0 +1,322 @@
+/* kraftd: the replicated log (owned by the dataplane): record batches, segments, the
+ * epoch cache, recovery. The formats are specified here byte by byte. */
+#ifndef KRAFT_LOG_H
+#define KRAFT_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kraft/common.h"
+
+/*
+ * RECORD BATCH (the unit of append, replication, truncation and recovery)
+ *
+ * Batches are stored on disk and sent in FETCH_RESP / READ_RESP byte for byte as below.
+ * Little-endian; the header is 48 bytes.
+ *
+ *   offset size  field
+ *        0    4  CRC32C over bytes [4, length): everything after this field
+ *        4    4  length: the whole batch in bytes, header included;
+ *                48 + 4 * record_count <= length <= KR_BATCH_BYTES_MAX
+ *        8    8  base_offset: offset of the first record
+ *       16    4  epoch: the leader epoch in which the batch was appended (>= 1)
+ *       20    2  record_count: at least 1, at most KR_BATCH_RECORDS_MAX
+ *       22    2  attributes: bit 0 KR_BATCH_A_CONTROL (a control batch, such as the
+ *                LeaderChange record a new leader writes); other bits zero
+ *       24    8  producer_id (0 for control batches)
+ *       32    8  sequence: the producer's sequence number of this append
+ *       40    8  timestamp_us: the leader's wall clock at append, microseconds since 1970
+ *       48       records, record_count of them, each:
+ *                  0 4 value length V
+ *                  4 V value bytes
+ *                and nothing after the last record.
+ *
+ * The records of a batch have consecutive offsets base_offset .. base_offset + count - 1.
+ * In a log, each batch's base_offset is the previous batch's base_offset + record_count,
+ * and epochs never decrease.
+ *
+ * SEGMENT FILE: <base offset, 20 digits>.log in the log directory
+ *
+ *   offset size  field
+ *        0    8  magic: "KRFTLOG1"
+ *        8    4  format version: 1
+ *       12    4  reserved, zero
+ *       16    8  base_offset: offset of the segment's first batch, equal to the name
+ *       24    4  reserved, zero
+ *       28    4  CRC32C over bytes [0, 28)
+ *       32       batches, back to back
+ *
+ * A new segment's header is written and the file and the directory fsynced before any
+ * batch goes into it. Segments are contiguous: each one's base_offset is the previous
+ * one's end. The first segment's base_offset is the log start offset; retention deletes
+ * whole segments from the front, never the last one.
+ *
+ * RECOVERY (kr_log_open): every batch of every segment is read and checked (CRC, length,
+ * offset continuity, epoch order). At the first bad batch, the rest of the log (this
+ * segment and any later one) is searched for a valid batch:
+ *   - none found: a torn tail, the leftovers of a write the crash cut short. It is cut
+ *     (the file truncated to the last good batch, later segments removed).
+ *   - one found: mid-log corruption. Data the node may have acknowledged is damaged.
+ *     Nothing is cut; the log opens with the good prefix only and the report names the
+ *     damaged range. The node must not vote or count toward commit until it has
+ *     fetched past report.last_valid_end_offset again (DESIGN.md §3).
+ */
+
+#define KR_BATCH_HDR_BYTES 48
+#define KR_BATCH_A_CONTROL 0x0001u
+#define KR_RECORD_HDR_BYTES 4
+
+#define KR_SEGMENT_HDR_BYTES 32
+#define KR_SEGMENT_MAGIC "KRFTLOG1"
+#define KR_SEGMENT_VERSION 1
+/* One sparse index entry per this many bytes of segment: a read scans at most this far. */
+#define KR_SEGMENT_INDEX_INTERVAL_BYTES 4096u
+
+_Static_assert(KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES <= KR_BATCH_BYTES_MAX,
+	       "a one-record batch must fit the batch limit");
+
+/* A batch header, decoded. */
+struct kr_batch_hdr {
+	uint32_t crc;
+	uint32_t length;
+	uint64_t base_offset;
+	uint32_t epoch;
+	uint16_t record_count;
+	uint16_t attributes;
+	uint64_t producer_id;
+	uint64_t sequence;
+	int64_t timestamp_us;
+};
+
+/** Decode the header at p (at least KR_BATCH_HDR_BYTES). Checks nothing. */
+void kr_batch_hdr_get(const uint8_t *p, struct kr_batch_hdr *h);
+
+/**
+ * Check the batch at p, of which avail bytes are readable: the length fits avail and
+ * the limits, the CRC matches, the records tile the length, attributes are known.
+ * @return 0, -EBADMSG (damaged or malformed), or -EAGAIN (avail is shorter than the
+ *   stated length: an incomplete batch).
+ */
+int kr_batch_check(const uint8_t *p, size_t avail, struct kr_batch_hdr *h);
+
+/**
+ * Build a batch in buf from a record section (count x {u32 len, bytes}).
+ * h supplies base_offset, epoch, attributes, producer_id, sequence and timestamp_us;
+ * its length, record_count and crc are computed.
+ * @return the batch length, -EMSGSIZE if it would exceed KR_BATCH_BYTES_MAX or
+ *   KR_BATCH_RECORDS_MAX, -ENOSPC if cap is too small, -EINVAL if the records are
+ *   malformed or count is 0.
+ */
+int kr_batch_build(uint8_t *buf, size_t cap, const struct kr_batch_hdr *h,
+		   const uint8_t *records, uint32_t records_len, uint32_t count);
+
+/** Rewrite a built batch's base_offset and epoch in place and recompute its CRC. */
+void kr_batch_restamp(uint8_t *batch, uint64_t base_offset, uint32_t epoch);
+
+/* ---- epoch cache ---- */
+
+/* One entry per epoch that wrote records: the epoch and the offset of its first record.
+ * Entries are strictly increasing in both fields. Kafka's leader-epoch cache. */
+struct kr_epoch_entry {
+	uint32_t epoch;
+	uint64_t start_offset;
+};
+
+struct kr_epoch_cache {
+	struct kr_epoch_entry *e;
+	uint32_t n;
+	uint32_t cap;
+};
+
+/* The answer to "where does epoch E end in this log?" */
+struct kr_epoch_end {
+	uint32_t epoch;      /* the largest epoch <= E with records here, or 0 if none */
+	uint64_t end_offset; /* offset just past that epoch's last record */
+};
+
+/**
+ * End offset for epoch: the largest epoch E' <= epoch that has records, and the offset
+ * where E' ends (the next epoch's start, or leo for the last epoch). When no epoch
+ * <= epoch has records, E' = 0 and the end is the first entry's start offset (or leo
+ * when the cache is empty): nothing of that epoch or before is in common.
+ */
+struct kr_epoch_end kr_epoch_cache_end_for(const struct kr_epoch_cache *c, uint32_t epoch,
+					   uint64_t leo);
+
+/** The epoch of the record at offset, or 0 if offset is before every entry. */
+uint32_t kr_epoch_cache_epoch_at(const struct kr_epoch_cache *c, uint64_t offset);
+
+/** The last epoch with records, or 0 when empty. */
+uint32_t kr_epoch_cache_last(const struct kr_epoch_cache *c);
+
+/**
+ * Record that a batch of epoch starts at offset. A new entry is added only when epoch is
+ * above the last one.
+ * @return 0, -EINVAL if epoch is below the last entry's or offset below its start, or
+ *   -ENOMEM.
+ */
+int kr_epoch_cache_assign(struct kr_epoch_cache *c, uint32_t epoch, uint64_t offset);
+
+/** Forget every entry that starts at or after offset (log truncation). */
+void kr_epoch_cache_truncate(struct kr_epoch_cache *c, uint64_t offset);
+
+/** Forget what lies below start (prefix deletion): the entry covering start now starts there. */
+void kr_epoch_cache_trim_prefix(struct kr_epoch_cache *c, uint64_t start);
+
+void kr_epoch_cache_free(struct kr_epoch_cache *c);
+
+/* ---- the log ---- */
+
+enum kr_log_durability {
+	KR_LOG_DISK = 0,   /* segment files; an offset is durable once flushed */
+	KR_LOG_MEMORY = 1, /* no files; every appended offset counts as durable */
+};
+
+struct kr_log_config {
+	const char *dir;                /* log directory (KR_LOG_DISK) */
+	enum kr_log_durability durability;
+	uint32_t segment_bytes;         /* roll to a new segment past this many batch bytes */
+	uint64_t memory_bytes_max;      /* appends beyond this many retained bytes: -ENOBUFS */
+	bool read_only;                 /* open, check and report; change no file */
+};
+
+#define KR_LOG_SEGMENT_BYTES_DEFAULT (64u * 1024u * 1024u)
+#define KR_LOG_SEGMENT_BYTES_MIN (KR_BATCH_BYTES_MAX)
+#define KR_LOG_MEMORY_BYTES_MAX_DEFAULT (1024ull * 1024u * 1024u)
+
+enum kr_log_recovery {
+	KR_LOG_CLEAN = 0,       /* every batch checked out */
+	KR_LOG_TORN_TAIL = 1,   /* an incomplete or damaged last write was cut */
+	KR_LOG_MID_CORRUPT = 2, /* damage followed by valid batches: see the range */
+};
+
+struct kr_log_report {
+	enum kr_log_recovery outcome;
+	uint32_t segments;
+	uint64_t batches;
+	/* KR_LOG_TORN_TAIL: how much was cut, and where */
+	uint64_t torn_bytes;
+	/* KR_LOG_MID_CORRUPT: offsets [damage_start, damage_end) are unreadable (damage_end
+	 * is the base offset of the first valid batch after the damage), and valid batches
+	 * were found up to last_valid_end_offset. segment names the damaged file and
+	 * file_pos the damage's byte position in it. */
+	uint64_t damage_start_offset;
+	uint64_t damage_end_offset;
+	uint64_t last_valid_end_offset;
+	uint64_t file_pos;
+	char segment[64];
+	char reason[96]; /* what was wrong with the first bad batch */
+};
+
+struct kr_log; /* opaque; owned by one thread */
+
+/**
+ * Open (or create) a log. Reads and checks every segment; see RECOVERY above.
+ * On KR_LOG_MID_CORRUPT the log is usable and holds the valid prefix only; the files
+ * are left as they are until the first truncate or append changes them.
+ *
+ * @return 0 with *out set and *report filled, or a negative errno with err explaining
+ *   (naming the file): -EINVAL for a bad config, -ENOENT when a read-only open finds
+ *   no directory, -EIO and others from the file system.
+ */
+int kr_log_open(const struct kr_log_config *cfg, struct kr_log **out, struct kr_log_report *report,
+		char *err, size_t errlen);
+
+/** Close without flushing. */
+void kr_log_close(struct kr_log *log);
+
+/**
+ * Append a batch built by kr_batch_build (or received from the leader). The batch must
+ * check out and its base_offset must equal the log end offset; its epoch must not be
+ * below the last epoch. Memory only: no file I/O (kr_log_flush writes).
+ *
+ * @return 0, -EINVAL (bad offset or epoch), -EBADMSG (batch fails its check),
+ *   -ENOBUFS (memory cap reached), -ENOMEM, -EROFS (read-only log).
+ */
+int kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len);
+
+/**
+ * Write everything appended to the segment files and fsync them (creating files, with
+ * a directory fsync, for new segments). Afterwards kr_log_durable_end() == kr_log_end().
+ * In memory mode, a no-op. On an error nothing more counts as durable: the caller
+ * must stop acknowledging (fail-stop), never retry and ack.
+ *
+ * @return 0, or a negative errno.
+ */
+int kr_log_flush(struct kr_log *log, char *err, size_t errlen);
+
+/* A read: a run of whole batches, contiguous in memory, inside one segment. */
+struct kr_log_span {
+	const uint8_t *data;
+	uint32_t len;
+	uint64_t base_offset; /* of the first batch */
+	uint64_t end_offset;  /* just past the last record */
+	uint32_t batches;
+	uint32_t prev_epoch; /* epoch of the record before base_offset (0 if none) */
+};
+
+/**
+ * Read whole batches starting with the one that holds offset, as many as fit in
+ * max_bytes (stopping at a segment end). A view: valid until the log next changes.
+ *
+ * @return 0 (span->len is 0 when offset == log end), -ERANGE if offset is below the log
+ *   start or past the log end, -EMSGSIZE if the first batch alone exceeds max_bytes.
+ */
+int kr_log_read(const struct kr_log *log, uint64_t offset, uint32_t max_bytes,
+		struct kr_log_span *span);
+
+/**
+ * Remove every record at or after offset; an offset inside a batch is rounded down to
+ * that batch's start. Cuts the files too (and fsyncs them). The epoch cache follows.
+ *
+ * @return the new log end offset (>= 0), or a negative errno (-ERANGE if offset is below
+ *   the log start, -EROFS on a read-only log).
+ */
+int64_t kr_log_truncate(struct kr_log *log, uint64_t offset, char *err, size_t errlen);
+
+/**
+ * Retention: delete every segment that ends at or before upto, except the last one.
+ * The log start offset becomes the first remaining segment's base. The caller keeps
+ * upto at or below the high watermark.
+ *
+ * @return the new log start offset, or a negative errno.
+ */
+int64_t kr_log_delete_prefix(struct kr_log *log, uint64_t upto, char *err, size_t errlen);
+
+uint64_t kr_log_start(const struct kr_log *log);
+uint64_t kr_log_end(const struct kr_log *log);         /* the log end offset (LEO) */
+uint64_t kr_log_durable_end(const struct kr_log *log); /* flushed (= LEO in memory mode) */
+uint32_t kr_log_last_epoch(const struct kr_log *log);  /* epoch of the last record, or 0 */
+uint64_t kr_log_bytes(const struct kr_log *log);       /* retained batch bytes */
+uint32_t kr_log_segment_count(const struct kr_log *log);
+const struct kr_epoch_cache *kr_log_epochs(const struct kr_log *log);
+
+/* Oldest batch timestamp in the first segment, for retention by time; -1 if empty. */
+int64_t kr_log_first_segment_max_timestamp(const struct kr_log *log);
+
+/* ---- recovery scan (pure; exposed for the fuzz target and tests) ---- */
+
+/* The result of scanning one segment's batch bytes. */
+struct kr_scan_result {
+	uint64_t good_bytes;     /* bytes of valid, contiguous batches from the start */
+	uint64_t end_offset;     /* offset after the last good batch */
+	uint32_t last_epoch;     /* epoch of the last good batch, or the epoch passed in */
+	uint64_t batches;
+	bool bad;                /* something after good_bytes is not a good batch */
+	bool valid_after_bad;    /* a valid batch exists somewhere after the bad spot */
+	uint64_t resync_pos;     /* where that valid batch starts (valid_after_bad) */
+	uint64_t resync_offset;  /* its base offset */
+	char reason[96];
+};
+
+/**
+ * Scan buf as a segment body whose first batch must start at base_offset with an epoch
+ * >= min_epoch. Calls on_batch for each good batch, in order (may be NULL); a nonzero
+ * return from on_batch stops the scan as if that batch were bad, with that reason.
+ */
+void kr_log_scan(const uint8_t *buf, size_t len, uint64_t base_offset, uint32_t min_epoch,
+		 int (*on_batch)(void *arg, const struct kr_batch_hdr *h, uint64_t pos),
+		 void *arg, struct kr_scan_result *res);
+
+#endif /* KRAFT_LOG_H */

@@ -1,0 +1,475 @@
+/* kraftd: the wire format. Every frame kraftd sends or accepts, peer or client, is laid
+ * out here byte by byte; dataplane/wire.c is the only code that reads or writes it. */
+#ifndef KRAFT_WIRE_H
+#define KRAFT_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kraft/common.h"
+
+/*
+ * FRAMES
+ *
+ * A frame is the UDP payload of one datagram (DESIGN.md §2: Ethernet/IPv4/UDP framing).
+ * All integers are little-endian. Reserved bytes are written as zero and a decoder
+ * refuses a frame whose reserved bytes are not zero, so they can be given a meaning
+ * later without ambiguity.
+ *
+ *   offset size  field
+ *        0    4  magic: the bytes 'K' 'R' 'F' 'T'
+ *        4    1  format version: 1 (KR_WIRE_VERSION)
+ *        5    1  API key (KR_API_TABLE below)
+ *        6    1  API version: 0 for every API today (KR_API_TABLE gives the maximum)
+ *        7    1  flags: bit 0 KR_FRAME_F_AUTH, an authentication trailer follows the
+ *                body; every other bit must be zero
+ *        8   16  cluster id; all zero ("null") is allowed only on client APIs
+ *       24    8  voter-set hash; 0 is allowed only on client APIs
+ *       32    4  sender node id (signed; -1 for a client)
+ *       36    4  correlation id: chosen by the requester, echoed in every response frame
+ *       40    4  body length L, at most KR_WIRE_BODY_MAX
+ *       44    4  CRC32C over bytes [0, 44) of the header followed by the L body bytes
+ *       48    L  body, laid out per API below
+ *     48+L   32  authentication trailer, present only with KR_FRAME_F_AUTH. Its inner
+ *                layout belongs to the peer-authentication work; this format only
+ *                reserves the place, and the CRC does not cover it.
+ *
+ * A datagram holds exactly one frame: a datagram longer than 48 + L (+ 32) is refused
+ * as KR_WIRE_ETRAILING, a shorter one as KR_WIRE_ETRUNCATED.
+ *
+ * Checks, in this order (the first failing one is the frame's drop reason):
+ * length >= 48, magic, version, L <= KR_WIRE_BODY_MAX, datagram length, CRC, API key,
+ * API version, flags, then cluster id and voter-set hash against the receiver's.
+ *
+ * BODIES (offsets from the start of the body)
+ *
+ * Fixed-size bodies must have exactly their size. Epochs are u32, offsets u64 (at most
+ * KR_OFFSET_MAX, or KR_OFFSET_NONE where a field says "or none"), node ids i32 (-1 none),
+ * times i64 microseconds (-1 unknown), error codes u16 from include/kraft/errors.h.
+ *
+ * VOTE (1), 40 bytes: a candidate asks for a vote, or a prospective for a pre-vote.
+ *    0  4 epoch            the candidate's epoch (a pre-vote: the prospective's epoch,
+ *                          not bumped)
+ *    4  4 last_epoch       epoch of the candidate's last log record (0 for an empty log)
+ *    8  8 last_offset      the candidate's log end offset
+ *   16  4 voter_id         the voter this request is meant for (-1: any)
+ *   20  1 flags            bit 0 KR_VOTE_F_PRE_VOTE
+ *   21  3 reserved
+ *   24 16 candidate_dir    the candidate's directory id
+ *
+ * VOTE_RESP (2), 12 bytes
+ *    0  2 error
+ *    2  1 flags            bit 0 KR_VOTE_F_GRANTED, bit 1 KR_VOTE_F_PRE_VOTE (echoed)
+ *    3  1 reserved
+ *    4  4 epoch            the responder's epoch
+ *    8  4 leader_id        the leader the responder knows in that epoch, or -1
+ *
+ * BEGIN_EPOCH (3), 8 bytes: a new leader announces itself (re-sent until acknowledged).
+ *    0  4 epoch
+ *    4  4 leader_id
+ *
+ * END_EPOCH (5), 12 + 4n bytes: a leader that steps down names its successors.
+ *    0  4 epoch
+ *    4  4 leader_id
+ *    8  1 n                number of successors, at most KR_VOTERS_MAX
+ *    9  3 reserved
+ *   12 4n successors       voter ids, most caught-up first
+ *
+ * BEGIN_EPOCH_RESP (4) and END_EPOCH_RESP (6), 12 bytes
+ *    0  2 error
+ *    2  2 reserved
+ *    4  4 epoch            the responder's epoch
+ *    8  4 leader_id        the leader the responder knows, or -1
+ *
+ * FETCH (7), 48 bytes: a follower or observer pulls from the leader; also its heartbeat.
+ *    0  4 epoch            the leader epoch the fetcher is in
+ *    4  4 last_fetched_epoch  epoch of the fetcher's last record (0 for an empty log)
+ *    8  8 fetch_offset     the fetcher's log end offset
+ *   16  8 durable_offset   how far the fetcher's log is flushed (its LEO in memory mode)
+ *   24  4 max_wait_us      how long the leader may park the fetch when there is nothing new
+ *   28  4 max_bytes        how many record bytes the whole reply may carry
+ *   32 16 replica_dir      the fetcher's directory id
+ *
+ * FETCH_RESP (8), 64 + R bytes: one frame of a reply; a reply may take several frames and
+ * each stands alone (DESIGN.md §1 "Multi-frame replies").
+ *    0  2 error
+ *    2  2 frame_index      0 .. frame_count - 1
+ *    4  2 frame_count      at least 1
+ *    6  1 flags            bit 0 KR_FETCH_F_DIVERGING: diverging_* are valid, and the
+ *                          frame carries no records and is the only frame
+ *    7  1 reserved
+ *    8  4 leader_id
+ *   12  4 epoch            the leader's epoch
+ *   16  8 base_offset      offset of the first record in this frame (or where it would be)
+ *   24  8 high_watermark   or KR_OFFSET_NONE while a new leader does not know it yet
+ *   32  8 log_start_offset
+ *   40  8 diverging_end_offset
+ *   48  4 diverging_epoch
+ *   52  4 prev_epoch       epoch of the record just before base_offset (0 if none)
+ *   56  4 records_len      R
+ *   60  4 reserved
+ *   64  R records          whole record batches (log.h), back to back
+ *
+ * APPEND (9), 24 + R bytes: a client appends records; the reply comes at commit.
+ *    0  8 producer_id      chosen by the client; with sequence it makes retries safe
+ *    8  8 sequence         per producer, starting at 0, +1 per append
+ *   16  4 record_count     at least 1, at most KR_BATCH_RECORDS_MAX
+ *   20  4 records_len      R
+ *   24  R records          record_count records, each a u32 length and that many bytes
+ *                          (the record section of a batch, log.h)
+ *
+ * APPEND_RESP (10), 24 bytes
+ *    0  2 error
+ *    2  1 flags            bit 0 KR_APPEND_F_OUTCOME_UNKNOWN: the leader lost office with
+ *                          the append pending; it may or may not commit. Retry it.
+ *    3  1 reserved
+ *    4  4 leader_id        the leader (a hint when error is NOT_LEADER_OR_FOLLOWER), or -1
+ *    8  4 epoch            the responder's epoch
+ *   12  4 record_count
+ *   16  8 base_offset      offset of the first record appended (KR_OFFSET_NONE on error)
+ *
+ * READ (11), 16 bytes: read committed records from any node.
+ *    0  8 from_offset
+ *    8  4 max_bytes
+ *   12  4 max_wait_us      0: answer now; else wait up to this long for new commits
+ *
+ * READ_RESP (12), 40 + R bytes
+ *    0  2 error
+ *    2  2 reserved
+ *    4  4 epoch            the responder's epoch
+ *    8  8 high_watermark   or KR_OFFSET_NONE
+ *   16  8 log_start_offset
+ *   24  8 base_offset      offset of the first batch returned
+ *   32  4 records_len      R
+ *   36  4 reserved
+ *   40  R records          whole record batches, all below the high watermark
+ *
+ * DESCRIBE_QUORUM (13), 0 bytes.
+ *
+ * DESCRIBE_QUORUM_RESP (14), 24 + 56(v + o) bytes
+ *    0  2 error
+ *    2  1 v                voters listed, at most KR_VOTERS_MAX
+ *    3  1 o                observers listed, at most KR_OBSERVERS_MAX
+ *    4  4 leader_id
+ *    8  4 epoch
+ *   12  4 reserved
+ *   16  8 high_watermark   or KR_OFFSET_NONE
+ *   24    replicas, voters first, 56 bytes each:
+ *          0  4 replica_id
+ *          4  4 reserved
+ *          8 16 directory_id
+ *         24  8 log_end_offset     or KR_OFFSET_NONE if never fetched
+ *         32  8 durable_offset     or KR_OFFSET_NONE
+ *         40  8 last_fetch_us      wall clock, microseconds since 1970, or -1
+ *         48  8 last_caught_up_us  wall clock, or -1
+ */
+
+#define KR_WIRE_MAGIC "KRFT"
+#define KR_WIRE_VERSION 1
+#define KR_WIRE_HDR_BYTES 48
+#define KR_WIRE_AUTH_BYTES 32
+/* The largest UDP payload over IPv4 (65535 - 20 - 8) bounds a whole frame. */
+#define KR_WIRE_UDP_PAYLOAD_MAX 65507u
+#define KR_WIRE_BODY_MAX (KR_WIRE_UDP_PAYLOAD_MAX - KR_WIRE_HDR_BYTES - KR_WIRE_AUTH_BYTES)
+
+#define KR_FRAME_F_AUTH 0x01u
+#define KR_FRAME_F_ALL KR_FRAME_F_AUTH
+
+/* X(name, key, max version, 1 if a client may send or receive it). */
+#define KR_API_TABLE(X)                                                                            \
+	X(VOTE, 1, 0, 0)                                                                           \
+	X(VOTE_RESP, 2, 0, 0)                                                                      \
+	X(BEGIN_EPOCH, 3, 0, 0)                                                                    \
+	X(BEGIN_EPOCH_RESP, 4, 0, 0)                                                               \
+	X(END_EPOCH, 5, 0, 0)                                                                      \
+	X(END_EPOCH_RESP, 6, 0, 0)                                                                 \
+	X(FETCH, 7, 0, 0)                                                                          \
+	X(FETCH_RESP, 8, 0, 0)                                                                     \
+	X(APPEND, 9, 0, 1)                                                                         \
+	X(APPEND_RESP, 10, 0, 1)                                                                   \
+	X(READ, 11, 0, 1)                                                                          \
+	X(READ_RESP, 12, 0, 1)                                                                     \
+	X(DESCRIBE_QUORUM, 13, 0, 1)                                                               \
+	X(DESCRIBE_QUORUM_RESP, 14, 0, 1)
+
+enum kr_api {
+#define KR_API_ENUM(name, key, maxv, client) KR_API_##name = key,
+	KR_API_TABLE(KR_API_ENUM)
+#undef KR_API_ENUM
+	KR_API_LIMIT /* one past the largest key */
+};
+
+/* Codec results: 0 or a negative value from this table (never an errno). Each is a
+ * distinct drop reason, so a receiver counts drops per reason. X(name, meaning). */
+#define KR_WIRE_STATUS_TABLE(X)                                                                    \
+	X(OK, "decoded")                                                                           \
+	X(ETRUNCATED, "shorter than its header or its stated length")                             \
+	X(EOVERSIZED, "stated body length above the limit")                                       \
+	X(ETRAILING, "bytes after the end of the frame")                                          \
+	X(EMAGIC, "not a kraftd frame (bad magic)")                                               \
+	X(EVERSION, "unsupported frame format version")                                           \
+	X(ECRC, "CRC32C mismatch")                                                                \
+	X(EAPI, "unknown API key")                                                                \
+	X(EAPIVERSION, "unsupported API version")                                                 \
+	X(EFLAGS, "unknown flag bits")                                                            \
+	X(ECLUSTER, "frame from another cluster")                                                 \
+	X(EVOTERSET, "frame from a node with another voter set")                                  \
+	X(EBODYLEN, "body length wrong for its API")                                              \
+	X(EFIELD, "a field out of range (reserved bytes, counts, flags, error code)")             \
+	X(EWRONGAPI, "body decoder given a frame of another API")                                 \
+	X(ENOSPACE, "encode buffer too small")
+
+enum kr_wire_status {
+#define KR_WIRE_STATUS_ENUM(name, text) KR_WIRE_##name,
+	KR_WIRE_STATUS_TABLE(KR_WIRE_STATUS_ENUM)
+#undef KR_WIRE_STATUS_ENUM
+	KR_WIRE_STATUS_COUNT
+};
+/* Functions below return -KR_WIRE_Exxx; this keeps the table's order for counters. */
+
+/** Name of a codec status, positive or negative ("ETRUNCATED"); "?" when out of range. */
+const char *kr_wire_status_name(int status);
+/** Meaning of a codec status in a few words. */
+const char *kr_wire_status_text(int status);
+/** Name of an API key ("FETCH"), or NULL if unknown. */
+const char *kr_api_name(unsigned api);
+
+/* The receiver's identity: what every frame is checked against. */
+struct kr_wire_ctx {
+	uint8_t cluster_id[KR_UUID_BYTES];
+	uint64_t voter_set_hash;
+};
+
+struct kr_frame_hdr {
+	uint8_t api;
+	uint8_t api_version;
+	uint8_t flags;
+	uint8_t cluster_id[KR_UUID_BYTES];
+	uint64_t voter_set_hash;
+	int32_t sender_id;
+	uint32_t correlation_id;
+};
+
+/* A decoded frame: the header, and views into the caller's buffer (no copies). */
+struct kr_frame {
+	struct kr_frame_hdr hdr;
+	const uint8_t *body;
+	uint32_t body_len;
+	const uint8_t *auth; /* the trailer, or NULL without KR_FRAME_F_AUTH */
+};
+
+/* ---- bodies ---- */
+
+#define KR_VOTE_F_PRE_VOTE 0x01u
+#define KR_VOTE_F_GRANTED 0x01u /* in VOTE_RESP */
+#define KR_VOTE_RESP_F_PRE_VOTE 0x02u
+#define KR_FETCH_F_DIVERGING 0x01u
+#define KR_APPEND_F_OUTCOME_UNKNOWN 0x01u
+
+#define KR_VOTE_BYTES 40
+#define KR_VOTE_RESP_BYTES 12
+#define KR_BEGIN_EPOCH_BYTES 8
+#define KR_END_EPOCH_FIXED_BYTES 12
+#define KR_EPOCH_RESP_BYTES 12
+#define KR_FETCH_BYTES 48
+#define KR_FETCH_RESP_FIXED_BYTES 64
+#define KR_APPEND_FIXED_BYTES 24
+#define KR_APPEND_RESP_BYTES 24
+#define KR_READ_BYTES 16
+#define KR_READ_RESP_FIXED_BYTES 40
+#define KR_DESCRIBE_BYTES 0
+#define KR_DESCRIBE_RESP_FIXED_BYTES 24
+#define KR_REPLICA_INFO_BYTES 56
+
+struct kr_vote_req {
+	uint32_t epoch;
+	uint32_t last_epoch;
+	uint64_t last_offset;
+	int32_t voter_id;
+	uint8_t pre_vote;
+	uint8_t candidate_dir[KR_UUID_BYTES];
+};
+
+struct kr_vote_resp {
+	uint16_t error;
+	uint8_t granted;
+	uint8_t pre_vote;
+	uint32_t epoch;
+	int32_t leader_id;
+};
+
+struct kr_begin_epoch_req {
+	uint32_t epoch;
+	int32_t leader_id;
+};
+
+struct kr_end_epoch_req {
+	uint32_t epoch;
+	int32_t leader_id;
+	uint8_t n_successors;
+	int32_t successors[KR_VOTERS_MAX];
+};
+
+/* BEGIN_EPOCH_RESP and END_EPOCH_RESP */
+struct kr_epoch_resp {
+	uint16_t error;
+	uint32_t epoch;
+	int32_t leader_id;
+};
+
+struct kr_fetch_req {
+	uint32_t epoch;
+	uint32_t last_fetched_epoch;
+	uint64_t fetch_offset;
+	uint64_t durable_offset;
+	uint32_t max_wait_us;
+	uint32_t max_bytes;
+	uint8_t replica_dir[KR_UUID_BYTES];
+};
+
+struct kr_fetch_resp {
+	uint16_t error;
+	uint16_t frame_index;
+	uint16_t frame_count;
+	uint8_t diverging;
+	int32_t leader_id;
+	uint32_t epoch;
+	uint64_t base_offset;
+	uint64_t high_watermark;
+	uint64_t log_start_offset;
+	uint64_t diverging_end_offset;
+	uint32_t diverging_epoch;
+	uint32_t prev_epoch;
+	const uint8_t *records; /* whole batches; a view into the frame when decoded */
+	uint32_t records_len;
+};
+
+struct kr_append_req {
+	uint64_t producer_id;
+	uint64_t sequence;
+	uint32_t record_count;
+	const uint8_t *records; /* record section: count x {u32 len, bytes} */
+	uint32_t records_len;
+};
+
+struct kr_append_resp {
+	uint16_t error;
+	uint8_t outcome_unknown;
+	int32_t leader_id;
+	uint32_t epoch;
+	uint32_t record_count;
+	uint64_t base_offset;
+};
+
+struct kr_read_req {
+	uint64_t from_offset;
+	uint32_t max_bytes;
+	uint32_t max_wait_us;
+};
+
+struct kr_read_resp {
+	uint16_t error;
+	uint32_t epoch;
+	uint64_t high_watermark;
+	uint64_t log_start_offset;
+	uint64_t base_offset;
+	const uint8_t *records; /* whole batches */
+	uint32_t records_len;
+};
+
+struct kr_replica_info {
+	int32_t replica_id;
+	uint8_t directory_id[KR_UUID_BYTES];
+	uint64_t log_end_offset;
+	uint64_t durable_offset;
+	int64_t last_fetch_us;
+	int64_t last_caught_up_us;
+};
+
+struct kr_describe_resp {
+	uint16_t error;
+	uint8_t n_voters;
+	uint8_t n_observers;
+	int32_t leader_id;
+	uint32_t epoch;
+	uint64_t high_watermark;
+	struct kr_replica_info replicas[KR_REPLICAS_MAX]; /* voters, then observers */
+};
+
+/* Any body, tagged by its API key. */
+struct kr_msg {
+	uint8_t api;
+	union {
+		struct kr_vote_req vote;
+		struct kr_vote_resp vote_resp;
+		struct kr_begin_epoch_req begin_epoch;
+		struct kr_end_epoch_req end_epoch;
+		struct kr_epoch_resp epoch_resp; /* BEGIN_EPOCH_RESP, END_EPOCH_RESP */
+		struct kr_fetch_req fetch;
+		struct kr_fetch_resp fetch_resp;
+		struct kr_append_req append;
+		struct kr_append_resp append_resp;
+		struct kr_read_req read;
+		struct kr_read_resp read_resp;
+		struct kr_describe_resp describe_resp; /* DESCRIBE_QUORUM has no body */
+	} u;
+};
+
+/* ---- calls ---- */
+
+/**
+ * Decode and check a frame's header, length and CRC, and (when ctx is not NULL) its
+ * cluster id and voter-set hash against the receiver's. The body is not decoded.
+ *
+ * Peer APIs must carry exactly ctx's cluster id and voter-set hash. Client APIs may
+ * carry a null (all-zero) cluster id and a zero voter-set hash, as Kafka clients
+ * may omit the cluster id; a non-null one must match.
+ *
+ * @return 0 with *out filled (views into buf), or -KR_WIRE_Exxx: the drop reason.
+ */
+int kr_frame_decode(const struct kr_wire_ctx *ctx, const uint8_t *buf, size_t len,
+		    struct kr_frame *out);
+
+/**
+ * Decode a frame's body into m, by the frame's API key. Views in m (records) point into
+ * the frame's buffer. Checks the body's length, reserved bytes, flags, counts, error
+ * code and (for records) that the records tile the stated length exactly.
+ *
+ * @return 0, or -KR_WIRE_Exxx.
+ */
+int kr_msg_decode(const struct kr_frame *f, struct kr_msg *m);
+
+/**
+ * Decode a body of one expected API: -KR_WIRE_EWRONGAPI if the frame is another one.
+ * Used by handlers that were dispatched on the key already, and by the fuzz targets.
+ */
+int kr_msg_decode_as(const struct kr_frame *f, unsigned api, struct kr_msg *m);
+
+/**
+ * Encode a whole frame: header from h (its api field is ignored: m->api is used),
+ * body from m, CRC. With KR_FRAME_F_AUTH in h->flags, KR_WIRE_AUTH_BYTES of zeros are
+ * reserved after the body for the caller to fill.
+ *
+ * @return the frame length in bytes, or -KR_WIRE_ENOSPACE if cap is too small, or
+ *   -KR_WIRE_EFIELD / -KR_WIRE_EAPI / -KR_WIRE_EFLAGS if m cannot be encoded
+ *   (too many successors or replicas, an unknown key or flag).
+ */
+int kr_frame_encode(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h,
+		    const struct kr_msg *m);
+
+/**
+ * Encode a frame around body bytes the caller already wrote at buf + KR_WIRE_HDR_BYTES
+ * (the zero-copy path, and how tests build frames with deliberately bad bodies).
+ *
+ * @return the frame length, or -KR_WIRE_ENOSPACE / -KR_WIRE_EOVERSIZED / -KR_WIRE_EFLAGS.
+ */
+int kr_frame_seal(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, uint32_t body_len);
+
+/**
+ * Check that [p, p + len) is a well-formed record section of exactly count records,
+ * each a u32 length and that many bytes.
+ * @return 0, or -KR_WIRE_EFIELD.
+ */
+int kr_records_check(const uint8_t *p, uint32_t len, uint32_t count);
+
+#endif /* KRAFT_WIRE_H */
