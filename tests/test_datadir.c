@@ -1,0 +1,392 @@
+/* kraftd tests: ids, properties text, the identity file, the quorum-state file, and
+ * format / open of a data directory: nothing corrupt or missing is silently reset. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "kraft/crc32c.h"
+#include "kraft/datadir.h"
+#include "kraft/props.h"
+#include "kraft/uuid.h"
+#include "testutil.h"
+
+static const uint8_t cid[KR_UUID_BYTES] = {0xd1, 0x7c, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+static int
+setup(void **state)
+{
+	*state = tu_mkdtemp();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	tu_rmtree_free(*state);
+	return 0;
+}
+
+static void
+uuid_text_round_trips_and_matches_kafka_form(void **state)
+{
+	uint8_t id[KR_UUID_BYTES], back[KR_UUID_BYTES];
+	char text[KR_UUID_TEXT_LEN + 1];
+
+	(void)state;
+	/* Kafka's Uuid(0x0123456789abcdef, 0xfedcba9876543210) prints as below */
+	const uint8_t k[KR_UUID_BYTES] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+					  0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10};
+
+	kr_uuid_format(k, text);
+	assert_string_equal(text, "ASNFZ4mrze_-3LqYdlQyEA");
+	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_-3LqYdlQyEA", back), 0);
+	assert_memory_equal(back, k, KR_UUID_BYTES);
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(kr_uuid_random(id), 0);
+		kr_uuid_format(id, text);
+		assert_int_equal(strlen(text), KR_UUID_TEXT_LEN);
+		assert_int_equal(kr_uuid_parse(text, back), 0);
+		assert_memory_equal(id, back, KR_UUID_BYTES);
+	}
+}
+
+static void
+uuid_parse_refuses_bad_text_and_the_zero_id(void **state)
+{
+	uint8_t id[KR_UUID_BYTES];
+
+	(void)state;
+	assert_int_equal(kr_uuid_parse("", id), -EINVAL);
+	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_-3LqYdlQyE", id), -EINVAL);   /* 21 */
+	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_-3LqYdlQyEAA", id), -EINVAL); /* 23 */
+	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_+3LqYdlQyEA", id), -EINVAL);  /* '+' */
+	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_-3LqYdlQyEB", id), -EINVAL);  /* spare bits */
+	assert_int_equal(kr_uuid_parse("AAAAAAAAAAAAAAAAAAAAAA", id), -EINVAL);  /* zero id */
+}
+
+struct kv_list {
+	char keys[8][32];
+	char values[8][64];
+	int n;
+};
+
+static int
+collect(void *arg, const char *key, const char *value, unsigned line, char *err, size_t errlen)
+{
+	struct kv_list *l = arg;
+
+	(void)line;
+	if (strcmp(key, "stop") == 0) {
+		snprintf(err, errlen, "stopped");
+		return -E2BIG;
+	}
+	snprintf(l->keys[l->n], sizeof(l->keys[0]), "%s", key);
+	snprintf(l->values[l->n], sizeof(l->values[0]), "%s", value);
+	l->n++;
+	return 0;
+}
+
+static void
+props_parse_strictly_and_name_the_bad_line(void **state)
+{
+	struct kv_list l = {0};
+	char err[128];
+	const char *ok = "# comment\n\na=1\r\nb.c= x y \t\nd=\n";
+
+	(void)state;
+	assert_int_equal(kr_props_parse(ok, strlen(ok), collect, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.keys[1], "b.c");
+	assert_string_equal(l.values[1], " x y");
+	assert_string_equal(l.values[2], "");
+	assert_int_equal(kr_props_parse("a=1\nnoequals\n", 13, collect, &l, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "line 2: expected key=value");
+	assert_int_equal(kr_props_parse("=1\n", 3, collect, &l, err, sizeof(err)), -EINVAL);
+	assert_int_equal(kr_props_parse("a=\0\n", 4, collect, &l, err, sizeof(err)), -EINVAL);
+	assert_int_equal(kr_props_parse("stop=1\n", 7, collect, &l, err, sizeof(err)), -E2BIG);
+
+	int64_t v;
+
+	assert_int_equal(kr_parse_i64("42", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(kr_parse_i64("-1", -1, 100, &v), 0);
+	assert_int_equal(kr_parse_i64("101", 0, 100, &v), -ERANGE);
+	assert_int_equal(kr_parse_i64("4x", 0, 100, &v), -EINVAL);
+	assert_int_equal(kr_parse_i64("", 0, 100, &v), -EINVAL);
+	assert_int_equal(kr_parse_i64(" 4", 0, 100, &v), -EINVAL);
+	assert_int_equal(kr_parse_i64("99999999999999999999999", 0, INT64_MAX, &v), -ERANGE);
+}
+
+static void
+quorum_state_round_trips_through_its_file(void **state)
+{
+	const char *dir = *state;
+	struct kr_quorum_state in = {.epoch = 4000000000u, .leader_id = 3, .voted_id = 2};
+	struct kr_quorum_state out;
+	char err[256];
+
+	memset(in.voted_dir, 0x5c, KR_UUID_BYTES);
+	assert_int_equal(kr_quorum_state_store(dir, &in, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.epoch, in.epoch);
+	assert_int_equal(out.leader_id, 3);
+	assert_int_equal(out.voted_id, 2);
+	assert_memory_equal(out.voted_dir, in.voted_dir, KR_UUID_BYTES);
+	assert_false(tu_file_exists(dir, "quorum-state.tmp"));
+
+	in = (struct kr_quorum_state){.epoch = 0, .leader_id = KR_NODE_NONE,
+				      .voted_id = KR_NODE_NONE};
+	assert_int_equal(kr_quorum_state_store(dir, &in, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.epoch, 0);
+	assert_int_equal(out.leader_id, KR_NODE_NONE);
+	assert_int_equal(out.voted_id, KR_NODE_NONE);
+	assert_true(kr_uuid_is_zero(out.voted_dir));
+}
+
+static void
+quorum_state_with_any_byte_flipped_or_cut_is_refused_naming_the_file(void **state)
+{
+	const char *dir = *state;
+	struct kr_quorum_state in = {.epoch = 17, .leader_id = 1, .voted_id = 1};
+	struct kr_quorum_state out;
+	char err[256], orig[512];
+	size_t n;
+
+	assert_int_equal(kr_quorum_state_store(dir, &in, err, sizeof(err)), 0);
+	n = tu_file_read(dir, KR_QUORUM_STATE_FILE, orig, sizeof(orig));
+	for (size_t pos = 0; pos < n; pos++) {
+		for (int bit = 0; bit < 8; bit++) {
+			tu_file_flip(dir, KR_QUORUM_STATE_FILE, pos, (uint8_t)(1u << bit));
+			err[0] = '\0';
+			int rc = kr_quorum_state_load(dir, &out, err, sizeof(err));
+
+			if (rc != -EBADMSG)
+				fail_msg("bit %d of byte %zu flipped: rc %d, epoch %u", bit, pos,
+					 rc, out.epoch);
+			assert_non_null(strstr(err, KR_QUORUM_STATE_FILE));
+			assert_non_null(strstr(err, "corrupt"));
+			tu_file_flip(dir, KR_QUORUM_STATE_FILE, pos, (uint8_t)(1u << bit));
+		}
+	}
+	for (size_t len = 0; len < n; len++) {
+		tu_file_write(dir, KR_QUORUM_STATE_FILE, orig, len);
+		assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), -EBADMSG);
+	}
+	tu_file_write(dir, KR_QUORUM_STATE_FILE, orig, n);
+	assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), 0);
+	assert_int_equal(out.epoch, 17);
+}
+
+static void
+quorum_state_missing_is_an_error_not_epoch_zero(void **state)
+{
+	const char *dir = *state;
+	struct kr_quorum_state out;
+	char err[256];
+
+	assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, KR_QUORUM_STATE_FILE));
+	assert_non_null(strstr(err, "missing"));
+}
+
+static void
+quorum_state_text_with_a_valid_crc_but_bad_fields_is_refused(void **state)
+{
+	struct kr_quorum_state qs = {.epoch = 1, .leader_id = KR_NODE_NONE,
+				     .voted_id = KR_NODE_NONE};
+	char text[512], err[256];
+	int n;
+
+	(void)state;
+	n = kr_quorum_state_encode(&qs, text, sizeof(text));
+	assert_true(n > 0);
+	assert_int_equal(kr_quorum_state_decode(text, (size_t)n, &qs, err, sizeof(err)), 0);
+	/* swap two lines and fix the checksum: the order is part of the format */
+	const char *bad_bodies[] = {
+		"version=1\nleader.id=-1\nepoch=1\nvoted.id=-1\nvoted.directory.id=\n",
+		"version=2\nepoch=1\nleader.id=-1\nvoted.id=-1\nvoted.directory.id=\n",
+		"version=1\nepoch=-1\nleader.id=-1\nvoted.id=-1\nvoted.directory.id=\n",
+		"version=1\nepoch=4294967296\nleader.id=-1\nvoted.id=-1\nvoted.directory.id=\n",
+		"version=1\nepoch=1\nleader.id=-2\nvoted.id=-1\nvoted.directory.id=\n",
+		"version=1\nepoch=1\nleader.id=-1\nvoted.id=x\nvoted.directory.id=\n",
+		"version=1\nepoch=1\nleader.id=-1\nvoted.id=-1\nvoted.directory.id=abc\n",
+		"version=1\nepoch=1\nleader.id=-1\nvoted.id=-1\n",
+		"version=1\nepoch=1\nleader.id=-1\nvoted.id=-1\nvoted.directory.id=\nextra=1\n",
+	};
+	for (size_t i = 0; i < KR_ARRAY_SIZE(bad_bodies); i++) {
+		char body[400];
+		int m = snprintf(body, sizeof(body),
+				 "# kraftd quorum state: replaced atomically by the node; do not "
+				 "edit\n%s",
+				 bad_bodies[i]);
+
+		m += snprintf(body + m, sizeof(body) - (size_t)m, "crc32c=%08x\n",
+			      kr_crc32c(0, body, (size_t)m));
+		if (kr_quorum_state_decode(body, (size_t)m, &qs, err, sizeof(err)) != -EBADMSG)
+			fail_msg("accepted: %s", bad_bodies[i]);
+	}
+}
+
+static void
+format_writes_identity_and_epoch_zero_and_open_accepts_it(void **state)
+{
+	const char *dir = *state;
+	char sub[512], err[256];
+	struct kr_identity id, id2;
+	struct kr_quorum_state qs;
+
+	snprintf(sub, sizeof(sub), "%s/node1", dir);
+	assert_int_equal(kr_datadir_format(sub, cid, 1, false, &id, err, sizeof(err)), 0);
+	assert_false(kr_uuid_is_zero(id.directory_id));
+	assert_int_equal(kr_datadir_open(sub, cid, 1, &id2, &qs, err, sizeof(err)), 0);
+	assert_memory_equal(id2.cluster_id, cid, KR_UUID_BYTES);
+	assert_int_equal(id2.node_id, 1);
+	assert_memory_equal(id2.directory_id, id.directory_id, KR_UUID_BYTES);
+	assert_int_equal(qs.epoch, 0);
+	assert_int_equal(qs.voted_id, KR_NODE_NONE);
+	assert_int_equal(qs.leader_id, KR_NODE_NONE);
+
+	/* two formats never share a directory id */
+	snprintf(sub, sizeof(sub), "%s/node2", dir);
+	assert_int_equal(kr_datadir_format(sub, cid, 1, false, &id2, err, sizeof(err)), 0);
+	assert_memory_not_equal(id.directory_id, id2.directory_id, KR_UUID_BYTES);
+}
+
+static void
+format_refuses_a_formatted_directory_unless_told_and_matching(void **state)
+{
+	const char *dir = *state;
+	char err[256];
+	struct kr_identity id, id2;
+	uint8_t other[KR_UUID_BYTES];
+	struct kr_quorum_state qs = {.epoch = 5, .leader_id = 2, .voted_id = 2};
+
+	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id2, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "already formatted"));
+	assert_int_equal(kr_datadir_format(dir, cid, 1, true, &id2, err, sizeof(err)), 1);
+	assert_memory_equal(id.directory_id, id2.directory_id, KR_UUID_BYTES);
+	assert_int_equal(kr_datadir_format(dir, cid, 2, true, &id2, err, sizeof(err)), -EEXIST);
+	memcpy(other, cid, sizeof(other));
+	other[0] ^= 1;
+	assert_int_equal(kr_datadir_format(dir, other, 1, true, &id2, err, sizeof(err)), -EEXIST);
+	/* none of that touched the quorum state */
+	assert_int_equal(kr_quorum_state_load(dir, &qs, err, sizeof(err)), 0);
+	assert_int_equal(qs.epoch, 5);
+}
+
+static void
+format_will_not_reset_a_quorum_state_left_without_identity(void **state)
+{
+	const char *dir = *state;
+	char err[256];
+	struct kr_identity id;
+	struct kr_quorum_state qs = {.epoch = 9, .leader_id = KR_NODE_NONE, .voted_id = 3};
+
+	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "epoch 9"));
+	/* a half-done format (epoch 0, no vote, no identity) may be redone */
+	qs = (struct kr_quorum_state){.epoch = 0, .leader_id = KR_NODE_NONE,
+				      .voted_id = KR_NODE_NONE};
+	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), 0);
+}
+
+static void
+open_refuses_missing_or_mismatched_identity_naming_the_file(void **state)
+{
+	const char *dir = *state;
+	char err[256];
+	struct kr_identity id;
+	struct kr_quorum_state qs;
+	uint8_t other[KR_UUID_BYTES];
+
+	assert_int_equal(kr_datadir_open(dir, cid, 1, &id, &qs, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, KR_META_FILE));
+	assert_non_null(strstr(err, "kraftd format"));
+	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_open(dir, cid, 2, &id, &qs, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "node.id is 1, expected 2"));
+	memcpy(other, cid, sizeof(other));
+	other[5] ^= 0x20;
+	assert_int_equal(kr_datadir_open(dir, other, 1, &id, &qs, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "cluster.id is"));
+	assert_non_null(strstr(err, KR_META_FILE));
+}
+
+static void
+open_refuses_a_formatted_directory_that_lost_its_quorum_state(void **state)
+{
+	const char *dir = *state;
+	char err[256], path[512];
+	struct kr_identity id;
+	struct kr_quorum_state qs;
+
+	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/%s", dir, KR_QUORUM_STATE_FILE);
+	assert_int_equal(remove(path), 0);
+	assert_int_equal(kr_datadir_open(dir, cid, 1, &id, &qs, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, KR_QUORUM_STATE_FILE));
+}
+
+static void
+identity_file_errors_name_the_line(void **state)
+{
+	struct kr_identity id;
+	char err[256];
+	const char *cases[][2] = {
+		{"version=1\ncluster.id=ASNFZ4mrze_-3LqYdlQyEA\nnode.id=1\n", "missing directory.id"},
+		{"version=1\ncluster.id=ASNFZ4mrze_-3LqYdlQyEA\nnode.id=-1\n"
+		 "directory.id=ASNFZ4mrze_-3LqYdlQyEA\n",
+		 "line 3: node.id '-1'"},
+		{"version=1\nversion=1\n", "line 2: 'version' given twice"},
+		{"version=1\ncolour=blue\n", "line 2: unknown key 'colour'"},
+		{"version=7\n", "line 1: version '7'"},
+		{"cluster.id=nope\n", "line 1: cluster.id 'nope'"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < KR_ARRAY_SIZE(cases); i++) {
+		assert_int_equal(kr_identity_decode(cases[i][0], strlen(cases[i][0]), &id, err,
+						    sizeof(err)),
+				 -EINVAL);
+		if (strstr(err, cases[i][1]) == NULL)
+			fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i][1]);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(uuid_text_round_trips_and_matches_kafka_form),
+		cmocka_unit_test(uuid_parse_refuses_bad_text_and_the_zero_id),
+		cmocka_unit_test(props_parse_strictly_and_name_the_bad_line),
+		cmocka_unit_test(quorum_state_text_with_a_valid_crc_but_bad_fields_is_refused),
+		cmocka_unit_test(identity_file_errors_name_the_line),
+#define DIR_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+		DIR_TEST(quorum_state_round_trips_through_its_file),
+		DIR_TEST(quorum_state_with_any_byte_flipped_or_cut_is_refused_naming_the_file),
+		DIR_TEST(quorum_state_missing_is_an_error_not_epoch_zero),
+		DIR_TEST(format_writes_identity_and_epoch_zero_and_open_accepts_it),
+		DIR_TEST(format_refuses_a_formatted_directory_unless_told_and_matching),
+		DIR_TEST(format_will_not_reset_a_quorum_state_left_without_identity),
+		DIR_TEST(open_refuses_missing_or_mismatched_identity_naming_the_file),
+		DIR_TEST(open_refuses_a_formatted_directory_that_lost_its_quorum_state),
+#undef DIR_TEST
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

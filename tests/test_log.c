@@ -1,0 +1,764 @@
+/* kraftd tests: record batches, the epoch cache, and the log: append, read, truncate,
+ * reopen, retention, flush, torn tails and mid-log corruption. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kraft/le.h"
+#include "kraft/log.h"
+#include "testutil.h"
+
+#define SEG0 "00000000000000000000.log"
+/* Segment buffers are allocated whole, and meson fills new allocations (MALLOC_PERTURB_):
+ * keep the tests' segments small. */
+#define SEG_BIG (1u << 20)
+
+struct fixture {
+	char *dir;
+	struct kr_log *log;
+	struct kr_log_report rep;
+	char err[256];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->dir = tu_mkdtemp();
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	kr_log_close(f->log);
+	tu_rmtree_free(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct kr_log_config
+cfg_of(const struct fixture *f, uint32_t segment_bytes)
+{
+	struct kr_log_config c = {
+		.dir = f->dir,
+		.durability = KR_LOG_DISK,
+		.segment_bytes = segment_bytes,
+		.memory_bytes_max = 1ull << 30,
+	};
+
+	return c;
+}
+
+static void
+reopen(struct fixture *f, uint32_t segment_bytes)
+{
+	struct kr_log_config c = cfg_of(f, segment_bytes);
+
+	kr_log_close(f->log);
+	f->log = NULL;
+	if (kr_log_open(&c, &f->log, &f->rep, f->err, sizeof(f->err)) != 0)
+		fail_msg("open: %s", f->err);
+}
+
+/* Append a batch of count records in epoch at the log end; returns its length. */
+static uint32_t
+append(struct kr_log *log, uint32_t epoch, uint32_t count, uint32_t value_len)
+{
+	uint8_t b[KR_BATCH_BYTES_MAX];
+	uint32_t n = tu_batch(b, sizeof(b), kr_log_end(log), epoch, count, value_len);
+
+	assert_int_equal(kr_log_append(log, b, n), 0);
+	return n;
+}
+
+static void
+flush(struct fixture *f)
+{
+	if (kr_log_flush(f->log, f->err, sizeof(f->err)) != 0)
+		fail_msg("flush: %s", f->err);
+}
+
+/* Read everything from offset into a list of (base, count) and check each batch. */
+static uint64_t
+read_all_from(const struct kr_log *log, uint64_t offset)
+{
+	struct kr_log_span sp;
+	uint64_t next = offset;
+
+	for (;;) {
+		assert_int_equal(kr_log_read(log, next, 1u << 20, &sp), 0);
+		if (sp.len == 0)
+			break;
+		uint32_t pos = 0;
+
+		while (pos < sp.len) {
+			struct kr_batch_hdr h;
+
+			assert_int_equal(kr_batch_check(sp.data + pos, sp.len - pos, &h), 0);
+			assert_int_equal(h.base_offset, pos == 0 ? sp.base_offset : next);
+			next = h.base_offset + h.record_count;
+			pos += h.length;
+		}
+		assert_int_equal(next, sp.end_offset);
+	}
+	return next;
+}
+
+/* ---- batches ---- */
+
+static void
+batch_builds_checks_and_refuses_damage(void **state)
+{
+	uint8_t b[KR_BATCH_BYTES_MAX];
+	struct kr_batch_hdr h;
+	uint32_t n = tu_batch(b, sizeof(b), 100, 4, 3, 10);
+
+	(void)state;
+	assert_int_equal(n, KR_BATCH_HDR_BYTES + 3 * (4 + 10));
+	assert_int_equal(kr_batch_check(b, n, &h), 0);
+	assert_int_equal(h.base_offset, 100);
+	assert_int_equal(h.epoch, 4);
+	assert_int_equal(h.record_count, 3);
+	assert_int_equal(h.length, n);
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(kr_batch_check(b, i, &h), -EAGAIN);
+	for (uint32_t i = 0; i < n; i++) {
+		b[i] ^= 0x10;
+		assert_int_not_equal(kr_batch_check(b, n, &h), 0);
+		b[i] ^= 0x10;
+	}
+	kr_batch_restamp(b, 555, 9);
+	assert_int_equal(kr_batch_check(b, n, &h), 0);
+	assert_int_equal(h.base_offset, 555);
+	assert_int_equal(h.epoch, 9);
+}
+
+static void
+batch_build_refuses_oversize_and_malformed_records(void **state)
+{
+	static uint8_t rec[KR_BATCH_BYTES_MAX + 64], out[KR_BATCH_BYTES_MAX + 64];
+	struct kr_batch_hdr h = {.base_offset = 0, .epoch = 1};
+	uint32_t rlen;
+
+	(void)state;
+	rlen = tu_records(rec, sizeof(rec), 1, KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES - 4, 0);
+	assert_int_equal(kr_batch_build(out, sizeof(out), &h, rec, rlen, 1), KR_BATCH_BYTES_MAX);
+	rlen = tu_records(rec, sizeof(rec), 1, KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES - 3, 0);
+	assert_int_equal(kr_batch_build(out, sizeof(out), &h, rec, rlen, 1), -EMSGSIZE);
+	rlen = tu_records(rec, sizeof(rec), 2, 5, 0);
+	assert_int_equal(kr_batch_build(out, sizeof(out), &h, rec, rlen, 3), -EINVAL);
+	assert_int_equal(kr_batch_build(out, sizeof(out), &h, rec, rlen, 0), -EINVAL);
+	assert_int_equal(kr_batch_build(out, 20, &h, rec, rlen, 2), -ENOSPC);
+	h.epoch = 0; /* epoch 0 never writes: a batch claiming it does not check out */
+	assert_true(kr_batch_build(out, sizeof(out), &h, rec, rlen, 2) > 0);
+	assert_int_equal(kr_batch_check(out, sizeof(out), &h), -EBADMSG);
+}
+
+/* ---- epoch cache ---- */
+
+/* The cache of Kafka's testLeaderImmediatelySendsDivergingEpoch: 1:[0,3), 3:[3,6), 5:[6,9). */
+static void
+fill_example(struct kr_epoch_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(kr_epoch_cache_assign(c, 1, 0), 0);
+	assert_int_equal(kr_epoch_cache_assign(c, 1, 1), 0); /* same epoch: no new entry */
+	assert_int_equal(kr_epoch_cache_assign(c, 3, 3), 0);
+	assert_int_equal(kr_epoch_cache_assign(c, 5, 6), 0);
+	assert_int_equal(c->n, 3);
+}
+
+static void
+fetch_at_6_with_epoch_2_diverges_at_epoch_1_end_3(void **state)
+{
+	struct kr_epoch_cache c;
+	struct kr_epoch_end e;
+
+	(void)state;
+	fill_example(&c);
+	e = kr_epoch_cache_end_for(&c, 2, 9);
+	assert_int_equal(e.epoch, 1);
+	assert_int_equal(e.end_offset, 3);
+	/* the divergence rule: e.epoch != 2, so the follower truncates to 3 */
+	assert_int_not_equal(e.epoch, 2);
+	kr_epoch_cache_free(&c);
+}
+
+static void
+epoch_cache_answers_end_offsets_for_every_epoch(void **state)
+{
+	struct kr_epoch_cache c;
+	struct kr_epoch_end e;
+
+	(void)state;
+	fill_example(&c);
+	e = kr_epoch_cache_end_for(&c, 0, 9); /* before every epoch: nothing in common */
+	assert_int_equal(e.epoch, 0);
+	assert_int_equal(e.end_offset, 0);
+	e = kr_epoch_cache_end_for(&c, 1, 9);
+	assert_int_equal(e.epoch, 1);
+	assert_int_equal(e.end_offset, 3);
+	e = kr_epoch_cache_end_for(&c, 3, 9);
+	assert_int_equal(e.epoch, 3);
+	assert_int_equal(e.end_offset, 6);
+	e = kr_epoch_cache_end_for(&c, 4, 9);
+	assert_int_equal(e.epoch, 3);
+	assert_int_equal(e.end_offset, 6);
+	e = kr_epoch_cache_end_for(&c, 5, 9); /* the last epoch ends at the log end */
+	assert_int_equal(e.epoch, 5);
+	assert_int_equal(e.end_offset, 9);
+	e = kr_epoch_cache_end_for(&c, 77, 9);
+	assert_int_equal(e.epoch, 5);
+	assert_int_equal(e.end_offset, 9);
+	assert_int_equal(kr_epoch_cache_epoch_at(&c, 0), 1);
+	assert_int_equal(kr_epoch_cache_epoch_at(&c, 2), 1);
+	assert_int_equal(kr_epoch_cache_epoch_at(&c, 3), 3);
+	assert_int_equal(kr_epoch_cache_epoch_at(&c, 8), 5);
+	assert_int_equal(kr_epoch_cache_last(&c), 5);
+	kr_epoch_cache_free(&c);
+
+	memset(&c, 0, sizeof(c));
+	e = kr_epoch_cache_end_for(&c, 3, 0);
+	assert_int_equal(e.epoch, 0);
+	assert_int_equal(e.end_offset, 0);
+}
+
+static void
+epoch_cache_refuses_going_backwards(void **state)
+{
+	struct kr_epoch_cache c;
+
+	(void)state;
+	fill_example(&c);
+	assert_int_equal(kr_epoch_cache_assign(&c, 4, 10), -EINVAL);
+	assert_int_equal(kr_epoch_cache_assign(&c, 6, 5), -EINVAL);
+	assert_int_equal(kr_epoch_cache_assign(&c, 6, 6), -EINVAL);
+	assert_int_equal(c.n, 3);
+	kr_epoch_cache_free(&c);
+}
+
+static void
+epoch_cache_follows_truncation_and_prefix_deletion(void **state)
+{
+	struct kr_epoch_cache c;
+	struct kr_epoch_end e;
+
+	(void)state;
+	fill_example(&c);
+	kr_epoch_cache_truncate(&c, 7);
+	assert_int_equal(c.n, 3);
+	kr_epoch_cache_truncate(&c, 6);
+	assert_int_equal(c.n, 2);
+	e = kr_epoch_cache_end_for(&c, 5, 6);
+	assert_int_equal(e.epoch, 3);
+	assert_int_equal(e.end_offset, 6);
+	kr_epoch_cache_trim_prefix(&c, 4);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.e[0].epoch, 3);
+	assert_int_equal(c.e[0].start_offset, 4);
+	kr_epoch_cache_free(&c);
+}
+
+/* ---- the log ---- */
+
+static void
+append_read_and_reopen_keep_every_batch(void **state)
+{
+	struct fixture *f = *state;
+
+	reopen(f, SEG_BIG);
+	assert_int_equal(kr_log_end(f->log), 0);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	for (int i = 0; i < 50; i++)
+		append(f->log, 1 + (uint32_t)i / 10, 1 + (uint32_t)i % 4, 20);
+	uint64_t end = kr_log_end(f->log);
+
+	assert_int_equal(read_all_from(f->log, 0), end);
+	assert_int_equal(kr_log_durable_end(f->log), 0);
+	flush(f);
+	assert_int_equal(kr_log_durable_end(f->log), end);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(f->rep.batches, 50);
+	assert_int_equal(kr_log_end(f->log), end);
+	assert_int_equal(kr_log_durable_end(f->log), end);
+	assert_int_equal(kr_log_last_epoch(f->log), 5);
+	assert_int_equal(kr_log_epochs(f->log)->n, 5);
+	assert_int_equal(read_all_from(f->log, 0), end);
+	/* and appending after reopen continues the log */
+	append(f->log, 6, 2, 5);
+	flush(f);
+	reopen(f, SEG_BIG);
+	assert_int_equal(kr_log_end(f->log), end + 2);
+}
+
+static void
+read_from_an_offset_inside_a_batch_starts_at_that_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_span sp;
+
+	reopen(f, SEG_BIG);
+	append(f->log, 1, 5, 10); /* [0,5) */
+	uint32_t b2 = append(f->log, 2, 5, 10); /* [5,10) */
+
+	assert_int_equal(kr_log_read(f->log, 7, 1 << 20, &sp), 0);
+	assert_int_equal(sp.base_offset, 5);
+	assert_int_equal(sp.end_offset, 10);
+	assert_int_equal(sp.batches, 1);
+	assert_int_equal(sp.len, b2);
+	assert_int_equal(sp.prev_epoch, 1);
+	assert_int_equal(kr_log_read(f->log, 10, 1 << 20, &sp), 0);
+	assert_int_equal(sp.len, 0);
+	assert_int_equal(sp.prev_epoch, 2);
+	assert_int_equal(kr_log_read(f->log, 11, 1 << 20, &sp), -ERANGE);
+	/* max_bytes: whole batches only, and a first batch too large is an error */
+	assert_int_equal(kr_log_read(f->log, 0, b2 + 1, &sp), 0);
+	assert_int_equal(sp.batches, 1);
+	assert_int_equal(sp.end_offset, 5);
+	assert_int_equal(kr_log_read(f->log, 0, 10, &sp), -EMSGSIZE);
+}
+
+static void
+segments_roll_and_reads_stop_at_segment_ends(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t seg = KR_LOG_SEGMENT_BYTES_MIN;
+
+	reopen(f, seg);
+	for (int i = 0; i < 200; i++)
+		append(f->log, 1 + (uint32_t)i / 50, 4, 300);
+	assert_true(kr_log_segment_count(f->log) > 3);
+	assert_int_equal(read_all_from(f->log, 0), 800);
+	/* every offset can be read, including across segment boundaries */
+	for (uint64_t o = 0; o < 800; o += 3) {
+		struct kr_log_span sp;
+
+		assert_int_equal(kr_log_read(f->log, o, 1 << 20, &sp), 0);
+		assert_true(sp.base_offset <= o && o < sp.end_offset);
+		assert_true(sp.len <= seg);
+	}
+	flush(f);
+	uint32_t nseg = kr_log_segment_count(f->log);
+
+	reopen(f, seg);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(f->rep.segments, nseg);
+	assert_int_equal(read_all_from(f->log, 0), 800);
+}
+
+static void
+truncate_removes_the_suffix_in_memory_and_on_disk(void **state)
+{
+	struct fixture *f = *state;
+	char err[128];
+
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	for (int i = 0; i < 100; i++)
+		append(f->log, 1 + (uint32_t)i / 25, 2, 200); /* epochs 1..4, 2 records each */
+	flush(f);
+	uint32_t before = kr_log_segment_count(f->log);
+
+	/* an offset inside a batch rounds down to the batch start */
+	assert_int_equal(kr_log_truncate(f->log, 61, err, sizeof(err)), 60);
+	assert_int_equal(kr_log_end(f->log), 60);
+	assert_int_equal(kr_log_durable_end(f->log), 60);
+	assert_int_equal(kr_log_last_epoch(f->log), 2);
+	assert_true(kr_log_segment_count(f->log) < before);
+	assert_int_equal(read_all_from(f->log, 0), 60);
+	/* truncating at or past the end changes nothing */
+	assert_int_equal(kr_log_truncate(f->log, 1000, err, sizeof(err)), 60);
+	/* new appends continue from the cut, in a new epoch */
+	append(f->log, 7, 3, 10);
+	flush(f);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), 63);
+	assert_int_equal(kr_log_last_epoch(f->log), 7);
+	assert_int_equal(kr_epoch_cache_end_for(kr_log_epochs(f->log), 4, 63).epoch, 2);
+	/* to zero */
+	assert_int_equal(kr_log_truncate(f->log, 0, err, sizeof(err)), 0);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(kr_log_end(f->log), 0);
+	assert_int_equal(kr_log_last_epoch(f->log), 0);
+}
+
+static void
+delete_prefix_removes_whole_segments_below_the_offset_only(void **state)
+{
+	struct fixture *f = *state;
+	char err[128];
+
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	for (int i = 0; i < 100; i++)
+		append(f->log, 1 + (uint32_t)i / 10, 2, 300);
+	flush(f);
+	assert_true(tu_file_exists(f->dir, SEG0));
+	int64_t start = kr_log_delete_prefix(f->log, 100, err, sizeof(err));
+
+	assert_true(start > 0 && start <= 100);
+	assert_int_equal(kr_log_start(f->log), (uint64_t)start);
+	assert_false(tu_file_exists(f->dir, SEG0));
+	assert_int_equal(kr_log_end(f->log), 200);
+	assert_int_equal(read_all_from(f->log, (uint64_t)start), 200);
+	struct kr_log_span sp;
+
+	assert_int_equal(kr_log_read(f->log, (uint64_t)start - 1, 1 << 20, &sp), -ERANGE);
+	assert_int_equal(kr_log_truncate(f->log, (uint64_t)start - 1, err, sizeof(err)), -ERANGE);
+	/* the epoch cache now begins at the log start */
+	assert_int_equal(kr_log_epochs(f->log)->e[0].start_offset, (uint64_t)start);
+	/* never the last segment, whatever upto says */
+	kr_log_delete_prefix(f->log, UINT64_MAX, err, sizeof(err));
+	assert_int_equal(kr_log_segment_count(f->log), 1);
+	assert_int_equal(kr_log_end(f->log), 200);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), 200);
+	assert_int_equal(read_all_from(f->log, kr_log_start(f->log)), 200);
+}
+
+static void
+torn_tail_cut_at_every_byte_of_the_last_batch_recovers_to_the_previous_batch(void **state)
+{
+	struct fixture *f = *state;
+	size_t full, last_len, prev_end;
+
+	reopen(f, SEG_BIG);
+	append(f->log, 1, 3, 20);
+	append(f->log, 2, 2, 20);
+	last_len = append(f->log, 2, 4, 33);
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	full = tu_file_size(f->dir, SEG0);
+	prev_end = full - last_len;
+	uint8_t *copy = malloc(full);
+
+	assert_int_equal(tu_file_read(f->dir, SEG0, copy, full), full);
+	for (size_t cut = prev_end; cut < full; cut++) {
+		tu_file_write(f->dir, SEG0, copy, cut);
+		reopen(f, SEG_BIG);
+		assert_int_equal(f->rep.outcome, cut == prev_end ? KR_LOG_CLEAN : KR_LOG_TORN_TAIL);
+		assert_int_equal(f->rep.torn_bytes, cut - prev_end);
+		assert_int_equal(kr_log_end(f->log), 5);
+		assert_int_equal(kr_log_last_epoch(f->log), 2);
+		/* the cut is made on disk: the file ends at the previous batch */
+		assert_int_equal(tu_file_size(f->dir, SEG0), prev_end);
+		kr_log_close(f->log);
+		f->log = NULL;
+	}
+	free(copy);
+}
+
+static void
+zeros_after_the_last_batch_are_a_torn_tail(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t zeros[4096] = {0};
+	size_t full;
+
+	reopen(f, SEG_BIG);
+	append(f->log, 1, 3, 20);
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	full = tu_file_size(f->dir, SEG0);
+	uint8_t *copy = malloc(full + sizeof(zeros));
+
+	tu_file_read(f->dir, SEG0, copy, full);
+	memcpy(copy + full, zeros, sizeof(zeros));
+	tu_file_write(f->dir, SEG0, copy, full + sizeof(zeros));
+	free(copy);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_TORN_TAIL);
+	assert_int_equal(f->rep.torn_bytes, sizeof(zeros));
+	assert_int_equal(kr_log_end(f->log), 3);
+}
+
+static void
+flipped_byte_in_a_middle_batch_is_mid_log_corruption_not_cut(void **state)
+{
+	struct fixture *f = *state;
+	size_t size, b1, b2;
+
+	reopen(f, SEG_BIG);
+	b1 = append(f->log, 1, 3, 20); /* [0,3) */
+	b2 = append(f->log, 2, 2, 20); /* [3,5): the one damaged */
+	append(f->log, 2, 4, 20);      /* [5,9) */
+	append(f->log, 3, 1, 20);      /* [9,10) */
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	size = tu_file_size(f->dir, SEG0);
+	for (size_t i = 0; i < b2; i++) {
+		size_t pos = KR_SEGMENT_HDR_BYTES + b1 + i;
+
+		tu_file_flip(f->dir, SEG0, pos, 0x01);
+		reopen(f, SEG_BIG);
+		if (f->rep.outcome != KR_LOG_MID_CORRUPT)
+			fail_msg("byte %zu of the middle batch: outcome %d (%s)", i, f->rep.outcome,
+				 f->rep.reason);
+		assert_int_equal(f->rep.damage_start_offset, 3);
+		assert_int_equal(f->rep.damage_end_offset, 5);
+		assert_int_equal(f->rep.last_valid_end_offset, 10);
+		assert_int_equal(f->rep.file_pos, KR_SEGMENT_HDR_BYTES + b1);
+		assert_string_equal(f->rep.segment, SEG0);
+		/* the log holds the good prefix; the file is untouched */
+		assert_int_equal(kr_log_end(f->log), 3);
+		assert_int_equal(tu_file_size(f->dir, SEG0), size);
+		kr_log_close(f->log);
+		f->log = NULL;
+		tu_file_flip(f->dir, SEG0, pos, 0x01);
+	}
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), 10);
+}
+
+static void
+mid_log_damage_is_discarded_only_when_the_log_is_changed(void **state)
+{
+	struct fixture *f = *state;
+	size_t b1;
+	char err[128];
+
+	reopen(f, SEG_BIG);
+	b1 = append(f->log, 1, 3, 20);
+	append(f->log, 2, 2, 20);
+	append(f->log, 2, 4, 20);
+	flush(f);
+	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + 30, 0xff);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	/* reopening again without a change reports the same damage */
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	/* repair: refetched batches are appended at the damage start and flushed */
+	append(f->log, 2, 2, 20);
+	append(f->log, 2, 4, 20);
+	flush(f);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), 9);
+	/* an explicit truncate also discards it */
+	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + 30, 0xff);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(kr_log_truncate(f->log, 3, err, sizeof(err)), 3);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), 3);
+}
+
+static void
+damage_in_an_earlier_segment_with_later_segments_is_mid_log(void **state)
+{
+	struct fixture *f = *state;
+
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	for (int i = 0; i < 60; i++)
+		append(f->log, 1, 2, 1500);
+	flush(f);
+	assert_true(kr_log_segment_count(f->log) >= 3);
+	/* the last batch of the first segment: nothing valid follows in that file */
+	size_t sz = tu_file_size(f->dir, SEG0);
+
+	tu_file_flip(f->dir, SEG0, sz - 3, 0x40);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(f->rep.last_valid_end_offset, 120);
+	assert_int_equal(f->rep.damage_end_offset, f->rep.damage_start_offset + 2);
+	assert_int_equal(kr_log_segment_count(f->log), 1);
+	tu_file_flip(f->dir, SEG0, sz - 3, 0x40);
+	/* a damaged segment header, with later segments intact */
+	tu_file_flip(f->dir, SEG0, 3, 0x01);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(f->rep.damage_start_offset, 0);
+	assert_int_equal(f->rep.last_valid_end_offset, 120);
+	assert_int_equal(kr_log_end(f->log), 0);
+}
+
+static void
+last_segment_with_a_torn_header_is_removed(void **state)
+{
+	struct fixture *f = *state;
+	char name[32];
+
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	for (int i = 0; i < 30; i++)
+		append(f->log, 1, 2, 500);
+	flush(f);
+	uint32_t nseg = kr_log_segment_count(f->log);
+	uint64_t end = kr_log_end(f->log);
+
+	kr_log_close(f->log);
+	f->log = NULL;
+	/* a crash while creating the next segment: a file with half a header */
+	snprintf(name, sizeof(name), "%020llu.log", (unsigned long long)end);
+	tu_file_write(f->dir, name, "KRFTLOG1\1\0", 10);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_TORN_TAIL);
+	assert_int_equal(kr_log_segment_count(f->log), nseg);
+	assert_int_equal(kr_log_end(f->log), end);
+	assert_false(tu_file_exists(f->dir, name));
+}
+
+static void
+read_only_open_reports_and_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config c = cfg_of(f, SEG_BIG);
+	struct kr_log *ro;
+	struct kr_log_report rep;
+	char err[128];
+	size_t full;
+
+	reopen(f, SEG_BIG);
+	append(f->log, 1, 3, 20);
+	append(f->log, 1, 3, 20);
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	full = tu_file_size(f->dir, SEG0);
+	tu_file_cut(f->dir, SEG0, full - 5);
+	c.read_only = true;
+	assert_int_equal(kr_log_open(&c, &ro, &rep, err, sizeof(err)), 0);
+	assert_int_equal(rep.outcome, KR_LOG_TORN_TAIL);
+	assert_int_equal(tu_file_size(f->dir, SEG0), full - 5);
+	assert_int_equal(kr_log_append(ro, (const uint8_t *)"x", 1), -EROFS);
+	assert_int_equal(kr_log_flush(ro, err, sizeof(err)), -EROFS);
+	assert_int_equal(kr_log_truncate(ro, 0, err, sizeof(err)), -EROFS);
+	kr_log_close(ro);
+	c.dir = "/nonexistent/kraft-test";
+	assert_int_equal(kr_log_open(&c, &ro, &rep, err, sizeof(err)), -ENOENT);
+}
+
+static void
+append_refuses_gaps_old_epochs_damage_and_the_memory_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config c = cfg_of(f, SEG_BIG);
+	uint8_t b[KR_BATCH_BYTES_MAX];
+	uint32_t n;
+	char err[128];
+
+	c.memory_bytes_max = 1000;
+	kr_log_close(f->log);
+	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), 0);
+	append(f->log, 3, 2, 10);
+	n = tu_batch(b, sizeof(b), 5, 3, 1, 10); /* gap: the log ends at 2 */
+	assert_int_equal(kr_log_append(f->log, b, n), -EINVAL);
+	n = tu_batch(b, sizeof(b), 2, 2, 1, 10); /* epoch below the last */
+	assert_int_equal(kr_log_append(f->log, b, n), -EINVAL);
+	n = tu_batch(b, sizeof(b), 2, 3, 1, 10);
+	b[KR_BATCH_HDR_BYTES] ^= 1;
+	assert_int_equal(kr_log_append(f->log, b, n), -EBADMSG);
+	b[KR_BATCH_HDR_BYTES] ^= 1;
+	assert_int_equal(kr_log_append(f->log, b, n - 1), -EBADMSG);
+	assert_int_equal(kr_log_append(f->log, b, n), 0);
+	n = tu_batch(b, sizeof(b), 3, 3, 10, 100); /* over the 1000-byte cap */
+	assert_int_equal(kr_log_append(f->log, b, n), -ENOBUFS);
+	assert_int_equal(kr_log_end(f->log), 3);
+}
+
+static void
+memory_mode_counts_every_append_as_durable_and_writes_no_file(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config c = {
+		.durability = KR_LOG_MEMORY,
+		.segment_bytes = KR_LOG_SEGMENT_BYTES_MIN,
+		.memory_bytes_max = 1ull << 30,
+	};
+	char err[128];
+
+	kr_log_close(f->log);
+	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), 0);
+	for (int i = 0; i < 100; i++)
+		append(f->log, 1 + (uint32_t)i / 30, 3, 400);
+	assert_int_equal(kr_log_durable_end(f->log), 300);
+	assert_int_equal(kr_log_flush(f->log, err, sizeof(err)), 0);
+	assert_int_equal(read_all_from(f->log, 0), 300);
+	assert_int_equal(kr_log_truncate(f->log, 150, err, sizeof(err)), 150);
+	assert_true(kr_log_delete_prefix(f->log, 100, err, sizeof(err)) > 0);
+	assert_int_equal(kr_log_durable_end(f->log), 150);
+	assert_false(tu_file_exists(f->dir, SEG0));
+	c.durability = KR_LOG_DISK; /* and a disk log without a directory is refused */
+	kr_log_close(f->log);
+	f->log = NULL;
+	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), -EINVAL);
+}
+
+static void
+recovery_scan_finds_the_resync_point_after_damage(void **state)
+{
+	uint8_t buf[4096];
+	struct kr_scan_result r;
+	uint32_t n1, n2, n3;
+
+	(void)state;
+	n1 = tu_batch(buf, sizeof(buf), 0, 1, 2, 10);
+	n2 = tu_batch(buf + n1, sizeof(buf) - n1, 2, 1, 2, 10);
+	n3 = tu_batch(buf + n1 + n2, sizeof(buf) - n1 - n2, 4, 2, 2, 10);
+	kr_log_scan(buf, n1 + n2 + n3, 0, 0, NULL, NULL, &r);
+	assert_false(r.bad);
+	assert_int_equal(r.end_offset, 6);
+	assert_int_equal(r.last_epoch, 2);
+	buf[n1 + 4] ^= 0x80; /* the middle batch's length */
+	kr_log_scan(buf, n1 + n2 + n3, 0, 0, NULL, NULL, &r);
+	assert_true(r.bad);
+	assert_int_equal(r.good_bytes, n1);
+	assert_true(r.valid_after_bad);
+	assert_int_equal(r.resync_pos, n1 + n2);
+	assert_int_equal(r.resync_offset, 4);
+	/* a batch that checks out but does not continue the offsets stops the scan */
+	buf[n1 + 4] ^= 0x80;
+	kr_log_scan(buf, n1 + n2 + n3, 1, 0, NULL, NULL, &r);
+	assert_true(r.bad);
+	assert_int_equal(r.good_bytes, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(batch_builds_checks_and_refuses_damage),
+		cmocka_unit_test(batch_build_refuses_oversize_and_malformed_records),
+		cmocka_unit_test(fetch_at_6_with_epoch_2_diverges_at_epoch_1_end_3),
+		cmocka_unit_test(epoch_cache_answers_end_offsets_for_every_epoch),
+		cmocka_unit_test(epoch_cache_refuses_going_backwards),
+		cmocka_unit_test(epoch_cache_follows_truncation_and_prefix_deletion),
+		cmocka_unit_test(recovery_scan_finds_the_resync_point_after_damage),
+#define LOG_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+		LOG_TEST(append_read_and_reopen_keep_every_batch),
+		LOG_TEST(read_from_an_offset_inside_a_batch_starts_at_that_batch),
+		LOG_TEST(segments_roll_and_reads_stop_at_segment_ends),
+		LOG_TEST(truncate_removes_the_suffix_in_memory_and_on_disk),
+		LOG_TEST(delete_prefix_removes_whole_segments_below_the_offset_only),
+		LOG_TEST(torn_tail_cut_at_every_byte_of_the_last_batch_recovers_to_the_previous_batch),
+		LOG_TEST(zeros_after_the_last_batch_are_a_torn_tail),
+		LOG_TEST(flipped_byte_in_a_middle_batch_is_mid_log_corruption_not_cut),
+		LOG_TEST(mid_log_damage_is_discarded_only_when_the_log_is_changed),
+		LOG_TEST(damage_in_an_earlier_segment_with_later_segments_is_mid_log),
+		LOG_TEST(last_segment_with_a_torn_header_is_removed),
+		LOG_TEST(read_only_open_reports_and_changes_nothing),
+		LOG_TEST(append_refuses_gaps_old_epochs_damage_and_the_memory_cap),
+		LOG_TEST(memory_mode_counts_every_append_as_durable_and_writes_no_file),
+#undef LOG_TEST
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

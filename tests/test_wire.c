@@ -1,0 +1,849 @@
+/* kraftd tests: the wire codec. Every message round-trips; every malformed, truncated,
+ * oversized, damaged or foreign frame is refused with its own reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kraft/crc32c.h"
+#include "kraft/errors.h"
+#include "kraft/le.h"
+#include "kraft/log.h"
+#include "kraft/wire.h"
+#include "testutil.h"
+
+#define FRAME_CAP 8192
+
+static const struct kr_wire_ctx ctx = {
+	.cluster_id = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+	.voter_set_hash = 0x1122334455667788ull,
+};
+
+static const unsigned all_apis[] = {
+#define KR_API_LIST(n, key, maxv, cl) KR_API_##n,
+	KR_API_TABLE(KR_API_LIST)
+#undef KR_API_LIST
+};
+
+static uint8_t records[512];   /* an APPEND record section */
+static uint32_t records_len;
+static uint8_t batches[1024];  /* two whole batches for FETCH_RESP / READ_RESP */
+static uint32_t batches_len;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	records_len = tu_records(records, sizeof(records), 3, 17, 'a');
+	batches_len = tu_batch(batches, sizeof(batches), 10, 2, 2, 9);
+	batches_len += tu_batch(batches + batches_len, sizeof(batches) - batches_len, 12, 3, 1, 30);
+	return 0;
+}
+
+static void
+hdr_init(struct kr_frame_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->cluster_id, ctx.cluster_id, KR_UUID_BYTES);
+	h->voter_set_hash = ctx.voter_set_hash;
+	h->sender_id = 3;
+	h->correlation_id = 0xdeadbeef;
+}
+
+/* A message of each API, with distinct values in every field. */
+static void
+sample(unsigned api, struct kr_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->api = (uint8_t)api;
+	switch (api) {
+	case KR_API_VOTE:
+		m->u.vote = (struct kr_vote_req){.epoch = 9, .last_epoch = 8, .last_offset = 1234567,
+						 .voter_id = 2, .pre_vote = 1};
+		memset(m->u.vote.candidate_dir, 0xab, KR_UUID_BYTES);
+		break;
+	case KR_API_VOTE_RESP:
+		m->u.vote_resp = (struct kr_vote_resp){.error = KR_ERR_FENCED_LEADER_EPOCH,
+						       .granted = 1, .pre_vote = 1, .epoch = 11,
+						       .leader_id = -1};
+		break;
+	case KR_API_BEGIN_EPOCH:
+		m->u.begin_epoch = (struct kr_begin_epoch_req){.epoch = 12, .leader_id = 4};
+		break;
+	case KR_API_END_EPOCH:
+		m->u.end_epoch = (struct kr_end_epoch_req){.epoch = 13, .leader_id = 1,
+							   .n_successors = 3,
+							   .successors = {5, 2, 9}};
+		break;
+	case KR_API_BEGIN_EPOCH_RESP:
+	case KR_API_END_EPOCH_RESP:
+		m->u.epoch_resp = (struct kr_epoch_resp){.error = KR_ERR_NOT_LEADER_OR_FOLLOWER,
+							 .epoch = 14, .leader_id = 6};
+		break;
+	case KR_API_FETCH:
+		m->u.fetch = (struct kr_fetch_req){.epoch = 15, .last_fetched_epoch = 14,
+						   .fetch_offset = 99, .durable_offset = 97,
+						   .max_wait_us = 250000, .max_bytes = 3000};
+		memset(m->u.fetch.replica_dir, 0xcd, KR_UUID_BYTES);
+		break;
+	case KR_API_FETCH_RESP:
+		m->u.fetch_resp = (struct kr_fetch_resp){
+			.error = KR_ERR_NONE, .frame_index = 1, .frame_count = 3, .leader_id = 1,
+			.epoch = 16, .base_offset = 10, .high_watermark = KR_OFFSET_NONE,
+			.log_start_offset = 5, .diverging_end_offset = 0, .diverging_epoch = 0,
+			.prev_epoch = 2, .records = batches, .records_len = batches_len};
+		break;
+	case KR_API_APPEND:
+		m->u.append = (struct kr_append_req){.producer_id = 0x0102030405060708ull,
+						     .sequence = 42, .record_count = 3,
+						     .records = records, .records_len = records_len};
+		break;
+	case KR_API_APPEND_RESP:
+		m->u.append_resp = (struct kr_append_resp){.error = KR_ERR_NONE, .outcome_unknown = 1,
+							   .leader_id = 2, .epoch = 17,
+							   .record_count = 3, .base_offset = 777};
+		break;
+	case KR_API_READ:
+		m->u.read = (struct kr_read_req){.from_offset = 55, .max_bytes = 4096,
+						 .max_wait_us = 1000};
+		break;
+	case KR_API_READ_RESP:
+		m->u.read_resp = (struct kr_read_resp){.error = KR_ERR_NONE, .epoch = 18,
+						       .high_watermark = 13, .log_start_offset = 0,
+						       .base_offset = 10, .records = batches,
+						       .records_len = batches_len};
+		break;
+	case KR_API_DESCRIBE_QUORUM:
+		break;
+	case KR_API_DESCRIBE_QUORUM_RESP: {
+		struct kr_describe_resp *d = &m->u.describe_resp;
+
+		d->error = KR_ERR_NONE;
+		d->n_voters = 3;
+		d->n_observers = 2;
+		d->leader_id = 1;
+		d->epoch = 19;
+		d->high_watermark = 1000;
+		for (int i = 0; i < 5; i++) {
+			d->replicas[i].replica_id = i + 1;
+			memset(d->replicas[i].directory_id, 0x10 + i, KR_UUID_BYTES);
+			d->replicas[i].log_end_offset = 1000 + (uint64_t)i;
+			d->replicas[i].durable_offset = i == 4 ? KR_OFFSET_NONE : 990 + (uint64_t)i;
+			d->replicas[i].last_fetch_us = i == 3 ? -1 : 1700000000000000 + i;
+			d->replicas[i].last_caught_up_us = 1700000000000000 - i;
+		}
+		break;
+	}
+	default:
+		fail_msg("no sample for api %u", api);
+	}
+}
+
+/* Field by field: what was encoded is what was decoded. */
+static void
+assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
+{
+	assert_int_equal(a->api, b->api);
+	switch (a->api) {
+	case KR_API_VOTE: {
+		const struct kr_vote_req *x = &a->u.vote, *y = &b->u.vote;
+
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->last_epoch, y->last_epoch);
+		assert_int_equal(x->last_offset, y->last_offset);
+		assert_int_equal(x->voter_id, y->voter_id);
+		assert_int_equal(x->pre_vote, y->pre_vote);
+		assert_memory_equal(x->candidate_dir, y->candidate_dir, KR_UUID_BYTES);
+		break;
+	}
+	case KR_API_VOTE_RESP: {
+		const struct kr_vote_resp *x = &a->u.vote_resp, *y = &b->u.vote_resp;
+
+		assert_int_equal(x->error, y->error);
+		assert_int_equal(x->granted, y->granted);
+		assert_int_equal(x->pre_vote, y->pre_vote);
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->leader_id, y->leader_id);
+		break;
+	}
+	case KR_API_BEGIN_EPOCH:
+		assert_int_equal(a->u.begin_epoch.epoch, b->u.begin_epoch.epoch);
+		assert_int_equal(a->u.begin_epoch.leader_id, b->u.begin_epoch.leader_id);
+		break;
+	case KR_API_END_EPOCH: {
+		const struct kr_end_epoch_req *x = &a->u.end_epoch, *y = &b->u.end_epoch;
+
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->leader_id, y->leader_id);
+		assert_int_equal(x->n_successors, y->n_successors);
+		for (unsigned i = 0; i < x->n_successors; i++)
+			assert_int_equal(x->successors[i], y->successors[i]);
+		break;
+	}
+	case KR_API_BEGIN_EPOCH_RESP:
+	case KR_API_END_EPOCH_RESP:
+		assert_int_equal(a->u.epoch_resp.error, b->u.epoch_resp.error);
+		assert_int_equal(a->u.epoch_resp.epoch, b->u.epoch_resp.epoch);
+		assert_int_equal(a->u.epoch_resp.leader_id, b->u.epoch_resp.leader_id);
+		break;
+	case KR_API_FETCH: {
+		const struct kr_fetch_req *x = &a->u.fetch, *y = &b->u.fetch;
+
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->last_fetched_epoch, y->last_fetched_epoch);
+		assert_int_equal(x->fetch_offset, y->fetch_offset);
+		assert_int_equal(x->durable_offset, y->durable_offset);
+		assert_int_equal(x->max_wait_us, y->max_wait_us);
+		assert_int_equal(x->max_bytes, y->max_bytes);
+		assert_memory_equal(x->replica_dir, y->replica_dir, KR_UUID_BYTES);
+		break;
+	}
+	case KR_API_FETCH_RESP: {
+		const struct kr_fetch_resp *x = &a->u.fetch_resp, *y = &b->u.fetch_resp;
+
+		assert_int_equal(x->error, y->error);
+		assert_int_equal(x->frame_index, y->frame_index);
+		assert_int_equal(x->frame_count, y->frame_count);
+		assert_int_equal(x->diverging, y->diverging);
+		assert_int_equal(x->leader_id, y->leader_id);
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->base_offset, y->base_offset);
+		assert_int_equal(x->high_watermark, y->high_watermark);
+		assert_int_equal(x->log_start_offset, y->log_start_offset);
+		assert_int_equal(x->diverging_end_offset, y->diverging_end_offset);
+		assert_int_equal(x->diverging_epoch, y->diverging_epoch);
+		assert_int_equal(x->prev_epoch, y->prev_epoch);
+		assert_int_equal(x->records_len, y->records_len);
+		assert_memory_equal(x->records, y->records, x->records_len);
+		break;
+	}
+	case KR_API_APPEND: {
+		const struct kr_append_req *x = &a->u.append, *y = &b->u.append;
+
+		assert_int_equal(x->producer_id, y->producer_id);
+		assert_int_equal(x->sequence, y->sequence);
+		assert_int_equal(x->record_count, y->record_count);
+		assert_int_equal(x->records_len, y->records_len);
+		assert_memory_equal(x->records, y->records, x->records_len);
+		break;
+	}
+	case KR_API_APPEND_RESP: {
+		const struct kr_append_resp *x = &a->u.append_resp, *y = &b->u.append_resp;
+
+		assert_int_equal(x->error, y->error);
+		assert_int_equal(x->outcome_unknown, y->outcome_unknown);
+		assert_int_equal(x->leader_id, y->leader_id);
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->record_count, y->record_count);
+		assert_int_equal(x->base_offset, y->base_offset);
+		break;
+	}
+	case KR_API_READ:
+		assert_int_equal(a->u.read.from_offset, b->u.read.from_offset);
+		assert_int_equal(a->u.read.max_bytes, b->u.read.max_bytes);
+		assert_int_equal(a->u.read.max_wait_us, b->u.read.max_wait_us);
+		break;
+	case KR_API_READ_RESP: {
+		const struct kr_read_resp *x = &a->u.read_resp, *y = &b->u.read_resp;
+
+		assert_int_equal(x->error, y->error);
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->high_watermark, y->high_watermark);
+		assert_int_equal(x->log_start_offset, y->log_start_offset);
+		assert_int_equal(x->base_offset, y->base_offset);
+		assert_int_equal(x->records_len, y->records_len);
+		assert_memory_equal(x->records, y->records, x->records_len);
+		break;
+	}
+	case KR_API_DESCRIBE_QUORUM:
+		break;
+	case KR_API_DESCRIBE_QUORUM_RESP: {
+		const struct kr_describe_resp *x = &a->u.describe_resp, *y = &b->u.describe_resp;
+
+		assert_int_equal(x->error, y->error);
+		assert_int_equal(x->n_voters, y->n_voters);
+		assert_int_equal(x->n_observers, y->n_observers);
+		assert_int_equal(x->leader_id, y->leader_id);
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->high_watermark, y->high_watermark);
+		for (unsigned i = 0; i < (unsigned)x->n_voters + x->n_observers; i++) {
+			const struct kr_replica_info *p = &x->replicas[i], *q = &y->replicas[i];
+
+			assert_int_equal(p->replica_id, q->replica_id);
+			assert_memory_equal(p->directory_id, q->directory_id, KR_UUID_BYTES);
+			assert_int_equal(p->log_end_offset, q->log_end_offset);
+			assert_int_equal(p->durable_offset, q->durable_offset);
+			assert_int_equal(p->last_fetch_us, q->last_fetch_us);
+			assert_int_equal(p->last_caught_up_us, q->last_caught_up_us);
+		}
+		break;
+	}
+	default:
+		fail_msg("api %u", a->api);
+	}
+}
+
+static int
+encode_sample(unsigned api, uint8_t *buf, size_t cap, struct kr_msg *m)
+{
+	struct kr_frame_hdr h;
+
+	hdr_init(&h);
+	sample(api, m);
+	return kr_frame_encode(buf, cap, &h, m);
+}
+
+/* Recompute the CRC of a frame after the test changed its header or body. */
+static void
+reseal_crc(uint8_t *buf)
+{
+	uint32_t body_len = kr_get_le32(buf + 40);
+	uint32_t crc = kr_crc32c(0, buf, 44);
+
+	crc = kr_crc32c(crc, buf + KR_WIRE_HDR_BYTES, body_len);
+	kr_put_le32(buf + 44, crc);
+}
+
+/* ---- tests ---- */
+
+static void
+every_message_round_trips_field_by_field(void **state)
+{
+	static uint8_t buf[FRAME_CAP], again[FRAME_CAP];
+
+	(void)state;
+	for (size_t i = 0; i < KR_ARRAY_SIZE(all_apis); i++) {
+		struct kr_msg m, d;
+		struct kr_frame f;
+		struct kr_frame_hdr h;
+		int n = encode_sample(all_apis[i], buf, sizeof(buf), &m);
+
+		assert_true(n >= KR_WIRE_HDR_BYTES);
+		assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+		assert_int_equal(f.hdr.api, all_apis[i]);
+		assert_int_equal(f.hdr.sender_id, 3);
+		assert_int_equal(f.hdr.correlation_id, 0xdeadbeef);
+		assert_int_equal(f.hdr.voter_set_hash, ctx.voter_set_hash);
+		assert_memory_equal(f.hdr.cluster_id, ctx.cluster_id, KR_UUID_BYTES);
+		assert_null(f.auth);
+		assert_int_equal(kr_msg_decode(&f, &d), 0);
+		assert_msg_equal(&m, &d);
+		/* and the decoded message encodes to the same bytes */
+		hdr_init(&h);
+		assert_int_equal(kr_frame_encode(again, sizeof(again), &h, &d), n);
+		assert_memory_equal(buf, again, (size_t)n);
+	}
+}
+
+static void
+header_is_48_bytes_and_describe_quorum_is_header_only(void **state)
+{
+	uint8_t buf[64];
+	struct kr_msg m;
+
+	(void)state;
+	assert_int_equal(encode_sample(KR_API_DESCRIBE_QUORUM, buf, sizeof(buf), &m), 48);
+	assert_memory_equal(buf, "KRFT", 4);
+	assert_int_equal(buf[4], KR_WIRE_VERSION);
+}
+
+static void
+frame_truncated_at_every_length_is_refused_as_truncated(void **state)
+{
+	static uint8_t buf[FRAME_CAP];
+
+	(void)state;
+	for (size_t i = 0; i < KR_ARRAY_SIZE(all_apis); i++) {
+		struct kr_msg m;
+		struct kr_frame f;
+		int n = encode_sample(all_apis[i], buf, sizeof(buf), &m);
+
+		for (int len = 0; len < n; len++)
+			assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)len, &f),
+					 -KR_WIRE_ETRUNCATED);
+	}
+}
+
+static void
+body_cut_short_or_extended_with_valid_crc_is_refused(void **state)
+{
+	static uint8_t buf[FRAME_CAP], work[FRAME_CAP];
+
+	(void)state;
+	for (size_t i = 0; i < KR_ARRAY_SIZE(all_apis); i++) {
+		struct kr_msg m, d;
+		struct kr_frame f;
+		struct kr_frame_hdr h;
+		int n = encode_sample(all_apis[i], buf, sizeof(buf), &m);
+		int body = n - KR_WIRE_HDR_BYTES;
+
+		hdr_init(&h);
+		h.api = (uint8_t)all_apis[i];
+		/* every shorter body, and one byte longer, sealed with a good CRC */
+		for (int blen = 0; blen <= body + 1; blen++) {
+			if (blen == body)
+				continue;
+			memset(work, 0, sizeof(work));
+			memcpy(work + KR_WIRE_HDR_BYTES, buf + KR_WIRE_HDR_BYTES,
+			       (size_t)(blen < body ? blen : body));
+			int fl = kr_frame_seal(work, sizeof(work), &h, (uint32_t)blen);
+
+			assert_int_equal(fl, KR_WIRE_HDR_BYTES + blen);
+			assert_int_equal(kr_frame_decode(&ctx, work, (size_t)fl, &f), 0);
+			int rc = kr_msg_decode(&f, &d);
+
+			if (rc != -KR_WIRE_EBODYLEN && rc != -KR_WIRE_EFIELD)
+				fail_msg("api %s body %d of %d: got %d", kr_api_name(all_apis[i]),
+					 blen, body, rc);
+		}
+	}
+}
+
+static void
+stated_body_length_above_the_limit_is_refused_as_oversized(void **state)
+{
+	uint8_t buf[FRAME_CAP];
+	struct kr_msg m;
+	struct kr_frame f;
+	int n = encode_sample(KR_API_FETCH, buf, sizeof(buf), &m);
+
+	(void)state;
+	kr_put_le32(buf + 40, KR_WIRE_BODY_MAX + 1);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EOVERSIZED);
+	kr_put_le32(buf + 40, UINT32_MAX);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EOVERSIZED);
+
+	/* and the encoder will not make one */
+	struct kr_frame_hdr h;
+	static uint8_t big[KR_WIRE_UDP_PAYLOAD_MAX + 64];
+
+	hdr_init(&h);
+	assert_int_equal(kr_frame_seal(big, sizeof(big), &h, KR_WIRE_BODY_MAX + 1),
+			 -KR_WIRE_EOVERSIZED);
+	assert_true(kr_frame_seal(big, sizeof(big), &h, KR_WIRE_BODY_MAX) > 0);
+}
+
+static void
+bytes_after_the_frame_are_refused_as_trailing(void **state)
+{
+	uint8_t buf[FRAME_CAP];
+	struct kr_msg m;
+	struct kr_frame f;
+	int n = encode_sample(KR_API_VOTE, buf, sizeof(buf), &m);
+
+	(void)state;
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n + 1, &f), -KR_WIRE_ETRAILING);
+}
+
+static void
+any_flipped_bit_makes_the_frame_refused(void **state)
+{
+	static uint8_t buf[FRAME_CAP];
+
+	(void)state;
+	for (size_t i = 0; i < KR_ARRAY_SIZE(all_apis); i++) {
+		struct kr_msg m;
+		struct kr_frame f;
+		int n = encode_sample(all_apis[i], buf, sizeof(buf), &m);
+
+		for (int pos = 0; pos < n; pos++)
+			for (int bit = 0; bit < 8; bit++) {
+				buf[pos] ^= (uint8_t)(1u << bit);
+				int rc = kr_frame_decode(&ctx, buf, (size_t)n, &f);
+
+				buf[pos] ^= (uint8_t)(1u << bit);
+				if (rc == 0)
+					fail_msg("%s: bit %d of byte %d flipped, still accepted",
+						 kr_api_name(all_apis[i]), bit, pos);
+				/* outside magic, version, flags and length, only the CRC can tell */
+				if ((pos >= 8 && pos < 40) || pos >= 44)
+					assert_int_equal(rc, -KR_WIRE_ECRC);
+			}
+		assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	}
+}
+
+static void
+bad_magic_and_bad_version_are_refused_with_their_reasons(void **state)
+{
+	uint8_t buf[FRAME_CAP];
+	struct kr_msg m;
+	struct kr_frame f;
+	int n = encode_sample(KR_API_VOTE, buf, sizeof(buf), &m);
+
+	(void)state;
+	buf[0] = 'X';
+	reseal_crc(buf);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EMAGIC);
+	buf[0] = 'K';
+	buf[4] = KR_WIRE_VERSION + 1;
+	reseal_crc(buf);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EVERSION);
+}
+
+static void
+unknown_api_version_and_flags_are_refused(void **state)
+{
+	uint8_t buf[FRAME_CAP];
+	struct kr_msg m;
+	struct kr_frame f;
+	int n = encode_sample(KR_API_VOTE, buf, sizeof(buf), &m);
+
+	(void)state;
+	buf[5] = 0;
+	reseal_crc(buf);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EAPI);
+	buf[5] = KR_API_LIMIT;
+	reseal_crc(buf);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EAPI);
+	buf[5] = KR_API_VOTE;
+	buf[6] = 1;
+	reseal_crc(buf);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EAPIVERSION);
+	buf[6] = 0;
+	buf[7] = 0x80;
+	reseal_crc(buf);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EFLAGS);
+
+	struct kr_frame_hdr h;
+
+	hdr_init(&h);
+	h.flags = 0x80;
+	assert_int_equal(kr_frame_encode(buf, sizeof(buf), &h, &m), -KR_WIRE_EFLAGS);
+}
+
+static void
+peer_frame_from_another_cluster_or_voter_set_is_refused(void **state)
+{
+	uint8_t buf[FRAME_CAP];
+	struct kr_msg m;
+	struct kr_frame f;
+	struct kr_wire_ctx other = ctx;
+	int n = encode_sample(KR_API_FETCH, buf, sizeof(buf), &m);
+
+	(void)state;
+	other.cluster_id[15] ^= 1;
+	assert_int_equal(kr_frame_decode(&other, buf, (size_t)n, &f), -KR_WIRE_ECLUSTER);
+	other = ctx;
+	other.voter_set_hash++;
+	assert_int_equal(kr_frame_decode(&other, buf, (size_t)n, &f), -KR_WIRE_EVOTERSET);
+	/* a peer frame may not omit them */
+	memset(buf + 8, 0, 16);
+	reseal_crc(buf);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_ECLUSTER);
+	n = encode_sample(KR_API_FETCH, buf, sizeof(buf), &m);
+	kr_put_le64(buf + 24, 0);
+	reseal_crc(buf);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EVOTERSET);
+	/* without a context (tools, fuzzing) nothing is compared */
+	assert_int_equal(kr_frame_decode(NULL, buf, (size_t)n, &f), 0);
+}
+
+static void
+client_frame_may_omit_cluster_id_and_voter_hash_but_not_name_another(void **state)
+{
+	uint8_t buf[FRAME_CAP];
+	struct kr_msg m;
+	struct kr_frame f;
+	struct kr_frame_hdr h;
+	int n;
+
+	(void)state;
+	hdr_init(&h);
+	memset(h.cluster_id, 0, KR_UUID_BYTES);
+	h.voter_set_hash = 0;
+	h.sender_id = KR_NODE_NONE;
+	sample(KR_API_APPEND, &m);
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	h.cluster_id[0] = 99;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_ECLUSTER);
+	memcpy(h.cluster_id, ctx.cluster_id, KR_UUID_BYTES);
+	h.voter_set_hash = 5;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EVOTERSET);
+}
+
+static void
+auth_flag_reserves_a_trailer_outside_the_crc(void **state)
+{
+	uint8_t buf[FRAME_CAP];
+	struct kr_msg m, d;
+	struct kr_frame f;
+	struct kr_frame_hdr h;
+	int n;
+
+	(void)state;
+	hdr_init(&h);
+	h.flags = KR_FRAME_F_AUTH;
+	sample(KR_API_VOTE, &m);
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(n, KR_WIRE_HDR_BYTES + KR_VOTE_BYTES + KR_WIRE_AUTH_BYTES);
+	buf[n - 1] = 0x5a; /* the caller fills the trailer after sealing */
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_ptr_equal(f.auth, buf + KR_WIRE_HDR_BYTES + KR_VOTE_BYTES);
+	assert_int_equal(f.auth[KR_WIRE_AUTH_BYTES - 1], 0x5a);
+	assert_int_equal(kr_msg_decode(&f, &d), 0);
+	assert_msg_equal(&m, &d);
+	/* without its trailer the frame is short */
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n - KR_WIRE_AUTH_BYTES, &f),
+			 -KR_WIRE_ETRUNCATED);
+	/* and there is no room for one in a frame encoded into too small a buffer */
+	assert_int_equal(kr_frame_encode(buf, (size_t)n - 1, &h, &m), -KR_WIRE_ENOSPACE);
+}
+
+static void
+encoding_into_any_smaller_buffer_fails_cleanly(void **state)
+{
+	static uint8_t buf[FRAME_CAP], small[FRAME_CAP];
+
+	(void)state;
+	for (size_t i = 0; i < KR_ARRAY_SIZE(all_apis); i++) {
+		struct kr_msg m;
+		struct kr_frame_hdr h;
+		int n = encode_sample(all_apis[i], buf, sizeof(buf), &m);
+
+		hdr_init(&h);
+		for (int cap = 0; cap < n; cap++)
+			assert_int_equal(kr_frame_encode(small, (size_t)cap, &h, &m),
+					 -KR_WIRE_ENOSPACE);
+		assert_int_equal(kr_frame_encode(small, (size_t)n, &h, &m), n);
+	}
+}
+
+/* Change one body byte of a sample frame, reseal, and return what kr_msg_decode says. */
+static int
+decode_with_body_byte(unsigned api, size_t body_pos, uint8_t value)
+{
+	static uint8_t buf[FRAME_CAP];
+	struct kr_msg m, d;
+	struct kr_frame f;
+	int n = encode_sample(api, buf, sizeof(buf), &m);
+
+	buf[KR_WIRE_HDR_BYTES + body_pos] = value;
+	reseal_crc(buf);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	return kr_msg_decode(&f, &d);
+}
+
+static void
+nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(decode_with_body_byte(KR_API_VOTE, 21, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTE, 20, 0x02), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTE_RESP, 2, 0x04), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTE_RESP, 3, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_END_EPOCH, 9, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_BEGIN_EPOCH_RESP, 2, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 6, 0x02), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 7, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 60, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_APPEND_RESP, 2, 0x02), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_READ_RESP, 2, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_READ_RESP, 36, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 12, 1),
+			 -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 24 + 4, 1),
+			 -KR_WIRE_EFIELD);
+}
+
+static void
+unknown_error_codes_are_refused(void **state)
+{
+	(void)state;
+	/* error codes are the first two body bytes of every response */
+	assert_int_equal(decode_with_body_byte(KR_API_VOTE_RESP, 0, 200), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_END_EPOCH_RESP, 0, 200), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 0, 200), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_APPEND_RESP, 1, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_READ_RESP, 0, 200), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 0, 200),
+			 -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTE_RESP, 0, KR_ERR_INCONSISTENT_VOTER_SET),
+			 0);
+}
+
+static void
+counts_above_their_bounds_are_refused_both_ways(void **state)
+{
+	uint8_t buf[FRAME_CAP];
+	struct kr_msg m;
+	struct kr_frame_hdr h;
+
+	(void)state;
+	assert_int_equal(decode_with_body_byte(KR_API_END_EPOCH, 8, KR_VOTERS_MAX + 1),
+			 -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 2, KR_VOTERS_MAX + 1),
+			 -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 3,
+					       KR_OBSERVERS_MAX + 1),
+			 -KR_WIRE_EFIELD);
+	hdr_init(&h);
+	sample(KR_API_END_EPOCH, &m);
+	m.u.end_epoch.n_successors = KR_VOTERS_MAX + 1;
+	assert_int_equal(kr_frame_encode(buf, sizeof(buf), &h, &m), -KR_WIRE_EFIELD);
+	sample(KR_API_DESCRIBE_QUORUM_RESP, &m);
+	m.u.describe_resp.n_observers = KR_OBSERVERS_MAX + 1;
+	assert_int_equal(kr_frame_encode(buf, sizeof(buf), &h, &m), -KR_WIRE_EFIELD);
+}
+
+static void
+fetch_reply_frame_fields_must_be_consistent(void **state)
+{
+	uint8_t buf[FRAME_CAP];
+	struct kr_msg m, d;
+	struct kr_frame f;
+	struct kr_frame_hdr h;
+	int n;
+
+	(void)state;
+	hdr_init(&h);
+	/* frame index must be below the count, and the count at least 1 */
+	sample(KR_API_FETCH_RESP, &m);
+	m.u.fetch_resp.frame_index = 3;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
+	m.u.fetch_resp.frame_index = 0;
+	m.u.fetch_resp.frame_count = 0;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
+	/* a divergence answer is a single frame without records */
+	sample(KR_API_FETCH_RESP, &m);
+	m.u.fetch_resp.diverging = 1;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
+	m.u.fetch_resp.records_len = 0;
+	m.u.fetch_resp.frame_index = 0;
+	m.u.fetch_resp.frame_count = 1;
+	m.u.fetch_resp.diverging_epoch = 1;
+	m.u.fetch_resp.diverging_end_offset = 3;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &d), 0);
+	assert_true(d.u.fetch_resp.diverging);
+	assert_int_equal(d.u.fetch_resp.diverging_epoch, 1);
+	assert_int_equal(d.u.fetch_resp.diverging_end_offset, 3);
+}
+
+static void
+records_that_do_not_tile_their_length_are_refused(void **state)
+{
+	uint8_t buf[FRAME_CAP], bad[1024];
+	struct kr_msg m, d;
+	struct kr_frame f;
+	struct kr_frame_hdr h;
+	int n;
+
+	(void)state;
+	hdr_init(&h);
+	/* batches: cut the second one short */
+	sample(KR_API_FETCH_RESP, &m);
+	m.u.fetch_resp.records_len = batches_len - 1;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
+	/* batches: a stated batch length below the header */
+	memcpy(bad, batches, batches_len);
+	kr_put_le32(bad + 4, 10);
+	sample(KR_API_READ_RESP, &m);
+	m.u.read_resp.records = bad;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
+	/* append records: count disagrees with the section, or a length runs past it */
+	sample(KR_API_APPEND, &m);
+	m.u.append.record_count = 4;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
+	m.u.append.record_count = 2;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
+	memcpy(bad, records, records_len);
+	kr_put_le32(bad, 10000);
+	m.u.append.record_count = 3;
+	m.u.append.records = bad;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
+	m.u.append.record_count = 0;
+	m.u.append.records_len = 0;
+	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
+}
+
+static void
+decoding_as_another_api_is_refused(void **state)
+{
+	uint8_t buf[FRAME_CAP];
+	struct kr_msg m, d;
+	struct kr_frame f;
+	int n = encode_sample(KR_API_VOTE, buf, sizeof(buf), &m);
+
+	(void)state;
+	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_msg_decode_as(&f, KR_API_FETCH, &d), -KR_WIRE_EWRONGAPI);
+	assert_int_equal(kr_msg_decode_as(&f, KR_API_VOTE, &d), 0);
+}
+
+static void
+status_and_error_tables_name_every_entry(void **state)
+{
+	(void)state;
+	assert_string_equal(kr_wire_status_name(-KR_WIRE_ECRC), "ECRC");
+	assert_string_equal(kr_wire_status_name(-KR_WIRE_ECLUSTER), "ECLUSTER");
+	assert_string_equal(kr_wire_status_name(KR_WIRE_STATUS_COUNT), "?");
+	for (int s = 0; s < KR_WIRE_STATUS_COUNT; s++) {
+		assert_non_null(kr_wire_status_name(s));
+		assert_string_not_equal(kr_wire_status_text(s), "?");
+	}
+	assert_string_equal(kr_error_name(KR_ERR_NONE), "NONE");
+	assert_string_equal(kr_error_name(KR_ERR_FENCED_LEADER_EPOCH), "FENCED_LEADER_EPOCH");
+	assert_string_equal(kr_error_name(KR_ERR_OFFSET_OUT_OF_RANGE), "OFFSET_OUT_OF_RANGE");
+	assert_string_equal(kr_error_name(KR_ERR_INCONSISTENT_CLUSTER_ID),
+			    "INCONSISTENT_CLUSTER_ID");
+	assert_string_equal(kr_error_name(999), "UNKNOWN_ERROR_CODE");
+	assert_null(kr_error_text(999));
+	assert_string_equal(kr_api_name(KR_API_FETCH_RESP), "FETCH_RESP");
+	assert_null(kr_api_name(0));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_message_round_trips_field_by_field),
+		cmocka_unit_test(header_is_48_bytes_and_describe_quorum_is_header_only),
+		cmocka_unit_test(frame_truncated_at_every_length_is_refused_as_truncated),
+		cmocka_unit_test(body_cut_short_or_extended_with_valid_crc_is_refused),
+		cmocka_unit_test(stated_body_length_above_the_limit_is_refused_as_oversized),
+		cmocka_unit_test(bytes_after_the_frame_are_refused_as_trailing),
+		cmocka_unit_test(any_flipped_bit_makes_the_frame_refused),
+		cmocka_unit_test(bad_magic_and_bad_version_are_refused_with_their_reasons),
+		cmocka_unit_test(unknown_api_version_and_flags_are_refused),
+		cmocka_unit_test(peer_frame_from_another_cluster_or_voter_set_is_refused),
+		cmocka_unit_test(client_frame_may_omit_cluster_id_and_voter_hash_but_not_name_another),
+		cmocka_unit_test(auth_flag_reserves_a_trailer_outside_the_crc),
+		cmocka_unit_test(encoding_into_any_smaller_buffer_fails_cleanly),
+		cmocka_unit_test(nonzero_reserved_bytes_and_unknown_body_flags_are_refused),
+		cmocka_unit_test(unknown_error_codes_are_refused),
+		cmocka_unit_test(counts_above_their_bounds_are_refused_both_ways),
+		cmocka_unit_test(fetch_reply_frame_fields_must_be_consistent),
+		cmocka_unit_test(records_that_do_not_tile_their_length_are_refused),
+		cmocka_unit_test(decoding_as_another_api_is_refused),
+		cmocka_unit_test(status_and_error_tables_name_every_entry),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
