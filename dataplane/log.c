@@ -52,7 +52,7 @@ struct kr_log {
 	bool failed;     /* a flush failed: nothing more may count as durable */
 };
 
-static void
+__attribute__((format(printf, 3, 4))) static void
 errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

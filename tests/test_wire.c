@@ -14,134 +14,33 @@
 #include "kraft/le.h"
 #include "kraft/log.h"
 #include "kraft/wire.h"
+#include "samples.h"
 #include "testutil.h"
 
 #define FRAME_CAP 8192
 
-static const struct kr_wire_ctx ctx = {
-	.cluster_id = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
-	.voter_set_hash = 0x1122334455667788ull,
-};
 
-static const unsigned all_apis[] = {
-#define KR_API_LIST(n, key, maxv, cl) KR_API_##n,
-	KR_API_TABLE(KR_API_LIST)
-#undef KR_API_LIST
-};
-
-static uint8_t records[512];   /* an APPEND record section */
-static uint32_t records_len;
-static uint8_t batches[1024];  /* two whole batches for FETCH_RESP / READ_RESP */
+/* The batches inside the FETCH_RESP and READ_RESP samples */
+static const uint8_t *batches;
 static uint32_t batches_len;
+static const uint8_t *records;
+static uint32_t records_len;
 
 static int
 setup(void **state)
 {
+	struct kr_msg m;
+
 	(void)state;
-	records_len = tu_records(records, sizeof(records), 3, 17, 'a');
-	batches_len = tu_batch(batches, sizeof(batches), 10, 2, 2, 9);
-	batches_len += tu_batch(batches + batches_len, sizeof(batches) - batches_len, 12, 3, 1, 30);
+	smp_msg(KR_API_FETCH_RESP, &m);
+	batches = m.u.fetch_resp.records;
+	batches_len = m.u.fetch_resp.records_len;
+	smp_msg(KR_API_APPEND, &m);
+	records = m.u.append.records;
+	records_len = m.u.append.records_len;
 	return 0;
 }
 
-static void
-hdr_init(struct kr_frame_hdr *h)
-{
-	memset(h, 0, sizeof(*h));
-	memcpy(h->cluster_id, ctx.cluster_id, KR_UUID_BYTES);
-	h->voter_set_hash = ctx.voter_set_hash;
-	h->sender_id = 3;
-	h->correlation_id = 0xdeadbeef;
-}
-
-/* A message of each API, with distinct values in every field. */
-static void
-sample(unsigned api, struct kr_msg *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->api = (uint8_t)api;
-	switch (api) {
-	case KR_API_VOTE:
-		m->u.vote = (struct kr_vote_req){.epoch = 9, .last_epoch = 8, .last_offset = 1234567,
-						 .voter_id = 2, .pre_vote = 1};
-		memset(m->u.vote.candidate_dir, 0xab, KR_UUID_BYTES);
-		break;
-	case KR_API_VOTE_RESP:
-		m->u.vote_resp = (struct kr_vote_resp){.error = KR_ERR_FENCED_LEADER_EPOCH,
-						       .granted = 1, .pre_vote = 1, .epoch = 11,
-						       .leader_id = -1};
-		break;
-	case KR_API_BEGIN_EPOCH:
-		m->u.begin_epoch = (struct kr_begin_epoch_req){.epoch = 12, .leader_id = 4};
-		break;
-	case KR_API_END_EPOCH:
-		m->u.end_epoch = (struct kr_end_epoch_req){.epoch = 13, .leader_id = 1,
-							   .n_successors = 3,
-							   .successors = {5, 2, 9}};
-		break;
-	case KR_API_BEGIN_EPOCH_RESP:
-	case KR_API_END_EPOCH_RESP:
-		m->u.epoch_resp = (struct kr_epoch_resp){.error = KR_ERR_NOT_LEADER_OR_FOLLOWER,
-							 .epoch = 14, .leader_id = 6};
-		break;
-	case KR_API_FETCH:
-		m->u.fetch = (struct kr_fetch_req){.epoch = 15, .last_fetched_epoch = 14,
-						   .fetch_offset = 99, .durable_offset = 97,
-						   .max_wait_us = 250000, .max_bytes = 3000};
-		memset(m->u.fetch.replica_dir, 0xcd, KR_UUID_BYTES);
-		break;
-	case KR_API_FETCH_RESP:
-		m->u.fetch_resp = (struct kr_fetch_resp){
-			.error = KR_ERR_NONE, .frame_index = 1, .frame_count = 3, .leader_id = 1,
-			.epoch = 16, .base_offset = 10, .high_watermark = KR_OFFSET_NONE,
-			.log_start_offset = 5, .diverging_end_offset = 0, .diverging_epoch = 0,
-			.prev_epoch = 2, .records = batches, .records_len = batches_len};
-		break;
-	case KR_API_APPEND:
-		m->u.append = (struct kr_append_req){.producer_id = 0x0102030405060708ull,
-						     .sequence = 42, .record_count = 3,
-						     .records = records, .records_len = records_len};
-		break;
-	case KR_API_APPEND_RESP:
-		m->u.append_resp = (struct kr_append_resp){.error = KR_ERR_NONE, .outcome_unknown = 1,
-							   .leader_id = 2, .epoch = 17,
-							   .record_count = 3, .base_offset = 777};
-		break;
-	case KR_API_READ:
-		m->u.read = (struct kr_read_req){.from_offset = 55, .max_bytes = 4096,
-						 .max_wait_us = 1000};
-		break;
-	case KR_API_READ_RESP:
-		m->u.read_resp = (struct kr_read_resp){.error = KR_ERR_NONE, .epoch = 18,
-						       .high_watermark = 13, .log_start_offset = 0,
-						       .base_offset = 10, .records = batches,
-						       .records_len = batches_len};
-		break;
-	case KR_API_DESCRIBE_QUORUM:
-		break;
-	case KR_API_DESCRIBE_QUORUM_RESP: {
-		struct kr_describe_resp *d = &m->u.describe_resp;
-
-		d->error = KR_ERR_NONE;
-		d->n_voters = 3;
-		d->n_observers = 2;
-		d->leader_id = 1;
-		d->epoch = 19;
-		d->high_watermark = 1000;
-		for (int i = 0; i < 5; i++) {
-			d->replicas[i].replica_id = i + 1;
-			memset(d->replicas[i].directory_id, 0x10 + i, KR_UUID_BYTES);
-			d->replicas[i].log_end_offset = 1000 + (uint64_t)i;
-			d->replicas[i].durable_offset = i == 4 ? KR_OFFSET_NONE : 990 + (uint64_t)i;
-			d->replicas[i].last_fetch_us = i == 3 ? -1 : 1700000000000000 + i;
-			d->replicas[i].last_caught_up_us = 1700000000000000 - i;
-		}
-		break;
-	}
-	default:
-		fail_msg("no sample for api %u", api);
-	}
-}
 
 /* Field by field: what was encoded is what was decoded. */
 static void
@@ -287,16 +186,6 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 	}
 }
 
-static int
-encode_sample(unsigned api, uint8_t *buf, size_t cap, struct kr_msg *m)
-{
-	struct kr_frame_hdr h;
-
-	hdr_init(&h);
-	sample(api, m);
-	return kr_frame_encode(buf, cap, &h, m);
-}
-
 /* Recompute the CRC of a frame after the test changed its header or body. */
 static void
 reseal_crc(uint8_t *buf)
@@ -316,24 +205,24 @@ every_message_round_trips_field_by_field(void **state)
 	static uint8_t buf[FRAME_CAP], again[FRAME_CAP];
 
 	(void)state;
-	for (size_t i = 0; i < KR_ARRAY_SIZE(all_apis); i++) {
+	for (size_t i = 0; i < smp_api_count; i++) {
 		struct kr_msg m, d;
 		struct kr_frame f;
 		struct kr_frame_hdr h;
-		int n = encode_sample(all_apis[i], buf, sizeof(buf), &m);
+		int n = smp_frame(smp_apis[i], buf, sizeof(buf), &m);
 
 		assert_true(n >= KR_WIRE_HDR_BYTES);
-		assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
-		assert_int_equal(f.hdr.api, all_apis[i]);
+		assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
+		assert_int_equal(f.hdr.api, smp_apis[i]);
 		assert_int_equal(f.hdr.sender_id, 3);
 		assert_int_equal(f.hdr.correlation_id, 0xdeadbeef);
-		assert_int_equal(f.hdr.voter_set_hash, ctx.voter_set_hash);
-		assert_memory_equal(f.hdr.cluster_id, ctx.cluster_id, KR_UUID_BYTES);
+		assert_int_equal(f.hdr.voter_set_hash, smp_ctx.voter_set_hash);
+		assert_memory_equal(f.hdr.cluster_id, smp_ctx.cluster_id, KR_UUID_BYTES);
 		assert_null(f.auth);
 		assert_int_equal(kr_msg_decode(&f, &d), 0);
 		assert_msg_equal(&m, &d);
 		/* and the decoded message encodes to the same bytes */
-		hdr_init(&h);
+		smp_hdr(&h);
 		assert_int_equal(kr_frame_encode(again, sizeof(again), &h, &d), n);
 		assert_memory_equal(buf, again, (size_t)n);
 	}
@@ -346,7 +235,7 @@ header_is_48_bytes_and_describe_quorum_is_header_only(void **state)
 	struct kr_msg m;
 
 	(void)state;
-	assert_int_equal(encode_sample(KR_API_DESCRIBE_QUORUM, buf, sizeof(buf), &m), 48);
+	assert_int_equal(smp_frame(KR_API_DESCRIBE_QUORUM, buf, sizeof(buf), &m), 48);
 	assert_memory_equal(buf, "KRFT", 4);
 	assert_int_equal(buf[4], KR_WIRE_VERSION);
 }
@@ -357,13 +246,13 @@ frame_truncated_at_every_length_is_refused_as_truncated(void **state)
 	static uint8_t buf[FRAME_CAP];
 
 	(void)state;
-	for (size_t i = 0; i < KR_ARRAY_SIZE(all_apis); i++) {
+	for (size_t i = 0; i < smp_api_count; i++) {
 		struct kr_msg m;
 		struct kr_frame f;
-		int n = encode_sample(all_apis[i], buf, sizeof(buf), &m);
+		int n = smp_frame(smp_apis[i], buf, sizeof(buf), &m);
 
 		for (int len = 0; len < n; len++)
-			assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)len, &f),
+			assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)len, &f),
 					 -KR_WIRE_ETRUNCATED);
 	}
 }
@@ -374,15 +263,15 @@ body_cut_short_or_extended_with_valid_crc_is_refused(void **state)
 	static uint8_t buf[FRAME_CAP], work[FRAME_CAP];
 
 	(void)state;
-	for (size_t i = 0; i < KR_ARRAY_SIZE(all_apis); i++) {
+	for (size_t i = 0; i < smp_api_count; i++) {
 		struct kr_msg m, d;
 		struct kr_frame f;
 		struct kr_frame_hdr h;
-		int n = encode_sample(all_apis[i], buf, sizeof(buf), &m);
+		int n = smp_frame(smp_apis[i], buf, sizeof(buf), &m);
 		int body = n - KR_WIRE_HDR_BYTES;
 
-		hdr_init(&h);
-		h.api = (uint8_t)all_apis[i];
+		smp_hdr(&h);
+		h.api = (uint8_t)smp_apis[i];
 		/* every shorter body, and one byte longer, sealed with a good CRC */
 		for (int blen = 0; blen <= body + 1; blen++) {
 			if (blen == body)
@@ -393,11 +282,11 @@ body_cut_short_or_extended_with_valid_crc_is_refused(void **state)
 			int fl = kr_frame_seal(work, sizeof(work), &h, (uint32_t)blen);
 
 			assert_int_equal(fl, KR_WIRE_HDR_BYTES + blen);
-			assert_int_equal(kr_frame_decode(&ctx, work, (size_t)fl, &f), 0);
+			assert_int_equal(kr_frame_decode(&smp_ctx, work, (size_t)fl, &f), 0);
 			int rc = kr_msg_decode(&f, &d);
 
 			if (rc != -KR_WIRE_EBODYLEN && rc != -KR_WIRE_EFIELD)
-				fail_msg("api %s body %d of %d: got %d", kr_api_name(all_apis[i]),
+				fail_msg("api %s body %d of %d: got %d", kr_api_name(smp_apis[i]),
 					 blen, body, rc);
 		}
 	}
@@ -409,19 +298,19 @@ stated_body_length_above_the_limit_is_refused_as_oversized(void **state)
 	uint8_t buf[FRAME_CAP];
 	struct kr_msg m;
 	struct kr_frame f;
-	int n = encode_sample(KR_API_FETCH, buf, sizeof(buf), &m);
+	int n = smp_frame(KR_API_FETCH, buf, sizeof(buf), &m);
 
 	(void)state;
 	kr_put_le32(buf + 40, KR_WIRE_BODY_MAX + 1);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EOVERSIZED);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_EOVERSIZED);
 	kr_put_le32(buf + 40, UINT32_MAX);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EOVERSIZED);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_EOVERSIZED);
 
 	/* and the encoder will not make one */
 	struct kr_frame_hdr h;
 	static uint8_t big[KR_WIRE_UDP_PAYLOAD_MAX + 64];
 
-	hdr_init(&h);
+	smp_hdr(&h);
 	assert_int_equal(kr_frame_seal(big, sizeof(big), &h, KR_WIRE_BODY_MAX + 1),
 			 -KR_WIRE_EOVERSIZED);
 	assert_true(kr_frame_seal(big, sizeof(big), &h, KR_WIRE_BODY_MAX) > 0);
@@ -433,10 +322,10 @@ bytes_after_the_frame_are_refused_as_trailing(void **state)
 	uint8_t buf[FRAME_CAP];
 	struct kr_msg m;
 	struct kr_frame f;
-	int n = encode_sample(KR_API_VOTE, buf, sizeof(buf), &m);
+	int n = smp_frame(KR_API_VOTE, buf, sizeof(buf), &m);
 
 	(void)state;
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n + 1, &f), -KR_WIRE_ETRAILING);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n + 1, &f), -KR_WIRE_ETRAILING);
 }
 
 static void
@@ -445,25 +334,25 @@ any_flipped_bit_makes_the_frame_refused(void **state)
 	static uint8_t buf[FRAME_CAP];
 
 	(void)state;
-	for (size_t i = 0; i < KR_ARRAY_SIZE(all_apis); i++) {
+	for (size_t i = 0; i < smp_api_count; i++) {
 		struct kr_msg m;
 		struct kr_frame f;
-		int n = encode_sample(all_apis[i], buf, sizeof(buf), &m);
+		int n = smp_frame(smp_apis[i], buf, sizeof(buf), &m);
 
 		for (int pos = 0; pos < n; pos++)
 			for (int bit = 0; bit < 8; bit++) {
 				buf[pos] ^= (uint8_t)(1u << bit);
-				int rc = kr_frame_decode(&ctx, buf, (size_t)n, &f);
+				int rc = kr_frame_decode(&smp_ctx, buf, (size_t)n, &f);
 
 				buf[pos] ^= (uint8_t)(1u << bit);
 				if (rc == 0)
 					fail_msg("%s: bit %d of byte %d flipped, still accepted",
-						 kr_api_name(all_apis[i]), bit, pos);
+						 kr_api_name(smp_apis[i]), bit, pos);
 				/* outside magic, version, flags and length, only the CRC can tell */
 				if ((pos >= 8 && pos < 40) || pos >= 44)
 					assert_int_equal(rc, -KR_WIRE_ECRC);
 			}
-		assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+		assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	}
 }
 
@@ -473,16 +362,16 @@ bad_magic_and_bad_version_are_refused_with_their_reasons(void **state)
 	uint8_t buf[FRAME_CAP];
 	struct kr_msg m;
 	struct kr_frame f;
-	int n = encode_sample(KR_API_VOTE, buf, sizeof(buf), &m);
+	int n = smp_frame(KR_API_VOTE, buf, sizeof(buf), &m);
 
 	(void)state;
 	buf[0] = 'X';
 	reseal_crc(buf);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EMAGIC);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_EMAGIC);
 	buf[0] = 'K';
 	buf[4] = KR_WIRE_VERSION + 1;
 	reseal_crc(buf);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EVERSION);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_EVERSION);
 }
 
 static void
@@ -491,27 +380,27 @@ unknown_api_version_and_flags_are_refused(void **state)
 	uint8_t buf[FRAME_CAP];
 	struct kr_msg m;
 	struct kr_frame f;
-	int n = encode_sample(KR_API_VOTE, buf, sizeof(buf), &m);
+	int n = smp_frame(KR_API_VOTE, buf, sizeof(buf), &m);
 
 	(void)state;
 	buf[5] = 0;
 	reseal_crc(buf);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EAPI);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_EAPI);
 	buf[5] = KR_API_LIMIT;
 	reseal_crc(buf);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EAPI);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_EAPI);
 	buf[5] = KR_API_VOTE;
 	buf[6] = 1;
 	reseal_crc(buf);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EAPIVERSION);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_EAPIVERSION);
 	buf[6] = 0;
 	buf[7] = 0x80;
 	reseal_crc(buf);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EFLAGS);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_EFLAGS);
 
 	struct kr_frame_hdr h;
 
-	hdr_init(&h);
+	smp_hdr(&h);
 	h.flags = 0x80;
 	assert_int_equal(kr_frame_encode(buf, sizeof(buf), &h, &m), -KR_WIRE_EFLAGS);
 }
@@ -522,23 +411,23 @@ peer_frame_from_another_cluster_or_voter_set_is_refused(void **state)
 	uint8_t buf[FRAME_CAP];
 	struct kr_msg m;
 	struct kr_frame f;
-	struct kr_wire_ctx other = ctx;
-	int n = encode_sample(KR_API_FETCH, buf, sizeof(buf), &m);
+	struct kr_wire_ctx other = smp_ctx;
+	int n = smp_frame(KR_API_FETCH, buf, sizeof(buf), &m);
 
 	(void)state;
 	other.cluster_id[15] ^= 1;
 	assert_int_equal(kr_frame_decode(&other, buf, (size_t)n, &f), -KR_WIRE_ECLUSTER);
-	other = ctx;
+	other = smp_ctx;
 	other.voter_set_hash++;
 	assert_int_equal(kr_frame_decode(&other, buf, (size_t)n, &f), -KR_WIRE_EVOTERSET);
 	/* a peer frame may not omit them */
 	memset(buf + 8, 0, 16);
 	reseal_crc(buf);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_ECLUSTER);
-	n = encode_sample(KR_API_FETCH, buf, sizeof(buf), &m);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_ECLUSTER);
+	n = smp_frame(KR_API_FETCH, buf, sizeof(buf), &m);
 	kr_put_le64(buf + 24, 0);
 	reseal_crc(buf);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EVOTERSET);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_EVOTERSET);
 	/* without a context (tools, fuzzing) nothing is compared */
 	assert_int_equal(kr_frame_decode(NULL, buf, (size_t)n, &f), 0);
 }
@@ -553,20 +442,20 @@ client_frame_may_omit_cluster_id_and_voter_hash_but_not_name_another(void **stat
 	int n;
 
 	(void)state;
-	hdr_init(&h);
+	smp_hdr(&h);
 	memset(h.cluster_id, 0, KR_UUID_BYTES);
 	h.voter_set_hash = 0;
 	h.sender_id = KR_NODE_NONE;
-	sample(KR_API_APPEND, &m);
+	smp_msg(KR_API_APPEND, &m);
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	h.cluster_id[0] = 99;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_ECLUSTER);
-	memcpy(h.cluster_id, ctx.cluster_id, KR_UUID_BYTES);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_ECLUSTER);
+	memcpy(h.cluster_id, smp_ctx.cluster_id, KR_UUID_BYTES);
 	h.voter_set_hash = 5;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), -KR_WIRE_EVOTERSET);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), -KR_WIRE_EVOTERSET);
 }
 
 static void
@@ -579,19 +468,19 @@ auth_flag_reserves_a_trailer_outside_the_crc(void **state)
 	int n;
 
 	(void)state;
-	hdr_init(&h);
+	smp_hdr(&h);
 	h.flags = KR_FRAME_F_AUTH;
-	sample(KR_API_VOTE, &m);
+	smp_msg(KR_API_VOTE, &m);
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
 	assert_int_equal(n, KR_WIRE_HDR_BYTES + KR_VOTE_BYTES + KR_WIRE_AUTH_BYTES);
 	buf[n - 1] = 0x5a; /* the caller fills the trailer after sealing */
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_ptr_equal(f.auth, buf + KR_WIRE_HDR_BYTES + KR_VOTE_BYTES);
 	assert_int_equal(f.auth[KR_WIRE_AUTH_BYTES - 1], 0x5a);
 	assert_int_equal(kr_msg_decode(&f, &d), 0);
 	assert_msg_equal(&m, &d);
 	/* without its trailer the frame is short */
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n - KR_WIRE_AUTH_BYTES, &f),
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n - KR_WIRE_AUTH_BYTES, &f),
 			 -KR_WIRE_ETRUNCATED);
 	/* and there is no room for one in a frame encoded into too small a buffer */
 	assert_int_equal(kr_frame_encode(buf, (size_t)n - 1, &h, &m), -KR_WIRE_ENOSPACE);
@@ -603,12 +492,12 @@ encoding_into_any_smaller_buffer_fails_cleanly(void **state)
 	static uint8_t buf[FRAME_CAP], small[FRAME_CAP];
 
 	(void)state;
-	for (size_t i = 0; i < KR_ARRAY_SIZE(all_apis); i++) {
+	for (size_t i = 0; i < smp_api_count; i++) {
 		struct kr_msg m;
 		struct kr_frame_hdr h;
-		int n = encode_sample(all_apis[i], buf, sizeof(buf), &m);
+		int n = smp_frame(smp_apis[i], buf, sizeof(buf), &m);
 
-		hdr_init(&h);
+		smp_hdr(&h);
 		for (int cap = 0; cap < n; cap++)
 			assert_int_equal(kr_frame_encode(small, (size_t)cap, &h, &m),
 					 -KR_WIRE_ENOSPACE);
@@ -623,11 +512,11 @@ decode_with_body_byte(unsigned api, size_t body_pos, uint8_t value)
 	static uint8_t buf[FRAME_CAP];
 	struct kr_msg m, d;
 	struct kr_frame f;
-	int n = encode_sample(api, buf, sizeof(buf), &m);
+	int n = smp_frame(api, buf, sizeof(buf), &m);
 
 	buf[KR_WIRE_HDR_BYTES + body_pos] = value;
 	reseal_crc(buf);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	return kr_msg_decode(&f, &d);
 }
 
@@ -684,11 +573,11 @@ counts_above_their_bounds_are_refused_both_ways(void **state)
 	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 3,
 					       KR_OBSERVERS_MAX + 1),
 			 -KR_WIRE_EFIELD);
-	hdr_init(&h);
-	sample(KR_API_END_EPOCH, &m);
+	smp_hdr(&h);
+	smp_msg(KR_API_END_EPOCH, &m);
 	m.u.end_epoch.n_successors = KR_VOTERS_MAX + 1;
 	assert_int_equal(kr_frame_encode(buf, sizeof(buf), &h, &m), -KR_WIRE_EFIELD);
-	sample(KR_API_DESCRIBE_QUORUM_RESP, &m);
+	smp_msg(KR_API_DESCRIBE_QUORUM_RESP, &m);
 	m.u.describe_resp.n_observers = KR_OBSERVERS_MAX + 1;
 	assert_int_equal(kr_frame_encode(buf, sizeof(buf), &h, &m), -KR_WIRE_EFIELD);
 }
@@ -703,23 +592,23 @@ fetch_reply_frame_fields_must_be_consistent(void **state)
 	int n;
 
 	(void)state;
-	hdr_init(&h);
+	smp_hdr(&h);
 	/* frame index must be below the count, and the count at least 1 */
-	sample(KR_API_FETCH_RESP, &m);
+	smp_msg(KR_API_FETCH_RESP, &m);
 	m.u.fetch_resp.frame_index = 3;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
 	m.u.fetch_resp.frame_index = 0;
 	m.u.fetch_resp.frame_count = 0;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
 	/* a divergence answer is a single frame without records */
-	sample(KR_API_FETCH_RESP, &m);
+	smp_msg(KR_API_FETCH_RESP, &m);
 	m.u.fetch_resp.diverging = 1;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
 	m.u.fetch_resp.records_len = 0;
 	m.u.fetch_resp.frame_index = 0;
@@ -727,7 +616,7 @@ fetch_reply_frame_fields_must_be_consistent(void **state)
 	m.u.fetch_resp.diverging_epoch = 1;
 	m.u.fetch_resp.diverging_end_offset = 3;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode(&f, &d), 0);
 	assert_true(d.u.fetch_resp.diverging);
 	assert_int_equal(d.u.fetch_resp.diverging_epoch, 1);
@@ -744,42 +633,42 @@ records_that_do_not_tile_their_length_are_refused(void **state)
 	int n;
 
 	(void)state;
-	hdr_init(&h);
+	smp_hdr(&h);
 	/* batches: cut the second one short */
-	sample(KR_API_FETCH_RESP, &m);
+	smp_msg(KR_API_FETCH_RESP, &m);
 	m.u.fetch_resp.records_len = batches_len - 1;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
 	/* batches: a stated batch length below the header */
 	memcpy(bad, batches, batches_len);
 	kr_put_le32(bad + 4, 10);
-	sample(KR_API_READ_RESP, &m);
+	smp_msg(KR_API_READ_RESP, &m);
 	m.u.read_resp.records = bad;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
 	/* append records: count disagrees with the section, or a length runs past it */
-	sample(KR_API_APPEND, &m);
+	smp_msg(KR_API_APPEND, &m);
 	m.u.append.record_count = 4;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
 	m.u.append.record_count = 2;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
 	memcpy(bad, records, records_len);
 	kr_put_le32(bad, 10000);
 	m.u.append.record_count = 3;
 	m.u.append.records = bad;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
 	m.u.append.record_count = 0;
 	m.u.append.records_len = 0;
 	n = kr_frame_encode(buf, sizeof(buf), &h, &m);
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
 }
 
@@ -789,10 +678,10 @@ decoding_as_another_api_is_refused(void **state)
 	uint8_t buf[FRAME_CAP];
 	struct kr_msg m, d;
 	struct kr_frame f;
-	int n = encode_sample(KR_API_VOTE, buf, sizeof(buf), &m);
+	int n = smp_frame(KR_API_VOTE, buf, sizeof(buf), &m);
 
 	(void)state;
-	assert_int_equal(kr_frame_decode(&ctx, buf, (size_t)n, &f), 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	assert_int_equal(kr_msg_decode_as(&f, KR_API_FETCH, &d), -KR_WIRE_EWRONGAPI);
 	assert_int_equal(kr_msg_decode_as(&f, KR_API_VOTE, &d), 0);
 }

@@ -12,8 +12,7 @@
 
 #include <cmocka.h>
 
-#include "kraft/le.h"
-#include "kraft/log.h"
+#include "samples.h"
 #include "testutil.h"
 
 char *
@@ -129,32 +128,18 @@ tu_file_read(const char *dir, const char *name, void *buf, size_t cap)
 uint32_t
 tu_records(uint8_t *buf, size_t cap, uint32_t count, uint32_t value_len, uint8_t fill)
 {
-	uint32_t pos = 0;
+	uint32_t n = smp_records(buf, cap, count, value_len, fill);
 
-	for (uint32_t i = 0; i < count; i++) {
-		assert_true(pos + 4 + value_len <= cap);
-		kr_put_le32(buf + pos, value_len);
-		memset(buf + pos + 4, fill + (uint8_t)i, value_len);
-		pos += 4 + value_len;
-	}
-	return pos;
+	assert_true(n > 0);
+	return n;
 }
 
 uint32_t
 tu_batch(uint8_t *buf, size_t cap, uint64_t base, uint32_t epoch, uint32_t count,
 	 uint32_t value_len)
 {
-	static uint8_t rec[KR_BATCH_BYTES_MAX];
-	struct kr_batch_hdr h = {
-		.base_offset = base,
-		.epoch = epoch,
-		.producer_id = 7,
-		.sequence = base,
-		.timestamp_us = 1700000000000000 + (int64_t)base,
-	};
-	uint32_t rlen = tu_records(rec, sizeof(rec), count, value_len, (uint8_t)base);
-	int n = kr_batch_build(buf, cap, &h, rec, rlen, count);
+	uint32_t n = smp_batch(buf, cap, base, epoch, count, value_len);
 
 	assert_true(n > 0);
-	return (uint32_t)n;
+	return n;
 }

@@ -1,0 +1,122 @@
+/* kraftd: writes the fuzz targets' seed corpus from the current encoders, so the seeds
+ * always match the format. Usage: gen_corpus DIR (creates DIR/<target>/seed-N). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kraft/datadir.h"
+#include "kraft/log.h"
+#include "kraft/wire.h"
+#include "samples.h"
+
+static const char *root;
+
+static void
+put(const char *target, int n, const void *buf, size_t len)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", root, target);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s/seed-%d", root, target, n);
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+static void
+frames_and_bodies(void)
+{
+	static uint8_t buf[8192];
+	char target[64];
+
+	for (size_t i = 0; i < smp_api_count; i++) {
+		struct kr_msg m;
+		struct kr_frame_hdr h;
+		int n = smp_frame(smp_apis[i], buf, sizeof(buf), &m);
+
+		if (n < 0)
+			exit(1);
+		put("fuzz_frame", (int)i, buf, (size_t)n);
+		snprintf(target, sizeof(target), "fuzz_body_%s", kr_api_name(smp_apis[i]));
+		for (char *p = target; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+		put(target, 0, buf + KR_WIRE_HDR_BYTES, (size_t)n - KR_WIRE_HDR_BYTES);
+		smp_hdr(&h);
+		h.flags = KR_FRAME_F_AUTH;
+		n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+		put("fuzz_frame", 100 + (int)i, buf, (size_t)n);
+	}
+}
+
+static void
+logs(void)
+{
+	static uint8_t buf[4 * KR_BATCH_BYTES_MAX];
+	uint32_t n = 0, a, b;
+
+	a = smp_batch(buf, sizeof(buf), 0, 1, 3, 10);
+	b = smp_batch(buf + a, sizeof(buf) - a, 3, 1, 1, 40);
+	n = a + b;
+	n += smp_batch(buf + n, sizeof(buf) - n, 4, 2, 5, 7);
+	put("fuzz_log_scan", 0, buf, n);
+	put("fuzz_log_scan", 1, buf, n - 5); /* torn */
+	buf[a + 20] ^= 0x40;                 /* a damaged middle batch */
+	put("fuzz_log_scan", 2, buf, n);
+	buf[a + 20] ^= 0x40;
+
+	uint8_t with_mode[sizeof(buf) + 1];
+
+	for (uint8_t mode = 0; mode < 4; mode += 2) {
+		with_mode[0] = mode;
+		memcpy(with_mode + 1, buf, n);
+		put("fuzz_log_open", mode, with_mode, n + 1);
+		put("fuzz_log_open", mode + 1, with_mode, n - 3);
+	}
+}
+
+static void
+files(void)
+{
+	char text[KR_DATADIR_FILE_MAX];
+	struct kr_quorum_state qs = {.epoch = 7, .leader_id = 2, .voted_id = 2};
+	struct kr_identity id = {.node_id = 3};
+	int n;
+
+	n = kr_quorum_state_encode(&qs, text, sizeof(text));
+	put("fuzz_quorum_state", 0, text, (size_t)n);
+	memset(qs.voted_dir, 0x77, sizeof(qs.voted_dir));
+	qs.leader_id = -1;
+	n = kr_quorum_state_encode(&qs, text, sizeof(text));
+	put("fuzz_quorum_state", 1, text, (size_t)n);
+	memset(id.cluster_id, 0x42, sizeof(id.cluster_id));
+	memset(id.directory_id, 0x24, sizeof(id.directory_id));
+	n = kr_identity_encode(&id, text, sizeof(text));
+	put("fuzz_identity", 0, text, (size_t)n);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_corpus DIR\n");
+		return 2;
+	}
+	root = argv[1];
+	if (mkdir(root, 0755) != 0 && errno != EEXIST) {
+		perror(root);
+		return 1;
+	}
+	frames_and_bodies();
+	logs();
+	files();
+	return 0;
+}
