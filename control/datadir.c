@@ -78,8 +78,8 @@ meta_kv(void *arg, const char *key, const char *value, unsigned line, char *err,
 	case META_DIR_K:
 		if (kr_uuid_parse(value, k == META_CLUSTER_K ? p->id->cluster_id
 							     : p->id->directory_id) != 0) {
-			snprintf(err, errlen, "line %u: %s '%s' is not a 22-character id", line, key,
-				 value);
+			snprintf(err, errlen, "line %u: %s '%s' is not a 22-character id", line,
+				 key, value);
 			return -EINVAL;
 		}
 		return 0;
@@ -202,13 +202,15 @@ kr_quorum_state_decode(const char *text, size_t len, struct kr_quorum_state *qs,
 	memset(qs, 0, sizeof(*qs));
 	if (len < sizeof(QS_COMMENT) - 1 + QS_CRC_LINE_BYTES ||
 	    memcmp(text, QS_COMMENT, sizeof(QS_COMMENT) - 1) != 0) {
-		snprintf(err, errlen, "not a kraftd quorum-state file (bad first line or too short)");
+		snprintf(err, errlen,
+			 "not a kraftd quorum-state file (bad first line or too short)");
 		return -EBADMSG;
 	}
 	body = len - QS_CRC_LINE_BYTES;
-	if (text[body - 1] != '\n' || memcmp(text + body, QS_CRC_KEY, sizeof(QS_CRC_KEY) - 1) != 0 ||
-	    text[len - 1] != '\n') {
-		snprintf(err, errlen, "the last line is not the crc32c line (file cut or extended?)");
+	if (text[body - 1] != '\n' ||
+	    memcmp(text + body, QS_CRC_KEY, sizeof(QS_CRC_KEY) - 1) != 0 || text[len - 1] != '\n') {
+		snprintf(err, errlen,
+			 "the last line is not the crc32c line (file cut or extended?)");
 		return -EBADMSG;
 	}
 	memcpy(hex, text + body + sizeof(QS_CRC_KEY) - 1, 8);
@@ -226,13 +228,12 @@ kr_quorum_state_decode(const char *text, size_t len, struct kr_quorum_state *qs,
 	if (kr_props_parse(text, body, qs_kv, &p, err, errlen) != 0)
 		return -EBADMSG;
 	if (p.next != QS_KEYS) {
-		snprintf(err, errlen, "incomplete: no '%s' line", p.next == QS_VERSION_K ? "version"
-								   : p.next == QS_EPOCH_K ? "epoch"
-								   : p.next == QS_LEADER_K
-									   ? "leader.id"
-								   : p.next == QS_VOTED_K
-									   ? "voted.id"
-									   : "voted.directory.id");
+		snprintf(err, errlen, "incomplete: no '%s' line",
+			 p.next == QS_VERSION_K	 ? "version"
+			 : p.next == QS_EPOCH_K	 ? "epoch"
+			 : p.next == QS_LEADER_K ? "leader.id"
+			 : p.next == QS_VOTED_K	 ? "voted.id"
+						 : "voted.directory.id");
 		return -EBADMSG;
 	}
 	return 0;
@@ -246,7 +247,8 @@ kr_quorum_state_store(const char *dir, const struct kr_quorum_state *qs, char *e
 	int rc;
 
 	if (n < 0) {
-		snprintf(err, errlen, "%s/%s: state too large to encode", dir, KR_QUORUM_STATE_FILE);
+		snprintf(err, errlen, "%s/%s: state too large to encode", dir,
+			 KR_QUORUM_STATE_FILE);
 		return n;
 	}
 	rc = kr_write_file_atomic(dir, KR_QUORUM_STATE_FILE, buf, (size_t)n);
@@ -311,8 +313,7 @@ kr_identity_load(const char *dir, struct kr_identity *id, char *err, size_t errl
 /* Does id name cluster_id and node_id? If not, say how it differs. */
 static int
 identity_matches(const char *dir, const struct kr_identity *id,
-		 const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id, char *err,
-		 size_t errlen)
+		 const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id, char *err, size_t errlen)
 {
 	char have[KR_UUID_TEXT_LEN + 1], want[KR_UUID_TEXT_LEN + 1];
 
@@ -335,8 +336,8 @@ int
 kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
 		  bool ignore_formatted, struct kr_identity *id, char *err, size_t errlen)
 {
-	struct kr_quorum_state qs = {.epoch = 0, .leader_id = KR_NODE_NONE,
-				     .voted_id = KR_NODE_NONE};
+	struct kr_quorum_state qs = {
+		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
 	char buf[KR_DATADIR_FILE_MAX];
 	int rc, n;
 
@@ -376,8 +377,8 @@ kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int3
 	}
 	if (rc != 0 && rc != -ENOENT)
 		return rc;
-	qs = (struct kr_quorum_state){.epoch = 0, .leader_id = KR_NODE_NONE,
-				      .voted_id = KR_NODE_NONE};
+	qs = (struct kr_quorum_state){
+		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
 
 	memcpy(id->cluster_id, cluster_id, KR_UUID_BYTES);
 	id->node_id = node_id;

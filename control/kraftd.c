@@ -137,8 +137,8 @@ cmd_format(const struct args *a)
 	}
 	kr_uuid_format(id.directory_id, dtext);
 	printf("%s %s: ", rc == 1 ? "Already formatted, unchanged:" : "Formatted", a->dir);
-	printf("cluster.id=%s node.id=%" PRId32 " directory.id=%s\n", 
-	       a->cluster_id, id.node_id, dtext);
+	printf("cluster.id=%s node.id=%" PRId32 " directory.id=%s\n", a->cluster_id, id.node_id,
+	       dtext);
 	return 0;
 }
 
@@ -155,13 +155,15 @@ print_log_report(const char *path, const struct kr_log *log, const struct kr_log
 		printf("  recovery: clean\n");
 		break;
 	case KR_LOG_TORN_TAIL:
-		printf("  recovery: torn tail: %" PRIu64 " bytes from %s (%s) would be cut at start\n",
+		printf("  recovery: torn tail: %" PRIu64
+		       " bytes from %s (%s) would be cut at start\n",
 		       r->torn_bytes, r->segment, r->reason);
 		break;
 	case KR_LOG_MID_CORRUPT:
 		printf("  recovery: MID-LOG CORRUPTION in %s at byte %" PRIu64 ": %s\n", r->segment,
 		       r->file_pos, r->reason);
-		printf("    offsets [%" PRIu64 ", %" PRIu64 ") unreadable; valid batches follow up to "
+		printf("    offsets [%" PRIu64 ", %" PRIu64
+		       ") unreadable; valid batches follow up to "
 		       "%" PRIu64 "\n",
 		       r->damage_start_offset, r->damage_end_offset, r->last_valid_end_offset);
 		printf("    the node must refetch them from the leader before it votes or counts "

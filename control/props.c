@@ -27,7 +27,8 @@ kr_props_parse(const char *text, size_t len, kr_props_fn fn, void *arg, char *er
 
 		pos += n + (nl ? 1 : 0);
 		line++;
-		while (n > 0 && (start[n - 1] == ' ' || start[n - 1] == '\t' || start[n - 1] == '\r'))
+		while (n > 0 &&
+		       (start[n - 1] == ' ' || start[n - 1] == '\t' || start[n - 1] == '\r'))
 			n--;
 		if (n == 0 || start[0] == '#')
 			continue;

@@ -21,7 +21,7 @@
 
 struct index_entry {
 	uint64_t offset; /* base offset of a batch */
-	uint32_t pos;    /* its byte position in the segment body */
+	uint32_t pos;	 /* its byte position in the segment body */
 };
 
 struct segment {
@@ -30,8 +30,8 @@ struct segment {
 	uint8_t *buf;  /* batch bytes; the file header is not kept in memory */
 	uint32_t size; /* bytes of batches */
 	uint32_t cap;
-	uint32_t written;     /* bytes of buf in the file (disk mode) */
-	int fd;               /* -1 until the file is created or opened */
+	uint32_t written; /* bytes of buf in the file (disk mode) */
+	int fd;		  /* -1 until the file is created or opened */
 	int64_t max_timestamp_us;
 	struct index_entry *index; /* sparse: one entry per KR_SEGMENT_INDEX_INTERVAL_BYTES */
 	uint32_t index_n;
@@ -49,7 +49,7 @@ struct kr_log {
 	uint64_t bytes;
 	uint64_t durable_end;
 	bool stale_tail; /* files hold damaged bytes past the in-memory end (mid-log damage) */
-	bool failed;     /* a flush failed: nothing more may count as durable */
+	bool failed;	 /* a flush failed: nothing more may count as durable */
 };
 
 __attribute__((format(printf, 3, 4))) static void
@@ -222,7 +222,8 @@ segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, char *r
 			 KR_SEGMENT_HDR_BYTES);
 		return -1;
 	}
-	if (memcmp(hdr, KR_SEGMENT_MAGIC, 8) != 0 || kr_get_le32(hdr + 28) != kr_crc32c(0, hdr, 28)) {
+	if (memcmp(hdr, KR_SEGMENT_MAGIC, 8) != 0 ||
+	    kr_get_le32(hdr + 28) != kr_crc32c(0, hdr, 28)) {
 		snprintf(reason, n, "segment header damaged (bad magic or CRC)");
 		return -1;
 	}
@@ -232,7 +233,8 @@ segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, char *r
 		return -1;
 	}
 	if (kr_get_le64(hdr + 16) != name_base) {
-		snprintf(reason, n, "segment header says base offset %" PRIu64 ", file name %" PRIu64,
+		snprintf(reason, n,
+			 "segment header says base offset %" PRIu64 ", file name %" PRIu64,
 			 kr_get_le64(hdr + 16), name_base);
 		return -1;
 	}
@@ -425,7 +427,8 @@ kr_log_scan(const uint8_t *buf, size_t len, uint64_t base_offset, uint32_t min_e
 			break;
 		}
 		if (on_batch != NULL && on_batch(arg, &h, pos) != 0) {
-			snprintf(res->reason, sizeof(res->reason), "batch at byte %zu refused", pos);
+			snprintf(res->reason, sizeof(res->reason), "batch at byte %zu refused",
+				 pos);
 			break;
 		}
 		epoch = h.epoch;
@@ -494,7 +497,8 @@ read_file_from(int fd, off_t from, uint8_t **buf, size_t *len, size_t min_cap)
  * the largest valid end offset seen. */
 static bool
 later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t i,
-		     uint64_t min_offset, uint32_t min_epoch, uint64_t *first_base, uint64_t *max_end)
+		     uint64_t min_offset, uint32_t min_epoch, uint64_t *first_base,
+		     uint64_t *max_end)
 {
 	bool found = false;
 
@@ -630,9 +634,8 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 				 bases[i], expect);
 			hdr_ok = false;
 		}
-		if (rc < 0 ||
-		    (hdr_ok && (rc = read_file_from(fd, KR_SEGMENT_HDR_BYTES, &body, &len,
-						    log->cfg.segment_bytes)) != 0)) {
+		if (rc < 0 || (hdr_ok && (rc = read_file_from(fd, KR_SEGMENT_HDR_BYTES, &body, &len,
+							      log->cfg.segment_bytes)) != 0)) {
 			errf(err, errlen, "read %s/%s: %s", log->dir, name, strerror(-rc));
 			close(fd);
 			goto out;
@@ -857,7 +860,8 @@ kr_log_flush(struct kr_log *log, char *err, size_t errlen)
 	if (!disk(log))
 		return 0;
 	if (log->failed) {
-		errf(err, errlen, "an earlier flush of %s failed; the log is fail-stopped", log->dir);
+		errf(err, errlen, "an earlier flush of %s failed; the log is fail-stopped",
+		     log->dir);
 		return -EIO;
 	}
 	if (log->stale_tail) {
@@ -916,8 +920,7 @@ seg_for(const struct kr_log *log, uint64_t offset)
 }
 
 int
-kr_log_read(const struct kr_log *log, uint64_t offset, uint32_t max_bytes,
-	    struct kr_log_span *span)
+kr_log_read(const struct kr_log *log, uint64_t offset, uint32_t max_bytes, struct kr_log_span *span)
 {
 	uint64_t end = kr_log_end(log);
 	struct kr_batch_hdr h;

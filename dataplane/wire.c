@@ -91,8 +91,7 @@ all_zero(const uint8_t *p, size_t n)
 /* ---- frames ---- */
 
 int
-kr_frame_decode(const struct kr_wire_ctx *ctx, const uint8_t *buf, size_t len,
-		struct kr_frame *out)
+kr_frame_decode(const struct kr_wire_ctx *ctx, const uint8_t *buf, size_t len, struct kr_frame *out)
 {
 	if (len < KR_WIRE_HDR_BYTES)
 		return -KR_WIRE_ETRUNCATED;

@@ -18,7 +18,8 @@
 #include "kraft/uuid.h"
 #include "testutil.h"
 
-static const uint8_t cid[KR_UUID_BYTES] = {0xd1, 0x7c, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+static const uint8_t cid[KR_UUID_BYTES] = {0xd1, 0x7c, 3,  4,  5,  6,  7,  8,
+					   9,	 10,   11, 12, 13, 14, 15, 16};
 
 static int
 setup(void **state)
@@ -65,11 +66,11 @@ uuid_parse_refuses_bad_text_and_the_zero_id(void **state)
 
 	(void)state;
 	assert_int_equal(kr_uuid_parse("", id), -EINVAL);
-	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_-3LqYdlQyE", id), -EINVAL);   /* 21 */
+	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_-3LqYdlQyE", id), -EINVAL);	 /* 21 */
 	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_-3LqYdlQyEAA", id), -EINVAL); /* 23 */
-	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_+3LqYdlQyEA", id), -EINVAL);  /* '+' */
-	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_-3LqYdlQyEB", id), -EINVAL);  /* spare bits */
-	assert_int_equal(kr_uuid_parse("AAAAAAAAAAAAAAAAAAAAAA", id), -EINVAL);  /* zero id */
+	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_+3LqYdlQyEA", id), -EINVAL);	 /* '+' */
+	assert_int_equal(kr_uuid_parse("ASNFZ4mrze_-3LqYdlQyEB", id), -EINVAL);	 /* spare bits */
+	assert_int_equal(kr_uuid_parse("AAAAAAAAAAAAAAAAAAAAAA", id), -EINVAL);	 /* zero id */
 }
 
 struct kv_list {
@@ -143,8 +144,8 @@ quorum_state_round_trips_through_its_file(void **state)
 	assert_memory_equal(out.voted_dir, in.voted_dir, KR_UUID_BYTES);
 	assert_false(tu_file_exists(dir, "quorum-state.tmp"));
 
-	in = (struct kr_quorum_state){.epoch = 0, .leader_id = KR_NODE_NONE,
-				      .voted_id = KR_NODE_NONE};
+	in = (struct kr_quorum_state){
+		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
 	assert_int_equal(kr_quorum_state_store(dir, &in, err, sizeof(err)), 0);
 	assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), 0);
 	assert_int_equal(out.epoch, 0);
@@ -202,8 +203,8 @@ quorum_state_missing_is_an_error_not_epoch_zero(void **state)
 static void
 quorum_state_text_with_a_valid_crc_but_bad_fields_is_refused(void **state)
 {
-	struct kr_quorum_state qs = {.epoch = 1, .leader_id = KR_NODE_NONE,
-				     .voted_id = KR_NODE_NONE};
+	struct kr_quorum_state qs = {
+		.epoch = 1, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
 	char text[512], err[256];
 	int n;
 
@@ -298,8 +299,8 @@ format_will_not_reset_a_quorum_state_left_without_identity(void **state)
 	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), -EEXIST);
 	assert_non_null(strstr(err, "epoch 9"));
 	/* a half-done format (epoch 0, no vote, no identity) may be redone */
-	qs = (struct kr_quorum_state){.epoch = 0, .leader_id = KR_NODE_NONE,
-				      .voted_id = KR_NODE_NONE};
+	qs = (struct kr_quorum_state){
+		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
 	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
 	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), 0);
 }
@@ -347,7 +348,8 @@ identity_file_errors_name_the_line(void **state)
 	struct kr_identity id;
 	char err[256];
 	const char *cases[][2] = {
-		{"version=1\ncluster.id=ASNFZ4mrze_-3LqYdlQyEA\nnode.id=1\n", "missing directory.id"},
+		{"version=1\ncluster.id=ASNFZ4mrze_-3LqYdlQyEA\nnode.id=1\n",
+		 "missing directory.id"},
 		{"version=1\ncluster.id=ASNFZ4mrze_-3LqYdlQyEA\nnode.id=-1\n"
 		 "directory.id=ASNFZ4mrze_-3LqYdlQyEA\n",
 		 "line 3: node.id '-1'"},
@@ -359,9 +361,9 @@ identity_file_errors_name_the_line(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < KR_ARRAY_SIZE(cases); i++) {
-		assert_int_equal(kr_identity_decode(cases[i][0], strlen(cases[i][0]), &id, err,
-						    sizeof(err)),
-				 -EINVAL);
+		assert_int_equal(
+			kr_identity_decode(cases[i][0], strlen(cases[i][0]), &id, err, sizeof(err)),
+			-EINVAL);
 		if (strstr(err, cases[i][1]) == NULL)
 			fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i][1]);
 	}

@@ -311,7 +311,7 @@ read_from_an_offset_inside_a_batch_starts_at_that_batch(void **state)
 	struct kr_log_span sp;
 
 	reopen(f, SEG_BIG);
-	append(f->log, 1, 5, 10); /* [0,5) */
+	append(f->log, 1, 5, 10);		/* [0,5) */
 	uint32_t b2 = append(f->log, 2, 5, 10); /* [5,10) */
 
 	assert_int_equal(kr_log_read(f->log, 7, 1 << 20, &sp), 0);
@@ -748,7 +748,8 @@ main(void)
 		LOG_TEST(segments_roll_and_reads_stop_at_segment_ends),
 		LOG_TEST(truncate_removes_the_suffix_in_memory_and_on_disk),
 		LOG_TEST(delete_prefix_removes_whole_segments_below_the_offset_only),
-		LOG_TEST(torn_tail_cut_at_every_byte_of_the_last_batch_recovers_to_the_previous_batch),
+		LOG_TEST(
+			torn_tail_cut_at_every_byte_of_the_last_batch_recovers_to_the_previous_batch),
 		LOG_TEST(zeros_after_the_last_batch_are_a_torn_tail),
 		LOG_TEST(flipped_byte_in_a_middle_batch_is_mid_log_corruption_not_cut),
 		LOG_TEST(mid_log_damage_is_discarded_only_when_the_log_is_changed),

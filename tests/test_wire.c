@@ -19,7 +19,6 @@
 
 #define FRAME_CAP 8192
 
-
 /* The batches inside the FETCH_RESP and READ_RESP samples */
 static const uint8_t *batches;
 static uint32_t batches_len;
@@ -40,7 +39,6 @@ setup(void **state)
 	records_len = m.u.append.records_len;
 	return 0;
 }
-
 
 /* Field by field: what was encoded is what was decoded. */
 static void
@@ -570,9 +568,9 @@ counts_above_their_bounds_are_refused_both_ways(void **state)
 			 -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 2, KR_VOTERS_MAX + 1),
 			 -KR_WIRE_EFIELD);
-	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 3,
-					       KR_OBSERVERS_MAX + 1),
-			 -KR_WIRE_EFIELD);
+	assert_int_equal(
+		decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 3, KR_OBSERVERS_MAX + 1),
+		-KR_WIRE_EFIELD);
 	smp_hdr(&h);
 	smp_msg(KR_API_END_EPOCH, &m);
 	m.u.end_epoch.n_successors = KR_VOTERS_MAX + 1;
@@ -722,7 +720,8 @@ main(void)
 		cmocka_unit_test(bad_magic_and_bad_version_are_refused_with_their_reasons),
 		cmocka_unit_test(unknown_api_version_and_flags_are_refused),
 		cmocka_unit_test(peer_frame_from_another_cluster_or_voter_set_is_refused),
-		cmocka_unit_test(client_frame_may_omit_cluster_id_and_voter_hash_but_not_name_another),
+		cmocka_unit_test(
+			client_frame_may_omit_cluster_id_and_voter_hash_but_not_name_another),
 		cmocka_unit_test(auth_flag_reserves_a_trailer_outside_the_crc),
 		cmocka_unit_test(encoding_into_any_smaller_buffer_fails_cleanly),
 		cmocka_unit_test(nonzero_reserved_bytes_and_unknown_body_flags_are_refused),

@@ -46,8 +46,8 @@ struct kr_identity {
 
 struct kr_quorum_state {
 	uint32_t epoch;
-	int32_t leader_id; /* KR_NODE_NONE if none known */
-	int32_t voted_id;  /* KR_NODE_NONE if no vote cast in this epoch */
+	int32_t leader_id;		  /* KR_NODE_NONE if none known */
+	int32_t voted_id;		  /* KR_NODE_NONE if no vote cast in this epoch */
 	uint8_t voted_dir[KR_UUID_BYTES]; /* all zero if unknown */
 };
 

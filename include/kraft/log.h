@@ -108,8 +108,8 @@ int kr_batch_check(const uint8_t *p, size_t avail, struct kr_batch_hdr *h);
  *   KR_BATCH_RECORDS_MAX, -ENOSPC if cap is too small, -EINVAL if the records are
  *   malformed or count is 0.
  */
-int kr_batch_build(uint8_t *buf, size_t cap, const struct kr_batch_hdr *h,
-		   const uint8_t *records, uint32_t records_len, uint32_t count);
+int kr_batch_build(uint8_t *buf, size_t cap, const struct kr_batch_hdr *h, const uint8_t *records,
+		   uint32_t records_len, uint32_t count);
 
 /** Rewrite a built batch's base_offset and epoch in place and recompute its CRC. */
 void kr_batch_restamp(uint8_t *batch, uint64_t base_offset, uint32_t epoch);
@@ -131,7 +131,7 @@ struct kr_epoch_cache {
 
 /* The answer to "where does epoch E end in this log?" */
 struct kr_epoch_end {
-	uint32_t epoch;      /* the largest epoch <= E with records here, or 0 if none */
+	uint32_t epoch;	     /* the largest epoch <= E with records here, or 0 if none */
 	uint64_t end_offset; /* offset just past that epoch's last record */
 };
 
@@ -174,11 +174,11 @@ enum kr_log_durability {
 };
 
 struct kr_log_config {
-	const char *dir;                /* log directory (KR_LOG_DISK) */
+	const char *dir; /* log directory (KR_LOG_DISK) */
 	enum kr_log_durability durability;
-	uint32_t segment_bytes;         /* roll to a new segment past this many batch bytes */
-	uint64_t memory_bytes_max;      /* appends beyond this many retained bytes: -ENOBUFS */
-	bool read_only;                 /* open, check and report; change no file */
+	uint32_t segment_bytes;	   /* roll to a new segment past this many batch bytes */
+	uint64_t memory_bytes_max; /* appends beyond this many retained bytes: -ENOBUFS */
+	bool read_only;		   /* open, check and report; change no file */
 };
 
 #define KR_LOG_SEGMENT_BYTES_DEFAULT (64u * 1024u * 1024u)
@@ -186,8 +186,8 @@ struct kr_log_config {
 #define KR_LOG_MEMORY_BYTES_MAX_DEFAULT (1024ull * 1024u * 1024u)
 
 enum kr_log_recovery {
-	KR_LOG_CLEAN = 0,       /* every batch checked out */
-	KR_LOG_TORN_TAIL = 1,   /* an incomplete or damaged last write was cut */
+	KR_LOG_CLEAN = 0,	/* every batch checked out */
+	KR_LOG_TORN_TAIL = 1,	/* an incomplete or damaged last write was cut */
 	KR_LOG_MID_CORRUPT = 2, /* damage followed by valid batches: see the range */
 };
 
@@ -285,7 +285,7 @@ int64_t kr_log_truncate(struct kr_log *log, uint64_t offset, char *err, size_t e
 int64_t kr_log_delete_prefix(struct kr_log *log, uint64_t upto, char *err, size_t errlen);
 
 uint64_t kr_log_start(const struct kr_log *log);
-uint64_t kr_log_end(const struct kr_log *log);         /* the log end offset (LEO) */
+uint64_t kr_log_end(const struct kr_log *log);	       /* the log end offset (LEO) */
 uint64_t kr_log_durable_end(const struct kr_log *log); /* flushed (= LEO in memory mode) */
 uint32_t kr_log_last_epoch(const struct kr_log *log);  /* epoch of the last record, or 0 */
 uint64_t kr_log_bytes(const struct kr_log *log);       /* retained batch bytes */
@@ -299,14 +299,14 @@ int64_t kr_log_first_segment_max_timestamp(const struct kr_log *log);
 
 /* The result of scanning one segment's batch bytes. */
 struct kr_scan_result {
-	uint64_t good_bytes;     /* bytes of valid, contiguous batches from the start */
-	uint64_t end_offset;     /* offset after the last good batch */
-	uint32_t last_epoch;     /* epoch of the last good batch, or the epoch passed in */
+	uint64_t good_bytes; /* bytes of valid, contiguous batches from the start */
+	uint64_t end_offset; /* offset after the last good batch */
+	uint32_t last_epoch; /* epoch of the last good batch, or the epoch passed in */
 	uint64_t batches;
-	bool bad;                /* something after good_bytes is not a good batch */
-	bool valid_after_bad;    /* a valid batch exists somewhere after the bad spot */
-	uint64_t resync_pos;     /* where that valid batch starts (valid_after_bad) */
-	uint64_t resync_offset;  /* its base offset */
+	bool bad;		/* something after good_bytes is not a good batch */
+	bool valid_after_bad;	/* a valid batch exists somewhere after the bad spot */
+	uint64_t resync_pos;	/* where that valid batch starts (valid_after_bad) */
+	uint64_t resync_offset; /* its base offset */
 	char reason[96];
 };
 
@@ -316,7 +316,7 @@ struct kr_scan_result {
  * return from on_batch stops the scan as if that batch were bad, with that reason.
  */
 void kr_log_scan(const uint8_t *buf, size_t len, uint64_t base_offset, uint32_t min_epoch,
-		 int (*on_batch)(void *arg, const struct kr_batch_hdr *h, uint64_t pos),
-		 void *arg, struct kr_scan_result *res);
+		 int (*on_batch)(void *arg, const struct kr_batch_hdr *h, uint64_t pos), void *arg,
+		 struct kr_scan_result *res);
 
 #endif /* KRAFT_LOG_H */

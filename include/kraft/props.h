@@ -11,8 +11,8 @@
 
 /* Called once per key=value line. Return 0 to go on, or a negative errno to stop with
  * that error (write the reason into err). */
-typedef int (*kr_props_fn)(void *arg, const char *key, const char *value, unsigned line,
-			   char *err, size_t errlen);
+typedef int (*kr_props_fn)(void *arg, const char *key, const char *value, unsigned line, char *err,
+			   size_t errlen);
 
 /**
  * Parse text: blank lines and lines starting with '#' are skipped; every other line must

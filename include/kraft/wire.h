@@ -176,54 +176,54 @@
 #define KR_FRAME_F_ALL KR_FRAME_F_AUTH
 
 /* X(name, key, max version, 1 if a client may send or receive it). */
-#define KR_API_TABLE(X)                                                                            \
-	X(VOTE, 1, 0, 0)                                                                           \
-	X(VOTE_RESP, 2, 0, 0)                                                                      \
-	X(BEGIN_EPOCH, 3, 0, 0)                                                                    \
-	X(BEGIN_EPOCH_RESP, 4, 0, 0)                                                               \
-	X(END_EPOCH, 5, 0, 0)                                                                      \
-	X(END_EPOCH_RESP, 6, 0, 0)                                                                 \
-	X(FETCH, 7, 0, 0)                                                                          \
-	X(FETCH_RESP, 8, 0, 0)                                                                     \
-	X(APPEND, 9, 0, 1)                                                                         \
-	X(APPEND_RESP, 10, 0, 1)                                                                   \
-	X(READ, 11, 0, 1)                                                                          \
-	X(READ_RESP, 12, 0, 1)                                                                     \
-	X(DESCRIBE_QUORUM, 13, 0, 1)                                                               \
+#define KR_API_TABLE(X)              \
+	X(VOTE, 1, 0, 0)             \
+	X(VOTE_RESP, 2, 0, 0)        \
+	X(BEGIN_EPOCH, 3, 0, 0)      \
+	X(BEGIN_EPOCH_RESP, 4, 0, 0) \
+	X(END_EPOCH, 5, 0, 0)        \
+	X(END_EPOCH_RESP, 6, 0, 0)   \
+	X(FETCH, 7, 0, 0)            \
+	X(FETCH_RESP, 8, 0, 0)       \
+	X(APPEND, 9, 0, 1)           \
+	X(APPEND_RESP, 10, 0, 1)     \
+	X(READ, 11, 0, 1)            \
+	X(READ_RESP, 12, 0, 1)       \
+	X(DESCRIBE_QUORUM, 13, 0, 1) \
 	X(DESCRIBE_QUORUM_RESP, 14, 0, 1)
 
 enum kr_api {
 #define KR_API_ENUM(name, key, maxv, client) KR_API_##name = key,
 	KR_API_TABLE(KR_API_ENUM)
 #undef KR_API_ENUM
-	KR_API_LIMIT /* one past the largest key */
+		KR_API_LIMIT /* one past the largest key */
 };
 
 /* Codec results: 0 or a negative value from this table (never an errno). Each is a
  * distinct drop reason, so a receiver counts drops per reason. X(name, meaning). */
-#define KR_WIRE_STATUS_TABLE(X)                                                                    \
-	X(OK, "decoded")                                                                           \
-	X(ETRUNCATED, "shorter than its header or its stated length")                             \
-	X(EOVERSIZED, "stated body length above the limit")                                       \
-	X(ETRAILING, "bytes after the end of the frame")                                          \
-	X(EMAGIC, "not a kraftd frame (bad magic)")                                               \
-	X(EVERSION, "unsupported frame format version")                                           \
-	X(ECRC, "CRC32C mismatch")                                                                \
-	X(EAPI, "unknown API key")                                                                \
-	X(EAPIVERSION, "unsupported API version")                                                 \
-	X(EFLAGS, "unknown flag bits")                                                            \
-	X(ECLUSTER, "frame from another cluster")                                                 \
-	X(EVOTERSET, "frame from a node with another voter set")                                  \
-	X(EBODYLEN, "body length wrong for its API")                                              \
-	X(EFIELD, "a field out of range (reserved bytes, counts, flags, error code)")             \
-	X(EWRONGAPI, "body decoder given a frame of another API")                                 \
+#define KR_WIRE_STATUS_TABLE(X)                                                       \
+	X(OK, "decoded")                                                              \
+	X(ETRUNCATED, "shorter than its header or its stated length")                 \
+	X(EOVERSIZED, "stated body length above the limit")                           \
+	X(ETRAILING, "bytes after the end of the frame")                              \
+	X(EMAGIC, "not a kraftd frame (bad magic)")                                   \
+	X(EVERSION, "unsupported frame format version")                               \
+	X(ECRC, "CRC32C mismatch")                                                    \
+	X(EAPI, "unknown API key")                                                    \
+	X(EAPIVERSION, "unsupported API version")                                     \
+	X(EFLAGS, "unknown flag bits")                                                \
+	X(ECLUSTER, "frame from another cluster")                                     \
+	X(EVOTERSET, "frame from a node with another voter set")                      \
+	X(EBODYLEN, "body length wrong for its API")                                  \
+	X(EFIELD, "a field out of range (reserved bytes, counts, flags, error code)") \
+	X(EWRONGAPI, "body decoder given a frame of another API")                     \
 	X(ENOSPACE, "encode buffer too small")
 
 enum kr_wire_status {
 #define KR_WIRE_STATUS_ENUM(name, text) KR_WIRE_##name,
 	KR_WIRE_STATUS_TABLE(KR_WIRE_STATUS_ENUM)
 #undef KR_WIRE_STATUS_ENUM
-	KR_WIRE_STATUS_COUNT
+		KR_WIRE_STATUS_COUNT
 };
 /* Functions below return -KR_WIRE_Exxx; this keeps the table's order for counters. */
 
@@ -454,8 +454,7 @@ int kr_msg_decode_as(const struct kr_frame *f, unsigned api, struct kr_msg *m);
  *   -KR_WIRE_EFIELD / -KR_WIRE_EAPI / -KR_WIRE_EFLAGS if m cannot be encoded
  *   (too many successors or replicas, an unknown key or flag).
  */
-int kr_frame_encode(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h,
-		    const struct kr_msg *m);
+int kr_frame_encode(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, const struct kr_msg *m);
 
 /**
  * Encode a frame around body bytes the caller already wrote at buf + KR_WIRE_HDR_BYTES

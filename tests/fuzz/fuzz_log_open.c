@@ -122,8 +122,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dir[0] == '\0') {
 		/* tmpfs when there is one: the log fsyncs, and disks make that slow */
 		const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm"
-				   : getenv("TMPDIR")             ? getenv("TMPDIR")
-								  : "/tmp";
+				   : getenv("TMPDIR")		 ? getenv("TMPDIR")
+								 : "/tmp";
 
 		snprintf(dir, sizeof(dir), "%s/kraft-fuzz-log-XXXXXX", base);
 		if (mkdtemp(dir) == NULL)
@@ -145,8 +145,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mode & 2) {
 		struct kr_scan_result r;
 		const uint8_t *b0 = (mode & 1) ? body + KR_SEGMENT_HDR_BYTES : body;
-		size_t l0 = (mode & 1) ? (first > KR_SEGMENT_HDR_BYTES ? first - KR_SEGMENT_HDR_BYTES : 0)
-				       : first;
+		size_t l0 =
+			(mode & 1)
+				? (first > KR_SEGMENT_HDR_BYTES ? first - KR_SEGMENT_HDR_BYTES : 0)
+				: first;
 
 		kr_log_scan(b0, l0, 0, 0, NULL, NULL, &r);
 		header(h, r.end_offset);

@@ -69,7 +69,7 @@ logs(void)
 	n += smp_batch(buf + n, sizeof(buf) - n, 4, 2, 5, 7);
 	put("fuzz_log_scan", 0, buf, n);
 	put("fuzz_log_scan", 1, buf, n - 5); /* torn */
-	buf[a + 20] ^= 0x40;                 /* a damaged middle batch */
+	buf[a + 20] ^= 0x40;		     /* a damaged middle batch */
 	put("fuzz_log_scan", 2, buf, n);
 	buf[a + 20] ^= 0x40;
 

@@ -74,7 +74,8 @@ init_buffers(void)
 		return;
 	records_len = smp_records(records, sizeof(records), 3, 17, 'a');
 	batches_len = smp_batch(batches, sizeof(batches), 10, 2, 2, 9);
-	batches_len += smp_batch(batches + batches_len, sizeof(batches) - batches_len, 12, 3, 1, 30);
+	batches_len +=
+		smp_batch(batches + batches_len, sizeof(batches) - batches_len, 12, 3, 1, 30);
 	if (!records_len || !batches_len)
 		abort();
 }
@@ -87,59 +88,80 @@ smp_msg(unsigned api, struct kr_msg *m)
 	m->api = (uint8_t)api;
 	switch (api) {
 	case KR_API_VOTE:
-		m->u.vote = (struct kr_vote_req){.epoch = 9, .last_epoch = 8, .last_offset = 1234567,
-						 .voter_id = 2, .pre_vote = 1};
+		m->u.vote = (struct kr_vote_req){.epoch = 9,
+						 .last_epoch = 8,
+						 .last_offset = 1234567,
+						 .voter_id = 2,
+						 .pre_vote = 1};
 		memset(m->u.vote.candidate_dir, 0xab, KR_UUID_BYTES);
 		break;
 	case KR_API_VOTE_RESP:
 		m->u.vote_resp = (struct kr_vote_resp){.error = KR_ERR_FENCED_LEADER_EPOCH,
-						       .granted = 1, .pre_vote = 1, .epoch = 11,
+						       .granted = 1,
+						       .pre_vote = 1,
+						       .epoch = 11,
 						       .leader_id = -1};
 		break;
 	case KR_API_BEGIN_EPOCH:
 		m->u.begin_epoch = (struct kr_begin_epoch_req){.epoch = 12, .leader_id = 4};
 		break;
 	case KR_API_END_EPOCH:
-		m->u.end_epoch = (struct kr_end_epoch_req){.epoch = 13, .leader_id = 1,
-							   .n_successors = 3,
-							   .successors = {5, 2, 9}};
+		m->u.end_epoch = (struct kr_end_epoch_req){
+			.epoch = 13, .leader_id = 1, .n_successors = 3, .successors = {5, 2, 9}};
 		break;
 	case KR_API_BEGIN_EPOCH_RESP:
 	case KR_API_END_EPOCH_RESP:
-		m->u.epoch_resp = (struct kr_epoch_resp){.error = KR_ERR_NOT_LEADER_OR_FOLLOWER,
-							 .epoch = 14, .leader_id = 6};
+		m->u.epoch_resp = (struct kr_epoch_resp){
+			.error = KR_ERR_NOT_LEADER_OR_FOLLOWER, .epoch = 14, .leader_id = 6};
 		break;
 	case KR_API_FETCH:
-		m->u.fetch = (struct kr_fetch_req){.epoch = 15, .last_fetched_epoch = 14,
-						   .fetch_offset = 99, .durable_offset = 97,
-						   .max_wait_us = 250000, .max_bytes = 3000};
+		m->u.fetch = (struct kr_fetch_req){.epoch = 15,
+						   .last_fetched_epoch = 14,
+						   .fetch_offset = 99,
+						   .durable_offset = 97,
+						   .max_wait_us = 250000,
+						   .max_bytes = 3000};
 		memset(m->u.fetch.replica_dir, 0xcd, KR_UUID_BYTES);
 		break;
 	case KR_API_FETCH_RESP:
-		m->u.fetch_resp = (struct kr_fetch_resp){
-			.error = KR_ERR_NONE, .frame_index = 1, .frame_count = 3, .leader_id = 1,
-			.epoch = 16, .base_offset = 10, .high_watermark = KR_OFFSET_NONE,
-			.log_start_offset = 5, .prev_epoch = 2, .records = batches,
-			.records_len = batches_len};
+		m->u.fetch_resp = (struct kr_fetch_resp){.error = KR_ERR_NONE,
+							 .frame_index = 1,
+							 .frame_count = 3,
+							 .leader_id = 1,
+							 .epoch = 16,
+							 .base_offset = 10,
+							 .high_watermark = KR_OFFSET_NONE,
+							 .log_start_offset = 5,
+							 .prev_epoch = 2,
+							 .records = batches,
+							 .records_len = batches_len};
 		break;
 	case KR_API_APPEND:
 		m->u.append = (struct kr_append_req){.producer_id = 0x0102030405060708ull,
-						     .sequence = 42, .record_count = 3,
-						     .records = records, .records_len = records_len};
+						     .sequence = 42,
+						     .record_count = 3,
+						     .records = records,
+						     .records_len = records_len};
 		break;
 	case KR_API_APPEND_RESP:
-		m->u.append_resp = (struct kr_append_resp){.error = KR_ERR_NONE, .outcome_unknown = 1,
-							   .leader_id = 2, .epoch = 17,
-							   .record_count = 3, .base_offset = 777};
+		m->u.append_resp = (struct kr_append_resp){.error = KR_ERR_NONE,
+							   .outcome_unknown = 1,
+							   .leader_id = 2,
+							   .epoch = 17,
+							   .record_count = 3,
+							   .base_offset = 777};
 		break;
 	case KR_API_READ:
-		m->u.read = (struct kr_read_req){.from_offset = 55, .max_bytes = 4096,
-						 .max_wait_us = 1000};
+		m->u.read = (struct kr_read_req){
+			.from_offset = 55, .max_bytes = 4096, .max_wait_us = 1000};
 		break;
 	case KR_API_READ_RESP:
-		m->u.read_resp = (struct kr_read_resp){.error = KR_ERR_NONE, .epoch = 18,
-						       .high_watermark = 13, .log_start_offset = 0,
-						       .base_offset = 10, .records = batches,
+		m->u.read_resp = (struct kr_read_resp){.error = KR_ERR_NONE,
+						       .epoch = 18,
+						       .high_watermark = 13,
+						       .log_start_offset = 0,
+						       .base_offset = 10,
+						       .records = batches,
 						       .records_len = batches_len};
 		break;
 	case KR_API_DESCRIBE_QUORUM:

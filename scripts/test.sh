@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# kraftd: the test command. On a fresh Debian 12 machine, as root, it installs what it
+# needs (scripts/setup.sh), builds kraftd three ways and runs every suite:
+#   build/        gcc, -Werror          unit tests and the style check
+#   build-asan/   gcc, ASan + UBSan     unit tests
+#   build-fuzz/   clang, libFuzzer      every fuzz target for KRAFT_FUZZ_SECONDS (default 3)
+# Exit 0 only if everything passed. Each test has its own timeout (tests/meson.build).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+fuzz_seconds=${KRAFT_FUZZ_SECONDS:-3}
+
+scripts/setup.sh || exit 1
+
+configure() { # dir, then meson options; reconfigures only when the options changed
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+	else
+		meson configure "$dir" "$@" >/dev/null || return 1
+	fi
+}
+
+status=0
+declare -A result
+run() { # name, build dir, meson test args...
+	local name=$1 dir=$2
+	shift 2
+	echo "== $name: meson test -C $dir $*"
+	if meson test -C "$dir" --print-errorlogs "$@"; then
+		result[$name]=pass
+	else
+		result[$name]=FAIL
+		status=1
+	fi
+}
+
+build() { # dir, then meson options
+	local dir=$1
+	shift
+	configure "$dir" "$@" && ninja -C "$dir" >"$dir.ninja.log" 2>&1 ||
+		{ cat "$dir.ninja.log" 2>/dev/null; echo "== build of $dir FAILED"; status=1; return 1; }
+}
+
+if build build -Dwerror=true -Dsanitize=false; then
+	run "gcc -Werror" build
+fi
+if build build-asan -Dwerror=true -Dsanitize=true; then
+	run "gcc ASan+UBSan" build-asan --suite unit
+fi
+if CC=clang build build-fuzz -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds"; then
+	run "clang libFuzzer ${fuzz_seconds}s" build-fuzz --suite fuzz
+fi
+
+echo
+echo "== kraftd test summary"
+for dir in build build-asan build-fuzz; do
+	log=$dir/meson-logs/testlog.json
+	[ -f "$log" ] || { printf '%-12s not run\n' "$dir"; continue; }
+	python3 - "$dir" "$log" <<'PY'
+import json, sys
+from collections import Counter
+dir, path = sys.argv[1], sys.argv[2]
+rows = [json.loads(l) for l in open(path) if l.strip()]
+c = Counter(r["result"] for r in rows)
+bad = [r["name"] for r in rows if r["result"] not in ("OK", "SKIP", "EXPECTEDFAIL")]
+secs = sum(r.get("duration", 0) for r in rows)
+print(f"{dir:<12} {len(rows):3d} tests: {c.get('OK', 0)} ok, {c.get('SKIP', 0)} skipped, "
+      f"{len(bad)} failed ({secs:.0f} s of test time)" + (f": {', '.join(bad)}" if bad else ""))
+PY
+done
+for k in "${!result[@]}"; do
+	[ "${result[$k]}" = pass ] || echo "FAILED: $k"
+done
+if [ $status -eq 0 ]; then
+	echo "RESULT: PASS"
+else
+	echo "RESULT: FAIL"
+fi
+exit $status
