@@ -591,7 +591,90 @@ config_check(const struct kr_log_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* Load the segment files into memory; fill report. */
+/* Damage was found in segment i at byte file_pos of its file (0: a bad header), with the
+ * good log ending at expect in epoch. Tell a torn tail from mid-log corruption by
+ * searching the rest of the log for a valid batch, and fill the report. body/len hold
+ * segment i's batch bytes and from where to search them (body is NULL when the header was
+ * bad: then segment i's file is searched whole). */
+static void
+classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t i,
+		const uint8_t *body, size_t len, size_t from, uint64_t file_pos, uint64_t expect,
+		uint32_t epoch, const char *reason, struct kr_log_report *rep)
+{
+	uint64_t pos, first = 0, max_end = 0, later_first, later_max_end;
+	bool valid = body != NULL && resync(body, len, from, expect, epoch, &pos, &first, &max_end);
+	char name[32];
+	struct stat st;
+
+	if (later_segments_valid(log, bases, nb, body != NULL ? i + 1 : i, expect, epoch,
+				 &later_first, &later_max_end)) {
+		if (!valid)
+			first = later_first;
+		if (later_max_end > max_end)
+			max_end = later_max_end;
+		valid = true;
+	}
+	segment_name(rep->segment, sizeof(rep->segment), bases[i]);
+	snprintf(rep->reason, sizeof(rep->reason), "%s", reason);
+	rep->file_pos = file_pos;
+	if (valid) {
+		rep->outcome = KR_LOG_MID_CORRUPT;
+		rep->damage_start_offset = expect;
+		rep->damage_end_offset = first;
+		rep->last_valid_end_offset = max_end;
+		log->stale_tail = true;
+		return;
+	}
+	rep->outcome = KR_LOG_TORN_TAIL;
+	for (uint32_t k = i; k < nb; k++) {
+		segment_name(name, sizeof(name), bases[k]);
+		if (fstatat(log->dirfd, name, &st, 0) == 0)
+			rep->torn_bytes += (uint64_t)st.st_size - (k == i ? file_pos : 0);
+	}
+}
+
+/* Open segment file i and check its header; on success *body holds its batch bytes. */
+static int
+load_segment_file(struct kr_log *log, uint64_t base, uint64_t expect, int *fd_out, uint8_t **body,
+		  size_t *len, char *reason, size_t reason_len, char *err, size_t errlen)
+{
+	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
+	char name[32];
+	int fd, rc;
+
+	*body = NULL;
+	segment_name(name, sizeof(name), base);
+	fd = openat(log->dirfd, name, (log->cfg.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		errf(err, errlen, "open %s/%s: %s", log->dir, name, strerror(errno));
+		return rc;
+	}
+	rc = kr_read_full(fd, hdr, sizeof(hdr), 0);
+	if (rc >= 0) {
+		if (segment_header_check(hdr, (size_t)rc, base, reason, reason_len) != 0) {
+			rc = 1;
+		} else if (base != expect) {
+			snprintf(reason, reason_len,
+				 "segment starts at offset %" PRIu64 ", the log ends at %" PRIu64,
+				 base, expect);
+			rc = 1;
+		} else {
+			rc = read_file_from(fd, KR_SEGMENT_HDR_BYTES, body, len,
+					    log->cfg.segment_bytes);
+		}
+	}
+	if (rc < 0)
+		errf(err, errlen, "read %s/%s: %s", log->dir, name, strerror(-rc));
+	if (rc != 0) {
+		close(fd);
+		return rc; /* 1: the header is damaged, see reason */
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/* Load the segment files into memory, checking every batch; fill the report. */
 static int
 recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 {
@@ -606,86 +689,43 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		errf(err, errlen, "list %s: %s", log->dir, strerror(-rc));
 		return rc;
 	}
+	if (nb > 0)
+		expect = bases[0];
 	for (uint32_t i = 0; i < nb; i++) {
-		char name[32], reason[96] = "";
-		uint8_t *body = NULL;
+		char reason[96] = "";
+		uint8_t *body;
 		size_t len = 0;
-		uint8_t hdr[KR_SEGMENT_HDR_BYTES];
 		struct kr_scan_result res;
 		struct segment *s;
-		bool hdr_ok;
-		int fd;
+		int fd = -1;
 
-		if (i == 0)
-			expect = bases[0];
-		segment_name(name, sizeof(name), bases[i]);
-		fd = openat(log->dirfd, name, (log->cfg.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-		if (fd < 0) {
-			rc = -errno;
-			errf(err, errlen, "open %s/%s: %s", log->dir, name, strerror(errno));
+		rc = load_segment_file(log, bases[i], expect, &fd, &body, &len, reason,
+				       sizeof(reason), err, errlen);
+		if (rc < 0)
 			goto out;
-		}
-		rc = kr_read_full(fd, hdr, sizeof(hdr), 0);
-		hdr_ok = rc >= 0 && segment_header_check(hdr, (size_t)rc, bases[i], reason,
-							 sizeof(reason)) == 0;
-		if (rc >= 0 && hdr_ok && bases[i] != expect) {
-			snprintf(reason, sizeof(reason),
-				 "segment starts at offset %" PRIu64 ", the log ends at %" PRIu64,
-				 bases[i], expect);
-			hdr_ok = false;
-		}
-		if (rc < 0 || (hdr_ok && (rc = read_file_from(fd, KR_SEGMENT_HDR_BYTES, &body, &len,
-							      log->cfg.segment_bytes)) != 0)) {
-			errf(err, errlen, "read %s/%s: %s", log->dir, name, strerror(-rc));
-			close(fd);
-			goto out;
-		}
-		if (!hdr_ok) {
-			/* The damage starts at this segment's first byte. */
-			struct stat st;
-			uint64_t fb, me;
-
-			close(fd);
-			if (later_segments_valid(log, bases, nb, i, expect, epoch, &fb, &me)) {
-				rep->outcome = KR_LOG_MID_CORRUPT;
-				rep->damage_start_offset = expect;
-				rep->damage_end_offset = fb;
-				rep->last_valid_end_offset = me;
-				rep->file_pos = 0;
-				snprintf(rep->segment, sizeof(rep->segment), "%s", name);
-				snprintf(rep->reason, sizeof(rep->reason), "%s", reason);
-				log->stale_tail = true;
-			} else {
-				rep->outcome = KR_LOG_TORN_TAIL;
-				for (uint32_t k = i; k < nb; k++) {
-					segment_name(name, sizeof(name), bases[k]);
-					if (fstatat(log->dirfd, name, &st, 0) == 0)
-						rep->torn_bytes += (uint64_t)st.st_size;
-				}
-				snprintf(rep->segment, sizeof(rep->segment), "%s", name);
-				snprintf(rep->reason, sizeof(rep->reason), "%s", reason);
-			}
+		if (rc == 1) {
+			classify_damage(log, bases, nb, i, NULL, 0, 0, 0, expect, epoch, reason,
+					rep);
 			break;
 		}
-
 		rc = segs_push(log, bases[i], 0);
 		if (rc != 0) {
 			free(body);
 			close(fd);
-			errf(err, errlen, "out of memory loading %s/%s", log->dir, name);
+			errf(err, errlen, "out of memory loading the log in %s", log->dir);
 			goto out;
 		}
 		s = last_seg(log);
 		free(s->buf);
 		free(s->index);
 		s->buf = body;
+		s->fd = fd;
 		s->cap = len > log->cfg.segment_bytes ? (uint32_t)len : log->cfg.segment_bytes;
 		s->index_cap = s->cap / KR_SEGMENT_INDEX_INTERVAL_BYTES + 2;
 		s->index = malloc(s->index_cap * sizeof(*s->index));
-		s->fd = fd;
 		if (s->index == NULL) {
 			rc = -ENOMEM;
-			errf(err, errlen, "out of memory loading %s/%s", log->dir, name);
+			errf(err, errlen, "out of memory loading the log in %s", log->dir);
 			goto out;
 		}
 
@@ -699,45 +739,22 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		rep->batches += res.batches;
 		expect = res.end_offset;
 		epoch = res.last_epoch;
-		if (!res.bad)
-			continue;
-
-		uint64_t fb = 0, me = 0, fp, fb_later, me_later;
-		bool valid_after = res.valid_after_bad;
-
-		if (valid_after) {
-			fb = res.resync_offset;
-			resync(body, len, res.resync_pos, expect, epoch, &fp, &fb_later, &me);
+		if (res.bad) {
+			classify_damage(log, bases, nb, i, body, len, res.good_bytes + 1,
+					KR_SEGMENT_HDR_BYTES + res.good_bytes, expect, epoch,
+					res.reason, rep);
+			break;
 		}
-		if (later_segments_valid(log, bases, nb, i + 1, expect, epoch, &fb_later,
-					 &me_later)) {
-			if (!valid_after)
-				fb = fb_later;
-			if (me_later > me)
-				me = me_later;
-			valid_after = true;
-		}
-		snprintf(rep->segment, sizeof(rep->segment), "%s", name);
-		snprintf(rep->reason, sizeof(rep->reason), "%s", res.reason);
-		rep->file_pos = KR_SEGMENT_HDR_BYTES + res.good_bytes;
-		if (valid_after) {
-			rep->outcome = KR_LOG_MID_CORRUPT;
-			rep->damage_start_offset = expect;
-			rep->damage_end_offset = fb;
-			rep->last_valid_end_offset = me;
-			log->stale_tail = true;
-		} else {
-			struct stat st;
+	}
+	/* Only the last segment takes appends: give the others back their spare room. */
+	for (uint32_t i = 0; i + 1 < log->nsegs; i++) {
+		struct segment *s = &log->segs[i];
+		uint8_t *b = realloc(s->buf, s->size ? s->size : 1);
 
-			rep->outcome = KR_LOG_TORN_TAIL;
-			rep->torn_bytes = len - res.good_bytes;
-			for (uint32_t k = i + 1; k < nb; k++) {
-				segment_name(name, sizeof(name), bases[k]);
-				if (fstatat(log->dirfd, name, &st, 0) == 0)
-					rep->torn_bytes += (uint64_t)st.st_size;
-			}
+		if (b != NULL) {
+			s->buf = b;
+			s->cap = s->size;
 		}
-		break;
 	}
 	rc = 0;
 	if (rep->outcome == KR_LOG_TORN_TAIL && !log->cfg.read_only)

@@ -276,11 +276,11 @@ dec_vote_resp(const uint8_t *b, uint32_t n, struct kr_vote_resp *m)
 {
 	if (n != KR_VOTE_RESP_BYTES)
 		return -KR_WIRE_EBODYLEN;
-	if ((b[2] & ~(KR_VOTE_F_GRANTED | KR_VOTE_RESP_F_PRE_VOTE)) || b[3] != 0)
+	if ((b[2] & ~(KR_VOTE_RESP_F_GRANTED | KR_VOTE_RESP_F_PRE_VOTE)) || b[3] != 0)
 		return -KR_WIRE_EFIELD;
 	if (get_error(b, &m->error))
 		return -KR_WIRE_EFIELD;
-	m->granted = (b[2] & KR_VOTE_F_GRANTED) ? 1 : 0;
+	m->granted = (b[2] & KR_VOTE_RESP_F_GRANTED) ? 1 : 0;
 	m->pre_vote = (b[2] & KR_VOTE_RESP_F_PRE_VOTE) ? 1 : 0;
 	m->epoch = kr_get_le32(b + 4);
 	m->leader_id = (int32_t)kr_get_le32(b + 8);
@@ -291,7 +291,7 @@ static int
 enc_vote_resp(uint8_t *b, const struct kr_vote_resp *m)
 {
 	kr_put_le16(b, m->error);
-	b[2] = (uint8_t)((m->granted ? KR_VOTE_F_GRANTED : 0) |
+	b[2] = (uint8_t)((m->granted ? KR_VOTE_RESP_F_GRANTED : 0) |
 			 (m->pre_vote ? KR_VOTE_RESP_F_PRE_VOTE : 0));
 	b[3] = 0;
 	kr_put_le32(b + 4, m->epoch);

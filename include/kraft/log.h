@@ -292,7 +292,8 @@ uint64_t kr_log_bytes(const struct kr_log *log);       /* retained batch bytes *
 uint32_t kr_log_segment_count(const struct kr_log *log);
 const struct kr_epoch_cache *kr_log_epochs(const struct kr_log *log);
 
-/* Oldest batch timestamp in the first segment, for retention by time; -1 if empty. */
+/* The newest batch timestamp in the first segment (retention by time may delete the
+ * segment once this is old enough), or -1 if there is none. */
 int64_t kr_log_first_segment_max_timestamp(const struct kr_log *log);
 
 /* ---- recovery scan (pure; exposed for the fuzz target and tests) ---- */

@@ -59,7 +59,7 @@
  *
  * VOTE_RESP (2), 12 bytes
  *    0  2 error
- *    2  1 flags            bit 0 KR_VOTE_F_GRANTED, bit 1 KR_VOTE_F_PRE_VOTE (echoed)
+ *    2  1 flags            bit 0 KR_VOTE_RESP_F_GRANTED, bit 1 KR_VOTE_F_PRE_VOTE (echoed)
  *    3  1 reserved
  *    4  4 epoch            the responder's epoch
  *    8  4 leader_id        the leader the responder knows in that epoch, or -1
@@ -261,7 +261,7 @@ struct kr_frame {
 /* ---- bodies ---- */
 
 #define KR_VOTE_F_PRE_VOTE 0x01u
-#define KR_VOTE_F_GRANTED 0x01u /* in VOTE_RESP */
+#define KR_VOTE_RESP_F_GRANTED 0x01u /* in VOTE_RESP */
 #define KR_VOTE_RESP_F_PRE_VOTE 0x02u
 #define KR_FETCH_F_DIVERGING 0x01u
 #define KR_APPEND_F_OUTCOME_UNKNOWN 0x01u
