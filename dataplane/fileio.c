@@ -75,18 +75,34 @@ kr_fsync_dir(const char *path)
 int
 kr_mkdir_durable(const char *path)
 {
-	char parent[PATH_MAX];
+	char buf[PATH_MAX];
 	struct stat st;
+	size_t n;
+	int rc;
 
 	if (stat(path, &st) == 0)
 		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 	if (errno != ENOENT)
 		return -errno;
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+	n = strlen(path);
+	if (n == 0 || n >= sizeof(buf))
+		return n ? -ENAMETOOLONG : -ENOENT;
+	memcpy(buf, path, n + 1);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	/* the parent first, then this one, then make this entry durable in the parent */
+	char *slash = strrchr(buf, '/');
+
+	if (slash != NULL && slash != buf) {
+		*slash = '\0';
+		rc = kr_mkdir_durable(buf);
+		*slash = '/';
+		if (rc != 0)
+			return rc;
+	}
+	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
 		return -errno;
-	if (snprintf(parent, sizeof(parent), "%s", path) >= (int)sizeof(parent))
-		return -ENAMETOOLONG;
-	return kr_fsync_dir(dirname(parent));
+	return kr_fsync_dir(dirname(buf));
 }
 
 int

@@ -1042,8 +1042,7 @@ kr_log_delete_prefix(struct kr_log *log, uint64_t upto, char *err, size_t errlen
 
 	if (log->cfg.read_only)
 		return -EROFS;
-	while (drop + 1 < log->nsegs && log->segs[drop].end_offset <= upto &&
-	       log->segs[drop + 1].base_offset <= upto)
+	while (drop + 1 < log->nsegs && log->segs[drop].end_offset <= upto)
 		drop++;
 	if (drop == 0)
 		return (int64_t)kr_log_start(log);

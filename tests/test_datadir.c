@@ -257,8 +257,8 @@ format_writes_identity_and_epoch_zero_and_open_accepts_it(void **state)
 	assert_int_equal(qs.voted_id, KR_NODE_NONE);
 	assert_int_equal(qs.leader_id, KR_NODE_NONE);
 
-	/* two formats never share a directory id */
-	snprintf(sub, sizeof(sub), "%s/node2", dir);
+	/* two formats never share a directory id; missing parents are created */
+	snprintf(sub, sizeof(sub), "%s/nested/parents/node2", dir);
 	assert_int_equal(kr_datadir_format(sub, cid, 1, false, &id2, err, sizeof(err)), 0);
 	assert_memory_not_equal(id.directory_id, id2.directory_id, KR_UUID_BYTES);
 }

@@ -19,9 +19,9 @@ int kr_fsync_fd(int fd);
 int kr_fsync_dir(const char *path);
 
 /**
- * Create directory path (mode 0755) unless it exists, and fsync its parent so the new
- * entry survives a crash. The parent must exist. @return 0 or -errno (-ENOTDIR if path
- * exists and is not a directory).
+ * Create directory path (mode 0755) and any missing parents, unless it exists, fsyncing
+ * each new directory's parent so the new entries survive a crash. @return 0 or -errno
+ * (-ENOTDIR if path exists and is not a directory).
  */
 int kr_mkdir_durable(const char *path);
 
