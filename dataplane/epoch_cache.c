@@ -2,39 +2,23 @@
  * It answers "where does epoch E end?" for a leader's divergence check and a
  * follower's truncation. Grows only when a new epoch writes (never per packet). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "kraft/log.h"
 
-/* Index of the last entry with epoch <= epoch, or -1. */
+/* Index of the last entry whose epoch (by_epoch) or start offset is <= key, or -1.
+ * Both fields increase along the array, so one binary search serves both. */
 static int64_t
-floor_by_epoch(const struct kr_epoch_cache *c, uint32_t epoch)
+floor_index(const struct kr_epoch_cache *c, uint64_t key, bool by_epoch)
 {
 	int64_t lo = 0, hi = (int64_t)c->n - 1, found = -1;
 
 	while (lo <= hi) {
 		int64_t mid = lo + (hi - lo) / 2;
+		uint64_t v = by_epoch ? c->e[mid].epoch : c->e[mid].start_offset;
 
-		if (c->e[mid].epoch <= epoch) {
-			found = mid;
-			lo = mid + 1;
-		} else {
-			hi = mid - 1;
-		}
-	}
-	return found;
-}
-
-/* Index of the last entry with start_offset <= offset, or -1. */
-static int64_t
-floor_by_offset(const struct kr_epoch_cache *c, uint64_t offset)
-{
-	int64_t lo = 0, hi = (int64_t)c->n - 1, found = -1;
-
-	while (lo <= hi) {
-		int64_t mid = lo + (hi - lo) / 2;
-
-		if (c->e[mid].start_offset <= offset) {
+		if (v <= key) {
 			found = mid;
 			lo = mid + 1;
 		} else {
@@ -48,7 +32,7 @@ struct kr_epoch_end
 kr_epoch_cache_end_for(const struct kr_epoch_cache *c, uint32_t epoch, uint64_t leo)
 {
 	struct kr_epoch_end r;
-	int64_t i = floor_by_epoch(c, epoch);
+	int64_t i = floor_index(c, epoch, true);
 
 	if (i < 0) {
 		r.epoch = 0;
@@ -63,7 +47,7 @@ kr_epoch_cache_end_for(const struct kr_epoch_cache *c, uint32_t epoch, uint64_t 
 uint32_t
 kr_epoch_cache_epoch_at(const struct kr_epoch_cache *c, uint64_t offset)
 {
-	int64_t i = floor_by_offset(c, offset);
+	int64_t i = floor_index(c, offset, false);
 
 	return i < 0 ? 0 : c->e[i].epoch;
 }
@@ -112,7 +96,7 @@ kr_epoch_cache_truncate(struct kr_epoch_cache *c, uint64_t offset)
 void
 kr_epoch_cache_trim_prefix(struct kr_epoch_cache *c, uint64_t start)
 {
-	int64_t i = floor_by_offset(c, start);
+	int64_t i = floor_index(c, start, false);
 	uint32_t drop;
 
 	if (i < 0)

@@ -203,8 +203,8 @@ segs_push(struct kr_log *log, uint64_t base, uint32_t cap)
 
 /* ---- segment files ---- */
 
-static void
-segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base)
+void
+kr_log_segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base)
 {
 	memset(hdr, 0, KR_SEGMENT_HDR_BYTES);
 	memcpy(hdr, KR_SEGMENT_MAGIC, 8);
@@ -256,7 +256,7 @@ segment_create_file(struct kr_log *log, struct segment *s, char *err, size_t err
 		errf(err, errlen, "create %s/%s: %s", log->dir, name, strerror(errno));
 		return rc;
 	}
-	segment_header(hdr, s->base_offset);
+	kr_log_segment_header(hdr, s->base_offset);
 	rc = kr_write_full(fd, hdr, sizeof(hdr), 0);
 	if (rc == 0 && fdatasync(fd) != 0)
 		rc = -errno;

@@ -23,7 +23,8 @@ fdir=build-fuzz/tests/fuzz
 if [ $# -gt 0 ]; then
 	targets=("$@")
 else
-	mapfile -t targets < <(cd "$fdir" && ls fuzz_* | grep -v '\.p$' | sort)
+	mapfile -t targets < <(find "$fdir" -maxdepth 1 -type f -executable -name 'fuzz_*' \
+		-printf '%f\n' | sort)
 fi
 
 found=0

@@ -296,6 +296,9 @@ const struct kr_epoch_cache *kr_log_epochs(const struct kr_log *log);
  * segment once this is old enough), or -1 if there is none. */
 int64_t kr_log_first_segment_max_timestamp(const struct kr_log *log);
 
+/** Write the KR_SEGMENT_HDR_BYTES header of a segment whose first batch is at base. */
+void kr_log_segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base);
+
 /* ---- recovery scan (pure; exposed for the fuzz target and tests) ---- */
 
 /* The result of scanning one segment's batch bytes. */

@@ -13,8 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kraft/crc32c.h"
-#include "kraft/le.h"
 #include "kraft/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,16 +31,6 @@ write_file(uint64_t base, const uint8_t *hdr, const uint8_t *body, size_t len)
 	    (len && write(fd, body, len) != (ssize_t)len))
 		abort();
 	close(fd);
-}
-
-static void
-header(uint8_t *h, uint64_t base)
-{
-	memset(h, 0, KR_SEGMENT_HDR_BYTES);
-	memcpy(h, KR_SEGMENT_MAGIC, 8);
-	kr_put_le32(h + 8, KR_SEGMENT_VERSION);
-	kr_put_le64(h + 16, base);
-	kr_put_le32(h + 28, kr_crc32c(0, h, 28));
 }
 
 static void
@@ -139,7 +127,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mode & 1) {
 		write_file(0, NULL, body, first);
 	} else {
-		header(h, 0);
+		kr_log_segment_header(h, 0);
 		write_file(0, h, body, first);
 	}
 	if (mode & 2) {
@@ -151,7 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				: first;
 
 		kr_log_scan(b0, l0, 0, 0, NULL, NULL, &r);
-		header(h, r.end_offset);
+		kr_log_segment_header(h, r.end_offset);
 		write_file(r.end_offset, h, body + first, len - first);
 	}
 	open_check(&r1);
