@@ -30,8 +30,9 @@ struct segment {
 	uint8_t *buf;  /* batch bytes; the file header is not kept in memory */
 	uint32_t size; /* bytes of batches */
 	uint32_t cap;
-	uint32_t written; /* bytes of buf in the file (disk mode) */
-	int fd;		  /* -1 until the file is created or opened */
+	uint32_t written;  /* bytes of buf that are in the file, unchanged (disk mode) */
+	uint32_t file_len; /* batch bytes the file holds, stale ones included */
+	int fd;		   /* -1 until the file is created or opened */
 	int64_t max_timestamp_us;
 	struct index_entry *index; /* sparse: one entry per KR_SEGMENT_INDEX_INTERVAL_BYTES */
 	uint32_t index_n;
@@ -48,8 +49,10 @@ struct kr_log {
 	struct kr_epoch_cache epochs;
 	uint64_t bytes;
 	uint64_t durable_end;
-	bool stale_tail; /* files hold damaged bytes past the in-memory end (mid-log damage) */
-	bool failed;	 /* a flush failed: nothing more may count as durable */
+	uint64_t empty_base; /* start and end of the log while it has no segment */
+	bool files_dirty;    /* the directory holds what memory no longer has (truncation,
+			      * retention, reset, mid-log damage): flush reconciles first */
+	bool failed;	     /* a flush failed: nothing more may count as durable */
 };
 
 __attribute__((format(printf, 3, 4))) static void
@@ -269,6 +272,7 @@ segment_create_file(struct kr_log *log, struct segment *s, char *err, size_t err
 	}
 	s->fd = fd;
 	s->written = 0;
+	s->file_len = 0;
 	return 0;
 }
 
@@ -528,43 +532,52 @@ later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uin
 	return found;
 }
 
-/* Cut what follows the in-memory end from the files: truncate the last segment's file and
- * remove every later segment file. Used for a torn tail at open and, after mid-log
- * damage, before the first change. */
+/* Make the directory match memory: cut every segment file that holds more than memory
+ * has for it, and remove every segment file memory has no open segment for (dropped by
+ * truncation, retention or reset, or left behind by a torn tail or mid-log damage).
+ * Then fsync what changed. */
 static int
-cut_files_after_end(struct kr_log *log, char *err, size_t errlen)
+reconcile_files(struct kr_log *log, char *err, size_t errlen)
 {
-	struct segment *s = last_seg(log);
 	uint64_t *bases = NULL;
-	uint32_t nb = 0;
+	uint32_t nb = 0, k = 0;
 	int rc;
 
-	if (s != NULL && s->fd >= 0) {
-		if (ftruncate(s->fd, (off_t)KR_SEGMENT_HDR_BYTES + s->size) != 0 ||
+	for (uint32_t i = 0; i < log->nsegs; i++) {
+		struct segment *s = &log->segs[i];
+
+		if (s->fd < 0 || s->file_len <= s->written)
+			continue;
+		if (ftruncate(s->fd, (off_t)KR_SEGMENT_HDR_BYTES + s->written) != 0 ||
 		    fdatasync(s->fd) != 0) {
 			rc = -errno;
 			errf(err, errlen, "cut segment %" PRIu64 " in %s: %s", s->base_offset,
 			     log->dir, strerror(errno));
 			return rc;
 		}
-		if (s->written > s->size)
-			s->written = s->size;
+		s->file_len = s->written;
 	}
 	rc = list_segments(log->dirfd, &bases, &nb);
 	if (rc != 0) {
 		errf(err, errlen, "list %s: %s", log->dir, strerror(-rc));
 		return rc;
 	}
-	for (uint32_t i = 0; i < nb && rc == 0; i++)
-		if (s == NULL || bases[i] > s->base_offset)
-			rc = unlink_segment(log, bases[i], err, errlen);
+	for (uint32_t i = 0; i < nb && rc == 0; i++) {
+		/* both lists are sorted by base offset */
+		while (k < log->nsegs && log->segs[k].base_offset < bases[i])
+			k++;
+		if (k < log->nsegs && log->segs[k].base_offset == bases[i] && log->segs[k].fd >= 0)
+			continue;
+		rc = unlink_segment(log, bases[i], err, errlen);
+	}
 	free(bases);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = kr_fsync_fd(log->dirfd);
+		if (rc != 0)
+			errf(err, errlen, "fsync %s: %s", log->dir, strerror(-rc));
+	}
 	if (rc == 0)
-		log->stale_tail = false;
-	else
-		errf(err, errlen, "fsync %s: %s", log->dir, strerror(-rc));
+		log->files_dirty = false;
 	return rc;
 }
 
@@ -622,7 +635,7 @@ classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t
 		rep->damage_start_offset = expect;
 		rep->damage_end_offset = first;
 		rep->last_valid_end_offset = max_end;
-		log->stale_tail = true;
+		log->files_dirty = true;
 		return;
 	}
 	rep->outcome = KR_LOG_TORN_TAIL;
@@ -734,6 +747,7 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		kr_log_scan(body, len, bases[i], epoch, load_batch, &lc, &res);
 		s->size = (uint32_t)res.good_bytes;
 		s->written = s->size;
+		s->file_len = (uint32_t)len;
 		log->bytes += s->size;
 		rep->segments++;
 		rep->batches += res.batches;
@@ -758,7 +772,7 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 	}
 	rc = 0;
 	if (rep->outcome == KR_LOG_TORN_TAIL && !log->cfg.read_only)
-		rc = cut_files_after_end(log, err, errlen);
+		rc = reconcile_files(log, err, errlen);
 out:
 	free(bases);
 	return rc;
@@ -881,15 +895,15 @@ kr_log_flush(struct kr_log *log, char *err, size_t errlen)
 		     log->dir);
 		return -EIO;
 	}
-	if (log->stale_tail) {
-		rc = cut_files_after_end(log, err, errlen);
+	if (log->files_dirty) {
+		rc = reconcile_files(log, err, errlen);
 		if (rc != 0)
 			goto out;
 	}
 	for (uint32_t i = 0; i < log->nsegs; i++) {
 		struct segment *s = &log->segs[i];
 
-		if (s->fd >= 0 && s->written == s->size)
+		if (s->fd >= 0 && s->written == s->size && s->file_len == s->size)
 			continue;
 		if (s->fd < 0) {
 			rc = segment_create_file(log, s, err, errlen);
@@ -905,7 +919,7 @@ kr_log_flush(struct kr_log *log, char *err, size_t errlen)
 			     log->dir, strerror(-rc));
 			goto out;
 		}
-		s->written = s->size;
+		s->written = s->file_len = s->size;
 	}
 	log->durable_end = kr_log_end(log);
 out:
@@ -937,38 +951,38 @@ seg_for(const struct kr_log *log, uint64_t offset)
 }
 
 int
-kr_log_read(const struct kr_log *log, uint64_t offset, uint32_t max_bytes, struct kr_log_span *span)
+kr_log_read(const struct kr_log *log, uint64_t offset, uint64_t upto, uint32_t max_bytes,
+	    struct kr_log_span *span)
 {
 	uint64_t end = kr_log_end(log);
 	struct kr_batch_hdr h;
 	uint32_t pos;
+	int64_t si;
 
 	memset(span, 0, sizeof(*span));
 	if (offset < kr_log_start(log) || offset > end)
 		return -ERANGE;
 	span->base_offset = span->end_offset = offset;
 	span->prev_epoch = offset ? kr_epoch_cache_epoch_at(&log->epochs, offset - 1) : 0;
-	if (offset == end)
+	if (offset >= upto || offset == end)
 		return 0;
-
-	int64_t si = seg_for(log, offset);
-
-	if (si < 0)
+	si = seg_for(log, offset);
+	if (si < 0 || segment_find(&log->segs[si], offset, &pos, &h) != 0)
 		return -ERANGE;
 
 	const struct segment *s = &log->segs[si];
 
-	if (segment_find(s, offset, &pos, &h) != 0)
-		return -ERANGE;
+	if (h.base_offset + h.record_count > upto)
+		return 0;
 	if (h.length > max_bytes)
 		return -EMSGSIZE;
 	span->data = s->buf + pos;
-	span->base_offset = h.base_offset;
+	span->base_offset = span->end_offset = h.base_offset;
 	span->prev_epoch =
 		h.base_offset ? kr_epoch_cache_epoch_at(&log->epochs, h.base_offset - 1) : 0;
 	while (pos + span->len < s->size) {
 		kr_batch_hdr_get(s->buf + pos + span->len, &h);
-		if (span->len + h.length > max_bytes)
+		if (span->len + h.length > max_bytes || h.base_offset + h.record_count > upto)
 			break;
 		span->len += h.length;
 		span->end_offset = h.base_offset + h.record_count;
@@ -980,89 +994,85 @@ kr_log_read(const struct kr_log *log, uint64_t offset, uint32_t max_bytes, struc
 /* ---- truncate, retention ---- */
 
 int64_t
-kr_log_truncate(struct kr_log *log, uint64_t offset, char *err, size_t errlen)
+kr_log_truncate(struct kr_log *log, uint64_t offset)
 {
 	uint64_t end = kr_log_end(log);
 	struct kr_batch_hdr h;
 	uint32_t pos;
-	int rc = 0;
 
 	if (log->cfg.read_only)
 		return -EROFS;
-	if (offset < kr_log_start(log)) {
-		errf(err, errlen, "truncate to %" PRIu64 " below the log start %" PRIu64, offset,
-		     kr_log_start(log));
+	if (offset < kr_log_start(log))
 		return -ERANGE;
-	}
-	if (offset >= end && !log->stale_tail)
+	if (offset >= end)
 		return (int64_t)end;
-	if (offset < end) {
-		int64_t si = seg_for(log, offset);
-		struct segment *s = &log->segs[si];
 
-		if (segment_find(s, offset, &pos, &h) != 0)
-			return -ERANGE; /* cannot happen: offset is inside the log */
-		while (log->nsegs > (uint32_t)si + 1) {
-			struct segment *t = last_seg(log);
+	int64_t si = seg_for(log, offset);
+	struct segment *s = &log->segs[si];
 
-			log->bytes -= t->size;
-			if (disk(log) && t->fd >= 0)
-				rc = unlink_segment(log, t->base_offset, err, errlen);
-			segment_free(t);
-			log->nsegs--;
-			if (rc != 0)
-				goto out;
-		}
-		log->bytes -= s->size - pos;
-		s->size = pos;
-		segment_reindex(s);
-		kr_epoch_cache_truncate(&log->epochs, s->end_offset);
+	if (segment_find(s, offset, &pos, &h) != 0)
+		return -ERANGE; /* cannot happen: offset is inside the log */
+	while (log->nsegs > (uint32_t)si + 1) {
+		struct segment *t = last_seg(log);
+
+		log->bytes -= t->size;
+		segment_free(t);
+		log->nsegs--;
 	}
-	if (disk(log)) {
-		/* cuts the last file, removes stray later files, fsyncs the directory */
-		rc = cut_files_after_end(log, err, errlen);
-		if (rc != 0)
-			goto out;
+	log->bytes -= s->size - pos;
+	s->size = pos;
+	if (s->written > pos)
+		s->written = pos;
+	segment_reindex(s);
+	kr_epoch_cache_truncate(&log->epochs, s->end_offset);
+	if (log->durable_end > s->end_offset)
+		log->durable_end = s->end_offset;
+	log->files_dirty = disk(log);
+	return (int64_t)s->end_offset;
+}
+
+/* Drop segments [0, n) from memory. */
+static void
+drop_front(struct kr_log *log, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		log->bytes -= log->segs[i].size;
+		segment_free(&log->segs[i]);
 	}
-	if (log->durable_end > kr_log_end(log))
-		log->durable_end = kr_log_end(log);
-out:
-	if (rc != 0) {
-		log->failed = true;
-		return rc;
-	}
-	return (int64_t)kr_log_end(log);
+	memmove(log->segs, log->segs + n, (log->nsegs - n) * sizeof(*log->segs));
+	log->nsegs -= n;
+	log->files_dirty = disk(log);
 }
 
 int64_t
-kr_log_delete_prefix(struct kr_log *log, uint64_t upto, char *err, size_t errlen)
+kr_log_delete_prefix(struct kr_log *log, uint64_t upto)
 {
 	uint32_t drop = 0;
-	int rc = 0;
 
 	if (log->cfg.read_only)
 		return -EROFS;
 	while (drop + 1 < log->nsegs && log->segs[drop].end_offset <= upto)
 		drop++;
-	if (drop == 0)
-		return (int64_t)kr_log_start(log);
-	for (uint32_t i = 0; i < drop; i++) {
-		struct segment *s = &log->segs[i];
+	if (drop > 0) {
+		drop_front(log, drop);
+		kr_epoch_cache_trim_prefix(&log->epochs, log->segs[0].base_offset);
+	}
+	return (int64_t)kr_log_start(log);
+}
 
-		if (disk(log) && rc == 0)
-			rc = unlink_segment(log, s->base_offset, err, errlen);
-		log->bytes -= s->size;
-		segment_free(s);
-	}
-	memmove(log->segs, log->segs + drop, (log->nsegs - drop) * sizeof(*log->segs));
-	log->nsegs -= drop;
-	kr_epoch_cache_trim_prefix(&log->epochs, log->segs[0].base_offset);
-	if (disk(log) && rc == 0) {
-		rc = kr_fsync_fd(log->dirfd);
-		if (rc != 0)
-			errf(err, errlen, "fsync %s: %s", log->dir, strerror(-rc));
-	}
-	return rc != 0 ? rc : (int64_t)kr_log_start(log);
+int
+kr_log_reset(struct kr_log *log, uint64_t start)
+{
+	if (log->cfg.read_only)
+		return -EROFS;
+	if (start > KR_OFFSET_MAX)
+		return -ERANGE;
+	drop_front(log, log->nsegs);
+	log->epochs.n = 0;
+	log->empty_base = start;
+	log->durable_end = start;
+	log->files_dirty = disk(log);
+	return 0;
 }
 
 /* ---- accessors ---- */
@@ -1070,7 +1080,7 @@ kr_log_delete_prefix(struct kr_log *log, uint64_t upto, char *err, size_t errlen
 uint64_t
 kr_log_start(const struct kr_log *log)
 {
-	return log->nsegs ? log->segs[0].base_offset : 0;
+	return log->nsegs ? log->segs[0].base_offset : log->empty_base;
 }
 
 uint64_t
@@ -1078,7 +1088,7 @@ kr_log_end(const struct kr_log *log)
 {
 	const struct segment *s = last_seg(log);
 
-	return s ? s->end_offset : 0;
+	return s ? s->end_offset : log->empty_base;
 }
 
 uint64_t

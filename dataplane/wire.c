@@ -600,19 +600,28 @@ dec_describe_resp(const uint8_t *b, uint32_t n, struct kr_describe_resp *m)
 	m->leader_id = (int32_t)kr_get_le32(b + 4);
 	m->epoch = kr_get_le32(b + 8);
 	m->high_watermark = kr_get_le64(b + 16);
-	for (unsigned i = 0; i < (unsigned)nv + no; i++) {
-		const uint8_t *r = b + KR_DESCRIBE_RESP_FIXED_BYTES + KR_REPLICA_INFO_BYTES * i;
-		struct kr_replica_info *ri = &m->replicas[i];
-
-		if (!all_zero(r + 4, 4))
+	m->replicas = NULL;
+	m->replica_bytes = b + KR_DESCRIBE_RESP_FIXED_BYTES;
+	for (unsigned i = 0; i < (unsigned)nv + no; i++)
+		if (!all_zero(m->replica_bytes + KR_REPLICA_INFO_BYTES * i + 4, 4))
 			return -KR_WIRE_EFIELD;
-		ri->replica_id = (int32_t)kr_get_le32(r);
-		memcpy(ri->directory_id, r + 8, KR_UUID_BYTES);
-		ri->log_end_offset = kr_get_le64(r + 24);
-		ri->durable_offset = kr_get_le64(r + 32);
-		ri->last_fetch_us = (int64_t)kr_get_le64(r + 40);
-		ri->last_caught_up_us = (int64_t)kr_get_le64(r + 48);
-	}
+	return 0;
+}
+
+int
+kr_describe_replica(const struct kr_describe_resp *m, unsigned i, struct kr_replica_info *ri)
+{
+	const uint8_t *r;
+
+	if (m->replica_bytes == NULL || i >= (unsigned)m->n_voters + m->n_observers)
+		return -KR_WIRE_EFIELD;
+	r = m->replica_bytes + KR_REPLICA_INFO_BYTES * i;
+	ri->replica_id = (int32_t)kr_get_le32(r);
+	memcpy(ri->directory_id, r + 8, KR_UUID_BYTES);
+	ri->log_end_offset = kr_get_le64(r + 24);
+	ri->durable_offset = kr_get_le64(r + 32);
+	ri->last_fetch_us = (int64_t)kr_get_le64(r + 40);
+	ri->last_caught_up_us = (int64_t)kr_get_le64(r + 48);
 	return 0;
 }
 
@@ -621,7 +630,8 @@ enc_describe_resp(uint8_t *b, size_t cap, const struct kr_describe_resp *m)
 {
 	unsigned count = (unsigned)m->n_voters + m->n_observers;
 
-	if (m->n_voters > KR_VOTERS_MAX || m->n_observers > KR_OBSERVERS_MAX)
+	if (m->n_voters > KR_VOTERS_MAX || m->n_observers > KR_OBSERVERS_MAX ||
+	    (count > 0 && m->replicas == NULL && m->replica_bytes == NULL))
 		return -KR_WIRE_EFIELD;
 
 	size_t total = KR_DESCRIBE_RESP_FIXED_BYTES + (size_t)KR_REPLICA_INFO_BYTES * count;
@@ -635,6 +645,12 @@ enc_describe_resp(uint8_t *b, size_t cap, const struct kr_describe_resp *m)
 	kr_put_le32(b + 8, m->epoch);
 	memset(b + 12, 0, 4);
 	kr_put_le64(b + 16, m->high_watermark);
+	if (m->replicas == NULL) { /* re-encoding a decoded message: its checked bytes */
+		if (count)
+			memcpy(b + KR_DESCRIBE_RESP_FIXED_BYTES, m->replica_bytes,
+			       (size_t)KR_REPLICA_INFO_BYTES * count);
+		return (int)total;
+	}
 	for (unsigned i = 0; i < count; i++) {
 		uint8_t *r = b + KR_DESCRIBE_RESP_FIXED_BYTES + KR_REPLICA_INFO_BYTES * i;
 		const struct kr_replica_info *ri = &m->replicas[i];

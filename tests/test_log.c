@@ -98,7 +98,7 @@ read_all_from(const struct kr_log *log, uint64_t offset)
 	uint64_t next = offset;
 
 	for (;;) {
-		assert_int_equal(kr_log_read(log, next, 1u << 20, &sp), 0);
+		assert_int_equal(kr_log_read(log, next, KR_OFFSET_NONE, 1u << 20, &sp), 0);
 		if (sp.len == 0)
 			break;
 		uint32_t pos = 0;
@@ -314,21 +314,21 @@ read_from_an_offset_inside_a_batch_starts_at_that_batch(void **state)
 	append(f->log, 1, 5, 10);		/* [0,5) */
 	uint32_t b2 = append(f->log, 2, 5, 10); /* [5,10) */
 
-	assert_int_equal(kr_log_read(f->log, 7, 1 << 20, &sp), 0);
+	assert_int_equal(kr_log_read(f->log, 7, KR_OFFSET_NONE, 1 << 20, &sp), 0);
 	assert_int_equal(sp.base_offset, 5);
 	assert_int_equal(sp.end_offset, 10);
 	assert_int_equal(sp.batches, 1);
 	assert_int_equal(sp.len, b2);
 	assert_int_equal(sp.prev_epoch, 1);
-	assert_int_equal(kr_log_read(f->log, 10, 1 << 20, &sp), 0);
+	assert_int_equal(kr_log_read(f->log, 10, KR_OFFSET_NONE, 1 << 20, &sp), 0);
 	assert_int_equal(sp.len, 0);
 	assert_int_equal(sp.prev_epoch, 2);
-	assert_int_equal(kr_log_read(f->log, 11, 1 << 20, &sp), -ERANGE);
+	assert_int_equal(kr_log_read(f->log, 11, KR_OFFSET_NONE, 1 << 20, &sp), -ERANGE);
 	/* max_bytes: whole batches only, and a first batch too large is an error */
-	assert_int_equal(kr_log_read(f->log, 0, b2 + 1, &sp), 0);
+	assert_int_equal(kr_log_read(f->log, 0, KR_OFFSET_NONE, b2 + 1, &sp), 0);
 	assert_int_equal(sp.batches, 1);
 	assert_int_equal(sp.end_offset, 5);
-	assert_int_equal(kr_log_read(f->log, 0, 10, &sp), -EMSGSIZE);
+	assert_int_equal(kr_log_read(f->log, 0, KR_OFFSET_NONE, 10, &sp), -EMSGSIZE);
 }
 
 static void
@@ -346,7 +346,7 @@ segments_roll_and_reads_stop_at_segment_ends(void **state)
 	for (uint64_t o = 0; o < 800; o += 3) {
 		struct kr_log_span sp;
 
-		assert_int_equal(kr_log_read(f->log, o, 1 << 20, &sp), 0);
+		assert_int_equal(kr_log_read(f->log, o, KR_OFFSET_NONE, 1 << 20, &sp), 0);
 		assert_true(sp.base_offset <= o && o < sp.end_offset);
 		assert_true(sp.len <= seg);
 	}
@@ -360,10 +360,10 @@ segments_roll_and_reads_stop_at_segment_ends(void **state)
 }
 
 static void
-truncate_removes_the_suffix_in_memory_and_on_disk(void **state)
+truncate_removes_the_suffix_in_memory_then_on_disk_at_flush(void **state)
 {
 	struct fixture *f = *state;
-	char err[128];
+	size_t seg0_full;
 
 	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
 	for (int i = 0; i < 100; i++)
@@ -372,14 +372,24 @@ truncate_removes_the_suffix_in_memory_and_on_disk(void **state)
 	uint32_t before = kr_log_segment_count(f->log);
 
 	/* an offset inside a batch rounds down to the batch start */
-	assert_int_equal(kr_log_truncate(f->log, 61, err, sizeof(err)), 60);
+	assert_int_equal(kr_log_truncate(f->log, 61), 60);
 	assert_int_equal(kr_log_end(f->log), 60);
 	assert_int_equal(kr_log_durable_end(f->log), 60);
 	assert_int_equal(kr_log_last_epoch(f->log), 2);
 	assert_true(kr_log_segment_count(f->log) < before);
 	assert_int_equal(read_all_from(f->log, 0), 60);
+	/* memory only: the files are cut by the next flush, not before */
+	seg0_full = tu_file_size(f->dir, SEG0);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(kr_log_end(f->log), 200);
+	assert_int_equal(kr_log_truncate(f->log, 61), 60);
+	flush(f);
+	assert_true(tu_file_size(f->dir, SEG0) <= seg0_full);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), 60);
 	/* truncating at or past the end changes nothing */
-	assert_int_equal(kr_log_truncate(f->log, 1000, err, sizeof(err)), 60);
+	assert_int_equal(kr_log_truncate(f->log, 1000), 60);
 	/* new appends continue from the cut, in a new epoch */
 	append(f->log, 7, 3, 10);
 	flush(f);
@@ -389,7 +399,8 @@ truncate_removes_the_suffix_in_memory_and_on_disk(void **state)
 	assert_int_equal(kr_log_last_epoch(f->log), 7);
 	assert_int_equal(kr_epoch_cache_end_for(kr_log_epochs(f->log), 4, 63).epoch, 2);
 	/* to zero */
-	assert_int_equal(kr_log_truncate(f->log, 0, err, sizeof(err)), 0);
+	assert_int_equal(kr_log_truncate(f->log, 0), 0);
+	flush(f);
 	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
 	assert_int_equal(kr_log_end(f->log), 0);
 	assert_int_equal(kr_log_last_epoch(f->log), 0);
@@ -399,30 +410,33 @@ static void
 delete_prefix_removes_whole_segments_below_the_offset_only(void **state)
 {
 	struct fixture *f = *state;
-	char err[128];
 
 	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
 	for (int i = 0; i < 100; i++)
 		append(f->log, 1 + (uint32_t)i / 10, 2, 300);
 	flush(f);
 	assert_true(tu_file_exists(f->dir, SEG0));
-	int64_t start = kr_log_delete_prefix(f->log, 100, err, sizeof(err));
+	int64_t start = kr_log_delete_prefix(f->log, 100);
 
 	assert_true(start > 0 && start <= 100);
 	assert_int_equal(kr_log_start(f->log), (uint64_t)start);
+	assert_true(tu_file_exists(f->dir, SEG0)); /* until the next flush */
+	flush(f);
 	assert_false(tu_file_exists(f->dir, SEG0));
 	assert_int_equal(kr_log_end(f->log), 200);
 	assert_int_equal(read_all_from(f->log, (uint64_t)start), 200);
 	struct kr_log_span sp;
 
-	assert_int_equal(kr_log_read(f->log, (uint64_t)start - 1, 1 << 20, &sp), -ERANGE);
-	assert_int_equal(kr_log_truncate(f->log, (uint64_t)start - 1, err, sizeof(err)), -ERANGE);
+	assert_int_equal(kr_log_read(f->log, (uint64_t)start - 1, KR_OFFSET_NONE, 1 << 20, &sp),
+			 -ERANGE);
+	assert_int_equal(kr_log_truncate(f->log, (uint64_t)start - 1), -ERANGE);
 	/* the epoch cache now begins at the log start */
 	assert_int_equal(kr_log_epochs(f->log)->e[0].start_offset, (uint64_t)start);
 	/* never the last segment, whatever upto says */
-	kr_log_delete_prefix(f->log, UINT64_MAX, err, sizeof(err));
+	kr_log_delete_prefix(f->log, UINT64_MAX);
 	assert_int_equal(kr_log_segment_count(f->log), 1);
 	assert_int_equal(kr_log_end(f->log), 200);
+	flush(f);
 	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
 	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
 	assert_int_equal(kr_log_end(f->log), 200);
@@ -528,11 +542,10 @@ flipped_byte_in_a_middle_batch_is_mid_log_corruption_not_cut(void **state)
 }
 
 static void
-mid_log_damage_is_discarded_only_when_the_log_is_changed(void **state)
+mid_log_damage_is_kept_until_a_flush_after_the_repair_starts(void **state)
 {
 	struct fixture *f = *state;
 	size_t b1;
-	char err[128];
 
 	reopen(f, SEG_BIG);
 	b1 = append(f->log, 1, 3, 20);
@@ -556,10 +569,38 @@ mid_log_damage_is_discarded_only_when_the_log_is_changed(void **state)
 	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + 30, 0xff);
 	reopen(f, SEG_BIG);
 	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
-	assert_int_equal(kr_log_truncate(f->log, 3, err, sizeof(err)), 3);
+	assert_int_equal(kr_log_truncate(f->log, 3), 3);
+	flush(f);
 	reopen(f, SEG_BIG);
 	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
 	assert_int_equal(kr_log_end(f->log), 3);
+}
+
+static void
+reset_empties_the_log_at_a_new_start(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t b[KR_BATCH_BYTES_MAX];
+	uint32_t n;
+
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	for (int i = 0; i < 40; i++)
+		append(f->log, 2, 2, 1000);
+	flush(f);
+	assert_int_equal(kr_log_reset(f->log, 500), 0);
+	assert_int_equal(kr_log_start(f->log), 500);
+	assert_int_equal(kr_log_end(f->log), 500);
+	assert_int_equal(kr_log_durable_end(f->log), 500);
+	assert_int_equal(kr_log_last_epoch(f->log), 0);
+	n = tu_batch(b, sizeof(b), 0, 3, 1, 10); /* the old start no longer fits */
+	assert_int_equal(kr_log_append(f->log, b, n), -EINVAL);
+	append(f->log, 3, 4, 10);
+	flush(f);
+	assert_false(tu_file_exists(f->dir, SEG0));
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_start(f->log), 500);
+	assert_int_equal(kr_log_end(f->log), 504);
 }
 
 static void
@@ -640,7 +681,7 @@ read_only_open_reports_and_changes_nothing(void **state)
 	assert_int_equal(tu_file_size(f->dir, SEG0), full - 5);
 	assert_int_equal(kr_log_append(ro, (const uint8_t *)"x", 1), -EROFS);
 	assert_int_equal(kr_log_flush(ro, err, sizeof(err)), -EROFS);
-	assert_int_equal(kr_log_truncate(ro, 0, err, sizeof(err)), -EROFS);
+	assert_int_equal(kr_log_truncate(ro, 0), -EROFS);
 	kr_log_close(ro);
 	c.dir = "/nonexistent/kraft-test";
 	assert_int_equal(kr_log_open(&c, &ro, &rep, err, sizeof(err)), -ENOENT);
@@ -692,8 +733,8 @@ memory_mode_counts_every_append_as_durable_and_writes_no_file(void **state)
 	assert_int_equal(kr_log_durable_end(f->log), 300);
 	assert_int_equal(kr_log_flush(f->log, err, sizeof(err)), 0);
 	assert_int_equal(read_all_from(f->log, 0), 300);
-	assert_int_equal(kr_log_truncate(f->log, 150, err, sizeof(err)), 150);
-	assert_true(kr_log_delete_prefix(f->log, 100, err, sizeof(err)) > 0);
+	assert_int_equal(kr_log_truncate(f->log, 150), 150);
+	assert_true(kr_log_delete_prefix(f->log, 100) > 0);
 	assert_int_equal(kr_log_durable_end(f->log), 150);
 	assert_false(tu_file_exists(f->dir, SEG0));
 	c.durability = KR_LOG_DISK; /* and a disk log without a directory is refused */
@@ -746,15 +787,16 @@ main(void)
 		LOG_TEST(append_read_and_reopen_keep_every_batch),
 		LOG_TEST(read_from_an_offset_inside_a_batch_starts_at_that_batch),
 		LOG_TEST(segments_roll_and_reads_stop_at_segment_ends),
-		LOG_TEST(truncate_removes_the_suffix_in_memory_and_on_disk),
+		LOG_TEST(truncate_removes_the_suffix_in_memory_then_on_disk_at_flush),
 		LOG_TEST(delete_prefix_removes_whole_segments_below_the_offset_only),
 		LOG_TEST(
 			torn_tail_cut_at_every_byte_of_the_last_batch_recovers_to_the_previous_batch),
 		LOG_TEST(zeros_after_the_last_batch_are_a_torn_tail),
 		LOG_TEST(flipped_byte_in_a_middle_batch_is_mid_log_corruption_not_cut),
-		LOG_TEST(mid_log_damage_is_discarded_only_when_the_log_is_changed),
+		LOG_TEST(mid_log_damage_is_kept_until_a_flush_after_the_repair_starts),
 		LOG_TEST(damage_in_an_earlier_segment_with_later_segments_is_mid_log),
 		LOG_TEST(last_segment_with_a_torn_header_is_removed),
+		LOG_TEST(reset_empties_the_log_at_a_new_start),
 		LOG_TEST(read_only_open_reports_and_changes_nothing),
 		LOG_TEST(append_refuses_gaps_old_epochs_damage_and_the_memory_cap),
 		LOG_TEST(memory_mode_counts_every_append_as_durable_and_writes_no_file),

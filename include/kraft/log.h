@@ -58,8 +58,8 @@
  *   - none found: a torn tail, the leftovers of a write the crash cut short. It is cut
  *     (the file truncated to the last good batch, later segments removed).
  *   - one found: mid-log corruption. Data the node may have acknowledged is damaged.
- *     Nothing is cut; the log opens with the good prefix only and the report names the
- *     damaged range. The node must not vote or count toward commit until it has
+ *     Nothing is cut at open; the log opens with the good prefix only and the report
+ *     names the damaged range. The first flush (after the repair starts) discards it. The node must not vote or count toward commit until it has
  *     fetched past report.last_valid_end_offset again (DESIGN.md §3).
  */
 
@@ -214,7 +214,7 @@ struct kr_log; /* opaque; owned by one thread */
 /**
  * Open (or create) a log. Reads and checks every segment; see RECOVERY above.
  * On KR_LOG_MID_CORRUPT the log is usable and holds the valid prefix only; the files
- * are left as they are until the first truncate or append changes them.
+ * are left as they are until the next kr_log_flush.
  *
  * @return 0 with *out set and *report filled, or a negative errno with err explaining
  *   (naming the file): -EINVAL for a bad config, -ENOENT when a read-only open finds
@@ -237,8 +237,11 @@ void kr_log_close(struct kr_log *log);
 int kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len);
 
 /**
- * Write everything appended to the segment files and fsync them (creating files, with
- * a directory fsync, for new segments). Afterwards kr_log_durable_end() == kr_log_end().
+ * Make the files match memory and durable: first cut or remove what truncation,
+ * retention or reset dropped (and damage found at open), then write everything
+ * appended and fsync (creating files, with a directory fsync, for new segments).
+ * Afterwards kr_log_durable_end() == kr_log_end(). The only call that does file I/O
+ * after open.
  * In memory mode, a no-op. On an error nothing more counts as durable: the caller
  * must stop acknowledging (fail-stop), never retry and ack.
  *
@@ -258,31 +261,42 @@ struct kr_log_span {
 
 /**
  * Read whole batches starting with the one that holds offset, as many as fit in
- * max_bytes (stopping at a segment end). A view: valid until the log next changes.
+ * max_bytes and end at or before upto (pass KR_OFFSET_NONE for no limit), stopping at a
+ * segment end. A view: valid until the log next changes.
  *
- * @return 0 (span->len is 0 when offset == log end), -ERANGE if offset is below the log
- *   start or past the log end, -EMSGSIZE if the first batch alone exceeds max_bytes.
+ * @return 0 (span->len is 0 when there is nothing to read: offset at the log end, or the
+ *   first batch ends past upto), -ERANGE if offset is below the log start or past the
+ *   log end, -EMSGSIZE if the first batch alone exceeds max_bytes.
  */
-int kr_log_read(const struct kr_log *log, uint64_t offset, uint32_t max_bytes,
+int kr_log_read(const struct kr_log *log, uint64_t offset, uint64_t upto, uint32_t max_bytes,
 		struct kr_log_span *span);
 
 /**
  * Remove every record at or after offset; an offset inside a batch is rounded down to
- * that batch's start. Cuts the files too (and fsyncs them). The epoch cache follows.
+ * that batch's start. Memory only: the next kr_log_flush cuts the files to match. The
+ * durable end drops to the new end if it was past it; the epoch cache follows.
  *
- * @return the new log end offset (>= 0), or a negative errno (-ERANGE if offset is below
- *   the log start, -EROFS on a read-only log).
+ * @return the new log end offset (>= 0), -ERANGE if offset is below the log start, or
+ *   -EROFS on a read-only log.
  */
-int64_t kr_log_truncate(struct kr_log *log, uint64_t offset, char *err, size_t errlen);
+int64_t kr_log_truncate(struct kr_log *log, uint64_t offset);
 
 /**
- * Retention: delete every segment that ends at or before upto, except the last one.
- * The log start offset becomes the first remaining segment's base. The caller keeps
- * upto at or below the high watermark.
+ * Retention: drop every segment that ends at or before upto, except the last one. The
+ * log start offset becomes the first remaining segment's base. Memory only: the next
+ * kr_log_flush removes the files. The caller keeps upto at or below the high watermark.
  *
- * @return the new log start offset, or a negative errno.
+ * @return the new log start offset, or -EROFS.
  */
-int64_t kr_log_delete_prefix(struct kr_log *log, uint64_t upto, char *err, size_t errlen);
+int64_t kr_log_delete_prefix(struct kr_log *log, uint64_t upto);
+
+/**
+ * Drop everything and make the log an empty one that starts (and ends) at start: what a
+ * follower does when the leader no longer has the offsets it needs (its log start is
+ * past this log's end). Memory only, like kr_log_truncate.
+ * @return 0, -ERANGE (start beyond KR_OFFSET_MAX) or -EROFS.
+ */
+int kr_log_reset(struct kr_log *log, uint64_t start);
 
 uint64_t kr_log_start(const struct kr_log *log);
 uint64_t kr_log_end(const struct kr_log *log);	       /* the log end offset (LEO) */

@@ -393,7 +393,13 @@ struct kr_describe_resp {
 	int32_t leader_id;
 	uint32_t epoch;
 	uint64_t high_watermark;
-	struct kr_replica_info replicas[KR_REPLICAS_MAX]; /* voters, then observers */
+	/* Voters, then observers. To encode, point replicas at n_voters + n_observers
+	 * entries. A decoded message leaves replicas NULL and replica_bytes viewing the
+	 * checked entries in the frame: read them with kr_describe_replica() (a decoded
+	 * message re-encodes from that view). This keeps
+	 * struct kr_msg small enough to sit in the cores' output arrays. */
+	const struct kr_replica_info *replicas;
+	const uint8_t *replica_bytes;
 };
 
 /* Any body, tagged by its API key. */
@@ -463,6 +469,12 @@ int kr_frame_encode(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, cons
  * @return the frame length, or -KR_WIRE_ENOSPACE / -KR_WIRE_EOVERSIZED / -KR_WIRE_EFLAGS.
  */
 int kr_frame_seal(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, uint32_t body_len);
+
+/**
+ * Entry i of a decoded DESCRIBE_QUORUM_RESP (voters first, then observers).
+ * @return 0, or -KR_WIRE_EFIELD if i is out of range or m has no decoded entries.
+ */
+int kr_describe_replica(const struct kr_describe_resp *m, unsigned i, struct kr_replica_info *out);
 
 /**
  * Check that [p, p + len) is a well-formed record section of exactly count records,

@@ -61,7 +61,7 @@ read_back(const struct kr_log *log)
 	uint64_t next = kr_log_start(log);
 
 	for (;;) {
-		if (kr_log_read(log, next, 1u << 20, &sp) != 0)
+		if (kr_log_read(log, next, KR_OFFSET_NONE, 1u << 20, &sp) != 0)
 			abort();
 		if (sp.len == 0)
 			break;

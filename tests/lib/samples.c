@@ -167,6 +167,7 @@ smp_msg(unsigned api, struct kr_msg *m)
 	case KR_API_DESCRIBE_QUORUM:
 		break;
 	case KR_API_DESCRIBE_QUORUM_RESP: {
+		static struct kr_replica_info replicas[5];
 		struct kr_describe_resp *d = &m->u.describe_resp;
 
 		d->error = KR_ERR_NONE;
@@ -176,13 +177,14 @@ smp_msg(unsigned api, struct kr_msg *m)
 		d->epoch = 19;
 		d->high_watermark = 1000;
 		for (int i = 0; i < 5; i++) {
-			d->replicas[i].replica_id = i + 1;
-			memset(d->replicas[i].directory_id, 0x10 + i, KR_UUID_BYTES);
-			d->replicas[i].log_end_offset = 1000 + (uint64_t)i;
-			d->replicas[i].durable_offset = i == 4 ? KR_OFFSET_NONE : 990 + (uint64_t)i;
-			d->replicas[i].last_fetch_us = i == 3 ? -1 : 1700000000000000 + i;
-			d->replicas[i].last_caught_up_us = 1700000000000000 - i;
+			replicas[i].replica_id = i + 1;
+			memset(replicas[i].directory_id, 0x10 + i, KR_UUID_BYTES);
+			replicas[i].log_end_offset = 1000 + (uint64_t)i;
+			replicas[i].durable_offset = i == 4 ? KR_OFFSET_NONE : 990 + (uint64_t)i;
+			replicas[i].last_fetch_us = i == 3 ? -1 : 1700000000000000 + i;
+			replicas[i].last_caught_up_us = 1700000000000000 - i;
 		}
+		d->replicas = replicas;
 		break;
 	}
 	default:
