@@ -1,0 +1,878 @@
+/* kraftd: the election state machine's machinery: start (restart rules), the one place
+ * roles change (el_convert, against the transition table), timers, the fence towards
+ * the dataplane, dataplane events and the dispatcher of received control messages.
+ * The handlers of each received message live in control/recv_*.c. */
+#include <errno.h>
+#include <string.h>
+
+#include "election_int.h"
+
+static const char *const role_names[KR_ROLE_COUNT] = {
+	"unattached", "prospective", "candidate", "leader", "follower", "resigned",
+};
+
+static const char *const why_names[] = {
+#define KR_WHY_NAME(n, text) #n,
+	KR_WHY_TABLE(KR_WHY_NAME)
+#undef KR_WHY_NAME
+};
+
+static const char *const ignore_names[] = {
+#define KR_EL_IGNORE_NAME(n, text) #n,
+	KR_EL_IGNORE_TABLE(KR_EL_IGNORE_NAME)
+#undef KR_EL_IGNORE_NAME
+};
+
+const char *
+kr_role_name(unsigned role)
+{
+	return role < KR_ROLE_COUNT ? role_names[role] : "?";
+}
+
+const char *
+kr_why_name(unsigned why)
+{
+	return why < KR_WHY_COUNT ? why_names[why] : "?";
+}
+
+const char *
+kr_el_ignore_name(unsigned reason)
+{
+	return reason < KR_EL_IGNORE_COUNT ? ignore_names[reason] : "?";
+}
+
+/*
+ * Legal role changes (KIP-595 with KIP-996, reference §2). Rows: from; columns: to.
+ * A voter:
+ *   unattached  -> unattached (higher epoch, vote granted), prospective (timeout),
+ *                  follower (leader learned)
+ *   prospective -> unattached (pre-vote lost or timed out, no leader known),
+ *                  candidate (pre-votes won), follower (leader learned or known)
+ *   candidate   -> unattached (higher epoch), prospective (timeout, backoff over),
+ *                  leader (votes won), follower (leader learned)
+ *   leader      -> unattached / follower (higher epoch), resigned (check quorum, shutdown)
+ *   follower    -> unattached / follower (higher epoch), prospective (fetch timeout)
+ *   resigned    -> unattached / follower (higher epoch or new leader), prospective
+ * An observer only moves between unattached and follower.
+ */
+#define U KR_ROLE_UNATTACHED
+#define P KR_ROLE_PROSPECTIVE
+#define C KR_ROLE_CANDIDATE
+#define L KR_ROLE_LEADER
+#define F KR_ROLE_FOLLOWER
+#define R KR_ROLE_RESIGNED
+static const bool legal[KR_ROLE_COUNT][KR_ROLE_COUNT] = {
+	[U] = {[U] = true, [P] = true, [F] = true},
+	[P] = {[U] = true, [C] = true, [F] = true},
+	[C] = {[U] = true, [P] = true, [L] = true, [F] = true},
+	[L] = {[U] = true, [F] = true, [R] = true},
+	[F] = {[U] = true, [P] = true, [F] = true},
+	[R] = {[U] = true, [P] = true, [F] = true},
+};
+static const bool legal_observer[KR_ROLE_COUNT][KR_ROLE_COUNT] = {
+	[U] = {[U] = true, [F] = true},
+	[F] = {[U] = true, [F] = true},
+};
+#undef U
+#undef P
+#undef C
+#undef L
+#undef F
+#undef R
+
+/* ---- small helpers ---- */
+
+int
+el_voter_index(const struct kr_election *e, int32_t node)
+{
+	for (int i = 0; i < e->cfg.n_voters; i++)
+		if (e->cfg.voters[i] == node)
+			return i;
+	return -1;
+}
+
+void
+el_ignore(struct kr_election *e, enum kr_el_ignore why)
+{
+	e->stats.ignored[why]++;
+}
+
+static struct kr_el_action *
+emit(struct kr_el_out *out, uint8_t type)
+{
+	struct kr_el_action *a;
+
+	if (out->n == KR_EL_OUT_MAX) {
+		out->dropped++;
+		EL_ASSERT(out->n < KR_EL_OUT_MAX); /* KR_EL_OUT_MAX bounds the worst call */
+		return NULL;
+	}
+	a = &out->a[out->n++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	return a;
+}
+
+uint32_t
+el_correlation(struct kr_election *e)
+{
+	return ++e->next_correlation;
+}
+
+struct kr_msg *
+el_send(struct kr_election *e, struct kr_el_out *out, int32_t to, uint32_t correlation,
+	unsigned api)
+{
+	struct kr_el_action *a = emit(out, KR_EL_SEND);
+
+	(void)e;
+	a->u.send.to = to;
+	a->u.send.correlation = correlation;
+	a->u.send.msg.api = (uint8_t)api;
+	return &a->u.send.msg;
+}
+
+static void
+command(struct kr_election *e, struct kr_el_out *out, enum kr_cmd_type type, int32_t node,
+	uint32_t seq)
+{
+	struct kr_el_action *a = emit(out, KR_EL_COMMAND);
+
+	a->u.cmd.type = (uint8_t)type;
+	a->u.cmd.epoch = e->epoch;
+	a->u.cmd.node = node;
+	a->u.cmd.seq = seq;
+}
+
+/* splitmix64: small, fast, and one seed replays a run. */
+static uint64_t
+rng_next(struct kr_election *e)
+{
+	uint64_t z = (e->rng += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t
+rng_below(struct kr_election *e, uint64_t n)
+{
+	return n ? rng_next(e) % n : 0;
+}
+
+/* A fresh election timeout: uniform in [T, 2T). */
+static int64_t
+election_timeout(struct kr_election *e)
+{
+	int64_t t = e->cfg.election_timeout_us;
+
+	return t + (int64_t)rng_below(e, (uint64_t)t);
+}
+
+/* The lost-election backoff: binary exponential with jitter, capped (Kafka's
+ * min(base * random(2 << min(20, retries - 1)), max)). */
+static int64_t
+election_backoff(struct kr_election *e)
+{
+	uint32_t shift = e->retries > 0 ? e->retries - 1 : 0;
+	uint64_t slots = 2ull << (shift < 20 ? shift : 20);
+	int64_t b = e->backoff_base_us * (int64_t)rng_below(e, slots);
+
+	return b < e->cfg.election_backoff_max_us ? b : e->cfg.election_backoff_max_us;
+}
+
+/* ---- persistence ---- */
+
+/* Persist the quorum state if it changed since it was last persisted: the actions after
+ * this one may reflect it. */
+static void
+persist(struct kr_election *e, struct kr_el_out *out)
+{
+	struct kr_quorum_state now = {.epoch = e->epoch,
+				      .leader_id = e->leader_id,
+				      .voted_id = e->voted_id};
+	struct kr_el_action *a;
+
+	memcpy(now.voted_dir, e->voted_dir, KR_UUID_BYTES);
+	if (memcmp(&now, &e->persisted, sizeof(now)) == 0)
+		return;
+	e->persisted = now;
+	a = emit(out, KR_EL_PERSIST);
+	a->u.persist = now;
+}
+
+/* ---- the dataplane's state and the fence ---- */
+
+static bool
+fence_holds(const struct kr_election *e)
+{
+	if (e->requests_pending)
+		return true;
+	for (int i = 0; i < e->cfg.n_voters; i++)
+		if (e->vote_waiting[i])
+			return true;
+	return false;
+}
+
+static void
+send_fence(struct kr_election *e, struct kr_el_out *out)
+{
+	e->fence_seq++;
+	e->dp = KR_DP_FENCING;
+	e->dp_epoch = e->epoch;
+	e->dp_leader = KR_NODE_NONE;
+	command(e, out, KR_CMD_FENCE, KR_NODE_NONE, e->fence_seq);
+}
+
+bool
+el_fence_ready(struct kr_election *e, struct kr_el_out *out)
+{
+	if (e->dp == KR_DP_FENCED)
+		return true;
+	if (e->dp != KR_DP_FENCING)
+		send_fence(e, out);
+	return false;
+}
+
+/* Command the dataplane into the state the role needs: leader, follower, looking for a
+ * leader (observers), or fenced (a voter without a leader). A fence that a waiting vote
+ * or candidacy relies on is not lifted. */
+static void
+dp_sync(struct kr_election *e, struct kr_el_out *out)
+{
+	enum kr_dp_state want;
+	int32_t leader = KR_NODE_NONE;
+
+	if (e->role == KR_ROLE_LEADER) {
+		want = KR_DP_LEADER;
+	} else if (e->role == KR_ROLE_FOLLOWER) {
+		want = KR_DP_FOLLOWER;
+		leader = e->leader_id;
+	} else if (!kr_election_is_voter(e)) {
+		want = KR_DP_UNATTACHED;
+	} else {
+		if (e->dp != KR_DP_FENCING && e->dp != KR_DP_FENCED)
+			send_fence(e, out);
+		return;
+	}
+	if (fence_holds(e))
+		return;
+	if (e->dp == want && e->dp_epoch == e->epoch && e->dp_leader == leader)
+		return;
+	e->dp = want;
+	e->dp_epoch = e->epoch;
+	e->dp_leader = leader;
+	command(e, out,
+		want == KR_DP_LEADER	   ? KR_CMD_LEADER
+		: want == KR_DP_FOLLOWER ? KR_CMD_FOLLOWER
+					 : KR_CMD_UNATTACHED,
+		leader, 0);
+}
+
+/* ---- role changes ---- */
+
+static void
+reset_round(struct kr_election *e)
+{
+	memset(e->vote_state, KR_VOTE_UNRECORDED, sizeof(e->vote_state));
+	if (e->voter_index >= 0)
+		e->vote_state[e->voter_index] = KR_VOTE_GRANTED;
+	for (int i = 0; i < e->cfg.n_voters; i++)
+		e->vote_corr[i] = el_correlation(e);
+}
+
+/* Resigned: successors are the other voters, most caught up first (by the fetch offsets
+ * the dataplane last reported). */
+static void
+order_successors(struct kr_election *e)
+{
+	e->n_successors = 0;
+	for (int i = 0; i < e->cfg.n_voters; i++) {
+		int k;
+
+		if (i == e->voter_index)
+			continue;
+		for (k = e->n_successors; k > 0; k--) {
+			int j = el_voter_index(e, e->successors[k - 1]);
+
+			if (e->fetch_offset[j] >= e->fetch_offset[i])
+				break;
+			e->successors[k] = e->successors[k - 1];
+		}
+		e->successors[k] = e->cfg.voters[i];
+		e->n_successors++;
+	}
+}
+
+static void
+send_end_epoch(struct kr_election *e, struct kr_el_out *out)
+{
+	for (int i = 0; i < e->cfg.n_voters; i++) {
+		struct kr_msg *m;
+
+		if (e->acked[i])
+			continue;
+		m = el_send(e, out, e->cfg.voters[i], el_correlation(e), KR_API_END_EPOCH);
+		m->u.end_epoch.epoch = e->epoch;
+		m->u.end_epoch.leader_id = e->cfg.node_id;
+		m->u.end_epoch.n_successors = e->n_successors;
+		memcpy(m->u.end_epoch.successors, e->successors,
+		       sizeof(int32_t) * e->n_successors);
+	}
+}
+
+static void
+send_begin_epoch(struct kr_election *e, struct kr_el_out *out)
+{
+	for (int i = 0; i < e->cfg.n_voters; i++) {
+		struct kr_msg *m;
+
+		if (e->acked[i])
+			continue;
+		m = el_send(e, out, e->cfg.voters[i], el_correlation(e), KR_API_BEGIN_EPOCH);
+		m->u.begin_epoch.epoch = e->epoch;
+		m->u.begin_epoch.leader_id = e->cfg.node_id;
+	}
+}
+
+void
+el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leader,
+	   enum kr_why why, int64_t now, struct kr_el_out *out)
+{
+	enum kr_role from = e->role;
+	struct kr_el_action *a;
+
+	/* at start, the restart rules may put a node straight into any role */
+	EL_ASSERT(why == KR_WHY_START ||
+		  (kr_election_is_voter(e) ? legal[from][to] : legal_observer[from][to]));
+	EL_ASSERT(epoch >= e->epoch);
+	EL_ASSERT(to != KR_ROLE_CANDIDATE || epoch == e->epoch + 1 || why == KR_WHY_START);
+	EL_ASSERT(to != KR_ROLE_FOLLOWER || (leader >= 0 && leader != e->cfg.node_id));
+
+	if (epoch > e->epoch) {
+		e->epoch = epoch;
+		e->voted_id = KR_NODE_NONE;
+		memset(e->voted_dir, 0, KR_UUID_BYTES);
+		e->leader_id = KR_NODE_NONE;
+		e->has_fetched = false;
+	}
+	e->role = to;
+	e->election_deadline = e->fetch_deadline = e->backoff_deadline = EL_NEVER;
+	e->check_quorum_deadline = e->resend_deadline = EL_NEVER;
+	e->requests_pending = false;
+
+	switch (to) {
+	case KR_ROLE_UNATTACHED:
+		if (leader >= 0)
+			e->leader_id = leader;
+		if (kr_election_is_voter(e))
+			e->election_deadline = now + election_timeout(e);
+		break;
+	case KR_ROLE_PROSPECTIVE:
+		/* same epoch; keeps the vote and the leader it knew */
+		e->election_deadline = now + election_timeout(e);
+		reset_round(e);
+		e->requests_pending = true;
+		break;
+	case KR_ROLE_CANDIDATE:
+		if (e->voted_id != e->cfg.node_id) { /* a restarted candidate voted already */
+			e->voted_id = e->cfg.node_id;
+			memcpy(e->voted_dir, e->cfg.directory_id, KR_UUID_BYTES);
+		}
+		e->election_deadline = now + election_timeout(e);
+		reset_round(e);
+		e->requests_pending = true;
+		e->stats.elections++;
+		break;
+	case KR_ROLE_LEADER:
+		e->leader_id = e->cfg.node_id;
+		memset(e->acked, 0, sizeof(e->acked));
+		e->acked[e->voter_index] = true;
+		for (int i = 0; i < e->cfg.n_voters; i++) {
+			e->last_fetch_us[i] = now; /* a full window before check-quorum bites */
+			e->fetch_offset[i] = 0;
+		}
+		if (e->cfg.n_voters > 1)
+			e->check_quorum_deadline = now + e->cfg.fetch_timeout_us * 3 / 2;
+		e->resend_deadline = now + e->cfg.fetch_timeout_us / 2;
+		e->retries = 0;
+		break;
+	case KR_ROLE_FOLLOWER:
+		if (leader != e->leader_id)
+			e->has_fetched = false;
+		e->leader_id = leader;
+		e->fetch_deadline = now + e->cfg.fetch_timeout_us;
+		e->retries = 0;
+		break;
+	case KR_ROLE_RESIGNED:
+		/* in memory only: the file keeps saying this node led the epoch */
+		e->election_deadline = now + election_timeout(e);
+		memset(e->acked, 0, sizeof(e->acked));
+		e->acked[e->voter_index] = true;
+		if (why == KR_WHY_START)
+			e->n_successors = 0; /* nothing known of the followers after a restart */
+		else
+			order_successors(e);
+		e->resend_deadline = now + e->cfg.request_timeout_us;
+		break;
+	default:
+		EL_ASSERT(0);
+	}
+
+	persist(e, out);
+	a = emit(out, KR_EL_TRANSITION);
+	a->u.transition.from = (uint8_t)from;
+	a->u.transition.to = (uint8_t)to;
+	a->u.transition.why = (uint8_t)why;
+	a->u.transition.epoch = e->epoch;
+	a->u.transition.leader = e->leader_id;
+	e->stats.transitions[to]++;
+
+	dp_sync(e, out);
+	if (to == KR_ROLE_LEADER)
+		send_begin_epoch(e, out);
+	else if (to == KR_ROLE_RESIGNED)
+		send_end_epoch(e, out);
+	else if (e->requests_pending && el_fence_ready(e, out)) {
+		e->requests_pending = false;
+		el_send_vote_requests(e, now, out);
+		el_tally(e, now, out);
+	}
+	if (e->shutting_down)
+		el_shutdown_check(e, now, out);
+}
+
+bool
+el_learn(struct kr_election *e, uint32_t epoch, int32_t leader, bool from_leader, int64_t now,
+	 struct kr_el_out *out)
+{
+	bool known = leader >= 0 && leader != e->cfg.node_id;
+
+	if (epoch > e->epoch) {
+		el_convert(e, known ? KR_ROLE_FOLLOWER : KR_ROLE_UNATTACHED, epoch,
+			   known ? leader : KR_NODE_NONE, KR_WHY_HIGHER_EPOCH, now, out);
+		return true;
+	}
+	if (epoch < e->epoch || !known)
+		return false;
+	if (e->leader_id >= 0 && e->leader_id != leader) {
+		el_ignore(e, KR_EL_IGNORE_INCONSISTENT_LEADER);
+		return false;
+	}
+	/* A leader this node already knew changes nothing, unless the leader itself speaks:
+	 * a prospective that hears BeginQuorumEpoch follows again. */
+	if (e->leader_id == leader && !from_leader)
+		return false;
+	switch (e->role) {
+	case KR_ROLE_UNATTACHED:
+	case KR_ROLE_PROSPECTIVE:
+	case KR_ROLE_CANDIDATE:
+		el_convert(e, KR_ROLE_FOLLOWER, epoch, leader, KR_WHY_LEADER_KNOWN, now, out);
+		return true;
+	case KR_ROLE_LEADER:
+	case KR_ROLE_RESIGNED:
+		/* this node led the epoch: nobody else can have */
+		el_ignore(e, KR_EL_IGNORE_INCONSISTENT_LEADER);
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* Start (or retry) an election: a voter becomes prospective and asks for pre-votes. */
+static void
+start_election(struct kr_election *e, enum kr_why why, int64_t now, struct kr_el_out *out)
+{
+	if (!kr_election_is_voter(e))
+		return;
+	if (e->vote_blocked || e->shutting_down) {
+		/* keep waiting: an amnesiac or damaged node runs no election */
+		e->election_deadline = now + election_timeout(e);
+		e->fetch_deadline = EL_NEVER;
+		if (e->role == KR_ROLE_FOLLOWER)
+			e->fetch_deadline = now + e->cfg.fetch_timeout_us;
+		return;
+	}
+	el_convert(e, KR_ROLE_PROSPECTIVE, e->epoch, KR_NODE_NONE, why, now, out);
+}
+
+void
+el_send_vote_requests(struct kr_election *e, int64_t now, struct kr_el_out *out)
+{
+	bool pre = e->role == KR_ROLE_PROSPECTIVE;
+
+	EL_ASSERT(e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE);
+	/* the fence rule: no request carries a log position the dataplane could still change */
+	EL_ASSERT(e->dp == KR_DP_FENCED);
+	for (int i = 0; i < e->cfg.n_voters; i++) {
+		struct kr_msg *m;
+
+		if (e->vote_state[i] != KR_VOTE_UNRECORDED)
+			continue;
+		m = el_send(e, out, e->cfg.voters[i], e->vote_corr[i], KR_API_VOTE);
+		m->u.vote.epoch = e->epoch;
+		m->u.vote.last_epoch = e->fenced_last_epoch;
+		m->u.vote.last_offset = e->fenced_leo;
+		m->u.vote.voter_id = e->cfg.voters[i];
+		m->u.vote.pre_vote = pre;
+		memcpy(m->u.vote.candidate_dir, e->cfg.directory_id, KR_UUID_BYTES);
+	}
+	e->resend_deadline = now + e->cfg.request_timeout_us;
+}
+
+void
+el_tally(struct kr_election *e, int64_t now, struct kr_el_out *out)
+{
+	uint32_t granted = 0, rejected = 0, n = e->cfg.n_voters;
+
+	for (uint32_t i = 0; i < n; i++) {
+		granted += e->vote_state[i] == KR_VOTE_GRANTED;
+		rejected += e->vote_state[i] == KR_VOTE_REJECTED;
+	}
+	if (granted >= e->majority) {
+		if (e->role == KR_ROLE_PROSPECTIVE)
+			el_convert(e, KR_ROLE_CANDIDATE, e->epoch + 1, KR_NODE_NONE,
+				   KR_WHY_PREVOTE_WON, now, out);
+		else
+			el_convert(e, KR_ROLE_LEADER, e->epoch, e->cfg.node_id, KR_WHY_VOTE_WON,
+				   now, out);
+		return;
+	}
+	if (rejected <= n - e->majority)
+		return;
+	/* this round cannot be won */
+	if (e->role == KR_ROLE_PROSPECTIVE) {
+		if (e->leader_id >= 0 && e->leader_id != e->cfg.node_id)
+			el_convert(e, KR_ROLE_FOLLOWER, e->epoch, e->leader_id,
+				   KR_WHY_PREVOTE_LOST, now, out);
+		else
+			el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE,
+				   KR_WHY_PREVOTE_LOST, now, out);
+	} else if (e->backoff_deadline == EL_NEVER) {
+		e->backoff_deadline = now + election_backoff(e);
+		e->resend_deadline = EL_NEVER;
+	}
+}
+
+/* ---- shutdown ---- */
+
+void
+el_shutdown_check(struct kr_election *e, int64_t now, struct kr_el_out *out)
+{
+	bool done = true;
+
+	if (!e->shutting_down || e->shutdown_done)
+		return;
+	if (e->role == KR_ROLE_RESIGNED && now < e->shutdown_deadline)
+		for (int i = 0; i < e->cfg.n_voters; i++)
+			done = done && e->acked[i];
+	if (!done)
+		return;
+	e->shutdown_done = true;
+	e->shutdown_deadline = EL_NEVER;
+	emit(out, KR_EL_SHUTDOWN_DONE);
+}
+
+void
+kr_election_shutdown(struct kr_election *e, int64_t now, struct kr_el_out *out)
+{
+	if (e->shutting_down)
+		return;
+	e->shutting_down = true;
+	e->shutdown_deadline = now + e->cfg.shutdown_timeout_us;
+	if (e->role == KR_ROLE_LEADER)
+		el_convert(e, KR_ROLE_RESIGNED, e->epoch, e->cfg.node_id, KR_WHY_SHUTDOWN, now,
+			   out);
+	el_shutdown_check(e, now, out);
+}
+
+/* ---- start ---- */
+
+static int
+config_check(const struct kr_election_config *c)
+{
+	if (c->n_voters == 0 || c->n_voters > KR_VOTERS_MAX || c->node_id < 0)
+		return -EINVAL;
+	for (int i = 0; i < c->n_voters; i++) {
+		if (c->voters[i] < 0)
+			return -EINVAL;
+		for (int j = 0; j < i; j++)
+			if (c->voters[i] == c->voters[j])
+				return -EINVAL;
+	}
+	if (c->election_timeout_us <= 0 || c->fetch_timeout_us <= 0 ||
+	    c->election_backoff_max_us <= 0 || c->election_backoff_base_us < 0 ||
+	    c->request_timeout_us <= 0 || c->shutdown_timeout_us <= 0)
+		return -EINVAL;
+	return 0;
+}
+
+int
+kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
+		 const struct kr_election_start *start, int64_t now, struct kr_el_out *out)
+{
+	const struct kr_quorum_state *qs = &start->qs;
+	int rc = config_check(cfg);
+
+	if (rc != 0)
+		return rc;
+	memset(e, 0, sizeof(*e));
+	e->cfg = *cfg;
+	e->voter_index = el_voter_index(e, cfg->node_id);
+	e->majority = cfg->n_voters / 2u + 1;
+	e->backoff_base_us = cfg->election_backoff_base_us ? cfg->election_backoff_base_us
+							   : cfg->election_backoff_max_us / 10;
+	if (e->backoff_base_us <= 0)
+		e->backoff_base_us = 1;
+	e->rng = start->rng_seed;
+	e->epoch = qs->epoch;
+	e->leader_id = qs->leader_id;
+	e->voted_id = qs->voted_id;
+	memcpy(e->voted_dir, qs->voted_dir, KR_UUID_BYTES);
+	e->persisted = *qs;
+	e->vote_blocked = start->vote_blocked;
+	e->vote_block_epoch = qs->epoch;
+	e->dp = KR_DP_NONE;
+	e->dp_leader = KR_NODE_NONE;
+	e->election_deadline = e->fetch_deadline = e->backoff_deadline = EL_NEVER;
+	e->check_quorum_deadline = e->resend_deadline = e->shutdown_deadline = EL_NEVER;
+	e->role = KR_ROLE_UNATTACHED;
+
+	if (start->log_last_epoch > e->epoch) {
+		/* the log has seen a later epoch than the file: adopt it, forget the rest */
+		el_convert(e, KR_ROLE_UNATTACHED, start->log_last_epoch, KR_NODE_NONE,
+			   KR_WHY_START, now, out);
+	} else if (kr_election_is_voter(e) && e->leader_id == cfg->node_id) {
+		/* it led this epoch: resigned, so it neither votes again in it nor reuses its
+		 * offsets (nothing persisted: the file already says so) */
+		el_convert(e, KR_ROLE_RESIGNED, e->epoch, cfg->node_id, KR_WHY_START, now, out);
+	} else if (kr_election_is_voter(e) && e->voted_id == cfg->node_id && e->epoch > 0 &&
+		   !e->vote_blocked) {
+		/* it was a candidate in this epoch: carry on as one */
+		el_convert(e, KR_ROLE_CANDIDATE, e->epoch, KR_NODE_NONE, KR_WHY_START, now, out);
+	} else if (e->leader_id >= 0 && e->leader_id != cfg->node_id) {
+		el_convert(e, KR_ROLE_FOLLOWER, e->epoch, e->leader_id, KR_WHY_START, now, out);
+	} else {
+		el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE, KR_WHY_START, now, out);
+	}
+	if (e->role == KR_ROLE_UNATTACHED && kr_election_is_voter(e) && cfg->n_voters == 1)
+		start_election(e, KR_WHY_START, now, out); /* the sole voter elects itself */
+	return 0;
+}
+
+/* ---- timers ---- */
+
+int64_t
+kr_election_next_deadline(const struct kr_election *e)
+{
+	int64_t d = e->election_deadline;
+
+	if (e->fetch_deadline < d)
+		d = e->fetch_deadline;
+	if (e->backoff_deadline < d)
+		d = e->backoff_deadline;
+	if (e->check_quorum_deadline < d)
+		d = e->check_quorum_deadline;
+	if (e->resend_deadline < d)
+		d = e->resend_deadline;
+	if (e->shutdown_deadline < d)
+		d = e->shutdown_deadline;
+	return d;
+}
+
+/* Leader: resign unless a majority of voters (itself included) fetched within the last
+ * 1.5 x fetch timeout; otherwise look again when the oldest of that majority expires. */
+static void
+check_quorum(struct kr_election *e, int64_t now, struct kr_el_out *out)
+{
+	int64_t window = e->cfg.fetch_timeout_us * 3 / 2, t[KR_VOTERS_MAX];
+	uint32_t n = 0;
+
+	for (int i = 0; i < e->cfg.n_voters; i++) {
+		int64_t v = i == e->voter_index ? now : e->last_fetch_us[i];
+		uint32_t k = n++;
+
+		for (; k > 0 && t[k - 1] < v; k--) /* keep t sorted, most recent first */
+			t[k] = t[k - 1];
+		t[k] = v;
+	}
+	if (t[e->majority - 1] + window <= now) {
+		el_convert(e, KR_ROLE_RESIGNED, e->epoch, e->cfg.node_id, KR_WHY_CHECK_QUORUM, now,
+			   out);
+		return;
+	}
+	e->check_quorum_deadline = t[e->majority - 1] + window;
+}
+
+void
+kr_election_tick(struct kr_election *e, int64_t now, struct kr_el_out *out)
+{
+	if (e->shutdown_deadline <= now)
+		el_shutdown_check(e, now, out);
+	switch (e->role) {
+	case KR_ROLE_UNATTACHED:
+		if (e->election_deadline <= now)
+			start_election(e, KR_WHY_ELECTION_TIMEOUT, now, out);
+		break;
+	case KR_ROLE_PROSPECTIVE:
+		if (e->election_deadline <= now) {
+			if (e->leader_id >= 0 && e->leader_id != e->cfg.node_id)
+				el_convert(e, KR_ROLE_FOLLOWER, e->epoch, e->leader_id,
+					   KR_WHY_ELECTION_TIMEOUT, now, out);
+			else
+				el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE,
+					   KR_WHY_ELECTION_TIMEOUT, now, out);
+		} else if (e->resend_deadline <= now) {
+			el_send_vote_requests(e, now, out);
+			el_tally(e, now, out);
+		}
+		break;
+	case KR_ROLE_CANDIDATE:
+		if (e->election_deadline <= now || e->backoff_deadline <= now) {
+			enum kr_why why = e->backoff_deadline <= now ? KR_WHY_BACKOFF_DONE
+								     : KR_WHY_ELECTION_TIMEOUT;
+
+			e->retries++;
+			el_convert(e, KR_ROLE_PROSPECTIVE, e->epoch, KR_NODE_NONE, why, now, out);
+		} else if (e->resend_deadline <= now && !e->requests_pending) {
+			el_send_vote_requests(e, now, out);
+			el_tally(e, now, out);
+		}
+		break;
+	case KR_ROLE_LEADER:
+		if (e->check_quorum_deadline <= now) {
+			check_quorum(e, now, out);
+			if (e->role != KR_ROLE_LEADER)
+				break;
+		}
+		if (e->resend_deadline <= now) {
+			send_begin_epoch(e, out);
+			e->resend_deadline = now + e->cfg.fetch_timeout_us / 2;
+		}
+		break;
+	case KR_ROLE_FOLLOWER:
+		if (e->fetch_deadline > now)
+			break;
+		if (kr_election_is_voter(e))
+			start_election(e, KR_WHY_FETCH_TIMEOUT, now, out);
+		else /* an observer looks for the leader again */
+			el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE,
+				   KR_WHY_FETCH_TIMEOUT, now, out);
+		break;
+	case KR_ROLE_RESIGNED:
+		if (e->resend_deadline <= now) {
+			send_end_epoch(e, out);
+			e->resend_deadline = now + e->cfg.request_timeout_us;
+		}
+		if (e->election_deadline <= now && !e->shutting_down)
+			start_election(e, KR_WHY_ELECTION_TIMEOUT, now, out);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- inputs ---- */
+
+void
+kr_election_on_msg(struct kr_election *e, const struct kr_frame_hdr *h, const struct kr_msg *m,
+		   int64_t now, struct kr_el_out *out)
+{
+	int32_t from = h->sender_id;
+	uint32_t corr = h->correlation_id;
+
+	switch (m->api) {
+	case KR_API_VOTE:
+		el_recv_vote(e, from, corr, &m->u.vote, now, out);
+		break;
+	case KR_API_VOTE_RESP:
+		el_recv_vote_resp(e, from, corr, &m->u.vote_resp, now, out);
+		break;
+	case KR_API_BEGIN_EPOCH:
+		el_recv_begin_epoch(e, from, corr, &m->u.begin_epoch, now, out);
+		break;
+	case KR_API_END_EPOCH:
+		el_recv_end_epoch(e, from, corr, &m->u.end_epoch, now, out);
+		break;
+	case KR_API_BEGIN_EPOCH_RESP:
+	case KR_API_END_EPOCH_RESP:
+		el_recv_epoch_resp(e, from, m->api, &m->u.epoch_resp, now, out);
+		break;
+	default:
+		el_ignore(e, KR_EL_IGNORE_UNEXPECTED_API);
+		break;
+	}
+}
+
+static void
+on_fence_ack(struct kr_election *e, const struct kr_event *ev, int64_t now, struct kr_el_out *out)
+{
+	if (ev->seq != e->fence_seq || e->dp != KR_DP_FENCING) {
+		el_ignore(e, KR_EL_IGNORE_STALE_FENCE_ACK);
+		return;
+	}
+	e->dp = KR_DP_FENCED;
+	e->fenced_last_epoch = ev->last_epoch;
+	e->fenced_leo = ev->offset;
+	if (e->requests_pending) {
+		e->requests_pending = false;
+		el_send_vote_requests(e, now, out);
+		el_tally(e, now, out);
+	}
+	/* Votes that waited for this acknowledgement are handled afresh: the state may have
+	 * moved on since they arrived. */
+	for (int i = 0; i < e->cfg.n_voters; i++) {
+		if (!e->vote_waiting[i])
+			continue;
+		e->vote_waiting[i] = false;
+		el_recv_vote(e, e->cfg.voters[i], e->vote_waiting_corr[i], &e->vote_waiting_req[i],
+			     now, out);
+	}
+	dp_sync(e, out);
+}
+
+void
+kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t now,
+		     struct kr_el_out *out)
+{
+	int vi;
+
+	switch (ev->type) {
+	case KR_EV_FENCE_ACK:
+		on_fence_ack(e, ev, now, out);
+		break;
+	case KR_EV_LEADER_FETCHED:
+		if (e->role != KR_ROLE_FOLLOWER || ev->epoch != e->epoch ||
+		    ev->node != e->leader_id) {
+			el_ignore(e, KR_EL_IGNORE_STALE_EVENT);
+			break;
+		}
+		e->has_fetched = true;
+		e->fetch_deadline = now + e->cfg.fetch_timeout_us;
+		break;
+	case KR_EV_REPLICA_FETCHED:
+		vi = el_voter_index(e, ev->node);
+		if (e->role != KR_ROLE_LEADER || ev->epoch != e->epoch || vi < 0) {
+			/* observers never count toward check-quorum */
+			el_ignore(e, KR_EL_IGNORE_STALE_EVENT);
+			break;
+		}
+		e->last_fetch_us[vi] = now;
+		e->fetch_offset[vi] = ev->offset;
+		e->acked[vi] = true; /* a Fetch acknowledges BeginQuorumEpoch */
+		break;
+	case KR_EV_EPOCH_SEEN:
+		el_learn(e, ev->epoch, ev->node, false, now, out);
+		break;
+	case KR_EV_CAUGHT_UP:
+		if (e->vote_blocked && ev->epoch >= e->vote_block_epoch)
+			e->vote_blocked = false;
+		break;
+	case KR_EV_FATAL: /* the shell stops the node; nothing here may act on it */
+		break;
+	default:
+		el_ignore(e, KR_EL_IGNORE_UNEXPECTED_API);
+		break;
+	}
+}

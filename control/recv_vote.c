@@ -1,0 +1,150 @@
+/* kraftd: Vote and its response, on the control plane (KIP-595 votes, KIP-996 pre-votes).
+ *
+ * A vote is granted at most once per epoch and only to a candidate whose log is at least
+ * as up to date: (last epoch, then end offset) >= this node's. The comparison uses the
+ * log position the dataplane reported when it acknowledged a fence (planes.h), never a
+ * position the dataplane could still change. A granted vote is persisted before the
+ * answer leaves. Pre-votes change no state and may be granted to several prospectives.
+ */
+#include <string.h>
+
+#include "election_int.h"
+
+static void
+answer(struct kr_election *e, struct kr_el_out *out, int32_t to, uint32_t corr, uint16_t error,
+       bool granted, bool pre_vote)
+{
+	struct kr_msg *m = el_send(e, out, to, corr, KR_API_VOTE_RESP);
+
+	m->u.vote_resp.error = error;
+	m->u.vote_resp.granted = granted;
+	m->u.vote_resp.pre_vote = pre_vote;
+	m->u.vote_resp.epoch = e->epoch;
+	m->u.vote_resp.leader_id = e->leader_id;
+}
+
+/* May this node grant from's request in its epoch, before comparing logs? (Kafka's
+ * canGrantVote, reference §2 "Vote granting".) */
+static bool
+may_grant(const struct kr_election *e, int32_t from, const struct kr_vote_req *req)
+{
+	if (e->vote_blocked)
+		return false; /* amnesia or damage: it may lack what it acknowledged */
+	switch (e->role) {
+	case KR_ROLE_LEADER:
+		return false;
+	case KR_ROLE_FOLLOWER:
+		return req->pre_vote && !e->has_fetched;
+	case KR_ROLE_CANDIDATE:
+	case KR_ROLE_RESIGNED:
+		return req->pre_vote;
+	case KR_ROLE_UNATTACHED:
+	case KR_ROLE_PROSPECTIVE:
+		if (req->pre_vote)
+			return true;
+		if (e->voted_id == from)
+			return kr_uuid_is_zero(e->voted_dir) ||
+			       memcmp(e->voted_dir, req->candidate_dir, KR_UUID_BYTES) == 0;
+		return e->voted_id == KR_NODE_NONE && e->leader_id == KR_NODE_NONE;
+	default:
+		return false;
+	}
+}
+
+void
+el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr_vote_req *req,
+	     int64_t now, struct kr_el_out *out)
+{
+	int vi = el_voter_index(e, from);
+	bool pre = req->pre_vote;
+
+	/* guard */
+	if (vi < 0 || from == e->cfg.node_id) {
+		el_ignore(e, KR_EL_IGNORE_UNKNOWN_SENDER);
+		answer(e, out, from, corr, KR_ERR_NONE, false, pre); /* KIP-853: no error */
+		return;
+	}
+	if (req->voter_id != KR_NODE_NONE && req->voter_id != e->cfg.node_id) {
+		answer(e, out, from, corr, KR_ERR_INVALID_VOTER_KEY, false, pre);
+		return;
+	}
+	if (pre ? req->last_epoch > req->epoch : req->last_epoch >= req->epoch) {
+		el_ignore(e, KR_EL_IGNORE_INVALID);
+		answer(e, out, from, corr, KR_ERR_INVALID_REQUEST, false, pre);
+		return;
+	}
+	if (req->epoch < e->epoch) {
+		answer(e, out, from, corr, KR_ERR_FENCED_LEADER_EPOCH, false, pre);
+		return;
+	}
+	if (!kr_election_is_voter(e)) {
+		answer(e, out, from, corr, KR_ERR_NONE, false, pre);
+		return;
+	}
+	/* a higher epoch, even in a pre-vote, moves this node to it first */
+	if (req->epoch > e->epoch)
+		el_convert(e, KR_ROLE_UNATTACHED, req->epoch, KR_NODE_NONE, KR_WHY_HIGHER_EPOCH,
+			   now, out);
+	if (!may_grant(e, from, req)) {
+		answer(e, out, from, corr, KR_ERR_NONE, false, pre);
+		return;
+	}
+	if (!el_fence_ready(e, out)) {
+		/* the latest request of each voter waits for the acknowledgement */
+		e->vote_waiting[vi] = true;
+		e->vote_waiting_corr[vi] = corr;
+		e->vote_waiting_req[vi] = *req;
+		return;
+	}
+
+	/* assert: the dataplane is fenced, so this log position is final */
+	EL_ASSERT(e->dp == KR_DP_FENCED);
+	bool up_to_date = req->last_epoch > e->fenced_last_epoch ||
+			  (req->last_epoch == e->fenced_last_epoch &&
+			   req->last_offset >= e->fenced_leo);
+
+	if (!up_to_date) {
+		answer(e, out, from, corr, KR_ERR_NONE, false, pre);
+		return;
+	}
+	if (pre) {
+		e->stats.prevotes_granted++;
+	} else if (e->voted_id != from) {
+		e->voted_id = from; /* persisted by the conversion, before the answer */
+		memcpy(e->voted_dir, req->candidate_dir, KR_UUID_BYTES);
+		e->stats.votes_granted++;
+		el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE, KR_WHY_VOTE_GRANTED, now,
+			   out);
+	}
+	answer(e, out, from, corr, KR_ERR_NONE, true, pre);
+}
+
+void
+el_recv_vote_resp(struct kr_election *e, int32_t from, uint32_t corr,
+		  const struct kr_vote_resp *resp, int64_t now, struct kr_el_out *out)
+{
+	int vi = el_voter_index(e, from);
+	enum kr_role role = e->role;
+	uint32_t epoch = e->epoch;
+
+	if (vi < 0) {
+		el_ignore(e, KR_EL_IGNORE_UNKNOWN_SENDER);
+		return;
+	}
+	if (resp->epoch < e->epoch) {
+		el_ignore(e, KR_EL_IGNORE_STALE_EPOCH);
+		return;
+	}
+	el_learn(e, resp->epoch, resp->leader_id, false, now, out);
+	if (e->role != role || e->epoch != epoch)
+		return; /* a higher epoch or the leader: this round is over */
+	if (e->role != (resp->pre_vote ? KR_ROLE_PROSPECTIVE : KR_ROLE_CANDIDATE) ||
+	    corr != e->vote_corr[vi] || e->vote_state[vi] != KR_VOTE_UNRECORDED ||
+	    e->requests_pending) {
+		el_ignore(e, KR_EL_IGNORE_STALE_RESPONSE);
+		return;
+	}
+	e->vote_state[vi] = resp->error == KR_ERR_NONE && resp->granted ? KR_VOTE_GRANTED
+									 : KR_VOTE_REJECTED;
+	el_tally(e, now, out);
+}

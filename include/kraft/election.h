@@ -1,0 +1,278 @@
+/* kraftd: the election state machine (control plane), KRaft's KIP-595 with KIP-996
+ * pre-vote. A pure core: every call takes the time (monotonic microseconds) and appends
+ * actions to an output list; it reads no clock, does no I/O and allocates nothing. The
+ * control thread, the tests and the simulator each carry out the actions.
+ *
+ * Roles (a voter): unattached (maybe with a vote cast), prospective (asking pre-votes,
+ * same epoch), candidate (epoch + 1, voted for itself), leader, follower, resigned.
+ * Observers only go unattached <-> follower: they never vote or time out into an
+ * election. Role changes happen only in convert() (control/election.c), checked
+ * against a transition table.
+ *
+ * Actions must be carried out in order: a KR_EL_PERSIST must be durable before anything
+ * after it leaves the node (a vote is persisted before its answer is sent).
+ */
+#ifndef KRAFT_ELECTION_H
+#define KRAFT_ELECTION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kraft/common.h"
+#include "kraft/datadir.h"
+#include "kraft/planes.h"
+#include "kraft/wire.h"
+
+enum kr_role {
+	KR_ROLE_UNATTACHED,
+	KR_ROLE_PROSPECTIVE,
+	KR_ROLE_CANDIDATE,
+	KR_ROLE_LEADER,
+	KR_ROLE_FOLLOWER,
+	KR_ROLE_RESIGNED,
+	KR_ROLE_COUNT
+};
+
+const char *kr_role_name(unsigned role);
+
+/* Why a role changed (for logs, the simulator's counters and the tests). */
+#define KR_WHY_TABLE(X)                                                                            \
+	X(START, "restart rules applied to the persisted state")                                  \
+	X(ELECTION_TIMEOUT, "election timeout")                                                   \
+	X(FETCH_TIMEOUT, "no good Fetch reply from the leader within the fetch timeout")         \
+	X(PREVOTE_WON, "a majority granted pre-votes")                                            \
+	X(PREVOTE_LOST, "pre-votes rejected by a majority")                                       \
+	X(VOTE_WON, "a majority granted votes")                                                   \
+	X(BACKOFF_DONE, "election backoff over")                                                  \
+	X(HIGHER_EPOCH, "a message named a higher epoch")                                         \
+	X(LEADER_KNOWN, "learned the leader of the epoch")                                        \
+	X(VOTE_GRANTED, "granted a vote")                                                         \
+	X(CHECK_QUORUM, "no Fetch from a majority within 1.5 x the fetch timeout")              \
+	X(SHUTDOWN, "shutting down")
+
+enum kr_why {
+#define KR_WHY_ENUM(n, text) KR_WHY_##n,
+	KR_WHY_TABLE(KR_WHY_ENUM)
+#undef KR_WHY_ENUM
+	KR_WHY_COUNT
+};
+
+const char *kr_why_name(unsigned why);
+
+/* Inputs the core ignored, by reason (guard first; each counted, none crashes). */
+#define KR_EL_IGNORE_TABLE(X)                                                                      \
+	X(UNKNOWN_SENDER, "a request or response from a node that is not a voter")               \
+	X(STALE_EPOCH, "a response from an older epoch")                                          \
+	X(STALE_RESPONSE, "a response to a request this node no longer waits for")               \
+	X(WRONG_ROLE, "a message this role does not handle")                                     \
+	X(INVALID, "a message whose fields contradict each other")                               \
+	X(INCONSISTENT_LEADER, "a second leader named for the same epoch")                       \
+	X(STALE_FENCE_ACK, "a fence acknowledgement for an older fence")                         \
+	X(STALE_EVENT, "a dataplane event for another epoch or leader")                          \
+	X(UNEXPECTED_API, "an API the control plane does not handle")
+
+enum kr_el_ignore {
+#define KR_EL_IGNORE_ENUM(n, text) KR_EL_IGNORE_##n,
+	KR_EL_IGNORE_TABLE(KR_EL_IGNORE_ENUM)
+#undef KR_EL_IGNORE_ENUM
+	KR_EL_IGNORE_COUNT
+};
+
+const char *kr_el_ignore_name(unsigned reason);
+
+struct kr_election_config {
+	int32_t node_id;
+	uint8_t directory_id[KR_UUID_BYTES];
+	uint8_t n_voters;
+	int32_t voters[KR_VOTERS_MAX];
+	int64_t election_timeout_us;      /* T: each timeout is drawn from [T, 2T) */
+	int64_t fetch_timeout_us;         /* follower -> prospective; check quorum 1.5x;
+					   * BeginQuorumEpoch re-sent every 0.5x */
+	int64_t election_backoff_max_us;  /* cap of the lost-election backoff */
+	int64_t election_backoff_base_us; /* unit of that backoff; 0: max / 10 */
+	int64_t request_timeout_us;       /* re-send unanswered Vote / EndQuorumEpoch */
+	int64_t shutdown_timeout_us;      /* a leader that shuts down waits this long for
+					   * its EndQuorumEpoch acknowledgements */
+};
+
+/* What the node knows at start. */
+struct kr_election_start {
+	struct kr_quorum_state qs; /* from the quorum-state file */
+	uint32_t log_last_epoch;   /* epoch of the last record in the log */
+	bool vote_blocked;         /* amnesia (a memory-mode restart) or mid-log damage: no
+				    * vote, pre-vote or candidacy until KR_EV_CAUGHT_UP from a
+				    * leader of an epoch >= qs.epoch */
+	uint64_t rng_seed;
+};
+
+enum kr_el_action_type {
+	KR_EL_PERSIST = 1,   /* make u.persist durable before carrying out what follows */
+	KR_EL_SEND,          /* send u.send.msg to u.send.to with u.send.correlation */
+	KR_EL_COMMAND,       /* a command for the dataplane (u.cmd; never KR_CMD_SEND) */
+	KR_EL_TRANSITION,    /* the role changed (for logs and counters) */
+	KR_EL_SHUTDOWN_DONE, /* a graceful shutdown may complete now */
+};
+
+struct kr_el_action {
+	uint8_t type;
+	union {
+		struct kr_quorum_state persist;
+		struct {
+			int32_t to;
+			uint32_t correlation;
+			struct kr_msg msg;
+		} send;
+		struct {
+			uint8_t type;
+			uint32_t epoch;
+			int32_t node;
+			uint32_t seq;
+		} cmd;
+		struct {
+			uint8_t from;
+			uint8_t to;
+			uint8_t why;
+			uint32_t epoch;
+			int32_t leader;
+		} transition;
+	} u;
+};
+
+/* Enough for the largest call: a fence acknowledgement answering a queued vote from
+ * every voter (persist + send each), plus a transition's persist, command, sends and
+ * note. */
+#define KR_EL_OUT_MAX (4 * KR_VOTERS_MAX + 16)
+
+struct kr_el_out {
+	uint32_t n;
+	uint32_t dropped; /* actions that did not fit: a bug (asserted in debug builds) */
+	struct kr_el_action a[KR_EL_OUT_MAX];
+};
+
+enum kr_vote_record { KR_VOTE_UNRECORDED, KR_VOTE_GRANTED, KR_VOTE_REJECTED };
+
+/* The dataplane state the control plane last commanded. */
+enum kr_dp_state {
+	KR_DP_NONE,       /* nothing commanded yet */
+	KR_DP_FENCING,    /* FENCE sent, not acknowledged */
+	KR_DP_FENCED,     /* FENCE acknowledged; no role command since */
+	KR_DP_LEADER,
+	KR_DP_FOLLOWER,
+	KR_DP_UNATTACHED, /* observers: looking for the leader */
+};
+
+struct kr_election_stats {
+	uint64_t ignored[KR_EL_IGNORE_COUNT];
+	uint64_t transitions[KR_ROLE_COUNT]; /* by destination role */
+	uint64_t elections;                  /* candidacies started */
+	uint64_t votes_granted;
+	uint64_t prevotes_granted;
+};
+
+/* The whole state. Callers allocate it and touch it only through the functions below. */
+struct kr_election {
+	struct kr_election_config cfg;
+	int voter_index; /* self in cfg.voters, or -1: an observer */
+	uint32_t majority;
+	int64_t backoff_base_us;
+
+	/* The quorum state in force. Whenever it differs from what was last persisted, a
+	 * KR_EL_PERSIST goes out before anything that reflects it. */
+	uint32_t epoch;
+	int32_t leader_id;
+	int32_t voted_id;
+	uint8_t voted_dir[KR_UUID_BYTES];
+	struct kr_quorum_state persisted;
+
+	enum kr_role role;
+
+	/* Timers: absolute times, INT64_MAX when off. */
+	int64_t election_deadline; /* unattached, prospective, candidate, resigned */
+	int64_t fetch_deadline;    /* follower */
+	int64_t backoff_deadline;  /* candidate that lost */
+	int64_t check_quorum_deadline;
+	int64_t resend_deadline; /* unanswered Vote / BeginQuorumEpoch / EndQuorumEpoch */
+	int64_t shutdown_deadline;
+
+	/* The fence (see planes.h). */
+	enum kr_dp_state dp;
+	uint32_t dp_epoch;
+	int32_t dp_leader;
+	uint32_t fence_seq;
+	uint32_t fenced_last_epoch; /* from the acknowledgement */
+	uint64_t fenced_leo;
+
+	/* Requests waiting for the fence acknowledgement. */
+	bool requests_pending; /* prospective or candidate: send Vote requests on the ack */
+	bool vote_waiting[KR_VOTERS_MAX];
+	uint32_t vote_waiting_corr[KR_VOTERS_MAX];
+	struct kr_vote_req vote_waiting_req[KR_VOTERS_MAX];
+
+	/* Prospective and candidate. */
+	uint8_t vote_state[KR_VOTERS_MAX];
+	uint32_t vote_corr[KR_VOTERS_MAX]; /* correlation of this round's request */
+	uint32_t retries;
+
+	/* Leader: what the dataplane reported; resigned: successors. */
+	int64_t last_fetch_us[KR_VOTERS_MAX];
+	uint64_t fetch_offset[KR_VOTERS_MAX];
+	bool acked[KR_VOTERS_MAX]; /* BeginQuorumEpoch (leader), EndQuorumEpoch (resigned) */
+	uint8_t n_successors;
+	int32_t successors[KR_VOTERS_MAX];
+
+	/* Follower. */
+	bool has_fetched; /* a good Fetch reply from the leader in this epoch */
+
+	/* Vote gate: amnesia or damage (struct kr_election_start). */
+	bool vote_blocked;
+	uint32_t vote_block_epoch;
+
+	bool shutting_down;
+	bool shutdown_done;
+	uint32_t next_correlation;
+	uint64_t rng;
+	struct kr_election_stats stats;
+};
+
+/**
+ * Check cfg and start from what the node found at start: epoch = max(persisted, last log
+ * epoch); a node persisted as leader restarts resigned in that epoch, one that voted for
+ * itself restarts as candidate, one that knew the leader restarts as its follower.
+ * @return 0, or -EINVAL (cfg inconsistent: no voters, duplicate ids, non-positive
+ *   timeouts) with nothing output.
+ */
+int kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
+		     const struct kr_election_start *start, int64_t now, struct kr_el_out *out);
+
+/** Fire the timers that are due. */
+void kr_election_tick(struct kr_election *e, int64_t now, struct kr_el_out *out);
+
+/** The earliest time kr_election_tick has work (INT64_MAX: none). */
+int64_t kr_election_next_deadline(const struct kr_election *e);
+
+/**
+ * A decoded control message (Vote, BeginQuorumEpoch, EndQuorumEpoch and their
+ * responses) from node h->sender_id. Anything else is counted and ignored.
+ */
+void kr_election_on_msg(struct kr_election *e, const struct kr_frame_hdr *h,
+			const struct kr_msg *m, int64_t now, struct kr_el_out *out);
+
+/** A dataplane event (everything but KR_EV_PACKET, which goes to kr_election_on_msg). */
+void kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t now,
+			  struct kr_el_out *out);
+
+/**
+ * Begin a graceful shutdown: a leader resigns and sends EndQuorumEpoch naming its
+ * successors by fetch offset, then KR_EL_SHUTDOWN_DONE once they acknowledge, a new
+ * leader appears, or shutdown_timeout passes. Any other role is done at once.
+ */
+void kr_election_shutdown(struct kr_election *e, int64_t now, struct kr_el_out *out);
+
+/** The node's current view: role, epoch, leader (for logs and DescribeQuorum). */
+static inline bool
+kr_election_is_voter(const struct kr_election *e)
+{
+	return e->voter_index >= 0;
+}
+
+#endif /* KRAFT_ELECTION_H */

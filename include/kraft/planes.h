@@ -1,0 +1,81 @@
+/* kraftd: the messages between the two planes. Commands go from the control plane to the
+ * dataplane, events the other way, over single-producer/single-consumer rings of
+ * fixed-size elements that carry bytes, never pointers or mbufs (DESIGN.md §2).
+ *
+ * THE FENCE RULE (DESIGN.md §2), enforced on both sides:
+ *   A node must never report a fetch offset or durable offset under leader epoch E after
+ *   it has voted, or become candidate, in an epoch above E.
+ * So before the control plane compares logs for a vote or pre-vote, or starts a
+ * candidacy, it sends KR_CMD_FENCE(epoch, seq) and waits for KR_EV_FENCE_ACK carrying the
+ * same seq and the dataplane's (last epoch, LEO) at that moment. A fenced dataplane
+ * neither appends, nor truncates, nor acknowledges anything (no Fetch is sent, no append
+ * completes) until a role command (LEADER, FOLLOWER, UNATTACHED) lifts the fence. The
+ * acknowledgement stays usable only while no role command has been sent after it.
+ * Enforced in control/election.c (fence_ready()) and dataplane/repl.c (REPL_FENCED).
+ */
+#ifndef KRAFT_PLANES_H
+#define KRAFT_PLANES_H
+
+#include <stdint.h>
+
+#include "kraft/common.h"
+#include "kraft/wire.h"
+
+/* The largest control frame: END_EPOCH naming every voter, with an auth trailer. */
+#define KR_CTL_FRAME_MAX 160
+_Static_assert(KR_WIRE_HDR_BYTES + KR_END_EPOCH_FIXED_BYTES + 4 * KR_VOTERS_MAX +
+			       KR_WIRE_AUTH_BYTES <=
+		       KR_CTL_FRAME_MAX,
+	       "a control frame must fit a ring element");
+
+/* Commands: control plane -> dataplane. */
+enum kr_cmd_type {
+	KR_CMD_FENCE = 1,  /* stop acting in any role; answer KR_EV_FENCE_ACK(epoch, seq) */
+	KR_CMD_LEADER,     /* lead epoch: write the LeaderChange record, serve fetches */
+	KR_CMD_FOLLOWER,   /* follow node (the leader) in epoch: fetch from it */
+	KR_CMD_UNATTACHED, /* no leader known in epoch; an observer looks for one */
+	KR_CMD_SEND,       /* transmit frame (a whole encoded control frame) to node */
+};
+
+struct kr_cmd {
+	uint8_t type;
+	uint16_t frame_len; /* SEND */
+	int32_t node;       /* FOLLOWER: the leader; SEND: the destination */
+	uint32_t epoch;     /* FENCE, LEADER, FOLLOWER, UNATTACHED */
+	uint32_t seq;       /* FENCE */
+	uint8_t frame[KR_CTL_FRAME_MAX];
+};
+
+/* Events: dataplane -> control plane. */
+enum kr_event_type {
+	KR_EV_FENCE_ACK = 1,   /* fenced at (epoch, seq); the log ends at offset, last_epoch */
+	KR_EV_PACKET,          /* a control frame (Vote, BeginQuorumEpoch, ...) from node */
+	KR_EV_LEADER_FETCHED,  /* follower: a good Fetch reply from node, the leader of epoch */
+	KR_EV_REPLICA_FETCHED, /* leader of epoch: voter node fetched at offset (liveness) */
+	KR_EV_EPOCH_SEEN,      /* a Fetch exchange named epoch and its leader node (or -1) */
+	KR_EV_CAUGHT_UP,       /* follower reached the HW of the leader of epoch (offset) and
+				* repaired any damage: the node may vote again */
+	KR_EV_FATAL,           /* the dataplane stopped itself: seq holds a KR_FATAL_* code */
+};
+
+/* Why a dataplane stopped itself. */
+enum kr_fatal {
+	KR_FATAL_TRUNCATE_BELOW_HW = 1, /* a leader asked to truncate committed records */
+	KR_FATAL_STORAGE = 2,           /* a flush failed: nothing more may be acknowledged */
+};
+
+struct kr_event {
+	uint8_t type;
+	uint16_t frame_len; /* PACKET */
+	int32_t node;
+	uint32_t epoch;
+	uint32_t seq;        /* FENCE_ACK: the fence's seq; FATAL: a KR_FATAL_* code */
+	uint32_t last_epoch; /* FENCE_ACK */
+	uint64_t offset;     /* FENCE_ACK: LEO; REPLICA_FETCHED: fetch offset; CAUGHT_UP: HW */
+	uint8_t frame[KR_CTL_FRAME_MAX];
+};
+
+const char *kr_cmd_name(unsigned type);
+const char *kr_event_name(unsigned type);
+
+#endif /* KRAFT_PLANES_H */

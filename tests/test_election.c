@@ -1,0 +1,1039 @@
+/* kraftd tests: the election state machine against KRaft's scenarios (reference §5,
+ * "Black-box scenarios", those that apply before snapshots and voter changes), plus the
+ * fence rule. Each test drives one node's pure core and reads its actions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kraft/election.h"
+#include "kraft/errors.h"
+
+#define MS 1000
+#define T_ELECTION (100 * MS)
+#define T_FETCH (200 * MS)
+#define T_BACKOFF (100 * MS)
+#define T_REQUEST (50 * MS)
+#define T_SHUTDOWN (300 * MS)
+
+struct node {
+	struct kr_election e;
+	struct kr_el_out out;
+	int64_t now;
+};
+
+static struct kr_election_config
+config(int32_t self, int n_voters)
+{
+	struct kr_election_config c = {
+		.node_id = self,
+		.n_voters = (uint8_t)n_voters,
+		.election_timeout_us = T_ELECTION,
+		.fetch_timeout_us = T_FETCH,
+		.election_backoff_max_us = T_BACKOFF,
+		.request_timeout_us = T_REQUEST,
+		.shutdown_timeout_us = T_SHUTDOWN,
+	};
+
+	for (int i = 0; i < n_voters; i++)
+		c.voters[i] = i + 1; /* voters are nodes 1..n */
+	memset(c.directory_id, self, KR_UUID_BYTES);
+	return c;
+}
+
+static struct node *
+start_full(int32_t self, int n_voters, struct kr_quorum_state qs, uint32_t log_epoch,
+	   bool blocked)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	struct kr_election_config c = config(self, n_voters);
+	struct kr_election_start st = {.qs = qs, .log_last_epoch = log_epoch,
+				       .vote_blocked = blocked, .rng_seed = 42 + (uint64_t)self};
+
+	n->now = 1000000;
+	assert_int_equal(kr_election_init(&n->e, &c, &st, n->now, &n->out), 0);
+	return n;
+}
+
+static struct kr_quorum_state
+qs_of(uint32_t epoch, int32_t leader, int32_t voted)
+{
+	struct kr_quorum_state q = {.epoch = epoch, .leader_id = leader, .voted_id = voted};
+
+	return q;
+}
+
+static struct node *
+start(int32_t self, int n_voters)
+{
+	return start_full(self, n_voters, qs_of(0, KR_NODE_NONE, KR_NODE_NONE), 0, false);
+}
+
+static void
+clear(struct node *n)
+{
+	n->out.n = 0;
+}
+
+/* ---- reading actions ---- */
+
+static const struct kr_el_action *
+find(const struct node *n, uint8_t type, int skip)
+{
+	for (uint32_t i = 0; i < n->out.n; i++)
+		if (n->out.a[i].type == type && skip-- == 0)
+			return &n->out.a[i];
+	return NULL;
+}
+
+static int
+index_of(const struct node *n, const struct kr_el_action *a)
+{
+	return a ? (int)(a - n->out.a) : -1;
+}
+
+static const struct kr_el_action *
+find_send(const struct node *n, unsigned api, int32_t to)
+{
+	for (uint32_t i = 0; i < n->out.n; i++) {
+		const struct kr_el_action *a = &n->out.a[i];
+
+		if (a->type == KR_EL_SEND && a->u.send.msg.api == api &&
+		    (to == KR_NODE_NONE || a->u.send.to == to))
+			return a;
+	}
+	return NULL;
+}
+
+static int
+count_sends(const struct node *n, unsigned api)
+{
+	int c = 0;
+
+	for (uint32_t i = 0; i < n->out.n; i++)
+		c += n->out.a[i].type == KR_EL_SEND && n->out.a[i].u.send.msg.api == api;
+	return c;
+}
+
+static const struct kr_el_action *
+find_cmd(const struct node *n, uint8_t type)
+{
+	for (uint32_t i = 0; i < n->out.n; i++)
+		if (n->out.a[i].type == KR_EL_COMMAND && n->out.a[i].u.cmd.type == type)
+			return &n->out.a[i];
+	return NULL;
+}
+
+/* ---- inputs ---- */
+
+static void
+tick_to(struct node *n, int64_t t)
+{
+	n->now = t;
+	kr_election_tick(&n->e, n->now, &n->out);
+}
+
+static void
+advance(struct node *n, int64_t us)
+{
+	tick_to(n, n->now + us);
+}
+
+/* Run the timers until the role changes or limit passes. */
+static void
+run_until_role_changes(struct node *n, int64_t limit)
+{
+	enum kr_role r = n->e.role;
+	int64_t end = n->now + limit;
+
+	while (n->e.role == r && n->now < end) {
+		int64_t d = kr_election_next_deadline(&n->e);
+
+		tick_to(n, d < end ? d : end);
+	}
+}
+
+static void
+deliver(struct node *n, int32_t from, uint32_t corr, const struct kr_msg *m)
+{
+	struct kr_frame_hdr h = {.api = m->api, .sender_id = from, .correlation_id = corr};
+
+	kr_election_on_msg(&n->e, &h, m, n->now, &n->out);
+}
+
+static void
+event(struct node *n, uint8_t type, int32_t node, uint32_t epoch, uint64_t offset)
+{
+	struct kr_event ev = {.type = type, .node = node, .epoch = epoch, .offset = offset};
+
+	kr_election_on_event(&n->e, &ev, n->now, &n->out);
+}
+
+/* The dataplane acknowledges the latest fence with its log position. */
+static void
+ack_fence(struct node *n, uint32_t last_epoch, uint64_t leo)
+{
+	struct kr_event ev = {.type = KR_EV_FENCE_ACK,
+			      .epoch = n->e.dp_epoch,
+			      .seq = n->e.fence_seq,
+			      .last_epoch = last_epoch,
+			      .offset = leo};
+
+	assert_int_equal(n->e.dp, KR_DP_FENCING);
+	kr_election_on_event(&n->e, &ev, n->now, &n->out);
+}
+
+static void
+vote_req(struct node *n, int32_t from, uint32_t epoch, uint32_t last_epoch, uint64_t leo,
+	 bool pre)
+{
+	struct kr_msg m = {.api = KR_API_VOTE};
+
+	m.u.vote.epoch = epoch;
+	m.u.vote.last_epoch = last_epoch;
+	m.u.vote.last_offset = leo;
+	m.u.vote.voter_id = n->e.cfg.node_id;
+	m.u.vote.pre_vote = pre;
+	deliver(n, from, 777, &m);
+}
+
+static void
+vote_resp(struct node *n, int32_t from, bool granted, bool pre)
+{
+	struct kr_msg m = {.api = KR_API_VOTE_RESP};
+	int vi = from - 1;
+
+	m.u.vote_resp.granted = granted;
+	m.u.vote_resp.pre_vote = pre;
+	m.u.vote_resp.epoch = n->e.epoch;
+	m.u.vote_resp.leader_id = KR_NODE_NONE;
+	deliver(n, from, n->e.vote_corr[vi], &m);
+}
+
+static void
+begin_epoch(struct node *n, int32_t from, uint32_t epoch)
+{
+	struct kr_msg m = {.api = KR_API_BEGIN_EPOCH};
+
+	m.u.begin_epoch.epoch = epoch;
+	m.u.begin_epoch.leader_id = from;
+	deliver(n, from, 555, &m);
+}
+
+static void
+end_epoch(struct node *n, int32_t from, uint32_t epoch, int n_succ, const int32_t *succ)
+{
+	struct kr_msg m = {.api = KR_API_END_EPOCH};
+
+	m.u.end_epoch.epoch = epoch;
+	m.u.end_epoch.leader_id = from;
+	m.u.end_epoch.n_successors = (uint8_t)n_succ;
+	memcpy(m.u.end_epoch.successors, succ, sizeof(int32_t) * (size_t)n_succ);
+	deliver(n, from, 556, &m);
+}
+
+/* The answer to the last vote request (correlation 777). */
+static const struct kr_vote_resp *
+vote_answer(const struct node *n)
+{
+	const struct kr_el_action *a = NULL;
+
+	for (uint32_t i = 0; i < n->out.n; i++)
+		if (n->out.a[i].type == KR_EL_SEND && n->out.a[i].u.send.msg.api == KR_API_VOTE_RESP)
+			a = &n->out.a[i];
+	assert_non_null(a);
+	assert_int_equal(a->u.send.correlation, 777);
+	return &a->u.send.msg.u.vote_resp;
+}
+
+/* Make node 1 of three the leader of epoch 1: prospective, pre-votes, candidate, votes. */
+static struct node *
+leader_of_three(void)
+{
+	struct node *n = start(1, 3);
+
+	run_until_role_changes(n, 10 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	ack_fence(n, 0, 0);
+	vote_resp(n, 2, true, true);
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
+	vote_resp(n, 2, true, false);
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	assert_int_equal(n->e.epoch, 1);
+	clear(n);
+	return n;
+}
+
+static struct node *
+follower_of(int32_t self, int32_t leader, uint32_t epoch)
+{
+	struct node *n = start(self, 3);
+
+	begin_epoch(n, leader, epoch);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	clear(n);
+	return n;
+}
+
+/* ---- scenarios ---- */
+
+/* §5.1 */
+static void
+sole_voter_elects_itself_at_start(void **state)
+{
+	struct node *n = start(1, 1);
+
+	(void)state;
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	assert_non_null(find_cmd(n, KR_CMD_FENCE));
+	assert_null(find_cmd(n, KR_CMD_LEADER)); /* not before the fence is acknowledged */
+	ack_fence(n, 0, 0);
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	assert_int_equal(n->e.epoch, 1);
+	const struct kr_el_action *p = find(n, KR_EL_PERSIST, 0);
+
+	assert_non_null(p);
+	assert_int_equal(p->u.persist.epoch, 1);
+	assert_int_equal(p->u.persist.voted_id, 1);
+	assert_non_null(find_cmd(n, KR_CMD_LEADER));
+	assert_int_equal(find_cmd(n, KR_CMD_LEADER)->u.cmd.epoch, 1);
+	free(n);
+}
+
+/* §5.6 */
+static void
+sole_voter_leader_never_resigns_through_check_quorum(void **state)
+{
+	struct node *n = start(1, 1);
+
+	(void)state;
+	ack_fence(n, 0, 0);
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	for (int i = 0; i < 100; i++)
+		advance(n, T_FETCH);
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	free(n);
+}
+
+/* §5.2 */
+static void
+node_persisted_as_leader_restarts_resigned_and_sends_end_epoch(void **state)
+{
+	struct node *n = start_full(1, 3, qs_of(4, 1, 1), 4, false);
+
+	(void)state;
+	assert_int_equal(n->e.role, KR_ROLE_RESIGNED);
+	assert_int_equal(n->e.epoch, 4);
+	assert_null(find(n, KR_EL_PERSIST, 0));
+	assert_null(find_cmd(n, KR_CMD_LEADER)); /* the dataplane is fenced: no appends */
+	assert_non_null(find_cmd(n, KR_CMD_FENCE));
+	assert_int_equal(count_sends(n, KR_API_END_EPOCH), 2);
+	/* it re-sends until acknowledged, and after the election timeout it runs */
+	clear(n);
+	advance(n, T_REQUEST);
+	assert_int_equal(count_sends(n, KR_API_END_EPOCH), 2);
+	run_until_role_changes(n, 2 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	assert_int_equal(n->e.epoch, 4);
+	free(n);
+}
+
+/* §5.3 */
+static void
+ex_leader_refuses_any_vote_in_its_epoch_but_grants_in_a_higher_one(void **state)
+{
+	struct node *n = start_full(1, 3, qs_of(4, 1, 1), 4, false);
+
+	(void)state;
+	ack_fence(n, 4, 10);
+	clear(n);
+	vote_req(n, 2, 4, 3, 100, false); /* well up to date, but in the epoch it led */
+	assert_false(vote_answer(n)->granted);
+	clear(n);
+	vote_req(n, 2, 5, 4, 100, false);
+	assert_int_equal(n->e.epoch, 5);
+	if (n->e.dp == KR_DP_FENCING)
+		ack_fence(n, 4, 10);
+	assert_true(vote_answer(n)->granted);
+	assert_int_equal(n->e.voted_id, 2);
+	free(n);
+}
+
+/* §5.4 */
+static void
+node_that_voted_for_itself_restarts_as_candidate_in_the_same_epoch(void **state)
+{
+	struct node *n = start_full(2, 3, qs_of(6, KR_NODE_NONE, 2), 5, false);
+
+	(void)state;
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
+	assert_int_equal(n->e.epoch, 6);
+	assert_null(find(n, KR_EL_PERSIST, 0));
+	assert_int_equal(count_sends(n, KR_API_VOTE), 0); /* waits for the fence */
+	ack_fence(n, 5, 20);
+	assert_int_equal(count_sends(n, KR_API_VOTE), 2);
+	const struct kr_vote_req *v = &find_send(n, KR_API_VOTE, 1)->u.send.msg.u.vote;
+
+	assert_int_equal(v->epoch, 6);
+	assert_false(v->pre_vote);
+	assert_int_equal(v->last_epoch, 5);
+	assert_int_equal(v->last_offset, 20);
+	free(n);
+}
+
+static void
+log_with_a_later_epoch_than_the_file_moves_the_node_to_it(void **state)
+{
+	struct node *n = start_full(2, 3, qs_of(3, 1, 1), 7, false);
+
+	(void)state;
+	assert_int_equal(n->e.role, KR_ROLE_UNATTACHED);
+	assert_int_equal(n->e.epoch, 7);
+	assert_int_equal(n->e.voted_id, KR_NODE_NONE);
+	assert_int_equal(find(n, KR_EL_PERSIST, 0)->u.persist.epoch, 7);
+	free(n);
+}
+
+/* §5.5 */
+static void
+leader_resigns_without_fetches_from_a_majority_in_one_and_a_half_fetch_timeouts(void **state)
+{
+	struct node *n = leader_of_three();
+
+	(void)state;
+	/* fetches from voter 2 keep it in office */
+	for (int i = 0; i < 10; i++) {
+		advance(n, T_FETCH / 2);
+		event(n, KR_EV_REPLICA_FETCHED, 2, 1, 5);
+		assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	}
+	/* observers (node 9) do not count */
+	int64_t last = n->now;
+
+	while (n->e.role == KR_ROLE_LEADER && n->now < last + 4 * T_FETCH) {
+		advance(n, T_FETCH / 10);
+		event(n, KR_EV_REPLICA_FETCHED, 9, 1, 5);
+	}
+	assert_int_equal(n->e.role, KR_ROLE_RESIGNED);
+	assert_true(n->now >= last + T_FETCH * 3 / 2);
+	assert_true(n->now <= last + T_FETCH * 3 / 2 + T_FETCH / 10);
+	assert_non_null(find_cmd(n, KR_CMD_FENCE));
+	assert_int_equal(count_sends(n, KR_API_END_EPOCH), 2);
+	free(n);
+}
+
+/* §5.7 */
+static void
+leader_resends_begin_epoch_until_a_fetch_or_an_answer_acknowledges_it(void **state)
+{
+	struct node *n = start(1, 3);
+
+	(void)state;
+	run_until_role_changes(n, 10 * T_ELECTION);
+	ack_fence(n, 0, 0);
+	vote_resp(n, 3, true, true);
+	clear(n);
+	vote_resp(n, 3, true, false);
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	assert_int_equal(count_sends(n, KR_API_BEGIN_EPOCH), 2);
+	clear(n);
+	event(n, KR_EV_REPLICA_FETCHED, 2, 1, 0); /* node 2 fetched: that acknowledges */
+	advance(n, T_FETCH / 2);
+	assert_null(find_send(n, KR_API_BEGIN_EPOCH, 2));
+	assert_non_null(find_send(n, KR_API_BEGIN_EPOCH, 3));
+	struct kr_msg ok = {.api = KR_API_BEGIN_EPOCH_RESP};
+
+	ok.u.epoch_resp.epoch = 1;
+	ok.u.epoch_resp.leader_id = 1;
+	deliver(n, 3, 1, &ok);
+	clear(n);
+	advance(n, T_FETCH / 2);
+	assert_int_equal(count_sends(n, KR_API_BEGIN_EPOCH), 0);
+	free(n);
+}
+
+/* §5.8 */
+static void
+unattached_voter_follows_and_persists_the_leader_named_by_begin_epoch(void **state)
+{
+	struct node *n = start(2, 3);
+
+	(void)state;
+	clear(n);
+	begin_epoch(n, 3, 5);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	assert_int_equal(n->e.leader_id, 3);
+	assert_int_equal(n->e.epoch, 5);
+	const struct kr_el_action *p = find(n, KR_EL_PERSIST, 0);
+
+	assert_non_null(p);
+	assert_int_equal(p->u.persist.leader_id, 3);
+	assert_int_equal(p->u.persist.epoch, 5);
+	assert_true(index_of(n, p) < index_of(n, find_send(n, KR_API_BEGIN_EPOCH_RESP, 3)));
+	assert_int_equal(find_cmd(n, KR_CMD_FOLLOWER)->u.cmd.node, 3);
+	assert_int_equal(find_send(n, KR_API_BEGIN_EPOCH_RESP, 3)->u.send.msg.u.epoch_resp.error,
+			 KR_ERR_NONE);
+	free(n);
+}
+
+/* §5.9 */
+static void
+begin_or_end_epoch_from_an_older_epoch_is_fenced_and_changes_nothing(void **state)
+{
+	struct node *n = follower_of(2, 3, 5);
+
+	(void)state;
+	begin_epoch(n, 1, 4);
+	assert_int_equal(find_send(n, KR_API_BEGIN_EPOCH_RESP, 1)->u.send.msg.u.epoch_resp.error,
+			 KR_ERR_FENCED_LEADER_EPOCH);
+	end_epoch(n, 1, 4, 0, NULL);
+	assert_int_equal(find_send(n, KR_API_END_EPOCH_RESP, 1)->u.send.msg.u.epoch_resp.error,
+			 KR_ERR_FENCED_LEADER_EPOCH);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	assert_int_equal(n->e.leader_id, 3);
+	assert_int_equal(n->e.epoch, 5);
+	assert_null(find(n, KR_EL_PERSIST, 0));
+	assert_null(find(n, KR_EL_TRANSITION, 0));
+	free(n);
+}
+
+/* §5.10 */
+static void
+first_successor_runs_at_once_and_the_second_after_the_strict_exponential_delay(void **state)
+{
+	const int32_t succ[2] = {2, 3};
+	struct node *a = follower_of(2, 1, 3), *b = follower_of(3, 1, 3);
+
+	(void)state;
+	end_epoch(a, 1, 3, 2, succ);
+	end_epoch(b, 1, 3, 2, succ);
+	advance(a, 0);
+	assert_int_equal(a->e.role, KR_ROLE_PROSPECTIVE);
+	advance(b, 0);
+	assert_int_equal(b->e.role, KR_ROLE_FOLLOWER); /* still fetching */
+	/* position 1 of 2: (max >> 1) << 0 = max / 2 */
+	advance(b, T_BACKOFF / 2 - 1);
+	assert_int_equal(b->e.role, KR_ROLE_FOLLOWER);
+	advance(b, 1);
+	assert_int_equal(b->e.role, KR_ROLE_PROSPECTIVE);
+	free(a);
+	free(b);
+}
+
+/* §5.11 */
+static void
+leader_shutting_down_names_successors_by_fetch_offset(void **state)
+{
+	struct node *n = start(1, 5);
+
+	(void)state;
+	run_until_role_changes(n, 10 * T_ELECTION);
+	ack_fence(n, 0, 0);
+	vote_resp(n, 2, true, true);
+	vote_resp(n, 3, true, true);
+	vote_resp(n, 2, true, false);
+	vote_resp(n, 3, true, false);
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	event(n, KR_EV_REPLICA_FETCHED, 2, 1, 10);
+	event(n, KR_EV_REPLICA_FETCHED, 3, 1, 40);
+	event(n, KR_EV_REPLICA_FETCHED, 4, 1, 25);
+	event(n, KR_EV_REPLICA_FETCHED, 5, 1, 30);
+	clear(n);
+	kr_election_shutdown(&n->e, n->now, &n->out);
+	assert_int_equal(n->e.role, KR_ROLE_RESIGNED);
+	const struct kr_end_epoch_req *q = &find_send(n, KR_API_END_EPOCH, 2)->u.send.msg.u.end_epoch;
+
+	assert_int_equal(q->n_successors, 4);
+	assert_int_equal(q->successors[0], 3);
+	assert_int_equal(q->successors[1], 5);
+	assert_int_equal(q->successors[2], 4);
+	assert_int_equal(q->successors[3], 2);
+	free(n);
+}
+
+/* §5.23 */
+static void
+leader_shutdown_completes_on_acknowledgements_or_timeout_follower_at_once(void **state)
+{
+	struct node *n = leader_of_three(), *f = follower_of(2, 1, 1);
+	struct kr_msg ok = {.api = KR_API_END_EPOCH_RESP};
+
+	(void)state;
+	kr_election_shutdown(&n->e, n->now, &n->out);
+	assert_null(find(n, KR_EL_SHUTDOWN_DONE, 0));
+	ok.u.epoch_resp.epoch = 1;
+	ok.u.epoch_resp.leader_id = 1;
+	deliver(n, 2, 1, &ok);
+	assert_null(find(n, KR_EL_SHUTDOWN_DONE, 0));
+	deliver(n, 3, 1, &ok);
+	assert_non_null(find(n, KR_EL_SHUTDOWN_DONE, 0));
+	free(n);
+
+	n = leader_of_three();
+	kr_election_shutdown(&n->e, n->now, &n->out);
+	advance(n, T_SHUTDOWN - 1);
+	assert_null(find(n, KR_EL_SHUTDOWN_DONE, 0));
+	advance(n, 1);
+	assert_non_null(find(n, KR_EL_SHUTDOWN_DONE, 0));
+	assert_int_equal(n->e.role, KR_ROLE_RESIGNED); /* no election while shutting down */
+	free(n);
+
+	n = leader_of_three();
+	kr_election_shutdown(&n->e, n->now, &n->out);
+	begin_epoch(n, 2, 2); /* a new leader appeared */
+	assert_non_null(find(n, KR_EL_SHUTDOWN_DONE, 0));
+	free(n);
+
+	kr_election_shutdown(&f->e, f->now, &f->out);
+	assert_non_null(find(f, KR_EL_SHUTDOWN_DONE, 0));
+	free(f);
+}
+
+/* §5.12 */
+static void
+rejected_candidate_backs_off_keeps_its_vote_then_runs_again_with_more_retries(void **state)
+{
+	struct node *n = start(1, 3);
+
+	(void)state;
+	run_until_role_changes(n, 10 * T_ELECTION);
+	ack_fence(n, 0, 0);
+	vote_resp(n, 2, true, true);
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
+	vote_resp(n, 2, false, false);
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE); /* node 3 may still say yes */
+	vote_resp(n, 3, false, false);
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
+	assert_int_equal(n->e.voted_id, 1);
+	int64_t lost_at = n->now;
+
+	assert_true(n->e.backoff_deadline <= lost_at + T_BACKOFF);
+	uint32_t retries = n->e.retries;
+
+	run_until_role_changes(n, 2 * T_BACKOFF);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	assert_true(n->now <= lost_at + T_BACKOFF);
+	assert_int_equal(n->e.retries, retries + 1);
+	assert_int_equal(n->e.epoch, 1); /* no bump for the pre-vote */
+	assert_int_equal(n->e.voted_id, 1);
+	free(n);
+}
+
+static void
+candidate_election_timeout_goes_back_to_prospective_in_the_same_epoch(void **state)
+{
+	struct node *n = start(1, 3);
+
+	(void)state;
+	run_until_role_changes(n, 10 * T_ELECTION);
+	ack_fence(n, 0, 0);
+	vote_resp(n, 2, true, true);
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
+	int64_t t0 = n->now;
+
+	run_until_role_changes(n, 3 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	assert_int_equal(n->e.epoch, 1);
+	assert_true(n->now >= t0 + T_ELECTION && n->now < t0 + 2 * T_ELECTION);
+	free(n);
+}
+
+static void
+lost_elections_back_off_for_randomized_growing_times(void **state)
+{
+	int64_t max_seen[6] = {0};
+
+	(void)state;
+	for (int seed = 0; seed < 40; seed++) {
+		struct node *n = start(1, 3);
+
+		n->e.rng = (uint64_t)seed * 7919;
+		run_until_role_changes(n, 10 * T_ELECTION);
+		for (int round = 0; round < 6; round++) {
+			if (n->e.role != KR_ROLE_PROSPECTIVE)
+				break;
+			if (n->e.dp == KR_DP_FENCING)
+				ack_fence(n, 0, 0);
+			vote_resp(n, 2, true, true);
+			vote_resp(n, 2, false, false);
+			vote_resp(n, 3, false, false);
+			int64_t b = n->e.backoff_deadline - n->now;
+
+			assert_true(b >= 0 && b <= T_BACKOFF);
+			if (b > max_seen[round])
+				max_seen[round] = b;
+			run_until_role_changes(n, 2 * T_BACKOFF);
+		}
+		free(n);
+	}
+	/* the first backoff is 0 or one base unit; later ones reach further */
+	assert_true(max_seen[0] <= T_BACKOFF / 10);
+	assert_true(max_seen[3] > max_seen[0]);
+}
+
+static void
+election_timeouts_are_drawn_from_t_to_2t(void **state)
+{
+	int64_t lo = INT64_MAX, hi = 0;
+
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		struct node *n = start(2, 3);
+
+		n->e.rng = (uint64_t)i * 104729;
+		clear(n);
+		begin_epoch(n, 3, 1);
+		vote_req(n, 1, 2, 1, 0, false); /* a higher epoch: unattached, timer drawn */
+		ack_fence(n, 0, 0);
+		int64_t d = n->e.election_deadline - n->now;
+
+		lo = d < lo ? d : lo;
+		hi = d > hi ? d : hi;
+		free(n);
+	}
+	assert_true(lo >= T_ELECTION);
+	assert_true(hi < 2 * T_ELECTION);
+	assert_true(hi - lo > T_ELECTION / 2); /* spread, not a constant */
+}
+
+/* §5.13 */
+static void
+vote_with_a_higher_epoch_moves_the_node_to_unattached_before_granting(void **state)
+{
+	struct node *n = follower_of(2, 1, 3);
+
+	(void)state;
+	vote_req(n, 3, 4, 3, 10, false);
+	/* the epoch was adopted and persisted at once; the grant waits for the fence */
+	assert_int_equal(n->e.role, KR_ROLE_UNATTACHED);
+	assert_int_equal(n->e.epoch, 4);
+	assert_int_equal(find(n, KR_EL_PERSIST, 0)->u.persist.epoch, 4);
+	assert_int_equal(find(n, KR_EL_PERSIST, 0)->u.persist.voted_id, KR_NODE_NONE);
+	assert_null(find_send(n, KR_API_VOTE_RESP, 3));
+	ack_fence(n, 3, 10);
+	assert_true(vote_answer(n)->granted);
+	assert_int_equal(n->e.voted_id, 3);
+	free(n);
+}
+
+static void
+follower_with_a_known_leader_rejects_a_vote_in_the_same_epoch(void **state)
+{
+	struct node *n = follower_of(2, 1, 3);
+
+	(void)state;
+	vote_req(n, 3, 3, 2, 100, false);
+	assert_false(vote_answer(n)->granted);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	assert_null(find_cmd(n, KR_CMD_FENCE)); /* a refusal needs no fence */
+	free(n);
+}
+
+/* §5.14 */
+static void
+invalid_stale_and_misaddressed_votes_get_their_errors(void **state)
+{
+	struct node *n = follower_of(2, 1, 3);
+	struct kr_msg m = {.api = KR_API_VOTE};
+
+	(void)state;
+	vote_req(n, 3, 4, 4, 10, false); /* a standard vote's last epoch must be below it */
+	assert_int_equal(vote_answer(n)->error, KR_ERR_INVALID_REQUEST);
+	vote_req(n, 3, 4, 5, 10, true); /* a pre-vote's may equal it, not exceed it */
+	assert_int_equal(vote_answer(n)->error, KR_ERR_INVALID_REQUEST);
+	vote_req(n, 3, 2, 1, 10, false);
+	assert_int_equal(vote_answer(n)->error, KR_ERR_FENCED_LEADER_EPOCH);
+	assert_int_equal(vote_answer(n)->epoch, 3);
+	m.u.vote = (struct kr_vote_req){.epoch = 4, .last_epoch = 3, .voter_id = 1};
+	deliver(n, 3, 777, &m);
+	assert_int_equal(vote_answer(n)->error, KR_ERR_INVALID_VOTER_KEY);
+	assert_int_equal(n->e.epoch, 3); /* none of them moved the node */
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	free(n);
+}
+
+/* §5.15 */
+static void
+leader_and_candidate_reject_votes_in_their_epoch_and_non_voters_get_no_error(void **state)
+{
+	struct node *l = leader_of_three(), *c = start(1, 3);
+
+	(void)state;
+	vote_req(l, 2, 1, 0, 100, false);
+	assert_false(vote_answer(l)->granted);
+	vote_req(l, 2, 1, 0, 100, true);
+	assert_false(vote_answer(l)->granted);
+	run_until_role_changes(c, 10 * T_ELECTION);
+	ack_fence(c, 0, 0);
+	vote_resp(c, 2, true, true);
+	assert_int_equal(c->e.role, KR_ROLE_CANDIDATE);
+	vote_req(c, 3, 1, 0, 100, false);
+	assert_false(vote_answer(c)->granted);
+	/* a vote from a node outside the voter set: answered, not granted, no error */
+	vote_req(c, 9, 5, 0, 100, false);
+	assert_int_equal(vote_answer(c)->error, KR_ERR_NONE);
+	assert_false(vote_answer(c)->granted);
+	assert_int_equal(c->e.epoch, 1);
+	free(l);
+	free(c);
+}
+
+/* §5.16 */
+static void
+voter_follower_times_out_to_prospective_but_an_observer_never_runs(void **state)
+{
+	struct node *v = follower_of(2, 1, 3), *o = start(9, 3);
+
+	(void)state;
+	advance(v, T_FETCH - 1);
+	assert_int_equal(v->e.role, KR_ROLE_FOLLOWER);
+	advance(v, 1);
+	assert_int_equal(v->e.role, KR_ROLE_PROSPECTIVE);
+
+	event(o, KR_EV_EPOCH_SEEN, 1, 3, 0);
+	assert_int_equal(o->e.role, KR_ROLE_FOLLOWER);
+	for (int i = 0; i < 50; i++)
+		advance(o, T_FETCH);
+	assert_true(o->e.role == KR_ROLE_UNATTACHED || o->e.role == KR_ROLE_FOLLOWER);
+	assert_int_equal(o->e.stats.elections, 0);
+	assert_int_equal(o->e.stats.transitions[KR_ROLE_PROSPECTIVE], 0);
+	assert_non_null(find_cmd(o, KR_CMD_UNATTACHED)); /* it looks for the leader again */
+	free(v);
+	free(o);
+}
+
+/* §5.21 */
+static void
+vote_answers_to_an_old_round_are_ignored_after_becoming_follower(void **state)
+{
+	struct node *n = start(1, 3);
+
+	(void)state;
+	run_until_role_changes(n, 10 * T_ELECTION);
+	ack_fence(n, 0, 0);
+	uint32_t old = n->e.vote_corr[1];
+
+	begin_epoch(n, 2, 0); /* a leader in this epoch: follow it */
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	struct kr_msg m = {.api = KR_API_VOTE_RESP};
+
+	m.u.vote_resp.granted = true;
+	m.u.vote_resp.pre_vote = true;
+	deliver(n, 3, old, &m);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	assert_int_equal(n->e.stats.ignored[KR_EL_IGNORE_STALE_RESPONSE], 1);
+	free(n);
+}
+
+/* §5.26 */
+static void
+pre_votes_follow_kafkas_table(void **state)
+{
+	struct node *f = follower_of(2, 1, 3), *l = leader_of_three(), *r;
+
+	(void)state;
+	/* a follower grants a pre-vote only before its first good fetch */
+	vote_req(f, 3, 3, 3, 50, true);
+	ack_fence(f, 3, 50);
+	assert_true(vote_answer(f)->granted);
+	assert_int_equal(f->e.role, KR_ROLE_FOLLOWER); /* pre-votes change no state */
+	assert_non_null(find_cmd(f, KR_CMD_FOLLOWER)); /* and the fetching resumes */
+	event(f, KR_EV_LEADER_FETCHED, 1, 3, 0);
+	clear(f);
+	vote_req(f, 3, 3, 3, 50, true);
+	assert_false(vote_answer(f)->granted);
+	/* the leader never grants */
+	vote_req(l, 2, 1, 0, 99, true);
+	assert_false(vote_answer(l)->granted);
+	/* resigned grants a pre-vote to an up-to-date log, not to a stale one */
+	r = start_full(1, 3, qs_of(4, 1, 1), 4, false);
+	ack_fence(r, 4, 10);
+	vote_req(r, 2, 4, 4, 10, true);
+	assert_true(vote_answer(r)->granted);
+	vote_req(r, 2, 4, 4, 9, true);
+	assert_false(vote_answer(r)->granted);
+	vote_req(r, 2, 4, 3, 99, true); /* epoch first, then offset */
+	assert_false(vote_answer(r)->granted);
+	assert_null(find(r, KR_EL_PERSIST, 0));
+	free(f);
+	free(l);
+	free(r);
+}
+
+static void
+prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached(void **state)
+{
+	struct node *a = follower_of(2, 1, 3), *b = start(2, 3);
+
+	(void)state;
+	advance(a, T_FETCH);
+	assert_int_equal(a->e.role, KR_ROLE_PROSPECTIVE);
+	ack_fence(a, 3, 0);
+	vote_resp(a, 1, false, true);
+	vote_resp(a, 3, false, true);
+	assert_int_equal(a->e.role, KR_ROLE_FOLLOWER);
+	assert_int_equal(a->e.leader_id, 1);
+
+	run_until_role_changes(b, 10 * T_ELECTION);
+	assert_int_equal(b->e.role, KR_ROLE_PROSPECTIVE);
+	ack_fence(b, 0, 0);
+	vote_resp(b, 1, false, true);
+	vote_resp(b, 3, false, true);
+	assert_int_equal(b->e.role, KR_ROLE_UNATTACHED);
+	free(a);
+	free(b);
+}
+
+static void
+prospective_hearing_begin_epoch_follows(void **state)
+{
+	struct node *a = follower_of(2, 1, 3);
+
+	(void)state;
+	advance(a, T_FETCH);
+	assert_int_equal(a->e.role, KR_ROLE_PROSPECTIVE);
+	begin_epoch(a, 1, 3);
+	assert_int_equal(a->e.role, KR_ROLE_FOLLOWER);
+	free(a);
+}
+
+/* The fence rule. */
+static void
+vote_is_never_granted_before_the_fence_acknowledgement(void **state)
+{
+	struct node *n = start(2, 3);
+
+	(void)state;
+	clear(n);
+	vote_req(n, 1, 1, 0, 0, false);
+	assert_null(find_send(n, KR_API_VOTE_RESP, 1));
+	assert_null(find(n, KR_EL_PERSIST, 1)); /* the epoch, not a vote */
+	assert_int_equal(n->e.voted_id, KR_NODE_NONE);
+	/* an acknowledgement of an older fence does not count */
+	struct kr_event stale = {.type = KR_EV_FENCE_ACK, .seq = n->e.fence_seq - 1};
+
+	kr_election_on_event(&n->e, &stale, n->now, &n->out);
+	assert_null(find_send(n, KR_API_VOTE_RESP, 1));
+	assert_int_equal(n->e.stats.ignored[KR_EL_IGNORE_STALE_FENCE_ACK], 1);
+	ack_fence(n, 0, 0);
+	assert_true(vote_answer(n)->granted);
+	/* the vote was persisted before the answer */
+	const struct kr_el_action *p = NULL;
+
+	for (int i = 0; (p = find(n, KR_EL_PERSIST, i)) != NULL; i++)
+		if (p->u.persist.voted_id == 1)
+			break;
+	assert_non_null(p);
+	assert_true(index_of(n, p) < index_of(n, find_send(n, KR_API_VOTE_RESP, 1)));
+	free(n);
+}
+
+static void
+candidacy_waits_for_the_fence_and_uses_the_acknowledged_log_position(void **state)
+{
+	struct node *n = follower_of(2, 1, 3);
+
+	(void)state;
+	advance(n, T_FETCH);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	assert_non_null(find_cmd(n, KR_CMD_FENCE));
+	assert_int_equal(count_sends(n, KR_API_VOTE), 0);
+	ack_fence(n, 3, 77);
+	assert_int_equal(count_sends(n, KR_API_VOTE), 2);
+	assert_int_equal(find_send(n, KR_API_VOTE, 1)->u.send.msg.u.vote.last_offset, 77);
+	assert_true(find_send(n, KR_API_VOTE, 1)->u.send.msg.u.vote.pre_vote);
+	free(n);
+}
+
+static void
+a_vote_is_granted_once_per_epoch(void **state)
+{
+	struct node *n = start(2, 3);
+
+	(void)state;
+	vote_req(n, 1, 1, 0, 0, false);
+	ack_fence(n, 0, 0);
+	assert_true(vote_answer(n)->granted);
+	clear(n);
+	vote_req(n, 3, 1, 0, 500, false); /* a better log, same epoch, another candidate */
+	assert_false(vote_answer(n)->granted);
+	clear(n);
+	vote_req(n, 1, 1, 0, 0, false); /* the same candidate asking again */
+	assert_true(vote_answer(n)->granted);
+	assert_null(find(n, KR_EL_PERSIST, 0));
+	free(n);
+}
+
+static void
+amnesiac_node_neither_votes_nor_runs_until_caught_up_with_a_leader(void **state)
+{
+	struct node *n = start_full(2, 3, qs_of(5, KR_NODE_NONE, KR_NODE_NONE), 0, true);
+
+	(void)state;
+	for (int i = 0; i < 10; i++)
+		advance(n, T_ELECTION);
+	assert_int_equal(n->e.stats.elections, 0);
+	assert_int_equal(n->e.stats.transitions[KR_ROLE_PROSPECTIVE], 0);
+	vote_req(n, 1, 6, 5, 100, true);
+	if (n->e.dp == KR_DP_FENCING)
+		ack_fence(n, 0, 0);
+	assert_false(vote_answer(n)->granted);
+	event(n, KR_EV_CAUGHT_UP, 3, 4, 40); /* an epoch before its own is not enough */
+	assert_true(n->e.vote_blocked);
+	begin_epoch(n, 3, 5);
+	event(n, KR_EV_CAUGHT_UP, 3, 5, 40); /* caught up with the leader of its epoch */
+	assert_false(n->e.vote_blocked);
+	clear(n);
+	vote_req(n, 1, 6, 5, 100, false);
+	if (n->e.dp == KR_DP_FENCING)
+		ack_fence(n, 5, 40);
+	assert_true(vote_answer(n)->granted);
+	free(n);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sole_voter_elects_itself_at_start),
+		cmocka_unit_test(sole_voter_leader_never_resigns_through_check_quorum),
+		cmocka_unit_test(node_persisted_as_leader_restarts_resigned_and_sends_end_epoch),
+		cmocka_unit_test(ex_leader_refuses_any_vote_in_its_epoch_but_grants_in_a_higher_one),
+		cmocka_unit_test(node_that_voted_for_itself_restarts_as_candidate_in_the_same_epoch),
+		cmocka_unit_test(log_with_a_later_epoch_than_the_file_moves_the_node_to_it),
+		cmocka_unit_test(
+			leader_resigns_without_fetches_from_a_majority_in_one_and_a_half_fetch_timeouts),
+		cmocka_unit_test(leader_resends_begin_epoch_until_a_fetch_or_an_answer_acknowledges_it),
+		cmocka_unit_test(unattached_voter_follows_and_persists_the_leader_named_by_begin_epoch),
+		cmocka_unit_test(begin_or_end_epoch_from_an_older_epoch_is_fenced_and_changes_nothing),
+		cmocka_unit_test(
+			first_successor_runs_at_once_and_the_second_after_the_strict_exponential_delay),
+		cmocka_unit_test(leader_shutting_down_names_successors_by_fetch_offset),
+		cmocka_unit_test(leader_shutdown_completes_on_acknowledgements_or_timeout_follower_at_once),
+		cmocka_unit_test(
+			rejected_candidate_backs_off_keeps_its_vote_then_runs_again_with_more_retries),
+		cmocka_unit_test(candidate_election_timeout_goes_back_to_prospective_in_the_same_epoch),
+		cmocka_unit_test(lost_elections_back_off_for_randomized_growing_times),
+		cmocka_unit_test(election_timeouts_are_drawn_from_t_to_2t),
+		cmocka_unit_test(vote_with_a_higher_epoch_moves_the_node_to_unattached_before_granting),
+		cmocka_unit_test(follower_with_a_known_leader_rejects_a_vote_in_the_same_epoch),
+		cmocka_unit_test(invalid_stale_and_misaddressed_votes_get_their_errors),
+		cmocka_unit_test(
+			leader_and_candidate_reject_votes_in_their_epoch_and_non_voters_get_no_error),
+		cmocka_unit_test(voter_follower_times_out_to_prospective_but_an_observer_never_runs),
+		cmocka_unit_test(vote_answers_to_an_old_round_are_ignored_after_becoming_follower),
+		cmocka_unit_test(pre_votes_follow_kafkas_table),
+		cmocka_unit_test(prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached),
+		cmocka_unit_test(prospective_hearing_begin_epoch_follows),
+		cmocka_unit_test(vote_is_never_granted_before_the_fence_acknowledgement),
+		cmocka_unit_test(candidacy_waits_for_the_fence_and_uses_the_acknowledged_log_position),
+		cmocka_unit_test(a_vote_is_granted_once_per_epoch),
+		cmocka_unit_test(amnesiac_node_neither_votes_nor_runs_until_caught_up_with_a_leader),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
