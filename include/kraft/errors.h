@@ -22,7 +22,10 @@
 	X(LOG_FULL, 12, "the log reached its memory or disk cap; nothing was appended")          \
 	X(OUT_OF_ORDER_SEQUENCE_NUMBER, 13, "the producer sequence skips ahead of the next one") \
 	X(STORAGE_ERROR, 14, "the node hit a storage failure and acknowledges nothing more")     \
-	X(INCONSISTENT_VOTER_SET, 15, "the request comes from a node with another voter set")
+	X(INCONSISTENT_VOTER_SET, 15, "the request comes from a node with another voter set")    \
+	X(BUSY, 16, "too many requests wait already (appends for commit, observers); retry")     \
+	X(DUPLICATE_SEQUENCE_NUMBER, 17,                                                          \
+	  "a retry of an append older than the leader remembers: it was appended before")
 
 enum kr_error {
 #define KR_ERROR_ENUM(name, num, text) KR_ERR_##name = num,

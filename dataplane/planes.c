@@ -1,0 +1,30 @@
+/* kraftd: names of the commands and events between the planes (include/kraft/planes.h). */
+#include "kraft/planes.h"
+
+const char *
+kr_cmd_name(unsigned type)
+{
+	static const char *const names[] = {
+		[KR_CMD_FENCE] = "FENCE",	    [KR_CMD_LEADER] = "LEADER",
+		[KR_CMD_FOLLOWER] = "FOLLOWER",	    [KR_CMD_UNATTACHED] = "UNATTACHED",
+		[KR_CMD_SEND] = "SEND",
+	};
+
+	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "?";
+}
+
+const char *
+kr_event_name(unsigned type)
+{
+	static const char *const names[] = {
+		[KR_EV_FENCE_ACK] = "FENCE_ACK",
+		[KR_EV_PACKET] = "PACKET",
+		[KR_EV_LEADER_FETCHED] = "LEADER_FETCHED",
+		[KR_EV_REPLICA_FETCHED] = "REPLICA_FETCHED",
+		[KR_EV_EPOCH_SEEN] = "EPOCH_SEEN",
+		[KR_EV_CAUGHT_UP] = "CAUGHT_UP",
+		[KR_EV_FATAL] = "FATAL",
+	};
+
+	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "?";
+}

@@ -1,0 +1,176 @@
+/* kraftd: Fetch, on the leader (the replica side is in recv_fetch_resp.c).
+ *
+ * A Fetch (epoch, fetch offset = the replica's LEO, last fetched epoch, durable offset)
+ * is validated, checked against the epoch cache, and then either answered with records
+ * in self-describing frames, answered at once with a diverging epoch, or parked until
+ * there is something to say. A valid Fetch also records the replica's LEO and durable
+ * offset, which may move the high watermark, and is the replica's heartbeat.
+ */
+#include <string.h>
+
+#include "repl_int.h"
+
+/* An answer without records: an error, a divergence, or nothing new yet. */
+static struct kr_fetch_resp *
+reply_one(struct kr_repl *r, uint64_t addr, uint32_t corr, uint16_t error, struct kr_rp_out *out)
+{
+	struct kr_msg *m = rp_send(out, KR_NODE_NONE, addr, corr, KR_API_FETCH_RESP);
+	struct kr_fetch_resp *f = &m->u.fetch_resp;
+
+	f->error = error;
+	f->frame_count = 1;
+	f->leader_id = r->leader_id;
+	f->epoch = r->epoch;
+	f->base_offset = kr_log_end(r->log);
+	f->prev_epoch = kr_log_last_epoch(r->log);
+	f->high_watermark = r->hw;
+	f->log_start_offset = kr_log_start(r->log);
+	return f;
+}
+
+bool
+rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, uint32_t corr, uint64_t offset,
+	       uint32_t max_bytes, struct kr_rp_out *out)
+{
+	struct kr_log_span spans[KR_REPLY_FRAMES_MAX];
+	uint32_t budget = max_bytes < r->cfg.fetch_max_bytes ? max_bytes : r->cfg.fetch_max_bytes;
+	uint32_t n = 0;
+	uint64_t at = offset;
+
+	if (!rp_room(out, r->cfg.reply_frames_max))
+		return false;
+	/* plan the frames first: each carries its frame count */
+	while (n < r->cfg.reply_frames_max && budget > 0) {
+		uint32_t cap = budget < r->cfg.frame_records_max ? budget : r->cfg.frame_records_max;
+		int rc = kr_log_read(r->log, at, KR_OFFSET_NONE, cap, &spans[n]);
+
+		if (rc == -EMSGSIZE && n == 0 && cap == r->cfg.frame_records_max) {
+			/* a batch larger than a frame: the cluster's frame size is misconfigured */
+			reply_one(r, rep->addr, corr, KR_ERR_UNKNOWN_SERVER_ERROR, out);
+			rp_drop(r, KR_RP_DROP_BAD_BATCH);
+			return true;
+		}
+		if (rc != 0 || spans[n].len == 0)
+			break;
+		budget -= spans[n].len;
+		at = spans[n].end_offset;
+		n++;
+	}
+	if (n == 0) {
+		reply_one(r, rep->addr, corr, KR_ERR_NONE, out)->base_offset = offset;
+	} else {
+		for (uint32_t i = 0; i < n; i++) {
+			struct kr_msg *m = rp_send(out, KR_NODE_NONE, rep->addr, corr,
+						   KR_API_FETCH_RESP);
+			struct kr_fetch_resp *f = &m->u.fetch_resp;
+
+			f->error = KR_ERR_NONE;
+			f->frame_index = (uint16_t)i;
+			f->frame_count = (uint16_t)n;
+			f->leader_id = r->cfg.node_id;
+			f->epoch = r->epoch;
+			f->base_offset = spans[i].base_offset;
+			f->prev_epoch = spans[i].prev_epoch;
+			f->high_watermark = r->hw;
+			f->log_start_offset = kr_log_start(r->log);
+			f->records = spans[i].data;
+			f->records_len = spans[i].len;
+		}
+	}
+	rep->hw_sent = r->hw;
+	r->stats.fetches_served++;
+	return true;
+}
+
+void
+rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
+	      const struct kr_fetch_req *req, int64_t now, struct kr_rp_out *out)
+{
+	struct kr_replica *rep;
+	struct kr_epoch_end end;
+	uint64_t leo = kr_log_end(r->log);
+	uint32_t corr = h->correlation_id;
+
+	/* guard: who leads, which epoch, which ranges */
+	if (r->role != KR_REPL_LEADER) {
+		/* a follower names the leader it knows: how observers find it */
+		reply_one(r, addr, corr, KR_ERR_NOT_LEADER_OR_FOLLOWER, out);
+		return;
+	}
+	if (req->last_fetched_epoch > req->epoch ||
+	    (req->durable_offset != KR_OFFSET_NONE && req->durable_offset > req->fetch_offset) ||
+	    req->fetch_offset > KR_OFFSET_MAX) {
+		reply_one(r, addr, corr, KR_ERR_INVALID_REQUEST, out);
+		return;
+	}
+	if (req->epoch < r->epoch) {
+		reply_one(r, addr, corr, KR_ERR_FENCED_LEADER_EPOCH, out);
+		return;
+	}
+	if (req->epoch > r->epoch) {
+		reply_one(r, addr, corr, KR_ERR_UNKNOWN_LEADER_EPOCH, out);
+		return;
+	}
+	rep = rp_replica(r, h->sender_id, true);
+	if (rep == NULL) {
+		rp_drop(r, KR_RP_DROP_OBSERVERS_FULL);
+		reply_one(r, addr, corr, KR_ERR_BUSY, out);
+		return;
+	}
+	rep->addr = addr;
+	memcpy(rep->dir, req->replica_dir, KR_UUID_BYTES);
+	/* a replica's newer Fetch replaces its parked one */
+	rep->parked = false;
+
+	/* the replica is alive and follows this leader: tell the control plane, at most
+	 * once per liveness interval (check quorum, BeginQuorumEpoch acknowledgement) */
+	if (rep->voter && (rep->last_liveness_us == KR_TIME_NONE ||
+			   now - rep->last_liveness_us >= r->cfg.liveness_interval_us)) {
+		struct kr_event *ev = rp_event(out, KR_EV_REPLICA_FETCHED);
+
+		ev->node = rep->id;
+		ev->epoch = r->epoch;
+		ev->offset = req->fetch_offset;
+		rep->last_liveness_us = now;
+	}
+
+	if (req->fetch_offset < kr_log_start(r->log)) {
+		reply_one(r, addr, corr, KR_ERR_OFFSET_OUT_OF_RANGE, out);
+		return;
+	}
+	/* Divergence, answered at once: the largest epoch <= the replica's last fetched one
+	 * and where it ends here. If that is another epoch, or ends before the replica's
+	 * LEO, the replica's log differs from here on and it must truncate. */
+	end = kr_epoch_cache_end_for(kr_log_epochs(r->log), req->last_fetched_epoch, leo);
+	if (end.epoch != req->last_fetched_epoch || end.end_offset < req->fetch_offset) {
+		struct kr_fetch_resp *f = reply_one(r, addr, corr, KR_ERR_NONE, out);
+
+		f->diverging = 1;
+		f->diverging_epoch = end.epoch;
+		f->diverging_end_offset = end.end_offset;
+		r->stats.divergences_sent++;
+		return;
+	}
+
+	/* assert: the replica's log matches this one up to its fetch offset */
+	rep->leo = req->fetch_offset;
+	rep->durable = req->durable_offset; /* NONE while it repairs damage: it counts as 0 */
+	rep->last_fetch_us = now;
+	if (req->fetch_offset >= leo)
+		rep->last_caught_up_us = now;
+	rp_advance_hw(r, now, out);
+
+	if (req->fetch_offset < leo || req->max_wait_us == 0 ||
+	    (r->hw != KR_OFFSET_NONE && (rep->hw_sent == KR_OFFSET_NONE || r->hw > rep->hw_sent))) {
+		rp_fetch_reply(r, rep, corr, req->fetch_offset, req->max_bytes, out);
+		return;
+	}
+	rep->parked = true;
+	rep->parked_corr = corr;
+	rep->parked_offset = req->fetch_offset;
+	rep->parked_max_bytes = req->max_bytes;
+	rep->parked_deadline =
+		now + (req->max_wait_us < r->cfg.fetch_max_wait_us ? req->max_wait_us
+								    : r->cfg.fetch_max_wait_us);
+	r->stats.fetches_parked++;
+}

@@ -1,0 +1,235 @@
+/* kraftd: Fetch on a follower or observer: sending it, and taking its reply frames.
+ *
+ * A frame is appended only if it answers the Fetch in flight, comes from the current
+ * leader in the current epoch, and starts exactly at this log's end with the epoch this
+ * log ends in; anything else is dropped and the next Fetch starts again from the LEO
+ * (DESIGN.md §1 "Multi-frame replies"). A divergence truncates to where the logs agree,
+ * never below the high watermark. The high watermark comes only from a non-diverging
+ * frame of the current leader, capped at what that frame validated (this log's end),
+ * and never goes down.
+ */
+#include <string.h>
+
+#include "repl_int.h"
+
+void
+rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	struct kr_msg *m;
+	uint64_t leo = kr_log_end(r->log);
+	int32_t to;
+
+	if (r->role == KR_REPL_FOLLOWER) {
+		to = r->leader_id;
+	} else if (r->role == KR_REPL_UNATTACHED && rp_voter_index(r, r->cfg.node_id) < 0) {
+		/* an observer asks the voters in turn who leads */
+		to = r->cfg.voters[r->bootstrap_next++ % r->cfg.n_voters];
+	} else {
+		return;
+	}
+	if (!rp_room(out, 1)) {
+		r->fetch_inflight = false;
+		r->next_fetch_us = now; /* at the next tick */
+		return;
+	}
+	r->fetch_corr = rp_correlation(r);
+	r->fetch_to = to;
+	r->fetch_inflight = true;
+	r->fetch_sent_us = now;
+	r->next_fetch_us = RP_NEVER;
+	r->durable_sent = r->cfg.memory_mode ? leo : (r->durable < leo ? r->durable : leo);
+	m = rp_send(out, to, 0, r->fetch_corr, KR_API_FETCH);
+	m->u.fetch.epoch = r->epoch;
+	m->u.fetch.last_fetched_epoch = kr_log_last_epoch(r->log);
+	m->u.fetch.fetch_offset = leo;
+	/* while damage is being repaired this node's data does not count toward commit */
+	m->u.fetch.durable_offset = leo < r->cfg.repair_target ? KR_OFFSET_NONE : r->durable_sent;
+	m->u.fetch.max_wait_us = r->cfg.fetch_max_wait_us;
+	m->u.fetch.max_bytes = r->cfg.fetch_max_bytes;
+	memcpy(m->u.fetch.replica_dir, r->cfg.directory_id, KR_UUID_BYTES);
+}
+
+static void
+later(struct kr_repl *r, int64_t now)
+{
+	r->fetch_inflight = false;
+	r->next_fetch_us = now + r->cfg.fetch_backoff_us;
+}
+
+static void
+epoch_seen(struct kr_rp_out *out, uint32_t epoch, int32_t leader)
+{
+	struct kr_event *ev = rp_event(out, KR_EV_EPOCH_SEEN);
+
+	ev->epoch = epoch;
+	ev->node = leader;
+}
+
+/* Where to truncate after the leader said (div_epoch, div_end): Kafka's
+ * truncateToEndOffset. */
+static uint64_t
+truncation_point(const struct kr_repl *r, uint32_t div_epoch, uint64_t div_end)
+{
+	uint64_t leo = kr_log_end(r->log);
+	struct kr_epoch_end local = kr_epoch_cache_end_for(kr_log_epochs(r->log), div_epoch, leo);
+
+	if (div_epoch == 0)
+		return div_end < leo ? div_end : leo;
+	if (local.epoch == div_epoch)
+		return local.end_offset < div_end ? local.end_offset : div_end;
+	return local.end_offset;
+}
+
+static void
+diverged(struct kr_repl *r, const struct kr_fetch_resp *resp, int64_t now, struct kr_rp_out *out)
+{
+	uint64_t target = truncation_point(r, resp->diverging_epoch, resp->diverging_end_offset);
+
+	r->fetch_inflight = false;
+	if (r->hw != KR_OFFSET_NONE && target < r->hw) {
+		/* committed records would go: a broken leader or a broken log. Stop. */
+		kr_repl_fail(r, KR_FATAL_TRUNCATE_BELOW_HW, now, out);
+		return;
+	}
+	if (target < kr_log_end(r->log)) {
+		int64_t rc = target < kr_log_start(r->log) ? kr_log_reset(r->log, target)
+							    : kr_log_truncate(r->log, target);
+
+		RP_ASSERT(rc >= 0);
+		r->gen++; /* flush reports from before this are void */
+		if (r->durable > kr_log_end(r->log))
+			r->durable = kr_log_end(r->log);
+		r->stats.truncations++;
+		rp_log_changed(r, now, out);
+	}
+	rp_send_fetch(r, now, out);
+}
+
+/* Append the frame's batches. Returns false if one would not append. */
+static bool
+append_frame(struct kr_repl *r, const struct kr_fetch_resp *resp)
+{
+	uint32_t pos = 0;
+
+	while (pos < resp->records_len) {
+		struct kr_batch_hdr h;
+		const uint8_t *b = resp->records + pos;
+
+		kr_batch_hdr_get(b, &h); /* the decoder checked that lengths tile the records */
+		if (h.epoch > r->epoch || kr_log_append(r->log, b, h.length) != 0) {
+			rp_drop(r, KR_RP_DROP_BAD_BATCH);
+			return false;
+		}
+		pos += h.length;
+	}
+	return true;
+}
+
+void
+rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
+		   const struct kr_fetch_resp *resp, int64_t now, struct kr_rp_out *out)
+{
+	uint64_t leo;
+	bool ok;
+
+	/* guard: a reply to the Fetch in flight, in a role that fetches */
+	if (r->role != KR_REPL_FOLLOWER && r->role != KR_REPL_UNATTACHED) {
+		rp_drop(r, KR_RP_DROP_NOT_FOLLOWING);
+		return;
+	}
+	if (!r->fetch_inflight || h->correlation_id != r->fetch_corr ||
+	    h->sender_id != r->fetch_to) {
+		rp_drop(r, KR_RP_DROP_STALE_REPLY);
+		return;
+	}
+	if (resp->error != KR_ERR_NONE) {
+		if ((resp->error == KR_ERR_NOT_LEADER_OR_FOLLOWER ||
+		     resp->error == KR_ERR_FENCED_LEADER_EPOCH) &&
+		    (resp->epoch > r->epoch ||
+		     (resp->leader_id >= 0 && resp->leader_id != r->leader_id)))
+			epoch_seen(out, resp->epoch, resp->leader_id);
+		if (resp->error == KR_ERR_OFFSET_OUT_OF_RANGE && r->role == KR_REPL_FOLLOWER &&
+		    resp->log_start_offset > kr_log_end(r->log)) {
+			/* the leader deleted what this log needs next: start over at its start,
+			 * everything below which is committed */
+			RP_ASSERT(kr_log_reset(r->log, resp->log_start_offset) == 0);
+			r->gen++;
+			r->durable = resp->log_start_offset;
+			if (r->hw == KR_OFFSET_NONE || r->hw < resp->log_start_offset)
+				r->hw = resp->log_start_offset;
+			r->stats.truncations++;
+			r->fetch_inflight = false;
+			rp_log_changed(r, now, out);
+			rp_send_fetch(r, now, out);
+			return;
+		}
+		later(r, now);
+		return;
+	}
+	if (r->role == KR_REPL_UNATTACHED) {
+		/* an observer found the leader: the control plane makes it a follower */
+		epoch_seen(out, resp->epoch, resp->leader_id);
+		later(r, now);
+		return;
+	}
+	if (resp->leader_id != r->leader_id || resp->epoch != r->epoch) {
+		if (resp->epoch > r->epoch)
+			epoch_seen(out, resp->epoch, resp->leader_id);
+		rp_drop(r, KR_RP_DROP_WRONG_LEADER);
+		later(r, now);
+		return;
+	}
+
+	/* a good answer from the leader of this epoch: the follower's heartbeat */
+	if (r->leader_liveness_us == KR_TIME_NONE ||
+	    now - r->leader_liveness_us >= r->cfg.liveness_interval_us) {
+		struct kr_event *ev = rp_event(out, KR_EV_LEADER_FETCHED);
+
+		ev->node = r->leader_id;
+		ev->epoch = r->epoch;
+		r->leader_liveness_us = now;
+	}
+	if (resp->diverging) {
+		diverged(r, resp, now, out);
+		return;
+	}
+	leo = kr_log_end(r->log);
+	if (resp->base_offset != leo || resp->prev_epoch != kr_log_last_epoch(r->log)) {
+		rp_drop(r, KR_RP_DROP_FRAME_MISMATCH);
+		r->fetch_inflight = false;
+		rp_send_fetch(r, now, out); /* start again from the LEO */
+		return;
+	}
+	ok = append_frame(r, resp);
+	if (kr_log_end(r->log) != leo)
+		rp_log_changed(r, now, out);
+	leo = kr_log_end(r->log);
+
+	/* the HW: only from here, capped at what this frame validated, never lower */
+	if (resp->high_watermark != KR_OFFSET_NONE) {
+		uint64_t hw = resp->high_watermark < leo ? resp->high_watermark : leo;
+
+		if (r->hw == KR_OFFSET_NONE || hw > r->hw)
+			r->hw = hw;
+		if (r->first_hw == KR_OFFSET_NONE)
+			r->first_hw = resp->high_watermark;
+	}
+	if (!r->caught_up_sent && r->first_hw != KR_OFFSET_NONE && leo >= r->first_hw &&
+	    leo >= r->cfg.repair_target) {
+		struct kr_event *ev = rp_event(out, KR_EV_CAUGHT_UP);
+
+		ev->node = r->leader_id;
+		ev->epoch = r->epoch;
+		ev->offset = r->first_hw;
+		r->caught_up_sent = true;
+	}
+	rp_service(r, now, out);
+	if (!ok) {
+		later(r, now);
+		return;
+	}
+	if (resp->frame_index + 1 == resp->frame_count) {
+		r->fetch_inflight = false;
+		rp_send_fetch(r, now, out);
+	}
+}

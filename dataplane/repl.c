@@ -1,0 +1,705 @@
+/* kraftd: the replication core's machinery: start, the dispatcher of received frames,
+ * commands from the control plane (and the dataplane side of the fence), the high
+ * watermark, durable-offset reports, timers and the service pass that answers parked
+ * fetches, committed appends and waiting reads. Handlers of each received message live
+ * in dataplane/recv_*.c. */
+#include <errno.h>
+#include <string.h>
+
+#include "kraft/le.h"
+#include "repl_int.h"
+
+static const char *const drop_names[] = {
+#define KR_RP_DROP_NAME(n, text) #n,
+	KR_RP_DROP_TABLE(KR_RP_DROP_NAME)
+#undef KR_RP_DROP_NAME
+};
+
+const char *
+kr_rp_drop_name(unsigned reason)
+{
+	return reason < KR_RP_DROP_COUNT ? drop_names[reason] : "?";
+}
+
+/* ---- output helpers ---- */
+
+struct kr_rp_action *
+rp_emit(struct kr_rp_out *out, uint8_t type)
+{
+	struct kr_rp_action *a;
+
+	/* every producer checked rp_room first: running out is a bug */
+	RP_ASSERT(out->n < KR_RP_OUT_MAX);
+	a = &out->a[out->n++];
+	a->type = type;
+	return a;
+}
+
+struct kr_msg *
+rp_send(struct kr_rp_out *out, int32_t to_node, uint64_t to_addr, uint32_t correlation,
+	unsigned api)
+{
+	struct kr_rp_action *a = rp_emit(out, KR_RP_SEND);
+
+	a->u.send.to_node = to_node;
+	a->u.send.to_addr = to_addr;
+	a->u.send.correlation = correlation;
+	memset(&a->u.send.msg, 0, sizeof(a->u.send.msg));
+	a->u.send.msg.api = (uint8_t)api;
+	return &a->u.send.msg;
+}
+
+struct kr_event *
+rp_event(struct kr_rp_out *out, uint8_t type)
+{
+	struct kr_rp_action *a = rp_emit(out, KR_RP_EVENT);
+
+	memset(&a->u.ev, 0, offsetof(struct kr_event, frame));
+	a->u.ev.type = type;
+	return &a->u.ev;
+}
+
+void
+rp_drop(struct kr_repl *r, enum kr_rp_drop why)
+{
+	r->stats.drops[why]++;
+}
+
+uint32_t
+rp_correlation(struct kr_repl *r)
+{
+	return ++r->next_correlation;
+}
+
+/* ---- replicas ---- */
+
+int
+rp_voter_index(const struct kr_repl *r, int32_t node)
+{
+	for (int i = 0; i < r->cfg.n_voters; i++)
+		if (r->cfg.voters[i] == node)
+			return i;
+	return -1;
+}
+
+static void
+replica_reset(struct kr_replica *rep)
+{
+	int32_t id = rep->id;
+	bool voter = rep->voter;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->id = id;
+	rep->voter = voter;
+	rep->leo = rep->durable = rep->hw_sent = KR_OFFSET_NONE;
+	rep->last_fetch_us = rep->last_caught_up_us = rep->last_liveness_us = KR_TIME_NONE;
+}
+
+struct kr_replica *
+rp_replica(struct kr_repl *r, int32_t node, bool create)
+{
+	struct kr_replica *free_slot = NULL;
+
+	for (uint32_t i = 0; i < r->n_replicas; i++) {
+		struct kr_replica *rep = &r->replicas[i];
+
+		if (rep->id == node)
+			return rep;
+		if (rep->id == KR_NODE_NONE && free_slot == NULL)
+			free_slot = rep;
+	}
+	if (!create || node < 0 || free_slot == NULL)
+		return NULL;
+	free_slot->id = node;
+	free_slot->voter = false;
+	replica_reset(free_slot);
+	return free_slot;
+}
+
+/* ---- start ---- */
+
+static int
+config_check(const struct kr_repl_config *c)
+{
+	if (c->n_voters == 0 || c->n_voters > KR_VOTERS_MAX || c->node_id < 0)
+		return -EINVAL;
+	for (int i = 0; i < c->n_voters; i++)
+		if (c->voters[i] < 0)
+			return -EINVAL;
+	/* a reply frame must carry one largest batch the cluster writes, and a reply one frame */
+	if (c->frame_records_max < KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES ||
+	    c->frame_records_max > KR_WIRE_BODY_MAX - KR_FETCH_RESP_FIXED_BYTES ||
+	    c->fetch_max_bytes < c->frame_records_max || c->reply_frames_max == 0 ||
+	    c->reply_frames_max > KR_REPLY_FRAMES_MAX)
+		return -EINVAL;
+	if (c->fetch_retry_us <= 0 || c->fetch_backoff_us < 0 || c->liveness_interval_us < 0 ||
+	    (int64_t)c->fetch_max_wait_us >= c->fetch_retry_us)
+		return -EINVAL;
+	return 0;
+}
+
+int
+kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log *log)
+{
+	int rc = config_check(cfg);
+
+	if (rc != 0)
+		return rc;
+	memset(r, 0, offsetof(struct kr_repl, scratch));
+	r->cfg = *cfg;
+	r->log = log;
+	r->role = KR_REPL_FENCED;
+	r->leader_id = KR_NODE_NONE;
+	r->hw = KR_OFFSET_NONE;
+	r->durable = kr_log_durable_end(log);
+	r->first_hw = KR_OFFSET_NONE;
+	r->next_fetch_us = RP_NEVER;
+	r->fetch_to = KR_NODE_NONE;
+	r->n_replicas = KR_REPLICAS_MAX;
+	for (uint32_t i = 0; i < KR_REPLICAS_MAX; i++) {
+		r->replicas[i].id = i < cfg->n_voters ? cfg->voters[i] : KR_NODE_NONE;
+		r->replicas[i].voter = i < cfg->n_voters;
+		replica_reset(&r->replicas[i]);
+	}
+	return 0;
+}
+
+/* ---- the log as this node holds it ---- */
+
+static uint64_t
+own_durable(const struct kr_repl *r)
+{
+	uint64_t leo = kr_log_end(r->log);
+
+	if (r->cfg.memory_mode)
+		return leo;
+	return r->durable < leo ? r->durable : leo;
+}
+
+void
+rp_log_changed(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	(void)now;
+	if (r->cfg.memory_mode) {
+		r->durable = kr_log_end(r->log);
+	} else if (rp_room(out, 1)) {
+		struct kr_rp_action *a = rp_emit(out, KR_RP_FLUSH);
+
+		a->u.flush.upto = kr_log_end(r->log);
+		a->u.flush.gen = r->gen;
+	}
+}
+
+/* ---- high watermark and commits ---- */
+
+void
+rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	uint64_t v[KR_VOTERS_MAX], h;
+	uint32_t n = 0, majority = r->cfg.n_voters / 2u + 1;
+
+	if (r->role != KR_REPL_LEADER)
+		return;
+	for (uint32_t i = 0; i < r->cfg.n_voters; i++) {
+		const struct kr_replica *rep = &r->replicas[i];
+		/* The leader counts its own durable offset, never its unflushed LEO. */
+		uint64_t d = rep->id == r->cfg.node_id		? own_durable(r)
+			     : rep->durable == KR_OFFSET_NONE ? 0
+							      : rep->durable;
+		uint32_t k = n++;
+
+		for (; k > 0 && v[k - 1] < d; k--) /* descending */
+			v[k] = v[k - 1];
+		v[k] = d;
+	}
+	h = v[majority - 1];
+	/* Only past this epoch's LeaderChange record (KAFKA-12619), and never back. */
+	if (h <= r->epoch_start || (r->hw != KR_OFFSET_NONE && h <= r->hw))
+		return;
+	r->hw = h;
+	rp_service(r, now, out);
+}
+
+/* Answer the head of the pending appends: outcome unknown for those abandoned when the
+ * leader lost office, success for those the HW passed. */
+static void
+service_appends(struct kr_repl *r, struct kr_rp_out *out)
+{
+	while (r->pending_n > 0 && rp_room(out, 1)) {
+		struct kr_pending_append *p = &r->pending[r->pending_head];
+		bool unknown = r->pending_unknown > 0;
+		struct kr_msg *m;
+
+		if (!unknown && (r->role != KR_REPL_LEADER || r->hw == KR_OFFSET_NONE ||
+				 p->end > r->hw))
+			break;
+		m = rp_send(out, KR_NODE_NONE, p->addr, p->correlation, KR_API_APPEND_RESP);
+		m->u.append_resp.epoch = r->epoch;
+		m->u.append_resp.record_count = p->count;
+		if (unknown) {
+			/* it may or may not commit under the next leader: never "failed" */
+			m->u.append_resp.error = KR_ERR_NOT_LEADER_OR_FOLLOWER;
+			m->u.append_resp.outcome_unknown = 1;
+			m->u.append_resp.leader_id = r->leader_id;
+			m->u.append_resp.base_offset = KR_OFFSET_NONE;
+		} else {
+			m->u.append_resp.error = KR_ERR_NONE;
+			m->u.append_resp.leader_id = r->cfg.node_id;
+			m->u.append_resp.base_offset = p->base;
+			r->stats.commits++;
+		}
+		r->pending_head = (r->pending_head + 1) % KR_PENDING_APPENDS_MAX;
+		r->pending_n--;
+		if (unknown)
+			r->pending_unknown--;
+	}
+}
+
+static bool
+parked_ready(const struct kr_repl *r, const struct kr_replica *rep)
+{
+	return rep->parked &&
+	       (rep->parked_offset < kr_log_end(r->log) ||
+		(r->hw != KR_OFFSET_NONE && (rep->hw_sent == KR_OFFSET_NONE || r->hw > rep->hw_sent)));
+}
+
+static void
+service_reads(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	for (int i = 0; i < KR_PARKED_READS_MAX; i++) {
+		struct kr_parked_read *pr = &r->reads[i];
+
+		if (!pr->active || !rp_room(out, 1))
+			continue;
+		if (now < pr->deadline && (r->hw == KR_OFFSET_NONE || pr->from >= r->hw))
+			continue;
+		pr->active = false;
+		rp_read_reply(r, pr->addr, pr->correlation, pr->from, pr->max_bytes, out);
+	}
+}
+
+void
+rp_service(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	service_appends(r, out);
+	if (r->role == KR_REPL_LEADER) {
+		for (uint32_t i = 0; i < r->n_replicas; i++) {
+			struct kr_replica *rep = &r->replicas[i];
+
+			if (!parked_ready(r, rep) && !(rep->parked && now >= rep->parked_deadline))
+				continue;
+			if (rp_fetch_reply(r, rep, rep->parked_corr, rep->parked_offset,
+					   rep->parked_max_bytes, out))
+				rep->parked = false;
+		}
+	}
+	service_reads(r, now, out);
+}
+
+/* ---- roles ---- */
+
+/* Leaving the leader's role: pending appends become "outcome unknown" (answered by the
+ * service pass), parked fetches are told this node no longer leads. */
+static void
+step_down(struct kr_repl *r, struct kr_rp_out *out)
+{
+	r->pending_unknown = r->pending_n;
+	for (uint32_t i = 0; i < r->n_replicas; i++) {
+		struct kr_replica *rep = &r->replicas[i];
+		struct kr_msg *m;
+
+		if (!rep->parked)
+			continue;
+		rep->parked = false;
+		if (!rp_room(out, 1))
+			continue; /* it will fetch again after its retry time */
+		m = rp_send(out, KR_NODE_NONE, rep->addr, rep->parked_corr, KR_API_FETCH_RESP);
+		m->u.fetch_resp.error = KR_ERR_NOT_LEADER_OR_FOLLOWER;
+		m->u.fetch_resp.frame_count = 1;
+		m->u.fetch_resp.leader_id = KR_NODE_NONE;
+		m->u.fetch_resp.epoch = r->epoch;
+		m->u.fetch_resp.high_watermark = KR_OFFSET_NONE;
+		m->u.fetch_resp.log_start_offset = kr_log_start(r->log);
+	}
+}
+
+/* The record a new leader writes first: value = leader id (u32), voter count (u8), voter
+ * ids (u32 each). Committing it commits everything before it (KAFKA-12619). */
+static int
+append_leader_change(struct kr_repl *r, int64_t now)
+{
+	uint8_t rec[KR_RECORD_HDR_BYTES + 5 + 4 * KR_VOTERS_MAX];
+	uint32_t vlen = 5 + 4u * r->cfg.n_voters;
+	struct kr_batch_hdr h = {
+		.base_offset = kr_log_end(r->log),
+		.epoch = r->epoch,
+		.attributes = KR_BATCH_A_CONTROL,
+		.timestamp_us = now + r->wall_offset_us,
+	};
+	int n;
+
+	kr_put_le32(rec, vlen);
+	kr_put_le32(rec + 4, (uint32_t)r->cfg.node_id);
+	rec[8] = r->cfg.n_voters;
+	for (int i = 0; i < r->cfg.n_voters; i++)
+		kr_put_le32(rec + 9 + 4 * i, (uint32_t)r->cfg.voters[i]);
+	n = kr_batch_build(r->scratch, sizeof(r->scratch), &h, rec, KR_RECORD_HDR_BYTES + vlen, 1);
+	if (n < 0)
+		return n;
+	return kr_log_append(r->log, r->scratch, (uint32_t)n);
+}
+
+static void
+become_leader(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	r->role = KR_REPL_LEADER;
+	r->leader_id = r->cfg.node_id;
+	r->hw = KR_OFFSET_NONE; /* unknown until this epoch commits its first record */
+	r->epoch_start = kr_log_end(r->log);
+	for (uint32_t i = 0; i < r->n_replicas; i++) {
+		if (!r->replicas[i].voter)
+			r->replicas[i].id = KR_NODE_NONE;
+		replica_reset(&r->replicas[i]);
+	}
+	rp_producers_rebuild(r);
+	if (append_leader_change(r, now) != 0)
+		rp_drop(r, KR_RP_DROP_BAD_BATCH); /* the log is full: nothing will commit */
+	rp_log_changed(r, now, out);
+	rp_advance_hw(r, now, out);
+}
+
+static void
+start_following(struct kr_repl *r, int32_t leader, int64_t now, struct kr_rp_out *out)
+{
+	r->role = KR_REPL_FOLLOWER;
+	r->leader_id = leader;
+	r->first_hw = KR_OFFSET_NONE;
+	r->caught_up_sent = false;
+	r->leader_liveness_us = KR_TIME_NONE;
+	r->fetch_inflight = false;
+	rp_send_fetch(r, now, out);
+}
+
+void
+kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct kr_rp_out *out)
+{
+	struct kr_event *ev;
+
+	if (cmd->type == KR_CMD_SEND) {
+		struct kr_rp_action *a = rp_emit(out, KR_RP_TRANSMIT);
+
+		a->u.transmit.to_node = cmd->node;
+		a->u.transmit.bytes = cmd->frame;
+		a->u.transmit.len = cmd->frame_len;
+		return;
+	}
+	if (r->role == KR_REPL_FAILED)
+		return;
+	if (cmd->epoch < r->epoch) {
+		/* commands arrive in order and epochs never go back: a bug upstream */
+		rp_drop(r, KR_RP_DROP_STALE_COMMAND);
+		return;
+	}
+	if (r->role == KR_REPL_LEADER && !(cmd->type == KR_CMD_LEADER && cmd->epoch == r->epoch))
+		step_down(r, out);
+	r->fetch_inflight = false;
+	r->next_fetch_us = RP_NEVER;
+	if (cmd->type != KR_CMD_LEADER)
+		r->leader_id = cmd->type == KR_CMD_FOLLOWER ? cmd->node : KR_NODE_NONE;
+	r->epoch = cmd->epoch;
+
+	switch (cmd->type) {
+	case KR_CMD_FENCE:
+		/* The fence rule: from here nothing is appended, truncated or acknowledged until
+		 * a role command. The acknowledgement reports where the log ends. */
+		r->role = KR_REPL_FENCED;
+		ev = rp_event(out, KR_EV_FENCE_ACK);
+		ev->epoch = cmd->epoch;
+		ev->seq = cmd->seq;
+		ev->last_epoch = kr_log_last_epoch(r->log);
+		ev->offset = kr_log_end(r->log);
+		ev->node = r->cfg.node_id;
+		break;
+	case KR_CMD_LEADER:
+		if (r->role != KR_REPL_LEADER)
+			become_leader(r, now, out);
+		break;
+	case KR_CMD_FOLLOWER:
+		start_following(r, cmd->node, now, out);
+		break;
+	case KR_CMD_UNATTACHED:
+		r->role = KR_REPL_UNATTACHED;
+		if (rp_voter_index(r, r->cfg.node_id) < 0)
+			rp_send_fetch(r, now, out); /* an observer looks for the leader */
+		break;
+	default:
+		break;
+	}
+	rp_service(r, now, out);
+}
+
+/* ---- inputs ---- */
+
+static bool
+client_api(unsigned api)
+{
+	return api == KR_API_APPEND || api == KR_API_READ || api == KR_API_DESCRIBE_QUORUM;
+}
+
+void
+kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t addr_node,
+		  uint64_t addr, int64_t now, struct kr_rp_out *out)
+{
+	struct kr_frame f;
+	struct kr_msg m;
+	struct kr_event *ev;
+	int rc = kr_frame_decode(&r->cfg.wire, buf, len, &f);
+
+	if (rc == 0)
+		rc = kr_msg_decode(&f, &m);
+	if (rc != 0) {
+		rp_drop(r, KR_RP_DROP_DECODE);
+		r->stats.decode_errors[-rc < KR_WIRE_STATUS_COUNT ? -rc : 0]++;
+		return;
+	}
+	/* guard: a voter's id only from that voter's address; peer APIs only from nodes */
+	if (rp_voter_index(r, f.hdr.sender_id) >= 0 && f.hdr.sender_id != addr_node) {
+		rp_drop(r, KR_RP_DROP_SPOOFED_SENDER);
+		return;
+	}
+	if (f.hdr.sender_id < 0 && !client_api(f.hdr.api)) {
+		rp_drop(r, KR_RP_DROP_CLIENT_PEER_API);
+		return;
+	}
+	if (!rp_room(out, 2 * KR_REPLY_FRAMES_MAX)) {
+		/* the caller drains the output between packets; this would be a bug */
+		RP_ASSERT(rp_room(out, 2 * KR_REPLY_FRAMES_MAX));
+	}
+
+	switch (f.hdr.api) {
+	case KR_API_FETCH:
+		rp_recv_fetch(r, &f.hdr, addr, &m.u.fetch, now, out);
+		break;
+	case KR_API_FETCH_RESP:
+		rp_recv_fetch_resp(r, &f.hdr, &m.u.fetch_resp, now, out);
+		break;
+	case KR_API_APPEND:
+		rp_recv_append(r, &f.hdr, addr, &m.u.append, now, out);
+		break;
+	case KR_API_READ:
+		rp_recv_read(r, &f.hdr, addr, &m.u.read, now, out);
+		break;
+	case KR_API_DESCRIBE_QUORUM:
+		rp_recv_describe(r, &f.hdr, addr, now, out);
+		break;
+	case KR_API_VOTE:
+	case KR_API_VOTE_RESP:
+	case KR_API_BEGIN_EPOCH:
+	case KR_API_BEGIN_EPOCH_RESP:
+	case KR_API_END_EPOCH:
+	case KR_API_END_EPOCH_RESP:
+		/* the control plane's business: pass the checked frame on */
+		if (len > KR_CTL_FRAME_MAX) {
+			rp_drop(r, KR_RP_DROP_CONTROL_TOO_BIG);
+			break;
+		}
+		ev = rp_event(out, KR_EV_PACKET);
+		ev->node = f.hdr.sender_id;
+		ev->frame_len = (uint16_t)len;
+		memcpy(ev->frame, buf, len);
+		break;
+	default:
+		rp_drop(r, KR_RP_DROP_UNEXPECTED_API);
+		break;
+	}
+}
+
+void
+kr_repl_on_durable(struct kr_repl *r, uint64_t offset, uint32_t gen, int64_t now,
+		   struct kr_rp_out *out)
+{
+	if (gen != r->gen) {
+		rp_drop(r, KR_RP_DROP_STALE_DURABLE); /* flushed before a truncation */
+		return;
+	}
+	if (offset <= r->durable || r->role == KR_REPL_FAILED)
+		return;
+	r->durable = offset;
+	if (r->role == KR_REPL_LEADER) {
+		rp_advance_hw(r, now, out);
+	} else if (r->role == KR_REPL_FOLLOWER && r->fetch_inflight &&
+		   own_durable(r) > r->durable_sent && kr_log_end(r->log) >= r->cfg.repair_target) {
+		/* tell the leader at once: this Fetch replaces the one parked there */
+		rp_send_fetch(r, now, out);
+	}
+}
+
+void
+kr_repl_fail(struct kr_repl *r, enum kr_fatal why, int64_t now, struct kr_rp_out *out)
+{
+	struct kr_event *ev;
+
+	if (r->role == KR_REPL_FAILED)
+		return;
+	if (r->role == KR_REPL_LEADER)
+		step_down(r, out);
+	r->role = KR_REPL_FAILED;
+	r->fetch_inflight = false;
+	r->next_fetch_us = RP_NEVER;
+	ev = rp_event(out, KR_EV_FATAL);
+	ev->seq = why;
+	ev->epoch = r->epoch;
+	ev->node = r->cfg.node_id;
+	rp_service(r, now, out);
+}
+
+/* ---- timers ---- */
+
+int64_t
+kr_repl_next_deadline(const struct kr_repl *r)
+{
+	int64_t d = RP_NEVER;
+
+	if (r->pending_unknown > 0)
+		return INT64_MIN; /* outcome-unknown answers left to send */
+	if (r->role == KR_REPL_LEADER)
+		for (uint32_t i = 0; i < r->n_replicas; i++)
+			if (r->replicas[i].parked && r->replicas[i].parked_deadline < d)
+				d = r->replicas[i].parked_deadline;
+	for (int i = 0; i < KR_PARKED_READS_MAX; i++)
+		if (r->reads[i].active && r->reads[i].deadline < d)
+			d = r->reads[i].deadline;
+	if (r->role == KR_REPL_FOLLOWER || r->role == KR_REPL_UNATTACHED) {
+		if (r->fetch_inflight && r->fetch_sent_us + r->cfg.fetch_retry_us < d)
+			d = r->fetch_sent_us + r->cfg.fetch_retry_us;
+		if (!r->fetch_inflight && r->next_fetch_us < d)
+			d = r->next_fetch_us;
+	}
+	return d;
+}
+
+void
+kr_repl_tick(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	if (r->role == KR_REPL_FOLLOWER || r->role == KR_REPL_UNATTACHED) {
+		if ((r->fetch_inflight && now >= r->fetch_sent_us + r->cfg.fetch_retry_us) ||
+		    (!r->fetch_inflight && now >= r->next_fetch_us))
+			rp_send_fetch(r, now, out);
+	}
+	rp_service(r, now, out);
+}
+
+/* ---- DescribeQuorum ---- */
+
+void
+kr_repl_describe(struct kr_repl *r, int64_t now, struct kr_describe_resp *d)
+{
+	uint32_t n = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->epoch = r->epoch;
+	d->leader_id = r->leader_id;
+	d->high_watermark = r->hw;
+	if (r->role != KR_REPL_LEADER) {
+		d->error = KR_ERR_NOT_LEADER_OR_FOLLOWER;
+		return;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < r->n_replicas; i++) {
+			const struct kr_replica *rep = &r->replicas[i];
+			struct kr_replica_info *ri = &r->describe[n];
+			bool self = rep->id == r->cfg.node_id;
+
+			if (rep->id == KR_NODE_NONE || rep->voter != (pass == 0))
+				continue;
+			ri->replica_id = rep->id;
+			memcpy(ri->directory_id, self ? r->cfg.directory_id : rep->dir, KR_UUID_BYTES);
+			ri->log_end_offset = self ? kr_log_end(r->log) : rep->leo;
+			ri->durable_offset = self ? own_durable(r) : rep->durable;
+			ri->last_fetch_us = self ? now + r->wall_offset_us
+					   : rep->last_fetch_us == KR_TIME_NONE
+						   ? KR_TIME_NONE
+						   : rep->last_fetch_us + r->wall_offset_us;
+			ri->last_caught_up_us = self ? now + r->wall_offset_us
+					       : rep->last_caught_up_us == KR_TIME_NONE
+						       ? KR_TIME_NONE
+						       : rep->last_caught_up_us + r->wall_offset_us;
+			n++;
+			if (pass == 0)
+				d->n_voters++;
+			else
+				d->n_observers++;
+		}
+	}
+	d->replicas = r->describe;
+}
+
+/* ---- producers (deduplication of appends) ---- */
+
+static struct kr_producer *
+producer_set(struct kr_repl *r, uint64_t pid)
+{
+	uint64_t h = pid * 0x9E3779B97F4A7C15ull;
+
+	return r->producers[(h >> 56) % KR_PRODUCER_SETS];
+}
+
+struct kr_producer *
+rp_producer_find(struct kr_repl *r, uint64_t pid)
+{
+	struct kr_producer *set = producer_set(r, pid);
+
+	for (int w = 0; w < KR_PRODUCER_WAYS; w++)
+		if (set[w].id == pid)
+			return &set[w];
+	return NULL;
+}
+
+void
+rp_producer_record(struct kr_repl *r, uint64_t pid, uint64_t seq, uint64_t base, uint32_t count)
+{
+	struct kr_producer *set = producer_set(r, pid), *p = rp_producer_find(r, pid);
+
+	if (p == NULL) { /* a new producer takes the least recently used way */
+		p = &set[0];
+		for (int w = 1; w < KR_PRODUCER_WAYS; w++)
+			if (set[w].used < p->used)
+				p = &set[w];
+		memset(p, 0, sizeof(*p));
+		p->id = pid;
+	}
+	p->used = ++r->producer_clock;
+	p->last_seq = seq;
+	p->seq[p->next] = seq;
+	p->base[p->next] = base;
+	p->count[p->next] = count;
+	p->next = (uint8_t)((p->next + 1) % KR_PRODUCER_WINDOW);
+	if (p->n < KR_PRODUCER_WINDOW)
+		p->n++;
+}
+
+void
+rp_producers_rebuild(struct kr_repl *r)
+{
+	uint64_t off = kr_log_start(r->log), end = kr_log_end(r->log);
+
+	memset(r->producers, 0, sizeof(r->producers));
+	r->producer_clock = 0;
+	while (off < end) {
+		struct kr_log_span sp;
+		uint32_t pos = 0;
+
+		if (kr_log_read(r->log, off, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 || sp.len == 0)
+			break;
+		while (pos < sp.len) {
+			struct kr_batch_hdr h;
+
+			kr_batch_hdr_get(sp.data + pos, &h);
+			if (!(h.attributes & KR_BATCH_A_CONTROL) && h.producer_id != 0)
+				rp_producer_record(r, h.producer_id, h.sequence, h.base_offset,
+						   h.record_count);
+			pos += h.length;
+		}
+		off = sp.end_offset;
+	}
+}

@@ -1,0 +1,77 @@
+/* kraftd: what the replication core's files share (dataplane/repl.c, dataplane/recv_*.c).
+ * Not a public interface. */
+#ifndef KRAFT_REPL_INT_H
+#define KRAFT_REPL_INT_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kraft/errors.h"
+#include "kraft/repl.h"
+
+/* An invariant of the core: breaking it is a bug, and the node must not go on. */
+#define RP_ASSERT(cond)                                                                            \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "kraftd: replication invariant broken at %s:%d: %s\n",   \
+				__FILE__, __LINE__, #cond);                                        \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define RP_NEVER INT64_MAX
+
+/* Room left in out for n more actions. */
+static inline bool
+rp_room(const struct kr_rp_out *out, uint32_t n)
+{
+	return out->n + n <= KR_RP_OUT_MAX;
+}
+
+struct kr_rp_action *rp_emit(struct kr_rp_out *out, uint8_t type);
+struct kr_msg *rp_send(struct kr_rp_out *out, int32_t to_node, uint64_t to_addr,
+		       uint32_t correlation, unsigned api);
+struct kr_event *rp_event(struct kr_rp_out *out, uint8_t type);
+void rp_drop(struct kr_repl *r, enum kr_rp_drop why);
+uint32_t rp_correlation(struct kr_repl *r);
+
+/* The replica slot of node (voters are fixed, observers get a free slot if create), or
+ * NULL. */
+struct kr_replica *rp_replica(struct kr_repl *r, int32_t node, bool create);
+int rp_voter_index(const struct kr_repl *r, int32_t node);
+
+/* Leader: recompute the HW from durable offsets; commit what it passes. */
+void rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+/* Answer whatever is ready: parked fetches with news, committed appends, reads. */
+void rp_service(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+/* Leader: a reply to replica's Fetch at offset, built from the log now. Returns false
+ * (and sends nothing) if out has no room for it. */
+bool rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, uint32_t corr, uint64_t offset,
+		    uint32_t max_bytes, struct kr_rp_out *out);
+/* Follower: flush, report, catch up after the log grew or shrank. */
+void rp_log_changed(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+/* Follower: send the next Fetch (to the leader, or to a voter while discovering). */
+void rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+/* Reads: answer a read now from the committed log. */
+void rp_read_reply(struct kr_repl *r, uint64_t addr, uint32_t corr, uint64_t from,
+		   uint32_t max_bytes, struct kr_rp_out *out);
+/* Producers: rebuild the deduplication table from the log (a new leader). */
+void rp_producers_rebuild(struct kr_repl *r);
+struct kr_producer *rp_producer_find(struct kr_repl *r, uint64_t pid);
+void rp_producer_record(struct kr_repl *r, uint64_t pid, uint64_t seq, uint64_t base,
+			uint32_t count);
+
+/* Handlers, one per received message type (dataplane/recv_*.c). */
+void rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
+		   const struct kr_fetch_req *req, int64_t now, struct kr_rp_out *out);
+void rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
+			const struct kr_fetch_resp *resp, int64_t now, struct kr_rp_out *out);
+void rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
+		    const struct kr_append_req *req, int64_t now, struct kr_rp_out *out);
+void rp_recv_read(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
+		  const struct kr_read_req *req, int64_t now, struct kr_rp_out *out);
+void rp_recv_describe(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
+		      int64_t now, struct kr_rp_out *out);
+
+#endif /* KRAFT_REPL_INT_H */

@@ -1,0 +1,279 @@
+/* kraftd: the replication logic (dataplane): pull replication with KRaft's Fetch, the
+ * high watermark, client appends and reads. A pure core: each call takes the time
+ * (monotonic microseconds) and appends actions to an output list; it reads no clock,
+ * does no I/O and allocates nothing per packet (the log it owns appends in memory; the
+ * flush thread makes it durable). The dataplane thread, the tests and the simulator
+ * each carry out the actions.
+ *
+ * Leader: validates Fetch (epochs, ranges, sender), answers divergence at once from the
+ * epoch cache, serves records as self-describing frames, parks a Fetch that finds
+ * nothing (a newer one from the same replica replaces it) and answers it when data is
+ * appended or the high watermark moves, tracks each replica, and moves the HW to the
+ * largest offset a majority of voters holds durably (its own durable offset, never its
+ * unflushed LEO), only past its epoch's LeaderChange record, never back. Client appends
+ * are answered when the HW passes them, deduplicated by (producer id, sequence), and
+ * answered "outcome unknown" if the leader loses office first.
+ * Follower / observer: fetches with its LEO, last fetched epoch and durable offset;
+ * appends a frame only if it is current and starts at its LEO; truncates to a
+ * diverging epoch (never below its HW); takes the HW only from a non-diverging frame of
+ * the current leader in the current epoch, capped at what that frame validated, never
+ * lowered. Observers fetch and are tracked, and never count.
+ *
+ * Views in the actions (records in a KR_RP_SEND, bytes of a KR_RP_TRANSMIT) point into
+ * the log or the input and are valid until the next call.
+ */
+#ifndef KRAFT_REPL_H
+#define KRAFT_REPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kraft/common.h"
+#include "kraft/log.h"
+#include "kraft/planes.h"
+#include "kraft/wire.h"
+
+/* Bounds. */
+#define KR_PENDING_APPENDS_MAX 1024 /* appends waiting for commit (more: KR_ERR_BUSY) */
+#define KR_PRODUCER_SETS 256        /* producers tracked for deduplication: sets x ways */
+#define KR_PRODUCER_WAYS 4
+#define KR_PRODUCER_WINDOW 5  /* recent appends remembered per producer (as Kafka) */
+#define KR_PARKED_READS_MAX 64 /* clients waiting for new commits (READ max_wait_us) */
+#define KR_REPLY_FRAMES_MAX 64 /* frames in one Fetch reply */
+#define KR_RP_OUT_MAX 160
+
+_Static_assert(KR_RP_OUT_MAX >= 2 * KR_REPLY_FRAMES_MAX + 16,
+	       "one Fetch reply and the events of a call must fit one output list");
+
+struct kr_repl_config {
+	int32_t node_id;
+	uint8_t directory_id[KR_UUID_BYTES];
+	struct kr_wire_ctx wire; /* every frame is checked against this cluster and voter set */
+	uint8_t n_voters;
+	int32_t voters[KR_VOTERS_MAX];
+	bool memory_mode;             /* an appended offset is durable at once */
+	uint32_t fetch_max_wait_us;   /* a follower asks the leader to park this long; the
+				       * leader parks no longer */
+	uint32_t fetch_max_bytes;     /* record bytes per Fetch reply */
+	uint32_t frame_records_max;   /* record bytes per frame; a batch must fit in one */
+	uint16_t reply_frames_max;    /* frames per Fetch reply, at most KR_REPLY_FRAMES_MAX */
+	int64_t fetch_retry_us;       /* follower: a Fetch unanswered this long is re-sent */
+	int64_t fetch_backoff_us;     /* follower: pause after an error answer */
+	int64_t liveness_interval_us; /* liveness events to control at most this often */
+	uint64_t repair_target;       /* mid-log damage: until the LEO reaches this, the node
+				       * reports no durable offset and does not vote */
+};
+
+/* The dataplane's role, as the control plane last commanded it. */
+enum kr_repl_role {
+	KR_REPL_FENCED,     /* acts in no role: no append, truncation or acknowledgement */
+	KR_REPL_LEADER,
+	KR_REPL_FOLLOWER,
+	KR_REPL_UNATTACHED, /* an observer looking for the leader (a voter: as fenced) */
+	KR_REPL_FAILED,     /* stopped itself (KR_EV_FATAL): acknowledges nothing more */
+};
+
+enum kr_rp_action_type {
+	KR_RP_SEND = 1, /* encode u.send.msg and send it to a node (to_node >= 0) or to the
+			 * address a request came from (to_addr) */
+	KR_RP_TRANSMIT, /* send u.transmit's bytes (a control frame) to node */
+	KR_RP_EVENT,    /* pass u.ev to the control plane */
+	KR_RP_FLUSH,    /* ask the flush thread to make the log durable up to u.flush.upto;
+			 * it reports back with kr_repl_on_durable(upto, gen) */
+};
+
+struct kr_rp_action {
+	uint8_t type;
+	union {
+		struct {
+			int32_t to_node;
+			uint64_t to_addr;
+			uint32_t correlation;
+			struct kr_msg msg;
+		} send;
+		struct {
+			int32_t to_node;
+			const uint8_t *bytes;
+			uint16_t len;
+		} transmit;
+		struct kr_event ev;
+		struct {
+			uint64_t upto;
+			uint32_t gen;
+		} flush;
+	} u;
+};
+
+struct kr_rp_out {
+	uint32_t n;
+	uint32_t dropped; /* never: the core checks room before it produces */
+	struct kr_rp_action a[KR_RP_OUT_MAX];
+};
+
+/* Packets and inputs dropped, by reason. X(name, meaning) */
+#define KR_RP_DROP_TABLE(X)                                                                        \
+	X(DECODE, "frame failed to decode (see the per-status counters)")                        \
+	X(SPOOFED_SENDER, "a voter's id from an address that is not that voter's")              \
+	X(CLIENT_PEER_API, "a peer API from a client")                                           \
+	X(UNEXPECTED_API, "an API this node does not take")                                       \
+	X(CONTROL_TOO_BIG, "a control frame too big for a ring element")                        \
+	X(NOT_FOLLOWING, "a Fetch reply while not following")                                   \
+	X(STALE_REPLY, "a Fetch reply to a request no longer in flight")                        \
+	X(WRONG_LEADER, "a Fetch reply from another leader or epoch")                           \
+	X(FRAME_MISMATCH, "a Fetch reply frame that does not start at this log's end")          \
+	X(BAD_BATCH, "a batch that would not append (damaged, out of order, no room)")          \
+	X(OBSERVERS_FULL, "a Fetch from one observer too many")                                 \
+	X(STALE_DURABLE, "a flush report from before a truncation")                             \
+	X(STALE_COMMAND, "a command for an older epoch")
+
+enum kr_rp_drop {
+#define KR_RP_DROP_ENUM(n, text) KR_RP_DROP_##n,
+	KR_RP_DROP_TABLE(KR_RP_DROP_ENUM)
+#undef KR_RP_DROP_ENUM
+	KR_RP_DROP_COUNT
+};
+
+const char *kr_rp_drop_name(unsigned reason);
+
+struct kr_repl_stats {
+	uint64_t drops[KR_RP_DROP_COUNT];
+	uint64_t decode_errors[KR_WIRE_STATUS_COUNT];
+	uint64_t fetches_served;
+	uint64_t fetches_parked;
+	uint64_t divergences_sent;
+	uint64_t truncations;
+	uint64_t appends;
+	uint64_t duplicates;
+	uint64_t commits; /* appends answered after commit */
+};
+
+struct kr_replica {
+	int32_t id; /* KR_NODE_NONE: a free observer slot */
+	bool voter;
+	uint8_t dir[KR_UUID_BYTES];
+	uint64_t addr;
+	uint64_t leo;     /* KR_OFFSET_NONE until it fetched in this epoch */
+	uint64_t durable; /* KR_OFFSET_NONE until known */
+	uint64_t hw_sent; /* the HW in the last reply it got */
+	int64_t last_fetch_us;
+	int64_t last_caught_up_us;
+	int64_t last_liveness_us;
+	/* its parked Fetch */
+	bool parked;
+	uint32_t parked_corr;
+	uint64_t parked_offset;
+	uint32_t parked_max_bytes;
+	int64_t parked_deadline;
+};
+
+struct kr_pending_append {
+	uint64_t base;
+	uint64_t end; /* committed once the HW reaches it */
+	uint32_t count;
+	uint32_t correlation;
+	uint64_t addr;
+};
+
+struct kr_producer {
+	uint64_t id; /* 0: a free slot */
+	uint64_t last_seq;
+	uint64_t used; /* for eviction, least recently used first */
+	uint8_t n;
+	uint8_t next;
+	uint64_t seq[KR_PRODUCER_WINDOW];
+	uint64_t base[KR_PRODUCER_WINDOW];
+	uint32_t count[KR_PRODUCER_WINDOW];
+};
+
+struct kr_parked_read {
+	bool active;
+	uint64_t addr;
+	uint32_t correlation;
+	uint64_t from;
+	uint32_t max_bytes;
+	int64_t deadline;
+};
+
+/* The whole state. Callers allocate it and touch it only through the functions below. */
+struct kr_repl {
+	struct kr_repl_config cfg;
+	struct kr_log *log;
+	enum kr_repl_role role;
+	uint32_t epoch;
+	int32_t leader_id;
+	uint64_t hw;      /* KR_OFFSET_NONE: not known (yet) */
+	uint64_t durable; /* own flushed end; the LEO in memory mode */
+	uint32_t gen;     /* bumped by every truncation: older flush reports are void */
+	int64_t wall_offset_us; /* wall clock = now + this (batch timestamps, DescribeQuorum) */
+
+	/* leader */
+	uint64_t epoch_start; /* offset of this epoch's LeaderChange record */
+	uint32_t n_replicas;  /* voters first, then observer slots */
+	struct kr_replica replicas[KR_REPLICAS_MAX];
+	uint32_t pending_head;
+	uint32_t pending_n;
+	uint32_t pending_unknown; /* the first ones, abandoned when the leader lost office */
+	struct kr_pending_append pending[KR_PENDING_APPENDS_MAX];
+	uint64_t producer_clock;
+	struct kr_producer producers[KR_PRODUCER_SETS][KR_PRODUCER_WAYS];
+
+	/* follower and observer */
+	bool fetch_inflight;
+	uint32_t fetch_corr;
+	int32_t fetch_to;
+	int64_t fetch_sent_us;
+	int64_t next_fetch_us;
+	uint64_t durable_sent;
+	uint64_t first_hw; /* the first HW the leader of this epoch reported */
+	bool caught_up_sent;
+	int64_t leader_liveness_us;
+	uint32_t bootstrap_next;
+
+	struct kr_parked_read reads[KR_PARKED_READS_MAX];
+	uint32_t next_correlation;
+	struct kr_repl_stats stats;
+	struct kr_replica_info describe[KR_REPLICAS_MAX];
+	uint8_t scratch[KR_BATCH_BYTES_MAX];
+};
+
+/**
+ * Start fenced, owning log (already opened and recovered).
+ * @return 0, or -EINVAL if cfg is inconsistent (no voters, frame or reply bounds that
+ *   cannot carry one largest batch, reply_frames_max above KR_REPLY_FRAMES_MAX).
+ */
+int kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log *log);
+
+/** A command from the control plane (FENCE, LEADER, FOLLOWER, UNATTACHED, SEND). */
+void kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now,
+		    struct kr_rp_out *out);
+
+/**
+ * A datagram from the network. addr is where it came from (replies to requests go
+ * back there); addr_node is the voter whose configured address that is, or
+ * KR_NODE_NONE. The frame is decoded and checked here (drops are counted by reason);
+ * control frames go to the control plane as KR_EV_PACKET events.
+ */
+void kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t addr_node,
+		       uint64_t addr, int64_t now, struct kr_rp_out *out);
+
+/** The flush thread made the log durable up to offset, for truncation generation gen. */
+void kr_repl_on_durable(struct kr_repl *r, uint64_t offset, uint32_t gen, int64_t now,
+			struct kr_rp_out *out);
+
+/** Storage failed: stop acknowledging anything, tell the control plane (fail-stop). */
+void kr_repl_fail(struct kr_repl *r, enum kr_fatal why, int64_t now, struct kr_rp_out *out);
+
+/** Fire timers: parked fetches and reads due, Fetch re-sends, observer discovery. */
+void kr_repl_tick(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+
+/** The earliest time kr_repl_tick has work (INT64_MAX: none). */
+int64_t kr_repl_next_deadline(const struct kr_repl *r);
+
+/**
+ * The leader's view for DescribeQuorum and telemetry: fills d (voters first), with
+ * replicas pointing at r's own array (valid until the next call). A non-leader reports
+ * NOT_LEADER_OR_FOLLOWER with the leader it knows.
+ */
+void kr_repl_describe(struct kr_repl *r, int64_t now, struct kr_describe_resp *d);
+
+#endif /* KRAFT_REPL_H */
