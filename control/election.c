@@ -189,9 +189,8 @@ election_backoff(struct kr_election *e)
 static void
 persist(struct kr_election *e, struct kr_el_out *out)
 {
-	struct kr_quorum_state now = {.epoch = e->epoch,
-				      .leader_id = e->leader_id,
-				      .voted_id = e->voted_id};
+	struct kr_quorum_state now = {
+		.epoch = e->epoch, .leader_id = e->leader_id, .voted_id = e->voted_id};
 	struct kr_el_action *a;
 
 	memcpy(now.voted_dir, e->voted_dir, KR_UUID_BYTES);
@@ -264,7 +263,7 @@ dp_sync(struct kr_election *e, struct kr_el_out *out)
 	e->dp_epoch = e->epoch;
 	e->dp_leader = leader;
 	command(e, out,
-		want == KR_DP_LEADER	   ? KR_CMD_LEADER
+		want == KR_DP_LEADER	 ? KR_CMD_LEADER
 		: want == KR_DP_FOLLOWER ? KR_CMD_FOLLOWER
 					 : KR_CMD_UNATTACHED,
 		leader, 0);
@@ -317,8 +316,7 @@ send_end_epoch(struct kr_election *e, struct kr_el_out *out)
 		m->u.end_epoch.epoch = e->epoch;
 		m->u.end_epoch.leader_id = e->cfg.node_id;
 		m->u.end_epoch.n_successors = e->n_successors;
-		memcpy(m->u.end_epoch.successors, e->successors,
-		       sizeof(int32_t) * e->n_successors);
+		memcpy(m->u.end_epoch.successors, e->successors, sizeof(int32_t) * e->n_successors);
 	}
 }
 
@@ -337,8 +335,8 @@ send_begin_epoch(struct kr_election *e, struct kr_el_out *out)
 }
 
 void
-el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leader,
-	   enum kr_why why, int64_t now, struct kr_el_out *out)
+el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leader, enum kr_why why,
+	   int64_t now, struct kr_el_out *out)
 {
 	enum kr_role from = e->role;
 	struct kr_el_action *a;
@@ -544,8 +542,8 @@ el_tally(struct kr_election *e, int64_t now, struct kr_el_out *out)
 	/* this round cannot be won */
 	if (e->role == KR_ROLE_PROSPECTIVE) {
 		if (e->leader_id >= 0 && e->leader_id != e->cfg.node_id)
-			el_convert(e, KR_ROLE_FOLLOWER, e->epoch, e->leader_id,
-				   KR_WHY_PREVOTE_LOST, now, out);
+			el_convert(e, KR_ROLE_FOLLOWER, e->epoch, e->leader_id, KR_WHY_PREVOTE_LOST,
+				   now, out);
 		else
 			el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE,
 				   KR_WHY_PREVOTE_LOST, now, out);
@@ -641,8 +639,8 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 
 	if (start->log_last_epoch > e->epoch) {
 		/* the log has seen a later epoch than the file: adopt it, forget the rest */
-		el_convert(e, KR_ROLE_UNATTACHED, start->log_last_epoch, KR_NODE_NONE,
-			   KR_WHY_START, now, out);
+		el_convert(e, KR_ROLE_UNATTACHED, start->log_last_epoch, KR_NODE_NONE, KR_WHY_START,
+			   now, out);
 	} else if (kr_election_is_voter(e) && e->leader_id == cfg->node_id) {
 		/* it led this epoch: resigned, so it neither votes again in it nor reuses its
 		 * offsets (nothing persisted: the file already says so) */

@@ -10,13 +10,13 @@
 #include "kraft/errors.h"
 
 /* An invariant of the core: breaking it is a bug, and the node must not go on. */
-#define EL_ASSERT(cond)                                                                            \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "kraftd: election invariant broken at %s:%d: %s\n",      \
-				__FILE__, __LINE__, #cond);                                        \
-			abort();                                                                   \
-		}                                                                                  \
+#define EL_ASSERT(cond)                                                                     \
+	do {                                                                                \
+		if (!(cond)) {                                                              \
+			fprintf(stderr, "kraftd: election invariant broken at %s:%d: %s\n", \
+				__FILE__, __LINE__, #cond);                                 \
+			abort();                                                            \
+		}                                                                           \
 	} while (0)
 
 #define EL_NEVER INT64_MAX
@@ -35,8 +35,8 @@ void el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t 
  * maybeHandleCommonResponse / maybeTransition): adopt a higher epoch, or the leader of
  * this epoch when none is known (or, from_leader: when the leader itself announces
  * itself). Returns true if the role or epoch changed. */
-bool el_learn(struct kr_election *e, uint32_t epoch, int32_t leader, bool from_leader,
-	      int64_t now, struct kr_el_out *out);
+bool el_learn(struct kr_election *e, uint32_t epoch, int32_t leader, bool from_leader, int64_t now,
+	      struct kr_el_out *out);
 
 /* The fence: true when the dataplane has acknowledged a fence and no role command has
  * been sent since, so fenced_last_epoch / fenced_leo are final. Otherwise a fence is
@@ -50,8 +50,8 @@ void el_tally(struct kr_election *e, int64_t now, struct kr_el_out *out);
 void el_send_vote_requests(struct kr_election *e, int64_t now, struct kr_el_out *out);
 
 /* Handlers, one per received message type (control/recv_*.c). */
-void el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr,
-		  const struct kr_vote_req *req, int64_t now, struct kr_el_out *out);
+void el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr_vote_req *req,
+		  int64_t now, struct kr_el_out *out);
 void el_recv_vote_resp(struct kr_election *e, int32_t from, uint32_t corr,
 		       const struct kr_vote_resp *resp, int64_t now, struct kr_el_out *out);
 void el_recv_begin_epoch(struct kr_election *e, int32_t from, uint32_t corr,

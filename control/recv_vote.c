@@ -99,9 +99,9 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 
 	/* assert: the dataplane is fenced, so this log position is final */
 	EL_ASSERT(e->dp == KR_DP_FENCED);
-	bool up_to_date = req->last_epoch > e->fenced_last_epoch ||
-			  (req->last_epoch == e->fenced_last_epoch &&
-			   req->last_offset >= e->fenced_leo);
+	bool up_to_date =
+		req->last_epoch > e->fenced_last_epoch ||
+		(req->last_epoch == e->fenced_last_epoch && req->last_offset >= e->fenced_leo);
 
 	if (!up_to_date) {
 		answer(e, out, from, corr, KR_ERR_NONE, false, pre);
@@ -144,7 +144,7 @@ el_recv_vote_resp(struct kr_election *e, int32_t from, uint32_t corr,
 		el_ignore(e, KR_EL_IGNORE_STALE_RESPONSE);
 		return;
 	}
-	e->vote_state[vi] = resp->error == KR_ERR_NONE && resp->granted ? KR_VOTE_GRANTED
-									 : KR_VOTE_REJECTED;
+	e->vote_state[vi] =
+		resp->error == KR_ERR_NONE && resp->granted ? KR_VOTE_GRANTED : KR_VOTE_REJECTED;
 	el_tally(e, now, out);
 }

@@ -1039,7 +1039,8 @@ drop_front(struct kr_log *log, uint32_t n)
 		log->bytes -= log->segs[i].size;
 		segment_free(&log->segs[i]);
 	}
-	memmove(log->segs, log->segs + n, (log->nsegs - n) * sizeof(*log->segs));
+	if (n < log->nsegs)
+		memmove(log->segs, log->segs + n, (log->nsegs - n) * sizeof(*log->segs));
 	log->nsegs -= n;
 	log->files_dirty = disk(log);
 }

@@ -107,8 +107,8 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 			   req->record_count);
 	rc = n < 0 ? n : kr_log_append(r->log, r->scratch, (uint32_t)n);
 	if (rc != 0) {
-		answer(r, addr, corr, rc == -ENOBUFS ? KR_ERR_LOG_FULL : KR_ERR_UNKNOWN_SERVER_ERROR,
-		       0, 0, out);
+		answer(r, addr, corr,
+		       rc == -ENOBUFS ? KR_ERR_LOG_FULL : KR_ERR_UNKNOWN_SERVER_ERROR, 0, 0, out);
 		return;
 	}
 	if (req->producer_id != 0)

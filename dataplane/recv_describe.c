@@ -6,8 +6,8 @@ void
 rp_recv_describe(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr, int64_t now,
 		 struct kr_rp_out *out)
 {
-	struct kr_msg *m = rp_send(out, KR_NODE_NONE, addr, h->correlation_id,
-				   KR_API_DESCRIBE_QUORUM_RESP);
+	struct kr_msg *m =
+		rp_send(out, KR_NODE_NONE, addr, h->correlation_id, KR_API_DESCRIBE_QUORUM_RESP);
 
 	kr_repl_describe(r, now, &m->u.describe_resp);
 }

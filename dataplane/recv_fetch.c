@@ -41,7 +41,8 @@ rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, uint32_t corr, uint64_
 		return false;
 	/* plan the frames first: each carries its frame count */
 	while (n < r->cfg.reply_frames_max && budget > 0) {
-		uint32_t cap = budget < r->cfg.frame_records_max ? budget : r->cfg.frame_records_max;
+		uint32_t cap =
+			budget < r->cfg.frame_records_max ? budget : r->cfg.frame_records_max;
 		int rc = kr_log_read(r->log, at, KR_OFFSET_NONE, cap, &spans[n]);
 
 		if (rc == -EMSGSIZE && n == 0 && cap == r->cfg.frame_records_max) {
@@ -60,8 +61,8 @@ rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, uint32_t corr, uint64_
 		reply_one(r, rep->addr, corr, KR_ERR_NONE, out)->base_offset = offset;
 	} else {
 		for (uint32_t i = 0; i < n; i++) {
-			struct kr_msg *m = rp_send(out, KR_NODE_NONE, rep->addr, corr,
-						   KR_API_FETCH_RESP);
+			struct kr_msg *m =
+				rp_send(out, KR_NODE_NONE, rep->addr, corr, KR_API_FETCH_RESP);
 			struct kr_fetch_resp *f = &m->u.fetch_resp;
 
 			f->error = KR_ERR_NONE;
@@ -171,6 +172,6 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	rep->parked_max_bytes = req->max_bytes;
 	rep->parked_deadline =
 		now + (req->max_wait_us < r->cfg.fetch_max_wait_us ? req->max_wait_us
-								    : r->cfg.fetch_max_wait_us);
+								   : r->cfg.fetch_max_wait_us);
 	r->stats.fetches_parked++;
 }

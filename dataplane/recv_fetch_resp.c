@@ -93,7 +93,7 @@ diverged(struct kr_repl *r, const struct kr_fetch_resp *resp, int64_t now, struc
 	}
 	if (target < kr_log_end(r->log)) {
 		int64_t rc = target < kr_log_start(r->log) ? kr_log_reset(r->log, target)
-							    : kr_log_truncate(r->log, target);
+							   : kr_log_truncate(r->log, target);
 
 		RP_ASSERT(rc >= 0);
 		r->gen++; /* flush reports from before this are void */

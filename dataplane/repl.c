@@ -203,7 +203,7 @@ rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	for (uint32_t i = 0; i < r->cfg.n_voters; i++) {
 		const struct kr_replica *rep = &r->replicas[i];
 		/* The leader counts its own durable offset, never its unflushed LEO. */
-		uint64_t d = rep->id == r->cfg.node_id		? own_durable(r)
+		uint64_t d = rep->id == r->cfg.node_id	      ? own_durable(r)
 			     : rep->durable == KR_OFFSET_NONE ? 0
 							      : rep->durable;
 		uint32_t k = n++;
@@ -230,8 +230,8 @@ service_appends(struct kr_repl *r, struct kr_rp_out *out)
 		bool unknown = r->pending_unknown > 0;
 		struct kr_msg *m;
 
-		if (!unknown && (r->role != KR_REPL_LEADER || r->hw == KR_OFFSET_NONE ||
-				 p->end > r->hw))
+		if (!unknown &&
+		    (r->role != KR_REPL_LEADER || r->hw == KR_OFFSET_NONE || p->end > r->hw))
 			break;
 		m = rp_send(out, KR_NODE_NONE, p->addr, p->correlation, KR_API_APPEND_RESP);
 		m->u.append_resp.epoch = r->epoch;
@@ -258,9 +258,9 @@ service_appends(struct kr_repl *r, struct kr_rp_out *out)
 static bool
 parked_ready(const struct kr_repl *r, const struct kr_replica *rep)
 {
-	return rep->parked &&
-	       (rep->parked_offset < kr_log_end(r->log) ||
-		(r->hw != KR_OFFSET_NONE && (rep->hw_sent == KR_OFFSET_NONE || r->hw > rep->hw_sent)));
+	return rep->parked && (rep->parked_offset < kr_log_end(r->log) ||
+			       (r->hw != KR_OFFSET_NONE &&
+				(rep->hw_sent == KR_OFFSET_NONE || r->hw > rep->hw_sent)));
 }
 
 static void
@@ -613,17 +613,19 @@ kr_repl_describe(struct kr_repl *r, int64_t now, struct kr_describe_resp *d)
 			if (rep->id == KR_NODE_NONE || rep->voter != (pass == 0))
 				continue;
 			ri->replica_id = rep->id;
-			memcpy(ri->directory_id, self ? r->cfg.directory_id : rep->dir, KR_UUID_BYTES);
+			memcpy(ri->directory_id, self ? r->cfg.directory_id : rep->dir,
+			       KR_UUID_BYTES);
 			ri->log_end_offset = self ? kr_log_end(r->log) : rep->leo;
 			ri->durable_offset = self ? own_durable(r) : rep->durable;
 			ri->last_fetch_us = self ? now + r->wall_offset_us
-					   : rep->last_fetch_us == KR_TIME_NONE
-						   ? KR_TIME_NONE
-						   : rep->last_fetch_us + r->wall_offset_us;
-			ri->last_caught_up_us = self ? now + r->wall_offset_us
-					       : rep->last_caught_up_us == KR_TIME_NONE
-						       ? KR_TIME_NONE
-						       : rep->last_caught_up_us + r->wall_offset_us;
+					    : rep->last_fetch_us == KR_TIME_NONE
+						    ? KR_TIME_NONE
+						    : rep->last_fetch_us + r->wall_offset_us;
+			ri->last_caught_up_us =
+				self ? now + r->wall_offset_us
+				: rep->last_caught_up_us == KR_TIME_NONE
+					? KR_TIME_NONE
+					: rep->last_caught_up_us + r->wall_offset_us;
 			n++;
 			if (pass == 0)
 				d->n_voters++;

@@ -11,13 +11,13 @@
 #include "kraft/repl.h"
 
 /* An invariant of the core: breaking it is a bug, and the node must not go on. */
-#define RP_ASSERT(cond)                                                                            \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "kraftd: replication invariant broken at %s:%d: %s\n",   \
-				__FILE__, __LINE__, #cond);                                        \
-			abort();                                                                   \
-		}                                                                                  \
+#define RP_ASSERT(cond)                                                                        \
+	do {                                                                                   \
+		if (!(cond)) {                                                                 \
+			fprintf(stderr, "kraftd: replication invariant broken at %s:%d: %s\n", \
+				__FILE__, __LINE__, #cond);                                    \
+			abort();                                                               \
+		}                                                                              \
 	} while (0)
 
 #define RP_NEVER INT64_MAX
@@ -71,7 +71,7 @@ void rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t ad
 		    const struct kr_append_req *req, int64_t now, struct kr_rp_out *out);
 void rp_recv_read(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		  const struct kr_read_req *req, int64_t now, struct kr_rp_out *out);
-void rp_recv_describe(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
-		      int64_t now, struct kr_rp_out *out);
+void rp_recv_describe(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr, int64_t now,
+		      struct kr_rp_out *out);
 
 #endif /* KRAFT_REPL_INT_H */

@@ -46,13 +46,14 @@ config(int32_t self, int n_voters)
 }
 
 static struct node *
-start_full(int32_t self, int n_voters, struct kr_quorum_state qs, uint32_t log_epoch,
-	   bool blocked)
+start_full(int32_t self, int n_voters, struct kr_quorum_state qs, uint32_t log_epoch, bool blocked)
 {
 	struct node *n = calloc(1, sizeof(*n));
 	struct kr_election_config c = config(self, n_voters);
-	struct kr_election_start st = {.qs = qs, .log_last_epoch = log_epoch,
-				       .vote_blocked = blocked, .rng_seed = 42 + (uint64_t)self};
+	struct kr_election_start st = {.qs = qs,
+				       .log_last_epoch = log_epoch,
+				       .vote_blocked = blocked,
+				       .rng_seed = 42 + (uint64_t)self};
 
 	n->now = 1000000;
 	assert_int_equal(kr_election_init(&n->e, &c, &st, n->now, &n->out), 0);
@@ -188,8 +189,7 @@ ack_fence(struct node *n, uint32_t last_epoch, uint64_t leo)
 }
 
 static void
-vote_req(struct node *n, int32_t from, uint32_t epoch, uint32_t last_epoch, uint64_t leo,
-	 bool pre)
+vote_req(struct node *n, int32_t from, uint32_t epoch, uint32_t last_epoch, uint64_t leo, bool pre)
 {
 	struct kr_msg m = {.api = KR_API_VOTE};
 
@@ -232,7 +232,8 @@ end_epoch(struct node *n, int32_t from, uint32_t epoch, int n_succ, const int32_
 	m.u.end_epoch.epoch = epoch;
 	m.u.end_epoch.leader_id = from;
 	m.u.end_epoch.n_successors = (uint8_t)n_succ;
-	memcpy(m.u.end_epoch.successors, succ, sizeof(int32_t) * (size_t)n_succ);
+	if (n_succ > 0)
+		memcpy(m.u.end_epoch.successors, succ, sizeof(int32_t) * (size_t)n_succ);
 	deliver(n, from, 556, &m);
 }
 
@@ -243,7 +244,8 @@ vote_answer(const struct node *n)
 	const struct kr_el_action *a = NULL;
 
 	for (uint32_t i = 0; i < n->out.n; i++)
-		if (n->out.a[i].type == KR_EL_SEND && n->out.a[i].u.send.msg.api == KR_API_VOTE_RESP)
+		if (n->out.a[i].type == KR_EL_SEND &&
+		    n->out.a[i].u.send.msg.api == KR_API_VOTE_RESP)
 			a = &n->out.a[i];
 	assert_non_null(a);
 	assert_int_equal(a->u.send.correlation, 777);
@@ -545,7 +547,8 @@ leader_shutting_down_names_successors_by_fetch_offset(void **state)
 	clear(n);
 	kr_election_shutdown(&n->e, n->now, &n->out);
 	assert_int_equal(n->e.role, KR_ROLE_RESIGNED);
-	const struct kr_end_epoch_req *q = &find_send(n, KR_API_END_EPOCH, 2)->u.send.msg.u.end_epoch;
+	const struct kr_end_epoch_req *q =
+		&find_send(n, KR_API_END_EPOCH, 2)->u.send.msg.u.end_epoch;
 
 	assert_int_equal(q->n_successors, 4);
 	assert_int_equal(q->successors[0], 3);
@@ -1002,37 +1005,49 @@ main(void)
 		cmocka_unit_test(sole_voter_elects_itself_at_start),
 		cmocka_unit_test(sole_voter_leader_never_resigns_through_check_quorum),
 		cmocka_unit_test(node_persisted_as_leader_restarts_resigned_and_sends_end_epoch),
-		cmocka_unit_test(ex_leader_refuses_any_vote_in_its_epoch_but_grants_in_a_higher_one),
-		cmocka_unit_test(node_that_voted_for_itself_restarts_as_candidate_in_the_same_epoch),
+		cmocka_unit_test(
+			ex_leader_refuses_any_vote_in_its_epoch_but_grants_in_a_higher_one),
+		cmocka_unit_test(
+			node_that_voted_for_itself_restarts_as_candidate_in_the_same_epoch),
 		cmocka_unit_test(log_with_a_later_epoch_than_the_file_moves_the_node_to_it),
 		cmocka_unit_test(
 			leader_resigns_without_fetches_from_a_majority_in_one_and_a_half_fetch_timeouts),
-		cmocka_unit_test(leader_resends_begin_epoch_until_a_fetch_or_an_answer_acknowledges_it),
-		cmocka_unit_test(unattached_voter_follows_and_persists_the_leader_named_by_begin_epoch),
-		cmocka_unit_test(begin_or_end_epoch_from_an_older_epoch_is_fenced_and_changes_nothing),
+		cmocka_unit_test(
+			leader_resends_begin_epoch_until_a_fetch_or_an_answer_acknowledges_it),
+		cmocka_unit_test(
+			unattached_voter_follows_and_persists_the_leader_named_by_begin_epoch),
+		cmocka_unit_test(
+			begin_or_end_epoch_from_an_older_epoch_is_fenced_and_changes_nothing),
 		cmocka_unit_test(
 			first_successor_runs_at_once_and_the_second_after_the_strict_exponential_delay),
 		cmocka_unit_test(leader_shutting_down_names_successors_by_fetch_offset),
-		cmocka_unit_test(leader_shutdown_completes_on_acknowledgements_or_timeout_follower_at_once),
+		cmocka_unit_test(
+			leader_shutdown_completes_on_acknowledgements_or_timeout_follower_at_once),
 		cmocka_unit_test(
 			rejected_candidate_backs_off_keeps_its_vote_then_runs_again_with_more_retries),
-		cmocka_unit_test(candidate_election_timeout_goes_back_to_prospective_in_the_same_epoch),
+		cmocka_unit_test(
+			candidate_election_timeout_goes_back_to_prospective_in_the_same_epoch),
 		cmocka_unit_test(lost_elections_back_off_for_randomized_growing_times),
 		cmocka_unit_test(election_timeouts_are_drawn_from_t_to_2t),
-		cmocka_unit_test(vote_with_a_higher_epoch_moves_the_node_to_unattached_before_granting),
+		cmocka_unit_test(
+			vote_with_a_higher_epoch_moves_the_node_to_unattached_before_granting),
 		cmocka_unit_test(follower_with_a_known_leader_rejects_a_vote_in_the_same_epoch),
 		cmocka_unit_test(invalid_stale_and_misaddressed_votes_get_their_errors),
 		cmocka_unit_test(
 			leader_and_candidate_reject_votes_in_their_epoch_and_non_voters_get_no_error),
-		cmocka_unit_test(voter_follower_times_out_to_prospective_but_an_observer_never_runs),
+		cmocka_unit_test(
+			voter_follower_times_out_to_prospective_but_an_observer_never_runs),
 		cmocka_unit_test(vote_answers_to_an_old_round_are_ignored_after_becoming_follower),
 		cmocka_unit_test(pre_votes_follow_kafkas_table),
-		cmocka_unit_test(prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached),
+		cmocka_unit_test(
+			prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached),
 		cmocka_unit_test(prospective_hearing_begin_epoch_follows),
 		cmocka_unit_test(vote_is_never_granted_before_the_fence_acknowledgement),
-		cmocka_unit_test(candidacy_waits_for_the_fence_and_uses_the_acknowledged_log_position),
+		cmocka_unit_test(
+			candidacy_waits_for_the_fence_and_uses_the_acknowledged_log_position),
 		cmocka_unit_test(a_vote_is_granted_once_per_epoch),
-		cmocka_unit_test(amnesiac_node_neither_votes_nor_runs_until_caught_up_with_a_leader),
+		cmocka_unit_test(
+			amnesiac_node_neither_votes_nor_runs_until_caught_up_with_a_leader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

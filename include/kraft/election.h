@@ -36,46 +36,46 @@ enum kr_role {
 const char *kr_role_name(unsigned role);
 
 /* Why a role changed (for logs, the simulator's counters and the tests). */
-#define KR_WHY_TABLE(X)                                                                            \
-	X(START, "restart rules applied to the persisted state")                                  \
-	X(ELECTION_TIMEOUT, "election timeout")                                                   \
-	X(FETCH_TIMEOUT, "no good Fetch reply from the leader within the fetch timeout")         \
-	X(PREVOTE_WON, "a majority granted pre-votes")                                            \
-	X(PREVOTE_LOST, "pre-votes rejected by a majority")                                       \
-	X(VOTE_WON, "a majority granted votes")                                                   \
-	X(BACKOFF_DONE, "election backoff over")                                                  \
-	X(HIGHER_EPOCH, "a message named a higher epoch")                                         \
-	X(LEADER_KNOWN, "learned the leader of the epoch")                                        \
-	X(VOTE_GRANTED, "granted a vote")                                                         \
-	X(CHECK_QUORUM, "no Fetch from a majority within 1.5 x the fetch timeout")              \
+#define KR_WHY_TABLE(X)                                                                  \
+	X(START, "restart rules applied to the persisted state")                         \
+	X(ELECTION_TIMEOUT, "election timeout")                                          \
+	X(FETCH_TIMEOUT, "no good Fetch reply from the leader within the fetch timeout") \
+	X(PREVOTE_WON, "a majority granted pre-votes")                                   \
+	X(PREVOTE_LOST, "pre-votes rejected by a majority")                              \
+	X(VOTE_WON, "a majority granted votes")                                          \
+	X(BACKOFF_DONE, "election backoff over")                                         \
+	X(HIGHER_EPOCH, "a message named a higher epoch")                                \
+	X(LEADER_KNOWN, "learned the leader of the epoch")                               \
+	X(VOTE_GRANTED, "granted a vote")                                                \
+	X(CHECK_QUORUM, "no Fetch from a majority within 1.5 x the fetch timeout")       \
 	X(SHUTDOWN, "shutting down")
 
 enum kr_why {
 #define KR_WHY_ENUM(n, text) KR_WHY_##n,
 	KR_WHY_TABLE(KR_WHY_ENUM)
 #undef KR_WHY_ENUM
-	KR_WHY_COUNT
+		KR_WHY_COUNT
 };
 
 const char *kr_why_name(unsigned why);
 
 /* Inputs the core ignored, by reason (guard first; each counted, none crashes). */
-#define KR_EL_IGNORE_TABLE(X)                                                                      \
-	X(UNKNOWN_SENDER, "a request or response from a node that is not a voter")               \
-	X(STALE_EPOCH, "a response from an older epoch")                                          \
-	X(STALE_RESPONSE, "a response to a request this node no longer waits for")               \
-	X(WRONG_ROLE, "a message this role does not handle")                                     \
-	X(INVALID, "a message whose fields contradict each other")                               \
-	X(INCONSISTENT_LEADER, "a second leader named for the same epoch")                       \
-	X(STALE_FENCE_ACK, "a fence acknowledgement for an older fence")                         \
-	X(STALE_EVENT, "a dataplane event for another epoch or leader")                          \
+#define KR_EL_IGNORE_TABLE(X)                                                      \
+	X(UNKNOWN_SENDER, "a request or response from a node that is not a voter") \
+	X(STALE_EPOCH, "a response from an older epoch")                           \
+	X(STALE_RESPONSE, "a response to a request this node no longer waits for") \
+	X(WRONG_ROLE, "a message this role does not handle")                       \
+	X(INVALID, "a message whose fields contradict each other")                 \
+	X(INCONSISTENT_LEADER, "a second leader named for the same epoch")         \
+	X(STALE_FENCE_ACK, "a fence acknowledgement for an older fence")           \
+	X(STALE_EVENT, "a dataplane event for another epoch or leader")            \
 	X(UNEXPECTED_API, "an API the control plane does not handle")
 
 enum kr_el_ignore {
 #define KR_EL_IGNORE_ENUM(n, text) KR_EL_IGNORE_##n,
 	KR_EL_IGNORE_TABLE(KR_EL_IGNORE_ENUM)
 #undef KR_EL_IGNORE_ENUM
-	KR_EL_IGNORE_COUNT
+		KR_EL_IGNORE_COUNT
 };
 
 const char *kr_el_ignore_name(unsigned reason);
@@ -85,13 +85,13 @@ struct kr_election_config {
 	uint8_t directory_id[KR_UUID_BYTES];
 	uint8_t n_voters;
 	int32_t voters[KR_VOTERS_MAX];
-	int64_t election_timeout_us;      /* T: each timeout is drawn from [T, 2T) */
-	int64_t fetch_timeout_us;         /* follower -> prospective; check quorum 1.5x;
+	int64_t election_timeout_us;	  /* T: each timeout is drawn from [T, 2T) */
+	int64_t fetch_timeout_us;	  /* follower -> prospective; check quorum 1.5x;
 					   * BeginQuorumEpoch re-sent every 0.5x */
 	int64_t election_backoff_max_us;  /* cap of the lost-election backoff */
 	int64_t election_backoff_base_us; /* unit of that backoff; 0: max / 10 */
-	int64_t request_timeout_us;       /* re-send unanswered Vote / EndQuorumEpoch */
-	int64_t shutdown_timeout_us;      /* a leader that shuts down waits this long for
+	int64_t request_timeout_us;	  /* re-send unanswered Vote / EndQuorumEpoch */
+	int64_t shutdown_timeout_us;	  /* a leader that shuts down waits this long for
 					   * its EndQuorumEpoch acknowledgements */
 };
 
@@ -99,7 +99,7 @@ struct kr_election_config {
 struct kr_election_start {
 	struct kr_quorum_state qs; /* from the quorum-state file */
 	uint32_t log_last_epoch;   /* epoch of the last record in the log */
-	bool vote_blocked;         /* amnesia (a memory-mode restart) or mid-log damage: no
+	bool vote_blocked;	   /* amnesia (a memory-mode restart) or mid-log damage: no
 				    * vote, pre-vote or candidacy until KR_EV_CAUGHT_UP from a
 				    * leader of an epoch >= qs.epoch */
 	uint64_t rng_seed;
@@ -107,8 +107,8 @@ struct kr_election_start {
 
 enum kr_el_action_type {
 	KR_EL_PERSIST = 1,   /* make u.persist durable before carrying out what follows */
-	KR_EL_SEND,          /* send u.send.msg to u.send.to with u.send.correlation */
-	KR_EL_COMMAND,       /* a command for the dataplane (u.cmd; never KR_CMD_SEND) */
+	KR_EL_SEND,	     /* send u.send.msg to u.send.to with u.send.correlation */
+	KR_EL_COMMAND,	     /* a command for the dataplane (u.cmd; never KR_CMD_SEND) */
 	KR_EL_TRANSITION,    /* the role changed (for logs and counters) */
 	KR_EL_SHUTDOWN_DONE, /* a graceful shutdown may complete now */
 };
@@ -153,9 +153,9 @@ enum kr_vote_record { KR_VOTE_UNRECORDED, KR_VOTE_GRANTED, KR_VOTE_REJECTED };
 
 /* The dataplane state the control plane last commanded. */
 enum kr_dp_state {
-	KR_DP_NONE,       /* nothing commanded yet */
-	KR_DP_FENCING,    /* FENCE sent, not acknowledged */
-	KR_DP_FENCED,     /* FENCE acknowledged; no role command since */
+	KR_DP_NONE,    /* nothing commanded yet */
+	KR_DP_FENCING, /* FENCE sent, not acknowledged */
+	KR_DP_FENCED,  /* FENCE acknowledged; no role command since */
 	KR_DP_LEADER,
 	KR_DP_FOLLOWER,
 	KR_DP_UNATTACHED, /* observers: looking for the leader */
@@ -164,7 +164,7 @@ enum kr_dp_state {
 struct kr_election_stats {
 	uint64_t ignored[KR_EL_IGNORE_COUNT];
 	uint64_t transitions[KR_ROLE_COUNT]; /* by destination role */
-	uint64_t elections;                  /* candidacies started */
+	uint64_t elections;		     /* candidacies started */
 	uint64_t votes_granted;
 	uint64_t prevotes_granted;
 };
@@ -188,7 +188,7 @@ struct kr_election {
 
 	/* Timers: absolute times, INT64_MAX when off. */
 	int64_t election_deadline; /* unattached, prospective, candidate, resigned */
-	int64_t fetch_deadline;    /* follower */
+	int64_t fetch_deadline;	   /* follower */
 	int64_t backoff_deadline;  /* candidate that lost */
 	int64_t check_quorum_deadline;
 	int64_t resend_deadline; /* unanswered Vote / BeginQuorumEpoch / EndQuorumEpoch */
@@ -254,8 +254,8 @@ int64_t kr_election_next_deadline(const struct kr_election *e);
  * A decoded control message (Vote, BeginQuorumEpoch, EndQuorumEpoch and their
  * responses) from node h->sender_id. Anything else is counted and ignored.
  */
-void kr_election_on_msg(struct kr_election *e, const struct kr_frame_hdr *h,
-			const struct kr_msg *m, int64_t now, struct kr_el_out *out);
+void kr_election_on_msg(struct kr_election *e, const struct kr_frame_hdr *h, const struct kr_msg *m,
+			int64_t now, struct kr_el_out *out);
 
 /** A dataplane event (everything but KR_EV_PACKET, which goes to kr_election_on_msg). */
 void kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t now,

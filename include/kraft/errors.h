@@ -24,7 +24,7 @@
 	X(STORAGE_ERROR, 14, "the node hit a storage failure and acknowledges nothing more")     \
 	X(INCONSISTENT_VOTER_SET, 15, "the request comes from a node with another voter set")    \
 	X(BUSY, 16, "too many requests wait already (appends for commit, observers); retry")     \
-	X(DUPLICATE_SEQUENCE_NUMBER, 17,                                                          \
+	X(DUPLICATE_SEQUENCE_NUMBER, 17,                                                         \
 	  "a retry of an append older than the leader remembers: it was appended before")
 
 enum kr_error {

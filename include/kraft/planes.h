@@ -31,37 +31,37 @@ _Static_assert(KR_WIRE_HDR_BYTES + KR_END_EPOCH_FIXED_BYTES + 4 * KR_VOTERS_MAX 
 /* Commands: control plane -> dataplane. */
 enum kr_cmd_type {
 	KR_CMD_FENCE = 1,  /* stop acting in any role; answer KR_EV_FENCE_ACK(epoch, seq) */
-	KR_CMD_LEADER,     /* lead epoch: write the LeaderChange record, serve fetches */
+	KR_CMD_LEADER,	   /* lead epoch: write the LeaderChange record, serve fetches */
 	KR_CMD_FOLLOWER,   /* follow node (the leader) in epoch: fetch from it */
 	KR_CMD_UNATTACHED, /* no leader known in epoch; an observer looks for one */
-	KR_CMD_SEND,       /* transmit frame (a whole encoded control frame) to node */
+	KR_CMD_SEND,	   /* transmit frame (a whole encoded control frame) to node */
 };
 
 struct kr_cmd {
 	uint8_t type;
 	uint16_t frame_len; /* SEND */
-	int32_t node;       /* FOLLOWER: the leader; SEND: the destination */
-	uint32_t epoch;     /* FENCE, LEADER, FOLLOWER, UNATTACHED */
-	uint32_t seq;       /* FENCE */
+	int32_t node;	    /* FOLLOWER: the leader; SEND: the destination */
+	uint32_t epoch;	    /* FENCE, LEADER, FOLLOWER, UNATTACHED */
+	uint32_t seq;	    /* FENCE */
 	uint8_t frame[KR_CTL_FRAME_MAX];
 };
 
 /* Events: dataplane -> control plane. */
 enum kr_event_type {
 	KR_EV_FENCE_ACK = 1,   /* fenced at (epoch, seq); the log ends at offset, last_epoch */
-	KR_EV_PACKET,          /* a control frame (Vote, BeginQuorumEpoch, ...) from node */
+	KR_EV_PACKET,	       /* a control frame (Vote, BeginQuorumEpoch, ...) from node */
 	KR_EV_LEADER_FETCHED,  /* follower: a good Fetch reply from node, the leader of epoch */
 	KR_EV_REPLICA_FETCHED, /* leader of epoch: voter node fetched at offset (liveness) */
 	KR_EV_EPOCH_SEEN,      /* a Fetch exchange named epoch and its leader node (or -1) */
 	KR_EV_CAUGHT_UP,       /* follower reached the HW of the leader of epoch (offset) and
 				* repaired any damage: the node may vote again */
-	KR_EV_FATAL,           /* the dataplane stopped itself: seq holds a KR_FATAL_* code */
+	KR_EV_FATAL,	       /* the dataplane stopped itself: seq holds a KR_FATAL_* code */
 };
 
 /* Why a dataplane stopped itself. */
 enum kr_fatal {
 	KR_FATAL_TRUNCATE_BELOW_HW = 1, /* a leader asked to truncate committed records */
-	KR_FATAL_STORAGE = 2,           /* a flush failed: nothing more may be acknowledged */
+	KR_FATAL_STORAGE = 2,		/* a flush failed: nothing more may be acknowledged */
 };
 
 struct kr_event {
@@ -69,7 +69,7 @@ struct kr_event {
 	uint16_t frame_len; /* PACKET */
 	int32_t node;
 	uint32_t epoch;
-	uint32_t seq;        /* FENCE_ACK: the fence's seq; FATAL: a KR_FATAL_* code */
+	uint32_t seq;	     /* FENCE_ACK: the fence's seq; FATAL: a KR_FATAL_* code */
 	uint32_t last_epoch; /* FENCE_ACK */
 	uint64_t offset;     /* FENCE_ACK: LEO; REPLICA_FETCHED: fetch offset; CAUGHT_UP: HW */
 	uint8_t frame[KR_CTL_FRAME_MAX];

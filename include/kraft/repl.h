@@ -35,9 +35,9 @@
 
 /* Bounds. */
 #define KR_PENDING_APPENDS_MAX 1024 /* appends waiting for commit (more: KR_ERR_BUSY) */
-#define KR_PRODUCER_SETS 256        /* producers tracked for deduplication: sets x ways */
+#define KR_PRODUCER_SETS 256	    /* producers tracked for deduplication: sets x ways */
 #define KR_PRODUCER_WAYS 4
-#define KR_PRODUCER_WINDOW 5  /* recent appends remembered per producer (as Kafka) */
+#define KR_PRODUCER_WINDOW 5   /* recent appends remembered per producer (as Kafka) */
 #define KR_PARKED_READS_MAX 64 /* clients waiting for new commits (READ max_wait_us) */
 #define KR_REPLY_FRAMES_MAX 64 /* frames in one Fetch reply */
 #define KR_RP_OUT_MAX 160
@@ -51,34 +51,34 @@ struct kr_repl_config {
 	struct kr_wire_ctx wire; /* every frame is checked against this cluster and voter set */
 	uint8_t n_voters;
 	int32_t voters[KR_VOTERS_MAX];
-	bool memory_mode;             /* an appended offset is durable at once */
+	bool memory_mode;	      /* an appended offset is durable at once */
 	uint32_t fetch_max_wait_us;   /* a follower asks the leader to park this long; the
 				       * leader parks no longer */
 	uint32_t fetch_max_bytes;     /* record bytes per Fetch reply */
 	uint32_t frame_records_max;   /* record bytes per frame; a batch must fit in one */
 	uint16_t reply_frames_max;    /* frames per Fetch reply, at most KR_REPLY_FRAMES_MAX */
-	int64_t fetch_retry_us;       /* follower: a Fetch unanswered this long is re-sent */
+	int64_t fetch_retry_us;	      /* follower: a Fetch unanswered this long is re-sent */
 	int64_t fetch_backoff_us;     /* follower: pause after an error answer */
 	int64_t liveness_interval_us; /* liveness events to control at most this often */
-	uint64_t repair_target;       /* mid-log damage: until the LEO reaches this, the node
+	uint64_t repair_target;	      /* mid-log damage: until the LEO reaches this, the node
 				       * reports no durable offset and does not vote */
 };
 
 /* The dataplane's role, as the control plane last commanded it. */
 enum kr_repl_role {
-	KR_REPL_FENCED,     /* acts in no role: no append, truncation or acknowledgement */
+	KR_REPL_FENCED, /* acts in no role: no append, truncation or acknowledgement */
 	KR_REPL_LEADER,
 	KR_REPL_FOLLOWER,
 	KR_REPL_UNATTACHED, /* an observer looking for the leader (a voter: as fenced) */
-	KR_REPL_FAILED,     /* stopped itself (KR_EV_FATAL): acknowledges nothing more */
+	KR_REPL_FAILED,	    /* stopped itself (KR_EV_FATAL): acknowledges nothing more */
 };
 
 enum kr_rp_action_type {
 	KR_RP_SEND = 1, /* encode u.send.msg and send it to a node (to_node >= 0) or to the
 			 * address a request came from (to_addr) */
 	KR_RP_TRANSMIT, /* send u.transmit's bytes (a control frame) to node */
-	KR_RP_EVENT,    /* pass u.ev to the control plane */
-	KR_RP_FLUSH,    /* ask the flush thread to make the log durable up to u.flush.upto;
+	KR_RP_EVENT,	/* pass u.ev to the control plane */
+	KR_RP_FLUSH,	/* ask the flush thread to make the log durable up to u.flush.upto;
 			 * it reports back with kr_repl_on_durable(upto, gen) */
 };
 
@@ -111,26 +111,26 @@ struct kr_rp_out {
 };
 
 /* Packets and inputs dropped, by reason. X(name, meaning) */
-#define KR_RP_DROP_TABLE(X)                                                                        \
-	X(DECODE, "frame failed to decode (see the per-status counters)")                        \
-	X(SPOOFED_SENDER, "a voter's id from an address that is not that voter's")              \
-	X(CLIENT_PEER_API, "a peer API from a client")                                           \
-	X(UNEXPECTED_API, "an API this node does not take")                                       \
-	X(CONTROL_TOO_BIG, "a control frame too big for a ring element")                        \
-	X(NOT_FOLLOWING, "a Fetch reply while not following")                                   \
-	X(STALE_REPLY, "a Fetch reply to a request no longer in flight")                        \
-	X(WRONG_LEADER, "a Fetch reply from another leader or epoch")                           \
-	X(FRAME_MISMATCH, "a Fetch reply frame that does not start at this log's end")          \
-	X(BAD_BATCH, "a batch that would not append (damaged, out of order, no room)")          \
-	X(OBSERVERS_FULL, "a Fetch from one observer too many")                                 \
-	X(STALE_DURABLE, "a flush report from before a truncation")                             \
+#define KR_RP_DROP_TABLE(X)                                                            \
+	X(DECODE, "frame failed to decode (see the per-status counters)")              \
+	X(SPOOFED_SENDER, "a voter's id from an address that is not that voter's")     \
+	X(CLIENT_PEER_API, "a peer API from a client")                                 \
+	X(UNEXPECTED_API, "an API this node does not take")                            \
+	X(CONTROL_TOO_BIG, "a control frame too big for a ring element")               \
+	X(NOT_FOLLOWING, "a Fetch reply while not following")                          \
+	X(STALE_REPLY, "a Fetch reply to a request no longer in flight")               \
+	X(WRONG_LEADER, "a Fetch reply from another leader or epoch")                  \
+	X(FRAME_MISMATCH, "a Fetch reply frame that does not start at this log's end") \
+	X(BAD_BATCH, "a batch that would not append (damaged, out of order, no room)") \
+	X(OBSERVERS_FULL, "a Fetch from one observer too many")                        \
+	X(STALE_DURABLE, "a flush report from before a truncation")                    \
 	X(STALE_COMMAND, "a command for an older epoch")
 
 enum kr_rp_drop {
 #define KR_RP_DROP_ENUM(n, text) KR_RP_DROP_##n,
 	KR_RP_DROP_TABLE(KR_RP_DROP_ENUM)
 #undef KR_RP_DROP_ENUM
-	KR_RP_DROP_COUNT
+		KR_RP_DROP_COUNT
 };
 
 const char *kr_rp_drop_name(unsigned reason);
@@ -152,7 +152,7 @@ struct kr_replica {
 	bool voter;
 	uint8_t dir[KR_UUID_BYTES];
 	uint64_t addr;
-	uint64_t leo;     /* KR_OFFSET_NONE until it fetched in this epoch */
+	uint64_t leo;	  /* KR_OFFSET_NONE until it fetched in this epoch */
 	uint64_t durable; /* KR_OFFSET_NONE until known */
 	uint64_t hw_sent; /* the HW in the last reply it got */
 	int64_t last_fetch_us;
@@ -201,9 +201,9 @@ struct kr_repl {
 	enum kr_repl_role role;
 	uint32_t epoch;
 	int32_t leader_id;
-	uint64_t hw;      /* KR_OFFSET_NONE: not known (yet) */
-	uint64_t durable; /* own flushed end; the LEO in memory mode */
-	uint32_t gen;     /* bumped by every truncation: older flush reports are void */
+	uint64_t hw;		/* KR_OFFSET_NONE: not known (yet) */
+	uint64_t durable;	/* own flushed end; the LEO in memory mode */
+	uint32_t gen;		/* bumped by every truncation: older flush reports are void */
 	int64_t wall_offset_us; /* wall clock = now + this (batch timestamps, DescribeQuorum) */
 
 	/* leader */

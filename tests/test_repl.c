@@ -1,0 +1,1129 @@
+/* kraftd tests: the replication core against KRaft's Fetch scenarios (reference §5: 1,
+ * 17-20, 22, 24) and kraftd's own rules: the HW counts durable offsets only, never the
+ * leader's unflushed LEO and never from a diverging reply; multi-frame replies; the
+ * fence; deduplicated appends; "outcome unknown". Frames go through the real codec. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kraft/errors.h"
+#include "kraft/le.h"
+#include "kraft/repl.h"
+#include "samples.h"
+
+#define MS 1000
+#define WAIT (100 * MS)
+#define RETRY (300 * MS)
+#define CLIENT 1000 /* client addresses are 1000 and up; a node's address is its id */
+
+struct rnode {
+	struct kr_repl r;
+	struct kr_log *log;
+	struct kr_rp_out out;
+	int64_t now;
+	uint32_t corr;
+};
+
+static struct rnode *
+rnode_full(int32_t id, int n_voters, bool memory_mode, uint32_t frame_max, uint64_t repair)
+{
+	struct rnode *n = calloc(1, sizeof(*n));
+	struct kr_log_config lc = {.durability = KR_LOG_MEMORY,
+				   .segment_bytes = KR_LOG_SEGMENT_BYTES_MIN,
+				   .memory_bytes_max = 1u << 20};
+	struct kr_log_report rep;
+	char err[128];
+	struct kr_repl_config c = {
+		.node_id = id,
+		.wire = smp_ctx,
+		.n_voters = (uint8_t)n_voters,
+		.memory_mode = memory_mode,
+		.fetch_max_wait_us = WAIT,
+		.fetch_max_bytes = 8 * frame_max,
+		.frame_records_max = frame_max,
+		.reply_frames_max = 8,
+		.fetch_retry_us = RETRY,
+		.fetch_backoff_us = 10 * MS,
+		.liveness_interval_us = 0,
+		.repair_target = repair,
+	};
+
+	for (int i = 0; i < n_voters; i++)
+		c.voters[i] = i + 1;
+	memset(c.directory_id, id, KR_UUID_BYTES);
+	assert_int_equal(kr_log_open(&lc, &n->log, &rep, err, sizeof(err)), 0);
+	assert_int_equal(kr_repl_init(&n->r, &c, n->log), 0);
+	n->now = 5000000;
+	return n;
+}
+
+static struct rnode *
+rnode(int32_t id, int n_voters, bool memory_mode)
+{
+	return rnode_full(id, n_voters, memory_mode, 1024, 0);
+}
+
+static void
+rnode_free(struct rnode *n)
+{
+	kr_log_close(n->log);
+	free(n);
+}
+
+static void
+clear(struct rnode *n)
+{
+	n->out.n = 0;
+}
+
+static void
+cmd(struct rnode *n, uint8_t type, uint32_t epoch, int32_t node, uint32_t seq)
+{
+	struct kr_cmd c = {.type = type, .epoch = epoch, .node = node, .seq = seq};
+
+	kr_repl_on_cmd(&n->r, &c, n->now, &n->out);
+}
+
+/* Encode m as a frame from `from` (a node id, or -1 for a client) and give it to n as if
+ * it came from address addr. */
+static void
+packet_from(struct rnode *n, int32_t from, uint64_t addr, uint32_t corr, const struct kr_msg *m)
+{
+	static uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
+	struct kr_frame_hdr h;
+	int len;
+
+	smp_hdr(&h);
+	h.sender_id = from;
+	h.correlation_id = corr;
+	len = kr_frame_encode(buf, sizeof(buf), &h, m);
+	assert_true(len > 0);
+	/* the address of node k is k: that is who owns addresses below CLIENT */
+	kr_repl_on_packet(&n->r, buf, (size_t)len, addr < CLIENT ? (int32_t)addr : KR_NODE_NONE,
+			  addr, n->now, &n->out);
+}
+
+static void
+packet(struct rnode *n, int32_t from, uint32_t corr, const struct kr_msg *m)
+{
+	packet_from(n, from, from >= 0 ? (uint64_t)from : CLIENT, corr, m);
+}
+
+static void
+tick(struct rnode *n, int64_t us)
+{
+	n->now += us;
+	kr_repl_tick(&n->r, n->now, &n->out);
+}
+
+/* ---- reading actions ---- */
+
+static const struct kr_rp_action *
+find_send(const struct rnode *n, unsigned api, int skip)
+{
+	for (uint32_t i = 0; i < n->out.n; i++)
+		if (n->out.a[i].type == KR_RP_SEND && n->out.a[i].u.send.msg.api == api &&
+		    skip-- == 0)
+			return &n->out.a[i];
+	return NULL;
+}
+
+static int
+count_sends(const struct rnode *n, unsigned api)
+{
+	int c = 0;
+
+	while (find_send(n, api, c))
+		c++;
+	return c;
+}
+
+static const struct kr_event *
+find_event(const struct rnode *n, uint8_t type)
+{
+	for (uint32_t i = 0; i < n->out.n; i++)
+		if (n->out.a[i].type == KR_RP_EVENT && n->out.a[i].u.ev.type == type)
+			return &n->out.a[i].u.ev;
+	return NULL;
+}
+
+static const struct kr_fetch_resp *
+fetch_resp(const struct rnode *n, int skip)
+{
+	const struct kr_rp_action *a = find_send(n, KR_API_FETCH_RESP, skip);
+
+	assert_non_null(a);
+	return &a->u.send.msg.u.fetch_resp;
+}
+
+/* ---- building inputs ---- */
+
+static void
+fetch(struct rnode *n, int32_t from, uint32_t corr, uint32_t epoch, uint64_t offset,
+      uint32_t last_epoch, uint64_t durable, uint32_t wait)
+{
+	struct kr_msg m = {.api = KR_API_FETCH};
+
+	m.u.fetch = (struct kr_fetch_req){.epoch = epoch,
+					  .last_fetched_epoch = last_epoch,
+					  .fetch_offset = offset,
+					  .durable_offset = durable,
+					  .max_wait_us = wait,
+					  .max_bytes = 1u << 20};
+	packet(n, from, corr, &m);
+}
+
+static void
+append_req(struct rnode *n, uint32_t corr, uint64_t pid, uint64_t seq, uint32_t count,
+	   uint32_t value_len)
+{
+	static uint8_t rec[KR_BATCH_BYTES_MAX];
+	struct kr_msg m = {.api = KR_API_APPEND};
+
+	m.u.append.producer_id = pid;
+	m.u.append.sequence = seq;
+	m.u.append.record_count = count;
+	m.u.append.records_len = smp_records(rec, sizeof(rec), count, value_len, 'v');
+	m.u.append.records = rec;
+	packet(n, -1, corr, &m);
+}
+
+/* Put batches of the given epochs straight into a node's log (count records each). */
+static void
+fill_log(struct rnode *n, const uint32_t *epochs, int nb, uint32_t count)
+{
+	uint8_t b[KR_BATCH_BYTES_MAX];
+
+	for (int i = 0; i < nb; i++) {
+		uint32_t len = smp_batch(b, sizeof(b), kr_log_end(n->log), epochs[i], count, 8);
+
+		assert_int_equal(kr_log_append(n->log, b, len), 0);
+	}
+	n->r.durable = kr_log_end(n->log);
+}
+
+/* Deliver every frame n sent (to a node id or an address) to dst, through the codec. */
+static void
+deliver(struct rnode *n, struct rnode *dst)
+{
+	uint32_t i = 0;
+
+	while (i < n->out.n) {
+		struct kr_rp_action a = n->out.a[i];
+		int32_t to = a.type == KR_RP_SEND
+				     ? (a.u.send.to_node >= 0 ? a.u.send.to_node
+							      : (int32_t)a.u.send.to_addr)
+				     : -2;
+
+		if (to != dst->r.cfg.node_id) {
+			i++;
+			continue;
+		}
+		memmove(&n->out.a[i], &n->out.a[i + 1], (n->out.n - i - 1) * sizeof(a));
+		n->out.n--;
+		dst->now = n->now > dst->now ? n->now : dst->now;
+		packet(dst, n->r.cfg.node_id, a.u.send.correlation, &a.u.send.msg);
+	}
+}
+
+/* Carry out a node's flush requests at once (the flush thread, instantly). */
+static void
+flush_all(struct rnode *n)
+{
+	for (uint32_t i = 0; i < n->out.n; i++)
+		if (n->out.a[i].type == KR_RP_FLUSH) {
+			uint64_t upto = n->out.a[i].u.flush.upto;
+			uint32_t gen = n->out.a[i].u.flush.gen;
+
+			kr_repl_on_durable(&n->r, upto, gen, n->now, &n->out);
+		}
+}
+
+/* ---- scenarios ---- */
+
+/* §5.1, and the leader's own durable offset */
+static void
+sole_voter_commits_on_its_own_flush_never_its_unflushed_leo(void **state)
+{
+	struct rnode *n = rnode(1, 1, false);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	assert_int_equal(kr_log_end(n->log), 1); /* the LeaderChange record */
+	assert_int_equal(n->r.hw, KR_OFFSET_NONE);
+	append_req(n, 7, 0, 0, 2, 10);
+	assert_int_equal(kr_log_end(n->log), 3);
+	assert_null(find_send(n, KR_API_APPEND_RESP, 0)); /* appended, not yet durable */
+	assert_int_equal(n->r.hw, KR_OFFSET_NONE);
+	kr_repl_on_durable(&n->r, 1, n->r.gen, n->now, &n->out);
+	assert_int_equal(n->r.hw, 1);
+	assert_null(find_send(n, KR_API_APPEND_RESP, 0));
+	kr_repl_on_durable(&n->r, 3, n->r.gen, n->now, &n->out);
+	assert_int_equal(n->r.hw, 3);
+	const struct kr_append_resp *a =
+		&find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp;
+
+	assert_int_equal(a->error, KR_ERR_NONE);
+	assert_int_equal(a->base_offset, 1);
+	assert_int_equal(a->record_count, 2);
+	rnode_free(n);
+}
+
+static void
+hw_is_the_majority_durable_offset_counting_the_leaders_flushed_end_only(void **state)
+{
+	struct rnode *n = rnode(1, 3, false);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	for (int i = 0; i < 9; i++)
+		append_req(n, (uint32_t)i, 0, 0, 1, 4); /* the log ends at 10 */
+	kr_repl_on_durable(&n->r, 5, n->r.gen, n->now, &n->out);
+	/* node 2 holds all 10 durably, node 3 nothing: the leader's 5 decides, not its LEO */
+	fetch(n, 2, 1, 1, 10, 1, 10, 0);
+	fetch(n, 3, 1, 1, 0, 0, 0, 0);
+	assert_int_equal(n->r.hw, 5);
+	/* a replica's LEO is not its durable offset either */
+	fetch(n, 3, 2, 1, 10, 1, 6, 0);
+	assert_int_equal(n->r.hw, 6);
+	kr_repl_on_durable(&n->r, 10, n->r.gen, n->now, &n->out);
+	assert_int_equal(n->r.hw, 10);
+	/* and the HW never moves back, whatever replicas report later */
+	fetch(n, 2, 3, 1, 10, 1, 3, 0);
+	fetch(n, 3, 3, 1, 10, 1, 3, 0);
+	assert_int_equal(n->r.hw, 10);
+	rnode_free(n);
+}
+
+static void
+new_leader_commits_nothing_until_a_majority_holds_its_leader_change_record(void **state)
+{
+	const uint32_t old[3] = {1, 1, 2};
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	fill_log(n, old, 3, 2); /* [0,6) from earlier epochs */
+	cmd(n, KR_CMD_LEADER, 3, KR_NODE_NONE, 0);
+	assert_int_equal(n->r.epoch_start, 6);
+	/* a follower holding everything before the LeaderChange record commits nothing */
+	fetch(n, 2, 1, 3, 6, 2, 6, 0);
+	assert_int_equal(n->r.hw, KR_OFFSET_NONE);
+	fetch(n, 2, 2, 3, 7, 3, 7, 0);
+	assert_int_equal(n->r.hw, 7);
+	rnode_free(n);
+}
+
+/* §5.19 */
+static void
+leader_answers_a_diverging_fetch_at_once_from_its_epoch_cache(void **state)
+{
+	const uint32_t epochs[3] = {1, 3, 5};
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	fill_log(n, epochs, 3, 3); /* 1:[0,3) 3:[3,6) 5:[6,9) */
+	cmd(n, KR_CMD_LEADER, 6, KR_NODE_NONE, 0);
+	clear(n);
+	fetch(n, 2, 44, 6, 6, 2, 6, WAIT);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 1); /* not parked */
+	const struct kr_fetch_resp *f = fetch_resp(n, 0);
+
+	assert_true(f->diverging);
+	assert_int_equal(f->diverging_epoch, 1);
+	assert_int_equal(f->diverging_end_offset, 3);
+	assert_int_equal(f->records_len, 0);
+	assert_int_equal(find_send(n, KR_API_FETCH_RESP, 0)->u.send.correlation, 44);
+	/* a diverging replica's offsets are not recorded */
+	assert_int_equal(n->r.replicas[1].leo, KR_OFFSET_NONE);
+	rnode_free(n);
+}
+
+/* §5.18 */
+static void
+follower_truncates_to_the_diverging_epoch_end_and_fetches_again(void **state)
+{
+	const uint32_t lead[3] = {1, 3, 5}, mine[3] = {1, 2, 2};
+	struct rnode *l = rnode(1, 3, true), *f = rnode(2, 3, true);
+
+	(void)state;
+	fill_log(l, lead, 3, 3);
+	fill_log(f, mine, 3, 3); /* 1:[0,3) 2:[3,9): diverges after 3 */
+	cmd(l, KR_CMD_LEADER, 6, KR_NODE_NONE, 0);
+	cmd(f, KR_CMD_FOLLOWER, 6, 1, 0);
+	const struct kr_fetch_req *q = &find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch;
+
+	assert_int_equal(q->fetch_offset, 9);
+	assert_int_equal(q->last_fetched_epoch, 2);
+	deliver(f, l);
+	clear(f);
+	deliver(l, f);
+	assert_int_equal(kr_log_end(f->log), 3);
+	assert_int_equal(kr_log_last_epoch(f->log), 1);
+	assert_int_equal(f->r.stats.truncations, 1);
+	q = &find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch;
+	assert_int_equal(q->fetch_offset, 3);
+	assert_int_equal(q->last_fetched_epoch, 1);
+	/* and from there it catches up byte for byte */
+	for (int i = 0; i < 10 && kr_log_end(f->log) < kr_log_end(l->log); i++) {
+		deliver(f, l);
+		deliver(l, f);
+	}
+	assert_int_equal(kr_log_end(f->log), kr_log_end(l->log));
+	assert_int_equal(kr_log_last_epoch(f->log), 6);
+	rnode_free(l);
+	rnode_free(f);
+}
+
+static void
+follower_never_takes_the_hw_from_a_diverging_reply(void **state)
+{
+	const uint32_t mine[2] = {1, 2};
+	struct rnode *f = rnode(2, 3, true);
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+
+	(void)state;
+	fill_log(f, mine, 2, 5);
+	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
+	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 3,
+						.diverging = 1,
+						.diverging_epoch = 1,
+						.diverging_end_offset = 5,
+						.high_watermark = 9};
+	packet(f, 1, f->r.fetch_corr, &m);
+	assert_int_equal(kr_log_end(f->log), 5);
+	assert_int_equal(f->r.hw, KR_OFFSET_NONE);
+	rnode_free(f);
+}
+
+static void
+follower_refuses_to_truncate_below_its_hw_and_stops(void **state)
+{
+	const uint32_t mine[2] = {1, 2};
+	struct rnode *f = rnode(2, 3, true);
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+
+	(void)state;
+	fill_log(f, mine, 2, 5);
+	f->r.hw = 8;
+	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
+	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 3,
+						.diverging = 1,
+						.diverging_epoch = 1,
+						.diverging_end_offset = 5};
+	packet(f, 1, f->r.fetch_corr, &m);
+	assert_int_equal(kr_log_end(f->log), 10);
+	assert_int_equal(find_event(f, KR_EV_FATAL)->seq, KR_FATAL_TRUNCATE_BELOW_HW);
+	assert_int_equal(f->r.role, KR_REPL_FAILED);
+	rnode_free(f);
+}
+
+static void
+follower_hw_is_capped_at_what_the_frame_validated_and_never_lowered(void **state)
+{
+	struct rnode *l = rnode(1, 3, true), *f = rnode(2, 3, true);
+
+	(void)state;
+	cmd(l, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	for (int i = 0; i < 5; i++)
+		append_req(l, (uint32_t)i, 0, 0, 1, 4);
+	l->r.hw = 6;			/* pretend a majority already holds it all */
+	f->r.cfg.fetch_max_bytes = 100; /* one batch per reply: the HW arrives first */
+	cmd(f, KR_CMD_FOLLOWER, 1, 1, 0);
+	deliver(f, l);
+	clear(f);
+	deliver(l, f);
+	assert_int_equal(kr_log_end(f->log), 1);
+	assert_int_equal(f->r.hw, 1); /* capped: the leader's 6 is beyond this frame */
+	for (int i = 0; i < 10; i++) {
+		deliver(f, l);
+		deliver(l, f);
+	}
+	assert_int_equal(f->r.hw, 6);
+	/* a later frame with a lower HW (a stale leader view) does not lower it */
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+
+	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 1,
+						.base_offset = 6,
+						.prev_epoch = 1,
+						.high_watermark = 2};
+	packet(f, 1, f->r.fetch_corr, &m);
+	assert_int_equal(f->r.hw, 6);
+	rnode_free(l);
+	rnode_free(f);
+}
+
+/* §5.20 */
+static void
+parked_fetch_returns_empty_after_max_wait_or_records_when_the_leader_appends(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	fetch(n, 2, 1, 1, 1, 1, 1, WAIT); /* caught up; learns the HW? it is not known yet */
+	clear(n);
+	fetch(n, 2, 2, 1, 1, 1, 1, WAIT);
+	fetch(n, 3, 3, 1, 1, 1, 1, WAIT);
+	/* HW = 1 moved with node 3: node 2's parked fetch is answered to tell it */
+	clear(n);
+	fetch(n, 2, 4, 1, 1, 1, 1, WAIT);
+	fetch(n, 3, 5, 1, 1, 1, 1, WAIT);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 0); /* both parked now */
+	tick(n, WAIT - 1);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 0);
+	tick(n, 1);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 2);
+	assert_int_equal(fetch_resp(n, 0)->records_len, 0);
+	clear(n);
+	fetch(n, 2, 6, 1, 1, 1, 1, WAIT);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 0);
+	append_req(n, 9, 0, 0, 1, 8);
+	const struct kr_rp_action *a = find_send(n, KR_API_FETCH_RESP, 0);
+
+	assert_non_null(a);
+	assert_int_equal(a->u.send.correlation, 6);
+	assert_true(a->u.send.msg.u.fetch_resp.records_len > 0);
+	assert_int_equal(a->u.send.msg.u.fetch_resp.base_offset, 1);
+	rnode_free(n);
+}
+
+static void
+parked_fetch_fails_with_not_leader_when_the_leader_steps_down(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	fetch(n, 2, 1, 1, 1, 1, 1, WAIT);
+	fetch(n, 3, 1, 1, 1, 1, 1, WAIT);
+	fetch(n, 2, 2, 1, 1, 1, 1, WAIT);
+	clear(n);
+	fetch(n, 2, 3, 1, 1, 1, 1, WAIT);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 0);
+	cmd(n, KR_CMD_FENCE, 2, KR_NODE_NONE, 1);
+	const struct kr_rp_action *a = find_send(n, KR_API_FETCH_RESP, 0);
+
+	assert_non_null(a);
+	assert_int_equal(a->u.send.correlation, 3);
+	assert_int_equal(a->u.send.msg.u.fetch_resp.error, KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	rnode_free(n);
+}
+
+static void
+a_newer_fetch_replaces_the_parked_one(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	fetch(n, 2, 1, 1, 1, 1, 1, WAIT);
+	fetch(n, 3, 1, 1, 1, 1, 1, WAIT);
+	fetch(n, 2, 2, 1, 1, 1, 1, WAIT);
+	clear(n);
+	fetch(n, 2, 10, 1, 1, 1, 1, WAIT);
+	fetch(n, 2, 11, 1, 1, 1, 1, WAIT);
+	append_req(n, 9, 0, 0, 1, 8);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 1);
+	assert_int_equal(find_send(n, KR_API_FETCH_RESP, 0)->u.send.correlation, 11);
+	rnode_free(n);
+}
+
+/* §5.22 */
+static void
+invalid_stale_and_future_fetches_get_their_errors(void **state)
+{
+	struct rnode *n = rnode(1, 3, true), *f = rnode(2, 3, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 4, KR_NODE_NONE, 0);
+	clear(n);
+	fetch(n, 2, 1, 4, 0, 5, 0, 0); /* last fetched epoch above the current one */
+	assert_int_equal(fetch_resp(n, 0)->error, KR_ERR_INVALID_REQUEST);
+	fetch(n, 2, 2, 4, 5, 1, 9, 0); /* durable past the fetch offset */
+	assert_int_equal(fetch_resp(n, 1)->error, KR_ERR_INVALID_REQUEST);
+	fetch(n, 2, 3, 3, 0, 0, 0, 0);
+	assert_int_equal(fetch_resp(n, 2)->error, KR_ERR_FENCED_LEADER_EPOCH);
+	assert_int_equal(fetch_resp(n, 2)->epoch, 4);
+	fetch(n, 2, 4, 5, 0, 0, 0, 0);
+	assert_int_equal(fetch_resp(n, 3)->error, KR_ERR_UNKNOWN_LEADER_EPOCH);
+	/* a follower names the leader it knows */
+	cmd(f, KR_CMD_FOLLOWER, 4, 1, 0);
+	clear(f);
+	fetch(f, 3, 5, 4, 0, 0, 0, 0);
+	assert_int_equal(fetch_resp(f, 0)->error, KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	assert_int_equal(fetch_resp(f, 0)->leader_id, 1);
+	rnode_free(n);
+	rnode_free(f);
+}
+
+static void
+frames_from_another_cluster_or_a_spoofed_voter_are_dropped_and_counted(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+	struct kr_msg m = {.api = KR_API_FETCH};
+	struct kr_frame_hdr h;
+	uint8_t buf[256];
+	int len;
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	clear(n);
+	smp_hdr(&h);
+	h.sender_id = 2;
+	h.cluster_id[0] ^= 1;
+	len = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	kr_repl_on_packet(&n->r, buf, (size_t)len, 2, 2, n->now, &n->out);
+	assert_int_equal(n->r.stats.decode_errors[KR_WIRE_ECLUSTER], 1);
+	/* node 2's id from node 3's address */
+	packet_from(n, 2, 3, 1, &m);
+	assert_int_equal(n->r.stats.drops[KR_RP_DROP_SPOOFED_SENDER], 1);
+	/* a peer API from a client */
+	packet(n, -1, 1, &m);
+	assert_int_equal(n->r.stats.drops[KR_RP_DROP_CLIENT_PEER_API], 1);
+	assert_int_equal(n->out.n, 0);
+	rnode_free(n);
+}
+
+/* §5.24 */
+static void
+describe_quorum_lists_voters_and_observers_on_the_leader_only(void **state)
+{
+	struct rnode *n = rnode(1, 3, true), *f = rnode(2, 3, true);
+	struct kr_msg q = {.api = KR_API_DESCRIBE_QUORUM};
+	struct kr_replica_info ri;
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
+	fetch(n, 2, 1, 2, 1, 2, 1, 0);
+	fetch(n, 7, 1, 2, 0, 0, 0, 0); /* an observer */
+	clear(n);
+	packet(n, -1, 9, &q);
+	const struct kr_describe_resp *d =
+		&find_send(n, KR_API_DESCRIBE_QUORUM_RESP, 0)->u.send.msg.u.describe_resp;
+
+	assert_int_equal(d->error, KR_ERR_NONE);
+	assert_int_equal(d->leader_id, 1);
+	assert_int_equal(d->epoch, 2);
+	assert_int_equal(d->n_voters, 3);
+	assert_int_equal(d->n_observers, 1);
+	ri = d->replicas[0];
+	assert_int_equal(ri.replica_id, 1);
+	assert_int_equal(ri.log_end_offset, 1);
+	ri = d->replicas[1];
+	assert_int_equal(ri.replica_id, 2);
+	assert_int_equal(ri.log_end_offset, 1);
+	assert_true(ri.last_fetch_us > 0 && ri.last_caught_up_us > 0);
+	ri = d->replicas[2];
+	assert_int_equal(ri.log_end_offset, KR_OFFSET_NONE);
+	assert_int_equal(ri.last_fetch_us, KR_TIME_NONE);
+	ri = d->replicas[3];
+	assert_int_equal(ri.replica_id, 7);
+	assert_int_equal(ri.log_end_offset, 0);
+	assert_int_equal(ri.last_caught_up_us, KR_TIME_NONE);
+
+	cmd(f, KR_CMD_FOLLOWER, 2, 1, 0);
+	clear(f);
+	packet(f, -1, 9, &q);
+	d = &find_send(f, KR_API_DESCRIBE_QUORUM_RESP, 0)->u.send.msg.u.describe_resp;
+	assert_int_equal(d->error, KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	assert_int_equal(d->leader_id, 1);
+	rnode_free(n);
+	rnode_free(f);
+}
+
+static void
+observer_fetches_are_served_and_tracked_but_never_count(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	fetch(n, 7, 1, 1, 1, 1, 1, 0);
+	fetch(n, 8, 1, 1, 1, 1, 1, 0);
+	assert_int_equal(n->r.hw, KR_OFFSET_NONE);	   /* two observers are no majority */
+	assert_null(find_event(n, KR_EV_REPLICA_FETCHED)); /* nor a quorum for control */
+	fetch(n, 2, 1, 1, 1, 1, 1, 0);
+	assert_int_equal(n->r.hw, 1);
+	rnode_free(n);
+}
+
+/* §5.17 */
+static void
+observer_asks_the_voters_in_turn_until_one_names_the_leader(void **state)
+{
+	struct rnode *o = rnode(9, 3, true), *v = rnode(2, 3, true);
+
+	(void)state;
+	cmd(o, KR_CMD_UNATTACHED, 0, KR_NODE_NONE, 0);
+	assert_int_equal(find_send(o, KR_API_FETCH, 0)->u.send.to_node, 1);
+	clear(o);
+	tick(o, RETRY); /* node 1 did not answer: ask node 2 */
+	assert_int_equal(find_send(o, KR_API_FETCH, 0)->u.send.to_node, 2);
+	cmd(v, KR_CMD_FOLLOWER, 5, 3, 0);
+	deliver(o, v);
+	clear(o);
+	deliver(v, o);
+	const struct kr_event *ev = find_event(o, KR_EV_EPOCH_SEEN);
+
+	assert_non_null(ev);
+	assert_int_equal(ev->epoch, 5);
+	assert_int_equal(ev->node, 3);
+	rnode_free(o);
+	rnode_free(v);
+}
+
+static void
+reply_spanning_several_frames_is_appended_in_order_and_a_gap_restarts_from_the_leo(void **state)
+{
+	struct rnode *l = rnode_full(1, 3, true, 256, 0), *f = rnode_full(2, 3, true, 256, 0);
+
+	(void)state;
+	cmd(l, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	for (int i = 0; i < 6; i++)
+		append_req(l, (uint32_t)i, 0, 0, 2, 60); /* 176 bytes a batch */
+	cmd(f, KR_CMD_FOLLOWER, 1, 1, 0);
+	deliver(f, l);
+	/* frame 0 holds the LeaderChange batch [0,1) and [1,3); then one batch a frame */
+	assert_int_equal(count_sends(l, KR_API_FETCH_RESP), 6);
+	const struct kr_fetch_resp *last = fetch_resp(l, 5);
+
+	assert_int_equal(last->frame_index, 5);
+	assert_int_equal(last->frame_count, 6);
+	assert_int_equal(fetch_resp(l, 0)->base_offset, 0);
+	assert_int_equal(fetch_resp(l, 1)->base_offset, 3);
+	assert_int_equal(fetch_resp(l, 1)->prev_epoch, 1);
+	/* lose frame 2: frames 0 and 1 append, 3 does not, and the follower asks again */
+	struct kr_rp_action frames[6];
+
+	for (int i = 0; i < 6; i++)
+		frames[i] = *find_send(l, KR_API_FETCH_RESP, i);
+	clear(l);
+	clear(f);
+	for (int i = 0; i < 4; i++) {
+		if (i == 2)
+			continue;
+		packet(f, 1, frames[i].u.send.correlation, &frames[i].u.send.msg);
+	}
+	assert_int_equal(kr_log_end(f->log), 5);
+	assert_int_equal(f->r.stats.drops[KR_RP_DROP_FRAME_MISMATCH], 1);
+	const struct kr_fetch_req *q = &find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch;
+
+	assert_int_equal(q->fetch_offset, 5);
+	/* the rest of the old reply is stale now */
+	packet(f, 1, frames[4].u.send.correlation, &frames[4].u.send.msg);
+	assert_int_equal(f->r.stats.drops[KR_RP_DROP_STALE_REPLY], 1);
+	assert_int_equal(kr_log_end(f->log), 5);
+	for (int i = 0; i < 5; i++) {
+		deliver(f, l);
+		deliver(l, f);
+	}
+	assert_int_equal(kr_log_end(f->log), 13);
+	rnode_free(l);
+	rnode_free(f);
+}
+
+static void
+frames_from_another_leader_or_epoch_are_dropped(void **state)
+{
+	struct rnode *f = rnode(2, 3, true);
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+	uint8_t b[256];
+	uint32_t len = smp_batch(b, sizeof(b), 0, 3, 1, 8);
+
+	(void)state;
+	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
+	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+						.leader_id = 3,
+						.epoch = 3,
+						.high_watermark = 1,
+						.records = b,
+						.records_len = len};
+	packet(f, 1, f->r.fetch_corr, &m);
+	assert_int_equal(f->r.stats.drops[KR_RP_DROP_WRONG_LEADER], 1);
+	m.u.fetch_resp.leader_id = 1;
+	m.u.fetch_resp.epoch = 2;
+	f->r.fetch_inflight = true;
+	packet(f, 1, f->r.fetch_corr, &m);
+	assert_int_equal(f->r.stats.drops[KR_RP_DROP_WRONG_LEADER], 2);
+	assert_int_equal(kr_log_end(f->log), 0);
+	assert_int_equal(f->r.hw, KR_OFFSET_NONE);
+	rnode_free(f);
+}
+
+static void
+duplicate_append_is_answered_with_its_first_offset(void **state)
+{
+	struct rnode *n = rnode(1, 1, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	append_req(n, 1, 77, 0, 2, 8);
+	append_req(n, 2, 77, 1, 1, 8);
+	uint64_t end = kr_log_end(n->log);
+
+	clear(n);
+	append_req(n, 3, 77, 0, 2, 8); /* a retry of the first */
+	assert_int_equal(kr_log_end(n->log), end);
+	const struct kr_append_resp *a =
+		&find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp;
+
+	assert_int_equal(a->error, KR_ERR_NONE);
+	assert_int_equal(a->base_offset, 1);
+	assert_int_equal(a->record_count, 2);
+	clear(n);
+	append_req(n, 4, 77, 5, 1, 8); /* a gap in the sequence */
+	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,
+			 KR_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	/* beyond the window: known to be old, offset forgotten */
+	for (uint64_t s = 2; s < 2 + KR_PRODUCER_WINDOW; s++)
+		append_req(n, 5, 77, s, 1, 8);
+	clear(n);
+	append_req(n, 6, 77, 0, 2, 8);
+	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,
+			 KR_ERR_DUPLICATE_SEQUENCE_NUMBER);
+	assert_int_equal(kr_log_end(n->log), end + KR_PRODUCER_WINDOW);
+	rnode_free(n);
+}
+
+static void
+a_new_leader_remembers_producers_from_its_log(void **state)
+{
+	struct rnode *n = rnode(1, 1, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	append_req(n, 1, 5, 0, 1, 8);
+	cmd(n, KR_CMD_FENCE, 2, KR_NODE_NONE, 1);
+	cmd(n, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
+	clear(n);
+	append_req(n, 2, 5, 0, 1, 8);
+	const struct kr_append_resp *a =
+		&find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp;
+
+	assert_int_equal(a->error, KR_ERR_NONE);
+	assert_int_equal(a->base_offset, 1);
+	rnode_free(n);
+}
+
+static void
+appends_pending_when_the_leader_loses_office_are_answered_outcome_unknown(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	append_req(n, 1, 0, 0, 1, 8);
+	append_req(n, 2, 0, 0, 1, 8);
+	assert_int_equal(count_sends(n, KR_API_APPEND_RESP), 0);
+	clear(n);
+	cmd(n, KR_CMD_FOLLOWER, 2, 3, 0);
+	assert_int_equal(count_sends(n, KR_API_APPEND_RESP), 2);
+	for (int i = 0; i < 2; i++) {
+		const struct kr_append_resp *a =
+			&find_send(n, KR_API_APPEND_RESP, i)->u.send.msg.u.append_resp;
+
+		assert_true(a->outcome_unknown);
+		assert_int_equal(a->error, KR_ERR_NOT_LEADER_OR_FOLLOWER);
+		assert_int_equal(a->leader_id, 3);
+	}
+	/* and a later leadership never answers them again */
+	cmd(n, KR_CMD_LEADER, 3, KR_NODE_NONE, 0);
+	fetch(n, 2, 1, 3, kr_log_end(n->log), 3, kr_log_end(n->log), 0);
+	assert_int_equal(count_sends(n, KR_API_APPEND_RESP), 2);
+	rnode_free(n);
+}
+
+/* The fence rule, on the dataplane side. */
+static void
+fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges(void **state)
+{
+	const uint32_t mine[2] = {1, 2};
+	struct rnode *n = rnode(2, 3, true);
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+
+	(void)state;
+	fill_log(n, mine, 2, 3);
+	cmd(n, KR_CMD_FOLLOWER, 2, 1, 0);
+	uint32_t corr = n->r.fetch_corr;
+
+	clear(n);
+	cmd(n, KR_CMD_FENCE, 3, KR_NODE_NONE, 17);
+	const struct kr_event *ack = find_event(n, KR_EV_FENCE_ACK);
+
+	assert_non_null(ack);
+	assert_int_equal(ack->seq, 17);
+	assert_int_equal(ack->epoch, 3);
+	assert_int_equal(ack->last_epoch, 2);
+	assert_int_equal(ack->offset, 6);
+	/* the reply to the Fetch sent before the fence: neither truncation nor append */
+	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 2,
+						.diverging = 1,
+						.diverging_epoch = 1,
+						.diverging_end_offset = 3};
+	packet(n, 1, corr, &m);
+	assert_int_equal(kr_log_end(n->log), 6);
+	append_req(n, 1, 0, 0, 1, 8);
+	assert_int_equal(kr_log_end(n->log), 6);
+	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,
+			 KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	for (int i = 0; i < 10; i++)
+		tick(n, RETRY);
+	assert_int_equal(count_sends(n, KR_API_FETCH), 0); /* no offsets reported */
+	rnode_free(n);
+}
+
+static void
+flush_reports_from_before_a_truncation_are_void(void **state)
+{
+	const uint32_t mine[2] = {1, 2};
+	struct rnode *f = rnode(2, 3, false);
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+	uint32_t gen;
+
+	(void)state;
+	fill_log(f, mine, 2, 3); /* [0,6) */
+	f->r.durable = 0;
+	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
+	gen = f->r.gen;
+	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 3,
+						.diverging = 1,
+						.diverging_epoch = 1,
+						.diverging_end_offset = 3};
+	packet(f, 1, f->r.fetch_corr, &m);
+	assert_int_equal(kr_log_end(f->log), 3);
+	kr_repl_on_durable(&f->r, 6, gen, f->now, &f->out); /* flushed the old suffix */
+	assert_int_equal(f->r.durable, 0);
+	assert_int_equal(f->r.stats.drops[KR_RP_DROP_STALE_DURABLE], 1);
+	kr_repl_on_durable(&f->r, 3, f->r.gen, f->now, &f->out);
+	assert_int_equal(f->r.durable, 3);
+	rnode_free(f);
+}
+
+static void
+follower_tells_the_leader_at_once_when_its_durable_offset_moves(void **state)
+{
+	struct rnode *l = rnode(1, 3, true), *f = rnode(2, 3, false);
+
+	(void)state;
+	cmd(l, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	cmd(f, KR_CMD_FOLLOWER, 1, 1, 0);
+	deliver(f, l);
+	deliver(l, f); /* the LeaderChange record: appended, not durable */
+	assert_int_equal(kr_log_end(f->log), 1);
+	const struct kr_fetch_req *q = &find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch;
+
+	assert_int_equal(q->durable_offset, 0);
+	deliver(f, l); /* parked at the leader */
+	clear(f);
+	flush_all(f); /* no: the flush request was delivered away; report directly */
+	kr_repl_on_durable(&f->r, 1, f->r.gen, f->now, &f->out);
+	q = &find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch;
+	assert_int_equal(q->durable_offset, 1);
+	deliver(f, l);
+	assert_int_equal(l->r.hw, 1);
+	rnode_free(l);
+	rnode_free(f);
+}
+
+static void
+follower_restarts_at_the_leaders_log_start_when_it_fell_behind_retention(void **state)
+{
+	struct rnode *f = rnode(2, 3, true);
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+
+	(void)state;
+	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
+	m.u.fetch_resp = (struct kr_fetch_resp){.error = KR_ERR_OFFSET_OUT_OF_RANGE,
+						.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 3,
+						.log_start_offset = 500};
+	clear(f);
+	packet(f, 1, f->r.fetch_corr, &m);
+	assert_int_equal(kr_log_start(f->log), 500);
+	assert_int_equal(kr_log_end(f->log), 500);
+	assert_int_equal(find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch.fetch_offset, 500);
+	rnode_free(f);
+}
+
+static void
+caught_up_is_reported_once_at_the_first_hw_and_after_any_repair(void **state)
+{
+	struct rnode *l = rnode(1, 3, true), *f = rnode_full(2, 3, true, 1024, 4);
+
+	(void)state;
+	cmd(l, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	for (int i = 0; i < 5; i++)
+		append_req(l, (uint32_t)i, 0, 0, 1, 4);
+	l->r.hw = 3;
+	l->r.cfg.fetch_max_bytes = 100;
+	l->r.cfg.frame_records_max = 100;
+	cmd(f, KR_CMD_FOLLOWER, 1, 1, 0);
+	/* while repairing, the durable offset is withheld */
+	assert_int_equal(find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch.durable_offset,
+			 KR_OFFSET_NONE);
+	int caught_at = -1;
+
+	for (int i = 0; i < 8; i++) {
+		deliver(f, l);
+		clear(f);
+		deliver(l, f);
+		if (find_event(f, KR_EV_CAUGHT_UP)) {
+			assert_int_equal(caught_at, -1);
+			caught_at = (int)kr_log_end(f->log);
+			assert_int_equal(find_event(f, KR_EV_CAUGHT_UP)->offset, 3);
+		}
+	}
+	assert_int_equal(caught_at, 4); /* the HW was 3, but the repair reached 4 */
+	clear(f);
+	tick(f, RETRY); /* its last Fetch is parked at the leader: send it again */
+	assert_int_equal(find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch.durable_offset,
+			 kr_log_end(f->log));
+	rnode_free(l);
+	rnode_free(f);
+}
+
+static void
+reads_return_committed_records_only_and_wait_for_the_next_commit(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+	struct kr_msg rq = {.api = KR_API_READ};
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	append_req(n, 1, 0, 0, 2, 8);
+	append_req(n, 2, 0, 0, 2, 8);
+	fetch(n, 2, 1, 1, 3, 1, 3, 0); /* [0,3) committed, [3,5) not */
+	assert_int_equal(n->r.hw, 3);
+	clear(n);
+	rq.u.read = (struct kr_read_req){.from_offset = 0, .max_bytes = 4096};
+	packet(n, -1, 5, &rq);
+	const struct kr_read_resp *rr = &find_send(n, KR_API_READ_RESP, 0)->u.send.msg.u.read_resp;
+
+	assert_int_equal(rr->error, KR_ERR_NONE);
+	assert_int_equal(rr->high_watermark, 3);
+	struct kr_batch_hdr h;
+	uint32_t pos = 0;
+	uint64_t end = 0;
+
+	while (pos < rr->records_len) {
+		kr_batch_hdr_get(rr->records + pos, &h);
+		end = h.base_offset + h.record_count;
+		pos += h.length;
+	}
+	assert_int_equal(end, 3);
+	clear(n);
+	rq.u.read = (struct kr_read_req){.from_offset = 3, .max_bytes = 4096, .max_wait_us = WAIT};
+	packet(n, -1, 6, &rq);
+	assert_null(find_send(n, KR_API_READ_RESP, 0));
+	fetch(n, 2, 2, 1, 5, 1, 5, 0);
+	rr = &find_send(n, KR_API_READ_RESP, 0)->u.send.msg.u.read_resp;
+	assert_int_equal(rr->base_offset, 3);
+	assert_true(rr->records_len > 0);
+	rnode_free(n);
+}
+
+static void
+appends_beyond_the_frame_the_memory_cap_or_the_pending_bound_are_refused(void **state)
+{
+	struct rnode *n = rnode_full(1, 3, true, 256, 0);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	clear(n);
+	append_req(n, 1, 0, 0, 1, 300);
+	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,
+			 KR_ERR_MESSAGE_TOO_LARGE);
+	for (int i = 0; i < KR_PENDING_APPENDS_MAX; i++) {
+		clear(n);
+		append_req(n, 2, 0, 0, 1, 1);
+	}
+	clear(n);
+	append_req(n, 3, 0, 0, 1, 1);
+	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,
+			 KR_ERR_BUSY);
+	rnode_free(n);
+}
+
+static void
+a_full_log_refuses_appends_with_a_clear_error(void **state)
+{
+	struct rnode *n = rnode(1, 1, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	for (int i = 0; i < 2000 && !find_send(n, KR_API_APPEND_RESP, 0); i++) {
+		clear(n);
+		append_req(n, 1, 0, 0, 1, 900);
+		if (find_send(n, KR_API_APPEND_RESP, 0) &&
+		    find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error ==
+			    KR_ERR_NONE)
+			clear(n);
+	}
+	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,
+			 KR_ERR_LOG_FULL);
+	rnode_free(n);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sole_voter_commits_on_its_own_flush_never_its_unflushed_leo),
+		cmocka_unit_test(
+			hw_is_the_majority_durable_offset_counting_the_leaders_flushed_end_only),
+		cmocka_unit_test(
+			new_leader_commits_nothing_until_a_majority_holds_its_leader_change_record),
+		cmocka_unit_test(leader_answers_a_diverging_fetch_at_once_from_its_epoch_cache),
+		cmocka_unit_test(follower_truncates_to_the_diverging_epoch_end_and_fetches_again),
+		cmocka_unit_test(follower_never_takes_the_hw_from_a_diverging_reply),
+		cmocka_unit_test(follower_refuses_to_truncate_below_its_hw_and_stops),
+		cmocka_unit_test(
+			follower_hw_is_capped_at_what_the_frame_validated_and_never_lowered),
+		cmocka_unit_test(
+			parked_fetch_returns_empty_after_max_wait_or_records_when_the_leader_appends),
+		cmocka_unit_test(parked_fetch_fails_with_not_leader_when_the_leader_steps_down),
+		cmocka_unit_test(a_newer_fetch_replaces_the_parked_one),
+		cmocka_unit_test(invalid_stale_and_future_fetches_get_their_errors),
+		cmocka_unit_test(
+			frames_from_another_cluster_or_a_spoofed_voter_are_dropped_and_counted),
+		cmocka_unit_test(describe_quorum_lists_voters_and_observers_on_the_leader_only),
+		cmocka_unit_test(observer_fetches_are_served_and_tracked_but_never_count),
+		cmocka_unit_test(observer_asks_the_voters_in_turn_until_one_names_the_leader),
+		cmocka_unit_test(
+			reply_spanning_several_frames_is_appended_in_order_and_a_gap_restarts_from_the_leo),
+		cmocka_unit_test(frames_from_another_leader_or_epoch_are_dropped),
+		cmocka_unit_test(duplicate_append_is_answered_with_its_first_offset),
+		cmocka_unit_test(a_new_leader_remembers_producers_from_its_log),
+		cmocka_unit_test(
+			appends_pending_when_the_leader_loses_office_are_answered_outcome_unknown),
+		cmocka_unit_test(fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges),
+		cmocka_unit_test(flush_reports_from_before_a_truncation_are_void),
+		cmocka_unit_test(follower_tells_the_leader_at_once_when_its_durable_offset_moves),
+		cmocka_unit_test(
+			follower_restarts_at_the_leaders_log_start_when_it_fell_behind_retention),
+		cmocka_unit_test(caught_up_is_reported_once_at_the_first_hw_and_after_any_repair),
+		cmocka_unit_test(reads_return_committed_records_only_and_wait_for_the_next_commit),
+		cmocka_unit_test(
+			appends_beyond_the_frame_the_memory_cap_or_the_pending_bound_are_refused),
+		cmocka_unit_test(a_full_log_refuses_appends_with_a_clear_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
