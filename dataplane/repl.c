@@ -471,10 +471,9 @@ kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t add
 		rp_drop(r, KR_RP_DROP_CLIENT_PEER_API);
 		return;
 	}
-	if (!rp_room(out, 2 * KR_REPLY_FRAMES_MAX)) {
-		/* the caller drains the output between packets; this would be a bug */
-		RP_ASSERT(rp_room(out, 2 * KR_REPLY_FRAMES_MAX));
-	}
+	/* The caller drains the output between packets: one packet's worst case (a whole
+	 * reply and its events) must fit. Parked answers beyond it wait for the next call. */
+	RP_ASSERT(rp_room(out, r->cfg.reply_frames_max + 8u));
 
 	switch (f.hdr.api) {
 	case KR_API_FETCH:

@@ -268,6 +268,25 @@ void kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int6
  */
 void kr_election_shutdown(struct kr_election *e, int64_t now, struct kr_el_out *out);
 
+/* ---- the ring handlers: what the control thread (and the simulator) does with the
+ * rings, on top of the core ---- */
+
+/**
+ * Handle one event from the dataplane: a KR_EV_PACKET frame is decoded and checked
+ * against wire (a frame that fails is counted as KR_EL_IGNORE_INVALID), everything else
+ * goes to kr_election_on_event.
+ */
+void kr_control_on_event(struct kr_election *e, const struct kr_wire_ctx *wire,
+			 const struct kr_event *ev, int64_t now, struct kr_el_out *out);
+
+/**
+ * Turn a KR_EL_COMMAND or KR_EL_SEND action into the command that goes on the ring
+ * (a SEND is encoded into a whole frame from this node, addressed as wire says).
+ * @return 0, -EINVAL for any other action, or -ENOSPC if the frame does not fit.
+ */
+int kr_control_command(const struct kr_election *e, const struct kr_wire_ctx *wire,
+		       const struct kr_el_action *a, struct kr_cmd *cmd);
+
 /** The node's current view: role, epoch, leader (for logs and DescribeQuorum). */
 static inline bool
 kr_election_is_voter(const struct kr_election *e)

@@ -43,7 +43,7 @@
 #define KR_RP_OUT_MAX 160
 
 _Static_assert(KR_RP_OUT_MAX >= 2 * KR_REPLY_FRAMES_MAX + 16,
-	       "one Fetch reply and the events of a call must fit one output list");
+	       "a packet's reply and events, and parked answers besides, must fit");
 
 struct kr_repl_config {
 	int32_t node_id;

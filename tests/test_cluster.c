@@ -1,0 +1,536 @@
+/* kraftd tests: whole nodes in one process. Each node is an election core and a
+ * replication core joined by the real ring handlers (kr_control_on_event,
+ * kr_control_command, kr_repl_on_cmd) through in-order queues, and the nodes talk
+ * through the real codec over a lossless in-process network that can partition. The
+ * flush thread is instant; crashes keep only what was flushed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kraft/election.h"
+#include "kraft/errors.h"
+#include "kraft/le.h"
+#include "kraft/repl.h"
+#include "samples.h"
+
+#define MS 1000
+#define NODES_MAX 5
+#define QUEUE_MAX 4096
+#define CLIENT_ADDR 1000
+
+struct packet {
+	int32_t from;
+	uint64_t to; /* a node id, or CLIENT_ADDR */
+	uint16_t len;
+	uint8_t bytes[KR_WIRE_UDP_PAYLOAD_MAX];
+};
+
+struct cnode {
+	int32_t id;
+	bool up;
+	struct kr_election e;
+	struct kr_el_out eo;
+	struct kr_repl r;
+	struct kr_rp_out ro;
+	struct kr_log *log;
+	struct kr_quorum_state disk; /* the quorum-state file */
+	struct kr_cmd cmds[64];
+	uint32_t ncmds;
+	struct kr_event events[64];
+	uint32_t nevents;
+};
+
+struct cluster {
+	int n;
+	int64_t now;
+	struct cnode nodes[NODES_MAX];
+	bool cut[NODES_MAX + 1][NODES_MAX + 1]; /* cut[a][b]: a's packets to b are lost */
+	struct packet *net;
+	uint32_t nnet;
+	/* what the client heard back */
+	uint32_t acks, unknowns, errors;
+	uint64_t acked_offsets[256];
+	uint32_t client_corr;
+};
+
+static struct cluster *cl;
+
+static struct kr_election_config
+el_cfg(int32_t id, int n)
+{
+	struct kr_election_config c = {
+		.node_id = id,
+		.n_voters = (uint8_t)n,
+		.election_timeout_us = 50 * MS,
+		.fetch_timeout_us = 100 * MS,
+		.election_backoff_max_us = 50 * MS,
+		.request_timeout_us = 20 * MS,
+		.shutdown_timeout_us = 100 * MS,
+	};
+
+	for (int i = 0; i < n; i++)
+		c.voters[i] = i + 1;
+	memset(c.directory_id, id, KR_UUID_BYTES);
+	return c;
+}
+
+static struct kr_repl_config
+rp_cfg(int32_t id, int n)
+{
+	struct kr_repl_config c = {
+		.node_id = id,
+		.wire = smp_ctx,
+		.n_voters = (uint8_t)n,
+		.memory_mode = false,
+		.fetch_max_wait_us = 20 * MS,
+		.fetch_max_bytes = 16384,
+		.frame_records_max = 2048,
+		.reply_frames_max = 8,
+		.fetch_retry_us = 40 * MS,
+		.fetch_backoff_us = 5 * MS,
+		.liveness_interval_us = 10 * MS,
+	};
+
+	for (int i = 0; i < n; i++)
+		c.voters[i] = i + 1;
+	memset(c.directory_id, id, KR_UUID_BYTES);
+	return c;
+}
+
+static void
+node_start(struct cnode *nd, int n)
+{
+	struct kr_log_config lc = {.durability = KR_LOG_MEMORY,
+				   .segment_bytes = KR_LOG_SEGMENT_BYTES_MIN,
+				   .memory_bytes_max = 1u << 24};
+	struct kr_log_report rep;
+	struct kr_election_config ec = el_cfg(nd->id, n);
+	struct kr_repl_config rc = rp_cfg(nd->id, n);
+	struct kr_election_start st = {.qs = nd->disk, .rng_seed = 1000 + (uint64_t)nd->id};
+	char err[128];
+
+	if (nd->log == NULL)
+		assert_int_equal(kr_log_open(&lc, &nd->log, &rep, err, sizeof(err)), 0);
+	st.log_last_epoch = kr_log_last_epoch(nd->log);
+	assert_int_equal(kr_repl_init(&nd->r, &rc, nd->log), 0);
+	nd->eo.n = nd->ro.n = 0;
+	nd->ncmds = nd->nevents = 0;
+	assert_int_equal(kr_election_init(&nd->e, &ec, &st, cl->now, &nd->eo), 0);
+	nd->up = true;
+}
+
+static void
+cluster_new(int n)
+{
+	cl = calloc(1, sizeof(*cl));
+	cl->net = calloc(QUEUE_MAX, sizeof(*cl->net));
+	cl->n = n;
+	cl->now = 1000000;
+	for (int i = 0; i < n; i++) {
+		cl->nodes[i].id = i + 1;
+		cl->nodes[i].disk = (struct kr_quorum_state){.leader_id = KR_NODE_NONE,
+							     .voted_id = KR_NODE_NONE};
+		node_start(&cl->nodes[i], n);
+	}
+}
+
+static void
+cluster_free(void)
+{
+	for (int i = 0; i < cl->n; i++)
+		kr_log_close(cl->nodes[i].log);
+	free(cl->net);
+	free(cl);
+	cl = NULL;
+}
+
+static struct cnode *
+node(int32_t id)
+{
+	return &cl->nodes[id - 1];
+}
+
+static void
+net_send(int32_t from, uint64_t to, const uint8_t *bytes, size_t len)
+{
+	struct packet *p;
+
+	assert_true(cl->nnet < QUEUE_MAX);
+	p = &cl->net[cl->nnet++];
+	p->from = from;
+	p->to = to;
+	p->len = (uint16_t)len;
+	memcpy(p->bytes, bytes, len);
+}
+
+/* Carry out one node's pending actions; returns true if anything happened. */
+static bool
+node_pump(struct cnode *nd)
+{
+	bool busy = false;
+
+	for (uint32_t i = 0; i < nd->eo.n; i++) {
+		const struct kr_el_action *a = &nd->eo.a[i];
+
+		busy = true;
+		if (a->type == KR_EL_PERSIST) {
+			nd->disk = a->u.persist;
+		} else if (a->type == KR_EL_COMMAND || a->type == KR_EL_SEND) {
+			assert_true(nd->ncmds < 64);
+			assert_int_equal(
+				kr_control_command(&nd->e, &smp_ctx, a, &nd->cmds[nd->ncmds++]), 0);
+		}
+	}
+	nd->eo.n = 0;
+	for (uint32_t i = 0; i < nd->ncmds; i++)
+		kr_repl_on_cmd(&nd->r, &nd->cmds[i], cl->now, &nd->ro);
+	busy |= nd->ncmds > 0;
+	nd->ncmds = 0;
+	for (uint32_t i = 0; i < nd->ro.n; i++) {
+		const struct kr_rp_action *a = &nd->ro.a[i];
+		static uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
+		struct kr_frame_hdr h;
+		int len;
+
+		busy = true;
+		switch (a->type) {
+		case KR_RP_SEND:
+			smp_hdr(&h);
+			h.sender_id = nd->id;
+			h.correlation_id = a->u.send.correlation;
+			len = kr_frame_encode(buf, sizeof(buf), &h, &a->u.send.msg);
+			assert_true(len > 0);
+			net_send(nd->id,
+				 a->u.send.to_node >= 0 ? (uint64_t)a->u.send.to_node
+							: a->u.send.to_addr,
+				 buf, (size_t)len);
+			break;
+		case KR_RP_TRANSMIT:
+			net_send(nd->id, (uint64_t)a->u.transmit.to_node, a->u.transmit.bytes,
+				 a->u.transmit.len);
+			break;
+		case KR_RP_EVENT:
+			assert_true(nd->nevents < 64);
+			nd->events[nd->nevents++] = a->u.ev;
+			break;
+		case KR_RP_FLUSH: /* an instant flush thread */
+			kr_repl_on_durable(&nd->r, a->u.flush.upto, a->u.flush.gen, cl->now,
+					   &nd->ro);
+			break;
+		}
+	}
+	nd->ro.n = 0;
+	for (uint32_t i = 0; i < nd->nevents; i++)
+		kr_control_on_event(&nd->e, &smp_ctx, &nd->events[i], cl->now, &nd->eo);
+	busy |= nd->nevents > 0;
+	nd->nevents = 0;
+	return busy;
+}
+
+static void
+client_hears(const struct packet *p)
+{
+	struct kr_frame f;
+	struct kr_msg m;
+
+	assert_int_equal(kr_frame_decode(NULL, p->bytes, p->len, &f), 0);
+	assert_int_equal(kr_msg_decode(&f, &m), 0);
+	if (m.api != KR_API_APPEND_RESP)
+		return;
+	if (m.u.append_resp.error == KR_ERR_NONE) {
+		assert_true(cl->acks < 256);
+		cl->acked_offsets[cl->acks++] = m.u.append_resp.base_offset;
+	} else if (m.u.append_resp.outcome_unknown) {
+		cl->unknowns++;
+	} else {
+		cl->errors++;
+	}
+}
+
+/* Deliver everything in flight and carry out every action until nothing moves. */
+static void
+settle(void)
+{
+	for (int round = 0; round < 10000; round++) {
+		bool busy = false;
+
+		for (int i = 0; i < cl->n; i++)
+			if (cl->nodes[i].up)
+				busy |= node_pump(&cl->nodes[i]);
+		uint32_t n = cl->nnet;
+		struct packet *batch = malloc(sizeof(*batch) * (n ? n : 1));
+
+		memcpy(batch, cl->net, sizeof(*batch) * n);
+		cl->nnet = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			struct packet *p = &batch[i];
+
+			busy = true;
+			if (p->to == CLIENT_ADDR) {
+				client_hears(p);
+				continue;
+			}
+			struct cnode *dst = node((int32_t)p->to);
+
+			if (!dst->up || node(p->from)->up == false || cl->cut[p->from][p->to])
+				continue;
+			kr_repl_on_packet(&dst->r, p->bytes, p->len, p->from, (uint64_t)p->from,
+					  cl->now, &dst->ro);
+		}
+		free(batch);
+		if (!busy)
+			return;
+	}
+	fail_msg("the cluster did not settle");
+}
+
+/* Let time pass in steps of the earliest deadline (at most step), settling each time. */
+static void
+run_for(int64_t us)
+{
+	int64_t end = cl->now + us;
+
+	settle();
+	while (cl->now < end) {
+		int64_t next = end;
+
+		for (int i = 0; i < cl->n; i++) {
+			struct cnode *nd = &cl->nodes[i];
+			int64_t d1 = kr_election_next_deadline(&nd->e),
+				d2 = kr_repl_next_deadline(&nd->r);
+
+			if (!nd->up)
+				continue;
+			next = d1 < next ? d1 : next;
+			next = d2 < next ? d2 : next;
+		}
+		cl->now = next > cl->now ? next : cl->now + 1;
+		for (int i = 0; i < cl->n; i++) {
+			struct cnode *nd = &cl->nodes[i];
+
+			if (!nd->up)
+				continue;
+			kr_election_tick(&nd->e, cl->now, &nd->eo);
+			kr_repl_tick(&nd->r, cl->now, &nd->ro);
+		}
+		settle();
+	}
+}
+
+static int32_t
+leader(void)
+{
+	int32_t l = KR_NODE_NONE;
+
+	for (int i = 0; i < cl->n; i++) {
+		struct cnode *nd = &cl->nodes[i];
+
+		if (nd->up && nd->e.role == KR_ROLE_LEADER && nd->r.role == KR_REPL_LEADER &&
+		    (l == KR_NODE_NONE || nd->e.epoch > node(l)->e.epoch))
+			l = nd->id;
+	}
+	return l;
+}
+
+static void
+client_append(int32_t to, uint64_t seq, uint32_t value)
+{
+	uint8_t rec[8];
+	struct kr_msg m = {.api = KR_API_APPEND};
+	struct kr_frame_hdr h;
+	static uint8_t buf[256];
+	int len;
+
+	kr_put_le32(rec, 4);
+	kr_put_le32(rec + 4, value);
+	m.u.append = (struct kr_append_req){.producer_id = 42,
+					    .sequence = seq,
+					    .record_count = 1,
+					    .records = rec,
+					    .records_len = 8};
+	smp_hdr(&h);
+	h.sender_id = KR_NODE_NONE;
+	h.correlation_id = ++cl->client_corr;
+	len = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	kr_repl_on_packet(&node(to)->r, buf, (size_t)len, KR_NODE_NONE, CLIENT_ADDR, cl->now,
+			  &node(to)->ro);
+}
+
+/* The value of the record at offset in a node's log, or -1. */
+static int64_t
+value_at(struct cnode *nd, uint64_t offset)
+{
+	struct kr_log_span sp;
+	struct kr_batch_hdr h;
+
+	if (kr_log_read(nd->log, offset, KR_OFFSET_NONE, 1u << 20, &sp) != 0 || sp.len == 0)
+		return -1;
+	kr_batch_hdr_get(sp.data, &h);
+	if ((h.attributes & KR_BATCH_A_CONTROL) || h.base_offset != offset)
+		return -2;
+	return kr_get_le32(sp.data + KR_BATCH_HDR_BYTES + 4); /* the client writes 1 record */
+}
+
+static void
+crash(int32_t id)
+{
+	struct cnode *nd = node(id);
+
+	nd->up = false;
+}
+
+static void
+restart(int32_t id)
+{
+	struct cnode *nd = node(id);
+
+	node_start(nd, cl->n); /* the log kept what was flushed: the flush is instant here */
+}
+
+/* ---- scenarios ---- */
+
+static void
+three_nodes_elect_one_leader_and_commit_appends(void **state)
+{
+	int32_t l;
+
+	(void)state;
+	cluster_new(3);
+	run_for(500 * MS);
+	l = leader();
+	assert_int_not_equal(l, KR_NODE_NONE);
+	for (int i = 0; i < 3; i++) /* everyone agrees on the epoch and the leader */
+		assert_int_equal(cl->nodes[i].e.leader_id, l);
+	for (uint32_t i = 0; i < 20; i++) {
+		client_append(l, i, 100 + i);
+		run_for(5 * MS);
+	}
+	run_for(100 * MS);
+	assert_int_equal(cl->acks, 20);
+	assert_int_equal(cl->errors, 0);
+	for (uint32_t i = 0; i < 20; i++)
+		for (int k = 0; k < 3; k++)
+			assert_int_equal(value_at(&cl->nodes[k], cl->acked_offsets[i]), 100 + i);
+	/* the followers' HW caught up with the leader's */
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(cl->nodes[k].r.hw, node(l)->r.hw);
+	cluster_free();
+}
+
+static void
+a_new_leader_after_a_crash_holds_every_acknowledged_record(void **state)
+{
+	int32_t l, l2;
+
+	(void)state;
+	cluster_new(3);
+	run_for(500 * MS);
+	l = leader();
+	for (uint32_t i = 0; i < 10; i++) {
+		client_append(l, i, 500 + i);
+		run_for(2 * MS);
+	}
+	run_for(50 * MS);
+	assert_int_equal(cl->acks, 10);
+	crash(l);
+	run_for(1000 * MS);
+	l2 = leader();
+	assert_int_not_equal(l2, KR_NODE_NONE);
+	assert_int_not_equal(l2, l);
+	assert_true(node(l2)->e.epoch > node(l)->e.epoch);
+	for (uint32_t i = 0; i < 10; i++)
+		assert_int_equal(value_at(node(l2), cl->acked_offsets[i]), 500 + i);
+	/* it commits new appends, and the old leader rejoins as a follower and catches up */
+	for (uint32_t i = 10; i < 15; i++) {
+		client_append(l2, i, 500 + i);
+		run_for(2 * MS);
+	}
+	restart(l);
+	run_for(500 * MS);
+	assert_int_equal(cl->acks, 15);
+	assert_int_equal(node(l)->e.role, KR_ROLE_FOLLOWER);
+	for (uint32_t i = 0; i < 15; i++)
+		assert_int_equal(value_at(node(l), cl->acked_offsets[i]), 500 + i);
+	cluster_free();
+}
+
+static void
+partitioned_leader_resigns_and_its_uncommitted_suffix_is_truncated_on_return(void **state)
+{
+	int32_t l, l2;
+
+	(void)state;
+	cluster_new(3);
+	run_for(500 * MS);
+	l = leader();
+	client_append(l, 0, 7);
+	run_for(50 * MS);
+	assert_int_equal(cl->acks, 1);
+	for (int k = 1; k <= 3; k++) /* isolate the leader both ways */
+		if (k != l)
+			cl->cut[l][k] = cl->cut[k][l] = true;
+	client_append(l, 1, 8); /* appended by the old leader, never committed */
+	run_for(1000 * MS);
+	assert_int_equal(node(l)->e.role == KR_ROLE_LEADER, false); /* check quorum */
+	assert_int_equal(cl->unknowns, 1);			    /* never "failed" */
+	l2 = leader();
+	assert_int_not_equal(l2, KR_NODE_NONE);
+	assert_int_not_equal(l2, l);
+	/* the client retries the unknown append, same producer and sequence, then goes on */
+	client_append(l2, 1, 8);
+	run_for(50 * MS);
+	client_append(l2, 2, 9);
+	run_for(50 * MS);
+	assert_int_equal(cl->acks, 3);
+	assert_int_equal(cl->errors, 0);
+	memset(cl->cut, 0, sizeof(cl->cut));
+	run_for(1000 * MS);
+	assert_int_equal(node(l)->e.role, KR_ROLE_FOLLOWER);
+	assert_int_equal(kr_log_end(node(l)->log), kr_log_end(node(l2)->log));
+	assert_true(node(l)->r.stats.truncations >= 1);
+	/* every node holds 7, 8 and 9, once each, at their acknowledged offsets */
+	for (uint32_t i = 0; i < cl->acks; i++)
+		for (int k = 1; k <= 3; k++)
+			assert_int_equal(value_at(node(k), cl->acked_offsets[i]), 7 + i);
+	cluster_free();
+}
+
+static void
+five_nodes_keep_committing_with_two_down(void **state)
+{
+	int32_t l;
+
+	(void)state;
+	cluster_new(5);
+	run_for(500 * MS);
+	l = leader();
+	assert_int_not_equal(l, KR_NODE_NONE);
+	crash(l == 1 ? 2 : 1);
+	crash(l == 5 ? 4 : 5);
+	for (uint32_t i = 0; i < 5; i++) {
+		client_append(l, i, i);
+		run_for(5 * MS);
+	}
+	run_for(100 * MS);
+	assert_int_equal(cl->acks, 5);
+	cluster_free();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(three_nodes_elect_one_leader_and_commit_appends),
+		cmocka_unit_test(a_new_leader_after_a_crash_holds_every_acknowledged_record),
+		cmocka_unit_test(
+			partitioned_leader_resigns_and_its_uncommitted_suffix_is_truncated_on_return),
+		cmocka_unit_test(five_nodes_keep_committing_with_two_down),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
