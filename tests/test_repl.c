@@ -588,6 +588,17 @@ a_newer_fetch_replaces_the_parked_one(void **state)
 	append_req(n, 9, 0, 0, 1, 8);
 	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 1);
 	assert_int_equal(find_send(n, KR_API_FETCH_RESP, 0)->u.send.correlation, 11);
+	/* also when the newer one is answered at once: the parked one is gone, not answered
+	 * later a second time */
+	fetch(n, 2, 12, 1, 2, 1, 2, WAIT); /* (answered at once if the HW moved) */
+	fetch(n, 2, 14, 1, 2, 1, 2, WAIT);
+	clear(n);
+	fetch(n, 2, 13, 1, 0, 0, 0, WAIT); /* behind: answered at once */
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 1);
+	clear(n);
+	append_req(n, 10, 0, 0, 1, 8);
+	tick(n, WAIT);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 0);
 	rnode_free(n);
 }
 
