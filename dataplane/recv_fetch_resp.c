@@ -86,7 +86,7 @@ diverged(struct kr_repl *r, const struct kr_fetch_resp *resp, int64_t now, struc
 	uint64_t target = truncation_point(r, resp->diverging_epoch, resp->diverging_end_offset);
 
 	r->fetch_inflight = false;
-	if (r->hw != KR_OFFSET_NONE && target < r->hw) {
+	if (r->committed != KR_OFFSET_NONE && target < r->committed) {
 		/* committed records would go: a broken leader or a broken log. Stop. */
 		kr_repl_fail(r, KR_FATAL_TRUNCATE_BELOW_HW, now, out);
 		return;
@@ -157,6 +157,7 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 			r->durable = resp->log_start_offset;
 			if (r->hw == KR_OFFSET_NONE || r->hw < resp->log_start_offset)
 				r->hw = resp->log_start_offset;
+			rp_committed(r, r->hw);
 			r->stats.truncations++;
 			r->fetch_inflight = false;
 			rp_log_changed(r, now, out);
@@ -211,6 +212,7 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 
 		if (r->hw == KR_OFFSET_NONE || hw > r->hw)
 			r->hw = hw;
+		rp_committed(r, r->hw);
 		if (r->first_hw == KR_OFFSET_NONE)
 			r->first_hw = resp->high_watermark;
 	}

@@ -1,5 +1,5 @@
-/* kraftd: a client's Read, on any node: committed records only (below this node's high
- * watermark), whole batches. With max_wait_us a read at the committed end waits (up to
+/* kraftd: a client's Read, on any node: committed records only (below the highest high
+ * watermark this node has known, in any role), whole batches. With max_wait_us a read at the committed end waits (up to
  * the fetch wait) for the next commit: `kraftctl read --follow`. */
 #include <string.h>
 
@@ -11,13 +11,13 @@ rp_read_reply(struct kr_repl *r, uint64_t addr, uint32_t corr, uint64_t from, ui
 {
 	struct kr_msg *m = rp_send(out, KR_NODE_NONE, addr, corr, KR_API_READ_RESP);
 	struct kr_read_resp *rr = &m->u.read_resp;
-	uint64_t limit = r->hw == KR_OFFSET_NONE ? kr_log_start(r->log) : r->hw;
+	uint64_t limit = r->committed == KR_OFFSET_NONE ? kr_log_start(r->log) : r->committed;
 	uint32_t cap = max_bytes < r->cfg.frame_records_max ? max_bytes : r->cfg.frame_records_max;
 	struct kr_log_span sp;
 	int rc;
 
 	rr->epoch = r->epoch;
-	rr->high_watermark = r->hw;
+	rr->high_watermark = r->committed;
 	rr->log_start_offset = kr_log_start(r->log);
 	rr->base_offset = from;
 	if (from < kr_log_start(r->log)) {
@@ -44,7 +44,7 @@ void
 rp_recv_read(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	     const struct kr_read_req *req, int64_t now, struct kr_rp_out *out)
 {
-	bool at_end = r->hw == KR_OFFSET_NONE || req->from_offset >= r->hw;
+	bool at_end = r->committed == KR_OFFSET_NONE || req->from_offset >= r->committed;
 
 	if (at_end && req->max_wait_us > 0 && req->from_offset >= kr_log_start(r->log)) {
 		for (int i = 0; i < KR_PARKED_READS_MAX; i++) {

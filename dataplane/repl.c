@@ -150,7 +150,7 @@ kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log 
 	r->log = log;
 	r->role = KR_REPL_FENCED;
 	r->leader_id = KR_NODE_NONE;
-	r->hw = KR_OFFSET_NONE;
+	r->hw = r->committed = KR_OFFSET_NONE;
 	r->durable = kr_log_durable_end(log);
 	r->first_hw = KR_OFFSET_NONE;
 	r->next_fetch_us = RP_NEVER;
@@ -217,6 +217,7 @@ rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	if (h <= r->epoch_start || (r->hw != KR_OFFSET_NONE && h <= r->hw))
 		return;
 	r->hw = h;
+	rp_committed(r, h);
 	rp_service(r, now, out);
 }
 
@@ -271,7 +272,8 @@ service_reads(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 
 		if (!pr->active || !rp_room(out, 1))
 			continue;
-		if (now < pr->deadline && (r->hw == KR_OFFSET_NONE || pr->from >= r->hw))
+		if (now < pr->deadline &&
+		    (r->committed == KR_OFFSET_NONE || pr->from >= r->committed))
 			continue;
 		pr->active = false;
 		rp_read_reply(r, pr->addr, pr->correlation, pr->from, pr->max_bytes, out);

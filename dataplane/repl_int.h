@@ -41,6 +41,14 @@ uint32_t rp_correlation(struct kr_repl *r);
 struct kr_replica *rp_replica(struct kr_repl *r, int32_t node, bool create);
 int rp_voter_index(const struct kr_repl *r, int32_t node);
 
+/* Raise the committed end this node knows (never lowers it). */
+static inline void
+rp_committed(struct kr_repl *r, uint64_t hw)
+{
+	if (hw != KR_OFFSET_NONE && (r->committed == KR_OFFSET_NONE || hw > r->committed))
+		r->committed = hw;
+}
+
 /* Leader: recompute the HW from durable offsets; commit what it passes. */
 void rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 /* Answer whatever is ready: parked fetches with news, committed appends, reads. */

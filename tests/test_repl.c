@@ -463,7 +463,10 @@ follower_refuses_to_truncate_below_its_hw_and_stops(void **state)
 
 	(void)state;
 	fill_log(f, mine, 2, 5);
-	f->r.hw = 8;
+	f->r.hw = f->r.committed = 8; /* it learned that [0,8) is committed */
+	/* leading an epoch in between (a new leader's HW starts unknown) forgets nothing */
+	cmd(f, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
+	assert_int_equal(f->r.hw, KR_OFFSET_NONE);
 	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
 	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
 						.leader_id = 1,
@@ -472,7 +475,7 @@ follower_refuses_to_truncate_below_its_hw_and_stops(void **state)
 						.diverging_epoch = 1,
 						.diverging_end_offset = 5};
 	packet(f, 1, f->r.fetch_corr, &m);
-	assert_int_equal(kr_log_end(f->log), 10);
+	assert_int_equal(kr_log_end(f->log), 11); /* untouched: [0,10) and its LeaderChange */
 	assert_int_equal(find_event(f, KR_EV_FATAL)->seq, KR_FATAL_TRUNCATE_BELOW_HW);
 	assert_int_equal(f->r.role, KR_REPL_FAILED);
 	rnode_free(f);

@@ -201,7 +201,9 @@ struct kr_repl {
 	enum kr_repl_role role;
 	uint32_t epoch;
 	int32_t leader_id;
-	uint64_t hw;		/* KR_OFFSET_NONE: not known (yet) */
+	uint64_t hw;		/* KR_OFFSET_NONE: not known (yet); a new leader starts so */
+	uint64_t committed;	/* the largest HW this node has known since it started: reads
+			     * and the truncation guard use it, whatever the role */
 	uint64_t durable;	/* own flushed end; the LEO in memory mode */
 	uint32_t gen;		/* bumped by every truncation: older flush reports are void */
 	int64_t wall_offset_us; /* wall clock = now + this (batch timestamps, DescribeQuorum) */
