@@ -402,8 +402,13 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 		rp_drop(r, KR_RP_DROP_STALE_COMMAND);
 		return;
 	}
-	if (r->role == KR_REPL_LEADER && !(cmd->type == KR_CMD_LEADER && cmd->epoch == r->epoch))
+	if (r->role == KR_REPL_LEADER && cmd->type == KR_CMD_LEADER && cmd->epoch == r->epoch) {
+		rp_service(r, now, out); /* already leading this epoch */
+		return;
+	}
+	if (r->role == KR_REPL_LEADER)
 		step_down(r, out);
+	r->role = KR_REPL_FENCED; /* until the case below says otherwise */
 	r->fetch_inflight = false;
 	r->next_fetch_us = RP_NEVER;
 	if (cmd->type != KR_CMD_LEADER)
@@ -414,7 +419,6 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 	case KR_CMD_FENCE:
 		/* The fence rule: from here nothing is appended, truncated or acknowledged until
 		 * a role command. The acknowledgement reports where the log ends. */
-		r->role = KR_REPL_FENCED;
 		ev = rp_event(out, KR_EV_FENCE_ACK);
 		ev->epoch = cmd->epoch;
 		ev->seq = cmd->seq;
@@ -423,8 +427,7 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 		ev->node = r->cfg.node_id;
 		break;
 	case KR_CMD_LEADER:
-		if (r->role != KR_REPL_LEADER)
-			become_leader(r, now, out);
+		become_leader(r, now, out);
 		break;
 	case KR_CMD_FOLLOWER:
 		start_following(r, cmd->node, now, out);

@@ -910,6 +910,23 @@ appends_pending_when_the_leader_loses_office_are_answered_outcome_unknown(void *
 	rnode_free(n);
 }
 
+static void
+leading_a_new_epoch_steps_down_from_the_old_one_first(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	append_req(n, 1, 0, 0, 1, 8);
+	clear(n);
+	cmd(n, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
+	assert_true(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.outcome_unknown);
+	assert_int_equal(n->r.epoch_start, 2); /* a LeaderChange record for epoch 2 at [2,3) */
+	assert_int_equal(kr_log_last_epoch(n->log), 2);
+	assert_int_equal(kr_log_end(n->log), 3);
+	rnode_free(n);
+}
+
 /* The fence rule, on the dataplane side. */
 static void
 fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges(void **state)
@@ -1217,6 +1234,7 @@ main(void)
 		cmocka_unit_test(a_new_leader_remembers_producers_from_its_log),
 		cmocka_unit_test(
 			appends_pending_when_the_leader_loses_office_are_answered_outcome_unknown),
+		cmocka_unit_test(leading_a_new_epoch_steps_down_from_the_old_one_first),
 		cmocka_unit_test(fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges),
 		cmocka_unit_test(flush_reports_from_before_a_truncation_are_void),
 		cmocka_unit_test(follower_tells_the_leader_at_once_when_its_durable_offset_moves),
