@@ -49,6 +49,15 @@ void el_tally(struct kr_election *e, int64_t now, struct kr_el_out *out);
 /* Send this round's Vote requests to every voter that has not answered. */
 void el_send_vote_requests(struct kr_election *e, int64_t now, struct kr_el_out *out);
 
+/* BeginQuorumEpoch and EndQuorumEpoch both come from a leader about its epoch: check the
+ * sender, adopt the epoch and leader if newer, and set *error to what to answer.
+ * Returns false when the sender gets no answer at all (not a voter). */
+bool el_leader_says(struct kr_election *e, int32_t from, uint32_t epoch, int32_t leader,
+		    int64_t now, struct kr_el_out *out, uint16_t *error);
+/* The answer to either: this node's epoch and leader, and error. */
+void el_answer_epoch(struct kr_election *e, struct kr_el_out *out, int32_t to, uint32_t corr,
+		     unsigned api, uint16_t error);
+
 /* Handlers, one per received message type (control/recv_*.c). */
 void el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr_vote_req *req,
 		  int64_t now, struct kr_el_out *out);

@@ -22,34 +22,20 @@ void
 el_recv_end_epoch(struct kr_election *e, int32_t from, uint32_t corr,
 		  const struct kr_end_epoch_req *req, int64_t now, struct kr_el_out *out)
 {
-	struct kr_msg *m;
-	uint16_t error = KR_ERR_NONE;
+	uint16_t error;
 
-	if (el_voter_index(e, from) < 0 || from == e->cfg.node_id) {
-		el_ignore(e, KR_EL_IGNORE_UNKNOWN_SENDER);
+	if (!el_leader_says(e, from, req->epoch, req->leader_id, now, out, &error))
 		return;
-	}
-	if (req->leader_id != from) {
-		el_ignore(e, KR_EL_IGNORE_INVALID);
-		error = KR_ERR_INVALID_REQUEST;
-	} else if (req->epoch < e->epoch) {
-		error = KR_ERR_FENCED_LEADER_EPOCH;
-	} else {
-		el_learn(e, req->epoch, req->leader_id, true, now, out);
-		if (e->role == KR_ROLE_FOLLOWER && e->epoch == req->epoch &&
-		    e->leader_id == req->leader_id && kr_election_is_voter(e)) {
-			int pos = 0, n = req->n_successors;
-			int64_t at;
+	if (error == KR_ERR_NONE && e->role == KR_ROLE_FOLLOWER && e->epoch == req->epoch &&
+	    e->leader_id == req->leader_id && kr_election_is_voter(e)) {
+		int pos = 0, n = req->n_successors;
+		int64_t at;
 
-			while (pos < n && req->successors[pos] != e->cfg.node_id)
-				pos++;
-			at = now + successor_delay(e, pos, n);
-			if (at < e->fetch_deadline)
-				e->fetch_deadline = at;
-		}
+		while (pos < n && req->successors[pos] != e->cfg.node_id)
+			pos++;
+		at = now + successor_delay(e, pos, n);
+		if (at < e->fetch_deadline)
+			e->fetch_deadline = at;
 	}
-	m = el_send(e, out, from, corr, KR_API_END_EPOCH_RESP);
-	m->u.epoch_resp.error = error;
-	m->u.epoch_resp.epoch = e->epoch;
-	m->u.epoch_resp.leader_id = e->leader_id;
+	el_answer_epoch(e, out, from, corr, KR_API_END_EPOCH_RESP, error);
 }
