@@ -227,7 +227,7 @@ send_fence(struct kr_election *e, struct kr_el_out *out)
 bool
 el_fence_ready(struct kr_election *e, struct kr_el_out *out)
 {
-	if (e->dp == KR_DP_FENCED)
+	if (e->dp == KR_DP_FENCED || KR_BUG(VOTE_WITHOUT_FENCE))
 		return true;
 	if (e->dp != KR_DP_FENCING)
 		send_fence(e, out);
@@ -362,8 +362,8 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 
 	switch (to) {
 	case KR_ROLE_UNATTACHED:
-		if (leader >= 0)
-			e->leader_id = leader;
+		/* unattached knows no leader: an observer that timed out looks afresh */
+		e->leader_id = leader;
 		if (kr_election_is_voter(e))
 			e->election_deadline = now + election_timeout(e);
 		break;
@@ -397,7 +397,10 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		e->retries = 0;
 		break;
 	case KR_ROLE_FOLLOWER:
-		if (leader != e->leader_id)
+		/* every entry is a fresh follower state (Kafka's): it grants pre-votes again until
+		 * a Fetch succeeds. Else two followers of a leader that died after serving them
+		 * keep refusing each other's pre-votes, one timing out while the other follows. */
+		if (from != KR_ROLE_FOLLOWER || leader != e->leader_id)
 			e->has_fetched = false;
 		e->leader_id = leader;
 		e->fetch_deadline = now + e->cfg.fetch_timeout_us;
@@ -484,12 +487,13 @@ start_election(struct kr_election *e, enum kr_why why, int64_t now, struct kr_el
 {
 	if (!kr_election_is_voter(e))
 		return;
-	if (e->vote_blocked || e->shutting_down) {
-		/* keep waiting: an amnesiac or damaged node runs no election */
-		e->election_deadline = now + election_timeout(e);
-		e->fetch_deadline = EL_NEVER;
+	if ((e->vote_blocked && !KR_BUG(AMNESIAC_VOTES)) || e->shutting_down) {
+		/* keep waiting: an amnesiac or damaged node runs no election; re-arm the timer
+		 * this role watches (a follower's is the fetch timer) */
 		if (e->role == KR_ROLE_FOLLOWER)
 			e->fetch_deadline = now + e->cfg.fetch_timeout_us;
+		else
+			e->election_deadline = now + election_timeout(e);
 		return;
 	}
 	el_convert(e, KR_ROLE_PROSPECTIVE, e->epoch, KR_NODE_NONE, why, now, out);
@@ -502,7 +506,7 @@ el_send_vote_requests(struct kr_election *e, int64_t now, struct kr_el_out *out)
 
 	EL_ASSERT(e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE);
 	/* the fence rule: no request carries a log position the dataplane could still change */
-	EL_ASSERT(e->dp == KR_DP_FENCED);
+	EL_ASSERT(e->dp == KR_DP_FENCED || KR_BUG(VOTE_WITHOUT_FENCE));
 	for (int i = 0; i < e->cfg.n_voters; i++) {
 		struct kr_msg *m;
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kraft/bugs.h"
 #include "kraft/election.h"
 #include "kraft/errors.h"
 

@@ -28,7 +28,7 @@ answer(struct kr_election *e, struct kr_el_out *out, int32_t to, uint32_t corr, 
 static bool
 may_grant(const struct kr_election *e, int32_t from, const struct kr_vote_req *req)
 {
-	if (e->vote_blocked)
+	if (e->vote_blocked && !KR_BUG(AMNESIAC_VOTES))
 		return false; /* amnesia or damage: it may lack what it acknowledged */
 	switch (e->role) {
 	case KR_ROLE_LEADER:
@@ -98,7 +98,7 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 	}
 
 	/* assert: the dataplane is fenced, so this log position is final */
-	EL_ASSERT(e->dp == KR_DP_FENCED);
+	EL_ASSERT(e->dp == KR_DP_FENCED || KR_BUG(VOTE_WITHOUT_FENCE));
 	bool up_to_date =
 		req->last_epoch > e->fenced_last_epoch ||
 		(req->last_epoch == e->fenced_last_epoch && req->last_offset >= e->fenced_leo);
@@ -109,6 +109,13 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 	}
 	if (pre) {
 		e->stats.prevotes_granted++;
+	} else if (e->voted_id != from && KR_BUG(VOTE_NOT_PERSISTED_FIRST)) {
+		answer(e, out, from, corr, KR_ERR_NONE, true, pre);
+		e->voted_id = from;
+		memcpy(e->voted_dir, req->candidate_dir, KR_UUID_BYTES);
+		el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE, KR_WHY_VOTE_GRANTED, now,
+			   out);
+		return;
 	} else if (e->voted_id != from) {
 		e->voted_id = from; /* persisted by the conversion, before the answer */
 		memcpy(e->voted_dir, req->candidate_dir, KR_UUID_BYTES);

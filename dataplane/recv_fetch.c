@@ -104,7 +104,7 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		reply_one(r, addr, corr, KR_ERR_INVALID_REQUEST, out);
 		return;
 	}
-	if (req->epoch < r->epoch) {
+	if (req->epoch < r->epoch && !KR_BUG(ACCEPT_STALE_EPOCH_FETCH)) {
 		reply_one(r, addr, corr, KR_ERR_FENCED_LEADER_EPOCH, out);
 		return;
 	}
@@ -117,6 +117,16 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		rp_drop(r, KR_RP_DROP_OBSERVERS_FULL);
 		reply_one(r, addr, corr, KR_ERR_BUSY, out);
 		return;
+	}
+	/* A Fetch from an earlier start of the replica than one already heard: a late packet
+	 * from a process that is gone (and, in memory mode, took its log with it). */
+	if (req->incarnation < rep->incarnation) {
+		rp_drop(r, KR_RP_DROP_STALE_INCARNATION);
+		return;
+	}
+	if (req->incarnation > rep->incarnation) { /* it restarted: forget what it said */
+		rp_replica_forget(rep);
+		rep->incarnation = req->incarnation;
 	}
 	rep->addr = addr;
 	memcpy(rep->dir, req->replica_dir, KR_UUID_BYTES);

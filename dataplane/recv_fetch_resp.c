@@ -47,6 +47,7 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	m->u.fetch.max_wait_us = r->cfg.fetch_max_wait_us;
 	m->u.fetch.max_bytes = r->cfg.fetch_max_bytes;
 	memcpy(m->u.fetch.replica_dir, r->cfg.directory_id, KR_UUID_BYTES);
+	m->u.fetch.incarnation = r->cfg.incarnation;
 }
 
 static void
@@ -91,7 +92,7 @@ diverged(struct kr_repl *r, const struct kr_fetch_resp *resp, int64_t now, struc
 		kr_repl_fail(r, KR_FATAL_TRUNCATE_BELOW_HW, now, out);
 		return;
 	}
-	if (target < kr_log_end(r->log)) {
+	if (target < kr_log_end(r->log) && !KR_BUG(NO_TRUNCATE_ON_DIVERGENCE)) {
 		int64_t rc = target < kr_log_start(r->log) ? kr_log_reset(r->log, target)
 							   : kr_log_truncate(r->log, target);
 
@@ -191,6 +192,12 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		r->leader_liveness_us = now;
 	}
 	if (resp->diverging) {
+		if (KR_BUG(HW_FROM_DIVERGING_REPLY) && resp->high_watermark != KR_OFFSET_NONE) {
+			uint64_t end = kr_log_end(r->log);
+
+			r->hw = resp->high_watermark < end ? resp->high_watermark : end;
+			rp_committed(r, r->hw);
+		}
 		diverged(r, resp, now, out);
 		return;
 	}

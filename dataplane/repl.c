@@ -82,15 +82,17 @@ rp_voter_index(const struct kr_repl *r, int32_t node)
 	return -1;
 }
 
-static void
-replica_reset(struct kr_replica *rep)
+void
+rp_replica_forget(struct kr_replica *rep)
 {
 	int32_t id = rep->id;
 	bool voter = rep->voter;
+	uint32_t incarnation = rep->incarnation; /* outlives terms: late packets do too */
 
 	memset(rep, 0, sizeof(*rep));
 	rep->id = id;
 	rep->voter = voter;
+	rep->incarnation = incarnation;
 	rep->leo = rep->durable = rep->hw_sent = KR_OFFSET_NONE;
 	rep->last_fetch_us = rep->last_caught_up_us = rep->last_liveness_us = KR_TIME_NONE;
 }
@@ -112,7 +114,8 @@ rp_replica(struct kr_repl *r, int32_t node, bool create)
 		return NULL;
 	free_slot->id = node;
 	free_slot->voter = false;
-	replica_reset(free_slot);
+	free_slot->incarnation = 0;
+	rp_replica_forget(free_slot);
 	return free_slot;
 }
 
@@ -159,7 +162,7 @@ kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log 
 	for (uint32_t i = 0; i < KR_REPLICAS_MAX; i++) {
 		r->replicas[i].id = i < cfg->n_voters ? cfg->voters[i] : KR_NODE_NONE;
 		r->replicas[i].voter = i < cfg->n_voters;
-		replica_reset(&r->replicas[i]);
+		rp_replica_forget(&r->replicas[i]);
 	}
 	return 0;
 }
@@ -171,7 +174,7 @@ own_durable(const struct kr_repl *r)
 {
 	uint64_t leo = kr_log_end(r->log);
 
-	if (r->cfg.memory_mode)
+	if (r->cfg.memory_mode || KR_BUG(COUNT_UNFLUSHED_LEO))
 		return leo;
 	return r->durable < leo ? r->durable : leo;
 }
@@ -213,8 +216,12 @@ rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		v[k] = d;
 	}
 	h = v[majority - 1];
-	/* Only past this epoch's LeaderChange record (KAFKA-12619), and never back. */
-	if (h <= r->epoch_start || (r->hw != KR_OFFSET_NONE && h <= r->hw))
+	/* Only past this epoch's LeaderChange record (KAFKA-12619), and never back. The
+	 * planted bug counts older entries too (but never lowers what it knew committed). */
+	if (KR_BUG(COMMIT_OLD_EPOCH) && r->committed != KR_OFFSET_NONE && h <= r->committed)
+		return;
+	if ((h <= r->epoch_start && !KR_BUG(COMMIT_OLD_EPOCH)) ||
+	    (r->hw != KR_OFFSET_NONE && h <= r->hw))
 		return;
 	r->hw = h;
 	rp_committed(r, h);
@@ -361,7 +368,7 @@ become_leader(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	for (uint32_t i = 0; i < r->n_replicas; i++) {
 		if (!r->replicas[i].voter)
 			r->replicas[i].id = KR_NODE_NONE;
-		replica_reset(&r->replicas[i]);
+		rp_replica_forget(&r->replicas[i]);
 	}
 	rp_producers_rebuild(r);
 	if (append_leader_change(r, now) != 0)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kraft/bugs.h"
 #include "kraft/errors.h"
 #include "kraft/repl.h"
 
@@ -40,6 +41,9 @@ uint32_t rp_correlation(struct kr_repl *r);
  * NULL. */
 struct kr_replica *rp_replica(struct kr_repl *r, int32_t node, bool create);
 int rp_voter_index(const struct kr_repl *r, int32_t node);
+/* Forget what a replica said (offsets, times, parked Fetch); keeps its id, kind and the
+ * latest incarnation heard. */
+void rp_replica_forget(struct kr_replica *rep);
 
 /* Raise the committed end this node knows (never lowers it). */
 static inline void

@@ -378,6 +378,8 @@ dec_fetch(const uint8_t *b, uint32_t n, struct kr_fetch_req *m)
 {
 	if (n != KR_FETCH_BYTES)
 		return -KR_WIRE_EBODYLEN;
+	if (!all_zero(b + 52, 4))
+		return -KR_WIRE_EFIELD;
 	m->epoch = kr_get_le32(b);
 	m->last_fetched_epoch = kr_get_le32(b + 4);
 	m->fetch_offset = kr_get_le64(b + 8);
@@ -385,6 +387,7 @@ dec_fetch(const uint8_t *b, uint32_t n, struct kr_fetch_req *m)
 	m->max_wait_us = kr_get_le32(b + 24);
 	m->max_bytes = kr_get_le32(b + 28);
 	memcpy(m->replica_dir, b + 32, KR_UUID_BYTES);
+	m->incarnation = kr_get_le32(b + 48);
 	return 0;
 }
 
@@ -398,6 +401,8 @@ enc_fetch(uint8_t *b, const struct kr_fetch_req *m)
 	kr_put_le32(b + 24, m->max_wait_us);
 	kr_put_le32(b + 28, m->max_bytes);
 	memcpy(b + 32, m->replica_dir, KR_UUID_BYTES);
+	kr_put_le32(b + 48, m->incarnation);
+	memset(b + 52, 0, 4);
 	return KR_FETCH_BYTES;
 }
 

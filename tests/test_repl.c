@@ -209,8 +209,8 @@ fetch_resp(const struct rnode *n, int skip)
 /* ---- building inputs ---- */
 
 static void
-fetch(struct rnode *n, int32_t from, uint32_t corr, uint32_t epoch, uint64_t offset,
-      uint32_t last_epoch, uint64_t durable, uint32_t wait)
+fetch_inc(struct rnode *n, int32_t from, uint32_t corr, uint32_t epoch, uint64_t offset,
+	  uint32_t last_epoch, uint64_t durable, uint32_t wait, uint32_t incarnation)
 {
 	struct kr_msg m = {.api = KR_API_FETCH};
 
@@ -219,8 +219,16 @@ fetch(struct rnode *n, int32_t from, uint32_t corr, uint32_t epoch, uint64_t off
 					  .fetch_offset = offset,
 					  .durable_offset = durable,
 					  .max_wait_us = wait,
-					  .max_bytes = 1u << 20};
+					  .max_bytes = 1u << 20,
+					  .incarnation = incarnation};
 	packet(n, from, corr, &m);
+}
+
+static void
+fetch(struct rnode *n, int32_t from, uint32_t corr, uint32_t epoch, uint64_t offset,
+      uint32_t last_epoch, uint64_t durable, uint32_t wait)
+{
+	fetch_inc(n, from, corr, epoch, offset, last_epoch, durable, wait, 0);
 }
 
 static void
@@ -927,6 +935,33 @@ leading_a_new_epoch_steps_down_from_the_old_one_first(void **state)
 	rnode_free(n);
 }
 
+/* Found by kraftsim (memory mode): a follower reported offset 10, lost its memory in a
+ * crash, came back and reported 0 -- and then its old Fetch arrived late. */
+static void
+late_fetch_from_an_earlier_start_of_a_replica_is_dropped(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	for (int i = 0; i < 9; i++)
+		append_req(n, (uint32_t)i, 0, 0, 1, 4); /* the log ends at 10 */
+	fetch_inc(n, 2, 1, 1, 0, 0, 0, 0, 2);		/* node 2, second start: holds nothing */
+	clear(n);
+	fetch_inc(n, 2, 2, 1, 10, 1, 10, 0, 1); /* the first start's claim, late */
+	assert_int_equal(n->r.stats.drops[KR_RP_DROP_STALE_INCARNATION], 1);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 0);
+	assert_int_equal(n->r.hw, KR_OFFSET_NONE); /* nothing counted */
+	/* a later start replaces what an earlier one said, and it survives a new term */
+	fetch_inc(n, 2, 3, 1, 10, 1, 10, 0, 3);
+	assert_int_equal(n->r.hw, 10);
+	cmd(n, KR_CMD_FENCE, 2, KR_NODE_NONE, 1);
+	cmd(n, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
+	fetch_inc(n, 2, 4, 2, 11, 2, 11, 0, 2);
+	assert_int_equal(n->r.stats.drops[KR_RP_DROP_STALE_INCARNATION], 2);
+	rnode_free(n);
+}
+
 /* The fence rule, on the dataplane side. */
 static void
 fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges(void **state)
@@ -1235,6 +1270,7 @@ main(void)
 		cmocka_unit_test(
 			appends_pending_when_the_leader_loses_office_are_answered_outcome_unknown),
 		cmocka_unit_test(leading_a_new_epoch_steps_down_from_the_old_one_first),
+		cmocka_unit_test(late_fetch_from_an_earlier_start_of_a_replica_is_dropped),
 		cmocka_unit_test(fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges),
 		cmocka_unit_test(flush_reports_from_before_a_truncation_are_void),
 		cmocka_unit_test(follower_tells_the_leader_at_once_when_its_durable_offset_moves),

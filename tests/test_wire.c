@@ -97,6 +97,7 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 		assert_int_equal(x->max_wait_us, y->max_wait_us);
 		assert_int_equal(x->max_bytes, y->max_bytes);
 		assert_memory_equal(x->replica_dir, y->replica_dir, KR_UUID_BYTES);
+		assert_int_equal(x->incarnation, y->incarnation);
 		break;
 	}
 	case KR_API_FETCH_RESP: {
@@ -537,6 +538,7 @@ nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
 	assert_int_equal(decode_with_body_byte(KR_API_VOTE, 20, 0x02), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_VOTE_RESP, 2, 0x04), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_VOTE_RESP, 3, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH, 53, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_END_EPOCH, 9, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_BEGIN_EPOCH_RESP, 2, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 6, 0x02), -KR_WIRE_EFIELD);

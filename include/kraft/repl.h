@@ -62,6 +62,7 @@ struct kr_repl_config {
 	int64_t liveness_interval_us; /* liveness events to control at most this often */
 	uint64_t repair_target;	      /* mid-log damage: until the LEO reaches this, the node
 				       * reports no durable offset and does not vote */
+	uint32_t incarnation;	      /* this start of the node: larger than every earlier one */
 };
 
 /* The dataplane's role, as the control plane last commanded it. */
@@ -124,7 +125,8 @@ struct kr_rp_out {
 	X(BAD_BATCH, "a batch that would not append (damaged, out of order, no room)") \
 	X(OBSERVERS_FULL, "a Fetch from one observer too many")                        \
 	X(STALE_DURABLE, "a flush report from before a truncation")                    \
-	X(STALE_COMMAND, "a command for an older epoch")
+	X(STALE_COMMAND, "a command for an older epoch")                               \
+	X(STALE_INCARNATION, "a Fetch from an earlier start of a replica than one already seen")
 
 enum kr_rp_drop {
 #define KR_RP_DROP_ENUM(n, text) KR_RP_DROP_##n,
@@ -152,9 +154,10 @@ struct kr_replica {
 	bool voter;
 	uint8_t dir[KR_UUID_BYTES];
 	uint64_t addr;
-	uint64_t leo;	  /* KR_OFFSET_NONE until it fetched in this epoch */
-	uint64_t durable; /* KR_OFFSET_NONE until known */
-	uint64_t hw_sent; /* the HW in the last reply it got */
+	uint32_t incarnation; /* the latest start of the replica this leader heard from */
+	uint64_t leo;	      /* KR_OFFSET_NONE until it fetched in this epoch */
+	uint64_t durable;     /* KR_OFFSET_NONE until known */
+	uint64_t hw_sent;     /* the HW in the last reply it got */
 	int64_t last_fetch_us;
 	int64_t last_caught_up_us;
 	int64_t last_liveness_us;

@@ -81,7 +81,7 @@
  *    4  4 epoch            the responder's epoch
  *    8  4 leader_id        the leader the responder knows, or -1
  *
- * FETCH (7), 48 bytes: a follower or observer pulls from the leader; also its heartbeat.
+ * FETCH (7), 56 bytes: a follower or observer pulls from the leader; also its heartbeat.
  *    0  4 epoch            the leader epoch the fetcher is in
  *    4  4 last_fetched_epoch  epoch of the fetcher's last record (0 for an empty log)
  *    8  8 fetch_offset     the fetcher's log end offset
@@ -89,6 +89,10 @@
  *   24  4 max_wait_us      how long the leader may park the fetch when there is nothing new
  *   28  4 max_bytes        how many record bytes the whole reply may carry
  *   32 16 replica_dir      the fetcher's directory id
+ *   48  4 incarnation      counts the fetcher's starts: a leader drops a Fetch from an
+ *                          earlier start than one it has seen (a memory-mode node's old
+ *                          claims die with its memory)
+ *   52  4 reserved
  *
  * FETCH_RESP (8), 64 + R bytes: one frame of a reply; a reply may take several frames and
  * each stands alone (DESIGN.md §1 "Multi-frame replies").
@@ -271,7 +275,7 @@ struct kr_frame {
 #define KR_BEGIN_EPOCH_BYTES 8
 #define KR_END_EPOCH_FIXED_BYTES 12
 #define KR_EPOCH_RESP_BYTES 12
-#define KR_FETCH_BYTES 48
+#define KR_FETCH_BYTES 56
 #define KR_FETCH_RESP_FIXED_BYTES 64
 #define KR_APPEND_FIXED_BYTES 24
 #define KR_APPEND_RESP_BYTES 24
@@ -325,6 +329,7 @@ struct kr_fetch_req {
 	uint32_t max_wait_us;
 	uint32_t max_bytes;
 	uint8_t replica_dir[KR_UUID_BYTES];
+	uint32_t incarnation;
 };
 
 struct kr_fetch_resp {

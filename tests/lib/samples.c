@@ -122,6 +122,7 @@ smp_msg(unsigned api, struct kr_msg *m)
 						   .max_wait_us = 250000,
 						   .max_bytes = 3000};
 		memset(m->u.fetch.replica_dir, 0xcd, KR_UUID_BYTES);
+		m->u.fetch.incarnation = 3;
 		break;
 	case KR_API_FETCH_RESP:
 		m->u.fetch_resp = (struct kr_fetch_resp){.error = KR_ERR_NONE,

@@ -1,0 +1,34 @@
+/* kraftd: planted bugs. Compiled into the simulator's build of the cores only
+ * (-DKR_SIM_BUGS, tools/kraftsim); in every other build KR_BUG(x) is the constant 0 and
+ * the code behind it disappears. Each bug breaks one protocol rule, so the simulator
+ * can show that an invariant catches it. X(name, what breaks) */
+#ifndef KRAFT_BUGS_H
+#define KRAFT_BUGS_H
+
+#include <stdint.h>
+
+#define KR_BUG_TABLE(X)                                                                       \
+	X(VOTE_WITHOUT_FENCE, "grant votes and start candidacies without the fence ack")      \
+	X(COMMIT_OLD_EPOCH, "count previous-epoch entries toward commit (Raft figure 8)")     \
+	X(COUNT_UNFLUSHED_LEO, "the leader counts its unflushed LEO toward the HW")           \
+	X(NO_TRUNCATE_ON_DIVERGENCE, "a follower ignores the diverging epoch, keeps its log") \
+	X(HW_FROM_DIVERGING_REPLY, "a follower takes the HW from a diverging reply")          \
+	X(ACCEPT_STALE_EPOCH_FETCH, "the leader accepts a Fetch from an older epoch")         \
+	X(VOTE_NOT_PERSISTED_FIRST, "a vote is answered before it is persisted")              \
+	X(AMNESIAC_VOTES, "a node that lost its log votes and runs before catching up")
+
+enum kr_bug {
+#define KR_BUG_ENUM(n, text) KR_BUG_##n,
+	KR_BUG_TABLE(KR_BUG_ENUM)
+#undef KR_BUG_ENUM
+		KR_BUG_COUNT
+};
+
+#ifdef KR_SIM_BUGS
+extern uint32_t kr_sim_bugs; /* one bit per enum kr_bug; defined by the simulator */
+#define KR_BUG(name) ((kr_sim_bugs >> KR_BUG_##name) & 1u)
+#else
+#define KR_BUG(name) 0
+#endif
+
+#endif /* KRAFT_BUGS_H */

@@ -1,0 +1,603 @@
+/* kraftsim: the invariants, checked after every step from the simulator's ground truth:
+ * what each node's storage really holds (the flush image, or memory in memory mode),
+ * what really left each node (frames at the moment they are sent), and the committed
+ * log the simulator assembles from leaders' logs as their high watermarks move. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kraft/errors.h"
+#include "kraft/le.h"
+#include "sim.h"
+
+void
+check_violation(struct sim *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->violated)
+		return;
+	s->violated = true;
+	va_start(ap, fmt);
+	vsnprintf(s->violation, sizeof(s->violation), fmt, ap);
+	va_end(ap);
+}
+
+void
+check_restart(struct sim *s, struct node *nd)
+{
+	(void)s;
+	nd->seen_epoch = nd->disk.epoch;
+	nd->last_hw = KR_OFFSET_NONE;
+	nd->verified = 0;
+	nd->hw_checked = 0;
+	nd->leader_epoch = 0;
+}
+
+/* The quorum-state file is about to change to qs. */
+void
+check_persisted(struct sim *s, struct node *nd, const struct kr_quorum_state *qs)
+{
+	const struct kr_quorum_state *old = &nd->disk;
+
+	if (qs->epoch < old->epoch)
+		check_violation(s, "node %d: persisted epoch went back from %u to %u", nd->id,
+				old->epoch, qs->epoch);
+	if (qs->epoch == old->epoch && old->voted_id >= 0 && qs->voted_id != old->voted_id)
+		check_violation(s, "node %d: voted for %d and then %d in epoch %u", nd->id,
+				old->voted_id, qs->voted_id, qs->epoch);
+	if (qs->voted_id >= 0 && qs->epoch > nd->vote_epoch)
+		nd->vote_epoch = qs->epoch;
+}
+
+static uint32_t
+msg_epoch(const struct kr_msg *m)
+{
+	switch (m->api) {
+	case KR_API_VOTE:
+		return m->u.vote.epoch;
+	case KR_API_VOTE_RESP:
+		return m->u.vote_resp.epoch;
+	case KR_API_BEGIN_EPOCH:
+		return m->u.begin_epoch.epoch;
+	case KR_API_END_EPOCH:
+		return m->u.end_epoch.epoch;
+	case KR_API_BEGIN_EPOCH_RESP:
+	case KR_API_END_EPOCH_RESP:
+		return m->u.epoch_resp.epoch;
+	case KR_API_FETCH:
+		return m->u.fetch.epoch;
+	case KR_API_FETCH_RESP:
+		return m->u.fetch_resp.epoch;
+	case KR_API_APPEND_RESP:
+		return m->u.append_resp.epoch;
+	case KR_API_READ_RESP:
+		return m->u.read_resp.epoch;
+	default:
+		return 0;
+	}
+}
+
+/* A control frame leaves: the epoch it carries, and a vote it grants or asks for as a
+ * candidate, must already be in the quorum-state file. */
+void
+check_control_send(struct sim *s, struct node *nd, const struct kr_el_action *a)
+{
+	const struct kr_msg *m = &a->u.send.msg;
+
+	if (msg_epoch(m) > nd->disk.epoch)
+		check_violation(s, "node %d: sent %s in epoch %u before persisting it (file: %u)",
+				nd->id, kr_api_name(m->api), msg_epoch(m), nd->disk.epoch);
+	if (m->api == KR_API_VOTE_RESP && m->u.vote_resp.granted && !m->u.vote_resp.pre_vote &&
+	    (nd->disk.epoch != m->u.vote_resp.epoch || nd->disk.voted_id != a->u.send.to))
+		check_violation(s,
+				"node %d: granted its vote in epoch %u to %d before persisting it "
+				"(file: epoch %u, voted %d)",
+				nd->id, m->u.vote_resp.epoch, a->u.send.to, nd->disk.epoch,
+				nd->disk.voted_id);
+	if (m->api == KR_API_VOTE && !m->u.vote.pre_vote &&
+	    (nd->disk.epoch != m->u.vote.epoch || nd->disk.voted_id != nd->id))
+		check_violation(s, "node %d: asked for votes in epoch %u before persisting its own",
+				nd->id, m->u.vote.epoch);
+}
+
+/* A dataplane frame leaves: the fence rule. No offset is reported (a Fetch) and no append
+ * is acknowledged under epoch E once the node has voted, or run, in an epoch above E. */
+void
+check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
+{
+	const struct kr_msg *m = &a->u.send.msg;
+	uint32_t e = msg_epoch(m);
+
+	if (e > nd->disk.epoch)
+		check_violation(s, "node %d: dataplane sent %s in epoch %u, not yet persisted (%u)",
+				nd->id, kr_api_name(m->api), e, nd->disk.epoch);
+	if (m->api == KR_API_FETCH && s->o.memory && m->u.fetch.durable_offset != KR_OFFSET_NONE &&
+	    m->u.fetch.durable_offset > 0) {
+		/* memory mode: remember what it claims to hold, as its log is now */
+		struct kr_log_span sp;
+		struct kr_batch_hdr h;
+		uint64_t d = m->u.fetch.durable_offset;
+
+		if (kr_log_read(nd->log, d - 1, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 ||
+		    sp.len == 0) {
+			check_violation(
+				s, "node %d reported durable offset %" PRIu64 " beyond its log",
+				nd->id, d);
+			return;
+		}
+		kr_batch_hdr_get(sp.data, &h);
+		nd->claim_end = d;
+		nd->claim_leader_epoch = e;
+		nd->claim_base = h.base_offset;
+		nd->claim_epoch = h.epoch;
+		nd->claim_crc = h.crc;
+	}
+	if (m->api == KR_API_FETCH && nd->vote_epoch > e)
+		check_violation(s,
+				"fence rule: node %d reported offset %" PRIu64 " (durable %" PRIu64
+				") under epoch %u after voting in epoch %u",
+				nd->id, m->u.fetch.fetch_offset, m->u.fetch.durable_offset, e,
+				nd->vote_epoch);
+	if (m->api == KR_API_APPEND_RESP && m->u.append_resp.error == KR_ERR_NONE &&
+	    nd->vote_epoch > e)
+		check_violation(s,
+				"fence rule: node %d acknowledged an append under epoch %u after "
+				"voting in epoch %u",
+				nd->id, e, nd->vote_epoch);
+}
+
+/* ---- the committed log ---- */
+
+static int64_t
+committed_find(const struct sim *s, uint64_t base)
+{
+	uint32_t lo = 0, hi = s->committed_n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (s->committed[mid].base < base)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->committed_n && s->committed[lo].base == base ? (int64_t)lo : -1;
+}
+
+static void
+committed_push(struct sim *s, const uint8_t *b, uint32_t commit_epoch)
+{
+	struct kr_batch_hdr h;
+	struct committed_batch *cb;
+
+	kr_batch_hdr_get(b, &h);
+	if (s->committed_n == s->committed_cap) {
+		s->committed_cap = s->committed_cap ? s->committed_cap * 2 : 1024;
+		s->committed = realloc(s->committed, s->committed_cap * sizeof(*s->committed));
+		if (s->committed == NULL)
+			exit(2);
+	}
+	cb = &s->committed[s->committed_n++];
+	*cb = (struct committed_batch){h.base_offset, h.record_count, h.epoch,	 commit_epoch,
+				       h.crc,	      h.producer_id,  h.sequence};
+	if (!(h.attributes & KR_BATCH_A_CONTROL) && h.producer_id >= 1000 &&
+	    h.producer_id < 1000 + SIM_CLIENTS_MAX && h.sequence < SIM_SEQ_MAX) {
+		int c = (int)(h.producer_id - 1000);
+
+		if (s->committed_at[c][h.sequence] >= 0)
+			check_violation(s,
+					"client %d's append %" PRIu64
+					" committed twice: at %" PRId64 " and %" PRIu64,
+					c, h.sequence, s->committed_at[c][h.sequence],
+					h.base_offset);
+		else
+			s->committed_at[c][h.sequence] = (int64_t)h.base_offset;
+		s->commits++;
+	}
+}
+
+/* A leader's HW moved to hw: what it passes is committed, from its log. */
+static void
+committed_extend(struct sim *s, struct node *nd, uint64_t hw)
+{
+	uint64_t off = s->committed_end;
+
+	while (off < hw && !s->violated) {
+		struct kr_log_span sp;
+		uint32_t pos = 0;
+
+		if (kr_log_read(nd->log, off, hw, UINT32_MAX, &sp) != 0 || sp.len == 0 ||
+		    sp.base_offset != off) {
+			check_violation(s,
+					"node %d: its HW %" PRIu64
+					" is not at a batch end of its log "
+					"(from %" PRIu64 ")",
+					nd->id, hw, off);
+			return;
+		}
+		while (pos < sp.len) {
+			committed_push(s, sp.data + pos, nd->r->epoch);
+			pos += kr_get_le32(sp.data + pos + 4);
+		}
+		off = sp.end_offset;
+	}
+	s->committed_end = hw;
+}
+
+/* The node's log from its verified point up to limit must be the committed log; what
+ * says why the node must hold it. */
+static void
+verify_log(struct sim *s, struct node *nd, uint64_t limit, const char *what)
+{
+	uint64_t leo = kr_log_end(nd->log), off;
+
+	if (nd->verified > leo)
+		nd->verified = leo; /* truncated: look again from there */
+	if (limit > s->committed_end) {
+		check_violation(s,
+				"node %d believes offsets up to %" PRIu64
+				" committed, beyond every leader's HW (%" PRIu64 ")",
+				nd->id, limit, s->committed_end);
+		return;
+	}
+	if (limit > leo) {
+		check_violation(s,
+				"node %d (dataplane role %d, epoch %u, HW %" PRIu64
+				") %s up to %" PRIu64 " but its log ends at %" PRIu64,
+				nd->id, nd->r->role, nd->r->epoch, nd->r->hw, what, limit, leo);
+		return;
+	}
+	off = nd->verified > kr_log_start(nd->log) ? nd->verified : kr_log_start(nd->log);
+	while (off < limit && !s->violated) {
+		struct kr_log_span sp;
+		uint32_t pos = 0;
+
+		if (kr_log_read(nd->log, off, limit, UINT32_MAX, &sp) != 0 || sp.len == 0) {
+			check_violation(
+				s, "node %d: committed offset %" PRIu64 " not at a batch start",
+				nd->id, off);
+			return;
+		}
+		while (pos < sp.len) {
+			struct kr_batch_hdr h;
+			int64_t k;
+
+			kr_batch_hdr_get(sp.data + pos, &h);
+			k = committed_find(s, h.base_offset);
+			if (k < 0 || s->committed[k].epoch != h.epoch ||
+			    s->committed[k].crc != h.crc) {
+				check_violation(
+					s,
+					"committed prefixes differ: node %d holds epoch %u at "
+					"offset %" PRIu64 ", the committed log %s %u",
+					nd->id, h.epoch, h.base_offset,
+					k < 0 ? "has no batch there; epoch" : "has epoch",
+					k < 0 ? 0 : s->committed[k].epoch);
+				return;
+			}
+			pos += h.length;
+		}
+		off = sp.end_offset;
+	}
+	nd->verified = limit > nd->verified ? limit : nd->verified;
+}
+
+/* Does node v's storage hold the batch (base, epoch, crc) that ends at hw on leader l?
+ * Disk: the flush image, which survives crashes. Memory: the log of a running node, or
+ * what it reported holding before it crashed: a follower can lose its memory the moment
+ * after it reported, and nobody can know; memory mode promises no more than that. */
+static bool
+holds(struct sim *s, struct node *v, struct node *l, uint64_t hw, uint64_t base, uint32_t epoch,
+      uint32_t crc)
+{
+	struct kr_log_span sp;
+	struct kr_batch_hdr h;
+
+	if (!s->o.memory)
+		return sim_image_holds(&v->img, base, epoch, crc);
+	/* only a report made to this leader in its epoch acknowledges anything to it */
+	if (v->claim_end >= hw && v != l && v->claim_leader_epoch == l->r->epoch &&
+	    kr_log_read(l->log, v->claim_base, KR_OFFSET_NONE, UINT32_MAX, &sp) == 0 && sp.len) {
+		kr_batch_hdr_get(sp.data, &h);
+		if (h.base_offset == v->claim_base && h.epoch == v->claim_epoch &&
+		    h.crc == v->claim_crc)
+			return true; /* its log matched the leader's up to claim_end */
+	}
+	if (!v->up || kr_log_read(v->log, base, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 ||
+	    sp.len == 0)
+		return false;
+	kr_batch_hdr_get(sp.data, &h);
+	return h.base_offset == base && h.epoch == epoch && h.crc == crc;
+}
+
+struct logpos {
+	uint32_t epoch;
+	uint64_t end;
+};
+
+static bool
+logpos_ge(struct logpos a, struct logpos b)
+{
+	return a.epoch > b.epoch || (a.epoch == b.epoch && a.end >= b.end);
+}
+
+/* Where a node's log ends after a crash (the image), or in memory. */
+static struct logpos
+image_pos(const struct node *v)
+{
+	const struct image *img = &v->img;
+
+	if (img->n == 0)
+		return (struct logpos){0, img->start};
+	return (struct logpos){img->idx[img->n - 1].epoch,
+			       img->idx[img->n - 1].base + img->idx[img->n - 1].count};
+}
+
+static struct logpos
+memory_pos(const struct node *v)
+{
+	if (!v->up)
+		return (struct logpos){0, 0};
+	return (struct logpos){kr_log_last_epoch(v->log), kr_log_end(v->log)};
+}
+
+static bool
+log_holds(const struct node *v, uint64_t base, uint32_t epoch, uint32_t crc)
+{
+	struct kr_log_span sp;
+	struct kr_batch_hdr h;
+
+	if (!v->up || kr_log_read(v->log, base, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 || !sp.len)
+		return false;
+	kr_batch_hdr_get(sp.data, &h);
+	return h.base_offset == base && h.epoch == epoch && h.crc == crc;
+}
+
+/* Raft's commit rule exists so that no log lacking a committed entry can win an election.
+ * Check that from ground truth when the HW moves: for every voter whose log lacks the
+ * batch at hw - 1, count the voters that would grant it their vote, each by the log it
+ * would have after a crash (its image; memory mode: its memory, and an amnesiac or
+ * crashed node grants nothing). A majority means the commit was not safe. */
+static void
+check_electable(struct sim *s, struct node *l, uint64_t hw, const struct kr_batch_hdr *x)
+{
+	int majority = s->o.nodes / 2 + 1;
+
+	for (int i = 0; i < s->o.nodes; i++) {
+		struct node *v = &s->nodes[i];
+		struct logpos best = s->o.memory ? memory_pos(v)
+				     : v->up	 ? memory_pos(v)
+						 : image_pos(v);
+		int grants = 0;
+
+		if (log_holds(v, x->base_offset, x->epoch, x->crc) ||
+		    (!s->o.memory && !v->up &&
+		     sim_image_holds(&v->img, x->base_offset, x->epoch, x->crc)))
+			continue;
+		if (!s->o.memory && v->up && logpos_ge(image_pos(v), best))
+			best = image_pos(v); /* after a crash it might come back longer */
+		for (int k = 0; k < s->o.nodes; k++) {
+			struct node *w = &s->nodes[k];
+
+			if (s->o.memory && (!w->up || w->e.vote_blocked))
+				continue;
+			grants += logpos_ge(best, s->o.memory ? memory_pos(w) : image_pos(w));
+		}
+		if (grants >= majority)
+			check_violation(
+				s,
+				"leader %d (epoch %u) committed up to %" PRIu64 " (offset %" PRIu64
+				", epoch %u), but node %d lacks it and could "
+				"still win an election: %d voters' logs are no newer than its "
+				"(epoch %u, end %" PRIu64 ")",
+				l->id, l->r->epoch, hw, x->base_offset, x->epoch, v->id, grants,
+				best.epoch, best.end);
+	}
+}
+
+/* The leader's HW may not pass what a majority of voters really holds. */
+static void
+check_majority(struct sim *s, struct node *nd, uint64_t hw)
+{
+	struct kr_log_span sp;
+	struct kr_batch_hdr h;
+	int count = 0;
+
+	if (hw == 0)
+		return;
+	if (kr_log_read(nd->log, hw - 1, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 || sp.len == 0) {
+		check_violation(s, "leader %d: HW %" PRIu64 " beyond its log", nd->id, hw);
+		return;
+	}
+	kr_batch_hdr_get(sp.data, &h);
+	for (int i = 0; i < s->o.nodes; i++)
+		count += holds(s, &s->nodes[i], nd, hw, h.base_offset, h.epoch, h.crc);
+	check_electable(s, nd, hw, &h);
+	if (count < s->o.nodes / 2 + 1)
+		check_violation(s,
+				"leader %d (epoch %u) moved its HW to %" PRIu64
+				" but only %d of %d voters hold offset %" PRIu64 " %s",
+				nd->id, nd->r->epoch, hw, count, s->o.nodes, hw - 1,
+				s->o.memory ? "in memory" : "durably");
+}
+
+void
+check_step(struct sim *s, struct node *nd)
+{
+	struct kr_election *e = &nd->e;
+	struct kr_repl *r = nd->r;
+
+	if (!nd->up || s->violated)
+		return;
+	/* at most one leader per epoch */
+	if (e->role == KR_ROLE_LEADER || r->role == KR_REPL_LEADER) {
+		uint32_t ep = e->role == KR_ROLE_LEADER ? e->epoch : r->epoch;
+
+		if (ep >= s->epoch_leader_cap) {
+			uint32_t cap = s->epoch_leader_cap ? s->epoch_leader_cap : 64;
+
+			while (cap <= ep)
+				cap *= 2;
+			s->epoch_leader = realloc(s->epoch_leader, cap * sizeof(int32_t));
+			if (s->epoch_leader == NULL)
+				exit(2);
+			memset(s->epoch_leader + s->epoch_leader_cap, 0,
+			       (cap - s->epoch_leader_cap) * sizeof(int32_t));
+			s->epoch_leader_cap = cap;
+		}
+		if (s->epoch_leader[ep] != 0 && s->epoch_leader[ep] != nd->id)
+			check_violation(s, "two leaders in epoch %u: nodes %d and %d", ep,
+					s->epoch_leader[ep], nd->id);
+		s->epoch_leader[ep] = nd->id;
+	}
+	/* epochs never go back; what the node holds in memory is what its file says */
+	if (e->epoch < nd->seen_epoch)
+		check_violation(s, "node %d: epoch went back from %u to %u", nd->id, nd->seen_epoch,
+				e->epoch);
+	nd->seen_epoch = e->epoch;
+	if (nd->eo_next == nd->eo.n && !nd->persisting &&
+	    (e->epoch != nd->disk.epoch || e->voted_id != nd->disk.voted_id ||
+	     e->leader_id != nd->disk.leader_id))
+		check_violation(s,
+				"node %d: in memory epoch %u voted %d leader %d, on disk epoch %u "
+				"voted %d leader %d",
+				nd->id, e->epoch, e->voted_id, e->leader_id, nd->disk.epoch,
+				nd->disk.voted_id, nd->disk.leader_id);
+	/* a node's HW never goes down while it runs */
+	if (r->hw != KR_OFFSET_NONE) {
+		if (nd->last_hw != KR_OFFSET_NONE && r->hw < nd->last_hw)
+			check_violation(s, "node %d: HW went down from %" PRIu64 " to %" PRIu64,
+					nd->id, nd->last_hw, r->hw);
+		nd->last_hw = r->hw;
+	}
+	if (r->role == KR_REPL_LEADER) {
+		/* A new leader of epoch E holds every entry committed in an epoch before E (a
+		 * leader of an older epoch that has not heard of newer ones may lack newer
+		 * commits: it can commit nothing more). */
+		if (r->epoch != nd->leader_epoch) {
+			uint32_t k = s->committed_n;
+
+			while (k > 0 && s->committed[k - 1].commit_epoch >= r->epoch)
+				k--;
+			nd->leader_epoch = r->epoch;
+			nd->verified = 0;
+			verify_log(
+				s, nd, k ? s->committed[k - 1].base + s->committed[k - 1].count : 0,
+				"as a new leader must hold every entry committed before its epoch");
+		}
+		if (r->hw != KR_OFFSET_NONE && r->hw > nd->hw_checked) {
+			check_majority(s, nd, r->hw);
+			nd->hw_checked = r->hw;
+		}
+		if (r->hw != KR_OFFSET_NONE && r->hw > s->committed_end)
+			committed_extend(s, nd, r->hw);
+	}
+	/* everything a node believes committed is the committed log */
+	if (r->committed != KR_OFFSET_NONE)
+		verify_log(s, nd, r->committed, "believes offsets committed");
+}
+
+void
+check_ack(struct sim *s, int c, uint64_t seq, uint64_t base, bool dup)
+{
+	int64_t k;
+
+	if (dup) { /* appended before, offset not known: checked at the end */
+		s->acked_at[c][seq] = -2;
+		return;
+	}
+	s->acked_at[c][seq] = (int64_t)base;
+	k = committed_find(s, base);
+	if (base >= s->committed_end || k < 0)
+		check_violation(s,
+				"client %d's append %" PRIu64 " acknowledged at offset %" PRIu64
+				", which is not committed (committed end %" PRIu64 ")",
+				c, seq, base, s->committed_end);
+	else if (s->committed[k].pid != 1000 + (uint64_t)c || s->committed[k].seq != seq)
+		check_violation(s,
+				"client %d's append %" PRIu64 " acknowledged at offset %" PRIu64
+				", which holds producer %" PRIu64 " seq %" PRIu64,
+				c, seq, base, s->committed[k].pid, s->committed[k].seq);
+}
+
+bool
+check_liveness(struct sim *s, char *why, size_t n)
+{
+	struct node *l = NULL;
+	int following = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if (nd->up && nd->e.role == KR_ROLE_LEADER && nd->r->role == KR_REPL_LEADER &&
+		    (l == NULL || nd->e.epoch > l->e.epoch))
+			l = nd;
+	}
+	if (l == NULL) {
+		snprintf(why, n, "no leader");
+		return false;
+	}
+	for (int i = 0; i < s->o.nodes; i++) {
+		struct node *nd = &s->nodes[i];
+
+		following +=
+			nd->up && nd->e.epoch == l->e.epoch &&
+			(nd == l || (nd->e.role == KR_ROLE_FOLLOWER && nd->e.leader_id == l->id));
+	}
+	if (following < s->o.nodes / 2 + 1) {
+		snprintf(why, n, "leader %d followed by too few voters (%d)", l->id, following);
+		return false;
+	}
+	for (int c = 0; c < s->pf.n_clients; c++)
+		if (s->clients[c].inflight || s->clients[c].attempts > 0) {
+			snprintf(why, n, "client %d's append %" PRIu64 " still pending", c,
+				 s->clients[c].seq);
+			return false;
+		}
+	if (l->r->hw != kr_log_end(l->log)) {
+		snprintf(why, n,
+			 "leader %d has not committed its log (HW %" PRIu64 ", LEO %" PRIu64 ")",
+			 l->id, l->r->hw, kr_log_end(l->log));
+		return false;
+	}
+	for (int i = 0; i < s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if (nd->up &&
+		    (kr_log_end(nd->log) != kr_log_end(l->log) || nd->r->hw != l->r->hw)) {
+			snprintf(why, n,
+				 "node %d has not caught up (LEO %" PRIu64 ", HW %" PRIu64
+				 "; leader %" PRIu64 ")",
+				 nd->id, kr_log_end(nd->log), nd->r->hw, kr_log_end(l->log));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* After the run: every acknowledged append sits in the committed log exactly once. */
+void
+check_final(struct sim *s)
+{
+	for (int c = 0; c < s->pf.n_clients && !s->violated; c++)
+		for (uint64_t q = 0; q < s->clients[c].seq; q++) {
+			int64_t at = s->acked_at[c][q], got = s->committed_at[c][q];
+
+			if (at == -1)
+				continue;
+			if (got < 0)
+				check_violation(s,
+						"client %d's acknowledged append %" PRIu64
+						" is not in the committed log",
+						c, q);
+			else if (at >= 0 && got != at)
+				check_violation(s,
+						"client %d's append %" PRIu64
+						" acknowledged at %" PRId64
+						" but committed at %" PRId64,
+						c, q, at, got);
+		}
+}

@@ -1,0 +1,279 @@
+/* kraftsim: a deterministic simulator of a kraftd cluster. Each node is three actors --
+ * the control core, the dataplane core and the flush thread -- running the node's own
+ * code (the cores and the ring handlers), joined by bounded in-order rings with delays.
+ * Only rings, clocks, the network and storage are simulated. One seed drives every
+ * random choice, so one seed replays one run exactly. */
+#ifndef KRAFTSIM_SIM_H
+#define KRAFTSIM_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kraft/election.h"
+#include "kraft/log.h"
+#include "kraft/repl.h"
+
+#define SIM_NODES_MAX (KR_VOTERS_MAX + KR_OBSERVERS_MAX)
+#define SIM_CLIENTS_MAX 4
+#define SIM_RING_CAP 32	      /* elements per ring between the planes */
+#define SIM_RX_CAP 512	      /* datagrams a node's port holds; more are lost */
+#define SIM_SEQ_MAX 65536     /* appends per client in one run */
+#define SIM_TRACE 64	      /* events kept for a violation report */
+#define SIM_CLIENT_ADDR 10000 /* client c has address SIM_CLIENT_ADDR + c */
+
+struct sim; /* the world of one seed */
+
+/* splitmix64: one stream per world, everything derives from the seed */
+static inline uint64_t
+sim_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* A bounded FIFO with a delivery time per element. Elements that do not fit wait in the
+ * producer's backlog (the producer is blocked on a full ring). */
+struct ring_item {
+	int64_t at;
+	union {
+		struct kr_cmd cmd;
+		struct kr_event ev;
+		struct {
+			uint64_t upto;
+			uint32_t gen;
+		} flush;
+	} u;
+};
+
+struct ring {
+	struct ring_item *items; /* SIM_RING_CAP */
+	uint32_t head, n;
+	struct ring_item *backlog;
+	uint32_t bl_head, bl_n, bl_cap;
+	uint64_t full_events;
+};
+
+/* A durable copy of a log: the batches the flush thread wrote, and where each starts. */
+struct image_batch {
+	uint64_t base;
+	uint32_t count;
+	uint32_t epoch;
+	uint32_t crc;
+	uint32_t pos;
+	uint32_t len;
+};
+
+struct image {
+	uint8_t *bytes;
+	uint32_t len, cap;
+	struct image_batch *idx;
+	uint32_t n, idx_cap;
+	uint64_t start; /* log start offset of the image */
+};
+
+struct datagram {
+	int64_t at;
+	uint64_t seq; /* tie-break: sending order */
+	int32_t from; /* node id, or -(client + 1) */
+	uint64_t to;  /* node id, or a client address */
+	uint16_t len;
+	uint8_t *bytes;
+};
+
+struct node {
+	int32_t id;
+	bool voter;
+	bool up;
+	bool paused;
+	int64_t paused_until;
+	int64_t restart_at;   /* when a crashed node comes back, INT64_MAX: never */
+	int64_t clock_offset; /* local clock = global + this (only grows: forward jumps) */
+	uint32_t incarnation;
+
+	/* control actor */
+	struct kr_election e;
+	struct kr_el_out eo;
+	uint32_t eo_next;   /* actions of the last core call still to carry out */
+	int64_t busy_until; /* a persist in progress completes then */
+	bool persisting;
+	struct ring events; /* dataplane -> control */
+
+	/* dataplane actor */
+	struct kr_repl *r;
+	struct kr_rp_out ro;
+	struct kr_log *log;
+	struct ring cmds;    /* control -> dataplane */
+	struct ring durable; /* flush -> dataplane */
+	struct datagram *rx;
+	uint32_t rx_head, rx_n;
+
+	/* flush actor (disk mode) */
+	struct ring flushes; /* dataplane -> flush */
+	bool flushing;
+	int64_t flush_done_at;
+	uint64_t flush_upto;
+	uint32_t flush_gen;
+
+	/* storage: survives a crash */
+	struct kr_quorum_state disk;
+	struct image img;
+	uint64_t trunc_low; /* lowest LEO since the last flush completed */
+
+	/* ground truth kept by the checker */
+	uint32_t vote_epoch;   /* highest epoch this node voted in (or ran as candidate) */
+	uint32_t seen_epoch;   /* highest in-memory epoch this incarnation */
+	uint64_t last_hw;      /* highest HW this incarnation */
+	uint64_t verified;     /* log checked against the committed log up to here */
+	uint64_t hw_checked;   /* leader HW already checked against durable copies */
+	uint32_t leader_epoch; /* epoch it was last seen leading (dataplane) */
+	/* memory mode: the last offset it reported holding (a Fetch's durable offset), and
+	 * the batch that ended there in its log when it said so (survives its crash) */
+	uint64_t claim_end;
+	uint64_t claim_base;
+	uint32_t claim_epoch, claim_crc;
+	uint32_t claim_leader_epoch; /* the epoch of the Fetch that carried the claim */
+};
+
+struct client {
+	int idx;
+	uint64_t pid;
+	uint64_t seq; /* the append in progress (or next) */
+	bool inflight;
+	int32_t target;
+	uint32_t corr;
+	int64_t next_at; /* send (or re-send) then */
+	int64_t timeout_at;
+	uint32_t attempts;
+	bool done; /* stop issuing new appends */
+};
+
+struct profile {
+	double p_drop, p_dup;
+	double p_late; /* a datagram held back for up to late_us (a queue, a paused VM) */
+	int64_t late_us;
+	int64_t delay_us, jitter_us;
+	int64_t ring_delay_us;
+	int64_t fsync_min_us, fsync_max_us;
+	int64_t fault_every_us;
+	int64_t down_min_us, down_max_us;
+	int64_t pause_max_us;
+	int64_t jump_max_us;
+	uint32_t weights[6]; /* crash, partition, one-way, isolate leader, pause, clock jump */
+	int n_clients;
+	int64_t think_us;
+};
+
+struct committed_batch {
+	uint64_t base;
+	uint32_t count;
+	uint32_t epoch;	       /* of the batch */
+	uint32_t commit_epoch; /* of the leader whose HW passed it */
+	uint32_t crc;
+	uint64_t pid, seq;
+};
+
+/* A compact record of a step, formatted only for a violation report. */
+struct trace_rec {
+	int64_t t;
+	uint16_t kind;
+	int16_t node;
+	int32_t a, b;
+	int64_t c, d;
+};
+
+struct sim_opts {
+	int nodes, observers;
+	bool memory;
+	uint64_t steps;
+	bool verbose;
+	uint32_t bugs;
+};
+
+struct sim {
+	struct sim_opts o;
+	uint64_t seed, rng;
+	int64_t now;
+	uint64_t steps;
+	struct profile pf;
+	struct kr_wire_ctx wire;
+	int n; /* nodes, voters first */
+	struct node nodes[SIM_NODES_MAX];
+	bool cut[SIM_NODES_MAX + 1][SIM_NODES_MAX + 1]; /* cut[a][b]: a -> b is lost */
+	int64_t heal_at;
+	int64_t next_fault;
+	bool healing; /* the liveness phase: no new faults, everything mends */
+
+	/* the network: datagrams in flight, a binary heap by (at, seq) */
+	struct datagram *net;
+	uint32_t net_n, net_cap;
+	uint64_t net_seq;
+
+	struct client clients[SIM_CLIENTS_MAX];
+
+	/* ground truth */
+	struct committed_batch *committed;
+	uint32_t committed_n, committed_cap;
+	uint64_t committed_end;
+	int32_t *epoch_leader; /* indexed by epoch */
+	uint32_t epoch_leader_cap;
+	int64_t *acked_at[SIM_CLIENTS_MAX];	/* offset the client was told, -1 none, -2 dup */
+	int64_t *committed_at[SIM_CLIENTS_MAX]; /* where (pid, seq) sits committed, or -1 */
+
+	/* what happened */
+	uint64_t commits, elections, acks;
+	bool violated;
+	char violation[512];
+	struct trace_rec trace[SIM_TRACE];
+	uint64_t trace_n;
+};
+
+/* world.c */
+int sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out);
+void sim_free(struct sim *s);
+void sim_print_faults(const struct sim *s, FILE *f);
+void sim_print_trace(const struct sim *s, FILE *f);
+void sim_trace(struct sim *s, uint16_t kind, int node, int32_t a, int32_t b, int64_t c, int64_t d);
+bool sim_image_holds(const struct image *img, uint64_t base, uint32_t epoch, uint32_t crc);
+
+/* check.c: the invariants */
+void check_violation(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void check_step(struct sim *s, struct node *nd);
+void check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a);
+void check_control_send(struct sim *s, struct node *nd, const struct kr_el_action *a);
+void check_persisted(struct sim *s, struct node *nd, const struct kr_quorum_state *qs);
+void check_ack(struct sim *s, int client, uint64_t seq, uint64_t base, bool dup);
+void check_restart(struct sim *s, struct node *nd);
+bool check_liveness(struct sim *s, char *why, size_t n);
+void check_final(struct sim *s);
+
+/* trace kinds */
+enum {
+	TR_CTL_EVENT = 1,
+	TR_CTL_TICK,
+	TR_PERSIST,
+	TR_TRANSITION,
+	TR_CMD,
+	TR_DP_CMD,
+	TR_DP_PACKET,
+	TR_DP_TICK,
+	TR_DP_DURABLE,
+	TR_FLUSH,
+	TR_SEND,
+	TR_DROP,
+	TR_CRASH,
+	TR_RESTART,
+	TR_PAUSE,
+	TR_RESUME,
+	TR_PARTITION,
+	TR_HEAL,
+	TR_JUMP,
+	TR_CLIENT_SEND,
+	TR_CLIENT_ACK,
+	TR_CLIENT_RETRY,
+	TR_LIVENESS,
+};
+
+#endif /* KRAFTSIM_SIM_H */

@@ -1,0 +1,1209 @@
+/* kraftsim: the simulated world of one seed -- rings, clocks, the network, storage,
+ * clients and faults -- around the node's own code: kr_election_* and kr_repl_* with
+ * the ring handlers kr_control_on_event, kr_control_command and kr_repl_on_cmd. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kraft/errors.h"
+#include "kraft/le.h"
+#include "sim.h"
+
+#define NEVER INT64_MAX
+#define HEAL_LIMIT_US (2 * 1000 * 1000) /* the liveness phase must end within this */
+
+/* Timeouts of the simulated cluster (microseconds): a fast LAN cluster. */
+#define T_ELECTION 10000
+#define T_FETCH 20000
+#define T_BACKOFF 10000
+#define T_REQUEST 4000
+#define T_WAIT 4000
+#define T_RETRY 8000
+#define T_CLIENT 30000
+
+static void *
+xcalloc(size_t n, size_t k)
+{
+	void *p = calloc(n ? n : 1, k ? k : 1);
+
+	if (p == NULL) {
+		fprintf(stderr, "kraftsim: out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+static uint64_t
+rnd(struct sim *s, uint64_t n)
+{
+	return n ? sim_rand(&s->rng) % n : 0;
+}
+
+static int64_t
+rnd_between(struct sim *s, int64_t lo, int64_t hi)
+{
+	return hi > lo ? lo + (int64_t)rnd(s, (uint64_t)(hi - lo + 1)) : lo;
+}
+
+static bool
+chance(struct sim *s, double p)
+{
+	return p > 0 && (double)(sim_rand(&s->rng) >> 11) * 0x1.0p-53 < p;
+}
+
+void
+sim_trace(struct sim *s, uint16_t kind, int node, int32_t a, int32_t b, int64_t c, int64_t d)
+{
+	struct trace_rec *t = &s->trace[s->trace_n++ % SIM_TRACE];
+
+	t->t = s->now;
+	t->kind = kind;
+	t->node = (int16_t)node;
+	t->a = a;
+	t->b = b;
+	t->c = c;
+	t->d = d;
+	if (s->o.verbose) {
+		/* formatted at once only when asked for */
+		static const char *const kinds[] = {
+			"?",	       "ctl-event",  "ctl-tick",     "persist",	 "transition",
+			"command",     "dp-command", "dp-packet",    "dp-tick",	 "dp-durable",
+			"flush",       "send",	     "drop",	     "crash",	 "restart",
+			"pause",       "resume",     "partition",    "heal",	 "clock-jump",
+			"client-send", "client-ack", "client-retry", "liveness",
+		};
+		printf("  t=%" PRId64 " n%d %s %d %d %" PRId64 " %" PRId64 "\n", s->now, node,
+		       kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[kind] : "?", a, b, c, d);
+	}
+}
+
+/* ---- rings ---- */
+
+static void
+ring_init(struct ring *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->items = xcalloc(SIM_RING_CAP, sizeof(*r->items));
+}
+
+static void
+ring_clear(struct ring *r)
+{
+	r->head = r->n = 0;
+	r->bl_head = r->bl_n = 0;
+}
+
+static void
+ring_free(struct ring *r)
+{
+	free(r->items);
+	free(r->backlog);
+}
+
+/* In order: an element is never ready before the one ahead of it. */
+static void
+ring_push(struct sim *s, struct ring *r, const struct ring_item *it)
+{
+	struct ring_item x = *it;
+	int64_t at = s->now + rnd(s, (uint64_t)s->pf.ring_delay_us + 1);
+
+	if (r->n > 0) {
+		int64_t last = r->items[(r->head + r->n - 1) % SIM_RING_CAP].at;
+
+		if (at < last)
+			at = last;
+	}
+	x.at = at;
+	if (r->n < SIM_RING_CAP && r->bl_n == 0) {
+		r->items[(r->head + r->n++) % SIM_RING_CAP] = x;
+		return;
+	}
+	/* full: the producer holds it until there is room */
+	r->full_events++;
+	if (r->bl_n == r->bl_cap) {
+		uint32_t cap = r->bl_cap ? r->bl_cap * 2 : 16;
+		struct ring_item *b = xcalloc(cap, sizeof(*b));
+
+		for (uint32_t i = 0; i < r->bl_n; i++)
+			b[i] = r->backlog[(r->bl_head + i) % r->bl_cap];
+		free(r->backlog);
+		r->backlog = b;
+		r->bl_cap = cap;
+		r->bl_head = 0;
+	}
+	r->backlog[(r->bl_head + r->bl_n++) % r->bl_cap] = x;
+}
+
+static int64_t
+ring_ready_at(const struct ring *r)
+{
+	return r->n ? r->items[r->head].at : NEVER;
+}
+
+static struct ring_item
+ring_pop(struct sim *s, struct ring *r)
+{
+	struct ring_item it = r->items[r->head];
+
+	r->head = (r->head + 1) % SIM_RING_CAP;
+	r->n--;
+	if (r->bl_n > 0) { /* room again: the blocked producer's next element goes in */
+		struct ring_item x = r->backlog[r->bl_head];
+
+		r->bl_head = (r->bl_head + 1) % r->bl_cap;
+		r->bl_n--;
+		if (x.at < s->now)
+			x.at = s->now;
+		r->items[(r->head + r->n++) % SIM_RING_CAP] = x;
+	}
+	return it;
+}
+
+/* ---- storage: the image of what the flush thread made durable ---- */
+
+bool
+sim_image_holds(const struct image *img, uint64_t base, uint32_t epoch, uint32_t crc)
+{
+	uint32_t lo = 0, hi = img->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (img->idx[mid].base < base)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < img->n && img->idx[lo].base == base && img->idx[lo].epoch == epoch &&
+	       img->idx[lo].crc == crc;
+}
+
+static void
+image_add(struct image *img, const uint8_t *b, uint32_t len)
+{
+	struct kr_batch_hdr h;
+
+	kr_batch_hdr_get(b, &h);
+	if (img->len + len > img->cap) {
+		uint32_t cap = img->cap ? img->cap * 2 : 65536;
+
+		while (cap < img->len + len)
+			cap *= 2;
+		img->bytes = realloc(img->bytes, cap);
+		if (img->bytes == NULL)
+			exit(2);
+		img->cap = cap;
+	}
+	if (img->n == img->idx_cap) {
+		img->idx_cap = img->idx_cap ? img->idx_cap * 2 : 256;
+		img->idx = realloc(img->idx, img->idx_cap * sizeof(*img->idx));
+		if (img->idx == NULL)
+			exit(2);
+	}
+	memcpy(img->bytes + img->len, b, len);
+	img->idx[img->n++] =
+		(struct image_batch){h.base_offset, h.record_count, h.epoch, h.crc, img->len, len};
+	img->len += len;
+}
+
+/* The flush thread wrote the log up to upto: the image follows memory there (cut back to
+ * where a truncation since the last flush left the log, then extended). */
+static void
+image_sync(struct node *nd, uint64_t upto)
+{
+	struct image *img = &nd->img;
+	uint64_t start = kr_log_start(nd->log), off;
+
+	if (start != img->start) { /* reset to a later start: nothing below it is kept */
+		img->n = img->len = 0;
+		img->start = start;
+	}
+	while (img->n > 0 &&
+	       img->idx[img->n - 1].base + img->idx[img->n - 1].count > nd->trunc_low) {
+		img->n--;
+		img->len = img->idx[img->n].pos;
+	}
+	off = img->n ? img->idx[img->n - 1].base + img->idx[img->n - 1].count : img->start;
+	while (off < upto) {
+		struct kr_log_span sp;
+		uint32_t pos = 0;
+
+		if (kr_log_read(nd->log, off, upto, UINT32_MAX, &sp) != 0 || sp.len == 0)
+			break;
+		while (pos < sp.len) {
+			uint32_t len = kr_get_le32(sp.data + pos + 4);
+
+			image_add(img, sp.data + pos, len);
+			pos += len;
+		}
+		off = sp.end_offset;
+	}
+	nd->trunc_low = kr_log_end(nd->log);
+}
+
+/* ---- the network ---- */
+
+static bool
+dg_before(const struct datagram *a, const struct datagram *b)
+{
+	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void
+net_push(struct sim *s, struct datagram d)
+{
+	uint32_t i;
+
+	if (s->net_n == s->net_cap) {
+		s->net_cap = s->net_cap ? s->net_cap * 2 : 1024;
+		s->net = realloc(s->net, s->net_cap * sizeof(*s->net));
+		if (s->net == NULL)
+			exit(2);
+	}
+	i = s->net_n++;
+	while (i > 0 && dg_before(&d, &s->net[(i - 1) / 2])) {
+		s->net[i] = s->net[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	s->net[i] = d;
+}
+
+static struct datagram
+net_pop(struct sim *s)
+{
+	struct datagram top = s->net[0], last = s->net[--s->net_n];
+	uint32_t i = 0;
+
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+
+		if (c >= s->net_n)
+			break;
+		if (c + 1 < s->net_n && dg_before(&s->net[c + 1], &s->net[c]))
+			c++;
+		if (!dg_before(&s->net[c], &last))
+			break;
+		s->net[i] = s->net[c];
+		i = c;
+	}
+	if (s->net_n > 0)
+		s->net[i] = last;
+	return top;
+}
+
+static void
+net_send(struct sim *s, int32_t from, uint64_t to, const uint8_t *bytes, size_t len)
+{
+	int copies = 1;
+
+	if (from > 0 && to <= SIM_NODES_MAX && s->cut[from][to]) {
+		sim_trace(s, TR_DROP, from, (int32_t)to, 1, 0, 0);
+		return;
+	}
+	if (chance(s, s->pf.p_drop)) {
+		sim_trace(s, TR_DROP, from, (int32_t)to, 0, 0, 0);
+		return;
+	}
+	if (chance(s, s->pf.p_dup))
+		copies = 2;
+	for (int i = 0; i < copies; i++) {
+		int64_t late =
+			chance(s, s->pf.p_late) ? (int64_t)rnd(s, (uint64_t)s->pf.late_us) : 0;
+		struct datagram d = {
+			.at = s->now + s->pf.delay_us +
+			      (int64_t)rnd(s, (uint64_t)s->pf.jitter_us + 1) + late,
+			.seq = s->net_seq++,
+			.from = from,
+			.to = to,
+			.len = (uint16_t)len,
+			.bytes = xcalloc(1, len),
+		};
+
+		memcpy(d.bytes, bytes, len);
+		net_push(s, d);
+	}
+}
+
+/* ---- nodes ---- */
+
+static int64_t
+local(const struct sim *s, const struct node *nd)
+{
+	return s->now + nd->clock_offset;
+}
+
+static int64_t
+global(const struct node *nd, int64_t t)
+{
+	return t == NEVER || t == INT64_MIN ? t : t - nd->clock_offset;
+}
+
+static void
+node_boot(struct sim *s, struct node *nd)
+{
+	int nv = s->o.nodes;
+	struct kr_log_config lc = {.durability = KR_LOG_MEMORY,
+				   .segment_bytes = 1u << 20,
+				   .memory_bytes_max = 1ull << 32};
+	struct kr_log_report rep;
+	struct kr_election_config ec = {
+		.node_id = nd->id,
+		.n_voters = (uint8_t)nv,
+		.election_timeout_us = T_ELECTION,
+		.fetch_timeout_us = T_FETCH,
+		.election_backoff_max_us = T_BACKOFF,
+		.request_timeout_us = T_REQUEST,
+		.shutdown_timeout_us = T_FETCH,
+	};
+	struct kr_repl_config rc = {
+		.node_id = nd->id,
+		.wire = s->wire,
+		.n_voters = (uint8_t)nv,
+		.memory_mode = s->o.memory,
+		.fetch_max_wait_us = T_WAIT,
+		.fetch_max_bytes = 4096,
+		.frame_records_max = 512,
+		.reply_frames_max = 8,
+		.fetch_retry_us = T_RETRY,
+		.fetch_backoff_us = 1000,
+		.liveness_interval_us = 2000,
+		.incarnation = nd->incarnation + 1,
+	};
+	struct kr_election_start st;
+	char err[128];
+
+	for (int i = 0; i < nv; i++)
+		ec.voters[i] = rc.voters[i] = i + 1;
+	memset(ec.directory_id, nd->id, KR_UUID_BYTES);
+	memset(rc.directory_id, nd->id, KR_UUID_BYTES);
+	if (kr_log_open(&lc, &nd->log, &rep, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kraftsim: %s\n", err);
+		exit(2);
+	}
+	if (!s->o.memory) { /* disk: the log comes back from the image */
+		if (nd->img.start > 0)
+			kr_log_reset(nd->log, nd->img.start);
+		for (uint32_t i = 0; i < nd->img.n; i++)
+			if (kr_log_append(nd->log, nd->img.bytes + nd->img.idx[i].pos,
+					  nd->img.idx[i].len) != 0) {
+				fprintf(stderr, "kraftsim: image does not replay\n");
+				exit(2);
+			}
+	}
+	nd->trunc_low = kr_log_end(nd->log);
+	if (kr_repl_init(nd->r, &rc, nd->log) != 0) {
+		fprintf(stderr, "kraftsim: bad replication config\n");
+		exit(2);
+	}
+	st.qs = nd->disk;
+	st.log_last_epoch = kr_log_last_epoch(nd->log);
+	/* memory mode: a restart lost the log; the node may not vote until it caught up */
+	st.vote_blocked = s->o.memory && nd->disk.epoch > 0;
+	st.rng_seed = sim_rand(&s->rng);
+	nd->eo.n = nd->eo_next = 0;
+	nd->ro.n = 0;
+	nd->persisting = false;
+	nd->flushing = false;
+	ring_clear(&nd->events);
+	ring_clear(&nd->cmds);
+	ring_clear(&nd->durable);
+	ring_clear(&nd->flushes);
+	nd->rx_head = nd->rx_n = 0;
+	nd->up = true;
+	nd->paused = false;
+	nd->restart_at = NEVER;
+	nd->incarnation++;
+	check_restart(s, nd);
+	if (kr_election_init(&nd->e, &ec, &st, local(s, nd), &nd->eo) != 0) {
+		fprintf(stderr, "kraftsim: bad election config\n");
+		exit(2);
+	}
+}
+
+static void
+node_crash(struct sim *s, struct node *nd, int64_t down_us)
+{
+	nd->up = false;
+	nd->restart_at = s->now + down_us;
+	kr_log_close(nd->log); /* unflushed data is gone; the image stays */
+	nd->log = NULL;
+	for (uint32_t i = 0; i < nd->rx_n; i++)
+		free(nd->rx[(nd->rx_head + i) % SIM_RX_CAP].bytes);
+	nd->rx_n = 0;
+	sim_trace(s, TR_CRASH, nd->id, (int32_t)down_us, 0, 0, 0);
+}
+
+/* ---- the control actor ---- */
+
+static int64_t
+control_next(const struct sim *s, const struct node *nd)
+{
+	int64_t t;
+
+	if (nd->eo_next < nd->eo.n)
+		return nd->persisting ? nd->busy_until : s->now;
+	t = ring_ready_at(&nd->events);
+	if (global(nd, kr_election_next_deadline(&nd->e)) < t)
+		t = global(nd, kr_election_next_deadline(&nd->e));
+	return t;
+}
+
+static void
+control_step(struct sim *s, struct node *nd)
+{
+	struct kr_el_action *a;
+	struct ring_item it;
+
+	if (nd->eo_next < nd->eo.n) {
+		a = &nd->eo.a[nd->eo_next];
+		switch (a->type) {
+		case KR_EL_PERSIST:
+			if (!nd->persisting) { /* an fsync takes time; a crash meanwhile loses it */
+				nd->persisting = true;
+				nd->busy_until = s->now + rnd_between(s, s->pf.fsync_min_us,
+								      s->pf.fsync_max_us);
+				return;
+			}
+			nd->persisting = false;
+			nd->disk = a->u.persist;
+			check_persisted(s, nd, &a->u.persist);
+			sim_trace(s, TR_PERSIST, nd->id, (int32_t)a->u.persist.epoch,
+				  a->u.persist.voted_id, a->u.persist.leader_id, 0);
+			break;
+		case KR_EL_SEND:
+			check_control_send(s, nd, a);
+			/* fall through */
+		case KR_EL_COMMAND:
+			if (kr_control_command(&nd->e, &s->wire, a, &it.u.cmd) != 0) {
+				check_violation(s, "node %d: a control action would not encode",
+						nd->id);
+				return;
+			}
+			sim_trace(s, TR_CMD, nd->id, it.u.cmd.type, it.u.cmd.node, it.u.cmd.epoch,
+				  it.u.cmd.seq);
+			ring_push(s, &nd->cmds, &it);
+			break;
+		case KR_EL_TRANSITION:
+			if (a->u.transition.to == KR_ROLE_CANDIDATE)
+				s->elections++;
+			sim_trace(s, TR_TRANSITION, nd->id, a->u.transition.from,
+				  a->u.transition.to, a->u.transition.epoch, a->u.transition.why);
+			break;
+		default:
+			break;
+		}
+		nd->eo_next++;
+		return;
+	}
+	nd->eo.n = nd->eo_next = 0;
+	if (ring_ready_at(&nd->events) <= s->now) {
+		it = ring_pop(s, &nd->events);
+		sim_trace(s, TR_CTL_EVENT, nd->id, it.u.ev.type, it.u.ev.node, it.u.ev.epoch,
+			  (int64_t)it.u.ev.offset);
+		kr_control_on_event(&nd->e, &s->wire, &it.u.ev, local(s, nd), &nd->eo);
+	} else {
+		sim_trace(s, TR_CTL_TICK, nd->id, nd->e.role, 0, nd->e.epoch, 0);
+		kr_election_tick(&nd->e, local(s, nd), &nd->eo);
+	}
+}
+
+/* ---- the dataplane actor ---- */
+
+static int64_t
+dp_next(const struct sim *s, const struct node *nd)
+{
+	int64_t t = ring_ready_at(&nd->cmds), d;
+
+	if (ring_ready_at(&nd->durable) < t)
+		t = ring_ready_at(&nd->durable);
+	if (nd->rx_n > 0)
+		t = s->now;
+	d = global(nd, kr_repl_next_deadline(nd->r));
+	if (d == INT64_MIN)
+		d = s->now;
+	return d < t ? d : t;
+}
+
+static void
+dp_actions(struct sim *s, struct node *nd)
+{
+	static uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
+
+	for (uint32_t i = 0; i < nd->ro.n; i++) {
+		const struct kr_rp_action *a = &nd->ro.a[i];
+		struct ring_item it;
+		struct kr_frame_hdr h;
+		int len;
+
+		switch (a->type) {
+		case KR_RP_SEND:
+			check_dp_send(s, nd, a);
+			memset(&h, 0, sizeof(h));
+			memcpy(h.cluster_id, s->wire.cluster_id, KR_UUID_BYTES);
+			h.voter_set_hash = s->wire.voter_set_hash;
+			h.sender_id = nd->id;
+			h.correlation_id = a->u.send.correlation;
+			len = kr_frame_encode(buf, sizeof(buf), &h, &a->u.send.msg);
+			if (len < 0) {
+				check_violation(s, "node %d: a reply would not encode (%d)", nd->id,
+						len);
+				return;
+			}
+			sim_trace(s, TR_SEND, nd->id, a->u.send.msg.api,
+				  a->u.send.to_node >= 0 ? a->u.send.to_node
+							 : (int32_t)a->u.send.to_addr,
+				  a->u.send.correlation, len);
+			net_send(s, nd->id,
+				 a->u.send.to_node >= 0 ? (uint64_t)a->u.send.to_node
+							: a->u.send.to_addr,
+				 buf, (size_t)len);
+			break;
+		case KR_RP_TRANSMIT:
+			net_send(s, nd->id, (uint64_t)a->u.transmit.to_node, a->u.transmit.bytes,
+				 a->u.transmit.len);
+			break;
+		case KR_RP_EVENT:
+			it.u.ev = a->u.ev;
+			ring_push(s, &nd->events, &it);
+			break;
+		case KR_RP_FLUSH:
+			it.u.flush.upto = a->u.flush.upto;
+			it.u.flush.gen = a->u.flush.gen;
+			ring_push(s, &nd->flushes, &it);
+			break;
+		}
+	}
+	nd->ro.n = 0;
+	if (kr_log_end(nd->log) < nd->trunc_low)
+		nd->trunc_low = kr_log_end(nd->log);
+}
+
+static void
+dp_step(struct sim *s, struct node *nd)
+{
+	struct ring_item it;
+
+	nd->ro.n = 0;
+	if (ring_ready_at(&nd->cmds) <= s->now) {
+		it = ring_pop(s, &nd->cmds);
+		sim_trace(s, TR_DP_CMD, nd->id, it.u.cmd.type, it.u.cmd.node, it.u.cmd.epoch,
+			  it.u.cmd.seq);
+		kr_repl_on_cmd(nd->r, &it.u.cmd, local(s, nd), &nd->ro);
+	} else if (ring_ready_at(&nd->durable) <= s->now) {
+		it = ring_pop(s, &nd->durable);
+		sim_trace(s, TR_DP_DURABLE, nd->id, (int32_t)it.u.flush.gen, 0,
+			  (int64_t)it.u.flush.upto, 0);
+		kr_repl_on_durable(nd->r, it.u.flush.upto, it.u.flush.gen, local(s, nd), &nd->ro);
+	} else if (nd->rx_n > 0) {
+		struct datagram d = nd->rx[nd->rx_head];
+		int32_t from_node = d.from > 0 ? d.from : KR_NODE_NONE;
+		uint64_t addr =
+			d.from > 0 ? (uint64_t)d.from : SIM_CLIENT_ADDR + (uint64_t)(-d.from - 1);
+
+		nd->rx_head = (nd->rx_head + 1) % SIM_RX_CAP;
+		nd->rx_n--;
+		sim_trace(s, TR_DP_PACKET, nd->id, d.from, d.len, 0, 0);
+		kr_repl_on_packet(nd->r, d.bytes, d.len, from_node, addr, local(s, nd), &nd->ro);
+		dp_actions(s, nd); /* before the buffer goes: actions may point into it */
+		free(d.bytes);
+		return;
+	} else {
+		sim_trace(s, TR_DP_TICK, nd->id, nd->r->role, 0, nd->r->epoch, 0);
+		kr_repl_tick(nd->r, local(s, nd), &nd->ro);
+	}
+	dp_actions(s, nd);
+}
+
+/* ---- the flush actor (disk mode) ---- */
+
+static int64_t
+flush_next(const struct node *nd)
+{
+	return nd->flushing ? nd->flush_done_at : ring_ready_at(&nd->flushes);
+}
+
+static void
+flush_step(struct sim *s, struct node *nd)
+{
+	struct ring_item it;
+
+	if (nd->flushing) {
+		uint64_t upto =
+			nd->flush_upto < kr_log_end(nd->log) ? nd->flush_upto : kr_log_end(nd->log);
+
+		image_sync(nd, upto);
+		nd->flushing = false;
+		it.u.flush.upto = upto;
+		it.u.flush.gen = nd->flush_gen;
+		sim_trace(s, TR_FLUSH, nd->id, (int32_t)nd->flush_gen, 1, (int64_t)upto, 0);
+		ring_push(s, &nd->durable, &it);
+		return;
+	}
+	/* group commit: one fsync for every request that is waiting */
+	nd->flush_upto = 0;
+	while (ring_ready_at(&nd->flushes) <= s->now) {
+		it = ring_pop(s, &nd->flushes);
+		if (it.u.flush.upto > nd->flush_upto)
+			nd->flush_upto = it.u.flush.upto;
+		nd->flush_gen = it.u.flush.gen;
+	}
+	nd->flushing = true;
+	nd->flush_done_at = s->now + rnd_between(s, s->pf.fsync_min_us, s->pf.fsync_max_us);
+	sim_trace(s, TR_FLUSH, nd->id, (int32_t)nd->flush_gen, 0, (int64_t)nd->flush_upto, 0);
+}
+
+/* ---- clients ---- */
+
+static int32_t
+random_node(struct sim *s)
+{
+	return 1 + (int32_t)rnd(s, (uint64_t)s->o.nodes);
+}
+
+static void
+client_send(struct sim *s, struct client *c)
+{
+	uint8_t rec[16], buf[256];
+	struct kr_msg m = {.api = KR_API_APPEND};
+	struct kr_frame_hdr h;
+	int len;
+
+	kr_put_le32(rec, 12); /* one record: (client, seq) */
+	kr_put_le32(rec + 4, (uint32_t)c->idx);
+	kr_put_le64(rec + 8, c->seq);
+	m.u.append = (struct kr_append_req){.producer_id = c->pid,
+					    .sequence = c->seq,
+					    .record_count = 1,
+					    .records = rec,
+					    .records_len = 16};
+	memset(&h, 0, sizeof(h));
+	h.sender_id = KR_NODE_NONE;
+	h.correlation_id = ++c->corr;
+	len = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	c->inflight = true;
+	c->timeout_at = s->now + T_CLIENT;
+	c->attempts++;
+	sim_trace(s, TR_CLIENT_SEND, c->target, c->idx, (int32_t)c->corr, (int64_t)c->seq, 0);
+	net_send(s, -(c->idx + 1), (uint64_t)c->target, buf, (size_t)len);
+}
+
+static void
+client_retry(struct sim *s, struct client *c, int32_t hint)
+{
+	c->inflight = false;
+	c->target = hint > 0 && hint <= s->o.nodes ? hint : random_node(s);
+	c->next_at = s->now + 200 + (int64_t)rnd(s, 2000);
+	sim_trace(s, TR_CLIENT_RETRY, c->target, c->idx, 0, (int64_t)c->seq, 0);
+}
+
+static void
+client_step(struct sim *s, struct client *c)
+{
+	if (c->inflight) { /* timed out: the same append, somewhere else */
+		client_retry(s, c, KR_NODE_NONE);
+		return;
+	}
+	client_send(s, c);
+}
+
+static int64_t
+client_next(const struct client *c)
+{
+	if (c->inflight)
+		return c->timeout_at;
+	return c->done && c->attempts == 0 ? NEVER : c->next_at;
+}
+
+static void
+client_hears(struct sim *s, struct client *c, const uint8_t *b, size_t len)
+{
+	struct kr_frame f;
+	struct kr_msg m;
+	const struct kr_append_resp *a = &m.u.append_resp;
+
+	if (kr_frame_decode(&s->wire, b, len, &f) != 0 || kr_msg_decode(&f, &m) != 0 ||
+	    m.api != KR_API_APPEND_RESP || !c->inflight || f.hdr.correlation_id != c->corr)
+		return; /* stale or foreign: the client waits on */
+	if (a->error == KR_ERR_NONE || a->error == KR_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+		bool dup = a->error != KR_ERR_NONE;
+
+		sim_trace(s, TR_CLIENT_ACK, f.hdr.sender_id, c->idx, dup, (int64_t)c->seq,
+			  (int64_t)a->base_offset);
+		check_ack(s, c->idx, c->seq, a->base_offset, dup);
+		s->acks++;
+		c->seq++;
+		c->inflight = false;
+		c->attempts = 0;
+		c->target = f.hdr.sender_id;
+		c->next_at = s->now + (int64_t)rnd(s, (uint64_t)s->pf.think_us + 1);
+		if (c->seq >= SIM_SEQ_MAX)
+			c->done = true;
+		return;
+	}
+	/* NOT_LEADER (maybe "outcome unknown"), BUSY, LOG_FULL, and OUT_OF_ORDER from a
+	 * leader that has not seen the acknowledged predecessor (a deposed one): the same
+	 * append again. Were it a real loss, the committed log and liveness checks fail. */
+	client_retry(s, c,
+		     a->error == KR_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER ? KR_NODE_NONE : a->leader_id);
+}
+
+/* ---- faults ---- */
+
+static int32_t
+current_leader(const struct sim *s)
+{
+	int32_t l = KR_NODE_NONE;
+	uint32_t best = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		const struct node *nd = &s->nodes[i];
+
+		if (nd->up && nd->e.role == KR_ROLE_LEADER && (l < 0 || nd->e.epoch > best)) {
+			l = nd->id;
+			best = nd->e.epoch;
+		}
+	}
+	return l;
+}
+
+/* Memory mode promises safety always, and liveness only while a majority of voters
+ * keeps its log: a node that lost its log may not vote until it has caught up with a
+ * leader, so a majority of such nodes can never elect one. Crashes stop short of that. */
+static bool
+may_crash(const struct sim *s, const struct node *nd)
+{
+	int lost = 0;
+
+	if (!s->o.memory || !nd->voter)
+		return true;
+	for (int i = 0; i < s->o.nodes; i++) {
+		const struct node *v = &s->nodes[i];
+
+		lost += !v->up || v->e.vote_blocked || v == nd;
+	}
+	return lost < s->o.nodes / 2 + 1;
+}
+
+static void
+inject_fault(struct sim *s)
+{
+	uint32_t total = 0, pick;
+	int kind = 0;
+	struct node *nd;
+	int32_t leader = current_leader(s);
+
+	for (int i = 0; i < 6; i++)
+		total += s->pf.weights[i];
+	pick = (uint32_t)rnd(s, total);
+	while (pick >= s->pf.weights[kind])
+		pick -= s->pf.weights[kind++];
+	nd = &s->nodes[rnd(s, (uint64_t)s->n)];
+	if ((kind == 0 || kind == 4) && leader > 0 && chance(s, 0.5))
+		nd = &s->nodes[leader - 1]; /* the leader, half of the time */
+	switch (kind) {
+	case 0: /* crash */
+		if (nd->up && may_crash(s, nd))
+			node_crash(s, nd, rnd_between(s, s->pf.down_min_us, s->pf.down_max_us));
+		break;
+	case 1: /* symmetric split into two groups */
+		for (int a = 1; a <= s->n; a++)
+			for (int b = 1; b <= s->n; b++)
+				if (a != b && ((rnd(s, 2) == 0) != (rnd(s, 2) == 0)))
+					s->cut[a][b] = s->cut[b][a] = true;
+		s->heal_at = s->now + rnd_between(s, T_ELECTION, 10 * T_ELECTION);
+		sim_trace(s, TR_PARTITION, 0, 1, 0, s->heal_at, 0);
+		break;
+	case 2: { /* one way */
+		int a = 1 + (int)rnd(s, (uint64_t)s->n), b = 1 + (int)rnd(s, (uint64_t)s->n);
+
+		if (a != b)
+			s->cut[a][b] = true;
+		s->heal_at = s->now + rnd_between(s, T_ELECTION, 10 * T_ELECTION);
+		sim_trace(s, TR_PARTITION, a, 2, b, s->heal_at, 0);
+		break;
+	}
+	case 3: /* isolate the leader both ways */
+		if (leader > 0) {
+			for (int b = 1; b <= s->n; b++)
+				if (b != leader)
+					s->cut[leader][b] = s->cut[b][leader] = true;
+			s->heal_at = s->now + rnd_between(s, T_ELECTION, 10 * T_ELECTION);
+			sim_trace(s, TR_PARTITION, leader, 3, 0, s->heal_at, 0);
+		}
+		break;
+	case 4: /* pause */
+		if (nd->up && !nd->paused) {
+			nd->paused = true;
+			nd->paused_until = s->now + rnd_between(s, 1000, s->pf.pause_max_us);
+			sim_trace(s, TR_PAUSE, nd->id, 0, 0, nd->paused_until, 0);
+		}
+		break;
+	default: /* clock jump, forward and bounded */
+		nd->clock_offset += rnd_between(s, 1, s->pf.jump_max_us);
+		sim_trace(s, TR_JUMP, nd->id, 0, 0, nd->clock_offset, 0);
+		break;
+	}
+}
+
+static void
+heal_all(struct sim *s)
+{
+	memset(s->cut, 0, sizeof(s->cut));
+	s->heal_at = NEVER;
+}
+
+static int64_t
+world_next(const struct sim *s)
+{
+	int64_t t = s->healing ? NEVER : s->next_fault;
+
+	if (s->heal_at < t)
+		t = s->heal_at;
+	for (int i = 0; i < s->n; i++) {
+		const struct node *nd = &s->nodes[i];
+
+		if (!nd->up && nd->restart_at < t)
+			t = nd->restart_at;
+		if (nd->up && nd->paused && nd->paused_until < t)
+			t = nd->paused_until;
+	}
+	return t;
+}
+
+static void
+world_step(struct sim *s)
+{
+	if (s->heal_at <= s->now) {
+		heal_all(s);
+		sim_trace(s, TR_HEAL, 0, 0, 0, 0, 0);
+		return;
+	}
+	for (int i = 0; i < s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if (!nd->up && nd->restart_at <= s->now) {
+			node_boot(s, nd);
+			sim_trace(s, TR_RESTART, nd->id, (int32_t)nd->incarnation, 0, 0, 0);
+			return;
+		}
+		if (nd->up && nd->paused && nd->paused_until <= s->now) {
+			nd->paused = false;
+			sim_trace(s, TR_RESUME, nd->id, 0, 0, 0, 0);
+			return;
+		}
+	}
+	if (!s->healing && s->next_fault <= s->now) {
+		inject_fault(s);
+		s->next_fault = s->now + 1 + (int64_t)rnd(s, 2 * (uint64_t)s->pf.fault_every_us);
+	}
+}
+
+/* The liveness phase: every fault ends and everything comes back. */
+static void
+start_healing(struct sim *s)
+{
+	s->healing = true;
+	heal_all(s);
+	s->pf.p_drop = s->pf.p_dup = s->pf.p_late = 0;
+	for (int i = 0; i < s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if (!nd->up)
+			nd->restart_at = s->now;
+		if (nd->paused)
+			nd->paused_until = s->now;
+	}
+	for (int c = 0; c < s->pf.n_clients; c++)
+		s->clients[c].done = true;
+	sim_trace(s, TR_LIVENESS, 0, 0, 0, 0, 0);
+}
+
+/* ---- setup and the loop ---- */
+
+static void
+draw_profile(struct sim *s)
+{
+	static const double drops[] = {0, 0.001, 0.01, 0.05};
+	struct profile *p = &s->pf;
+
+	p->p_drop = drops[rnd(s, 4)];
+	p->p_dup = rnd(s, 3) == 0 ? 0.02 : 0;
+	p->p_late = (double[]){0, 0.002, 0.02, 0.1}[rnd(s, 4)];
+	p->late_us = rnd_between(s, T_ELECTION, 10 * T_ELECTION);
+	p->delay_us = rnd_between(s, 20, 200);
+	p->jitter_us = rnd(s, 2) ? rnd_between(s, 0, 100) : rnd_between(s, 100, 2000);
+	p->ring_delay_us = rnd_between(s, 0, 50);
+	p->fsync_min_us = rnd_between(s, 10, 200);
+	p->fsync_max_us = p->fsync_min_us + rnd_between(s, 0, 3000);
+	p->fault_every_us = rnd_between(s, 5000, 60000);
+	p->down_min_us = rnd_between(s, 1000, 10000);
+	p->down_max_us = p->down_min_us + rnd_between(s, 0, 100000);
+	p->pause_max_us = rnd_between(s, 2000, 4 * T_FETCH);
+	p->jump_max_us = rnd_between(s, 100, 2 * T_ELECTION);
+	for (int i = 0; i < 6; i++)
+		p->weights[i] = (uint32_t)rnd(s, 5);
+	p->weights[0] += 1; /* crashes in every run */
+	p->n_clients = 1 + (int)rnd(s, SIM_CLIENTS_MAX);
+	p->think_us = rnd_between(s, 0, 3000);
+}
+
+void
+sim_print_faults(const struct sim *s, FILE *f)
+{
+	const struct profile *p = &s->pf;
+
+	fprintf(f,
+		"seed %" PRIu64
+		": %d voters, %d observers, %s; drop %.3f dup %.2f late %.3f (<= %" PRId64
+		" us) delay %" PRId64 "+%" PRId64 " us; ring delay %" PRId64 " us; fsync %" PRId64
+		"-%" PRId64 " us; a fault every ~%" PRId64 " us (crash %u, split %u, one-way %u, "
+		"isolate leader %u, pause %u, clock jump %u); down %" PRId64 "-%" PRId64
+		" us; pause <= %" PRId64 " us; jump <= %" PRId64 " us; %d clients\n",
+		s->seed, s->o.nodes, s->o.observers, s->o.memory ? "memory" : "disk", p->p_drop,
+		p->p_dup, p->p_late, p->late_us, p->delay_us, p->jitter_us, p->ring_delay_us,
+		p->fsync_min_us, p->fsync_max_us, p->fault_every_us, p->weights[0], p->weights[1],
+		p->weights[2], p->weights[3], p->weights[4], p->weights[5], p->down_min_us,
+		p->down_max_us, p->pause_max_us, p->jump_max_us, p->n_clients);
+}
+
+void
+sim_print_trace(const struct sim *s, FILE *f)
+{
+	static const char *const kinds[] = {
+		"?",	       "ctl-event",  "ctl-tick",     "persist",	 "transition",
+		"command",     "dp-command", "dp-packet",    "dp-tick",	 "dp-durable",
+		"flush",       "send",	     "drop",	     "crash",	 "restart",
+		"pause",       "resume",     "partition",    "heal",	 "clock-jump",
+		"client-send", "client-ack", "client-retry", "liveness",
+	};
+	uint64_t from = s->trace_n > SIM_TRACE ? s->trace_n - SIM_TRACE : 0;
+
+	fprintf(f, "faults in force at t=%" PRId64 ":", s->now);
+	for (int i = 0; i < s->n; i++) {
+		const struct node *nd = &s->nodes[i];
+
+		if (!nd->up)
+			fprintf(f, " n%d down", nd->id);
+		else if (nd->paused)
+			fprintf(f, " n%d paused", nd->id);
+		if (nd->clock_offset)
+			fprintf(f, " n%d clock+%" PRId64, nd->id, nd->clock_offset);
+	}
+	for (int a = 1; a <= s->n; a++)
+		for (int b = 1; b <= s->n; b++)
+			if (s->cut[a][b])
+				fprintf(f, " cut %d->%d", a, b);
+	fprintf(f, "\nlast events (time, node, what, details):\n");
+	for (uint64_t i = from; i < s->trace_n; i++) {
+		const struct trace_rec *t = &s->trace[i % SIM_TRACE];
+
+		fprintf(f, "  t=%" PRId64 " n%d %s %d %d %" PRId64 " %" PRId64 "\n", t->t, t->node,
+			t->kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[t->kind] : "?", t->a,
+			t->b, t->c, t->d);
+	}
+}
+
+void
+sim_free(struct sim *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		kr_log_close(nd->log);
+		free(nd->r);
+		ring_free(&nd->events);
+		ring_free(&nd->cmds);
+		ring_free(&nd->durable);
+		ring_free(&nd->flushes);
+		for (uint32_t k = 0; k < nd->rx_n; k++)
+			free(nd->rx[(nd->rx_head + k) % SIM_RX_CAP].bytes);
+		free(nd->rx);
+		free(nd->img.bytes);
+		free(nd->img.idx);
+	}
+	for (uint32_t i = 0; i < s->net_n; i++)
+		free(s->net[i].bytes);
+	free(s->net);
+	free(s->committed);
+	free(s->epoch_leader);
+	for (int c = 0; c < SIM_CLIENTS_MAX; c++) {
+		free(s->acked_at[c]);
+		free(s->committed_at[c]);
+	}
+	free(s);
+}
+
+/* Which actor runs next: the earliest, ties in a fixed order. */
+enum { A_NONE, A_WORLD, A_NET, A_CLIENT, A_CONTROL, A_DP, A_FLUSH };
+
+int
+sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
+{
+	struct sim *s = xcalloc(1, sizeof(*s));
+	int64_t heal_started = 0, last_now = 0;
+	uint64_t still = 0; /* steps since the clock last moved */
+
+	s->o = *o;
+	s->seed = seed;
+	s->rng = seed * 0x2545F4914F6CDD1Dull + 1;
+	s->n = o->nodes + o->observers;
+	for (int i = 0; i < 16; i++)
+		s->wire.cluster_id[i] = (uint8_t)(0xA0 + i);
+	s->wire.voter_set_hash = 0x5151;
+	s->heal_at = NEVER;
+	draw_profile(s);
+	s->next_fault = s->pf.fault_every_us;
+	s->now = 1000000;
+	for (int c = 0; c < SIM_CLIENTS_MAX; c++) {
+		s->acked_at[c] = xcalloc(SIM_SEQ_MAX, sizeof(int64_t));
+		s->committed_at[c] = xcalloc(SIM_SEQ_MAX, sizeof(int64_t));
+		for (int k = 0; k < SIM_SEQ_MAX; k++)
+			s->acked_at[c][k] = s->committed_at[c][k] = -1;
+	}
+	for (int c = 0; c < s->pf.n_clients; c++) {
+		struct client *cl = &s->clients[c];
+
+		cl->idx = c;
+		cl->pid = 1000 + (uint64_t)c;
+		cl->target = random_node(s);
+		cl->next_at = s->now + (int64_t)rnd(s, 1000);
+	}
+	for (int i = 0; i < s->n; i++) {
+		struct node *nd = &s->nodes[i];
+
+		nd->id = i + 1;
+		nd->voter = i < o->nodes;
+		nd->disk = (struct kr_quorum_state){.leader_id = KR_NODE_NONE,
+						    .voted_id = KR_NODE_NONE};
+		nd->r = xcalloc(1, sizeof(*nd->r));
+		nd->rx = xcalloc(SIM_RX_CAP, sizeof(*nd->rx));
+		ring_init(&nd->events);
+		ring_init(&nd->cmds);
+		ring_init(&nd->durable);
+		ring_init(&nd->flushes);
+		node_boot(s, nd);
+	}
+	if (o->verbose)
+		sim_print_faults(s, stdout);
+
+	while (!s->violated) {
+		int64_t best = NEVER, t;
+		int kind = A_NONE, who = 0;
+
+		if (!s->healing && s->steps >= o->steps) {
+			start_healing(s);
+			heal_started = s->now;
+		}
+		if (s->healing) {
+			char why[256];
+
+			if (check_liveness(s, why, sizeof(why)))
+				break;
+			if (s->now > heal_started + HEAL_LIMIT_US) {
+				check_violation(s, "liveness: %s within %d us of healing", why,
+						HEAL_LIMIT_US);
+				break;
+			}
+		}
+		t = world_next(s);
+		if (t < best) {
+			best = t;
+			kind = A_WORLD;
+		}
+		if (s->net_n > 0 && s->net[0].at < best) {
+			best = s->net[0].at;
+			kind = A_NET;
+		}
+		for (int c = 0; c < s->pf.n_clients; c++)
+			if ((t = client_next(&s->clients[c])) < best) {
+				best = t;
+				kind = A_CLIENT;
+				who = c;
+			}
+		for (int i = 0; i < s->n; i++) {
+			struct node *nd = &s->nodes[i];
+
+			if (!nd->up || nd->paused)
+				continue;
+			if ((t = control_next(s, nd)) < best) {
+				best = t;
+				kind = A_CONTROL;
+				who = i;
+			}
+			if ((t = dp_next(s, nd)) < best) {
+				best = t;
+				kind = A_DP;
+				who = i;
+			}
+			if (!o->memory && (t = flush_next(nd)) < best) {
+				best = t;
+				kind = A_FLUSH;
+				who = i;
+			}
+		}
+		if (kind == A_NONE) {
+			check_violation(s, "the world stopped: nothing left to do");
+			break;
+		}
+		if (best > s->now)
+			s->now = best;
+		if (s->now != last_now) {
+			last_now = s->now;
+			still = 0;
+		} else if (++still > 100000) {
+			check_violation(
+				s, "livelock: 100000 steps without time moving (actor %d, node %d)",
+				kind, kind >= A_CONTROL ? who + 1 : 0);
+			break;
+		}
+		s->steps++;
+		switch (kind) {
+		case A_WORLD:
+			world_step(s);
+			break;
+		case A_NET: {
+			struct datagram d = net_pop(s);
+
+			if (d.to >= SIM_CLIENT_ADDR) {
+				int c = (int)(d.to - SIM_CLIENT_ADDR);
+
+				if (c < s->pf.n_clients)
+					client_hears(s, &s->clients[c], d.bytes, d.len);
+				free(d.bytes);
+			} else {
+				struct node *nd = &s->nodes[d.to - 1];
+
+				if (!nd->up || nd->rx_n == SIM_RX_CAP) {
+					sim_trace(s, TR_DROP, d.from, (int32_t)d.to, 2, 0, 0);
+					free(d.bytes);
+				} else {
+					nd->rx[(nd->rx_head + nd->rx_n++) % SIM_RX_CAP] = d;
+				}
+			}
+			break;
+		}
+		case A_CLIENT:
+			client_step(s, &s->clients[who]);
+			break;
+		case A_CONTROL:
+			control_step(s, &s->nodes[who]);
+			check_step(s, &s->nodes[who]);
+			break;
+		case A_DP:
+			dp_step(s, &s->nodes[who]);
+			check_step(s, &s->nodes[who]);
+			break;
+		case A_FLUSH:
+			flush_step(s, &s->nodes[who]);
+			check_step(s, &s->nodes[who]);
+			break;
+		}
+	}
+	if (!s->violated)
+		check_final(s);
+	*out = s;
+	return s->violated ? 1 : 0;
+}
