@@ -421,7 +421,8 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		EL_ASSERT(0);
 	}
 
-	persist(e, out);
+	if (!(to == KR_ROLE_FOLLOWER && KR_BUG(FOLLOWER_NOT_PERSISTED)))
+		persist(e, out);
 	a = emit(out, KR_EL_TRANSITION);
 	a->u.transition.from = (uint8_t)from;
 	a->u.transition.to = (uint8_t)to;
@@ -868,8 +869,10 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 		el_learn(e, ev->epoch, ev->node, false, now, out);
 		break;
 	case KR_EV_CAUGHT_UP:
-		if (e->vote_blocked && ev->epoch >= e->vote_block_epoch)
+		if (e->vote_blocked && ev->epoch >= e->vote_block_epoch) {
 			e->vote_blocked = false;
+			emit(out, KR_EL_VOTE_UNBLOCKED);
+		}
 		break;
 	case KR_EV_FATAL: /* the shell stops the node; nothing here may act on it */
 		break;

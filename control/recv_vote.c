@@ -40,7 +40,7 @@ may_grant(const struct kr_election *e, int32_t from, const struct kr_vote_req *r
 		return req->pre_vote;
 	case KR_ROLE_UNATTACHED:
 	case KR_ROLE_PROSPECTIVE:
-		if (req->pre_vote)
+		if (req->pre_vote || KR_BUG(DOUBLE_VOTE))
 			return true;
 		if (e->voted_id == from)
 			return kr_uuid_is_zero(e->voted_dir) ||

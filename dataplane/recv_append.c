@@ -87,7 +87,7 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		answer(r, addr, corr, KR_ERR_MESSAGE_TOO_LARGE, 0, 0, out);
 		return;
 	}
-	if (req->producer_id != 0 && duplicate(r, addr, corr, req, out))
+	if (req->producer_id != 0 && !KR_BUG(NO_DEDUP) && duplicate(r, addr, corr, req, out))
 		return;
 	if (req->producer_id != 0) {
 		const struct kr_producer *p = rp_producer_find(r, req->producer_id);

@@ -239,7 +239,8 @@ service_appends(struct kr_repl *r, struct kr_rp_out *out)
 		struct kr_msg *m;
 
 		if (!unknown &&
-		    (r->role != KR_REPL_LEADER || r->hw == KR_OFFSET_NONE || p->end > r->hw))
+		    (r->role != KR_REPL_LEADER || r->hw == KR_OFFSET_NONE || p->end > r->hw) &&
+		    !(KR_BUG(ACK_BEFORE_COMMIT) && r->role == KR_REPL_LEADER))
 			break;
 		m = rp_send(out, KR_NODE_NONE, p->addr, p->correlation, KR_API_APPEND_RESP);
 		m->u.append_resp.epoch = r->epoch;
@@ -404,6 +405,14 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 	}
 	if (r->role == KR_REPL_FAILED)
 		return;
+	if (cmd->type == KR_CMD_FENCE && KR_BUG(DATAPLANE_IGNORES_FENCE)) {
+		ev = rp_event(out, KR_EV_FENCE_ACK);
+		ev->epoch = cmd->epoch;
+		ev->seq = cmd->seq;
+		ev->last_epoch = kr_log_last_epoch(r->log);
+		ev->offset = kr_log_end(r->log);
+		return;
+	}
 	if (cmd->epoch < r->epoch) {
 		/* commands arrive in order and epochs never go back: a bug upstream */
 		rp_drop(r, KR_RP_DROP_STALE_COMMAND);

@@ -988,8 +988,10 @@ amnesiac_node_neither_votes_nor_runs_until_caught_up_with_a_leader(void **state)
 	event(n, KR_EV_CAUGHT_UP, 3, 4, 40); /* an epoch before its own is not enough */
 	assert_true(n->e.vote_blocked);
 	begin_epoch(n, 3, 5);
+	clear(n);
 	event(n, KR_EV_CAUGHT_UP, 3, 5, 40); /* caught up with the leader of its epoch */
 	assert_false(n->e.vote_blocked);
+	assert_non_null(find(n, KR_EL_VOTE_UNBLOCKED, 0)); /* the repair marker may go */
 	clear(n);
 	vote_req(n, 1, 6, 5, 100, false);
 	if (n->e.dp == KR_DP_FENCING)

@@ -7,15 +7,20 @@
 
 #include <stdint.h>
 
-#define KR_BUG_TABLE(X)                                                                       \
-	X(VOTE_WITHOUT_FENCE, "grant votes and start candidacies without the fence ack")      \
-	X(COMMIT_OLD_EPOCH, "count previous-epoch entries toward commit (Raft figure 8)")     \
-	X(COUNT_UNFLUSHED_LEO, "the leader counts its unflushed LEO toward the HW")           \
-	X(NO_TRUNCATE_ON_DIVERGENCE, "a follower ignores the diverging epoch, keeps its log") \
-	X(HW_FROM_DIVERGING_REPLY, "a follower takes the HW from a diverging reply")          \
-	X(ACCEPT_STALE_EPOCH_FETCH, "the leader accepts a Fetch from an older epoch")         \
-	X(VOTE_NOT_PERSISTED_FIRST, "a vote is answered before it is persisted")              \
-	X(AMNESIAC_VOTES, "a node that lost its log votes and runs before catching up")
+#define KR_BUG_TABLE(X)                                                                         \
+	X(VOTE_WITHOUT_FENCE, "grant votes and start candidacies without the fence ack")        \
+	X(COMMIT_OLD_EPOCH, "count previous-epoch entries toward commit (Raft figure 8)")       \
+	X(COUNT_UNFLUSHED_LEO, "the leader counts its unflushed LEO toward the HW")             \
+	X(NO_TRUNCATE_ON_DIVERGENCE, "a follower ignores the diverging epoch, keeps its log")   \
+	X(HW_FROM_DIVERGING_REPLY, "a follower takes the HW from a diverging reply")            \
+	X(ACCEPT_STALE_EPOCH_FETCH, "the leader accepts a Fetch from an older epoch")           \
+	X(VOTE_NOT_PERSISTED_FIRST, "a vote is answered before it is persisted")                \
+	X(AMNESIAC_VOTES, "a node that lost its log votes and runs before catching up")         \
+	X(DATAPLANE_IGNORES_FENCE, "the dataplane acknowledges a fence and goes on fetching")   \
+	X(DOUBLE_VOTE, "a voter grants a second vote in an epoch it already voted in")          \
+	X(NO_DEDUP, "the leader appends a retried append again")                                \
+	X(ACK_BEFORE_COMMIT, "the leader answers an append when it is appended, not committed") \
+	X(FOLLOWER_NOT_PERSISTED, "following a new leader is not written to the quorum state")
 
 enum kr_bug {
 #define KR_BUG_ENUM(n, text) KR_BUG_##n,

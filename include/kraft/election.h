@@ -106,11 +106,15 @@ struct kr_election_start {
 };
 
 enum kr_el_action_type {
-	KR_EL_PERSIST = 1,   /* make u.persist durable before carrying out what follows */
-	KR_EL_SEND,	     /* send u.send.msg to u.send.to with u.send.correlation */
-	KR_EL_COMMAND,	     /* a command for the dataplane (u.cmd; never KR_CMD_SEND) */
-	KR_EL_TRANSITION,    /* the role changed (for logs and counters) */
-	KR_EL_SHUTDOWN_DONE, /* a graceful shutdown may complete now */
+	KR_EL_PERSIST = 1,    /* make u.persist durable before carrying out what follows */
+	KR_EL_SEND,	      /* send u.send.msg to u.send.to with u.send.correlation */
+	KR_EL_COMMAND,	      /* a command for the dataplane (u.cmd; never KR_CMD_SEND) */
+	KR_EL_TRANSITION,     /* the role changed (for logs and counters) */
+	KR_EL_SHUTDOWN_DONE,  /* a graceful shutdown may complete now */
+	KR_EL_VOTE_UNBLOCKED, /* the node caught up: a durable repair marker (mid-log damage)
+			       * may now be cleared. The marker must be written before the
+			       * damaged range is discarded, or a crash during the repair
+			       * forgets that the node may lack what it acknowledged. */
 };
 
 struct kr_el_action {

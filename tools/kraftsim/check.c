@@ -87,6 +87,10 @@ check_control_send(struct sim *s, struct node *nd, const struct kr_el_action *a)
 {
 	const struct kr_msg *m = &a->u.send.msg;
 
+	if (m->api == KR_API_BEGIN_EPOCH_RESP && m->u.epoch_resp.error == KR_ERR_NONE &&
+	    m->u.epoch_resp.epoch > nd->spoke_epoch)
+		nd->spoke_epoch = m->u.epoch_resp.epoch;
+
 	if (msg_epoch(m) > nd->disk.epoch)
 		check_violation(s, "node %d: sent %s in epoch %u before persisting it (file: %u)",
 				nd->id, kr_api_name(m->api), msg_epoch(m), nd->disk.epoch);
@@ -114,9 +118,10 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 	if (e > nd->disk.epoch)
 		check_violation(s, "node %d: dataplane sent %s in epoch %u, not yet persisted (%u)",
 				nd->id, kr_api_name(m->api), e, nd->disk.epoch);
-	if (m->api == KR_API_FETCH && s->o.memory && m->u.fetch.durable_offset != KR_OFFSET_NONE &&
+	if (m->api == KR_API_FETCH && m->u.fetch.durable_offset != KR_OFFSET_NONE &&
 	    m->u.fetch.durable_offset > 0) {
-		/* memory mode: remember what it claims to hold, as its log is now */
+		/* remember what it claims to hold, as its log is now (true when said: its
+		 * storage may lose it later -- a crash in memory mode, damage on disk) */
 		struct kr_log_span sp;
 		struct kr_batch_hdr h;
 		uint64_t d = m->u.fetch.durable_offset;
@@ -135,6 +140,8 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 		nd->claim_epoch = h.epoch;
 		nd->claim_crc = h.crc;
 	}
+	if (m->api == KR_API_FETCH && e > nd->spoke_epoch)
+		nd->spoke_epoch = e;
 	if (m->api == KR_API_FETCH && nd->vote_epoch > e)
 		check_violation(s,
 				"fence rule: node %d reported offset %" PRIu64 " (durable %" PRIu64
@@ -286,9 +293,10 @@ verify_log(struct sim *s, struct node *nd, uint64_t limit, const char *what)
 }
 
 /* Does node v's storage hold the batch (base, epoch, crc) that ends at hw on leader l?
- * Disk: the flush image, which survives crashes. Memory: the log of a running node, or
- * what it reported holding before it crashed: a follower can lose its memory the moment
- * after it reported, and nobody can know; memory mode promises no more than that. */
+ * Disk: the flush image, which survives crashes. Memory: the log of a running node.
+ * Either way also what it reported holding, in l's epoch, when that was true: storage
+ * can lose data the moment after a report (memory: a crash; disk: damage found at
+ * restart) and no leader can know; kraftd promises no more than that. */
 static bool
 holds(struct sim *s, struct node *v, struct node *l, uint64_t hw, uint64_t base, uint32_t epoch,
       uint32_t crc)
@@ -296,8 +304,8 @@ holds(struct sim *s, struct node *v, struct node *l, uint64_t hw, uint64_t base,
 	struct kr_log_span sp;
 	struct kr_batch_hdr h;
 
-	if (!s->o.memory)
-		return sim_image_holds(&v->img, base, epoch, crc);
+	if (!s->o.memory && sim_image_holds(&v->img, base, epoch, crc))
+		return true;
 	/* only a report made to this leader in its epoch acknowledges anything to it */
 	if (v->claim_end >= hw && v != l && v->claim_leader_epoch == l->r->epoch &&
 	    kr_log_read(l->log, v->claim_base, KR_OFFSET_NONE, UINT32_MAX, &sp) == 0 && sp.len) {
@@ -306,6 +314,8 @@ holds(struct sim *s, struct node *v, struct node *l, uint64_t hw, uint64_t base,
 		    h.crc == v->claim_crc)
 			return true; /* its log matched the leader's up to claim_end */
 	}
+	if (!s->o.memory)
+		return false;
 	if (!v->up || kr_log_read(v->log, base, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 ||
 	    sp.len == 0)
 		return false;
@@ -382,7 +392,8 @@ check_electable(struct sim *s, struct node *l, uint64_t hw, const struct kr_batc
 		for (int k = 0; k < s->o.nodes; k++) {
 			struct node *w = &s->nodes[k];
 
-			if (s->o.memory && (!w->up || w->e.vote_blocked))
+			/* a node that lost data votes for nobody until repaired */
+			if ((w->up && w->e.vote_blocked) || (s->o.memory && !w->up))
 				continue;
 			grants += logpos_ge(best, s->o.memory ? memory_pos(w) : image_pos(w));
 		}
@@ -473,6 +484,21 @@ check_step(struct sim *s, struct node *nd)
 					nd->id, nd->last_hw, r->hw);
 		nd->last_hw = r->hw;
 	}
+	/* BeginQuorumEpoch is re-sent until acknowledged: a leader counts a voter as
+	 * acknowledged only once that voter has spoken in the leader's epoch */
+	if (e->role == KR_ROLE_LEADER)
+		for (int i = 0; i < e->cfg.n_voters; i++) {
+			struct node *v = &s->nodes[e->cfg.voters[i] - 1];
+
+			if (e->acked[i] && v != nd && v->spoke_epoch < e->epoch)
+				check_violation(s,
+						"leader %d (epoch %u) counts node %d as having "
+						"acknowledged "
+						"its epoch, but node %d never spoke in epoch %u "
+						"(highest: %u)",
+						nd->id, e->epoch, v->id, v->id, e->epoch,
+						v->spoke_epoch);
+		}
 	if (r->role == KR_REPL_LEADER) {
 		/* A new leader of epoch E holds every entry committed in an epoch before E (a
 		 * leader of an older epoch that has not heard of newer ones may lack newer

@@ -119,6 +119,7 @@ struct node {
 
 	/* storage: survives a crash */
 	struct kr_quorum_state disk;
+	uint64_t repair_target; /* the repair marker: mid-log damage not yet refetched */
 	struct image img;
 	uint64_t trunc_low; /* lowest LEO since the last flush completed */
 
@@ -135,6 +136,7 @@ struct node {
 	uint64_t claim_base;
 	uint32_t claim_epoch, claim_crc;
 	uint32_t claim_leader_epoch; /* the epoch of the Fetch that carried the claim */
+	uint32_t spoke_epoch; /* highest epoch it sent a Fetch or a BeginQuorumEpoch answer in */
 };
 
 struct client {
@@ -152,7 +154,8 @@ struct client {
 
 struct profile {
 	double p_drop, p_dup;
-	double p_late; /* a datagram held back for up to late_us (a queue, a paused VM) */
+	double p_late;	 /* a datagram held back for up to late_us (a queue, a paused VM) */
+	double p_damage; /* disk: a restart finds a batch in the middle of its log damaged */
 	int64_t late_us;
 	int64_t delay_us, jitter_us;
 	int64_t ring_delay_us;

@@ -339,6 +339,8 @@ global(const struct node *nd, int64_t t)
 	return t == NEVER || t == INT64_MIN ? t : t - nd->clock_offset;
 }
 
+static bool may_lose(const struct sim *s, const struct node *nd);
+
 static void
 node_boot(struct sim *s, struct node *nd)
 {
@@ -372,6 +374,7 @@ node_boot(struct sim *s, struct node *nd)
 	};
 	struct kr_election_start st;
 	char err[128];
+	bool damaged = false;
 
 	for (int i = 0; i < nv; i++)
 		ec.voters[i] = rc.voters[i] = i + 1;
@@ -381,7 +384,24 @@ node_boot(struct sim *s, struct node *nd)
 		fprintf(stderr, "kraftsim: %s\n", err);
 		exit(2);
 	}
-	if (!s->o.memory) { /* disk: the log comes back from the image */
+	if (!s->o.memory && nd->incarnation > 0 && nd->img.n >= 2 && chance(s, s->pf.p_damage) &&
+	    may_lose(s, nd)) {
+		/* mid-log damage: recovery keeps the good prefix; the node must fetch past its
+		 * old end again before it votes or counts (DESIGN.md §3) */
+		uint32_t k = (uint32_t)rnd(s, nd->img.n - 1);
+		const struct image_batch *last = &nd->img.idx[nd->img.n - 1];
+
+		/* the marker goes to disk before anything discards the damaged range */
+		if (last->base + last->count > nd->repair_target)
+			nd->repair_target = last->base + last->count;
+		nd->img.n = k;
+		nd->img.len = nd->img.idx[k].pos;
+		damaged = true;
+		sim_trace(s, TR_RESTART, nd->id, -1, (int32_t)k, (int64_t)nd->repair_target, 0);
+	}
+	rc.repair_target = nd->repair_target;
+	damaged = nd->repair_target > 0; /* an unfinished repair survives restarts */
+	if (!s->o.memory) {		 /* disk: the log comes back from the image */
 		if (nd->img.start > 0)
 			kr_log_reset(nd->log, nd->img.start);
 		for (uint32_t i = 0; i < nd->img.n; i++)
@@ -399,7 +419,7 @@ node_boot(struct sim *s, struct node *nd)
 	st.qs = nd->disk;
 	st.log_last_epoch = kr_log_last_epoch(nd->log);
 	/* memory mode: a restart lost the log; the node may not vote until it caught up */
-	st.vote_blocked = s->o.memory && nd->disk.epoch > 0;
+	st.vote_blocked = (s->o.memory && nd->disk.epoch > 0) || damaged;
 	st.rng_seed = sim_rand(&s->rng);
 	nd->eo.n = nd->eo_next = 0;
 	nd->ro.n = 0;
@@ -483,6 +503,9 @@ control_step(struct sim *s, struct node *nd)
 			sim_trace(s, TR_CMD, nd->id, it.u.cmd.type, it.u.cmd.node, it.u.cmd.epoch,
 				  it.u.cmd.seq);
 			ring_push(s, &nd->cmds, &it);
+			break;
+		case KR_EL_VOTE_UNBLOCKED:
+			nd->repair_target = 0; /* the shell clears the marker */
 			break;
 		case KR_EL_TRANSITION:
 			if (a->u.transition.to == KR_ROLE_CANDIDATE)
@@ -767,15 +790,16 @@ current_leader(const struct sim *s)
 	return l;
 }
 
-/* Memory mode promises safety always, and liveness only while a majority of voters
- * keeps its log: a node that lost its log may not vote until it has caught up with a
- * leader, so a majority of such nodes can never elect one. Crashes stop short of that. */
+/* A node that lost data (memory mode: its whole log; disk: a damaged range) may not vote
+ * until it has caught up with a leader, so a majority of such nodes can never elect
+ * one: kraftd promises safety always and liveness only while a majority keeps its log.
+ * Faults that lose data stop short of that. */
 static bool
-may_crash(const struct sim *s, const struct node *nd)
+may_lose(const struct sim *s, const struct node *nd)
 {
 	int lost = 0;
 
-	if (!s->o.memory || !nd->voter)
+	if (!nd->voter)
 		return true;
 	for (int i = 0; i < s->o.nodes; i++) {
 		const struct node *v = &s->nodes[i];
@@ -802,8 +826,8 @@ inject_fault(struct sim *s)
 	if ((kind == 0 || kind == 4) && leader > 0 && chance(s, 0.5))
 		nd = &s->nodes[leader - 1]; /* the leader, half of the time */
 	switch (kind) {
-	case 0: /* crash */
-		if (nd->up && may_crash(s, nd))
+	case 0: /* crash (memory mode: it loses its log) */
+		if (nd->up && (!s->o.memory || may_lose(s, nd)))
 			node_crash(s, nd, rnd_between(s, s->pf.down_min_us, s->pf.down_max_us));
 		break;
 	case 1: /* symmetric split into two groups */
@@ -930,6 +954,7 @@ draw_profile(struct sim *s)
 	p->p_drop = drops[rnd(s, 4)];
 	p->p_dup = rnd(s, 3) == 0 ? 0.02 : 0;
 	p->p_late = (double[]){0, 0.002, 0.02, 0.1}[rnd(s, 4)];
+	p->p_damage = (double[]){0, 0, 0.2, 0.5}[rnd(s, 4)];
 	p->late_us = rnd_between(s, T_ELECTION, 10 * T_ELECTION);
 	p->delay_us = rnd_between(s, 20, 200);
 	p->jitter_us = rnd(s, 2) ? rnd_between(s, 0, 100) : rnd_between(s, 100, 2000);
@@ -956,15 +981,17 @@ sim_print_faults(const struct sim *s, FILE *f)
 	fprintf(f,
 		"seed %" PRIu64
 		": %d voters, %d observers, %s; drop %.3f dup %.2f late %.3f (<= %" PRId64
-		" us) delay %" PRId64 "+%" PRId64 " us; ring delay %" PRId64 " us; fsync %" PRId64
-		"-%" PRId64 " us; a fault every ~%" PRId64 " us (crash %u, split %u, one-way %u, "
+		" us) damage %.1f delay %" PRId64 "+%" PRId64 " us; ring delay %" PRId64
+		" us; fsync %" PRId64 "-%" PRId64 " us; a fault every ~%" PRId64
+		" us (crash %u, split %u, one-way %u, "
 		"isolate leader %u, pause %u, clock jump %u); down %" PRId64 "-%" PRId64
 		" us; pause <= %" PRId64 " us; jump <= %" PRId64 " us; %d clients\n",
 		s->seed, s->o.nodes, s->o.observers, s->o.memory ? "memory" : "disk", p->p_drop,
-		p->p_dup, p->p_late, p->late_us, p->delay_us, p->jitter_us, p->ring_delay_us,
-		p->fsync_min_us, p->fsync_max_us, p->fault_every_us, p->weights[0], p->weights[1],
-		p->weights[2], p->weights[3], p->weights[4], p->weights[5], p->down_min_us,
-		p->down_max_us, p->pause_max_us, p->jump_max_us, p->n_clients);
+		p->p_dup, p->p_late, p->late_us, p->p_damage, p->delay_us, p->jitter_us,
+		p->ring_delay_us, p->fsync_min_us, p->fsync_max_us, p->fault_every_us,
+		p->weights[0], p->weights[1], p->weights[2], p->weights[3], p->weights[4],
+		p->weights[5], p->down_min_us, p->down_max_us, p->pause_max_us, p->jump_max_us,
+		p->n_clients);
 }
 
 void
