@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # kraftd: the test command. On a fresh Debian 12 machine, as root, it installs what it
 # needs (scripts/setup.sh), builds kraftd three ways and runs every suite:
-#   build/        gcc, -Werror          unit tests and the style check
-#   build-asan/   gcc, ASan + UBSan     unit tests
+#   build/        gcc, -Werror          unit tests, the style checks, kraftsim (the issue's
+#                                       acceptance runs, planted bugs, sabotage, replay)
+#   build-asan/   gcc, ASan + UBSan     unit tests, kraftsim with a tenth of the seeds
 #   build-fuzz/   clang, libFuzzer      every fuzz target for KRAFT_FUZZ_SECONDS (default 3)
 # Exit 0 only if everything passed. Each test has its own timeout (tests/meson.build).
 set -uo pipefail
@@ -47,7 +48,7 @@ if build build -Dwerror=true -Dsanitize=false; then
 	run "gcc -Werror" build
 fi
 if build build-asan -Dwerror=true -Dsanitize=true; then
-	run "gcc ASan+UBSan" build-asan --suite unit
+	run "gcc ASan+UBSan" build-asan --suite unit --suite sim
 fi
 if CC=clang build build-fuzz -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds"; then
 	run "clang libFuzzer ${fuzz_seconds}s" build-fuzz --suite fuzz

@@ -252,9 +252,11 @@ verify_log(struct sim *s, struct node *nd, uint64_t limit, const char *what)
 	}
 	if (limit > leo) {
 		check_violation(s,
-				"node %d (dataplane role %d, epoch %u, HW %" PRIu64
+				"node %d (dataplane %s in epoch %u, HW %" PRId64
 				") %s up to %" PRIu64 " but its log ends at %" PRIu64,
-				nd->id, nd->r->role, nd->r->epoch, nd->r->hw, what, limit, leo);
+				nd->id, nd->r->role == KR_REPL_LEADER ? "leader" : "not leader",
+				nd->r->epoch, nd->r->hw == KR_OFFSET_NONE ? -1 : (int64_t)nd->r->hw,
+				what, limit, leo);
 		return;
 	}
 	off = nd->verified > kr_log_start(nd->log) ? nd->verified : kr_log_start(nd->log);

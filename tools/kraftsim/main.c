@@ -27,8 +27,9 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kraftsim [--nodes N] [--observers K] [--durability disk|memory]\n"
-		"                [--seed S] [--seeds K] [--steps T] [--bug NAME]... [--verbose]\n"
-		"       kraftsim --list-bugs\n"
+		"                [--seed S] [--seeds K] [--steps T] [--bug NAME]...\n"
+		"                [--sabotage NAME] [--verbose]\n"
+		"       kraftsim --list-bugs | --list-sabotage\n"
 		"\n"
 		"Runs seeds S..S+K-1 (default 1, 1) of an N-voter (default 3) cluster with K\n"
 		"observers through T steps (default 20000) of faults -- loss, duplication,\n"
@@ -37,8 +38,14 @@ usage(FILE *f)
 		"checked after every step; the first violation stops the run with its seed, the\n"
 		"faults in force and the last events. The same seed replays the same run.\n"
 		"\n"
-		"  --bug NAME   plant a bug in the cores (repeatable); --list-bugs names them\n"
-		"  --verbose    print each seed's fault profile and every step\n"
+		"Disk mode: a crash loses what was not flushed, and a restart may find part of\n"
+		"the log damaged. Memory mode: a crash loses the whole log. Faults that lose\n"
+		"data never leave fewer than a majority of voters with their logs.\n"
+		"\n"
+		"  --bug NAME       plant a bug in the cores (repeatable); --list-bugs names them\n"
+		"  --sabotage NAME  corrupt the simulator's view of the world once, to prove a\n"
+		"                   checker fires; --list-sabotage names them\n"
+		"  --verbose        print each seed's fault profile and every step\n"
 		"\n"
 		"Exit 0 if no invariant broke, 1 if one did, 2 on bad arguments. Last line:\n"
 		"kraftsim: seeds=K violations=V commits=C elections=E steps_per_s=R\n");
@@ -71,6 +78,8 @@ main(int argc, char **argv)
 		{"steps", required_argument, NULL, 't'},
 		{"bug", required_argument, NULL, 'b'},
 		{"list-bugs", no_argument, NULL, 'l'},
+		{"sabotage", required_argument, NULL, 'x'},
+		{"list-sabotage", no_argument, NULL, 'L'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -141,6 +150,17 @@ main(int argc, char **argv)
 			for (int k = 0; k < KR_BUG_COUNT; k++)
 				printf("%s\n", bugs[k].name);
 			return 0;
+		case 'x':
+			if ((o.sabotage = sabotage_find(optarg)) == 0) {
+				fprintf(stderr,
+					"kraftsim: no sabotage named '%s' (--list-sabotage)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'L':
+			sabotage_list(stdout);
+			return 0;
 		case 'v':
 			o.verbose = true;
 			break;
@@ -160,6 +180,9 @@ main(int argc, char **argv)
 	for (int k = 0; k < KR_BUG_COUNT; k++)
 		if (o.bugs & (1u << k))
 			printf("kraftsim: planted bug %s: %s\n", bugs[k].name, bugs[k].text);
+	if (o.sabotage)
+		printf("kraftsim: sabotage %s: %s\n", sabotage_name(o.sabotage),
+		       sabotage_text(o.sabotage));
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint64_t i = 0; i < seeds; i++) {
@@ -177,12 +200,21 @@ main(int argc, char **argv)
 			sim_print_faults(s, stdout);
 			sim_print_trace(s, stdout);
 			printf("replay: kraftsim --nodes %d --observers %d --durability %s --seed "
-			       "%" PRIu64 " --seeds 1 --steps %" PRIu64 "%s\n",
-			       o.nodes, o.observers, o.memory ? "memory" : "disk", s->seed, o.steps,
-			       o.bugs ? " --bug ..." : "");
+			       "%" PRIu64 " --seeds 1 --steps %" PRIu64,
+			       o.nodes, o.observers, o.memory ? "memory" : "disk", s->seed,
+			       o.steps);
+			for (int k = 0; k < KR_BUG_COUNT; k++)
+				if (o.bugs & (1u << k))
+					printf(" --bug %s", bugs[k].name);
+			if (o.sabotage)
+				printf(" --sabotage %s", sabotage_name(o.sabotage));
+			printf("\n");
 			sim_free(s);
 			break;
 		}
+		if (o.sabotage && !s->sabotaged)
+			printf("kraftsim: seed %" PRIu64 ": sabotage %s found no moment to act\n",
+			       s->seed, sabotage_name(o.sabotage));
 		sim_free(s);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kraft/election.h"
 #include "kraft/log.h"
@@ -193,6 +194,7 @@ struct sim_opts {
 	uint64_t steps;
 	bool verbose;
 	uint32_t bugs;
+	int sabotage; /* 1-based index into sabotage.c's table, 0 for none */
 };
 
 struct sim {
@@ -228,6 +230,7 @@ struct sim {
 	/* what happened */
 	uint64_t commits, elections, acks;
 	bool violated;
+	bool sabotaged; /* --sabotage has acted */
 	char violation[512];
 	struct trace_rec trace[SIM_TRACE];
 	uint64_t trace_n;
@@ -248,6 +251,13 @@ void check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 void check_control_send(struct sim *s, struct node *nd, const struct kr_el_action *a);
 void check_persisted(struct sim *s, struct node *nd, const struct kr_quorum_state *qs);
 void check_ack(struct sim *s, int client, uint64_t seq, uint64_t base, bool dup);
+
+/* sabotage.c: break the simulator's picture once, to prove a checker fires */
+int sabotage_find(const char *name);
+void sabotage_list(FILE *f);
+const char *sabotage_name(int which);
+const char *sabotage_text(int which);
+void sabotage_try(struct sim *s);
 void check_restart(struct sim *s, struct node *nd);
 bool check_liveness(struct sim *s, char *why, size_t n);
 void check_final(struct sim *s);
@@ -277,6 +287,7 @@ enum {
 	TR_CLIENT_ACK,
 	TR_CLIENT_RETRY,
 	TR_LIVENESS,
+	TR_SABOTAGE,
 };
 
 #endif /* KRAFTSIM_SIM_H */

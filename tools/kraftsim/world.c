@@ -52,6 +52,124 @@ chance(struct sim *s, double p)
 	return p > 0 && (double)(sim_rand(&s->rng) >> 11) * 0x1.0p-53 < p;
 }
 
+/* One event as a line a person can read: what happened, to whom, and the numbers that
+ * matter for it. */
+static void
+trace_format(const struct trace_rec *t, char *buf, size_t n)
+{
+	static const char *const drop_why[] = {"at random", "by a cut link",
+					       "at a stopped or full receiver"};
+	static const char *const part_what[] = {"?", "splits the cluster", "cuts one way",
+						"isolates the leader"};
+	int at = snprintf(buf, n, "t=%" PRId64 " n%d ", t->t, t->node);
+	char *p = buf + (at > 0 && (size_t)at < n ? at : 0);
+	size_t left = n - (size_t)(p - buf);
+
+	switch (t->kind) {
+	case TR_CTL_EVENT:
+		snprintf(p, left,
+			 "control takes %s (node %d, epoch %" PRId64 ", offset %" PRId64 ")",
+			 kr_event_name((unsigned)t->a), t->b, t->c, t->d);
+		break;
+	case TR_CTL_TICK:
+		snprintf(p, left, "control timer fires (%s, epoch %" PRId64 ")",
+			 kr_role_name((unsigned)t->a), t->c);
+		break;
+	case TR_PERSIST:
+		snprintf(p, left, "quorum state durable: epoch %d voted %d leader %" PRId64, t->a,
+			 t->b, t->c);
+		break;
+	case TR_TRANSITION:
+		snprintf(p, left, "%s -> %s in epoch %" PRId64 " (%s)",
+			 kr_role_name((unsigned)t->a), kr_role_name((unsigned)t->b), t->c,
+			 kr_why_name((unsigned)t->d));
+		break;
+	case TR_CMD:
+	case TR_DP_CMD:
+		snprintf(p, left, "%s %s (node %d, epoch %" PRId64 ", seq %" PRId64 ")",
+			 t->kind == TR_CMD ? "control sends" : "dataplane takes",
+			 kr_cmd_name((unsigned)t->a), t->b, t->c, t->d);
+		break;
+	case TR_DP_PACKET:
+		snprintf(p, left, "dataplane takes %s from %s%d (%d bytes)",
+			 kr_api_name((unsigned)t->c), t->a < 0 ? "client " : "n",
+			 t->a < 0 ? -t->a - 1 : t->a, t->b);
+		break;
+	case TR_DP_TICK:
+		snprintf(p, left, "dataplane timer fires (%s, epoch %" PRId64 ")",
+			 (const char *[]){"fenced", "leader", "follower", "unattached",
+					  "failed"}[t->a >= 0 && t->a <= KR_REPL_FAILED ? t->a : 0],
+			 t->c);
+		break;
+	case TR_DP_DURABLE:
+		snprintf(p, left, "dataplane hears flush %d: durable up to %" PRId64, t->a, t->c);
+		break;
+	case TR_FLUSH:
+		snprintf(p, left, "flush %d %s up to %" PRId64, t->a, t->b ? "done" : "starts",
+			 t->c);
+		break;
+	case TR_SEND:
+		snprintf(p, left, "sends %s to %s%d (correlation %" PRId64 ", %" PRId64 " bytes)",
+			 kr_api_name((unsigned)t->a), t->b > SIM_NODES_MAX ? "address " : "n", t->b,
+			 t->c, t->d);
+		break;
+	case TR_DROP:
+		snprintf(p, left, "message to n%d lost %s", t->a,
+			 drop_why[t->b >= 0 && t->b < 3 ? t->b : 0]);
+		break;
+	case TR_CRASH:
+		snprintf(p, left, "CRASHES for %d us (unflushed data lost)", t->a);
+		break;
+	case TR_RESTART:
+		if (t->a < 0)
+			snprintf(p, left,
+				 "disk damaged: keeps %d batches, must fetch past %" PRId64
+				 " before it votes",
+				 t->b, t->c);
+		else
+			snprintf(p, left, "RESTARTS (incarnation %d)", t->a);
+		break;
+	case TR_PAUSE:
+		snprintf(p, left, "PAUSED until t=%" PRId64, t->c);
+		break;
+	case TR_RESUME:
+		snprintf(p, left, "resumes");
+		break;
+	case TR_PARTITION:
+		snprintf(p, left, "network %s%s until t=%" PRId64,
+			 part_what[t->a >= 0 && t->a < 4 ? t->a : 0],
+			 t->a == 2 ? " (see faults)" : "", t->c);
+		break;
+	case TR_HEAL:
+		snprintf(p, left, "every fault healed");
+		break;
+	case TR_JUMP:
+		snprintf(p, left, "clock jumps to offset %+" PRId64 " us", t->c);
+		break;
+	case TR_CLIENT_SEND:
+		snprintf(p, left, "client %d sends append %" PRId64 " (correlation %d)", t->a, t->c,
+			 t->b);
+		break;
+	case TR_CLIENT_ACK:
+		snprintf(p, left,
+			 "client %d acknowledged: append %" PRId64 " at offset %" PRId64 "%s", t->a,
+			 t->c, t->d, t->b ? " (duplicate)" : "");
+		break;
+	case TR_CLIENT_RETRY:
+		snprintf(p, left, "client %d retries append %" PRId64, t->a, t->c);
+		break;
+	case TR_LIVENESS:
+		snprintf(p, left, "liveness phase: no more faults");
+		break;
+	case TR_SABOTAGE:
+		snprintf(p, left, "SABOTAGE %s (leader n%d)", sabotage_name(t->a), t->b);
+		break;
+	default:
+		snprintf(p, left, "event %u: %d %d %" PRId64 " %" PRId64, t->kind, t->a, t->b, t->c,
+			 t->d);
+	}
+}
+
 void
 sim_trace(struct sim *s, uint16_t kind, int node, int32_t a, int32_t b, int64_t c, int64_t d)
 {
@@ -64,17 +182,11 @@ sim_trace(struct sim *s, uint16_t kind, int node, int32_t a, int32_t b, int64_t 
 	t->b = b;
 	t->c = c;
 	t->d = d;
-	if (s->o.verbose) {
-		/* formatted at once only when asked for */
-		static const char *const kinds[] = {
-			"?",	       "ctl-event",  "ctl-tick",     "persist",	 "transition",
-			"command",     "dp-command", "dp-packet",    "dp-tick",	 "dp-durable",
-			"flush",       "send",	     "drop",	     "crash",	 "restart",
-			"pause",       "resume",     "partition",    "heal",	 "clock-jump",
-			"client-send", "client-ack", "client-retry", "liveness",
-		};
-		printf("  t=%" PRId64 " n%d %s %d %d %" PRId64 " %" PRId64 "\n", s->now, node,
-		       kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[kind] : "?", a, b, c, d);
+	if (s->o.verbose) { /* formatted at once only when asked for */
+		char line[256];
+
+		trace_format(t, line, sizeof(line));
+		printf("  %s\n", line);
 	}
 }
 
@@ -626,7 +738,7 @@ dp_step(struct sim *s, struct node *nd)
 
 		nd->rx_head = (nd->rx_head + 1) % SIM_RX_CAP;
 		nd->rx_n--;
-		sim_trace(s, TR_DP_PACKET, nd->id, d.from, d.len, 0, 0);
+		sim_trace(s, TR_DP_PACKET, nd->id, d.from, d.len, d.len > 5 ? d.bytes[5] : 0, 0);
 		kr_repl_on_packet(nd->r, d.bytes, d.len, from_node, addr, local(s, nd), &nd->ro);
 		dp_actions(s, nd); /* before the buffer goes: actions may point into it */
 		free(d.bytes);
@@ -806,7 +918,7 @@ may_lose(const struct sim *s, const struct node *nd)
 
 		lost += !v->up || v->e.vote_blocked || v == nd;
 	}
-	return lost < s->o.nodes / 2 + 1;
+	return s->o.nodes - lost >= s->o.nodes / 2 + 1; /* the others still form a majority */
 }
 
 static void
@@ -997,13 +1109,6 @@ sim_print_faults(const struct sim *s, FILE *f)
 void
 sim_print_trace(const struct sim *s, FILE *f)
 {
-	static const char *const kinds[] = {
-		"?",	       "ctl-event",  "ctl-tick",     "persist",	 "transition",
-		"command",     "dp-command", "dp-packet",    "dp-tick",	 "dp-durable",
-		"flush",       "send",	     "drop",	     "crash",	 "restart",
-		"pause",       "resume",     "partition",    "heal",	 "clock-jump",
-		"client-send", "client-ack", "client-retry", "liveness",
-	};
 	uint64_t from = s->trace_n > SIM_TRACE ? s->trace_n - SIM_TRACE : 0;
 
 	fprintf(f, "faults in force at t=%" PRId64 ":", s->now);
@@ -1021,13 +1126,14 @@ sim_print_trace(const struct sim *s, FILE *f)
 		for (int b = 1; b <= s->n; b++)
 			if (s->cut[a][b])
 				fprintf(f, " cut %d->%d", a, b);
-	fprintf(f, "\nlast events (time, node, what, details):\n");
+	fprintf(f, "\nlast events:\n");
 	for (uint64_t i = from; i < s->trace_n; i++) {
 		const struct trace_rec *t = &s->trace[i % SIM_TRACE];
 
-		fprintf(f, "  t=%" PRId64 " n%d %s %d %d %" PRId64 " %" PRId64 "\n", t->t, t->node,
-			t->kind < sizeof(kinds) / sizeof(kinds[0]) ? kinds[t->kind] : "?", t->a,
-			t->b, t->c, t->d);
+		char line[256];
+
+		trace_format(t, line, sizeof(line));
+		fprintf(f, "  %s\n", line);
 	}
 }
 
@@ -1228,6 +1334,8 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 			check_step(s, &s->nodes[who]);
 			break;
 		}
+		if (o->sabotage)
+			sabotage_try(s);
 	}
 	if (!s->violated)
 		check_final(s);

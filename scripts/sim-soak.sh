@@ -1,0 +1,96 @@
+#!/bin/bash
+# Long kraftsim sweeps: rounds over every cluster shape (1-7 voters, with and without
+# observers) and both durability modes, a batch of fresh seeds each, until the time is
+# up. Prints a line per batch and a summary with seeds per second and every failing seed
+# with its replay command. A failing seed does not stop the soak: the next batch of that
+# shape starts after it.
+#
+# usage: scripts/sim-soak.sh [--hours H | --minutes M | --seconds S] [--batch K]
+#                            [--steps T] [--sim PATH] [--log FILE]
+set -u
+
+secs=3600
+batch=200
+steps=20000
+sim=build/tools/kraftsim/kraftsim
+log=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--hours) secs=$(($2 * 3600)); shift 2 ;;
+	--minutes) secs=$(($2 * 60)); shift 2 ;;
+	--seconds) secs=$2; shift 2 ;;
+	--batch) batch=$2; shift 2 ;;
+	--steps) steps=$2; shift 2 ;;
+	--sim) sim=$2; shift 2 ;;
+	--log) log=$2; shift 2 ;;
+	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "sim-soak: unknown argument '$1' (--help)" >&2; exit 2 ;;
+	esac
+done
+[ -x "$sim" ] || { echo "sim-soak: no kraftsim at $sim (build first)" >&2; exit 2; }
+[ -n "$log" ] || log=$(mktemp /tmp/sim-soak.XXXXXX)
+
+shapes=(
+	"--nodes 3 --durability disk"
+	"--nodes 3 --durability memory"
+	"--nodes 5 --observers 2 --durability disk"
+	"--nodes 5 --observers 2 --durability memory"
+	"--nodes 1 --durability disk"
+	"--nodes 2 --observers 1 --durability disk"
+	"--nodes 2 --durability memory"
+	"--nodes 4 --durability disk"
+	"--nodes 4 --observers 2 --durability memory"
+	"--nodes 7 --durability disk"
+	"--nodes 7 --observers 1 --durability memory"
+)
+declare -a next
+for i in "${!shapes[@]}"; do next[$i]=1; done
+
+start=$(date +%s)
+end=$((start + secs))
+total_seeds=0
+total_steps_weighted=0
+failures=()
+echo "sim-soak: $(nproc) cores; ${#shapes[@]} shapes; batches of $batch seeds, $steps steps;" \
+	"until $(date -u -d "@$end" +%H:%M:%SZ); log $log"
+round=0
+while [ "$(date +%s)" -lt $end ]; do
+	round=$((round + 1))
+	for i in "${!shapes[@]}"; do
+		[ "$(date +%s)" -lt $end ] || break
+		shape=${shapes[$i]}
+		s0=${next[$i]}
+		t0=$(date +%s.%N)
+		# shellcheck disable=SC2086 # shape is a word list
+		out=$("$sim" $shape --seed "$s0" --seeds "$batch" --steps "$steps" 2>&1)
+		rc=$?
+		t1=$(date +%s.%N)
+		last=$(printf '%s\n' "$out" | tail -n 1)
+		ran=$(printf '%s\n' "$last" | sed -n 's/.*seeds=\([0-9]*\).*/\1/p')
+		sps=$(printf '%s\n' "$last" | sed -n 's/.*steps_per_s=\([0-9]*\).*/\1/p')
+		if [ -z "$ran" ]; then
+			echo "sim-soak: kraftsim gave no summary (exit $rc) for $shape seed $s0:" >&2
+			printf '%s\n' "$out" | tail -n 5 >&2
+			exit 2
+		fi
+		total_seeds=$((total_seeds + ran))
+		next[$i]=$((s0 + ran))
+		printf '%s  %-45s seeds %6d..%-6d %5.1f seeds/s %9s steps/s %s\n' \
+			"$(date -u +%H:%M:%S)" "$shape" "$s0" $((s0 + ran - 1)) \
+			"$(echo "$ran / ($t1 - $t0)" | bc -l)" "$sps" \
+			"$([ $rc -eq 0 ] && echo ok || echo VIOLATION)" | tee -a "$log"
+		if [ $rc -ne 0 ]; then
+			v=$(printf '%s\n' "$out" | grep -m1 '^kraftsim: VIOLATION')
+			r=$(printf '%s\n' "$out" | grep -m1 '^replay:')
+			failures+=("$v"$'\n'"    $r")
+			printf '%s\n' "$out" >>"$log"
+		fi
+	done
+done
+elapsed=$(($(date +%s) - start))
+[ $elapsed -gt 0 ] || elapsed=1
+echo "sim-soak: $round rounds, $total_seeds seeds in ${elapsed}s" \
+	"($(echo "$total_seeds / $elapsed" | bc -l | xargs printf '%.1f') seeds/s)," \
+	"${#failures[@]} failing" | tee -a "$log"
+for f in "${failures[@]}"; do echo "$f"; done | tee -a "$log"
+[ ${#failures[@]} -eq 0 ]

@@ -1,0 +1,290 @@
+/* kraftsim: sabotage -- proof that each checker can fail.
+ *
+ * Planted bugs (--bug) break the cores and show that the invariants catch what follows.
+ * Some checkers guard against faults no planted bug produces cleanly (an epoch that goes
+ * back, a second vote in one epoch, a frame sent before its epoch is durable, an
+ * acknowledged append that vanishes). A sabotage breaks the simulator's picture of the
+ * world once, at the first moment it can, exactly as such a fault would, and the checker
+ * named in the table must report it. scripts/sim-bugs.sh runs every one. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sim.h"
+
+/* The leader (election and dataplane agree), or NULL. */
+static struct node *
+leader(struct sim *s)
+{
+	for (int i = 0; i < s->o.nodes; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if (nd->up && nd->e.role == KR_ROLE_LEADER && nd->r->role == KR_REPL_LEADER &&
+		    nd->r->hw != KR_OFFSET_NONE)
+			return nd;
+	}
+	return NULL;
+}
+
+/* A running voter other than the leader that has voted and follows with a known HW. */
+static struct node *
+follower(struct sim *s)
+{
+	for (int i = 0; i < s->o.nodes; i++) {
+		struct node *nd = &s->nodes[i];
+
+		if (nd->up && nd->e.role == KR_ROLE_FOLLOWER && nd->r->role == KR_REPL_FOLLOWER &&
+		    nd->r->hw != KR_OFFSET_NONE && nd->r->hw > 0 && nd->disk.voted_id >= 0 &&
+		    nd->eo_next == nd->eo.n && !nd->persisting && nd->last_hw == nd->r->hw)
+			return nd;
+	}
+	return NULL;
+}
+
+/* A client append the simulator saw acknowledged and committed: (client, seq). */
+static bool
+acked_append(const struct sim *s, int *client, uint64_t *seq)
+{
+	for (int c = 0; c < s->pf.n_clients; c++)
+		for (uint64_t q = 0; q < s->clients[c].seq; q++)
+			if (s->acked_at[c][q] >= 0 && s->committed_at[c][q] >= 0) {
+				*client = c;
+				*seq = q;
+				return true;
+			}
+	return false;
+}
+
+static bool
+sab_epoch_back(struct sim *s, struct node *l, struct node *f)
+{
+	(void)l;
+	f->e.epoch--;
+	check_step(s, f);
+	return true;
+}
+
+static bool
+sab_persist_back(struct sim *s, struct node *l, struct node *f)
+{
+	struct kr_quorum_state qs = f->disk;
+
+	(void)l;
+	qs.epoch--;
+	check_persisted(s, f, &qs);
+	return true;
+}
+
+static bool
+sab_second_vote(struct sim *s, struct node *l, struct node *f)
+{
+	struct kr_quorum_state qs = f->disk;
+
+	(void)l;
+	qs.voted_id = qs.voted_id == 1 ? 2 : 1;
+	check_persisted(s, f, &qs);
+	return true;
+}
+
+static bool
+sab_send_early(struct sim *s, struct node *l, struct node *f)
+{
+	struct kr_el_action a = {.type = KR_EL_SEND, .u.send.to = l->id};
+
+	a.u.send.msg.api = KR_API_BEGIN_EPOCH_RESP;
+	a.u.send.msg.u.epoch_resp.epoch = f->disk.epoch + 1;
+	check_control_send(s, f, &a);
+	return true;
+}
+
+static bool
+sab_ask_early(struct sim *s, struct node *l, struct node *f)
+{
+	struct kr_el_action a = {.type = KR_EL_SEND, .u.send.to = l->id};
+
+	a.u.send.msg.api = KR_API_VOTE;
+	a.u.send.msg.u.vote.epoch = f->disk.epoch; /* it voted for the leader, not itself */
+	check_control_send(s, f, &a);
+	return true;
+}
+
+static bool
+sab_fetch_early(struct sim *s, struct node *l, struct node *f)
+{
+	struct kr_rp_action a = {.type = KR_RP_SEND, .u.send.to_node = l->id};
+
+	a.u.send.msg.api = KR_API_FETCH;
+	a.u.send.msg.u.fetch.epoch = f->disk.epoch + 1;
+	a.u.send.msg.u.fetch.durable_offset = KR_OFFSET_NONE;
+	check_dp_send(s, f, &a);
+	return true;
+}
+
+static bool
+sab_claim_beyond(struct sim *s, struct node *l, struct node *f)
+{
+	struct kr_rp_action a = {.type = KR_RP_SEND, .u.send.to_node = l->id};
+
+	a.u.send.msg.api = KR_API_FETCH;
+	a.u.send.msg.u.fetch.epoch = f->r->epoch;
+	a.u.send.msg.u.fetch.durable_offset = kr_log_end(f->log) + 5;
+	check_dp_send(s, f, &a);
+	return true;
+}
+
+static bool
+sab_hw_down(struct sim *s, struct node *l, struct node *f)
+{
+	(void)l;
+	f->r->hw = 0;
+	check_step(s, f);
+	return true;
+}
+
+static bool
+sab_leader_hw_beyond(struct sim *s, struct node *l, struct node *f)
+{
+	(void)f;
+	l->r->hw = kr_log_end(l->log) + 1;
+	check_step(s, l);
+	return true;
+}
+
+static bool
+sab_believes_beyond(struct sim *s, struct node *l, struct node *f)
+{
+	(void)l;
+	f->r->committed = s->committed_end + 1;
+	check_step(s, f);
+	return true;
+}
+
+static bool
+sab_ack_wrong(struct sim *s, struct node *l, struct node *f)
+{
+	int c;
+	uint64_t q;
+
+	(void)l;
+	(void)f;
+	if (!acked_append(s, &c, &q))
+		return false;
+	/* the same append acknowledged again, at the offset of the leader's first record */
+	check_ack(s, c, q, 0, false);
+	return true;
+}
+
+static bool
+sab_ack_lost(struct sim *s, struct node *l, struct node *f)
+{
+	int c;
+	uint64_t q;
+
+	(void)l;
+	(void)f;
+	if (!acked_append(s, &c, &q))
+		return false;
+	s->committed_at[c][q] = -1; /* as if the record had vanished from the log */
+	return true;		    /* the final check must notice */
+}
+
+static bool
+sab_ack_moved(struct sim *s, struct node *l, struct node *f)
+{
+	int c;
+	uint64_t q;
+
+	(void)l;
+	(void)f;
+	if (!acked_append(s, &c, &q))
+		return false;
+	s->committed_at[c][q] += 1000000; /* committed somewhere else than acknowledged */
+	return true;
+}
+
+static bool
+sab_two_leaders(struct sim *s, struct node *l, struct node *f)
+{
+	s->epoch_leader[l->r->epoch] = f->id; /* as if f had led this epoch before */
+	check_step(s, l);
+	return true;
+}
+
+static const struct sabotage {
+	const char *name;
+	const char *text;
+	bool (*apply)(struct sim *s, struct node *leader, struct node *follower);
+} sabotages[] = {
+	{"EPOCH_BACK", "a follower's epoch goes back by one", sab_epoch_back},
+	{"PERSIST_BACK", "a follower writes an older epoch to its quorum-state file",
+	 sab_persist_back},
+	{"SECOND_VOTE", "a follower writes a second, different vote for its epoch",
+	 sab_second_vote},
+	{"SEND_EARLY", "a follower's control plane answers in an epoch it has not persisted",
+	 sab_send_early},
+	{"ASK_EARLY", "a follower asks for votes without having voted for itself", sab_ask_early},
+	{"FETCH_EARLY", "a follower's dataplane fetches in an epoch not yet persisted",
+	 sab_fetch_early},
+	{"CLAIM_BEYOND", "a follower reports more durable data than its log holds",
+	 sab_claim_beyond},
+	{"HW_DOWN", "a follower's HW drops to 0", sab_hw_down},
+	{"LEADER_HW_BEYOND", "the leader's HW passes its log end", sab_leader_hw_beyond},
+	{"BELIEVES_BEYOND", "a follower believes more committed than any leader's HW",
+	 sab_believes_beyond},
+	{"ACK_WRONG", "an acknowledged append is acknowledged again at another offset",
+	 sab_ack_wrong},
+	{"ACK_LOST", "an acknowledged append vanishes from the committed log", sab_ack_lost},
+	{"ACK_MOVED", "an acknowledged append is committed elsewhere than acknowledged",
+	 sab_ack_moved},
+	{"TWO_LEADERS", "the simulator sees a second leader of the current epoch", sab_two_leaders},
+};
+
+#define N_SABOTAGES ((int)(sizeof(sabotages) / sizeof(sabotages[0])))
+
+int
+sabotage_find(const char *name)
+{
+	for (int i = 0; i < N_SABOTAGES; i++)
+		if (strcasecmp(name, sabotages[i].name) == 0)
+			return i + 1;
+	return 0;
+}
+
+void
+sabotage_list(FILE *f)
+{
+	for (int i = 0; i < N_SABOTAGES; i++)
+		fprintf(f, "%s\n", sabotages[i].name);
+}
+
+const char *
+sabotage_name(int which)
+{
+	return which >= 1 && which <= N_SABOTAGES ? sabotages[which - 1].name : "?";
+}
+
+const char *
+sabotage_text(int which)
+{
+	return which >= 1 && which <= N_SABOTAGES ? sabotages[which - 1].text : "?";
+}
+
+/* After a step: apply the sabotage once the cluster has a leader, a follower and some
+ * committed appends, and not while the faults phase is over. */
+void
+sabotage_try(struct sim *s)
+{
+	struct node *l, *f;
+
+	if (s->sabotaged || s->violated || s->healing || s->commits < 3)
+		return;
+	l = leader(s);
+	f = follower(s);
+	if (l == NULL || f == NULL || f->e.leader_id != l->id)
+		return;
+	if (sabotages[s->o.sabotage - 1].apply(s, l, f)) {
+		s->sabotaged = true;
+		sim_trace(s, TR_SABOTAGE, f->id, s->o.sabotage, l->id, 0, 0);
+	}
+}
