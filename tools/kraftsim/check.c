@@ -428,13 +428,13 @@ check_majority(struct sim *s, struct node *nd, uint64_t hw)
 	kr_batch_hdr_get(sp.data, &h);
 	for (int i = 0; i < s->o.nodes; i++)
 		count += holds(s, &s->nodes[i], nd, hw, h.base_offset, h.epoch, h.crc);
-	check_electable(s, nd, hw, &h);
 	if (count < s->o.nodes / 2 + 1)
 		check_violation(s,
 				"leader %d (epoch %u) moved its HW to %" PRIu64
 				" but only %d of %d voters hold offset %" PRIu64 " %s",
 				nd->id, nd->r->epoch, hw, count, s->o.nodes, hw - 1,
 				s->o.memory ? "in memory" : "durably");
+	check_electable(s, nd, hw, &h);
 }
 
 void

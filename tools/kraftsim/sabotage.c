@@ -211,6 +211,15 @@ sab_two_leaders(struct sim *s, struct node *l, struct node *f)
 	return true;
 }
 
+static bool
+sab_mislabel(struct sim *s, struct node *l, struct node *f)
+{
+	(void)l;
+	(void)f;
+	s->mislabel_next = true; /* a good datagram, said to be damaged */
+	return true;
+}
+
 static const struct sabotage {
 	const char *name;
 	const char *text;
@@ -237,6 +246,8 @@ static const struct sabotage {
 	{"ACK_LOST", "an acknowledged append vanishes from the committed log", sab_ack_lost},
 	{"ACK_MOVED", "an acknowledged append is committed elsewhere than acknowledged",
 	 sab_ack_moved},
+	{"MISLABEL", "the next datagram a node takes is said to have a flipped bit, but has none",
+	 sab_mislabel},
 	{"TWO_LEADERS", "the simulator sees a second leader of the current epoch", sab_two_leaders},
 };
 

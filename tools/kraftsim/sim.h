@@ -81,6 +81,7 @@ struct datagram {
 	int32_t from; /* node id, or -(client + 1) */
 	uint64_t to;  /* node id, or a client address */
 	uint16_t len;
+	bool corrupt; /* a bit flipped on the way */
 	uint8_t *bytes;
 };
 
@@ -155,8 +156,9 @@ struct client {
 
 struct profile {
 	double p_drop, p_dup;
-	double p_late;	 /* a datagram held back for up to late_us (a queue, a paused VM) */
-	double p_damage; /* disk: a restart finds a batch in the middle of its log damaged */
+	double p_corrupt; /* one bit of a datagram flips (the CRC must catch it) */
+	double p_late;	  /* a datagram held back for up to late_us (a queue, a paused VM) */
+	double p_damage;  /* disk: a restart finds a batch in the middle of its log damaged */
 	int64_t late_us;
 	int64_t delay_us, jitter_us;
 	int64_t ring_delay_us;
@@ -230,7 +232,8 @@ struct sim {
 	/* what happened */
 	uint64_t commits, elections, acks;
 	bool violated;
-	bool sabotaged; /* --sabotage has acted */
+	bool sabotaged;	    /* --sabotage has acted */
+	bool mislabel_next; /* sabotage: the next datagram a node takes is called corrupt */
 	char violation[512];
 	struct trace_rec trace[SIM_TRACE];
 	uint64_t trace_n;
@@ -288,6 +291,7 @@ enum {
 	TR_CLIENT_RETRY,
 	TR_LIVENESS,
 	TR_SABOTAGE,
+	TR_CORRUPT,
 };
 
 #endif /* KRAFTSIM_SIM_H */

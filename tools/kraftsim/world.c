@@ -117,6 +117,9 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 		snprintf(p, left, "message to n%d lost %s", t->a,
 			 drop_why[t->b >= 0 && t->b < 3 ? t->b : 0]);
 		break;
+	case TR_CORRUPT:
+		snprintf(p, left, "message to n%d: bit %d flipped in flight", t->a, t->b);
+		break;
 	case TR_CRASH:
 		snprintf(p, left, "CRASHES for %d us (unflushed data lost)", t->a);
 		break;
@@ -433,6 +436,13 @@ net_send(struct sim *s, int32_t from, uint64_t to, const uint8_t *bytes, size_t 
 		};
 
 		memcpy(d.bytes, bytes, len);
+		if (len > 0 && chance(s, s->pf.p_corrupt)) { /* one bit flips on the way */
+			uint64_t bit = rnd(s, (uint64_t)len * 8);
+
+			d.bytes[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			d.corrupt = true;
+			sim_trace(s, TR_CORRUPT, from, (int32_t)to, (int32_t)bit, 0, 0);
+		}
 		net_push(s, d);
 	}
 }
@@ -735,11 +745,20 @@ dp_step(struct sim *s, struct node *nd)
 		int32_t from_node = d.from > 0 ? d.from : KR_NODE_NONE;
 		uint64_t addr =
 			d.from > 0 ? (uint64_t)d.from : SIM_CLIENT_ADDR + (uint64_t)(-d.from - 1);
+		uint64_t malformed = nd->r->stats.drops[KR_RP_DROP_DECODE];
+		bool corrupt = d.corrupt != s->mislabel_next;
 
 		nd->rx_head = (nd->rx_head + 1) % SIM_RX_CAP;
 		nd->rx_n--;
 		sim_trace(s, TR_DP_PACKET, nd->id, d.from, d.len, d.len > 5 ? d.bytes[5] : 0, 0);
 		kr_repl_on_packet(nd->r, d.bytes, d.len, from_node, addr, local(s, nd), &nd->ro);
+		/* every damaged datagram is counted as malformed and dropped; no good one is */
+		s->mislabel_next = false;
+		if ((nd->r->stats.drops[KR_RP_DROP_DECODE] != malformed) != corrupt)
+			check_violation(s, "node %d: a %s datagram from %d was %s", nd->id,
+					corrupt ? "damaged" : "well-formed", d.from,
+					corrupt ? "not refused as malformed"
+						: "refused as malformed");
 		dp_actions(s, nd); /* before the buffer goes: actions may point into it */
 		free(d.bytes);
 		return;
@@ -1041,7 +1060,7 @@ start_healing(struct sim *s)
 {
 	s->healing = true;
 	heal_all(s);
-	s->pf.p_drop = s->pf.p_dup = s->pf.p_late = 0;
+	s->pf.p_drop = s->pf.p_dup = s->pf.p_late = s->pf.p_corrupt = 0;
 	for (int i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
 
@@ -1083,6 +1102,7 @@ draw_profile(struct sim *s)
 	p->weights[0] += 1; /* crashes in every run */
 	p->n_clients = 1 + (int)rnd(s, SIM_CLIENTS_MAX);
 	p->think_us = rnd_between(s, 0, 3000);
+	p->p_corrupt = (double[]){0, 0, 0.001, 0.01}[rnd(s, 4)];
 }
 
 void
@@ -1091,16 +1111,15 @@ sim_print_faults(const struct sim *s, FILE *f)
 	const struct profile *p = &s->pf;
 
 	fprintf(f,
-		"seed %" PRIu64
-		": %d voters, %d observers, %s; drop %.3f dup %.2f late %.3f (<= %" PRId64
-		" us) damage %.1f delay %" PRId64 "+%" PRId64 " us; ring delay %" PRId64
-		" us; fsync %" PRId64 "-%" PRId64 " us; a fault every ~%" PRId64
-		" us (crash %u, split %u, one-way %u, "
+		"seed %" PRIu64 ": %d voters, %d observers, %s; drop %.3f dup %.2f corrupt %.3f "
+		"late %.3f (<= %" PRId64 " us) damage %.1f delay %" PRId64 "+%" PRId64
+		" us; ring delay %" PRId64 " us; fsync %" PRId64 "-%" PRId64
+		" us; a fault every ~%" PRId64 " us (crash %u, split %u, one-way %u, "
 		"isolate leader %u, pause %u, clock jump %u); down %" PRId64 "-%" PRId64
 		" us; pause <= %" PRId64 " us; jump <= %" PRId64 " us; %d clients\n",
 		s->seed, s->o.nodes, s->o.observers, s->o.memory ? "memory" : "disk", p->p_drop,
-		p->p_dup, p->p_late, p->late_us, p->p_damage, p->delay_us, p->jitter_us,
-		p->ring_delay_us, p->fsync_min_us, p->fsync_max_us, p->fault_every_us,
+		p->p_dup, p->p_corrupt, p->p_late, p->late_us, p->p_damage, p->delay_us,
+		p->jitter_us, p->ring_delay_us, p->fsync_min_us, p->fsync_max_us, p->fault_every_us,
 		p->weights[0], p->weights[1], p->weights[2], p->weights[3], p->weights[4],
 		p->weights[5], p->down_min_us, p->down_max_us, p->pause_max_us, p->jump_max_us,
 		p->n_clients);
