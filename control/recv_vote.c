@@ -151,7 +151,9 @@ el_recv_vote_resp(struct kr_election *e, int32_t from, uint32_t corr,
 		el_ignore(e, KR_EL_IGNORE_STALE_RESPONSE);
 		return;
 	}
-	e->vote_state[vi] =
-		resp->error == KR_ERR_NONE && resp->granted ? KR_VOTE_GRANTED : KR_VOTE_REJECTED;
+	e->vote_state[vi] = (resp->error == KR_ERR_NONE && resp->granted) ||
+					    (KR_BUG(COUNT_REJECTED_VOTES) && !resp->pre_vote)
+				    ? KR_VOTE_GRANTED
+				    : KR_VOTE_REJECTED;
 	el_tally(e, now, out);
 }

@@ -25,7 +25,8 @@ bug ACCEPT_STALE_EPOCH_FETCH|--nodes 3|never spoke in epoch
 bug VOTE_NOT_PERSISTED_FIRST|--nodes 3|granted its vote in epoch [0-9]+ to [0-9]+ before persisting it
 bug AMNESIAC_VOTES|--nodes 3 --durability memory|as a new leader must hold every entry|committed prefixes differ
 bug DATAPLANE_IGNORES_FENCE|--nodes 3|fence rule:
-bug DOUBLE_VOTE|--nodes 3|two leaders in epoch
+bug DOUBLE_VOTE|--nodes 3|voted for [0-9]+ and then [0-9]+ in epoch
+bug COUNT_REJECTED_VOTES|--nodes 3|two leaders in epoch|as a new leader must hold every entry|committed prefixes differ
 bug NO_DEDUP|--nodes 3|committed twice
 bug ACK_BEFORE_COMMIT|--nodes 3|which is not committed
 bug FOLLOWER_NOT_PERSISTED|--nodes 3|in memory epoch .* on disk epoch

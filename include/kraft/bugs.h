@@ -20,7 +20,8 @@
 	X(DOUBLE_VOTE, "a voter grants a second vote in an epoch it already voted in")          \
 	X(NO_DEDUP, "the leader appends a retried append again")                                \
 	X(ACK_BEFORE_COMMIT, "the leader answers an append when it is appended, not committed") \
-	X(FOLLOWER_NOT_PERSISTED, "following a new leader is not written to the quorum state")
+	X(FOLLOWER_NOT_PERSISTED, "following a new leader is not written to the quorum state")  \
+	X(COUNT_REJECTED_VOTES, "a candidate counts a rejected vote as granted")
 
 enum kr_bug {
 #define KR_BUG_ENUM(n, text) KR_BUG_##n,

@@ -56,88 +56,102 @@ acked_append(const struct sim *s, int *client, uint64_t *seq)
 	return false;
 }
 
+/* Each sabotage either feeds a wrong action through the node's own action path (so the
+ * check's call site is tested too), or changes state and runs the per-step check the
+ * main loop runs. */
+
 static bool
 sab_epoch_back(struct sim *s, struct node *l, struct node *f)
 {
+	(void)s;
 	(void)l;
-	f->e.epoch--;
-	check_step(s, f);
+	f->e.epoch--; /* the main loop's next check of f must see it */
+	return true;
+}
+
+static bool
+sab_persist(struct sim *s, struct node *f, uint32_t epoch, int32_t voted)
+{
+	struct kr_el_action a = {.type = KR_EL_PERSIST, .u.persist = f->disk};
+
+	a.u.persist.epoch = epoch;
+	a.u.persist.voted_id = voted;
+	sim_inject_control(s, f, &a);
 	return true;
 }
 
 static bool
 sab_persist_back(struct sim *s, struct node *l, struct node *f)
 {
-	struct kr_quorum_state qs = f->disk;
-
 	(void)l;
-	qs.epoch--;
-	check_persisted(s, f, &qs);
-	return true;
+	return sab_persist(s, f, f->disk.epoch - 1, KR_NODE_NONE);
 }
 
 static bool
 sab_second_vote(struct sim *s, struct node *l, struct node *f)
 {
-	struct kr_quorum_state qs = f->disk;
-
 	(void)l;
-	qs.voted_id = qs.voted_id == 1 ? 2 : 1;
-	check_persisted(s, f, &qs);
+	return sab_persist(s, f, f->disk.epoch, f->disk.voted_id == 1 ? 2 : 1);
+}
+
+static bool
+sab_control_send(struct sim *s, struct node *l, struct node *f, uint8_t api, uint32_t epoch)
+{
+	struct kr_el_action a = {.type = KR_EL_SEND, .u.send.to = l->id};
+
+	a.u.send.msg.api = api;
+	if (api == KR_API_VOTE)
+		a.u.send.msg.u.vote.epoch = epoch;
+	else
+		a.u.send.msg.u.epoch_resp.epoch = epoch;
+	sim_inject_control(s, f, &a);
 	return true;
 }
 
 static bool
 sab_send_early(struct sim *s, struct node *l, struct node *f)
 {
-	struct kr_el_action a = {.type = KR_EL_SEND, .u.send.to = l->id};
-
-	a.u.send.msg.api = KR_API_BEGIN_EPOCH_RESP;
-	a.u.send.msg.u.epoch_resp.epoch = f->disk.epoch + 1;
-	check_control_send(s, f, &a);
-	return true;
+	return sab_control_send(s, l, f, KR_API_BEGIN_EPOCH_RESP, f->disk.epoch + 1);
 }
 
 static bool
 sab_ask_early(struct sim *s, struct node *l, struct node *f)
 {
-	struct kr_el_action a = {.type = KR_EL_SEND, .u.send.to = l->id};
+	/* it voted for the leader in this epoch, not for itself */
+	return sab_control_send(s, l, f, KR_API_VOTE, f->disk.epoch);
+}
 
-	a.u.send.msg.api = KR_API_VOTE;
-	a.u.send.msg.u.vote.epoch = f->disk.epoch; /* it voted for the leader, not itself */
-	check_control_send(s, f, &a);
+static bool
+sab_fetch(struct sim *s, struct node *l, struct node *f, uint32_t epoch, uint64_t durable)
+{
+	struct kr_rp_action a = {.type = KR_RP_SEND, .u.send.to_node = l->id};
+
+	a.u.send.msg.api = KR_API_FETCH;
+	a.u.send.msg.u.fetch.epoch = epoch;
+	a.u.send.msg.u.fetch.fetch_offset = kr_log_end(f->log);
+	a.u.send.msg.u.fetch.last_fetched_epoch = kr_log_last_epoch(f->log);
+	a.u.send.msg.u.fetch.durable_offset = durable;
+	sim_inject_dp(s, f, &a);
 	return true;
 }
 
 static bool
 sab_fetch_early(struct sim *s, struct node *l, struct node *f)
 {
-	struct kr_rp_action a = {.type = KR_RP_SEND, .u.send.to_node = l->id};
-
-	a.u.send.msg.api = KR_API_FETCH;
-	a.u.send.msg.u.fetch.epoch = f->disk.epoch + 1;
-	a.u.send.msg.u.fetch.durable_offset = KR_OFFSET_NONE;
-	check_dp_send(s, f, &a);
-	return true;
+	return sab_fetch(s, l, f, f->disk.epoch + 1, KR_OFFSET_NONE);
 }
 
 static bool
 sab_claim_beyond(struct sim *s, struct node *l, struct node *f)
 {
-	struct kr_rp_action a = {.type = KR_RP_SEND, .u.send.to_node = l->id};
-
-	a.u.send.msg.api = KR_API_FETCH;
-	a.u.send.msg.u.fetch.epoch = f->r->epoch;
-	a.u.send.msg.u.fetch.durable_offset = kr_log_end(f->log) + 5;
-	check_dp_send(s, f, &a);
-	return true;
+	return sab_fetch(s, l, f, f->r->epoch, kr_log_end(f->log) + 5);
 }
 
 static bool
 sab_hw_down(struct sim *s, struct node *l, struct node *f)
 {
 	(void)l;
-	f->r->hw = 0;
+	f->r->hw = 0; /* the next good Fetch reply would raise it again: check now */
 	check_step(s, f);
 	return true;
 }
@@ -146,7 +160,7 @@ static bool
 sab_leader_hw_beyond(struct sim *s, struct node *l, struct node *f)
 {
 	(void)f;
-	l->r->hw = kr_log_end(l->log) + 1;
+	l->r->hw = kr_log_end(l->log) + 1; /* an append could fill the gap: check now */
 	check_step(s, l);
 	return true;
 }
@@ -155,24 +169,32 @@ static bool
 sab_believes_beyond(struct sim *s, struct node *l, struct node *f)
 {
 	(void)l;
-	f->r->committed = s->committed_end + 1;
-	check_step(s, f);
+	f->r->committed = s->committed_end + 1; /* the next check of f must see it */
 	return true;
 }
 
 static bool
 sab_ack_wrong(struct sim *s, struct node *l, struct node *f)
 {
-	int c;
-	uint64_t q;
+	struct kr_rp_action a = {.type = KR_RP_SEND, .u.send.to_node = KR_NODE_NONE};
 
-	(void)l;
 	(void)f;
-	if (!acked_append(s, &c, &q))
-		return false;
-	/* the same append acknowledged again, at the offset of the leader's first record */
-	check_ack(s, c, q, 0, false);
-	return true;
+	for (int c = 0; c < s->pf.n_clients; c++) {
+		if (!s->clients[c].inflight)
+			continue;
+		/* the leader tells the waiting client its append sits at offset 0 (the first
+		 * LeaderChange record) */
+		a.u.send.to_addr = SIM_CLIENT_ADDR + (uint64_t)c;
+		a.u.send.correlation = s->clients[c].corr;
+		a.u.send.msg.api = KR_API_APPEND_RESP;
+		a.u.send.msg.u.append_resp.epoch = l->r->epoch;
+		a.u.send.msg.u.append_resp.leader_id = l->id;
+		a.u.send.msg.u.append_resp.record_count = 1;
+		a.u.send.msg.u.append_resp.base_offset = 0;
+		sim_inject_dp(s, l, &a);
+		return true;
+	}
+	return false;
 }
 
 static bool
@@ -241,7 +263,7 @@ static const struct sabotage {
 	{"LEADER_HW_BEYOND", "the leader's HW passes its log end", sab_leader_hw_beyond},
 	{"BELIEVES_BEYOND", "a follower believes more committed than any leader's HW",
 	 sab_believes_beyond},
-	{"ACK_WRONG", "an acknowledged append is acknowledged again at another offset",
+	{"ACK_WRONG", "the leader tells a waiting client its append sits at offset 0",
 	 sab_ack_wrong},
 	{"ACK_LOST", "an acknowledged append vanishes from the committed log", sab_ack_lost},
 	{"ACK_MOVED", "an acknowledged append is committed elsewhere than acknowledged",

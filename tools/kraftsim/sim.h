@@ -245,6 +245,8 @@ void sim_free(struct sim *s);
 void sim_print_faults(const struct sim *s, FILE *f);
 void sim_print_trace(const struct sim *s, FILE *f);
 void sim_trace(struct sim *s, uint16_t kind, int node, int32_t a, int32_t b, int64_t c, int64_t d);
+void sim_inject_control(struct sim *s, struct node *nd, const struct kr_el_action *a);
+void sim_inject_dp(struct sim *s, struct node *nd, const struct kr_rp_action *a);
 bool sim_image_holds(const struct image *img, uint64_t base, uint32_t epoch, uint32_t crc);
 
 /* check.c: the invariants */

@@ -67,9 +67,14 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 
 	switch (t->kind) {
 	case TR_CTL_EVENT:
-		snprintf(p, left,
-			 "control takes %s (node %d, epoch %" PRId64 ", offset %" PRId64 ")",
-			 kr_event_name((unsigned)t->a), t->b, t->c, t->d);
+		if (t->a == KR_EV_PACKET)
+			snprintf(p, left, "control takes %s from n%d", kr_api_name((unsigned)t->c),
+				 t->b);
+		else
+			snprintf(p, left,
+				 "control takes %s (node %d, epoch %" PRId64 ", offset %" PRId64
+				 ")",
+				 kr_event_name((unsigned)t->a), t->b, t->c, t->d);
 		break;
 	case TR_CTL_TICK:
 		snprintf(p, left, "control timer fires (%s, epoch %" PRId64 ")",
@@ -86,6 +91,13 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 		break;
 	case TR_CMD:
 	case TR_DP_CMD:
+		if (t->a == KR_CMD_SEND) {
+			snprintf(p, left, "%s %s to n%d",
+				 t->kind == TR_CMD ? "control hands the dataplane"
+						   : "dataplane transmits",
+				 kr_api_name((unsigned)t->c), t->b);
+			break;
+		}
 		snprintf(p, left, "%s %s (node %d, epoch %" PRId64 ", seq %" PRId64 ")",
 			 t->kind == TR_CMD ? "control sends" : "dataplane takes",
 			 kr_cmd_name((unsigned)t->a), t->b, t->c, t->d);
@@ -608,8 +620,8 @@ control_step(struct sim *s, struct node *nd)
 				return;
 			}
 			nd->persisting = false;
+			check_persisted(s, nd, &a->u.persist); /* against what the file held */
 			nd->disk = a->u.persist;
-			check_persisted(s, nd, &a->u.persist);
 			sim_trace(s, TR_PERSIST, nd->id, (int32_t)a->u.persist.epoch,
 				  a->u.persist.voted_id, a->u.persist.leader_id, 0);
 			break;
@@ -622,7 +634,8 @@ control_step(struct sim *s, struct node *nd)
 						nd->id);
 				return;
 			}
-			sim_trace(s, TR_CMD, nd->id, it.u.cmd.type, it.u.cmd.node, it.u.cmd.epoch,
+			sim_trace(s, TR_CMD, nd->id, it.u.cmd.type, it.u.cmd.node,
+				  it.u.cmd.type == KR_CMD_SEND ? it.u.cmd.frame[5] : it.u.cmd.epoch,
 				  it.u.cmd.seq);
 			ring_push(s, &nd->cmds, &it);
 			break;
@@ -644,7 +657,8 @@ control_step(struct sim *s, struct node *nd)
 	nd->eo.n = nd->eo_next = 0;
 	if (ring_ready_at(&nd->events) <= s->now) {
 		it = ring_pop(s, &nd->events);
-		sim_trace(s, TR_CTL_EVENT, nd->id, it.u.ev.type, it.u.ev.node, it.u.ev.epoch,
+		sim_trace(s, TR_CTL_EVENT, nd->id, it.u.ev.type, it.u.ev.node,
+			  it.u.ev.type == KR_EV_PACKET ? it.u.ev.frame[5] : it.u.ev.epoch,
 			  (int64_t)it.u.ev.offset);
 		kr_control_on_event(&nd->e, &s->wire, &it.u.ev, local(s, nd), &nd->eo);
 	} else {
@@ -724,6 +738,26 @@ dp_actions(struct sim *s, struct node *nd)
 		nd->trunc_low = kr_log_end(nd->log);
 }
 
+/* Sabotage: give an idle node's control actor an action as if its core had produced it
+ * (it runs through the same steps and checks as any other), or have its dataplane carry
+ * one out now. */
+void
+sim_inject_control(struct sim *s, struct node *nd, const struct kr_el_action *a)
+{
+	(void)s;
+	nd->eo.a[0] = *a;
+	nd->eo.n = 1;
+	nd->eo_next = 0;
+}
+
+void
+sim_inject_dp(struct sim *s, struct node *nd, const struct kr_rp_action *a)
+{
+	nd->ro.a[0] = *a;
+	nd->ro.n = 1;
+	dp_actions(s, nd);
+}
+
 static void
 dp_step(struct sim *s, struct node *nd)
 {
@@ -732,7 +766,8 @@ dp_step(struct sim *s, struct node *nd)
 	nd->ro.n = 0;
 	if (ring_ready_at(&nd->cmds) <= s->now) {
 		it = ring_pop(s, &nd->cmds);
-		sim_trace(s, TR_DP_CMD, nd->id, it.u.cmd.type, it.u.cmd.node, it.u.cmd.epoch,
+		sim_trace(s, TR_DP_CMD, nd->id, it.u.cmd.type, it.u.cmd.node,
+			  it.u.cmd.type == KR_CMD_SEND ? it.u.cmd.frame[5] : it.u.cmd.epoch,
 			  it.u.cmd.seq);
 		kr_repl_on_cmd(nd->r, &it.u.cmd, local(s, nd), &nd->ro);
 	} else if (ring_ready_at(&nd->durable) <= s->now) {
@@ -1130,22 +1165,25 @@ sim_print_trace(const struct sim *s, FILE *f)
 {
 	uint64_t from = s->trace_n > SIM_TRACE ? s->trace_n - SIM_TRACE : 0;
 
+	int faults = 0;
+
 	fprintf(f, "faults in force at t=%" PRId64 ":", s->now);
 	for (int i = 0; i < s->n; i++) {
 		const struct node *nd = &s->nodes[i];
 
 		if (!nd->up)
-			fprintf(f, " n%d down", nd->id);
+			faults += fprintf(f, " n%d down", nd->id) > 0;
 		else if (nd->paused)
-			fprintf(f, " n%d paused", nd->id);
+			faults += fprintf(f, " n%d paused", nd->id) > 0;
 		if (nd->clock_offset)
-			fprintf(f, " n%d clock+%" PRId64, nd->id, nd->clock_offset);
+			faults += fprintf(f, " n%d clock+%" PRId64 " us", nd->id,
+					  nd->clock_offset) > 0;
 	}
 	for (int a = 1; a <= s->n; a++)
 		for (int b = 1; b <= s->n; b++)
 			if (s->cut[a][b])
-				fprintf(f, " cut %d->%d", a, b);
-	fprintf(f, "\nlast events:\n");
+				faults += fprintf(f, " cut %d->%d", a, b) > 0;
+	fprintf(f, "%s\nlast events:\n", faults ? "" : " none");
 	for (uint64_t i = from; i < s->trace_n; i++) {
 		const struct trace_rec *t = &s->trace[i % SIM_TRACE];
 
