@@ -339,6 +339,7 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 	   int64_t now, struct kr_el_out *out)
 {
 	enum kr_role from = e->role;
+	bool led_this_epoch = epoch == e->epoch && e->leader_id == e->cfg.node_id;
 	struct kr_el_action *a;
 
 	/* at start, the restart rules may put a node straight into any role */
@@ -362,8 +363,12 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 
 	switch (to) {
 	case KR_ROLE_UNATTACHED:
-		/* unattached knows no leader: an observer that timed out looks afresh */
-		e->leader_id = leader;
+		/* unattached knows no leader: an observer that timed out looks afresh. But a
+		 * node that led this epoch never forgets it: were its file to stop saying so, a
+		 * restart would make it a candidate in the epoch it led, and a second term as
+		 * leader could write different records at offsets the first one used. */
+		if (!led_this_epoch)
+			e->leader_id = leader;
 		if (kr_election_is_voter(e))
 			e->election_deadline = now + election_timeout(e);
 		break;
@@ -646,7 +651,8 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 		/* the log has seen a later epoch than the file: adopt it, forget the rest */
 		el_convert(e, KR_ROLE_UNATTACHED, start->log_last_epoch, KR_NODE_NONE, KR_WHY_START,
 			   now, out);
-	} else if (kr_election_is_voter(e) && e->leader_id == cfg->node_id) {
+	} else if (kr_election_is_voter(e) && e->leader_id == cfg->node_id &&
+		   !KR_BUG(RELEAD_AFTER_RESTART)) {
 		/* it led this epoch: resigned, so it neither votes again in it nor reuses its
 		 * offsets (nothing persisted: the file already says so) */
 		el_convert(e, KR_ROLE_RESIGNED, e->epoch, cfg->node_id, KR_WHY_START, now, out);

@@ -344,6 +344,43 @@ node_persisted_as_leader_restarts_resigned_and_sends_end_epoch(void **state)
 	free(n);
 }
 
+/* A node that led an epoch never lets its file forget it: whatever it persists in that
+ * epoch (Resigned -> Prospective -> Unattached ...) brings a restart back Resigned, never
+ * Candidate in the epoch it led, where a second term could write different records at
+ * offsets of the first. Found by kraftsim (3 voters, disk: a restarted leader led its
+ * epoch again). */
+static void
+ex_leader_never_forgets_it_led_the_epoch(void **state)
+{
+	struct node *n = start_full(1, 3, qs_of(4, 1, 1), 4, false);
+	struct kr_quorum_state last = qs_of(4, 1, 1);
+	bool was_unattached = false;
+	struct node *m;
+
+	(void)state;
+	ack_fence(n, 4, 10);
+	for (int round = 0; round < 8 && n->e.epoch == 4; round++) {
+		const struct kr_el_action *p;
+
+		clear(n);
+		run_until_role_changes(n, 4 * T_ELECTION);
+		was_unattached |= n->e.role == KR_ROLE_UNATTACHED && n->e.epoch == 4;
+		for (int k = 0; (p = find(n, KR_EL_PERSIST, k)) != NULL; k++)
+			if (p->u.persist.epoch == 4) {
+				assert_int_equal(p->u.persist.leader_id, 1);
+				last = p->u.persist;
+			}
+		if (n->e.dp == KR_DP_FENCING)
+			ack_fence(n, 4, 10);
+	}
+	assert_true(was_unattached); /* the path that used to forget was taken */
+	m = start_full(1, 3, last, 4, false);
+	assert_int_equal(m->e.role, KR_ROLE_RESIGNED);
+	assert_int_equal(m->e.epoch, 4);
+	free(m);
+	free(n);
+}
+
 /* §5.3 */
 static void
 ex_leader_refuses_any_vote_in_its_epoch_but_grants_in_a_higher_one(void **state)
@@ -1007,6 +1044,7 @@ main(void)
 		cmocka_unit_test(sole_voter_elects_itself_at_start),
 		cmocka_unit_test(sole_voter_leader_never_resigns_through_check_quorum),
 		cmocka_unit_test(node_persisted_as_leader_restarts_resigned_and_sends_end_epoch),
+		cmocka_unit_test(ex_leader_never_forgets_it_led_the_epoch),
 		cmocka_unit_test(
 			ex_leader_refuses_any_vote_in_its_epoch_but_grants_in_a_higher_one),
 		cmocka_unit_test(

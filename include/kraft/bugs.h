@@ -21,7 +21,8 @@
 	X(NO_DEDUP, "the leader appends a retried append again")                                \
 	X(ACK_BEFORE_COMMIT, "the leader answers an append when it is appended, not committed") \
 	X(FOLLOWER_NOT_PERSISTED, "following a new leader is not written to the quorum state")  \
-	X(COUNT_REJECTED_VOTES, "a candidate counts a rejected vote as granted")
+	X(COUNT_REJECTED_VOTES, "a candidate counts a rejected vote as granted")                \
+	X(RELEAD_AFTER_RESTART, "a restarted leader runs again in the epoch it led")
 
 enum kr_bug {
 #define KR_BUG_ENUM(n, text) KR_BUG_##n,

@@ -454,17 +454,31 @@ check_step(struct sim *s, struct node *nd)
 
 			while (cap <= ep)
 				cap *= 2;
-			s->epoch_leader = realloc(s->epoch_leader, cap * sizeof(int32_t));
+			s->epoch_leader = realloc(s->epoch_leader, cap * sizeof(*s->epoch_leader));
 			if (s->epoch_leader == NULL)
 				exit(2);
 			memset(s->epoch_leader + s->epoch_leader_cap, 0,
-			       (cap - s->epoch_leader_cap) * sizeof(int32_t));
+			       (cap - s->epoch_leader_cap) * sizeof(*s->epoch_leader));
 			s->epoch_leader_cap = cap;
 		}
-		if (s->epoch_leader[ep] != 0 && s->epoch_leader[ep] != nd->id)
+		if (s->epoch_leader[ep].id != 0 && s->epoch_leader[ep].id != nd->id)
 			check_violation(s, "two leaders in epoch %u: nodes %d and %d", ep,
-					s->epoch_leader[ep], nd->id);
-		s->epoch_leader[ep] = nd->id;
+					s->epoch_leader[ep].id, nd->id);
+		s->epoch_leader[ep].id = nd->id;
+		/* and one term: a leader whose dataplane led (could write) and that restarted
+		 * never leads its epoch again, or it could write different records at offsets
+		 * its first term used. (Winning and crashing before the file said so is no
+		 * term: nothing was written.) */
+		if (r->role == KR_REPL_LEADER && r->epoch == ep) {
+			if (s->epoch_leader[ep].incarnation != 0 &&
+			    s->epoch_leader[ep].incarnation != nd->incarnation)
+				check_violation(s,
+						"node %d led epoch %u again after restarting "
+						"(incarnations %u and %u)",
+						nd->id, ep, s->epoch_leader[ep].incarnation,
+						nd->incarnation);
+			s->epoch_leader[ep].incarnation = nd->incarnation;
+		}
 	}
 	/* epochs never go back; what the node holds in memory is what its file says */
 	if (e->epoch < nd->seen_epoch)

@@ -228,7 +228,7 @@ sab_ack_moved(struct sim *s, struct node *l, struct node *f)
 static bool
 sab_two_leaders(struct sim *s, struct node *l, struct node *f)
 {
-	s->epoch_leader[l->r->epoch] = f->id; /* as if f had led this epoch before */
+	s->epoch_leader[l->r->epoch].id = f->id; /* as if f had led this epoch before */
 	check_step(s, l);
 	return true;
 }

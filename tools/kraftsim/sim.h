@@ -224,7 +224,10 @@ struct sim {
 	struct committed_batch *committed;
 	uint32_t committed_n, committed_cap;
 	uint64_t committed_end;
-	int32_t *epoch_leader; /* indexed by epoch */
+	struct {
+		int32_t id;	      /* 0: none seen */
+		uint32_t incarnation; /* of the node when its dataplane led (0: never) */
+	} * epoch_leader;	      /* indexed by epoch */
 	uint32_t epoch_leader_cap;
 	int64_t *acked_at[SIM_CLIENTS_MAX];	/* offset the client was told, -1 none, -2 dup */
 	int64_t *committed_at[SIM_CLIENTS_MAX]; /* where (pid, seq) sits committed, or -1 */
