@@ -134,11 +134,13 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 			return;
 		}
 		kr_batch_hdr_get(sp.data, &h);
-		nd->claim_end = d;
-		nd->claim_leader_epoch = e;
-		nd->claim_base = h.base_offset;
-		nd->claim_epoch = h.epoch;
-		nd->claim_crc = h.crc;
+		nd->claims[e % SIM_CLAIM_EPOCHS] = (struct claim){
+			.end = d,
+			.base = h.base_offset,
+			.epoch = h.epoch,
+			.crc = h.crc,
+			.leader_epoch = e,
+		};
 	}
 	if (m->api == KR_API_FETCH && e > nd->spoke_epoch)
 		nd->spoke_epoch = e;
@@ -303,18 +305,19 @@ static bool
 holds(struct sim *s, struct node *v, struct node *l, uint64_t hw, uint64_t base, uint32_t epoch,
       uint32_t crc)
 {
+	const struct claim *c = &v->claims[l->r->epoch % SIM_CLAIM_EPOCHS];
 	struct kr_log_span sp;
 	struct kr_batch_hdr h;
 
 	if (!s->o.memory && sim_image_holds(&v->img, base, epoch, crc))
 		return true;
 	/* only a report made to this leader in its epoch acknowledges anything to it */
-	if (v->claim_end >= hw && v != l && v->claim_leader_epoch == l->r->epoch &&
-	    kr_log_read(l->log, v->claim_base, KR_OFFSET_NONE, UINT32_MAX, &sp) == 0 && sp.len) {
+
+	if (c->end >= hw && v != l && c->leader_epoch == l->r->epoch &&
+	    kr_log_read(l->log, c->base, KR_OFFSET_NONE, UINT32_MAX, &sp) == 0 && sp.len) {
 		kr_batch_hdr_get(sp.data, &h);
-		if (h.base_offset == v->claim_base && h.epoch == v->claim_epoch &&
-		    h.crc == v->claim_crc)
-			return true; /* its log matched the leader's up to claim_end */
+		if (h.base_offset == c->base && h.epoch == c->epoch && h.crc == c->crc)
+			return true; /* its log matched the leader's up to c->end */
 	}
 	if (!s->o.memory)
 		return false;

@@ -20,6 +20,7 @@
 #define SIM_RX_CAP 512	      /* datagrams a node's port holds; more are lost */
 #define SIM_SEQ_MAX 65536     /* appends per client in one run */
 #define SIM_TRACE 64	      /* events kept for a violation report */
+#define SIM_CLAIM_EPOCHS 16   /* per node: the latest durable-offset report per epoch */
 #define SIM_CLIENT_ADDR 10000 /* client c has address SIM_CLIENT_ADDR + c */
 
 struct sim; /* the world of one seed */
@@ -132,12 +133,16 @@ struct node {
 	uint64_t verified;     /* log checked against the committed log up to here */
 	uint64_t hw_checked;   /* leader HW already checked against durable copies */
 	uint32_t leader_epoch; /* epoch it was last seen leading (dataplane) */
-	/* memory mode: the last offset it reported holding (a Fetch's durable offset), and
-	 * the batch that ended there in its log when it said so (survives its crash) */
-	uint64_t claim_end;
-	uint64_t claim_base;
-	uint32_t claim_epoch, claim_crc;
-	uint32_t claim_leader_epoch; /* the epoch of the Fetch that carried the claim */
+	/* what it reported holding (a Fetch's durable offset) and the batch that ended there
+	 * in its log when it said so; this survives its crash. The latest report in each of
+	 * the last SIM_CLAIM_EPOCHS epochs: one can reach an old leader (paused, or the
+	 * datagram late) long after the node moved on */
+	struct claim {
+		uint64_t end;	       /* the durable offset it reported */
+		uint64_t base;	       /* the batch ending there, as its log held it */
+		uint32_t epoch, crc;   /* of that batch */
+		uint32_t leader_epoch; /* the epoch of the Fetch that carried it (0: none) */
+	} claims[SIM_CLAIM_EPOCHS];
 	uint32_t spoke_epoch; /* highest epoch it sent a Fetch or a BeginQuorumEpoch answer in */
 };
 
