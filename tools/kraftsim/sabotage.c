@@ -42,18 +42,15 @@ follower(struct sim *s)
 	return NULL;
 }
 
-/* A client append the simulator saw acknowledged and committed: (client, seq). */
-static bool
-acked_append(const struct sim *s, int *client, uint64_t *seq)
+/* Where the simulator saw an acknowledged client append committed, or NULL. */
+static int64_t *
+acked_commit(struct sim *s)
 {
 	for (int c = 0; c < s->pf.n_clients; c++)
 		for (uint64_t q = 0; q < s->clients[c].seq; q++)
-			if (s->acked_at[c][q] >= 0 && s->committed_at[c][q] >= 0) {
-				*client = c;
-				*seq = q;
-				return true;
-			}
-	return false;
+			if (s->acked_at[c][q] >= 0 && s->committed_at[c][q] >= 0)
+				return &s->committed_at[c][q];
+	return NULL;
 }
 
 /* Each sabotage either feeds a wrong action through the node's own action path (so the
@@ -197,32 +194,32 @@ sab_ack_wrong(struct sim *s, struct node *l, struct node *f)
 	return false;
 }
 
+/* The committed log loses an acknowledged append (vanish), or has it elsewhere than
+ * acknowledged: the final check must notice. */
+static bool
+ack_rewrite(struct sim *s, bool vanish)
+{
+	int64_t *at = acked_commit(s);
+
+	if (at != NULL)
+		*at = vanish ? -1 : *at + 1000000;
+	return at != NULL;
+}
+
 static bool
 sab_ack_lost(struct sim *s, struct node *l, struct node *f)
 {
-	int c;
-	uint64_t q;
-
 	(void)l;
 	(void)f;
-	if (!acked_append(s, &c, &q))
-		return false;
-	s->committed_at[c][q] = -1; /* as if the record had vanished from the log */
-	return true;		    /* the final check must notice */
+	return ack_rewrite(s, true);
 }
 
 static bool
 sab_ack_moved(struct sim *s, struct node *l, struct node *f)
 {
-	int c;
-	uint64_t q;
-
 	(void)l;
 	(void)f;
-	if (!acked_append(s, &c, &q))
-		return false;
-	s->committed_at[c][q] += 1000000; /* committed somewhere else than acknowledged */
-	return true;
+	return ack_rewrite(s, false);
 }
 
 static bool
