@@ -163,16 +163,8 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 static int64_t
 committed_find(const struct sim *s, uint64_t base)
 {
-	uint32_t lo = 0, hi = s->committed_n;
+	uint32_t lo = sim_first_at(s->committed, s->committed_n, sizeof(*s->committed), base);
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (s->committed[mid].base < base)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < s->committed_n && s->committed[lo].base == base ? (int64_t)lo : -1;
 }
 

@@ -7,6 +7,7 @@
 #define KRAFTSIM_SIM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -255,6 +256,11 @@ void sim_print_trace(const struct sim *s, FILE *f);
 void sim_trace(struct sim *s, uint16_t kind, int node, int32_t a, int32_t b, int64_t c, int64_t d);
 void sim_inject_control(struct sim *s, struct node *nd, const struct kr_el_action *a);
 void sim_inject_dp(struct sim *s, struct node *nd, const struct kr_rp_action *a);
+/* The index of the first of n batch records (stride bytes apart, each starting with its
+ * uint64_t base offset, in ascending order) whose base is at least base. */
+uint32_t sim_first_at(const void *batches, uint32_t n, size_t stride, uint64_t base);
+_Static_assert(offsetof(struct image_batch, base) == 0, "sim_first_at reads base first");
+_Static_assert(offsetof(struct committed_batch, base) == 0, "sim_first_at reads base first");
 bool sim_image_holds(const struct image *img, uint64_t base, uint32_t epoch, uint32_t crc);
 
 /* check.c: the invariants */

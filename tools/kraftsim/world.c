@@ -289,19 +289,29 @@ ring_pop(struct sim *s, struct ring *r)
 
 /* ---- storage: the image of what the flush thread made durable ---- */
 
-bool
-sim_image_holds(const struct image *img, uint64_t base, uint32_t epoch, uint32_t crc)
+uint32_t
+sim_first_at(const void *batches, uint32_t n, size_t stride, uint64_t base)
 {
-	uint32_t lo = 0, hi = img->n;
+	uint32_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
+		uint64_t b;
 
-		if (img->idx[mid].base < base)
+		memcpy(&b, (const uint8_t *)batches + mid * stride, sizeof(b));
+		if (b < base)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+bool
+sim_image_holds(const struct image *img, uint64_t base, uint32_t epoch, uint32_t crc)
+{
+	uint32_t lo = sim_first_at(img->idx, img->n, sizeof(*img->idx), base);
+
 	return lo < img->n && img->idx[lo].base == base && img->idx[lo].epoch == epoch &&
 	       img->idx[lo].crc == crc;
 }
