@@ -37,7 +37,7 @@ usage(FILE *f)
 		"clock jumps -- then heals everything and checks that it recovers. Every\n"
 		"invariant is checked after every step; the first violation stops the run with\n"
 		"its seed, the faults in force and the last events. The same seed replays the\n"
-		"same run.\n"
+		"same run. A single seed's faults are printed at its start.\n"
 		"\n"
 		"Disk mode: a crash loses what was not flushed, and a restart may find part of\n"
 		"the log damaged. Memory mode: a crash loses the whole log. Faults that lose\n"
@@ -178,6 +178,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	kr_sim_bugs = o.bugs;
+	o.show_profile = seeds == 1; /* a sweep shows a seed's faults with its violation */
 	for (int k = 0; k < KR_BUG_COUNT; k++)
 		if (o.bugs & (1u << k))
 			printf("kraftsim: planted bug %s: %s\n", bugs[k].name, bugs[k].text);

@@ -201,6 +201,7 @@ struct sim_opts {
 	bool memory;
 	uint64_t steps;
 	bool verbose;
+	bool show_profile; /* print the seed's faults at its start */
 	uint32_t bugs;
 	int sabotage; /* 1-based index into sabotage.c's table, 0 for none */
 };

@@ -1286,7 +1286,7 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 		ring_init(&nd->flushes);
 		node_boot(s, nd);
 	}
-	if (o->verbose)
+	if (o->verbose || o->show_profile)
 		sim_print_faults(s, stdout);
 
 	while (!s->violated) {
