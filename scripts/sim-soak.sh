@@ -6,7 +6,8 @@
 # shape starts after it.
 #
 # usage: scripts/sim-soak.sh [--hours H | --minutes M | --seconds S] [--batch K]
-#                            [--steps T] [--sim PATH] [--log FILE]
+#                            [--steps T] [--from SEED] [--sim PATH] [--log FILE]
+# (kraftsim uses one core: run a second soak with another --from to use two)
 set -u
 
 secs=3600
@@ -14,6 +15,7 @@ batch=200
 steps=20000
 sim=build/tools/kraftsim/kraftsim
 log=
+from=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--hours) secs=$(($2 * 3600)); shift 2 ;;
@@ -21,6 +23,7 @@ while [ $# -gt 0 ]; do
 	--seconds) secs=$2; shift 2 ;;
 	--batch) batch=$2; shift 2 ;;
 	--steps) steps=$2; shift 2 ;;
+	--from) from=$2; shift 2 ;;
 	--sim) sim=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
 	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -44,7 +47,7 @@ shapes=(
 	"--nodes 7 --observers 1 --durability memory"
 )
 declare -a next
-for i in "${!shapes[@]}"; do next[$i]=1; done
+for i in "${!shapes[@]}"; do next[$i]=$from; done
 
 start=$(date +%s)
 end=$((start + secs))
