@@ -634,6 +634,8 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 	if (e->backoff_base_us <= 0)
 		e->backoff_base_us = 1;
 	e->rng = start->rng_seed;
+	/* a random start: a late answer to the previous start's request rarely matches */
+	e->next_correlation = (uint32_t)(start->rng_seed >> 32) ^ (uint32_t)start->rng_seed;
 	e->epoch = qs->epoch;
 	e->leader_id = qs->leader_id;
 	e->voted_id = qs->voted_id;

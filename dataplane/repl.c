@@ -156,6 +156,9 @@ kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log 
 	r->hw = r->committed = KR_OFFSET_NONE;
 	r->durable = kr_log_durable_end(log);
 	r->first_hw = KR_OFFSET_NONE;
+	/* each start numbers its requests in its own space: a reply to the previous start
+	 * (late, duplicated) can never pass for the answer to this one's request */
+	r->next_correlation = cfg->incarnation << 24;
 	r->next_fetch_us = RP_NEVER;
 	r->fetch_to = KR_NODE_NONE;
 	r->n_replicas = KR_REPLICAS_MAX;

@@ -45,6 +45,7 @@ sabotage ACK_WRONG|--nodes 3|which holds producer
 sabotage ACK_LOST|--nodes 3 --durability memory|acknowledged append [0-9]+ is not in the committed log
 sabotage ACK_MOVED|--nodes 3|but committed at
 sabotage TWO_LEADERS|--nodes 3|two leaders in epoch
+sabotage STALE_DIVERGENCE|--nodes 3|its dataplane stopped itself: told to truncate committed records
 sabotage MISLABEL|--nodes 3|a damaged datagram from -?[0-9]+ was not refused as malformed
 '
 

@@ -489,6 +489,45 @@ follower_refuses_to_truncate_below_its_hw_and_stops(void **state)
 	rnode_free(f);
 }
 
+/* A reply to a request of the node's previous start (late in the network) must not pass
+ * for the answer to this start's request: correlation ids of each start are its own.
+ * Found by kraftsim: a stale diverging answer made a restarted follower truncate below
+ * its HW and stop. */
+static void
+reply_to_an_earlier_start_is_never_taken_for_this_ones(void **state)
+{
+	const uint32_t mine[2] = {1, 2};
+	struct rnode *f = rnode(2, 3, true);
+	struct kr_repl_config c = f->r.cfg;
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+	uint32_t old_corr;
+
+	(void)state;
+	c.incarnation = 7;
+	assert_int_equal(kr_repl_init(&f->r, &c, f->log), 0);
+	fill_log(f, mine, 2, 5);
+	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
+	old_corr = f->r.fetch_corr;
+	c.incarnation = 8; /* it restarts, its log intact, and fetches again */
+	assert_int_equal(kr_repl_init(&f->r, &c, f->log), 0);
+	clear(f);
+	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
+	assert_true(f->r.fetch_inflight);
+	assert_int_not_equal(f->r.fetch_corr, old_corr);
+	/* the answer to the first start's Fetch arrives now, telling it to truncate */
+	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 3,
+						.diverging = 1,
+						.diverging_epoch = 1,
+						.diverging_end_offset = 5};
+	packet(f, 1, old_corr, &m);
+	assert_int_equal(kr_log_end(f->log), 10); /* untouched */
+	assert_int_equal(f->r.stats.drops[KR_RP_DROP_STALE_REPLY], 1);
+	assert_true(f->r.fetch_inflight); /* still waiting for its own answer */
+	rnode_free(f);
+}
+
 static void
 follower_hw_is_capped_at_what_the_frame_validated_and_never_lowered(void **state)
 {
@@ -1250,6 +1289,7 @@ main(void)
 		cmocka_unit_test(follower_truncates_to_the_diverging_epoch_end_and_fetches_again),
 		cmocka_unit_test(follower_never_takes_the_hw_from_a_diverging_reply),
 		cmocka_unit_test(follower_refuses_to_truncate_below_its_hw_and_stops),
+		cmocka_unit_test(reply_to_an_earlier_start_is_never_taken_for_this_ones),
 		cmocka_unit_test(
 			follower_hw_is_capped_at_what_the_frame_validated_and_never_lowered),
 		cmocka_unit_test(

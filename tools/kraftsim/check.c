@@ -31,6 +31,7 @@ check_restart(struct sim *s, struct node *nd)
 	(void)s;
 	nd->seen_epoch = nd->disk.epoch;
 	nd->last_hw = KR_OFFSET_NONE;
+	nd->fatal = 0;
 	nd->verified = 0;
 	nd->hw_checked = 0;
 	nd->leader_epoch = 0;
@@ -389,8 +390,10 @@ check_electable(struct sim *s, struct node *l, uint64_t hw, const struct kr_batc
 		for (int k = 0; k < s->o.nodes; k++) {
 			struct node *w = &s->nodes[k];
 
-			/* a node that lost data votes for nobody until repaired */
-			if ((w->up && w->e.vote_blocked) || (s->o.memory && !w->up))
+			/* a node that lost data votes for nobody until repaired; on disk the
+			 * repair marker brings a stopped node back unable to vote */
+			if ((w->up && w->e.vote_blocked) ||
+			    (!w->up && (s->o.memory || w->repair_target > 0)))
 				continue;
 			grants += logpos_ge(best, s->o.memory ? memory_pos(w) : image_pos(w));
 		}
@@ -535,6 +538,13 @@ check_step(struct sim *s, struct node *nd)
 	/* everything a node believes committed is the committed log */
 	if (r->committed != KR_OFFSET_NONE)
 		verify_log(s, nd, r->committed, "believes offsets committed");
+	/* nothing in the fault model may make a dataplane give up (the invariants above
+	 * say why first, when they can) */
+	if (nd->fatal)
+		check_violation(s, "node %d: its dataplane stopped itself: %s", nd->id,
+				nd->fatal == KR_FATAL_TRUNCATE_BELOW_HW
+					? "told to truncate committed records"
+					: "storage failed");
 }
 
 void

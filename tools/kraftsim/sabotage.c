@@ -239,6 +239,24 @@ sab_mislabel(struct sim *s, struct node *l, struct node *f)
 	return true;
 }
 
+static bool
+sab_stale_divergence(struct sim *s, struct node *l, struct node *f)
+{
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+
+	if (!f->r->fetch_inflight || f->r->committed == KR_OFFSET_NONE || f->r->committed == 0)
+		return false;
+	/* the answer to its Fetch says its log diverged from the very start */
+	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+						.leader_id = l->id,
+						.epoch = f->r->epoch,
+						.diverging = 1,
+						.diverging_epoch = 0,
+						.diverging_end_offset = 0};
+	sim_inject_frame(s, l, f, f->r->fetch_corr, &m);
+	return true;
+}
+
 static const struct sabotage {
 	const char *name;
 	const char *text;
@@ -267,6 +285,8 @@ static const struct sabotage {
 	 sab_ack_moved},
 	{"MISLABEL", "the next datagram a node takes is said to have a flipped bit, but has none",
 	 sab_mislabel},
+	{"STALE_DIVERGENCE", "a follower is told its log diverged below what it knows committed",
+	 sab_stale_divergence},
 	{"TWO_LEADERS", "the simulator sees a second leader of the current epoch", sab_two_leaders},
 };
 

@@ -144,6 +144,7 @@ struct node {
 		uint32_t epoch, crc;   /* of that batch */
 		uint32_t leader_epoch; /* the epoch of the Fetch that carried it (0: none) */
 	} claims[SIM_CLAIM_EPOCHS];
+	uint32_t fatal;	      /* the KR_FATAL_* code its dataplane stopped with, or 0 */
 	uint32_t spoke_epoch; /* highest epoch it sent a Fetch or a BeginQuorumEpoch answer in */
 };
 
@@ -256,6 +257,8 @@ void sim_print_faults(const struct sim *s, FILE *f);
 void sim_print_trace(const struct sim *s, FILE *f);
 void sim_trace(struct sim *s, uint16_t kind, int node, int32_t a, int32_t b, int64_t c, int64_t d);
 void sim_inject_control(struct sim *s, struct node *nd, const struct kr_el_action *a);
+void sim_inject_frame(struct sim *s, struct node *from, struct node *to, uint32_t corr,
+		      const struct kr_msg *m);
 void sim_inject_dp(struct sim *s, struct node *nd, const struct kr_rp_action *a);
 /* The index of the first of n batch records (stride bytes apart, each starting with its
  * uint64_t base offset, in ascending order) whose base is at least base. */

@@ -733,6 +733,8 @@ dp_actions(struct sim *s, struct node *nd)
 				 a->u.transmit.len);
 			break;
 		case KR_RP_EVENT:
+			if (a->u.ev.type == KR_EV_FATAL) /* checked after the step's invariants */
+				nd->fatal = a->u.ev.seq;
 			it.u.ev = a->u.ev;
 			ring_push(s, &nd->events, &it);
 			break;
@@ -766,6 +768,30 @@ sim_inject_dp(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 	nd->ro.a[0] = *a;
 	nd->ro.n = 1;
 	dp_actions(s, nd);
+}
+
+/* Sabotage: a frame from node `from` waits at node `to`'s port, past every fault. */
+void
+sim_inject_frame(struct sim *s, struct node *from, struct node *to, uint32_t corr,
+		 const struct kr_msg *m)
+{
+	uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
+	struct kr_frame_hdr h = {.sender_id = from->id, .correlation_id = corr};
+	int len;
+
+	memcpy(h.cluster_id, s->wire.cluster_id, KR_UUID_BYTES);
+	h.voter_set_hash = s->wire.voter_set_hash;
+	len = kr_frame_encode(buf, sizeof(buf), &h, m);
+	if (len < 0 || to->rx_n == SIM_RX_CAP)
+		return;
+	to->rx[(to->rx_head + to->rx_n++) % SIM_RX_CAP] = (struct datagram){
+		.at = s->now,
+		.from = from->id,
+		.to = (uint64_t)to->id,
+		.len = (uint16_t)len,
+		.bytes = xcalloc(1, (size_t)len),
+	};
+	memcpy(to->rx[(to->rx_head + to->rx_n - 1) % SIM_RX_CAP].bytes, buf, (size_t)len);
 }
 
 static void
