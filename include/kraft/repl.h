@@ -74,6 +74,12 @@ enum kr_repl_role {
 	KR_REPL_FAILED,	    /* stopped itself (KR_EV_FATAL): acknowledges nothing more */
 };
 
+/* A flush request (KR_RP_FLUSH): make the log durable up to upto, for generation gen. */
+struct kr_rp_flush {
+	uint64_t upto;
+	uint32_t gen;
+};
+
 enum kr_rp_action_type {
 	KR_RP_SEND = 1, /* encode u.send.msg and send it to a node (to_node >= 0) or to the
 			 * address a request came from (to_addr) */
@@ -98,10 +104,7 @@ struct kr_rp_action {
 			uint16_t len;
 		} transmit;
 		struct kr_event ev;
-		struct {
-			uint64_t upto;
-			uint32_t gen;
-		} flush;
+		struct kr_rp_flush flush;
 	} u;
 };
 

@@ -44,10 +44,7 @@ struct ring_item {
 	union {
 		struct kr_cmd cmd;
 		struct kr_event ev;
-		struct {
-			uint64_t upto;
-			uint32_t gen;
-		} flush;
+		struct kr_rp_flush flush; /* a flush request, or its report */
 	} u;
 };
 

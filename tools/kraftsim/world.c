@@ -739,8 +739,7 @@ dp_actions(struct sim *s, struct node *nd)
 			ring_push(s, &nd->events, &it);
 			break;
 		case KR_RP_FLUSH:
-			it.u.flush.upto = a->u.flush.upto;
-			it.u.flush.gen = a->u.flush.gen;
+			it.u.flush = a->u.flush;
 			ring_push(s, &nd->flushes, &it);
 			break;
 		}
