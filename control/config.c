@@ -1,0 +1,570 @@
+/* kraftd: the node's configuration keys, their defaults, and the checks between them.
+ * See include/kraft/config.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kraft/config.h"
+#include "kraft/crc32c.h"
+#include "kraft/props.h"
+#include "kraft/uuid.h"
+
+enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT };
+
+/* X(id, name, kind, default text, meaning) */
+#define KEY_TABLE(X)                                                                              \
+	X(NODE_ID, "node.id", K_INT, NULL, "this node's id (required)")                           \
+	X(CLUSTER_ID, "cluster.id", K_UUID, NULL,                                                 \
+	  "the cluster's id, 22 characters (required; kraftd random-uuid)")                       \
+	X(VOTERS, "controller.quorum.voters", K_VOTERS, NULL,                                     \
+	  "the voters and their dataplane addresses: id@a.b.c.d:port,... (required)")             \
+	X(ELECTION_TIMEOUT, "controller.quorum.election.timeout.ms", K_MS, "1000",                \
+	  "base election timeout T; each timeout is drawn from [T, 2T)")                          \
+	X(FETCH_TIMEOUT, "controller.quorum.fetch.timeout.ms", K_MS, "2000",                      \
+	  "a follower that hears no good Fetch reply this long starts an election")               \
+	X(BACKOFF_MAX, "controller.quorum.election.backoff.max.ms", K_MS, "1000",                 \
+	  "cap of the randomized, growing backoff after a lost election")                         \
+	X(REQUEST_TIMEOUT, "controller.quorum.request.timeout.ms", K_MS, NULL,                    \
+	  "re-send an unanswered Vote or EndQuorumEpoch after this (default: the election "       \
+	  "timeout)")                                                                             \
+	X(RETRY_BACKOFF, "controller.quorum.retry.backoff.ms", K_MS, NULL,                        \
+	  "pause after an error answer to a Fetch (default: fetch timeout / 20, at most 20)")     \
+	X(LOG_DIR, "metadata.log.dir", K_PATH, NULL,                                              \
+	  "the data directory: identity, quorum-state, log/ (required; kraftd format)")           \
+	X(SEGMENT_BYTES, "metadata.log.segment.bytes", K_INT, "67108864",                         \
+	  "roll to a new log segment past this many bytes")                                       \
+	X(RETENTION_BYTES, "metadata.max.retention.bytes", K_INT, "-1",                           \
+	  "delete whole segments below the HW while the log holds more than this (-1: keep all)") \
+	X(RETENTION_MS, "metadata.max.retention.ms", K_INT, "-1",                                 \
+	  "delete whole segments below the HW whose records are older than this (-1: keep all)")  \
+	X(DURABILITY, "kraftd.durability", K_ENUM, "disk",                                        \
+	  "disk: an offset counts once fsynced (group commit); memory: no files, lost on crash")  \
+	X(MEMORY_MAX, "kraftd.log.memory.max.bytes", K_INT, "1073741824",                         \
+	  "appends beyond this many retained log bytes are refused (LOG_FULL)")                   \
+	X(IDLE, "kraftd.dataplane.idle", K_ENUM, "backoff",                                       \
+	  "poll: busy poll always; backoff: spin idle.spin.us, then sleep idle.sleep.us")         \
+	X(IDLE_SPIN, "kraftd.dataplane.idle.spin.us", K_INT, "200",                               \
+	  "backoff mode: keep polling this long after the last work")                             \
+	X(IDLE_SLEEP, "kraftd.dataplane.idle.sleep.us", K_INT, "50",                              \
+	  "backoff mode: then sleep at most this long between polls")                             \
+	X(FETCH_MAX_WAIT, "kraftd.fetch.max.wait.ms", K_MS, NULL,                                 \
+	  "a Fetch that finds nothing is parked this long (default: fetch timeout / 4, at most "  \
+	  "500; must stay below half the fetch timeout)")                                         \
+	X(FETCH_MAX_BYTES, "kraftd.fetch.max.bytes", K_INT, "1048576",                            \
+	  "record bytes per Fetch reply")                                                         \
+	X(FRAME_BYTES, "kraftd.frame.bytes", K_INT, "32768",                                      \
+	  "record bytes per Fetch reply frame (at least one largest batch, 32768)")               \
+	X(LISTENER, "kraftd.listener", K_ENDPOINT, NULL,                                          \
+	  "this node's dataplane address (default: its controller.quorum.voters entry; "          \
+	  "required for an observer)")                                                            \
+	X(MGMT_OFFSET, "kraftd.management.port.offset", K_INT, "100",                             \
+	  "the management listener (kraftctl) is the dataplane address with port + this; the "    \
+	  "same on every node")
+
+enum key_id {
+#define KEY_ENUM(id, name, kind, def, text) KEY_##id,
+	KEY_TABLE(KEY_ENUM)
+#undef KEY_ENUM
+		KEY_COUNT
+};
+
+struct key_info {
+	const char *name;
+	enum key_kind kind;
+	const char *def;
+	const char *text;
+};
+
+static const struct key_info keys[KEY_COUNT] = {
+#define KEY_INFO(id, name, kind, def, text) [KEY_##id] = {name, kind, def, text},
+	KEY_TABLE(KEY_INFO)
+#undef KEY_INFO
+};
+
+_Static_assert(KEY_COUNT <= 64, "config.given is a 64-bit set");
+
+__attribute__((format(printf, 3, 4))) static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static bool
+given(const struct kr_node_config *c, enum key_id k)
+{
+	return (c->given >> k) & 1;
+}
+
+int
+kr_endpoint_parse(const char *s, struct kr_endpoint *e)
+{
+	unsigned a[4];
+	int64_t port;
+	int n = 0;
+	const char *colon = strrchr(s, ':');
+	char host[16];
+
+	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (sscanf(host, "%3u.%3u.%3u.%3u%n", &a[0], &a[1], &a[2], &a[3], &n) != 4 ||
+	    host[n] != '\0' || a[0] > 255 || a[1] > 255 || a[2] > 255 || a[3] > 255)
+		return -EINVAL;
+	for (const char *p = host; *p; p++)
+		if (*p != '.' && (*p < '0' || *p > '9'))
+			return -EINVAL;
+	if (kr_parse_i64(colon + 1, 1, 65535, &port) != 0)
+		return -EINVAL;
+	e->ip = a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3];
+	e->port = (uint16_t)port;
+	return 0;
+}
+
+void
+kr_endpoint_format(const struct kr_endpoint *e, char *buf, size_t n)
+{
+	snprintf(buf, n, "%u.%u.%u.%u:%u", e->ip >> 24, (e->ip >> 16) & 255, (e->ip >> 8) & 255,
+		 e->ip & 255, e->port);
+}
+
+/* Milliseconds with up to three decimals, into microseconds, in (0, 1 hour]. */
+static int
+parse_ms(const char *s, int64_t *us)
+{
+	int64_t whole = 0, frac = 0;
+	int digits = 0, fdigits = 0;
+	const char *p = s;
+
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		if (digits >= 9)
+			return -ERANGE;
+		whole = whole * 10 + (*p - '0');
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++, fdigits++) {
+			if (fdigits >= 3)
+				return -EINVAL;
+			frac = frac * 10 + (*p - '0');
+		}
+		if (fdigits == 0)
+			return -EINVAL;
+	}
+	if (*p != '\0' || digits == 0)
+		return -EINVAL;
+	for (int i = fdigits; i < 3; i++)
+		frac *= 10;
+	*us = whole * 1000 + frac;
+	return 0;
+}
+
+static int
+parse_voters(struct kr_node_config *c, const char *v, char *err, size_t errlen)
+{
+	const char *name = keys[KEY_VOTERS].name;
+	char item[64];
+	const char *p = v;
+
+	c->n_voters = 0;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char *at;
+		int64_t id;
+
+		if (n == 0 || n >= sizeof(item))
+			return fail(err, errlen, "%s: entry '%.*s' is empty or too long", name,
+				    (int)n, p);
+		memcpy(item, p, n);
+		item[n] = '\0';
+		at = strchr(item, '@');
+		if (at == NULL)
+			return fail(err, errlen, "%s: entry '%s' is not id@a.b.c.d:port", name,
+				    item);
+		*at = '\0';
+		if (kr_parse_i64(item, 0, INT32_MAX, &id) != 0)
+			return fail(err, errlen, "%s: '%s' is not a node id (0..%d)", name, item,
+				    INT32_MAX);
+		if (c->n_voters == KR_VOTERS_MAX)
+			return fail(err, errlen, "%s: more than %d voters", name, KR_VOTERS_MAX);
+		if (kr_endpoint_parse(at + 1, &c->voter_addr[c->n_voters]) != 0)
+			return fail(err, errlen,
+				    "%s: voter %s: '%s' is not an IPv4 address and port "
+				    "(a.b.c.d:port; hostnames are not resolved)",
+				    name, item, at + 1);
+		for (unsigned i = 0; i < c->n_voters; i++) {
+			if (c->voter_ids[i] == (int32_t)id)
+				return fail(err, errlen, "%s: voter %s is listed twice", name,
+					    item);
+			if (c->voter_addr[i].ip == c->voter_addr[c->n_voters].ip &&
+			    c->voter_addr[i].port == c->voter_addr[c->n_voters].port)
+				return fail(err, errlen, "%s: voters %d and %s share address %s",
+					    name, c->voter_ids[i], item, at + 1);
+		}
+		c->voter_ids[c->n_voters++] = (int32_t)id;
+		p += n;
+		if (*p == ',') {
+			p++;
+			if (*p == '\0')
+				return fail(err, errlen, "%s: trailing comma", name);
+		}
+	}
+	if (c->n_voters == 0)
+		return fail(err, errlen, "%s: no voters", name);
+	return 0;
+}
+
+static int
+set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_t errlen)
+{
+	const char *name = keys[k].name;
+	int64_t x = 0;
+	int rc;
+
+	switch (keys[k].kind) {
+	case K_INT:
+		if (kr_parse_i64(v, INT64_MIN, INT64_MAX, &x) != 0)
+			return fail(err, errlen, "%s: '%s' is not an integer", name, v);
+		break;
+	case K_MS:
+		rc = parse_ms(v, &x);
+		if (rc != 0 || x <= 0 || x > 3600ll * 1000 * 1000)
+			return fail(err, errlen,
+				    "%s: '%s' is not a time in milliseconds above 0 and at most "
+				    "one hour, with at most three decimals (0.25 = 250 us)",
+				    name, v);
+		break;
+	default:
+		break;
+	}
+	switch (k) {
+	case KEY_NODE_ID:
+		if (x < 0 || x > INT32_MAX)
+			return fail(err, errlen, "%s: %s is not in 0..%d", name, v, INT32_MAX);
+		c->node_id = (int32_t)x;
+		break;
+	case KEY_CLUSTER_ID:
+		if (kr_uuid_parse(v, c->cluster_id) != 0 || kr_uuid_is_zero(c->cluster_id))
+			return fail(
+				err, errlen,
+				"%s: '%s' is not a 22-character id (kraftd random-uuid makes one)",
+				name, v);
+		c->has_cluster_id = true;
+		break;
+	case KEY_VOTERS:
+		rc = parse_voters(c, v, err, errlen);
+		if (rc != 0)
+			return rc;
+		break;
+	case KEY_ELECTION_TIMEOUT:
+		c->election_timeout_us = x;
+		break;
+	case KEY_FETCH_TIMEOUT:
+		c->fetch_timeout_us = x;
+		break;
+	case KEY_BACKOFF_MAX:
+		c->election_backoff_max_us = x;
+		break;
+	case KEY_REQUEST_TIMEOUT:
+		c->request_timeout_us = x;
+		break;
+	case KEY_RETRY_BACKOFF:
+		c->retry_backoff_us = x;
+		break;
+	case KEY_FETCH_MAX_WAIT:
+		c->fetch_max_wait_us = x;
+		break;
+	case KEY_LOG_DIR:
+		if (v[0] == '\0' || strlen(v) >= sizeof(c->log_dir))
+			return fail(err, errlen, "%s: empty or longer than %zu bytes", name,
+				    sizeof(c->log_dir) - 1);
+		snprintf(c->log_dir, sizeof(c->log_dir), "%s", v);
+		break;
+	case KEY_SEGMENT_BYTES:
+		if (x < KR_LOG_SEGMENT_BYTES_MIN || x > (1ll << 30))
+			return fail(err, errlen, "%s: %s is not in %u..%u", name, v,
+				    KR_LOG_SEGMENT_BYTES_MIN, 1u << 30);
+		c->segment_bytes = (uint32_t)x;
+		break;
+	case KEY_RETENTION_BYTES:
+	case KEY_RETENTION_MS:
+		if (x < -1 || x == 0)
+			return fail(err, errlen, "%s: %s must be positive or -1 (keep all)", name,
+				    v);
+		*(k == KEY_RETENTION_BYTES ? &c->retention_bytes : &c->retention_ms) = x;
+		break;
+	case KEY_DURABILITY:
+		if (strcmp(v, "disk") == 0)
+			c->durability = KR_LOG_DISK;
+		else if (strcmp(v, "memory") == 0)
+			c->durability = KR_LOG_MEMORY;
+		else
+			return fail(err, errlen, "%s: '%s' is not disk or memory", name, v);
+		break;
+	case KEY_MEMORY_MAX:
+		if (x < KR_BATCH_BYTES_MAX)
+			return fail(err, errlen, "%s: %s is below one largest batch (%u)", name, v,
+				    KR_BATCH_BYTES_MAX);
+		c->memory_max_bytes = (uint64_t)x;
+		break;
+	case KEY_IDLE:
+		if (strcmp(v, "poll") == 0)
+			c->idle = KR_IDLE_POLL;
+		else if (strcmp(v, "backoff") == 0)
+			c->idle = KR_IDLE_BACKOFF;
+		else
+			return fail(err, errlen, "%s: '%s' is not poll or backoff", name, v);
+		break;
+	case KEY_IDLE_SPIN:
+	case KEY_IDLE_SLEEP:
+		if (x < 0 || x > 1000000)
+			return fail(err, errlen, "%s: %s is not in 0..1000000 microseconds", name,
+				    v);
+		*(k == KEY_IDLE_SPIN ? &c->idle_spin_us : &c->idle_sleep_us) = x;
+		break;
+	case KEY_FETCH_MAX_BYTES:
+		if (x < KR_BATCH_BYTES_MAX || x > (64ll << 20))
+			return fail(err, errlen, "%s: %s is not in %u..%u", name, v,
+				    KR_BATCH_BYTES_MAX, 64u << 20);
+		c->fetch_max_bytes = (uint32_t)x;
+		break;
+	case KEY_FRAME_BYTES:
+		if (x < KR_BATCH_BYTES_MAX || x > 60000)
+			return fail(err, errlen,
+				    "%s: %s is not in %u..60000 (a frame carries at least one "
+				    "largest batch and fits a UDP datagram)",
+				    name, v, KR_BATCH_BYTES_MAX);
+		c->frame_bytes = (uint32_t)x;
+		break;
+	case KEY_LISTENER:
+		if (kr_endpoint_parse(v, &c->listener) != 0)
+			return fail(err, errlen, "%s: '%s' is not a.b.c.d:port", name, v);
+		break;
+	case KEY_MGMT_OFFSET:
+		if (x < 1 || x > 65535)
+			return fail(err, errlen, "%s: %s is not in 1..65535", name, v);
+		c->mgmt_port_offset = (uint16_t)x;
+		break;
+	case KEY_COUNT:
+		break;
+	}
+	c->given |= 1ull << k;
+	return 0;
+}
+
+void
+kr_config_defaults(struct kr_node_config *c)
+{
+	char err[64];
+
+	memset(c, 0, sizeof(*c));
+	c->node_id = KR_NODE_NONE;
+	for (unsigned k = 0; k < KEY_COUNT; k++)
+		if (keys[k].def != NULL)
+			(void)set_key(c, (enum key_id)k, keys[k].def, err, sizeof(err));
+	c->given = 0;
+}
+
+int
+kr_config_set(struct kr_node_config *c, const char *key, const char *value, char *err,
+	      size_t errlen)
+{
+	for (unsigned k = 0; k < KEY_COUNT; k++)
+		if (strcmp(keys[k].name, key) == 0)
+			return set_key(c, (enum key_id)k, value, err, errlen);
+	fail(err, errlen, "%s: unknown key (kraftd --help-config lists them)", key);
+	return -ENOENT;
+}
+
+static int
+props_cb(void *arg, const char *key, const char *value, unsigned line, char *err, size_t errlen)
+{
+	char why[384];
+	int rc = kr_config_set(arg, key, value, why, sizeof(why));
+
+	if (rc != 0)
+		snprintf(err, errlen, "line %u: %s", line, why);
+	return rc;
+}
+
+int
+kr_config_parse(struct kr_node_config *c, const char *text, size_t len, char *err, size_t errlen)
+{
+	return kr_props_parse(text, len, props_cb, c, err, errlen);
+}
+
+int
+kr_config_finish(struct kr_node_config *c, char *err, size_t errlen)
+{
+	int self = -1;
+	int64_t half;
+
+	if (!given(c, KEY_NODE_ID))
+		return fail(err, errlen, "node.id: required");
+	if (!c->has_cluster_id)
+		return fail(err, errlen, "cluster.id: required (kraftd random-uuid makes one)");
+	if (c->n_voters == 0)
+		return fail(err, errlen, "controller.quorum.voters: required");
+	if (c->log_dir[0] == '\0')
+		return fail(err, errlen, "metadata.log.dir: required");
+	for (int i = 0; i < c->n_voters; i++)
+		if (c->voter_ids[i] == c->node_id)
+			self = i;
+	if (self >= 0) {
+		if (given(c, KEY_LISTENER) && (c->listener.ip != c->voter_addr[self].ip ||
+					       c->listener.port != c->voter_addr[self].port))
+			return fail(err, errlen,
+				    "kraftd.listener: differs from node %d's entry in "
+				    "controller.quorum.voters",
+				    c->node_id);
+		c->listener = c->voter_addr[self];
+	} else if (!given(c, KEY_LISTENER)) {
+		return fail(err, errlen,
+			    "kraftd.listener: required: node %d is not a voter (an observer) and "
+			    "needs its own address",
+			    c->node_id);
+	}
+	for (int i = 0; i < c->n_voters; i++)
+		if (c->voter_addr[i].port + (unsigned)c->mgmt_port_offset > 65535)
+			return fail(
+				err, errlen,
+				"kraftd.management.port.offset: voter %d's port %u + %u is above "
+				"65535",
+				c->voter_ids[i], c->voter_addr[i].port, c->mgmt_port_offset);
+	if (c->listener.port + (unsigned)c->mgmt_port_offset > 65535)
+		return fail(err, errlen,
+			    "kraftd.management.port.offset: listener port + %u > 65535",
+			    c->mgmt_port_offset);
+	c->mgmt.ip = c->listener.ip;
+	c->mgmt.port = (uint16_t)(c->listener.port + c->mgmt_port_offset);
+
+	/* derived defaults */
+	if (!given(c, KEY_REQUEST_TIMEOUT))
+		c->request_timeout_us = c->election_timeout_us;
+	if (!given(c, KEY_RETRY_BACKOFF))
+		c->retry_backoff_us =
+			c->fetch_timeout_us / 20 < 20000 ? c->fetch_timeout_us / 20 : 20000;
+	if (c->retry_backoff_us < 1)
+		c->retry_backoff_us = 1;
+	half = c->fetch_timeout_us / 2;
+	if (!given(c, KEY_FETCH_MAX_WAIT))
+		c->fetch_max_wait_us =
+			c->fetch_timeout_us / 4 < 500000 ? c->fetch_timeout_us / 4 : 500000;
+	if (c->fetch_max_wait_us < 1)
+		c->fetch_max_wait_us = 1;
+
+	/* relationships */
+	if (c->fetch_max_wait_us * 2 >= c->fetch_timeout_us)
+		return fail(
+			err, errlen,
+			"kraftd.fetch.max.wait.ms: %.3f ms is not below half of "
+			"controller.quorum.fetch.timeout.ms (%.3f ms): a parked Fetch would let "
+			"the follower time out",
+			(double)c->fetch_max_wait_us / 1000, (double)half / 1000);
+	if (c->fetch_max_wait_us > UINT32_MAX)
+		return fail(err, errlen, "kraftd.fetch.max.wait.ms: above %u us", UINT32_MAX);
+	if (c->retry_backoff_us * 2 >= c->fetch_timeout_us)
+		return fail(err, errlen,
+			    "controller.quorum.retry.backoff.ms: not below half of "
+			    "controller.quorum.fetch.timeout.ms");
+	if (c->frame_bytes > c->fetch_max_bytes)
+		return fail(err, errlen, "kraftd.frame.bytes: above kraftd.fetch.max.bytes (%u)",
+			    c->fetch_max_bytes);
+	if (c->fetch_max_bytes / c->frame_bytes > KR_REPLY_FRAMES_MAX)
+		return fail(err, errlen,
+			    "kraftd.fetch.max.bytes: more than %d frames of kraftd.frame.bytes",
+			    KR_REPLY_FRAMES_MAX);
+	return 0;
+}
+
+void
+kr_config_print_keys(void *file)
+{
+	FILE *f = file;
+
+	fprintf(f, "Configuration keys (properties file, or --key=value on the command line).\n"
+		   "Times are milliseconds with up to three decimals (0.25 = 250 us).\n\n");
+	for (unsigned k = 0; k < KEY_COUNT; k++) {
+		fprintf(f, "  %s", keys[k].name);
+		if (keys[k].def != NULL)
+			fprintf(f, " (default %s)", keys[k].def);
+		fprintf(f, "\n      %s\n", keys[k].text);
+	}
+}
+
+uint64_t
+kr_config_voter_set_hash(const struct kr_node_config *c)
+{
+	/* order-independent: the sum of a mixed hash per (id, address) */
+	uint64_t h = 0x6b726166746400ull;
+
+	for (int i = 0; i < c->n_voters; i++) {
+		uint8_t b[10];
+		uint64_t x;
+
+		memcpy(b, &c->voter_ids[i], 4);
+		memcpy(b + 4, &c->voter_addr[i].ip, 4);
+		memcpy(b + 8, &c->voter_addr[i].port, 2);
+		x = kr_crc32c(0, b, sizeof(b));
+		x = (x << 32) | kr_crc32c(0x9e3779b9u, b, sizeof(b));
+		x ^= x >> 29;
+		x *= 0xbf58476d1ce4e5b9ull;
+		x ^= x >> 32;
+		h += x;
+	}
+	return h ? h : 1; /* 0 is what a client sends */
+}
+
+void
+kr_config_election(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
+		   struct kr_election_config *ec)
+{
+	memset(ec, 0, sizeof(*ec));
+	ec->node_id = c->node_id;
+	memcpy(ec->directory_id, dir, KR_UUID_BYTES);
+	ec->n_voters = c->n_voters;
+	memcpy(ec->voters, c->voter_ids, sizeof(ec->voters));
+	ec->election_timeout_us = c->election_timeout_us;
+	ec->fetch_timeout_us = c->fetch_timeout_us;
+	ec->election_backoff_max_us = c->election_backoff_max_us;
+	ec->request_timeout_us = c->request_timeout_us;
+	ec->shutdown_timeout_us = c->fetch_timeout_us;
+}
+
+void
+kr_config_repl(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
+	       uint32_t incarnation, uint64_t repair_target, struct kr_repl_config *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->node_id = c->node_id;
+	memcpy(rc->directory_id, dir, KR_UUID_BYTES);
+	memcpy(rc->wire.cluster_id, c->cluster_id, KR_UUID_BYTES);
+	rc->wire.voter_set_hash = kr_config_voter_set_hash(c);
+	rc->n_voters = c->n_voters;
+	memcpy(rc->voters, c->voter_ids, sizeof(rc->voters));
+	rc->memory_mode = c->durability == KR_LOG_MEMORY;
+	rc->fetch_max_wait_us = (uint32_t)c->fetch_max_wait_us;
+	rc->fetch_max_bytes = c->fetch_max_bytes;
+	rc->frame_records_max = c->frame_bytes;
+	rc->reply_frames_max =
+		(uint16_t)((c->fetch_max_bytes + c->frame_bytes - 1) / c->frame_bytes);
+	if (rc->reply_frames_max > KR_REPLY_FRAMES_MAX)
+		rc->reply_frames_max = KR_REPLY_FRAMES_MAX;
+	/* a Fetch unanswered for its parked wait plus a margin is re-sent, well before the
+	 * fetch timeout (the wait is below half of it) */
+	rc->fetch_retry_us = c->fetch_max_wait_us + c->fetch_timeout_us / 8;
+	rc->fetch_backoff_us = c->retry_backoff_us;
+	rc->liveness_interval_us = c->fetch_timeout_us / 10 > 0 ? c->fetch_timeout_us / 10 : 1;
+	rc->repair_target = repair_target;
+	rc->incarnation = incarnation;
+}

@@ -1,0 +1,112 @@
+/* kraftd: the node's configuration. A properties file (key=value lines) with Kafka's
+ * names where Kafka has one, kraftd.* keys for the rest, and --key=value overrides on
+ * the command line. Every key is in one table (control/config.c) with its default and
+ * meaning; `kraftd --help-config` prints it. Unknown keys, bad values and timeouts that
+ * contradict each other are refused with the key and the reason.
+ *
+ * Times are milliseconds with up to three decimals (0.25 = 250 microseconds) and are
+ * kept in microseconds. Addresses are IPv4 (hostnames are not resolved).
+ */
+#ifndef KRAFT_CONFIG_H
+#define KRAFT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kraft/common.h"
+#include "kraft/election.h"
+#include "kraft/log.h"
+#include "kraft/repl.h"
+
+#define KR_CONFIG_PATH_MAX 512
+
+enum kr_idle_mode {
+	KR_IDLE_POLL = 0,    /* busy poll: lowest latency, one core always busy */
+	KR_IDLE_BACKOFF = 1, /* spin for idle_spin_us, then sleep briefly (idle_sleep_us) */
+};
+
+struct kr_endpoint {
+	uint32_t ip; /* host byte order */
+	uint16_t port;
+};
+
+struct kr_node_config {
+	/* identity and quorum */
+	int32_t node_id;
+	uint8_t cluster_id[KR_UUID_BYTES];
+	bool has_cluster_id;
+	uint8_t n_voters;
+	int32_t voter_ids[KR_VOTERS_MAX];
+	struct kr_endpoint voter_addr[KR_VOTERS_MAX];
+	struct kr_endpoint listener; /* this node's dataplane address */
+	struct kr_endpoint mgmt;     /* this node's management listener */
+	uint16_t mgmt_port_offset;   /* management port = dataplane port + this */
+	char log_dir[KR_CONFIG_PATH_MAX];
+
+	/* timers (microseconds) */
+	int64_t election_timeout_us;
+	int64_t fetch_timeout_us;
+	int64_t election_backoff_max_us;
+	int64_t request_timeout_us;
+	int64_t fetch_max_wait_us;
+	int64_t retry_backoff_us;
+
+	/* storage */
+	enum kr_log_durability durability;
+	uint32_t segment_bytes;
+	int64_t retention_bytes; /* -1: no limit */
+	int64_t retention_ms;	 /* -1: no limit */
+	uint64_t memory_max_bytes;
+
+	/* dataplane */
+	enum kr_idle_mode idle;
+	int64_t idle_spin_us;
+	int64_t idle_sleep_us;
+	uint32_t fetch_max_bytes;
+	uint32_t frame_bytes; /* record bytes per Fetch reply frame */
+
+	/* which keys were given (so defaults derived from others stay derived) */
+	uint64_t given;
+};
+
+/** Defaults (Kafka's where Kafka has one). */
+void kr_config_defaults(struct kr_node_config *c);
+
+/**
+ * Set one key. @return 0, or -ENOENT (unknown key) / -EINVAL (bad value) with err
+ * naming the key and the reason.
+ */
+int kr_config_set(struct kr_node_config *c, const char *key, const char *value, char *err,
+		  size_t errlen);
+
+/** Parse properties text (key=value lines) into c. @return 0 or as kr_config_set. */
+int kr_config_parse(struct kr_node_config *c, const char *text, size_t len, char *err,
+		    size_t errlen);
+
+/**
+ * After every key is set: fill derived defaults and check the whole. Required keys
+ * (node.id, cluster.id, controller.quorum.voters, metadata.log.dir), the node's own
+ * address, and the timers' relationships (the parked-fetch wait below half the fetch
+ * timeout, ...). @return 0 or -EINVAL with err naming the key and the reason.
+ */
+int kr_config_finish(struct kr_node_config *c, char *err, size_t errlen);
+
+/** Print every key with its default and meaning. */
+void kr_config_print_keys(void *file);
+
+/** The voter set hash that every peer frame carries (order-independent). */
+uint64_t kr_config_voter_set_hash(const struct kr_node_config *c);
+
+/** The cores' configurations from a finished node config. */
+void kr_config_election(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
+			struct kr_election_config *ec);
+void kr_config_repl(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
+		    uint32_t incarnation, uint64_t repair_target, struct kr_repl_config *rc);
+
+/** "a.b.c.d:port" into e. @return 0 or -EINVAL. */
+int kr_endpoint_parse(const char *s, struct kr_endpoint *e);
+/** e as "a.b.c.d:port" (buf of at least 22 bytes). */
+void kr_endpoint_format(const struct kr_endpoint *e, char *buf, size_t n);
+
+#endif /* KRAFT_CONFIG_H */

@@ -1,0 +1,236 @@
+/* kraftd tests: the node configuration: defaults, every kind of value, the refusals
+ * (unknown key, bad value, inconsistent timeouts) naming the key, and the derived cores'
+ * configurations. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kraft/config.h"
+
+#define GOOD                                                                            \
+	"# a three-voter cluster\n"                                                     \
+	"node.id=2\n"                                                                   \
+	"cluster.id=iczt5OK4ULaPwd3hRaNtVg\n"                                           \
+	"controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.2:9093,3@127.0.0.3:9093\n" \
+	"metadata.log.dir=/tmp/kraftd-2\n"
+
+static int
+load(struct kr_node_config *c, const char *text, char *err, size_t n)
+{
+	int rc;
+
+	kr_config_defaults(c);
+	rc = kr_config_parse(c, text, strlen(text), err, n);
+	if (rc == 0)
+		rc = kr_config_finish(c, err, n);
+	return rc;
+}
+
+/* text must be refused, and err must name `key` and contain `why`. */
+static void
+refused(const char *text, const char *key, const char *why)
+{
+	struct kr_node_config c;
+	char err[512] = "";
+
+	assert_int_not_equal(load(&c, text, err, sizeof(err)), 0);
+	if (strstr(err, key) == NULL || strstr(err, why) == NULL)
+		fail_msg("'%s' does not name '%s' and '%s'", err, key, why);
+}
+
+static void
+good_file_gives_kafka_defaults(void **state)
+{
+	struct kr_node_config c;
+	char err[256], ep[32];
+
+	(void)state;
+	assert_int_equal(load(&c, GOOD, err, sizeof(err)), 0);
+	assert_int_equal(c.node_id, 2);
+	assert_int_equal(c.n_voters, 3);
+	assert_int_equal(c.voter_ids[2], 3);
+	kr_endpoint_format(&c.listener, ep, sizeof(ep));
+	assert_string_equal(ep, "127.0.0.2:9093");
+	kr_endpoint_format(&c.mgmt, ep, sizeof(ep));
+	assert_string_equal(ep, "127.0.0.2:9193");
+	assert_int_equal(c.election_timeout_us, 1000000);
+	assert_int_equal(c.fetch_timeout_us, 2000000);
+	assert_int_equal(c.election_backoff_max_us, 1000000);
+	assert_int_equal(c.request_timeout_us, 1000000); /* derived: the election timeout */
+	assert_int_equal(c.fetch_max_wait_us, 500000);	 /* fetch timeout / 4, at most 500 ms */
+	assert_int_equal(c.durability, KR_LOG_DISK);
+	assert_int_equal(c.idle, KR_IDLE_BACKOFF);
+	assert_string_equal(c.log_dir, "/tmp/kraftd-2");
+}
+
+static void
+fractional_milliseconds_set_microseconds(void **state)
+{
+	struct kr_node_config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(&c,
+			      GOOD "controller.quorum.election.timeout.ms=0.5\n"
+				   "controller.quorum.fetch.timeout.ms=2.25\n"
+				   "controller.quorum.election.backoff.max.ms=0.125\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(c.election_timeout_us, 500);
+	assert_int_equal(c.fetch_timeout_us, 2250);
+	assert_int_equal(c.election_backoff_max_us, 125);
+	assert_int_equal(c.fetch_max_wait_us, 562); /* derived from the fetch timeout */
+	/* overrides after the file win, as on the command line */
+	assert_int_equal(kr_config_set(&c, "kraftd.durability", "memory", err, sizeof(err)), 0);
+	assert_int_equal(c.durability, KR_LOG_MEMORY);
+}
+
+static void
+bad_keys_and_values_are_refused_with_the_key(void **state)
+{
+	(void)state;
+	refused(GOOD "controller.quorum.electon.timeout.ms=10\n",
+		"controller.quorum.electon.timeout.ms", "unknown key");
+	refused(GOOD "controller.quorum.fetch.timeout.ms=fast\n",
+		"controller.quorum.fetch.timeout.ms", "not a time");
+	refused(GOOD "controller.quorum.fetch.timeout.ms=0\n", "controller.quorum.fetch.timeout.ms",
+		"above 0");
+	refused(GOOD "controller.quorum.fetch.timeout.ms=1.2345\n",
+		"controller.quorum.fetch.timeout.ms", "three decimals");
+	refused(GOOD "kraftd.durability=tape\n", "kraftd.durability", "not disk or memory");
+	refused(GOOD "kraftd.dataplane.idle=sometimes\n", "kraftd.dataplane.idle",
+		"poll or backoff");
+	refused(GOOD "node.id=-3\n", "node.id", "not in");
+	refused(GOOD "cluster.id=short\n", "cluster.id", "22-character");
+	refused(GOOD "metadata.max.retention.bytes=0\n", "metadata.max.retention.bytes",
+		"positive or -1");
+	refused(GOOD "kraftd.frame.bytes=1000\n", "kraftd.frame.bytes", "largest batch");
+	refused("node.id=1\nno equals sign\n", "line 2", "key=value");
+}
+
+static void
+voters_are_checked(void **state)
+{
+	const char *head = "node.id=1\ncluster.id=iczt5OK4ULaPwd3hRaNtVg\nmetadata.log.dir=/x\n";
+	char text[512];
+
+	(void)state;
+	snprintf(text, sizeof(text), "%scontroller.quorum.voters=1@localhost:9093\n", head);
+	refused(text, "controller.quorum.voters", "hostnames are not resolved");
+	snprintf(text, sizeof(text), "%scontroller.quorum.voters=1@10.0.0.1:9093,1@10.0.0.2:9093\n",
+		 head);
+	refused(text, "controller.quorum.voters", "listed twice");
+	snprintf(text, sizeof(text), "%scontroller.quorum.voters=1@10.0.0.1:9093,2@10.0.0.1:9093\n",
+		 head);
+	refused(text, "controller.quorum.voters", "share address");
+	snprintf(text, sizeof(text), "%scontroller.quorum.voters=1@10.0.0.1:70000\n", head);
+	refused(text, "controller.quorum.voters", "IPv4 address and port");
+	snprintf(text, sizeof(text), "%scontroller.quorum.voters=1@10.0.0.1:9093,\n", head);
+	refused(text, "controller.quorum.voters", "trailing comma");
+	snprintf(text, sizeof(text), "%scontroller.quorum.voters=x@10.0.0.1:9093\n", head);
+	refused(text, "controller.quorum.voters", "not a node id");
+	/* an observer needs its own address */
+	snprintf(text, sizeof(text),
+		 "node.id=7\ncluster.id=iczt5OK4ULaPwd3hRaNtVg\nmetadata.log.dir=/x\n"
+		 "controller.quorum.voters=1@10.0.0.1:9093\n");
+	refused(text, "kraftd.listener", "observer");
+	snprintf(text, sizeof(text),
+		 "%scontroller.quorum.voters=1@10.0.0.1:9093\nkraftd.listener=10.0.0.9:9093\n",
+		 head);
+	refused(text, "kraftd.listener", "differs");
+	snprintf(text, sizeof(text), "%scontroller.quorum.voters=1@10.0.0.1:65500\n", head);
+	refused(text, "kraftd.management.port.offset", "65535");
+}
+
+static void
+required_keys_are_named(void **state)
+{
+	(void)state;
+	refused("cluster.id=iczt5OK4ULaPwd3hRaNtVg\n", "node.id", "required");
+	refused("node.id=1\n", "cluster.id", "required");
+	refused("node.id=1\ncluster.id=iczt5OK4ULaPwd3hRaNtVg\n", "controller.quorum.voters",
+		"required");
+	refused("node.id=1\ncluster.id=iczt5OK4ULaPwd3hRaNtVg\n"
+		"controller.quorum.voters=1@10.0.0.1:9093\n",
+		"metadata.log.dir", "required");
+}
+
+static void
+inconsistent_timeouts_are_refused(void **state)
+{
+	(void)state;
+	/* the parked wait must stay below half the fetch timeout */
+	refused(GOOD "controller.quorum.fetch.timeout.ms=10\nkraftd.fetch.max.wait.ms=5\n",
+		"kraftd.fetch.max.wait.ms", "below half");
+	refused(GOOD
+		"controller.quorum.fetch.timeout.ms=10\ncontroller.quorum.retry.backoff.ms=6\n",
+		"controller.quorum.retry.backoff.ms", "below half");
+	refused(GOOD "kraftd.fetch.max.bytes=40000\nkraftd.frame.bytes=50000\n",
+		"kraftd.frame.bytes", "above kraftd.fetch.max.bytes");
+	/* just below half is fine */
+	struct kr_node_config c;
+	char err[256];
+
+	assert_int_equal(load(&c,
+			      GOOD "controller.quorum.fetch.timeout.ms=10\n"
+				   "kraftd.fetch.max.wait.ms=4.999\n",
+			      err, sizeof(err)),
+			 0);
+}
+
+static void
+cores_get_consistent_configs(void **state)
+{
+	struct kr_node_config c, d;
+	struct kr_election_config ec;
+	struct kr_repl_config rc;
+	uint8_t dir[KR_UUID_BYTES] = {1, 2, 3};
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(&c, GOOD "controller.quorum.fetch.timeout.ms=20\n", err, sizeof(err)),
+			 0);
+	kr_config_election(&c, dir, &ec);
+	kr_config_repl(&c, dir, 7, 0, &rc);
+	assert_int_equal(ec.fetch_timeout_us, 20000);
+	assert_int_equal(rc.incarnation, 7);
+	assert_true(rc.fetch_max_wait_us * 2 < ec.fetch_timeout_us);
+	assert_true(rc.fetch_retry_us < ec.fetch_timeout_us);
+	assert_true(rc.reply_frames_max >= 1 && rc.reply_frames_max <= KR_REPLY_FRAMES_MAX);
+	/* the voter set hash does not depend on the order of the list, only its content */
+	assert_int_equal(load(&d,
+			      "node.id=2\ncluster.id=iczt5OK4ULaPwd3hRaNtVg\nmetadata.log.dir=/x\n"
+			      "controller.quorum.voters=3@127.0.0.3:9093,1@127.0.0.1:9093,"
+			      "2@127.0.0.2:9093\n",
+			      err, sizeof(err)),
+			 0);
+	assert_true(kr_config_voter_set_hash(&c) == kr_config_voter_set_hash(&d));
+	assert_int_equal(kr_config_set(&d, "controller.quorum.voters",
+				       "3@127.0.0.3:9094,1@127.0.0.1:9093,2@127.0.0.2:9093", err,
+				       sizeof(err)),
+			 0);
+	assert_true(kr_config_voter_set_hash(&c) != kr_config_voter_set_hash(&d));
+	assert_true(kr_config_voter_set_hash(&c) != 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_file_gives_kafka_defaults),
+		cmocka_unit_test(fractional_milliseconds_set_microseconds),
+		cmocka_unit_test(bad_keys_and_values_are_refused_with_the_key),
+		cmocka_unit_test(voters_are_checked),
+		cmocka_unit_test(required_keys_are_named),
+		cmocka_unit_test(inconsistent_timeouts_are_refused),
+		cmocka_unit_test(cores_get_consistent_configs),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
