@@ -33,6 +33,7 @@ struct segment {
 	uint32_t written;  /* bytes of buf that are in the file, unchanged (disk mode) */
 	uint32_t file_len; /* batch bytes the file holds, stale ones included */
 	int fd;		   /* -1 until the file is created or opened */
+	uint64_t uid;	   /* this segment's identity, unique in the log (flush jobs) */
 	int64_t max_timestamp_us;
 	struct index_entry *index; /* sparse: one entry per KR_SEGMENT_INDEX_INTERVAL_BYTES */
 	uint32_t index_n;
@@ -53,6 +54,15 @@ struct kr_log {
 	bool files_dirty;    /* the directory holds what memory no longer has (truncation,
 			      * retention, reset, mid-log damage): flush reconciles first */
 	bool failed;	     /* a flush failed: nothing more may count as durable */
+	uint64_t next_uid;
+	/* While a flush job is out, segments dropped from memory keep their buffer and
+	 * file until the job ends (the flush thread may be reading or writing them). */
+	bool job_out;
+	uint64_t mutations; /* truncations, resets, prefix deletes: a job from before is stale */
+	struct segment *grave;
+	uint32_t grave_n, grave_cap;
+	int *close_fds; /* files of dropped segments, closed by the next job */
+	uint32_t close_n, close_cap;
 };
 
 __attribute__((format(printf, 3, 4))) static void
@@ -119,6 +129,39 @@ segment_free(struct segment *s)
 	s->fd = -1;
 	s->buf = NULL;
 	s->index = NULL;
+}
+
+/* Grow an array of n elements of size k to hold one more. */
+static int
+grow(void **arr, uint32_t *cap, uint32_t n, size_t k)
+{
+	if (n < *cap)
+		return 0;
+
+	uint32_t c = *cap ? *cap * 2 : 8;
+	void *p = realloc(*arr, c * k);
+
+	if (p == NULL)
+		return -ENOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+/* Drop a segment from memory. While a flush job is out, the job may still use its
+ * buffer and file: both wait in the grave until the job ends. */
+static void
+segment_release(struct kr_log *log, struct segment *s)
+{
+	if (log->job_out &&
+	    grow((void **)&log->grave, &log->grave_cap, log->grave_n, sizeof(*log->grave)) == 0) {
+		log->grave[log->grave_n++] = *s;
+		s->fd = -1;
+		s->buf = NULL;
+		s->index = NULL;
+		return;
+	}
+	segment_free(s);
 }
 
 /* Note a batch that now sits at pos: sparse index, end offset, timestamp. */
@@ -200,7 +243,7 @@ segs_push(struct kr_log *log, uint64_t base, uint32_t cap)
 	int rc = segment_init(&log->segs[log->nsegs], base, cap);
 
 	if (rc == 0)
-		log->nsegs++;
+		log->segs[log->nsegs++].uid = ++log->next_uid;
 	return rc;
 }
 
@@ -246,46 +289,45 @@ segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, char *r
 
 /* Create s's file: header, fsync file, fsync directory. */
 static int
-segment_create_file(struct kr_log *log, struct segment *s, char *err, size_t errlen)
+segment_create_file(int dirfd, const char *dir, uint64_t base, int *fd_out, char *err,
+		    size_t errlen)
 {
 	char name[32];
 	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
 	int fd, rc;
 
-	segment_name(name, sizeof(name), s->base_offset);
-	fd = openat(log->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	segment_name(name, sizeof(name), base);
+	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		rc = -errno;
-		errf(err, errlen, "create %s/%s: %s", log->dir, name, strerror(errno));
+		errf(err, errlen, "create %s/%s: %s", dir, name, strerror(errno));
 		return rc;
 	}
-	kr_log_segment_header(hdr, s->base_offset);
+	kr_log_segment_header(hdr, base);
 	rc = kr_write_full(fd, hdr, sizeof(hdr), 0);
 	if (rc == 0 && fdatasync(fd) != 0)
 		rc = -errno;
 	if (rc == 0)
-		rc = kr_fsync_fd(log->dirfd);
+		rc = kr_fsync_fd(dirfd);
 	if (rc != 0) {
-		errf(err, errlen, "create %s/%s: %s", log->dir, name, strerror(-rc));
+		errf(err, errlen, "create %s/%s: %s", dir, name, strerror(-rc));
 		close(fd);
 		return rc;
 	}
-	s->fd = fd;
-	s->written = 0;
-	s->file_len = 0;
+	*fd_out = fd;
 	return 0;
 }
 
 static int
-unlink_segment(struct kr_log *log, uint64_t base, char *err, size_t errlen)
+unlink_segment(int dirfd, const char *dir, uint64_t base, char *err, size_t errlen)
 {
 	char name[32];
 
 	segment_name(name, sizeof(name), base);
-	if (unlinkat(log->dirfd, name, 0) != 0 && errno != ENOENT) {
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
 		int rc = -errno;
 
-		errf(err, errlen, "remove %s/%s: %s", log->dir, name, strerror(errno));
+		errf(err, errlen, "remove %s/%s: %s", dir, name, strerror(errno));
 		return rc;
 	}
 	return 0;
@@ -537,51 +579,6 @@ later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uin
  * truncation, retention or reset, or left behind by a torn tail or mid-log damage).
  * Then fsync what changed. */
 static int
-reconcile_files(struct kr_log *log, char *err, size_t errlen)
-{
-	uint64_t *bases = NULL;
-	uint32_t nb = 0, k = 0;
-	int rc;
-
-	for (uint32_t i = 0; i < log->nsegs; i++) {
-		struct segment *s = &log->segs[i];
-
-		if (s->fd < 0 || s->file_len <= s->written)
-			continue;
-		if (ftruncate(s->fd, (off_t)KR_SEGMENT_HDR_BYTES + s->written) != 0 ||
-		    fdatasync(s->fd) != 0) {
-			rc = -errno;
-			errf(err, errlen, "cut segment %" PRIu64 " in %s: %s", s->base_offset,
-			     log->dir, strerror(errno));
-			return rc;
-		}
-		s->file_len = s->written;
-	}
-	rc = list_segments(log->dirfd, &bases, &nb);
-	if (rc != 0) {
-		errf(err, errlen, "list %s: %s", log->dir, strerror(-rc));
-		return rc;
-	}
-	for (uint32_t i = 0; i < nb && rc == 0; i++) {
-		/* both lists are sorted by base offset */
-		while (k < log->nsegs && log->segs[k].base_offset < bases[i])
-			k++;
-		if (k < log->nsegs && log->segs[k].base_offset == bases[i] && log->segs[k].fd >= 0)
-			continue;
-		rc = unlink_segment(log, bases[i], err, errlen);
-	}
-	free(bases);
-	if (rc == 0) {
-		rc = kr_fsync_fd(log->dirfd);
-		if (rc != 0)
-			errf(err, errlen, "fsync %s: %s", log->dir, strerror(-rc));
-	}
-	if (rc == 0)
-		log->files_dirty = false;
-	return rc;
-}
-
-static int
 config_check(const struct kr_log_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->durability != KR_LOG_DISK && cfg->durability != KR_LOG_MEMORY) {
@@ -771,8 +768,10 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		}
 	}
 	rc = 0;
-	if (rep->outcome == KR_LOG_TORN_TAIL && !log->cfg.read_only)
-		rc = reconcile_files(log, err, errlen);
+	if (rep->outcome == KR_LOG_TORN_TAIL && !log->cfg.read_only) {
+		log->files_dirty = true;
+		rc = kr_log_flush(log, err, errlen); /* cuts the torn bytes; writes nothing */
+	}
 out:
 	free(bases);
 	return rc;
@@ -840,6 +839,12 @@ kr_log_close(struct kr_log *log)
 		return;
 	for (uint32_t i = 0; i < log->nsegs; i++)
 		segment_free(&log->segs[i]);
+	for (uint32_t i = 0; i < log->grave_n; i++)
+		segment_free(&log->grave[i]);
+	for (uint32_t i = 0; i < log->close_n; i++)
+		close(log->close_fds[i]);
+	free(log->grave);
+	free(log->close_fds);
 	free(log->segs);
 	kr_epoch_cache_free(&log->epochs);
 	if (log->dirfd >= 0)
@@ -881,50 +886,248 @@ kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len)
 	return 0;
 }
 
-int
-kr_log_flush(struct kr_log *log, char *err, size_t errlen)
+/* A flush job is taken from the log by its owner (kr_log_job_begin: no I/O), carried out
+ * by another thread (kr_log_job_run: I/O on the job only), and handed back
+ * (kr_log_job_end: no I/O). Between begin and end the owner may append, truncate, reset
+ * and delete segments: appends go past every byte the job writes; segments dropped
+ * meanwhile wait in the grave, so the job's buffers and files stay valid; and a job
+ * that a truncation, reset or deletion made stale moves nothing forward (the next job
+ * reconciles the files). One job at a time. */
+
+static int
+job_room(struct kr_log_job *j, uint32_t nsegs)
 {
-	int rc = 0;
+	if (nsegs <= j->cap)
+		return 0;
+
+	uint32_t c = nsegs * 2;
+	struct kr_log_job_seg *p = realloc(j->segs, c * sizeof(*p));
+
+	if (p == NULL)
+		return -ENOMEM;
+	j->segs = p;
+	j->cap = c;
+	return 0;
+}
+
+int
+kr_log_job_begin(struct kr_log *log, struct kr_log_job *j)
+{
+	int rc;
 
 	if (log->cfg.read_only)
 		return -EROFS;
-	if (!disk(log))
+	if (log->job_out)
+		return -EBUSY;
+	j->n = 0;
+	j->n_close = 0;
+	j->rc = 0;
+	j->err[0] = '\0';
+	j->dirfd = log->dirfd;
+	j->dir = log->dir;
+	j->end = kr_log_end(log);
+	j->mutations = log->mutations;
+	j->reconcile = false;
+	j->failed = log->failed;
+	j->close_fds = NULL;
+	if (!disk(log) || log->failed) {
+		log->job_out = true;
 		return 0;
-	if (log->failed) {
-		errf(err, errlen, "an earlier flush of %s failed; the log is fail-stopped",
-		     log->dir);
-		return -EIO;
 	}
-	if (log->files_dirty) {
-		rc = reconcile_files(log, err, errlen);
-		if (rc != 0)
-			goto out;
-	}
+	rc = job_room(j, log->nsegs);
+	if (rc != 0)
+		return rc;
+	j->reconcile = log->files_dirty;
 	for (uint32_t i = 0; i < log->nsegs; i++) {
 		struct segment *s = &log->segs[i];
+		struct kr_log_job_seg *js = &j->segs[j->n];
 
-		if (s->fd >= 0 && s->written == s->size && s->file_len == s->size)
+		if (s->fd >= 0 && s->written == s->size && s->file_len == s->size && !j->reconcile)
 			continue;
-		if (s->fd < 0) {
-			rc = segment_create_file(log, s, err, errlen);
-			if (rc != 0)
-				goto out;
-		}
-		rc = kr_write_full(s->fd, s->buf + s->written, s->size - s->written,
-				   (off_t)KR_SEGMENT_HDR_BYTES + s->written);
-		if (rc == 0 && fdatasync(s->fd) != 0)
-			rc = -errno;
-		if (rc != 0) {
-			errf(err, errlen, "write segment %" PRIu64 " in %s: %s", s->base_offset,
-			     log->dir, strerror(-rc));
-			goto out;
-		}
-		s->written = s->file_len = s->size;
+		js->uid = s->uid;
+		js->base = s->base_offset;
+		js->fd = s->fd;
+		js->created = false;
+		js->cut_to = s->fd >= 0 && s->file_len > s->written ? s->written : UINT32_MAX;
+		js->buf = s->buf;
+		js->from = s->written;
+		js->to = s->size;
+		j->n++;
 	}
-	log->durable_end = kr_log_end(log);
-out:
-	if (rc != 0)
+	/* files of segments dropped earlier: the job closes them */
+	j->close_fds = log->close_fds;
+	j->n_close = log->close_n;
+	log->close_fds = NULL;
+	log->close_n = log->close_cap = 0;
+	log->job_out = true;
+	return 0;
+}
+
+/* Is base one of the job's segments that has a file (a reconcile keeps those)? */
+static bool
+job_keeps(const struct kr_log_job *j, uint64_t base)
+{
+	for (uint32_t i = 0; i < j->n; i++)
+		if (j->segs[i].base == base && j->segs[i].fd >= 0)
+			return true;
+	return false;
+}
+
+void
+kr_log_job_run(struct kr_log_job *j)
+{
+	uint64_t *bases = NULL;
+	uint32_t nb = 0;
+	int rc = 0;
+
+	for (uint32_t i = 0; i < j->n_close; i++)
+		close(j->close_fds[i]);
+	free(j->close_fds);
+	j->close_fds = NULL;
+	j->n_close = 0;
+	if (j->failed) {
+		j->rc = -EIO;
+		errf(j->err, sizeof(j->err),
+		     "an earlier flush of %s failed; the log is fail-stopped", j->dir);
+		return;
+	}
+	if (j->reconcile) {
+		for (uint32_t i = 0; i < j->n && rc == 0; i++) {
+			struct kr_log_job_seg *js = &j->segs[i];
+
+			if (js->cut_to == UINT32_MAX)
+				continue;
+			if (ftruncate(js->fd, (off_t)KR_SEGMENT_HDR_BYTES + js->cut_to) != 0 ||
+			    fdatasync(js->fd) != 0) {
+				rc = -errno;
+				errf(j->err, sizeof(j->err), "cut segment %" PRIu64 " in %s: %s",
+				     js->base, j->dir, strerror(errno));
+			}
+		}
+		if (rc == 0) {
+			rc = list_segments(j->dirfd, &bases, &nb);
+			if (rc != 0)
+				errf(j->err, sizeof(j->err), "list %s: %s", j->dir, strerror(-rc));
+		}
+		for (uint32_t i = 0; i < nb && rc == 0; i++)
+			if (!job_keeps(j, bases[i]))
+				rc = unlink_segment(j->dirfd, j->dir, bases[i], j->err,
+						    sizeof(j->err));
+		free(bases);
+		if (rc == 0) {
+			rc = kr_fsync_fd(j->dirfd);
+			if (rc != 0)
+				errf(j->err, sizeof(j->err), "fsync %s: %s", j->dir, strerror(-rc));
+		}
+	}
+	for (uint32_t i = 0; i < j->n && rc == 0; i++) {
+		struct kr_log_job_seg *js = &j->segs[i];
+
+		if (js->fd < 0) {
+			rc = segment_create_file(j->dirfd, j->dir, js->base, &js->fd, j->err,
+						 sizeof(j->err));
+			if (rc != 0)
+				break;
+			js->created = true;
+		}
+		if (js->to == js->from)
+			continue;
+		rc = kr_write_full(js->fd, js->buf + js->from, js->to - js->from,
+				   (off_t)KR_SEGMENT_HDR_BYTES + js->from);
+		if (rc == 0 && fdatasync(js->fd) != 0)
+			rc = -errno;
+		if (rc != 0)
+			errf(j->err, sizeof(j->err), "write segment %" PRIu64 " in %s: %s",
+			     js->base, j->dir, strerror(-rc));
+	}
+	j->rc = rc;
+}
+
+static struct segment *
+seg_by_uid(struct kr_log *log, uint64_t uid)
+{
+	for (uint32_t i = log->nsegs; i-- > 0;)
+		if (log->segs[i].uid == uid)
+			return &log->segs[i];
+	return NULL;
+}
+
+int
+kr_log_job_end(struct kr_log *log, struct kr_log_job *j)
+{
+	bool stale = j->mutations != log->mutations;
+
+	if (!log->job_out)
+		return -EINVAL;
+	log->job_out = false;
+	for (uint32_t i = 0; i < j->n; i++) {
+		struct kr_log_job_seg *js = &j->segs[i];
+		struct segment *s = seg_by_uid(log, js->uid);
+
+		if (s == NULL) { /* dropped meanwhile: its new file is closed by the next job */
+			if (js->created && grow((void **)&log->close_fds, &log->close_cap,
+						log->close_n, sizeof(*log->close_fds)) == 0)
+				log->close_fds[log->close_n++] = js->fd;
+			continue;
+		}
+		if (js->created)
+			s->fd = js->fd;
+		if (j->rc != 0)
+			continue;
+		if (js->cut_to != UINT32_MAX)
+			s->file_len = js->cut_to;
+		if (js->to > s->file_len)
+			s->file_len = js->to;
+		if (!stale && js->to > s->written)
+			s->written = js->to;
+	}
+	for (uint32_t i = 0; i < log->grave_n; i++) {
+		if (log->grave[i].fd >= 0 && grow((void **)&log->close_fds, &log->close_cap,
+						  log->close_n, sizeof(*log->close_fds)) == 0) {
+			log->close_fds[log->close_n++] = log->grave[i].fd;
+			log->grave[i].fd = -1;
+		}
+		segment_free(&log->grave[i]);
+	}
+	log->grave_n = 0;
+	if (j->rc != 0) {
 		log->failed = true;
+		return j->rc;
+	}
+	if (j->failed || !disk(log))
+		return j->failed ? -EIO : 0;
+	if (!stale) {
+		if (j->reconcile)
+			log->files_dirty = false;
+		if (j->end > log->durable_end)
+			log->durable_end = j->end;
+	}
+	return 0;
+}
+
+void
+kr_log_job_free(struct kr_log_job *j)
+{
+	free(j->segs);
+	j->segs = NULL;
+	j->cap = j->n = 0;
+}
+
+int
+kr_log_flush(struct kr_log *log, char *err, size_t errlen)
+{
+	struct kr_log_job j = {0};
+	int rc = kr_log_job_begin(log, &j);
+
+	if (rc != 0) {
+		errf(err, errlen, "flush %s: %s", log->dir, strerror(-rc));
+		return rc;
+	}
+	kr_log_job_run(&j);
+	rc = kr_log_job_end(log, &j);
+	if (rc != 0)
+		errf(err, errlen, "%s", j.err);
+	kr_log_job_free(&j);
 	return rc;
 }
 
@@ -1016,7 +1219,7 @@ kr_log_truncate(struct kr_log *log, uint64_t offset)
 		struct segment *t = last_seg(log);
 
 		log->bytes -= t->size;
-		segment_free(t);
+		segment_release(log, t);
 		log->nsegs--;
 	}
 	log->bytes -= s->size - pos;
@@ -1025,6 +1228,7 @@ kr_log_truncate(struct kr_log *log, uint64_t offset)
 		s->written = pos;
 	segment_reindex(s);
 	kr_epoch_cache_truncate(&log->epochs, s->end_offset);
+	log->mutations++;
 	if (log->durable_end > s->end_offset)
 		log->durable_end = s->end_offset;
 	log->files_dirty = disk(log);
@@ -1037,11 +1241,12 @@ drop_front(struct kr_log *log, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		log->bytes -= log->segs[i].size;
-		segment_free(&log->segs[i]);
+		segment_release(log, &log->segs[i]);
 	}
 	if (n < log->nsegs)
 		memmove(log->segs, log->segs + n, (log->nsegs - n) * sizeof(*log->segs));
 	log->nsegs -= n;
+	log->mutations++;
 	log->files_dirty = disk(log);
 }
 

@@ -657,6 +657,115 @@ last_segment_with_a_torn_header_is_removed(void **state)
 	assert_false(tu_file_exists(f->dir, name));
 }
 
+/* The flush thread's job runs while the owner keeps appending: the job makes durable
+ * exactly what was there when it was taken, and the appends after it wait for the next. */
+static void
+flush_job_makes_the_taken_end_durable_while_appends_go_on(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config c = cfg_of(f, KR_LOG_SEGMENT_BYTES_MIN);
+	struct kr_log_job j = {0};
+
+	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, f->err, sizeof(f->err)), 0);
+	for (int i = 0; i < 6; i++)
+		append(f->log, 1, 4, 2000);
+	assert_int_equal(kr_log_job_begin(f->log, &j), 0);
+	assert_int_equal(kr_log_job_begin(f->log, &j), -EBUSY); /* one at a time */
+	for (int i = 0; i < 20; i++)				/* rolls new segments */
+		append(f->log, 1, 4, 2000);
+	kr_log_job_run(&j);
+	assert_int_equal(j.rc, 0);
+	assert_int_equal(kr_log_job_end(f->log, &j), 0);
+	assert_int_equal(kr_log_durable_end(f->log), 24);
+	assert_true(kr_log_end(f->log) > 24);
+	flush(f);
+	assert_int_equal(kr_log_durable_end(f->log), kr_log_end(f->log));
+	kr_log_job_free(&j);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(kr_log_end(f->log), 26 * 4);
+	assert_int_equal(read_all_from(f->log, 0), 26 * 4);
+}
+
+/* A truncation (and re-append over the same bytes), a reset or a retention while a job
+ * is out makes the job stale: it moves the durable end nowhere, the segments it was
+ * writing stay valid until it ends (ASan checks), and the next flush leaves files that
+ * hold exactly what memory holds. */
+static void
+flush_job_made_stale_by_truncation_or_reset_moves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config c = cfg_of(f, KR_LOG_SEGMENT_BYTES_MIN);
+	struct kr_log_job j = {0};
+
+	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, f->err, sizeof(f->err)), 0);
+	for (int i = 0; i < 10; i++)
+		append(f->log, 1, 4, 2000);
+	flush(f);
+	for (int i = 0; i < 10; i++) /* unflushed: offsets 40..80 */
+		append(f->log, 1, 4, 2000);
+	assert_int_equal(kr_log_job_begin(f->log, &j), 0);
+	assert_int_equal(kr_log_truncate(f->log, 48), 48); /* drops segments the job writes */
+	for (int i = 0; i < 3; i++)
+		append(f->log, 2, 4, 1500); /* different bytes where the job reads */
+	kr_log_job_run(&j);
+	assert_int_equal(kr_log_job_end(f->log, &j), 0);
+	assert_true(kr_log_durable_end(f->log) <= 48); /* stale: nothing moved forward */
+	flush(f);
+	assert_int_equal(kr_log_durable_end(f->log), 60);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), 60);
+	assert_int_equal(kr_log_last_epoch(f->log), 2);
+	assert_int_equal(read_all_from(f->log, 0), 60);
+
+	/* a reset while a job is out */
+	for (int i = 0; i < 10; i++)
+		append(f->log, 2, 4, 2000);
+	assert_int_equal(kr_log_job_begin(f->log, &j), 0);
+	assert_int_equal(kr_log_reset(f->log, 500), 0);
+	kr_log_job_run(&j);
+	assert_int_equal(kr_log_job_end(f->log, &j), 0);
+	assert_int_equal(kr_log_durable_end(f->log), 500);
+	append(f->log, 3, 2, 10);
+	flush(f);
+	kr_log_job_free(&j);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(kr_log_start(f->log), 500);
+	assert_int_equal(kr_log_end(f->log), 502);
+}
+
+/* A job that fails (here: its directory is gone) fail-stops the log: nothing more
+ * counts as durable, and every later flush fails too. */
+static void
+flush_job_failure_fail_stops_the_log(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config c = cfg_of(f, KR_LOG_SEGMENT_BYTES_MIN);
+	struct kr_log_job j = {0};
+	char cmd[600];
+
+	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, f->err, sizeof(f->err)), 0);
+	append(f->log, 1, 4, 2000);
+	flush(f);
+	for (int i = 0; i < 12; i++) /* needs new segment files */
+		append(f->log, 1, 4, 2000);
+	/* the open directory fd now names a removed directory: creating a file fails, even
+	 * for root */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(kr_log_job_begin(f->log, &j), 0);
+	kr_log_job_run(&j);
+	assert_int_not_equal(j.rc, 0);
+	assert_int_not_equal(kr_log_job_end(f->log, &j), 0);
+	assert_int_equal(kr_log_durable_end(f->log), 4);
+	assert_int_not_equal(kr_log_flush(f->log, f->err, sizeof(f->err)), 0);
+	assert_non_null(strstr(f->err, "fail-stopped"));
+	assert_int_equal(kr_log_durable_end(f->log), 4);
+	kr_log_job_free(&j);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", f->dir); /* for the teardown */
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 read_only_open_reports_and_changes_nothing(void **state)
 {
@@ -797,6 +906,9 @@ main(void)
 		LOG_TEST(damage_in_an_earlier_segment_with_later_segments_is_mid_log),
 		LOG_TEST(last_segment_with_a_torn_header_is_removed),
 		LOG_TEST(reset_empties_the_log_at_a_new_start),
+		LOG_TEST(flush_job_makes_the_taken_end_durable_while_appends_go_on),
+		LOG_TEST(flush_job_made_stale_by_truncation_or_reset_moves_nothing),
+		LOG_TEST(flush_job_failure_fail_stops_the_log),
 		LOG_TEST(read_only_open_reports_and_changes_nothing),
 		LOG_TEST(append_refuses_gaps_old_epochs_damage_and_the_memory_cap),
 		LOG_TEST(memory_mode_counts_every_append_as_durable_and_writes_no_file),

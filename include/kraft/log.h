@@ -249,6 +249,51 @@ int kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len);
  */
 int kr_log_flush(struct kr_log *log, char *err, size_t errlen);
 
+/* kr_log_flush in three steps, so that the thread that owns the log never waits for the
+ * disk: the owner takes a job (kr_log_job_begin: no I/O), another thread carries it out
+ * (kr_log_job_run: I/O on the job's files and buffers only, never the log), and the
+ * owner hands it back (kr_log_job_end: no I/O). Meanwhile the owner may append,
+ * truncate, reset and delete segments: appends land past every byte the job writes,
+ * dropped segments keep their buffers and files until the job ends, and a job made
+ * stale by a truncation, reset or deletion moves nothing forward (the next job
+ * reconciles the files). One job at a time; a job struct is reused (kr_log_job_free at
+ * the end). */
+struct kr_log_job_seg {
+	uint64_t uid;
+	uint64_t base;
+	int fd; /* -1: the job creates the file */
+	bool created;
+	uint32_t cut_to; /* reconcile: cut the file to this many batch bytes (UINT32_MAX: no) */
+	const uint8_t *buf;
+	uint32_t from, to; /* write buf[from, to) at the same place in the file */
+};
+
+struct kr_log_job {
+	struct kr_log_job_seg *segs;
+	uint32_t n, cap;
+	int *close_fds; /* files of segments dropped earlier, closed first */
+	uint32_t n_close;
+	int dirfd;
+	const char *dir;
+	bool reconcile; /* remove files of segments memory no longer has; cut as cut_to says */
+	bool failed;	/* the log was fail-stopped already */
+	uint64_t end;	/* the log end when the job was taken: durable once it ends well */
+	uint64_t mutations;
+	int rc; /* kr_log_job_run's result: 0 or a negative errno, with err */
+	char err[256];
+};
+
+/** Take a job. @return 0, -EBUSY (one is out), -EROFS, or -ENOMEM. */
+int kr_log_job_begin(struct kr_log *log, struct kr_log_job *job);
+/** Carry the job out (any thread): reconcile, create, write, fdatasync. Sets job->rc. */
+void kr_log_job_run(struct kr_log_job *job);
+/**
+ * Hand the job back. On success (and if not stale) the durable end becomes the job's
+ * end. @return 0, or the job's error: the log is fail-stopped from then on.
+ */
+int kr_log_job_end(struct kr_log *log, struct kr_log_job *job);
+void kr_log_job_free(struct kr_log_job *job);
+
 /* A read: a run of whole batches, contiguous in memory, inside one segment. */
 struct kr_log_span {
 	const uint8_t *data;
