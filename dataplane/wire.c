@@ -26,6 +26,8 @@ _Static_assert(KR_END_EPOCH_FIXED_BYTES + 4 * KR_VOTERS_MAX <= KR_WIRE_BODY_MAX,
 _Static_assert(KR_DESCRIBE_RESP_FIXED_BYTES + KR_REPLICA_INFO_BYTES * KR_REPLICAS_MAX <=
 		       KR_WIRE_BODY_MAX,
 	       "DESCRIBE_QUORUM_RESP");
+_Static_assert(KR_NODES_RESP_FIXED_BYTES + KR_NODE_INFO_BYTES * KR_REPLICAS_MAX <= KR_WIRE_BODY_MAX,
+	       "DESCRIBE_NODES_RESP");
 _Static_assert(KR_VOTERS_MAX <= 255 && KR_OBSERVERS_MAX <= 255, "counts are one byte");
 
 static const struct {
@@ -671,6 +673,77 @@ enc_describe_resp(uint8_t *b, size_t cap, const struct kr_describe_resp *m)
 	return (int)total;
 }
 
+static int
+dec_nodes_resp(const uint8_t *b, uint32_t n, struct kr_nodes_resp *m)
+{
+	if (n < KR_NODES_RESP_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if (b[0] > KR_REPLICAS_MAX || !all_zero(b + 1, 7))
+		return -KR_WIRE_EFIELD;
+	if (n != KR_NODES_RESP_FIXED_BYTES + (uint32_t)KR_NODE_INFO_BYTES * b[0])
+		return -KR_WIRE_EBODYLEN;
+	m->n = b[0];
+	m->nodes = NULL;
+	m->node_bytes = b + KR_NODES_RESP_FIXED_BYTES;
+	for (unsigned i = 0; i < m->n; i++) {
+		const uint8_t *e = m->node_bytes + KR_NODE_INFO_BYTES * i;
+
+		if (kr_get_le16(e + 8) == 0 || (e[12] & ~(KR_NODE_F_VOTER | KR_NODE_F_SELF)) ||
+		    !all_zero(e + 13, 3))
+			return -KR_WIRE_EFIELD;
+	}
+	return 0;
+}
+
+int
+kr_nodes_entry(const struct kr_nodes_resp *m, unsigned i, struct kr_node_info *ni)
+{
+	const uint8_t *e;
+
+	if (m->node_bytes == NULL || i >= m->n)
+		return -KR_WIRE_EFIELD;
+	e = m->node_bytes + KR_NODE_INFO_BYTES * i;
+	ni->node_id = (int32_t)kr_get_le32(e);
+	memcpy(ni->ip, e + 4, 4);
+	ni->port = kr_get_le16(e + 8);
+	ni->mgmt_port = kr_get_le16(e + 10);
+	ni->flags = e[12];
+	return 0;
+}
+
+static int
+enc_nodes_resp(uint8_t *b, size_t cap, const struct kr_nodes_resp *m)
+{
+	size_t total = KR_NODES_RESP_FIXED_BYTES + (size_t)KR_NODE_INFO_BYTES * m->n;
+
+	if (m->n > KR_REPLICAS_MAX || (m->n > 0 && m->nodes == NULL && m->node_bytes == NULL))
+		return -KR_WIRE_EFIELD;
+	if (cap < total)
+		return -KR_WIRE_ENOSPACE;
+	b[0] = m->n;
+	memset(b + 1, 0, 7);
+	if (m->nodes == NULL) { /* re-encoding a decoded message */
+		if (m->n)
+			memcpy(b + KR_NODES_RESP_FIXED_BYTES, m->node_bytes,
+			       (size_t)KR_NODE_INFO_BYTES * m->n);
+		return (int)total;
+	}
+	for (unsigned i = 0; i < m->n; i++) {
+		uint8_t *e = b + KR_NODES_RESP_FIXED_BYTES + KR_NODE_INFO_BYTES * i;
+		const struct kr_node_info *ni = &m->nodes[i];
+
+		if (ni->port == 0 || (ni->flags & ~(KR_NODE_F_VOTER | KR_NODE_F_SELF)))
+			return -KR_WIRE_EFIELD;
+		kr_put_le32(e, (uint32_t)ni->node_id);
+		memcpy(e + 4, ni->ip, 4);
+		kr_put_le16(e + 8, ni->port);
+		kr_put_le16(e + 10, ni->mgmt_port);
+		e[12] = ni->flags;
+		memset(e + 13, 0, 3);
+	}
+	return (int)total;
+}
+
 int
 kr_msg_decode(const struct kr_frame *f, struct kr_msg *m)
 {
@@ -706,6 +779,10 @@ kr_msg_decode(const struct kr_frame *f, struct kr_msg *m)
 		return n == KR_DESCRIBE_BYTES ? 0 : -KR_WIRE_EBODYLEN;
 	case KR_API_DESCRIBE_QUORUM_RESP:
 		return dec_describe_resp(b, n, &m->u.describe_resp);
+	case KR_API_DESCRIBE_NODES:
+		return n == 0 ? 0 : -KR_WIRE_EBODYLEN;
+	case KR_API_DESCRIBE_NODES_RESP:
+		return dec_nodes_resp(b, n, &m->u.nodes_resp);
 	default:
 		return -KR_WIRE_EAPI;
 	}
@@ -768,6 +845,10 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 		return 0;
 	case KR_API_DESCRIBE_QUORUM_RESP:
 		return enc_describe_resp(b, cap, &m->u.describe_resp);
+	case KR_API_DESCRIBE_NODES:
+		return 0;
+	case KR_API_DESCRIBE_NODES_RESP:
+		return enc_nodes_resp(b, cap, &m->u.nodes_resp);
 	default:
 		return -KR_WIRE_EAPI;
 	}

@@ -191,6 +191,31 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 		}
 		break;
 	}
+	case KR_API_DESCRIBE_NODES:
+		break;
+	case KR_API_DESCRIBE_NODES_RESP: {
+		const struct kr_nodes_resp *x = &a->u.nodes_resp, *y = &b->u.nodes_resp;
+
+		assert_int_equal(x->n, y->n);
+		for (unsigned i = 0; i < x->n; i++) {
+			struct kr_node_info p, q;
+
+			if (x->nodes)
+				p = x->nodes[i];
+			else
+				assert_int_equal(kr_nodes_entry(x, i, &p), 0);
+			if (y->nodes)
+				q = y->nodes[i];
+			else
+				assert_int_equal(kr_nodes_entry(y, i, &q), 0);
+			assert_int_equal(p.node_id, q.node_id);
+			assert_memory_equal(p.ip, q.ip, 4);
+			assert_int_equal(p.port, q.port);
+			assert_int_equal(p.mgmt_port, q.mgmt_port);
+			assert_int_equal(p.flags, q.flags);
+		}
+		break;
+	}
 	default:
 		fail_msg("api %u", a->api);
 	}
@@ -551,6 +576,33 @@ nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
 			 -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 24 + 4, 1),
 			 -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 1, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 8 + 13, 1),
+			 -KR_WIRE_EFIELD);
+	/* unknown node flags; a zero port is refused both ways */
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 8 + 12, 0x04),
+			 -KR_WIRE_EFIELD);
+	{
+		static uint8_t buf[FRAME_CAP];
+		static struct kr_node_info nodes[1] = {{.node_id = 1, .port = 0}};
+		struct kr_msg m = {.api = KR_API_DESCRIBE_NODES_RESP};
+		struct kr_frame_hdr h;
+		struct kr_frame f;
+		struct kr_msg d;
+		int n;
+
+		smp_hdr(&h);
+		m.u.nodes_resp.n = 1;
+		m.u.nodes_resp.nodes = nodes;
+		assert_int_equal(kr_frame_encode(buf, sizeof(buf), &h, &m), -KR_WIRE_EFIELD);
+		nodes[0].port = 1;
+		n = kr_frame_encode(buf, sizeof(buf), &h, &m);
+		assert_true(n > 0);
+		buf[KR_WIRE_HDR_BYTES + 8 + 8] = 0;
+		reseal_crc(buf);
+		assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
+		assert_int_equal(kr_msg_decode(&f, &d), -KR_WIRE_EFIELD);
+	}
 }
 
 static void
@@ -584,6 +636,8 @@ counts_above_their_bounds_are_refused_both_ways(void **state)
 	assert_int_equal(
 		decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 3, KR_OBSERVERS_MAX + 1),
 		-KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 0, KR_REPLICAS_MAX + 1),
+			 -KR_WIRE_EFIELD);
 	smp_hdr(&h);
 	smp_msg(KR_API_END_EPOCH, &m);
 	m.u.end_epoch.n_successors = KR_VOTERS_MAX + 1;

@@ -166,6 +166,20 @@
  *         32  8 durable_offset     or KR_OFFSET_NONE
  *         40  8 last_fetch_us      wall clock, microseconds since 1970, or -1
  *         48  8 last_caught_up_us  wall clock, or -1
+ *
+ * DESCRIBE_NODES (15), 0 bytes: a client (kraftctl) asks a node's management listener
+ * for every node's addresses, so it can follow a leader hint to that node.
+ *
+ * DESCRIBE_NODES_RESP (16), 8 + 16n bytes
+ *    0  1 n                nodes listed, at most KR_REPLICAS_MAX
+ *    1  7 reserved
+ *    8    nodes, 16 bytes each:
+ *          0  4 node_id
+ *          4  4 ipv4           the dataplane address (network order: a.b.c.d)
+ *          8  2 port           the dataplane UDP port (nonzero)
+ *         10  2 mgmt_port      the management listener's UDP port, same address
+ *         12  1 flags          bit 0 KR_NODE_F_VOTER; bit 1 KR_NODE_F_SELF (the sender)
+ *         13  3 reserved
  */
 
 #define KR_WIRE_MAGIC "KRFT"
@@ -180,21 +194,23 @@
 #define KR_FRAME_F_ALL KR_FRAME_F_AUTH
 
 /* X(name, key, max version, 1 if a client may send or receive it). */
-#define KR_API_TABLE(X)              \
-	X(VOTE, 1, 0, 0)             \
-	X(VOTE_RESP, 2, 0, 0)        \
-	X(BEGIN_EPOCH, 3, 0, 0)      \
-	X(BEGIN_EPOCH_RESP, 4, 0, 0) \
-	X(END_EPOCH, 5, 0, 0)        \
-	X(END_EPOCH_RESP, 6, 0, 0)   \
-	X(FETCH, 7, 0, 0)            \
-	X(FETCH_RESP, 8, 0, 0)       \
-	X(APPEND, 9, 0, 1)           \
-	X(APPEND_RESP, 10, 0, 1)     \
-	X(READ, 11, 0, 1)            \
-	X(READ_RESP, 12, 0, 1)       \
-	X(DESCRIBE_QUORUM, 13, 0, 1) \
-	X(DESCRIBE_QUORUM_RESP, 14, 0, 1)
+#define KR_API_TABLE(X)                   \
+	X(VOTE, 1, 0, 0)                  \
+	X(VOTE_RESP, 2, 0, 0)             \
+	X(BEGIN_EPOCH, 3, 0, 0)           \
+	X(BEGIN_EPOCH_RESP, 4, 0, 0)      \
+	X(END_EPOCH, 5, 0, 0)             \
+	X(END_EPOCH_RESP, 6, 0, 0)        \
+	X(FETCH, 7, 0, 0)                 \
+	X(FETCH_RESP, 8, 0, 0)            \
+	X(APPEND, 9, 0, 1)                \
+	X(APPEND_RESP, 10, 0, 1)          \
+	X(READ, 11, 0, 1)                 \
+	X(READ_RESP, 12, 0, 1)            \
+	X(DESCRIBE_QUORUM, 13, 0, 1)      \
+	X(DESCRIBE_QUORUM_RESP, 14, 0, 1) \
+	X(DESCRIBE_NODES, 15, 0, 1)       \
+	X(DESCRIBE_NODES_RESP, 16, 0, 1)
 
 enum kr_api {
 #define KR_API_ENUM(name, key, maxv, client) KR_API_##name = key,
@@ -284,6 +300,10 @@ struct kr_frame {
 #define KR_DESCRIBE_BYTES 0
 #define KR_DESCRIBE_RESP_FIXED_BYTES 24
 #define KR_REPLICA_INFO_BYTES 56
+#define KR_NODES_RESP_FIXED_BYTES 8
+#define KR_NODE_INFO_BYTES 16
+#define KR_NODE_F_VOTER 0x01u
+#define KR_NODE_F_SELF 0x02u
 
 struct kr_vote_req {
 	uint32_t epoch;
@@ -407,6 +427,22 @@ struct kr_describe_resp {
 	const uint8_t *replica_bytes;
 };
 
+struct kr_node_info {
+	int32_t node_id;
+	uint8_t ip[4]; /* a.b.c.d */
+	uint16_t port;
+	uint16_t mgmt_port;
+	uint8_t flags;
+};
+
+/* Like kr_describe_resp: encode from nodes, a decoded message views node_bytes (read
+ * them with kr_nodes_entry()). */
+struct kr_nodes_resp {
+	uint8_t n;
+	const struct kr_node_info *nodes;
+	const uint8_t *node_bytes;
+};
+
 /* Any body, tagged by its API key. */
 struct kr_msg {
 	uint8_t api;
@@ -423,6 +459,7 @@ struct kr_msg {
 		struct kr_read_req read;
 		struct kr_read_resp read_resp;
 		struct kr_describe_resp describe_resp; /* DESCRIBE_QUORUM has no body */
+		struct kr_nodes_resp nodes_resp;       /* DESCRIBE_NODES has no body */
 	} u;
 };
 
@@ -480,6 +517,9 @@ int kr_frame_seal(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, uint32
  * @return 0, or -KR_WIRE_EFIELD if i is out of range or m has no decoded entries.
  */
 int kr_describe_replica(const struct kr_describe_resp *m, unsigned i, struct kr_replica_info *out);
+
+/** Entry i of a decoded DESCRIBE_NODES_RESP. @return 0, or -KR_WIRE_EFIELD. */
+int kr_nodes_entry(const struct kr_nodes_resp *m, unsigned i, struct kr_node_info *out);
 
 /**
  * Check that [p, p + len) is a well-formed record section of exactly count records,

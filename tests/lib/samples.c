@@ -188,6 +188,24 @@ smp_msg(unsigned api, struct kr_msg *m)
 		d->replicas = replicas;
 		break;
 	}
+	case KR_API_DESCRIBE_NODES:
+		break;
+	case KR_API_DESCRIBE_NODES_RESP: {
+		static struct kr_node_info nodes[4];
+
+		for (int i = 0; i < 4; i++)
+			nodes[i] = (struct kr_node_info){
+				.node_id = i + 1,
+				.ip = {127, 0, 0, (uint8_t)(i + 1)},
+				.port = (uint16_t)(9093 + i),
+				.mgmt_port = (uint16_t)(9193 + i),
+				.flags = (uint8_t)((i < 3 ? KR_NODE_F_VOTER : 0) |
+						   (i == 1 ? KR_NODE_F_SELF : 0)),
+			};
+		m->u.nodes_resp.n = 4;
+		m->u.nodes_resp.nodes = nodes;
+		break;
+	}
 	default:
 		abort();
 	}
