@@ -35,6 +35,18 @@ kr_why_name(unsigned why)
 	return why < KR_WHY_COUNT ? why_names[why] : "?";
 }
 
+static const char *const why_texts[] = {
+#define KR_WHY_TEXT(n, text) text,
+	KR_WHY_TABLE(KR_WHY_TEXT)
+#undef KR_WHY_TEXT
+};
+
+const char *
+kr_why_text(unsigned why)
+{
+	return why < KR_WHY_COUNT ? why_texts[why] : "?";
+}
+
 const char *
 kr_el_ignore_name(unsigned reason)
 {

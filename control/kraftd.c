@@ -1,5 +1,5 @@
-/* kraftd: the node binary's entry point: argument parsing and subcommand dispatch.
- * Today: format, inspect and random-uuid. Running the node arrives with the UDP node. */
+/* kraftd: the node binary's entry point: argument parsing and subcommand dispatch:
+ * run a node, format, inspect, random-uuid. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kraft/config.h"
 #include "kraft/datadir.h"
 #include "kraft/log.h"
+#include "kraft/node.h"
 #include "kraft/props.h"
 #include "kraft/uuid.h"
 
@@ -18,9 +20,23 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kraftd <command> [options]\n"
+		"usage: kraftd --transport udp --config FILE [--KEY=VALUE ...]\n"
+		"       kraftd <command> [options]\n"
+		"\n"
+		"Run a node:\n"
+		"  --transport udp    kernel UDP sockets for the dataplane (DPDK: next release)\n"
+		"  --config FILE      properties file (key=value lines); kraftd --help-config\n"
+		"                     lists every key with its default\n"
+		"  --KEY=VALUE        set a key, overriding the file (e.g.\n"
+		"                     --controller.quorum.fetch.timeout.ms=20)\n"
+		"%s"
+		"  The node logs to stderr; SIGTERM or SIGINT stops it gracefully (a leader hands\n"
+		"  over first); a second signal stops it at once. Exit 0 after a graceful stop,\n"
+		"  1 if it cannot start, 2 on bad arguments, 3 after a storage failure.\n"
 		"\n"
 		"Commands:\n"
+		"  format --config FILE [--KEY=VALUE ...] [--ignore-formatted]\n"
+		"        Format the node's metadata.log.dir for its node.id and cluster.id.\n"
 		"  format --dir DIR --cluster-id ID --node-id N [--ignore-formatted]\n"
 		"        Write DIR's identity (meta.properties: cluster id, node id, a random\n"
 		"        directory id) and an initial quorum-state (epoch 0). Refuses a\n"
@@ -35,10 +51,19 @@ usage(FILE *f)
 		"\n"
 		"Options:\n"
 		"  -h, --help       this text\n"
-		"  -V, --version    print the version\n");
+		"  --help-config    every configuration key, its default and meaning\n"
+		"  -V, --version    print the version\n",
+#ifdef KR_CRASH_TEST
+		"  --test-crash-cut   (test build) cut log files back to their last flushed\n"
+		"                     lengths at start, so kill -9 loses unflushed data\n"
+#else
+		""
+#endif
+	);
 }
 
 struct args {
+	const char *config;
 	const char *dir;
 	const char *cluster_id;
 	const char *node_id;
@@ -49,6 +74,7 @@ static int
 parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'f'},
 		{"dir", required_argument, NULL, 'd'},
 		{"cluster-id", required_argument, NULL, 'c'},
 		{"node-id", required_argument, NULL, 'n'},
@@ -62,6 +88,9 @@ parse_args(int argc, char **argv, struct args *a)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'f':
+			a->config = optarg;
+			break;
 		case 'd':
 			a->dir = optarg;
 			break;
@@ -232,6 +261,141 @@ cmd_inspect(const struct args *a)
 	return status;
 }
 
+/* Load --config FILE and apply --KEY=VALUE overrides (argv entries with '='). Returns 0
+ * or prints why and returns 2. */
+static int
+load_config(const char *who, const char *path, int argc, char **argv, struct kr_node_config *cfg)
+{
+	static char text[1 << 16];
+	char err[512];
+	FILE *f;
+	size_t len;
+
+	kr_config_defaults(cfg);
+	if (path == NULL) {
+		fprintf(stderr, "%s: --config FILE is required\n", who);
+		return 2;
+	}
+	f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", who, path, strerror(errno));
+		return 2;
+	}
+	len = fread(text, 1, sizeof(text), f);
+	if (len == sizeof(text) || ferror(f)) {
+		fprintf(stderr, "%s: %s: unreadable or larger than %zu bytes\n", who, path,
+			sizeof(text) - 1);
+		fclose(f);
+		return 2;
+	}
+	fclose(f);
+	if (kr_config_parse(cfg, text, len, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", who, path, err);
+		return 2;
+	}
+	for (int i = 0; i < argc; i++) {
+		char key[KR_PROPS_KEY_MAX + 1];
+		const char *eq;
+
+		if (strncmp(argv[i], "--", 2) != 0 || (eq = strchr(argv[i], '=')) == NULL)
+			continue;
+		if ((size_t)(eq - argv[i] - 2) > KR_PROPS_KEY_MAX) {
+			fprintf(stderr, "%s: %s: key too long\n", who, argv[i]);
+			return 2;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i] - 2), argv[i] + 2);
+		if (kr_config_set(cfg, key, eq + 1, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s: command line: %s\n", who, err);
+			return 2;
+		}
+	}
+	if (kr_config_finish(cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s: %s\n", who, path, err);
+		return 2;
+	}
+	return 0;
+}
+
+static int
+cmd_format_config(int argc, char **argv)
+{
+	struct kr_node_config cfg;
+	const char *path = NULL;
+	bool ignore = false;
+	struct kr_identity id;
+	char err[512], c[KR_UUID_TEXT_LEN + 1], d[KR_UUID_TEXT_LEN + 1];
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		else if (strcmp(argv[i], "--ignore-formatted") == 0)
+			ignore = true;
+		else if (strncmp(argv[i], "--", 2) != 0 || strchr(argv[i], '=') == NULL) {
+			fprintf(stderr, "kraftd format: unexpected argument '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	rc = load_config("kraftd format", path, argc, argv, &cfg);
+	if (rc != 0)
+		return rc;
+	rc = kr_datadir_format(cfg.log_dir, cfg.cluster_id, cfg.node_id, ignore, &id, err,
+			       sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "kraftd format: %s\n", err);
+		return 1;
+	}
+	kr_uuid_format(id.cluster_id, c);
+	kr_uuid_format(id.directory_id, d);
+	printf("%s %s: cluster.id=%s node.id=%" PRId32 " directory.id=%s\n",
+	       rc == 1 ? "Already formatted, unchanged:" : "Formatted", cfg.log_dir, c, id.node_id,
+	       d);
+	return 0;
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	struct kr_node_config cfg;
+	struct kn_options opt = {0};
+	const char *path = NULL, *transport = NULL;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		else if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc)
+			transport = argv[++i];
+		else if (strncmp(argv[i], "--transport=", 12) == 0)
+			transport = argv[i] + 12;
+#ifdef KR_CRASH_TEST
+		else if (strcmp(argv[i], "--test-crash-cut") == 0)
+			opt.crash_cut = true;
+#endif
+		else if (strncmp(argv[i], "--", 2) != 0 || strchr(argv[i], '=') == NULL) {
+			fprintf(stderr, "kraftd: unexpected argument '%s' (kraftd --help)\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (transport == NULL || strcmp(transport, "udp") != 0) {
+		fprintf(stderr,
+			"kraftd: --transport %s: this build runs the dataplane on kernel UDP only "
+			"(--transport udp)\n",
+			transport ? transport : "is required:");
+		return 2;
+	}
+	opt.transport = KN_TRANSPORT_UDP;
+	rc = load_config("kraftd", path, argc, argv, &cfg);
+	if (rc != 0)
+		return rc;
+	return kn_run(&cfg, &opt);
+}
+
 static int
 cmd_random_uuid(void)
 {
@@ -266,8 +430,20 @@ main(int argc, char **argv)
 		printf("kraftd %s\n", KRAFTD_VERSION);
 		return 0;
 	}
+	if (strcmp(cmd, "--help-config") == 0) {
+		kr_config_print_keys(stdout);
+		return 0;
+	}
 	if (strcmp(cmd, "random-uuid") == 0)
 		return argc == 2 ? cmd_random_uuid() : (usage(stderr), 2);
+	if (strncmp(cmd, "--", 2) == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "format") == 0) {
+		for (int i = 2; i < argc; i++)
+			if (strcmp(argv[i], "--config") == 0 ||
+			    strncmp(argv[i], "--config=", 9) == 0)
+				return cmd_format_config(argc - 2, argv + 2);
+	}
 	if (strcmp(cmd, "format") != 0 && strcmp(cmd, "inspect") != 0) {
 		fprintf(stderr, "kraftd: unknown command '%s' (kraftd --help lists them)\n", cmd);
 		return 2;

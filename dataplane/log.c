@@ -1327,6 +1327,16 @@ kr_log_epochs(const struct kr_log *log)
 	return &log->epochs;
 }
 
+int
+kr_log_first_segment(const struct kr_log *log, uint64_t *end_offset, uint64_t *bytes)
+{
+	if (log->nsegs == 0)
+		return -ENOENT;
+	*end_offset = log->segs[0].end_offset;
+	*bytes = log->segs[0].size;
+	return 0;
+}
+
 int64_t
 kr_log_first_segment_max_timestamp(const struct kr_log *log)
 {

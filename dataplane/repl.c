@@ -537,6 +537,21 @@ kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t add
 	}
 }
 
+int
+kr_repl_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap)
+{
+	struct kr_frame_hdr h = {
+		.sender_id = r->cfg.node_id,
+		.correlation_id = a->u.send.correlation,
+		.voter_set_hash = r->cfg.wire.voter_set_hash,
+	};
+
+	if (a->type != KR_RP_SEND)
+		return -KR_WIRE_EAPI;
+	memcpy(h.cluster_id, r->cfg.wire.cluster_id, KR_UUID_BYTES);
+	return kr_frame_encode(buf, cap, &h, &a->u.send.msg);
+}
+
 void
 kr_repl_on_durable(struct kr_repl *r, uint64_t offset, uint32_t gen, int64_t now,
 		   struct kr_rp_out *out)

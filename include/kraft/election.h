@@ -58,6 +58,7 @@ enum kr_why {
 };
 
 const char *kr_why_name(unsigned why);
+const char *kr_why_text(unsigned why);
 
 /* Inputs the core ignored, by reason (guard first; each counted, none crashes). */
 #define KR_EL_IGNORE_TABLE(X)                                                      \

@@ -351,6 +351,9 @@ uint64_t kr_log_bytes(const struct kr_log *log);       /* retained batch bytes *
 uint32_t kr_log_segment_count(const struct kr_log *log);
 const struct kr_epoch_cache *kr_log_epochs(const struct kr_log *log);
 
+/** The first segment's end offset and batch bytes. @return 0, or -ENOENT (no segment). */
+int kr_log_first_segment(const struct kr_log *log, uint64_t *end_offset, uint64_t *bytes);
+
 /* The newest batch timestamp in the first segment (retention by time may delete the
  * segment once this is old enough), or -1 if there is none. */
 int64_t kr_log_first_segment_max_timestamp(const struct kr_log *log);

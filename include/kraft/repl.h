@@ -274,6 +274,12 @@ void kr_repl_fail(struct kr_repl *r, enum kr_fatal why, int64_t now, struct kr_r
 /** Fire timers: parked fetches and reads due, Fetch re-sends, observer discovery. */
 void kr_repl_tick(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 
+/**
+ * Encode a KR_RP_SEND action as a whole frame from this node into buf.
+ * @return the frame length, or a negative KR_WIRE_Exxx status.
+ */
+int kr_repl_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap);
+
 /** The earliest time kr_repl_tick has work (INT64_MAX: none). */
 int64_t kr_repl_next_deadline(const struct kr_repl *r);
 

@@ -702,18 +702,12 @@ dp_actions(struct sim *s, struct node *nd)
 	for (uint32_t i = 0; i < nd->ro.n; i++) {
 		const struct kr_rp_action *a = &nd->ro.a[i];
 		struct ring_item it;
-		struct kr_frame_hdr h;
 		int len;
 
 		switch (a->type) {
 		case KR_RP_SEND:
 			check_dp_send(s, nd, a);
-			memset(&h, 0, sizeof(h));
-			memcpy(h.cluster_id, s->wire.cluster_id, KR_UUID_BYTES);
-			h.voter_set_hash = s->wire.voter_set_hash;
-			h.sender_id = nd->id;
-			h.correlation_id = a->u.send.correlation;
-			len = kr_frame_encode(buf, sizeof(buf), &h, &a->u.send.msg);
+			len = kr_repl_encode(nd->r, a, buf, sizeof(buf));
 			if (len < 0) {
 				check_violation(s, "node %d: a reply would not encode (%d)", nd->id,
 						len);

@@ -1,0 +1,720 @@
+/* kraftd: a node's start, its control thread (the election core, the quorum-state file,
+ * the management listener for kraftctl) and its orderly stop. See include/kraft/node.h. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "kraft/datadir.h"
+#include "kraft/fileio.h"
+#include "kraft/node.h"
+#include "kraft/props.h"
+#include "kraft/uuid.h"
+
+#define CLIENT_SLOTS 256
+#define INCARNATION_FILE "incarnation"
+#define REPAIR_FILE "repair-target"
+#define CRASH_FILE "crash-test-flushed"
+
+_Static_assert(sizeof(struct kr_cmd) % 4 == 0, "ring elements are multiples of 4 bytes");
+_Static_assert(sizeof(struct kr_event) % 4 == 0, "ring elements are multiples of 4 bytes");
+_Static_assert(sizeof(struct kn_mgmt_msg) % 4 == 0, "ring elements are multiples of 4 bytes");
+_Static_assert(sizeof(struct kr_rp_flush) % 4 == 0, "ring elements are multiples of 4 bytes");
+
+struct client {
+	struct sockaddr_in addr;
+	uint32_t gen;
+};
+
+struct ctl {
+	struct kn_node *n;
+	struct kr_el_out out;
+	struct client clients[CLIENT_SLOTS];
+	uint32_t next_slot;
+	uint32_t gen;
+	int sigfd;
+	int signals;
+	bool shutdown_done;
+	int status;
+	struct kn_mgmt_msg mmsg;
+	uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
+};
+
+/* ---- small files in the data directory ---- */
+
+static int
+read_u64_file(const char *dir, const char *name, uint64_t *v)
+{
+	char buf[64];
+	int64_t x;
+	int len = kr_read_file(dir, name, buf, sizeof(buf) - 1);
+
+	if (len < 0)
+		return len;
+	buf[len] = '\0';
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+	if (kr_parse_i64(buf, 0, INT64_MAX, &x) != 0)
+		return -EBADMSG;
+	*v = (uint64_t)x;
+	return 0;
+}
+
+static int
+write_u64_file(const char *dir, const char *name, uint64_t v)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
+
+	return kr_write_file_atomic(dir, name, buf, (size_t)len);
+}
+
+/* ---- test builds: lose what was not flushed ---- */
+
+void
+kn_crash_record(struct kn_node *n)
+{
+	char text[16384], path[KR_CONFIG_PATH_MAX + 300];
+	size_t k = 0;
+	struct dirent *e;
+	struct stat st;
+	DIR *d = opendir(n->log_path);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL && k + 64 < sizeof(text)) {
+		size_t len = strlen(e->d_name);
+
+		if (len < 5 || strcmp(e->d_name + len - 4, ".log") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", n->log_path, e->d_name);
+		if (stat(path, &st) == 0)
+			k += (size_t)snprintf(text + k, sizeof(text) - k, "%s %lld\n", e->d_name,
+					      (long long)st.st_size);
+	}
+	closedir(d);
+	if (kr_write_file_atomic(n->cfg.log_dir, CRASH_FILE, text, k) != 0)
+		kn_log(n, "flush", "crash test: cannot record flushed lengths");
+}
+
+int
+kn_crash_cut(struct kn_node *n)
+{
+	char text[16384], path[KR_CONFIG_PATH_MAX + 300];
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int len = kr_read_file(n->cfg.log_dir, CRASH_FILE, text, sizeof(text) - 1);
+
+	if (len == -ENOENT)
+		len = 0;
+	if (len < 0)
+		return len;
+	text[len] = '\0';
+	d = opendir(n->log_path);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) != NULL) {
+		size_t nl = strlen(e->d_name);
+		char *line;
+		long long keep = -1;
+
+		if (nl < 5 || strcmp(e->d_name + nl - 4, ".log") != 0)
+			continue;
+		for (line = text; line != NULL && *line;
+		     line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+			if (strncmp(line, e->d_name, nl) == 0 && line[nl] == ' ')
+				keep = atoll(line + nl + 1);
+		snprintf(path, sizeof(path), "%s/%s", n->log_path, e->d_name);
+		if (stat(path, &st) != 0)
+			continue;
+		if (keep < 0) {
+			kn_log(n, "start", "crash test: %s was never flushed: removed", e->d_name);
+			unlink(path);
+		} else if (st.st_size > keep) {
+			kn_log(n, "start", "crash test: %s cut from %lld to its flushed %lld bytes",
+			       e->d_name, (long long)st.st_size, keep);
+			if (truncate(path, keep) != 0)
+				return -errno;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+/* ---- carrying out the election core's actions ---- */
+
+static void
+push_cmd(struct kn_node *n, const struct kr_cmd *cmd)
+{
+	kn_ring_push(n->cmd, cmd, sizeof(*cmd), &n->ctl_stats.ring_full_cmd);
+	kn_wake(n->dp_wake, &n->dp_sleeping);
+}
+
+static void
+carry_out(struct ctl *c)
+{
+	struct kn_node *n = c->n;
+	char err[512];
+	struct kr_cmd cmd;
+
+	for (uint32_t i = 0; i < c->out.n; i++) {
+		const struct kr_el_action *a = &c->out.a[i];
+		int rc;
+
+		switch (a->type) {
+		case KR_EL_PERSIST:
+			rc = kr_quorum_state_store(n->cfg.log_dir, &a->u.persist, err, sizeof(err));
+			if (rc != 0) {
+				/* nothing after this action may leave the node */
+				kn_log(n, "control", "FATAL: cannot persist the quorum state: %s",
+				       err);
+				_exit(3);
+			}
+			break;
+		case KR_EL_SEND:
+		case KR_EL_COMMAND:
+			rc = kr_control_command(&n->el, &n->wire, a, &cmd);
+			if (rc != 0) {
+				kn_log(n, "control", "a control action would not encode (%d)", rc);
+				break;
+			}
+			push_cmd(n, &cmd);
+			break;
+		case KR_EL_TRANSITION:
+			atomic_store(&n->log_epoch, a->u.transition.epoch);
+			atomic_store(&n->log_role, a->u.transition.to);
+			atomic_store(&n->log_leader, a->u.transition.leader);
+			kn_log(n, "control", "%s -> %s in epoch %u (leader %d): %s",
+			       kr_role_name(a->u.transition.from), kr_role_name(a->u.transition.to),
+			       a->u.transition.epoch, a->u.transition.leader,
+			       kr_why_text(a->u.transition.why));
+			break;
+		case KR_EL_VOTE_UNBLOCKED: {
+			char p[KR_CONFIG_PATH_MAX + 32];
+
+			snprintf(p, sizeof(p), "%s/%s", n->cfg.log_dir, REPAIR_FILE);
+			if ((unlink(p) != 0 && errno != ENOENT) ||
+			    kr_fsync_dir(n->cfg.log_dir) != 0)
+				kn_log(n, "control", "cannot remove the repair marker %s: %s", p,
+				       strerror(errno));
+			kn_log(n, "control",
+			       "caught up with the leader: this node votes and counts toward "
+			       "commit "
+			       "again");
+			break;
+		}
+		case KR_EL_SHUTDOWN_DONE:
+			c->shutdown_done = true;
+			break;
+		default:
+			break;
+		}
+	}
+	c->out.n = 0;
+}
+
+/* ---- the management listener ---- */
+
+static void
+mgmt_reply(struct ctl *c, const struct sockaddr_in *to, const struct kr_frame_hdr *req,
+	   const struct kr_msg *m)
+{
+	struct kn_node *n = c->n;
+	struct kr_frame_hdr h = {.sender_id = n->cfg.node_id,
+				 .correlation_id = req->correlation_id,
+				 .voter_set_hash = n->wire.voter_set_hash};
+	int len;
+
+	memcpy(h.cluster_id, n->wire.cluster_id, KR_UUID_BYTES);
+	len = kr_frame_encode(c->buf, sizeof(c->buf), &h, m);
+	if (len > 0)
+		(void)sendto(n->mgmt_fd, c->buf, (size_t)len, MSG_DONTWAIT,
+			     (const struct sockaddr *)to, sizeof(*to));
+}
+
+static void
+describe_nodes(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame_hdr *h)
+{
+	const struct kr_node_config *cfg = &c->n->cfg;
+	struct kr_node_info nodes[KR_REPLICAS_MAX];
+	struct kr_msg m = {.api = KR_API_DESCRIBE_NODES_RESP};
+	unsigned k = 0;
+	bool self = false;
+
+	for (int i = 0; i < cfg->n_voters; i++) {
+		const struct kr_endpoint *e = &cfg->voter_addr[i];
+
+		nodes[k] = (struct kr_node_info){
+			.node_id = cfg->voter_ids[i],
+			.ip = {e->ip >> 24, (e->ip >> 16) & 255, (e->ip >> 8) & 255, e->ip & 255},
+			.port = e->port,
+			.mgmt_port = (uint16_t)(e->port + cfg->mgmt_port_offset),
+			.flags = KR_NODE_F_VOTER,
+		};
+		if (cfg->voter_ids[i] == cfg->node_id) {
+			nodes[k].flags |= KR_NODE_F_SELF;
+			self = true;
+		}
+		k++;
+	}
+	if (!self) /* an observer names itself too */
+		nodes[k++] = (struct kr_node_info){
+			.node_id = cfg->node_id,
+			.ip = {cfg->listener.ip >> 24, (cfg->listener.ip >> 16) & 255,
+			       (cfg->listener.ip >> 8) & 255, cfg->listener.ip & 255},
+			.port = cfg->listener.port,
+			.mgmt_port = cfg->mgmt.port,
+			.flags = KR_NODE_F_SELF,
+		};
+	m.u.nodes_resp.n = (uint8_t)k;
+	m.u.nodes_resp.nodes = nodes;
+	mgmt_reply(c, from, h, &m);
+}
+
+static void
+mgmt_requests(struct ctl *c)
+{
+	struct kn_node *n = c->n;
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	struct kr_frame f;
+	ssize_t len;
+
+	while ((len = recvfrom(n->mgmt_fd, c->buf, sizeof(c->buf), MSG_DONTWAIT,
+			       (struct sockaddr *)&from, &fl)) >= 0) {
+		fl = sizeof(from);
+		n->ctl_stats.mgmt_requests++;
+		if (kr_frame_decode(&n->wire, c->buf, (size_t)len, &f) != 0 ||
+		    f.hdr.sender_id >= 0) {
+			n->ctl_stats.mgmt_dropped++;
+			continue;
+		}
+		switch (f.hdr.api) {
+		case KR_API_DESCRIBE_NODES:
+			describe_nodes(c, &from, &f.hdr);
+			break;
+		case KR_API_APPEND:
+		case KR_API_READ:
+		case KR_API_DESCRIBE_QUORUM: {
+			uint32_t slot = c->next_slot++ % CLIENT_SLOTS;
+
+			if ((size_t)len > sizeof(c->mmsg.bytes)) {
+				n->ctl_stats.mgmt_dropped++;
+				break;
+			}
+			c->clients[slot].addr = from;
+			c->clients[slot].gen = ++c->gen;
+			c->mmsg.addr = KN_MGMT_ADDR_BIT | (uint64_t)c->gen << 8 | slot;
+			c->mmsg.len = (uint32_t)len;
+			memcpy(c->mmsg.bytes, c->buf, (size_t)len);
+			kn_ring_push(n->mreq, &c->mmsg, sizeof(c->mmsg),
+				     &n->ctl_stats.ring_full_mgmt);
+			kn_wake(n->dp_wake, &n->dp_sleeping);
+			break;
+		}
+		default:
+			n->ctl_stats.mgmt_dropped++;
+			break;
+		}
+	}
+}
+
+static void
+mgmt_answers(struct ctl *c)
+{
+	struct kn_node *n = c->n;
+
+	while (rte_ring_sc_dequeue_elem(n->mresp, &c->mmsg, sizeof(c->mmsg)) == 0) {
+		uint32_t slot = (uint32_t)(c->mmsg.addr & 0xff);
+		uint32_t gen = (uint32_t)(c->mmsg.addr >> 8);
+
+		if (c->clients[slot].gen != gen) { /* the slot went to a newer request */
+			n->ctl_stats.mgmt_dropped++;
+			continue;
+		}
+		(void)sendto(n->mgmt_fd, c->mmsg.bytes, c->mmsg.len, MSG_DONTWAIT,
+			     (const struct sockaddr *)&c->clients[slot].addr,
+			     sizeof(c->clients[slot].addr));
+	}
+}
+
+/* ---- the control loop ---- */
+
+static void
+on_signal(struct ctl *c, int64_t now)
+{
+	struct kn_node *n = c->n;
+	struct signalfd_siginfo si;
+
+	while (read(c->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		c->signals++;
+		if (c->signals == 1) {
+			kn_log(n, "control", "%s: shutting down%s", strsignal((int)si.ssi_signo),
+			       n->el.role == KR_ROLE_LEADER
+				       ? " (resigning: EndQuorumEpoch to the voters, best first)"
+				       : "");
+			kr_election_shutdown(&n->el, now, &c->out);
+			carry_out(c);
+		} else {
+			kn_log(n, "control", "%s again: stopping without waiting",
+			       strsignal((int)si.ssi_signo));
+			c->shutdown_done = true;
+		}
+	}
+}
+
+static void
+control_loop(struct ctl *c)
+{
+	struct kn_node *n = c->n;
+	struct kr_event ev;
+	uint64_t v;
+
+	for (;;) {
+		int64_t now = kn_now_us(), deadline, wait;
+		struct pollfd p[3] = {{.fd = c->sigfd, .events = POLLIN},
+				      {.fd = n->ctl_wake, .events = POLLIN},
+				      {.fd = n->mgmt_fd, .events = POLLIN}};
+		struct timespec ts;
+
+		while (rte_ring_sc_dequeue_elem(n->event, &ev, sizeof(ev)) == 0) {
+			if (ev.type == KR_EV_FATAL && c->status == 0) {
+				c->status = 3;
+				kn_log(n, "control", "the dataplane fail-stopped (%s): exiting",
+				       ev.seq == KR_FATAL_STORAGE ? "storage"
+								  : "truncation below HW");
+			}
+			kr_control_on_event(&n->el, &n->wire, &ev, now, &c->out);
+			carry_out(c);
+		}
+		mgmt_answers(c);
+		mgmt_requests(c);
+		deadline = kr_election_next_deadline(&n->el);
+		if (deadline <= now) {
+			kr_election_tick(&n->el, now, &c->out);
+			carry_out(c);
+			deadline = kr_election_next_deadline(&n->el);
+		}
+		on_signal(c, now);
+		if (c->shutdown_done || c->status != 0 || atomic_load(&n->dp_done))
+			return;
+
+		/* block until an event, a request, a signal or the next timer */
+		atomic_store(&n->ctl_sleeping, true);
+		if (rte_ring_count(n->event) > 0 || rte_ring_count(n->mresp) > 0) {
+			atomic_store(&n->ctl_sleeping, false);
+			continue;
+		}
+		wait = deadline == INT64_MAX ? 1000000 : deadline - now;
+		if (wait > 1000000)
+			wait = 1000000;
+		ts.tv_sec = wait / 1000000;
+		ts.tv_nsec = (wait % 1000000) * 1000;
+		if (ppoll(p, 3, &ts, NULL) > 0 && (p[1].revents & POLLIN))
+			if (read(n->ctl_wake, &v, sizeof(v)) < 0) {
+				/* drained already */
+			}
+		atomic_store(&n->ctl_sleeping, false);
+	}
+}
+
+/* ---- start ---- */
+
+static int
+bind_udp(const struct kr_endpoint *e, int bufsize)
+{
+	struct sockaddr_in a = {
+		.sin_family = AF_INET, .sin_port = htons(e->port), .sin_addr.s_addr = htonl(e->ip)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bufsize > 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize));
+	}
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static const char *
+recovery_name(enum kr_log_recovery r)
+{
+	return r == KR_LOG_CLEAN       ? "clean"
+	       : r == KR_LOG_TORN_TAIL ? "torn tail cut"
+				       : "MID-LOG CORRUPTION";
+}
+
+/* Open the data directory and the log, apply the restart rules. Returns 0 or an exit
+ * status, having said why. */
+static int
+open_storage(struct kn_node *n, struct kr_quorum_state *qs)
+{
+	const struct kr_node_config *cfg = &n->cfg;
+	struct kr_log_config lc = {.segment_bytes = cfg->segment_bytes,
+				   .memory_bytes_max = cfg->memory_max_bytes};
+	struct kr_log_report rep;
+	char err[512];
+	uint64_t v = 0;
+	int rc;
+
+	rc = kr_datadir_open(cfg->log_dir, cfg->cluster_id, cfg->node_id, &n->id, qs, err,
+			     sizeof(err));
+	if (rc != 0) {
+		kn_log(n, "start", "refusing to start: %s", err);
+		return 1;
+	}
+	rc = read_u64_file(cfg->log_dir, INCARNATION_FILE, &v);
+	if (rc != 0 && rc != -ENOENT) {
+		kn_log(n, "start", "refusing to start: %s/%s: %s", cfg->log_dir, INCARNATION_FILE,
+		       strerror(-rc));
+		return 1;
+	}
+	if (v >= UINT32_MAX) {
+		kn_log(n, "start", "refusing to start: %s/%s: no incarnation numbers left",
+		       cfg->log_dir, INCARNATION_FILE);
+		return 1;
+	}
+	n->incarnation = (uint32_t)v + 1; /* above every earlier start's, durably */
+	rc = write_u64_file(cfg->log_dir, INCARNATION_FILE, n->incarnation);
+	if (rc != 0) {
+		kn_log(n, "start", "cannot write %s/%s: %s", cfg->log_dir, INCARNATION_FILE,
+		       strerror(-rc));
+		return 1;
+	}
+	rc = read_u64_file(cfg->log_dir, REPAIR_FILE, &n->repair_target);
+	if (rc == 0)
+		kn_log(n, "start",
+		       "an unfinished repair: the node must refetch up to offset %" PRIu64
+		       " before it votes or counts toward commit",
+		       n->repair_target);
+	else if (rc != -ENOENT) {
+		kn_log(n, "start", "refusing to start: %s/%s: %s", cfg->log_dir, REPAIR_FILE,
+		       strerror(-rc));
+		return 1;
+	}
+
+	if (kr_datadir_log_path(cfg->log_dir, n->log_path, sizeof(n->log_path)) != 0) {
+		kn_log(n, "start", "refusing to start: %s: path too long", cfg->log_dir);
+		return 1;
+	}
+	if (cfg->durability == KR_LOG_DISK) {
+		rc = kr_mkdir_durable(n->log_path);
+		if (rc != 0) {
+			kn_log(n, "start", "cannot create %s: %s", n->log_path, strerror(-rc));
+			return 1;
+		}
+		if (n->opt.crash_cut && (rc = kn_crash_cut(n)) != 0) {
+			kn_log(n, "start", "crash test: cannot cut the log: %s", strerror(-rc));
+			return 1;
+		}
+		lc.dir = n->log_path;
+		lc.durability = KR_LOG_DISK;
+	} else {
+		lc.durability = KR_LOG_MEMORY;
+	}
+	rc = kr_log_open(&lc, &n->log, &rep, err, sizeof(err));
+	if (rc != 0) {
+		kn_log(n, "start", "cannot open the log: %s", err);
+		return 1;
+	}
+	kn_log(n, "start",
+	       "log %s: offsets [%" PRIu64 ", %" PRIu64
+	       "), last epoch %u, %u segments, recovery: %s",
+	       cfg->durability == KR_LOG_DISK ? n->log_path : "(memory)", kr_log_start(n->log),
+	       kr_log_end(n->log), kr_log_last_epoch(n->log), rep.segments,
+	       recovery_name(rep.outcome));
+	if (rep.outcome == KR_LOG_TORN_TAIL)
+		kn_log(n, "start", "cut %" PRIu64 " bytes of a torn write from %s (%s)",
+		       rep.torn_bytes, rep.segment, rep.reason);
+	if (rep.outcome == KR_LOG_MID_CORRUPT) {
+		/* the marker is durable before anything discards the damaged range */
+		if (rep.last_valid_end_offset > n->repair_target)
+			n->repair_target = rep.last_valid_end_offset;
+		rc = write_u64_file(cfg->log_dir, REPAIR_FILE, n->repair_target);
+		if (rc != 0) {
+			kn_log(n, "start", "cannot write the repair marker: %s", strerror(-rc));
+			return 1;
+		}
+		kn_log(n, "start",
+		       "%s byte %" PRIu64 ": %s: offsets [%" PRIu64 ", %" PRIu64
+		       ") unreadable; the node stays out of elections and commit until it has "
+		       "refetched up to %" PRIu64 " from the leader",
+		       rep.segment, rep.file_pos, rep.reason, rep.damage_start_offset,
+		       rep.damage_end_offset, n->repair_target);
+	}
+	return 0;
+}
+
+static void
+describe_start(struct kn_node *n, const struct kr_quorum_state *qs)
+{
+	const struct kr_node_config *c = &n->cfg;
+	char dp[32], mg[32], cid[KR_UUID_TEXT_LEN + 1], idle[96];
+
+	kr_endpoint_format(&c->listener, dp, sizeof(dp));
+	kr_endpoint_format(&c->mgmt, mg, sizeof(mg));
+	kr_uuid_format(c->cluster_id, cid);
+	if (c->idle == KR_IDLE_POLL)
+		snprintf(idle, sizeof(idle), "poll (busy: one core always in use)");
+	else
+		snprintf(idle, sizeof(idle),
+			 "backoff (spin %lld us after work, then sleep up to %lld us)",
+			 (long long)c->idle_spin_us, (long long)c->idle_sleep_us);
+	kn_log(n, "start",
+	       "kraftd starting: cluster %s, %s of %u voters, transport udp %s, management %s, "
+	       "durability %s, dataplane idle mode %s",
+	       cid, kr_election_is_voter(&n->el) ? "voter" : "observer", c->n_voters, dp, mg,
+	       c->durability == KR_LOG_DISK ? "disk" : "memory", idle);
+	kn_log(n, "start",
+	       "timeouts: election %.3f ms, fetch %.3f ms, backoff max %.3f ms, request %.3f ms, "
+	       "parked fetch %.3f ms; quorum-state epoch %u leader %d voted %d; incarnation %u",
+	       c->election_timeout_us / 1e3, c->fetch_timeout_us / 1e3,
+	       c->election_backoff_max_us / 1e3, c->request_timeout_us / 1e3,
+	       c->fetch_max_wait_us / 1e3, qs->epoch, qs->leader_id, qs->voted_id, n->incarnation);
+}
+
+int
+kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
+{
+	struct kn_node *n = calloc(1, sizeof(*n));
+	struct ctl *c = calloc(1, sizeof(*c));
+	struct kr_quorum_state qs;
+	struct kr_election_config ec;
+	struct kr_election_start st = {0};
+	struct kr_repl_config rc;
+	pthread_t dp_thread, flush_thread;
+	sigset_t mask;
+	int status;
+
+	if (n == NULL || c == NULL || (n->repl = calloc(1, sizeof(*n->repl))) == NULL) {
+		fprintf(stderr, "kraftd: out of memory\n");
+		return 1;
+	}
+	n->cfg = *cfg;
+	n->opt = *opt;
+	n->udp_fd = n->mgmt_fd = -1;
+	atomic_store(&n->log_leader, KR_NODE_NONE);
+	c->n = n;
+	status = open_storage(n, &qs);
+	if (status != 0)
+		return status;
+
+	kr_config_repl(cfg, n->id.directory_id, n->incarnation, n->repair_target, &rc);
+	if (kr_repl_init(n->repl, &rc, n->log) != 0) {
+		kn_log(n, "start", "the replication settings are inconsistent");
+		return 1;
+	}
+	n->repl->wall_offset_us = kn_wall_us() - kn_now_us();
+	n->wire = rc.wire;
+
+	n->cmd = kn_ring_new("cmd", sizeof(struct kr_cmd), 1024);
+	n->event = kn_ring_new("event", sizeof(struct kr_event), 4096);
+	n->mreq = kn_ring_new("mreq", sizeof(struct kn_mgmt_msg), 64);
+	n->mresp = kn_ring_new("mresp", sizeof(struct kn_mgmt_msg), 64);
+	n->flush = kn_ring_new("flush", sizeof(struct kr_rp_flush), 4);
+	n->done = kn_ring_new("done", sizeof(struct kr_rp_flush), 4);
+	n->dp_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	n->ctl_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	n->flush_wake = eventfd(0, EFD_CLOEXEC);
+	if (!n->cmd || !n->event || !n->mreq || !n->mresp || !n->flush || !n->done ||
+	    n->dp_wake < 0 || n->ctl_wake < 0 || n->flush_wake < 0) {
+		kn_log(n, "start", "cannot create the rings and wakeups");
+		return 1;
+	}
+	n->udp_fd = bind_udp(&cfg->listener, 4 << 20);
+	if (n->udp_fd < 0) {
+		char a[32];
+
+		kr_endpoint_format(&cfg->listener, a, sizeof(a));
+		kn_log(n, "start", "cannot bind the dataplane to %s: %s", a, strerror(-n->udp_fd));
+		return 1;
+	}
+	n->mgmt_fd = bind_udp(&cfg->mgmt, 1 << 20);
+	if (n->mgmt_fd < 0) {
+		char a[32];
+
+		kr_endpoint_format(&cfg->mgmt, a, sizeof(a));
+		kn_log(n, "start", "cannot bind the management listener to %s: %s", a,
+		       strerror(-n->mgmt_fd));
+		return 1;
+	}
+
+	/* signals arrive only through the control thread's signalfd */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	c->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	kr_config_election(cfg, n->id.directory_id, &ec);
+	st.qs = qs;
+	st.log_last_epoch = kr_log_last_epoch(n->log);
+	st.vote_blocked =
+		(cfg->durability == KR_LOG_MEMORY && qs.epoch > 0) || n->repair_target > 0;
+	if (getrandom(&st.rng_seed, sizeof(st.rng_seed), 0) != sizeof(st.rng_seed))
+		st.rng_seed = (uint64_t)kn_now_us() ^ (uint64_t)getpid() << 32;
+	if (kr_election_init(&n->el, &ec, &st, kn_now_us(), &c->out) != 0) {
+		kn_log(n, "start", "the election settings are inconsistent");
+		return 1;
+	}
+	atomic_store(&n->log_epoch, n->el.epoch);
+	atomic_store(&n->log_role, n->el.role);
+	atomic_store(&n->log_leader, n->el.leader_id);
+	describe_start(n, &qs);
+	if (st.vote_blocked)
+		kn_log(n, "start",
+		       "%s: no vote, pre-vote or candidacy until caught up with a leader of epoch "
+		       ">= %u",
+		       n->repair_target > 0 ? "repairing damaged log data"
+					    : "memory mode restarted without its log",
+		       qs.epoch);
+	carry_out(c);
+
+	if (pthread_create(&flush_thread, NULL, kn_flush_main, n) != 0 ||
+	    pthread_create(&dp_thread, NULL, kn_dataplane_main, n) != 0) {
+		kn_log(n, "start", "cannot start the threads");
+		return 1;
+	}
+	control_loop(c);
+
+	atomic_store(&n->stop_dp, true);
+	kn_wake_always(n->dp_wake);
+	pthread_join(dp_thread, NULL);
+	kn_wake_always(n->flush_wake);
+	pthread_join(flush_thread, NULL);
+	status = c->status;
+	kn_log(n, "stop",
+	       "stopped (exit %d): log [%" PRIu64 ", %" PRIu64 "), durable to %" PRIu64
+	       ", HW %" PRIu64 "; %" PRIu64 " packets in, %" PRIu64 " out, %" PRIu64
+	       " flushes, %" PRIu64 " dropped by the replication core",
+	       status, kr_log_start(n->log), kr_log_end(n->log), kr_log_durable_end(n->log),
+	       n->repl->committed, n->dp_stats.rx_packets, n->dp_stats.tx_packets,
+	       n->flush_stats.flushes, n->repl->stats.drops[KR_RP_DROP_DECODE]);
+	kr_log_close(n->log);
+	kr_log_job_free(&n->job);
+	return status;
+}

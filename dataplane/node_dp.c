@@ -1,0 +1,399 @@
+/* kraftd: the dataplane thread (the replication core over a kernel UDP socket) and the
+ * flush thread (group commit). See include/kraft/node.h for the rings between them. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "kraft/node.h"
+
+#define RX_BURST 32
+#define RX_BUF_BYTES 65536
+#define RETENTION_CHECK_US 100000
+
+struct dp {
+	struct kn_node *n;
+	struct kr_repl *r;
+	struct kr_rp_out out;
+	int64_t now;
+	int64_t last_work;
+	int64_t next_retention;
+	bool job_out;
+	uint32_t job_gen;
+	bool stopping;
+	uint8_t tx[KR_WIRE_UDP_PAYLOAD_MAX];
+	struct kn_mgmt_msg mmsg;
+	struct mmsghdr rx_msgs[RX_BURST];
+	struct iovec rx_iov[RX_BURST];
+	struct sockaddr_in rx_from[RX_BURST];
+	uint8_t *rx_bufs;
+};
+
+static uint64_t
+pack_addr(const struct sockaddr_in *a)
+{
+	return (uint64_t)ntohl(a->sin_addr.s_addr) << 16 | ntohs(a->sin_port);
+}
+
+static void
+unpack_addr(uint64_t addr, struct sockaddr_in *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl((uint32_t)(addr >> 16));
+	a->sin_port = htons((uint16_t)addr);
+}
+
+/* The voter whose configured address this is, or KR_NODE_NONE. */
+static int32_t
+voter_at(const struct kr_node_config *c, uint64_t addr)
+{
+	for (int i = 0; i < c->n_voters; i++)
+		if (((uint64_t)c->voter_addr[i].ip << 16 | c->voter_addr[i].port) == addr)
+			return c->voter_ids[i];
+	return KR_NODE_NONE;
+}
+
+static bool
+node_addr(const struct kr_node_config *c, int32_t node, uint64_t *addr)
+{
+	for (int i = 0; i < c->n_voters; i++)
+		if (c->voter_ids[i] == node) {
+			*addr = (uint64_t)c->voter_addr[i].ip << 16 | c->voter_addr[i].port;
+			return true;
+		}
+	return false;
+}
+
+static void
+transmit(struct dp *d, uint64_t addr, const uint8_t *buf, size_t len)
+{
+	struct sockaddr_in to;
+
+	if (addr & KN_MGMT_ADDR_BIT) { /* a kraftctl client: its answer goes back via control */
+		if (len > sizeof(d->mmsg.bytes)) {
+			d->n->dp_stats.tx_errors++;
+			return;
+		}
+		d->mmsg.addr = addr;
+		d->mmsg.len = (uint32_t)len;
+		memcpy(d->mmsg.bytes, buf, len);
+		kn_ring_push(d->n->mresp, &d->mmsg, sizeof(d->mmsg),
+			     &d->n->dp_stats.ring_full_mgmt);
+		kn_wake(d->n->ctl_wake, &d->n->ctl_sleeping);
+		return;
+	}
+	unpack_addr(addr, &to);
+	if (sendto(d->n->udp_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
+		d->n->dp_stats.tx_errors++;
+	else
+		d->n->dp_stats.tx_packets++;
+}
+
+static void
+fatal_event(struct dp *d, uint32_t why)
+{
+	atomic_store(&d->n->fatal, (int)why);
+	kn_log(d->n, "dataplane", "STOPPED ITSELF: %s; it acknowledges nothing more",
+	       why == KR_FATAL_STORAGE ? "a log flush failed"
+				       : "the leader asked it to truncate committed records");
+}
+
+/* Carry out the core's actions, in order. */
+static void
+actions(struct dp *d)
+{
+	struct kn_node *n = d->n;
+	bool events = false;
+
+	for (uint32_t i = 0; i < d->out.n; i++) {
+		const struct kr_rp_action *a = &d->out.a[i];
+		uint64_t addr;
+		int len;
+
+		switch (a->type) {
+		case KR_RP_SEND:
+			len = kr_repl_encode(d->r, a, d->tx, sizeof(d->tx));
+			if (len < 0) {
+				kn_log(n, "dataplane", "a %s would not encode: %s",
+				       kr_api_name(a->u.send.msg.api), kr_wire_status_name(len));
+				n->dp_stats.tx_errors++;
+				break;
+			}
+			if (a->u.send.to_node >= 0) {
+				if (!node_addr(&n->cfg, a->u.send.to_node, &addr)) {
+					n->dp_stats.send_unroutable++;
+					break;
+				}
+			} else {
+				addr = a->u.send.to_addr;
+			}
+			transmit(d, addr, d->tx, (size_t)len);
+			break;
+		case KR_RP_TRANSMIT:
+			if (!node_addr(&n->cfg, a->u.transmit.to_node, &addr)) {
+				n->dp_stats.send_unroutable++;
+				break;
+			}
+			transmit(d, addr, a->u.transmit.bytes, a->u.transmit.len);
+			break;
+		case KR_RP_EVENT:
+			if (a->u.ev.type == KR_EV_FATAL)
+				fatal_event(d, a->u.ev.seq);
+			kn_ring_push(n->event, &a->u.ev, sizeof(a->u.ev),
+				     &n->dp_stats.ring_full_event);
+			events = true;
+			break;
+		case KR_RP_FLUSH:
+			/* group commit: the next job takes everything appended by then */
+			break;
+		}
+	}
+	d->out.n = 0;
+	if (events)
+		kn_wake(n->ctl_wake, &n->ctl_sleeping);
+}
+
+/* ---- flush jobs ---- */
+
+static void
+flush_start(struct dp *d)
+{
+	struct kn_node *n = d->n;
+	struct kr_rp_flush f;
+	int rc;
+
+	if (d->job_out || n->cfg.durability != KR_LOG_DISK || d->r->role == KR_REPL_FAILED ||
+	    kr_log_durable_end(n->log) >= kr_log_end(n->log))
+		return;
+	rc = kr_log_job_begin(n->log, &n->job);
+	if (rc != 0) {
+		kn_log(n, "dataplane", "cannot take a flush job: %s", strerror(-rc));
+		kr_repl_fail(d->r, KR_FATAL_STORAGE, d->now, &d->out);
+		actions(d);
+		return;
+	}
+	d->job_out = true;
+	d->job_gen = d->r->gen;
+	f.upto = n->job.end;
+	f.gen = d->job_gen;
+	kn_ring_push(n->flush, &f, sizeof(f), &n->dp_stats.ring_full_cmd);
+	kn_wake_always(n->flush_wake);
+}
+
+static void
+flush_done(struct dp *d)
+{
+	struct kn_node *n = d->n;
+	struct kr_rp_flush f;
+	int rc;
+
+	if (rte_ring_sc_dequeue_elem(n->done, &f, sizeof(f)) != 0)
+		return;
+	d->job_out = false;
+	rc = kr_log_job_end(n->log, &n->job);
+	if (rc != 0) {
+		kn_log(n, "dataplane", "log flush failed: %s", n->job.err);
+		kr_repl_fail(d->r, KR_FATAL_STORAGE, d->now, &d->out);
+		actions(d);
+		return;
+	}
+	kr_repl_on_durable(d->r, kr_log_durable_end(n->log), f.gen, d->now, &d->out);
+	actions(d);
+}
+
+/* Retention (DESIGN.md §3): whole segments, only below the committed offset. */
+static void
+retention(struct dp *d)
+{
+	struct kn_node *n = d->n;
+	uint64_t committed = d->r->committed;
+
+	if (committed == KR_OFFSET_NONE || (n->cfg.retention_bytes < 0 && n->cfg.retention_ms < 0))
+		return;
+	for (;;) {
+		uint64_t end, bytes;
+		bool old;
+
+		if (kr_log_segment_count(n->log) < 2 ||
+		    kr_log_first_segment(n->log, &end, &bytes) != 0 || end > committed)
+			return;
+		old = n->cfg.retention_ms > 0 && kr_log_first_segment_max_timestamp(n->log) >= 0 &&
+		      kr_log_first_segment_max_timestamp(n->log) <
+			      kn_wall_us() - n->cfg.retention_ms * 1000;
+		if (!(n->cfg.retention_bytes > 0 &&
+		      kr_log_bytes(n->log) > (uint64_t)n->cfg.retention_bytes) &&
+		    !old)
+			return;
+		kr_log_delete_prefix(n->log, end);
+		kn_log(n, "dataplane", "retention: deleted a segment; the log now starts at %llu",
+		       (unsigned long long)kr_log_start(n->log));
+	}
+}
+
+/* ---- inputs ---- */
+
+static bool
+poll_inputs(struct dp *d)
+{
+	struct kn_node *n = d->n;
+	struct kr_cmd cmd;
+	bool work = false;
+	int k;
+
+	while (rte_ring_sc_dequeue_elem(n->cmd, &cmd, sizeof(cmd)) == 0) {
+		kr_repl_on_cmd(d->r, &cmd, d->now, &d->out);
+		actions(d);
+		work = true;
+	}
+	if (rte_ring_count(n->done) > 0) {
+		flush_done(d);
+		work = true;
+	}
+	while (rte_ring_sc_dequeue_elem(n->mreq, &d->mmsg, sizeof(d->mmsg)) == 0) {
+		kr_repl_on_packet(d->r, d->mmsg.bytes, d->mmsg.len, KR_NODE_NONE, d->mmsg.addr,
+				  d->now, &d->out);
+		actions(d);
+		work = true;
+	}
+	k = recvmmsg(n->udp_fd, d->rx_msgs, RX_BURST, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < k; i++) {
+		uint64_t addr = pack_addr(&d->rx_from[i]);
+		int32_t node = voter_at(&n->cfg, addr);
+
+		if (node == KR_NODE_NONE)
+			n->dp_stats.rx_foreign_addr++;
+		n->dp_stats.rx_packets++;
+		kr_repl_on_packet(d->r, d->rx_bufs + (size_t)i * RX_BUF_BYTES,
+				  d->rx_msgs[i].msg_len, node, addr, d->now, &d->out);
+		actions(d);
+		d->rx_msgs[i].msg_hdr.msg_namelen = sizeof(d->rx_from[i]);
+		work = true;
+	}
+	return work;
+}
+
+static void
+idle(struct dp *d)
+{
+	struct kn_node *n = d->n;
+	int64_t deadline = kr_repl_next_deadline(d->r), wait;
+	struct pollfd p[2] = {{.fd = n->udp_fd, .events = POLLIN},
+			      {.fd = n->dp_wake, .events = POLLIN}};
+	struct timespec ts;
+	uint64_t v;
+
+	if (n->cfg.idle == KR_IDLE_POLL || d->now - d->last_work < n->cfg.idle_spin_us)
+		return;
+	/* A kernel socket wakes the sleeper as soon as a datagram arrives, and every ring
+	 * producer wakes it through dp_wake: it may sleep until its next timer. */
+	wait = n->opt.transport == KN_TRANSPORT_UDP ? 100000 : n->cfg.idle_sleep_us;
+	if (deadline != INT64_MAX && deadline - d->now < wait)
+		wait = deadline - d->now;
+	if (d->next_retention - d->now < wait)
+		wait = d->next_retention - d->now;
+	if (wait <= 0)
+		return;
+	atomic_store(&n->dp_sleeping, true);
+	/* anything pushed before the flag was visible is seen here */
+	if (rte_ring_count(n->cmd) == 0 && rte_ring_count(n->done) == 0 &&
+	    rte_ring_count(n->mreq) == 0 && !atomic_load(&n->stop_dp)) {
+		ts.tv_sec = wait / 1000000;
+		ts.tv_nsec = (wait % 1000000) * 1000;
+		if (ppoll(p, 2, &ts, NULL) > 0 && (p[1].revents & POLLIN))
+			if (read(n->dp_wake, &v, sizeof(v)) < 0) {
+				/* drained by an earlier read */
+			}
+	}
+	atomic_store(&n->dp_sleeping, false);
+}
+
+void *
+kn_dataplane_main(void *arg)
+{
+	struct kn_node *n = arg;
+	struct dp *d = calloc(1, sizeof(*d));
+
+	if (d == NULL || (d->rx_bufs = malloc((size_t)RX_BURST * RX_BUF_BYTES)) == NULL) {
+		kn_log(n, "dataplane", "out of memory");
+		abort();
+	}
+	d->n = n;
+	d->r = n->repl;
+	for (int i = 0; i < RX_BURST; i++) {
+		d->rx_iov[i].iov_base = d->rx_bufs + (size_t)i * RX_BUF_BYTES;
+		d->rx_iov[i].iov_len = RX_BUF_BYTES;
+		d->rx_msgs[i].msg_hdr.msg_iov = &d->rx_iov[i];
+		d->rx_msgs[i].msg_hdr.msg_iovlen = 1;
+		d->rx_msgs[i].msg_hdr.msg_name = &d->rx_from[i];
+		d->rx_msgs[i].msg_hdr.msg_namelen = sizeof(d->rx_from[i]);
+	}
+	d->now = d->last_work = kn_now_us();
+	d->next_retention = d->now + RETENTION_CHECK_US;
+	for (;;) {
+		int64_t deadline;
+
+		d->now = kn_now_us();
+		if (poll_inputs(d))
+			d->last_work = d->now;
+		deadline = kr_repl_next_deadline(d->r);
+		if (deadline != INT64_MAX && deadline <= d->now) {
+			kr_repl_tick(d->r, d->now, &d->out);
+			actions(d);
+		}
+		if (d->now >= d->next_retention) {
+			retention(d);
+			d->next_retention = d->now + RETENTION_CHECK_US;
+		}
+		flush_start(d);
+		if (atomic_load(&n->stop_dp)) {
+			/* everything appended is flushed before the node exits */
+			if (!d->job_out &&
+			    (n->cfg.durability != KR_LOG_DISK || d->r->role == KR_REPL_FAILED ||
+			     kr_log_durable_end(n->log) >= kr_log_end(n->log)))
+				break;
+			d->last_work = d->now; /* keep polling for the job */
+		}
+		idle(d);
+	}
+	free(d->rx_bufs);
+	free(d);
+	atomic_store(&n->dp_done, true);
+	kn_wake(n->ctl_wake, &n->ctl_sleeping);
+	return NULL;
+}
+
+/* ---- the flush thread ---- */
+
+void *
+kn_flush_main(void *arg)
+{
+	struct kn_node *n = arg;
+	struct kr_rp_flush f;
+	uint64_t v;
+
+	for (;;) {
+		if (rte_ring_sc_dequeue_elem(n->flush, &f, sizeof(f)) != 0) {
+			if (atomic_load(&n->dp_done))
+				break;
+			/* blocks until the dataplane pushes a job (or the node stops) */
+			if (read(n->flush_wake, &v, sizeof(v)) < 0 && errno != EINTR)
+				break;
+			continue;
+		}
+		kr_log_job_run(&n->job);
+		if (n->job.rc == 0 && n->opt.crash_cut)
+			kn_crash_record(n);
+		n->flush_stats.flushes++;
+		kn_ring_push(n->done, &f, sizeof(f), &n->flush_stats.ring_full_cmd);
+		kn_wake(n->dp_wake, &n->dp_sleeping);
+	}
+	return NULL;
+}

@@ -1,0 +1,132 @@
+/* kraftd: the node's shells around the pure cores (DESIGN.md §2). Three threads share
+ * this struct, and only through the rings and the few atomics marked below:
+ *
+ *   control thread (control/node_control.c): the election core, the quorum-state file,
+ *     the management listener (kraftctl); blocks in ppoll between events.
+ *   dataplane thread (dataplane/node_dp.c): the replication core, the log in memory, the
+ *     transport (kernel UDP today); busy polls or spins then sleeps (the idle mode).
+ *   flush thread (dataplane/node_dp.c): carries out the log's flush jobs (write,
+ *     fdatasync) and reports back; blocks between jobs.
+ *
+ * Rings (rte_ring, single producer / single consumer, fixed-size elements of bytes):
+ *   cmd     control -> dataplane   struct kr_cmd
+ *   event   dataplane -> control   struct kr_event
+ *   mreq    control -> dataplane   struct kn_mgmt_msg (a kraftctl request)
+ *   mresp   dataplane -> control   struct kn_mgmt_msg (its answer)
+ *   flush   dataplane -> flush     struct kr_rp_flush (a job is out; the job is in
+ *                                  kn->job, owned by the flush thread until done)
+ *   done    flush -> dataplane     struct kr_rp_flush (the job is back)
+ */
+#ifndef KRAFT_NODE_H
+#define KRAFT_NODE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kraft/config.h"
+#include "kraft/election.h"
+#include "kraft/log.h"
+#include "kraft/repl.h"
+
+struct rte_ring;
+
+/* A kraftctl request or answer carried between the planes. The largest is a READ_RESP
+ * holding one largest batch. */
+#define KN_MGMT_FRAME_MAX                                                                          \
+	((KR_WIRE_HDR_BYTES + KR_READ_RESP_FIXED_BYTES + KR_BATCH_BYTES_MAX + KR_WIRE_AUTH_BYTES + \
+	  3) &                                                                                     \
+	 ~3u)
+/* Addresses of kraftctl clients on the management listener, as the dataplane sees them:
+ * this bit, a generation and a slot in the control thread's client table. */
+#define KN_MGMT_ADDR_BIT (1ull << 63)
+
+struct kn_mgmt_msg {
+	uint64_t addr;
+	uint32_t len;
+	uint8_t bytes[KN_MGMT_FRAME_MAX];
+};
+
+enum kn_transport { KN_TRANSPORT_UDP = 1 };
+
+struct kn_options {
+	enum kn_transport transport;
+	bool crash_cut; /* test builds: cut segment files back to their flushed lengths */
+};
+
+/* Counters of the shells (the cores keep their own). */
+struct kn_stats {
+	uint64_t rx_packets, tx_packets, tx_errors;
+	uint64_t rx_foreign_addr; /* from no configured voter: clients and strangers */
+	uint64_t ring_full_cmd, ring_full_event, ring_full_mgmt;
+	uint64_t flushes, flush_bytes;
+	uint64_t mgmt_requests, mgmt_dropped;
+	uint64_t send_unroutable; /* a frame for a node with no known address */
+};
+
+struct kn_node {
+	struct kr_node_config cfg;
+	struct kn_options opt;
+	struct kr_identity id;
+	uint32_t incarnation;
+	uint64_t repair_target;
+	char log_path[KR_CONFIG_PATH_MAX + 8];
+
+	struct kr_log *log;
+	struct kr_repl *repl;  /* dataplane thread only */
+	struct kr_election el; /* control thread only */
+	struct kr_wire_ctx wire;
+
+	struct rte_ring *cmd, *event, *mreq, *mresp, *flush, *done;
+	int dp_wake, ctl_wake, flush_wake; /* eventfds */
+	atomic_bool dp_sleeping, ctl_sleeping;
+
+	/* the flush job: the dataplane's until it is pushed on the flush ring, the flush
+	 * thread's until it comes back on the done ring */
+	struct kr_log_job job;
+
+	int udp_fd; /* dataplane transport */
+	int mgmt_fd;
+
+	/* published by the control thread, read by every thread's log lines */
+	_Atomic uint32_t log_epoch;
+	_Atomic int log_role;
+	_Atomic int32_t log_leader;
+
+	atomic_bool stop_dp; /* control -> dataplane: flush everything and exit */
+	atomic_bool dp_done; /* dataplane -> control: it has exited */
+	atomic_int fatal;    /* a KR_FATAL_* code once the node fail-stopped */
+	struct kn_stats dp_stats, ctl_stats, flush_stats; /* each written by one thread */
+};
+
+/* Monotonic microseconds. */
+int64_t kn_now_us(void);
+/* Wall-clock microseconds since 1970. */
+int64_t kn_wall_us(void);
+
+/* A log line: time, node id, epoch, role, the plane, then the message. */
+__attribute__((format(printf, 3, 4))) void kn_log(struct kn_node *n, const char *plane,
+						  const char *fmt, ...);
+
+/* Rings of fixed-size elements on the node's own memory (no EAL needed). */
+struct rte_ring *kn_ring_new(const char *name, unsigned esize, unsigned count);
+/* Push one element; waits (yielding) while the ring is full. Counts that in *full. */
+void kn_ring_push(struct rte_ring *r, const void *elem, unsigned esize, uint64_t *full);
+/* Wake a thread that may sleep on eventfd fd (if *sleeping). */
+void kn_wake(int fd, atomic_bool *sleeping);
+void kn_wake_always(int fd);
+
+/* Test builds (-Dcrash_test=true): after every flush, record each segment file's
+ * length (all of it is fsynced then); at start, cut the files back to the record, so a
+ * kill -9 loses what a power cut would. */
+void kn_crash_record(struct kn_node *n);
+int kn_crash_cut(struct kn_node *n);
+
+/* Threads. */
+void *kn_dataplane_main(void *node);
+void *kn_flush_main(void *node);
+
+/* Run a node until it stops. @return the process exit status. */
+int kn_run(const struct kr_node_config *cfg, const struct kn_options *opt);
+
+#endif /* KRAFT_NODE_H */

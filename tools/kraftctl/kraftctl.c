@@ -1,0 +1,777 @@
+/* kraftctl: talk to a kraftd cluster through any node's management listener: describe
+ * the quorum as kafka-metadata-quorum.sh does, append records, read committed records. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kraft/config.h"
+#include "kraft/errors.h"
+#include "kraft/le.h"
+#include "kraft/log.h"
+#include "kraft/props.h"
+#include "kraft/uuid.h"
+#include "kraft/wire.h"
+
+#define RESEND_MS 200
+#define READ_MAX_BYTES KR_BATCH_BYTES_MAX
+
+struct node {
+	int32_t id;
+	struct sockaddr_in mgmt;
+	struct kr_endpoint dp;
+	bool voter;
+};
+
+struct ctl {
+	int fd;
+	bool json;
+	bool human;
+	int64_t timeout_ms;
+	int64_t deadline_ms;
+	struct sockaddr_in boot[16];
+	int n_boot;
+	struct node nodes[KR_REPLICAS_MAX];
+	int n_nodes;
+	bool have_cluster;
+	uint8_t cluster[KR_UUID_BYTES];
+	uint32_t corr;
+	uint8_t tx[KR_WIRE_UDP_PAYLOAD_MAX];
+	uint8_t rx[KR_WIRE_UDP_PAYLOAD_MAX];
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+__attribute__((noreturn, format(printf, 1, 2))) static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kraftctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kraftctl --bootstrap-server HOST:PORT[,HOST:PORT...] [options] COMMAND\n"
+		"\n"
+		"HOST:PORT is a node's management listener (its dataplane port +\n"
+		"kraftd.management.port.offset, 100 by default). kraftctl asks it for every "
+		"node's\n"
+		"address and follows leader hints from there.\n"
+		"\n"
+		"Commands:\n"
+		"  describe --status           the quorum, as kafka-metadata-quorum.sh prints it\n"
+		"  describe --replication [--human-readable]\n"
+		"                              every replica's log end, lag and fetch times\n"
+		"  append VALUE...             append the values as one batch to the leader; "
+		"prints\n"
+		"                              each value's offset once committed (retries with "
+		"the\n"
+		"                              same producer id and sequence, so never twice)\n"
+		"  read --from N [--max M] [--follow]\n"
+		"                              committed records from offset N (any node); with\n"
+		"                              --follow, wait for new ones until interrupted\n"
+		"\n"
+		"Options:\n"
+		"  --json                      machine-readable output (read: one object per "
+		"line)\n"
+		"  --timeout-ms MS             give up after this long (default 10000)\n"
+		"  -h, --help                  this text\n"
+		"\n"
+		"Exit status: 0 done, 1 failed (the reason is printed), 2 bad arguments.\n");
+}
+
+/* ---- requests ---- */
+
+static void
+to_sockaddr(const uint8_t ip[4], uint16_t port, struct sockaddr_in *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	memcpy(&a->sin_addr.s_addr, ip, 4);
+	a->sin_port = htons(port);
+}
+
+static void
+fmt_sockaddr(const struct sockaddr_in *a, char *buf, size_t n)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+	snprintf(buf, n, "%s:%u", ip, ntohs(a->sin_port));
+}
+
+/* Send m to `to` and wait for the answer of api `want` with our correlation id, re-sending
+ * every RESEND_MS, for at most wait_ms. @return 0 with *f and *r filled, or -ETIMEDOUT. */
+static int
+request(struct ctl *c, const struct sockaddr_in *to, const struct kr_msg *m, unsigned want,
+	int64_t wait_ms, struct kr_frame *f, struct kr_msg *r)
+{
+	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .correlation_id = ++c->corr};
+	int64_t end = now_ms() + wait_ms, next = 0;
+	int len = kr_frame_encode(c->tx, sizeof(c->tx), &h, m);
+
+	if (len < 0)
+		die("cannot encode the request: %s", kr_wire_status_text(len));
+	for (;;) {
+		int64_t t = now_ms();
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		ssize_t n;
+
+		if (interrupted)
+			exit(130);
+		if (t >= end)
+			return -ETIMEDOUT;
+		if (t >= next) {
+			(void)sendto(c->fd, c->tx, (size_t)len, 0, (const struct sockaddr *)to,
+				     sizeof(*to));
+			next = t + RESEND_MS;
+		}
+		if (poll(&p, 1, (int)((next < end ? next : end) - t)) <= 0)
+			continue;
+		n = recv(c->fd, c->rx, sizeof(c->rx), 0);
+		if (n < 0)
+			continue;
+		/* a client checks the frame itself; the cluster id must stay the same */
+		if (kr_frame_decode(NULL, c->rx, (size_t)n, f) != 0 ||
+		    f->hdr.correlation_id != c->corr || f->hdr.api != want ||
+		    kr_msg_decode(f, r) != 0)
+			continue;
+		if (c->have_cluster && memcmp(f->hdr.cluster_id, c->cluster, KR_UUID_BYTES) != 0) {
+			char a[32];
+
+			fmt_sockaddr(to, a, sizeof(a));
+			die("%s belongs to another cluster", a);
+		}
+		return 0;
+	}
+}
+
+static int64_t
+left_ms(const struct ctl *c)
+{
+	int64_t l = c->deadline_ms - now_ms();
+
+	return l > 0 ? l : 0;
+}
+
+/* Learn every node's addresses from the first bootstrap server that answers. */
+static void
+discover(struct ctl *c)
+{
+	struct kr_msg m = {.api = KR_API_DESCRIBE_NODES}, r;
+	struct kr_frame f;
+
+	for (int round = 0; left_ms(c) > 0; round++) {
+		for (int i = 0; i < c->n_boot; i++) {
+			int64_t w = left_ms(c) < 500 ? left_ms(c) : 500;
+
+			if (request(c, &c->boot[i], &m, KR_API_DESCRIBE_NODES_RESP, w, &f, &r) != 0)
+				continue;
+			memcpy(c->cluster, f.hdr.cluster_id, KR_UUID_BYTES);
+			c->have_cluster = true;
+			c->n_nodes = 0;
+			for (unsigned k = 0; k < r.u.nodes_resp.n; k++) {
+				struct kr_node_info ni;
+				struct node *nd = &c->nodes[c->n_nodes++];
+
+				kr_nodes_entry(&r.u.nodes_resp, k, &ni);
+				nd->id = ni.node_id;
+				nd->voter = ni.flags & KR_NODE_F_VOTER;
+				to_sockaddr(ni.ip, ni.mgmt_port, &nd->mgmt);
+				nd->dp.ip = (uint32_t)ni.ip[0] << 24 | ni.ip[1] << 16 |
+					    ni.ip[2] << 8 | ni.ip[3];
+				nd->dp.port = ni.port;
+				if (ni.flags & KR_NODE_F_SELF)
+					nd->mgmt = c->boot[i]; /* as the user reaches it */
+			}
+			return;
+		}
+	}
+	die("no answer from %s%s within %" PRId64 " ms", c->n_boot > 1 ? "any of " : "",
+	    "the bootstrap servers", c->timeout_ms);
+}
+
+static const struct node *
+node_by_id(const struct ctl *c, int32_t id)
+{
+	for (int i = 0; i < c->n_nodes; i++)
+		if (c->nodes[i].id == id)
+			return &c->nodes[i];
+	return NULL;
+}
+
+/* Where to send a leader-only request next: the hinted leader, else the next node. */
+static const struct node *
+next_target(const struct ctl *c, int32_t hint, int *rr)
+{
+	const struct node *n = hint >= 0 ? node_by_id(c, hint) : NULL;
+
+	if (n != NULL)
+		return n;
+	n = &c->nodes[*rr % c->n_nodes];
+	(*rr)++;
+	return n;
+}
+
+static void
+pause_ms(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- describe ---- */
+
+static void
+print_uuid_or_null(FILE *f, const uint8_t id[KR_UUID_BYTES], bool quoted)
+{
+	char t[KR_UUID_TEXT_LEN + 1];
+
+	if (kr_uuid_is_zero(id)) {
+		fputs("null", f);
+		return;
+	}
+	kr_uuid_format(id, t);
+	fprintf(f, quoted ? "\"%s\"" : "%s", t);
+}
+
+static void
+print_replica_list(const struct ctl *c, const struct kr_describe_resp *d, bool voters)
+{
+	unsigned from = voters ? 0 : d->n_voters;
+	unsigned to = voters ? d->n_voters : (unsigned)d->n_voters + d->n_observers;
+	bool first = true;
+
+	putchar('[');
+	for (unsigned i = from; i < to; i++) {
+		struct kr_replica_info ri;
+		const struct node *nd;
+		char ep[32];
+
+		kr_describe_replica(d, i, &ri);
+		nd = node_by_id(c, ri.replica_id);
+		printf("%s{\"id\": %d, \"directoryId\": ", first ? "" : ", ", ri.replica_id);
+		print_uuid_or_null(stdout, ri.directory_id, true);
+		printf(", \"endpoints\": [");
+		if (nd != NULL) {
+			kr_endpoint_format(&nd->dp, ep, sizeof(ep));
+			printf("\"CONTROLLER://%s\"", ep);
+		}
+		printf("]}");
+		first = false;
+	}
+	putchar(']');
+}
+
+static void
+get_describe(struct ctl *c, struct kr_frame *f, struct kr_msg *r)
+{
+	struct kr_msg m = {.api = KR_API_DESCRIBE_QUORUM};
+	int32_t hint = KR_NODE_NONE;
+	int rr = 0;
+
+	while (left_ms(c) > 0) {
+		const struct node *t = next_target(c, hint, &rr);
+		int64_t w = left_ms(c) < 1000 ? left_ms(c) : 1000;
+
+		if (request(c, &t->mgmt, &m, KR_API_DESCRIBE_QUORUM_RESP, w, f, r) != 0) {
+			hint = KR_NODE_NONE;
+			continue;
+		}
+		if (r->u.describe_resp.error == KR_ERR_NONE)
+			return;
+		hint = r->u.describe_resp.leader_id;
+		if (hint < 0 || hint == t->id)
+			pause_ms(50); /* an election is on: ask again shortly */
+	}
+	die("no leader answered DescribeQuorum within %" PRId64 " ms", c->timeout_ms);
+}
+
+static int
+cmd_describe(struct ctl *c, bool status)
+{
+	struct kr_frame f;
+	struct kr_msg r;
+	struct kr_describe_resp *d = &r.u.describe_resp;
+	struct kr_replica_info leader = {0}, ri;
+	char cid[KR_UUID_TEXT_LEN + 1];
+	uint64_t min_leo = UINT64_MAX;
+	int laggiest = -1;
+	int64_t now_wall;
+	struct timespec ts;
+
+	get_describe(c, &f, &r);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_wall = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	kr_uuid_format(c->cluster, cid);
+	for (unsigned i = 0; i < (unsigned)d->n_voters + d->n_observers; i++) {
+		kr_describe_replica(d, i, &ri);
+		if (ri.replica_id == d->leader_id)
+			leader = ri;
+		if (i < d->n_voters && ri.log_end_offset != KR_OFFSET_NONE &&
+		    ri.log_end_offset < min_leo) {
+			min_leo = ri.log_end_offset;
+			laggiest = (int)i;
+		}
+	}
+	if (status) {
+		int64_t lag_ms = -1;
+		uint64_t lag = 0;
+
+		if (laggiest >= 0) {
+			kr_describe_replica(d, (unsigned)laggiest, &ri);
+			lag = leader.log_end_offset - ri.log_end_offset;
+			if (ri.replica_id == d->leader_id || lag == 0)
+				lag_ms = 0;
+			else if (ri.last_caught_up_us >= 0 && leader.last_caught_up_us >= 0)
+				lag_ms = (leader.last_caught_up_us - ri.last_caught_up_us) / 1000;
+		}
+		if (c->json) {
+			printf("{\"clusterId\": \"%s\", \"leaderId\": %d, \"leaderEpoch\": %u, "
+			       "\"highWatermark\": %" PRId64 ", \"maxFollowerLag\": %" PRIu64
+			       ", \"maxFollowerLagTimeMs\": %" PRId64 ", \"currentVoters\": ",
+			       cid, d->leader_id, d->epoch,
+			       d->high_watermark == KR_OFFSET_NONE ? -1
+								   : (int64_t)d->high_watermark,
+			       lag, lag_ms);
+			print_replica_list(c, d, true);
+			printf(", \"currentObservers\": ");
+			print_replica_list(c, d, false);
+			printf("}\n");
+			return 0;
+		}
+		printf("ClusterId:              %s\n", cid);
+		printf("LeaderId:               %d\n", d->leader_id);
+		printf("LeaderEpoch:            %u\n", d->epoch);
+		printf("HighWatermark:          %" PRId64 "\n",
+		       d->high_watermark == KR_OFFSET_NONE ? -1 : (int64_t)d->high_watermark);
+		printf("MaxFollowerLag:         %" PRIu64 "\n", lag);
+		printf("MaxFollowerLagTimeMs:   %" PRId64 "\n", lag_ms);
+		printf("CurrentVoters:          ");
+		print_replica_list(c, d, true);
+		printf("\nCurrentObservers:       ");
+		print_replica_list(c, d, false);
+		printf("\n");
+		return 0;
+	}
+
+	/* --replication: Leader, then Followers, then Observers */
+	char rows[KR_REPLICAS_MAX + 1][7][48];
+	int nrows = 0, width[7] = {0};
+	static const char *const head[7] = {"NodeId", "DirectoryId",	    "LogEndOffset",
+					    "Lag",    "LastFetchTimestamp", "LastCaughtUpTimestamp",
+					    "Status"};
+
+	if (c->json)
+		printf("[");
+	for (int pass = 0; pass < 3; pass++) {
+		for (unsigned i = 0; i < (unsigned)d->n_voters + d->n_observers; i++) {
+			const char *st = i >= d->n_voters ? "Observer" : "Follower";
+			int64_t leo, lag, lf, lc;
+			char dir[KR_UUID_TEXT_LEN + 1] = "null";
+
+			kr_describe_replica(d, i, &ri);
+			if (ri.replica_id == d->leader_id)
+				st = "Leader";
+			if ((pass == 0) != (strcmp(st, "Leader") == 0) ||
+			    (pass == 1 && strcmp(st, "Follower") != 0) ||
+			    (pass == 2 && strcmp(st, "Observer") != 0))
+				continue;
+			if (!kr_uuid_is_zero(ri.directory_id))
+				kr_uuid_format(ri.directory_id, dir);
+			leo = ri.log_end_offset == KR_OFFSET_NONE ? -1 : (int64_t)ri.log_end_offset;
+			lag = leo < 0 ? -1 : (int64_t)leader.log_end_offset - leo;
+			lf = ri.last_fetch_us < 0 ? -1 : ri.last_fetch_us / 1000;
+			lc = ri.last_caught_up_us < 0 ? -1 : ri.last_caught_up_us / 1000;
+			if (c->json) {
+				printf("%s{\"nodeId\": %d, \"directoryId\": %s%s%s, "
+				       "\"logEndOffset\": "
+				       "%" PRId64 ", \"lag\": %" PRId64
+				       ", \"lastFetchTimestamp\": %" PRId64
+				       ", \"lastCaughtUpTimestamp\": %" PRId64
+				       ", \"status\": \"%s\"}",
+				       nrows ? ", " : "", ri.replica_id,
+				       strcmp(dir, "null") ? "\"" : "", dir,
+				       strcmp(dir, "null") ? "\"" : "", leo, lag, lf, lc, st);
+				nrows++;
+				continue;
+			}
+			snprintf(rows[nrows][0], 48, "%d", ri.replica_id);
+			snprintf(rows[nrows][1], 48, "%s", dir);
+			snprintf(rows[nrows][2], 48, "%" PRId64, leo);
+			snprintf(rows[nrows][3], 48, "%" PRId64, lag);
+			if (c->human) {
+				snprintf(rows[nrows][4], 48, lf < 0 ? "-1" : "%" PRId64 " ms ago",
+					 now_wall - lf);
+				snprintf(rows[nrows][5], 48, lc < 0 ? "-1" : "%" PRId64 " ms ago",
+					 now_wall - lc);
+			} else {
+				snprintf(rows[nrows][4], 48, "%" PRId64, lf);
+				snprintf(rows[nrows][5], 48, "%" PRId64, lc);
+			}
+			snprintf(rows[nrows][6], 48, "%s", st);
+			nrows++;
+		}
+	}
+	if (c->json) {
+		printf("]\n");
+		return 0;
+	}
+	for (int k = 0; k < 7; k++) {
+		width[k] = (int)strlen(head[k]);
+		for (int i = 0; i < nrows; i++)
+			if ((int)strlen(rows[i][k]) > width[k])
+				width[k] = (int)strlen(rows[i][k]);
+	}
+	for (int k = 0; k < 7; k++)
+		printf("%-*s%s", k < 6 ? width[k] : 0, head[k], k < 6 ? "  " : "\n");
+	for (int i = 0; i < nrows; i++)
+		for (int k = 0; k < 7; k++)
+			printf("%-*s%s", k < 6 ? width[k] : 0, rows[i][k], k < 6 ? "  " : "\n");
+	return 0;
+}
+
+/* ---- append ---- */
+
+static void
+json_string(const uint8_t *p, uint32_t n)
+{
+	putchar('"');
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t ch = p[i];
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static int
+cmd_append(struct ctl *c, int argc, char **argv)
+{
+	static uint8_t records[KR_BATCH_BYTES_MAX];
+	uint32_t len = 0;
+	struct kr_msg m = {.api = KR_API_APPEND}, r;
+	struct kr_frame f;
+	int32_t hint = KR_NODE_NONE;
+	int rr = 0, tries = 0;
+	uint64_t pid = 0;
+
+	if (argc == 0)
+		die("append: give at least one VALUE");
+	for (int i = 0; i < argc; i++) {
+		size_t vl = strlen(argv[i]);
+
+		if (len + 4 + vl > KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES)
+			die("append: the values do not fit in one batch (%u bytes)",
+			    KR_BATCH_BYTES_MAX);
+		kr_put_le32(records + len, (uint32_t)vl);
+		memcpy(records + len + 4, argv[i], vl);
+		len += 4 + (uint32_t)vl;
+	}
+	while (pid == 0)
+		if (getrandom(&pid, sizeof(pid), 0) != sizeof(pid))
+			die("append: no randomness for a producer id");
+	pid >>= 1; /* positive, as Kafka's producer ids */
+	m.u.append = (struct kr_append_req){.producer_id = pid,
+					    .sequence = 0,
+					    .record_count = (uint32_t)argc,
+					    .records = records,
+					    .records_len = len};
+	while (left_ms(c) > 0) {
+		const struct node *t = next_target(c, hint, &rr);
+		int64_t w = left_ms(c) < 2000 ? left_ms(c) : 2000;
+		struct kr_append_resp *a = &r.u.append_resp;
+
+		tries++;
+		if (request(c, &t->mgmt, &m, KR_API_APPEND_RESP, w, &f, &r) != 0) {
+			hint = KR_NODE_NONE; /* outcome unknown: retry, same producer and sequence */
+			continue;
+		}
+		if (a->error == KR_ERR_NONE && !a->outcome_unknown) {
+			if (c->json) {
+				printf("{\"baseOffset\": %" PRIu64
+				       ", \"count\": %u, \"leaderId\": %d, "
+				       "\"leaderEpoch\": %u, \"producerId\": %" PRIu64
+				       ", \"attempts\": %d, \"records\": [",
+				       a->base_offset, a->record_count, f.hdr.sender_id, a->epoch,
+				       pid, tries);
+				for (int i = 0; i < argc; i++) {
+					printf("%s{\"offset\": %" PRIu64 ", \"value\": ",
+					       i ? ", " : "", a->base_offset + (uint64_t)i);
+					json_string((const uint8_t *)argv[i],
+						    (uint32_t)strlen(argv[i]));
+					printf("}");
+				}
+				printf("]}\n");
+			} else {
+				for (int i = 0; i < argc; i++)
+					printf("%" PRIu64 "\t%s\n", a->base_offset + (uint64_t)i,
+					       argv[i]);
+				fprintf(stderr,
+					"kraftctl: committed %d record%s at offsets %" PRIu64
+					"..%" PRIu64 " (leader %d, epoch %u)\n",
+					argc, argc > 1 ? "s" : "", a->base_offset,
+					a->base_offset + (uint64_t)argc - 1, f.hdr.sender_id,
+					a->epoch);
+			}
+			return 0;
+		}
+		if (a->outcome_unknown || a->error == KR_ERR_NOT_LEADER_OR_FOLLOWER ||
+		    a->error == KR_ERR_BUSY || a->error == KR_ERR_BROKER_NOT_AVAILABLE) {
+			/* the same producer id and sequence: the leader drops a duplicate */
+			hint = a->outcome_unknown ? KR_NODE_NONE : a->leader_id;
+			if (hint < 0 || hint == t->id || a->error == KR_ERR_BUSY)
+				pause_ms(50);
+			continue;
+		}
+		die("append refused by node %d: %s (%s)", f.hdr.sender_id, kr_error_name(a->error),
+		    kr_error_text(a->error));
+	}
+	die("append: outcome unknown: no leader confirmed it within %" PRId64
+	    " ms (producer id %" PRIu64 ", sequence 0; it may or may not be committed)",
+	    c->timeout_ms, pid);
+}
+
+/* ---- read ---- */
+
+static int
+cmd_read(struct ctl *c, uint64_t from, int64_t max, bool follow)
+{
+	struct kr_msg m = {.api = KR_API_READ}, r;
+	struct kr_frame f;
+	int64_t printed = 0;
+	int rr = 0;
+	const struct node *t = NULL;
+
+	for (int i = 0; i < c->n_nodes; i++) /* the node the user named, if it is in the list */
+		if (c->nodes[i].mgmt.sin_addr.s_addr == c->boot[0].sin_addr.s_addr &&
+		    c->nodes[i].mgmt.sin_port == c->boot[0].sin_port)
+			t = &c->nodes[i];
+	if (t == NULL)
+		t = next_target(c, KR_NODE_NONE, &rr);
+	for (;;) {
+		struct kr_read_resp *rd = &r.u.read_resp;
+		uint32_t pos = 0;
+
+		m.u.read = (struct kr_read_req){.from_offset = from,
+						.max_bytes = READ_MAX_BYTES,
+						.max_wait_us = follow ? 500000 : 0};
+		if (request(c, &t->mgmt, &m, KR_API_READ_RESP, follow ? 2000 : left_ms(c), &f,
+			    &r) != 0) {
+			if (!follow)
+				die("read: node %d did not answer within %" PRId64 " ms", t->id,
+				    c->timeout_ms);
+			t = next_target(c, KR_NODE_NONE, &rr);
+			continue;
+		}
+		if (rd->error == KR_ERR_OFFSET_OUT_OF_RANGE)
+			die("read: offset %" PRIu64 " is below node %d's log start %" PRIu64, from,
+			    f.hdr.sender_id, rd->log_start_offset);
+		if (rd->error != KR_ERR_NONE)
+			die("read: node %d: %s", f.hdr.sender_id, kr_error_name(rd->error));
+		while (pos < rd->records_len) {
+			struct kr_batch_hdr h;
+			uint32_t rp = KR_BATCH_HDR_BYTES;
+
+			if (kr_batch_check(rd->records + pos, rd->records_len - pos, &h) != 0)
+				die("read: node %d sent a damaged batch", f.hdr.sender_id);
+			for (uint32_t k = 0; k < h.record_count; k++) {
+				const uint8_t *b = rd->records + pos;
+				uint32_t vl = kr_get_le32(b + rp);
+				uint64_t off = h.base_offset + k;
+
+				rp += 4;
+				if (off >= from && (h.attributes & KR_BATCH_A_CONTROL) == 0) {
+					if (max >= 0 && printed >= max)
+						return 0;
+					if (c->json) {
+						printf("{\"offset\": %" PRIu64 ", \"epoch\": %u, "
+						       "\"timestampUs\": %" PRId64 ", \"value\": ",
+						       off, h.epoch, h.timestamp_us);
+						json_string(b + rp, vl);
+						printf("}\n");
+					} else {
+						printf("%" PRIu64 "\t%.*s\n", off, (int)vl,
+						       (const char *)(b + rp));
+					}
+					printed++;
+				}
+				rp += vl;
+			}
+			from = h.base_offset + h.record_count;
+			pos += h.length;
+		}
+		fflush(stdout);
+		if (max >= 0 && printed >= max)
+			return 0;
+		if (rd->records_len == 0 && !follow)
+			return 0; /* reached the committed end */
+		if (interrupted)
+			return 0;
+	}
+}
+
+/* ---- main ---- */
+
+static void
+parse_bootstrap(struct ctl *c, const char *list)
+{
+	char buf[1024];
+	char *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct kr_endpoint e;
+		uint8_t ip[4];
+
+		if (strncmp(tok, "localhost:", 10) == 0) {
+			char t[32];
+
+			snprintf(t, sizeof(t), "127.0.0.1:%s", tok + 10);
+			if (kr_endpoint_parse(t, &e) != 0)
+				die("--bootstrap-server: '%s' is not HOST:PORT", tok);
+		} else if (kr_endpoint_parse(tok, &e) != 0) {
+			die("--bootstrap-server: '%s' is not a.b.c.d:port", tok);
+		}
+		if (c->n_boot == (int)(sizeof(c->boot) / sizeof(c->boot[0])))
+			die("--bootstrap-server: too many servers");
+		ip[0] = (uint8_t)(e.ip >> 24);
+		ip[1] = (uint8_t)(e.ip >> 16);
+		ip[2] = (uint8_t)(e.ip >> 8);
+		ip[3] = (uint8_t)e.ip;
+		to_sockaddr(ip, e.port, &c->boot[c->n_boot++]);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct ctl c;
+	const char *boot = NULL, *cmd = NULL;
+	bool status = false, replication = false, follow = false, have_from = false;
+	uint64_t from = 0;
+	int64_t max = -1, v;
+	int i, first_value = -1;
+
+	c.timeout_ms = 10000;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (cmd != NULL && strcmp(cmd, "append") == 0) {
+			first_value = i;
+			break;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(a, "--bootstrap-server") == 0 ||
+			   strcmp(a, "--bootstrap-controller") == 0) {
+			if (++i == argc)
+				goto bad;
+			boot = argv[i];
+		} else if (strcmp(a, "--json") == 0) {
+			c.json = true;
+		} else if (strcmp(a, "--timeout-ms") == 0) {
+			if (++i == argc || kr_parse_i64(argv[i], 1, 3600000, &c.timeout_ms) != 0)
+				goto bad;
+		} else if (strcmp(a, "--status") == 0) {
+			status = true;
+		} else if (strcmp(a, "--replication") == 0) {
+			replication = true;
+		} else if (strcmp(a, "--human-readable") == 0) {
+			c.human = true;
+		} else if (strcmp(a, "--follow") == 0) {
+			follow = true;
+		} else if (strcmp(a, "--from") == 0) {
+			if (++i == argc || kr_parse_i64(argv[i], 0, INT64_MAX, &v) != 0)
+				goto bad;
+			from = (uint64_t)v;
+			have_from = true;
+		} else if (strcmp(a, "--max") == 0) {
+			if (++i == argc || kr_parse_i64(argv[i], 1, INT64_MAX, &max) != 0)
+				goto bad;
+		} else if (a[0] != '-' && cmd == NULL) {
+			cmd = a;
+		} else {
+			fprintf(stderr, "kraftctl: unexpected argument '%s'\n", a);
+			goto bad;
+		}
+	}
+	if (boot == NULL || cmd == NULL) {
+		fprintf(stderr, "kraftctl: %s is required\n",
+			boot == NULL ? "--bootstrap-server" : "a command");
+		goto bad;
+	}
+	if (strcmp(cmd, "describe") == 0 && status == replication) {
+		fprintf(stderr, "kraftctl: describe takes one of --status or --replication\n");
+		goto bad;
+	}
+	if (c.human && !(strcmp(cmd, "describe") == 0 && replication)) {
+		fprintf(stderr,
+			"kraftctl: --human-readable goes with describe --replication only\n");
+		goto bad;
+	}
+	if (strcmp(cmd, "read") == 0 && !have_from) {
+		fprintf(stderr, "kraftctl: read needs --from N\n");
+		goto bad;
+	}
+	parse_bootstrap(&c, boot);
+	c.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (c.fd < 0)
+		die("socket: %s", strerror(errno));
+	signal(SIGINT, on_sigint);
+	c.deadline_ms = now_ms() + c.timeout_ms;
+	discover(&c);
+	if (strcmp(cmd, "describe") == 0)
+		return cmd_describe(&c, status);
+	if (strcmp(cmd, "append") == 0)
+		return cmd_append(&c, first_value < 0 ? 0 : argc - first_value,
+				  first_value < 0 ? NULL : argv + first_value);
+	if (strcmp(cmd, "read") == 0)
+		return cmd_read(&c, from, max, follow);
+	fprintf(stderr, "kraftctl: unknown command '%s'\n", cmd);
+bad:
+	usage(stderr);
+	return 2;
+}
