@@ -27,7 +27,8 @@ struct dp {
 	int64_t next_retention;
 	bool job_out;
 	uint32_t job_gen;
-	bool stopping;
+	uint64_t truncations; /* the core's count at the last log line */
+	uint64_t log_start;
 	uint8_t tx[KR_WIRE_UDP_PAYLOAD_MAX];
 	struct kn_mgmt_msg mmsg;
 	struct mmsghdr rx_msgs[RX_BURST];
@@ -159,6 +160,22 @@ actions(struct dp *d)
 	d->out.n = 0;
 	if (events)
 		kn_wake(n->ctl_wake, &n->ctl_sleeping);
+	if (d->r->stats.truncations != d->truncations) {
+		d->truncations = d->r->stats.truncations;
+		kn_log(n, "dataplane",
+		       "truncated the log to offset %llu: it diverged from the log of leader %d "
+		       "(epoch %u); committed offset %llu",
+		       (unsigned long long)kr_log_end(n->log), d->r->leader_id, d->r->epoch,
+		       (unsigned long long)d->r->committed);
+	}
+	if (kr_log_start(n->log) != d->log_start) {
+		if (kr_log_start(n->log) == kr_log_end(n->log)) /* a reset, not retention */
+			kn_log(n, "dataplane",
+			       "the leader no longer has the offsets this log needs: restarted the "
+			       "log at offset %llu",
+			       (unsigned long long)kr_log_start(n->log));
+		d->log_start = kr_log_start(n->log);
+	}
 }
 
 /* ---- flush jobs ---- */
@@ -327,6 +344,7 @@ kn_dataplane_main(void *arg)
 	}
 	d->n = n;
 	d->r = n->repl;
+	d->log_start = kr_log_start(n->log);
 	for (int i = 0; i < RX_BURST; i++) {
 		d->rx_iov[i].iov_base = d->rx_bufs + (size_t)i * RX_BUF_BYTES;
 		d->rx_iov[i].iov_len = RX_BUF_BYTES;

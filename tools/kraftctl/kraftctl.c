@@ -112,7 +112,8 @@ usage(FILE *f)
 		"  --timeout-ms MS             give up after this long (default 10000)\n"
 		"  -h, --help                  this text\n"
 		"\n"
-		"Exit status: 0 done, 1 failed (the reason is printed), 2 bad arguments.\n");
+		"Exit status: 0 done, 1 failed (the reason is printed), 2 bad arguments, 3 append\n"
+		"outcome unknown (it may or may not have been committed).\n");
 }
 
 /* ---- requests ---- */
@@ -568,9 +569,11 @@ cmd_append(struct ctl *c, int argc, char **argv)
 		die("append refused by node %d: %s (%s)", f.hdr.sender_id, kr_error_name(a->error),
 		    kr_error_text(a->error));
 	}
-	die("append: outcome unknown: no leader confirmed it within %" PRId64
-	    " ms (producer id %" PRIu64 ", sequence 0; it may or may not be committed)",
-	    c->timeout_ms, pid);
+	fprintf(stderr,
+		"kraftctl: append: outcome unknown: no leader confirmed it within %" PRId64
+		" ms (producer id %" PRIu64 ", sequence 0; it may or may not be committed)\n",
+		c->timeout_ms, pid);
+	exit(3);
 }
 
 /* ---- read ---- */

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""A workload for kraftcheck: concurrent clients append unique values through kraftctl
+and record every invocation and its outcome; drain reads every record a node holds as
+committed. Both write kraftcheck's history format (see kraftcheck.py).
+
+    workload.py run --kraftctl PATH --servers H:P,H:P,... --clients N --seconds S \\
+                    --out HISTORY [--timeout-ms MS]
+    workload.py drain --kraftctl PATH --server H:P --node ID --out HISTORY
+"""
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+
+
+def now_us():
+    return time.monotonic_ns() // 1000
+
+
+class Recorder:
+    def __init__(self, path):
+        self.f = open(path, "a")
+        self.lock = threading.Lock()
+
+    def line(self, text):
+        with self.lock:
+            self.f.write(text + "\n")
+            self.f.flush()
+
+
+def client(cid, args, rec, stop, stats):
+    seq = 0
+    while not stop.is_set():
+        value = "c%d-%d" % (cid, seq)
+        seq += 1
+        rec.line("invoke c%d %s %d" % (cid, value, now_us()))
+        p = subprocess.run([args.kraftctl, "--bootstrap-server", args.servers, "--timeout-ms",
+                            str(args.timeout_ms), "--json", "append", value],
+                           capture_output=True, text=True)
+        t = now_us()
+        if p.returncode == 0:
+            off = json.loads(p.stdout)["baseOffset"]
+            rec.line("ok c%d %s %d %d" % (cid, value, off, t))
+            stats["ok"] += 1
+        elif p.returncode == 3:
+            rec.line("unknown c%d %s %d" % (cid, value, t))
+            stats["unknown"] += 1
+        else:
+            rec.line("fail c%d %s %d" % (cid, value, t))
+            stats["fail"] += 1
+            time.sleep(0.05)
+
+
+def run(args):
+    rec = Recorder(args.out)
+    stop = threading.Event()
+    stats = {"ok": 0, "unknown": 0, "fail": 0}
+    threads = [threading.Thread(target=client, args=(i, args, rec, stop, stats))
+               for i in range(args.clients)]
+    for t in threads:
+        t.start()
+    time.sleep(args.seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    print("workload: %d ok, %d unknown, %d failed" % (stats["ok"], stats["unknown"],
+                                                     stats["fail"]))
+    return 0
+
+
+def drain(args):
+    rec = Recorder(args.out)
+    p = subprocess.run([args.kraftctl, "--bootstrap-server", args.server, "--timeout-ms",
+                        "10000", "--json", "read", "--from", "0"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print("drain: node %s: %s" % (args.node, p.stderr.strip()), file=sys.stderr)
+        return 1
+    n = 0
+    for line in p.stdout.splitlines():
+        r = json.loads(line)
+        rec.line("read %s %d %s" % (args.node, r["offset"], r["value"]))
+        n += 1
+    print("drain: node %s: %d records" % (args.node, n))
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--kraftctl", required=True)
+    r.add_argument("--servers", required=True)
+    r.add_argument("--clients", type=int, default=3)
+    r.add_argument("--seconds", type=float, default=10)
+    r.add_argument("--timeout-ms", type=int, default=3000)
+    r.add_argument("--out", required=True)
+    d = sub.add_parser("drain")
+    d.add_argument("--kraftctl", required=True)
+    d.add_argument("--server", required=True)
+    d.add_argument("--node", required=True)
+    d.add_argument("--out", required=True)
+    args = ap.parse_args()
+    return run(args) if args.cmd == "run" else drain(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
