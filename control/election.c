@@ -368,6 +368,7 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		e->leader_id = KR_NODE_NONE;
 		e->has_fetched = false;
 	}
+	e->leader_resigning = false;
 	e->role = to;
 	e->election_deadline = e->fetch_deadline = e->backoff_deadline = EL_NEVER;
 	e->check_quorum_deadline = e->resend_deadline = EL_NEVER;
@@ -871,6 +872,8 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 			el_ignore(e, KR_EL_IGNORE_STALE_EVENT);
 			break;
 		}
+		if (e->leader_resigning) /* a reply sent before it resigned */
+			break;
 		e->has_fetched = true;
 		e->fetch_deadline = now + e->cfg.fetch_timeout_us;
 		break;

@@ -36,6 +36,10 @@ el_recv_end_epoch(struct kr_election *e, int32_t from, uint32_t corr,
 		at = now + successor_delay(e, pos, n);
 		if (at < e->fetch_deadline)
 			e->fetch_deadline = at;
+		/* The leader is leaving: a successor's pre-vote disrupts nothing now. Kafka's
+		 * follower keeps refusing pre-votes after a good fetch, so its first successor
+		 * loses the pre-vote and the handover waits for the second one's delay. */
+		e->leader_resigning = true;
 	}
 	el_answer_epoch(e, out, from, corr, KR_API_END_EPOCH_RESP, error);
 }

@@ -34,7 +34,7 @@ may_grant(const struct kr_election *e, int32_t from, const struct kr_vote_req *r
 	case KR_ROLE_LEADER:
 		return false;
 	case KR_ROLE_FOLLOWER:
-		return req->pre_vote && !e->has_fetched;
+		return req->pre_vote && (!e->has_fetched || e->leader_resigning);
 	case KR_ROLE_CANDIDATE:
 	case KR_ROLE_RESIGNED:
 		return req->pre_vote;

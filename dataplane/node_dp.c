@@ -164,9 +164,9 @@ actions(struct dp *d)
 		d->truncations = d->r->stats.truncations;
 		kn_log(n, "dataplane",
 		       "truncated the log to offset %llu: it diverged from the log of leader %d "
-		       "(epoch %u); committed offset %llu",
+		       "(epoch %u); committed offset %lld",
 		       (unsigned long long)kr_log_end(n->log), d->r->leader_id, d->r->epoch,
-		       (unsigned long long)d->r->committed);
+		       d->r->committed == KR_OFFSET_NONE ? -1 : (long long)d->r->committed);
 	}
 	if (kr_log_start(n->log) != d->log_start) {
 		if (kr_log_start(n->log) == kr_log_end(n->log)) /* a reset, not retention */

@@ -563,6 +563,34 @@ first_successor_runs_at_once_and_the_second_after_the_strict_exponential_delay(v
 	free(b);
 }
 
+/* A follower told by EndQuorumEpoch that its leader resigns grants the first successor's
+ * pre-vote, even after good fetches (a reply the leader sent before resigning changes
+ * nothing): the handover does not wait for the second successor's delay. */
+static void
+followers_of_a_resigning_leader_grant_its_successors_pre_votes(void **state)
+{
+	const int32_t succ[2] = {2, 3};
+	struct node *b = follower_of(3, 1, 3);
+
+	(void)state;
+	event(b, KR_EV_LEADER_FETCHED, 1, 3, 0);
+	clear(b);
+	vote_req(b, 2, 3, 3, 50, true);
+	assert_false(vote_answer(b)->granted); /* Kafka's rule while the leader is live */
+	clear(b);
+	end_epoch(b, 1, 3, 2, succ);
+	event(b, KR_EV_LEADER_FETCHED, 1, 3, 0);
+	clear(b);
+	vote_req(b, 2, 3, 3, 50, true);
+	ack_fence(b, 3, 50);
+	assert_true(vote_answer(b)->granted);
+	assert_int_equal(b->e.role, KR_ROLE_FOLLOWER);
+	/* the late reply did not push its own timer back: it still runs at max / 2 */
+	advance(b, T_BACKOFF / 2);
+	assert_int_equal(b->e.role, KR_ROLE_PROSPECTIVE);
+	free(b);
+}
+
 /* §5.11 */
 static void
 leader_shutting_down_names_successors_by_fetch_offset(void **state)
@@ -1079,6 +1107,7 @@ main(void)
 			voter_follower_times_out_to_prospective_but_an_observer_never_runs),
 		cmocka_unit_test(vote_answers_to_an_old_round_are_ignored_after_becoming_follower),
 		cmocka_unit_test(pre_votes_follow_kafkas_table),
+		cmocka_unit_test(followers_of_a_resigning_leader_grant_its_successors_pre_votes),
 		cmocka_unit_test(
 			prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached),
 		cmocka_unit_test(prospective_hearing_begin_epoch_follows),

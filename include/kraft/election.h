@@ -226,7 +226,9 @@ struct kr_election {
 	int32_t successors[KR_VOTERS_MAX];
 
 	/* Follower. */
-	bool has_fetched; /* a good Fetch reply from the leader in this epoch */
+	bool has_fetched;      /* a good Fetch reply from the leader in this epoch */
+	bool leader_resigning; /* it sent EndQuorumEpoch: its successors' pre-votes are
+				* granted, and its late replies keep the shortened timer */
 
 	/* Vote gate: amnesia or damage (struct kr_election_start). */
 	bool vote_blocked;

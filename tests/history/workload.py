@@ -5,7 +5,7 @@ committed. Both write kraftcheck's history format (see kraftcheck.py).
 
     workload.py run --kraftctl PATH --servers H:P,H:P,... --clients N --seconds S \\
                     --out HISTORY [--timeout-ms MS]
-    workload.py drain --kraftctl PATH --server H:P --node ID --out HISTORY
+    workload.py drain --kraftctl PATH --server H:P --node ID [--from N] --out HISTORY
 """
 import argparse
 import json
@@ -73,7 +73,7 @@ def run(args):
 def drain(args):
     rec = Recorder(args.out)
     p = subprocess.run([args.kraftctl, "--bootstrap-server", args.server, "--timeout-ms",
-                        "10000", "--json", "read", "--from", "0"],
+                        "10000", "--json", "read", "--from", str(args.from_offset)],
                        capture_output=True, text=True)
     if p.returncode != 0:
         print("drain: node %s: %s" % (args.node, p.stderr.strip()), file=sys.stderr)
@@ -102,6 +102,7 @@ def main():
     d.add_argument("--kraftctl", required=True)
     d.add_argument("--server", required=True)
     d.add_argument("--node", required=True)
+    d.add_argument("--from", dest="from_offset", type=int, default=0)
     d.add_argument("--out", required=True)
     args = ap.parse_args()
     return run(args) if args.cmd == "run" else drain(args)

@@ -44,6 +44,7 @@ struct ctl {
 	int n_boot;
 	struct node nodes[KR_REPLICAS_MAX];
 	int n_nodes;
+	int first; /* the node that answered discovery: the first one asked */
 	bool have_cluster;
 	uint8_t cluster[KR_UUID_BYTES];
 	uint32_t corr;
@@ -217,8 +218,10 @@ discover(struct ctl *c)
 				nd->dp.ip = (uint32_t)ni.ip[0] << 24 | ni.ip[1] << 16 |
 					    ni.ip[2] << 8 | ni.ip[3];
 				nd->dp.port = ni.port;
-				if (ni.flags & KR_NODE_F_SELF)
+				if (ni.flags & KR_NODE_F_SELF) {
 					nd->mgmt = c->boot[i]; /* as the user reaches it */
+					c->first = c->n_nodes - 1;
+				}
 			}
 			return;
 		}
@@ -244,7 +247,7 @@ next_target(const struct ctl *c, int32_t hint, int *rr)
 
 	if (n != NULL)
 		return n;
-	n = &c->nodes[*rr % c->n_nodes];
+	n = &c->nodes[(c->first + *rr) % c->n_nodes];
 	(*rr)++;
 	return n;
 }
@@ -309,7 +312,7 @@ get_describe(struct ctl *c, struct kr_frame *f, struct kr_msg *r)
 
 	while (left_ms(c) > 0) {
 		const struct node *t = next_target(c, hint, &rr);
-		int64_t w = left_ms(c) < 1000 ? left_ms(c) : 1000;
+		int64_t w = left_ms(c) < 500 ? left_ms(c) : 500;
 
 		if (request(c, &t->mgmt, &m, KR_API_DESCRIBE_QUORUM_RESP, w, f, r) != 0) {
 			hint = KR_NODE_NONE;
@@ -521,7 +524,7 @@ cmd_append(struct ctl *c, int argc, char **argv)
 					    .records_len = len};
 	while (left_ms(c) > 0) {
 		const struct node *t = next_target(c, hint, &rr);
-		int64_t w = left_ms(c) < 2000 ? left_ms(c) : 2000;
+		int64_t w = left_ms(c) < 1000 ? left_ms(c) : 1000;
 		struct kr_append_resp *a = &r.u.append_resp;
 
 		tries++;
