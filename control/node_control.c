@@ -716,5 +716,20 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	       n->flush_stats.flushes, n->repl->stats.drops[KR_RP_DROP_DECODE]);
 	kr_log_close(n->log);
 	kr_log_job_free(&n->job);
+	free(n->cmd);
+	free(n->event);
+	free(n->mreq);
+	free(n->mresp);
+	free(n->flush);
+	free(n->done);
+	close(n->dp_wake);
+	close(n->ctl_wake);
+	close(n->flush_wake);
+	close(n->udp_fd);
+	close(n->mgmt_fd);
+	close(c->sigfd);
+	free(n->repl);
+	free(n);
+	free(c);
 	return status;
 }

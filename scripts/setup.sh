@@ -9,7 +9,8 @@ packages=(
 	clang libclang-rt-14-dev                       # libFuzzer and the sanitizer runtimes
 	libcmocka-dev                                  # unit tests
 	clang-format                                   # the style check
-	python3                                        # test summaries (meson needs it anyway)
+	python3                                        # test summaries, the history checker
+	libdpdk-dev                                    # rte_ring between the node's threads
 )
 
 missing=()

@@ -2,8 +2,10 @@
 # kraftd: the test command. On a fresh Debian 12 machine, as root, it installs what it
 # needs (scripts/setup.sh), builds kraftd three ways and runs every suite:
 #   build/        gcc, -Werror          unit tests, the style checks, kraftsim (the issue's
-#                                       acceptance runs, planted bugs, sabotage, replay)
-#   build-asan/   gcc, ASan + UBSan     unit tests, kraftsim with a tenth of the seeds
+#                                       acceptance runs, planted bugs, sabotage, replay),
+#                                       the 3-node UDP cluster test (integration)
+#   build-asan/   gcc, ASan + UBSan     unit tests, kraftsim with a tenth of the seeds, the
+#                                       UDP cluster test
 #   build-fuzz/   clang, libFuzzer      every fuzz target for KRAFT_FUZZ_SECONDS (default 3)
 # Exit 0 only if everything passed. Each test has its own timeout (tests/meson.build).
 set -uo pipefail
@@ -19,7 +21,10 @@ configure() { # dir, then meson options; reconfigures only when the options chan
 	if [ ! -f "$dir/build.ninja" ]; then
 		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
 	else
-		meson configure "$dir" "$@" >/dev/null || return 1
+		# a new option in meson_options.txt needs a reconfigure first
+		meson configure "$dir" "$@" >/dev/null 2>&1 ||
+			meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1 ||
+			{ cat "$dir.setup.log"; return 1; }
 	fi
 }
 
@@ -44,11 +49,11 @@ build() { # dir, then meson options
 		{ cat "$dir.ninja.log" 2>/dev/null; echo "== build of $dir FAILED"; status=1; return 1; }
 }
 
-if build build -Dwerror=true -Dsanitize=false; then
+if build build -Dwerror=true -Dsanitize=false -Dcrash_test=true; then
 	run "gcc -Werror" build
 fi
-if build build-asan -Dwerror=true -Dsanitize=true; then
-	run "gcc ASan+UBSan" build-asan --suite unit --suite sim
+if build build-asan -Dwerror=true -Dsanitize=true -Dcrash_test=true; then
+	run "gcc ASan+UBSan" build-asan --suite unit --suite sim --suite integration
 fi
 if CC=clang build build-fuzz -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds"; then
 	run "clang libFuzzer ${fuzz_seconds}s" build-fuzz --suite fuzz
