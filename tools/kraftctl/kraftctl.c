@@ -103,6 +103,8 @@ usage(FILE *f)
 		"                              each value's offset once committed (retries with "
 		"the\n"
 		"                              same producer id and sequence, so never twice)\n"
+		"  --repeat N append VALUE...  latency mode: append the batch N times, one at a\n"
+		"                              time; print commit latency percentiles\n"
 		"  read --from N [--max M] [--follow]\n"
 		"                              committed records from offset N (any node); with\n"
 		"                              --follow, wait for new ones until interrupted\n"
@@ -110,8 +112,11 @@ usage(FILE *f)
 		"Options:\n"
 		"  --json                      machine-readable output (read: one object per "
 		"line)\n"
-		"  --timeout-ms MS             give up after this long (default 10000)\n"
+		"  --timeout-ms MS             give up after this long (default 10000; per append\n"
+		"                              with --repeat)\n"
 		"  -h, --help                  this text\n"
+		"\n"
+		"Options go before the command: after `append` every argument is a value.\n"
 		"\n"
 		"Exit status: 0 done, 1 failed (the reason is printed), 2 bad arguments, 3 append\n"
 		"outcome unknown (it may or may not have been committed).\n");
@@ -490,12 +495,105 @@ json_string(const uint8_t *p, uint32_t n)
 	putchar('"');
 }
 
+/* Append m until a leader commits it: follows leader hints, retries with the same
+ * producer id and sequence (the leader drops a duplicate). Dies on a refusal; exits 3 when
+ * the outcome stays unknown. */
+static void
+append_one(struct ctl *c, const struct kr_msg *m, int32_t *hint, int *rr, int *tries,
+	   struct kr_frame *f, struct kr_msg *r)
+{
+	while (left_ms(c) > 0) {
+		const struct node *t = next_target(c, *hint, rr);
+		int64_t w = left_ms(c) < 1000 ? left_ms(c) : 1000;
+		struct kr_append_resp *a = &r->u.append_resp;
+
+		(*tries)++;
+		if (request(c, &t->mgmt, m, KR_API_APPEND_RESP, w, f, r) != 0) {
+			*hint = KR_NODE_NONE; /* outcome unknown: retry, same producer and sequence */
+			continue;
+		}
+		if (a->error == KR_ERR_NONE && !a->outcome_unknown) {
+			*hint = f->hdr.sender_id; /* the leader, for the next append */
+			return;
+		}
+		if (a->outcome_unknown || a->error == KR_ERR_NOT_LEADER_OR_FOLLOWER ||
+		    a->error == KR_ERR_BUSY || a->error == KR_ERR_BROKER_NOT_AVAILABLE) {
+			*hint = a->outcome_unknown ? KR_NODE_NONE : a->leader_id;
+			if (*hint < 0 || *hint == t->id || a->error == KR_ERR_BUSY)
+				pause_ms(50);
+			continue;
+		}
+		die("append refused by node %d: %s (%s)", f->hdr.sender_id, kr_error_name(a->error),
+		    kr_error_text(a->error));
+	}
+	fprintf(stderr,
+		"kraftctl: append: outcome unknown: no leader confirmed it within %" PRId64
+		" ms (producer id %" PRIu64 ", sequence %" PRIu64
+		"; it may or may not be committed)\n",
+		c->timeout_ms, m->u.append.producer_id, m->u.append.sequence);
+	exit(3);
+}
+
 static int
-cmd_append(struct ctl *c, int argc, char **argv)
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Latency mode: the batch `repeat` times, one at a time; percentiles of the time from
+ * sending each append to its commit acknowledgement. */
+static void
+append_repeat(struct ctl *c, struct kr_msg *m, int nvalues, int64_t repeat)
+{
+	int64_t *lat = calloc((size_t)repeat, sizeof(int64_t)), first = -1, total_us;
+	struct timespec t0, t1;
+	struct kr_msg r;
+	struct kr_frame f;
+	int32_t hint = KR_NODE_NONE;
+	int rr = 0, tries = 0;
+
+	if (lat == NULL)
+		die("append: out of memory");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int64_t k = 0; k < repeat; k++) {
+		struct timespec s, e;
+
+		m->u.append.sequence = (uint64_t)k;
+		c->deadline_ms = now_ms() + c->timeout_ms;
+		clock_gettime(CLOCK_MONOTONIC, &s);
+		append_one(c, m, &hint, &rr, &tries, &f, &r);
+		clock_gettime(CLOCK_MONOTONIC, &e);
+		lat[k] = (e.tv_sec - s.tv_sec) * 1000000 + (e.tv_nsec - s.tv_nsec) / 1000;
+		if (first < 0)
+			first = (int64_t)r.u.append_resp.base_offset;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	total_us = (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+	qsort(lat, (size_t)repeat, sizeof(*lat), cmp_i64);
+#define PCT(p) lat[(int64_t)((double)(repeat - 1) * (p))]
+	printf(c->json ? "{\"appends\": %" PRId64 ", \"recordsPerAppend\": %d, \"leaderId\": %d, "
+			 "\"latencyUs\": {\"min\": %" PRId64 ", \"p50\": %" PRId64
+			 ", \"p90\": %" PRId64 ", \"p99\": %" PRId64 ", \"max\": %" PRId64
+			 "}, \"appendsPerSecond\": %.0f, \"firstOffset\": %" PRId64 "}\n"
+		       : "%" PRId64 " appends of %d record(s), one at a time, to leader %d\n"
+			 "commit latency us: min %" PRId64 "  p50 %" PRId64 "  p90 %" PRId64
+			 "  p99 %" PRId64 "  max %" PRId64 "  (%.0f appends/s, from offset %" PRId64
+			 ")\n",
+	       repeat, nvalues, f.hdr.sender_id, lat[0], PCT(0.5), PCT(0.9), PCT(0.99),
+	       lat[repeat - 1], (double)repeat * 1e6 / (double)total_us, first);
+#undef PCT
+	free(lat);
+}
+
+static int
+cmd_append(struct ctl *c, int argc, char **argv, int64_t repeat)
 {
 	static uint8_t records[KR_BATCH_BYTES_MAX];
 	uint32_t len = 0;
 	struct kr_msg m = {.api = KR_API_APPEND}, r;
+	struct kr_append_resp *a = &r.u.append_resp;
 	struct kr_frame f;
 	int32_t hint = KR_NODE_NONE;
 	int rr = 0, tries = 0;
@@ -522,61 +620,33 @@ cmd_append(struct ctl *c, int argc, char **argv)
 					    .record_count = (uint32_t)argc,
 					    .records = records,
 					    .records_len = len};
-	while (left_ms(c) > 0) {
-		const struct node *t = next_target(c, hint, &rr);
-		int64_t w = left_ms(c) < 1000 ? left_ms(c) : 1000;
-		struct kr_append_resp *a = &r.u.append_resp;
-
-		tries++;
-		if (request(c, &t->mgmt, &m, KR_API_APPEND_RESP, w, &f, &r) != 0) {
-			hint = KR_NODE_NONE; /* outcome unknown: retry, same producer and sequence */
-			continue;
-		}
-		if (a->error == KR_ERR_NONE && !a->outcome_unknown) {
-			if (c->json) {
-				printf("{\"baseOffset\": %" PRIu64
-				       ", \"count\": %u, \"leaderId\": %d, "
-				       "\"leaderEpoch\": %u, \"producerId\": %" PRIu64
-				       ", \"attempts\": %d, \"records\": [",
-				       a->base_offset, a->record_count, f.hdr.sender_id, a->epoch,
-				       pid, tries);
-				for (int i = 0; i < argc; i++) {
-					printf("%s{\"offset\": %" PRIu64 ", \"value\": ",
-					       i ? ", " : "", a->base_offset + (uint64_t)i);
-					json_string((const uint8_t *)argv[i],
-						    (uint32_t)strlen(argv[i]));
-					printf("}");
-				}
-				printf("]}\n");
-			} else {
-				for (int i = 0; i < argc; i++)
-					printf("%" PRIu64 "\t%s\n", a->base_offset + (uint64_t)i,
-					       argv[i]);
-				fprintf(stderr,
-					"kraftctl: committed %d record%s at offsets %" PRIu64
-					"..%" PRIu64 " (leader %d, epoch %u)\n",
-					argc, argc > 1 ? "s" : "", a->base_offset,
-					a->base_offset + (uint64_t)argc - 1, f.hdr.sender_id,
-					a->epoch);
-			}
-			return 0;
-		}
-		if (a->outcome_unknown || a->error == KR_ERR_NOT_LEADER_OR_FOLLOWER ||
-		    a->error == KR_ERR_BUSY || a->error == KR_ERR_BROKER_NOT_AVAILABLE) {
-			/* the same producer id and sequence: the leader drops a duplicate */
-			hint = a->outcome_unknown ? KR_NODE_NONE : a->leader_id;
-			if (hint < 0 || hint == t->id || a->error == KR_ERR_BUSY)
-				pause_ms(50);
-			continue;
-		}
-		die("append refused by node %d: %s (%s)", f.hdr.sender_id, kr_error_name(a->error),
-		    kr_error_text(a->error));
+	if (repeat > 1) {
+		append_repeat(c, &m, argc, repeat);
+		return 0;
 	}
-	fprintf(stderr,
-		"kraftctl: append: outcome unknown: no leader confirmed it within %" PRId64
-		" ms (producer id %" PRIu64 ", sequence 0; it may or may not be committed)\n",
-		c->timeout_ms, pid);
-	exit(3);
+	append_one(c, &m, &hint, &rr, &tries, &f, &r);
+	if (c->json) {
+		printf("{\"baseOffset\": %" PRIu64 ", \"count\": %u, \"leaderId\": %d, "
+		       "\"leaderEpoch\": %u, \"producerId\": %" PRIu64 ", \"attempts\": %d, "
+		       "\"records\": [",
+		       a->base_offset, a->record_count, f.hdr.sender_id, a->epoch, pid, tries);
+		for (int i = 0; i < argc; i++) {
+			printf("%s{\"offset\": %" PRIu64 ", \"value\": ", i ? ", " : "",
+			       a->base_offset + (uint64_t)i);
+			json_string((const uint8_t *)argv[i], (uint32_t)strlen(argv[i]));
+			printf("}");
+		}
+		printf("]}\n");
+	} else {
+		for (int i = 0; i < argc; i++)
+			printf("%" PRIu64 "\t%s\n", a->base_offset + (uint64_t)i, argv[i]);
+		fprintf(stderr,
+			"kraftctl: committed %d record%s at offsets %" PRIu64 "..%" PRIu64
+			" (leader %d, epoch %u)\n",
+			argc, argc > 1 ? "s" : "", a->base_offset,
+			a->base_offset + (uint64_t)argc - 1, f.hdr.sender_id, a->epoch);
+	}
+	return 0;
 }
 
 /* ---- read ---- */
@@ -697,7 +767,7 @@ main(int argc, char **argv)
 	const char *boot = NULL, *cmd = NULL;
 	bool status = false, replication = false, follow = false, have_from = false;
 	uint64_t from = 0;
-	int64_t max = -1, v;
+	int64_t max = -1, repeat = 1, v;
 	int i, first_value = -1;
 
 	c.timeout_ms = 10000;
@@ -734,6 +804,9 @@ main(int argc, char **argv)
 				goto bad;
 			from = (uint64_t)v;
 			have_from = true;
+		} else if (strcmp(a, "--repeat") == 0) {
+			if (++i == argc || kr_parse_i64(argv[i], 1, 100000000, &repeat) != 0)
+				goto bad;
 		} else if (strcmp(a, "--max") == 0) {
 			if (++i == argc || kr_parse_i64(argv[i], 1, INT64_MAX, &max) != 0)
 				goto bad;
@@ -773,7 +846,7 @@ main(int argc, char **argv)
 		return cmd_describe(&c, status);
 	if (strcmp(cmd, "append") == 0)
 		return cmd_append(&c, first_value < 0 ? 0 : argc - first_value,
-				  first_value < 0 ? NULL : argv + first_value);
+				  first_value < 0 ? NULL : argv + first_value, repeat);
 	if (strcmp(cmd, "read") == 0)
 		return cmd_read(&c, from, max, follow);
 	fprintf(stderr, "kraftctl: unknown command '%s'\n", cmd);
