@@ -572,7 +572,7 @@ static void
 describe_start(struct kn_node *n, const struct kr_quorum_state *qs)
 {
 	const struct kr_node_config *c = &n->cfg;
-	char dp[32], mg[32], cid[KR_UUID_TEXT_LEN + 1], idle[96];
+	char dp[32], mg[32], cid[KR_UUID_TEXT_LEN + 1], idle[128];
 
 	kr_endpoint_format(&c->listener, dp, sizeof(dp));
 	kr_endpoint_format(&c->mgmt, mg, sizeof(mg));
@@ -581,8 +581,9 @@ describe_start(struct kn_node *n, const struct kr_quorum_state *qs)
 		snprintf(idle, sizeof(idle), "poll (busy: one core always in use)");
 	else
 		snprintf(idle, sizeof(idle),
-			 "backoff (spin %lld us after work, then sleep up to %lld us)",
-			 (long long)c->idle_spin_us, (long long)c->idle_sleep_us);
+			 "backoff (spin %lld us after work, then sleep until a datagram, a ring "
+			 "wakeup or a timer)",
+			 (long long)c->idle_spin_us);
 	kn_log(n, "start",
 	       "kraftd starting: cluster %s, %s of %u voters, transport udp %s, management %s, "
 	       "durability %s, dataplane idle mode %s",
