@@ -418,7 +418,7 @@ control_loop(struct ctl *c)
 
 		/* block until an event, a request, a signal or the next timer */
 		atomic_store(&n->ctl_sleeping, true);
-		if (rte_ring_count(n->event) > 0 || rte_ring_count(n->mresp) > 0) {
+		if (kn_ring_pending(n->event) || kn_ring_pending(n->mresp)) {
 			atomic_store(&n->ctl_sleeping, false);
 			continue;
 		}

@@ -104,9 +104,17 @@ kn_wake_always(int fd)
 	}
 }
 
+bool
+kn_ring_pending(const struct rte_ring *r)
+{
+	return __atomic_load_n(&r->prod.tail, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE);
+}
+
 void
 kn_wake(int fd, atomic_bool *sleeping)
 {
+	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load(sleeping))
 		kn_wake_always(fd);
 }

@@ -1327,6 +1327,13 @@ kr_log_epochs(const struct kr_log *log)
 	return &log->epochs;
 }
 
+bool
+kr_log_needs_flush(const struct kr_log *log)
+{
+	return disk(log) && !log->failed && !log->cfg.read_only &&
+	       (log->durable_end < kr_log_end(log) || log->files_dirty);
+}
+
 int
 kr_log_first_segment(const struct kr_log *log, uint64_t *end_offset, uint64_t *bytes)
 {

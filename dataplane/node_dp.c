@@ -187,8 +187,7 @@ flush_start(struct dp *d)
 	struct kr_rp_flush f;
 	int rc;
 
-	if (d->job_out || n->cfg.durability != KR_LOG_DISK || d->r->role == KR_REPL_FAILED ||
-	    kr_log_durable_end(n->log) >= kr_log_end(n->log))
+	if (d->job_out || d->r->role == KR_REPL_FAILED || !kr_log_needs_flush(n->log))
 		return;
 	rc = kr_log_job_begin(n->log, &n->job);
 	if (rc != 0) {
@@ -270,7 +269,7 @@ poll_inputs(struct dp *d)
 		actions(d);
 		work = true;
 	}
-	if (rte_ring_count(n->done) > 0) {
+	if (kn_ring_pending(n->done)) {
 		flush_done(d);
 		work = true;
 	}
@@ -320,8 +319,8 @@ idle(struct dp *d)
 		return;
 	atomic_store(&n->dp_sleeping, true);
 	/* anything pushed before the flag was visible is seen here */
-	if (rte_ring_count(n->cmd) == 0 && rte_ring_count(n->done) == 0 &&
-	    rte_ring_count(n->mreq) == 0 && !atomic_load(&n->stop_dp)) {
+	if (!kn_ring_pending(n->cmd) && !kn_ring_pending(n->done) && !kn_ring_pending(n->mreq) &&
+	    !atomic_load(&n->stop_dp)) {
 		ts.tv_sec = wait / 1000000;
 		ts.tv_nsec = (wait % 1000000) * 1000;
 		if (ppoll(p, 2, &ts, NULL) > 0 && (p[1].revents & POLLIN))
@@ -374,8 +373,7 @@ kn_dataplane_main(void *arg)
 		if (atomic_load(&n->stop_dp)) {
 			/* everything appended is flushed before the node exits */
 			if (!d->job_out &&
-			    (n->cfg.durability != KR_LOG_DISK || d->r->role == KR_REPL_FAILED ||
-			     kr_log_durable_end(n->log) >= kr_log_end(n->log)))
+			    (d->r->role == KR_REPL_FAILED || !kr_log_needs_flush(n->log)))
 				break;
 			d->last_work = d->now; /* keep polling for the job */
 		}

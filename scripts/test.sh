@@ -6,6 +6,9 @@
 #                                       the 3-node UDP cluster test (integration)
 #   build-asan/   gcc, ASan + UBSan     unit tests, kraftsim with a tenth of the seeds, the
 #                                       UDP cluster test
+#   build-tsan/   gcc, ThreadSanitizer  the UDP cluster test (kraftd's three threads and
+#                                       their rings; DPDK's C11 ring code so TSan sees
+#                                       the ordering)
 #   build-fuzz/   clang, libFuzzer      every fuzz target for KRAFT_FUZZ_SECONDS (default 3)
 # Exit 0 only if everything passed. Each test has its own timeout (tests/meson.build).
 set -uo pipefail
@@ -55,13 +58,17 @@ fi
 if build build-asan -Dwerror=true -Dsanitize=true -Dcrash_test=true; then
 	run "gcc ASan+UBSan" build-asan --suite unit --suite sim --suite integration
 fi
+if build build-tsan -Dcrash_test=true \
+	-Dc_args="-fsanitize=thread -DRTE_USE_C11_MEM_MODEL=1" -Dc_link_args=-fsanitize=thread; then
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" run "gcc TSan" build-tsan --suite integration
+fi
 if CC=clang build build-fuzz -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds"; then
 	run "clang libFuzzer ${fuzz_seconds}s" build-fuzz --suite fuzz
 fi
 
 echo
 echo "== kraftd test summary"
-for dir in build build-asan build-fuzz; do
+for dir in build build-asan build-tsan build-fuzz; do
 	log=$dir/meson-logs/testlog.json
 	[ -f "$log" ] || { printf '%-12s not run\n' "$dir"; continue; }
 	python3 - "$dir" "$log" <<'PY'

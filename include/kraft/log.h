@@ -351,6 +351,9 @@ uint64_t kr_log_bytes(const struct kr_log *log);       /* retained batch bytes *
 uint32_t kr_log_segment_count(const struct kr_log *log);
 const struct kr_epoch_cache *kr_log_epochs(const struct kr_log *log);
 
+/** Would kr_log_flush do anything? (Unflushed appends, or files to cut or remove.) */
+bool kr_log_needs_flush(const struct kr_log *log);
+
 /** The first segment's end offset and batch bytes. @return 0, or -ENOENT (no segment). */
 int kr_log_first_segment(const struct kr_log *log, uint64_t *end_offset, uint64_t *bytes);
 

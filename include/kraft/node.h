@@ -112,7 +112,11 @@ __attribute__((format(printf, 3, 4))) void kn_log(struct kn_node *n, const char 
 struct rte_ring *kn_ring_new(const char *name, unsigned esize, unsigned count);
 /* Push one element; waits (yielding) while the ring is full. Counts that in *full. */
 void kn_ring_push(struct rte_ring *r, const void *elem, unsigned esize, uint64_t *full);
-/* Wake a thread that may sleep on eventfd fd (if *sleeping). */
+/* Does the ring hold anything? (Atomic loads of its tails: callable from either side.) */
+bool kn_ring_pending(const struct rte_ring *r);
+/* Wake a thread that may sleep on eventfd fd (if *sleeping). A full fence first: the
+ * pushed element and the sleeper's flag are two locations (Dekker's pattern), and the
+ * sleeper re-checks the ring after setting its flag. */
 void kn_wake(int fd, atomic_bool *sleeping);
 void kn_wake_always(int fd);
 

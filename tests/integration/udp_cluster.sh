@@ -7,108 +7,11 @@
 #   passes the history checker.
 # Usage: udp_cluster.sh BUILD_DIR   (run by meson: suite 'integration')
 # Every process it starts is killed by PID and its directory removed, whatever happens.
-set -uo pipefail
+NAME=udp-cluster
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-BUILD=$(cd "${1:?usage: udp_cluster.sh BUILD_DIR}" && pwd)
-HERE=$(cd "$(dirname "$0")" && pwd)
-KRAFTD=$BUILD/kraftd
-KCTL=$BUILD/tools/kraftctl/kraftctl
-CHECK=$HERE/../history/kraftcheck.py
-WORKLOAD=$HERE/../history/workload.py
-RUN=$(mktemp -d "${TMPDIR:-/tmp}/kraftd-udp.XXXXXX")
-PORT=$((20000 + ($$ % 4000) * 10)) # dataplane port; management port + 100
-declare -A PID=()
-T0=$(date +%s)
-
-log() { printf '[%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
-fail() {
-	log "FAIL: $*"
-	for i in 1 2 3; do
-		[ -f "$RUN/n$i.log" ] && { echo "---- node $i log (last 25 lines)"; tail -n 25 "$RUN/n$i.log"; }
-	done
-	exit 1
-}
-cleanup() {
-	for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
-	wait 2>/dev/null
-	[ -n "${KEEP:-}" ] && echo "kept $RUN" || rm -rf "$RUN"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-if ! "$KRAFTD" --help | grep -q -- --test-crash-cut; then
-	echo "udp_cluster: $KRAFTD was built without -Dcrash_test=true" >&2
-	[ "${CI:-}" = true ] && exit 1
-	exit 77
-fi
-
-servers() { echo "127.0.0.1:$((PORT + 100)),127.0.0.2:$((PORT + 100)),127.0.0.3:$((PORT + 100))"; }
-mgmt() { echo "127.0.0.$1:$((PORT + 100))"; }
-
-CID=$("$KRAFTD" random-uuid)
-for i in 1 2 3; do
-	cat >"$RUN/n$i.properties" <<EOF
-node.id=$i
-cluster.id=$CID
-controller.quorum.voters=1@127.0.0.1:$PORT,2@127.0.0.2:$PORT,3@127.0.0.3:$PORT
-metadata.log.dir=$RUN/n$i
-controller.quorum.election.timeout.ms=150
-controller.quorum.fetch.timeout.ms=300
-controller.quorum.election.backoff.max.ms=150
-EOF
-	"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || fail "format node $i"
-done
-
-start() { # start NODE [extra args]
-	local i=$1
-	shift
-	"$KRAFTD" --transport udp --config "$RUN/n$i.properties" --test-crash-cut "$@" \
-		2>>"$RUN/n$i.log" &
-	PID[$i]=$!
-}
-kill9() {
-	kill -9 "${PID[$1]}" 2>/dev/null
-	wait "${PID[$1]}" 2>/dev/null
-	unset "PID[$1]"
-}
-alive() { [ -n "${PID[$1]:-}" ]; }
-
-# The leader's id as a live node reports it, once one is known (within $1 seconds).
-leader() {
-	local deadline=$(($(date +%s) + ${1:-15})) out
-	while [ "$(date +%s)" -lt "$deadline" ]; do
-		for i in 1 2 3; do
-			alive "$i" || continue
-			out=$("$KCTL" --bootstrap-server "$(mgmt "$i")" --timeout-ms 1000 --json \
-				describe --status 2>/dev/null) || continue
-			out=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["leaderId"])' "$out")
-			if [ "$out" -ge 1 ] && alive "$out"; then
-				echo "$out"
-				return 0
-			fi
-		done
-		sleep 0.1
-	done
-	return 1
-}
-
-# The committed values a node returns, one per line.
-values_on() { "$KCTL" --bootstrap-server "$(mgmt "$1")" --timeout-ms 3000 read --from 0 | cut -f2; }
-
-# Wait until node $1 returns every value in the list $2 (space-separated), within 10 s.
-wait_values() {
-	local deadline=$(($(date +%s) + 10)) v got
-	while [ "$(date +%s)" -lt "$deadline" ]; do
-		got=$(values_on "$1" 2>/dev/null | tr '\n' ' ')
-		local missing=0
-		for v in $2; do
-			case " $got " in *" $v "*) ;; *) missing=1 ;; esac
-		done
-		[ $missing = 0 ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+cluster_init 3
 
 # ---- 1. election ----
 for i in 1 2 3; do start "$i"; done
@@ -157,10 +60,8 @@ log "node $OLD truncated its divergent suffix: $(grep 'truncated the log' "$RUN/
 # ---- 5. graceful stop hands leadership over at once ----
 L=$(leader 15) || fail "no leader"
 t0=$(date +%s%N)
-kill -TERM "${PID[$L]}"
-wait "${PID[$L]}"
+stop "$L"
 rc=$?
-unset "PID[$L]"
 [ $rc = 0 ] || fail "graceful stop of node $L exited $rc"
 grep -q 'resigning' "$RUN/n$L.log" || fail "node $L did not resign"
 N=$(leader 5) || fail "no leader after a graceful stop"

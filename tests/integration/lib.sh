@@ -1,0 +1,150 @@
+# kraftd integration tests: what every cluster test shares. Source it after setting
+# NAME (the test's name); then call cluster_init VOTERS [extra properties lines...].
+# The first argument of the sourcing script is the build directory.
+# Every process started here is killed by PID and the run directory removed on exit.
+# shellcheck shell=bash
+set -uo pipefail
+
+BUILD=$(cd "${1:?usage: $NAME.sh BUILD_DIR}" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KRAFTD=$BUILD/kraftd
+KCTL=$BUILD/tools/kraftctl/kraftctl
+CHECK=$HERE/../history/kraftcheck.py
+WORKLOAD=$HERE/../history/workload.py
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/kraftd-$NAME.XXXXXX")
+TOP_RUN=$RUN # tests may point RUN at a subdirectory; cleanup removes this one
+PORT=$((20000 + ($$ % 4000) * 10)) # dataplane port; management port + 100
+NODES=3
+declare -A PID=()
+CLEANUP_EXTRA=${CLEANUP_EXTRA:-}
+T0=$(date +%s)
+
+log() { printf '[%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
+fail() {
+	log "FAIL: $*"
+	for f in "$RUN"/n*.log; do
+		[ -f "$f" ] && { echo "---- $(basename "$f") (last 25 lines)"; tail -n 25 "$f"; }
+	done
+	exit 1
+}
+cleanup() {
+	for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -n "$CLEANUP_EXTRA" ] && eval "$CLEANUP_EXTRA"
+	if [ -n "${KEEP:-}" ]; then echo "kept $TOP_RUN"; else rm -rf "$TOP_RUN"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+if ! "$KRAFTD" --help | grep -q -- --test-crash-cut; then
+	echo "$NAME: $KRAFTD was built without -Dcrash_test=true" >&2
+	[ "${CI:-}" = true ] && exit 1
+	exit 77
+fi
+
+mgmt() { echo "127.0.0.$1:$((PORT + 100))"; }
+servers() {
+	local s="" i
+	for i in $(seq 1 "$NODES"); do s="$s${s:+,}$(mgmt "$i")"; done
+	echo "$s"
+}
+
+# cluster_init VOTERS [key=value ...]: write and format nI.properties for I = 1..VOTERS.
+cluster_init() {
+	local n=$1 v="" i
+	shift
+	NODES=$n
+	CID=$("$KRAFTD" random-uuid)
+	for i in $(seq 1 "$n"); do v="$v${v:+,}$i@127.0.0.$i:$PORT"; done
+	VOTERS=$v
+	for i in $(seq 1 "$n"); do node_config "$i" "$@"; done
+}
+
+# node_config ID [key=value ...]: a node of this cluster (a voter or, past VOTERS, an
+# observer with its own listener), formatted.
+node_config() {
+	local i=$1
+	shift
+	{
+		echo "node.id=$i"
+		echo "cluster.id=$CID"
+		echo "controller.quorum.voters=$VOTERS"
+		echo "metadata.log.dir=$RUN/n$i"
+		echo "kraftd.listener=127.0.0.$i:$PORT"
+		echo "controller.quorum.election.timeout.ms=150"
+		echo "controller.quorum.fetch.timeout.ms=300"
+		echo "controller.quorum.election.backoff.max.ms=150"
+		printf '%s\n' "$@"
+	} >"$RUN/n$i.properties"
+	"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || fail "format node $i"
+}
+
+start() { # start NODE [extra args]
+	local i=$1
+	shift
+	"$KRAFTD" --transport udp --config "$RUN/n$i.properties" --test-crash-cut "$@" \
+		2>>"$RUN/n$i.log" &
+	PID[$i]=$!
+}
+kill9() {
+	kill -9 "${PID[$1]}" 2>/dev/null
+	wait "${PID[$1]}" 2>/dev/null
+	unset "PID[$1]"
+}
+stop() { # graceful; returns the exit status
+	local rc
+	kill -TERM "${PID[$1]}" 2>/dev/null
+	wait "${PID[$1]}"
+	rc=$?
+	unset "PID[$1]"
+	return $rc
+}
+alive() { [ -n "${PID[$1]:-}" ]; }
+
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+# The leader's id as a live node reports it, once one is known (within $1 seconds).
+leader() {
+	local deadline=$(($(date +%s) + ${1:-15})) out i
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		for i in $(seq 1 "$NODES"); do
+			alive "$i" || continue
+			out=$("$KCTL" --bootstrap-server "$(mgmt "$i")" --timeout-ms 1000 --json \
+				describe --status 2>/dev/null | json_field leaderId) || continue
+			if [ "$out" -ge 1 ] && alive "$out"; then
+				echo "$out"
+				return 0
+			fi
+		done
+		sleep 0.1
+	done
+	return 1
+}
+
+# The committed values a node returns, one per line.
+values_on() { "$KCTL" --bootstrap-server "$(mgmt "$1")" --timeout-ms 3000 read --from 0 | cut -f2; }
+
+# Wait until node $1 returns every value in the list $2 (space-separated), within 10 s.
+wait_values() {
+	local deadline=$(($(date +%s) + 10)) v got missing
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		got=$(values_on "$1" 2>/dev/null | tr '\n' ' ')
+		missing=0
+		for v in $2; do
+			case " $got " in *" $v "*) ;; *) missing=1 ;; esac
+		done
+		[ $missing = 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Wait until file $1 has a line matching $2, within $3 seconds (default 10).
+wait_line() {
+	local deadline=$(($(date +%s) + ${3:-10}))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# kraftd integration test: storage on a running cluster over UDP (DESIGN.md §3).
+#   1. mid-log corruption on a follower: it starts, writes its repair marker, stays out
+#      of elections until it has refetched the range from the leader, then clears it
+#   2. memory mode: a restarted node (its log gone) votes again only once caught up;
+#      an observer replicates and is described, never counted
+#   3. retention by bytes deletes whole segments below the HW; reads below the log start
+#      are refused with the log start
+#   4. the memory cap refuses appends with LOG_FULL and loses nothing before it
+#   5. a flush that fails (ENOSPC on a tiny tmpfs) makes the node fail-stop: exit 3,
+#      nothing acknowledged that was not flushed
+# Usage: udp_storage.sh BUILD_DIR   (run by meson: suite 'integration')
+NAME=udp-storage
+CLEANUP_EXTRA='mountpoint -q "$TOP_RUN/small" && umount "$TOP_RUN/small"'
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+kctl() { "$KCTL" --bootstrap-server "$(servers)" "$@"; }
+
+# ---- 1. mid-log corruption on a follower is repaired from the leader ----
+cluster_init 3 metadata.log.segment.bytes=32768
+for i in 1 2 3; do start "$i"; done
+L=$(leader 15) || fail "no leader"
+for k in $(seq 1 20); do kctl append "v$k-a" "v$k-b" "v$k-c" >/dev/null 2>&1 || fail "append $k"; done
+F=$((L % 3 + 1))
+wait_values "$F" "v20-c" || fail "follower $F did not replicate"
+stop "$F" || fail "graceful stop of follower $F"
+seg=$(ls "$RUN/n$F/log/"*.log | head -1)
+size=$(stat -c %s "$seg")
+# a byte in the middle of the first segment: valid batches follow it
+python3 - "$seg" "$((size / 2))" <<'PY'
+import sys
+p, pos = sys.argv[1], int(sys.argv[2])
+with open(p, "r+b") as f:
+    f.seek(pos); b = f.read(1); f.seek(pos); f.write(bytes([b[0] ^ 0x40]))
+PY
+start "$F"
+wait_line "$RUN/n$F.log" 'MID-LOG CORRUPTION' || fail "node $F did not report the corruption"
+wait_line "$RUN/n$F.log" 'caught up with the leader' 15 || fail "node $F never finished the repair"
+[ ! -f "$RUN/n$F/repair-target" ] || fail "node $F kept its repair marker after catching up"
+# between its start and the repair it granted no vote
+awk '/MID-LOG CORRUPTION/{s=1} /caught up with the leader/{s=0} s && /granted a vote/{bad=1} END{exit bad}' \
+	"$RUN/n$F.log" || fail "node $F voted while repairing"
+wait_values "$F" "v1-a v10-b v20-c" || fail "node $F lost committed records in the repair"
+log "follower $F: $(grep -o 'offsets \[[0-9]*, [0-9]*) unreadable' "$RUN/n$F.log" | head -1), repaired from leader $L, marker cleared"
+for i in 1 2 3; do alive "$i" && kill9 "$i"; done
+
+# ---- 2. memory mode: the amnesia rule; an observer ----
+RUN_OLD=$RUN
+RUN=$RUN/mem
+mkdir -p "$RUN"
+cluster_init 3 kraftd.durability=memory
+node_config 4 kraftd.durability=memory # an observer: not in controller.quorum.voters
+for i in 1 2 3; do start "$i"; done
+L=$(leader 15) || fail "no leader (memory mode)"
+kctl append m1 m2 m3 >/dev/null || fail "append (memory mode)"
+F=$((L % 3 + 1))
+kill9 "$F"
+start "$F"
+wait_line "$RUN/n$F.log" 'memory mode restarted without its log' || fail "no amnesia rule on node $F"
+wait_line "$RUN/n$F.log" 'caught up with the leader' 15 || fail "node $F never caught up"
+wait_values "$F" "m1 m2 m3" || fail "node $F did not refetch its log"
+log "memory mode: node $F restarted empty, voted again only after catching up"
+start 4
+NODES=4
+wait_values 4 "m1 m2 m3" || fail "the observer did not replicate"
+obs=$(kctl --json describe --status | json_field currentObservers)
+case "$obs" in *"'id': 4"*) ;; *) fail "the observer is not described: $obs" ;; esac
+log "observer 4 replicates and is described as an observer"
+NODES=3
+for i in 1 2 3 4; do alive "$i" && kill9 "$i"; done
+RUN=$RUN_OLD
+
+# ---- 3. retention by bytes; 4. the memory cap ----
+RUN_OLD=$RUN
+RUN=$RUN/one
+mkdir -p "$RUN"
+cluster_init 1 metadata.log.segment.bytes=32768 metadata.max.retention.bytes=65536
+start 1
+leader 15 >/dev/null || fail "no leader (one node)"
+big=$(printf 'r%.0s' $(seq 1 1000))
+kctl --repeat 200 append "$big" >/dev/null || fail "appends for retention"
+wait_line "$RUN/n1.log" 'retention: deleted a segment' || fail "retention deleted nothing"
+out=$(kctl read --from 0 2>&1) && fail "a read below the log start succeeded"
+case "$out" in *"below node 1's log start"*) ;; *) fail "read below the log start: $out" ;; esac
+[ "$(ls "$RUN/n1/log" | wc -l)" -le 4 ] || fail "segment files were not removed: $(ls "$RUN/n1/log")"
+log "retention: $(grep 'retention:' "$RUN/n1.log" | tail -1 | sed 's/.*dataplane: //'); $out"
+kill9 1
+RUN=$RUN_OLD/cap
+mkdir -p "$RUN"
+cluster_init 1 kraftd.durability=memory kraftd.log.memory.max.bytes=40000
+start 1
+leader 15 >/dev/null || fail "no leader (memory cap)"
+ok=0
+for k in $(seq 1 60); do
+	if out=$(kctl append "$big" 2>&1); then ok=$((ok + 1)); else break; fi
+done
+case "$out" in *LOG_FULL*) ;; *) fail "the memory cap did not refuse with LOG_FULL: $out" ;; esac
+n=$(kctl read --from 0 | wc -l)
+[ "$n" = "$ok" ] || fail "$ok appends acknowledged but $n records readable"
+log "memory cap: $ok appends of 1 KB, then: $out"
+kill9 1
+RUN=$RUN_OLD
+
+# ---- 5. a failing flush fail-stops the node ----
+if [ "$(id -u)" != 0 ] && [ "${CI:-}" != true ]; then
+	log "skipping the ENOSPC case: mounting a small tmpfs needs root"
+	log "PASS ($(($(date +%s) - T0)) s)"
+	exit 0
+fi
+RUN_OLD=$RUN
+mkdir -p "$RUN/small"
+mount -t tmpfs -o size=160k kraftd-test "$RUN/small" || fail "cannot mount a tmpfs (root is needed)"
+RUN=$RUN/small
+cluster_init 1
+start 1
+leader 15 >/dev/null || fail "no leader (small disk)"
+acked=0
+for k in $(seq 1 400); do
+	if kctl --timeout-ms 2000 append "$big" >/dev/null 2>&1; then acked=$((acked + 1)); else break; fi
+done
+wait "${PID[1]}"
+rc=$?
+unset "PID[1]"
+[ $rc = 3 ] || fail "a node whose flush failed exited $rc, not 3"
+grep -q 'log flush failed' "$RUN/n1.log" || fail "no reason logged for the storage failure"
+reason=$(grep 'log flush failed' "$RUN/n1.log" | head -1 | sed 's/.*dataplane: //')
+# everything acknowledged is on disk: restart (read-only check) and count
+"$KRAFTD" inspect --dir "$RUN/n1" >"$TOP_RUN/inspect.out" || true
+end=$(grep -o 'offsets \[[0-9]*, [0-9]*)' "$TOP_RUN/inspect.out" | sed 's/.*, \([0-9]*\))/\1/')
+[ -n "$end" ] && [ "$end" -gt "$acked" ] || fail "acknowledged $acked appends but the log ends at ${end:-?}: $(cat "$TOP_RUN/inspect.out")"
+log "ENOSPC: $reason; exit 3 after $acked acknowledged appends, all on disk (log end $end)"
+RUN=$RUN_OLD
+log "PASS ($(($(date +%s) - T0)) s)"
