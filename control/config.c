@@ -2,6 +2,7 @@
  * See include/kraft/config.h. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,16 @@ static const struct key_info keys[KEY_COUNT] = {
 };
 
 _Static_assert(KEY_COUNT <= 64, "config.given is a 64-bit set");
+
+/* Where each time key (K_MS) lands, in microseconds. */
+static const size_t ms_field[KEY_COUNT] = {
+	[KEY_ELECTION_TIMEOUT] = offsetof(struct kr_node_config, election_timeout_us),
+	[KEY_FETCH_TIMEOUT] = offsetof(struct kr_node_config, fetch_timeout_us),
+	[KEY_BACKOFF_MAX] = offsetof(struct kr_node_config, election_backoff_max_us),
+	[KEY_REQUEST_TIMEOUT] = offsetof(struct kr_node_config, request_timeout_us),
+	[KEY_RETRY_BACKOFF] = offsetof(struct kr_node_config, retry_backoff_us),
+	[KEY_FETCH_MAX_WAIT] = offsetof(struct kr_node_config, fetch_max_wait_us),
+};
 
 __attribute__((format(printf, 3, 4))) static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -267,22 +278,12 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 			return rc;
 		break;
 	case KEY_ELECTION_TIMEOUT:
-		c->election_timeout_us = x;
-		break;
 	case KEY_FETCH_TIMEOUT:
-		c->fetch_timeout_us = x;
-		break;
 	case KEY_BACKOFF_MAX:
-		c->election_backoff_max_us = x;
-		break;
 	case KEY_REQUEST_TIMEOUT:
-		c->request_timeout_us = x;
-		break;
 	case KEY_RETRY_BACKOFF:
-		c->retry_backoff_us = x;
-		break;
 	case KEY_FETCH_MAX_WAIT:
-		c->fetch_max_wait_us = x;
+		*(int64_t *)((char *)c + ms_field[k]) = x;
 		break;
 	case KEY_LOG_DIR:
 		if (v[0] == '\0' || strlen(v) >= sizeof(c->log_dir))

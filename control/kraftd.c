@@ -304,6 +304,8 @@ load_config(const char *who, const char *path, int argc, char **argv, struct kr_
 			return 2;
 		}
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i] - 2), argv[i] + 2);
+		if (strcmp(key, "config") == 0 || strcmp(key, "transport") == 0)
+			continue; /* kraftd's own options, not configuration keys */
 		if (kr_config_set(cfg, key, eq + 1, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: command line: %s\n", who, err);
 			return 2;
@@ -314,6 +316,26 @@ load_config(const char *who, const char *path, int argc, char **argv, struct kr_
 		return 2;
 	}
 	return 0;
+}
+
+/* --NAME VALUE or --NAME=VALUE at argv[*i]: sets *out (and steps *i past a separate
+ * value). */
+static bool
+opt_value(int argc, char **argv, int *i, const char *name, const char **out)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n) != 0)
+		return false;
+	if (argv[*i][n] == '=') {
+		*out = argv[*i] + n + 1;
+		return true;
+	}
+	if (argv[*i][n] == '\0' && *i + 1 < argc) {
+		*out = argv[++*i];
+		return true;
+	}
+	return false;
 }
 
 static int
@@ -327,11 +349,9 @@ cmd_format_config(int argc, char **argv)
 	int rc;
 
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			path = argv[i] + 9;
-		else if (strcmp(argv[i], "--ignore-formatted") == 0)
+		if (opt_value(argc, argv, &i, "--config", &path))
+			continue;
+		if (strcmp(argv[i], "--ignore-formatted") == 0)
 			ignore = true;
 		else if (strncmp(argv[i], "--", 2) != 0 || strchr(argv[i], '=') == NULL) {
 			fprintf(stderr, "kraftd format: unexpected argument '%s'\n", argv[i]);
@@ -364,14 +384,9 @@ cmd_run(int argc, char **argv)
 	int rc;
 
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			path = argv[++i];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			path = argv[i] + 9;
-		else if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc)
-			transport = argv[++i];
-		else if (strncmp(argv[i], "--transport=", 12) == 0)
-			transport = argv[i] + 12;
+		if (opt_value(argc, argv, &i, "--config", &path) ||
+		    opt_value(argc, argv, &i, "--transport", &transport))
+			continue;
 #ifdef KR_CRASH_TEST
 		else if (strcmp(argv[i], "--test-crash-cut") == 0)
 			opt.crash_cut = true;
