@@ -47,6 +47,18 @@ kr_why_text(unsigned why)
 	return why < KR_WHY_COUNT ? why_texts[why] : "?";
 }
 
+static const char *const refusal_texts[] = {
+#define KR_REFUSAL_TEXT(n, text) text,
+	KR_REFUSAL_TABLE(KR_REFUSAL_TEXT)
+#undef KR_REFUSAL_TEXT
+};
+
+const char *
+kr_refusal_text(unsigned why)
+{
+	return why < KR_REFUSAL_COUNT ? refusal_texts[why] : "?";
+}
+
 const char *
 kr_el_ignore_name(unsigned reason)
 {

@@ -22,6 +22,7 @@
 #include <rte_ring_elem.h>
 
 #include "kraft/datadir.h"
+#include "kraft/errors.h"
 #include "kraft/fileio.h"
 #include "kraft/node.h"
 #include "kraft/props.h"
@@ -189,6 +190,14 @@ carry_out(struct ctl *c)
 			}
 			break;
 		case KR_EL_SEND:
+			if (a->u.send.msg.api == KR_API_VOTE_RESP &&
+			    !a->u.send.msg.u.vote_resp.granted)
+				kn_log(n, "control", "refused %s of node %d in epoch %u: %s",
+				       a->u.send.msg.u.vote_resp.pre_vote ? "the pre-vote"
+									  : "the vote",
+				       a->u.send.to, a->u.send.msg.u.vote_resp.epoch,
+				       kr_refusal_text(a->u.send.refusal));
+			/* fall through */
 		case KR_EL_COMMAND:
 			rc = kr_control_command(&n->el, &n->wire, a, &cmd);
 			if (rc != 0) {

@@ -6,15 +6,21 @@
  * position the dataplane could still change. A granted vote is persisted before the
  * answer leaves. Pre-votes change no state and may be granted to several prospectives.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "election_int.h"
 
 static void
 answer(struct kr_election *e, struct kr_el_out *out, int32_t to, uint32_t corr, uint16_t error,
-       bool granted, bool pre_vote)
+       enum kr_refusal why, bool pre_vote)
 {
 	struct kr_msg *m = el_send(e, out, to, corr, KR_API_VOTE_RESP);
+	bool granted = why == KR_REFUSAL_NONE;
+
+	/* the action that holds m */
+	((struct kr_el_action *)(void *)((char *)m - offsetof(struct kr_el_action, u.send.msg)))
+		->u.send.refusal = (uint8_t)why;
 
 	m->u.vote_resp.error = error;
 	m->u.vote_resp.granted = granted;
@@ -61,24 +67,24 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 	/* guard */
 	if (vi < 0 || from == e->cfg.node_id) {
 		el_ignore(e, KR_EL_IGNORE_UNKNOWN_SENDER);
-		answer(e, out, from, corr, KR_ERR_NONE, false, pre); /* KIP-853: no error */
+		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_NOT_A_VOTER, pre); /* KIP-853 */
 		return;
 	}
 	if (req->voter_id != KR_NODE_NONE && req->voter_id != e->cfg.node_id) {
-		answer(e, out, from, corr, KR_ERR_INVALID_VOTER_KEY, false, pre);
+		answer(e, out, from, corr, KR_ERR_INVALID_VOTER_KEY, KR_REFUSAL_WRONG_VOTER, pre);
 		return;
 	}
 	if (pre ? req->last_epoch > req->epoch : req->last_epoch >= req->epoch) {
 		el_ignore(e, KR_EL_IGNORE_INVALID);
-		answer(e, out, from, corr, KR_ERR_INVALID_REQUEST, false, pre);
+		answer(e, out, from, corr, KR_ERR_INVALID_REQUEST, KR_REFUSAL_INVALID, pre);
 		return;
 	}
 	if (req->epoch < e->epoch) {
-		answer(e, out, from, corr, KR_ERR_FENCED_LEADER_EPOCH, false, pre);
+		answer(e, out, from, corr, KR_ERR_FENCED_LEADER_EPOCH, KR_REFUSAL_OLD_EPOCH, pre);
 		return;
 	}
 	if (!kr_election_is_voter(e)) {
-		answer(e, out, from, corr, KR_ERR_NONE, false, pre);
+		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_OBSERVER, pre);
 		return;
 	}
 	/* a higher epoch, even in a pre-vote, moves this node to it first */
@@ -86,7 +92,8 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 		el_convert(e, KR_ROLE_UNATTACHED, req->epoch, KR_NODE_NONE, KR_WHY_HIGHER_EPOCH,
 			   now, out);
 	if (!may_grant(e, from, req)) {
-		answer(e, out, from, corr, KR_ERR_NONE, false, pre);
+		answer(e, out, from, corr, KR_ERR_NONE,
+		       e->vote_blocked ? KR_REFUSAL_BLOCKED : KR_REFUSAL_ROLE, pre);
 		return;
 	}
 	if (!el_fence_ready(e, out)) {
@@ -104,13 +111,13 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 		(req->last_epoch == e->fenced_last_epoch && req->last_offset >= e->fenced_leo);
 
 	if (!up_to_date) {
-		answer(e, out, from, corr, KR_ERR_NONE, false, pre);
+		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_LOG_BEHIND, pre);
 		return;
 	}
 	if (pre) {
 		e->stats.prevotes_granted++;
 	} else if (e->voted_id != from && KR_BUG(VOTE_NOT_PERSISTED_FIRST)) {
-		answer(e, out, from, corr, KR_ERR_NONE, true, pre);
+		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_NONE, pre);
 		e->voted_id = from;
 		memcpy(e->voted_dir, req->candidate_dir, KR_UUID_BYTES);
 		el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE, KR_WHY_VOTE_GRANTED, now,
@@ -123,7 +130,7 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 		el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE, KR_WHY_VOTE_GRANTED, now,
 			   out);
 	}
-	answer(e, out, from, corr, KR_ERR_NONE, true, pre);
+	answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_NONE, pre);
 }
 
 void

@@ -237,6 +237,20 @@ end_epoch(struct node *n, int32_t from, uint32_t epoch, int n_succ, const int32_
 	deliver(n, from, 556, &m);
 }
 
+static const struct kr_vote_resp *vote_answer(const struct node *n);
+
+/* Why the last vote answer refused (KR_REFUSAL_NONE: granted). */
+static unsigned
+vote_refusal(const struct node *n)
+{
+	const struct kr_vote_resp *r = vote_answer(n);
+
+	return ((const struct kr_el_action *)(const void *)((const char *)r -
+							    offsetof(struct kr_el_action,
+								     u.send.msg.u.vote_resp)))
+		->u.send.refusal;
+}
+
 /* The answer to the last vote request (correlation 777). */
 static const struct kr_vote_resp *
 vote_answer(const struct node *n)
@@ -910,13 +924,16 @@ pre_votes_follow_kafkas_table(void **state)
 	assert_true(vote_answer(f)->granted);
 	assert_int_equal(f->e.role, KR_ROLE_FOLLOWER); /* pre-votes change no state */
 	assert_non_null(find_cmd(f, KR_CMD_FOLLOWER)); /* and the fetching resumes */
+	assert_int_equal(vote_refusal(f), KR_REFUSAL_NONE);
 	event(f, KR_EV_LEADER_FETCHED, 1, 3, 0);
 	clear(f);
 	vote_req(f, 3, 3, 3, 50, true);
 	assert_false(vote_answer(f)->granted);
+	assert_int_equal(vote_refusal(f), KR_REFUSAL_ROLE);
 	/* the leader never grants */
 	vote_req(l, 2, 1, 0, 99, true);
 	assert_false(vote_answer(l)->granted);
+	assert_int_equal(vote_refusal(l), KR_REFUSAL_ROLE);
 	/* resigned grants a pre-vote to an up-to-date log, not to a stale one */
 	r = start_full(1, 3, qs_of(4, 1, 1), 4, false);
 	ack_fence(r, 4, 10);
@@ -924,6 +941,7 @@ pre_votes_follow_kafkas_table(void **state)
 	assert_true(vote_answer(r)->granted);
 	vote_req(r, 2, 4, 4, 9, true);
 	assert_false(vote_answer(r)->granted);
+	assert_int_equal(vote_refusal(r), KR_REFUSAL_LOG_BEHIND);
 	vote_req(r, 2, 4, 3, 99, true); /* epoch first, then offset */
 	assert_false(vote_answer(r)->granted);
 	assert_null(find(r, KR_EL_PERSIST, 0));

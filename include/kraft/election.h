@@ -81,6 +81,28 @@ enum kr_el_ignore {
 
 const char *kr_el_ignore_name(unsigned reason);
 
+/* Why a Vote or pre-vote was refused (carried in the KR_EL_SEND of its answer, for the
+ * node's log). X(name, meaning) */
+#define KR_REFUSAL_TABLE(X)                                                                    \
+	X(NONE, "granted")                                                                     \
+	X(NOT_A_VOTER, "the candidate is not a voter")                                         \
+	X(WRONG_VOTER, "the request was meant for another voter")                              \
+	X(INVALID, "the request's epochs contradict each other")                               \
+	X(OLD_EPOCH, "the request's epoch is older than this node's")                          \
+	X(OBSERVER, "this node is an observer")                                                \
+	X(BLOCKED, "this node may lack acknowledged data (amnesia or repair) until caught up") \
+	X(ROLE, "this node leads, follows a live leader, or voted for another in the epoch")   \
+	X(LOG_BEHIND, "the candidate's log is behind this node's")
+
+enum kr_refusal {
+#define KR_REFUSAL_ENUM(n, text) KR_REFUSAL_##n,
+	KR_REFUSAL_TABLE(KR_REFUSAL_ENUM)
+#undef KR_REFUSAL_ENUM
+		KR_REFUSAL_COUNT
+};
+
+const char *kr_refusal_text(unsigned why);
+
 struct kr_election_config {
 	int32_t node_id;
 	uint8_t directory_id[KR_UUID_BYTES];
@@ -125,6 +147,7 @@ struct kr_el_action {
 		struct {
 			int32_t to;
 			uint32_t correlation;
+			uint8_t refusal; /* VOTE_RESP: enum kr_refusal */
 			struct kr_msg msg;
 		} send;
 		struct {
