@@ -4,8 +4,8 @@
 #      of elections until it has refetched the range from the leader, then clears it
 #   2. memory mode: a restarted node (its log gone) votes again only once caught up;
 #      an observer replicates and is described, never counted
-#   3. retention by bytes deletes whole segments below the HW; reads below the log start
-#      are refused with the log start
+#   3. retention by bytes and by time deletes whole segments below the HW; reads below
+#      the log start are refused with the log start
 #   4. the memory cap refuses appends with LOG_FULL and loses nothing before it
 #   5. a flush that fails (ENOSPC on a tiny tmpfs) makes the node fail-stop: exit 3,
 #      nothing acknowledged that was not flushed
@@ -84,7 +84,23 @@ wait_line "$RUN/n1.log" 'retention: deleted a segment' || fail "retention delete
 out=$(kctl read --from 0 2>&1) && fail "a read below the log start succeeded"
 case "$out" in *"below node 1's log start"*) ;; *) fail "read below the log start: $out" ;; esac
 [ "$(ls "$RUN/n1/log" | wc -l)" -le 4 ] || fail "segment files were not removed: $(ls "$RUN/n1/log")"
-log "retention: $(grep 'retention:' "$RUN/n1.log" | tail -1 | sed 's/.*dataplane: //'); $out"
+log "retention by bytes: $(grep 'retention:' "$RUN/n1.log" | tail -1 | sed 's/.*dataplane: //'); $out"
+kill9 1
+# by time: segments whose newest record is older than 800 ms go
+RUN=$RUN_OLD/age
+mkdir -p "$RUN"
+cluster_init 1 metadata.log.segment.bytes=32768 metadata.max.retention.ms=800
+start 1
+leader 15 >/dev/null || fail "no leader (retention by time)"
+kctl --repeat 100 append "$big" >/dev/null || fail "appends for retention by time"
+grep -q 'retention:' "$RUN/n1.log" && fail "retention by time deleted fresh segments"
+sleep 1.2
+kctl append last >/dev/null || fail "append after the wait"
+wait_line "$RUN/n1.log" 'retention: deleted a segment' 5 || fail "retention by time deleted nothing"
+first=$(kctl read --from 0 2>&1 | grep -o 'log start [0-9]*' | awk '{print $3}')
+[ -n "$first" ] || fail "retention by time: the log still starts at 0"
+kctl read --from "$first" | grep -q last || fail "the newest record went with the old segments"
+log "retention by time: $(grep 'retention:' "$RUN/n1.log" | tail -1 | sed 's/.*dataplane: //')"
 kill9 1
 RUN=$RUN_OLD/cap
 mkdir -p "$RUN"
