@@ -791,7 +791,10 @@ kr_election_tick(struct kr_election *e, int64_t now, struct kr_el_out *out)
 		if (e->fetch_deadline > now)
 			break;
 		if (kr_election_is_voter(e))
-			start_election(e, KR_WHY_FETCH_TIMEOUT, now, out);
+			start_election(e,
+				       e->leader_resigning ? KR_WHY_LEADER_RESIGNED
+							   : KR_WHY_FETCH_TIMEOUT,
+				       now, out);
 		else /* an observer looks for the leader again */
 			el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE,
 				   KR_WHY_FETCH_TIMEOUT, now, out);

@@ -48,7 +48,8 @@ const char *kr_role_name(unsigned role);
 	X(LEADER_KNOWN, "learned the leader of the epoch")                               \
 	X(VOTE_GRANTED, "granted a vote")                                                \
 	X(CHECK_QUORUM, "no Fetch from a majority within 1.5 x the fetch timeout")       \
-	X(SHUTDOWN, "shutting down")
+	X(SHUTDOWN, "shutting down")                                                     \
+	X(LEADER_RESIGNED, "the leader resigned (EndQuorumEpoch): a successor's turn")
 
 enum kr_why {
 #define KR_WHY_ENUM(n, text) KR_WHY_##n,
