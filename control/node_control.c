@@ -625,7 +625,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	}
 	n->cfg = *cfg;
 	n->opt = *opt;
-	n->udp_fd = n->mgmt_fd = -1;
+	n->mgmt_fd = -1;
 	atomic_store(&n->log_leader, KR_NODE_NONE);
 	c->n = n;
 	status = open_storage(n, &qs);
@@ -654,13 +654,17 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		kn_log(n, "start", "cannot create the rings and wakeups");
 		return 1;
 	}
-	n->udp_fd = bind_udp(&cfg->listener, 4 << 20);
-	if (n->udp_fd < 0) {
-		char a[32];
+	{
+		char err[256], a[32];
 
-		kr_endpoint_format(&cfg->listener, a, sizeof(a));
-		kn_log(n, "start", "cannot bind the dataplane to %s: %s", a, strerror(-n->udp_fd));
-		return 1;
+		n->ports[0] =
+			kn_port_udp_open(cfg->listener.ip, cfg->listener.port, 0, err, sizeof(err));
+		if (n->ports[0] == NULL) {
+			kr_endpoint_format(&cfg->listener, a, sizeof(a));
+			kn_log(n, "start", "cannot bind the dataplane to %s: %s", a, err);
+			return 1;
+		}
+		n->n_ports = 1;
 	}
 	n->mgmt_fd = bind_udp(&cfg->mgmt, 1 << 20);
 	if (n->mgmt_fd < 0) {
@@ -735,7 +739,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	close(n->dp_wake);
 	close(n->ctl_wake);
 	close(n->flush_wake);
-	close(n->udp_fd);
+	for (unsigned i = 0; i < n->n_ports; i++)
+		n->ports[i]->close(n->ports[i]);
 	close(n->mgmt_fd);
 	close(c->sigfd);
 	free(n->repl);

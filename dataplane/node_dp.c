@@ -14,8 +14,6 @@
 
 #include "kraft/node.h"
 
-#define RX_BURST 32
-#define RX_BUF_BYTES 65536
 #define RETENTION_CHECK_US 100000
 
 struct dp {
@@ -29,73 +27,68 @@ struct dp {
 	uint32_t job_gen;
 	uint64_t truncations; /* the core's count at the last log line */
 	uint64_t log_start;
-	uint8_t tx[KR_WIRE_UDP_PAYLOAD_MAX];
 	struct kn_mgmt_msg mmsg;
-	struct mmsghdr rx_msgs[RX_BURST];
-	struct iovec rx_iov[RX_BURST];
-	struct sockaddr_in rx_from[RX_BURST];
-	uint8_t *rx_bufs;
+	struct kn_rx rx[KN_RX_BURST];
 };
 
-static uint64_t
-pack_addr(const struct sockaddr_in *a)
-{
-	return (uint64_t)ntohl(a->sin_addr.s_addr) << 16 | ntohs(a->sin_port);
-}
-
-static void
-unpack_addr(uint64_t addr, struct sockaddr_in *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl((uint32_t)(addr >> 16));
-	a->sin_port = htons((uint16_t)addr);
-}
-
-/* The voter whose configured address this is, or KR_NODE_NONE. */
+/* The voter whose configured address this is (whatever port it came in on), or
+ * KR_NODE_NONE. */
 static int32_t
 voter_at(const struct kr_node_config *c, uint64_t addr)
 {
 	for (int i = 0; i < c->n_voters; i++)
-		if (((uint64_t)c->voter_addr[i].ip << 16 | c->voter_addr[i].port) == addr)
+		if (c->voter_addr[i].ip == kn_addr_ip(addr) &&
+		    c->voter_addr[i].port == kn_addr_udp(addr))
 			return c->voter_ids[i];
 	return KR_NODE_NONE;
 }
 
 static bool
-node_addr(const struct kr_node_config *c, int32_t node, uint64_t *addr)
+node_addr(const struct kn_node *n, int32_t node, uint64_t *addr)
 {
+	const struct kr_node_config *c = &n->cfg;
+
 	for (int i = 0; i < c->n_voters; i++)
 		if (c->voter_ids[i] == node) {
-			*addr = (uint64_t)c->voter_addr[i].ip << 16 | c->voter_addr[i].port;
+			*addr = kn_addr(c->voter_addr[i].ip, c->voter_addr[i].port,
+					n->voter_port[i]);
 			return true;
 		}
 	return false;
 }
 
-static void
-transmit(struct dp *d, uint64_t addr, const uint8_t *buf, size_t len)
+/* Where a payload for addr is written: a port's transmit buffer, or the answer ring's
+ * element for a kraftctl client (its answer goes back through the control thread). */
+static uint8_t *
+tx_begin(struct dp *d, uint64_t addr, uint32_t *cap, struct kn_port **port, void **handle)
 {
-	struct sockaddr_in to;
-
-	if (addr & KN_MGMT_ADDR_BIT) { /* a kraftctl client: its answer goes back via control */
-		if (len > sizeof(d->mmsg.bytes)) {
-			d->n->dp_stats.tx_errors++;
-			return;
-		}
+	if (addr & KN_MGMT_ADDR_BIT) {
+		*port = NULL;
+		*cap = sizeof(d->mmsg.bytes);
 		d->mmsg.addr = addr;
-		d->mmsg.len = (uint32_t)len;
-		memcpy(d->mmsg.bytes, buf, len);
-		kn_ring_push(d->n->mresp, &d->mmsg, sizeof(d->mmsg),
-			     &d->n->dp_stats.ring_full_mgmt);
-		kn_wake(d->n->ctl_wake, &d->n->ctl_sleeping);
+		return d->mmsg.bytes;
+	}
+	if (kn_addr_port(addr) >= d->n->n_ports) {
+		d->n->dp_stats.send_unroutable++;
+		return NULL;
+	}
+	*port = d->n->ports[kn_addr_port(addr)];
+	return (*port)->tx_buf(*port, addr, cap, handle);
+}
+
+/* Send len bytes of what tx_begin gave (0: nothing, the buffer goes back). */
+static void
+tx_end(struct dp *d, struct kn_port *port, void *handle, uint32_t len)
+{
+	if (port != NULL) {
+		port->tx_commit(port, handle, len);
 		return;
 	}
-	unpack_addr(addr, &to);
-	if (sendto(d->n->udp_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
-		d->n->dp_stats.tx_errors++;
-	else
-		d->n->dp_stats.tx_packets++;
+	if (len == 0)
+		return;
+	d->mmsg.len = len;
+	kn_ring_push(d->n->mresp, &d->mmsg, sizeof(d->mmsg), &d->n->dp_stats.ring_full_mgmt);
+	kn_wake(d->n->ctl_wake, &d->n->ctl_sleeping);
 }
 
 static void
@@ -116,34 +109,50 @@ actions(struct dp *d)
 
 	for (uint32_t i = 0; i < d->out.n; i++) {
 		const struct kr_rp_action *a = &d->out.a[i];
+		struct kn_port *port = NULL;
+		void *handle = NULL;
 		uint64_t addr;
+		uint32_t cap;
+		uint8_t *buf;
 		int len;
 
 		switch (a->type) {
 		case KR_RP_SEND:
-			len = kr_repl_encode(d->r, a, d->tx, sizeof(d->tx));
-			if (len < 0) {
-				kn_log(n, "dataplane", "a %s would not encode: %s",
-				       kr_api_name(a->u.send.msg.api), kr_wire_status_name(len));
-				n->dp_stats.tx_errors++;
-				break;
-			}
 			if (a->u.send.to_node >= 0) {
-				if (!node_addr(&n->cfg, a->u.send.to_node, &addr)) {
+				if (!node_addr(n, a->u.send.to_node, &addr)) {
 					n->dp_stats.send_unroutable++;
 					break;
 				}
 			} else {
 				addr = a->u.send.to_addr;
 			}
-			transmit(d, addr, d->tx, (size_t)len);
+			buf = tx_begin(d, addr, &cap, &port, &handle);
+			if (buf == NULL)
+				break;
+			/* encoded in place: in the mbuf, the socket buffer or the ring element */
+			len = kr_repl_encode(d->r, a, buf, cap);
+			if (len < 0) {
+				kn_log(n, "dataplane", "a %s would not encode: %s",
+				       kr_api_name(a->u.send.msg.api), kr_wire_status_name(len));
+				n->dp_stats.tx_errors++;
+				len = 0;
+			}
+			tx_end(d, port, handle, (uint32_t)len);
 			break;
 		case KR_RP_TRANSMIT:
-			if (!node_addr(&n->cfg, a->u.transmit.to_node, &addr)) {
+			if (!node_addr(n, a->u.transmit.to_node, &addr)) {
 				n->dp_stats.send_unroutable++;
 				break;
 			}
-			transmit(d, addr, a->u.transmit.bytes, a->u.transmit.len);
+			buf = tx_begin(d, addr, &cap, &port, &handle);
+			if (buf == NULL)
+				break;
+			len = a->u.transmit.len <= cap ? a->u.transmit.len : 0;
+			if (len == 0)
+				n->dp_stats.tx_errors++;
+			else
+				memcpy(buf, a->u.transmit.bytes, (size_t)len);
+			tx_end(d, port, handle, (uint32_t)len);
 			break;
 		case KR_RP_EVENT:
 			if (a->u.ev.type == KR_EV_FATAL)
@@ -279,19 +288,24 @@ poll_inputs(struct dp *d)
 		actions(d);
 		work = true;
 	}
-	k = recvmmsg(n->udp_fd, d->rx_msgs, RX_BURST, MSG_DONTWAIT, NULL);
-	for (int i = 0; i < k; i++) {
-		uint64_t addr = pack_addr(&d->rx_from[i]);
-		int32_t node = voter_at(&n->cfg, addr);
+	for (unsigned p = 0; p < n->n_ports; p++) {
+		struct kn_port *port = n->ports[p];
 
-		if (node == KR_NODE_NONE)
-			n->dp_stats.rx_foreign_addr++;
-		n->dp_stats.rx_packets++;
-		kr_repl_on_packet(d->r, d->rx_bufs + (size_t)i * RX_BUF_BYTES,
-				  d->rx_msgs[i].msg_len, node, addr, d->now, &d->out);
-		actions(d);
-		d->rx_msgs[i].msg_hdr.msg_namelen = sizeof(d->rx_from[i]);
-		work = true;
+		k = port->rx(port, d->rx, KN_RX_BURST);
+		for (int i = 0; i < k; i++) {
+			int32_t node = voter_at(&n->cfg, d->rx[i].addr);
+
+			if (node == KR_NODE_NONE)
+				n->dp_stats.rx_foreign_addr++;
+			n->dp_stats.rx_packets++;
+			kr_repl_on_packet(d->r, d->rx[i].data, d->rx[i].len, node, d->rx[i].addr,
+					  d->now, &d->out);
+			actions(d); /* before the buffer goes: actions may view it */
+		}
+		if (k > 0) {
+			port->rx_done(port, d->rx, k);
+			work = true;
+		}
 	}
 	return work;
 }
@@ -300,17 +314,23 @@ static void
 idle(struct dp *d)
 {
 	struct kn_node *n = d->n;
-	int64_t deadline = kr_repl_next_deadline(d->r), wait;
-	struct pollfd p[2] = {{.fd = n->udp_fd, .events = POLLIN},
-			      {.fd = n->dp_wake, .events = POLLIN}};
+	int64_t deadline = kr_repl_next_deadline(d->r), wait = 100000;
+	struct pollfd p[KN_PORTS_MAX + 1] = {{.fd = n->dp_wake, .events = POLLIN}};
+	nfds_t np = 1;
 	struct timespec ts;
 	uint64_t v;
 
 	if (n->cfg.idle == KR_IDLE_POLL || d->now - d->last_work < n->cfg.idle_spin_us)
 		return;
 	/* A kernel socket wakes the sleeper as soon as a datagram arrives, and every ring
-	 * producer wakes it through dp_wake: it may sleep until its next timer. */
-	wait = n->opt.transport == KN_TRANSPORT_UDP ? 100000 : n->cfg.idle_sleep_us;
+	 * producer wakes it through dp_wake: with only such ports it may sleep until its
+	 * next timer. A poll-mode port has nothing to wake it: sleep briefly. */
+	for (unsigned i = 0; i < n->n_ports; i++) {
+		if (n->ports[i]->fd >= 0)
+			p[np++] = (struct pollfd){.fd = n->ports[i]->fd, .events = POLLIN};
+		else
+			wait = n->cfg.idle_sleep_us;
+	}
 	if (deadline != INT64_MAX && deadline - d->now < wait)
 		wait = deadline - d->now;
 	if (d->next_retention - d->now < wait)
@@ -323,7 +343,7 @@ idle(struct dp *d)
 	    !atomic_load(&n->stop_dp)) {
 		ts.tv_sec = wait / 1000000;
 		ts.tv_nsec = (wait % 1000000) * 1000;
-		if (ppoll(p, 2, &ts, NULL) > 0 && (p[1].revents & POLLIN))
+		if (ppoll(p, np, &ts, NULL) > 0 && (p[0].revents & POLLIN))
 			if (read(n->dp_wake, &v, sizeof(v)) < 0) {
 				/* drained by an earlier read */
 			}
@@ -337,21 +357,13 @@ kn_dataplane_main(void *arg)
 	struct kn_node *n = arg;
 	struct dp *d = calloc(1, sizeof(*d));
 
-	if (d == NULL || (d->rx_bufs = malloc((size_t)RX_BURST * RX_BUF_BYTES)) == NULL) {
+	if (d == NULL) {
 		kn_log(n, "dataplane", "out of memory");
 		abort();
 	}
 	d->n = n;
 	d->r = n->repl;
 	d->log_start = kr_log_start(n->log);
-	for (int i = 0; i < RX_BURST; i++) {
-		d->rx_iov[i].iov_base = d->rx_bufs + (size_t)i * RX_BUF_BYTES;
-		d->rx_iov[i].iov_len = RX_BUF_BYTES;
-		d->rx_msgs[i].msg_hdr.msg_iov = &d->rx_iov[i];
-		d->rx_msgs[i].msg_hdr.msg_iovlen = 1;
-		d->rx_msgs[i].msg_hdr.msg_name = &d->rx_from[i];
-		d->rx_msgs[i].msg_hdr.msg_namelen = sizeof(d->rx_from[i]);
-	}
 	d->now = d->last_work = kn_now_us();
 	d->next_retention = d->now + RETENTION_CHECK_US;
 	for (;;) {
@@ -370,6 +382,8 @@ kn_dataplane_main(void *arg)
 			d->next_retention = d->now + RETENTION_CHECK_US;
 		}
 		flush_start(d);
+		for (unsigned i = 0; i < n->n_ports; i++) /* buffered TX goes out */
+			n->ports[i]->tx_flush(n->ports[i]);
 		if (atomic_load(&n->stop_dp)) {
 			/* everything appended is flushed before the node exits */
 			if (!d->job_out &&
@@ -379,7 +393,6 @@ kn_dataplane_main(void *arg)
 		}
 		idle(d);
 	}
-	free(d->rx_bufs);
 	free(d);
 	atomic_store(&n->dp_done, true);
 	kn_wake(n->ctl_wake, &n->ctl_sleeping);

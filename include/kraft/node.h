@@ -27,6 +27,7 @@
 #include "kraft/config.h"
 #include "kraft/election.h"
 #include "kraft/log.h"
+#include "kraft/port.h"
 #include "kraft/repl.h"
 
 struct rte_ring;
@@ -85,7 +86,10 @@ struct kn_node {
 	 * thread's until it comes back on the done ring */
 	struct kr_log_job job;
 
-	int udp_fd; /* dataplane transport */
+	/* the dataplane's ports, and through which one each voter is reached */
+	struct kn_port *ports[KN_PORTS_MAX];
+	unsigned n_ports;
+	uint8_t voter_port[KR_VOTERS_MAX];
 	int mgmt_fd;
 
 	/* published by the control thread, read by every thread's log lines */
