@@ -13,7 +13,7 @@
 #include "kraft/props.h"
 #include "kraft/uuid.h"
 
-enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT };
+enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIST };
 
 /* X(id, name, kind, default text, meaning) */
 #define KEY_TABLE(X)                                                                              \
@@ -57,13 +57,24 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT };
 	X(FETCH_MAX_BYTES, "kraftd.fetch.max.bytes", K_INT, "1048576",                            \
 	  "record bytes per Fetch reply")                                                         \
 	X(FRAME_BYTES, "kraftd.frame.bytes", K_INT, "32768",                                      \
-	  "record bytes per Fetch reply frame (at least one largest batch, 32768)")               \
+	  "record bytes per Fetch reply frame, and the largest append; shrunk to the port's "     \
+	  "datagrams on DPDK unless given")                                                       \
 	X(LISTENER, "kraftd.listener", K_ENDPOINT, NULL,                                          \
 	  "this node's dataplane address (default: its controller.quorum.voters entry; "          \
 	  "required for an observer)")                                                            \
 	X(MGMT_OFFSET, "kraftd.management.port.offset", K_INT, "100",                             \
 	  "the management listener (kraftctl) is the dataplane address with port + this; the "    \
-	  "same on every node")
+	  "same on every node")                                                                   \
+	X(NEIGHBOURS, "kraftd.dpdk.neighbours", K_LIST, NULL,                                     \
+	  "DPDK: static neighbours a.b.c.d@aa:bb:cc:dd:ee:ff,... (others are learned from "       \
+	  "what arrives, or asked for by ARP)")                                                   \
+	X(PEER_PORTS, "kraftd.dpdk.peer.ports", K_LIST, NULL,                                     \
+	  "DPDK: which port reaches which voter: id@port-index,... (default: port 0)")            \
+	X(DPDK_ARP, "kraftd.dpdk.arp", K_ENUM, "true",                                            \
+	  "DPDK: answer ARP for this node's address in the dataplane (memif, ring; with AF_XDP "  \
+	  "kraftd's XDP program passes ARP to the kernel)")                                       \
+	X(DPDK_MBUFS, "kraftd.dpdk.mbufs", K_INT, "8191",                                         \
+	  "DPDK: mbufs in the node's pool (AF_XDP needs at least 4096)")
 
 enum key_id {
 #define KEY_ENUM(id, name, kind, def, text) KEY_##id,
@@ -235,6 +246,84 @@ parse_voters(struct kr_node_config *c, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
+typedef int (*item_fn)(struct kr_node_config *c, const char *name, const char *item, char *err,
+		       size_t errlen);
+
+static int
+one_neighbour(struct kr_node_config *c, const char *name, const char *item, char *err,
+	      size_t errlen)
+{
+	char ip[32];
+	const char *at = strchr(item, '@');
+	unsigned m[6];
+	int end = 0;
+
+	if (at == NULL || (size_t)(at - item) + 3 >= sizeof(ip))
+		return fail(err, errlen, "%s: '%s' is not a.b.c.d@aa:bb:cc:dd:ee:ff", name, item);
+	snprintf(ip, sizeof(ip), "%.*s:1", (int)(at - item), item);
+	if (c->n_neighbours == KR_REPLICAS_MAX)
+		return fail(err, errlen, "%s: more than %d entries", name, KR_REPLICAS_MAX);
+	if (kr_endpoint_parse(ip, &c->neighbour_ip[c->n_neighbours]) != 0 ||
+	    sscanf(at + 1, "%2x:%2x:%2x:%2x:%2x:%2x%n", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+		   &end) != 6 ||
+	    at[1 + end] != '\0')
+		return fail(err, errlen, "%s: '%s' is not a.b.c.d@aa:bb:cc:dd:ee:ff", name, item);
+	for (int i = 0; i < 6; i++)
+		c->neighbour_mac[c->n_neighbours][i] = (uint8_t)m[i];
+	c->n_neighbours++;
+	return 0;
+}
+
+static int
+one_peer_port(struct kr_node_config *c, const char *name, const char *item, char *err,
+	      size_t errlen)
+{
+	char id[16];
+	const char *at = strchr(item, '@');
+	int64_t node, port;
+
+	if (at == NULL || (size_t)(at - item) >= sizeof(id))
+		return fail(err, errlen, "%s: '%s' is not id@port-index", name, item);
+	snprintf(id, sizeof(id), "%.*s", (int)(at - item), item);
+	if (kr_parse_i64(id, 0, INT32_MAX, &node) != 0 || kr_parse_i64(at + 1, 0, 7, &port) != 0)
+		return fail(err, errlen, "%s: '%s' is not id@port-index (a port index is 0..7)",
+			    name, item);
+	if (c->n_peer_ports == KR_VOTERS_MAX)
+		return fail(err, errlen, "%s: more than %d entries", name, KR_VOTERS_MAX);
+	c->peer_port_node[c->n_peer_ports] = (int32_t)node;
+	c->peer_port_index[c->n_peer_ports++] = (uint8_t)port;
+	return 0;
+}
+
+/* A comma-separated list (the whole value replaces an earlier one): fn for each item. */
+static int
+parse_list(struct kr_node_config *c, const char *v, const char *name, item_fn fn, char *err,
+	   size_t errlen)
+{
+	char item[64];
+
+	if (fn == one_neighbour)
+		c->n_neighbours = 0;
+	else
+		c->n_peer_ports = 0;
+	while (*v) {
+		const char *comma = strchr(v, ',');
+		size_t n = comma ? (size_t)(comma - v) : strlen(v);
+		int rc;
+
+		if (n == 0 || n >= sizeof(item))
+			return fail(err, errlen, "%s: entry '%.*s' is empty or too long", name,
+				    (int)n, v);
+		memcpy(item, v, n);
+		item[n] = '\0';
+		rc = fn(c, name, item, err, errlen);
+		if (rc != 0)
+			return rc;
+		v += n + (comma != NULL);
+	}
+	return 0;
+}
+
 static int
 set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_t errlen)
 {
@@ -340,12 +429,31 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 		c->fetch_max_bytes = (uint32_t)x;
 		break;
 	case KEY_FRAME_BYTES:
-		if (x < KR_BATCH_BYTES_MAX || x > 60000)
+		if (x < 256 || x > 60000)
 			return fail(err, errlen,
-				    "%s: %s is not in %u..60000 (a frame carries at least one "
-				    "largest batch and fits a UDP datagram)",
-				    name, v, KR_BATCH_BYTES_MAX);
+				    "%s: %s is not in 256..60000 (a frame fits a UDP datagram)",
+				    name, v);
 		c->frame_bytes = (uint32_t)x;
+		break;
+	case KEY_NEIGHBOURS:
+		rc = parse_list(c, v, name, one_neighbour, err, errlen);
+		if (rc != 0)
+			return rc;
+		break;
+	case KEY_PEER_PORTS:
+		rc = parse_list(c, v, name, one_peer_port, err, errlen);
+		if (rc != 0)
+			return rc;
+		break;
+	case KEY_DPDK_ARP:
+		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+			return fail(err, errlen, "%s: '%s' is not true or false", name, v);
+		c->dpdk_arp = strcmp(v, "true") == 0;
+		break;
+	case KEY_DPDK_MBUFS:
+		if (x < 1023 || x > (1 << 22))
+			return fail(err, errlen, "%s: %s is not in 1023..%d", name, v, 1 << 22);
+		c->dpdk_mbufs = (uint32_t)x;
 		break;
 	case KEY_LISTENER:
 		if (kr_endpoint_parse(v, &c->listener) != 0)
@@ -485,6 +593,39 @@ kr_config_finish(struct kr_node_config *c, char *err, size_t errlen)
 		return fail(err, errlen,
 			    "kraftd.fetch.max.bytes: more than %d frames of kraftd.frame.bytes",
 			    KR_REPLY_FRAMES_MAX);
+	return 0;
+}
+
+int
+kr_config_fit_payload(struct kr_node_config *c, uint32_t payload_max, char *err, size_t errlen)
+{
+	uint32_t overhead = KR_WIRE_HDR_BYTES + KR_FETCH_RESP_FIXED_BYTES + KR_WIRE_AUTH_BYTES;
+	uint32_t limit;
+
+	if (payload_max < overhead + 256)
+		return fail(err, errlen,
+			    "the port carries datagrams of %u bytes: too small for a frame "
+			    "(%u bytes of headers plus at least 256 of records)",
+			    payload_max, overhead);
+	limit = (payload_max - overhead) & ~7u;
+	if (c->frame_bytes > limit) {
+		if (given(c, KEY_FRAME_BYTES))
+			return fail(err, errlen,
+				    "kraftd.frame.bytes: %u does not fit the port's datagrams of "
+				    "%u bytes (at most %u)",
+				    c->frame_bytes, payload_max, limit);
+		c->frame_bytes = limit;
+	}
+	if (!given(c, KEY_FETCH_MAX_BYTES) &&
+	    c->fetch_max_bytes > c->frame_bytes * (KR_REPLY_FRAMES_MAX / 2))
+		c->fetch_max_bytes = c->frame_bytes * (KR_REPLY_FRAMES_MAX / 2);
+	if (c->fetch_max_bytes < c->frame_bytes)
+		c->fetch_max_bytes = c->frame_bytes;
+	if (c->fetch_max_bytes / c->frame_bytes > KR_REPLY_FRAMES_MAX)
+		return fail(err, errlen,
+			    "kraftd.fetch.max.bytes: more than %d frames of %u bytes (the port's "
+			    "datagrams)",
+			    KR_REPLY_FRAMES_MAX, c->frame_bytes);
 	return 0;
 }
 

@@ -110,7 +110,7 @@ bad_keys_and_values_are_refused_with_the_key(void **state)
 	refused(GOOD "cluster.id=short\n", "cluster.id", "22-character");
 	refused(GOOD "metadata.max.retention.bytes=0\n", "metadata.max.retention.bytes",
 		"positive or -1");
-	refused(GOOD "kraftd.frame.bytes=1000\n", "kraftd.frame.bytes", "largest batch");
+	refused(GOOD "kraftd.frame.bytes=100\n", "kraftd.frame.bytes", "256..60000");
 	refused("node.id=1\nno equals sign\n", "line 2", "key=value");
 }
 
@@ -219,6 +219,43 @@ cores_get_consistent_configs(void **state)
 	assert_true(kr_config_voter_set_hash(&c) != 0);
 }
 
+static void
+dpdk_keys_and_fitting_frames_to_a_port(void **state)
+{
+	struct kr_node_config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(&c,
+			      GOOD "kraftd.dpdk.neighbours=10.0.0.1@02:00:00:00:00:01,10.0.0.2@02:"
+				   "aa:bb:cc:dd:0e\n"
+				   "kraftd.dpdk.peer.ports=1@0,3@1\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(c.n_neighbours, 2);
+	assert_int_equal(c.neighbour_ip[1].ip, 0x0a000002);
+	assert_int_equal(c.neighbour_mac[1][5], 0x0e);
+	assert_int_equal(c.n_peer_ports, 2);
+	assert_int_equal(c.peer_port_node[1], 3);
+	assert_int_equal(c.peer_port_index[1], 1);
+	assert_true(c.dpdk_arp);
+	/* a 1500-byte MTU port: frames and fetches shrink to fit */
+	assert_int_equal(kr_config_fit_payload(&c, 1472, err, sizeof(err)), 0);
+	assert_true(c.frame_bytes <=
+		    1472 - KR_WIRE_HDR_BYTES - KR_FETCH_RESP_FIXED_BYTES - KR_WIRE_AUTH_BYTES);
+	assert_true(c.fetch_max_bytes / c.frame_bytes <= KR_REPLY_FRAMES_MAX);
+	assert_int_not_equal(kr_config_fit_payload(&c, 300, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "too small"));
+	/* a frame size that was given and does not fit is refused, not shrunk */
+	assert_int_equal(load(&c, GOOD "kraftd.frame.bytes=20000\n", err, sizeof(err)), 0);
+	assert_int_not_equal(kr_config_fit_payload(&c, 3000, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "kraftd.frame.bytes"));
+	refused(GOOD "kraftd.dpdk.neighbours=10.0.0.1@02:00:00:00:00\n", "kraftd.dpdk.neighbours",
+		"aa:bb:cc:dd:ee:ff");
+	refused(GOOD "kraftd.dpdk.peer.ports=1@9\n", "kraftd.dpdk.peer.ports", "0..7");
+	refused(GOOD "kraftd.dpdk.arp=maybe\n", "kraftd.dpdk.arp", "true or false");
+}
+
 int
 main(void)
 {
@@ -230,6 +267,7 @@ main(void)
 		cmocka_unit_test(required_keys_are_named),
 		cmocka_unit_test(inconsistent_timeouts_are_refused),
 		cmocka_unit_test(cores_get_consistent_configs),
+		cmocka_unit_test(dpdk_keys_and_fitting_frames_to_a_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,16 @@ struct kr_node_config {
 	uint32_t fetch_max_bytes;
 	uint32_t frame_bytes; /* record bytes per Fetch reply frame */
 
+	/* DPDK ports */
+	uint8_t n_neighbours;
+	struct kr_endpoint neighbour_ip[KR_REPLICAS_MAX]; /* port unused */
+	uint8_t neighbour_mac[KR_REPLICAS_MAX][6];
+	uint8_t n_peer_ports;
+	int32_t peer_port_node[KR_VOTERS_MAX];
+	uint8_t peer_port_index[KR_VOTERS_MAX];
+	bool dpdk_arp;
+	uint32_t dpdk_mbufs;
+
 	/* which keys were given (so defaults derived from others stay derived) */
 	uint64_t given;
 };
@@ -91,6 +101,13 @@ int kr_config_parse(struct kr_node_config *c, const char *text, size_t len, char
  * timeout, ...). @return 0 or -EINVAL with err naming the key and the reason.
  */
 int kr_config_finish(struct kr_node_config *c, char *err, size_t errlen);
+
+/**
+ * Fit the frame sizes to a transport whose datagrams carry at most payload_max bytes:
+ * kraftd.frame.bytes (and kraftd.fetch.max.bytes) shrink to fit unless given; a given
+ * one that does not fit is refused. @return 0 or -EINVAL with err.
+ */
+int kr_config_fit_payload(struct kr_node_config *c, uint32_t payload_max, char *err, size_t errlen);
 
 /** Print every key with its default and meaning. */
 void kr_config_print_keys(void *file);

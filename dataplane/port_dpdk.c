@@ -1,0 +1,417 @@
+/* kraftd: a DPDK ethdev as a port (include/kraft/port.h): a NIC, net_af_xdp, net_memif,
+ * net_ring. Ethernet / IPv4 / UDP framing built in the mbuf, UDP checksum computed on
+ * transmit (veth peers hand AF_XDP partial checksums: dpdk-notes §3), buffered bursts out.
+ * ARP: requests for this node's address are answered here (memif and ring deliver every
+ * frame to DPDK); with AF_XDP kraftd's XDP program passes ARP to the kernel instead.
+ * Neighbours: static entries from the configuration, learned from every datagram and ARP
+ * packet received, or asked for with an ARP request (at most one per address per
+ * ARP_RETRY_US) when a frame has no destination MAC yet (that frame is dropped and
+ * counted; the core re-sends). One queue pair per port, polled by the dataplane thread
+ * alone: no locks, no syscalls. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "kraft/port.h"
+#include "kraft/port_dpdk.h"
+
+#define HDR_BYTES (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr))
+#define NEIGH_MAX 64
+#define ARP_RETRY_US 100000
+#define RX_DESC 1024
+#define TX_DESC 1024
+
+struct neigh {
+	uint32_t ip;
+	struct rte_ether_addr mac;
+	bool known;
+	uint64_t asked_tsc; /* the last ARP request for it */
+};
+
+struct dpdk_port {
+	struct kn_port p;
+	uint16_t port_id;
+	struct rte_mempool *pool;
+	struct rte_ether_addr mac;
+	bool answer_arp;
+	uint64_t arp_retry_tsc;
+	struct neigh neigh[NEIGH_MAX];
+	unsigned n_neigh;
+	struct rte_mbuf *rx_mbufs[KN_RX_BURST];
+	struct rte_mbuf *tx[KN_RX_BURST * 4];
+	unsigned n_tx;
+};
+
+static struct neigh *
+neigh_find(struct dpdk_port *d, uint32_t ip, bool add)
+{
+	for (unsigned i = 0; i < d->n_neigh; i++)
+		if (d->neigh[i].ip == ip)
+			return &d->neigh[i];
+	if (!add || d->n_neigh == NEIGH_MAX)
+		return NULL;
+	d->neigh[d->n_neigh] = (struct neigh){.ip = ip};
+	return &d->neigh[d->n_neigh++];
+}
+
+static void
+neigh_learn(struct dpdk_port *d, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	struct neigh *n = neigh_find(d, ip, true);
+
+	if (n != NULL && !rte_is_multicast_ether_addr(mac) && !rte_is_zero_ether_addr(mac)) {
+		n->mac = *mac;
+		n->known = true;
+	}
+}
+
+int
+kn_port_dpdk_neighbour(struct kn_port *p, uint32_t ip, const uint8_t mac[6])
+{
+	struct dpdk_port *d = (struct dpdk_port *)p;
+	struct rte_ether_addr m;
+
+	memcpy(m.addr_bytes, mac, 6);
+	if (neigh_find(d, ip, true) == NULL)
+		return -ENOSPC;
+	neigh_learn(d, ip, &m);
+	return 0;
+}
+
+/* Queue an mbuf for the next burst (dropped and counted when the buffer is full). */
+static void
+queue_tx(struct dpdk_port *d, struct rte_mbuf *m)
+{
+	if (d->n_tx == RTE_DIM(d->tx)) {
+		d->p.stats.drops[KN_PORT_DROP_TX_FULL]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	d->tx[d->n_tx++] = m;
+}
+
+/* ARP: answer requests for our address, learn every sender. Consumes m. */
+static void
+on_arp(struct dpdk_port *d, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eth + 1);
+	uint32_t our = rte_cpu_to_be_32(d->p.ip);
+
+	if (m->data_len < RTE_ETHER_HDR_LEN + sizeof(*a) ||
+	    a->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    a->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+		d->p.stats.drops[KN_PORT_DROP_MALFORMED]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	neigh_learn(d, rte_be_to_cpu_32(a->arp_data.arp_sip), &a->arp_data.arp_sha);
+	if (!d->answer_arp || a->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
+	    a->arp_data.arp_tip != our) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+	a->arp_data.arp_tha = a->arp_data.arp_sha;
+	a->arp_data.arp_tip = a->arp_data.arp_sip;
+	a->arp_data.arp_sha = d->mac;
+	a->arp_data.arp_sip = our;
+	eth->dst_addr = eth->src_addr;
+	eth->src_addr = d->mac;
+	d->p.stats.arp_replies++;
+	queue_tx(d, m);
+}
+
+static void
+arp_request(struct dpdk_port *d, struct neigh *n)
+{
+	uint64_t now = rte_rdtsc();
+	struct rte_mbuf *m;
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *a;
+
+	if (!d->answer_arp || (n->asked_tsc != 0 && now - n->asked_tsc < d->arp_retry_tsc))
+		return;
+	m = rte_pktmbuf_alloc(d->pool);
+	if (m == NULL)
+		return;
+	n->asked_tsc = now;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, RTE_ETHER_HDR_LEN + sizeof(*a));
+	a = (struct rte_arp_hdr *)(eth + 1);
+	memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
+	eth->src_addr = d->mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	a->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	a->arp_data.arp_sha = d->mac;
+	a->arp_data.arp_sip = rte_cpu_to_be_32(d->p.ip);
+	memset(&a->arp_data.arp_tha, 0, sizeof(a->arp_data.arp_tha));
+	a->arp_data.arp_tip = rte_cpu_to_be_32(n->ip);
+	queue_tx(d, m);
+}
+
+static int
+dpdk_rx(struct kn_port *p, struct kn_rx *rx, int n)
+{
+	struct dpdk_port *d = (struct dpdk_port *)p;
+	uint16_t k = rte_eth_rx_burst(d->port_id, 0, d->rx_mbufs, (uint16_t)n);
+	int out = 0;
+
+	for (uint16_t i = 0; i < k; i++) {
+		struct rte_mbuf *m = d->rx_mbufs[i];
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		struct rte_ipv4_hdr *ip;
+		struct rte_udp_hdr *udp;
+		uint32_t ihl, tot, ulen;
+		enum kn_port_drop why;
+
+		p->stats.rx_packets++;
+		p->stats.rx_bytes += m->pkt_len;
+		if (m->nb_segs != 1) {
+			why = KN_PORT_DROP_MULTI_SEGMENT;
+			goto drop;
+		}
+		if (m->data_len >= RTE_ETHER_HDR_LEN &&
+		    eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+			on_arp(d, m);
+			continue;
+		}
+		if (m->data_len < HDR_BYTES ||
+		    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+			why = KN_PORT_DROP_NOT_IPV4_UDP;
+			goto drop;
+		}
+		ip = (struct rte_ipv4_hdr *)(eth + 1);
+		ihl = rte_ipv4_hdr_len(ip);
+		tot = rte_be_to_cpu_16(ip->total_length);
+		if ((ip->version_ihl >> 4) != 4 || ip->next_proto_id != IPPROTO_UDP) {
+			why = KN_PORT_DROP_NOT_IPV4_UDP;
+			goto drop;
+		}
+		if (ihl < sizeof(*ip) || tot < ihl + sizeof(*udp) ||
+		    RTE_ETHER_HDR_LEN + tot > m->data_len ||
+		    (ip->fragment_offset &
+		     rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0) {
+			why = KN_PORT_DROP_MALFORMED;
+			goto drop;
+		}
+		if (rte_ipv4_cksum(ip) != 0) {
+			/* a good header, its checksum field included, sums to 0xffff: 0 here */
+			why = KN_PORT_DROP_BAD_CHECKSUM;
+			goto drop;
+		}
+		udp = (struct rte_udp_hdr *)((uint8_t *)ip + ihl);
+		ulen = rte_be_to_cpu_16(udp->dgram_len);
+		if (ulen < sizeof(*udp) || ulen > tot - ihl) {
+			why = KN_PORT_DROP_MALFORMED;
+			goto drop;
+		}
+		if (rte_be_to_cpu_32(ip->dst_addr) != p->ip ||
+		    rte_be_to_cpu_16(udp->dst_port) != p->udp_port) {
+			why = KN_PORT_DROP_NOT_FOR_US;
+			goto drop;
+		}
+		neigh_learn(d, rte_be_to_cpu_32(ip->src_addr), &eth->src_addr);
+		rx[out].data = (const uint8_t *)(udp + 1);
+		rx[out].len = ulen - (uint32_t)sizeof(*udp);
+		rx[out].addr = kn_addr(rte_be_to_cpu_32(ip->src_addr),
+				       rte_be_to_cpu_16(udp->src_port), p->index);
+		rx[out].handle = m;
+		out++;
+		continue;
+	drop:
+		p->stats.drops[why]++;
+		rte_pktmbuf_free(m);
+	}
+	return out;
+}
+
+static void
+dpdk_rx_done(struct kn_port *p, struct kn_rx *rx, int n)
+{
+	(void)p;
+	for (int i = 0; i < n; i++)
+		rte_pktmbuf_free(rx[i].handle);
+}
+
+static uint8_t *
+dpdk_tx_buf(struct kn_port *p, uint64_t addr, uint32_t *cap, void **handle)
+{
+	struct dpdk_port *d = (struct dpdk_port *)p;
+	struct neigh *n = neigh_find(d, kn_addr_ip(addr), true);
+	struct rte_mbuf *m;
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+	uint32_t room;
+
+	if (n == NULL || !n->known) {
+		p->stats.drops[KN_PORT_DROP_NO_NEIGHBOUR]++;
+		if (n != NULL)
+			arp_request(d, n);
+		return NULL;
+	}
+	m = rte_pktmbuf_alloc(d->pool);
+	if (m == NULL) {
+		p->stats.drops[KN_PORT_DROP_NO_MBUF]++;
+		return NULL;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	eth->dst_addr = n->mac;
+	eth->src_addr = d->mac;
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->src_addr = rte_cpu_to_be_32(p->ip);
+	ip->dst_addr = rte_cpu_to_be_32(kn_addr_ip(addr));
+	udp->src_port = rte_cpu_to_be_16(p->udp_port);
+	udp->dst_port = rte_cpu_to_be_16(kn_addr_udp(addr));
+	room = rte_pktmbuf_tailroom(m) - (uint32_t)HDR_BYTES;
+	*cap = room < p->payload_max ? room : p->payload_max;
+	*handle = m;
+	return (uint8_t *)(udp + 1);
+}
+
+static void
+dpdk_tx_commit(struct kn_port *p, void *handle, uint32_t len)
+{
+	struct dpdk_port *d = (struct dpdk_port *)p;
+	struct rte_mbuf *m = handle;
+	struct rte_ipv4_hdr *ip =
+		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	if (len == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (rte_pktmbuf_append(m, (uint16_t)(HDR_BYTES + len)) == NULL) {
+		p->stats.drops[KN_PORT_DROP_TOO_BIG]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + len));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + len));
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	p->stats.tx_packets++;
+	p->stats.tx_bytes += m->pkt_len;
+	queue_tx(d, m);
+}
+
+static void
+dpdk_tx_flush(struct kn_port *p)
+{
+	struct dpdk_port *d = (struct dpdk_port *)p;
+	uint16_t sent;
+
+	if (d->n_tx == 0)
+		return;
+	sent = rte_eth_tx_burst(d->port_id, 0, d->tx, (uint16_t)d->n_tx);
+	if (sent < d->n_tx) {
+		p->stats.drops[KN_PORT_DROP_TX_FULL] += d->n_tx - sent;
+		rte_pktmbuf_free_bulk(&d->tx[sent], d->n_tx - sent);
+	}
+	d->n_tx = 0;
+}
+
+static void
+dpdk_close(struct kn_port *p)
+{
+	struct dpdk_port *d = (struct dpdk_port *)p;
+
+	dpdk_tx_flush(p);
+	rte_eth_dev_stop(d->port_id);
+	rte_eth_dev_close(d->port_id);
+	free(d);
+}
+
+struct kn_port *
+kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned index,
+		  struct rte_mempool *pool, bool answer_arp, char *err, size_t errlen)
+{
+	struct dpdk_port *d = calloc(1, sizeof(*d));
+	struct rte_eth_conf conf = {0};
+	struct rte_eth_dev_info info;
+	uint16_t nrx = RX_DESC, ntx = TX_DESC, mtu = RTE_ETHER_MTU;
+	char dev[RTE_ETH_NAME_MAX_LEN] = "?";
+	int rc;
+
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rte_eth_dev_get_name_by_port(port_id, dev);
+	if ((rc = rte_eth_dev_info_get(port_id, &info)) != 0 ||
+	    (rc = rte_eth_dev_configure(port_id, 1, 1, &conf)) != 0 ||
+	    (rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nrx, &ntx)) != 0 ||
+	    (rc = rte_eth_rx_queue_setup(port_id, 0, nrx, rte_eth_dev_socket_id(port_id), NULL,
+					 pool)) != 0 ||
+	    (rc = rte_eth_tx_queue_setup(port_id, 0, ntx, rte_eth_dev_socket_id(port_id), NULL)) !=
+		    0) {
+		snprintf(err, errlen, "port %u (%s): setup: %s", port_id, dev, rte_strerror(-rc));
+		free(d);
+		return NULL;
+	}
+	/* a memif client fails to start until its server exists: retry for 10 s */
+	for (int i = 0; (rc = rte_eth_dev_start(port_id)) != 0 && i < 50; i++)
+		rte_delay_us_sleep(200000);
+	if (rc != 0) {
+		snprintf(err, errlen, "port %u (%s): start: %s", port_id, dev, rte_strerror(-rc));
+		free(d);
+		return NULL;
+	}
+	rte_eth_macaddr_get(port_id, &d->mac);
+	if (rte_eth_dev_get_mtu(port_id, &mtu) != 0)
+		mtu = RTE_ETHER_MTU;
+	d->port_id = port_id;
+	d->pool = pool;
+	d->answer_arp = answer_arp;
+	d->arp_retry_tsc = rte_get_tsc_hz() / 1000000 * ARP_RETRY_US;
+	d->p.kind = "dpdk";
+	snprintf(d->p.name, sizeof(d->p.name), "%s (port %u, %s)", dev, port_id, info.driver_name);
+	d->p.index = index;
+	d->p.ip = ip;
+	d->p.udp_port = udp_port;
+	/* the IP MTU bounds a datagram; the mbuf's room and the device's frame size too */
+	d->p.payload_max = (uint32_t)mtu -
+			   (uint32_t)(sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr));
+	if (info.max_rx_pktlen > HDR_BYTES && info.max_rx_pktlen - HDR_BYTES < d->p.payload_max)
+		d->p.payload_max = info.max_rx_pktlen - (uint32_t)HDR_BYTES;
+	if (rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM - HDR_BYTES < d->p.payload_max)
+		d->p.payload_max = rte_pktmbuf_data_room_size(pool) - RTE_PKTMBUF_HEADROOM -
+				   (uint32_t)HDR_BYTES;
+	d->p.fd = -1;
+	d->p.rx = dpdk_rx;
+	d->p.rx_done = dpdk_rx_done;
+	d->p.tx_buf = dpdk_tx_buf;
+	d->p.tx_commit = dpdk_tx_commit;
+	d->p.tx_flush = dpdk_tx_flush;
+	d->p.close = dpdk_close;
+	return &d->p;
+}
+
+void
+kn_port_dpdk_mac(const struct kn_port *p, uint8_t mac[6])
+{
+	memcpy(mac, ((const struct dpdk_port *)p)->mac.addr_bytes, 6);
+}
