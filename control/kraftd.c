@@ -21,10 +21,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kraftd --transport udp --config FILE [--KEY=VALUE ...]\n"
+		"       kraftd [EAL options] -- --config FILE [--KEY=VALUE ...]\n"
 		"       kraftd <command> [options]\n"
 		"\n"
 		"Run a node:\n"
-		"  --transport udp    kernel UDP sockets for the dataplane (DPDK: next release)\n"
+		"  --transport udp    kernel UDP sockets for the dataplane\n"
+		"  EAL options --     DPDK: the dataplane polls every port the EAL was given on\n"
+		"                     its main lcore, e.g. -l 1 --no-huge -m 256 --no-shconf\n"
+		"                     --file-prefix n1 --vdev net_af_xdp0,iface=veth1,xdp_prog=\n"
+		"                     build/bpf/kraftd_xdp.bpf.o (dpdk-notes.md; README)\n"
 		"  --config FILE      properties file (key=value lines); kraftd --help-config\n"
 		"                     lists every key with its default\n"
 		"  --KEY=VALUE        set a key, overriding the file (e.g.\n"
@@ -376,10 +381,10 @@ cmd_format_config(int argc, char **argv)
 }
 
 static int
-cmd_run(int argc, char **argv)
+cmd_run(int argc, char **argv, int eal_argc, char **eal_argv)
 {
 	struct kr_node_config cfg;
-	struct kn_options opt = {0};
+	struct kn_options opt = {.eal_argc = eal_argc, .eal_argv = eal_argv};
 	const char *path = NULL, *transport = NULL;
 	int rc;
 
@@ -397,14 +402,24 @@ cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (transport == NULL || strcmp(transport, "udp") != 0) {
+	if (eal_argv != NULL) {
+		if (transport != NULL && strcmp(transport, "dpdk") != 0) {
+			fprintf(stderr,
+				"kraftd: EAL options before -- mean --transport dpdk, not %s\n",
+				transport);
+			return 2;
+		}
+		opt.transport = KN_TRANSPORT_DPDK;
+	} else if (transport != NULL && strcmp(transport, "udp") == 0) {
+		opt.transport = KN_TRANSPORT_UDP;
+	} else {
 		fprintf(stderr,
-			"kraftd: --transport %s: this build runs the dataplane on kernel UDP only "
-			"(--transport udp)\n",
-			transport ? transport : "is required:");
+			"kraftd: %s%s: run `kraftd --transport udp --config F` for kernel UDP, or "
+			"`kraftd [EAL options] -- --config F` for DPDK\n",
+			transport ? "--transport " : "no transport given",
+			transport ? transport : "");
 		return 2;
 	}
-	opt.transport = KN_TRANSPORT_UDP;
 	rc = load_config("kraftd", path, argc, argv, &cfg);
 	if (rc != 0)
 		return rc;
@@ -451,8 +466,13 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "random-uuid") == 0)
 		return argc == 2 ? cmd_random_uuid() : (usage(stderr), 2);
+	/* kraftd [EAL options] -- [node options]: the EAL gets argv[0 .. i) */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			return cmd_run(argc - i - 1, argv + i + 1, i, argv);
+		}
 	if (strncmp(cmd, "--", 2) == 0)
-		return cmd_run(argc - 1, argv + 1);
+		return cmd_run(argc - 1, argv + 1, 0, NULL);
 	if (strcmp(cmd, "format") == 0) {
 		for (int i = 2; i < argc; i++)
 			if (strcmp(argv[i], "--config") == 0 ||

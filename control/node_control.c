@@ -444,6 +444,18 @@ control_loop(struct ctl *c)
 	}
 }
 
+/* The control thread: the loop, then the dataplane is told to flush and stop. */
+static void *
+control_main(void *arg)
+{
+	struct ctl *c = arg;
+
+	control_loop(c);
+	atomic_store(&c->n->stop_dp, true);
+	kn_wake_always(c->n->dp_wake);
+	return NULL;
+}
+
 /* ---- start ---- */
 
 static int
@@ -466,6 +478,16 @@ bind_udp(const struct kr_endpoint *e, int bufsize)
 		return rc;
 	}
 	return fd;
+}
+
+static uint64_t
+tx_packets(const struct kn_node *n)
+{
+	uint64_t t = 0;
+
+	for (unsigned i = 0; i < n->n_ports; i++)
+		t += n->ports[i]->stats.tx_packets;
+	return t;
 }
 
 static const char *
@@ -594,10 +616,15 @@ describe_start(struct kn_node *n, const struct kr_quorum_state *qs)
 			 "wakeup or a timer)",
 			 (long long)c->idle_spin_us);
 	kn_log(n, "start",
-	       "kraftd starting: cluster %s, %s of %u voters, transport udp %s, management %s, "
+	       "kraftd starting: cluster %s, %s of %u voters, transport %s %s, management %s, "
 	       "durability %s, dataplane idle mode %s",
-	       cid, kr_election_is_voter(&n->el) ? "voter" : "observer", c->n_voters, dp, mg,
+	       cid, kr_election_is_voter(&n->el) ? "voter" : "observer", c->n_voters,
+	       n->opt.transport == KN_TRANSPORT_DPDK ? "dpdk" : "udp", dp, mg,
 	       c->durability == KR_LOG_DISK ? "disk" : "memory", idle);
+	for (unsigned i = 0; i < n->n_ports; i++)
+		kn_log(n, "start",
+		       "port %u: %s, datagrams up to %u bytes, frames of %u record bytes", i,
+		       n->ports[i]->name, n->ports[i]->payload_max, c->frame_bytes);
 	kn_log(n, "start",
 	       "timeouts: election %.3f ms, fetch %.3f ms, backoff max %.3f ms, request %.3f ms, "
 	       "parked fetch %.3f ms; quorum-state epoch %u leader %d voted %d; incarnation %u",
@@ -628,6 +655,22 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	n->mgmt_fd = -1;
 	atomic_store(&n->log_leader, KR_NODE_NONE);
 	c->n = n;
+	/* signals arrive only through the control thread's signalfd: blocked here, before
+	 * any thread starts (the EAL's included), so every thread inherits the mask */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (opt->transport == KN_TRANSPORT_DPDK) {
+		char err[512];
+
+		if (kn_dpdk_start(n, err, sizeof(err)) != 0) {
+			kn_log(n, "start", "cannot start the DPDK dataplane: %s", err);
+			return 1;
+		}
+		cfg = &n->cfg; /* its frame sizes now fit the ports */
+	}
 	status = open_storage(n, &qs);
 	if (status != 0)
 		return status;
@@ -654,7 +697,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		kn_log(n, "start", "cannot create the rings and wakeups");
 		return 1;
 	}
-	{
+	if (opt->transport == KN_TRANSPORT_UDP) {
 		char err[256], a[32];
 
 		n->ports[0] =
@@ -676,12 +719,6 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		return 1;
 	}
 
-	/* signals arrive only through the control thread's signalfd */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	c->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	kr_config_election(cfg, n->id.directory_id, &ec);
@@ -708,16 +745,31 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		       qs.epoch);
 	carry_out(c);
 
-	if (pthread_create(&flush_thread, NULL, kn_flush_main, n) != 0 ||
-	    pthread_create(&dp_thread, NULL, kn_dataplane_main, n) != 0) {
-		kn_log(n, "start", "cannot start the threads");
-		return 1;
-	}
-	control_loop(c);
+	if (opt->transport == KN_TRANSPORT_DPDK) {
+		/* the dataplane polls on the EAL's main lcore (this thread); the others get the
+		 * CPUs the process had before the EAL pinned it */
+		pthread_attr_t attr;
 
-	atomic_store(&n->stop_dp, true);
-	kn_wake_always(n->dp_wake);
-	pthread_join(dp_thread, NULL);
+		pthread_attr_init(&attr);
+		if (CPU_COUNT(&n->cpus) > 0)
+			pthread_attr_setaffinity_np(&attr, sizeof(n->cpus), &n->cpus);
+		if (pthread_create(&flush_thread, &attr, kn_flush_main, n) != 0 ||
+		    pthread_create(&dp_thread, &attr, control_main, c) != 0) {
+			kn_log(n, "start", "cannot start the threads");
+			return 1;
+		}
+		pthread_attr_destroy(&attr);
+		kn_dataplane_main(n);
+		pthread_join(dp_thread, NULL); /* the control thread */
+	} else {
+		if (pthread_create(&flush_thread, NULL, kn_flush_main, n) != 0 ||
+		    pthread_create(&dp_thread, NULL, kn_dataplane_main, n) != 0) {
+			kn_log(n, "start", "cannot start the threads");
+			return 1;
+		}
+		control_main(c);
+		pthread_join(dp_thread, NULL);
+	}
 	kn_wake_always(n->flush_wake);
 	pthread_join(flush_thread, NULL);
 	status = c->status;
@@ -726,8 +778,23 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	       ", HW %" PRIu64 "; %" PRIu64 " packets in, %" PRIu64 " out, %" PRIu64
 	       " flushes, %" PRIu64 " dropped by the replication core",
 	       status, kr_log_start(n->log), kr_log_end(n->log), kr_log_durable_end(n->log),
-	       n->repl->committed, n->dp_stats.rx_packets, n->dp_stats.tx_packets,
-	       n->flush_stats.flushes, n->repl->stats.drops[KR_RP_DROP_DECODE]);
+	       n->repl->committed, n->dp_stats.rx_packets, tx_packets(n), n->flush_stats.flushes,
+	       n->repl->stats.drops[KR_RP_DROP_DECODE]);
+	for (unsigned i = 0; i < n->n_ports; i++) {
+		const struct kn_port_stats *ps = &n->ports[i]->stats;
+		char drops[512] = "";
+		size_t k = 0;
+
+		for (unsigned w = 0; w < KN_PORT_DROP_COUNT && k < sizeof(drops) - 64; w++)
+			if (ps->drops[w])
+				k += (size_t)snprintf(drops + k, sizeof(drops) - k, " %s=%" PRIu64,
+						      kn_port_drop_name(w), ps->drops[w]);
+		kn_log(n, "stop",
+		       "port %u (%s): %" PRIu64 " in, %" PRIu64 " out, %" PRIu64
+		       " ARP replies; dropped:%s",
+		       i, n->ports[i]->name, ps->rx_packets, ps->tx_packets, ps->arp_replies,
+		       k ? drops : " none");
+	}
 	kr_log_close(n->log);
 	kr_log_job_free(&n->job);
 	free(n->cmd);
@@ -741,6 +808,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	close(n->flush_wake);
 	for (unsigned i = 0; i < n->n_ports; i++)
 		n->ports[i]->close(n->ports[i]);
+	kn_dpdk_stop(n);
 	close(n->mgmt_fd);
 	close(c->sigfd);
 	free(n->repl);

@@ -20,6 +20,7 @@
 #ifndef KRAFT_NODE_H
 #define KRAFT_NODE_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,11 +49,13 @@ struct kn_mgmt_msg {
 	uint8_t bytes[KN_MGMT_FRAME_MAX];
 };
 
-enum kn_transport { KN_TRANSPORT_UDP = 1 };
+enum kn_transport { KN_TRANSPORT_UDP = 1, KN_TRANSPORT_DPDK };
 
 struct kn_options {
 	enum kn_transport transport;
 	bool crash_cut; /* test builds: cut segment files back to their flushed lengths */
+	int eal_argc;	/* DPDK: the EAL's arguments (argv[0] first) */
+	char **eal_argv;
 };
 
 /* Counters of the shells (the cores keep their own). */
@@ -97,6 +100,9 @@ struct kn_node {
 	_Atomic int log_role;
 	_Atomic int32_t log_leader;
 
+	bool eal;	/* DPDK: the EAL is up */
+	cpu_set_t cpus; /* DPDK: the CPUs the process had before the EAL pinned it */
+
 	atomic_bool stop_dp; /* control -> dataplane: flush everything and exit */
 	atomic_bool dp_done; /* dataplane -> control: it has exited */
 	atomic_int fatal;    /* a KR_FATAL_* code once the node fail-stopped */
@@ -129,6 +135,11 @@ void kn_wake_always(int fd);
  * kill -9 loses what a power cut would. */
 void kn_crash_record(struct kn_node *n);
 int kn_crash_cut(struct kn_node *n);
+
+/* DPDK (dataplane/node_dpdk.c): the EAL, the pool, the ports, the peer table; the frame
+ * sizes fitted to the ports. @return 0 or a negative errno with err. */
+int kn_dpdk_start(struct kn_node *n, char *err, size_t errlen);
+void kn_dpdk_stop(struct kn_node *n);
 
 /* Threads. */
 void *kn_dataplane_main(void *node);

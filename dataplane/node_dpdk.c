@@ -1,0 +1,93 @@
+/* kraftd: a node whose dataplane runs on DPDK (DESIGN.md §2): the EAL, the mbuf pool,
+ * one port per ethdev the EAL was given, the neighbours and the peer -> port table. The
+ * dataplane then runs on the EAL's main lcore in poll mode; the control and flush
+ * threads get the CPUs the process had before the EAL pinned it (a blocking thread on
+ * a poller's core is what dpdk-notes §6 measured to hurt). */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include "kraft/node.h"
+#include "kraft/port_dpdk.h"
+
+int
+kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
+{
+	struct kr_node_config *c = &n->cfg;
+	struct rte_mempool *pool;
+	uint32_t payload_max = UINT32_MAX;
+	uint16_t pid;
+	int rc;
+
+	CPU_ZERO(&n->cpus);
+	if (sched_getaffinity(0, sizeof(n->cpus), &n->cpus) != 0)
+		CPU_ZERO(&n->cpus);
+	rc = rte_eal_init(n->opt.eal_argc, n->opt.eal_argv);
+	if (rc < 0) {
+		snprintf(err, errlen, "EAL: %s (check the EAL options before --)",
+			 rte_strerror(rte_errno));
+		return -EINVAL;
+	}
+	n->eal = true;
+	if (rte_eth_dev_count_avail() == 0) {
+		snprintf(err, errlen,
+			 "EAL: no ports (give one: --vdev net_af_xdp0,iface=IF,... or "
+			 "--vdev net_memif0,... or a NIC's PCI address)");
+		return -ENODEV;
+	}
+	pool = rte_pktmbuf_pool_create("kraftd_mbufs", c->dpdk_mbufs, 256, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (pool == NULL) {
+		snprintf(err, errlen, "mbuf pool of %u: %s", c->dpdk_mbufs,
+			 rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	RTE_ETH_FOREACH_DEV(pid)
+	{
+		struct kn_port *p;
+
+		if (n->n_ports == KN_PORTS_MAX) {
+			snprintf(err, errlen, "more than %d ports", KN_PORTS_MAX);
+			return -E2BIG;
+		}
+		p = kn_port_dpdk_open(pid, c->listener.ip, c->listener.port, n->n_ports, pool,
+				      c->dpdk_arp, err, errlen);
+		if (p == NULL)
+			return -EIO;
+		for (unsigned i = 0; i < c->n_neighbours; i++)
+			kn_port_dpdk_neighbour(p, c->neighbour_ip[i].ip, c->neighbour_mac[i]);
+		if (p->payload_max < payload_max)
+			payload_max = p->payload_max;
+		n->ports[n->n_ports++] = p;
+	}
+	for (unsigned i = 0; i < c->n_peer_ports; i++) {
+		int v = -1;
+
+		for (int k = 0; k < c->n_voters; k++)
+			if (c->voter_ids[k] == c->peer_port_node[i])
+				v = k;
+		if (v < 0 || c->peer_port_index[i] >= n->n_ports) {
+			snprintf(err, errlen,
+				 "kraftd.dpdk.peer.ports: %d@%u names %s (%u ports: 0..%u)",
+				 c->peer_port_node[i], c->peer_port_index[i],
+				 v < 0 ? "no voter" : "no such port", n->n_ports, n->n_ports - 1);
+			return -EINVAL;
+		}
+		n->voter_port[v] = c->peer_port_index[i];
+	}
+	return kr_config_fit_payload(c, payload_max, err, errlen);
+}
+
+void
+kn_dpdk_stop(struct kn_node *n)
+{
+	if (n->eal)
+		rte_eal_cleanup();
+}
