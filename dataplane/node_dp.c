@@ -263,6 +263,28 @@ retention(struct dp *d)
 	}
 }
 
+/* Port housekeeping, and a log line when a link comes or goes. */
+static void
+maintain_ports(struct dp *d)
+{
+	for (unsigned i = 0; i < d->n->n_ports; i++) {
+		struct kn_port *p = d->n->ports[i];
+		bool up = p->stats.link_up;
+		uint64_t restarts = p->stats.link_restarts;
+
+		if (p->maintain == NULL)
+			continue;
+		p->maintain(p, d->now);
+		if (p->stats.link_up != up)
+			kn_log(d->n, "dataplane", "port %u (%s): link %s", i, p->name,
+			       p->stats.link_up ? "up" : "down");
+		if (p->stats.link_restarts != restarts)
+			kn_log(d->n, "dataplane",
+			       "port %u (%s): link down for a second: restarted the port", i,
+			       p->name);
+	}
+}
+
 /* ---- inputs ---- */
 
 static bool
@@ -379,6 +401,7 @@ kn_dataplane_main(void *arg)
 		}
 		if (d->now >= d->next_retention) {
 			retention(d);
+			maintain_ports(d);
 			d->next_retention = d->now + RETENTION_CHECK_US;
 		}
 		flush_start(d);

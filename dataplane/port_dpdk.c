@@ -49,6 +49,7 @@ struct dpdk_port {
 	struct rte_mbuf *rx_mbufs[KN_RX_BURST];
 	struct rte_mbuf *tx[KN_RX_BURST * 4];
 	unsigned n_tx;
+	int64_t down_since; /* -1: the link is up */
 };
 
 static struct neigh *
@@ -335,6 +336,33 @@ dpdk_tx_flush(struct kn_port *p)
 }
 
 static void
+dpdk_maintain(struct kn_port *p, int64_t now_us)
+{
+	struct dpdk_port *d = (struct dpdk_port *)p;
+	struct rte_eth_link link;
+
+	if (rte_eth_link_get_nowait(d->port_id, &link) != 0)
+		return;
+	p->stats.link_up = link.link_status == RTE_ETH_LINK_UP;
+	if (p->stats.link_up) {
+		d->down_since = -1;
+		return;
+	}
+	if (d->down_since < 0) {
+		d->down_since = now_us;
+		return;
+	}
+	if (now_us - d->down_since < 1000000)
+		return;
+	/* a memif client connects only when started: start it again */
+	dpdk_tx_flush(p);
+	rte_eth_dev_stop(d->port_id);
+	rte_eth_dev_start(d->port_id);
+	p->stats.link_restarts++;
+	d->down_since = now_us;
+}
+
+static void
 dpdk_close(struct kn_port *p)
 {
 	struct dpdk_port *d = (struct dpdk_port *)p;
@@ -406,7 +434,9 @@ kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned ind
 	d->p.tx_buf = dpdk_tx_buf;
 	d->p.tx_commit = dpdk_tx_commit;
 	d->p.tx_flush = dpdk_tx_flush;
+	d->p.maintain = dpdk_maintain;
 	d->p.close = dpdk_close;
+	d->down_since = -1;
 	return &d->p;
 }
 

@@ -73,6 +73,8 @@ const char *kn_port_drop_name(unsigned why);
 struct kn_port_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t arp_replies;
+	uint64_t link_restarts; /* the port restarted to bring a lost link back */
+	bool link_up;
 	uint64_t drops[KN_PORT_DROP_COUNT];
 };
 
@@ -96,6 +98,9 @@ struct kn_port {
 	void (*tx_commit)(struct kn_port *p, void *handle, uint32_t len);
 	/* Send what is queued. */
 	void (*tx_flush)(struct kn_port *p);
+	/* Housekeeping, every ~100 ms (may be NULL): a link down for a second is restarted
+	 * (a memif client whose server started after it, or restarted). */
+	void (*maintain)(struct kn_port *p, int64_t now_us);
 	void (*close)(struct kn_port *p);
 };
 
