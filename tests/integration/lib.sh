@@ -31,6 +31,7 @@ cleanup() {
 	for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
 	wait 2>/dev/null
 	[ -n "$CLEANUP_EXTRA" ] && eval "$CLEANUP_EXTRA"
+	rm -rf /var/run/dpdk/kraftd-$$-* 2>/dev/null
 	if [ -n "${KEEP:-}" ]; then echo "kept $TOP_RUN"; else rm -rf "$TOP_RUN"; fi
 }
 trap cleanup EXIT
@@ -79,11 +80,36 @@ node_config() {
 	"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || fail "format node $i"
 }
 
+# TRANSPORT=udp (default) or memif: a full mesh of memif links, one per pair of nodes
+# (the lower id serves), each node's dataplane polling on core (id - 1) % 2 in backoff
+# mode, without hugepages.
+TRANSPORT=${TRANSPORT:-udp}
+eal_args() { # the EAL options of node $1 in a memif mesh of $NODES
+	local i=$1 j k=0 role peers="" a b
+	echo "-l $(((i - 1) % 2)) --no-huge -m 256 --no-shconf --no-pci --no-telemetry"
+	echo "--file-prefix kraftd-$$-$i --log-level=lib.eal:error"
+	for j in $(seq 1 "$NODES"); do
+		[ "$j" = "$i" ] && continue
+		a=$((i < j ? i : j))
+		b=$((i < j ? j : i))
+		role=$([ "$i" = "$a" ] && echo server || echo client)
+		echo "--vdev net_memif$k,role=$role,socket=$RUN/m$a-$b.sock,socket-abstract=no,mac=02:00:00:00:0$i:0$j"
+		peers="$peers${peers:+,}$j@$k"
+		k=$((k + 1))
+	done
+	echo "-- --kraftd.dpdk.peer.ports=$peers"
+}
 start() { # start NODE [extra args]
 	local i=$1
 	shift
-	"$KRAFTD" --transport udp --config "$RUN/n$i.properties" --test-crash-cut "$@" \
-		2>>"$RUN/n$i.log" &
+	if [ "$TRANSPORT" = memif ]; then
+		# shellcheck disable=SC2046
+		"$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" --test-crash-cut "$@" \
+			2>>"$RUN/n$i.log" &
+	else
+		"$KRAFTD" --transport udp --config "$RUN/n$i.properties" --test-crash-cut "$@" \
+			2>>"$RUN/n$i.log" &
+	fi
 	PID[$i]=$!
 }
 kill9() {
@@ -124,9 +150,9 @@ leader() {
 # The committed values a node returns, one per line.
 values_on() { "$KCTL" --bootstrap-server "$(mgmt "$1")" --timeout-ms 3000 read --from 0 | cut -f2; }
 
-# Wait until node $1 returns every value in the list $2 (space-separated), within 10 s.
+# Wait until node $1 returns every value in the list $2 (space-separated), within $3 s (10).
 wait_values() {
-	local deadline=$(($(date +%s) + 10)) v got missing
+	local deadline=$(($(date +%s) + ${3:-10})) v got missing
 	while [ "$(date +%s)" -lt "$deadline" ]; do
 		got=$(values_on "$1" 2>/dev/null | tr '\n' ' ')
 		missing=0
