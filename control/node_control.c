@@ -54,6 +54,8 @@ struct ctl {
 	bool shutdown_done;
 	int status;
 	struct kn_mgmt_msg mmsg;
+	int64_t next_neighbours;
+	uint8_t neighbour_mac[KR_VOTERS_MAX][6];
 	uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
 };
 
@@ -364,6 +366,64 @@ mgmt_answers(struct ctl *c)
 	}
 }
 
+/* DPDK over AF_XDP: the kernel owns ARP on the interface (kraftd's XDP program passes it),
+ * so the voters' MACs come from the kernel's neighbour table, read every 500 ms and handed
+ * to the dataplane when they change. A voter the kernel has not resolved gets a datagram
+ * to its discard port (9), so the kernel asks. */
+static void
+kernel_neighbours(struct ctl *c, int64_t now)
+{
+	struct kn_node *n = c->n;
+	const struct kr_node_config *cfg = &n->cfg;
+	bool found[KR_VOTERS_MAX] = {false};
+	char line[256];
+	FILE *f;
+
+	if (!n->kernel_neighbours || now < c->next_neighbours)
+		return;
+	c->next_neighbours = now + 500000;
+	f = fopen("/proc/net/arp", "r");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned a[4], m[6], flags;
+		struct kr_cmd cmd = {.type = KN_CMD_NEIGHBOUR};
+
+		if (sscanf(line, "%u.%u.%u.%u 0x%*x 0x%x %x:%x:%x:%x:%x:%x", &a[0], &a[1], &a[2],
+			   &a[3], &flags, &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 11 ||
+		    !(flags & 0x2))
+			continue;
+		for (int v = 0; v < cfg->n_voters; v++) {
+			if (cfg->voter_addr[v].ip != (a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]))
+				continue;
+			found[v] = true;
+			for (int k = 0; k < 6; k++)
+				cmd.frame[k] = (uint8_t)m[k];
+			if (memcmp(c->neighbour_mac[v], cmd.frame, 6) == 0)
+				continue;
+			memcpy(c->neighbour_mac[v], cmd.frame, 6);
+			cmd.node = (int32_t)cfg->voter_addr[v].ip;
+			push_cmd(n, &cmd);
+			kn_log(n, "control",
+			       "neighbour: voter %d at %u.%u.%u.%u is "
+			       "%02x:%02x:%02x:%02x:%02x:%02x "
+			       "(kernel's table)",
+			       cfg->voter_ids[v], a[0], a[1], a[2], a[3], m[0], m[1], m[2], m[3],
+			       m[4], m[5]);
+		}
+	}
+	fclose(f);
+	for (int v = 0; v < cfg->n_voters; v++) {
+		struct sockaddr_in to = {.sin_family = AF_INET,
+					 .sin_port = htons(9),
+					 .sin_addr.s_addr = htonl(cfg->voter_addr[v].ip)};
+
+		if (!found[v] && cfg->voter_ids[v] != cfg->node_id)
+			(void)sendto(n->mgmt_fd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&to,
+				     sizeof(to));
+	}
+}
+
 /* ---- the control loop ---- */
 
 static void
@@ -422,6 +482,9 @@ control_loop(struct ctl *c)
 			deadline = kr_election_next_deadline(&n->el);
 		}
 		on_signal(c, now);
+		kernel_neighbours(c, now);
+		if (n->kernel_neighbours && c->next_neighbours < deadline)
+			deadline = c->next_neighbours;
 		if (c->shutdown_done || c->status != 0 || atomic_load(&n->dp_done))
 			return;
 

@@ -296,6 +296,13 @@ poll_inputs(struct dp *d)
 	int k;
 
 	while (rte_ring_sc_dequeue_elem(n->cmd, &cmd, sizeof(cmd)) == 0) {
+		if (cmd.type == KN_CMD_NEIGHBOUR) { /* the shell's, not the core's */
+			for (unsigned i = 0; i < n->n_ports; i++)
+				if (n->ports[i]->neighbour != NULL)
+					n->ports[i]->neighbour(n->ports[i], (uint32_t)cmd.node,
+							       cmd.frame);
+			continue;
+		}
 		kr_repl_on_cmd(d->r, &cmd, d->now, &d->out);
 		actions(d);
 		work = true;

@@ -16,6 +16,64 @@
 
 #include "kraft/node.h"
 #include "kraft/port_dpdk.h"
+#include "kraft/xdp.h"
+
+/* The net_af_xdp vdevs among the EAL's arguments: their device name and interface. */
+static unsigned
+af_xdp_vdevs(int argc, char **argv, char dev[][32], char iface[][32], unsigned max)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < argc && n < max; i++) {
+		const char *v = NULL, *p;
+
+		if (strcmp(argv[i], "--vdev") == 0 && i + 1 < argc)
+			v = argv[++i];
+		else if (strncmp(argv[i], "--vdev=", 7) == 0)
+			v = argv[i] + 7;
+		if (v == NULL || strncmp(v, "net_af_xdp", 10) != 0)
+			continue;
+		snprintf(dev[n], 32, "%.*s", (int)strcspn(v, ","), v);
+		p = strstr(v, "iface=");
+		if (p == NULL)
+			continue;
+		snprintf(iface[n], 32, "%.*s", (int)strcspn(p + 6, ","), p + 6);
+		n++;
+	}
+	return n;
+}
+
+/* kraftd's XDP program on an AF_XDP port's interface: steer the dataplane port to it. */
+static int
+steer(struct kn_node *n, const char *ifname, char *err, size_t errlen)
+{
+	char name[16];
+	uint32_t id;
+	uint16_t port = n->cfg.listener.port;
+	int rc = kn_xdp_attached(ifname, &id, name, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	if (id == 0 || strcmp(name, "kraftd_xdp") != 0) {
+		/* DPDK's own program sends every frame, ARP included, to the socket: the
+		 * kernel goes deaf on the interface (dpdk-notes §3) */
+		kn_log(n, "start",
+		       "%s: the XDP program is %s, not kraftd's: give "
+		       "xdp_prog=.../kraftd_xdp.bpf.o "
+		       "in the --vdev, or the kernel loses ARP and everything else on %s",
+		       ifname, id ? name : "none", ifname);
+		return 0;
+	}
+	rc = kn_xdp_set_ports(ifname, &port, 1, err, errlen);
+	if (rc != 0)
+		return rc;
+	n->kernel_neighbours = true; /* the kernel answers ARP: its table has the MACs */
+	kn_log(n, "start",
+	       "%s: kraftd's XDP program (id %u) steers UDP port %u to AF_XDP and passes "
+	       "everything else to the kernel",
+	       ifname, id, port);
+	return 0;
+}
 
 int
 kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
@@ -26,9 +84,25 @@ kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
 	uint16_t pid;
 	int rc;
 
+	char xdev[KN_PORTS_MAX][32], xif[KN_PORTS_MAX][32];
+	unsigned nx = af_xdp_vdevs(n->opt.eal_argc, n->opt.eal_argv, xdev, xif, KN_PORTS_MAX);
+
 	CPU_ZERO(&n->cpus);
 	if (sched_getaffinity(0, sizeof(n->cpus), &n->cpus) != 0)
 		CPU_ZERO(&n->cpus);
+	/* a program left by a crash would make the AF_XDP driver refuse the interface */
+	for (unsigned i = 0; i < nx; i++) {
+		char why[256], name[16];
+		uint32_t id = 0;
+
+		kn_xdp_attached(xif[i], &id, name, why, sizeof(why));
+		rc = kn_xdp_detach(xif[i], why, sizeof(why));
+		if (rc < 0)
+			kn_log(n, "start", "%s", why);
+		else if (rc > 0)
+			kn_log(n, "start", "removed a stale XDP program (%u, %s) from %s", id, name,
+			       xif[i]);
+	}
 	rc = rte_eal_init(n->opt.eal_argc, n->opt.eal_argv);
 	if (rc < 0) {
 		snprintf(err, errlen, "EAL: %s (check the EAL options before --)",
@@ -65,7 +139,18 @@ kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
 			kn_port_dpdk_neighbour(p, c->neighbour_ip[i].ip, c->neighbour_mac[i]);
 		if (p->payload_max < payload_max)
 			payload_max = p->payload_max;
-		n->ports[n->n_ports++] = p;
+		n->ports[n->n_ports] = p;
+		for (unsigned i = 0; i < nx; i++) {
+			char dev[RTE_ETH_NAME_MAX_LEN];
+
+			if (rte_eth_dev_get_name_by_port(pid, dev) == 0 &&
+			    strcmp(dev, xdev[i]) == 0)
+				memcpy(n->xdp_ifaces[n->n_ports], xif[i], sizeof(n->xdp_ifaces[0]));
+		}
+		if (n->xdp_ifaces[n->n_ports][0] != '\0' &&
+		    (rc = steer(n, n->xdp_ifaces[n->n_ports], err, errlen)) != 0)
+			return rc;
+		n->n_ports++;
 	}
 	for (unsigned i = 0; i < c->n_peer_ports; i++) {
 		int v = -1;

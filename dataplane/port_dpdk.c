@@ -336,6 +336,12 @@ dpdk_tx_flush(struct kn_port *p)
 }
 
 static void
+dpdk_neighbour(struct kn_port *p, uint32_t ip, const uint8_t mac[6])
+{
+	kn_port_dpdk_neighbour(p, ip, mac);
+}
+
+static void
 dpdk_maintain(struct kn_port *p, int64_t now_us)
 {
 	struct dpdk_port *d = (struct dpdk_port *)p;
@@ -435,6 +441,7 @@ kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned ind
 	d->p.tx_commit = dpdk_tx_commit;
 	d->p.tx_flush = dpdk_tx_flush;
 	d->p.maintain = dpdk_maintain;
+	d->p.neighbour = dpdk_neighbour;
 	d->p.close = dpdk_close;
 	d->down_since = -1;
 	return &d->p;

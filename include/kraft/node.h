@@ -42,6 +42,9 @@ struct rte_ring;
 /* Addresses of kraftctl clients on the management listener, as the dataplane sees them:
  * this bit, a generation and a slot in the control thread's client table. */
 #define KN_MGMT_ADDR_BIT (1ull << 63)
+/* A shell command on the cmd ring, not the core's: a neighbour from the kernel's table
+ * (node: the IPv4 address, frame[0..5]: the MAC). */
+#define KN_CMD_NEIGHBOUR 200
 
 struct kn_mgmt_msg {
 	uint64_t addr;
@@ -100,7 +103,9 @@ struct kn_node {
 	_Atomic int log_role;
 	_Atomic int32_t log_leader;
 
-	bool eal;	/* DPDK: the EAL is up */
+	bool eal;		/* DPDK: the EAL is up */
+	bool kernel_neighbours; /* DPDK with AF_XDP: learn MACs from the kernel's table */
+	char xdp_ifaces[KN_PORTS_MAX][32]; /* DPDK: the AF_XDP port's interface, or "" */
 	cpu_set_t cpus; /* DPDK: the CPUs the process had before the EAL pinned it */
 
 	atomic_bool stop_dp; /* control -> dataplane: flush everything and exit */

@@ -98,6 +98,9 @@ struct kn_port {
 	void (*tx_commit)(struct kn_port *p, void *handle, uint32_t len);
 	/* Send what is queued. */
 	void (*tx_flush)(struct kn_port *p);
+	/* A neighbour learned elsewhere (the kernel's table): frames for ip go to mac (may
+	 * be NULL: the port needs none). */
+	void (*neighbour)(struct kn_port *p, uint32_t ip, const uint8_t mac[6]);
 	/* Housekeeping, every ~100 ms (may be NULL): a link down for a second is restarted
 	 * (a memif client whose server started after it, or restarted). */
 	void (*maintain)(struct kn_port *p, int64_t now_us);
