@@ -5,6 +5,9 @@
  * a poller's core is what dpdk-notes §6 measured to hurt). */
 #include <errno.h>
 #include <sched.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,6 +78,40 @@ steer(struct kn_node *n, const char *ifname, char *err, size_t errlen)
 	return 0;
 }
 
+/* A memif server's socket file left by a killed run makes the driver fail ("Address
+ * already in use"): remove those nobody listens on (dpdk-notes §8). */
+static void
+stale_memif_sockets(struct kn_node *n)
+{
+	char **argv = n->opt.eal_argv;
+
+	for (int i = 0; i < n->opt.eal_argc; i++) {
+		const char *v = NULL, *p;
+		char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		int fd;
+
+		if (strcmp(argv[i], "--vdev") == 0 && i + 1 < n->opt.eal_argc)
+			v = argv[++i];
+		else if (strncmp(argv[i], "--vdev=", 7) == 0)
+			v = argv[i] + 7;
+		if (v == NULL || strncmp(v, "net_memif", 9) != 0 ||
+		    strstr(v, "role=server") == NULL || strstr(v, "socket-abstract=no") == NULL ||
+		    (p = strstr(v, "socket=")) == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%.*s", (int)strcspn(p + 7, ","), p + 7);
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 && errno == ECONNREFUSED &&
+		    unlink(path) == 0)
+			kn_log(n, "start", "removed the stale memif socket %s (nobody listened)",
+			       path);
+		close(fd);
+	}
+}
+
 int
 kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
 {
@@ -103,6 +140,7 @@ kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
 			kn_log(n, "start", "removed a stale XDP program (%u, %s) from %s", id, name,
 			       xif[i]);
 	}
+	stale_memif_sockets(n);
 	rc = rte_eal_init(n->opt.eal_argc, n->opt.eal_argv);
 	if (rc < 0) {
 		snprintf(err, errlen, "EAL: %s (check the EAL options before --)",

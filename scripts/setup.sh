@@ -10,7 +10,9 @@ packages=(
 	libcmocka-dev                                  # unit tests
 	clang-format                                   # the style check
 	python3                                        # test summaries, the history checker
-	libdpdk-dev                                    # rte_ring between the node's threads
+	libdpdk-dev libbpf-dev                         # the DPDK dataplane, rings, XDP helpers
+	bpftool                                        # the XDP program's libbpf skeleton
+	iproute2                                       # namespaces and veths in the tests
 )
 
 missing=()

@@ -31,6 +31,9 @@ cleanup() {
 	for i in "${!PID[@]}"; do kill -9 "${PID[$i]}" 2>/dev/null; done
 	wait 2>/dev/null
 	[ -n "$CLEANUP_EXTRA" ] && eval "$CLEANUP_EXTRA"
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$NS-"); do
+		ip netns del "$ns"
+	done
 	rm -rf /var/run/dpdk/kraftd-$$-* 2>/dev/null
 	if [ -n "${KEEP:-}" ]; then echo "kept $TOP_RUN"; else rm -rf "$TOP_RUN"; fi
 }
@@ -43,11 +46,42 @@ if ! "$KRAFTD" --help | grep -q -- --test-crash-cut; then
 	exit 77
 fi
 
-mgmt() { echo "127.0.0.$1:$((PORT + 100))"; }
+# TRANSPORT=udp (default), memif, or af_xdp: each node in its own network namespace with a
+# veth whose peer joins a bridge in a hub namespace (10.77.0.254, where kraftctl runs).
+TRANSPORT=${TRANSPORT:-udp}
+NS=kx$$ # namespace prefix (af_xdp)
+ip_of() { if [ "$TRANSPORT" = af_xdp ]; then echo "10.77.0.$1"; else echo "127.0.0.$1"; fi; }
+mgmt() { echo "$(ip_of "$1"):$((PORT + 100))"; }
+# kraftctl, run where the management listeners are reachable
+kctl_at() {
+	if [ "$TRANSPORT" = af_xdp ]; then
+		ip netns exec "$NS-h" "$KCTL" "$@"
+	else
+		"$KCTL" "$@"
+	fi
+}
 servers() {
 	local s="" i
 	for i in $(seq 1 "$NODES"); do s="$s${s:+,}$(mgmt "$i")"; done
 	echo "$s"
+}
+
+# The namespaces of an af_xdp cluster of $1 nodes: NS-h holds a bridge (10.77.0.254/24);
+# node i has veth kvI (10.77.0.i/24) in NS-i, its peer on the bridge.
+namespaces() {
+	local i
+	ip netns add "$NS-h" || fail "cannot create network namespaces (root is needed)"
+	ip -n "$NS-h" link add br0 type bridge && ip -n "$NS-h" link set br0 up &&
+		ip -n "$NS-h" addr add 10.77.0.254/24 dev br0 && ip -n "$NS-h" link set lo up ||
+		fail "hub namespace"
+	for i in $(seq 1 "$1"); do
+		ip netns add "$NS-$i" &&
+			ip link add "kv$i" netns "$NS-$i" type veth peer name "kb$i" netns "$NS-h" &&
+			ip -n "$NS-h" link set "kb$i" master br0 && ip -n "$NS-h" link set "kb$i" up &&
+			ip -n "$NS-$i" addr add "10.77.0.$i/24" dev "kv$i" &&
+			ip -n "$NS-$i" link set "kv$i" up && ip -n "$NS-$i" link set lo up ||
+			fail "namespace of node $i"
+	done
 }
 
 # cluster_init VOTERS [key=value ...]: write and format nI.properties for I = 1..VOTERS.
@@ -56,7 +90,7 @@ cluster_init() {
 	shift
 	NODES=$n
 	CID=$("$KRAFTD" random-uuid)
-	for i in $(seq 1 "$n"); do v="$v${v:+,}$i@127.0.0.$i:$PORT"; done
+	for i in $(seq 1 "$n"); do v="$v${v:+,}$i@$(ip_of "$i"):$PORT"; done
 	VOTERS=$v
 	for i in $(seq 1 "$n"); do node_config "$i" "$@"; done
 }
@@ -71,7 +105,7 @@ node_config() {
 		echo "cluster.id=$CID"
 		echo "controller.quorum.voters=$VOTERS"
 		echo "metadata.log.dir=$RUN/n$i"
-		echo "kraftd.listener=127.0.0.$i:$PORT"
+		echo "kraftd.listener=$(ip_of "$i"):$PORT"
 		echo "controller.quorum.election.timeout.ms=150"
 		echo "controller.quorum.fetch.timeout.ms=300"
 		echo "controller.quorum.election.backoff.max.ms=150"
@@ -80,14 +114,16 @@ node_config() {
 	"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || fail "format node $i"
 }
 
-# TRANSPORT=udp (default) or memif: a full mesh of memif links, one per pair of nodes
-# (the lower id serves), each node's dataplane polling on core (id - 1) % 2 in backoff
-# mode, without hugepages.
-TRANSPORT=${TRANSPORT:-udp}
+# memif: a full mesh of memif links, one per pair of nodes (the lower id serves); memif and
+# af_xdp: each node's dataplane polls on core (id - 1) % 2 in backoff mode, no hugepages.
 eal_args() { # the EAL options of node $1 in a memif mesh of $NODES
 	local i=$1 j k=0 role peers="" a b
-	echo "-l $(((i - 1) % 2)) --no-huge -m 256 --no-shconf --no-pci --no-telemetry"
+	echo "-l $(((i - 1) % 2)) --no-huge -m 512 --no-shconf --no-pci --no-telemetry"
 	echo "--file-prefix kraftd-$$-$i --log-level=lib.eal:error"
+	if [ "$TRANSPORT" = af_xdp ]; then
+		echo "--vdev net_af_xdp0,iface=kv$i,xdp_prog=$BUILD/dataplane/kraftd_xdp.bpf.o --"
+		return
+	fi
 	for j in $(seq 1 "$NODES"); do
 		[ "$j" = "$i" ] && continue
 		a=$((i < j ? i : j))
@@ -106,6 +142,10 @@ start() { # start NODE [extra args]
 		# shellcheck disable=SC2046
 		"$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" --test-crash-cut "$@" \
 			2>>"$RUN/n$i.log" &
+	elif [ "$TRANSPORT" = af_xdp ]; then
+		# shellcheck disable=SC2046
+		ip netns exec "$NS-$i" "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" \
+			--test-crash-cut "$@" 2>>"$RUN/n$i.log" &
 	else
 		"$KRAFTD" --transport udp --config "$RUN/n$i.properties" --test-crash-cut "$@" \
 			2>>"$RUN/n$i.log" &
@@ -135,7 +175,7 @@ leader() {
 	while [ "$(date +%s)" -lt "$deadline" ]; do
 		for i in $(seq 1 "$NODES"); do
 			alive "$i" || continue
-			out=$("$KCTL" --bootstrap-server "$(mgmt "$i")" --timeout-ms 1000 --json \
+			out=$(kctl_at --bootstrap-server "$(mgmt "$i")" --timeout-ms 1000 --json \
 				describe --status 2>/dev/null | json_field leaderId) || continue
 			if [ "$out" -ge 1 ] && alive "$out"; then
 				echo "$out"
@@ -148,7 +188,7 @@ leader() {
 }
 
 # The committed values a node returns, one per line.
-values_on() { "$KCTL" --bootstrap-server "$(mgmt "$1")" --timeout-ms 3000 read --from 0 | cut -f2; }
+values_on() { kctl_at --bootstrap-server "$(mgmt "$1")" --timeout-ms 3000 read --from 0 | cut -f2; }
 
 # Wait until node $1 returns every value in the list $2 (space-separated), within $3 s (10).
 wait_values() {

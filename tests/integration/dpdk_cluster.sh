@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# kraftd integration test: a 3-node cluster whose dataplanes run on DPDK, without
+# hugepages, nodes on cores 0, 1, 0 in backoff mode, over
+#   memif:  a full mesh of net_memif links, or
+#   af_xdp: net_af_xdp on a veth per node, each in its own network namespace, the veths
+#           bridged in a hub namespace, kraftd's XDP program steering its UDP port (checked
+#           attached; ARP and other UDP, the management listener's included, still reach
+#           the kernel; a program left by kill -9 is removed at restart).
+# Election, appends committed and read back from every node, kill -9 of the leader and
+# re-election, restart and catch-up, graceful stop.
+# Usage: dpdk_cluster.sh BUILD_DIR memif|af_xdp   (run by meson: suites integration, dpdk)
+TRANSPORT=${2:?usage: dpdk_cluster.sh BUILD_DIR memif|af_xdp}
+NAME=$TRANSPORT-cluster
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+KXDP=$BUILD/tools/kraftxdp/kraftxdp
+
+if ! pkg-config --exists libdpdk 2>/dev/null; then
+	echo "$NAME: DPDK is not installed" >&2
+	[ "${CI:-}" = true ] && exit 1
+	exit 77
+fi
+if [ "$TRANSPORT" = af_xdp ] && [ "$(id -u)" != 0 ]; then
+	echo "$NAME: network namespaces and XDP need root" >&2
+	[ "${CI:-}" = true ] && exit 1
+	exit 77
+fi
+kctl() { kctl_at --bootstrap-server "$(servers)" "$@"; }
+
+[ "$TRANSPORT" = af_xdp ] && namespaces 3
+cluster_init 3
+for i in 1 2 3; do start "$i"; done
+L=$(leader 20) || fail "no leader over $TRANSPORT"
+log "leader elected over $TRANSPORT: node $L"
+grep -h 'port 0:' "$RUN"/n1.log | head -1 | sed 's/.*start: /  /'
+if [ "$TRANSPORT" = af_xdp ]; then
+	for i in 1 2 3; do
+		ip netns exec "$NS-$i" "$KXDP" show "kv$i" | grep -q kraftd_xdp ||
+			fail "kraftd's XDP program is not attached to kv$i"
+	done
+	log "kraftd_xdp attached on kv1..kv3"
+fi
+out=$(kctl append one two three) || fail "append over $TRANSPORT"
+for i in 1 2 3; do wait_values "$i" "one two three" || fail "node $i lacks one two three"; done
+log "appended and read back from every node: $(echo "$out" | tr '\n\t' ' :')"
+kctl --repeat 500 append x | sed 's/^/  /'
+
+if [ "$TRANSPORT" = af_xdp ]; then
+	# the kernel still owns ARP and every other port: the hub resolved each node, and the
+	# management listener (kernel UDP on the same veth) answered kraftctl above
+	for i in 1 2 3; do
+		ip -n "$NS-h" neigh show "10.77.0.$i" | grep -q lladdr ||
+			fail "the hub never resolved 10.77.0.$i: ARP did not reach node $i's kernel"
+		st=$(ip netns exec "$NS-$i" "$KXDP" stats "kv$i" --json)
+		python3 -c 'import json,sys; s=json.loads(sys.argv[1]); sys.exit(0 if s["steered"] > 0 and s["other_udp"] > 0 and s["not_udp"] > 0 else 1)' "$st" ||
+			fail "node $i's XDP counters: $st"
+	done
+	log "ARP and other UDP reached the kernels; node 1's XDP counters: $(ip netns exec "$NS-1" "$KXDP" stats kv1 --json)"
+fi
+
+OLD=$L
+kill9 "$OLD"
+L=$(leader 20) || fail "no new leader after killing node $OLD"
+[ "$L" != "$OLD" ] || fail "the killed node is still the leader"
+kctl append four >/dev/null || fail "append after failover"
+log "killed leader $OLD (kill -9); node $L leads and commits"
+start "$OLD"
+wait_values "$OLD" "one two three four" 30 || fail "restarted node $OLD did not catch up"
+log "restarted node $OLD caught up"
+if [ "$TRANSPORT" = af_xdp ]; then
+	grep -q 'removed a stale XDP program' "$RUN/n$OLD.log" ||
+		fail "node $OLD did not remove the program its killed run left"
+	log "node $OLD removed the XDP program its killed run had left on kv$OLD"
+fi
+kctl describe --replication | sed 's/^/  /'
+
+stop "$L" || fail "graceful stop of leader $L exited $?"
+N=$(leader 10) || fail "no leader after a graceful stop"
+log "graceful stop of leader $L: exit 0, node $N leads"
+for i in 1 2 3; do alive "$i" && { stop "$i" || fail "graceful stop of node $i"; }; done
+grep -h 'dropped:' "$RUN"/n*.log | sed 's/.*stop: /  /'
+if [ "$TRANSPORT" = af_xdp ]; then
+	for i in 1 2 3; do
+		ip netns exec "$NS-$i" "$KXDP" show "kv$i" | grep -q 'no XDP program' ||
+			fail "an XDP program is left on kv$i after a graceful stop"
+	done
+fi
+log "PASS ($(($(date +%s) - T0)) s)"
