@@ -483,6 +483,14 @@ control_loop(struct ctl *c)
 		}
 		on_signal(c, now);
 		kernel_neighbours(c, now);
+		{ /* for telemetry: a seqlock'd copy of the election counters */
+			uint32_t seq = atomic_load_explicit(&n->el_snap_seq, memory_order_relaxed);
+
+			atomic_store_explicit(&n->el_snap_seq, seq + 1, memory_order_relaxed);
+			atomic_thread_fence(memory_order_release);
+			n->el_snap = n->el.stats;
+			atomic_store_explicit(&n->el_snap_seq, seq + 2, memory_order_release);
+		}
 		if (n->kernel_neighbours && c->next_neighbours < deadline)
 			deadline = c->next_neighbours;
 		if (c->shutdown_done || c->status != 0 || atomic_load(&n->dp_done))

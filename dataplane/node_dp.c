@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "kraft/errors.h"
 #include "kraft/node.h"
 
 #define RETENTION_CHECK_US 100000
@@ -29,7 +31,99 @@ struct dp {
 	uint64_t log_start;
 	struct kn_mgmt_msg mmsg;
 	struct kn_rx rx[KN_RX_BURST];
+	/* appends waiting for their acknowledgement: when each arrived (commit latency) */
+	struct {
+		uint64_t addr;
+		uint32_t corr;
+		bool used;
+		int64_t t_ns;
+	} waiting[1024];
+	struct kn_latency latency;
 };
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO: no system call */
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static unsigned
+waiting_slot(uint64_t addr, uint32_t corr)
+{
+	uint64_t h = (addr ^ ((uint64_t)corr << 20)) * 0x9E3779B97F4A7C15ull;
+
+	return (unsigned)(h >> 54); /* 10 bits */
+}
+
+/* A client's Append arrives: note when (a peek at the header; the core decodes it). */
+static void
+note_append(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
+{
+	uint32_t corr;
+	unsigned s;
+
+	if (len < KR_WIRE_HDR_BYTES || memcmp(b, KR_WIRE_MAGIC, 4) != 0 || b[5] != KR_API_APPEND)
+		return;
+	corr = (uint32_t)b[36] | (uint32_t)b[37] << 8 | (uint32_t)b[38] << 16 |
+	       (uint32_t)b[39] << 24;
+	s = waiting_slot(addr, corr);
+	d->waiting[s].addr = addr;
+	d->waiting[s].corr = corr;
+	d->waiting[s].used = true;
+	d->waiting[s].t_ns = now_ns();
+}
+
+/* Its acknowledgement leaves: the HW passed it. */
+static void
+note_commit(struct dp *d, const struct kr_rp_action *a)
+{
+	const struct kr_append_resp *r = &a->u.send.msg.u.append_resp;
+	unsigned s = waiting_slot(a->u.send.to_addr, a->u.send.correlation);
+
+	if (a->u.send.msg.api != KR_API_APPEND_RESP || r->error != KR_ERR_NONE ||
+	    r->outcome_unknown || !d->waiting[s].used || d->waiting[s].addr != a->u.send.to_addr ||
+	    d->waiting[s].corr != a->u.send.correlation)
+		return;
+	d->waiting[s].used = false;
+	kn_latency_add(&d->latency, (uint64_t)(now_ns() - d->waiting[s].t_ns));
+}
+
+/* The snapshot telemetry reads (a seqlock: odd while being written). */
+static void
+publish(struct dp *d)
+{
+	struct kn_node *n = d->n;
+	struct kn_dp_snapshot *s = &n->dp_snap;
+	uint32_t seq = atomic_load_explicit(&n->dp_snap_seq, memory_order_relaxed);
+	struct kr_describe_resp desc;
+
+	atomic_store_explicit(&n->dp_snap_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	s->epoch = d->r->epoch;
+	s->leader = d->r->leader_id;
+	s->role = (uint8_t)d->r->role;
+	s->hw = d->r->hw;
+	s->committed = d->r->committed;
+	s->log_start = kr_log_start(n->log);
+	s->log_end = kr_log_end(n->log);
+	s->durable = d->r->durable;
+	kr_repl_describe(d->r, d->now, &desc);
+	s->describe = desc;
+	for (unsigned i = 0; i < (unsigned)desc.n_voters + desc.n_observers; i++)
+		s->replicas[i] = desc.replicas[i];
+	s->describe.replicas = s->replicas;
+	s->core = d->r->stats;
+	for (unsigned i = 0; i < n->n_ports; i++)
+		s->ports[i] = n->ports[i]->stats;
+	s->rx_packets = n->dp_stats.rx_packets;
+	s->ring_full_event = n->dp_stats.ring_full_event;
+	s->ring_full_mgmt = n->dp_stats.ring_full_mgmt;
+	s->commit_latency = d->latency;
+	atomic_store_explicit(&n->dp_snap_seq, seq + 2, memory_order_release);
+}
 
 /* The voter whose configured address this is (whatever port it came in on), or
  * KR_NODE_NONE. */
@@ -118,6 +212,7 @@ actions(struct dp *d)
 
 		switch (a->type) {
 		case KR_RP_SEND:
+			note_commit(d, a);
 			if (a->u.send.to_node >= 0) {
 				if (!node_addr(n, a->u.send.to_node, &addr)) {
 					n->dp_stats.send_unroutable++;
@@ -312,6 +407,7 @@ poll_inputs(struct dp *d)
 		work = true;
 	}
 	while (rte_ring_sc_dequeue_elem(n->mreq, &d->mmsg, sizeof(d->mmsg)) == 0) {
+		note_append(d, d->mmsg.bytes, d->mmsg.len, d->mmsg.addr);
 		kr_repl_on_packet(d->r, d->mmsg.bytes, d->mmsg.len, KR_NODE_NONE, d->mmsg.addr,
 				  d->now, &d->out);
 		actions(d);
@@ -327,6 +423,7 @@ poll_inputs(struct dp *d)
 			if (node == KR_NODE_NONE)
 				n->dp_stats.rx_foreign_addr++;
 			n->dp_stats.rx_packets++;
+			note_append(d, d->rx[i].data, d->rx[i].len, d->rx[i].addr);
 			kr_repl_on_packet(d->r, d->rx[i].data, d->rx[i].len, node, d->rx[i].addr,
 					  d->now, &d->out);
 			actions(d); /* before the buffer goes: actions may view it */
@@ -409,6 +506,7 @@ kn_dataplane_main(void *arg)
 		if (d->now >= d->next_retention) {
 			retention(d);
 			maintain_ports(d);
+			publish(d);
 			d->next_retention = d->now + RETENTION_CHECK_US;
 		}
 		flush_start(d);
@@ -423,6 +521,7 @@ kn_dataplane_main(void *arg)
 		}
 		idle(d);
 	}
+	publish(d);
 	free(d);
 	atomic_store(&n->dp_done, true);
 	kn_wake(n->ctl_wake, &n->ctl_sleeping);

@@ -148,6 +148,8 @@ kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	n->eal = true;
+	if (kn_telemetry_register(n) != 0)
+		kn_log(n, "start", "telemetry: cannot register /kraft/* (telemetry disabled?)");
 	if (rte_eth_dev_count_avail() == 0) {
 		snprintf(err, errlen,
 			 "EAL: no ports (give one: --vdev net_af_xdp0,iface=IF,... or "

@@ -11,6 +11,7 @@ packages=(
 	clang-format                                   # the style check
 	python3                                        # test summaries, the history checker
 	libdpdk-dev libbpf-dev                         # the DPDK dataplane, rings, XDP helpers
+	dpdk-dev                                       # dpdk-telemetry.py
 	bpftool                                        # the XDP program's libbpf skeleton
 	iproute2                                       # namespaces and veths in the tests
 )

@@ -61,6 +61,33 @@ struct kn_options {
 	char **eal_argv;
 };
 
+/* The leader's commit latency, append received to its acknowledgement leaving (the HW
+ * passed it): log-linear buckets over nanoseconds, 8 per power of two. */
+#define KN_LAT_BUCKETS (64 * 8)
+struct kn_latency {
+	uint64_t count;
+	uint64_t max_ns;
+	uint64_t bucket[KN_LAT_BUCKETS];
+};
+void kn_latency_add(struct kn_latency *l, uint64_t ns);
+/* The value below which a fraction q of the samples fall (0: none). */
+uint64_t kn_latency_quantile(const struct kn_latency *l, double q);
+
+/* What the dataplane publishes (every 100 ms and at stop) for telemetry: a seqlock'd
+ * copy, the only dataplane state another thread reads. */
+struct kn_dp_snapshot {
+	uint32_t epoch;
+	int32_t leader;
+	uint8_t role; /* enum kr_repl_role */
+	uint64_t hw, committed, log_start, log_end, durable;
+	struct kr_describe_resp describe; /* replicas point at the array below */
+	struct kr_replica_info replicas[KR_REPLICAS_MAX];
+	struct kr_repl_stats core;
+	struct kn_port_stats ports[KN_PORTS_MAX];
+	uint64_t rx_packets, ring_full_event, ring_full_mgmt;
+	struct kn_latency commit_latency;
+};
+
 /* Counters of the shells (the cores keep their own). */
 struct kn_stats {
 	uint64_t rx_packets, tx_packets, tx_errors;
@@ -112,6 +139,12 @@ struct kn_node {
 	atomic_bool dp_done; /* dataplane -> control: it has exited */
 	atomic_int fatal;    /* a KR_FATAL_* code once the node fail-stopped */
 	struct kn_stats dp_stats, ctl_stats, flush_stats; /* each written by one thread */
+
+	/* published for telemetry (seqlocks: odd while being written) */
+	_Atomic uint32_t dp_snap_seq;
+	struct kn_dp_snapshot dp_snap;
+	_Atomic uint32_t el_snap_seq;
+	struct kr_election_stats el_snap;
 };
 
 /* Monotonic microseconds. */
@@ -145,6 +178,10 @@ int kn_crash_cut(struct kn_node *n);
  * sizes fitted to the ports. @return 0 or a negative errno with err. */
 int kn_dpdk_start(struct kn_node *n, char *err, size_t errlen);
 void kn_dpdk_stop(struct kn_node *n);
+
+/* Telemetry (DPDK only, dataplane/telemetry.c): /kraft/status, /kraft/replication,
+ * /kraft/stats. */
+int kn_telemetry_register(struct kn_node *n);
 
 /* Threads. */
 void *kn_dataplane_main(void *node);

@@ -118,7 +118,7 @@ node_config() {
 # af_xdp: each node's dataplane polls on core (id - 1) % 2 in backoff mode, no hugepages.
 eal_args() { # the EAL options of node $1 in a memif mesh of $NODES
 	local i=$1 j k=0 role peers="" a b
-	echo "-l $(((i - 1) % 2)) --no-huge -m 512 --no-shconf --no-pci --no-telemetry"
+	echo "-l $(((i - 1) % 2)) --no-huge -m 512 --no-shconf --no-pci"
 	echo "--file-prefix kraftd-$$-$i --log-level=lib.eal:error"
 	if [ "$TRANSPORT" = af_xdp ]; then
 		echo "--vdev net_af_xdp0,iface=kv$i,xdp_prog=$BUILD/dataplane/kraftd_xdp.bpf.o --"

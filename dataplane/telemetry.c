@@ -1,0 +1,188 @@
+/* kraftd: DPDK telemetry (dpdk-telemetry.py -f PREFIX): /kraft/status, /kraft/replication,
+ * /kraft/stats. Callbacks run on the EAL's telemetry thread and read only the seqlock'd
+ * snapshots the dataplane and control threads publish (include/kraft/node.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "kraft/errors.h"
+#include "kraft/node.h"
+
+static struct kn_node *tn; /* one node per process */
+
+static void
+read_dp(struct kn_dp_snapshot *s)
+{
+	for (;;) {
+		uint32_t a = atomic_load_explicit(&tn->dp_snap_seq, memory_order_acquire);
+
+		if (a & 1)
+			continue;
+		memcpy(s, &tn->dp_snap, sizeof(*s));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&tn->dp_snap_seq, memory_order_relaxed) == a)
+			return;
+	}
+}
+
+static void
+read_el(struct kr_election_stats *s)
+{
+	for (;;) {
+		uint32_t a = atomic_load_explicit(&tn->el_snap_seq, memory_order_acquire);
+
+		if (a & 1)
+			continue;
+		memcpy(s, &tn->el_snap, sizeof(*s));
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&tn->el_snap_seq, memory_order_relaxed) == a)
+			return;
+	}
+}
+
+static int64_t
+off(uint64_t v)
+{
+	return v == KR_OFFSET_NONE ? -1 : (int64_t)v;
+}
+
+static int
+tel_status(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	static struct kn_dp_snapshot s;
+
+	(void)cmd;
+	(void)params;
+	read_dp(&s);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "node_id", tn->cfg.node_id);
+	rte_tel_data_add_dict_u64(d, "epoch", atomic_load(&tn->log_epoch));
+	rte_tel_data_add_dict_string(d, "role", kr_role_name((unsigned)atomic_load(&tn->log_role)));
+	rte_tel_data_add_dict_int(d, "leader_id", atomic_load(&tn->log_leader));
+	rte_tel_data_add_dict_int(d, "high_watermark", (int)off(s.committed));
+	rte_tel_data_add_dict_u64(d, "log_start", s.log_start);
+	rte_tel_data_add_dict_u64(d, "log_end", s.log_end);
+	rte_tel_data_add_dict_u64(d, "durable", s.durable);
+	rte_tel_data_add_dict_u64(d, "ports", tn->n_ports);
+	return 0;
+}
+
+static int
+tel_replication(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	static struct kn_dp_snapshot s;
+	uint64_t leader_leo = 0;
+
+	(void)cmd;
+	(void)params;
+	read_dp(&s);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "leader_id", s.leader);
+	rte_tel_data_add_dict_u64(d, "epoch", s.epoch);
+	rte_tel_data_add_dict_int(d, "high_watermark", (int)off(s.hw));
+	rte_tel_data_add_dict_string(
+		d, "view",
+		s.describe.error == KR_ERR_NONE ? "leader" : "not the leader: ask leader_id");
+	for (unsigned i = 0; i < (unsigned)s.describe.n_voters + s.describe.n_observers; i++)
+		if (s.replicas[i].replica_id == s.leader)
+			leader_leo = s.replicas[i].log_end_offset;
+	for (unsigned i = 0; i < (unsigned)s.describe.n_voters + s.describe.n_observers; i++) {
+		const struct kr_replica_info *r = &s.replicas[i];
+		struct rte_tel_data *e = rte_tel_data_alloc();
+		char name[32];
+
+		if (e == NULL)
+			break;
+		rte_tel_data_start_dict(e);
+		rte_tel_data_add_dict_string(e, "status",
+					     r->replica_id == s.leader ? "Leader"
+					     : i < s.describe.n_voters ? "Follower"
+								       : "Observer");
+		rte_tel_data_add_dict_int(e, "log_end_offset", (int)off(r->log_end_offset));
+		rte_tel_data_add_dict_int(e, "lag",
+					  r->log_end_offset == KR_OFFSET_NONE
+						  ? -1
+						  : (int)(leader_leo - r->log_end_offset));
+		rte_tel_data_add_dict_int(e, "durable_offset", (int)off(r->durable_offset));
+		rte_tel_data_add_dict_u64(e, "last_fetch_us", (uint64_t)r->last_fetch_us);
+		rte_tel_data_add_dict_u64(e, "last_caught_up_us", (uint64_t)r->last_caught_up_us);
+		/* telemetry nests one level only: a dict per replica, named by its id */
+		snprintf(name, sizeof(name), "node_%d", r->replica_id);
+		rte_tel_data_add_dict_container(d, name, e, 0);
+	}
+	return 0;
+}
+
+static int
+tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	static struct kn_dp_snapshot s;
+	struct kr_election_stats el;
+	struct rte_tel_data *drops = rte_tel_data_alloc(), *lat = rte_tel_data_alloc();
+	uint64_t in = 0, out = 0;
+
+	(void)cmd;
+	(void)params;
+	if (drops == NULL || lat == NULL)
+		return -1;
+	read_dp(&s);
+	read_el(&el);
+	for (unsigned i = 0; i < tn->n_ports; i++) {
+		in += s.ports[i].rx_packets;
+		out += s.ports[i].tx_packets;
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "packets_in", in);
+	rte_tel_data_add_dict_u64(d, "packets_out", out);
+	rte_tel_data_add_dict_u64(d, "elections", el.elections);
+	rte_tel_data_add_dict_u64(d, "epoch_changes",
+				  el.transitions[KR_ROLE_LEADER] +
+					  el.transitions[KR_ROLE_FOLLOWER] +
+					  el.transitions[KR_ROLE_CANDIDATE]);
+	rte_tel_data_add_dict_u64(d, "votes_granted", el.votes_granted);
+	rte_tel_data_add_dict_u64(d, "appends", s.core.appends);
+	rte_tel_data_add_dict_u64(d, "commits", s.core.commits);
+	rte_tel_data_add_dict_u64(d, "duplicates", s.core.duplicates);
+	rte_tel_data_add_dict_u64(d, "truncations", s.core.truncations);
+	rte_tel_data_add_dict_u64(d, "fetches_served", s.core.fetches_served);
+	rte_tel_data_add_dict_u64(d, "fetches_parked", s.core.fetches_parked);
+	rte_tel_data_add_dict_u64(d, "ring_full", s.ring_full_event + s.ring_full_mgmt);
+	rte_tel_data_start_dict(drops);
+	for (unsigned w = 0; w < KR_RP_DROP_COUNT; w++)
+		if (s.core.drops[w])
+			rte_tel_data_add_dict_u64(drops, kr_rp_drop_name(w), s.core.drops[w]);
+	for (unsigned w = 0; w < KN_PORT_DROP_COUNT; w++) {
+		uint64_t v = 0;
+
+		for (unsigned i = 0; i < tn->n_ports; i++)
+			v += s.ports[i].drops[w];
+		if (v)
+			rte_tel_data_add_dict_u64(drops, kn_port_drop_name(w), v);
+	}
+	rte_tel_data_add_dict_container(d, "drops", drops, 0);
+	rte_tel_data_start_dict(lat);
+	rte_tel_data_add_dict_u64(lat, "count", s.commit_latency.count);
+	rte_tel_data_add_dict_u64(lat, "p50", kn_latency_quantile(&s.commit_latency, 0.5));
+	rte_tel_data_add_dict_u64(lat, "p90", kn_latency_quantile(&s.commit_latency, 0.9));
+	rte_tel_data_add_dict_u64(lat, "p99", kn_latency_quantile(&s.commit_latency, 0.99));
+	rte_tel_data_add_dict_u64(lat, "p99_9", kn_latency_quantile(&s.commit_latency, 0.999));
+	rte_tel_data_add_dict_u64(lat, "max", s.commit_latency.max_ns);
+	rte_tel_data_add_dict_container(d, "commit_latency_ns", lat, 0);
+	return 0;
+}
+
+int
+kn_telemetry_register(struct kn_node *n)
+{
+	tn = n;
+	if (rte_telemetry_register_cmd("/kraft/status", tel_status,
+				       "kraftd: node, epoch, role, leader, HW, log range") != 0 ||
+	    rte_telemetry_register_cmd("/kraft/replication", tel_replication,
+				       "kraftd: the leader's view of every replica") != 0 ||
+	    rte_telemetry_register_cmd("/kraft/stats", tel_stats,
+				       "kraftd: packets, drops by reason, elections, commits, "
+				       "truncations, ring-full events, commit latency") != 0)
+		return -1;
+	return 0;
+}
