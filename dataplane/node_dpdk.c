@@ -141,6 +141,15 @@ kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
 			       xif[i]);
 	}
 	stale_memif_sockets(n);
+	{
+		char line[1024];
+		size_t k = 0;
+
+		for (int i = 1; i < n->opt.eal_argc && k < sizeof(line) - 2; i++)
+			k += (size_t)snprintf(line + k, sizeof(line) - k, "%s%s", i > 1 ? " " : "",
+					      n->opt.eal_argv[i]);
+		kn_log(n, "start", "EAL options: %s", k ? line : "(none)");
+	}
 	rc = rte_eal_init(n->opt.eal_argc, n->opt.eal_argv);
 	if (rc < 0) {
 		snprintf(err, errlen, "EAL: %s (check the EAL options before --)",

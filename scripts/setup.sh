@@ -22,8 +22,24 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 	fi
 done
+# Hugepages for a DPDK node started with --in-memory (the tests run one node so; every
+# other DPDK process here runs without: --no-huge). 256 x 2 MB, mounted at /dev/hugepages.
+hugepages() {
+	local want=256 nr=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+	[ "$(id -u)" -eq 0 ] && [ -w "$nr" ] || return 0
+	if [ "$(cat "$nr")" -lt $want ]; then
+		echo $want >"$nr" 2>/dev/null || true
+		echo "setup: reserved $(cat "$nr") hugepages of 2 MB"
+	fi
+	if ! mountpoint -q /dev/hugepages; then
+		mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages &&
+			echo "setup: mounted hugetlbfs at /dev/hugepages"
+	fi
+}
+
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "setup: all ${#packages[@]} packages present"
+	hugepages
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -34,3 +50,4 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+hugepages

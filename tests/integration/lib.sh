@@ -118,7 +118,13 @@ node_config() {
 # af_xdp: each node's dataplane polls on core (id - 1) % 2 in backoff mode, no hugepages.
 eal_args() { # the EAL options of node $1 in a memif mesh of $NODES
 	local i=$1 j k=0 role peers="" a b
-	echo "-l $(((i - 1) % 2)) --no-huge -m 512 --no-shconf --no-pci"
+	# node 1 on hugepages (--in-memory) when there are enough free, the others without
+	if [ "$i" = 1 ] && [ "$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)" -ge 200 ] &&
+		mountpoint -q /dev/hugepages; then
+		echo "-l 0 --in-memory --no-pci"
+	else
+		echo "-l $(((i - 1) % 2)) --no-huge -m 512 --no-shconf --no-pci"
+	fi
 	echo "--file-prefix kraftd-$$-$i --log-level=lib.eal:error"
 	if [ "$TRANSPORT" = af_xdp ]; then
 		echo "--vdev net_af_xdp0,iface=kv$i,xdp_prog=$BUILD/dataplane/kraftd_xdp.bpf.o --"
