@@ -40,6 +40,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
+# Before: what an earlier run killed before its cleanup left (its PID is in the names).
+for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^kx[0-9]+-' || true); do
+	pid=${ns#kx}
+	pid=${pid%%-*}
+	kill -0 "$pid" 2>/dev/null || ip netns del "$ns" 2>/dev/null
+done
+for dir in /var/run/dpdk/kraftd-*-*; do
+	[ -d "$dir" ] || continue
+	pid=${dir#/var/run/dpdk/kraftd-}
+	pid=${pid%%-*}
+	kill -0 "$pid" 2>/dev/null || rm -rf "$dir"
+done
+
 if ! "$KRAFTD" --help | grep -q -- --test-crash-cut; then
 	echo "$NAME: $KRAFTD was built without -Dcrash_test=true" >&2
 	[ "${CI:-}" = true ] && exit 1
