@@ -11,59 +11,16 @@ static const char *const role_names[KR_ROLE_COUNT] = {
 	"unattached", "prospective", "candidate", "leader", "follower", "resigned",
 };
 
-static const char *const why_names[] = {
-#define KR_WHY_NAME(n, text) #n,
-	KR_WHY_TABLE(KR_WHY_NAME)
-#undef KR_WHY_NAME
-};
-
-static const char *const ignore_names[] = {
-#define KR_EL_IGNORE_NAME(n, text) #n,
-	KR_EL_IGNORE_TABLE(KR_EL_IGNORE_NAME)
-#undef KR_EL_IGNORE_NAME
-};
-
 const char *
 kr_role_name(unsigned role)
 {
 	return role < KR_ROLE_COUNT ? role_names[role] : "?";
 }
 
-const char *
-kr_why_name(unsigned why)
-{
-	return why < KR_WHY_COUNT ? why_names[why] : "?";
-}
-
-static const char *const why_texts[] = {
-#define KR_WHY_TEXT(n, text) text,
-	KR_WHY_TABLE(KR_WHY_TEXT)
-#undef KR_WHY_TEXT
-};
-
-const char *
-kr_why_text(unsigned why)
-{
-	return why < KR_WHY_COUNT ? why_texts[why] : "?";
-}
-
-static const char *const refusal_texts[] = {
-#define KR_REFUSAL_TEXT(n, text) text,
-	KR_REFUSAL_TABLE(KR_REFUSAL_TEXT)
-#undef KR_REFUSAL_TEXT
-};
-
-const char *
-kr_refusal_text(unsigned why)
-{
-	return why < KR_REFUSAL_COUNT ? refusal_texts[why] : "?";
-}
-
-const char *
-kr_el_ignore_name(unsigned reason)
-{
-	return reason < KR_EL_IGNORE_COUNT ? ignore_names[reason] : "?";
-}
+KR_TABLE_LOOKUP(kr_why_name, KR_WHY_TABLE, KR_X_NAME)
+KR_TABLE_LOOKUP(kr_why_text, KR_WHY_TABLE, KR_X_TEXT)
+KR_TABLE_LOOKUP(kr_refusal_text, KR_REFUSAL_TABLE, KR_X_TEXT)
+KR_TABLE_LOOKUP(kr_el_ignore_name, KR_EL_IGNORE_TABLE, KR_X_NAME)
 
 /*
  * Legal role changes (KIP-595 with KIP-996, reference §2). Rows: from; columns: to.

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "kraft/common.h"
 #include "kraft/port.h"
 
 #define UDP_BUF_BYTES 65536
@@ -23,17 +24,7 @@ struct udp_port {
 	uint64_t tx_addr;
 };
 
-static const char *const drop_names[] = {
-#define KN_PORT_DROP_NAME(n, text) #n,
-	KN_PORT_DROP_TABLE(KN_PORT_DROP_NAME)
-#undef KN_PORT_DROP_NAME
-};
-
-const char *
-kn_port_drop_name(unsigned why)
-{
-	return why < KN_PORT_DROP_COUNT ? drop_names[why] : "?";
-}
+KR_TABLE_LOOKUP(kn_port_drop_name, KN_PORT_DROP_TABLE, KR_X_NAME)
 
 static int
 udp_rx(struct kn_port *p, struct kn_rx *rx, int n)

@@ -9,17 +9,7 @@
 #include "kraft/le.h"
 #include "repl_int.h"
 
-static const char *const drop_names[] = {
-#define KR_RP_DROP_NAME(n, text) #n,
-	KR_RP_DROP_TABLE(KR_RP_DROP_NAME)
-#undef KR_RP_DROP_NAME
-};
-
-const char *
-kr_rp_drop_name(unsigned reason)
-{
-	return reason < KR_RP_DROP_COUNT ? drop_names[reason] : "?";
-}
+KR_TABLE_LOOKUP(kr_rp_drop_name, KR_RP_DROP_TABLE, KR_X_NAME)
 
 /* ---- output helpers ---- */
 

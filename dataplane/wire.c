@@ -40,32 +40,19 @@ static const struct {
 #undef KR_API_INFO
 };
 
-static const char *const status_names[] = {
-#define KR_WIRE_NAME(n, text) #n,
-	KR_WIRE_STATUS_TABLE(KR_WIRE_NAME)
-#undef KR_WIRE_NAME
-};
+static KR_TABLE_LOOKUP(status_name, KR_WIRE_STATUS_TABLE,
+		       KR_X_NAME) static KR_TABLE_LOOKUP(status_text, KR_WIRE_STATUS_TABLE,
+							 KR_X_TEXT)
 
-static const char *const status_texts[] = {
-#define KR_WIRE_TEXT(n, text) text,
-	KR_WIRE_STATUS_TABLE(KR_WIRE_TEXT)
-#undef KR_WIRE_TEXT
-};
-
-const char *
-kr_wire_status_name(int status)
+	const char *kr_wire_status_name(int status)
 {
-	if (status < 0)
-		status = -status;
-	return status < KR_WIRE_STATUS_COUNT ? status_names[status] : "?";
+	return status_name((unsigned)(status < 0 ? -status : status));
 }
 
 const char *
 kr_wire_status_text(int status)
 {
-	if (status < 0)
-		status = -status;
-	return status < KR_WIRE_STATUS_COUNT ? status_texts[status] : "?";
+	return status_text((unsigned)(status < 0 ? -status : status));
 }
 
 const char *

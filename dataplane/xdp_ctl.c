@@ -14,30 +14,11 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 
+#include "kraft/common.h"
 #include "kraft/xdp.h"
 
-static const char *const stat_names[] = {
-#define KN_XDP_STAT_NAME(n, text) #n,
-	KN_XDP_STAT_TABLE(KN_XDP_STAT_NAME)
-#undef KN_XDP_STAT_NAME
-};
-static const char *const stat_texts[] = {
-#define KN_XDP_STAT_TEXT(n, text) text,
-	KN_XDP_STAT_TABLE(KN_XDP_STAT_TEXT)
-#undef KN_XDP_STAT_TEXT
-};
-
-const char *
-kn_xdp_stat_name(unsigned i)
-{
-	return i < KN_XDP_STAT_COUNT ? stat_names[i] : "?";
-}
-
-const char *
-kn_xdp_stat_text(unsigned i)
-{
-	return i < KN_XDP_STAT_COUNT ? stat_texts[i] : "?";
-}
+KR_TABLE_LOOKUP(kn_xdp_stat_name, KN_XDP_STAT_TABLE, KR_X_NAME)
+KR_TABLE_LOOKUP(kn_xdp_stat_text, KN_XDP_STAT_TABLE, KR_X_TEXT)
 
 __attribute__((format(printf, 3, 4))) static int
 fail(char *err, size_t errlen, const char *fmt, ...)

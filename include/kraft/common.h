@@ -36,6 +36,19 @@
 
 #define KR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The columns of a two-column X-macro table X(name, text), as string initializers. */
+#define KR_X_NAME(n, text) #n,
+#define KR_X_TEXT(n, text) text,
+/* Define `const char *fn(unsigned i)`: row i's name (KR_X_NAME) or text (KR_X_TEXT) of
+ * TABLE, or "?" past its end. One definition for every counter and reason table. */
+#define KR_TABLE_LOOKUP(fn, TABLE, COLUMN)                           \
+	const char *fn(unsigned i)                                   \
+	{                                                            \
+		static const char *const column[] = {TABLE(COLUMN)}; \
+                                                                     \
+		return i < KR_ARRAY_SIZE(column) ? column[i] : "?";  \
+	}
+
 static inline int
 kr_uuid_is_zero(const uint8_t id[KR_UUID_BYTES])
 {
