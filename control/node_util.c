@@ -104,49 +104,6 @@ kn_wake_always(int fd)
 	}
 }
 
-void
-kn_latency_add(struct kn_latency *l, uint64_t ns)
-{
-	unsigned b;
-
-	if (ns < 8) {
-		b = (unsigned)ns;
-	} else {
-		unsigned e = 63u - (unsigned)__builtin_clzll(ns); /* >= 3 */
-
-		b = e * 8 + (unsigned)((ns >> (e - 3)) & 7);
-	}
-	if (b >= KN_LAT_BUCKETS)
-		b = KN_LAT_BUCKETS - 1;
-	l->bucket[b]++;
-	l->count++;
-	if (ns > l->max_ns)
-		l->max_ns = ns;
-}
-
-uint64_t
-kn_latency_quantile(const struct kn_latency *l, double q)
-{
-	uint64_t want = (uint64_t)((double)l->count * q), seen = 0;
-
-	if (l->count == 0)
-		return 0;
-	for (unsigned b = 0; b < KN_LAT_BUCKETS; b++) {
-		seen += l->bucket[b];
-		if (seen > want) {
-			unsigned e = b / 8;
-
-			if (e < 3)
-				return b;
-			/* the upper edge of the bucket, never above the largest sample */
-			uint64_t hi = ((8ull + (b & 7) + 1) << (e - 3)) - 1;
-
-			return hi < l->max_ns ? hi : l->max_ns;
-		}
-	}
-	return l->max_ns;
-}
-
 bool
 kn_ring_pending(const struct rte_ring *r)
 {

@@ -38,7 +38,7 @@ struct dp {
 		bool used;
 		int64_t t_ns;
 	} waiting[1024];
-	struct kn_latency latency;
+	struct kr_latency latency;
 };
 
 static int64_t
@@ -88,7 +88,7 @@ note_commit(struct dp *d, const struct kr_rp_action *a)
 	    d->waiting[s].corr != a->u.send.correlation)
 		return;
 	d->waiting[s].used = false;
-	kn_latency_add(&d->latency, (uint64_t)(now_ns() - d->waiting[s].t_ns));
+	kr_latency_add(&d->latency, (uint64_t)(now_ns() - d->waiting[s].t_ns));
 }
 
 /* The snapshot telemetry reads (a seqlock: odd while being written). */

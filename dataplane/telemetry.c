@@ -163,10 +163,10 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_container(d, "drops", drops, 0);
 	rte_tel_data_start_dict(lat);
 	rte_tel_data_add_dict_u64(lat, "count", s.commit_latency.count);
-	rte_tel_data_add_dict_u64(lat, "p50", kn_latency_quantile(&s.commit_latency, 0.5));
-	rte_tel_data_add_dict_u64(lat, "p90", kn_latency_quantile(&s.commit_latency, 0.9));
-	rte_tel_data_add_dict_u64(lat, "p99", kn_latency_quantile(&s.commit_latency, 0.99));
-	rte_tel_data_add_dict_u64(lat, "p99_9", kn_latency_quantile(&s.commit_latency, 0.999));
+	rte_tel_data_add_dict_u64(lat, "p50", kr_latency_quantile(&s.commit_latency, 0.5));
+	rte_tel_data_add_dict_u64(lat, "p90", kr_latency_quantile(&s.commit_latency, 0.9));
+	rte_tel_data_add_dict_u64(lat, "p99", kr_latency_quantile(&s.commit_latency, 0.99));
+	rte_tel_data_add_dict_u64(lat, "p99_9", kr_latency_quantile(&s.commit_latency, 0.999));
 	rte_tel_data_add_dict_u64(lat, "max", s.commit_latency.max_ns);
 	rte_tel_data_add_dict_container(d, "commit_latency_ns", lat, 0);
 	return 0;

@@ -27,6 +27,7 @@
 
 #include "kraft/config.h"
 #include "kraft/election.h"
+#include "kraft/latency.h"
 #include "kraft/log.h"
 #include "kraft/port.h"
 #include "kraft/repl.h"
@@ -61,18 +62,6 @@ struct kn_options {
 	char **eal_argv;
 };
 
-/* The leader's commit latency, append received to its acknowledgement leaving (the HW
- * passed it): log-linear buckets over nanoseconds, 8 per power of two. */
-#define KN_LAT_BUCKETS (64 * 8)
-struct kn_latency {
-	uint64_t count;
-	uint64_t max_ns;
-	uint64_t bucket[KN_LAT_BUCKETS];
-};
-void kn_latency_add(struct kn_latency *l, uint64_t ns);
-/* The value below which a fraction q of the samples fall (0: none). */
-uint64_t kn_latency_quantile(const struct kn_latency *l, double q);
-
 /* What the dataplane publishes (every 100 ms and at stop) for telemetry: a seqlock'd
  * copy, the only dataplane state another thread reads. */
 struct kn_dp_snapshot {
@@ -85,7 +74,7 @@ struct kn_dp_snapshot {
 	struct kr_repl_stats core;
 	struct kn_port_stats ports[KN_PORTS_MAX];
 	uint64_t rx_packets, ring_full_event, ring_full_mgmt;
-	struct kn_latency commit_latency;
+	struct kr_latency commit_latency; /* append received to its acknowledgement leaving */
 };
 
 /* Counters of the shells (the cores keep their own). */
