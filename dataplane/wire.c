@@ -770,6 +770,13 @@ kr_msg_decode(const struct kr_frame *f, struct kr_msg *m)
 		return n == 0 ? 0 : -KR_WIRE_EBODYLEN;
 	case KR_API_DESCRIBE_NODES_RESP:
 		return dec_nodes_resp(b, n, &m->u.nodes_resp);
+	case KR_API_PING:
+	case KR_API_PING_RESP:
+		if (n > KR_PING_BYTES_MAX)
+			return -KR_WIRE_EBODYLEN;
+		m->u.ping.payload = b;
+		m->u.ping.len = n;
+		return 0;
 	default:
 		return -KR_WIRE_EAPI;
 	}
@@ -836,6 +843,15 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 		return 0;
 	case KR_API_DESCRIBE_NODES_RESP:
 		return enc_nodes_resp(b, cap, &m->u.nodes_resp);
+	case KR_API_PING:
+	case KR_API_PING_RESP:
+		if (m->u.ping.len > KR_PING_BYTES_MAX)
+			return -KR_WIRE_EFIELD;
+		if (cap < m->u.ping.len)
+			return -KR_WIRE_ENOSPACE;
+		if (m->u.ping.len)
+			memcpy(b, m->u.ping.payload, m->u.ping.len);
+		return (int)m->u.ping.len;
 	default:
 		return -KR_WIRE_EAPI;
 	}

@@ -85,6 +85,7 @@ struct kn_stats {
 	uint64_t flushes, flush_bytes;
 	uint64_t mgmt_requests, mgmt_dropped;
 	uint64_t send_unroutable; /* a frame for a node with no known address */
+	uint64_t pings;		  /* PINGs echoed by the dataplane (kraftbench's floor) */
 };
 
 struct kn_node {

@@ -180,6 +180,10 @@
  *         10  2 mgmt_port      the management listener's UDP port, same address
  *         12  1 flags          bit 0 KR_NODE_F_VOTER; bit 1 KR_NODE_F_SELF (the sender)
  *         13  3 reserved
+ *
+ * PING (17), 0 to KR_PING_BYTES_MAX bytes: any payload. The node's dataplane port answers
+ * at once, before the replication core, with PING_RESP (18) carrying the same payload:
+ * kraftbench's measure of the raw round trip (the floor) over the same transport.
  */
 
 #define KR_WIRE_MAGIC "KRFT"
@@ -210,7 +214,9 @@
 	X(DESCRIBE_QUORUM, 13, 0, 1)      \
 	X(DESCRIBE_QUORUM_RESP, 14, 0, 1) \
 	X(DESCRIBE_NODES, 15, 0, 1)       \
-	X(DESCRIBE_NODES_RESP, 16, 0, 1)
+	X(DESCRIBE_NODES_RESP, 16, 0, 1)  \
+	X(PING, 17, 0, 1)                 \
+	X(PING_RESP, 18, 0, 1)
 
 enum kr_api {
 #define KR_API_ENUM(name, key, maxv, client) KR_API_##name = key,
@@ -304,6 +310,7 @@ struct kr_frame {
 #define KR_NODE_INFO_BYTES 16
 #define KR_NODE_F_VOTER 0x01u
 #define KR_NODE_F_SELF 0x02u
+#define KR_PING_BYTES_MAX 1024
 
 struct kr_vote_req {
 	uint32_t epoch;
@@ -443,6 +450,12 @@ struct kr_nodes_resp {
 	const uint8_t *node_bytes;
 };
 
+/* PING and PING_RESP: a view of the payload. */
+struct kr_ping {
+	const uint8_t *payload;
+	uint32_t len;
+};
+
 /* Any body, tagged by its API key. */
 struct kr_msg {
 	uint8_t api;
@@ -460,6 +473,7 @@ struct kr_msg {
 		struct kr_read_resp read_resp;
 		struct kr_describe_resp describe_resp; /* DESCRIBE_QUORUM has no body */
 		struct kr_nodes_resp nodes_resp;       /* DESCRIBE_NODES has no body */
+		struct kr_ping ping;		       /* PING, PING_RESP */
 	} u;
 };
 

@@ -24,6 +24,12 @@ echo "$out" | grep -q 'gamma' || fail "append printed no offsets: $out"
 for i in 1 2 3; do wait_values "$i" "alpha beta gamma" || fail "node $i lacks alpha beta gamma"; done
 log "appended and read back from every node: $(echo "$out" | tr '\n\t' ' :')"
 "$KCTL" --bootstrap-server "$(mgmt 1)" describe --replication || fail "describe --replication"
+# kraftbench, a smoke run: commits beside the ping floor of the same port
+bench=$("$BUILD/tools/kraftbench/kraftbench" --bootstrap-server "$(mgmt 1)" --records 300 --inflight 2 \
+	--ping --json) || fail "kraftbench"
+python3 -c 'import json,sys; b=json.loads(sys.argv[1]); assert b["commits"] == 300 and b["pings"] >= 290 and b["ping_us"]["p50"] > 0, b' "$bench" ||
+	fail "kraftbench: $bench"
+log "kraftbench smoke: $bench"
 
 # ---- 3. kill -9 the leader: a new one, committed data intact ----
 OLD=$L

@@ -190,6 +190,14 @@ smp_msg(unsigned api, struct kr_msg *m)
 	}
 	case KR_API_DESCRIBE_NODES:
 		break;
+	case KR_API_PING:
+	case KR_API_PING_RESP: {
+		static const uint8_t pay[16] = "kraftbench ping";
+
+		m->u.ping.payload = pay;
+		m->u.ping.len = sizeof(pay);
+		break;
+	}
 	case KR_API_DESCRIBE_NODES_RESP: {
 		static struct kr_node_info nodes[4];
 
