@@ -13,7 +13,7 @@ packages=(
 	libdpdk-dev libbpf-dev                         # the DPDK dataplane, rings, XDP helpers
 	dpdk-dev                                       # dpdk-telemetry.py
 	bpftool                                        # the XDP program's libbpf skeleton
-	iproute2                                       # namespaces and veths in the tests
+	iproute2 nftables                              # namespaces, veths, partitions
 )
 
 missing=()

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# kraftd: a local cluster, one command at a time.
+#   scripts/cluster.sh up [--nodes N] [--transport udp|memif|af_xdp] [--durability disk|memory]
+#   scripts/cluster.sh status | leader | down
+#   scripts/cluster.sh kill ID | stop ID | cont ID | restart ID
+#   scripts/cluster.sh partition ID [ID...] | heal
+# udp: nodes on 127.0.0.1..N. memif: DPDK over a full mesh of memif links. af_xdp: DPDK over
+# a veth per node, each node in its own network namespace (kc-ID), the veths bridged in a
+# hub namespace (kc-hub, 10.77.0.254) where kraftctl runs. On 2 cores the dataplanes poll
+# on cores 0 and 1 in turn, in backoff idle mode (a commit needs the leader and one
+# follower; the choice is printed). The run directory (data, logs, state) is
+# $KRAFTD_RUN (default /tmp/kraftd-cluster); `status` names it. $KRAFTD_PORT (9093) and
+# $KRAFTD_BUILD (build/) may be set too.
+# partition isolates nodes: udp by nftables rules on loopback, af_xdp by taking their veth
+# down in the hub; memif has no kernel path to cut (the port fault layer is to come).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+RUN=${KRAFTD_RUN:-/tmp/kraftd-cluster}
+BUILD=${KRAFTD_BUILD:-$TOP/build}
+KRAFTD=$BUILD/kraftd
+KCTL=$BUILD/tools/kraftctl/kraftctl
+PORT=${KRAFTD_PORT:-9093}
+STATE=$RUN/state
+
+die() {
+	echo "cluster: $*" >&2
+	exit 1
+}
+usage() {
+	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+	exit "${1:-2}"
+}
+load() {
+	[ -f "$STATE" ] || die "no cluster (scripts/cluster.sh up)"
+	# shellcheck disable=SC1090
+	. "$STATE"
+}
+ip_of() { if [ "$TRANSPORT" = af_xdp ]; then echo "10.77.0.$1"; else echo "127.0.0.$1"; fi; }
+mgmt() { echo "$(ip_of "$1"):$((PORT + 100))"; }
+servers() {
+	local s="" i
+	for i in $(seq 1 "$NODES"); do s="$s${s:+,}$(mgmt "$i")"; done
+	echo "$s"
+}
+kctl() {
+	if [ "$TRANSPORT" = af_xdp ]; then ip netns exec kc-hub "$KCTL" "$@"; else "$KCTL" "$@"; fi
+}
+pid_of() { cat "$RUN/n$1.pid" 2>/dev/null; }
+alive() { local p; p=$(pid_of "$1") && kill -0 "$p" 2>/dev/null; }
+
+eal_args() { # node $1 of $NODES
+	local i=$1 j k=0 a b role peers=""
+	echo "-l $(((i - 1) % 2)) --no-huge -m 512 --no-shconf --no-pci --file-prefix kc-$i"
+	echo "--log-level=lib.eal:error"
+	if [ "$TRANSPORT" = af_xdp ]; then
+		echo "--vdev net_af_xdp0,iface=kv$i,xdp_prog=$BUILD/dataplane/kraftd_xdp.bpf.o --"
+		return
+	fi
+	for j in $(seq 1 "$NODES"); do
+		[ "$j" = "$i" ] && continue
+		a=$((i < j ? i : j))
+		b=$((i < j ? j : i))
+		role=$([ "$i" = "$a" ] && echo server || echo client)
+		echo "--vdev net_memif$k,role=$role,socket=$RUN/m$a-$b.sock,socket-abstract=no,mac=02:00:00:00:0$i:0$j"
+		peers="$peers${peers:+,}$j@$k"
+		k=$((k + 1))
+	done
+	echo "-- --kraftd.dpdk.peer.ports=$peers"
+}
+
+start_node() {
+	local i=$1
+	case $TRANSPORT in
+	udp) setsid "$KRAFTD" --transport udp --config "$RUN/n$i.properties" \
+		</dev/null >/dev/null 2>>"$RUN/n$i.log" & ;;
+	memif)
+		# shellcheck disable=SC2046
+		setsid "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" \
+			</dev/null >/dev/null 2>>"$RUN/n$i.log" &
+		;;
+	af_xdp)
+		# shellcheck disable=SC2046
+		setsid ip netns exec "kc-$i" "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" \
+			</dev/null >/dev/null 2>>"$RUN/n$i.log" &
+		;;
+	esac
+	echo $! >"$RUN/n$i.pid"
+}
+
+cmd_up() {
+	local nodes=3 transport=udp durability=disk i voters="" cid
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--nodes) nodes=${2:?}; shift 2 ;;
+		--transport) transport=${2:?}; shift 2 ;;
+		--durability) durability=${2:?}; shift 2 ;;
+		*) usage ;;
+		esac
+	done
+	case $transport in udp | memif | af_xdp) ;; *) die "--transport: udp, memif or af_xdp" ;; esac
+	case $durability in disk | memory) ;; *) die "--durability: disk or memory" ;; esac
+	[ "$nodes" -ge 1 ] && [ "$nodes" -le 9 ] || die "--nodes: 1..9"
+	[ -f "$STATE" ] && die "a cluster is up already (scripts/cluster.sh down)"
+	[ -x "$KRAFTD" ] || die "no $KRAFTD (meson setup build && ninja -C build)"
+	mkdir -p "$RUN"
+	printf 'NODES=%s\nTRANSPORT=%s\nDURABILITY=%s\n' "$nodes" "$transport" "$durability" >"$STATE"
+	load
+	if [ "$TRANSPORT" = af_xdp ]; then
+		ip netns add kc-hub || die "cannot create namespaces (root is needed)"
+		ip -n kc-hub link add br0 type bridge && ip -n kc-hub link set br0 up &&
+			ip -n kc-hub addr add 10.77.0.254/24 dev br0 && ip -n kc-hub link set lo up
+		for i in $(seq 1 "$NODES"); do
+			ip netns add "kc-$i" &&
+				ip link add "kv$i" netns "kc-$i" type veth peer name "kb$i" netns kc-hub &&
+				ip -n kc-hub link set "kb$i" master br0 && ip -n kc-hub link set "kb$i" up &&
+				ip -n "kc-$i" addr add "10.77.0.$i/24" dev "kv$i" &&
+				ip -n "kc-$i" link set "kv$i" up && ip -n "kc-$i" link set lo up ||
+				die "namespace of node $i"
+		done
+	fi
+	cid=$("$KRAFTD" random-uuid)
+	for i in $(seq 1 "$NODES"); do voters="$voters${voters:+,}$i@$(ip_of "$i"):$PORT"; done
+	for i in $(seq 1 "$NODES"); do
+		printf '%s\n' "node.id=$i" "cluster.id=$cid" "controller.quorum.voters=$voters" \
+			"metadata.log.dir=$RUN/n$i" "kraftd.durability=$DURABILITY" \
+			"controller.quorum.election.timeout.ms=100" \
+			"controller.quorum.fetch.timeout.ms=200" >"$RUN/n$i.properties"
+		"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || die "format node $i"
+		start_node "$i"
+	done
+	echo "cluster: $NODES nodes over $TRANSPORT, durability $DURABILITY, in $RUN"
+	[ "$TRANSPORT" != udp ] &&
+		echo "cluster: dataplanes poll on cores 0,1,0,... in backoff mode (2 cores: a commit needs the leader and one follower)"
+	cmd_leader >/dev/null && cmd_status
+}
+
+cmd_leader() {
+	load
+	local l
+	for _ in $(seq 1 100); do
+		l=$(kctl --bootstrap-server "$(servers)" --timeout-ms 1000 --json describe --status 2>/dev/null |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["leaderId"])' 2>/dev/null) &&
+			[ "${l:--1}" -ge 1 ] && alive "$l" && { echo "$l"; return 0; }
+		sleep 0.1
+	done
+	echo "cluster: no leader" >&2
+	return 1
+}
+
+cmd_status() {
+	load
+	local i
+	echo "run directory: $RUN ($NODES nodes, $TRANSPORT, $DURABILITY)"
+	for i in $(seq 1 "$NODES"); do
+		if alive "$i"; then
+			echo "node $i: pid $(pid_of "$i"), dataplane $(ip_of "$i"):$PORT, management $(mgmt "$i"), log $RUN/n$i.log"
+		else
+			echo "node $i: down"
+		fi
+	done
+	kctl --bootstrap-server "$(servers)" --timeout-ms 3000 describe --replication 2>/dev/null ||
+		echo "(no leader answers)"
+}
+
+cmd_signal() { # SIGNAL ID
+	load
+	alive "$2" || die "node $2 is not running"
+	kill "-$1" "$(pid_of "$2")"
+}
+
+cmd_down() {
+	load
+	local i p
+	for i in $(seq 1 "$NODES"); do
+		p=$(pid_of "$i") || continue
+		kill -CONT "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
+	done
+	for i in $(seq 1 "$NODES"); do
+		p=$(pid_of "$i") || continue
+		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	cmd_heal >/dev/null 2>&1
+	if [ "$TRANSPORT" = af_xdp ]; then
+		for i in $(seq 1 "$NODES"); do ip netns del "kc-$i" 2>/dev/null; done
+		ip netns del kc-hub 2>/dev/null
+	fi
+	rm -rf /var/run/dpdk/kc-* "$RUN"
+	echo "cluster: down"
+}
+
+cmd_partition() {
+	load
+	local i
+	[ $# -gt 0 ] || usage
+	case $TRANSPORT in
+	udp)
+		nft add table inet kraftd_cluster 2>/dev/null
+		nft add chain inet kraftd_cluster in '{ type filter hook input priority 0; }' 2>/dev/null
+		for i in "$@"; do
+			nft add rule inet kraftd_cluster in ip saddr "$(ip_of "$i")" udp dport "$PORT" drop
+			nft add rule inet kraftd_cluster in ip daddr "$(ip_of "$i")" udp dport "$PORT" drop
+		done
+		;;
+	af_xdp) for i in "$@"; do ip -n kc-hub link set "kb$i" down; done ;;
+	memif) die "memif has no kernel path to cut (the port fault layer is to come)" ;;
+	esac
+	echo "cluster: isolated node(s) $*"
+}
+
+cmd_heal() {
+	load
+	local i
+	case $TRANSPORT in
+	udp) nft delete table inet kraftd_cluster 2>/dev/null ;;
+	af_xdp) for i in $(seq 1 "$NODES"); do ip -n kc-hub link set "kb$i" up; done ;;
+	esac
+	echo "cluster: healed"
+}
+
+case ${1:-} in
+up) shift; cmd_up "$@" ;;
+down) cmd_down ;;
+status) cmd_status ;;
+leader) cmd_leader ;;
+kill) cmd_signal KILL "${2:?usage: kill ID}" ;;
+stop) cmd_signal STOP "${2:?usage: stop ID}" ;;
+cont) cmd_signal CONT "${2:?usage: cont ID}" ;;
+restart)
+	load
+	i=${2:?usage: restart ID}
+	alive "$i" && { kill -TERM "$(pid_of "$i")"; sleep 1; }
+	start_node "$i"
+	echo "cluster: node $i restarted"
+	;;
+partition) shift; cmd_partition "$@" ;;
+heal) cmd_heal ;;
+-h | --help) usage 0 ;;
+*) usage ;;
+esac
