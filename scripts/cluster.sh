@@ -49,25 +49,10 @@ kctl() {
 pid_of() { cat "$RUN/n$1.pid" 2>/dev/null; }
 alive() { local p; p=$(pid_of "$1") && kill -0 "$p" 2>/dev/null; }
 
-eal_args() { # node $1 of $NODES
-	local i=$1 j k=0 a b role peers=""
-	echo "-l $(((i - 1) % 2)) --no-huge -m 512 --no-shconf --no-pci --file-prefix kc-$i"
-	echo "--log-level=lib.eal:error"
-	if [ "$TRANSPORT" = af_xdp ]; then
-		echo "--vdev net_af_xdp0,iface=kv$i,xdp_prog=$BUILD/dataplane/kraftd_xdp.bpf.o --"
-		return
-	fi
-	for j in $(seq 1 "$NODES"); do
-		[ "$j" = "$i" ] && continue
-		a=$((i < j ? i : j))
-		b=$((i < j ? j : i))
-		role=$([ "$i" = "$a" ] && echo server || echo client)
-		echo "--vdev net_memif$k,role=$role,socket=$RUN/m$a-$b.sock,socket-abstract=no,mac=02:00:00:00:0$i:0$j"
-		peers="$peers${peers:+,}$j@$k"
-		k=$((k + 1))
-	done
-	echo "-- --kraftd.dpdk.peer.ports=$peers"
-}
+# shellcheck source=scripts/eal-args.sh
+. "$TOP/scripts/eal-args.sh"
+EAL_PREFIX=kc
+eal_args() { kraftd_eal_args "$1"; }
 
 start_node() {
 	local i=$1

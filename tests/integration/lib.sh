@@ -127,33 +127,11 @@ node_config() {
 	"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || fail "format node $i"
 }
 
-# memif: a full mesh of memif links, one per pair of nodes (the lower id serves); memif and
-# af_xdp: each node's dataplane polls on core (id - 1) % 2 in backoff mode, no hugepages.
-eal_args() { # the EAL options of node $1 in a memif mesh of $NODES
-	local i=$1 j k=0 role peers="" a b
-	# node 1 on hugepages (--in-memory) when there are enough free, the others without
-	if [ "$i" = 1 ] && [ "$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)" -ge 200 ] &&
-		mountpoint -q /dev/hugepages; then
-		echo "-l 0 --in-memory --no-pci"
-	else
-		echo "-l $(((i - 1) % 2)) --no-huge -m 512 --no-shconf --no-pci"
-	fi
-	echo "--file-prefix kraftd-$$-$i --log-level=lib.eal:error"
-	if [ "$TRANSPORT" = af_xdp ]; then
-		echo "--vdev net_af_xdp0,iface=kv$i,xdp_prog=$BUILD/dataplane/kraftd_xdp.bpf.o --"
-		return
-	fi
-	for j in $(seq 1 "$NODES"); do
-		[ "$j" = "$i" ] && continue
-		a=$((i < j ? i : j))
-		b=$((i < j ? j : i))
-		role=$([ "$i" = "$a" ] && echo server || echo client)
-		echo "--vdev net_memif$k,role=$role,socket=$RUN/m$a-$b.sock,socket-abstract=no,mac=02:00:00:00:0$i:0$j"
-		peers="$peers${peers:+,}$j@$k"
-		k=$((k + 1))
-	done
-	echo "-- --kraftd.dpdk.peer.ports=$peers"
-}
+# shellcheck source=scripts/eal-args.sh
+. "$HERE/../../scripts/eal-args.sh"
+EAL_PREFIX=kraftd-$$
+HUGE_NODE1=1
+eal_args() { kraftd_eal_args "$1"; }
 start() { # start NODE [extra args]
 	local i=$1
 	shift
