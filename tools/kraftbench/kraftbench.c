@@ -31,6 +31,7 @@
 #include "kraft/le.h"
 #include "kraft/props.h"
 #include "kraft/wire.h"
+#include "tool.h"
 
 #define INFLIGHT_MAX 256
 #define RESEND_NS 1000000000ll /* an unanswered append or ping is sent again after 1 s */
@@ -76,27 +77,8 @@ on_sigint(int s)
 	stop = 1;
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-__attribute__((noreturn, format(printf, 1, 2))) static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "kraftbench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
+#define now_ns kr_tool_now_ns
+#define die kr_tool_die
 
 static void
 usage(FILE *f)
@@ -395,6 +377,7 @@ main(int argc, char **argv)
 	int64_t v;
 	double secs;
 
+	kr_tool_name = "kraftbench";
 	b.records = 10000;
 	b.inflight = 1;
 	b.size = 64;

@@ -23,6 +23,7 @@
 #include "kraft/props.h"
 #include "kraft/uuid.h"
 #include "kraft/wire.h"
+#include "tool.h"
 
 #define RESEND_MS 200
 #define READ_MAX_BYTES KR_BATCH_BYTES_MAX
@@ -64,24 +65,10 @@ on_sigint(int sig)
 static int64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return kr_tool_now_ns() / 1000000;
 }
 
-__attribute__((noreturn, format(printf, 1, 2))) static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "kraftctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
+#define die kr_tool_die
 
 static void
 usage(FILE *f)
@@ -770,6 +757,7 @@ main(int argc, char **argv)
 	int64_t max = -1, repeat = 1, v;
 	int i, first_value = -1;
 
+	kr_tool_name = "kraftctl";
 	c.timeout_ms = 10000;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
