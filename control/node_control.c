@@ -847,10 +847,11 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	kn_log(n, "stop",
 	       "stopped (exit %d): log [%" PRIu64 ", %" PRIu64 "), durable to %" PRIu64
 	       ", HW %" PRIu64 "; %" PRIu64 " packets in, %" PRIu64 " out, %" PRIu64
-	       " flushes, %" PRIu64 " dropped by the replication core",
+	       " flushes, %" PRIu64 " dropped by the replication core, %" PRIu64
+	       " from addresses of no voter (clients, strangers)",
 	       status, kr_log_start(n->log), kr_log_end(n->log), kr_log_durable_end(n->log),
 	       n->repl->committed, n->dp_stats.rx_packets, tx_packets(n), n->flush_stats.flushes,
-	       n->repl->stats.drops[KR_RP_DROP_DECODE]);
+	       n->repl->stats.drops[KR_RP_DROP_DECODE], n->dp_stats.rx_foreign_addr);
 	for (unsigned i = 0; i < n->n_ports; i++) {
 		const struct kn_port_stats *ps = &n->ports[i]->stats;
 		char drops[512] = "";

@@ -14,12 +14,18 @@
 #include "kraft/node.h"
 
 int64_t
-kn_now_us(void)
+kn_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+kn_now_us(void)
+{
+	return kn_now_ns() / 1000;
 }
 
 int64_t

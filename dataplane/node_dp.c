@@ -41,15 +41,6 @@ struct dp {
 	struct kr_latency latency;
 };
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* the vDSO: no system call */
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static unsigned
 waiting_slot(uint64_t addr, uint32_t corr)
 {
@@ -73,7 +64,7 @@ note_append(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 	d->waiting[s].addr = addr;
 	d->waiting[s].corr = corr;
 	d->waiting[s].used = true;
-	d->waiting[s].t_ns = now_ns();
+	d->waiting[s].t_ns = kn_now_ns();
 }
 
 /* Its acknowledgement leaves: the HW passed it. */
@@ -88,7 +79,7 @@ note_commit(struct dp *d, const struct kr_rp_action *a)
 	    d->waiting[s].corr != a->u.send.correlation)
 		return;
 	d->waiting[s].used = false;
-	kr_latency_add(&d->latency, (uint64_t)(now_ns() - d->waiting[s].t_ns));
+	kr_latency_add(&d->latency, (uint64_t)(kn_now_ns() - d->waiting[s].t_ns));
 }
 
 /* The snapshot telemetry reads (a seqlock: odd while being written). */

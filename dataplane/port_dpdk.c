@@ -446,9 +446,3 @@ kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned ind
 	d->down_since = -1;
 	return &d->p;
 }
-
-void
-kn_port_dpdk_mac(const struct kn_port *p, uint8_t mac[6])
-{
-	memcpy(mac, ((const struct dpdk_port *)p)->mac.addr_bytes, 6);
-}

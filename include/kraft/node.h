@@ -79,10 +79,10 @@ struct kn_dp_snapshot {
 
 /* Counters of the shells (the cores keep their own). */
 struct kn_stats {
-	uint64_t rx_packets, tx_packets, tx_errors;
-	uint64_t rx_foreign_addr; /* from no configured voter: clients and strangers */
+	uint64_t rx_packets, tx_errors; /* sent packets: the ports count them */
+	uint64_t rx_foreign_addr;	/* from no configured voter: clients and strangers */
 	uint64_t ring_full_cmd, ring_full_event, ring_full_mgmt;
-	uint64_t flushes, flush_bytes;
+	uint64_t flushes;
 	uint64_t mgmt_requests, mgmt_dropped;
 	uint64_t send_unroutable; /* a frame for a node with no known address */
 	uint64_t pings;		  /* PINGs echoed by the dataplane (kraftbench's floor) */
@@ -139,6 +139,8 @@ struct kn_node {
 
 /* Monotonic microseconds. */
 int64_t kn_now_us(void);
+/* Monotonic nanoseconds (the vDSO: no system call). */
+int64_t kn_now_ns(void);
 /* Wall-clock microseconds since 1970. */
 int64_t kn_wall_us(void);
 

@@ -24,7 +24,4 @@ struct kn_port *kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_po
 /** A static neighbour: frames for ip go to mac. @return 0 or -ENOSPC. */
 int kn_port_dpdk_neighbour(struct kn_port *p, uint32_t ip, const uint8_t mac[6]);
 
-/** The port's own MAC address. */
-void kn_port_dpdk_mac(const struct kn_port *p, uint8_t mac[6]);
-
 #endif /* KRAFT_PORT_DPDK_H */
