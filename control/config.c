@@ -46,7 +46,8 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	X(MEMORY_MAX, "kraftd.log.memory.max.bytes", K_INT, "1073741824",                         \
 	  "appends beyond this many retained log bytes are refused (LOG_FULL)")                   \
 	X(IDLE, "kraftd.dataplane.idle", K_ENUM, "backoff",                                       \
-	  "poll: busy poll always; backoff: spin idle.spin.us, then sleep idle.sleep.us")         \
+	  "poll: busy poll always; backoff: spin idle.spin.us, then sleep idle.sleep.us; "        \
+	  "shared: as backoff, yielding the core between empty polls (pollers sharing cores)")    \
 	X(IDLE_SPIN, "kraftd.dataplane.idle.spin.us", K_INT, "200",                               \
 	  "backoff mode: keep polling this long after the last work")                             \
 	X(IDLE_SLEEP, "kraftd.dataplane.idle.sleep.us", K_INT, "50",                              \
@@ -412,8 +413,11 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 			c->idle = KR_IDLE_POLL;
 		else if (strcmp(v, "backoff") == 0)
 			c->idle = KR_IDLE_BACKOFF;
+		else if (strcmp(v, "shared") == 0)
+			c->idle = KR_IDLE_SHARED;
 		else
-			return fail(err, errlen, "%s: '%s' is not poll or backoff", name, v);
+			return fail(err, errlen, "%s: '%s' is not poll, backoff or shared", name,
+				    v);
 		break;
 	case KEY_IDLE_SPIN:
 	case KEY_IDLE_SLEEP:

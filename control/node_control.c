@@ -27,6 +27,7 @@
 #include "kraft/node.h"
 #include "kraft/props.h"
 #include "kraft/uuid.h"
+#include "kraft/xdp.h"
 
 #define CLIENT_SLOTS 256
 #define INCARNATION_FILE "incarnation"
@@ -376,43 +377,29 @@ kernel_neighbours(struct ctl *c, int64_t now)
 	struct kn_node *n = c->n;
 	const struct kr_node_config *cfg = &n->cfg;
 	bool found[KR_VOTERS_MAX] = {false};
-	char line[256];
-	FILE *f;
 
 	if (!n->kernel_neighbours || now < c->next_neighbours)
 		return;
 	c->next_neighbours = now + 500000;
-	f = fopen("/proc/net/arp", "r");
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		unsigned a[4], m[6], flags;
+	for (int v = 0; v < cfg->n_voters; v++) {
 		struct kr_cmd cmd = {.type = KN_CMD_NEIGHBOUR};
+		uint32_t ip = cfg->voter_addr[v].ip;
 
-		if (sscanf(line, "%u.%u.%u.%u 0x%*x 0x%x %x:%x:%x:%x:%x:%x", &a[0], &a[1], &a[2],
-			   &a[3], &flags, &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 11 ||
-		    !(flags & 0x2))
+		if (cfg->voter_ids[v] == cfg->node_id || kn_kernel_neighbour(ip, cmd.frame) != 0)
 			continue;
-		for (int v = 0; v < cfg->n_voters; v++) {
-			if (cfg->voter_addr[v].ip != (a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3]))
-				continue;
-			found[v] = true;
-			for (int k = 0; k < 6; k++)
-				cmd.frame[k] = (uint8_t)m[k];
-			if (memcmp(c->neighbour_mac[v], cmd.frame, 6) == 0)
-				continue;
-			memcpy(c->neighbour_mac[v], cmd.frame, 6);
-			cmd.node = (int32_t)cfg->voter_addr[v].ip;
-			push_cmd(n, &cmd);
-			kn_log(n, "control",
-			       "neighbour: voter %d at %u.%u.%u.%u is "
-			       "%02x:%02x:%02x:%02x:%02x:%02x "
-			       "(kernel's table)",
-			       cfg->voter_ids[v], a[0], a[1], a[2], a[3], m[0], m[1], m[2], m[3],
-			       m[4], m[5]);
-		}
+		found[v] = true;
+		if (memcmp(c->neighbour_mac[v], cmd.frame, 6) == 0)
+			continue;
+		memcpy(c->neighbour_mac[v], cmd.frame, 6);
+		cmd.node = (int32_t)ip;
+		push_cmd(n, &cmd);
+		kn_log(n, "control",
+		       "neighbour: voter %d at %u.%u.%u.%u is %02x:%02x:%02x:%02x:%02x:%02x "
+		       "(kernel's table)",
+		       cfg->voter_ids[v], ip >> 24, ip >> 16 & 0xff, ip >> 8 & 0xff, ip & 0xff,
+		       cmd.frame[0], cmd.frame[1], cmd.frame[2], cmd.frame[3], cmd.frame[4],
+		       cmd.frame[5]);
 	}
-	fclose(f);
 	for (int v = 0; v < cfg->n_voters; v++) {
 		struct sockaddr_in to = {.sin_family = AF_INET,
 					 .sin_port = htons(9),
@@ -683,9 +670,10 @@ describe_start(struct kn_node *n, const struct kr_quorum_state *qs)
 		snprintf(idle, sizeof(idle), "poll (busy: one core always in use)");
 	else
 		snprintf(idle, sizeof(idle),
-			 "backoff (spin %lld us after work, then sleep until a datagram, a ring "
+			 "%s (spin %lld us after work%s, then sleep until a datagram, a ring "
 			 "wakeup or a timer)",
-			 (long long)c->idle_spin_us);
+			 c->idle == KR_IDLE_SHARED ? "shared" : "backoff", (long long)c->idle_spin_us,
+			 c->idle == KR_IDLE_SHARED ? ", yielding the core between polls" : "");
 	kn_log(n, "start",
 	       "kraftd starting: cluster %s, %s of %u voters, transport %s %s, management %s, "
 	       "durability %s, dataplane idle mode %s",

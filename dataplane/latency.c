@@ -13,6 +13,14 @@ bucket_of(uint64_t ns)
 	return b < KR_LAT_BUCKETS ? b : KR_LAT_BUCKETS - 1;
 }
 
+uint64_t
+kr_latency_bucket_top(unsigned b)
+{
+	unsigned e = b / 8;
+
+	return e < 3 ? b : ((8ull + (b & 7) + 1) << (e - 3)) - 1;
+}
+
 void
 kr_latency_add(struct kr_latency *l, uint64_t ns)
 {
@@ -35,12 +43,8 @@ kr_latency_quantile(const struct kr_latency *l, double q)
 	for (unsigned b = 0; b < KR_LAT_BUCKETS; b++) {
 		seen += l->bucket[b];
 		if (seen > want) {
-			unsigned e = b / 8;
-			uint64_t hi;
+			uint64_t hi = kr_latency_bucket_top(b);
 
-			if (e < 3)
-				return b;
-			hi = ((8ull + (b & 7) + 1) << (e - 3)) - 1;
 			return hi < l->max_ns ? hi : l->max_ns;
 		}
 	}

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -471,8 +472,14 @@ idle(struct dp *d)
 	struct timespec ts;
 	uint64_t v;
 
-	if (n->cfg.idle == KR_IDLE_POLL || d->now - d->last_work < n->cfg.idle_spin_us)
+	if (n->cfg.idle == KR_IDLE_POLL)
 		return;
+	if (d->now - d->last_work < n->cfg.idle_spin_us) {
+		/* idle, not per packet: a poller sharing the core gets it now */
+		if (n->cfg.idle == KR_IDLE_SHARED)
+			sched_yield();
+		return;
+	}
 	/* A kernel socket wakes the sleeper as soon as a datagram arrives, and every ring
 	 * producer wakes it through dp_wake: with only such ports it may sleep until its
 	 * next timer. A poll-mode port has nothing to wake it: sleep briefly. */

@@ -21,31 +21,6 @@
 #include "kraft/port_dpdk.h"
 #include "kraft/xdp.h"
 
-/* The net_af_xdp vdevs among the EAL's arguments: their device name and interface. */
-static unsigned
-af_xdp_vdevs(int argc, char **argv, char dev[][32], char iface[][32], unsigned max)
-{
-	unsigned n = 0;
-
-	for (int i = 0; i < argc && n < max; i++) {
-		const char *v = NULL, *p;
-
-		if (strcmp(argv[i], "--vdev") == 0 && i + 1 < argc)
-			v = argv[++i];
-		else if (strncmp(argv[i], "--vdev=", 7) == 0)
-			v = argv[i] + 7;
-		if (v == NULL || strncmp(v, "net_af_xdp", 10) != 0)
-			continue;
-		snprintf(dev[n], 32, "%.*s", (int)strcspn(v, ","), v);
-		p = strstr(v, "iface=");
-		if (p == NULL)
-			continue;
-		snprintf(iface[n], 32, "%.*s", (int)strcspn(p + 6, ","), p + 6);
-		n++;
-	}
-	return n;
-}
-
 /* kraftd's XDP program on an AF_XDP port's interface: steer the dataplane port to it. */
 static int
 steer(struct kn_node *n, const char *ifname, char *err, size_t errlen)
@@ -122,7 +97,7 @@ kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
 	int rc;
 
 	char xdev[KN_PORTS_MAX][32], xif[KN_PORTS_MAX][32];
-	unsigned nx = af_xdp_vdevs(n->opt.eal_argc, n->opt.eal_argv, xdev, xif, KN_PORTS_MAX);
+	unsigned nx = kn_dpdk_af_xdp_vdevs(n->opt.eal_argc, n->opt.eal_argv, xdev, xif, KN_PORTS_MAX);
 
 	CPU_ZERO(&n->cpus);
 	if (sched_getaffinity(0, sizeof(n->cpus), &n->cpus) != 0)

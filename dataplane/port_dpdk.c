@@ -446,3 +446,28 @@ kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned ind
 	d->down_since = -1;
 	return &d->p;
 }
+
+/* The net_af_xdp vdevs among the EAL's arguments: their device name and interface. */
+unsigned
+kn_dpdk_af_xdp_vdevs(int argc, char **argv, char dev[][32], char iface[][32], unsigned max)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < argc && n < max; i++) {
+		const char *v = NULL, *p;
+
+		if (strcmp(argv[i], "--vdev") == 0 && i + 1 < argc)
+			v = argv[++i];
+		else if (strncmp(argv[i], "--vdev=", 7) == 0)
+			v = argv[i] + 7;
+		if (v == NULL || strncmp(v, "net_af_xdp", 10) != 0)
+			continue;
+		snprintf(dev[n], 32, "%.*s", (int)strcspn(v, ","), v);
+		p = strstr(v, "iface=");
+		if (p == NULL)
+			continue;
+		snprintf(iface[n], 32, "%.*s", (int)strcspn(p + 6, ","), p + 6);
+		n++;
+	}
+	return n;
+}

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # kraftd: a local cluster, one command at a time.
 #   scripts/cluster.sh up [--nodes N] [--transport udp|memif|af_xdp] [--durability disk|memory]
+#                      [--idle poll|backoff|shared]
 #   scripts/cluster.sh status | leader | down
 #   scripts/cluster.sh kill ID | stop ID | cont ID | restart ID
 #   scripts/cluster.sh partition ID [ID...] | heal
+#   scripts/cluster.sh bench [--kernel-udp] [kraftbench options]
 # udp: nodes on 127.0.0.1..N. memif: DPDK over a full mesh of memif links. af_xdp: DPDK over
 # a veth per node, each node in its own network namespace (kc-ID), the veths bridged in a
 # hub namespace (kc-hub, 10.77.0.254) where kraftctl runs. On 2 cores the dataplanes poll
@@ -11,6 +13,9 @@
 # follower; the choice is printed). The run directory (data, logs, state) is
 # $KRAFTD_RUN (default /tmp/kraftd-cluster); `status` names it. $KRAFTD_PORT (9093) and
 # $KRAFTD_BUILD (build/) may be set too.
+# bench runs kraftbench against the cluster: over DPDK for memif and af_xdp (its own memif
+# links, or its own veth kvb in namespace kc-b, 10.77.0.100), kernel UDP for udp (or with
+# --kernel-udp, from the hub namespace).
 # partition isolates nodes: udp by nftables rules on loopback, af_xdp by taking their veth
 # down in the hub; memif has no kernel path to cut (the port fault layer is to come).
 set -uo pipefail
@@ -28,7 +33,7 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 load() {
@@ -74,27 +79,36 @@ start_node() {
 }
 
 cmd_up() {
-	local nodes=3 transport=udp durability=disk i voters="" cid
+	local nodes=3 transport=udp durability=disk idle="" i voters="" cid
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--nodes) nodes=${2:?}; shift 2 ;;
 		--transport) transport=${2:?}; shift 2 ;;
 		--durability) durability=${2:?}; shift 2 ;;
+		--idle) idle=${2:?}; shift 2 ;;
 		*) usage ;;
 		esac
 	done
 	case $transport in udp | memif | af_xdp) ;; *) die "--transport: udp, memif or af_xdp" ;; esac
 	case $durability in disk | memory) ;; *) die "--durability: disk or memory" ;; esac
+	case $idle in "" | poll | backoff | shared) ;; *) die "--idle: poll, backoff or shared" ;; esac
+	# on 2 cores three pollers (and a DPDK client) share cores: they yield while spinning
+	[ -z "$idle" ] && idle=$([ "$transport" = udp ] && echo backoff || echo shared)
 	[ "$nodes" -ge 1 ] && [ "$nodes" -le 9 ] || die "--nodes: 1..9"
 	[ -f "$STATE" ] && die "a cluster is up already (scripts/cluster.sh down)"
 	[ -x "$KRAFTD" ] || die "no $KRAFTD (meson setup build && ninja -C build)"
 	mkdir -p "$RUN"
-	printf 'NODES=%s\nTRANSPORT=%s\nDURABILITY=%s\n' "$nodes" "$transport" "$durability" >"$STATE"
+	printf 'NODES=%s\nTRANSPORT=%s\nDURABILITY=%s\nIDLE=%s\n' "$nodes" "$transport" "$durability" \
+		"$idle" >"$STATE"
 	load
 	if [ "$TRANSPORT" = af_xdp ]; then
 		ip netns add kc-hub || die "cannot create namespaces (root is needed)"
 		ip -n kc-hub link add br0 type bridge && ip -n kc-hub link set br0 up &&
 			ip -n kc-hub addr add 10.77.0.254/24 dev br0 && ip -n kc-hub link set lo up
+		ip netns add kc-b && ip link add kvb netns kc-b type veth peer name kbb netns kc-hub &&
+			ip -n kc-hub link set kbb master br0 && ip -n kc-hub link set kbb up &&
+			ip -n kc-b addr add 10.77.0.100/24 dev kvb && ip -n kc-b link set kvb up &&
+			ip -n kc-b link set lo up || die "kraftbench's namespace"
 		for i in $(seq 1 "$NODES"); do
 			ip netns add "kc-$i" &&
 				ip link add "kv$i" netns "kc-$i" type veth peer name "kb$i" netns kc-hub &&
@@ -109,6 +123,7 @@ cmd_up() {
 	for i in $(seq 1 "$NODES"); do
 		printf '%s\n' "node.id=$i" "cluster.id=$cid" "controller.quorum.voters=$voters" \
 			"metadata.log.dir=$RUN/n$i" "kraftd.durability=$DURABILITY" \
+			"kraftd.dataplane.idle=$IDLE" \
 			"controller.quorum.election.timeout.ms=100" \
 			"controller.quorum.fetch.timeout.ms=200" >"$RUN/n$i.properties"
 		"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || die "format node $i"
@@ -116,7 +131,7 @@ cmd_up() {
 	done
 	echo "cluster: $NODES nodes over $TRANSPORT, durability $DURABILITY, in $RUN"
 	[ "$TRANSPORT" != udp ] &&
-		echo "cluster: dataplanes poll on cores 0,1,0,... in backoff mode (2 cores: a commit needs the leader and one follower)"
+		echo "cluster: dataplanes poll on cores 0,1,0,... in $IDLE idle mode (2 cores: a commit needs the leader and one follower)"
 	cmd_leader >/dev/null && cmd_status
 }
 
@@ -170,6 +185,7 @@ cmd_down() {
 	cmd_heal >/dev/null 2>&1
 	if [ "$TRANSPORT" = af_xdp ]; then
 		for i in $(seq 1 "$NODES"); do ip netns del "kc-$i" 2>/dev/null; done
+		ip netns del kc-b 2>/dev/null
 		ip netns del kc-hub 2>/dev/null
 	fi
 	rm -rf /var/run/dpdk/kc-* "$RUN"
@@ -205,8 +221,34 @@ cmd_heal() {
 	echo "cluster: healed"
 }
 
+cmd_bench() {
+	load
+	local kb=$BUILD/tools/kraftbench/kraftbench opts=() kernel=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--kernel-udp) kernel=1 ;;
+		*) opts+=("$1") ;;
+		esac
+		shift
+	done
+	[ -x "$kb" ] || die "no $kb"
+	if [ "$TRANSPORT" = udp ]; then
+		"$kb" --bootstrap-server "$(servers)" "${opts[@]}"
+	elif [ "$kernel" = 1 ]; then
+		[ "$TRANSPORT" = af_xdp ] || die "--kernel-udp: memif nodes have no kernel data path"
+		ip netns exec kc-hub "$kb" --bootstrap-server "$(servers)" "${opts[@]}"
+	elif [ "$TRANSPORT" = af_xdp ]; then
+		# shellcheck disable=SC2046
+		ip netns exec kc-b "$kb" --bootstrap-server "$(servers)" "${opts[@]}" $(kraftbench_dpdk_args)
+	else
+		# shellcheck disable=SC2046
+		"$kb" --bootstrap-server "$(servers)" "${opts[@]}" $(kraftbench_dpdk_args)
+	fi
+}
+
 case ${1:-} in
 up) shift; cmd_up "$@" ;;
+bench) shift; cmd_bench "$@" ;;
 down) cmd_down ;;
 status) cmd_status ;;
 leader) cmd_leader ;;

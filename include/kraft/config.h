@@ -24,6 +24,8 @@
 enum kr_idle_mode {
 	KR_IDLE_POLL = 0,    /* busy poll: lowest latency, one core always busy */
 	KR_IDLE_BACKOFF = 1, /* spin for idle_spin_us, then sleep briefly (idle_sleep_us) */
+	KR_IDLE_SHARED = 2,  /* as backoff, but yield the core between empty polls while
+			      * spinning: for pollers that share cores */
 };
 
 struct kr_endpoint {

@@ -20,4 +20,7 @@ void kr_latency_add(struct kr_latency *l, uint64_t ns);
  * the largest sample; 0 when empty. */
 uint64_t kr_latency_quantile(const struct kr_latency *l, double q);
 
+/** The largest value bucket b holds (ns). */
+uint64_t kr_latency_bucket_top(unsigned b);
+
 #endif /* KRAFT_LATENCY_H */

@@ -24,4 +24,9 @@ struct kn_port *kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_po
 /** A static neighbour: frames for ip go to mac. @return 0 or -ENOSPC. */
 int kn_port_dpdk_neighbour(struct kn_port *p, uint32_t ip, const uint8_t mac[6]);
 
+/** The net_af_xdp vdevs among EAL arguments: each one's device name and interface
+ * (iface=). @return how many (at most max). */
+unsigned kn_dpdk_af_xdp_vdevs(int argc, char **argv, char dev[][32], char iface[][32],
+			      unsigned max);
+
 #endif /* KRAFT_PORT_DPDK_H */

@@ -1,68 +1,126 @@
 /* kraftbench: commit latency and throughput against a kraftd cluster, beside the floor.
  *
- * It finds the leader through any node's management listener, then talks to the leader's
- * dataplane port directly (kernel UDP): appends of --size bytes in a closed loop of
- * --inflight outstanding appends, each acknowledged only once committed. With --ping it
- * interleaves PINGs to the same port (the dataplane echoes them before replication): the
- * raw round trip over the same transport, ports and idle mode, in the same run. An
- * election during the run (a new epoch in any answer) is reported, and the run is
- * discarded (exit 4) unless --keep-elections. Only acknowledged commits count.
+ * It learns the nodes and the leader through the management listeners (kernel UDP), then
+ * talks to the leader's dataplane port directly, over kernel UDP or, given EAL options
+ * after `--`, over its own DPDK port (AF_XDP on a veth of its own, or memif links to the
+ * nodes): appends of --size bytes, each counted only once acknowledged as committed.
  *
- * The DPDK client mode, the open loop (--rate) and --failover are not built yet. */
+ * Closed loop: --inflight K appends outstanding. Open loop: --rate R appends per second on
+ * a fixed schedule; an append's latency runs from the time the schedule meant to send it,
+ * so a stall delays every append behind it in the figures too (coordinated omission
+ * corrected). With --ping, each slot sends a PING after each commit before its next append:
+ * the dataplane echoes a PING before replication, so pings to the leader are the client's
+ * leg of the floor and pings to the followers the replication leg (the same kind of path
+ * as leader <-> follower: one veth-bridge-veth hop, or one memif link), over the same
+ * transport, ports and idle mode, in the same run.
+ *
+ * An election during a run (a new epoch in an answer, or NOT_LEADER) ends it: reported,
+ * and discarded (exit 4) unless --keep-elections. --failover CMD runs CMD (%d = the
+ * leader's id) after --kill-after seconds, keeps appending through the election and
+ * reports the gap between the last commit by the old leader and the first by the new. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
 
 #include "kraft/config.h"
 #include "kraft/errors.h"
 #include "kraft/latency.h"
 #include "kraft/le.h"
+#include "kraft/port_dpdk.h"
 #include "kraft/props.h"
 #include "kraft/wire.h"
+#include "kraft/xdp.h"
 #include "tool.h"
 
-#define INFLIGHT_MAX 256
-#define RESEND_NS 1000000000ll /* an unanswered append or ping is sent again after 1 s */
+#define SLOTS_MAX 256
+#define SLOT_BITS 8
+#define RESEND_NS 1000000000ll /* an unanswered request is sent again after 1 s */
+#define STALL_NS 20000000ll    /* --failover: no answer for 20 ms -> ask who leads */
+
+#define now_ns kr_tool_now_ns
+#define die kr_tool_die
+
+enum kind { APPEND, PING_LEADER, PING_FOLLOWER, KINDS };
+static const char *const kind_name[KINDS] = {"commit", "ping_leader", "ping_follower"};
 
 struct slot {
 	bool busy;
-	bool ping;
+	bool ping_next; /* --ping: this slot pings once before its next append */
+	uint8_t kind;
+	int node; /* index in nodes[] */
 	uint32_t corr;
-	uint64_t seq; /* the append's sequence (kept across re-sends) */
-	int64_t sent_ns;
-	int64_t first_ns;
+	uint64_t seq;	  /* the append's sequence (kept across re-sends) */
+	int64_t sent_ns;  /* last (re-)send */
+	int64_t first_ns; /* the first send; in the open loop, when the schedule meant it */
 	int len;
 	uint8_t frame[KR_WIRE_HDR_BYTES + KR_BATCH_BYTES_MAX];
 };
 
+struct node {
+	int32_t id;
+	uint32_t ip;
+	uint16_t port, mgmt_port;
+	unsigned dpdk_port; /* --node-ports */
+	bool mac_known;
+};
+
+struct failover {
+	const char *cmd;
+	double after_s;
+	double fetch_timeout_ms;
+	int old_leader, new_leader;
+	uint32_t old_epoch, new_epoch;
+	int64_t kill_ns, last_old_ns, found_ns, first_new_ns;
+	bool killed;
+};
+
 struct bench {
-	int fd;
-	struct sockaddr_in leader;
-	int32_t leader_id;
+	int fd;	 /* kernel UDP: the data in UDP mode */
+	int mfd; /* kernel UDP: the management listeners */
+	int64_t next_leader_check;
+	/* DPDK mode */
+	bool dpdk, yield;
+	struct kn_port *ports[KN_PORTS_MAX];
+	unsigned n_ports;
+	char xdp_iface[KN_PORTS_MAX][32];
+	struct kr_endpoint local;
+	int64_t next_maintain;
+
+	struct node nodes[KR_REPLICAS_MAX];
+	unsigned n_nodes;
+	int leader; /* index in nodes[] */
 	uint32_t epoch;
 	bool election;
-	uint64_t pid;
-	uint64_t next_seq;
-	uint32_t next_corr;
-	int64_t records, done, pings_done;
-	double duration_s;
+	unsigned ping_turn;
+
+	uint64_t pid, next_seq;
+	uint32_t gen;
+	int64_t records, issued, warmup;
+	double duration_s, rate;
 	int inflight, size;
 	bool ping, json, keep_elections;
-	int64_t resends, timeouts_max;
-	struct kr_latency commit, floor;
-	struct slot slots[INFLIGHT_MAX];
+	const char *histogram;
+	int64_t resends, tx_drops, done, counted[KINDS];
+	struct kr_latency lat[KINDS];
+	struct failover fo;
+	struct slot slots[SLOTS_MAX];
 	uint8_t rx[KR_WIRE_UDP_PAYLOAD_MAX];
 	uint8_t records_buf[KR_BATCH_BYTES_MAX];
 	uint32_t records_len;
@@ -77,122 +135,429 @@ on_sigint(int s)
 	stop = 1;
 }
 
-#define now_ns kr_tool_now_ns
-#define die kr_tool_die
-
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: kraftbench --bootstrap-server HOST:PORT [options]\n"
-		   "  HOST:PORT       any node's management listener (dataplane port + 100)\n"
-		   "  --records N     append N records, one per append (default 10000)\n"
-		   "  --duration S    or append for S seconds\n"
-		   "  --inflight K    appends outstanding at once, closed loop (default 1)\n"
-		   "  --size B        bytes per record (default 64)\n"
-		   "  --ping          interleave PINGs to the leader's dataplane port: the floor\n"
-		   "  --keep-elections  report a run during which an election happened (default:\n"
-		   "                  exit 4 and say so)\n"
-		   "  --json          one JSON object\n"
-		   "Latencies are from sending an append to its commit acknowledgement; only\n"
-		   "acknowledged commits count. Exit 0, 1 failed, 2 bad arguments, 4 election.\n");
+	fprintf(f,
+		"usage: kraftbench --bootstrap-server HOST:PORT[,...] [options] [-- EAL options]\n"
+		"  HOST:PORT       node management listeners (dataplane port + 100)\n"
+		"  --records N     append N records, one per append (default 10000)\n"
+		"  --duration S    or append for S seconds (decimals allowed)\n"
+		"  --inflight K    closed loop: K appends outstanding (default 1)\n"
+		"  --rate R        open loop: R appends/s on a fixed schedule, latency from the\n"
+		"                  scheduled time; up to --inflight (default then 256) outstanding\n"
+		"  --size B        bytes per record (default 64)\n"
+		"  --warmup N      leave the first N commits out of the figures (default 100)\n"
+		"  --ping          after each commit, a PING to the leader or (in turn) a follower:\n"
+		"                  the floor of both legs, same transport and run\n"
+		"  --histogram F   write each latency distribution (CDF, us) to F for plotting\n"
+		"  --keep-elections  report a run during which an election happened (default:\n"
+		"                  exit 4 and say so)\n"
+		"  --failover CMD  after --kill-after S (default half the run), run CMD (sh -c;\n"
+		"                  %%d becomes the leader's id), keep appending through the\n"
+		"                  election, report the gap; --fetch-timeout-ms T (default 200)\n"
+		"                  expresses it as a multiple of the nodes' fetch timeout\n"
+		"  --json          one JSON object\n"
+		"DPDK mode (EAL options after --): kraftbench polls its own port on the EAL's\n"
+		"  core: --local IP:PORT its address (required), --node-ports ID@PORT,... which\n"
+		"  port reaches which node (memif links; default all port 0), --idle spin|yield\n"
+		"  (yield, the default, gives the core away between polls: for shared cores).\n"
+		"  An AF_XDP vdev needs xdp_prog=kraftd_xdp.bpf.o: kraftbench steers its port.\n"
+		"Exit 0, 1 failed, 2 bad arguments, 4 an election happened (and not --failover).\n");
 }
 
-/* ---- talking to the cluster ---- */
+/* ---- the transport ---- */
 
-static int
-send_frame(struct bench *b, const struct sockaddr_in *to, const uint8_t *f, int len)
+static void
+xmit(struct bench *b, int node, const uint8_t *frame, int len)
 {
-	return sendto(b->fd, f, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to)) < 0
-		       ? -errno
-		       : 0;
+	struct node *nd = &b->nodes[node];
+
+	if (!b->dpdk) {
+		struct sockaddr_in to = {.sin_family = AF_INET,
+					 .sin_port = htons(nd->port),
+					 .sin_addr.s_addr = htonl(nd->ip)};
+
+		if (sendto(b->fd, frame, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+			b->tx_drops++;
+		return;
+	}
+	{
+		struct kn_port *p = b->ports[nd->dpdk_port];
+		uint32_t cap = 0;
+		void *h;
+		uint8_t *buf = p->tx_buf(p, kn_addr(nd->ip, nd->port, p->index), &cap, &h);
+
+		if (buf == NULL) { /* no mbuf, or no MAC for the node yet: counted by the port */
+			b->tx_drops++;
+			return;
+		}
+		memcpy(buf, frame, (size_t)len);
+		p->tx_commit(p, h, (uint32_t)len);
+	}
 }
 
-/* One request, one answer, for the discovery (with re-sends, up to wait_ms). */
-static int
-ask(struct bench *b, const struct sockaddr_in *to, const struct kr_msg *m, unsigned want,
-    int wait_ms, struct kr_frame *f, struct kr_msg *r)
+static void
+xmit_flush(struct bench *b)
 {
-	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .correlation_id = ++b->next_corr};
-	uint8_t buf[256];
-	int len = kr_frame_encode(buf, sizeof(buf), &h, m);
-	int64_t end = now_ns() + (int64_t)wait_ms * 1000000, next = 0;
+	for (unsigned i = 0; i < b->n_ports; i++)
+		b->ports[i]->tx_flush(b->ports[i]);
+}
 
-	while (now_ns() < end) {
+/* AF_XDP: the kernel owns ARP on the interface, so the nodes' MACs come from its table;
+ * an unresolved node gets an empty datagram to its discard port so the kernel asks. */
+static void
+neighbours(struct bench *b)
+{
+	for (unsigned i = 0; i < b->n_nodes; i++) {
+		struct node *nd = &b->nodes[i];
+		struct kn_port *p = b->ports[nd->dpdk_port];
+		uint8_t mac[6];
+		struct sockaddr_in to = {.sin_family = AF_INET,
+					 .sin_port = htons(9),
+					 .sin_addr.s_addr = htonl(nd->ip)};
+
+		if (b->xdp_iface[nd->dpdk_port][0] == '\0' || nd->mac_known)
+			continue;
+		if (kn_kernel_neighbour(nd->ip, mac) == 0) {
+			p->neighbour(p, nd->ip, mac);
+			nd->mac_known = true;
+		} else {
+			(void)sendto(b->mfd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
+		}
+	}
+}
+
+typedef void (*on_rx_fn)(struct bench *b, const uint8_t *buf, size_t len, int64_t t);
+
+/* Whatever arrived on the data path, each handed to fn; waits up to wait_ms (UDP) or
+ * one poll round (DPDK) when nothing did. */
+static int
+receive(struct bench *b, on_rx_fn fn, int wait_ms)
+{
+	int got = 0;
+
+	if (!b->dpdk) {
 		struct pollfd p = {.fd = b->fd, .events = POLLIN};
 		ssize_t n;
 
-		if (now_ns() >= next) {
-			send_frame(b, to, buf, len);
-			next = now_ns() + 200000000;
-		}
-		if (poll(&p, 1, 50) <= 0)
-			continue;
-		n = recv(b->fd, b->rx, sizeof(b->rx), 0);
-		if (n > 0 && kr_frame_decode(NULL, b->rx, (size_t)n, f) == 0 &&
-		    f->hdr.correlation_id == b->next_corr && f->hdr.api == want &&
-		    kr_msg_decode(f, r) == 0)
+		if (poll(&p, 1, wait_ms) <= 0)
 			return 0;
-	}
-	return -ETIMEDOUT;
-}
-
-/* The leader and its dataplane address, through a management listener. */
-static void
-find_leader(struct bench *b, const struct sockaddr_in *boot)
-{
-	struct kr_msg m = {.api = KR_API_DESCRIBE_NODES}, r;
-	struct kr_frame f;
-	struct kr_node_info nodes[KR_REPLICAS_MAX];
-	unsigned nn;
-	struct sockaddr_in at = *boot;
-
-	if (ask(b, boot, &m, KR_API_DESCRIBE_NODES_RESP, 5000, &f, &r) != 0)
-		die("no answer from the management listener");
-	nn = r.u.nodes_resp.n;
-	for (unsigned i = 0; i < nn; i++)
-		kr_nodes_entry(&r.u.nodes_resp, i, &nodes[i]);
-	for (int tries = 0; tries < 100; tries++) {
-		struct kr_msg q = {.api = KR_API_DESCRIBE_QUORUM};
-
-		if (ask(b, &at, &q, KR_API_DESCRIBE_QUORUM_RESP, 1000, &f, &r) != 0)
-			continue;
-		if (r.u.describe_resp.error == KR_ERR_NONE) {
-			b->leader_id = f.hdr.sender_id;
-			b->epoch = r.u.describe_resp.epoch;
-			for (unsigned i = 0; i < nn; i++)
-				if (nodes[i].node_id == b->leader_id) {
-					memset(&b->leader, 0, sizeof(b->leader));
-					b->leader.sin_family = AF_INET;
-					memcpy(&b->leader.sin_addr.s_addr, nodes[i].ip, 4);
-					b->leader.sin_port = htons(nodes[i].port);
-					return;
-				}
-			die("the leader %d is not among the nodes listed", b->leader_id);
+		while ((n = recv(b->fd, b->rx, sizeof(b->rx), MSG_DONTWAIT)) > 0) {
+			fn(b, b->rx, (size_t)n, now_ns());
+			got++;
 		}
-		for (unsigned i = 0; i < nn; i++)
-			if (nodes[i].node_id == r.u.describe_resp.leader_id) {
-				at.sin_family = AF_INET;
-				memcpy(&at.sin_addr.s_addr, nodes[i].ip, 4);
-				at.sin_port = htons(nodes[i].mgmt_port);
-			}
-		usleep(50000);
+		return got;
 	}
-	die("no leader within 10 s");
+	for (unsigned i = 0; i < b->n_ports; i++) {
+		struct kn_port *p = b->ports[i];
+		struct kn_rx rx[KN_RX_BURST];
+		int n = p->rx(p, rx, KN_RX_BURST);
+		int64_t t = now_ns();
+
+		for (int k = 0; k < n; k++)
+			fn(b, rx[k].data, rx[k].len, t);
+		if (n > 0)
+			p->rx_done(p, rx, n);
+		got += n;
+	}
+	if (got == 0) {
+		int64_t t = now_ns();
+
+		if (t >= b->next_maintain) {
+			for (unsigned i = 0; i < b->n_ports; i++)
+				if (b->ports[i]->maintain != NULL)
+					b->ports[i]->maintain(b->ports[i], t / 1000);
+			neighbours(b);
+			b->next_maintain = t + 100000000;
+		}
+		if (b->yield)
+			sched_yield();
+	}
+	return got;
 }
 
-/* ---- the closed loop ---- */
+static void
+dpdk_start(struct bench *b, int argc, char **argv, const char *node_ports)
+{
+	char xdev[KN_PORTS_MAX][32], xif[KN_PORTS_MAX][32], err[256];
+	unsigned nx = kn_dpdk_af_xdp_vdevs(argc, argv, xdev, xif, KN_PORTS_MAX);
+	struct rte_mempool *pool;
+	uint16_t pid;
+
+	for (unsigned i = 0; i < nx; i++)
+		if (kn_xdp_detach(xif[i], err, sizeof(err)) > 0)
+			fprintf(stderr, "kraftbench: removed a stale XDP program from %s\n",
+				xif[i]);
+	if (rte_eal_init(argc, argv) < 0)
+		die("EAL: %s (check the EAL options after --)", rte_strerror(rte_errno));
+	pool = rte_pktmbuf_pool_create("kraftbench", 4095, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       (int)rte_socket_id());
+	if (pool == NULL)
+		die("mbuf pool: %s", rte_strerror(rte_errno));
+	RTE_ETH_FOREACH_DEV(pid)
+	{
+		char dev[RTE_ETH_NAME_MAX_LEN] = "";
+		struct kn_port *p;
+		bool xdp = false;
+
+		if (b->n_ports == KN_PORTS_MAX)
+			die("more than %d ports", KN_PORTS_MAX);
+		rte_eth_dev_get_name_by_port(pid, dev);
+		for (unsigned i = 0; i < nx; i++)
+			if (strcmp(dev, xdev[i]) == 0) {
+				memcpy(b->xdp_iface[b->n_ports], xif[i], 32);
+				xdp = true;
+			}
+		/* memif: nobody else answers ARP on the link; AF_XDP: the kernel does */
+		p = kn_port_dpdk_open(pid, b->local.ip, b->local.port, b->n_ports, pool, !xdp,
+				      err, sizeof(err));
+		if (p == NULL)
+			die("%s", err);
+		if (xdp) {
+			uint32_t id = 0;
+			char name[16] = "";
+
+			if (kn_xdp_attached(b->xdp_iface[b->n_ports], &id, name, err,
+					    sizeof(err)) != 0 ||
+			    strcmp(name, "kraftd_xdp") != 0)
+				die("%s: the XDP program is not kraftd's: give xdp_prog=.../"
+				    "kraftd_xdp.bpf.o in the --vdev",
+				    b->xdp_iface[b->n_ports]);
+			if (kn_xdp_set_ports(b->xdp_iface[b->n_ports], &b->local.port, 1, err,
+					     sizeof(err)) != 0)
+				die("%s", err);
+		}
+		if (p->payload_max < KR_WIRE_HDR_BYTES + b->records_len + 64)
+			die("%s carries %u-byte payloads: too small for --size %d", p->name,
+			    p->payload_max, b->size);
+		b->ports[b->n_ports++] = p;
+	}
+	if (b->n_ports == 0)
+		die("EAL: no ports (give --vdev net_af_xdp0,iface=IF,xdp_prog=... or "
+		    "net_memif...)");
+	for (const char *s = node_ports; s != NULL && *s != '\0';) {
+		int id;
+		unsigned port;
+		int used = 0;
+
+		if (sscanf(s, "%d@%u%n", &id, &port, &used) != 2 || port >= b->n_ports)
+			die("--node-ports: '%s' is not ID@PORT with PORT < %u", s, b->n_ports);
+		for (unsigned i = 0; i < b->n_nodes; i++)
+			if (b->nodes[i].id == id)
+				b->nodes[i].dpdk_port = port;
+		s += used;
+		s += *s == ',';
+	}
+	neighbours(b);
+}
 
 static void
-fill(struct bench *b, struct slot *s, bool ping)
+dpdk_stop(struct bench *b)
 {
-	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .correlation_id = ++b->next_corr};
+	char err[256];
+
+	for (unsigned i = 0; i < b->n_ports; i++) {
+		b->ports[i]->close(b->ports[i]);
+		if (b->xdp_iface[i][0] != '\0')
+			kn_xdp_detach(b->xdp_iface[i], err, sizeof(err));
+	}
+	rte_eal_cleanup();
+}
+
+/* ---- the management listeners ---- */
+
+static void
+mgmt_send(struct bench *b, const struct sockaddr_in *to, unsigned api, uint32_t corr)
+{
+	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .correlation_id = corr};
+	struct kr_msg m = {.api = (uint16_t)api};
+	uint8_t buf[64];
+	int len = kr_frame_encode(buf, sizeof(buf), &h, &m);
+
+	if (len > 0)
+		(void)sendto(b->mfd, buf, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to));
+}
+
+/* An answer on the management socket to corr and want, within ms. */
+static bool
+mgmt_wait(struct bench *b, uint32_t corr, unsigned want, int ms, struct kr_frame *f,
+	  struct kr_msg *r)
+{
+	int64_t end = now_ns() + (int64_t)ms * 1000000;
+
+	for (int64_t t; (t = now_ns()) < end;) {
+		struct pollfd p = {.fd = b->mfd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, (int)((end - t) / 1000000) + 1) <= 0)
+			continue;
+		while ((n = recv(b->mfd, b->rx, sizeof(b->rx), MSG_DONTWAIT)) > 0)
+			if (kr_frame_decode(NULL, b->rx, (size_t)n, f) == 0 &&
+			    f->hdr.correlation_id == corr && f->hdr.api == want &&
+			    kr_msg_decode(f, r) == 0)
+				return true;
+	}
+	return false;
+}
+
+static struct sockaddr_in
+sin_of(uint32_t ip, uint16_t port)
+{
+	return (struct sockaddr_in){
+		.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(ip)};
+}
+
+/* The nodes, from the first bootstrap server that answers DESCRIBE_NODES. */
+static void
+find_nodes(struct bench *b, const struct kr_endpoint *boot, unsigned n_boot)
+{
+	for (int round = 0; round < 10; round++)
+		for (unsigned i = 0; i < n_boot; i++) {
+			struct sockaddr_in to = sin_of(boot[i].ip, boot[i].port);
+			struct kr_frame f;
+			struct kr_msg r;
+			uint32_t corr = ++b->gen;
+
+			mgmt_send(b, &to, KR_API_DESCRIBE_NODES, corr);
+			if (!mgmt_wait(b, corr, KR_API_DESCRIBE_NODES_RESP, 300, &f, &r))
+				continue;
+			b->n_nodes = r.u.nodes_resp.n;
+			for (unsigned k = 0; k < b->n_nodes; k++) {
+				struct kr_node_info ni;
+
+				kr_nodes_entry(&r.u.nodes_resp, k, &ni);
+				b->nodes[k] = (struct node){
+					.id = ni.node_id,
+					.ip = (uint32_t)ni.ip[0] << 24 | (uint32_t)ni.ip[1] << 16 |
+					      (uint32_t)ni.ip[2] << 8 | ni.ip[3],
+					.port = ni.port,
+					.mgmt_port = ni.mgmt_port};
+			}
+			if (b->n_nodes > 0)
+				return;
+		}
+	die("no management listener answered DESCRIBE_NODES within 3 s");
+}
+
+/* Ask every node's management listener who leads, every 5 ms, until a node says it is
+ * the leader in an epoch >= min_epoch (within limit_ms). @return its index. */
+static int
+find_leader(struct bench *b, uint32_t min_epoch, int limit_ms)
+{
+	int64_t end = now_ns() + (int64_t)limit_ms * 1000000;
+	uint32_t base = b->gen + 1;
+
+	while (now_ns() < end && !stop) {
+		struct kr_frame f;
+		struct kr_msg r;
+
+		b->gen += b->n_nodes;
+		for (unsigned i = 0; i < b->n_nodes; i++) {
+			struct sockaddr_in to = sin_of(b->nodes[i].ip, b->nodes[i].mgmt_port);
+
+			mgmt_send(b, &to, KR_API_DESCRIBE_QUORUM, b->gen - b->n_nodes + 1 + i);
+		}
+		for (int64_t until = now_ns() + 5000000; now_ns() < until;) {
+			struct pollfd p = {.fd = b->mfd, .events = POLLIN};
+			ssize_t n;
+
+			if (poll(&p, 1, 5) <= 0)
+				continue;
+			while ((n = recv(b->mfd, b->rx, sizeof(b->rx), MSG_DONTWAIT)) > 0) {
+				if (kr_frame_decode(NULL, b->rx, (size_t)n, &f) != 0 ||
+				    f.hdr.api != KR_API_DESCRIBE_QUORUM_RESP ||
+				    f.hdr.correlation_id < base || kr_msg_decode(&f, &r) != 0 ||
+				    r.u.describe_resp.error != KR_ERR_NONE ||
+				    r.u.describe_resp.epoch < min_epoch)
+					continue;
+				for (unsigned i = 0; i < b->n_nodes; i++)
+					if (b->nodes[i].id == f.hdr.sender_id) {
+						b->epoch = r.u.describe_resp.epoch;
+						return (int)i;
+					}
+			}
+		}
+	}
+	return -1;
+}
+
+/* ---- the loop ---- */
+
+static bool reached[KR_REPLICAS_MAX];
+
+static void
+on_reach(struct bench *b, const uint8_t *buf, size_t len, int64_t t)
+{
+	struct kr_frame f;
+
+	(void)t;
+	if (kr_frame_decode(NULL, buf, len, &f) != 0 || f.hdr.api != KR_API_PING_RESP)
+		return;
+	for (unsigned i = 0; i < b->n_nodes; i++)
+		if (b->nodes[i].id == f.hdr.sender_id)
+			reached[i] = true;
+}
+
+/* A PING to every node until each has answered (5 s at most): the data path works and
+ * the ports know their neighbours before the first measured request. */
+static void
+reach_all(struct bench *b)
+{
+	int64_t end = now_ns() + 5000000000ll, next = 0;
+	unsigned n = 0;
+
+	while (n < b->n_nodes) {
+		int64_t t = now_ns();
+
+		if (t > end) {
+			for (unsigned i = 0; i < b->n_nodes; i++)
+				if (!reached[i])
+					die("node %d does not answer PING on its dataplane "
+					    "address %u.%u.%u.%u:%u over %s",
+					    b->nodes[i].id, b->nodes[i].ip >> 24,
+					    b->nodes[i].ip >> 16 & 0xff, b->nodes[i].ip >> 8 & 0xff,
+					    b->nodes[i].ip & 0xff, b->nodes[i].port,
+					    b->dpdk ? "DPDK" : "UDP");
+		}
+		if (t >= next) {
+			for (unsigned i = 0; i < b->n_nodes; i++) {
+				struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE,
+							 .correlation_id = ++b->gen};
+				struct kr_msg m = {.api = KR_API_PING};
+				uint8_t buf[64];
+				int len = kr_frame_encode(buf, sizeof(buf), &h, &m);
+
+				if (!reached[i] && len > 0)
+					xmit(b, (int)i, buf, len);
+			}
+			xmit_flush(b);
+			next = t + 50000000;
+		}
+		receive(b, on_reach, 1);
+		n = 0;
+		for (unsigned i = 0; i < b->n_nodes; i++)
+			n += reached[i];
+	}
+}
+
+static void
+fill(struct bench *b, int i, enum kind kind, int64_t first_ns)
+{
+	struct slot *s = &b->slots[i];
+	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE};
 	struct kr_msg m;
 
-	if (ping) {
+	s->node = b->leader;
+	if (kind != APPEND) {
 		m.api = KR_API_PING;
 		m.u.ping.payload = b->records_buf + 4;
 		m.u.ping.len =
 			(uint32_t)(b->size < KR_PING_BYTES_MAX ? b->size : KR_PING_BYTES_MAX);
+		if (kind == PING_FOLLOWER) /* the followers in turn */
+			s->node = (int)((unsigned)b->leader + 1 +
+					b->ping_turn / 2 % (b->n_nodes - 1)) %
+				  (int)b->n_nodes;
 	} else {
 		m.api = KR_API_APPEND;
 		m.u.append = (struct kr_append_req){.producer_id = b->pid,
@@ -201,109 +566,224 @@ fill(struct bench *b, struct slot *s, bool ping)
 						    .records = b->records_buf,
 						    .records_len = b->records_len};
 		s->seq = b->next_seq++;
+		b->issued++;
 	}
+	h.correlation_id = (++b->gen << SLOT_BITS) | (uint32_t)i;
 	s->len = kr_frame_encode(s->frame, sizeof(s->frame), &h, &m);
 	if (s->len < 0)
 		die("cannot encode: %s", kr_wire_status_text(s->len));
 	s->busy = true;
-	s->ping = ping;
+	s->kind = (uint8_t)kind;
 	s->corr = h.correlation_id;
-	s->sent_ns = s->first_ns = now_ns();
-	send_frame(b, &b->leader, s->frame, s->len);
+	s->sent_ns = now_ns();
+	s->first_ns = first_ns ? first_ns : s->sent_ns;
+	xmit(b, s->node, s->frame, s->len);
 }
 
 static bool
-want_more(const struct bench *b, int64_t start, int64_t issued)
+want_more(const struct bench *b, int64_t start)
 {
 	if (stop)
 		return false;
 	if (b->duration_s > 0)
 		return (double)(now_ns() - start) < b->duration_s * 1e9;
-	return issued < b->records;
+	return b->issued < b->records;
 }
 
 static void
-on_answer(struct bench *b, const uint8_t *buf, size_t len, int64_t t, bool *ping_next)
+record(struct bench *b, enum kind k, int64_t ns)
+{
+	if (k == APPEND && b->done++ < b->warmup)
+		return;
+	kr_latency_add(&b->lat[k], (uint64_t)ns);
+	b->counted[k]++;
+}
+
+static void
+on_answer(struct bench *b, const uint8_t *buf, size_t len, int64_t t)
 {
 	struct kr_frame f;
 	struct kr_msg r;
+	struct slot *s;
 
 	if (kr_frame_decode(NULL, buf, len, &f) != 0 || kr_msg_decode(&f, &r) != 0)
 		return;
+	s = &b->slots[f.hdr.correlation_id & (SLOTS_MAX - 1)];
+	if (!s->busy || s->corr != f.hdr.correlation_id)
+		return; /* late: answered already, or re-sent to a new leader */
+	if (s->kind != APPEND) {
+		if (f.hdr.api != KR_API_PING_RESP)
+			return;
+		record(b, (enum kind)s->kind, t - s->sent_ns);
+		s->busy = false;
+		return;
+	}
+	if (f.hdr.api != KR_API_APPEND_RESP)
+		return;
+	if (r.u.append_resp.error == KR_ERR_NOT_LEADER_OR_FOLLOWER ||
+	    r.u.append_resp.epoch != b->epoch) {
+		b->election = true;
+		if (b->fo.cmd == NULL) { /* the run ends here */
+			stop = 1;
+			s->busy = false;
+		}
+		if (r.u.append_resp.error != KR_ERR_NONE)
+			return; /* --failover: re-sent to the new leader */
+	}
+	if (r.u.append_resp.error != KR_ERR_NONE || r.u.append_resp.outcome_unknown) {
+		if (r.u.append_resp.error != KR_ERR_BUSY && !r.u.append_resp.outcome_unknown)
+			die("append refused: %s", kr_error_name(r.u.append_resp.error));
+		return; /* re-sent, same sequence, when its time comes */
+	}
+	if (b->fo.killed && b->fo.first_new_ns == 0 && s->node != b->fo.old_leader)
+		b->fo.first_new_ns = t;
+	if (!b->fo.killed)
+		b->fo.last_old_ns = t;
+	record(b, APPEND, t - s->first_ns);
+	s->busy = false;
+	s->ping_next = b->ping;
+}
+
+static void
+run_kill(struct bench *b)
+{
+	char cmd[512];
+	pid_t p;
+	int st;
+	const char *at = strstr(b->fo.cmd, "%d");
+
+	snprintf(cmd, sizeof(cmd), "%.*s%d%s", (int)(at - b->fo.cmd), b->fo.cmd,
+		 b->nodes[b->leader].id, at + 2);
+	b->fo.old_leader = b->leader;
+	b->fo.old_epoch = b->epoch;
+	b->fo.kill_ns = now_ns();
+	b->fo.killed = true;
+	p = fork();
+	if (p == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (p < 0 || waitpid(p, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		die("--failover: '%s' failed", cmd);
+}
+
+/* --failover: the leader went quiet or refused: find the new one, re-send to it. */
+static void
+change_leader(struct bench *b)
+{
+	int l = find_leader(b, b->epoch, 10000);
+
+	if (l < 0)
+		die("--failover: no leader within 10 s");
+	if (l == b->leader)
+		return;
+	if (b->fo.killed && b->fo.found_ns == 0) {
+		b->fo.found_ns = now_ns();
+		b->fo.new_leader = l;
+		b->fo.new_epoch = b->epoch;
+	}
+	b->leader = l;
 	for (int i = 0; i < b->inflight; i++) {
 		struct slot *s = &b->slots[i];
 
-		if (!s->busy || s->corr != f.hdr.correlation_id)
+		if (!s->busy)
 			continue;
-		if (s->ping && f.hdr.api == KR_API_PING_RESP) {
-			kr_latency_add(&b->floor, (uint64_t)(t - s->sent_ns));
-			b->pings_done++;
-			s->busy = false;
-			ping_next[i] = false;
-			return;
-		}
-		if (s->ping || f.hdr.api != KR_API_APPEND_RESP)
-			return;
-		if (r.u.append_resp.epoch != b->epoch) {
-			b->election = true;
-			b->epoch = r.u.append_resp.epoch;
-		}
-		if (r.u.append_resp.error != KR_ERR_NONE || r.u.append_resp.outcome_unknown) {
-			if (r.u.append_resp.error == KR_ERR_NOT_LEADER_OR_FOLLOWER)
-				die("node %d is no longer the leader (epoch %u): an election "
-				    "happened",
-				    f.hdr.sender_id, r.u.append_resp.epoch);
-			if (r.u.append_resp.error != KR_ERR_BUSY &&
-			    !r.u.append_resp.outcome_unknown)
-				die("append refused: %s", kr_error_name(r.u.append_resp.error));
-			return; /* re-sent, same sequence, when its time comes */
-		}
-		kr_latency_add(&b->commit, (uint64_t)(t - s->first_ns));
-		b->done++;
-		s->busy = false;
-		ping_next[i] = b->ping;
-		return;
+		s->node = l;
+		s->sent_ns = now_ns();
+		xmit(b, l, s->frame, s->len);
 	}
 }
 
 static double
 run(struct bench *b)
 {
-	bool ping_next[INFLIGHT_MAX] = {false};
-	int64_t start = now_ns(), issued = 0;
+	int64_t start = now_ns(), interval = b->rate > 0 ? (int64_t)(1e9 / b->rate) : 0;
+	int64_t next_due = start;
 	bool busy = true;
 
-	for (int i = 0; i < b->inflight && want_more(b, start, issued); i++, issued++)
-		fill(b, &b->slots[i], false);
 	while (busy) {
-		struct pollfd p = {.fd = b->fd, .events = POLLIN};
-		ssize_t n;
 		int64_t t;
+		bool stalled = false;
 
-		poll(&p, 1, 10);
-		while ((n = recv(b->fd, b->rx, sizeof(b->rx), MSG_DONTWAIT)) > 0)
-			on_answer(b, b->rx, (size_t)n, now_ns(), ping_next);
+		/* UDP: sleep in poll for up to 1 ms, unless the schedule is tighter */
+		receive(b, on_answer, interval > 0 && interval < 2000000 ? 0 : 1);
 		t = now_ns();
+		if (b->fo.cmd != NULL && !b->fo.killed && t - start >= (int64_t)(b->fo.after_s * 1e9))
+			run_kill(b);
 		busy = false;
 		for (int i = 0; i < b->inflight; i++) {
 			struct slot *s = &b->slots[i];
 
 			if (s->busy && t - s->sent_ns > RESEND_NS) {
-				/* no answer: the same frame again (the leader drops a duplicate) */
-				send_frame(b, &b->leader, s->frame, s->len);
+				/* no answer: the same frame again (the leader answers a
+				 * duplicate from its window) */
+				xmit(b, s->node, s->frame, s->len);
 				s->sent_ns = t;
 				b->resends++;
 			}
-			if (!s->busy && ping_next[i])
-				fill(b, s, true);
-			else if (!s->busy && want_more(b, start, issued)) {
-				fill(b, s, false);
-				issued++;
+			if (s->busy && s->kind == APPEND && t - s->sent_ns > STALL_NS)
+				stalled = true;
+			if (!s->busy && s->ping_next) {
+				s->ping_next = false;
+				fill(b, i,
+				     b->n_nodes > 1 && b->ping_turn++ % 2 ? PING_FOLLOWER
+									 : PING_LEADER,
+				     0);
+			} else if (!s->busy && interval == 0 && want_more(b, start)) {
+				fill(b, i, APPEND, 0);
+			} else if (!s->busy && interval > 0 && t >= next_due &&
+				   want_more(b, start)) {
+				fill(b, i, APPEND, next_due);
+				next_due += interval;
 			}
 			busy |= s->busy;
 		}
+		xmit_flush(b);
+		busy |= interval > 0 && want_more(b, start);
+		if (b->fo.cmd != NULL && (stalled || (b->election && b->fo.killed)) &&
+		    now_ns() >= b->next_leader_check) {
+			b->next_leader_check = now_ns() + STALL_NS;
+			b->election = true;
+			change_leader(b);
+		}
 	}
 	return (double)(now_ns() - start) / 1e9;
+}
+
+/* ---- the report ---- */
+
+static double
+q_us(const struct kr_latency *l, double q)
+{
+	return (double)kr_latency_quantile(l, q) / 1e3;
+}
+
+static void
+write_histogram(const struct bench *b)
+{
+	FILE *f = fopen(b->histogram, "w");
+
+	if (f == NULL)
+		die("--histogram %s: %s", b->histogram, strerror(errno));
+	fprintf(f, "# kraftbench latency distributions: latency_us fraction_at_or_below\n");
+	for (int k = 0; k < KINDS; k++) {
+		const struct kr_latency *l = &b->lat[k];
+		uint64_t seen = 0;
+
+		fprintf(f, "# %s (%" PRIu64 " samples)\n", kind_name[k], l->count);
+		for (unsigned i = 0; i < KR_LAT_BUCKETS && l->count; i++) {
+			uint64_t top = kr_latency_bucket_top(i);
+
+			if (l->bucket[i] == 0)
+				continue;
+			seen += l->bucket[i];
+			fprintf(f, "%.3f %.6f\n", (double)(top < l->max_ns ? top : l->max_ns) / 1e3,
+				(double)seen / (double)l->count);
+		}
+		fprintf(f, "\n\n");
+	}
+	if (fclose(f) != 0)
+		die("--histogram %s: %s", b->histogram, strerror(errno));
 }
 
 static void
@@ -311,117 +791,225 @@ report(const struct bench *b, double secs)
 {
 	const double qs[] = {0.5, 0.9, 0.99, 0.999};
 	const char *qn[] = {"p50", "p90", "p99", "p99_9"};
-	char leader[INET_ADDRSTRLEN];
+	const struct node *l = &b->nodes[b->leader];
+	const struct kr_latency *c = &b->lat[APPEND], *pl = &b->lat[PING_LEADER],
+				*pf = &b->lat[PING_FOLLOWER];
+	double r50 = q_us(pl, 0.5) > 0 ? q_us(c, 0.5) / q_us(pl, 0.5) : 0;
+	double r99 = q_us(pl, 0.99) > 0 ? q_us(c, 0.99) / q_us(pl, 0.99) : 0;
+	double legs = q_us(pl, 0.5) + q_us(pf, 0.5);
+	double rlegs = pf->count && legs > 0 ? q_us(c, 0.5) / legs : 0;
+	double tput = (double)b->done / secs;
+	const char *mode = b->dpdk ? "dpdk" : "udp";
 
-	inet_ntop(AF_INET, &b->leader.sin_addr, leader, sizeof(leader));
 	if (b->json) {
-		printf("{\"leader\": %d, \"address\": \"%s:%u\", \"commits\": %" PRId64
-		       ", \"seconds\": %.3f, \"commits_per_s\": %.0f, \"inflight\": %d, \"size\": "
-		       "%d, "
-		       "\"election\": %s, \"resends\": %" PRId64 ", \"commit_us\": {",
-		       b->leader_id, leader, ntohs(b->leader.sin_port), b->done, secs,
-		       (double)b->done / secs, b->inflight, b->size, b->election ? "true" : "false",
-		       b->resends);
-		for (int k = 0; k < 4; k++)
-			printf("\"%s\": %.1f, ", qn[k],
-			       kr_latency_quantile(&b->commit, qs[k]) / 1e3);
-		printf("\"max\": %.1f}", b->commit.max_ns / 1e3);
-		if (b->ping) {
-			printf(", \"pings\": %" PRId64 ", \"ping_us\": {", b->pings_done);
-			for (int k = 0; k < 4; k++)
-				printf("\"%s\": %.1f, ", qn[k],
-				       kr_latency_quantile(&b->floor, qs[k]) / 1e3);
-			printf("\"max\": %.1f}, \"ratio_p50\": %.2f, \"ratio_p99\": %.2f",
-			       b->floor.max_ns / 1e3,
-			       (double)kr_latency_quantile(&b->commit, 0.5) /
-				       (double)(kr_latency_quantile(&b->floor, 0.5) ?: 1),
-			       (double)kr_latency_quantile(&b->commit, 0.99) /
-				       (double)(kr_latency_quantile(&b->floor, 0.99) ?: 1));
+		printf("{\"transport\": \"%s\", \"leader\": %d, \"address\": \"%u.%u.%u.%u:%u\", "
+		       "\"loop\": \"%s\", \"rate\": %.0f, \"inflight\": %d, \"size\": %d, "
+		       "\"commits\": %" PRId64 ", \"counted\": %" PRId64
+		       ", \"seconds\": %.3f, \"commits_per_s\": %.0f, \"election\": %s, "
+		       "\"resends\": %" PRId64 ", \"tx_drops\": %" PRId64,
+		       mode, l->id, l->ip >> 24, l->ip >> 16 & 0xff, l->ip >> 8 & 0xff,
+		       l->ip & 0xff, l->port, b->rate > 0 ? "open" : "closed", b->rate,
+		       b->inflight, b->size, b->done, b->counted[APPEND], secs, tput,
+		       b->election ? "true" : "false", b->resends, b->tx_drops);
+		for (int k = 0; k < KINDS; k++) {
+			if (b->lat[k].count == 0)
+				continue;
+			printf(", \"%s_us\": {", kind_name[k]);
+			for (int i = 0; i < 4; i++)
+				printf("\"%s\": %.1f, ", qn[i], q_us(&b->lat[k], qs[i]));
+			printf("\"max\": %.1f, \"n\": %" PRIu64 "}", (double)b->lat[k].max_ns / 1e3,
+			       b->lat[k].count);
 		}
+		if (b->ping)
+			printf(", \"ratio_p50\": %.2f, \"ratio_p99\": %.2f, \"ratio_two_legs_p50\": "
+			       "%.2f",
+			       r50, r99, rlegs);
+		if (b->fo.killed)
+			printf(", \"failover\": {\"old_leader\": %d, \"new_leader\": %d, "
+			       "\"gap_ms\": %.2f, \"kill_to_new_leader_ms\": %.2f, "
+			       "\"kill_to_first_commit_ms\": %.2f, \"fetch_timeout_ms\": %.0f, "
+			       "\"gap_over_fetch_timeout\": %.2f}",
+			       b->nodes[b->fo.old_leader].id,
+			       b->fo.found_ns ? b->nodes[b->fo.new_leader].id : -1,
+			       (double)(b->fo.first_new_ns - b->fo.last_old_ns) / 1e6,
+			       (double)(b->fo.found_ns - b->fo.kill_ns) / 1e6,
+			       (double)(b->fo.first_new_ns - b->fo.kill_ns) / 1e6,
+			       b->fo.fetch_timeout_ms,
+			       (double)(b->fo.first_new_ns - b->fo.last_old_ns) / 1e6 /
+				       b->fo.fetch_timeout_ms);
 		printf("}\n");
 		return;
 	}
-	printf("leader %d at %s:%u; %" PRId64 " commits of %d-byte records in %.2f s: %.0f "
-	       "commits/s (inflight %d)%s\n",
-	       b->leader_id, leader, ntohs(b->leader.sin_port), b->done, b->size, secs,
-	       (double)b->done / secs, b->inflight, b->election ? "; AN ELECTION HAPPENED" : "");
-	printf("commit us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
-	       kr_latency_quantile(&b->commit, 0.5) / 1e3,
-	       kr_latency_quantile(&b->commit, 0.9) / 1e3,
-	       kr_latency_quantile(&b->commit, 0.99) / 1e3,
-	       kr_latency_quantile(&b->commit, 0.999) / 1e3, b->commit.max_ns / 1e3);
-	if (b->ping)
-		printf("ping us:   p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  (%" PRId64
-		       " pings, same port)\n"
-		       "commit / ping: p50 %.2fx  p99 %.2fx\n",
-		       kr_latency_quantile(&b->floor, 0.5) / 1e3,
-		       kr_latency_quantile(&b->floor, 0.9) / 1e3,
-		       kr_latency_quantile(&b->floor, 0.99) / 1e3,
-		       kr_latency_quantile(&b->floor, 0.999) / 1e3, b->floor.max_ns / 1e3,
-		       b->pings_done,
-		       (double)kr_latency_quantile(&b->commit, 0.5) /
-			       (double)(kr_latency_quantile(&b->floor, 0.5) ?: 1),
-		       (double)kr_latency_quantile(&b->commit, 0.99) /
-			       (double)(kr_latency_quantile(&b->floor, 0.99) ?: 1));
+	printf("kraftbench over %s: leader %d at %u.%u.%u.%u:%u; %" PRId64
+	       " commits of %d-byte records in %.2f s: %.0f commits/s (%s)%s\n",
+	       mode, l->id, l->ip >> 24, l->ip >> 16 & 0xff, l->ip >> 8 & 0xff, l->ip & 0xff,
+	       l->port, b->done, b->size, secs, tput, b->rate > 0 ? "open loop" : "closed loop",
+	       b->election ? "; AN ELECTION HAPPENED" : "");
+	if (b->rate > 0)
+		printf("open loop: %.0f appends/s scheduled, up to %d outstanding; latency from "
+		       "the scheduled send\n",
+		       b->rate, b->inflight);
+	else
+		printf("closed loop: %d outstanding\n", b->inflight);
+	for (int k = 0; k < KINDS; k++)
+		if (b->lat[k].count)
+			printf("%-14s us: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f  "
+			       "(%" PRIu64 ")\n",
+			       kind_name[k], q_us(&b->lat[k], 0.5), q_us(&b->lat[k], 0.9),
+			       q_us(&b->lat[k], 0.99), q_us(&b->lat[k], 0.999),
+			       (double)b->lat[k].max_ns / 1e3, b->lat[k].count);
+	if (b->ping && pl->count)
+		printf("commit / ping_leader: p50 %.2fx  p99 %.2fx%s\n", r50, r99, "");
+	if (b->ping && pf->count)
+		printf("commit / (ping_leader + ping_follower) p50: %.2fx (a commit needs both "
+		       "legs)\n",
+		       rlegs);
+	if (b->fo.killed)
+		printf("failover: leader %d killed; new leader %d (epoch %u) found %.1f ms "
+		       "later; gap between the last commit by the old leader and the first by "
+		       "the new: %.1f ms = %.2f x the fetch timeout (%.0f ms)\n",
+		       b->nodes[b->fo.old_leader].id,
+		       b->fo.found_ns ? b->nodes[b->fo.new_leader].id : -1, b->fo.new_epoch,
+		       (double)(b->fo.found_ns - b->fo.kill_ns) / 1e6,
+		       (double)(b->fo.first_new_ns - b->fo.last_old_ns) / 1e6,
+		       (double)(b->fo.first_new_ns - b->fo.last_old_ns) / 1e6 /
+			       b->fo.fetch_timeout_ms,
+		       b->fo.fetch_timeout_ms);
 	if (b->resends)
 		printf("%" PRId64 " requests re-sent after 1 s without an answer\n", b->resends);
+	if (b->tx_drops)
+		printf("%" PRId64 " frames could not be sent\n", b->tx_drops);
+}
+
+/* ---- arguments ---- */
+
+static double
+arg_num(const char *opt, const char *v, double min, double max)
+{
+	char *end;
+	double d = strtod(v, &end);
+
+	if (*v == '\0' || *end != '\0' || !(d >= min && d <= max)) {
+		fprintf(stderr, "kraftbench: %s: '%s' is not a number in [%g, %g]\n", opt, v, min,
+			max);
+		exit(2);
+	}
+	return d;
 }
 
 int
 main(int argc, char **argv)
 {
 	static struct bench b;
-	struct sockaddr_in boot = {.sin_family = AF_INET};
-	const char *bs = NULL;
-	struct kr_endpoint e;
-	int64_t v;
+	struct kr_endpoint boot[KR_REPLICAS_MAX];
+	unsigned n_boot = 0;
+	const char *bs = NULL, *node_ports = NULL, *local = NULL;
+	int eal_at = -1;
+	bool inflight_set = false;
 	double secs;
 
 	kr_tool_name = "kraftbench";
 	b.records = 10000;
 	b.inflight = 1;
 	b.size = 64;
+	b.warmup = 100;
+	b.yield = true;
+	b.fo.fetch_timeout_ms = 200;
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;
-		} else if (strcmp(a, "--bootstrap-server") == 0 && i + 1 < argc) {
+		} else if (strcmp(a, "--") == 0) {
+			eal_at = i;
+			break;
+		} else if (v == NULL && strncmp(a, "--", 2) == 0 && strcmp(a, "--ping") != 0 &&
+			   strcmp(a, "--json") != 0 && strcmp(a, "--keep-elections") != 0) {
+			fprintf(stderr, "kraftbench: %s needs a value\n", a);
+			return 2;
+		} else if (strcmp(a, "--bootstrap-server") == 0) {
 			bs = argv[++i];
-		} else if (strcmp(a, "--records") == 0 && i + 1 < argc &&
-			   kr_parse_i64(argv[++i], 1, INT64_MAX, &v) == 0) {
-			b.records = v;
-		} else if (strcmp(a, "--duration") == 0 && i + 1 < argc &&
-			   kr_parse_i64(argv[++i], 1, 86400, &v) == 0) {
-			b.duration_s = (double)v;
-		} else if (strcmp(a, "--inflight") == 0 && i + 1 < argc &&
-			   kr_parse_i64(argv[++i], 1, INFLIGHT_MAX, &v) == 0) {
-			b.inflight = (int)v;
-		} else if (strcmp(a, "--size") == 0 && i + 1 < argc &&
-			   kr_parse_i64(argv[++i], 0, 16384, &v) == 0) {
-			b.size = (int)v;
+		} else if (strcmp(a, "--records") == 0) {
+			b.records = (int64_t)arg_num(a, argv[++i], 1, 1e12);
+		} else if (strcmp(a, "--duration") == 0) {
+			b.duration_s = arg_num(a, argv[++i], 0.001, 86400);
+		} else if (strcmp(a, "--inflight") == 0) {
+			b.inflight = (int)arg_num(a, argv[++i], 1, SLOTS_MAX);
+			inflight_set = true;
+		} else if (strcmp(a, "--rate") == 0) {
+			b.rate = arg_num(a, argv[++i], 1, 1e8);
+		} else if (strcmp(a, "--size") == 0) {
+			b.size = (int)arg_num(a, argv[++i], 0, 16384);
+		} else if (strcmp(a, "--warmup") == 0) {
+			b.warmup = (int64_t)arg_num(a, argv[++i], 0, 1e9);
 		} else if (strcmp(a, "--ping") == 0) {
 			b.ping = true;
 		} else if (strcmp(a, "--json") == 0) {
 			b.json = true;
 		} else if (strcmp(a, "--keep-elections") == 0) {
 			b.keep_elections = true;
+		} else if (strcmp(a, "--histogram") == 0) {
+			b.histogram = argv[++i];
+		} else if (strcmp(a, "--failover") == 0) {
+			b.fo.cmd = argv[++i];
+		} else if (strcmp(a, "--kill-after") == 0) {
+			b.fo.after_s = arg_num(a, argv[++i], 0, 86400);
+		} else if (strcmp(a, "--fetch-timeout-ms") == 0) {
+			b.fo.fetch_timeout_ms = arg_num(a, argv[++i], 1, 1e6);
+		} else if (strcmp(a, "--local") == 0) {
+			local = argv[++i];
+		} else if (strcmp(a, "--node-ports") == 0) {
+			node_ports = argv[++i];
+		} else if (strcmp(a, "--idle") == 0 &&
+			   (strcmp(v, "spin") == 0 || strcmp(v, "yield") == 0)) {
+			b.yield = strcmp(argv[++i], "yield") == 0;
 		} else {
 			fprintf(stderr, "kraftbench: bad argument '%s'\n", a);
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (bs == NULL || kr_endpoint_parse(bs, &e) != 0) {
+	for (const char *s = bs; s != NULL && *s != '\0' && n_boot < KR_REPLICAS_MAX;) {
+		char one[64];
+		size_t k = strcspn(s, ",");
+
+		snprintf(one, sizeof(one), "%.*s", (int)k, s);
+		if (kr_endpoint_parse(one, &boot[n_boot++]) != 0) {
+			fprintf(stderr, "kraftbench: --bootstrap-server: '%s' is not a.b.c.d:port\n",
+				one);
+			return 2;
+		}
+		s += k + (s[k] == ',');
+	}
+	if (n_boot == 0) {
 		fprintf(stderr, "kraftbench: --bootstrap-server a.b.c.d:port is required\n");
 		usage(stderr);
 		return 2;
 	}
-	boot.sin_addr.s_addr = htonl(e.ip);
-	boot.sin_port = htons(e.port);
+	if (b.rate > 0 && !inflight_set)
+		b.inflight = SLOTS_MAX;
+	if (b.fo.cmd != NULL && strstr(b.fo.cmd, "%d") == NULL) {
+		fprintf(stderr, "kraftbench: --failover: the command needs %%d (the leader)\n");
+		return 2;
+	}
+	if (b.fo.cmd != NULL && b.fo.after_s == 0)
+		b.fo.after_s = b.duration_s > 0 ? b.duration_s / 2 : 1;
+	if (b.fo.cmd != NULL)
+		b.keep_elections = true;
+	b.dpdk = eal_at > 0;
+	if (b.dpdk && (local == NULL || kr_endpoint_parse(local, &b.local) != 0)) {
+		fprintf(stderr, "kraftbench: DPDK mode needs --local a.b.c.d:port (its address)\n");
+		return 2;
+	}
+	if (!b.dpdk && (local != NULL || node_ports != NULL)) {
+		fprintf(stderr, "kraftbench: --local and --node-ports are for DPDK mode (EAL "
+				"options after --)\n");
+		return 2;
+	}
 	b.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (b.fd < 0)
+	b.mfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (b.fd < 0 || b.mfd < 0)
 		die("socket: %s", strerror(errno));
 	if (getrandom(&b.pid, sizeof(b.pid), 0) != sizeof(b.pid))
 		die("no randomness for a producer id");
@@ -431,13 +1019,28 @@ main(int argc, char **argv)
 		b.records_buf[4 + i] = (uint8_t)('a' + i % 26);
 	b.records_len = 4 + (uint32_t)b.size;
 	signal(SIGINT, on_sigint);
-	find_leader(&b, &boot);
+	signal(SIGTERM, on_sigint);
+	find_nodes(&b, boot, n_boot);
+	b.leader = find_leader(&b, 0, 10000);
+	if (b.leader < 0)
+		die("no leader within 10 s");
+	if (b.dpdk) {
+		argv[eal_at] = argv[0];
+		dpdk_start(&b, argc - eal_at, argv + eal_at, node_ports);
+	}
+	reach_all(&b);
 	secs = run(&b);
+	if (b.dpdk)
+		dpdk_stop(&b);
 	report(&b, secs);
+	if (b.histogram != NULL)
+		write_histogram(&b);
+	if (b.fo.killed && b.fo.first_new_ns == 0)
+		die("--failover: no commit by a new leader");
 	if (b.election && !b.keep_elections) {
 		fprintf(stderr, "kraftbench: an election happened during the run: discarded "
 				"(--keep-elections keeps it)\n");
 		return 4;
 	}
-	return b.done > 0 ? 0 : 1;
+	return b.counted[APPEND] > 0 ? 0 : 1;
 }
