@@ -97,6 +97,8 @@ cmd_up() {
 	[ "$nodes" -ge 1 ] && [ "$nodes" -le 9 ] || die "--nodes: 1..9"
 	[ -f "$STATE" ] && die "a cluster is up already (scripts/cluster.sh down)"
 	[ -x "$KRAFTD" ] || die "no $KRAFTD (meson setup build && ninja -C build)"
+	[ "$transport" = af_xdp ] && ip netns list | grep -qw kc-hub &&
+		die "namespace kc-hub exists: an af_xdp cluster is up with another run directory (KRAFTD_RUN=... scripts/cluster.sh down)"
 	mkdir -p "$RUN"
 	printf 'NODES=%s\nTRANSPORT=%s\nDURABILITY=%s\nIDLE=%s\n' "$nodes" "$transport" "$durability" \
 		"$idle" >"$STATE"

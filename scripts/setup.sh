@@ -14,6 +14,7 @@ packages=(
 	dpdk-dev                                       # dpdk-telemetry.py
 	bpftool                                        # the XDP program's libbpf skeleton
 	iproute2 nftables                              # namespaces, veths, partitions
+	gnuplot-nox                                    # the demo's latency plot
 )
 
 missing=()

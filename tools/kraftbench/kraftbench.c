@@ -114,7 +114,7 @@ struct bench {
 	uint32_t gen;
 	int64_t records, issued, warmup;
 	double duration_s, rate;
-	int inflight, size;
+	int inflight, size, batch;
 	bool ping, json, keep_elections;
 	const char *histogram;
 	int64_t resends, tx_drops, done, counted[KINDS];
@@ -141,12 +141,13 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: kraftbench --bootstrap-server HOST:PORT[,...] [options] [-- EAL options]\n"
 		"  HOST:PORT       node management listeners (dataplane port + 100)\n"
-		"  --records N     append N records, one per append (default 10000)\n"
+		"  --records N     append N records (default 10000)\n"
 		"  --duration S    or append for S seconds (decimals allowed)\n"
 		"  --inflight K    closed loop: K appends outstanding (default 1)\n"
 		"  --rate R        open loop: R appends/s on a fixed schedule, latency from the\n"
 		"                  scheduled time; up to --inflight (default then 256) outstanding\n"
 		"  --size B        bytes per record (default 64)\n"
+		"  --batch N       records per append (default 1); --records counts records\n"
 		"  --warmup N      leave the first N commits out of the figures (default 100)\n"
 		"  --ping          after each commit, a PING to the leader or (in turn) a follower:\n"
 		"                  the floor of both legs, same transport and run\n"
@@ -562,11 +563,11 @@ fill(struct bench *b, int i, enum kind kind, int64_t first_ns)
 		m.api = KR_API_APPEND;
 		m.u.append = (struct kr_append_req){.producer_id = b->pid,
 						    .sequence = b->next_seq,
-						    .record_count = 1,
+						    .record_count = (uint32_t)b->batch,
 						    .records = b->records_buf,
 						    .records_len = b->records_len};
 		s->seq = b->next_seq++;
-		b->issued++;
+		b->issued += b->batch;
 	}
 	h.correlation_id = (++b->gen << SLOT_BITS) | (uint32_t)i;
 	s->len = kr_frame_encode(s->frame, sizeof(s->frame), &h, &m);
@@ -798,18 +799,19 @@ report(const struct bench *b, double secs)
 	double r99 = q_us(pl, 0.99) > 0 ? q_us(c, 0.99) / q_us(pl, 0.99) : 0;
 	double legs = q_us(pl, 0.5) + q_us(pf, 0.5);
 	double rlegs = pf->count && legs > 0 ? q_us(c, 0.5) / legs : 0;
-	double tput = (double)b->done / secs;
+	double tput = (double)b->done / secs, rtput = tput * b->batch;
 	const char *mode = b->dpdk ? "dpdk" : "udp";
 
 	if (b->json) {
 		printf("{\"transport\": \"%s\", \"leader\": %d, \"address\": \"%u.%u.%u.%u:%u\", "
 		       "\"loop\": \"%s\", \"rate\": %.0f, \"inflight\": %d, \"size\": %d, "
+		       "\"batch\": %d, \"records_per_s\": %.0f, "
 		       "\"commits\": %" PRId64 ", \"counted\": %" PRId64
 		       ", \"seconds\": %.3f, \"commits_per_s\": %.0f, \"election\": %s, "
 		       "\"resends\": %" PRId64 ", \"tx_drops\": %" PRId64,
 		       mode, l->id, l->ip >> 24, l->ip >> 16 & 0xff, l->ip >> 8 & 0xff,
 		       l->ip & 0xff, l->port, b->rate > 0 ? "open" : "closed", b->rate,
-		       b->inflight, b->size, b->done, b->counted[APPEND], secs, tput,
+		       b->inflight, b->size, b->batch, rtput, b->done, b->counted[APPEND], secs, tput,
 		       b->election ? "true" : "false", b->resends, b->tx_drops);
 		for (int k = 0; k < KINDS; k++) {
 			if (b->lat[k].count == 0)
@@ -841,10 +843,11 @@ report(const struct bench *b, double secs)
 		return;
 	}
 	printf("kraftbench over %s: leader %d at %u.%u.%u.%u:%u; %" PRId64
-	       " commits of %d-byte records in %.2f s: %.0f commits/s (%s)%s\n",
+	       " commits of %d x %d-byte records in %.2f s: %.0f commits/s, %.0f records/s "
+	       "(%s)%s\n",
 	       mode, l->id, l->ip >> 24, l->ip >> 16 & 0xff, l->ip >> 8 & 0xff, l->ip & 0xff,
-	       l->port, b->done, b->size, secs, tput, b->rate > 0 ? "open loop" : "closed loop",
-	       b->election ? "; AN ELECTION HAPPENED" : "");
+	       l->port, b->done, b->batch, b->size, secs, tput, rtput,
+	       b->rate > 0 ? "open loop" : "closed loop", b->election ? "; AN ELECTION HAPPENED" : "");
 	if (b->rate > 0)
 		printf("open loop: %.0f appends/s scheduled, up to %d outstanding; latency from "
 		       "the scheduled send\n",
@@ -912,6 +915,7 @@ main(int argc, char **argv)
 	b.records = 10000;
 	b.inflight = 1;
 	b.size = 64;
+	b.batch = 1;
 	b.warmup = 100;
 	b.yield = true;
 	b.fo.fetch_timeout_ms = 200;
@@ -941,6 +945,8 @@ main(int argc, char **argv)
 			b.rate = arg_num(a, argv[++i], 1, 1e8);
 		} else if (strcmp(a, "--size") == 0) {
 			b.size = (int)arg_num(a, argv[++i], 0, 16384);
+		} else if (strcmp(a, "--batch") == 0) {
+			b.batch = (int)arg_num(a, argv[++i], 1, 4096);
 		} else if (strcmp(a, "--warmup") == 0) {
 			b.warmup = (int64_t)arg_num(a, argv[++i], 0, 1e9);
 		} else if (strcmp(a, "--ping") == 0) {
@@ -1014,10 +1020,19 @@ main(int argc, char **argv)
 	if (getrandom(&b.pid, sizeof(b.pid), 0) != sizeof(b.pid))
 		die("no randomness for a producer id");
 	b.pid = (b.pid >> 1) | 1;
-	kr_put_le32(b.records_buf, (uint32_t)b.size);
-	for (int i = 0; i < b.size; i++)
-		b.records_buf[4 + i] = (uint8_t)('a' + i % 26);
-	b.records_len = 4 + (uint32_t)b.size;
+	if ((uint64_t)b.batch * (4u + (uint64_t)b.size) > KR_BATCH_BYTES_MAX - 64) {
+		fprintf(stderr, "kraftbench: --batch %d of --size %d exceeds a batch (%u bytes)\n",
+			b.batch, b.size, KR_BATCH_BYTES_MAX);
+		return 2;
+	}
+	for (int r = 0; r < b.batch; r++) {
+		uint8_t *rec = b.records_buf + b.records_len;
+
+		kr_put_le32(rec, (uint32_t)b.size);
+		for (int i = 0; i < b.size; i++)
+			rec[4 + i] = (uint8_t)('a' + i % 26);
+		b.records_len += 4 + (uint32_t)b.size;
+	}
 	signal(SIGINT, on_sigint);
 	signal(SIGTERM, on_sigint);
 	find_nodes(&b, boot, n_boot);

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""bench-report: scripts/bench.sh's results.jsonl as the Markdown tables of
+docs/BENCHMARKS.md. Every ratio is between figures of the same run."""
+import json
+import sys
+
+
+def f(x, nd=1):
+    return "-" if x is None else f"{x:.{nd}f}"
+
+
+def g(o, *path):
+    for p in path:
+        if not isinstance(o, dict) or p not in o:
+            return None
+        o = o[p]
+    return o
+
+
+def ratio(a, b):
+    return None if a is None or not b else a / b
+
+
+def main():
+    rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+    kr = [r for r in rows if r.get("transport", "").split()[0] != "etcd"]
+    lat = {(r["transport"], r["durability"], r["voters"]): r for r in kr if r["run"] == "latency"}
+    lead = {(r["transport"], r["durability"], r["voters"]): r for r in kr if r["run"] == "leader"}
+    tput = [r for r in kr if r["run"] == "throughput"]
+
+    print("### Commit latency beside the floor (one append in flight, 64-byte records)\n")
+    print("Client-observed commit and PING round trips in microseconds, from the same run; "
+          "ratios are commit / ping to the leader. The leader-side p50 is the leader's own "
+          "histogram (append in to acknowledgement out, DPDK telemetry), set beside the "
+          "client's ping to a follower (the replication leg's floor).\n")
+    print("| transport | durability | voters | commit p50 | p99 | p99.9 | ping leader p50 | p99 "
+          "| ratio p50 | ratio p99 | ping follower p50 | leader-side p50 | leader-side / ping "
+          "follower | fdatasync p50 | commit / (fdatasync + ping) |")
+    print("|" + "---|" * 15)
+    for k, r in lat.items():
+        c50, c99, c999 = g(r, "commit_us", "p50"), g(r, "commit_us", "p99"), g(r, "commit_us", "p99_9")
+        p50, p99 = g(r, "ping_leader_us", "p50"), g(r, "ping_leader_us", "p99")
+        pf = g(r, "ping_follower_us", "p50")
+        ls = g(lead.get(k, {}), "leader_commit_ns", "p50")
+        ls = ls / 1e3 if ls else None
+        fs = r.get("fsync_p50_us")
+        print(f"| {k[0]} | {k[1]} | {k[2]} | {f(c50)} | {f(c99)} | {f(c999)} | {f(p50)} | "
+              f"{f(p99)} | {f(ratio(c50, p50), 2)} | {f(ratio(c99, p99), 2)} | {f(pf)} | "
+              f"{f(ls)} | {f(ratio(ls, pf), 2)} | {f(fs)} | "
+              f"{f(ratio(c50, (fs or 0) + (p50 or 0)) if fs else None, 2)} |")
+
+    print("\n### Throughput (closed loop, 32 appends in flight of 16 x 64-byte records, 2 s)\n")
+    print("| transport | durability | voters | appends/s | records/s | commit p50 us | p99 us |")
+    print("|---|---|---|---|---|---|---|")
+    for r in tput:
+        print(f"| {r['transport']} | {r['durability']} | {r['voters']} | {r['commits_per_s']} | "
+              f"{r['records_per_s']} | {f(g(r, 'commit_us', 'p50'))} | "
+              f"{f(g(r, 'commit_us', 'p99'))} |")
+
+    et = [r for r in rows if r.get("system") == "etcd"]
+    if et:
+        print("\n### etcd, the peer (3 members in the AF_XDP cluster's namespaces, client in "
+              "kraftbench's namespace)\n")
+        print("| data | clients | put p50 us | p99 us | p99.9 us | GET /version p50 us | "
+              "puts/s | put p50 / kraftd commit p50 |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in et:
+            # the same namespaces: kraftd over AF_XDP, 3 voters, the matching durability
+            kd = "memory" if r["durability"] == "tmpfs" else "disk"
+            k = lat.get(("af_xdp", kd, 3))
+            kc = g(k, "commit_us", "p50") if k else None
+            p = g(r, "commit_us", "p50")
+            print(f"| {r['durability']} | {r['concurrency']} | {f(p)} | "
+                  f"{f(g(r, 'commit_us', 'p99'))} | {f(g(r, 'commit_us', 'p99_9'))} | "
+                  f"{f(g(r, 'ping_leader_us', 'p50'))} | {r['commits_per_s']} | "
+                  f"{f(ratio(p, kc), 1) if r['concurrency'] == 1 else '-'} |")
+
+
+if __name__ == "__main__":
+    main()

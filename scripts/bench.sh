@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# kraftd: the benchmark matrix (issue 7). For each transport x durability x voter count a
+# fresh local cluster (scripts/cluster.sh), then kraftbench (scripts/cluster.sh bench):
+#   latency     closed loop, one append in flight, PINGs interleaved (the floor of both
+#               legs, same run); the leader's own commit histogram (DPDK telemetry)
+#   throughput  closed loop, 32 appends in flight of 16 records each, 2 s
+# then the peer: a 3-node etcd (Debian's etcd-server) in the AF_XDP cluster's namespaces,
+# its data on tmpfs (against kraftd's memory mode: Debian's etcd 3.4 has no
+# --unsafe-no-fsync) and on disk, measured by scripts/etcd-bench.py the same way.
+#
+#   scripts/bench.sh [--transports "memif af_xdp udp"] [--durability "memory disk"]
+#                    [--voters "1 3 5"] [--records N] [--no-etcd] [--out DIR]
+# Results: DIR/results.jsonl (one kraftbench/etcd-bench JSON object per run, with its
+# configuration) and DIR/results.md (the tables for docs/BENCHMARKS.md). Needs root, a
+# built tree (build/) and scripts/setup.sh's packages.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+TRANSPORTS="memif af_xdp udp"
+DURABILITY="memory disk"
+VOTERS="1 3 5"
+RECORDS=5000
+ETCD=1
+OUT=/tmp/kraftd-bench
+while [ $# -gt 0 ]; do
+	case $1 in
+	--transports) TRANSPORTS=$2; shift 2 ;;
+	--durability) DURABILITY=$2; shift 2 ;;
+	--voters) VOTERS=$2; shift 2 ;;
+	--records) RECORDS=$2; shift 2 ;;
+	--no-etcd) ETCD=0; shift ;;
+	--out) OUT=$2; shift 2 ;;
+	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "bench: unknown option $1 (--help)" >&2; exit 2 ;;
+	esac
+done
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, AF_XDP)" >&2; exit 1; }
+export KRAFTD_RUN=/tmp/kraftd-bench-cluster
+CL=$TOP/scripts/cluster.sh
+mkdir -p "$OUT"
+RES=$OUT/results.jsonl
+: >"$RES"
+"$CL" down >/dev/null 2>&1
+
+cleanup() {
+	[ -n "${ETCD_PIDS:-}" ] && kill $ETCD_PIDS 2>/dev/null
+	"$CL" down >/dev/null 2>&1
+	rm -rf /dev/shm/kraftd-bench-etcd*
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# add the configuration to a JSON object (one line on stdin)
+tag() { python3 -c 'import json,sys; o=json.loads(sys.stdin.read()); o.update(json.loads(sys.argv[1])); print(json.dumps(o))' "$1"; }
+
+# fdatasync of a 4 KiB append on the run directory's filesystem: p50 in us
+fsync_p50() {
+	python3 - "$KRAFTD_RUN" <<'EOF'
+import os, sys, time
+p = os.path.join(sys.argv[1], "fsync-probe")
+fd = os.open(p, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+xs = []
+for _ in range(500):
+    os.write(fd, b"x" * 4096)
+    t = time.perf_counter(); os.fdatasync(fd); xs.append(time.perf_counter() - t)
+os.close(fd); os.unlink(p)
+xs.sort(); print(round(xs[len(xs) // 2] * 1e6, 1))
+EOF
+}
+
+# the leader's own commit histogram (DPDK nodes: telemetry), as JSON, or {}
+leader_stats() {
+	local l=$1
+	echo /kraft/stats | timeout 10 dpdk-telemetry.py -f "kc-$l" 2>/dev/null |
+		python3 -c 'import json,sys
+try: print(json.dumps(json.load(sys.stdin)["/kraft/stats"]["commit_latency_ns"]))
+except Exception: print("{}")'
+}
+
+# one kraftbench run, retried once if an election spoiled it (exit 4)
+kb() { # CONFIG-JSON kraftbench-args...
+	local cfg=$1 out rc
+	shift
+	for _ in 1 2; do
+		out=$("$CL" bench --json "$@" 2>"$OUT/last.err")
+		rc=$?
+		[ $rc = 4 ] && { echo "bench: an election during the run, again" >&2; continue; }
+		break
+	done
+	if [ $rc != 0 ] || [ -z "$out" ]; then
+		echo "bench: kraftbench failed ($rc): $(tail -2 "$OUT/last.err")" >&2
+		return 1
+	fi
+	echo "$out" | tag "$cfg" | tee -a "$RES" >/dev/null
+}
+
+echo "bench: $(nproc) cores, $(uname -r), results in $OUT"
+for t in $TRANSPORTS; do
+	for d in $DURABILITY; do
+		for v in $VOTERS; do
+			echo "bench: $t, $d, $v voter(s)"
+			if ! "$CL" up --nodes "$v" --transport "$t" --durability "$d" >"$OUT/up.log" 2>&1; then
+				echo "bench: the cluster did not come up: $(tail -3 "$OUT/up.log")" >&2
+				"$CL" down >/dev/null 2>&1
+				continue
+			fi
+			idle=$(sed -n 's/^IDLE=//p' "$KRAFTD_RUN/state")
+			fs=null
+			[ "$d" = disk ] && fs=$(fsync_p50)
+			cfg="{\"transport\": \"$t\", \"durability\": \"$d\", \"voters\": $v, \"idle\": \"$idle\", \"fsync_p50_us\": $fs"
+			n=$RECORDS
+			[ "$d" = disk ] && n=$((RECORDS / 2))
+			if kb "$cfg, \"run\": \"latency\"}" --records "$n" --ping; then
+				l=$("$CL" leader 2>/dev/null)
+				if [ "$t" != udp ] && [ -n "$l" ]; then
+					echo "{\"leader_commit_ns\": $(leader_stats "$l")}" |
+						tag "$cfg, \"run\": \"leader\"}" >>"$RES"
+				fi
+			fi
+			kb "$cfg, \"run\": \"throughput\"}" --duration 2 --inflight 32 --batch 16 --warmup 1000
+			"$CL" down >/dev/null 2>&1
+		done
+	done
+done
+
+if [ "$ETCD" = 1 ]; then
+	command -v etcd >/dev/null || { echo "bench: no etcd (apt-get install etcd-server)" >&2; exit 1; }
+	for store in tmpfs disk; do
+		echo "bench: etcd, 3 members, data on $store, in the AF_XDP cluster's namespaces"
+		"$CL" up --nodes 3 --transport af_xdp --durability memory >"$OUT/up.log" 2>&1 || {
+			echo "bench: no namespaces: $(tail -3 "$OUT/up.log")" >&2
+			exit 1
+		}
+		# the same namespaces and veths, kraftd's nodes out of the way
+		for i in 1 2 3; do "$CL" kill "$i" >/dev/null; done
+		ic="e1=http://10.77.0.1:2380,e2=http://10.77.0.2:2380,e3=http://10.77.0.3:2380"
+		ETCD_PIDS=""
+		for i in 1 2 3; do
+			dir=$KRAFTD_RUN/etcd$i
+			[ $store = tmpfs ] && dir=/dev/shm/kraftd-bench-etcd$i
+			rm -rf "$dir"
+			ip netns exec "kc-$i" etcd --name "e$i" --data-dir "$dir" \
+				--listen-peer-urls "http://10.77.0.$i:2380" \
+				--initial-advertise-peer-urls "http://10.77.0.$i:2380" \
+				--listen-client-urls "http://10.77.0.$i:2379" \
+				--advertise-client-urls "http://10.77.0.$i:2379" \
+				--initial-cluster "$ic" --initial-cluster-state new \
+				--log-level error >"$OUT/etcd$i.log" 2>&1 &
+			ETCD_PIDS="$ETCD_PIDS $!"
+		done
+		eps=10.77.0.1:2379,10.77.0.2:2379,10.77.0.3:2379
+		cfg="{\"transport\": \"etcd (kernel TCP, HTTP/JSON)\", \"durability\": \"$store\", \"voters\": 3"
+		for c in 1 32; do
+			n=$((RECORDS / 2))
+			out=$(ip netns exec kc-b python3 "$TOP/scripts/etcd-bench.py" --endpoints "$eps" \
+				--records "$n" --concurrency "$c") &&
+				echo "$out" | tag "$cfg, \"run\": \"$([ $c = 1 ] && echo latency || echo throughput)\"}" >>"$RES" ||
+				echo "bench: etcd-bench failed (concurrency $c)" >&2
+		done
+		kill $ETCD_PIDS 2>/dev/null
+		wait $ETCD_PIDS 2>/dev/null
+		ETCD_PIDS=""
+		"$CL" down >/dev/null 2>&1
+		rm -rf /dev/shm/kraftd-bench-etcd*
+	done
+fi
+
+python3 "$TOP/scripts/bench-report.py" "$RES" | tee "$OUT/results.md"
