@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, AF_XDP)" >&2; exit 1; }
-export KRAFTD_RUN=/tmp/kraftd-bench-cluster
+export KRAFTD_RUN=/tmp/kraftd-bench-cluster KRAFTD_NS=kcb
 CL=$TOP/scripts/cluster.sh
 mkdir -p "$OUT"
 RES=$OUT/results.jsonl
@@ -71,7 +71,7 @@ EOF
 # the leader's own commit histogram (DPDK nodes: telemetry), as JSON, or {}
 leader_stats() {
 	local l=$1
-	echo /kraft/stats | timeout 10 dpdk-telemetry.py -f "kc-$l" 2>/dev/null |
+	echo /kraft/stats | timeout 10 dpdk-telemetry.py -f "$KRAFTD_NS-$l" 2>/dev/null |
 		python3 -c 'import json,sys
 try: print(json.dumps(json.load(sys.stdin)["/kraft/stats"]["commit_latency_ns"]))
 except Exception: print("{}")'
@@ -139,7 +139,7 @@ if [ "$ETCD" = 1 ]; then
 			dir=$KRAFTD_RUN/etcd$i
 			[ $store = tmpfs ] && dir=/dev/shm/kraftd-bench-etcd$i
 			rm -rf "$dir"
-			ip netns exec "kc-$i" etcd --name "e$i" --data-dir "$dir" \
+			ip netns exec "$KRAFTD_NS-$i" etcd --name "e$i" --data-dir "$dir" \
 				--listen-peer-urls "http://10.77.0.$i:2380" \
 				--initial-advertise-peer-urls "http://10.77.0.$i:2380" \
 				--listen-client-urls "http://10.77.0.$i:2379" \
@@ -152,7 +152,7 @@ if [ "$ETCD" = 1 ]; then
 		cfg="{\"transport\": \"etcd (kernel TCP, HTTP/JSON)\", \"durability\": \"$store\", \"voters\": 3"
 		for c in 1 32; do
 			n=$((RECORDS / 2))
-			out=$(ip netns exec kc-b python3 "$TOP/scripts/etcd-bench.py" --endpoints "$eps" \
+			out=$(ip netns exec "$KRAFTD_NS-b" python3 "$TOP/scripts/etcd-bench.py" --endpoints "$eps" \
 				--records "$n" --concurrency "$c") &&
 				echo "$out" | tag "$cfg, \"run\": \"$([ $c = 1 ] && echo latency || echo throughput)\"}" >>"$RES" ||
 				echo "bench: etcd-bench failed (concurrency $c)" >&2

@@ -12,7 +12,8 @@
 # on cores 0 and 1 in turn, in backoff idle mode (a commit needs the leader and one
 # follower; the choice is printed). The run directory (data, logs, state) is
 # $KRAFTD_RUN (default /tmp/kraftd-cluster); `status` names it. $KRAFTD_PORT (9093) and
-# $KRAFTD_BUILD (build/) may be set too.
+# $KRAFTD_BUILD (build/) may be set too, and $KRAFTD_NS (kc): the prefix of the namespaces
+# and of the EAL's file prefixes, so that two clusters (a test's and yours) can coexist.
 # bench runs kraftbench against the cluster: over DPDK for memif and af_xdp (its own memif
 # links, or its own veth kvb in namespace kc-b, 10.77.0.100), kernel UDP for udp (or with
 # --kernel-udp, from the hub namespace).
@@ -26,6 +27,7 @@ BUILD=${KRAFTD_BUILD:-$TOP/build}
 KRAFTD=$BUILD/kraftd
 KCTL=$BUILD/tools/kraftctl/kraftctl
 PORT=${KRAFTD_PORT:-9093}
+NS=${KRAFTD_NS:-kc} # namespaces NS-ID, NS-hub, NS-b and EAL file prefixes NS-ID
 STATE=$RUN/state
 
 die() {
@@ -49,14 +51,14 @@ servers() {
 	echo "$s"
 }
 kctl() {
-	if [ "$TRANSPORT" = af_xdp ]; then ip netns exec kc-hub "$KCTL" "$@"; else "$KCTL" "$@"; fi
+	if [ "$TRANSPORT" = af_xdp ]; then ip netns exec $NS-hub "$KCTL" "$@"; else "$KCTL" "$@"; fi
 }
 pid_of() { cat "$RUN/n$1.pid" 2>/dev/null; }
 alive() { local p; p=$(pid_of "$1") && kill -0 "$p" 2>/dev/null; }
 
 # shellcheck source=scripts/eal-args.sh
 . "$TOP/scripts/eal-args.sh"
-EAL_PREFIX=kc
+EAL_PREFIX=$NS
 eal_args() { kraftd_eal_args "$1"; }
 
 start_node() {
@@ -71,7 +73,7 @@ start_node() {
 		;;
 	af_xdp)
 		# shellcheck disable=SC2046
-		setsid ip netns exec "kc-$i" "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" \
+		setsid ip netns exec "$NS-$i" "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" \
 			</dev/null >/dev/null 2>>"$RUN/n$i.log" &
 		;;
 	esac
@@ -97,26 +99,26 @@ cmd_up() {
 	[ "$nodes" -ge 1 ] && [ "$nodes" -le 9 ] || die "--nodes: 1..9"
 	[ -f "$STATE" ] && die "a cluster is up already (scripts/cluster.sh down)"
 	[ -x "$KRAFTD" ] || die "no $KRAFTD (meson setup build && ninja -C build)"
-	[ "$transport" = af_xdp ] && ip netns list | grep -qw kc-hub &&
-		die "namespace kc-hub exists: an af_xdp cluster is up with another run directory (KRAFTD_RUN=... scripts/cluster.sh down)"
+	[ "$transport" = af_xdp ] && ip netns list | grep -qw $NS-hub &&
+		die "namespace $NS-hub exists: an af_xdp cluster is up with another run directory (KRAFTD_RUN=... scripts/cluster.sh down)"
 	mkdir -p "$RUN"
-	printf 'NODES=%s\nTRANSPORT=%s\nDURABILITY=%s\nIDLE=%s\n' "$nodes" "$transport" "$durability" \
-		"$idle" >"$STATE"
+	printf 'NODES=%s\nTRANSPORT=%s\nDURABILITY=%s\nIDLE=%s\nNS=%s\n' "$nodes" "$transport" \
+		"$durability" "$idle" "$NS" >"$STATE"
 	load
 	if [ "$TRANSPORT" = af_xdp ]; then
-		ip netns add kc-hub || die "cannot create namespaces (root is needed)"
-		ip -n kc-hub link add br0 type bridge && ip -n kc-hub link set br0 up &&
-			ip -n kc-hub addr add 10.77.0.254/24 dev br0 && ip -n kc-hub link set lo up
-		ip netns add kc-b && ip link add kvb netns kc-b type veth peer name kbb netns kc-hub &&
-			ip -n kc-hub link set kbb master br0 && ip -n kc-hub link set kbb up &&
-			ip -n kc-b addr add 10.77.0.100/24 dev kvb && ip -n kc-b link set kvb up &&
-			ip -n kc-b link set lo up || die "kraftbench's namespace"
+		ip netns add $NS-hub || die "cannot create namespaces (root is needed)"
+		ip -n $NS-hub link add br0 type bridge && ip -n $NS-hub link set br0 up &&
+			ip -n $NS-hub addr add 10.77.0.254/24 dev br0 && ip -n $NS-hub link set lo up
+		ip netns add $NS-b && ip link add kvb netns $NS-b type veth peer name kbb netns $NS-hub &&
+			ip -n $NS-hub link set kbb master br0 && ip -n $NS-hub link set kbb up &&
+			ip -n $NS-b addr add 10.77.0.100/24 dev kvb && ip -n $NS-b link set kvb up &&
+			ip -n $NS-b link set lo up || die "kraftbench's namespace"
 		for i in $(seq 1 "$NODES"); do
-			ip netns add "kc-$i" &&
-				ip link add "kv$i" netns "kc-$i" type veth peer name "kb$i" netns kc-hub &&
-				ip -n kc-hub link set "kb$i" master br0 && ip -n kc-hub link set "kb$i" up &&
-				ip -n "kc-$i" addr add "10.77.0.$i/24" dev "kv$i" &&
-				ip -n "kc-$i" link set "kv$i" up && ip -n "kc-$i" link set lo up ||
+			ip netns add "$NS-$i" &&
+				ip link add "kv$i" netns "$NS-$i" type veth peer name "kb$i" netns $NS-hub &&
+				ip -n $NS-hub link set "kb$i" master br0 && ip -n $NS-hub link set "kb$i" up &&
+				ip -n "$NS-$i" addr add "10.77.0.$i/24" dev "kv$i" &&
+				ip -n "$NS-$i" link set "kv$i" up && ip -n "$NS-$i" link set lo up ||
 				die "namespace of node $i"
 		done
 	fi
@@ -186,11 +188,11 @@ cmd_down() {
 	done
 	cmd_heal >/dev/null 2>&1
 	if [ "$TRANSPORT" = af_xdp ]; then
-		for i in $(seq 1 "$NODES"); do ip netns del "kc-$i" 2>/dev/null; done
-		ip netns del kc-b 2>/dev/null
-		ip netns del kc-hub 2>/dev/null
+		for i in $(seq 1 "$NODES"); do ip netns del "$NS-$i" 2>/dev/null; done
+		ip netns del $NS-b 2>/dev/null
+		ip netns del $NS-hub 2>/dev/null
 	fi
-	rm -rf /var/run/dpdk/kc-* "$RUN"
+	rm -rf /var/run/dpdk/"$NS"-* "$RUN"
 	echo "cluster: down"
 }
 
@@ -207,7 +209,7 @@ cmd_partition() {
 			nft add rule inet kraftd_cluster in ip daddr "$(ip_of "$i")" udp dport "$PORT" drop
 		done
 		;;
-	af_xdp) for i in "$@"; do ip -n kc-hub link set "kb$i" down; done ;;
+	af_xdp) for i in "$@"; do ip -n $NS-hub link set "kb$i" down; done ;;
 	memif) die "memif has no kernel path to cut (the port fault layer is to come)" ;;
 	esac
 	echo "cluster: isolated node(s) $*"
@@ -218,7 +220,7 @@ cmd_heal() {
 	local i
 	case $TRANSPORT in
 	udp) nft delete table inet kraftd_cluster 2>/dev/null ;;
-	af_xdp) for i in $(seq 1 "$NODES"); do ip -n kc-hub link set "kb$i" up; done ;;
+	af_xdp) for i in $(seq 1 "$NODES"); do ip -n $NS-hub link set "kb$i" up; done ;;
 	esac
 	echo "cluster: healed"
 }
@@ -238,10 +240,10 @@ cmd_bench() {
 		"$kb" --bootstrap-server "$(servers)" "${opts[@]}"
 	elif [ "$kernel" = 1 ]; then
 		[ "$TRANSPORT" = af_xdp ] || die "--kernel-udp: memif nodes have no kernel data path"
-		ip netns exec kc-hub "$kb" --bootstrap-server "$(servers)" "${opts[@]}"
+		ip netns exec $NS-hub "$kb" --bootstrap-server "$(servers)" "${opts[@]}"
 	elif [ "$TRANSPORT" = af_xdp ]; then
 		# shellcheck disable=SC2046
-		ip netns exec kc-b "$kb" --bootstrap-server "$(servers)" "${opts[@]}" $(kraftbench_dpdk_args)
+		ip netns exec $NS-b "$kb" --bootstrap-server "$(servers)" "${opts[@]}" $(kraftbench_dpdk_args)
 	else
 		# shellcheck disable=SC2046
 		"$kb" --bootstrap-server "$(servers)" "${opts[@]}" $(kraftbench_dpdk_args)

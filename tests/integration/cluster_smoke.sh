@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# kraftd integration test: scripts/cluster.sh and kraftbench, a smoke run over UDP:
-# up, leader, kraftbench with its ping floor, partition of the leader (a new one is
-# elected), heal (the old one follows), kill and restart, down (nothing left behind).
+# kraftd integration test: scripts/cluster.sh and kraftbench, a smoke run. Over UDP: up,
+# leader, kraftbench with its ping floor, partition of the leader (a new one is elected),
+# heal (the old one follows), kill and restart, down (nothing left behind). Then over
+# memif and AF_XDP with kraftbench on its own DPDK port (cluster.sh bench): latency with
+# both legs' floor, an open-loop run, batched throughput, and --failover (the gap is
+# reported and a new leader commits). Figures are printed, not judged: not a benchmark.
 # Usage: cluster_smoke.sh BUILD_DIR   (run by meson: suite 'integration')
 set -uo pipefail
 BUILD=$(cd "${1:?usage: cluster_smoke.sh BUILD_DIR}" && pwd)
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export KRAFTD_BUILD=$BUILD KRAFTD_RUN=${TMPDIR:-/tmp}/kraftd-smoke.$$ KRAFTD_PORT=$((20005 + ($$ % 4000) * 10))
+export KRAFTD_NS=ks$$
 C=$TOP/scripts/cluster.sh
 T0=$(date +%s)
 log() { printf '[%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
@@ -47,4 +51,31 @@ log "killed leader $N, node $N2 leads; $N restarted and follows"
 "$C" down >/dev/null || fail "down"
 [ ! -d "$KRAFTD_RUN" ] || fail "down left $KRAFTD_RUN"
 nft list tables | grep -q kraftd_cluster && fail "down left the nftables table"
+
+# kraftbench's JSON: the figure at PATH (a.b.c) must be a number > 0
+num() { python3 -c 'import json,sys; o=json.loads(sys.argv[1])
+for k in sys.argv[2].split("."): o=o[k]
+sys.exit(0 if isinstance(o,(int,float)) and o>0 else 1)' "$1" "$2"; }
+ERR=$KRAFTD_RUN.err
+trap '"$C" down >/dev/null 2>&1; rm -rf "$KRAFTD_RUN" "$ERR"' EXIT
+for t in memif af_xdp; do
+	"$C" up --nodes 3 --transport "$t" --durability memory >/dev/null || fail "$t: up"
+	"$C" leader >/dev/null || fail "$t: no leader"
+	out=$("$C" bench --records 2000 --ping --json 2>"$ERR") || fail "$t: kraftbench: $(cat "$ERR")"
+	for k in commit_us.p50 ping_leader_us.p50 ping_follower_us.p50 ratio_p50; do
+		num "$out" "$k" || fail "$t: kraftbench gave no $k: $out"
+	done
+	echo "$out" | grep -q '"transport": "dpdk"' || fail "$t: kraftbench did not run over DPDK"
+	log "$t: $(python3 -c 'import json,sys; b=json.loads(sys.argv[1]); print("commit p50 %.1f us, ping leader %.1f, follower %.1f" % (b["commit_us"]["p50"], b["ping_leader_us"]["p50"], b["ping_follower_us"]["p50"]))' "$out")"
+	out=$("$C" bench --duration 1 --rate 2000 --json 2>"$ERR") || fail "$t: open loop: $(cat "$ERR")"
+	num "$out" commit_us.p50 || fail "$t: open loop gave no latency: $out"
+	out=$("$C" bench --records 20000 --inflight 8 --batch 8 --json 2>"$ERR") || fail "$t: batched: $(cat "$ERR")"
+	num "$out" records_per_s || fail "$t: no throughput: $out"
+	out=$("$C" bench --duration 2 --kill-after 0.5 --failover "$C kill %d >/dev/null" --json 2>"$ERR") ||
+		fail "$t: --failover: $(cat "$ERR")"
+	num "$out" failover.gap_ms || fail "$t: no failover gap: $out"
+	log "$t: failover gap $(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["failover"]["gap_ms"])' "$out") ms"
+	"$C" down >/dev/null || fail "$t: down"
+	ip netns list | grep -q "^$KRAFTD_NS-" && fail "$t: down left namespaces"
+done
 log "PASS ($(($(date +%s) - T0)) s)"
