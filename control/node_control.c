@@ -672,7 +672,8 @@ describe_start(struct kn_node *n, const struct kr_quorum_state *qs)
 		snprintf(idle, sizeof(idle),
 			 "%s (spin %lld us after work%s, then sleep until a datagram, a ring "
 			 "wakeup or a timer)",
-			 c->idle == KR_IDLE_SHARED ? "shared" : "backoff", (long long)c->idle_spin_us,
+			 c->idle == KR_IDLE_SHARED ? "shared" : "backoff",
+			 (long long)c->idle_spin_us,
 			 c->idle == KR_IDLE_SHARED ? ", yielding the core between polls" : "");
 	kn_log(n, "start",
 	       "kraftd starting: cluster %s, %s of %u voters, transport %s %s, management %s, "

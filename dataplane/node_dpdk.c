@@ -97,7 +97,8 @@ kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
 	int rc;
 
 	char xdev[KN_PORTS_MAX][32], xif[KN_PORTS_MAX][32];
-	unsigned nx = kn_dpdk_af_xdp_vdevs(n->opt.eal_argc, n->opt.eal_argv, xdev, xif, KN_PORTS_MAX);
+	unsigned nx =
+		kn_dpdk_af_xdp_vdevs(n->opt.eal_argc, n->opt.eal_argv, xdev, xif, KN_PORTS_MAX);
 
 	CPU_ZERO(&n->cpus);
 	if (sched_getaffinity(0, sizeof(n->cpus), &n->cpus) != 0)

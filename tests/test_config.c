@@ -105,7 +105,7 @@ bad_keys_and_values_are_refused_with_the_key(void **state)
 		"controller.quorum.fetch.timeout.ms", "three decimals");
 	refused(GOOD "kraftd.durability=tape\n", "kraftd.durability", "not disk or memory");
 	refused(GOOD "kraftd.dataplane.idle=sometimes\n", "kraftd.dataplane.idle",
-		"poll or backoff");
+		"poll, backoff or shared");
 	refused(GOOD "node.id=-3\n", "node.id", "not in");
 	refused(GOOD "cluster.id=short\n", "cluster.id", "22-character");
 	refused(GOOD "metadata.max.retention.bytes=0\n", "metadata.max.retention.bytes",

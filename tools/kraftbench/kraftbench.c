@@ -145,11 +145,13 @@ usage(FILE *f)
 		"  --duration S    or append for S seconds (decimals allowed)\n"
 		"  --inflight K    closed loop: K appends outstanding (default 1)\n"
 		"  --rate R        open loop: R appends/s on a fixed schedule, latency from the\n"
-		"                  scheduled time; up to --inflight (default then 256) outstanding\n"
+		"                  scheduled time; up to --inflight (default then 256) "
+		"outstanding\n"
 		"  --size B        bytes per record (default 64)\n"
 		"  --batch N       records per append (default 1); --records counts records\n"
 		"  --warmup N      leave the first N commits out of the figures (default 100)\n"
-		"  --ping          after each commit, a PING to the leader or (in turn) a follower:\n"
+		"  --ping          after each commit, a PING to the leader or (in turn) a "
+		"follower:\n"
 		"                  the floor of both legs, same transport and run\n"
 		"  --histogram F   write each latency distribution (CDF, us) to F for plotting\n"
 		"  --keep-elections  report a run during which an election happened (default:\n"
@@ -164,7 +166,8 @@ usage(FILE *f)
 		"  port reaches which node (memif links; default all port 0), --idle spin|yield\n"
 		"  (yield, the default, gives the core away between polls: for shared cores).\n"
 		"  An AF_XDP vdev needs xdp_prog=kraftd_xdp.bpf.o: kraftbench steers its port.\n"
-		"Exit 0, 1 failed, 2 bad arguments, 4 an election happened (and not --failover).\n");
+		"Exit 0, 1 failed, 2 bad arguments, 4 an election happened (and not "
+		"--failover).\n");
 }
 
 /* ---- the transport ---- */
@@ -224,7 +227,8 @@ neighbours(struct bench *b)
 			p->neighbour(p, nd->ip, mac);
 			nd->mac_known = true;
 		} else {
-			(void)sendto(b->mfd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
+			(void)sendto(b->mfd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&to,
+				     sizeof(to));
 		}
 	}
 }
@@ -311,8 +315,8 @@ dpdk_start(struct bench *b, int argc, char **argv, const char *node_ports)
 				xdp = true;
 			}
 		/* memif: nobody else answers ARP on the link; AF_XDP: the kernel does */
-		p = kn_port_dpdk_open(pid, b->local.ip, b->local.port, b->n_ports, pool, !xdp,
-				      err, sizeof(err));
+		p = kn_port_dpdk_open(pid, b->local.ip, b->local.port, b->n_ports, pool, !xdp, err,
+				      sizeof(err));
 		if (p == NULL)
 			die("%s", err);
 		if (xdp) {
@@ -709,7 +713,8 @@ run(struct bench *b)
 		/* UDP: sleep in poll for up to 1 ms, unless the schedule is tighter */
 		receive(b, on_answer, interval > 0 && interval < 2000000 ? 0 : 1);
 		t = now_ns();
-		if (b->fo.cmd != NULL && !b->fo.killed && t - start >= (int64_t)(b->fo.after_s * 1e9))
+		if (b->fo.cmd != NULL && !b->fo.killed &&
+		    t - start >= (int64_t)(b->fo.after_s * 1e9))
 			run_kill(b);
 		busy = false;
 		for (int i = 0; i < b->inflight; i++) {
@@ -728,7 +733,7 @@ run(struct bench *b)
 				s->ping_next = false;
 				fill(b, i,
 				     b->n_nodes > 1 && b->ping_turn++ % 2 ? PING_FOLLOWER
-									 : PING_LEADER,
+									  : PING_LEADER,
 				     0);
 			} else if (!s->busy && interval == 0 && want_more(b, start)) {
 				fill(b, i, APPEND, 0);
@@ -810,8 +815,8 @@ report(const struct bench *b, double secs)
 		       ", \"seconds\": %.3f, \"commits_per_s\": %.0f, \"election\": %s, "
 		       "\"resends\": %" PRId64 ", \"tx_drops\": %" PRId64,
 		       mode, l->id, l->ip >> 24, l->ip >> 16 & 0xff, l->ip >> 8 & 0xff,
-		       l->ip & 0xff, l->port, b->rate > 0 ? "open" : "closed", b->rate,
-		       b->inflight, b->size, b->batch, rtput, b->done, b->counted[APPEND], secs, tput,
+		       l->ip & 0xff, l->port, b->rate > 0 ? "open" : "closed", b->rate, b->inflight,
+		       b->size, b->batch, rtput, b->done, b->counted[APPEND], secs, tput,
 		       b->election ? "true" : "false", b->resends, b->tx_drops);
 		for (int k = 0; k < KINDS; k++) {
 			if (b->lat[k].count == 0)
@@ -823,7 +828,8 @@ report(const struct bench *b, double secs)
 			       b->lat[k].count);
 		}
 		if (b->ping)
-			printf(", \"ratio_p50\": %.2f, \"ratio_p99\": %.2f, \"ratio_two_legs_p50\": "
+			printf(", \"ratio_p50\": %.2f, \"ratio_p99\": %.2f, "
+			       "\"ratio_two_legs_p50\": "
 			       "%.2f",
 			       r50, r99, rlegs);
 		if (b->fo.killed)
@@ -847,7 +853,8 @@ report(const struct bench *b, double secs)
 	       "(%s)%s\n",
 	       mode, l->id, l->ip >> 24, l->ip >> 16 & 0xff, l->ip >> 8 & 0xff, l->ip & 0xff,
 	       l->port, b->done, b->batch, b->size, secs, tput, rtput,
-	       b->rate > 0 ? "open loop" : "closed loop", b->election ? "; AN ELECTION HAPPENED" : "");
+	       b->rate > 0 ? "open loop" : "closed loop",
+	       b->election ? "; AN ELECTION HAPPENED" : "");
 	if (b->rate > 0)
 		printf("open loop: %.0f appends/s scheduled, up to %d outstanding; latency from "
 		       "the scheduled send\n",
@@ -982,8 +989,8 @@ main(int argc, char **argv)
 
 		snprintf(one, sizeof(one), "%.*s", (int)k, s);
 		if (kr_endpoint_parse(one, &boot[n_boot++]) != 0) {
-			fprintf(stderr, "kraftbench: --bootstrap-server: '%s' is not a.b.c.d:port\n",
-				one);
+			fprintf(stderr,
+				"kraftbench: --bootstrap-server: '%s' is not a.b.c.d:port\n", one);
 			return 2;
 		}
 		s += k + (s[k] == ',');
