@@ -4,7 +4,9 @@
 #   latency     closed loop, one append in flight, PINGs interleaved (the floor of both
 #               legs, same run); the leader's own commit histogram (DPDK telemetry)
 #   throughput  closed loop, 32 appends in flight of 16 records each, 2 s
-# then the peer: a 3-node etcd (Debian's etcd-server) in the AF_XDP cluster's namespaces,
+# then failover: memif, 3 voters, memory, kraftbench --failover (kill -9 of the leader
+# mid-run) at fetch timeouts of 200, 50 and 20 ms (election timeout half of it), three
+# kills each; then the peer: a 3-node etcd (Debian's etcd-server) in the AF_XDP cluster's namespaces,
 # its data on tmpfs (against kraftd's memory mode: Debian's etcd 3.4 has no
 # --unsafe-no-fsync) and on disk, measured by scripts/etcd-bench.py the same way.
 #
@@ -123,8 +125,33 @@ for t in $TRANSPORTS; do
 	done
 done
 
+FAILOVER_TIMEOUTS=${FAILOVER_TIMEOUTS:-200 50 20}
+for ft in $FAILOVER_TIMEOUTS; do
+	echo "bench: failover, memif, fetch timeout $ft ms"
+	for k in 1 2 3; do
+		"$CL" up --nodes 3 --transport memif --durability memory --fetch-timeout-ms "$ft" \
+			--election-timeout-ms "$(python3 -c "print($ft / 2)")" >"$OUT/up.log" 2>&1 || {
+			echo "bench: the cluster did not come up: $(tail -3 "$OUT/up.log")" >&2
+			"$CL" down >/dev/null 2>&1
+			continue
+		}
+		# elections before the kill (spurious, from a short timeout) are counted too
+		ep0=$(echo /kraft/status | timeout 10 dpdk-telemetry.py -f "$KRAFTD_NS-$("$CL" leader)" 2>/dev/null |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["/kraft/status"]["epoch"])' 2>/dev/null)
+		kb "{\"transport\": \"memif\", \"durability\": \"memory\", \"voters\": 3, \"run\": \"failover\", \"fetch_timeout_ms\": $ft, \"epoch_before\": ${ep0:-null}}" \
+			--duration 2 --kill-after 1 --failover "$CL kill %d >/dev/null" --fetch-timeout-ms "$ft"
+		"$CL" down >/dev/null 2>&1
+	done
+done
+
 if [ "$ETCD" = 1 ]; then
-	command -v etcd >/dev/null || { echo "bench: no etcd (apt-get install etcd-server)" >&2; exit 1; }
+	if ! command -v etcd >/dev/null; then
+		echo "bench: installing Debian's etcd-server (the peer)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server \
+			>"$OUT/apt.log" 2>&1 || { echo "bench: cannot install etcd-server: $(tail -2 "$OUT/apt.log")" >&2; exit 1; }
+		# the package's own service is not part of the benchmark
+		command -v systemctl >/dev/null && systemctl disable --now etcd >/dev/null 2>&1
+	fi
 	for store in tmpfs disk; do
 		echo "bench: etcd, 3 members, data on $store, in the AF_XDP cluster's namespaces"
 		"$CL" up --nodes 3 --transport af_xdp --durability memory >"$OUT/up.log" 2>&1 || {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kraftd: a local cluster, one command at a time.
 #   scripts/cluster.sh up [--nodes N] [--transport udp|memif|af_xdp] [--durability disk|memory]
-#                      [--idle poll|backoff|shared]
+#                      [--idle poll|backoff|shared] [--fetch-timeout-ms T (200)]
+#                      [--election-timeout-ms T (100)]
 #   scripts/cluster.sh status | leader | down
 #   scripts/cluster.sh kill ID | stop ID | cont ID | restart ID
 #   scripts/cluster.sh partition ID [ID...] | heal
@@ -35,7 +36,7 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 load() {
@@ -81,13 +82,15 @@ start_node() {
 }
 
 cmd_up() {
-	local nodes=3 transport=udp durability=disk idle="" i voters="" cid
+	local nodes=3 transport=udp durability=disk idle="" i voters="" cid fetch=200 election=100
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--nodes) nodes=${2:?}; shift 2 ;;
 		--transport) transport=${2:?}; shift 2 ;;
 		--durability) durability=${2:?}; shift 2 ;;
 		--idle) idle=${2:?}; shift 2 ;;
+		--fetch-timeout-ms) fetch=${2:?}; shift 2 ;;
+		--election-timeout-ms) election=${2:?}; shift 2 ;;
 		*) usage ;;
 		esac
 	done
@@ -128,8 +131,9 @@ cmd_up() {
 		printf '%s\n' "node.id=$i" "cluster.id=$cid" "controller.quorum.voters=$voters" \
 			"metadata.log.dir=$RUN/n$i" "kraftd.durability=$DURABILITY" \
 			"kraftd.dataplane.idle=$IDLE" \
-			"controller.quorum.election.timeout.ms=100" \
-			"controller.quorum.fetch.timeout.ms=200" >"$RUN/n$i.properties"
+			"controller.quorum.election.timeout.ms=$election" \
+			"controller.quorum.fetch.timeout.ms=$fetch" \
+			"controller.quorum.election.backoff.max.ms=$election" >"$RUN/n$i.properties"
 		"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || die "format node $i"
 		start_node "$i"
 	done
