@@ -336,8 +336,9 @@ mgmt_requests(struct ctl *c)
 			c->mmsg.addr = KN_MGMT_ADDR_BIT | (uint64_t)c->gen << 8 | slot;
 			c->mmsg.len = (uint32_t)len;
 			memcpy(c->mmsg.bytes, c->buf, (size_t)len);
-			kn_ring_push(n->mreq, &c->mmsg, sizeof(c->mmsg),
-				     &n->ctl_stats.ring_full_mgmt);
+			if (!kn_ring_try_push(n->mreq, &c->mmsg, sizeof(c->mmsg),
+					      &n->ctl_stats.ring_full_mgmt))
+				n->ctl_stats.mgmt_dropped++;
 			kn_wake(n->dp_wake, &n->dp_sleeping);
 			break;
 		}

@@ -100,6 +100,15 @@ kn_ring_push(struct rte_ring *r, const void *elem, unsigned esize, uint64_t *ful
 	}
 }
 
+bool
+kn_ring_try_push(struct rte_ring *r, const void *elem, unsigned esize, uint64_t *full)
+{
+	if (rte_ring_sp_enqueue_elem(r, (void *)(uintptr_t)elem, esize) == 0)
+		return true;
+	(*full)++;
+	return false;
+}
+
 void
 kn_wake_always(int fd)
 {

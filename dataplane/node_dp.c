@@ -173,7 +173,8 @@ tx_end(struct dp *d, struct kn_port *port, void *handle, uint32_t len)
 	if (len == 0)
 		return;
 	d->mmsg.len = len;
-	kn_ring_push(d->n->mresp, &d->mmsg, sizeof(d->mmsg), &d->n->dp_stats.ring_full_mgmt);
+	/* never waits: see kn_ring_try_push (the client asks again) */
+	kn_ring_try_push(d->n->mresp, &d->mmsg, sizeof(d->mmsg), &d->n->dp_stats.ring_full_mgmt);
 	kn_wake(d->n->ctl_wake, &d->n->ctl_sleeping);
 }
 

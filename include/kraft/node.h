@@ -152,6 +152,12 @@ __attribute__((format(printf, 3, 4))) void kn_log(struct kn_node *n, const char 
 struct rte_ring *kn_ring_new(const char *name, unsigned esize, unsigned count);
 /* Push one element; waits (yielding) while the ring is full. Counts that in *full. */
 void kn_ring_push(struct rte_ring *r, const void *elem, unsigned esize, uint64_t *full);
+/* The same without waiting: false (and *full counted) when the ring is full. The
+ * management relay uses it both ways: the control thread pushing a request while the
+ * dataplane pushes an answer would otherwise wait on each other forever (found by
+ * kraftbench --failover asking every node who leads once a millisecond). A client's
+ * request or answer dropped so is retried by the client. */
+bool kn_ring_try_push(struct rte_ring *r, const void *elem, unsigned esize, uint64_t *full);
 /* Does the ring hold anything? (Atomic loads of its tails: callable from either side.) */
 bool kn_ring_pending(const struct rte_ring *r);
 /* Wake a thread that may sleep on eventfd fd (if *sleeping). A full fence first: the

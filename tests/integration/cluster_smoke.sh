@@ -34,6 +34,19 @@ out=$("$BUILD/tools/kraftbench/kraftbench" --bootstrap-server "127.0.0.$L:$((KRA
 	--records 1000 --ping) || fail "kraftbench"
 echo "$out" | sed 's/^/  /'
 echo "$out" | grep -q 'commit / ping' || fail "kraftbench printed no ratio"
+# a flood of relayed management requests while appends run: the node stays live (a full
+# request ring and a full answer ring once deadlocked the control and dataplane threads)
+M=$((KRAFTD_PORT + 100))
+"$BUILD/tools/kraftbench/kraftbench" --bootstrap-server "127.0.0.$L:$M" --duration 3 \
+	--inflight 4 >/dev/null 2>&1 &
+kb=$!
+sent=$(python3 "$TOP/tests/integration/mgmt_flood.py" 2 "127.0.0.1:$M" "127.0.0.2:$M" "127.0.0.3:$M")
+for _ in $(seq 1 100); do kill -0 $kb 2>/dev/null || break; sleep 0.1; done
+kill -0 $kb 2>/dev/null && { kill $kb; fail "kraftbench hung after a management flood ($sent requests)"; }
+wait $kb || fail "kraftbench failed during a management flood"
+timeout 10 "$BUILD/tools/kraftctl/kraftctl" --bootstrap-server "127.0.0.$L:$M" describe --status \
+	>/dev/null || fail "node $L does not answer after a management flood ($sent requests)"
+log "management flood of $sent requests: appends went on, the node answers"
 "$C" partition "$L" >/dev/null || fail "partition"
 for _ in $(seq 1 50); do
 	N=$("$C" leader 2>/dev/null) && [ "$N" != "$L" ] && break
