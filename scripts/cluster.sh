@@ -5,7 +5,7 @@
 #                      [--election-timeout-ms T (100)]
 #   scripts/cluster.sh status | leader | down
 #   scripts/cluster.sh kill ID | stop ID | cont ID | restart ID
-#   scripts/cluster.sh partition ID [ID...] | heal
+#   scripts/cluster.sh partition ID [ID...] | oneway FROM TO | drop PERCENT | linkdown ID | heal
 #   scripts/cluster.sh bench [--kernel-udp] [kraftbench options]
 # udp: nodes on 127.0.0.1..N. memif: DPDK over a full mesh of memif links. af_xdp: DPDK over
 # a veth per node, each node in its own network namespace (kc-ID), the veths bridged in a
@@ -18,8 +18,11 @@
 # bench runs kraftbench against the cluster: over DPDK for memif and af_xdp (its own memif
 # links, or its own veth kvb in namespace kc-b, 10.77.0.100), kernel UDP for udp (or with
 # --kernel-udp, from the hub namespace).
-# partition isolates nodes: udp by nftables rules on loopback, af_xdp by taking their veth
-# down in the hub; memif has no kernel path to cut (the port fault layer is to come).
+# partition isolates nodes, oneway drops one direction, drop loses a share of datagrams at
+# random: nftables rules on the data port (udp: loopback input; af_xdp: the hub bridge);
+# linkdown takes a node's veth down (af_xdp); heal undoes all. memif has no kernel path to
+# cut (the port fault layer is to come). $KRAFTD_ARGS: extra node options (e.g.
+# --test-crash-cut in a -Dcrash_test=true build).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -36,7 +39,7 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 load() {
@@ -65,17 +68,18 @@ eal_args() { kraftd_eal_args "$1"; }
 start_node() {
 	local i=$1
 	case $TRANSPORT in
-	udp) setsid "$KRAFTD" --transport udp --config "$RUN/n$i.properties" \
+	# shellcheck disable=SC2086
+	udp) setsid "$KRAFTD" --transport udp --config "$RUN/n$i.properties" ${KRAFTD_ARGS:-} \
 		</dev/null >/dev/null 2>>"$RUN/n$i.log" & ;;
 	memif)
 		# shellcheck disable=SC2046
-		setsid "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" \
+		setsid "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" ${KRAFTD_ARGS:-} \
 			</dev/null >/dev/null 2>>"$RUN/n$i.log" &
 		;;
 	af_xdp)
 		# shellcheck disable=SC2046
 		setsid ip netns exec "$NS-$i" "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" \
-			</dev/null >/dev/null 2>>"$RUN/n$i.log" &
+			${KRAFTD_ARGS:-} </dev/null >/dev/null 2>>"$RUN/n$i.log" &
 		;;
 	esac
 	echo $! >"$RUN/n$i.pid"
@@ -200,31 +204,74 @@ cmd_down() {
 	echo "cluster: down"
 }
 
+# Network faults by nftables on the data port: udp on the loopback input hook, af_xdp on
+# the hub bridge's forward hook (AF_XDP frames bypass the nodes' own netfilter). memif
+# has no kernel path (the port fault layer is to come).
+NFT_TABLE() { echo "kraftd_$NS"; }
+nftc() {
+	case $TRANSPORT in
+	udp) nft "$@" ;;
+	af_xdp) ip netns exec "$NS-hub" nft "$@" ;;
+	memif) die "memif has no kernel path to cut (the port fault layer is to come)" ;;
+	esac
+}
+nft_rule() {
+	local t
+	t=$(NFT_TABLE)
+	if [ "$TRANSPORT" = udp ]; then
+		nftc add table inet "$t" 2>/dev/null
+		nftc add chain inet "$t" f '{ type filter hook input priority 0; }' 2>/dev/null
+		nftc add rule inet "$t" f "$@"
+	else
+		nftc add table bridge "$t" 2>/dev/null
+		nftc add chain bridge "$t" f '{ type filter hook forward priority 0; }' 2>/dev/null
+		nftc add rule bridge "$t" f "$@"
+	fi
+}
+
 cmd_partition() {
 	load
 	local i
 	[ $# -gt 0 ] || usage
-	case $TRANSPORT in
-	udp)
-		nft add table inet kraftd_cluster 2>/dev/null
-		nft add chain inet kraftd_cluster in '{ type filter hook input priority 0; }' 2>/dev/null
-		for i in "$@"; do
-			nft add rule inet kraftd_cluster in ip saddr "$(ip_of "$i")" udp dport "$PORT" drop
-			nft add rule inet kraftd_cluster in ip daddr "$(ip_of "$i")" udp dport "$PORT" drop
-		done
-		;;
-	af_xdp) for i in "$@"; do ip -n $NS-hub link set "kb$i" down; done ;;
-	memif) die "memif has no kernel path to cut (the port fault layer is to come)" ;;
-	esac
+	for i in "$@"; do
+		nft_rule ip saddr "$(ip_of "$i")" udp dport "$PORT" drop || die "partition $i"
+		nft_rule ip daddr "$(ip_of "$i")" udp dport "$PORT" drop || die "partition $i"
+	done
 	echo "cluster: isolated node(s) $*"
+}
+
+cmd_oneway() { # FROM TO: FROM's datagrams to TO are lost, TO's to FROM still arrive
+	load
+	[ $# = 2 ] || usage
+	nft_rule ip saddr "$(ip_of "$1")" ip daddr "$(ip_of "$2")" udp dport "$PORT" drop ||
+		die "oneway $1 $2"
+	echo "cluster: datagrams from node $1 to node $2 are dropped"
+}
+
+cmd_drop() { # PERCENT of every datagram to a dataplane port, at random
+	load
+	[ $# = 1 ] && [ "$1" -ge 1 ] && [ "$1" -le 100 ] || usage
+	nft_rule udp dport "$PORT" numgen random mod 100 "<" "$1" drop || die "drop $1"
+	echo "cluster: dropping $1 % of dataplane datagrams at random"
+}
+
+cmd_linkdown() {
+	load
+	[ "$TRANSPORT" = af_xdp ] || die "linkdown: af_xdp only (a veth per node)"
+	ip -n "$NS-hub" link set "kb$1" down || die "linkdown $1"
+	echo "cluster: node $1's link is down"
 }
 
 cmd_heal() {
 	load
-	local i
+	local i t
+	t=$(NFT_TABLE)
 	case $TRANSPORT in
-	udp) nft delete table inet kraftd_cluster 2>/dev/null ;;
-	af_xdp) for i in $(seq 1 "$NODES"); do ip -n $NS-hub link set "kb$i" up; done ;;
+	udp) nft delete table inet "$t" 2>/dev/null ;;
+	af_xdp)
+		ip netns exec "$NS-hub" nft delete table bridge "$t" 2>/dev/null
+		for i in $(seq 1 "$NODES"); do ip -n "$NS-hub" link set "kb$i" up; done
+		;;
 	esac
 	echo "cluster: healed"
 }
@@ -271,6 +318,9 @@ restart)
 	echo "cluster: node $i restarted"
 	;;
 partition) shift; cmd_partition "$@" ;;
+oneway) shift; cmd_oneway "$@" ;;
+drop) shift; cmd_drop "$@" ;;
+linkdown) cmd_linkdown "${2:?usage: linkdown ID}" ;;
 heal) cmd_heal ;;
 -h | --help) usage 0 ;;
 *) usage ;;

@@ -4,7 +4,7 @@ and record every invocation and its outcome; drain reads every record a node hol
 committed. Both write kraftcheck's history format (see kraftcheck.py).
 
     workload.py run --kraftctl PATH --servers H:P,H:P,... --clients N --seconds S \\
-                    --out HISTORY [--timeout-ms MS]
+                    --out HISTORY [--timeout-ms MS] [--prefix P]
     workload.py drain --kraftctl PATH --server H:P --node ID [--from N] --out HISTORY
 """
 import argparse
@@ -33,7 +33,7 @@ class Recorder:
 def client(cid, args, rec, stop, stats):
     seq = 0
     while not stop.is_set():
-        value = "c%d-%d" % (cid, seq)
+        value = "%sc%d-%d" % (args.prefix, cid, seq)
         seq += 1
         rec.line("invoke c%d %s %d" % (cid, value, now_us()))
         p = subprocess.run([args.kraftctl, "--bootstrap-server", args.servers, "--timeout-ms",
@@ -98,6 +98,7 @@ def main():
     r.add_argument("--seconds", type=float, default=10)
     r.add_argument("--timeout-ms", type=int, default=3000)
     r.add_argument("--out", required=True)
+    r.add_argument("--prefix", default="", help="before every value (unique per run)")
     d = sub.add_parser("drain")
     d.add_argument("--kraftctl", required=True)
     d.add_argument("--server", required=True)

@@ -63,7 +63,7 @@ sleep 1
 log "killed leader $N, node $N2 leads; $N restarted and follows"
 "$C" down >/dev/null || fail "down"
 [ ! -d "$KRAFTD_RUN" ] || fail "down left $KRAFTD_RUN"
-nft list tables | grep -q kraftd_cluster && fail "down left the nftables table"
+nft list tables | grep -q "kraftd_$KRAFTD_NS" && fail "down left the nftables table"
 
 # kraftbench's JSON: the figure at PATH (a.b.c) must be a number > 0
 num() { python3 -c 'import json,sys; o=json.loads(sys.argv[1])

@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# kraftd: faults on a real local cluster under a workload, and the history checker's
+# verdict (issue 8).
+#
+#   scripts/chaos.sh [--minutes M] [--transport udp|af_xdp|memif] [--durability disk|memory]
+#                    [--round-seconds S] [--clients N] [--faults LIST] [--seed N] [--out DIR]
+#
+# The run is a series of rounds. In each, tests/history/workload.py appends unique values
+# through kraftctl from N clients (recording invoke / ok / fail / unknown with offsets)
+# while faults hit the cluster one after another; then everything is healed and
+# restarted, every node is drained (read back from where the round began) and
+# tests/history/kraftcheck.py judges the round's history. A final check runs over the
+# whole run. The first invalid round stops the run (exit 1) and keeps its directory.
+#
+# Faults (LIST, comma-separated; default: all the transport supports):
+#   kill-leader, kill-follower, kill-random  kill -9, restarted 0.3-1.5 s later; nodes run
+#                                            with --test-crash-cut, so what was not flushed
+#                                            is cut from their files at restart
+#   pause        SIGSTOP of the leader or a random node for 0.3-1.5 s (> the election timeout)
+#   partition    one node isolated for 0.5-2 s (nftables; not memif)
+#   oneway       one direction between two nodes lost for 0.5-2 s (not memif)
+#   drop         20-50 % of all datagrams lost at random for 0.5-2 s (not memif)
+#   linkdown     a node's veth down for 0.5-2 s (af_xdp)
+# Needs root and a build configured with -Dcrash_test=true ($KRAFTD_BUILD, default build/).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+TOP=$(pwd)
+MINUTES=3
+TRANSPORT=udp
+DURABILITY=disk
+ROUND=20
+CLIENTS=3
+FAULTS=""
+SEED=$$
+OUT=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--minutes) MINUTES=$2; shift 2 ;;
+	--transport) TRANSPORT=$2; shift 2 ;;
+	--durability) DURABILITY=$2; shift 2 ;;
+	--round-seconds) ROUND=$2; shift 2 ;;
+	--clients) CLIENTS=$2; shift 2 ;;
+	--faults) FAULTS=$2; shift 2 ;;
+	--seed) SEED=$2; shift 2 ;;
+	--out) OUT=$2; shift 2 ;;
+	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "chaos: unknown option $1 (--help)" >&2; exit 2 ;;
+	esac
+done
+case $TRANSPORT in
+udp) ALL="kill-leader,kill-follower,kill-random,pause,partition,oneway,drop" ;;
+af_xdp) ALL="kill-leader,kill-follower,kill-random,pause,partition,oneway,drop,linkdown" ;;
+memif) ALL="kill-leader,kill-follower,kill-random,pause" ;;
+*) echo "chaos: --transport udp, af_xdp or memif" >&2; exit 2 ;;
+esac
+FAULTS=${FAULTS:-$ALL}
+IFS=, read -r -a FLIST <<<"$FAULTS"
+for f in "${FLIST[@]}"; do
+	[[ ",$ALL," == *",$f,"* ]] || { echo "chaos: fault '$f' is not one of $ALL ($TRANSPORT)" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "chaos: needs root (namespaces, nftables)" >&2; exit 1; }
+export KRAFTD_BUILD=${KRAFTD_BUILD:-$TOP/build}
+"$KRAFTD_BUILD/kraftd" --help | grep -q -- --test-crash-cut ||
+	{ echo "chaos: $KRAFTD_BUILD/kraftd is not a test build (meson configure -Dcrash_test=true)" >&2; exit 1; }
+OUT=${OUT:-$(mktemp -d /tmp/kraftd-chaos.XXXXXX)}
+mkdir -p "$OUT"
+export KRAFTD_RUN=$OUT/cluster KRAFTD_NS=kz$$ KRAFTD_PORT=${KRAFTD_PORT:-9093} KRAFTD_ARGS=--test-crash-cut
+CL=$TOP/scripts/cluster.sh
+KCTL=$KRAFTD_BUILD/tools/kraftctl/kraftctl
+WORKLOAD=$TOP/tests/history/workload.py
+CHECK=$TOP/tests/history/kraftcheck.py
+RANDOM=$SEED
+T0=$(date +%s)
+log() { printf '[%5ss] %s\n' $(($(date +%s) - T0)) "$*" | tee -a "$OUT/chaos.log"; }
+declare -A COUNT
+FAILED=0
+cleanup() {
+	[ -n "${WL:-}" ] && kill "$WL" 2>/dev/null
+	"$CL" heal >/dev/null 2>&1
+	"$CL" down >/dev/null 2>&1
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+state() { . "$KRAFTD_RUN/state"; }
+ip_of() { if [ "$TRANSPORT" = af_xdp ]; then echo "10.77.0.$1"; else echo "127.0.0.$1"; fi; }
+servers() {
+	local s="" i
+	for i in 1 2 3; do s="$s${s:+,}$(ip_of "$i"):$((KRAFTD_PORT + 100))"; done
+	echo "$s"
+}
+kctl() { if [ "$TRANSPORT" = af_xdp ]; then ip netns exec "$KRAFTD_NS-hub" "$KCTL" "$@"; else "$KCTL" "$@"; fi; }
+rnd() { echo $((RANDOM % ($2 - $1 + 1) + $1)); } # MIN MAX
+ms() { sleep "$(awk "BEGIN {print $1 / 1000}")"; }
+alive() { local p; p=$(cat "$KRAFTD_RUN/n$1.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null; }
+leader() { "$CL" leader 2>/dev/null; }
+other() { # a node other than $1
+	local o
+	while :; do o=$(rnd 1 3); [ "$o" != "$1" ] && { echo "$o"; return; }; done
+}
+
+fault() { # one fault, healed before it returns
+	local f=$1 l n m
+	l=$(leader) || l=$(rnd 1 3)
+	case $f in
+	kill-leader | kill-follower | kill-random)
+		n=$l
+		[ "$f" = kill-follower ] && n=$(other "$l")
+		[ "$f" = kill-random ] && n=$(rnd 1 3)
+		alive "$n" || return 1
+		"$CL" kill "$n" >/dev/null
+		[ "$n" = "$l" ] && COUNT[leader-kills]=$((${COUNT[leader-kills]:-0} + 1))
+		ms "$(rnd 300 1500)"
+		"$CL" restart "$n" >/dev/null
+		;;
+	pause)
+		n=$l
+		[ $((RANDOM % 2)) = 0 ] && n=$(rnd 1 3)
+		alive "$n" || return 1
+		"$CL" stop "$n" && ms "$(rnd 300 1500)" && "$CL" cont "$n"
+		;;
+	partition) "$CL" partition "$(rnd 1 3)" >/dev/null && ms "$(rnd 500 2000)" && "$CL" heal >/dev/null ;;
+	oneway)
+		n=$(rnd 1 3)
+		m=$(other "$n")
+		"$CL" oneway "$n" "$m" >/dev/null && ms "$(rnd 500 2000)" && "$CL" heal >/dev/null
+		;;
+	drop) "$CL" drop "$(rnd 20 50)" >/dev/null && ms "$(rnd 500 2000)" && "$CL" heal >/dev/null ;;
+	linkdown) "$CL" linkdown "$(rnd 1 3)" >/dev/null && ms "$(rnd 500 2000)" && "$CL" heal >/dev/null ;;
+	esac
+	COUNT[$f]=$((${COUNT[$f]:-0} + 1))
+}
+
+# a round's history starts with what earlier rounds left open: values whose outcome was
+# unknown (they may commit later) or refused (they must never appear)
+carry() {
+	python3 - "$1" "$2" <<'EOF'
+import sys
+inv, keep = {}, []
+for line in open(sys.argv[1]):
+    f = line.split()
+    if f and f[0] == "invoke":
+        inv[f[2]] = line
+    elif f and f[0] in ("unknown", "fail"):
+        keep.append(inv[f[2]]); keep.append(line)
+open(sys.argv[2], "a").writelines(keep)
+EOF
+}
+
+log "chaos: $MINUTES min over $TRANSPORT ($DURABILITY), rounds of $ROUND s, $CLIENTS clients, faults $FAULTS, seed $SEED, in $OUT"
+"$CL" up --nodes 3 --transport "$TRANSPORT" --durability "$DURABILITY" >"$OUT/up.log" 2>&1 ||
+	{ log "the cluster did not come up: $(tail -3 "$OUT/up.log")"; exit 1; }
+: >"$OUT/history"
+END=$(($(date +%s) + MINUTES * 60))
+round=0
+while [ "$(date +%s)" -lt "$END" ]; do
+	round=$((round + 1))
+	RH=$OUT/round-$round.history
+	: >"$RH"
+	carry "$OUT/history" "$RH"
+	FROM=$(kctl --bootstrap-server "$(servers)" --timeout-ms 5000 --json describe --status 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["highWatermark"])') ||
+		{ log "round $round: no leader answers"; FAILED=1; break; }
+	if [ "$TRANSPORT" = af_xdp ]; then
+		ip netns exec "$KRAFTD_NS-hub" python3 "$WORKLOAD" run --kraftctl "$KCTL" --servers "$(servers)" \
+			--clients "$CLIENTS" --seconds "$ROUND" --timeout-ms 3000 --prefix "r$round" --out "$RH.w" >"$RH.out" &
+	else
+		python3 "$WORKLOAD" run --kraftctl "$KCTL" --servers "$(servers)" --clients "$CLIENTS" \
+			--seconds "$ROUND" --timeout-ms 3000 --prefix "r$round" --out "$RH.w" >"$RH.out" &
+	fi
+	WL=$!
+	rend=$(($(date +%s) + ROUND - 2))
+	while [ "$(date +%s)" -lt "$rend" ]; do
+		ms "$(rnd 500 1500)"
+		fault "${FLIST[$((RANDOM % ${#FLIST[@]}))]}"
+	done
+	wait "$WL"
+	WL=""
+	"$CL" heal >/dev/null 2>&1
+	for i in 1 2 3; do
+		alive "$i" || "$CL" restart "$i" >/dev/null
+		kill -CONT "$(cat "$KRAFTD_RUN/n$i.pid")" 2>/dev/null
+	done
+	# every node catches up before it is read
+	for _ in $(seq 1 300); do
+		kctl --bootstrap-server "$(servers)" --timeout-ms 2000 --json describe --replication 2>/dev/null |
+			python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if len(r) == 3 and all(x["lag"] == 0 for x in r) else 1)' 2>/dev/null &&
+			break
+		sleep 0.1
+	done
+	cat "$RH.w" >>"$RH"
+	cat "$RH.w" >>"$OUT/history"
+	rm -f "$RH.w"
+	for i in 1 2 3; do
+		for t in 1 2 3; do
+			kctl --bootstrap-server "$(ip_of "$i"):$((KRAFTD_PORT + 100))" --timeout-ms 10000 --json read --from "$FROM" \
+				>"$OUT/read.json" 2>"$OUT/read.err" && break
+			sleep 1
+		done || { log "round $round: node $i cannot be read: $(cat "$OUT/read.err")"; FAILED=1; break 2; }
+		python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    r = json.loads(line); print("read r%sn%s %d %s" % (sys.argv[2], sys.argv[3], r["offset"], r["value"]))' \
+			"$OUT/read.json" "$round" "$i" | tee -a "$OUT/history" >>"$RH"
+	done
+	v=$(python3 "$CHECK" "$RH" --json)
+	python3 -c 'import json,sys; c=json.loads(sys.argv[1])["counts"]; print("round %s: %s" % (sys.argv[2], ", ".join("%s %d" % (k, c[k]) for k in ("ok","unknown","fail","lost","duplicated","inconsistent","order","phantom","diverged"))))' "$v" "$round" |
+		while read -r line; do log "$line; $(cat "$RH.out")"; done
+	if ! echo "$v" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["valid"] else 1)'; then
+		log "round $round: INVALID (history $RH)"
+		python3 "$CHECK" "$RH" | tail -20 | tee -a "$OUT/chaos.log"
+		FAILED=1
+		break
+	fi
+	rm -f "$RH" "$RH.out"
+done
+
+log "final check over the whole run"
+python3 "$CHECK" "$OUT/history" --json >"$OUT/verdict.json"
+python3 "$CHECK" "$OUT/history" | tee -a "$OUT/chaos.log"
+faults=""
+for k in "${!COUNT[@]}"; do faults="$faults${faults:+, }$k ${COUNT[$k]}"; done
+log "faults: $faults"
+python3 - "$OUT/verdict.json" "$round" "$MINUTES" "$TRANSPORT" "$DURABILITY" "$SEED" "$faults" <<'EOF' | tee -a "$OUT/chaos.log"
+import json, sys
+v = json.load(open(sys.argv[1])); c = v["counts"]
+print("chaos: %s rounds, %s min over %s (%s), seed %s; faults: %s" % tuple(sys.argv[2:8]))
+print("chaos: appends acknowledged %d, failed %d, unknown %d; lost %d, duplicated %d, "
+      "inconsistent %d, order %d, phantom %d, diverged %d" % (c["ok"], c["fail"], c["unknown"],
+      c["lost"], c["duplicated"], c["inconsistent"], c["order"], c["phantom"], c["diverged"]))
+print("chaos: VERDICT %s" % ("VALID" if v["valid"] else "INVALID"))
+EOF
+if [ "$FAILED" = 1 ] || ! python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["valid"] else 1)' "$OUT/verdict.json"; then
+	trap - EXIT
+	cp "$KRAFTD_RUN"/n*.log "$OUT/" 2>/dev/null
+	"$CL" heal >/dev/null 2>&1
+	"$CL" down >/dev/null 2>&1
+	log "chaos: FAILED; everything is kept in $OUT"
+	exit 1
+fi
+exit 0
