@@ -57,8 +57,38 @@ struct ctl {
 	struct kn_mgmt_msg mmsg;
 	int64_t next_neighbours;
 	uint8_t neighbour_mac[KR_VOTERS_MAX][6];
+	int64_t refusal_second; /* refusal logs: at most REFUSALS_LOGGED per second */
+	unsigned refusals_logged;
+	uint64_t refusals_quiet;
 	uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
 };
+
+/* Refused (pre-)votes are logged, but a flood of them (anyone can send Votes) must not
+ * flood the log: at most REFUSALS_LOGGED a second, then one line for the rest. */
+#define REFUSALS_LOGGED 10
+
+static bool
+refusal_loggable(struct ctl *c)
+{
+	int64_t sec = kn_now_us() / 1000000;
+
+	if (sec != c->refusal_second) {
+		if (c->refusals_quiet)
+			kn_log(c->n, "control",
+			       "... and %" PRIu64 " more refused (pre-)votes not logged in the "
+			       "last second",
+			       c->refusals_quiet);
+		c->refusal_second = sec;
+		c->refusals_logged = 0;
+		c->refusals_quiet = 0;
+	}
+	if (c->refusals_logged < REFUSALS_LOGGED) {
+		c->refusals_logged++;
+		return true;
+	}
+	c->refusals_quiet++;
+	return false;
+}
 
 /* ---- small files in the data directory ---- */
 
@@ -194,7 +224,7 @@ carry_out(struct ctl *c)
 			break;
 		case KR_EL_SEND:
 			if (a->u.send.msg.api == KR_API_VOTE_RESP &&
-			    !a->u.send.msg.u.vote_resp.granted)
+			    !a->u.send.msg.u.vote_resp.granted && refusal_loggable(c))
 				kn_log(n, "control", "refused %s of node %d in epoch %u: %s",
 				       a->u.send.msg.u.vote_resp.pre_vote ? "the pre-vote"
 									  : "the vote",

@@ -8,6 +8,7 @@
 
 #include "kraft/errors.h"
 #include "kraft/node.h"
+#include "kraft/wire.h"
 
 static struct kn_node *tn; /* one node per process */
 
@@ -119,13 +120,18 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	static struct kn_dp_snapshot s;
 	struct kr_election_stats el;
-	struct rte_tel_data *drops = rte_tel_data_alloc(), *lat = rte_tel_data_alloc();
+	struct rte_tel_data *drops = rte_tel_data_alloc(), *lat = rte_tel_data_alloc(),
+			    *dec = rte_tel_data_alloc();
 	uint64_t in = 0, out = 0;
 
 	(void)cmd;
 	(void)params;
-	if (drops == NULL || lat == NULL)
+	if (drops == NULL || lat == NULL || dec == NULL) {
+		rte_tel_data_free(drops);
+		rte_tel_data_free(lat);
+		rte_tel_data_free(dec);
 		return -1;
+	}
 	read_dp(&s);
 	read_el(&el);
 	for (unsigned i = 0; i < tn->n_ports; i++) {
@@ -161,6 +167,13 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 			rte_tel_data_add_dict_u64(drops, kn_port_drop_name(w), v);
 	}
 	rte_tel_data_add_dict_container(d, "drops", drops, 0);
+	/* the DECODE drops by the decoder's reason */
+	rte_tel_data_start_dict(dec);
+	for (int w = 1; w < KR_WIRE_STATUS_COUNT; w++)
+		if (s.core.decode_errors[w])
+			rte_tel_data_add_dict_u64(dec, kr_wire_status_name(-w),
+						  s.core.decode_errors[w]);
+	rte_tel_data_add_dict_container(d, "decode_errors", dec, 0);
 	rte_tel_data_start_dict(lat);
 	rte_tel_data_add_dict_u64(lat, "count", s.commit_latency.count);
 	rte_tel_data_add_dict_u64(lat, "p50", kr_latency_quantile(&s.commit_latency, 0.5));

@@ -5,26 +5,18 @@ sends, without reading the answers. Used by cluster_smoke.sh: the node must stay
 (a full request ring and a full answer ring once made the two threads wait on each
 other forever). Usage: mgmt_flood.py SECONDS HOST:PORT [HOST:PORT...]
 """
+import os
 import socket
-import struct
 import sys
 import time
 
-
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kraftwire  # noqa: E402
 
 
 def describe_quorum(corr):
-    # header: magic, version 1, API 13 (DESCRIBE_QUORUM), API version 0, flags 0, null
-    # cluster id and voter-set hash (allowed on client APIs), sender -1, correlation, L=0
-    h = b"KRFT" + bytes([1, 13, 0, 0]) + bytes(16) + bytes(8) + struct.pack("<iII", -1, corr, 0)
-    return h + struct.pack("<I", crc32c(h))
+    # a null cluster id and voter-set hash are allowed on client APIs
+    return kraftwire.frame(kraftwire.API["DESCRIBE_QUORUM"], corr=corr)
 
 
 def main():

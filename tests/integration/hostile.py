@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Hostile packets at a running kraftd cluster (issue 8): malformed, truncated, bad-CRC,
+foreign-cluster, wrong-voter-set, wrong-source-address and stale-epoch frames, and a Vote
+with an epoch near the maximum from a node id that is no voter. Each kind goes COUNT times
+to every node's dataplane port from this host's address (not a voter's).
+
+It learns the cluster id and voter-set hash from the nodes' own PING replies, so the
+frames that must pass the decoder do, and reach the checks behind it.
+Usage: hostile.py COUNT HOST:PORT [HOST:PORT...]   (prints what it sent, as JSON)
+"""
+import json
+import os
+import random
+import socket
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kraftwire as kw  # noqa: E402
+
+NOT_A_VOTER = 77  # a node id no cluster here has
+
+
+def vote(epoch, pre=False, voter_id=-1):
+    return struct.pack("<IIQiB3x", epoch, 0, 0, voter_id, 1 if pre else 0) + bytes(16)
+
+
+def learn(sock, targets):
+    """cluster id, voter-set hash and node id of every target, from PING replies."""
+    seen = {}
+    for _ in range(50):
+        for t in targets:
+            if t not in seen:
+                sock.sendto(kw.frame(kw.API["PING"], corr=7), t)
+        sock.settimeout(0.2)
+        try:
+            while len(seen) < len(targets):
+                buf, addr = sock.recvfrom(2048)
+                h = kw.header(buf)
+                if h and h[0] == kw.API["PING_RESP"]:
+                    seen[addr] = h
+        except socket.timeout:
+            pass
+        if len(seen) == len(targets):
+            return seen
+    sys.exit("hostile: no PING reply from %s" % [t for t in targets if t not in seen])
+
+
+def main():
+    count = int(sys.argv[1])
+    targets = [(h, int(p)) for h, p in (a.split(":") for a in sys.argv[2:])]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    nodes = learn(s, targets)
+    rng = random.Random(8)
+    sent = {}
+
+    def send(kind, t, f):
+        s.sendto(f, t)
+        sent[kind] = sent.get(kind, 0) + 1
+
+    for t in targets:
+        _, cluster, vset, node_id, _ = nodes[t]
+        good = dict(cluster=cluster, voter_set=vset)
+        for i in range(count):
+            v = kw.frame(kw.API["VOTE"], vote(1), sender=NOT_A_VOTER, corr=i, **good)
+            send("garbage", t, bytes(rng.randrange(256) for _ in range(rng.randrange(1, 120))))
+            send("truncated", t, v[:rng.randrange(1, len(v))])
+            send("oversized_length", t, kw.frame(kw.API["VOTE"], vote(1), length=1 << 20, **good))
+            send("trailing_bytes", t, v + b"\0\0")
+            bad = bytearray(v)
+            bad[kw.HDR + rng.randrange(40)] ^= 0x5A
+            send("bad_crc", t, bytes(bad))
+            send("bad_version", t, kw.frame(kw.API["VOTE"], vote(1), version=9, **good))
+            send("unknown_api", t, kw.frame(99, b"", **good))
+            send("unknown_flags", t, kw.frame(kw.API["VOTE"], vote(1), flags=0x80, **good))
+            send("foreign_cluster", t, kw.frame(kw.API["VOTE"], vote(1), sender=NOT_A_VOTER,
+                                                cluster=os.urandom(16), voter_set=vset))
+            send("wrong_voter_set", t, kw.frame(kw.API["VOTE"], vote(1), sender=NOT_A_VOTER,
+                                                cluster=cluster, voter_set=vset ^ 0xFFFF))
+            send("bad_body_length", t, kw.frame(kw.API["VOTE"], vote(1)[:39],
+                                                sender=NOT_A_VOTER, **good))
+            # a voter's id from an address that is not that voter's
+            send("wrong_source_address", t, kw.frame(kw.API["VOTE"], vote(1 << 30),
+                                                     sender=node_id, **good))
+            # a peer API from a client
+            send("peer_api_from_client", t, kw.frame(kw.API["VOTE"], vote(1 << 30), sender=-1,
+                                                     **good))
+            # well-formed, from an id that is no voter, in a stale epoch
+            send("stale_epoch", t, kw.frame(kw.API["BEGIN_EPOCH"],
+                                            struct.pack("<Ii", 0, NOT_A_VOTER),
+                                            sender=NOT_A_VOTER, **good))
+            send("stale_epoch", t, kw.frame(kw.API["END_EPOCH"],
+                                            struct.pack("<IiB3x", 0, NOT_A_VOTER, 0),
+                                            sender=NOT_A_VOTER, **good))
+            send("stale_epoch", t, kw.frame(kw.API["FETCH"], struct.pack(
+                "<IIQQII16sII", 0, 0, 0, 0, 0, 1024, bytes(16), 1, 0),
+                sender=NOT_A_VOTER, **good))
+            # a (pre-)vote near the maximum epoch from an id that is no voter
+            send("huge_epoch_vote_from_non_voter", t, kw.frame(
+                kw.API["VOTE"], vote(0xFFFFFFF0, voter_id=-1), sender=NOT_A_VOTER, **good))
+            send("huge_epoch_vote_from_non_voter", t, kw.frame(
+                kw.API["VOTE"], vote(0xFFFFFFF0, pre=True, voter_id=-1), sender=NOT_A_VOTER,
+                **good))
+    print(json.dumps({"sent": sent, "per_node": count, "nodes": len(targets)}))
+
+
+if __name__ == "__main__":
+    main()

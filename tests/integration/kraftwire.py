@@ -1,0 +1,32 @@
+"""kraftd's frame header in Python, for the tests that speak to nodes on their own
+(the management flood, the hostile-packet injector): include/kraft/wire.h, format 1."""
+import struct
+
+HDR = 48
+API = {"VOTE": 1, "BEGIN_EPOCH": 3, "END_EPOCH": 5, "FETCH": 7, "APPEND": 9, "READ": 11,
+       "DESCRIBE_QUORUM": 13, "DESCRIBE_NODES": 15, "PING": 17, "PING_RESP": 18}
+
+
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def frame(api, body=b"", corr=1, sender=-1, cluster=bytes(16), voter_set=0, version=1,
+          api_version=0, flags=0, length=None):
+    """A frame; length overrides the stated body length (to build broken ones)."""
+    h = (b"KRFT" + bytes([version, api, api_version, flags]) + cluster +
+         struct.pack("<QiII", voter_set, sender, corr, len(body) if length is None else length))
+    return h + struct.pack("<I", crc32c(h + body)) + body
+
+
+def header(buf):
+    """(api, cluster id, voter-set hash, sender, correlation) of a received frame."""
+    if len(buf) < HDR or buf[:4] != b"KRFT":
+        return None
+    voter_set, sender, corr, _ = struct.unpack_from("<QiII", buf, 24)
+    return buf[5], bytes(buf[8:24]), voter_set, sender, corr
