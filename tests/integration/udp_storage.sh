@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # kraftd integration test: storage on a running cluster over UDP (DESIGN.md §3).
 #   1. mid-log corruption on a follower: it starts, writes its repair marker, stays out
-#      of elections until it has refetched the range from the leader, then clears it
+#      of elections until it has refetched the range from the leader, then clears it;
+#      the same on the leader (stopped, its segment damaged, restarted: another node
+#      leads meanwhile and the old leader repairs from it, never standing for election)
 #   2. memory mode: a restarted node (its log gone) votes again only once caught up;
 #      an observer replicates and is described, never counted
 #   3. retention by bytes and by time deletes whole segments below the HW; reads below
@@ -16,6 +18,18 @@ CLEANUP_EXTRA='mountpoint -q "$TOP_RUN/small" && umount "$TOP_RUN/small"'
 . "$(dirname "$0")/lib.sh"
 
 kctl() { "$KCTL" --bootstrap-server "$(servers)" "$@"; }
+# a byte in the middle of node ID's first segment: valid batches follow it
+flip_middle() {
+	local seg size
+	seg=$(ls "$RUN/n$1/log/"*.log | head -1)
+	size=$(stat -c %s "$seg")
+	python3 - "$seg" "$((size / 2))" <<'PY'
+import sys
+p, pos = sys.argv[1], int(sys.argv[2])
+with open(p, "r+b") as f:
+    f.seek(pos); b = f.read(1); f.seek(pos); f.write(bytes([b[0] ^ 0x40]))
+PY
+}
 
 # ---- 1. mid-log corruption on a follower is repaired from the leader ----
 cluster_init 3 metadata.log.segment.bytes=32768
@@ -25,15 +39,7 @@ for k in $(seq 1 20); do kctl append "v$k-a" "v$k-b" "v$k-c" >/dev/null 2>&1 || 
 F=$((L % 3 + 1))
 wait_values "$F" "v20-c" || fail "follower $F did not replicate"
 stop "$F" || fail "graceful stop of follower $F"
-seg=$(ls "$RUN/n$F/log/"*.log | head -1)
-size=$(stat -c %s "$seg")
-# a byte in the middle of the first segment: valid batches follow it
-python3 - "$seg" "$((size / 2))" <<'PY'
-import sys
-p, pos = sys.argv[1], int(sys.argv[2])
-with open(p, "r+b") as f:
-    f.seek(pos); b = f.read(1); f.seek(pos); f.write(bytes([b[0] ^ 0x40]))
-PY
+flip_middle "$F"
 start "$F"
 wait_line "$RUN/n$F.log" 'MID-LOG CORRUPTION' || fail "node $F did not report the corruption"
 wait_line "$RUN/n$F.log" 'caught up with the leader' 15 || fail "node $F never finished the repair"
@@ -43,6 +49,19 @@ awk '/MID-LOG CORRUPTION/{s=1} /caught up with the leader/{s=0} s && /granted a 
 	"$RUN/n$F.log" || fail "node $F voted while repairing"
 wait_values "$F" "v1-a v10-b v20-c" || fail "node $F lost committed records in the repair"
 log "follower $F: $(grep -o 'offsets \[[0-9]*, [0-9]*) unreadable' "$RUN/n$F.log" | head -1), repaired from leader $L, marker cleared"
+# the same on the leader: it hands over, is damaged, comes back as a repairing follower
+for k in $(seq 21 30); do kctl append "v$k-a" "v$k-b" "v$k-c" >/dev/null 2>&1 || fail "append $k"; done
+stop "$L" || fail "graceful stop of leader $L"
+flip_middle "$L"
+start "$L"
+wait_line "$RUN/n$L.log" 'MID-LOG CORRUPTION' || fail "node $L did not report the corruption"
+wait_line "$RUN/n$L.log" 'caught up with the leader' 15 || fail "old leader $L never finished the repair"
+[ ! -f "$RUN/n$L/repair-target" ] || fail "node $L kept its repair marker after catching up"
+awk '/MID-LOG CORRUPTION/{s=1} /caught up with the leader/{s=0} s && (/granted a vote/ || /-> (prospective|candidate|leader)/){bad=1} END{exit bad}' \
+	"$RUN/n$L.log" || fail "node $L voted or stood for election while repairing"
+wait_values "$L" "v1-a v20-c v30-c" || fail "node $L lost committed records in the repair"
+N=$(leader 15) || fail "no leader after the old leader's repair"
+log "old leader $L: $(grep -o 'offsets \[[0-9]*, [0-9]*) unreadable' "$RUN/n$L.log" | tail -1), repaired from node $N, marker cleared"
 for i in 1 2 3; do alive "$i" && kill9 "$i"; done
 
 # ---- 2. memory mode: the amnesia rule; an observer ----
