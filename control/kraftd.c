@@ -61,6 +61,10 @@ usage(FILE *f)
 #ifdef KR_CRASH_TEST
 		"  --test-crash-cut   (test build) cut log files back to their last flushed\n"
 		"                     lengths at start, so kill -9 loses unflushed data\n"
+		"  --test-crash-torn  (test build) as --test-crash-cut, but keep a random part\n"
+		"                     of each file's unflushed tail: a torn write at the crash\n"
+		"  --test-fail-flush-after N  (test build) every flush job after the first N\n"
+		"                     fails as an fdatasync error would (EIO)\n"
 #else
 		""
 #endif
@@ -395,6 +399,20 @@ cmd_run(int argc, char **argv, int eal_argc, char **eal_argv)
 #ifdef KR_CRASH_TEST
 		else if (strcmp(argv[i], "--test-crash-cut") == 0)
 			opt.crash_cut = true;
+		else if (strcmp(argv[i], "--test-crash-torn") == 0)
+			opt.crash_cut = opt.crash_torn = true;
+		else if (strcmp(argv[i], "--test-fail-flush-after") == 0 && i + 1 < argc) {
+			int64_t v;
+
+			if (kr_parse_i64(argv[++i], 1, INT64_MAX, &v) != 0) {
+				fprintf(stderr,
+					"kraftd: --test-fail-flush-after: '%s' is not a "
+					"positive count\n",
+					argv[i]);
+				return 2;
+			}
+			opt.fail_flush_after = v;
+		}
 #endif
 		else if (strncmp(argv[i], "--", 2) != 0 || strchr(argv[i], '=') == NULL) {
 			fprintf(stderr, "kraftd: unexpected argument '%s' (kraftd --help)\n",

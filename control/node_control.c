@@ -182,9 +182,17 @@ kn_crash_cut(struct kn_node *n)
 			kn_log(n, "start", "crash test: %s was never flushed: removed", e->d_name);
 			unlink(path);
 		} else if (st.st_size > keep) {
-			kn_log(n, "start", "crash test: %s cut from %lld to its flushed %lld bytes",
-			       e->d_name, (long long)st.st_size, keep);
-			if (truncate(path, keep) != 0)
+			long long to = keep;
+			uint32_t r;
+
+			/* torn: a random part of what was written but never flushed survives */
+			if (n->opt.crash_torn && getrandom(&r, sizeof(r), 0) == sizeof(r))
+				to = keep + (long long)(r % (uint32_t)(st.st_size - keep));
+			kn_log(n, "start",
+			       "crash test: %s cut from %lld to %lld bytes (flushed: %lld)%s",
+			       e->d_name, (long long)st.st_size, to, keep,
+			       to > keep ? ", a torn tail left" : "");
+			if (truncate(path, to) != 0)
 				return -errno;
 		}
 	}

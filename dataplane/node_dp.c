@@ -579,7 +579,16 @@ kn_flush_main(void *arg)
 				break;
 			continue;
 		}
-		kr_log_job_run(&n->job);
+		if (n->opt.fail_flush_after > 0 &&
+		    (int64_t)n->flush_stats.flushes >= n->opt.fail_flush_after) {
+			/* test build: as if fdatasync had failed */
+			n->job.rc = -EIO;
+			snprintf(n->job.err, sizeof(n->job.err),
+				 "fdatasync: Input/output error (injected by "
+				 "--test-fail-flush-after %lld)",
+				 (long long)n->opt.fail_flush_after);
+		} else
+			kr_log_job_run(&n->job);
 		if (n->job.rc == 0 && n->opt.crash_cut)
 			kn_crash_record(n);
 		n->flush_stats.flushes++;

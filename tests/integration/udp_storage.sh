@@ -9,6 +9,8 @@
 #   3. retention by bytes and by time deletes whole segments below the HW; reads below
 #      the log start are refused with the log start
 #   4. the memory cap refuses appends with LOG_FULL and loses nothing before it
+#   4b. a flush that fails with EIO (test build) on a node: exit 3, the others go on,
+#      every acknowledged append survives, the node rejoins after a restart
 #   5. a flush that fails (ENOSPC on a tiny tmpfs) makes the node fail-stop: exit 3,
 #      nothing acknowledged that was not flushed
 # Usage: udp_storage.sh BUILD_DIR   (run by meson: suite 'integration')
@@ -137,6 +139,39 @@ n=$(kctl read --from 0 | wc -l)
 [ "$n" = "$ok" ] || fail "$ok appends acknowledged but $n records readable"
 log "memory cap: $ok appends of 1 KB, then: $out"
 kill9 1
+
+# ---- 4b. an fdatasync error (test build: EIO) on a node (restarted with the fault, it
+# may lead or follow): it fail-stops (exit 3), the others go on, every acknowledged
+# append survives, and restarted without the fault it rejoins ----
+RUN=$RUN_OLD/eio
+mkdir -p "$RUN"
+cluster_init 3
+for i in 1 2 3; do start "$i"; done
+L=$(leader 15) || fail "no leader (EIO)"
+stop "$L" || fail "graceful stop of $L"
+start "$L" --test-fail-flush-after 40
+leader 15 >/dev/null || fail "no leader after restarting $L"
+acked=""
+for k in $(seq 1 300); do
+	kctl --timeout-ms 3000 append "e$k" >/dev/null 2>&1 && acked="$acked e$k"
+	kill -0 "${PID[$L]}" 2>/dev/null || break
+done
+kill -0 "${PID[$L]}" 2>/dev/null && fail "node $L with failing flushes still runs after 300 appends"
+wait "${PID[$L]}"
+rc=$?
+unset "PID[$L]"
+[ $rc = 3 ] || fail "node $L exited $rc after a failed flush, not 3"
+grep -q 'log flush failed' "$RUN/n$L.log" || fail "node $L logged no reason"
+N=$(leader 15) || fail "no leader after node $L fail-stopped"
+for k in $(seq 301 310); do kctl append "e$k" >/dev/null 2>&1 && acked="$acked e$k"; done
+for i in 1 2 3; do
+	[ "$i" = "$L" ] && continue
+	wait_values "$i" "$acked" || fail "node $i misses acknowledged appends after $L's EIO"
+done
+start "$L"
+wait_values "$L" "$acked" || fail "node $L did not catch up after its restart"
+log "EIO on node $L's flush: $(grep 'log flush failed' "$RUN/n$L.log" | head -1 | sed 's/.*dataplane: //'); exit 3; $(echo $acked | wc -w) acknowledged appends on every node, node $N leads"
+for i in 1 2 3; do alive "$i" && kill9 "$i"; done
 RUN=$RUN_OLD
 
 # ---- 5. a failing flush fail-stops the node ----
