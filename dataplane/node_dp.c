@@ -16,6 +16,7 @@
 
 #include "kraft/errors.h"
 #include "kraft/node.h"
+#include "kraft/port_faults.h"
 
 #define RETENTION_CHECK_US 100000
 
@@ -40,6 +41,7 @@ struct dp {
 		int64_t t_ns;
 	} waiting[1024];
 	struct kr_latency latency;
+	struct kn_faults *faults; /* test builds: the port fault layer */
 };
 
 static unsigned
@@ -407,6 +409,23 @@ echo_ping(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 
 /* ---- inputs ---- */
 
+/* One datagram from a port to the core (or the ping echo). */
+static void
+deliver(struct dp *d, const struct kn_rx *rx)
+{
+	struct kn_node *n = d->n;
+	int32_t node = voter_at(&n->cfg, rx->addr);
+
+	if (node == KR_NODE_NONE)
+		n->dp_stats.rx_foreign_addr++;
+	n->dp_stats.rx_packets++;
+	if (echo_ping(d, rx->data, rx->len, rx->addr))
+		return;
+	note_append(d, rx->data, rx->len, rx->addr);
+	kr_repl_on_packet(d->r, rx->data, rx->len, node, rx->addr, d->now, &d->out);
+	actions(d); /* before the buffer goes: actions may view it */
+}
+
 static bool
 poll_inputs(struct dp *d)
 {
@@ -443,23 +462,30 @@ poll_inputs(struct dp *d)
 
 		k = port->rx(port, d->rx, KN_RX_BURST);
 		for (int i = 0; i < k; i++) {
-			int32_t node = voter_at(&n->cfg, d->rx[i].addr);
+			int copies = 1;
 
-			if (node == KR_NODE_NONE)
-				n->dp_stats.rx_foreign_addr++;
-			n->dp_stats.rx_packets++;
-			if (echo_ping(d, d->rx[i].data, d->rx[i].len, d->rx[i].addr))
-				continue;
-			note_append(d, d->rx[i].data, d->rx[i].len, d->rx[i].addr);
-			kr_repl_on_packet(d->r, d->rx[i].data, d->rx[i].len, node, d->rx[i].addr,
-					  d->now, &d->out);
-			actions(d); /* before the buffer goes: actions may view it */
+#ifdef KR_CRASH_TEST
+			if (d->faults != NULL && kn_faults_active(d->faults))
+				copies = kn_faults_rx(d->faults, &d->rx[i], d->now);
+#endif
+			while (copies-- > 0)
+				deliver(d, &d->rx[i]);
 		}
 		if (k > 0) {
 			port->rx_done(port, d->rx, k);
 			work = true;
 		}
 	}
+#ifdef KR_CRASH_TEST
+	{
+		struct kn_rx held;
+
+		while (d->faults != NULL && kn_faults_due(d->faults, d->now, &held)) {
+			deliver(d, &held);
+			work = true;
+		}
+	}
+#endif
 	return work;
 }
 
@@ -525,6 +551,9 @@ kn_dataplane_main(void *arg)
 	d->log_start = kr_log_start(n->log);
 	d->now = d->last_work = kn_now_us();
 	d->next_retention = d->now + RETENTION_CHECK_US;
+#ifdef KR_CRASH_TEST
+	d->faults = kn_faults_new();
+#endif
 	for (;;) {
 		int64_t deadline;
 
@@ -539,6 +568,14 @@ kn_dataplane_main(void *arg)
 		if (d->now >= d->next_retention) {
 			retention(d);
 			maintain_ports(d);
+#ifdef KR_CRASH_TEST
+			if (d->faults != NULL) {
+				char text[200];
+
+				if (kn_faults_reload(d->faults, n->cfg.log_dir, text, sizeof(text)))
+					kn_log(n, "dataplane", "test port faults: %s", text);
+			}
+#endif
 			publish(d);
 			d->next_retention = d->now + RETENTION_CHECK_US;
 		}
@@ -555,6 +592,9 @@ kn_dataplane_main(void *arg)
 		idle(d);
 	}
 	publish(d);
+#ifdef KR_CRASH_TEST
+	kn_faults_free(d->faults);
+#endif
 	free(d);
 	atomic_store(&n->dp_done, true);
 	kn_wake(n->ctl_wake, &n->ctl_sleeping);

@@ -21,7 +21,15 @@
 #   oneway       one direction between two nodes lost for 0.5-2 s (not memif)
 #   drop         20-50 % of all datagrams lost at random for 0.5-2 s (not memif)
 #   linkdown     a node's veth down for 0.5-2 s (af_xdp)
-# Needs root and a build configured with -Dcrash_test=true ($KRAFTD_BUILD, default build/).
+#   netem        the port fault layer on one node or all for 0.5-2 s: 0-30 % of received
+#                datagrams dropped, 0-20 % duplicated, 0-30 % delayed by up to 2 ms
+#                (reordered); any transport
+#   eio          a follower restarted so that its flushes fail after 5-50 more (an
+#                fdatasync EIO): it must fail-stop (exit 3); restarted clean at the
+#                round's end (disk durability only)
+# Restarted nodes run with --test-crash-torn: what was not flushed is cut at restart,
+# leaving a random part of it (a torn write). Needs root and a build configured with
+# -Dcrash_test=true ($KRAFTD_BUILD, default build/).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -43,16 +51,17 @@ while [ $# -gt 0 ]; do
 	--faults) FAULTS=$2; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
-	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "chaos: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
 done
 case $TRANSPORT in
-udp) ALL="kill-leader,kill-follower,kill-random,pause,partition,oneway,drop" ;;
-af_xdp) ALL="kill-leader,kill-follower,kill-random,pause,partition,oneway,drop,linkdown" ;;
-memif) ALL="kill-leader,kill-follower,kill-random,pause" ;;
+udp) ALL="kill-leader,kill-follower,kill-random,pause,partition,oneway,drop,netem" ;;
+af_xdp) ALL="kill-leader,kill-follower,kill-random,pause,partition,oneway,drop,linkdown,netem" ;;
+memif) ALL="kill-leader,kill-follower,kill-random,pause,netem" ;;
 *) echo "chaos: --transport udp, af_xdp or memif" >&2; exit 2 ;;
 esac
+[ "$DURABILITY" = disk ] && ALL="$ALL,eio"
 FAULTS=${FAULTS:-$ALL}
 IFS=, read -r -a FLIST <<<"$FAULTS"
 for f in "${FLIST[@]}"; do
@@ -64,7 +73,7 @@ export KRAFTD_BUILD=${KRAFTD_BUILD:-$TOP/build}
 	{ echo "chaos: $KRAFTD_BUILD/kraftd is not a test build (meson configure -Dcrash_test=true)" >&2; exit 1; }
 OUT=${OUT:-$(mktemp -d /tmp/kraftd-chaos.XXXXXX)}
 mkdir -p "$OUT"
-export KRAFTD_RUN=$OUT/cluster KRAFTD_NS=kz$$ KRAFTD_PORT=${KRAFTD_PORT:-9093} KRAFTD_ARGS=--test-crash-cut
+export KRAFTD_RUN=$OUT/cluster KRAFTD_NS=kz$$ KRAFTD_PORT=${KRAFTD_PORT:-9093} KRAFTD_ARGS=--test-crash-torn
 CL=$TOP/scripts/cluster.sh
 KCTL=$KRAFTD_BUILD/tools/kraftctl/kraftctl
 WORKLOAD=$TOP/tests/history/workload.py
@@ -74,6 +83,7 @@ T0=$(date +%s)
 log() { printf '[%5ss] %s\n' $(($(date +%s) - T0)) "$*" | tee -a "$OUT/chaos.log"; }
 declare -A COUNT
 FAILED=0
+EIO_NODES=""
 cleanup() {
 	[ -n "${WL:-}" ] && kill "$WL" 2>/dev/null
 	"$CL" heal >/dev/null 2>&1
@@ -127,6 +137,18 @@ fault() { # one fault, healed before it returns
 		;;
 	drop) "$CL" drop "$(rnd 20 50)" >/dev/null && ms "$(rnd 500 2000)" && "$CL" heal >/dev/null ;;
 	linkdown) "$CL" linkdown "$(rnd 1 3)" >/dev/null && ms "$(rnd 500 2000)" && "$CL" heal >/dev/null ;;
+	netem)
+		n=all
+		[ $((RANDOM % 2)) = 0 ] && n=$(rnd 1 3)
+		"$CL" netem "$n" "drop=$(rnd 0 30)" "dup=$(rnd 0 20)" "delay=$(rnd 0 30)" delay_us=2000 \
+			>/dev/null && ms "$(rnd 500 2000)" && "$CL" heal >/dev/null
+		;;
+	eio)
+		n=$(other "$l")
+		alive "$n" || return 1
+		KRAFTD_ARGS="--test-crash-torn --test-fail-flush-after $(rnd 5 50)" "$CL" restart "$n" >/dev/null
+		EIO_NODES="$EIO_NODES $n"
+		;;
 	esac
 	COUNT[$f]=$((${COUNT[$f]:-0} + 1))
 }
@@ -177,6 +199,10 @@ while [ "$(date +%s)" -lt "$END" ]; do
 	wait "$WL"
 	WL=""
 	"$CL" heal >/dev/null 2>&1
+	for i in $EIO_NODES; do # restarted clean; a node still running with failing flushes too
+		"$CL" restart "$i" >/dev/null
+	done
+	EIO_NODES=""
 	for i in 1 2 3; do
 		alive "$i" || "$CL" restart "$i" >/dev/null
 		kill -CONT "$(cat "$KRAFTD_RUN/n$i.pid")" 2>/dev/null
@@ -214,6 +240,8 @@ for line in open(sys.argv[1]):
 	rm -f "$RH" "$RH.out"
 done
 
+COUNT[eio-fail-stops]=$(cat "$KRAFTD_RUN"/n*.log 2>/dev/null | grep -c "injected by --test-fail-flush-after")
+COUNT[torn-tails-left]=$(cat "$KRAFTD_RUN"/n*.log 2>/dev/null | grep -c "a torn tail left")
 log "final check over the whole run"
 python3 "$CHECK" "$OUT/history" --json >"$OUT/verdict.json"
 python3 "$CHECK" "$OUT/history" | tee -a "$OUT/chaos.log"

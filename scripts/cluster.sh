@@ -6,6 +6,7 @@
 #   scripts/cluster.sh status | leader | down
 #   scripts/cluster.sh kill ID | stop ID | cont ID | restart ID
 #   scripts/cluster.sh partition ID [ID...] | oneway FROM TO | drop PERCENT | linkdown ID | heal
+#   scripts/cluster.sh netem ID|all [drop=P] [dup=P] [delay=P] [delay_us=MAX]
 #   scripts/cluster.sh bench [--kernel-udp] [kraftbench options]
 # udp: nodes on 127.0.0.1..N. memif: DPDK over a full mesh of memif links. af_xdp: DPDK over
 # a veth per node, each node in its own network namespace (kc-ID), the veths bridged in a
@@ -20,8 +21,9 @@
 # --kernel-udp, from the hub namespace).
 # partition isolates nodes, oneway drops one direction, drop loses a share of datagrams at
 # random: nftables rules on the data port (udp: loopback input; af_xdp: the hub bridge);
-# linkdown takes a node's veth down (af_xdp); heal undoes all. memif has no kernel path to
-# cut (the port fault layer is to come). $KRAFTD_ARGS: extra node options (e.g.
+# linkdown takes a node's veth down (af_xdp); netem sets the port fault layer of a test
+# build (-Dcrash_test=true) on any transport, memif included: percentages of received
+# datagrams dropped, duplicated, delayed by up to delay_us (reordered); heal undoes all. $KRAFTD_ARGS: extra node options (e.g.
 # --test-crash-cut in a -Dcrash_test=true build).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +41,7 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 load() {
@@ -212,7 +214,7 @@ nftc() {
 	case $TRANSPORT in
 	udp) nft "$@" ;;
 	af_xdp) ip netns exec "$NS-hub" nft "$@" ;;
-	memif) die "memif has no kernel path to cut (the port fault layer is to come)" ;;
+	memif) die "memif has no kernel path to cut: use netem ID drop=100 (test builds)" ;;
 	esac
 }
 nft_rule() {
@@ -255,6 +257,19 @@ cmd_drop() { # PERCENT of every datagram to a dataplane port, at random
 	echo "cluster: dropping $1 % of dataplane datagrams at random"
 }
 
+cmd_netem() { # ID|all SETTINGS: the port fault layer of test builds (any transport)
+	load
+	local who=$1 i
+	shift
+	[ $# -gt 0 ] || usage
+	for i in $(seq 1 "$NODES"); do
+		[ "$who" = all ] || [ "$who" = "$i" ] || continue
+		printf '%s\n' "$*" >"$RUN/n$i/test-port-faults.tmp" &&
+			mv "$RUN/n$i/test-port-faults.tmp" "$RUN/n$i/test-port-faults" || die "netem $i"
+	done
+	echo "cluster: port faults on node(s) $who: $* (test builds; read within 100 ms)"
+}
+
 cmd_linkdown() {
 	load
 	[ "$TRANSPORT" = af_xdp ] || die "linkdown: af_xdp only (a veth per node)"
@@ -266,6 +281,7 @@ cmd_heal() {
 	load
 	local i t
 	t=$(NFT_TABLE)
+	rm -f "$RUN"/n*/test-port-faults
 	case $TRANSPORT in
 	udp) nft delete table inet "$t" 2>/dev/null ;;
 	af_xdp)
@@ -321,6 +337,7 @@ partition) shift; cmd_partition "$@" ;;
 oneway) shift; cmd_oneway "$@" ;;
 drop) shift; cmd_drop "$@" ;;
 linkdown) cmd_linkdown "${2:?usage: linkdown ID}" ;;
+netem) shift; cmd_netem "$@" ;;
 heal) cmd_heal ;;
 -h | --help) usage 0 ;;
 *) usage ;;
