@@ -4,6 +4,8 @@
 #
 #   scripts/chaos.sh [--minutes M] [--transport udp|af_xdp|memif] [--durability disk|memory]
 #                    [--round-seconds S] [--clients N] [--faults LIST] [--seed N] [--out DIR]
+# (--out keeps the run directory: histories, node logs; without it a passing run leaves
+# nothing behind, a failing one keeps everything and says where.)
 #
 # The run is a series of rounds. In each, tests/history/workload.py appends unique values
 # through kraftctl from N clients (recording invoke / ok / fail / unknown with offsets)
@@ -71,7 +73,8 @@ done
 export KRAFTD_BUILD=${KRAFTD_BUILD:-$TOP/build}
 "$KRAFTD_BUILD/kraftd" --help | grep -q -- --test-crash-cut ||
 	{ echo "chaos: $KRAFTD_BUILD/kraftd is not a test build (meson configure -Dcrash_test=true)" >&2; exit 1; }
-OUT=${OUT:-$(mktemp -d /tmp/kraftd-chaos.XXXXXX)}
+TMP_OUT=0
+[ -z "$OUT" ] && { OUT=$(mktemp -d /tmp/kraftd-chaos.XXXXXX); TMP_OUT=1; }
 mkdir -p "$OUT"
 export KRAFTD_RUN=$OUT/cluster KRAFTD_NS=kz$$ KRAFTD_PORT=${KRAFTD_PORT:-9093} KRAFTD_ARGS=--test-crash-torn
 CL=$TOP/scripts/cluster.sh
@@ -265,4 +268,6 @@ if [ "$FAILED" = 1 ] || ! python3 -c 'import json,sys; sys.exit(0 if json.load(o
 	log "chaos: FAILED; everything is kept in $OUT"
 	exit 1
 fi
+# a passing run in a directory of our own leaves nothing behind (--out keeps it)
+[ "$TMP_OUT" = 1 ] && { "$CL" down >/dev/null 2>&1; rm -rf "$OUT"; }
 exit 0
