@@ -6,7 +6,9 @@ to every node's dataplane port from this host's address (not a voter's).
 
 It learns the cluster id and voter-set hash from the nodes' own PING replies, so the
 frames that must pass the decoder do, and reach the checks behind it.
-Usage: hostile.py COUNT HOST:PORT [HOST:PORT...]   (prints what it sent, as JSON)
+Then, with --flood S, S seconds of such Votes as fast as Python sends them (a control
+plane under a flood must stay live and its log bounded).
+Usage: hostile.py [--flood S] COUNT HOST:PORT [HOST:PORT...]   (prints what it sent, JSON)
 """
 import json
 import os
@@ -14,6 +16,7 @@ import random
 import socket
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kraftwire as kw  # noqa: E402
@@ -47,8 +50,13 @@ def learn(sock, targets):
 
 
 def main():
-    count = int(sys.argv[1])
-    targets = [(h, int(p)) for h, p in (a.split(":") for a in sys.argv[2:])]
+    args = sys.argv[1:]
+    flood = 0.0
+    if args[:1] == ["--flood"]:
+        flood = float(args[1])
+        args = args[2:]
+    count = int(args[0])
+    targets = [(h, int(p)) for h, p in (a.split(":") for a in args[1:])]
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     nodes = learn(s, targets)
     rng = random.Random(8)
@@ -101,6 +109,21 @@ def main():
             send("huge_epoch_vote_from_non_voter", t, kw.frame(
                 kw.API["VOTE"], vote(0xFFFFFFF0, pre=True, voter_id=-1), sender=NOT_A_VOTER,
                 **good))
+    if flood > 0:
+        votes = [(t, kw.frame(kw.API["VOTE"], vote(5 + e, pre=bool(e & 1)), sender=NOT_A_VOTER,
+                              corr=e, cluster=nodes[t][1], voter_set=nodes[t][2]))
+                 for t in targets for e in range(64)]
+        s.setblocking(False)
+        end = time.monotonic() + flood
+        n = 0
+        while time.monotonic() < end:
+            for t, f in votes:
+                try:
+                    s.sendto(f, t)
+                    n += 1
+                except BlockingIOError:
+                    pass
+        sent["vote_flood"] = n
     print(json.dumps({"sent": sent, "per_node": count, "nodes": len(targets)}))
 
 

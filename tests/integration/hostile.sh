@@ -3,7 +3,7 @@
 # tests/integration/hostile.py, in a namespace of its own on the cluster's bridge, sends
 # every node malformed, truncated, bad-CRC, foreign-cluster, wrong-voter-set,
 # wrong-source-address and stale-epoch frames and near-maximum-epoch Votes from an id that
-# is no voter, while a client appends. Then: no node crashed, no quorum-state file changed
+# is no voter, then a 3-second flood of such Votes, while a client appends. Then: no node crashed, no quorum-state file changed
 # by a byte, every kind is counted under its reason in each node's telemetry, the appends
 # all committed and the cluster still commits, and the refusals did not flood the logs.
 # Usage: hostile.sh BUILD_DIR   (run by meson: suites 'integration' and 'dpdk')
@@ -38,7 +38,7 @@ for i in 1 2 3; do
 done
 hub "$KCTL" --bootstrap-server "10.77.0.$L:9193" --repeat 2000 append x >"$KRAFTD_RUN/appends.out" 2>&1 &
 ap=$!
-sent=$(ip netns exec "$KRAFTD_NS-b" python3 "$TOP/tests/integration/hostile.py" 20 \
+sent=$(ip netns exec "$KRAFTD_NS-b" python3 "$TOP/tests/integration/hostile.py" --flood 3 20 \
 	10.77.0.1:9093 10.77.0.2:9093 10.77.0.3:9093) || fail "the injector failed"
 log "sent: $sent"
 wait $ap || fail "appends during the injection failed: $(tail -3 "$KRAFTD_RUN/appends.out")"
@@ -70,11 +70,11 @@ done
 log "no quorum-state changed; every kind counted on every node"
 hub "$KCTL" --bootstrap-server "10.77.0.1:9193,10.77.0.2:9193,10.77.0.3:9193" append after-the-attack \
 	>/dev/null || fail "no commit after the injection"
-# 40 refused votes reached each node's control plane within a second or two: at most
-# 10 are logged per second, the rest summed in one line
+# thousands of refused votes reached each node's control plane in a few seconds: at most
+# 10 a second are logged, the rest summed in one line a second
 for i in 1 2 3; do
 	n=$(grep -c "refused .* of node 77" "$KRAFTD_RUN/n$i.log")
-	[ "$n" -le 30 ] || fail "node $i logged $n refusals of node 77 (rate limit: 10 a second)"
+	[ "$n" -le 80 ] || fail "node $i logged $n refusals of node 77 (rate limit: 10 a second)"
 done
 log "refusals logged at most 10 a second; the cluster commits"
 log "PASS ($(($(date +%s) - T0)) s)"
