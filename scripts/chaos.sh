@@ -5,7 +5,9 @@
 #   scripts/chaos.sh [--minutes M] [--transport udp|af_xdp|memif] [--durability disk|memory]
 #                    [--round-seconds S] [--clients N] [--faults LIST] [--seed N] [--out DIR]
 # (--out keeps the run directory: histories, node logs; without it a passing run leaves
-# nothing behind, a failing one keeps everything and says where.)
+# nothing behind, a failing one keeps everything and says where. --plant-loss, the
+# harness's own test: one round in which node 1's drained read misses a record; the
+# verdict must be INVALID, with the record reported lost.)
 #
 # The run is a series of rounds. In each, tests/history/workload.py appends unique values
 # through kraftctl from N clients (recording invoke / ok / fail / unknown with offsets)
@@ -43,6 +45,7 @@ CLIENTS=3
 FAULTS=""
 SEED=$$
 OUT=""
+PLANT=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--minutes) MINUTES=$2; shift 2 ;;
@@ -53,7 +56,8 @@ while [ $# -gt 0 ]; do
 	--faults) FAULTS=$2; shift 2 ;;
 	--seed) SEED=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
-	-h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--plant-loss) PLANT=1; shift ;;
+	-h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "chaos: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
 done
@@ -226,10 +230,14 @@ while [ "$(date +%s)" -lt "$END" ]; do
 				>"$OUT/read.json" 2>"$OUT/read.err" && break
 			sleep 1
 		done || { log "round $round: node $i cannot be read: $(cat "$OUT/read.err")"; FAILED=1; break 2; }
+		# --plant-loss (the harness's own test): node 1's read misses its middle record
 		python3 -c 'import json,sys
-for line in open(sys.argv[1]):
-    r = json.loads(line); print("read r%sn%s %d %s" % (sys.argv[2], sys.argv[3], r["offset"], r["value"]))' \
-			"$OUT/read.json" "$round" "$i" | tee -a "$OUT/history" >>"$RH"
+rows = [json.loads(line) for line in open(sys.argv[1])]
+if sys.argv[4] == "1" and sys.argv[3] == "1" and len(rows) > 2:
+    del rows[len(rows) // 2]
+for r in rows:
+    print("read r%sn%s %d %s" % (sys.argv[2], sys.argv[3], r["offset"], r["value"]))' \
+			"$OUT/read.json" "$round" "$i" "$PLANT" | tee -a "$OUT/history" >>"$RH"
 	done
 	v=$(python3 "$CHECK" "$RH" --json)
 	python3 -c 'import json,sys; c=json.loads(sys.argv[1])["counts"]; print("round %s: %s" % (sys.argv[2], ", ".join("%s %d" % (k, c[k]) for k in ("ok","unknown","fail","lost","duplicated","inconsistent","order","phantom","diverged"))))' "$v" "$round" |
@@ -241,6 +249,7 @@ for line in open(sys.argv[1]):
 		break
 	fi
 	rm -f "$RH" "$RH.out"
+	[ "$PLANT" = 1 ] && break # one round is enough to be caught
 done
 
 COUNT[eio-fail-stops]=$(cat "$KRAFTD_RUN"/n*.log 2>/dev/null | grep -c "injected by --test-fail-flush-after")
