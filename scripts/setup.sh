@@ -15,6 +15,7 @@ packages=(
 	bpftool                                        # the XDP program's libbpf skeleton
 	iproute2 nftables                              # namespaces, veths, partitions
 	gnuplot-nox                                    # the demo's latency plot
+	libsodium-dev                                  # the frames' MAC (peer authentication)
 )
 
 missing=()
