@@ -93,6 +93,7 @@ FAILED=0
 EIO_NODES=""
 cleanup() {
 	[ -n "${WL:-}" ] && kill "$WL" 2>/dev/null
+	cp "$KRAFTD_RUN"/n*.log "$OUT/" 2>/dev/null # the nodes' logs outlive the cluster
 	"$CL" heal >/dev/null 2>&1
 	"$CL" down >/dev/null 2>&1
 }
