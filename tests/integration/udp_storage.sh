@@ -32,6 +32,21 @@ with open(p, "r+b") as f:
     f.seek(pos); b = f.read(1); f.seek(pos); f.write(bytes([b[0] ^ 0x40]))
 PY
 }
+# node ID (stopped): a byte flipped mid-log; restarted, it reports the damage, keeps its
+# repair marker, grants no vote and stands for no election until it has refetched the
+# range, then clears the marker and holds every committed value in VALUES
+damage_and_repair() {
+	local n=$1
+	flip_middle "$n"
+	start "$n"
+	wait_line "$RUN/n$n.log" 'MID-LOG CORRUPTION' || fail "node $n did not report the corruption"
+	wait_line "$RUN/n$n.log" 'caught up with the leader' 15 || fail "node $n never finished the repair"
+	[ ! -f "$RUN/n$n/repair-target" ] || fail "node $n kept its repair marker after catching up"
+	awk '/MID-LOG CORRUPTION/{s=1} /caught up with the leader/{s=0}
+		s && (/granted a vote/ || /-> (prospective|candidate|leader)/){bad=1} END{exit bad}' \
+		"$RUN/n$n.log" || fail "node $n voted or stood for election while repairing"
+	wait_values "$n" "$2" || fail "node $n lost committed records in the repair"
+}
 
 # ---- 1. mid-log corruption on a follower is repaired from the leader ----
 cluster_init 3 metadata.log.segment.bytes=32768
@@ -41,27 +56,12 @@ for k in $(seq 1 20); do kctl append "v$k-a" "v$k-b" "v$k-c" >/dev/null 2>&1 || 
 F=$((L % 3 + 1))
 wait_values "$F" "v20-c" || fail "follower $F did not replicate"
 stop "$F" || fail "graceful stop of follower $F"
-flip_middle "$F"
-start "$F"
-wait_line "$RUN/n$F.log" 'MID-LOG CORRUPTION' || fail "node $F did not report the corruption"
-wait_line "$RUN/n$F.log" 'caught up with the leader' 15 || fail "node $F never finished the repair"
-[ ! -f "$RUN/n$F/repair-target" ] || fail "node $F kept its repair marker after catching up"
-# between its start and the repair it granted no vote
-awk '/MID-LOG CORRUPTION/{s=1} /caught up with the leader/{s=0} s && /granted a vote/{bad=1} END{exit bad}' \
-	"$RUN/n$F.log" || fail "node $F voted while repairing"
-wait_values "$F" "v1-a v10-b v20-c" || fail "node $F lost committed records in the repair"
+damage_and_repair "$F" "v1-a v10-b v20-c"
 log "follower $F: $(grep -o 'offsets \[[0-9]*, [0-9]*) unreadable' "$RUN/n$F.log" | head -1), repaired from leader $L, marker cleared"
 # the same on the leader: it hands over, is damaged, comes back as a repairing follower
 for k in $(seq 21 30); do kctl append "v$k-a" "v$k-b" "v$k-c" >/dev/null 2>&1 || fail "append $k"; done
 stop "$L" || fail "graceful stop of leader $L"
-flip_middle "$L"
-start "$L"
-wait_line "$RUN/n$L.log" 'MID-LOG CORRUPTION' || fail "node $L did not report the corruption"
-wait_line "$RUN/n$L.log" 'caught up with the leader' 15 || fail "old leader $L never finished the repair"
-[ ! -f "$RUN/n$L/repair-target" ] || fail "node $L kept its repair marker after catching up"
-awk '/MID-LOG CORRUPTION/{s=1} /caught up with the leader/{s=0} s && (/granted a vote/ || /-> (prospective|candidate|leader)/){bad=1} END{exit bad}' \
-	"$RUN/n$L.log" || fail "node $L voted or stood for election while repairing"
-wait_values "$L" "v1-a v20-c v30-c" || fail "node $L lost committed records in the repair"
+damage_and_repair "$L" "v1-a v20-c v30-c"
 N=$(leader 15) || fail "no leader after the old leader's repair"
 log "old leader $L: $(grep -o 'offsets \[[0-9]*, [0-9]*) unreadable' "$RUN/n$L.log" | tail -1), repaired from node $N, marker cleared"
 for i in 1 2 3; do alive "$i" && kill9 "$i"; done
