@@ -57,10 +57,10 @@ enum kn_transport { KN_TRANSPORT_UDP = 1, KN_TRANSPORT_DPDK };
 
 struct kn_options {
 	enum kn_transport transport;
-	bool crash_cut; /* test builds: cut segment files back to their flushed lengths */
+	bool crash_cut;	 /* test builds: cut segment files back to their flushed lengths */
 	bool crash_torn; /* ... or to a random point of their unflushed tails (torn writes) */
 	int64_t fail_flush_after; /* test builds: flush jobs after this many fail (EIO); 0 off */
-	int eal_argc;	/* DPDK: the EAL's arguments (argv[0] first) */
+	int eal_argc;		  /* DPDK: the EAL's arguments (argv[0] first) */
 	char **eal_argv;
 };
 
