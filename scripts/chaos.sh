@@ -179,7 +179,7 @@ EOF
 
 log "chaos: $MINUTES min over $TRANSPORT ($DURABILITY), rounds of $ROUND s, $CLIENTS clients, faults $FAULTS, seed $SEED, in $OUT"
 "$CL" up --nodes 3 --transport "$TRANSPORT" --durability "$DURABILITY" >"$OUT/up.log" 2>&1 ||
-	{ log "the cluster did not come up: $(tail -3 "$OUT/up.log")"; exit 1; }
+	{ log "the cluster did not come up: $(tail -3 "$OUT/up.log"); the nodes said: $(grep -h 'start:' "$KRAFTD_RUN"/n*.log | tail -3 | sed 's/.*start: //')"; exit 1; }
 : >"$OUT/history"
 END=$(($(date +%s) + MINUTES * 60))
 round=0

@@ -132,6 +132,19 @@ cmd_up() {
 		done
 	fi
 	cid=$("$KRAFTD" random-uuid)
+	echo "CID=$cid" >>"$STATE"
+	# loopback addresses are shared by every cluster on the machine: refuse ports in use
+	# (nodes that cannot bind exit, and kraftctl would then talk to the other cluster)
+	if [ "$TRANSPORT" != af_xdp ]; then
+		for i in $(seq 1 "$NODES"); do
+			for p in "$PORT" $((PORT + 100)); do
+				ss -Hlun "src $(ip_of "$i"):$p" 2>/dev/null | grep -q . && {
+					rm -f "$STATE"
+					die "$(ip_of "$i"):$p is in use (another cluster? choose KRAFTD_PORT)"
+				}
+			done
+		done
+	fi
 	for i in $(seq 1 "$NODES"); do voters="$voters${voters:+,}$i@$(ip_of "$i"):$PORT"; done
 	for i in $(seq 1 "$NODES"); do
 		printf '%s\n' "node.id=$i" "cluster.id=$cid" "controller.quorum.voters=$voters" \
@@ -153,8 +166,9 @@ cmd_leader() {
 	load
 	local l
 	for _ in $(seq 1 100); do
+		# only this cluster's answer counts (its id is in the state file)
 		l=$(kctl --bootstrap-server "$(servers)" --timeout-ms 1000 --json describe --status 2>/dev/null |
-			python3 -c 'import json,sys; print(json.load(sys.stdin)["leaderId"])' 2>/dev/null) &&
+			python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["leaderId"] if d["clusterId"] == sys.argv[1] else -1)' "${CID:-}" 2>/dev/null) &&
 			[ "${l:--1}" -ge 1 ] && alive "$l" && { echo "$l"; return 0; }
 		sleep 0.1
 	done
