@@ -273,6 +273,8 @@ EOF
 if [ "$FAILED" = 1 ] || ! python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["valid"] else 1)' "$OUT/verdict.json"; then
 	trap - EXIT
 	cp "$KRAFTD_RUN"/n*.log "$OUT/" 2>/dev/null
+	# the data directories too (kraftd inspect --dir shows every batch's epoch and producer)
+	for i in 1 2 3; do cp -a "$KRAFTD_RUN/n$i" "$OUT/data-n$i" 2>/dev/null; done
 	"$CL" heal >/dev/null 2>&1
 	"$CL" down >/dev/null 2>&1
 	log "chaos: FAILED; everything is kept in $OUT"
