@@ -15,6 +15,8 @@
 
 #include <rte_arp.h>
 #include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -49,7 +51,8 @@ struct dpdk_port {
 	struct rte_mbuf *rx_mbufs[KN_RX_BURST];
 	struct rte_mbuf *tx[KN_RX_BURST * 4];
 	unsigned n_tx;
-	int64_t down_since; /* -1: the link is up */
+	int64_t down_since;	/* -1: the link is up */
+	bool restart_when_down; /* not a memif server: it waits for its client by itself */
 };
 
 static struct neigh *
@@ -358,7 +361,7 @@ dpdk_maintain(struct kn_port *p, int64_t now_us)
 		d->down_since = now_us;
 		return;
 	}
-	if (now_us - d->down_since < 1000000)
+	if (now_us - d->down_since < 1000000 || !d->restart_when_down)
 		return;
 	/* a memif client connects only when started: start it again */
 	dpdk_tx_flush(p);
@@ -415,6 +418,12 @@ kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned ind
 		return NULL;
 	}
 	rte_eth_macaddr_get(port_id, &d->mac);
+	{
+		const struct rte_devargs *da = rte_dev_devargs(info.device);
+
+		d->restart_when_down =
+			da == NULL || da->args == NULL || strstr(da->args, "role=server") == NULL;
+	}
 	if (rte_eth_dev_get_mtu(port_id, &mtu) != 0)
 		mtu = RTE_ETHER_MTU;
 	d->port_id = port_id;

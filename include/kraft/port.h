@@ -102,7 +102,8 @@ struct kn_port {
 	 * be NULL: the port needs none). */
 	void (*neighbour)(struct kn_port *p, uint32_t ip, const uint8_t mac[6]);
 	/* Housekeeping, every ~100 ms (may be NULL): a link down for a second is restarted
-	 * (a memif client whose server started after it, or restarted). */
+	 * (a memif client whose server started after it, or restarted; a memif server
+	 * waits for its client by itself and is left alone). */
 	void (*maintain)(struct kn_port *p, int64_t now_us);
 	void (*close)(struct kn_port *p);
 };
