@@ -831,6 +831,12 @@ report(const struct bench *b, double secs)
 	double rlegs = pf->count && legs > 0 ? q_us(c, 0.5) / legs : 0;
 	double tput = (double)b->done / secs, rtput = tput * b->batch;
 	const char *mode = b->dpdk ? "dpdk" : "udp";
+	/* --failover, in ms: the gap, the old leader's last commit to the new leader found,
+	 * the kill command's own time */
+	double gap = (double)(b->fo.first_new_ns - b->fo.last_old_ns) / 1e6,
+	       found = (double)(b->fo.found_ns - b->fo.last_old_ns) / 1e6,
+	       kill_ms = (double)(b->fo.kill_done_ns - b->fo.kill_ns) / 1e6;
+	int new_leader = b->fo.found_ns ? b->nodes[b->fo.new_leader].id : -1;
 
 	if (b->json) {
 		printf("{\"transport\": \"%s\", \"leader\": %d, \"address\": \"%u.%u.%u.%u:%u\", "
@@ -863,14 +869,8 @@ report(const struct bench *b, double secs)
 			       "\"gap_ms\": %.2f, \"last_old_commit_to_new_leader_ms\": %.2f, "
 			       "\"kill_command_ms\": %.2f, \"fetch_timeout_ms\": %.0f, "
 			       "\"gap_over_fetch_timeout\": %.2f}",
-			       b->nodes[b->fo.old_leader].id,
-			       b->fo.found_ns ? b->nodes[b->fo.new_leader].id : -1,
-			       (double)(b->fo.first_new_ns - b->fo.last_old_ns) / 1e6,
-			       (double)(b->fo.found_ns - b->fo.last_old_ns) / 1e6,
-			       (double)(b->fo.kill_done_ns - b->fo.kill_ns) / 1e6,
-			       b->fo.fetch_timeout_ms,
-			       (double)(b->fo.first_new_ns - b->fo.last_old_ns) / 1e6 /
-				       b->fo.fetch_timeout_ms);
+			       b->nodes[b->fo.old_leader].id, new_leader, gap, found, kill_ms,
+			       b->fo.fetch_timeout_ms, gap / b->fo.fetch_timeout_ms);
 		printf("}\n");
 		return;
 	}
@@ -905,14 +905,8 @@ report(const struct bench *b, double secs)
 		       "(epoch %u) found %.1f ms after the old one's last commit; gap between the "
 		       "last commit by the old leader and the first by the new: %.1f ms = %.2f x "
 		       "the fetch timeout (%.0f ms)\n",
-		       b->nodes[b->fo.old_leader].id,
-		       (double)(b->fo.kill_done_ns - b->fo.kill_ns) / 1e6,
-		       b->fo.found_ns ? b->nodes[b->fo.new_leader].id : -1, b->fo.new_epoch,
-		       (double)(b->fo.found_ns - b->fo.last_old_ns) / 1e6,
-		       (double)(b->fo.first_new_ns - b->fo.last_old_ns) / 1e6,
-		       (double)(b->fo.first_new_ns - b->fo.last_old_ns) / 1e6 /
-			       b->fo.fetch_timeout_ms,
-		       b->fo.fetch_timeout_ms);
+		       b->nodes[b->fo.old_leader].id, kill_ms, new_leader, b->fo.new_epoch, found,
+		       gap, gap / b->fo.fetch_timeout_ms, b->fo.fetch_timeout_ms);
 	if (b->resends)
 		printf("%" PRId64 " requests re-sent after 1 s without an answer\n", b->resends);
 	if (b->tx_drops)
