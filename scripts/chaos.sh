@@ -162,7 +162,8 @@ fault() { # one fault, healed before it returns
 }
 
 # a round's history starts with what earlier rounds left open: values whose outcome was
-# unknown (they may commit later) or refused (they must never appear)
+# unknown (they may commit later) or refused (they must never appear). carry ROUND_EVENTS
+# OPEN appends a finished round's open values to OPEN (so no round rereads the history).
 carry() {
 	python3 - "$1" "$2" <<'EOF'
 import sys
@@ -181,13 +182,13 @@ log "chaos: $MINUTES min over $TRANSPORT ($DURABILITY), rounds of $ROUND s, $CLI
 "$CL" up --nodes 3 --transport "$TRANSPORT" --durability "$DURABILITY" >"$OUT/up.log" 2>&1 ||
 	{ log "the cluster did not come up: $(tail -3 "$OUT/up.log"); the nodes said: $(grep -h 'start:' "$KRAFTD_RUN"/n*.log | tail -3 | sed 's/.*start: //')"; exit 1; }
 : >"$OUT/history"
+: >"$OUT/open"
 END=$(($(date +%s) + MINUTES * 60))
 round=0
 while [ "$(date +%s)" -lt "$END" ]; do
 	round=$((round + 1))
 	RH=$OUT/round-$round.history
-	: >"$RH"
-	carry "$OUT/history" "$RH"
+	cp "$OUT/open" "$RH"
 	FROM=$(kctl --bootstrap-server "$(servers)" --timeout-ms 5000 --json describe --status 2>/dev/null |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["highWatermark"])') ||
 		{ log "round $round: no leader answers"; FAILED=1; break; }
@@ -224,6 +225,7 @@ while [ "$(date +%s)" -lt "$END" ]; do
 	done
 	cat "$RH.w" >>"$RH"
 	cat "$RH.w" >>"$OUT/history"
+	carry "$RH.w" "$OUT/open"
 	rm -f "$RH.w"
 	for i in 1 2 3; do
 		for t in 1 2 3; do
