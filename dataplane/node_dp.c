@@ -42,6 +42,7 @@ struct dp {
 	} waiting[1024];
 	struct kr_latency latency;
 	struct kn_faults *faults; /* test builds: the port fault layer */
+	bool faults_on;		  /* ... set: received datagrams go through it */
 };
 
 static unsigned
@@ -465,7 +466,7 @@ poll_inputs(struct dp *d)
 			int copies = 1;
 
 #ifdef KR_CRASH_TEST
-			if (d->faults != NULL && kn_faults_active(d->faults))
+			if (d->faults_on)
 				copies = kn_faults_rx(d->faults, &d->rx[i], d->now);
 #endif
 			while (copies-- > 0)
@@ -574,6 +575,7 @@ kn_dataplane_main(void *arg)
 
 				if (kn_faults_reload(d->faults, n->cfg.log_dir, text, sizeof(text)))
 					kn_log(n, "dataplane", "test port faults: %s", text);
+				d->faults_on = kn_faults_active(d->faults);
 			}
 #endif
 			publish(d);

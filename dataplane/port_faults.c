@@ -92,7 +92,7 @@ kn_faults_reload(struct kn_faults *f, const char *dir, char *text, size_t textle
 bool
 kn_faults_active(const struct kn_faults *f)
 {
-	return f->drop || f->dup || f->delay || f->n_held;
+	return f->drop || f->dup || f->delay;
 }
 
 int

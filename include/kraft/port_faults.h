@@ -30,6 +30,7 @@ void kn_faults_free(struct kn_faults *f);
  */
 bool kn_faults_reload(struct kn_faults *f, const char *dir, char *text, size_t textlen);
 
+/** Whether received datagrams need kn_faults_rx (held ones come back regardless). */
 bool kn_faults_active(const struct kn_faults *f);
 
 /** A received datagram: how many copies to deliver now (0: dropped or held, 1, 2). */
