@@ -55,6 +55,10 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	X(FETCH_MAX_WAIT, "kraftd.fetch.max.wait.ms", K_MS, NULL,                                 \
 	  "a Fetch that finds nothing is parked this long (default: fetch timeout / 4, at most "  \
 	  "500; must stay below half the fetch timeout)")                                         \
+	X(DEDUP_WINDOW, "kraftd.append.dedup.window.ms", K_MS, "30000",                           \
+	  "a producer that appended within this long is never forgotten: its retry is "           \
+	  "answered with the first offset, not appended again (up to 32768 producers; more "      \
+	  "new ones within the window are refused BUSY)")                                         \
 	X(FETCH_MAX_BYTES, "kraftd.fetch.max.bytes", K_INT, "1048576",                            \
 	  "record bytes per Fetch reply")                                                         \
 	X(FRAME_BYTES, "kraftd.frame.bytes", K_INT, "32768",                                      \
@@ -107,6 +111,7 @@ static const size_t ms_field[KEY_COUNT] = {
 	[KEY_REQUEST_TIMEOUT] = offsetof(struct kr_node_config, request_timeout_us),
 	[KEY_RETRY_BACKOFF] = offsetof(struct kr_node_config, retry_backoff_us),
 	[KEY_FETCH_MAX_WAIT] = offsetof(struct kr_node_config, fetch_max_wait_us),
+	[KEY_DEDUP_WINDOW] = offsetof(struct kr_node_config, dedup_window_us),
 };
 
 __attribute__((format(printf, 3, 4))) static int
@@ -373,6 +378,7 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 	case KEY_REQUEST_TIMEOUT:
 	case KEY_RETRY_BACKOFF:
 	case KEY_FETCH_MAX_WAIT:
+	case KEY_DEDUP_WINDOW:
 		*(int64_t *)((char *)c + ms_field[k]) = x;
 		break;
 	case KEY_LOG_DIR:
@@ -713,4 +719,5 @@ kr_config_repl(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
 	rc->liveness_interval_us = c->fetch_timeout_us / 10 > 0 ? c->fetch_timeout_us / 10 : 1;
 	rc->repair_target = repair_target;
 	rc->incarnation = incarnation;
+	rc->dedup_window_us = c->dedup_window_us;
 }

@@ -96,6 +96,12 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 			answer(r, addr, corr, KR_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, 0, 0, out);
 			return;
 		}
+		if (p == NULL && !rp_producer_room(r, bh.timestamp_us)) {
+			/* taking it in would forget a producer whose retry may still come */
+			r->stats.producers_full++;
+			answer(r, addr, corr, KR_ERR_BUSY, 0, 0, out);
+			return;
+		}
 	}
 	if (r->pending_n == KR_PENDING_APPENDS_MAX) {
 		answer(r, addr, corr, KR_ERR_BUSY, 0, 0, out);
@@ -113,7 +119,7 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	}
 	if (req->producer_id != 0)
 		rp_producer_record(r, req->producer_id, req->sequence, bh.base_offset,
-				   req->record_count);
+				   req->record_count, bh.timestamp_us, bh.timestamp_us);
 	RP_ASSERT(pending_push(r, addr, corr, bh.base_offset, req->record_count));
 	r->stats.appends++;
 	rp_log_changed(r, now, out);

@@ -152,6 +152,7 @@ kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log 
 	r->next_fetch_us = RP_NEVER;
 	r->fetch_to = KR_NODE_NONE;
 	r->n_replicas = KR_REPLICAS_MAX;
+	rp_producers_reset(r);
 	for (uint32_t i = 0; i < KR_REPLICAS_MAX; i++) {
 		r->replicas[i].id = i < cfg->n_voters ? cfg->voters[i] : KR_NODE_NONE;
 		r->replicas[i].voter = i < cfg->n_voters;
@@ -364,7 +365,7 @@ become_leader(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 			r->replicas[i].id = KR_NODE_NONE;
 		rp_replica_forget(&r->replicas[i]);
 	}
-	rp_producers_rebuild(r);
+	rp_producers_rebuild(r, now + r->wall_offset_us);
 	if (append_leader_change(r, now) != 0)
 		rp_drop(r, KR_RP_DROP_BAD_BATCH); /* the log is full: nothing will commit */
 	rp_log_changed(r, now, out);
@@ -662,74 +663,4 @@ kr_repl_describe(struct kr_repl *r, int64_t now, struct kr_describe_resp *d)
 		}
 	}
 	d->replicas = r->describe;
-}
-
-/* ---- producers (deduplication of appends) ---- */
-
-static struct kr_producer *
-producer_set(struct kr_repl *r, uint64_t pid)
-{
-	uint64_t h = pid * 0x9E3779B97F4A7C15ull;
-
-	return r->producers[(h >> 56) % KR_PRODUCER_SETS];
-}
-
-struct kr_producer *
-rp_producer_find(struct kr_repl *r, uint64_t pid)
-{
-	struct kr_producer *set = producer_set(r, pid);
-
-	for (int w = 0; w < KR_PRODUCER_WAYS; w++)
-		if (set[w].id == pid)
-			return &set[w];
-	return NULL;
-}
-
-void
-rp_producer_record(struct kr_repl *r, uint64_t pid, uint64_t seq, uint64_t base, uint32_t count)
-{
-	struct kr_producer *set = producer_set(r, pid), *p = rp_producer_find(r, pid);
-
-	if (p == NULL) { /* a new producer takes the least recently used way */
-		p = &set[0];
-		for (int w = 1; w < KR_PRODUCER_WAYS; w++)
-			if (set[w].used < p->used)
-				p = &set[w];
-		memset(p, 0, sizeof(*p));
-		p->id = pid;
-	}
-	p->used = ++r->producer_clock;
-	p->last_seq = seq;
-	p->seq[p->next] = seq;
-	p->base[p->next] = base;
-	p->count[p->next] = count;
-	p->next = (uint8_t)((p->next + 1) % KR_PRODUCER_WINDOW);
-	if (p->n < KR_PRODUCER_WINDOW)
-		p->n++;
-}
-
-void
-rp_producers_rebuild(struct kr_repl *r)
-{
-	uint64_t off = kr_log_start(r->log), end = kr_log_end(r->log);
-
-	memset(r->producers, 0, sizeof(r->producers));
-	r->producer_clock = 0;
-	while (off < end) {
-		struct kr_log_span sp;
-		uint32_t pos = 0;
-
-		if (kr_log_read(r->log, off, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 || sp.len == 0)
-			break;
-		while (pos < sp.len) {
-			struct kr_batch_hdr h;
-
-			kr_batch_hdr_get(sp.data + pos, &h);
-			if (!(h.attributes & KR_BATCH_A_CONTROL) && h.producer_id != 0)
-				rp_producer_record(r, h.producer_id, h.sequence, h.base_offset,
-						   h.record_count);
-			pos += h.length;
-		}
-		off = sp.end_offset;
-	}
 }

@@ -68,11 +68,16 @@ void rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 /* Reads: answer a read now from the committed log. */
 void rp_read_reply(struct kr_repl *r, uint64_t addr, uint32_t corr, uint64_t from,
 		   uint32_t max_bytes, struct kr_rp_out *out);
-/* Producers: rebuild the deduplication table from the log (a new leader). */
-void rp_producers_rebuild(struct kr_repl *r);
+/* Producers (dataplane/producers.c): the deduplication table. wall_us is the wall clock
+ * now (now + wall_offset_us). */
+void rp_producers_reset(struct kr_repl *r);
+void rp_producers_rebuild(struct kr_repl *r, int64_t wall_us);
 struct kr_producer *rp_producer_find(struct kr_repl *r, uint64_t pid);
+/* Can a producer not in the table be taken in now without forgetting one that appended
+ * within the window? */
+bool rp_producer_room(const struct kr_repl *r, int64_t wall_us);
 void rp_producer_record(struct kr_repl *r, uint64_t pid, uint64_t seq, uint64_t base,
-			uint32_t count);
+			uint32_t count, int64_t batch_us, int64_t wall_us);
 
 /* Handlers, one per received message type (dataplane/recv_*.c). */
 void rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,

@@ -150,6 +150,9 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "appends", s.core.appends);
 	rte_tel_data_add_dict_u64(d, "commits", s.core.commits);
 	rte_tel_data_add_dict_u64(d, "duplicates", s.core.duplicates);
+	rte_tel_data_add_dict_u64(d, "producers_evicted", s.core.producers_evicted);
+	rte_tel_data_add_dict_u64(d, "producers_full", s.core.producers_full);
+	rte_tel_data_add_dict_u64(d, "producers_lost", s.core.producers_lost);
 	rte_tel_data_add_dict_u64(d, "truncations", s.core.truncations);
 	rte_tel_data_add_dict_u64(d, "fetches_served", s.core.fetches_served);
 	rte_tel_data_add_dict_u64(d, "fetches_parked", s.core.fetches_parked);

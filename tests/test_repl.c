@@ -74,13 +74,15 @@ struct rnode {
 	uint32_t corr;
 };
 
+static uint64_t rnode_log_bytes = 1u << 20; /* the in-memory log's size */
+
 static struct rnode *
 rnode_full(int32_t id, int n_voters, bool memory_mode, uint32_t frame_max, uint64_t repair)
 {
 	struct rnode *n = calloc(1, sizeof(*n));
 	struct kr_log_config lc = {.durability = KR_LOG_MEMORY,
 				   .segment_bytes = KR_LOG_SEGMENT_BYTES_MIN,
-				   .memory_bytes_max = 1u << 20};
+				   .memory_bytes_max = rnode_log_bytes};
 	struct kr_log_report rep;
 	char err[128];
 	struct kr_repl_config c = {
@@ -929,6 +931,133 @@ a_new_leader_remembers_producers_from_its_log(void **state)
 	rnode_free(n);
 }
 
+static uint16_t
+append_error(struct rnode *n, uint32_t corr, uint64_t pid, uint64_t seq)
+{
+	const struct kr_rp_action *a;
+
+	clear(n);
+	append_req(n, corr, pid, seq, 1, 8);
+	a = find_send(n, KR_API_APPEND_RESP, 0);
+	assert_non_null(a);
+	return a->u.send.msg.u.append_resp.error;
+}
+
+/* The chaos run's duplicate: one producer per client invocation, a retry after many
+ * other producers. However many came after it within the window, the retry is answered
+ * with the first offset; producers beyond the table's size are refused (BUSY), not let
+ * in by forgetting one. Once the window has passed, the oldest make room. */
+static void
+a_retry_is_recognised_however_many_producers_came_after_it(void **state)
+{
+	struct rnode *n;
+	uint64_t first, end;
+	int busy = 0;
+
+	(void)state;
+	rnode_log_bytes = 64u << 20;
+	n = rnode(1, 1, true);
+	rnode_log_bytes = 1u << 20;
+	n->r.cfg.dedup_window_us = 10 * 1000 * MS;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	first = kr_log_end(n->log);
+	assert_int_equal(append_error(n, 1, 7, 0), KR_ERR_NONE);
+	for (uint64_t pid = 100; pid < 100 + KR_PRODUCERS_MAX + 50; pid++) {
+		n->now += 100; /* 3.3 s in all: inside the window */
+		busy += append_error(n, 2, pid * 0x10001, 0) == KR_ERR_BUSY;
+	}
+	assert_int_equal(busy, 51); /* the table holds 7 and the first 32767 others */
+	assert_int_equal(n->r.stats.producers_full, 51);
+	end = kr_log_end(n->log);
+	clear(n);
+	append_req(n, 3, 7, 0, 1, 8);
+	const struct kr_append_resp *a =
+		&find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp;
+
+	assert_int_equal(a->error, KR_ERR_NONE);
+	assert_int_equal(a->base_offset, first);
+	assert_int_equal(kr_log_end(n->log), end);
+	/* the window passes for producer 7: it is the one forgotten for a new producer */
+	n->now += 10 * 1000 * MS;
+	assert_int_equal(append_error(n, 4, 999999, 0), KR_ERR_NONE);
+	assert_int_equal(n->r.stats.producers_evicted, 1);
+	end = kr_log_end(n->log);
+	assert_int_equal(append_error(n, 5, 100 * 0x10001, 0), KR_ERR_NONE); /* remembered */
+	assert_int_equal(kr_log_end(n->log), end);
+	assert_int_equal(append_error(n, 6, 7, 0), KR_ERR_NONE); /* forgotten: appended anew */
+	assert_int_equal(kr_log_end(n->log), end + 1);
+	rnode_free(n);
+}
+
+/* Forgetting producers (idle past a tiny window) moves entries in the hash index: after
+ * two table-fulls of evictions every remembered producer is still found, and only the
+ * oldest were forgotten. */
+static void
+evictions_keep_every_remembered_producer_findable(void **state)
+{
+	struct rnode *n;
+	uint64_t x = 12345, end;
+	static uint64_t ids[3 * KR_PRODUCERS_MAX];
+
+	(void)state;
+	rnode_log_bytes = 64u << 20;
+	n = rnode(1, 1, true);
+	rnode_log_bytes = 1u << 20;
+	n->r.cfg.dedup_window_us = 1;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	for (int i = 0; i < 3 * KR_PRODUCERS_MAX; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		ids[i] = (x >> 1) | 1;
+		n->now += 2;
+		assert_int_equal(append_error(n, 1, ids[i], 0), KR_ERR_NONE);
+	}
+	assert_int_equal(n->r.stats.producers_evicted, 2 * KR_PRODUCERS_MAX);
+	end = kr_log_end(n->log);
+	for (int i = 2 * KR_PRODUCERS_MAX; i < 3 * KR_PRODUCERS_MAX; i++)
+		assert_int_equal(append_error(n, 2, ids[i], 0), KR_ERR_NONE);
+	assert_int_equal(kr_log_end(n->log), end); /* all retries: nothing appended */
+	n->now += 2;
+	assert_int_equal(append_error(n, 3, ids[0], 0), KR_ERR_NONE);
+	assert_int_equal(kr_log_end(n->log), end + 1); /* forgotten long ago */
+	rnode_free(n);
+}
+
+/* A new leader rebuilds the table from its log: the same retry is recognised there,
+ * after as many producers as the table holds. */
+static void
+a_new_leader_recognises_a_retry_after_many_producers(void **state)
+{
+	struct rnode *n;
+	uint64_t first, end;
+
+	(void)state;
+	rnode_log_bytes = 64u << 20;
+	n = rnode(1, 1, true);
+	rnode_log_bytes = 1u << 20;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	first = kr_log_end(n->log);
+	assert_int_equal(append_error(n, 1, 7, 0), KR_ERR_NONE);
+	for (uint64_t pid = 100; pid < 100 + KR_PRODUCERS_MAX - 1; pid++) {
+		n->now += 10;
+		assert_int_equal(append_error(n, 2, pid, 0), KR_ERR_NONE);
+	}
+	cmd(n, KR_CMD_FENCE, 2, KR_NODE_NONE, 1);
+	cmd(n, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
+	assert_int_equal(n->r.stats.producers_lost, 0);
+	end = kr_log_end(n->log);
+	clear(n);
+	append_req(n, 3, 7, 0, 1, 8);
+	const struct kr_append_resp *a =
+		&find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp;
+
+	assert_int_equal(a->error, KR_ERR_NONE);
+	assert_int_equal(a->base_offset, first);
+	assert_int_equal(kr_log_end(n->log), end);
+	/* full of recent producers: a new one waits */
+	assert_int_equal(append_error(n, 4, 5, 0), KR_ERR_BUSY);
+	rnode_free(n);
+}
+
 static void
 appends_pending_when_the_leader_loses_office_are_answered_outcome_unknown(void **state)
 {
@@ -1307,6 +1436,9 @@ main(void)
 		cmocka_unit_test(frames_from_another_leader_or_epoch_are_dropped),
 		cmocka_unit_test(duplicate_append_is_answered_with_its_first_offset),
 		cmocka_unit_test(a_new_leader_remembers_producers_from_its_log),
+		cmocka_unit_test(a_retry_is_recognised_however_many_producers_came_after_it),
+		cmocka_unit_test(a_new_leader_recognises_a_retry_after_many_producers),
+		cmocka_unit_test(evictions_keep_every_remembered_producer_findable),
 		cmocka_unit_test(
 			appends_pending_when_the_leader_loses_office_are_answered_outcome_unknown),
 		cmocka_unit_test(leading_a_new_epoch_steps_down_from_the_old_one_first),

@@ -53,6 +53,7 @@ struct kr_node_config {
 	int64_t request_timeout_us;
 	int64_t fetch_max_wait_us;
 	int64_t retry_backoff_us;
+	int64_t dedup_window_us; /* producers remembered at least this long */
 
 	/* storage */
 	enum kr_log_durability durability;

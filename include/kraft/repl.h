@@ -35,9 +35,10 @@
 
 /* Bounds. */
 #define KR_PENDING_APPENDS_MAX 1024 /* appends waiting for commit (more: KR_ERR_BUSY) */
-#define KR_PRODUCER_SETS 256	    /* producers tracked for deduplication: sets x ways */
-#define KR_PRODUCER_WAYS 4
-#define KR_PRODUCER_WINDOW 5   /* recent appends remembered per producer (as Kafka) */
+#define KR_PRODUCERS_MAX 32768	    /* producers remembered for deduplication */
+#define KR_PRODUCER_BUCKETS 65536   /* their hash index: a power of two, 2x the above */
+#define KR_PRODUCER_WINDOW 5	    /* recent appends remembered per producer (as Kafka) */
+#define KR_DEDUP_WINDOW_US_DEFAULT (30 * 1000000LL)
 #define KR_PARKED_READS_MAX 64 /* clients waiting for new commits (READ max_wait_us) */
 #define KR_REPLY_FRAMES_MAX 64 /* frames in one Fetch reply */
 #define KR_RP_OUT_MAX 160
@@ -63,6 +64,9 @@ struct kr_repl_config {
 	uint64_t repair_target;	      /* mid-log damage: until the LEO reaches this, the node
 				       * reports no durable offset and does not vote */
 	uint32_t incarnation;	      /* this start of the node: larger than every earlier one */
+	int64_t dedup_window_us;      /* a producer is forgotten only after this long without an
+				  * append (0: KR_DEDUP_WINDOW_US_DEFAULT): a retry that
+				  * reaches a leader within it is never appended twice */
 };
 
 /* The dataplane's role, as the control plane last commanded it. */
@@ -149,7 +153,12 @@ struct kr_repl_stats {
 	uint64_t truncations;
 	uint64_t appends;
 	uint64_t duplicates;
-	uint64_t commits; /* appends answered after commit */
+	uint64_t commits;	    /* appends answered after commit */
+	uint64_t producers_evicted; /* idle longer than the window, forgotten for a new one */
+	uint64_t producers_full;    /* new producers refused (BUSY): all remembered ones
+				     * appended within the window */
+	uint64_t producers_lost;    /* a new leader's log held more producers within the
+				     * window than the table: the oldest were forgotten */
 };
 
 struct kr_replica {
@@ -180,15 +189,30 @@ struct kr_pending_append {
 	uint64_t addr;
 };
 
+/* A producer's recent appends: (sequence -> base offset, count), the last
+ * KR_PRODUCER_WINDOW of them. */
 struct kr_producer {
-	uint64_t id; /* 0: a free slot */
+	uint64_t id;
 	uint64_t last_seq;
-	uint64_t used; /* for eviction, least recently used first */
+	int64_t last_us;       /* wall clock of its latest append (that batch's timestamp) */
+	uint32_t older, newer; /* the recency list; KR_PRODUCER_NIL ends it */
 	uint8_t n;
 	uint8_t next;
 	uint64_t seq[KR_PRODUCER_WINDOW];
 	uint64_t base[KR_PRODUCER_WINDOW];
 	uint32_t count[KR_PRODUCER_WINDOW];
+};
+
+#define KR_PRODUCER_NIL UINT32_MAX
+
+/* Every producer that appended within the window, up to KR_PRODUCERS_MAX: a hash index
+ * (linear probing) over entries kept in recency order. Fully associative, so the
+ * guarantee does not depend on how ids hash. */
+struct kr_producers {
+	uint32_t used;			     /* entries handed out so far */
+	uint32_t oldest, newest;	     /* ends of the recency list */
+	uint32_t index[KR_PRODUCER_BUCKETS]; /* entry + 1; 0: an empty bucket */
+	struct kr_producer e[KR_PRODUCERS_MAX];
 };
 
 struct kr_parked_read {
@@ -222,8 +246,7 @@ struct kr_repl {
 	uint32_t pending_n;
 	uint32_t pending_unknown; /* the first ones, abandoned when the leader lost office */
 	struct kr_pending_append pending[KR_PENDING_APPENDS_MAX];
-	uint64_t producer_clock;
-	struct kr_producer producers[KR_PRODUCER_SETS][KR_PRODUCER_WAYS];
+	struct kr_producers producers;
 
 	/* follower and observer */
 	bool fetch_inflight;
