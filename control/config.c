@@ -55,6 +55,12 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	X(FETCH_MAX_WAIT, "kraftd.fetch.max.wait.ms", K_MS, NULL,                                 \
 	  "a Fetch that finds nothing is parked this long (default: fetch timeout / 4, at most "  \
 	  "500; must stay below half the fetch timeout)")                                         \
+	X(AUTH_KEY_FILE, "kraftd.auth.key.file", K_PATH, NULL,                                    \
+	  "peer authentication: the cluster key (64 hex digits, mode 600); every frame is "       \
+	  "sent with a MAC and every frame without a good one is dropped (default: off)")         \
+	X(AUTH_ACCEPT_FILE, "kraftd.auth.key.accept.file", K_PATH, NULL,                          \
+	  "during a key rotation: a second key accepted besides kraftd.auth.key.file, if the "    \
+	  "file exists (both re-read on SIGHUP)")                                                 \
 	X(DEDUP_WINDOW, "kraftd.append.dedup.window.ms", K_MS, "30000",                           \
 	  "a producer that appended within this long is never forgotten: its retry is "           \
 	  "answered with the first offset, not appended again (up to 32768 producers; more "      \
@@ -387,6 +393,16 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 				    sizeof(c->log_dir) - 1);
 		snprintf(c->log_dir, sizeof(c->log_dir), "%s", v);
 		break;
+	case KEY_AUTH_KEY_FILE:
+	case KEY_AUTH_ACCEPT_FILE: {
+		char *dst = k == KEY_AUTH_KEY_FILE ? c->auth_key_file : c->auth_accept_file;
+
+		if (v[0] == '\0' || strlen(v) >= KR_CONFIG_PATH_MAX)
+			return fail(err, errlen, "%s: empty or longer than %d bytes", name,
+				    KR_CONFIG_PATH_MAX - 1);
+		snprintf(dst, KR_CONFIG_PATH_MAX, "%s", v);
+		break;
+	}
 	case KEY_SEGMENT_BYTES:
 		if (x < KR_LOG_SEGMENT_BYTES_MIN || x > (1ll << 30))
 			return fail(err, errlen, "%s: %s is not in %u..%u", name, v,
@@ -583,6 +599,11 @@ kr_config_finish(struct kr_node_config *c, char *err, size_t errlen)
 		c->fetch_max_wait_us = 1;
 
 	/* relationships */
+	if (given(c, KEY_AUTH_ACCEPT_FILE) && !given(c, KEY_AUTH_KEY_FILE))
+		return fail(
+			err, errlen,
+			"kraftd.auth.key.accept.file: given without kraftd.auth.key.file (the key "
+			"this node sends with)");
 	if (c->fetch_max_wait_us * 2 >= c->fetch_timeout_us)
 		return fail(
 			err, errlen,

@@ -1,12 +1,18 @@
 /* kraftd: the node binary's entry point: argument parsing and subcommand dispatch:
  * run a node, format, inspect, random-uuid. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
+#include <sodium.h>
+
+#include "kraft/auth.h"
 #include "kraft/config.h"
 #include "kraft/datadir.h"
 #include "kraft/log.h"
@@ -53,6 +59,9 @@ usage(FILE *f)
 		"        found. Exit 0 if a node could start, 1 if not, 3 on mid-log corruption.\n"
 		"  random-uuid\n"
 		"        Print a new random cluster id (22 characters, as Kafka prints a Uuid).\n"
+		"  random-key FILE\n"
+		"        Write a new random cluster key (64 hex digits) to FILE, mode 600, for\n"
+		"        kraftd.auth.key.file; refuses to overwrite. Prints the key's id.\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help       this text\n"
@@ -445,6 +454,41 @@ cmd_run(int argc, char **argv, int eal_argc, char **eal_argv)
 }
 
 static int
+cmd_random_key(const char *path)
+{
+	uint8_t b[KR_AUTH_KEY_BYTES];
+	char hex[2 * KR_AUTH_KEY_BYTES + 2], err[600];
+	struct kr_auth_key k;
+	int fd;
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		fprintf(stderr, "kraftd random-key: no randomness: %s\n", strerror(errno));
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(hex + 2 * i, 3, "%02x", b[i]);
+	hex[2 * KR_AUTH_KEY_BYTES] = '\n';
+	hex[2 * KR_AUTH_KEY_BYTES + 1] = '\0';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, hex, strlen(hex)) != (ssize_t)strlen(hex) || fsync(fd) != 0) {
+		fprintf(stderr, "kraftd random-key: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	close(fd);
+	if (kr_auth_key_file(path, &k, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kraftd random-key: %s\n", err);
+		return 1;
+	}
+	printf("wrote a new cluster key to %s (key id %u)\n", path, k.id);
+	sodium_memzero(b, sizeof(b));
+	sodium_memzero(hex, sizeof(hex));
+	sodium_memzero(&k, sizeof(k));
+	return 0;
+}
+
+static int
 cmd_random_uuid(void)
 {
 	uint8_t id[KR_UUID_BYTES];
@@ -484,6 +528,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "random-uuid") == 0)
 		return argc == 2 ? cmd_random_uuid() : (usage(stderr), 2);
+	if (strcmp(cmd, "random-key") == 0)
+		return argc == 3 ? cmd_random_key(argv[2]) : (usage(stderr), 2);
 	/* kraftd [EAL options] -- [node options]: the EAL gets argv[0 .. i) */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {

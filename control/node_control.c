@@ -21,6 +21,8 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <sodium.h>
+
 #include "kraft/datadir.h"
 #include "kraft/errors.h"
 #include "kraft/fileio.h"
@@ -60,6 +62,7 @@ struct ctl {
 	int64_t refusal_second; /* refusal logs: at most REFUSALS_LOGGED per second */
 	unsigned refusals_logged;
 	uint64_t refusals_quiet;
+	struct kr_auth auth; /* the management listener's: client frames in, answers out */
 	uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
 };
 
@@ -289,11 +292,15 @@ mgmt_reply(struct ctl *c, const struct sockaddr_in *to, const struct kr_frame_hd
 	struct kn_node *n = c->n;
 	struct kr_frame_hdr h = {.sender_id = n->cfg.node_id,
 				 .correlation_id = req->correlation_id,
-				 .voter_set_hash = n->wire.voter_set_hash};
+				 .voter_set_hash = n->wire.voter_set_hash,
+				 .flags = n->wire.flags};
 	int len;
 
 	memcpy(h.cluster_id, n->wire.cluster_id, KR_UUID_BYTES);
 	len = kr_frame_encode(c->buf, sizeof(c->buf), &h, m);
+	if (len > 0 && c->auth.on &&
+	    kr_auth_seal_next(&c->auth, c->buf, (size_t)len, kn_wall_us()) != 0)
+		len = 0;
 	if (len > 0)
 		(void)sendto(n->mgmt_fd, c->buf, (size_t)len, MSG_DONTWAIT,
 			     (const struct sockaddr *)to, sizeof(*to));
@@ -354,6 +361,14 @@ mgmt_requests(struct ctl *c)
 		if (kr_frame_decode(&n->wire, c->buf, (size_t)len, &f) != 0 ||
 		    f.hdr.sender_id >= 0) {
 			n->ctl_stats.mgmt_dropped++;
+			continue;
+		}
+		/* before the body is decoded or relayed; a client is known by its address */
+		if (!kr_auth_accept(&c->auth, c->buf, (size_t)len, f.auth != NULL, -1,
+				    (uint64_t)from.sin_addr.s_addr << 16 | from.sin_port,
+				    kn_wall_us())) {
+			n->ctl_stats.mgmt_dropped++;
+			memcpy(n->mgmt_auth_drops, c->auth.drops, sizeof(n->mgmt_auth_drops));
 			continue;
 		}
 		switch (f.hdr.api) {
@@ -452,6 +467,52 @@ kernel_neighbours(struct ctl *c, int64_t now)
 
 /* ---- the control loop ---- */
 
+/* ---- authentication keys ---- */
+
+static void
+log_keys(struct kn_node *n, const char *what, const struct kr_auth_keys *k)
+{
+	if (k->keys[1].set)
+		kn_log(n, "control",
+		       "%s: frames are sent with key id %u (%s) and accepted with key ids %u and "
+		       "%u (%s)",
+		       what, k->keys[0].id, n->cfg.auth_key_file, k->keys[0].id, k->keys[1].id,
+		       n->cfg.auth_accept_file);
+	else
+		kn_log(n, "control", "%s: frames are sent and accepted with key id %u (%s)", what,
+		       k->keys[0].id, n->cfg.auth_key_file);
+}
+
+/* SIGHUP: read the key files again (a rotation). Bad files change nothing. */
+static void
+reload_keys(struct ctl *c)
+{
+	struct kn_node *n = c->n;
+	struct kr_auth_keys keys;
+	struct kr_cmd cmd = {.type = KN_CMD_KEYS};
+	char err[KR_CONFIG_PATH_MAX + 200];
+
+	if (!c->auth.on) {
+		kn_log(n, "control",
+		       "SIGHUP: authentication is off (no kraftd.auth.key.file): "
+		       "nothing to reload");
+		return;
+	}
+	if (kr_auth_keys_load(n->cfg.auth_key_file, n->cfg.auth_accept_file, &keys, err,
+			      sizeof(err)) != 0) {
+		kn_log(n, "control", "SIGHUP: keys NOT changed: %s", err);
+		return;
+	}
+	_Static_assert(sizeof(keys) <= sizeof(cmd.frame), "keys fit a command");
+	memcpy(cmd.frame, &keys, sizeof(keys));
+	kn_ring_push(n->cmd, &cmd, sizeof(cmd), &n->ctl_stats.ring_full_cmd);
+	kn_wake(n->dp_wake, &n->dp_sleeping);
+	sodium_memzero(cmd.frame, sizeof(keys));
+	kr_auth_set_keys(&c->auth, &keys);
+	log_keys(n, "SIGHUP: keys reloaded", &keys);
+	sodium_memzero(&keys, sizeof(keys));
+}
+
 static void
 on_signal(struct ctl *c, int64_t now)
 {
@@ -459,6 +520,10 @@ on_signal(struct ctl *c, int64_t now)
 	struct signalfd_siginfo si;
 
 	while (read(c->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload_keys(c);
+			continue;
+		}
 		c->signals++;
 		if (c->signals == 1) {
 			kn_log(n, "control", "%s: shutting down%s", strsignal((int)si.ssi_signo),
@@ -758,6 +823,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	 * any thread starts (the EAL's included), so every thread inherits the mask */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -781,6 +847,23 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	}
 	n->repl->wall_offset_us = kn_wall_us() - kn_now_us();
 	n->wire = rc.wire;
+	{
+		struct kr_auth_keys keys;
+		char err[KR_CONFIG_PATH_MAX + 200];
+
+		if (kr_auth_keys_load(cfg->auth_key_file, cfg->auth_accept_file, &keys, err,
+				      sizeof(err)) != 0) {
+			kn_log(n, "start", "authentication keys: %s", err);
+			return 2;
+		}
+		kr_repl_auth(n->repl, &keys, kn_wall_us());
+		kr_auth_init(&c->auth, &keys, kn_wall_us());
+		if (c->auth.on) {
+			n->wire.flags = KR_FRAME_F_AUTH;
+			log_keys(n, "authentication on", &keys);
+		}
+		sodium_memzero(&keys, sizeof(keys));
+	}
 
 	n->cmd = kn_ring_new("cmd", sizeof(struct kr_cmd), 1024);
 	n->event = kn_ring_new("event", sizeof(struct kr_event), 4096);

@@ -48,6 +48,7 @@ kr_control_command(const struct kr_election *e, const struct kr_wire_ctx *wire,
 	h.voter_set_hash = wire->voter_set_hash;
 	h.sender_id = e->cfg.node_id;
 	h.correlation_id = a->u.send.correlation;
+	h.flags = wire->flags;
 	n = kr_frame_encode(cmd->frame, sizeof(cmd->frame), &h, &a->u.send.msg);
 	if (n < 0)
 		return -ENOSPC;

@@ -24,7 +24,7 @@ mac(const struct kr_auth_key *k, const uint8_t *buf, size_t len, uint8_t out[KR_
 }
 
 int
-kr_auth_seal(const struct kr_auth_key *k, uint64_t seq, uint8_t *buf, size_t len)
+kr_auth_seal(const struct kr_auth_key *k, uint64_t seq, uint32_t time_s, uint8_t *buf, size_t len)
 {
 	uint8_t *t;
 
@@ -33,6 +33,7 @@ kr_auth_seal(const struct kr_auth_key *k, uint64_t seq, uint8_t *buf, size_t len
 	t = buf + len - KR_WIRE_AUTH_BYTES;
 	memset(t, 0, MAC_AT);
 	t[0] = k->id;
+	kr_put_le32(t + 4, time_s);
 	kr_put_le64(t + 8, seq);
 	mac(k, buf, len, t + MAC_AT);
 	return 0;
@@ -40,7 +41,7 @@ kr_auth_seal(const struct kr_auth_key *k, uint64_t seq, uint8_t *buf, size_t len
 
 int
 kr_auth_check(const struct kr_auth_keys *keys, const uint8_t *buf, size_t len, bool has_trailer,
-	      uint64_t *seq, unsigned *why)
+	      uint64_t *seq, uint32_t *time_s, unsigned *why)
 {
 	const struct kr_auth_key *k = NULL;
 	const uint8_t *t;
@@ -63,48 +64,122 @@ kr_auth_check(const struct kr_auth_keys *keys, const uint8_t *buf, size_t len, b
 		*why = KR_AUTH_DROP_BAD_MAC;
 		return -1;
 	}
+	*time_s = kr_get_le32(t + 4);
 	*seq = kr_get_le64(t + 8);
 	return 0;
+}
+
+#define BIT(s) ((s) % KR_AUTH_WINDOW)
+
+static bool
+seen(const struct kr_replay *w, uint64_t s)
+{
+	return w->seen[BIT(s) / 64] >> (BIT(s) % 64) & 1;
+}
+
+static void
+mark(struct kr_replay *w, uint64_t s, bool on)
+{
+	uint64_t m = 1ull << (BIT(s) % 64);
+
+	w->seen[BIT(s) / 64] = on ? w->seen[BIT(s) / 64] | m : w->seen[BIT(s) / 64] & ~m;
 }
 
 bool
 kr_replay_accept(struct kr_replay *w, uint64_t seq, unsigned *why)
 {
-	uint64_t behind;
-
-	if (seq > w->top) {
-		uint64_t shift = seq - w->top;
-
-		/* slide the window: bit i stands for sequence top - i */
-		if (shift >= KR_AUTH_WINDOW || w->top == 0) {
+	if (w->top == 0 || seq > w->top) {
+		/* the window slides: positions between the old newest and seq are unseen */
+		if (w->top == 0 || seq - w->top >= KR_AUTH_WINDOW)
 			memset(w->seen, 0, sizeof(w->seen));
-		} else {
-			for (unsigned s = 0; s < shift; s++) {
-				uint64_t carry = 0;
-
-				for (unsigned i = 0; i < KR_AUTH_WINDOW / 64; i++) {
-					uint64_t next = w->seen[i] >> 63;
-
-					w->seen[i] = w->seen[i] << 1 | carry;
-					carry = next;
-				}
-			}
-		}
+		else
+			for (uint64_t s = w->top + 1; s < seq; s++)
+				mark(w, s, false);
 		w->top = seq;
-		w->seen[0] |= 1;
+		mark(w, seq, true);
 		return true;
 	}
-	behind = w->top - seq;
-	if (behind >= KR_AUTH_WINDOW) {
+	if (w->top - seq >= KR_AUTH_WINDOW) {
 		*why = KR_AUTH_DROP_TOO_OLD;
 		return false;
 	}
-	if (w->seen[behind / 64] >> (behind % 64) & 1) {
+	if (seen(w, seq)) {
 		*why = KR_AUTH_DROP_REPLAYED;
 		return false;
 	}
-	w->seen[behind / 64] |= 1ull << (behind % 64);
+	mark(w, seq, true);
 	return true;
+}
+
+void
+kr_auth_init(struct kr_auth *a, const struct kr_auth_keys *keys, int64_t wall_us)
+{
+	memset(a, 0, sizeof(*a));
+	a->keys = *keys;
+	a->on = keys->keys[keys->send % 2].set;
+	a->next_seq = (uint64_t)(wall_us > 0 ? wall_us : 1) << 10;
+}
+
+void
+kr_auth_set_keys(struct kr_auth *a, const struct kr_auth_keys *keys)
+{
+	a->keys = *keys;
+}
+
+int
+kr_auth_seal_next(struct kr_auth *a, uint8_t *buf, size_t len, int64_t wall_us)
+{
+	return kr_auth_seal(&a->keys.keys[a->keys.send % 2], a->next_seq++,
+			    (uint32_t)(wall_us / 1000000), buf, len);
+}
+
+/* The window of sender who: found, or a free slot, or the least recently used one. */
+static struct kr_replay *
+window_of(struct kr_auth *a, struct kr_auth_sender *tab, unsigned n, uint64_t who)
+{
+	struct kr_auth_sender *v = &tab[0];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (tab[i].who == who) {
+			v = &tab[i];
+			goto found;
+		}
+		if (tab[i].used < v->used)
+			v = &tab[i];
+	}
+	memset(v, 0, sizeof(*v));
+	v->who = who;
+found:
+	v->used = ++a->clock;
+	return &v->w;
+}
+
+bool
+kr_auth_accept(struct kr_auth *a, const uint8_t *buf, size_t len, bool has_trailer, int32_t sender,
+	       uint64_t addr, int64_t wall_us)
+{
+	uint64_t seq;
+	uint32_t t;
+	int64_t skew;
+	unsigned why;
+	struct kr_replay *w;
+
+	if (!a->on)
+		return true;
+	if (kr_auth_check(&a->keys, buf, len, has_trailer, &seq, &t, &why) != 0)
+		goto drop;
+	skew = (int64_t)t - wall_us / 1000000;
+	if (skew > KR_AUTH_FRESH_S || skew < -KR_AUTH_FRESH_S) {
+		why = KR_AUTH_DROP_STALE;
+		goto drop;
+	}
+	w = sender >= 0 ? window_of(a, a->peers, KR_AUTH_PEERS, (uint64_t)sender + 1)
+			: window_of(a, a->clients, KR_AUTH_CLIENTS, addr);
+	if (kr_replay_accept(w, seq, &why))
+		return true;
+drop:
+	a->drops[why < KR_AUTH_DROP_COUNT ? why : 0]++;
+	return false;
 }
 
 int

@@ -13,6 +13,7 @@
 
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <sodium.h>
 
 #include "kraft/errors.h"
 #include "kraft/node.h"
@@ -117,6 +118,7 @@ publish(struct dp *d)
 	s->ring_full_event = n->dp_stats.ring_full_event;
 	s->ring_full_mgmt = n->dp_stats.ring_full_mgmt;
 	s->commit_latency = d->latency;
+	memcpy(s->auth_drops, d->r->auth.drops, sizeof(s->auth_drops));
 	atomic_store_explicit(&n->dp_snap_seq, seq + 2, memory_order_release);
 }
 
@@ -181,6 +183,16 @@ tx_end(struct dp *d, struct kn_port *port, void *handle, uint32_t len)
 	kn_wake(d->n->ctl_wake, &d->n->ctl_sleeping);
 }
 
+/* With authentication on, fill the trailer of a frame about to go out (encoded with
+ * KR_FRAME_F_AUTH: by the core, the control plane or the ping echo). */
+static void
+seal(struct dp *d, uint8_t *buf, int len)
+{
+	if (len > KR_WIRE_HDR_BYTES && (buf[7] & KR_FRAME_F_AUTH) &&
+	    kr_auth_seal_next(&d->r->auth, buf, (size_t)len, d->now + d->r->wall_offset_us) != 0)
+		d->n->dp_stats.tx_errors++;
+}
+
 static void
 fatal_event(struct dp *d, uint32_t why)
 {
@@ -228,6 +240,7 @@ actions(struct dp *d)
 				n->dp_stats.tx_errors++;
 				len = 0;
 			}
+			seal(d, buf, len);
 			tx_end(d, port, handle, (uint32_t)len);
 			break;
 		case KR_RP_TRANSMIT:
@@ -243,6 +256,7 @@ actions(struct dp *d)
 				n->dp_stats.tx_errors++;
 			else
 				memcpy(buf, a->u.transmit.bytes, (size_t)len);
+			seal(d, buf, len);
 			tx_end(d, port, handle, (uint32_t)len);
 			break;
 		case KR_RP_EVENT:
@@ -391,18 +405,27 @@ echo_ping(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 	int n;
 
 	if (len < KR_WIRE_HDR_BYTES || b[5] != KR_API_PING ||
-	    kr_frame_decode(&d->r->cfg.wire, b, len, &f) != 0 || kr_msg_decode(&f, &m) != 0)
+	    kr_frame_decode(&d->r->cfg.wire, b, len, &f) != 0)
+		return false;
+	if (!kr_auth_accept(&d->r->auth, b, len, f.auth != NULL, f.hdr.sender_id, addr,
+			    d->now + d->r->wall_offset_us)) {
+		d->r->stats.drops[KR_RP_DROP_AUTH]++;
+		return true;
+	}
+	if (kr_msg_decode(&f, &m) != 0)
 		return false;
 	buf = tx_begin(d, addr, &cap, &port, &handle);
 	if (buf == NULL)
 		return true;
 	struct kr_frame_hdr h = {.sender_id = d->r->cfg.node_id,
 				 .correlation_id = f.hdr.correlation_id,
-				 .voter_set_hash = d->r->cfg.wire.voter_set_hash};
+				 .voter_set_hash = d->r->cfg.wire.voter_set_hash,
+				 .flags = d->r->auth.on ? KR_FRAME_F_AUTH : 0};
 
 	memcpy(h.cluster_id, d->r->cfg.wire.cluster_id, KR_UUID_BYTES);
 	m.api = KR_API_PING_RESP;
 	n = kr_frame_encode(buf, cap, &h, &m);
+	seal(d, buf, n);
 	tx_end(d, port, handle, n > 0 ? (uint32_t)n : 0);
 	d->n->dp_stats.pings++;
 	return true;
@@ -436,6 +459,15 @@ poll_inputs(struct dp *d)
 	int k;
 
 	while (rte_ring_sc_dequeue_elem(n->cmd, &cmd, sizeof(cmd)) == 0) {
+		if (cmd.type == KN_CMD_KEYS) {
+			struct kr_auth_keys keys;
+
+			memcpy(&keys, cmd.frame, sizeof(keys));
+			kr_repl_auth(d->r, &keys, 0);
+			sodium_memzero(&keys, sizeof(keys));
+			sodium_memzero(cmd.frame, sizeof(keys));
+			continue;
+		}
 		if (cmd.type == KN_CMD_NEIGHBOUR) { /* the shell's, not the core's */
 			for (unsigned i = 0; i < n->n_ports; i++)
 				if (n->ports[i]->neighbour != NULL)

@@ -385,6 +385,15 @@ start_following(struct kr_repl *r, int32_t leader, int64_t now, struct kr_rp_out
 }
 
 void
+kr_repl_auth(struct kr_repl *r, const struct kr_auth_keys *keys, int64_t wall_us)
+{
+	if (r->auth.next_seq == 0)
+		kr_auth_init(&r->auth, keys, wall_us);
+	else
+		kr_auth_set_keys(&r->auth, keys);
+}
+
+void
 kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct kr_rp_out *out)
 {
 	struct kr_event *ev;
@@ -470,6 +479,12 @@ kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t add
 	struct kr_event *ev;
 	int rc = kr_frame_decode(&r->cfg.wire, buf, len, &f);
 
+	/* authentication: after the header and CRC, before any body is decoded */
+	if (rc == 0 && !kr_auth_accept(&r->auth, buf, len, f.auth != NULL, f.hdr.sender_id, addr,
+				       now + r->wall_offset_us)) {
+		rp_drop(r, KR_RP_DROP_AUTH);
+		return;
+	}
 	if (rc == 0)
 		rc = kr_msg_decode(&f, &m);
 	if (rc != 0) {
@@ -535,6 +550,7 @@ kr_repl_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *b
 		.sender_id = r->cfg.node_id,
 		.correlation_id = a->u.send.correlation,
 		.voter_set_hash = r->cfg.wire.voter_set_hash,
+		.flags = r->auth.on ? KR_FRAME_F_AUTH : 0,
 	};
 
 	if (a->type != KR_RP_SEND)

@@ -177,6 +177,22 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 			rte_tel_data_add_dict_u64(dec, kr_wire_status_name(-w),
 						  s.core.decode_errors[w]);
 	rte_tel_data_add_dict_container(d, "decode_errors", dec, 0);
+	/* authentication failures by reason: the dataplane's, then the management listener's */
+	for (int plane = 0; plane < 2; plane++) {
+		struct rte_tel_data *a = rte_tel_data_alloc();
+
+		if (a == NULL)
+			break;
+		rte_tel_data_start_dict(a);
+		for (unsigned w = 0; w < KR_AUTH_DROP_COUNT; w++) {
+			uint64_t v = plane == 0 ? s.auth_drops[w] : tn->mgmt_auth_drops[w];
+
+			if (v)
+				rte_tel_data_add_dict_u64(a, kr_auth_drop_name(w), v);
+		}
+		rte_tel_data_add_dict_container(d, plane == 0 ? "auth_drops" : "mgmt_auth_drops", a,
+						0);
+	}
 	rte_tel_data_start_dict(lat);
 	rte_tel_data_add_dict_u64(lat, "count", s.commit_latency.count);
 	rte_tel_data_add_dict_u64(lat, "p50", kr_latency_quantile(&s.commit_latency, 0.5));

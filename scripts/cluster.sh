@@ -4,7 +4,7 @@
 #                      [--idle poll|backoff|shared] [--fetch-timeout-ms T (200)]
 #                      [--election-timeout-ms T (100)]
 #   scripts/cluster.sh status | leader | down
-#   scripts/cluster.sh kill ID | stop ID | cont ID | restart ID
+#   scripts/cluster.sh kill ID | stop ID | cont ID | restart ID | hup ID|all
 #   scripts/cluster.sh partition ID [ID...] | oneway FROM TO | drop PERCENT | linkdown ID | heal
 #   scripts/cluster.sh netem ID|all [drop=P] [dup=P] [delay=P] [delay_us=MAX]
 #   scripts/cluster.sh bench [--kernel-udp] [kraftbench options]
@@ -23,9 +23,12 @@
 # random: nftables rules on the data port (udp: loopback input; af_xdp: the hub bridge);
 # linkdown takes a node's veth down (af_xdp); netem sets the port fault layer of a test
 # build (-Dcrash_test=true) on any transport, memif included: percentages of received
-# datagrams dropped, duplicated, delayed by up to delay_us (reordered); heal undoes all. $KRAFTD_ARGS: extra node options (e.g.
-# --test-crash-cut in a -Dcrash_test=true build).
+# datagrams dropped, duplicated, delayed by up to delay_us (reordered); heal undoes all.
+# hup sends SIGHUP (a node re-reads its key files). $KRAFTD_ARGS: extra node options, %d
+# standing for the node's id (e.g. --test-crash-cut in a -Dcrash_test=true build, or
+# --kraftd.auth.key.file=/path/key-%d); kraftctl calls use $KRAFTD_AUTH_KEY_FILE.
 set -uo pipefail
+KRAFTD_ARGS=${KRAFTD_ARGS:-}
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
 RUN=${KRAFTD_RUN:-/tmp/kraftd-cluster}
@@ -71,17 +74,17 @@ start_node() {
 	local i=$1
 	case $TRANSPORT in
 	# shellcheck disable=SC2086
-	udp) setsid "$KRAFTD" --transport udp --config "$RUN/n$i.properties" ${KRAFTD_ARGS:-} \
+	udp) setsid "$KRAFTD" --transport udp --config "$RUN/n$i.properties" ${KRAFTD_ARGS//%d/$i} \
 		</dev/null >/dev/null 2>>"$RUN/n$i.log" & ;;
 	memif)
 		# shellcheck disable=SC2046
-		setsid "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" ${KRAFTD_ARGS:-} \
+		setsid "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" ${KRAFTD_ARGS//%d/$i} \
 			</dev/null >/dev/null 2>>"$RUN/n$i.log" &
 		;;
 	af_xdp)
 		# shellcheck disable=SC2046
 		setsid ip netns exec "$NS-$i" "$KRAFTD" $(eal_args "$i") --config "$RUN/n$i.properties" \
-			${KRAFTD_ARGS:-} </dev/null >/dev/null 2>>"$RUN/n$i.log" &
+			${KRAFTD_ARGS//%d/$i} </dev/null >/dev/null 2>>"$RUN/n$i.log" &
 		;;
 	esac
 	echo $! >"$RUN/n$i.pid"
@@ -340,6 +343,12 @@ leader) cmd_leader ;;
 kill) cmd_signal KILL "${2:?usage: kill ID}" ;;
 stop) cmd_signal STOP "${2:?usage: stop ID}" ;;
 cont) cmd_signal CONT "${2:?usage: cont ID}" ;;
+hup)
+	load
+	for i in $([ "${2:?usage: hup ID|all}" = all ] && seq 1 "$NODES" || echo "$2"); do
+		alive "$i" && kill -HUP "$(pid_of "$i")" && echo "cluster: node $i: SIGHUP"
+	done
+	;;
 restart)
 	load
 	i=${2:?usage: restart ID}

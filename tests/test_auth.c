@@ -51,15 +51,17 @@ sealed_frames_pass_and_any_changed_bit_fails(void **state)
 	uint8_t buf[256];
 	int len = vote(buf, sizeof(buf));
 	uint64_t seq = 0;
+	uint32_t t = 0;
 	unsigned why = 99;
 	struct kr_frame f;
 
 	(void)state;
-	assert_int_equal(kr_auth_seal(&keys.keys[0], 42, buf, (size_t)len), 0);
+	assert_int_equal(kr_auth_seal(&keys.keys[0], 42, 1700000000, buf, (size_t)len), 0);
 	assert_int_equal(kr_frame_decode(NULL, buf, (size_t)len, &f), 0);
 	assert_non_null(f.auth);
-	assert_int_equal(kr_auth_check(&keys, buf, (size_t)len, true, &seq, &why), 0);
+	assert_int_equal(kr_auth_check(&keys, buf, (size_t)len, true, &seq, &t, &why), 0);
 	assert_int_equal(seq, 42);
+	assert_int_equal(t, 1700000000);
 	/* every bit of header (its CRC too), body and trailer is covered */
 	for (int i = 0; i < len; i++) {
 		for (int bit = 0; bit < 8; bit++) {
@@ -67,8 +69,8 @@ sealed_frames_pass_and_any_changed_bit_fails(void **state)
 
 			buf[i] ^= (uint8_t)(1u << bit);
 			why = 99;
-			assert_int_equal(kr_auth_check(&keys, buf, (size_t)len, true, &seq, &why),
-					 -1);
+			assert_int_equal(
+				kr_auth_check(&keys, buf, (size_t)len, true, &seq, &t, &why), -1);
 			/* the key id byte names another key; any other bit breaks the MAC */
 			assert_int_equal(why, i == len - KR_WIRE_AUTH_BYTES
 						      ? KR_AUTH_DROP_UNKNOWN_KEY
@@ -87,30 +89,32 @@ other_keys_missing_trailers_and_rotation(void **state)
 	uint8_t buf[256];
 	int len = vote(buf, sizeof(buf));
 	uint64_t seq;
+	uint32_t t;
 	unsigned why;
 
 	(void)state;
 	assert_int_not_equal(a.id, b.id);
-	assert_int_equal(kr_auth_seal(&a, 1, buf, (size_t)len), 0);
-	assert_int_equal(kr_auth_check(&only_b, buf, (size_t)len, true, &seq, &why), -1);
+	assert_int_equal(kr_auth_seal(&a, 1, 1700000000, buf, (size_t)len), 0);
+	assert_int_equal(kr_auth_check(&only_b, buf, (size_t)len, true, &seq, &t, &why), -1);
 	assert_int_equal(why, KR_AUTH_DROP_UNKNOWN_KEY);
 	/* a key with the same id but other bytes: the MAC fails */
 	b.id = a.id;
 	only_b.keys[0] = b;
-	assert_int_equal(kr_auth_check(&only_b, buf, (size_t)len, true, &seq, &why), -1);
+	assert_int_equal(kr_auth_check(&only_b, buf, (size_t)len, true, &seq, &t, &why), -1);
 	assert_int_equal(why, KR_AUTH_DROP_BAD_MAC);
 	/* during a rotation both keys pass */
-	assert_int_equal(kr_auth_check(&both, buf, (size_t)len, true, &seq, &why), 0);
-	assert_int_equal(kr_auth_seal(&both.keys[both.send], 2, buf, (size_t)len), 0);
-	assert_int_equal(kr_auth_check(&both, buf, (size_t)len, true, &seq, &why), 0);
-	assert_int_equal(kr_auth_check(&only_a, buf, (size_t)len, true, &seq, &why), -1);
+	assert_int_equal(kr_auth_check(&both, buf, (size_t)len, true, &seq, &t, &why), 0);
+	assert_int_equal(kr_auth_seal(&both.keys[both.send], 2, 1700000000, buf, (size_t)len), 0);
+	assert_int_equal(kr_auth_check(&both, buf, (size_t)len, true, &seq, &t, &why), 0);
+	assert_int_equal(kr_auth_check(&only_a, buf, (size_t)len, true, &seq, &t, &why), -1);
 	/* no trailer where one is required */
-	assert_int_equal(
-		kr_auth_check(&only_a, buf, (size_t)len - KR_WIRE_AUTH_BYTES, false, &seq, &why),
-		-1);
+	assert_int_equal(kr_auth_check(&only_a, buf, (size_t)len - KR_WIRE_AUTH_BYTES, false, &seq,
+				       &t, &why),
+			 -1);
 	assert_int_equal(why, KR_AUTH_DROP_MISSING);
 	/* an unset key seals nothing */
-	assert_int_equal(kr_auth_seal(&(struct kr_auth_key){0}, 1, buf, (size_t)len), -1);
+	assert_int_equal(kr_auth_seal(&(struct kr_auth_key){0}, 1, 1700000000, buf, (size_t)len),
+			 -1);
 }
 
 static void
@@ -144,6 +148,54 @@ the_replay_window(void **state)
 	}
 }
 
+/* The per-thread state: peers by id and clients by address each get a window, stale send
+ * times are refused, drops are counted by reason, and nothing is checked while off. */
+static void
+accepting_frames(void **state)
+{
+	struct kr_auth_keys keys = {.keys = {key(hex_a)}}, none = {0};
+	static struct kr_auth rx, tx, off;
+	int64_t now = 1700000000ll * 1000000;
+	uint8_t buf[256], copy[256];
+	int len = vote(buf, sizeof(buf));
+
+	(void)state;
+	kr_auth_init(&rx, &keys, now);
+	kr_auth_init(&tx, &keys, now);
+	kr_auth_init(&off, &none, now);
+	assert_true(rx.on);
+	assert_false(off.on);
+	assert_true(kr_auth_accept(&off, buf, (size_t)len, true, 2, 0, now)); /* not checked */
+	assert_false(kr_auth_accept(&rx, buf, (size_t)len, true, 2, 0, now)); /* zero trailer */
+	assert_int_equal(rx.drops[KR_AUTH_DROP_UNKNOWN_KEY] + rx.drops[KR_AUTH_DROP_BAD_MAC], 1);
+	assert_int_equal(kr_auth_seal_next(&tx, buf, (size_t)len, now), 0);
+	memcpy(copy, buf, (size_t)len);
+	assert_true(kr_auth_accept(&rx, buf, (size_t)len, true, 2, 0, now));
+	/* the same frame again: from node 2 a replay; a client's window is its own */
+	assert_false(kr_auth_accept(&rx, copy, (size_t)len, true, 2, 0, now));
+	assert_int_equal(rx.drops[KR_AUTH_DROP_REPLAYED], 1);
+	assert_true(kr_auth_accept(&rx, copy, (size_t)len, true, -1, 77, now));
+	assert_false(kr_auth_accept(&rx, copy, (size_t)len, true, -1, 77, now));
+	assert_int_equal(rx.drops[KR_AUTH_DROP_REPLAYED], 2);
+	/* the receiver's clock a minute and a bit later: stale, however new the sequence */
+	assert_int_equal(kr_auth_seal_next(&tx, buf, (size_t)len, now), 0);
+	assert_false(kr_auth_accept(&rx, buf, (size_t)len, true, 2, 0,
+				    now + (KR_AUTH_FRESH_S + 2) * 1000000ll));
+	assert_int_equal(rx.drops[KR_AUTH_DROP_STALE], 1);
+	assert_true(kr_auth_accept(&rx, buf, (size_t)len, true, 2, 0, now + 1000000));
+	/* a restarted sender starts above everything it sent before */
+	kr_auth_init(&tx, &keys, now + 1);
+	assert_int_equal(kr_auth_seal_next(&tx, buf, (size_t)len, now + 1), 0);
+	assert_true(kr_auth_accept(&rx, buf, (size_t)len, true, 2, 0, now + 1));
+	/* more clients than windows: the least recent is replaced, peers keep theirs */
+	for (uint64_t c = 1000; c < 1000 + 2 * KR_AUTH_CLIENTS; c++) {
+		assert_int_equal(kr_auth_seal_next(&tx, buf, (size_t)len, now), 0);
+		assert_true(kr_auth_accept(&rx, buf, (size_t)len, true, -1, c, now));
+	}
+	assert_false(kr_auth_accept(&rx, copy, (size_t)len, true, 2, 0, now));
+	assert_int_equal(rx.drops[KR_AUTH_DROP_TOO_OLD] + rx.drops[KR_AUTH_DROP_REPLAYED], 3);
+}
+
 static void
 key_files_are_parsed_with_clear_errors(void **state)
 {
@@ -171,6 +223,7 @@ main(void)
 		cmocka_unit_test(sealed_frames_pass_and_any_changed_bit_fails),
 		cmocka_unit_test(other_keys_missing_trailers_and_rotation),
 		cmocka_unit_test(the_replay_window),
+		cmocka_unit_test(accepting_frames),
 		cmocka_unit_test(key_files_are_parsed_with_clear_errors),
 	};
 

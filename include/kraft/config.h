@@ -45,6 +45,8 @@ struct kr_node_config {
 	struct kr_endpoint mgmt;     /* this node's management listener */
 	uint16_t mgmt_port_offset;   /* management port = dataplane port + this */
 	char log_dir[KR_CONFIG_PATH_MAX];
+	char auth_key_file[KR_CONFIG_PATH_MAX];	   /* empty: authentication off */
+	char auth_accept_file[KR_CONFIG_PATH_MAX]; /* a second key accepted (rotation) */
 
 	/* timers (microseconds) */
 	int64_t election_timeout_us;

@@ -46,6 +46,7 @@ struct rte_ring;
 /* A shell command on the cmd ring, not the core's: a neighbour from the kernel's table
  * (node: the IPv4 address, frame[0..5]: the MAC). */
 #define KN_CMD_NEIGHBOUR 200
+#define KN_CMD_KEYS 201 /* new authentication keys (a rotation): a kr_auth_keys in frame */
 
 struct kn_mgmt_msg {
 	uint64_t addr;
@@ -77,6 +78,7 @@ struct kn_dp_snapshot {
 	struct kn_port_stats ports[KN_PORTS_MAX];
 	uint64_t rx_packets, ring_full_event, ring_full_mgmt;
 	struct kr_latency commit_latency; /* append received to its acknowledgement leaving */
+	uint64_t auth_drops[KR_AUTH_DROP_COUNT]; /* frames failing authentication, by reason */
 };
 
 /* Counters of the shells (the cores keep their own). */
@@ -131,6 +133,7 @@ struct kn_node {
 	atomic_bool dp_done; /* dataplane -> control: it has exited */
 	atomic_int fatal;    /* a KR_FATAL_* code once the node fail-stopped */
 	struct kn_stats dp_stats, ctl_stats, flush_stats; /* each written by one thread */
+	uint64_t mgmt_auth_drops[KR_AUTH_DROP_COUNT];	  /* the management listener's */
 
 	/* published for telemetry (seqlocks: odd while being written) */
 	_Atomic uint32_t dp_snap_seq;

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kraft/auth.h"
 #include "kraft/common.h"
 #include "kraft/log.h"
 #include "kraft/planes.h"
@@ -119,21 +120,22 @@ struct kr_rp_out {
 };
 
 /* Packets and inputs dropped, by reason. X(name, meaning) */
-#define KR_RP_DROP_TABLE(X)                                                            \
-	X(DECODE, "frame failed to decode (see the per-status counters)")              \
-	X(SPOOFED_SENDER, "a voter's id from an address that is not that voter's")     \
-	X(CLIENT_PEER_API, "a peer API from a client")                                 \
-	X(UNEXPECTED_API, "an API this node does not take")                            \
-	X(CONTROL_TOO_BIG, "a control frame too big for a ring element")               \
-	X(NOT_FOLLOWING, "a Fetch reply while not following")                          \
-	X(STALE_REPLY, "a Fetch reply to a request no longer in flight")               \
-	X(WRONG_LEADER, "a Fetch reply from another leader or epoch")                  \
-	X(FRAME_MISMATCH, "a Fetch reply frame that does not start at this log's end") \
-	X(BAD_BATCH, "a batch that would not append (damaged, out of order, no room)") \
-	X(OBSERVERS_FULL, "a Fetch from one observer too many")                        \
-	X(STALE_DURABLE, "a flush report from before a truncation")                    \
-	X(STALE_COMMAND, "a command for an older epoch")                               \
-	X(STALE_INCARNATION, "a Fetch from an earlier start of a replica than one already seen")
+#define KR_RP_DROP_TABLE(X)                                                                      \
+	X(DECODE, "frame failed to decode (see the per-status counters)")                        \
+	X(SPOOFED_SENDER, "a voter's id from an address that is not that voter's")               \
+	X(CLIENT_PEER_API, "a peer API from a client")                                           \
+	X(UNEXPECTED_API, "an API this node does not take")                                      \
+	X(CONTROL_TOO_BIG, "a control frame too big for a ring element")                         \
+	X(NOT_FOLLOWING, "a Fetch reply while not following")                                    \
+	X(STALE_REPLY, "a Fetch reply to a request no longer in flight")                         \
+	X(WRONG_LEADER, "a Fetch reply from another leader or epoch")                            \
+	X(FRAME_MISMATCH, "a Fetch reply frame that does not start at this log's end")           \
+	X(BAD_BATCH, "a batch that would not append (damaged, out of order, no room)")           \
+	X(OBSERVERS_FULL, "a Fetch from one observer too many")                                  \
+	X(STALE_DURABLE, "a flush report from before a truncation")                              \
+	X(STALE_COMMAND, "a command for an older epoch")                                         \
+	X(STALE_INCARNATION, "a Fetch from an earlier start of a replica than one already seen") \
+	X(AUTH, "failed authentication (see the per-reason counters)")
 
 enum kr_rp_drop {
 #define KR_RP_DROP_ENUM(n, text) KR_RP_DROP_##n,
@@ -263,6 +265,7 @@ struct kr_repl {
 	struct kr_parked_read reads[KR_PARKED_READS_MAX];
 	uint32_t next_correlation;
 	struct kr_repl_stats stats;
+	struct kr_auth auth; /* frames in are checked, frames out sealed (by the shell) */
 	struct kr_replica_info describe[KR_REPLICAS_MAX];
 	uint8_t scratch[KR_BATCH_BYTES_MAX];
 };
@@ -273,6 +276,14 @@ struct kr_repl {
  *   cannot carry one largest batch, reply_frames_max above KR_REPLY_FRAMES_MAX).
  */
 int kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log *log);
+
+/**
+ * Authentication: keys to check every frame with (and to mark frames this core encodes
+ * for sealing; the shell seals them after encoding: kr_auth_seal_next on r->auth). The
+ * first call starts the sequence at wall_us; later calls change keys (a rotation).
+ * Without a call, or with no sending key, nothing is checked.
+ */
+void kr_repl_auth(struct kr_repl *r, const struct kr_auth_keys *keys, int64_t wall_us);
 
 /** A command from the control plane (FENCE, LEADER, FOLLOWER, UNATTACHED, SEND). */
 void kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now,

@@ -264,6 +264,7 @@ const char *kr_api_name(unsigned api);
 struct kr_wire_ctx {
 	uint8_t cluster_id[KR_UUID_BYTES];
 	uint64_t voter_set_hash;
+	uint8_t flags; /* header flags of the frames this node encodes (KR_FRAME_F_AUTH) */
 };
 
 struct kr_frame_hdr {

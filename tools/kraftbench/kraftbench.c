@@ -163,6 +163,8 @@ usage(FILE *f)
 		"                  election, report the gap; --fetch-timeout-ms T (default 200)\n"
 		"                  expresses it as a multiple of the nodes' fetch timeout\n"
 		"  --json          one JSON object\n"
+		"  --auth-key-file F  the cluster key, for a cluster with authentication on\n"
+		"                  (default: $KRAFTD_AUTH_KEY_FILE, else off)\n"
 		"DPDK mode (EAL options after --): kraftbench polls its own port on the EAL's\n"
 		"  core: --local IP:PORT its address (required), --node-ports ID@PORT,... which\n"
 		"  port reaches which node (memif links; default all port 0), --idle spin|yield\n"
@@ -175,9 +177,12 @@ usage(FILE *f)
 /* ---- the transport ---- */
 
 static void
-xmit(struct bench *b, int node, const uint8_t *frame, int len)
+xmit(struct bench *b, int node, uint8_t *frame, int len)
 {
 	struct node *nd = &b->nodes[node];
+
+	if (len > KR_WIRE_HDR_BYTES && (frame[7] & KR_FRAME_F_AUTH))
+		kr_tool_auth_seal(frame, (size_t)len); /* every send a new sequence */
 
 	if (!b->dpdk) {
 		struct sockaddr_in to = {.sin_family = AF_INET,
@@ -377,11 +382,14 @@ dpdk_stop(struct bench *b)
 static void
 mgmt_send(struct bench *b, const struct sockaddr_in *to, unsigned api, uint32_t corr)
 {
-	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .correlation_id = corr};
+	struct kr_frame_hdr h = {
+		.sender_id = KR_NODE_NONE, .correlation_id = corr, .flags = kr_tool_auth_flags()};
 	struct kr_msg m = {.api = (uint16_t)api};
-	uint8_t buf[64];
+	uint8_t buf[64 + KR_WIRE_AUTH_BYTES];
 	int len = kr_frame_encode(buf, sizeof(buf), &h, &m);
 
+	if (len > 0)
+		kr_tool_auth_seal(buf, (size_t)len);
 	if (len > 0)
 		(void)sendto(b->mfd, buf, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to));
 }
@@ -401,8 +409,8 @@ mgmt_wait(struct bench *b, uint32_t corr, unsigned want, int ms, struct kr_frame
 			continue;
 		while ((n = recv(b->mfd, b->rx, sizeof(b->rx), MSG_DONTWAIT)) > 0)
 			if (kr_frame_decode(NULL, b->rx, (size_t)n, f) == 0 &&
-			    f->hdr.correlation_id == corr && f->hdr.api == want &&
-			    kr_msg_decode(f, r) == 0)
+			    kr_tool_auth_ok(b->rx, (size_t)n, f) && f->hdr.correlation_id == corr &&
+			    f->hdr.api == want && kr_msg_decode(f, r) == 0)
 				return true;
 	}
 	return false;
@@ -473,6 +481,7 @@ find_leader(struct bench *b, uint32_t min_epoch, int limit_ms)
 				continue;
 			while ((n = recv(b->mfd, b->rx, sizeof(b->rx), MSG_DONTWAIT)) > 0) {
 				if (kr_frame_decode(NULL, b->rx, (size_t)n, &f) != 0 ||
+				    !kr_tool_auth_ok(b->rx, (size_t)n, &f) ||
 				    f.hdr.api != KR_API_DESCRIBE_QUORUM_RESP ||
 				    f.hdr.correlation_id < base || kr_msg_decode(&f, &r) != 0 ||
 				    r.u.describe_resp.error != KR_ERR_NONE ||
@@ -499,7 +508,8 @@ on_reach(struct bench *b, const uint8_t *buf, size_t len, int64_t t)
 	struct kr_frame f;
 
 	(void)t;
-	if (kr_frame_decode(NULL, buf, len, &f) != 0 || f.hdr.api != KR_API_PING_RESP)
+	if (kr_frame_decode(NULL, buf, len, &f) != 0 || !kr_tool_auth_ok(buf, len, &f) ||
+	    f.hdr.api != KR_API_PING_RESP)
 		return;
 	for (unsigned i = 0; i < b->n_nodes; i++)
 		if (b->nodes[i].id == f.hdr.sender_id)
@@ -530,9 +540,10 @@ reach_all(struct bench *b)
 		if (t >= next) {
 			for (unsigned i = 0; i < b->n_nodes; i++) {
 				struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE,
-							 .correlation_id = ++b->gen};
+							 .correlation_id = ++b->gen,
+							 .flags = kr_tool_auth_flags()};
 				struct kr_msg m = {.api = KR_API_PING};
-				uint8_t buf[64];
+				uint8_t buf[64 + KR_WIRE_AUTH_BYTES];
 				int len = kr_frame_encode(buf, sizeof(buf), &h, &m);
 
 				if (!reached[i] && len > 0)
@@ -552,7 +563,7 @@ static void
 fill(struct bench *b, int i, enum kind kind, int64_t first_ns)
 {
 	struct slot *s = &b->slots[i];
-	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE};
+	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .flags = kr_tool_auth_flags()};
 	struct kr_msg m;
 
 	s->node = b->leader;
@@ -613,7 +624,8 @@ on_answer(struct bench *b, const uint8_t *buf, size_t len, int64_t t)
 	struct kr_msg r;
 	struct slot *s;
 
-	if (kr_frame_decode(NULL, buf, len, &f) != 0 || kr_msg_decode(&f, &r) != 0)
+	if (kr_frame_decode(NULL, buf, len, &f) != 0 || !kr_tool_auth_ok(buf, len, &f) ||
+	    kr_msg_decode(&f, &r) != 0)
 		return;
 	s = &b->slots[f.hdr.correlation_id & (SLOTS_MAX - 1)];
 	if (!s->busy || s->corr != f.hdr.correlation_id)
@@ -940,7 +952,8 @@ main(int argc, char **argv)
 	static struct bench b;
 	struct kr_endpoint boot[KR_REPLICAS_MAX];
 	unsigned n_boot = 0;
-	const char *bs = NULL, *node_ports = NULL, *local = NULL;
+	const char *bs = NULL, *node_ports = NULL, *local = NULL,
+		   *key_file = getenv("KRAFTD_AUTH_KEY_FILE");
 	int eal_at = -1;
 	bool inflight_set = false;
 	double secs;
@@ -968,6 +981,8 @@ main(int argc, char **argv)
 			return 2;
 		} else if (strcmp(a, "--bootstrap-server") == 0) {
 			bs = argv[++i];
+		} else if (strcmp(a, "--auth-key-file") == 0) {
+			key_file = argv[++i];
 		} else if (strcmp(a, "--records") == 0) {
 			b.records = (int64_t)arg_num(a, argv[++i], 1, 1e12);
 		} else if (strcmp(a, "--duration") == 0) {
@@ -1037,6 +1052,7 @@ main(int argc, char **argv)
 		b.fo.after_s = b.duration_s > 0 ? b.duration_s / 2 : 1;
 	if (b.fo.cmd != NULL)
 		b.keep_elections = true;
+	kr_tool_auth_load(key_file != NULL && key_file[0] != '\0' ? key_file : NULL);
 	b.dpdk = eal_at > 0;
 	if (b.dpdk && (local == NULL || kr_endpoint_parse(local, &b.local) != 0)) {
 		fprintf(stderr, "kraftbench: DPDK mode needs --local a.b.c.d:port (its address)\n");

@@ -101,6 +101,11 @@ usage(FILE *f)
 		"line)\n"
 		"  --timeout-ms MS             give up after this long (default 10000; per append\n"
 		"                              with --repeat)\n"
+		"  --auth-key-file F           the cluster key (kraftd.auth.key.file) for a "
+		"cluster\n"
+		"                              with authentication on: requests are sealed with\n"
+		"                              it and answers without a good MAC ignored\n"
+		"                              (default: $KRAFTD_AUTH_KEY_FILE, else off)\n"
 		"  -h, --help                  this text\n"
 		"\n"
 		"Options go before the command: after `append` every argument is a value.\n"
@@ -129,13 +134,36 @@ fmt_sockaddr(const struct sockaddr_in *a, char *buf, size_t n)
 	snprintf(buf, n, "%s:%u", ip, ntohs(a->sin_port));
 }
 
+/* Once, when a request goes unanswered: answers that failed authentication say why. */
+static void
+auth_hint(void)
+{
+	static bool said;
+	uint64_t bad = 0;
+
+	for (unsigned w = 0; w < KR_AUTH_DROP_COUNT; w++)
+		bad += kr_tool_auth.drops[w];
+	if (bad == 0 || said)
+		return;
+	said = true;
+	fprintf(stderr,
+		"kraftctl: %" PRIu64 " answer(s) failed authentication (%s): does the key file "
+		"hold this cluster's key (or does the cluster use one at all)?\n",
+		bad,
+		kr_tool_auth.drops[KR_AUTH_DROP_MISSING] ? "no MAC"
+		: kr_tool_auth.drops[KR_AUTH_DROP_STALE] ? "clocks apart"
+							 : "another key");
+}
+
 /* Send m to `to` and wait for the answer of api `want` with our correlation id, re-sending
  * every RESEND_MS, for at most wait_ms. @return 0 with *f and *r filled, or -ETIMEDOUT. */
 static int
 request(struct ctl *c, const struct sockaddr_in *to, const struct kr_msg *m, unsigned want,
 	int64_t wait_ms, struct kr_frame *f, struct kr_msg *r)
 {
-	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .correlation_id = ++c->corr};
+	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE,
+				 .correlation_id = ++c->corr,
+				 .flags = kr_tool_auth_flags()};
 	int64_t end = now_ms() + wait_ms, next = 0;
 	int len = kr_frame_encode(c->tx, sizeof(c->tx), &h, m);
 
@@ -148,9 +176,12 @@ request(struct ctl *c, const struct sockaddr_in *to, const struct kr_msg *m, uns
 
 		if (interrupted)
 			exit(130);
-		if (t >= end)
+		if (t >= end) {
+			auth_hint();
 			return -ETIMEDOUT;
+		}
 		if (t >= next) {
+			kr_tool_auth_seal(c->tx, (size_t)len); /* each send a new sequence */
 			(void)sendto(c->fd, c->tx, (size_t)len, 0, (const struct sockaddr *)to,
 				     sizeof(*to));
 			next = t + RESEND_MS;
@@ -162,8 +193,8 @@ request(struct ctl *c, const struct sockaddr_in *to, const struct kr_msg *m, uns
 			continue;
 		/* a client checks the frame itself; the cluster id must stay the same */
 		if (kr_frame_decode(NULL, c->rx, (size_t)n, f) != 0 ||
-		    f->hdr.correlation_id != c->corr || f->hdr.api != want ||
-		    kr_msg_decode(f, r) != 0)
+		    !kr_tool_auth_ok(c->rx, (size_t)n, f) || f->hdr.correlation_id != c->corr ||
+		    f->hdr.api != want || kr_msg_decode(f, r) != 0)
 			continue;
 		if (c->have_cluster && memcmp(f->hdr.cluster_id, c->cluster, KR_UUID_BYTES) != 0) {
 			char a[32];
@@ -218,8 +249,12 @@ discover(struct ctl *c)
 			return;
 		}
 	}
-	die("no answer from %s%s within %" PRId64 " ms", c->n_boot > 1 ? "any of " : "",
-	    "the bootstrap servers", c->timeout_ms);
+	die("no answer from %s%s within %" PRId64 " ms%s", c->n_boot > 1 ? "any of " : "",
+	    "the bootstrap servers", c->timeout_ms,
+	    kr_tool_auth.on ? " (a node with authentication on drops requests made with another "
+			      "key, silently: is --auth-key-file the cluster's key?)"
+			    : " (a node with authentication on drops requests without a MAC, "
+			      "silently: give --auth-key-file if the cluster has a key)");
 }
 
 static const struct node *
@@ -751,7 +786,7 @@ int
 main(int argc, char **argv)
 {
 	static struct ctl c;
-	const char *boot = NULL, *cmd = NULL;
+	const char *boot = NULL, *cmd = NULL, *key_file = getenv("KRAFTD_AUTH_KEY_FILE");
 	bool status = false, replication = false, follow = false, have_from = false;
 	uint64_t from = 0;
 	int64_t max = -1, repeat = 1, v;
@@ -776,6 +811,10 @@ main(int argc, char **argv)
 			boot = argv[i];
 		} else if (strcmp(a, "--json") == 0) {
 			c.json = true;
+		} else if (strcmp(a, "--auth-key-file") == 0) {
+			if (++i == argc)
+				goto bad;
+			key_file = argv[i];
 		} else if (strcmp(a, "--timeout-ms") == 0) {
 			if (++i == argc || kr_parse_i64(argv[i], 1, 3600000, &c.timeout_ms) != 0)
 				goto bad;
@@ -805,6 +844,7 @@ main(int argc, char **argv)
 			goto bad;
 		}
 	}
+	kr_tool_auth_load(key_file != NULL && key_file[0] != '\0' ? key_file : NULL);
 	if (boot == NULL || cmd == NULL) {
 		fprintf(stderr, "kraftctl: %s is required\n",
 			boot == NULL ? "--bootstrap-server" : "a command");
