@@ -806,6 +806,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	struct kr_election_config ec;
 	struct kr_election_start st = {0};
 	struct kr_repl_config rc;
+	struct kr_auth_keys keys;
+	char kerr[KR_CONFIG_PATH_MAX + 200];
 	pthread_t dp_thread, flush_thread;
 	sigset_t mask;
 	int status;
@@ -819,6 +821,12 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	n->mgmt_fd = -1;
 	atomic_store(&n->log_leader, KR_NODE_NONE);
 	c->n = n;
+	/* the cluster key first: a bad key file is a configuration error (exit 2) */
+	if (kr_auth_keys_load(cfg->auth_key_file, cfg->auth_accept_file, &keys, kerr,
+			      sizeof(kerr)) != 0) {
+		kn_log(n, "start", "authentication keys: %s", kerr);
+		return 2;
+	}
 	/* signals arrive only through the control thread's signalfd: blocked here, before
 	 * any thread starts (the EAL's included), so every thread inherits the mask */
 	sigemptyset(&mask);
@@ -847,23 +855,13 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	}
 	n->repl->wall_offset_us = kn_wall_us() - kn_now_us();
 	n->wire = rc.wire;
-	{
-		struct kr_auth_keys keys;
-		char err[KR_CONFIG_PATH_MAX + 200];
-
-		if (kr_auth_keys_load(cfg->auth_key_file, cfg->auth_accept_file, &keys, err,
-				      sizeof(err)) != 0) {
-			kn_log(n, "start", "authentication keys: %s", err);
-			return 2;
-		}
-		kr_repl_auth(n->repl, &keys, kn_wall_us());
-		kr_auth_init(&c->auth, &keys, kn_wall_us());
-		if (c->auth.on) {
-			n->wire.flags = KR_FRAME_F_AUTH;
-			log_keys(n, "authentication on", &keys);
-		}
-		sodium_memzero(&keys, sizeof(keys));
+	kr_repl_auth(n->repl, &keys, kn_wall_us());
+	kr_auth_init(&c->auth, &keys, kn_wall_us());
+	if (c->auth.on) {
+		n->wire.flags = KR_FRAME_F_AUTH;
+		log_keys(n, "authentication on", &keys);
 	}
+	sodium_memzero(&keys, sizeof(keys));
 
 	n->cmd = kn_ring_new("cmd", sizeof(struct kr_cmd), 1024);
 	n->event = kn_ring_new("event", sizeof(struct kr_event), 4096);
