@@ -54,6 +54,7 @@ frames_and_bodies(void)
 		h.flags = KR_FRAME_F_AUTH;
 		n = kr_frame_encode(buf, sizeof(buf), &h, &m);
 		put("fuzz_frame", 100 + (int)i, buf, (size_t)n);
+		put("fuzz_auth", (int)i, buf, (size_t)n);
 	}
 }
 
