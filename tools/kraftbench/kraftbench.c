@@ -857,11 +857,12 @@ report(const struct bench *b, double secs)
 		       "\"commits\": %" PRId64 ", \"counted\": %" PRId64
 		       ", \"seconds\": %.3f, \"commits_per_s\": %.0f, \"election\": %s, "
 		       "\"resends\": %" PRId64 ", \"unconfirmed\": %" PRId64
-		       ", \"tx_drops\": %" PRId64,
+		       ", \"tx_drops\": %" PRId64 ", \"auth\": %s",
 		       mode, l->id, l->ip >> 24, l->ip >> 16 & 0xff, l->ip >> 8 & 0xff,
 		       l->ip & 0xff, l->port, b->rate > 0 ? "open" : "closed", b->rate, b->inflight,
 		       b->size, b->batch, rtput, b->done, b->counted[APPEND], secs, tput,
-		       b->election ? "true" : "false", b->resends, b->unconfirmed, b->tx_drops);
+		       b->election ? "true" : "false", b->resends, b->unconfirmed, b->tx_drops,
+		       kr_tool_auth.on ? "true" : "false");
 		for (int k = 0; k < KINDS; k++) {
 			if (b->lat[k].count == 0)
 				continue;
