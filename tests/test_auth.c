@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -197,6 +200,75 @@ accepting_frames(void **state)
 }
 
 static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f;
+
+	unlink(path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* Key files: private regular files only, with the path and the reason in every error;
+ * the accept file is optional; two different keys may not share a key id. */
+static void
+key_files_are_checked(void **state)
+{
+	char dir[] = "/tmp/kraftd-test-auth-XXXXXX", a[64], b[64], l[64], err[700], hex[80];
+	struct kr_auth_keys keys;
+	struct kr_auth_key k, first;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(l, sizeof(l), "%s/link", dir);
+	write_file(a, hex_a, 0600);
+	assert_int_equal(kr_auth_key_file(a, &k, err, sizeof(err)), 0);
+	assert_true(k.set);
+	write_file(a, hex_a, 0640);
+	assert_int_equal(kr_auth_key_file(a, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "group or others may read or write it (mode 0640)"));
+	assert_non_null(strstr(err, a));
+	write_file(a, hex_a, 0600);
+	assert_int_equal(symlink(a, l), 0);
+	assert_int_equal(kr_auth_key_file(l, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "symbolic link"));
+	assert_int_equal(kr_auth_key_file(dir, &k, err, sizeof(err)), -1);
+	assert_int_equal(kr_auth_key_file(b, &k, err, sizeof(err)), -1); /* missing */
+	write_file(b, "0123", 0600);
+	assert_int_equal(kr_auth_key_file(b, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "4 hex digits, not 64"));
+	/* no key: off; an accept file that does not exist: one key */
+	assert_int_equal(kr_auth_keys_load(NULL, NULL, &keys, err, sizeof(err)), 0);
+	assert_false(keys.keys[0].set);
+	unlink(b);
+	assert_int_equal(kr_auth_keys_load(a, b, &keys, err, sizeof(err)), 0);
+	assert_true(keys.keys[0].set);
+	assert_false(keys.keys[1].set);
+	write_file(b, hex_b, 0600);
+	assert_int_equal(kr_auth_keys_load(a, b, &keys, err, sizeof(err)), 0);
+	assert_true(keys.keys[1].set);
+	/* another key with the same id as a's: refused, another key wanted */
+	first = key(hex_a);
+	for (unsigned i = 0;; i++) {
+		snprintf(hex, sizeof(hex), "%056x%08x", 0, i);
+		if (key(hex).id == first.id)
+			break;
+	}
+	write_file(b, hex, 0600);
+	assert_int_equal(kr_auth_keys_load(a, b, &keys, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "same key id"));
+	unlink(a);
+	unlink(b);
+	unlink(l);
+	rmdir(dir);
+}
+
+static void
 key_files_are_parsed_with_clear_errors(void **state)
 {
 	struct kr_auth_key k;
@@ -225,6 +297,7 @@ main(void)
 		cmocka_unit_test(the_replay_window),
 		cmocka_unit_test(accepting_frames),
 		cmocka_unit_test(key_files_are_parsed_with_clear_errors),
+		cmocka_unit_test(key_files_are_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -171,6 +171,10 @@ inconsistent_timeouts_are_refused(void **state)
 	refused(GOOD
 		"controller.quorum.fetch.timeout.ms=10\ncontroller.quorum.retry.backoff.ms=6\n",
 		"controller.quorum.retry.backoff.ms", "below half");
+	refused(GOOD "kraftd.auth.key.accept.file=/k\n", "kraftd.auth.key.accept.file",
+		"without kraftd.auth.key.file");
+	refused(GOOD "kraftd.append.dedup.window.ms=0\n", "kraftd.append.dedup.window.ms",
+		"above 0");
 	refused(GOOD "kraftd.fetch.max.bytes=40000\nkraftd.frame.bytes=50000\n",
 		"kraftd.frame.bytes", "above kraftd.fetch.max.bytes");
 	/* just below half is fine */

@@ -30,9 +30,10 @@
  *       40    4  body length L, at most KR_WIRE_BODY_MAX
  *       44    4  CRC32C over bytes [0, 44) of the header followed by the L body bytes
  *       48    L  body, laid out per API below
- *     48+L   32  authentication trailer, present only with KR_FRAME_F_AUTH. Its inner
- *                layout belongs to the peer-authentication work; this format only
- *                reserves the place, and the CRC does not cover it.
+ *     48+L   32  authentication trailer, present only with KR_FRAME_F_AUTH: key id,
+ *                send time, sender sequence and a MAC over header, body and trailer
+ *                (include/kraft/auth.h). The CRC does not cover it; nodes with a cluster
+ *                key refuse frames without one (before any body is decoded).
  *
  * A datagram holds exactly one frame: a datagram longer than 48 + L (+ 32) is refused
  * as KR_WIRE_ETRAILING, a shorter one as KR_WIRE_ETRUNCATED.
