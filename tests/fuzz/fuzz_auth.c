@@ -26,10 +26,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct kr_auth_keys keys = {0};
 		char err[128];
 
-		if (sodium_init() < 0 ||
-		    kr_auth_key_parse("000102030405060708090a0b0c0d0e0f"
-				      "101112131415161718191a1b1c1d1e1f",
-				      &keys.keys[0], err, sizeof(err)) != 0)
+		if (sodium_init() < 0 || kr_auth_key_parse("000102030405060708090a0b0c0d0e0f"
+							   "101112131415161718191a1b1c1d1e1f",
+							   &keys.keys[0], err, sizeof(err)) != 0)
 			abort();
 		kr_auth_init(&rx, &keys, NOW);
 		kr_auth_init(&tx, &keys, NOW);
