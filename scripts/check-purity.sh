@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # kraftd: the protocol cores are pure. Fails if an object file of the election core
 # (control/election.c, control/recv_*.c) or of the replication core (dataplane/repl.c,
-# dataplane/recv_*.c) refers to a clock, a file or socket call, an allocator, a random
+# dataplane/recv_*.c, its producer table and frame authentication) refers to a clock, a file or socket call, an allocator, a random
 # source, a lock, or a kraftd call that does I/O.
 # Usage: scripts/check-purity.sh path/to/libkraft.a   (run by the test suite: 'style')
 set -euo pipefail
 lib=${1:?usage: check-purity.sh libkraft.a}
-forbidden='^(clock_gettime|clock|time|gettimeofday|nanosleep|usleep|sleep|malloc|calloc|realloc|free|strdup|open|open64|openat|openat64|close|read|write|pread|pread64|pwrite|pwrite64|fsync|fdatasync|ftruncate|ftruncate64|unlink|unlinkat|rename|mkdir|socket|send|sendto|sendmsg|recv|recvfrom|recvmsg|poll|epoll_wait|select|rand|random|getrandom|pthread_mutex_lock|pthread_spin_lock|kr_log_open|kr_log_flush|kr_log_close|kr_write_full|kr_read_full|kr_fsync_fd|kr_fsync_dir|kr_write_file_atomic|kr_read_file|kr_mkdir_durable|kr_quorum_state_store|kr_quorum_state_load|kr_uuid_random)$'
+forbidden='^(clock_gettime|clock|time|gettimeofday|nanosleep|usleep|sleep|malloc|calloc|realloc|free|strdup|open|open64|openat|openat64|close|read|write|pread|pread64|pwrite|pwrite64|fsync|fdatasync|ftruncate|ftruncate64|unlink|unlinkat|rename|mkdir|socket|send|sendto|sendmsg|recv|recvfrom|recvmsg|poll|epoll_wait|select|rand|random|getrandom|pthread_mutex_lock|pthread_spin_lock|kr_log_open|kr_log_flush|kr_log_close|kr_write_full|kr_read_full|kr_fsync_fd|kr_fsync_dir|kr_write_file_atomic|kr_read_file|kr_mkdir_durable|kr_quorum_state_store|kr_quorum_state_load|kr_uuid_random|kr_auth_key_file|kr_auth_keys_load)$'
 members=0
 bad=0
 while IFS= read -r line; do
@@ -15,7 +15,8 @@ while IFS= read -r line; do
 		member=${line%:}
 		member=${member##*/}
 		case "$member" in
-		control_election.c.o | control_recv_*.c.o | dataplane_repl.c.o | dataplane_recv_*.c.o)
+		control_election.c.o | control_recv_*.c.o | dataplane_repl.c.o | dataplane_recv_*.c.o | \
+		dataplane_producers.c.o | dataplane_auth.c.o)
 			core=1
 			members=$((members + 1))
 			;;
@@ -31,7 +32,7 @@ while IFS= read -r line; do
 		;;
 	esac
 done < <(nm "$lib" 2>/dev/null)
-if [ "$members" -lt 11 ]; then
+if [ "$members" -lt 13 ]; then
 	echo "check-purity: found only $members core objects in $lib; the list above is stale" >&2
 	exit 1
 fi
