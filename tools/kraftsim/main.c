@@ -28,7 +28,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: kraftsim [--nodes N] [--observers K] [--durability disk|memory]\n"
 		"                [--seed S] [--seeds K] [--steps T] [--bug NAME]...\n"
-		"                [--sabotage NAME] [--verbose]\n"
+		"                [--sabotage NAME] [--auth] [--verbose]\n"
 		"       kraftsim --list-bugs | --list-sabotage\n"
 		"\n"
 		"Runs seeds S..S+K-1 (default 1, 1) of an N-voter (default 3) cluster with K\n"
@@ -46,6 +46,8 @@ usage(FILE *f)
 		"  --bug NAME       plant a bug in the cores (repeatable); --list-bugs names them\n"
 		"  --sabotage NAME  corrupt the simulator's view of the world once, to prove a\n"
 		"                   checker fires; --list-sabotage names them\n"
+		"  --auth           with a cluster key: every frame sealed and checked (peer\n"
+		"                   authentication), duplicates then refused as replays\n"
 		"  --verbose        print each seed's fault profile and every step\n"
 		"\n"
 		"Exit 0 if no invariant broke, 1 if one did, 2 on bad arguments. Last line:\n"
@@ -82,6 +84,7 @@ main(int argc, char **argv)
 		{"sabotage", required_argument, NULL, 'x'},
 		{"list-sabotage", no_argument, NULL, 'L'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"auth", no_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -164,6 +167,9 @@ main(int argc, char **argv)
 			return 0;
 		case 'v':
 			o.verbose = true;
+			break;
+		case 'A':
+			o.auth = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -17,10 +17,11 @@
 
 #define SIM_NODES_MAX (KR_VOTERS_MAX + KR_OBSERVERS_MAX)
 #define SIM_CLIENTS_MAX 4
-#define SIM_RING_CAP 32	      /* elements per ring between the planes */
-#define SIM_RX_CAP 512	      /* datagrams a node's port holds; more are lost */
-#define SIM_SEQ_MAX 65536     /* appends per client in one run */
-#define SIM_TRACE 64	      /* events kept for a violation report */
+#define SIM_WALL0 (1700000000LL * 1000000) /* the wall clock at simulated time 0 (us) */
+#define SIM_RING_CAP 32			   /* elements per ring between the planes */
+#define SIM_RX_CAP 512			   /* datagrams a node's port holds; more are lost */
+#define SIM_SEQ_MAX 65536		   /* appends per client in one run */
+#define SIM_TRACE 64			   /* events kept for a violation report */
 #define SIM_CLAIM_EPOCHS 16   /* per node: the latest durable-offset report per epoch */
 #define SIM_CLIENT_ADDR 10000 /* client c has address SIM_CLIENT_ADDR + c */
 
@@ -202,6 +203,7 @@ struct sim_opts {
 	bool show_profile; /* print the seed's faults at its start */
 	uint32_t bugs;
 	int sabotage; /* 1-based index into sabotage.c's table, 0 for none */
+	bool auth;    /* a cluster key: frames sealed by the shells, checked by the cores */
 };
 
 struct sim {
@@ -211,7 +213,9 @@ struct sim {
 	uint64_t steps;
 	struct profile pf;
 	struct kr_wire_ctx wire;
-	int n; /* nodes, voters first */
+	struct kr_auth_keys keys;
+	struct kr_auth client_auth; /* the clients' sealing state */
+	int n;			    /* nodes, voters first */
 	struct node nodes[SIM_NODES_MAX];
 	bool cut[SIM_NODES_MAX + 1][SIM_NODES_MAX + 1]; /* cut[a][b]: a -> b is lost */
 	int64_t heal_at;

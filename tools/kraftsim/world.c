@@ -560,6 +560,9 @@ node_boot(struct sim *s, struct node *nd)
 		fprintf(stderr, "kraftsim: bad replication config\n");
 		exit(2);
 	}
+	nd->r->wall_offset_us = SIM_WALL0;
+	if (s->o.auth)
+		kr_repl_auth(nd->r, &s->keys, local(s, nd) + SIM_WALL0);
 	st.qs = nd->disk;
 	st.log_last_epoch = kr_log_last_epoch(nd->log);
 	/* memory mode: a restart lost the log; the node may not vote until it caught up */
@@ -694,6 +697,26 @@ dp_next(const struct sim *s, const struct node *nd)
 	return d < t ? d : t;
 }
 
+/* Frames a node refused as damaged: undecodable, or failing authentication (not a
+ * replay: the network duplicates good datagrams). */
+static uint64_t
+bad_frames(const struct node *nd)
+{
+	const uint64_t *a = nd->r->auth.drops;
+
+	return nd->r->stats.drops[KR_RP_DROP_DECODE] + a[KR_AUTH_DROP_MISSING] +
+	       a[KR_AUTH_DROP_UNKNOWN_KEY] + a[KR_AUTH_DROP_BAD_MAC];
+}
+
+/* As the node's dataplane shell: with a cluster key, seal each frame going out. */
+static void
+seal(struct sim *s, struct node *nd, uint8_t *buf, int len)
+{
+	if (s->o.auth && len > KR_WIRE_HDR_BYTES && (buf[7] & KR_FRAME_F_AUTH) &&
+	    kr_auth_seal_next(&nd->r->auth, buf, (size_t)len, local(s, nd) + SIM_WALL0) != 0)
+		check_violation(s, "node %d: a frame would not seal", nd->id);
+}
+
 static void
 dp_actions(struct sim *s, struct node *nd)
 {
@@ -713,6 +736,7 @@ dp_actions(struct sim *s, struct node *nd)
 						len);
 				return;
 			}
+			seal(s, nd, buf, len);
 			sim_trace(s, TR_SEND, nd->id, a->u.send.msg.api,
 				  a->u.send.to_node >= 0 ? a->u.send.to_node
 							 : (int32_t)a->u.send.to_addr,
@@ -723,7 +747,9 @@ dp_actions(struct sim *s, struct node *nd)
 				 buf, (size_t)len);
 			break;
 		case KR_RP_TRANSMIT:
-			net_send(s, nd->id, (uint64_t)a->u.transmit.to_node, a->u.transmit.bytes,
+			memcpy(buf, a->u.transmit.bytes, a->u.transmit.len);
+			seal(s, nd, buf, (int)a->u.transmit.len);
+			net_send(s, nd->id, (uint64_t)a->u.transmit.to_node, buf,
 				 a->u.transmit.len);
 			break;
 		case KR_RP_EVENT:
@@ -774,9 +800,11 @@ sim_inject_frame(struct sim *s, struct node *from, struct node *to, uint32_t cor
 
 	memcpy(h.cluster_id, s->wire.cluster_id, KR_UUID_BYTES);
 	h.voter_set_hash = s->wire.voter_set_hash;
+	h.flags = s->wire.flags;
 	len = kr_frame_encode(buf, sizeof(buf), &h, m);
 	if (len < 0 || to->rx_n == SIM_RX_CAP)
 		return;
+	seal(s, from, buf, len);
 	to->rx[(to->rx_head + to->rx_n++) % SIM_RX_CAP] = (struct datagram){
 		.at = s->now,
 		.from = from->id,
@@ -809,16 +837,17 @@ dp_step(struct sim *s, struct node *nd)
 		int32_t from_node = d.from > 0 ? d.from : KR_NODE_NONE;
 		uint64_t addr =
 			d.from > 0 ? (uint64_t)d.from : SIM_CLIENT_ADDR + (uint64_t)(-d.from - 1);
-		uint64_t malformed = nd->r->stats.drops[KR_RP_DROP_DECODE];
+		uint64_t malformed = bad_frames(nd);
 		bool corrupt = d.corrupt != s->mislabel_next;
 
 		nd->rx_head = (nd->rx_head + 1) % SIM_RX_CAP;
 		nd->rx_n--;
 		sim_trace(s, TR_DP_PACKET, nd->id, d.from, d.len, d.len > 5 ? d.bytes[5] : 0, 0);
 		kr_repl_on_packet(nd->r, d.bytes, d.len, from_node, addr, local(s, nd), &nd->ro);
-		/* every damaged datagram is counted as malformed and dropped; no good one is */
+		/* every damaged datagram is counted as malformed (or, with a key, failing its
+		 * MAC) and dropped; no good one is (a good one may be refused as a replay) */
 		s->mislabel_next = false;
-		if ((nd->r->stats.drops[KR_RP_DROP_DECODE] != malformed) != corrupt)
+		if ((bad_frames(nd) != malformed) != corrupt)
 			check_violation(s, "node %d: a %s datagram from %d was %s", nd->id,
 					corrupt ? "damaged" : "well-formed", d.from,
 					corrupt ? "not refused as malformed"
@@ -898,7 +927,10 @@ client_send(struct sim *s, struct client *c)
 	memset(&h, 0, sizeof(h));
 	h.sender_id = KR_NODE_NONE;
 	h.correlation_id = ++c->corr;
+	h.flags = s->wire.flags;
 	len = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	if (s->o.auth)
+		kr_auth_seal_next(&s->client_auth, buf, (size_t)len, s->now + SIM_WALL0);
 	c->inflight = true;
 	c->timeout_at = s->now + T_CLIENT;
 	c->attempts++;
@@ -1272,6 +1304,18 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 	for (int i = 0; i < 16; i++)
 		s->wire.cluster_id[i] = (uint8_t)(0xA0 + i);
 	s->wire.voter_set_hash = 0x5151;
+	if (o->auth) {
+		char err[128];
+
+		if (kr_auth_key_parse(
+			    "5151515151515151515151515151515151515151515151515151515151515151",
+			    &s->keys.keys[0], err, sizeof(err)) != 0) {
+			fprintf(stderr, "kraftsim: %s\n", err);
+			exit(2);
+		}
+		s->wire.flags = KR_FRAME_F_AUTH;
+		kr_auth_init(&s->client_auth, &s->keys, SIM_WALL0);
+	}
 	s->heal_at = NEVER;
 	draw_profile(s);
 	s->next_fault = s->pf.fault_every_us;
