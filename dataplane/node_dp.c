@@ -20,6 +20,9 @@
 #include "kraft/port_faults.h"
 
 #define RETENTION_CHECK_US 100000
+/* Events the core raises for one datagram at most (a Fetch reply: leader fetched, epoch
+ * seen, caught up, fatal; with room to spare). x2: the fault layer may duplicate it. */
+#define EVENTS_PER_DATAGRAM 8
 
 struct dp {
 	struct kn_node *n;
@@ -117,6 +120,7 @@ publish(struct dp *d)
 	s->rx_packets = n->dp_stats.rx_packets;
 	s->ring_full_event = n->dp_stats.ring_full_event;
 	s->ring_full_mgmt = n->dp_stats.ring_full_mgmt;
+	s->rx_deferred = n->dp_stats.rx_deferred;
 	s->commit_latency = d->latency;
 	memcpy(s->auth_drops, d->r->auth.drops, sizeof(s->auth_drops));
 	atomic_store_explicit(&n->dp_snap_seq, seq + 2, memory_order_release);
@@ -493,6 +497,14 @@ poll_inputs(struct dp *d)
 	for (unsigned p = 0; p < n->n_ports; p++) {
 		struct kn_port *port = n->ports[p];
 
+		/* Backpressure, so the threads can never wait on each other: a burst is taken
+		 * only while the event ring has room for all it can raise. Otherwise the push
+		 * in actions() could wait on a control thread that waits, on a full command
+		 * ring, for this thread. The datagrams wait in the port meanwhile. */
+		if (rte_ring_free_count(n->event) < KN_RX_BURST * EVENTS_PER_DATAGRAM * 2) {
+			n->dp_stats.rx_deferred++;
+			break;
+		}
 		k = port->rx(port, d->rx, KN_RX_BURST);
 		for (int i = 0; i < k; i++) {
 			int copies = 1;

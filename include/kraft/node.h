@@ -76,7 +76,7 @@ struct kn_dp_snapshot {
 	struct kr_replica_info replicas[KR_REPLICAS_MAX];
 	struct kr_repl_stats core;
 	struct kn_port_stats ports[KN_PORTS_MAX];
-	uint64_t rx_packets, ring_full_event, ring_full_mgmt;
+	uint64_t rx_packets, ring_full_event, ring_full_mgmt, rx_deferred;
 	struct kr_latency commit_latency; /* append received to its acknowledgement leaving */
 	uint64_t auth_drops[KR_AUTH_DROP_COUNT]; /* frames failing authentication, by reason */
 };
@@ -90,6 +90,7 @@ struct kn_stats {
 	uint64_t mgmt_requests, mgmt_dropped;
 	uint64_t send_unroutable; /* a frame for a node with no known address */
 	uint64_t pings;		  /* PINGs echoed by the dataplane (kraftbench's floor) */
+	uint64_t rx_deferred;	  /* polls skipped: the event ring lacked room for a burst */
 };
 
 struct kn_node {
