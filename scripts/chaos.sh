@@ -7,7 +7,8 @@
 # (--out keeps the run directory: histories, node logs; without it a passing run leaves
 # nothing behind, a failing one keeps everything and says where. --plant-loss, the
 # harness's own test: one round in which node 1's drained read misses a record; the
-# verdict must be INVALID, with the record reported lost.)
+# verdict must be INVALID, with the record reported lost. --auth: the nodes and clients
+# hold a cluster key, so every frame is sealed and checked under the faults too.)
 #
 # The run is a series of rounds. In each, tests/history/workload.py appends unique values
 # through kraftctl from N clients (recording invoke / ok / fail / unknown with offsets)
@@ -46,6 +47,7 @@ FAULTS=""
 SEED=$$
 OUT=""
 PLANT=0
+AUTH=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--minutes) MINUTES=$2; shift 2 ;;
@@ -57,6 +59,7 @@ while [ $# -gt 0 ]; do
 	--seed) SEED=$2; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	--plant-loss) PLANT=1; shift ;;
+	--auth) AUTH=1; shift ;;
 	-h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "chaos: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
@@ -80,7 +83,15 @@ export KRAFTD_BUILD=${KRAFTD_BUILD:-$TOP/build}
 TMP_OUT=0
 [ -z "$OUT" ] && { OUT=$(mktemp -d /tmp/kraftd-chaos.XXXXXX); TMP_OUT=1; }
 mkdir -p "$OUT"
-export KRAFTD_RUN=$OUT/cluster KRAFTD_NS=kz$$ KRAFTD_PORT=${KRAFTD_PORT:-9093} KRAFTD_ARGS=--test-crash-torn
+AUTH_ARGS=""
+if [ "$AUTH" = 1 ]; then # a cluster key: every frame sealed and checked, clients too
+	rm -f "$OUT/cluster.key"
+	"$KRAFTD_BUILD/kraftd" random-key "$OUT/cluster.key" >/dev/null || exit 1
+	AUTH_ARGS="--kraftd.auth.key.file=$OUT/cluster.key"
+	export KRAFTD_AUTH_KEY_FILE=$OUT/cluster.key
+fi
+export KRAFTD_RUN=$OUT/cluster KRAFTD_NS=kz$$ KRAFTD_PORT=${KRAFTD_PORT:-9093}
+export KRAFTD_ARGS="--test-crash-torn $AUTH_ARGS"
 CL=$TOP/scripts/cluster.sh
 KCTL=$KRAFTD_BUILD/tools/kraftctl/kraftctl
 WORKLOAD=$TOP/tests/history/workload.py
@@ -154,7 +165,7 @@ fault() { # one fault, healed before it returns
 	eio)
 		n=$(other "$l")
 		alive "$n" || return 1
-		KRAFTD_ARGS="--test-crash-torn --test-fail-flush-after $(rnd 5 50)" "$CL" restart "$n" >/dev/null
+		KRAFTD_ARGS="--test-crash-torn --test-fail-flush-after $(rnd 5 50) $AUTH_ARGS" "$CL" restart "$n" >/dev/null
 		EIO_NODES="$EIO_NODES $n"
 		;;
 	esac
@@ -178,7 +189,7 @@ open(sys.argv[2], "a").writelines(keep)
 EOF
 }
 
-log "chaos: $MINUTES min over $TRANSPORT ($DURABILITY), rounds of $ROUND s, $CLIENTS clients, faults $FAULTS, seed $SEED, in $OUT"
+log "chaos: $MINUTES min over $TRANSPORT ($DURABILITY$([ "$AUTH" = 1 ] && echo ", cluster key")), rounds of $ROUND s, $CLIENTS clients, faults $FAULTS, seed $SEED, in $OUT"
 "$CL" up --nodes 3 --transport "$TRANSPORT" --durability "$DURABILITY" >"$OUT/up.log" 2>&1 ||
 	{ log "the cluster did not come up: $(tail -3 "$OUT/up.log"); the nodes said: $(grep -h 'start:' "$KRAFTD_RUN"/n*.log | tail -3 | sed 's/.*start: //')"; exit 1; }
 : >"$OUT/history"
