@@ -60,7 +60,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift 2 ;;
 	--plant-loss) PLANT=1; shift ;;
 	--auth) AUTH=1; shift ;;
-	-h | --help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "chaos: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
 done
