@@ -55,6 +55,8 @@ kb() { # CONFIG-JSON kraftbench-args...
 }
 
 echo "bench-auth: $(nproc) cores, $(uname -r), $ROUNDS rounds, results in $OUT"
+# the price of one seal and one check by frame size, without the network
+"$KRAFTD_BUILD/tools/kraftbench/kraftbench" --mac-cost | tag '{"run": "mac_cost"}' >>"$RES"
 for t in $TRANSPORTS; do
 	for r in $(seq 1 "$ROUNDS"); do
 		for auth in off on; do
@@ -80,6 +82,8 @@ done
 python3 - "$RES" "$OUT/report.md" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
+mac = [r for r in rows if r.get("run") == "mac_cost"]
+rows = [r for r in rows if r.get("run") != "mac_cost"]
 med = lambda xs: statistics.median(xs) if xs else float("nan")
 out = ["| transport | auth | commit p50 us | commit p99 us | ping p50 us | commit/ping p50 | records/s (16/append, 32 in flight) |",
        "|---|---|---|---|---|---|---|"]
@@ -103,6 +107,9 @@ for t in sorted({r["transport"] for r in rows}):
                        t, v["on"]["p50"] / v["off"]["p50"], v["on"]["p50"] - v["off"]["p50"],
                        v["on"]["p99"] / v["off"]["p99"], v["on"]["ping"] / v["off"]["ping"],
                        v["on"]["rps"] / v["off"]["rps"], v["on"]["n"]))
+if mac:
+    summary.append("MAC per frame (ns, seal / check): " + ", ".join(
+        "%s B %d / %d" % (k, v["seal"], v["check"]) for k, v in mac[0]["mac_cost_ns"].items()))
 text = "\n".join(out + [""] + summary) + "\n"
 open(sys.argv[2], "w").write(text)
 print(text)
