@@ -177,7 +177,10 @@ rp_producers_rebuild(struct kr_repl *r, int64_t wall_us)
 			struct kr_batch_hdr h;
 
 			kr_batch_hdr_get(sp.data + pos, &h);
-			if (!(h.attributes & KR_BATCH_A_CONTROL) && h.producer_id != 0)
+			/* appends older than the window are no longer promised: skip them (a
+			 * long log is rebuilt at the cost of reading headers, not hashing) */
+			if (!(h.attributes & KR_BATCH_A_CONTROL) && h.producer_id != 0 &&
+			    wall_us - h.timestamp_us < window(r))
 				rp_producer_record(r, h.producer_id, h.sequence, h.base_offset,
 						   h.record_count, h.timestamp_us, wall_us);
 			pos += h.length;

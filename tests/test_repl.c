@@ -1055,6 +1055,13 @@ a_new_leader_recognises_a_retry_after_many_producers(void **state)
 	assert_int_equal(kr_log_end(n->log), end);
 	/* full of recent producers: a new one waits */
 	assert_int_equal(append_error(n, 4, 5, 0), KR_ERR_BUSY);
+	/* a leader elected after the window rebuilds nothing older: the retry is new there */
+	n->now += KR_DEDUP_WINDOW_US_DEFAULT + 1;
+	cmd(n, KR_CMD_FENCE, 3, KR_NODE_NONE, 2);
+	cmd(n, KR_CMD_LEADER, 3, KR_NODE_NONE, 0);
+	end = kr_log_end(n->log);
+	assert_int_equal(append_error(n, 5, 7, 0), KR_ERR_NONE);
+	assert_int_equal(kr_log_end(n->log), end + 1);
 	rnode_free(n);
 }
 
