@@ -48,29 +48,6 @@ def vote(epoch):
     return struct.pack("<IIQiB3x", epoch, 0, 0, -1, 0) + bytes(16)
 
 
-def learn(sock, targets, key, key_id, seq):
-    """cluster id, voter-set hash and node id of every target, from sealed PINGs."""
-    seen = {}
-    for _ in range(50):
-        for t in targets:
-            if t not in seen:
-                seq[0] += 1
-                sock.sendto(seal(kw.frame(kw.API["PING"], corr=7, flags=F_AUTH), key, key_id,
-                                 seq[0], int(time.time())), t)
-        sock.settimeout(0.2)
-        try:
-            while len(seen) < len(targets):
-                buf, addr = sock.recvfrom(2048)
-                h = kw.header(buf)
-                if h and h[0] == kw.API["PING_RESP"]:
-                    seen[addr] = h
-        except socket.timeout:
-            pass
-        if len(seen) == len(targets):
-            return seen
-    sys.exit("auth_inject: no PING reply from %s" % [t for t in targets if t not in seen])
-
-
 def capture(seconds, out, ifaces):
     socks = []
     for i in ifaces:
@@ -115,7 +92,12 @@ def inject(args):
     assert wrong_id != key_id, "the wrong key must have another key id"
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     seq = [int(time.time() * 1e6) << 10]
-    nodes = learn(s, targets, key, key_id, seq)
+
+    def sealed(f):
+        seq[0] += 1
+        return seal(f, key, key_id, seq[0], int(time.time()))
+
+    nodes = kw.learn(s, targets, seal=sealed, who="auth_inject")
     sent = {}
 
     def send(kind, t, f):

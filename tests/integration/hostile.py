@@ -28,27 +28,6 @@ def vote(epoch, pre=False, voter_id=-1):
     return struct.pack("<IIQiB3x", epoch, 0, 0, voter_id, 1 if pre else 0) + bytes(16)
 
 
-def learn(sock, targets):
-    """cluster id, voter-set hash and node id of every target, from PING replies."""
-    seen = {}
-    for _ in range(50):
-        for t in targets:
-            if t not in seen:
-                sock.sendto(kw.frame(kw.API["PING"], corr=7), t)
-        sock.settimeout(0.2)
-        try:
-            while len(seen) < len(targets):
-                buf, addr = sock.recvfrom(2048)
-                h = kw.header(buf)
-                if h and h[0] == kw.API["PING_RESP"]:
-                    seen[addr] = h
-        except socket.timeout:
-            pass
-        if len(seen) == len(targets):
-            return seen
-    sys.exit("hostile: no PING reply from %s" % [t for t in targets if t not in seen])
-
-
 def main():
     args = sys.argv[1:]
     flood = 0.0
@@ -58,7 +37,7 @@ def main():
     count = int(args[0])
     targets = [(h, int(p)) for h, p in (a.split(":") for a in args[1:])]
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    nodes = learn(s, targets)
+    nodes = kw.learn(s, targets, who="hostile")
     rng = random.Random(8)
     sent = {}
 

@@ -1,6 +1,8 @@
 """kraftd's frame header in Python, for the tests that speak to nodes on their own
 (the management flood, the hostile-packet injector): include/kraft/wire.h, format 1."""
+import socket
 import struct
+import sys
 
 HDR = 48
 API = {"VOTE": 1, "BEGIN_EPOCH": 3, "END_EPOCH": 5, "FETCH": 7, "APPEND": 9, "READ": 11,
@@ -30,3 +32,26 @@ def header(buf):
         return None
     voter_set, sender, corr, _ = struct.unpack_from("<QiII", buf, 24)
     return buf[5], bytes(buf[8:24]), voter_set, sender, corr
+
+
+def learn(sock, targets, seal=None, who="kraftwire"):
+    """cluster id, voter-set hash and node id of every target, from its PING replies;
+    with seal, PINGs carry the authentication flag and seal(frame) completes them."""
+    seen = {}
+    for _ in range(50):
+        for t in targets:
+            if t not in seen:
+                f = frame(API["PING"], corr=7, flags=1 if seal else 0)
+                sock.sendto(seal(f) if seal else f, t)
+        sock.settimeout(0.2)
+        try:
+            while len(seen) < len(targets):
+                buf, addr = sock.recvfrom(2048)
+                h = header(buf)
+                if h and h[0] == API["PING_RESP"]:
+                    seen[addr] = h
+        except socket.timeout:
+            pass
+        if len(seen) == len(targets):
+            return seen
+    sys.exit("%s: no PING reply from %s" % (who, [t for t in targets if t not in seen]))
