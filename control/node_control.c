@@ -825,6 +825,9 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	if (kr_auth_keys_load(cfg->auth_key_file, cfg->auth_accept_file, &keys, kerr,
 			      sizeof(kerr)) != 0) {
 		kn_log(n, "start", "authentication keys: %s", kerr);
+		free(n->repl);
+		free(c);
+		free(n);
 		return 2;
 	}
 	/* signals arrive only through the control thread's signalfd: blocked here, before
