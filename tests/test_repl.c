@@ -943,6 +943,22 @@ append_error(struct rnode *n, uint32_t corr, uint64_t pid, uint64_t seq)
 	return a->u.send.msg.u.append_resp.error;
 }
 
+/* A retry of producer pid's sequence 0 is answered with its first offset, and nothing
+ * is appended. */
+static void
+retry_answered_at(struct rnode *n, uint64_t pid, uint64_t first)
+{
+	uint64_t end = kr_log_end(n->log);
+	const struct kr_append_resp *a;
+
+	clear(n);
+	append_req(n, 3, pid, 0, 1, 8);
+	a = &find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp;
+	assert_int_equal(a->error, KR_ERR_NONE);
+	assert_int_equal(a->base_offset, first);
+	assert_int_equal(kr_log_end(n->log), end);
+}
+
 /* The chaos run's duplicate: one producer per client invocation, a retry after many
  * other producers. However many came after it within the window, the retry is answered
  * with the first offset; producers beyond the table's size are refused (BUSY), not let
@@ -968,15 +984,7 @@ a_retry_is_recognised_however_many_producers_came_after_it(void **state)
 	}
 	assert_int_equal(busy, 51); /* the table holds 7 and the first 32767 others */
 	assert_int_equal(n->r.stats.producers_full, 51);
-	end = kr_log_end(n->log);
-	clear(n);
-	append_req(n, 3, 7, 0, 1, 8);
-	const struct kr_append_resp *a =
-		&find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp;
-
-	assert_int_equal(a->error, KR_ERR_NONE);
-	assert_int_equal(a->base_offset, first);
-	assert_int_equal(kr_log_end(n->log), end);
+	retry_answered_at(n, 7, first);
 	/* the window passes for producer 7: it is the one forgotten for a new producer */
 	n->now += 10 * 1000 * MS;
 	assert_int_equal(append_error(n, 4, 999999, 0), KR_ERR_NONE);
@@ -1044,15 +1052,7 @@ a_new_leader_recognises_a_retry_after_many_producers(void **state)
 	cmd(n, KR_CMD_FENCE, 2, KR_NODE_NONE, 1);
 	cmd(n, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
 	assert_int_equal(n->r.stats.producers_lost, 0);
-	end = kr_log_end(n->log);
-	clear(n);
-	append_req(n, 3, 7, 0, 1, 8);
-	const struct kr_append_resp *a =
-		&find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp;
-
-	assert_int_equal(a->error, KR_ERR_NONE);
-	assert_int_equal(a->base_offset, first);
-	assert_int_equal(kr_log_end(n->log), end);
+	retry_answered_at(n, 7, first);
 	/* full of recent producers: a new one waits */
 	assert_int_equal(append_error(n, 4, 5, 0), KR_ERR_BUSY);
 	/* a leader elected after the window rebuilds nothing older: the retry is new there */
