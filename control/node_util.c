@@ -126,6 +126,15 @@ kn_ring_pending(const struct rte_ring *r)
 	       __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE);
 }
 
+unsigned
+kn_ring_free(const struct rte_ring *r)
+{
+	uint32_t used = (__atomic_load_n(&r->prod.tail, __ATOMIC_ACQUIRE) -
+			 __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE)) & r->mask;
+
+	return used >= r->capacity ? 0 : r->capacity - used;
+}
+
 void
 kn_wake(int fd, atomic_bool *sleeping)
 {

@@ -501,7 +501,7 @@ poll_inputs(struct dp *d)
 		 * only while the event ring has room for all it can raise. Otherwise the push
 		 * in actions() could wait on a control thread that waits, on a full command
 		 * ring, for this thread. The datagrams wait in the port meanwhile. */
-		if (rte_ring_free_count(n->event) < KN_RX_BURST * EVENTS_PER_DATAGRAM * 2) {
+		if (kn_ring_free(n->event) < KN_RX_BURST * EVENTS_PER_DATAGRAM * 2) {
 			n->dp_stats.rx_deferred++;
 			break;
 		}

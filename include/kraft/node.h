@@ -166,6 +166,10 @@ void kn_ring_push(struct rte_ring *r, const void *elem, unsigned esize, uint64_t
 bool kn_ring_try_push(struct rte_ring *r, const void *elem, unsigned esize, uint64_t *full);
 /* Does the ring hold anything? (Atomic loads of its tails: callable from either side.) */
 bool kn_ring_pending(const struct rte_ring *r);
+/* Free slots in the ring, by the same atomic loads. (rte_ring_free_count reads the
+ * tails plainly: a data race with the other side's store, which TSan reports.) Exact
+ * for the producer side of a single-producer ring; the consumer only adds room. */
+unsigned kn_ring_free(const struct rte_ring *r);
 /* Wake a thread that may sleep on eventfd fd (if *sleeping). A full fence first: the
  * pushed element and the sleeper's flag are two locations (Dekker's pattern), and the
  * sleeper re-checks the ring after setting its flag. */
