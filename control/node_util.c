@@ -129,8 +129,9 @@ kn_ring_pending(const struct rte_ring *r)
 unsigned
 kn_ring_free(const struct rte_ring *r)
 {
-	uint32_t used = (__atomic_load_n(&r->prod.tail, __ATOMIC_ACQUIRE) -
-			 __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE)) & r->mask;
+	uint32_t prod = __atomic_load_n(&r->prod.tail, __ATOMIC_ACQUIRE);
+	uint32_t cons = __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE);
+	uint32_t used = (prod - cons) & r->mask;
 
 	return used >= r->capacity ? 0 : r->capacity - used;
 }
