@@ -32,6 +32,10 @@
 #   eio          a follower restarted so that its flushes fail after 5-50 more (an
 #                fdatasync EIO): it must fail-stop (exit 3); restarted clean at the
 #                round's end (disk durability only)
+#   enospc       a follower killed and restarted on a tmpfs 64-512 KB larger than its
+#                data: real ENOSPC once the log grows into it (a segment, an index or
+#                the quorum-state file). It must fail-stop; at the round's end its files
+#                go back to disk and it restarts (disk durability only)
 # Restarted nodes run with --test-crash-torn: what was not flushed is cut at restart,
 # leaving a random part of it (a torn write). Needs root and a build configured with
 # -Dcrash_test=true ($KRAFTD_BUILD, default build/).
@@ -60,7 +64,7 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift 2 ;;
 	--plant-loss) PLANT=1; shift ;;
 	--auth) AUTH=1; shift ;;
-	-h | --help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "chaos: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
 done
@@ -70,7 +74,7 @@ af_xdp) ALL="kill-leader,kill-follower,kill-random,pause,partition,oneway,drop,l
 memif) ALL="kill-leader,kill-follower,kill-random,pause,netem" ;;
 *) echo "chaos: --transport udp, af_xdp or memif" >&2; exit 2 ;;
 esac
-[ "$DURABILITY" = disk ] && ALL="$ALL,eio"
+[ "$DURABILITY" = disk ] && ALL="$ALL,eio,enospc"
 FAULTS=${FAULTS:-$ALL}
 IFS=, read -r -a FLIST <<<"$FAULTS"
 for f in "${FLIST[@]}"; do
@@ -102,9 +106,11 @@ log() { printf '[%5ss] %s\n' $(($(date +%s) - T0)) "$*" | tee -a "$OUT/chaos.log
 declare -A COUNT
 FAILED=0
 EIO_NODES=""
+ENOSPC_NODES=""
 cleanup() {
 	[ -n "${WL:-}" ] && kill "$WL" 2>/dev/null
 	cp "$KRAFTD_RUN"/n*.log "$OUT/" 2>/dev/null # the nodes' logs outlive the cluster
+	for i in $ENOSPC_NODES; do small_disk_off "$i"; done
 	"$CL" heal >/dev/null 2>&1
 	"$CL" down >/dev/null 2>&1
 }
@@ -122,10 +128,44 @@ kctl() { if [ "$TRANSPORT" = af_xdp ]; then ip netns exec "$KRAFTD_NS-hub" "$KCT
 rnd() { echo $((RANDOM % ($2 - $1 + 1) + $1)); } # MIN MAX
 ms() { sleep "$(awk "BEGIN {print $1 / 1000}")"; }
 alive() { local p; p=$(cat "$KRAFTD_RUN/n$1.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null; }
-leader() { "$CL" leader 2>/dev/null; }
+leader() { "$CL" leader --within 2 2>/dev/null; } # no quorum now: pick a node at random
 other() { # a node other than $1
 	local o
 	while :; do o=$(rnd 1 3); [ "$o" != "$1" ] && { echo "$o"; return; }; done
+}
+
+# enospc: node N's data directory on a tmpfs a little larger than what it holds. The node
+# is killed first (its files cut back to what was flushed at the restart, as any kill).
+gone() { # N: killed and waited for (at most 5 s)
+	alive "$1" && "$CL" kill "$1" >/dev/null
+	for _ in $(seq 1 50); do alive "$1" || return 0; sleep 0.1; done
+	return 1
+}
+small_disk_on() { # N
+	local d=$KRAFTD_RUN/n$1 kb
+	gone "$1" || return 1
+	kb=$(($(du -sk "$d" | cut -f1) + $(rnd 64 512)))
+	mv "$d" "$d.disk" && mkdir "$d" || return 1
+	if ! mount -t tmpfs -o "size=${kb}k" kraftd-chaos "$d"; then
+		rmdir "$d"; mv "$d.disk" "$d"
+		log "enospc: cannot mount a tmpfs on $d (root is needed)"
+		return 1
+	fi
+	ENOSPC_NODES="$ENOSPC_NODES $1"
+	cp -a "$d.disk/." "$d/" && rm -rf "$d.disk"
+}
+small_disk_off() { # N: stopped, its files back on disk
+	local d=$KRAFTD_RUN/n$1 last
+	if ! alive "$1"; then # the kill faults restart at once: down means it stopped itself
+		last=$(grep -E "start: kraftd starting|stopped \(exit|FATAL" "$KRAFTD_RUN/n$1.log" | tail -1)
+		case $last in
+		*"stopped (exit 3)"* | *FATAL*) ;;
+		*) log "enospc: node $1 went down without a fail-stop (exit 3): ${last#*Z }"; FAILED=1 ;;
+		esac
+	fi
+	gone "$1"
+	mountpoint -q "$d" || return 0
+	mkdir -p "$d.disk" && cp -a "$d/." "$d.disk/" && umount "$d" && rmdir "$d" && mv "$d.disk" "$d"
 }
 
 fault() { # one fault, healed before it returns
@@ -167,6 +207,13 @@ fault() { # one fault, healed before it returns
 		alive "$n" || return 1
 		KRAFTD_ARGS="--test-crash-torn --test-fail-flush-after $(rnd 5 50) $AUTH_ARGS" "$CL" restart "$n" >/dev/null
 		EIO_NODES="$EIO_NODES $n"
+		;;
+	enospc)
+		n=$(other "$l")
+		alive "$n" || return 1
+		case " $ENOSPC_NODES " in *" $n "*) return 1 ;; esac
+		small_disk_on "$n" || { "$CL" restart "$n" >/dev/null; return 1; }
+		KRAFTD_ARGS="--test-crash-torn $AUTH_ARGS" "$CL" restart "$n" >/dev/null
 		;;
 	esac
 	COUNT[$f]=$((${COUNT[$f]:-0} + 1))
@@ -223,6 +270,10 @@ while [ "$(date +%s)" -lt "$END" ]; do
 		"$CL" restart "$i" >/dev/null
 	done
 	EIO_NODES=""
+	for i in $ENOSPC_NODES; do
+		small_disk_off "$i" && "$CL" restart "$i" >/dev/null
+	done
+	ENOSPC_NODES=""
 	for i in 1 2 3; do
 		alive "$i" || "$CL" restart "$i" >/dev/null
 		kill -CONT "$(cat "$KRAFTD_RUN/n$i.pid")" 2>/dev/null
@@ -267,6 +318,7 @@ for r in rows:
 done
 
 COUNT[eio-fail-stops]=$(cat "$KRAFTD_RUN"/n*.log 2>/dev/null | grep -c "injected by --test-fail-flush-after")
+COUNT[enospc-fail-stops]=$(cat "$KRAFTD_RUN"/n*.log 2>/dev/null | grep -c "No space left on device")
 COUNT[torn-tails-left]=$(cat "$KRAFTD_RUN"/n*.log 2>/dev/null | grep -c "a torn tail left")
 log "final check over the whole run"
 python3 "$CHECK" "$OUT/history" --json >"$OUT/verdict.json"
@@ -286,6 +338,7 @@ EOF
 if [ "$FAILED" = 1 ] || ! python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["valid"] else 1)' "$OUT/verdict.json"; then
 	trap - EXIT
 	cp "$KRAFTD_RUN"/n*.log "$OUT/" 2>/dev/null
+	for i in $ENOSPC_NODES; do small_disk_off "$i"; done # no tmpfs is left mounted
 	# the data directories too (kraftd inspect --dir shows every batch's epoch and producer)
 	for i in 1 2 3; do cp -a "$KRAFTD_RUN/n$i" "$OUT/data-n$i" 2>/dev/null; done
 	"$CL" heal >/dev/null 2>&1

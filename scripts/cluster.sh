@@ -3,7 +3,7 @@
 #   scripts/cluster.sh up [--nodes N] [--transport udp|memif|af_xdp] [--durability disk|memory]
 #                      [--idle poll|backoff|shared] [--fetch-timeout-ms T (200)]
 #                      [--election-timeout-ms T (100)]
-#   scripts/cluster.sh status | leader | down
+#   scripts/cluster.sh status | leader [--within S (100)] | down
 #   scripts/cluster.sh kill ID | stop ID | cont ID | restart ID | hup ID|all
 #   scripts/cluster.sh partition ID [ID...] | oneway FROM TO | drop PERCENT | linkdown ID | heal
 #   scripts/cluster.sh netem ID|all [drop=P] [dup=P] [delay=P] [delay_us=MAX]
@@ -165,17 +165,20 @@ cmd_up() {
 	cmd_leader >/dev/null && cmd_status
 }
 
-cmd_leader() {
+cmd_leader() { # [--within S]: the leader's id, once one is confirmed within S seconds
 	load
-	local l
-	for _ in $(seq 1 100); do
+	local l end within=100
+	[ "${1:-}" = --within ] && within=${2:?usage: leader [--within SECONDS]}
+	end=$(($(date +%s) + within))
+	while :; do
 		# only this cluster's answer counts (its id is in the state file)
 		l=$(kctl --bootstrap-server "$(servers)" --timeout-ms 1000 --json describe --status 2>/dev/null |
 			python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["leaderId"] if d["clusterId"] == sys.argv[1] else -1)' "${CID:-}" 2>/dev/null) &&
 			[ "${l:--1}" -ge 1 ] && alive "$l" && { echo "$l"; return 0; }
+		[ "$(date +%s)" -lt "$end" ] || break
 		sleep 0.1
 	done
-	echo "cluster: no leader" >&2
+	echo "cluster: no leader within $within s" >&2
 	return 1
 }
 
@@ -339,7 +342,7 @@ up) shift; cmd_up "$@" ;;
 bench) shift; cmd_bench "$@" ;;
 down) cmd_down ;;
 status) cmd_status ;;
-leader) cmd_leader ;;
+leader) shift; cmd_leader "$@" ;;
 kill) cmd_signal KILL "${2:?usage: kill ID}" ;;
 stop) cmd_signal STOP "${2:?usage: stop ID}" ;;
 cont) cmd_signal CONT "${2:?usage: cont ID}" ;;
