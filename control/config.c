@@ -139,39 +139,6 @@ given(const struct kr_node_config *c, enum key_id k)
 	return (c->given >> k) & 1;
 }
 
-int
-kr_endpoint_parse(const char *s, struct kr_endpoint *e)
-{
-	unsigned a[4];
-	int64_t port;
-	int n = 0;
-	const char *colon = strrchr(s, ':');
-	char host[16];
-
-	if (colon == NULL || (size_t)(colon - s) >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	if (sscanf(host, "%3u.%3u.%3u.%3u%n", &a[0], &a[1], &a[2], &a[3], &n) != 4 ||
-	    host[n] != '\0' || a[0] > 255 || a[1] > 255 || a[2] > 255 || a[3] > 255)
-		return -EINVAL;
-	for (const char *p = host; *p; p++)
-		if (*p != '.' && (*p < '0' || *p > '9'))
-			return -EINVAL;
-	if (kr_parse_i64(colon + 1, 1, 65535, &port) != 0)
-		return -EINVAL;
-	e->ip = a[0] << 24 | a[1] << 16 | a[2] << 8 | a[3];
-	e->port = (uint16_t)port;
-	return 0;
-}
-
-void
-kr_endpoint_format(const struct kr_endpoint *e, char *buf, size_t n)
-{
-	snprintf(buf, n, "%u.%u.%u.%u:%u", e->ip >> 24, (e->ip >> 16) & 255, (e->ip >> 8) & 255,
-		 e->ip & 255, e->port);
-}
-
 /* Milliseconds with up to three decimals, into microseconds, in (0, 1 hour]. */
 static int
 parse_ms(const char *s, int64_t *us)
@@ -205,56 +172,18 @@ parse_ms(const char *s, int64_t *us)
 static int
 parse_voters(struct kr_node_config *c, const char *v, char *err, size_t errlen)
 {
-	const char *name = keys[KEY_VOTERS].name;
-	char item[64];
-	const char *p = v;
+	struct kr_voter_set set;
+	int rc = kr_voters_parse(v, false, keys[KEY_VOTERS].name, &set, err, errlen);
 
-	c->n_voters = 0;
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		char *at;
-		int64_t id;
-
-		if (n == 0 || n >= sizeof(item))
-			return fail(err, errlen, "%s: entry '%.*s' is empty or too long", name,
-				    (int)n, p);
-		memcpy(item, p, n);
-		item[n] = '\0';
-		at = strchr(item, '@');
-		if (at == NULL)
-			return fail(err, errlen, "%s: entry '%s' is not id@a.b.c.d:port", name,
-				    item);
-		*at = '\0';
-		if (kr_parse_i64(item, 0, INT32_MAX, &id) != 0)
-			return fail(err, errlen, "%s: '%s' is not a node id (0..%d)", name, item,
-				    INT32_MAX);
-		if (c->n_voters == KR_VOTERS_MAX)
-			return fail(err, errlen, "%s: more than %d voters", name, KR_VOTERS_MAX);
-		if (kr_endpoint_parse(at + 1, &c->voter_addr[c->n_voters]) != 0)
-			return fail(err, errlen,
-				    "%s: voter %s: '%s' is not an IPv4 address and port "
-				    "(a.b.c.d:port; hostnames are not resolved)",
-				    name, item, at + 1);
-		for (unsigned i = 0; i < c->n_voters; i++) {
-			if (c->voter_ids[i] == (int32_t)id)
-				return fail(err, errlen, "%s: voter %s is listed twice", name,
-					    item);
-			if (c->voter_addr[i].ip == c->voter_addr[c->n_voters].ip &&
-			    c->voter_addr[i].port == c->voter_addr[c->n_voters].port)
-				return fail(err, errlen, "%s: voters %d and %s share address %s",
-					    name, c->voter_ids[i], item, at + 1);
-		}
-		c->voter_ids[c->n_voters++] = (int32_t)id;
-		p += n;
-		if (*p == ',') {
-			p++;
-			if (*p == '\0')
-				return fail(err, errlen, "%s: trailing comma", name);
-		}
+	if (rc != 0)
+		return rc;
+	if (set.n == 0)
+		return fail(err, errlen, "%s: no voters", keys[KEY_VOTERS].name);
+	c->n_voters = set.n;
+	for (unsigned i = 0; i < set.n; i++) {
+		c->voter_ids[i] = set.v[i].id;
+		c->voter_addr[i] = set.v[i].ep;
 	}
-	if (c->n_voters == 0)
-		return fail(err, errlen, "%s: no voters", name);
 	return 0;
 }
 

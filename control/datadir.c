@@ -2,10 +2,13 @@
  * include/kraft/datadir.h). The control plane owns both; nothing here resets state
  * silently: every unreadable file is an error that names it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "kraft/crc32c.h"
 #include "kraft/datadir.h"
@@ -16,8 +19,8 @@
 #define META_VERSION 1
 #define QS_VERSION 1
 #define QS_COMMENT "# kraftd quorum state: replaced atomically by the node; do not edit\n"
-#define QS_CRC_KEY "crc32c="
-#define QS_CRC_LINE_BYTES (sizeof(QS_CRC_KEY) - 1 + 8 + 1) /* key, 8 hex digits, '\n' */
+#define CRC_KEY "crc32c="
+#define CRC_LINE_BYTES (sizeof(CRC_KEY) - 1 + 8 + 1) /* key, 8 hex digits, '\n' */
 
 /* ---- identity ---- */
 
@@ -115,30 +118,78 @@ kr_identity_decode(const char *text, size_t len, struct kr_identity *id, char *e
 	return 0;
 }
 
+/* ---- checksummed files (quorum-state, bootstrap-voters) ----
+ * A comment line, key=value lines, then "crc32c=" and 8 hex digits of the CRC32C of
+ * every byte before that line, and its newline. */
+
+/* Append the checksum line to the n bytes of text in buf. @return the length or -ENOSPC. */
+static int
+seal(char *buf, size_t cap, int n)
+{
+	int m;
+
+	if (n < 0 || (size_t)n >= cap)
+		return -ENOSPC;
+	m = snprintf(buf + n, cap - (size_t)n, CRC_KEY "%08" PRIx32 "\n",
+		     kr_crc32c(0, buf, (size_t)n));
+	if (m < 0 || (size_t)m >= cap - (size_t)n)
+		return -ENOSPC;
+	return n + m;
+}
+
+/* Check the comment line and the checksum of sealed text. @return the length of the
+ * text before the checksum line, or -EBADMSG with err. */
+static int
+unseal(const char *text, size_t len, const char *comment, const char *what, char *err,
+       size_t errlen)
+{
+	size_t clen = strlen(comment), body;
+	uint32_t crc;
+	char hex[9];
+
+	if (len < clen + CRC_LINE_BYTES || memcmp(text, comment, clen) != 0) {
+		snprintf(err, errlen, "not a kraftd %s file (bad first line or too short)", what);
+		return -EBADMSG;
+	}
+	body = len - CRC_LINE_BYTES;
+	if (text[body - 1] != '\n' ||
+	    memcmp(text + body, CRC_KEY, sizeof(CRC_KEY) - 1) != 0 || text[len - 1] != '\n') {
+		snprintf(err, errlen,
+			 "the last line is not the crc32c line (file cut or extended?)");
+		return -EBADMSG;
+	}
+	memcpy(hex, text + body + sizeof(CRC_KEY) - 1, 8);
+	hex[8] = '\0';
+	for (int i = 0; i < 8; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'))) {
+			snprintf(err, errlen, "crc32c '%s' is not 8 lowercase hex digits", hex);
+			return -EBADMSG;
+		}
+	crc = (uint32_t)strtoul(hex, NULL, 16);
+	if (crc != kr_crc32c(0, text, body)) {
+		snprintf(err, errlen, "checksum mismatch: the file is damaged");
+		return -EBADMSG;
+	}
+	return (int)body;
+}
+
 /* ---- quorum state ---- */
 
 int
 kr_quorum_state_encode(const struct kr_quorum_state *qs, char *buf, size_t cap)
 {
 	char vdir[KR_UUID_TEXT_LEN + 1] = "";
-	int n, m;
 
 	if (!kr_uuid_is_zero(qs->voted_dir))
 		kr_uuid_format(qs->voted_dir, vdir);
-	n = snprintf(buf, cap,
-		     QS_COMMENT "version=%d\n"
-				"epoch=%" PRIu32 "\n"
-				"leader.id=%" PRId32 "\n"
-				"voted.id=%" PRId32 "\n"
-				"voted.directory.id=%s\n",
-		     QS_VERSION, qs->epoch, qs->leader_id, qs->voted_id, vdir);
-	if (n < 0 || (size_t)n >= cap)
-		return -ENOSPC;
-	m = snprintf(buf + n, cap - (size_t)n, QS_CRC_KEY "%08" PRIx32 "\n",
-		     kr_crc32c(0, buf, (size_t)n));
-	if (m < 0 || (size_t)m >= cap - (size_t)n)
-		return -ENOSPC;
-	return n + m;
+	return seal(buf, cap,
+		    snprintf(buf, cap,
+			     QS_COMMENT "version=%d\n"
+					"epoch=%" PRIu32 "\n"
+					"leader.id=%" PRId32 "\n"
+					"voted.id=%" PRId32 "\n"
+					"voted.directory.id=%s\n",
+			     QS_VERSION, qs->epoch, qs->leader_id, qs->voted_id, vdir));
 }
 
 enum { QS_VERSION_K, QS_EPOCH_K, QS_LEADER_K, QS_VOTED_K, QS_VDIR_K, QS_KEYS };
@@ -194,38 +245,13 @@ kr_quorum_state_decode(const char *text, size_t len, struct kr_quorum_state *qs,
 		       size_t errlen)
 {
 	struct qs_parse p = {qs, 0};
-	size_t body;
-	uint32_t crc;
-	char hex[9];
-	char *end;
+	int body;
 
 	memset(qs, 0, sizeof(*qs));
-	if (len < sizeof(QS_COMMENT) - 1 + QS_CRC_LINE_BYTES ||
-	    memcmp(text, QS_COMMENT, sizeof(QS_COMMENT) - 1) != 0) {
-		snprintf(err, errlen,
-			 "not a kraftd quorum-state file (bad first line or too short)");
-		return -EBADMSG;
-	}
-	body = len - QS_CRC_LINE_BYTES;
-	if (text[body - 1] != '\n' ||
-	    memcmp(text + body, QS_CRC_KEY, sizeof(QS_CRC_KEY) - 1) != 0 || text[len - 1] != '\n') {
-		snprintf(err, errlen,
-			 "the last line is not the crc32c line (file cut or extended?)");
-		return -EBADMSG;
-	}
-	memcpy(hex, text + body + sizeof(QS_CRC_KEY) - 1, 8);
-	hex[8] = '\0';
-	for (int i = 0; i < 8; i++)
-		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'))) {
-			snprintf(err, errlen, "crc32c '%s' is not 8 lowercase hex digits", hex);
-			return -EBADMSG;
-		}
-	crc = (uint32_t)strtoul(hex, &end, 16);
-	if (crc != kr_crc32c(0, text, body)) {
-		snprintf(err, errlen, "checksum mismatch: the file is damaged");
-		return -EBADMSG;
-	}
-	if (kr_props_parse(text, body, qs_kv, &p, err, errlen) != 0)
+	body = unseal(text, len, QS_COMMENT, "quorum-state", err, errlen);
+	if (body < 0)
+		return body;
+	if (kr_props_parse(text, (size_t)body, qs_kv, &p, err, errlen) != 0)
 		return -EBADMSG;
 	if (p.next != QS_KEYS) {
 		snprintf(err, errlen, "incomplete: no '%s' line",
@@ -234,6 +260,72 @@ kr_quorum_state_decode(const char *text, size_t len, struct kr_quorum_state *qs,
 			 : p.next == QS_LEADER_K ? "leader.id"
 			 : p.next == QS_VOTED_K	 ? "voted.id"
 						 : "voted.directory.id");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* ---- bootstrap voters ---- */
+
+#define BOOT_VERSION 1
+#define BOOT_COMMENT                                                                       \
+	"# kraftd bootstrap voters: the voter set this cluster started with, written by kraftd " \
+	"format; do not edit\n"
+
+int
+kr_bootstrap_encode(const struct kr_voter_set *s, char *buf, size_t cap)
+{
+	char list[KR_VOTERS_TEXT_MAX + 1];
+
+	if (kr_voters_format(s, true, list, sizeof(list)) < 0)
+		return -ENOSPC;
+	return seal(buf, cap,
+		    snprintf(buf, cap, BOOT_COMMENT "version=%d\nvoters=%s\n", BOOT_VERSION,
+			     list));
+}
+
+struct boot_parse {
+	struct kr_voter_set *s;
+	unsigned next;
+};
+
+static int
+boot_kv(void *arg, const char *key, const char *value, unsigned line, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"version", "voters"};
+	struct boot_parse *p = arg;
+	int64_t v;
+
+	if (p->next >= KR_ARRAY_SIZE(keys) || strcmp(key, keys[p->next]) != 0) {
+		snprintf(err, errlen, "line %u: expected '%s', found '%s'", line,
+			 p->next < KR_ARRAY_SIZE(keys) ? keys[p->next] : "end of file", key);
+		return -EBADMSG;
+	}
+	if (p->next++ == 0) {
+		if (kr_parse_i64(value, BOOT_VERSION, BOOT_VERSION, &v) == 0)
+			return 0;
+		snprintf(err, errlen, "line %u: version '%s' (this kraftd reads %d)", line, value,
+			 BOOT_VERSION);
+		return -EBADMSG;
+	}
+	return kr_voters_parse(value, true, "voters", p->s, err, errlen) == 0 ? 0 : -EBADMSG;
+}
+
+int
+kr_bootstrap_decode(const char *text, size_t len, struct kr_voter_set *s, char *err,
+		    size_t errlen)
+{
+	struct boot_parse p = {s, 0};
+	int body;
+
+	memset(s, 0, sizeof(*s));
+	body = unseal(text, len, BOOT_COMMENT, "bootstrap-voters", err, errlen);
+	if (body < 0)
+		return body;
+	if (kr_props_parse(text, (size_t)body, boot_kv, &p, err, errlen) != 0)
+		return -EBADMSG;
+	if (p.next != 2) {
+		snprintf(err, errlen, "incomplete: no '%s' line", p.next == 0 ? "version" : "voters");
 		return -EBADMSG;
 	}
 	return 0;
@@ -293,6 +385,42 @@ kr_quorum_state_load(const char *dir, struct kr_quorum_state *qs, char *err, siz
 }
 
 int
+kr_bootstrap_load(const char *dir, struct kr_voter_set *set, char *err, size_t errlen)
+{
+	char buf[KR_DATADIR_FILE_MAX], why[300];
+	int n = kr_read_file(dir, KR_BOOTSTRAP_FILE, buf, sizeof(buf));
+
+	if (n == -ENOENT) {
+		memset(set, 0, sizeof(*set));
+		return n; /* formatted before voters had directory ids: not an error here */
+	}
+	n = read_named(dir, KR_BOOTSTRAP_FILE, buf, sizeof(buf), "", err, errlen);
+	if (n < 0)
+		return n;
+	if (kr_bootstrap_decode(buf, (size_t)n, set, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "%s/%s: corrupt: %s", dir, KR_BOOTSTRAP_FILE, why);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int
+kr_identity_store(const char *dir, const struct kr_identity *id, char *err, size_t errlen)
+{
+	char buf[KR_DATADIR_FILE_MAX];
+	int n = kr_identity_encode(id, buf, sizeof(buf)), rc;
+
+	if (n < 0) {
+		snprintf(err, errlen, "%s/%s: identity too large to encode", dir, KR_META_FILE);
+		return n;
+	}
+	rc = kr_write_file_atomic(dir, KR_META_FILE, buf, (size_t)n);
+	if (rc != 0)
+		snprintf(err, errlen, "write %s/%s: %s", dir, KR_META_FILE, strerror(-rc));
+	return rc;
+}
+
+int
 kr_identity_load(const char *dir, struct kr_identity *id, char *err, size_t errlen)
 {
 	char buf[KR_DATADIR_FILE_MAX], why[160];
@@ -306,6 +434,107 @@ kr_identity_load(const char *dir, struct kr_identity *id, char *err, size_t errl
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* ---- the lock ---- */
+
+static int
+lock_open(const char *dir, int flags)
+{
+	char path[4096];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, KR_LOCK_FILE) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0644);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The pid written in an open lock file, or 0 if none is readable. */
+static long
+lock_pid(int fd)
+{
+	char buf[32];
+	int n = kr_read_full(fd, buf, sizeof(buf) - 1, 0);
+	int64_t v;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return kr_parse_i64(buf, 1, INT32_MAX, &v) == 0 ? (long)v : 0;
+}
+
+int
+kr_datadir_lock(const char *dir, int *fd_out, char *err, size_t errlen)
+{
+	char text[32];
+	int fd = lock_open(dir, O_RDWR | O_CREAT), n, rc;
+
+	if (fd == -ENOENT) {
+		snprintf(err, errlen, "%s: no such directory (not formatted: run kraftd format first)",
+			 dir);
+		return fd;
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "%s/%s: cannot open the lock file: %s", dir, KR_LOCK_FILE,
+			 strerror(-fd));
+		return fd;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		long pid;
+
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		pid = rc == -EBUSY ? lock_pid(fd) : 0;
+		close(fd);
+		if (rc == -EBUSY && pid > 0)
+			snprintf(err, errlen,
+				 "%s is in use by another process (pid %ld holds %s/%s): one "
+				 "process per data directory",
+				 dir, pid, dir, KR_LOCK_FILE);
+		else if (rc == -EBUSY)
+			snprintf(err, errlen,
+				 "%s is in use by another process (it holds %s/%s): one process "
+				 "per data directory",
+				 dir, dir, KR_LOCK_FILE);
+		else
+			snprintf(err, errlen, "%s/%s: cannot lock: %s", dir, KR_LOCK_FILE,
+				 strerror(-rc));
+		return rc;
+	}
+	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || kr_write_full(fd, text, (size_t)n, 0) != 0) {
+		rc = -errno;
+		close(fd);
+		snprintf(err, errlen, "%s/%s: cannot write the pid: %s", dir, KR_LOCK_FILE,
+			 strerror(-rc));
+		return rc;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int
+kr_datadir_lock_holder(const char *dir)
+{
+	int fd = lock_open(dir, O_RDONLY), rc = 0;
+	long pid;
+
+	if (fd == -ENOENT)
+		return 0;
+	if (fd < 0)
+		return fd;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(fd, LOCK_UN);
+	} else if (errno == EWOULDBLOCK) {
+		pid = lock_pid(fd);
+		rc = pid > 0 ? (int)pid : -EBUSY;
+	} else {
+		rc = -errno;
+	}
+	close(fd);
+	return rc;
 }
 
 /* ---- format and open ---- */
@@ -334,12 +563,14 @@ identity_matches(const char *dir, const struct kr_identity *id,
 
 int
 kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
-		  bool ignore_formatted, struct kr_identity *id, char *err, size_t errlen)
+		  const struct kr_voter_set *initial, bool ignore_formatted, struct kr_identity *id,
+		  char *err, size_t errlen)
 {
 	struct kr_quorum_state qs = {
 		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
+	struct kr_voter_set none = {0};
 	char buf[KR_DATADIR_FILE_MAX];
-	int rc, n;
+	int rc, n, self, lock = -1;
 
 	if (node_id < 0) {
 		snprintf(err, errlen, "node id %" PRId32 " is negative", node_id);
@@ -349,23 +580,30 @@ kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int3
 		snprintf(err, errlen, "the cluster id must not be all zero");
 		return -EINVAL;
 	}
+	if (initial == NULL)
+		initial = &none; /* a joining directory */
 	rc = kr_mkdir_durable(dir);
 	if (rc != 0) {
 		snprintf(err, errlen, "create %s: %s", dir, strerror(-rc));
 		return rc;
 	}
+	rc = kr_datadir_lock(dir, &lock, err, errlen);
+	if (rc != 0)
+		return rc;
 	rc = kr_identity_load(dir, id, err, errlen);
 	if (rc == 0) {
 		if (!ignore_formatted) {
 			snprintf(err, errlen, "%s is already formatted (%s exists)", dir,
 				 KR_META_FILE);
-			return -EEXIST;
+			rc = -EEXIST;
+			goto out;
 		}
 		rc = identity_matches(dir, id, cluster_id, node_id, err, errlen);
-		return rc == 0 ? 1 : -EEXIST;
+		rc = rc == 0 ? 1 : -EEXIST;
+		goto out;
 	}
 	if (rc != -ENOENT)
-		return rc;
+		goto out;
 	/* A quorum state without an identity is a half-done format (epoch 0, no vote) or a
 	 * damaged directory; resetting a real epoch or vote could let this node vote twice. */
 	rc = kr_quorum_state_load(dir, &qs, err, errlen);
@@ -373,30 +611,38 @@ kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int3
 		snprintf(err, errlen,
 			 "%s/%s holds epoch %" PRIu32 " but %s is missing; refusing to reset it",
 			 dir, KR_QUORUM_STATE_FILE, qs.epoch, KR_META_FILE);
-		return -EEXIST;
+		rc = -EEXIST;
+		goto out;
 	}
 	if (rc != 0 && rc != -ENOENT)
-		return rc;
+		goto out;
 	qs = (struct kr_quorum_state){
 		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
 
 	memcpy(id->cluster_id, cluster_id, KR_UUID_BYTES);
 	id->node_id = node_id;
-	rc = kr_uuid_random(id->directory_id);
-	if (rc != 0) {
+	self = kr_voters_find(initial, node_id);
+	if (self >= 0) {
+		memcpy(id->directory_id, initial->v[self].dir, KR_UUID_BYTES);
+	} else if ((rc = kr_uuid_random(id->directory_id)) != 0) {
 		snprintf(err, errlen, "random directory id: %s", strerror(-rc));
-		return rc;
+		goto out;
 	}
-	/* The quorum state first: a directory with an identity always has one. */
+	/* The quorum state and the voters first: a directory with an identity always has
+	 * both. */
 	rc = kr_quorum_state_store(dir, &qs, err, errlen);
 	if (rc != 0)
-		return rc;
-	n = kr_identity_encode(id, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	rc = kr_write_file_atomic(dir, KR_META_FILE, buf, (size_t)n);
-	if (rc != 0)
-		snprintf(err, errlen, "write %s/%s: %s", dir, KR_META_FILE, strerror(-rc));
+		goto out;
+	n = kr_bootstrap_encode(initial, buf, sizeof(buf));
+	rc = n < 0 ? n : kr_write_file_atomic(dir, KR_BOOTSTRAP_FILE, buf, (size_t)n);
+	if (rc != 0) {
+		snprintf(err, errlen, "write %s/%s: %s", dir, KR_BOOTSTRAP_FILE, strerror(-rc));
+		goto out;
+	}
+	rc = kr_identity_store(dir, id, err, errlen);
+out:
+	if (lock >= 0)
+		close(lock);
 	return rc;
 }
 

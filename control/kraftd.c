@@ -46,19 +46,29 @@ usage(FILE *f)
 		"  1 if it cannot start, 2 on bad arguments, 3 after a storage failure.\n"
 		"\n"
 		"Commands:\n"
-		"  format --config FILE [--KEY=VALUE ...] [--ignore-formatted]\n"
+		"  format --config FILE [--initial-controllers LIST | --standalone]\n"
+		"         [--ignore-formatted] [--KEY=VALUE ...]\n"
 		"        Format the node's metadata.log.dir for its node.id and cluster.id.\n"
-		"  format --dir DIR --cluster-id ID --node-id N [--ignore-formatted]\n"
-		"        Write DIR's identity (meta.properties: cluster id, node id, a random\n"
-		"        directory id) and an initial quorum-state (epoch 0). Refuses a\n"
-		"        directory that is already formatted; with --ignore-formatted, succeeds\n"
-		"        without change if the existing identity matches.\n"
+		"        A voter is (node id, directory id). For a new cluster, format every\n"
+		"        initial voter with the same --initial-controllers LIST, entries\n"
+		"        id@a.b.c.d:port:DIRECTORYID (one kraftd random-uuid per voter; the\n"
+		"        ids and addresses those of controller.quorum.voters); --standalone\n"
+		"        for a one-voter cluster. Without either, the directory is *joining*:\n"
+		"        it replicates as an observer and never votes until a voter change\n"
+		"        names it (observers, replaced disks).\n"
+		"  format --dir DIR --cluster-id ID --node-id N [--initial-controllers LIST]\n"
+		"         [--ignore-formatted]\n"
+		"        The same without a config file. Refuses a directory that is already\n"
+		"        formatted; with --ignore-formatted, succeeds without change if the\n"
+		"        existing identity matches. Refuses a directory in use by a node.\n"
 		"  inspect --dir DIR [--cluster-id ID --node-id N]\n"
 		"        Check DIR as a starting node would, read-only: identity (and, if\n"
-		"        given, that it matches), quorum state, and log recovery. Prints what it\n"
-		"        found. Exit 0 if a node could start, 1 if not, 3 on mid-log corruption.\n"
+		"        given, that it matches), bootstrap voters, quorum state, and log\n"
+		"        recovery. Prints what it found, and whether a running node holds DIR.\n"
+		"        Exit 0 if a node could start, 1 if not, 3 on mid-log corruption.\n"
 		"  random-uuid\n"
-		"        Print a new random cluster id (22 characters, as Kafka prints a Uuid).\n"
+		"        Print a new random id (22 characters, as Kafka prints a Uuid): a\n"
+		"        cluster id, or a directory id for --initial-controllers.\n"
 		"  random-key FILE\n"
 		"        Write a new random cluster key (64 hex digits) to FILE, mode 600, for\n"
 		"        kraftd.auth.key.file; refuses to overwrite. Prints the key's id.\n"
@@ -85,6 +95,7 @@ struct args {
 	const char *dir;
 	const char *cluster_id;
 	const char *node_id;
+	const char *initial;
 	int ignore_formatted;
 };
 
@@ -97,6 +108,7 @@ parse_args(int argc, char **argv, struct args *a)
 		{"cluster-id", required_argument, NULL, 'c'},
 		{"node-id", required_argument, NULL, 'n'},
 		{"ignore-formatted", no_argument, NULL, 'i'},
+		{"initial-controllers", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -120,6 +132,9 @@ parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'i':
 			a->ignore_formatted = 1;
+			break;
+		case 'I':
+			a->initial = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -162,13 +177,56 @@ parse_ids(const struct args *a, int need, uint8_t cid[KR_UUID_BYTES], int32_t *n
 	return 0;
 }
 
+/* --initial-controllers LIST into set. @return 0 or 2 (said why). */
+static int
+parse_initial(const char *who, const char *text, struct kr_voter_set *set)
+{
+	char err[512];
+
+	if (kr_voters_parse(text, true, "--initial-controllers", set, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", who, err);
+		return 2;
+	}
+	if (set->n == 0) {
+		fprintf(stderr, "%s: --initial-controllers: no voters\n", who);
+		return 2;
+	}
+	return 0;
+}
+
+/* What format prints: the identity, and what kind of directory it is. */
+static void
+print_formatted(int rc, const char *dir, const struct kr_identity *id,
+		const struct kr_voter_set *initial, bool listed_voter)
+{
+	char c[KR_UUID_TEXT_LEN + 1], d[KR_UUID_TEXT_LEN + 1];
+
+	kr_uuid_format(id->cluster_id, c);
+	kr_uuid_format(id->directory_id, d);
+	printf("%s %s: cluster.id=%s node.id=%" PRId32 " directory.id=%s\n",
+	       rc == 1 ? "Already formatted, unchanged:" : "Formatted", dir, c, id->node_id, d);
+	if (rc == 1)
+		return;
+	if (initial != NULL && kr_voters_find(initial, id->node_id) >= 0)
+		printf("  an initial voter of %u (bootstrap voters written)\n", initial->n);
+	else if (listed_voter)
+		printf("  JOINING: node %" PRId32 " is in controller.quorum.voters, but this "
+		       "directory is not an initial voter's: it replicates as an observer and "
+		       "does not vote until a voter change names (%" PRId32 ", %s). For a new "
+		       "cluster, format every voter with the same --initial-controllers.\n",
+		       id->node_id, id->node_id, d);
+	else
+		printf("  joining: replicates as an observer\n");
+}
+
 static int
 cmd_format(const struct args *a)
 {
 	uint8_t cid[KR_UUID_BYTES];
 	int32_t nid;
 	struct kr_identity id;
-	char err[512], dtext[KR_UUID_TEXT_LEN + 1];
+	struct kr_voter_set initial;
+	char err[1024];
 	int rc;
 
 	if (a->dir == NULL) {
@@ -177,15 +235,15 @@ cmd_format(const struct args *a)
 	}
 	if (parse_ids(a, 1, cid, &nid) != 0)
 		return 2;
-	rc = kr_datadir_format(a->dir, cid, nid, a->ignore_formatted, &id, err, sizeof(err));
+	if (a->initial != NULL && parse_initial("kraftd format", a->initial, &initial) != 0)
+		return 2;
+	rc = kr_datadir_format(a->dir, cid, nid, a->initial ? &initial : NULL,
+			       a->ignore_formatted, &id, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "kraftd format: %s\n", err);
 		return 1;
 	}
-	kr_uuid_format(id.directory_id, dtext);
-	printf("%s %s: ", rc == 1 ? "Already formatted, unchanged:" : "Formatted", a->dir);
-	printf("cluster.id=%s node.id=%" PRId32 " directory.id=%s\n", a->cluster_id, id.node_id,
-	       dtext);
+	print_formatted(rc, a->dir, &id, a->initial ? &initial : NULL, false);
 	return 0;
 }
 
@@ -229,8 +287,9 @@ cmd_inspect(const struct args *a)
 	struct kr_log_config lc = {0};
 	struct kr_log_report rep;
 	struct kr_log *log = NULL;
-	char err[512], path[4096], t1[KR_UUID_TEXT_LEN + 1], t2[KR_UUID_TEXT_LEN + 1];
-	int rc, status = 0;
+	struct kr_voter_set boot;
+	char err[1024], path[4096], t1[KR_UUID_TEXT_LEN + 1], t2[KR_UUID_TEXT_LEN + 1];
+	int rc, status = 0, holder;
 
 	if (a->dir == NULL) {
 		fprintf(stderr, "kraftd inspect: --dir is required\n");
@@ -239,6 +298,15 @@ cmd_inspect(const struct args *a)
 	if (parse_ids(a, 0, cid, &nid) != 0)
 		return 2;
 	printf("data directory: %s\n", a->dir);
+	holder = kr_datadir_lock_holder(a->dir);
+	if (holder > 0)
+		printf("IN USE:         by a running process, pid %d (it holds %s/%s): what "
+		       "follows is read while it writes\n",
+		       holder, a->dir, KR_LOCK_FILE);
+	else if (holder == -EBUSY)
+		printf("IN USE:         by a running process (it holds %s/%s): what follows is "
+		       "read while it writes\n",
+		       a->dir, KR_LOCK_FILE);
 	rc = a->cluster_id ? kr_datadir_open(a->dir, cid, nid, &id, &qs, err, sizeof(err))
 			   : kr_identity_load(a->dir, &id, err, sizeof(err));
 	if (rc == 0 && !a->cluster_id)
@@ -253,6 +321,25 @@ cmd_inspect(const struct args *a)
 	       id.node_id, t2, a->cluster_id ? " (matches)" : "");
 	printf("quorum state:   epoch %" PRIu32 ", leader.id %" PRId32 ", voted.id %" PRId32 "\n",
 	       qs.epoch, qs.leader_id, qs.voted_id);
+	rc = kr_bootstrap_load(a->dir, &boot, err, sizeof(err));
+	if (rc == -ENOENT) {
+		printf("voters:         static (formatted before voters had directory ids: "
+		       "controller.quorum.voters alone decides)\n");
+	} else if (rc != 0) {
+		printf("error: %s\n", err);
+		return 1;
+	} else {
+		char list[KR_VOTERS_TEXT_MAX];
+		int self = kr_voters_find(&boot, id.node_id);
+
+		kr_voters_format(&boot, true, list, sizeof(list));
+		printf("voters:         %s\n", boot.n ? list : "(none: a joining directory)");
+		printf("                this directory is %s\n",
+		       self >= 0 && memcmp(boot.v[self].dir, id.directory_id, KR_UUID_BYTES) == 0
+			       ? "an initial voter"
+		       : self >= 0 ? "node's replacement: joining (an observer)"
+				   : "joining (an observer)");
+	}
 
 	if (kr_datadir_log_path(a->dir, path, sizeof(path)) != 0) {
 		printf("error: %s: path too long\n", a->dir);
@@ -322,7 +409,8 @@ load_config(const char *who, const char *path, int argc, char **argv, struct kr_
 			return 2;
 		}
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i] - 2), argv[i] + 2);
-		if (strcmp(key, "config") == 0 || strcmp(key, "transport") == 0)
+		if (strcmp(key, "config") == 0 || strcmp(key, "transport") == 0 ||
+		    strcmp(key, "initial-controllers") == 0)
 			continue; /* kraftd's own options, not configuration keys */
 		if (kr_config_set(cfg, key, eq + 1, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: command line: %s\n", who, err);
@@ -356,40 +444,100 @@ opt_value(int argc, char **argv, int *i, const char *name, const char **out)
 	return false;
 }
 
+/* --initial-controllers must name exactly controller.quorum.voters' ids and addresses:
+ * the static list is what the node runs with until voter changes exist. */
+static int
+initial_matches_config(const struct kr_voter_set *set, const struct kr_node_config *cfg)
+{
+	char want[KR_VOTERS_TEXT_MAX], ep[32];
+	bool same = set->n == cfg->n_voters;
+
+	for (int i = 0; same && i < cfg->n_voters; i++) {
+		int k = kr_voters_find(set, cfg->voter_ids[i]);
+
+		same = k >= 0 && set->v[k].ep.ip == cfg->voter_addr[i].ip &&
+		       set->v[k].ep.port == cfg->voter_addr[i].port;
+	}
+	if (same)
+		return 0;
+	want[0] = '\0';
+	for (int i = 0; i < cfg->n_voters; i++) {
+		size_t k = strlen(want);
+
+		kr_endpoint_format(&cfg->voter_addr[i], ep, sizeof(ep));
+		snprintf(want + k, sizeof(want) - k, "%s%d@%s", i ? "," : "", cfg->voter_ids[i],
+			 ep);
+	}
+	fprintf(stderr,
+		"kraftd format: --initial-controllers must list the voters of "
+		"controller.quorum.voters (%s), each with its directory id\n",
+		want);
+	return 2;
+}
+
 static int
 cmd_format_config(int argc, char **argv)
 {
 	struct kr_node_config cfg;
-	const char *path = NULL;
-	bool ignore = false;
+	const char *path = NULL, *initial_text = NULL;
+	bool ignore = false, standalone = false, listed = false;
+	struct kr_voter_set initial = {0};
 	struct kr_identity id;
-	char err[512], c[KR_UUID_TEXT_LEN + 1], d[KR_UUID_TEXT_LEN + 1];
+	char err[1024];
 	int rc;
 
 	for (int i = 0; i < argc; i++) {
-		if (opt_value(argc, argv, &i, "--config", &path))
+		if (opt_value(argc, argv, &i, "--config", &path) ||
+		    opt_value(argc, argv, &i, "--initial-controllers", &initial_text))
 			continue;
 		if (strcmp(argv[i], "--ignore-formatted") == 0)
 			ignore = true;
+		else if (strcmp(argv[i], "--standalone") == 0)
+			standalone = true;
 		else if (strncmp(argv[i], "--", 2) != 0 || strchr(argv[i], '=') == NULL) {
 			fprintf(stderr, "kraftd format: unexpected argument '%s'\n", argv[i]);
 			return 2;
 		}
 	}
+	if (standalone && initial_text != NULL) {
+		fprintf(stderr,
+			"kraftd format: --standalone and --initial-controllers exclude each other\n");
+		return 2;
+	}
 	rc = load_config("kraftd format", path, argc, argv, &cfg);
 	if (rc != 0)
 		return rc;
-	rc = kr_datadir_format(cfg.log_dir, cfg.cluster_id, cfg.node_id, ignore, &id, err,
-			       sizeof(err));
+	for (int i = 0; i < cfg.n_voters; i++)
+		listed = listed || cfg.voter_ids[i] == cfg.node_id;
+	if (initial_text != NULL &&
+	    (parse_initial("kraftd format", initial_text, &initial) != 0 ||
+	     initial_matches_config(&initial, &cfg) != 0))
+		return 2;
+	if (standalone) {
+		if (cfg.n_voters != 1 || !listed) {
+			fprintf(stderr,
+				"kraftd format: --standalone makes node %" PRId32
+				" the only voter, but controller.quorum.voters lists %u voter(s)%s: "
+				"use --initial-controllers\n",
+				cfg.node_id, cfg.n_voters, listed ? "" : " without it");
+			return 2;
+		}
+		initial.n = 1;
+		initial.v[0].id = cfg.node_id;
+		initial.v[0].ep = cfg.voter_addr[0];
+		rc = kr_uuid_random(initial.v[0].dir);
+		if (rc != 0) {
+			fprintf(stderr, "kraftd format: random directory id: %s\n", strerror(-rc));
+			return 1;
+		}
+	}
+	rc = kr_datadir_format(cfg.log_dir, cfg.cluster_id, cfg.node_id,
+			       initial.n ? &initial : NULL, ignore, &id, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "kraftd format: %s\n", err);
 		return 1;
 	}
-	kr_uuid_format(id.cluster_id, c);
-	kr_uuid_format(id.directory_id, d);
-	printf("%s %s: cluster.id=%s node.id=%" PRId32 " directory.id=%s\n",
-	       rc == 1 ? "Already formatted, unchanged:" : "Formatted", cfg.log_dir, c, id.node_id,
-	       d);
+	print_formatted(rc, cfg.log_dir, &id, initial.n ? &initial : NULL, listed);
 	return 0;
 }
 

@@ -819,6 +819,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	n->cfg = *cfg;
 	n->opt = *opt;
 	n->mgmt_fd = -1;
+	n->lock_fd = -1;
 	atomic_store(&n->log_leader, KR_NODE_NONE);
 	c->n = n;
 	/* the cluster key first: a bad key file is a configuration error (exit 2) */
@@ -829,6 +830,16 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		free(c);
 		free(n);
 		return 2;
+	}
+	/* the data directory's lock before anything else touches it (a second node on a
+	 * running node's directory would run log recovery over the live log) or binds the
+	 * running node's ports and files (memif sockets, the EAL's) */
+	if (kr_datadir_lock(cfg->log_dir, &n->lock_fd, kerr, sizeof(kerr)) != 0) {
+		kn_log(n, "start", "refusing to start: %s", kerr);
+		free(n->repl);
+		free(c);
+		free(n);
+		return 1;
 	}
 	/* signals arrive only through the control thread's signalfd: blocked here, before
 	 * any thread starts (the EAL's included), so every thread inherits the mask */
@@ -995,6 +1006,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	kn_dpdk_stop(n);
 	close(n->mgmt_fd);
 	close(c->sigfd);
+	close(n->lock_fd); /* last: the directory is free once nothing writes to it */
 	free(n->repl);
 	free(n);
 	free(c);

@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "kraft/crc32c.h"
 #include "kraft/datadir.h"
+#include "kraft/fileio.h"
 #include "kraft/props.h"
 #include "kraft/uuid.h"
 #include "testutil.h"
@@ -247,7 +249,7 @@ format_writes_identity_and_epoch_zero_and_open_accepts_it(void **state)
 	struct kr_quorum_state qs;
 
 	snprintf(sub, sizeof(sub), "%s/node1", dir);
-	assert_int_equal(kr_datadir_format(sub, cid, 1, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(sub, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
 	assert_false(kr_uuid_is_zero(id.directory_id));
 	assert_int_equal(kr_datadir_open(sub, cid, 1, &id2, &qs, err, sizeof(err)), 0);
 	assert_memory_equal(id2.cluster_id, cid, KR_UUID_BYTES);
@@ -259,7 +261,7 @@ format_writes_identity_and_epoch_zero_and_open_accepts_it(void **state)
 
 	/* two formats never share a directory id; missing parents are created */
 	snprintf(sub, sizeof(sub), "%s/nested/parents/node2", dir);
-	assert_int_equal(kr_datadir_format(sub, cid, 1, false, &id2, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(sub, cid, 1, NULL, false, &id2, err, sizeof(err)), 0);
 	assert_memory_not_equal(id.directory_id, id2.directory_id, KR_UUID_BYTES);
 }
 
@@ -272,16 +274,16 @@ format_refuses_a_formatted_directory_unless_told_and_matching(void **state)
 	uint8_t other[KR_UUID_BYTES];
 	struct kr_quorum_state qs = {.epoch = 5, .leader_id = 2, .voted_id = 2};
 
-	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
 	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id2, err, sizeof(err)), -EEXIST);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id2, err, sizeof(err)), -EEXIST);
 	assert_non_null(strstr(err, "already formatted"));
-	assert_int_equal(kr_datadir_format(dir, cid, 1, true, &id2, err, sizeof(err)), 1);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, true, &id2, err, sizeof(err)), 1);
 	assert_memory_equal(id.directory_id, id2.directory_id, KR_UUID_BYTES);
-	assert_int_equal(kr_datadir_format(dir, cid, 2, true, &id2, err, sizeof(err)), -EEXIST);
+	assert_int_equal(kr_datadir_format(dir, cid, 2, NULL, true, &id2, err, sizeof(err)), -EEXIST);
 	memcpy(other, cid, sizeof(other));
 	other[0] ^= 1;
-	assert_int_equal(kr_datadir_format(dir, other, 1, true, &id2, err, sizeof(err)), -EEXIST);
+	assert_int_equal(kr_datadir_format(dir, other, 1, NULL, true, &id2, err, sizeof(err)), -EEXIST);
 	/* none of that touched the quorum state */
 	assert_int_equal(kr_quorum_state_load(dir, &qs, err, sizeof(err)), 0);
 	assert_int_equal(qs.epoch, 5);
@@ -296,13 +298,13 @@ format_will_not_reset_a_quorum_state_left_without_identity(void **state)
 	struct kr_quorum_state qs = {.epoch = 9, .leader_id = KR_NODE_NONE, .voted_id = 3};
 
 	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), -EEXIST);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), -EEXIST);
 	assert_non_null(strstr(err, "epoch 9"));
 	/* a half-done format (epoch 0, no vote, no identity) may be redone */
 	qs = (struct kr_quorum_state){
 		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
 	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
 }
 
 static void
@@ -317,7 +319,7 @@ open_refuses_missing_or_mismatched_identity_naming_the_file(void **state)
 	assert_int_equal(kr_datadir_open(dir, cid, 1, &id, &qs, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, KR_META_FILE));
 	assert_non_null(strstr(err, "kraftd format"));
-	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
 	assert_int_equal(kr_datadir_open(dir, cid, 2, &id, &qs, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "node.id is 1, expected 2"));
 	memcpy(other, cid, sizeof(other));
@@ -335,7 +337,7 @@ open_refuses_a_formatted_directory_that_lost_its_quorum_state(void **state)
 	struct kr_identity id;
 	struct kr_quorum_state qs;
 
-	assert_int_equal(kr_datadir_format(dir, cid, 1, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, KR_QUORUM_STATE_FILE);
 	assert_int_equal(remove(path), 0);
 	assert_int_equal(kr_datadir_open(dir, cid, 1, &id, &qs, err, sizeof(err)), -ENOENT);
@@ -369,6 +371,137 @@ identity_file_errors_name_the_line(void **state)
 	}
 }
 
+static void
+lock_is_exclusive_and_names_the_holder_pid(void **state)
+{
+	const char *dir = *state;
+	char err[1024], pid[32], meta[600];
+	struct kr_identity id;
+	int fd = -1, fd2 = -1;
+
+	assert_int_equal(kr_datadir_lock_holder(dir), 0); /* no lock file yet */
+	assert_int_equal(kr_datadir_lock(dir, &fd, err, sizeof(err)), 0);
+	/* flock is per open file: a second open, even in this process, is refused */
+	assert_int_equal(kr_datadir_lock(dir, &fd2, err, sizeof(err)), -EBUSY);
+	snprintf(pid, sizeof(pid), "pid %ld", (long)getpid());
+	if (strstr(err, pid) == NULL || strstr(err, "in use") == NULL)
+		fail_msg("the refusal does not name the holder: %s", err);
+	assert_int_equal(kr_datadir_lock_holder(dir), (int)getpid());
+	/* format takes the lock too: it changes nothing in a directory in use */
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), -EBUSY);
+	snprintf(meta, sizeof(meta), "%s/%s", dir, KR_META_FILE);
+	assert_int_equal(access(meta, F_OK), -1);
+	close(fd);
+	assert_int_equal(kr_datadir_lock_holder(dir), 0);
+	assert_int_equal(kr_datadir_lock(dir, &fd2, err, sizeof(err)), 0);
+	close(fd2);
+	/* a directory that does not exist says so */
+	assert_int_equal(kr_datadir_lock("/nonexistent/kraftd", &fd, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "kraftd format"));
+}
+
+static void
+voter_lists_parse_strictly_with_or_without_directory_ids(void **state)
+{
+	struct kr_voter_set s;
+	char err[512], text[KR_VOTERS_TEXT_MAX];
+	const char *with = "1@127.0.0.1:9093:ASNFZ4mrze_-3LqYdlQyEA, 2@10.0.0.2:9094:"
+			   "AgMEBQYHCAkKCwwNDg8QEQ";
+	const struct {
+		const char *text;
+		bool dirs;
+		const char *says;
+	} bad[] = {
+		{"1@127.0.0.1:9093", true, "no directory id"},
+		{"1@127.0.0.1:9093:ASNFZ4mrze_-3LqYdlQyEA", false, "--initial-controllers"},
+		{"1@127.0.0.1:9093:nope", true, "not a 22-character id"},
+		{"1@127.0.0.1:9093:ASNFZ4mrze_-3LqYdlQyEA,2@127.0.0.2:9093:ASNFZ4mrze_-3LqYdlQyEA",
+		 true, "share a directory id"},
+		{"1@127.0.0.1:9093,1@127.0.0.2:9093", false, "listed twice"},
+		{"1@127.0.0.1:9093,2@127.0.0.1:9093", false, "share address"},
+		{"1@127.0.0.1:9093,", false, "trailing comma"},
+		{"x@127.0.0.1:9093", false, "not a node id"},
+		{"1@host:9093", false, "hostnames are not resolved"},
+	};
+
+	(void)state;
+	assert_int_equal(kr_voters_parse(with, true, "L", &s, err, sizeof(err)), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.v[1].id, 2);
+	assert_int_equal(s.v[1].ep.port, 9094);
+	assert_int_equal(s.v[1].dir[0], 2);
+	assert_int_equal(kr_voters_find(&s, 2), 1);
+	assert_int_equal(kr_voters_find(&s, 3), -1);
+	assert_true(kr_voters_format(&s, true, text, sizeof(text)) > 0);
+	assert_string_equal(text, "1@127.0.0.1:9093:ASNFZ4mrze_-3LqYdlQyEA,2@10.0.0.2:9094:"
+				  "AgMEBQYHCAkKCwwNDg8QEQ");
+	assert_int_equal(kr_voters_parse("", true, "L", &s, err, sizeof(err)), 0);
+	assert_int_equal(s.n, 0);
+	for (size_t i = 0; i < KR_ARRAY_SIZE(bad); i++) {
+		assert_int_equal(kr_voters_parse(bad[i].text, bad[i].dirs, "L", &s, err, sizeof(err)),
+				 -EINVAL);
+		if (strstr(err, bad[i].says) == NULL)
+			fail_msg("'%s': '%s' does not say '%s'", bad[i].text, err, bad[i].says);
+	}
+}
+
+static void
+format_records_the_bootstrap_voters_and_takes_its_listed_directory_id(void **state)
+{
+	const char *dir = *state;
+	char sub[512], err[1024], path[600], buf[KR_DATADIR_FILE_MAX];
+	struct kr_voter_set initial, got;
+	struct kr_identity id;
+	int n;
+
+	assert_int_equal(kr_voters_parse("1@127.0.0.1:9093:ASNFZ4mrze_-3LqYdlQyEA,2@127.0.0.2:"
+					 "9093:AgMEBQYHCAkKCwwNDg8QEQ",
+					 true, "L", &initial, err, sizeof(err)),
+			 0);
+	/* an initial voter takes its directory id from the list */
+	snprintf(sub, sizeof(sub), "%s/v2", dir);
+	assert_int_equal(kr_datadir_format(sub, cid, 2, &initial, false, &id, err, sizeof(err)),
+			 0);
+	assert_memory_equal(id.directory_id, initial.v[1].dir, KR_UUID_BYTES);
+	assert_int_equal(kr_bootstrap_load(sub, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.n, 2);
+	assert_memory_equal(&got.v[0], &initial.v[0], sizeof(got.v[0]));
+	assert_memory_equal(&got.v[1], &initial.v[1], sizeof(got.v[1]));
+	/* a node not in the list (an observer) gets a random one and knows the voters */
+	snprintf(sub, sizeof(sub), "%s/o5", dir);
+	assert_int_equal(kr_datadir_format(sub, cid, 5, &initial, false, &id, err, sizeof(err)),
+			 0);
+	assert_memory_not_equal(id.directory_id, initial.v[0].dir, KR_UUID_BYTES);
+	assert_memory_not_equal(id.directory_id, initial.v[1].dir, KR_UUID_BYTES);
+	assert_int_equal(kr_bootstrap_load(sub, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.n, 2);
+	/* a plain format is a joining directory: an empty list */
+	snprintf(sub, sizeof(sub), "%s/j1", dir);
+	assert_int_equal(kr_datadir_format(sub, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_bootstrap_load(sub, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.n, 0);
+	/* without the file (formatted before directory ids): -ENOENT, not an error text */
+	snprintf(path, sizeof(path), "%s/%s", sub, KR_BOOTSTRAP_FILE);
+	n = kr_read_file(sub, KR_BOOTSTRAP_FILE, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(remove(path), 0);
+	assert_int_equal(kr_bootstrap_load(sub, &got, err, sizeof(err)), -ENOENT);
+	/* any byte changed is refused, naming the file */
+	snprintf(sub, sizeof(sub), "%s/v2", dir);
+	n = kr_read_file(sub, KR_BOOTSTRAP_FILE, buf, sizeof(buf));
+	for (int i = 0; i < n; i++) {
+		char copy[KR_DATADIR_FILE_MAX];
+
+		memcpy(copy, buf, (size_t)n);
+		copy[i] ^= 0x04;
+		assert_int_equal(kr_bootstrap_decode(copy, (size_t)n, &got, err, sizeof(err)),
+				 -EBADMSG);
+		assert_int_equal(kr_bootstrap_decode(copy, (size_t)i, &got, err, sizeof(err)),
+				 -EBADMSG);
+	}
+	assert_int_equal(kr_bootstrap_decode(buf, (size_t)n, &got, err, sizeof(err)), 0);
+}
+
 int
 main(void)
 {
@@ -387,7 +520,10 @@ main(void)
 		DIR_TEST(format_will_not_reset_a_quorum_state_left_without_identity),
 		DIR_TEST(open_refuses_missing_or_mismatched_identity_naming_the_file),
 		DIR_TEST(open_refuses_a_formatted_directory_that_lost_its_quorum_state),
+		DIR_TEST(lock_is_exclusive_and_names_the_holder_pid),
+		DIR_TEST(format_records_the_bootstrap_voters_and_takes_its_listed_directory_id),
 #undef DIR_TEST
+		cmocka_unit_test(voter_lists_parse_strictly_with_or_without_directory_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 #include "kraft/election.h"
 #include "kraft/log.h"
 #include "kraft/repl.h"
+#include "kraft/voters.h"
 
 #define KR_CONFIG_PATH_MAX 512
 
@@ -26,11 +27,6 @@ enum kr_idle_mode {
 	KR_IDLE_BACKOFF = 1, /* spin for idle_spin_us, then sleep briefly (idle_sleep_us) */
 	KR_IDLE_SHARED = 2,  /* as backoff, but yield the core between empty polls while
 			      * spinning: for pollers that share cores */
-};
-
-struct kr_endpoint {
-	uint32_t ip; /* host byte order */
-	uint16_t port;
 };
 
 struct kr_node_config {
@@ -125,10 +121,5 @@ void kr_config_election(const struct kr_node_config *c, const uint8_t dir[KR_UUI
 			struct kr_election_config *ec);
 void kr_config_repl(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
 		    uint32_t incarnation, uint64_t repair_target, struct kr_repl_config *rc);
-
-/** "a.b.c.d:port" into e. @return 0 or -EINVAL. */
-int kr_endpoint_parse(const char *s, struct kr_endpoint *e);
-/** e as "a.b.c.d:port" (buf of at least 22 bytes). */
-void kr_endpoint_format(const struct kr_endpoint *e, char *buf, size_t n);
 
 #endif /* KRAFT_CONFIG_H */

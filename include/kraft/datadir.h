@@ -1,7 +1,12 @@
 /* kraftd: the data directory (Kafka's metadata.log.dir): its identity file, the
  * quorum-state file (owned by the control plane) and where the log lives.
  *
- *   <dir>/meta.properties   identity, written once by `kraftd format`
+ *   <dir>/.lock             held (flock) by the one process using the directory
+ *   <dir>/meta.properties   identity, written by `kraftd format` (the directory id is
+ *                           replaced once if the directory finds it must rejoin)
+ *   <dir>/bootstrap-voters  the voter set the cluster started with, written by `kraftd
+ *                           format` (empty for a joining directory; absent in a
+ *                           directory formatted before voters had directory ids)
  *   <dir>/quorum-state      epoch, leader, vote; replaced atomically on every change
  *   <dir>/log/              log segments (include/kraft/log.h)
  *
@@ -22,7 +27,21 @@
  *   crc32c=<8 lowercase hex digits>      CRC32C of every byte before this line
  * The file ends with the newline of the crc32c line; any other byte anywhere, or a
  * missing one, makes the file corrupt. A node refuses to start on a corrupt, unreadable
- * or missing quorum-state file: it never silently starts again from epoch 0.
+ * or missing quorum-state file: it never silently starts again from epoch 0. Such a
+ * directory has lost its vote: the safe way back is to re-format it (a joining
+ * directory, an observer, with a new directory id), never to reset it to epoch 0.
+ *
+ * bootstrap-voters (properties text, in exactly this order, then a checksum line as in
+ * quorum-state):
+ *   # kraftd bootstrap voters ...        one comment line
+ *   version=1
+ *   voters=<voter list with directory ids (include/kraft/voters.h), or empty>
+ *   crc32c=<8 lowercase hex digits>
+ * `kraftd format --initial-controllers L` (or --standalone) writes L; a plain `kraftd
+ * format` writes an empty list: a joining directory, which replicates as an observer
+ * until a voter change names it. A node is a voter only if (its node id, its directory
+ * id) is in the list; the other voters' directory ids are what Vote, BeginQuorumEpoch
+ * and Fetch are checked against.
  */
 #ifndef KRAFT_DATADIR_H
 #define KRAFT_DATADIR_H
@@ -32,10 +51,13 @@
 #include <stdint.h>
 
 #include "kraft/common.h"
+#include "kraft/voters.h"
 
 #define KR_META_FILE "meta.properties"
 #define KR_QUORUM_STATE_FILE "quorum-state"
+#define KR_BOOTSTRAP_FILE "bootstrap-voters"
 #define KR_LOG_SUBDIR "log"
+#define KR_LOCK_FILE ".lock"
 #define KR_DATADIR_FILE_MAX 4096 /* larger identity or state files are refused */
 
 struct kr_identity {
@@ -81,17 +103,39 @@ int kr_quorum_state_load(const char *dir, struct kr_quorum_state *qs, char *err,
 /** Read <dir>/meta.properties. @return 0, -ENOENT, -EINVAL (malformed) or -errno. */
 int kr_identity_load(const char *dir, struct kr_identity *id, char *err, size_t errlen);
 
+/** Text of a bootstrap-voters file. @return its length, or -ENOSPC. */
+int kr_bootstrap_encode(const struct kr_voter_set *s, char *buf, size_t cap);
+
+/** Parse bootstrap-voters text. @return 0 or -EBADMSG with err saying what is wrong. */
+int kr_bootstrap_decode(const char *text, size_t len, struct kr_voter_set *s, char *err,
+			size_t errlen);
+
 /**
- * `kraftd format`: create dir if needed and write its identity (the given cluster and
- * node id, a fresh random directory id) and an initial quorum-state (epoch 0, no
- * leader, no vote). Refuses a directory that already has an identity unless
- * ignore_formatted is set and that identity matches (then it changes nothing).
+ * Read <dir>/bootstrap-voters. @return 0, -ENOENT (a directory formatted before voters
+ *   had directory ids), -EBADMSG (corrupt) or -errno, with err naming the file.
+ */
+int kr_bootstrap_load(const char *dir, struct kr_voter_set *s, char *err, size_t errlen);
+
+/**
+ * `kraftd format`: create dir if needed, lock it, and write its identity (the given
+ * cluster and node id; the directory id is the one initial gives this node, or a fresh
+ * random one), the bootstrap voters (initial, or none: a joining directory when initial
+ * is NULL) and an initial quorum-state (epoch 0, no leader, no vote). Refuses a directory
+ * that already has an identity unless ignore_formatted is set and that identity matches
+ * (then it changes nothing).
  * @return 0 with *id filled, 1 (*id filled) when ignore_formatted found a matching
- *   identity and changed nothing, -EEXIST (already formatted, or differently), or
- *   -errno; err says which file and why.
+ *   identity and changed nothing, -EEXIST (already formatted, or differently), -EBUSY
+ *   (another process holds the directory), or -errno; err says which file and why.
  */
 int kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
-		      bool ignore_formatted, struct kr_identity *id, char *err, size_t errlen);
+		      const struct kr_voter_set *initial, bool ignore_formatted,
+		      struct kr_identity *id, char *err, size_t errlen);
+
+/**
+ * Durably replace <dir>/meta.properties with id (a directory that must rejoin takes a
+ * new directory id). @return 0 or -errno with err naming the file.
+ */
+int kr_identity_store(const char *dir, const struct kr_identity *id, char *err, size_t errlen);
 
 /**
  * What a starting node does: load the identity, check it names cluster_id and node_id,
@@ -102,6 +146,30 @@ int kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], 
  */
 int kr_datadir_open(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
 		    struct kr_identity *id, struct kr_quorum_state *qs, char *err, size_t errlen);
+
+/*
+ * THE LOCK. One process at a time uses a data directory: kraftd (a node, for its whole
+ * life), kraftd format and kraftd unsafe-admit take an exclusive flock(2) on <dir>/.lock
+ * before they open anything else in the directory, and write their pid into it (for the
+ * error a second process prints). flock, not a POSIX fcntl lock: fcntl locks vanish when
+ * any descriptor of the file is closed by the process, and are not exclusive between
+ * threads of one process. The lock dies with the process, so a kill -9 never leaves a
+ * stale one; the file itself stays.
+ */
+
+/**
+ * Take the lock of dir (which must exist) for the life of *fd.
+ * @return 0 with *fd set (close it to release); -EBUSY when another process holds it
+ *   (err names its pid); or -errno; err says which file and why.
+ */
+int kr_datadir_lock(const char *dir, int *fd, char *err, size_t errlen);
+
+/**
+ * Who holds dir's lock, without taking it (kraftd inspect).
+ * @return 0 when nobody does (or there is no lock file), the holder's pid (> 0) when a
+ *   process holds it, -EBUSY when one does but wrote no readable pid, or -errno.
+ */
+int kr_datadir_lock_holder(const char *dir);
 
 /** <dir>/log into out. @return 0 or -ENAMETOOLONG. */
 int kr_datadir_log_path(const char *dir, char *out, size_t cap);

@@ -97,6 +97,7 @@ struct kn_node {
 	struct kr_node_config cfg;
 	struct kn_options opt;
 	struct kr_identity id;
+	int lock_fd; /* holds the data directory's lock (datadir.h) for the node's life */
 	uint32_t incarnation;
 	uint64_t repair_target;
 	char log_path[KR_CONFIG_PATH_MAX + 8];

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define KR_PROPS_KEY_MAX 96
-#define KR_PROPS_VALUE_MAX 512
+#define KR_PROPS_VALUE_MAX 1024 /* a voter list of KR_VOTERS_MAX entries with directory ids fits */
 
 /* Called once per key=value line. Return 0 to go on, or a negative errno to stop with
  * that error (write the reason into err). */
