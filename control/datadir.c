@@ -152,8 +152,8 @@ unseal(const char *text, size_t len, const char *comment, const char *what, char
 		return -EBADMSG;
 	}
 	body = len - CRC_LINE_BYTES;
-	if (text[body - 1] != '\n' ||
-	    memcmp(text + body, CRC_KEY, sizeof(CRC_KEY) - 1) != 0 || text[len - 1] != '\n') {
+	if (text[body - 1] != '\n' || memcmp(text + body, CRC_KEY, sizeof(CRC_KEY) - 1) != 0 ||
+	    text[len - 1] != '\n') {
 		snprintf(err, errlen,
 			 "the last line is not the crc32c line (file cut or extended?)");
 		return -EBADMSG;
@@ -268,7 +268,7 @@ kr_quorum_state_decode(const char *text, size_t len, struct kr_quorum_state *qs,
 /* ---- bootstrap voters ---- */
 
 #define BOOT_VERSION 1
-#define BOOT_COMMENT                                                                       \
+#define BOOT_COMMENT                                                                             \
 	"# kraftd bootstrap voters: the voter set this cluster started with, written by kraftd " \
 	"format; do not edit\n"
 
@@ -280,8 +280,7 @@ kr_bootstrap_encode(const struct kr_voter_set *s, char *buf, size_t cap)
 	if (kr_voters_format(s, true, list, sizeof(list)) < 0)
 		return -ENOSPC;
 	return seal(buf, cap,
-		    snprintf(buf, cap, BOOT_COMMENT "version=%d\nvoters=%s\n", BOOT_VERSION,
-			     list));
+		    snprintf(buf, cap, BOOT_COMMENT "version=%d\nvoters=%s\n", BOOT_VERSION, list));
 }
 
 struct boot_parse {
@@ -312,8 +311,7 @@ boot_kv(void *arg, const char *key, const char *value, unsigned line, char *err,
 }
 
 int
-kr_bootstrap_decode(const char *text, size_t len, struct kr_voter_set *s, char *err,
-		    size_t errlen)
+kr_bootstrap_decode(const char *text, size_t len, struct kr_voter_set *s, char *err, size_t errlen)
 {
 	struct boot_parse p = {s, 0};
 	int body;
@@ -325,7 +323,8 @@ kr_bootstrap_decode(const char *text, size_t len, struct kr_voter_set *s, char *
 	if (kr_props_parse(text, (size_t)body, boot_kv, &p, err, errlen) != 0)
 		return -EBADMSG;
 	if (p.next != 2) {
-		snprintf(err, errlen, "incomplete: no '%s' line", p.next == 0 ? "version" : "voters");
+		snprintf(err, errlen, "incomplete: no '%s' line",
+			 p.next == 0 ? "version" : "voters");
 		return -EBADMSG;
 	}
 	return 0;
@@ -473,8 +472,8 @@ kr_datadir_lock(const char *dir, int *fd_out, char *err, size_t errlen)
 	int fd = lock_open(dir, O_RDWR | O_CREAT), n, rc;
 
 	if (fd == -ENOENT) {
-		snprintf(err, errlen, "%s: no such directory (not formatted: run kraftd format first)",
-			 dir);
+		snprintf(err, errlen,
+			 "%s: no such directory (not formatted: run kraftd format first)", dir);
 		return fd;
 	}
 	if (fd < 0) {

@@ -237,8 +237,8 @@ cmd_format(const struct args *a)
 		return 2;
 	if (a->initial != NULL && parse_initial("kraftd format", a->initial, &initial) != 0)
 		return 2;
-	rc = kr_datadir_format(a->dir, cid, nid, a->initial ? &initial : NULL,
-			       a->ignore_formatted, &id, err, sizeof(err));
+	rc = kr_datadir_format(a->dir, cid, nid, a->initial ? &initial : NULL, a->ignore_formatted,
+			       &id, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "kraftd format: %s\n", err);
 		return 1;
@@ -500,8 +500,8 @@ cmd_format_config(int argc, char **argv)
 		}
 	}
 	if (standalone && initial_text != NULL) {
-		fprintf(stderr,
-			"kraftd format: --standalone and --initial-controllers exclude each other\n");
+		fprintf(stderr, "kraftd format: --standalone and --initial-controllers exclude "
+				"each other\n");
 		return 2;
 	}
 	rc = load_config("kraftd format", path, argc, argv, &cfg);
@@ -509,15 +509,15 @@ cmd_format_config(int argc, char **argv)
 		return rc;
 	for (int i = 0; i < cfg.n_voters; i++)
 		listed = listed || cfg.voter_ids[i] == cfg.node_id;
-	if (initial_text != NULL &&
-	    (parse_initial("kraftd format", initial_text, &initial) != 0 ||
-	     initial_matches_config(&initial, &cfg) != 0))
+	if (initial_text != NULL && (parse_initial("kraftd format", initial_text, &initial) != 0 ||
+				     initial_matches_config(&initial, &cfg) != 0))
 		return 2;
 	if (standalone) {
 		if (cfg.n_voters != 1 || !listed) {
 			fprintf(stderr,
 				"kraftd format: --standalone makes node %" PRId32
-				" the only voter, but controller.quorum.voters lists %u voter(s)%s: "
+				" the only voter, but controller.quorum.voters lists %u "
+				"voter(s)%s: "
 				"use --initial-controllers\n",
 				cfg.node_id, cfg.n_voters, listed ? "" : " without it");
 			return 2;

@@ -82,8 +82,8 @@ parse_entry(char *item, bool with_dirs, const char *what, struct kr_voter *v, ch
 		*dir++ = '\0';
 		if (kr_uuid_parse(dir, v->dir) != 0)
 			return fail(err, errlen,
-				    "%s: voter %s: directory id '%s' is not a 22-character id", what,
-				    item, dir);
+				    "%s: voter %s: directory id '%s' is not a 22-character id",
+				    what, item, dir);
 	} else {
 		memset(v->dir, 0, KR_UUID_BYTES);
 	}

@@ -276,14 +276,17 @@ format_refuses_a_formatted_directory_unless_told_and_matching(void **state)
 
 	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
 	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id2, err, sizeof(err)), -EEXIST);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id2, err, sizeof(err)),
+			 -EEXIST);
 	assert_non_null(strstr(err, "already formatted"));
 	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, true, &id2, err, sizeof(err)), 1);
 	assert_memory_equal(id.directory_id, id2.directory_id, KR_UUID_BYTES);
-	assert_int_equal(kr_datadir_format(dir, cid, 2, NULL, true, &id2, err, sizeof(err)), -EEXIST);
+	assert_int_equal(kr_datadir_format(dir, cid, 2, NULL, true, &id2, err, sizeof(err)),
+			 -EEXIST);
 	memcpy(other, cid, sizeof(other));
 	other[0] ^= 1;
-	assert_int_equal(kr_datadir_format(dir, other, 1, NULL, true, &id2, err, sizeof(err)), -EEXIST);
+	assert_int_equal(kr_datadir_format(dir, other, 1, NULL, true, &id2, err, sizeof(err)),
+			 -EEXIST);
 	/* none of that touched the quorum state */
 	assert_int_equal(kr_quorum_state_load(dir, &qs, err, sizeof(err)), 0);
 	assert_int_equal(qs.epoch, 5);
@@ -298,7 +301,8 @@ format_will_not_reset_a_quorum_state_left_without_identity(void **state)
 	struct kr_quorum_state qs = {.epoch = 9, .leader_id = KR_NODE_NONE, .voted_id = 3};
 
 	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), -EEXIST);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)),
+			 -EEXIST);
 	assert_non_null(strstr(err, "epoch 9"));
 	/* a half-done format (epoch 0, no vote, no identity) may be redone */
 	qs = (struct kr_quorum_state){
@@ -388,7 +392,8 @@ lock_is_exclusive_and_names_the_holder_pid(void **state)
 		fail_msg("the refusal does not name the holder: %s", err);
 	assert_int_equal(kr_datadir_lock_holder(dir), (int)getpid());
 	/* format takes the lock too: it changes nothing in a directory in use */
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), -EBUSY);
+	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)),
+			 -EBUSY);
 	snprintf(meta, sizeof(meta), "%s/%s", dir, KR_META_FILE);
 	assert_int_equal(access(meta, F_OK), -1);
 	close(fd);
@@ -438,8 +443,9 @@ voter_lists_parse_strictly_with_or_without_directory_ids(void **state)
 	assert_int_equal(kr_voters_parse("", true, "L", &s, err, sizeof(err)), 0);
 	assert_int_equal(s.n, 0);
 	for (size_t i = 0; i < KR_ARRAY_SIZE(bad); i++) {
-		assert_int_equal(kr_voters_parse(bad[i].text, bad[i].dirs, "L", &s, err, sizeof(err)),
-				 -EINVAL);
+		assert_int_equal(
+			kr_voters_parse(bad[i].text, bad[i].dirs, "L", &s, err, sizeof(err)),
+			-EINVAL);
 		if (strstr(err, bad[i].says) == NULL)
 			fail_msg("'%s': '%s' does not say '%s'", bad[i].text, err, bad[i].says);
 	}
@@ -460,8 +466,7 @@ format_records_the_bootstrap_voters_and_takes_its_listed_directory_id(void **sta
 			 0);
 	/* an initial voter takes its directory id from the list */
 	snprintf(sub, sizeof(sub), "%s/v2", dir);
-	assert_int_equal(kr_datadir_format(sub, cid, 2, &initial, false, &id, err, sizeof(err)),
-			 0);
+	assert_int_equal(kr_datadir_format(sub, cid, 2, &initial, false, &id, err, sizeof(err)), 0);
 	assert_memory_equal(id.directory_id, initial.v[1].dir, KR_UUID_BYTES);
 	assert_int_equal(kr_bootstrap_load(sub, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.n, 2);
@@ -469,8 +474,7 @@ format_records_the_bootstrap_voters_and_takes_its_listed_directory_id(void **sta
 	assert_memory_equal(&got.v[1], &initial.v[1], sizeof(got.v[1]));
 	/* a node not in the list (an observer) gets a random one and knows the voters */
 	snprintf(sub, sizeof(sub), "%s/o5", dir);
-	assert_int_equal(kr_datadir_format(sub, cid, 5, &initial, false, &id, err, sizeof(err)),
-			 0);
+	assert_int_equal(kr_datadir_format(sub, cid, 5, &initial, false, &id, err, sizeof(err)), 0);
 	assert_memory_not_equal(id.directory_id, initial.v[0].dir, KR_UUID_BYTES);
 	assert_memory_not_equal(id.directory_id, initial.v[1].dir, KR_UUID_BYTES);
 	assert_int_equal(kr_bootstrap_load(sub, &got, err, sizeof(err)), 0);
