@@ -627,15 +627,59 @@ kr_config_voter_set_hash(const struct kr_node_config *c)
 	return h ? h : 1; /* 0 is what a client sends */
 }
 
+int
+kr_config_check_bootstrap(const struct kr_node_config *c, const struct kr_voter_set *boot,
+			  char *err, size_t errlen)
+{
+	bool same = boot->n == c->n_voters;
+	char ids[KR_VOTERS_MAX * 12];
+
+	if (boot->n == 0)
+		return 0;
+	for (int i = 0; same && i < c->n_voters; i++)
+		same = kr_voters_find(boot, c->voter_ids[i]) >= 0;
+	if (same)
+		return 0;
+	kr_voters_ids(boot, ids, sizeof(ids));
+	return fail(err, errlen,
+		    "controller.quorum.voters names other voters than the directory's bootstrap "
+		    "voters (%s, from kraftd format --initial-controllers): the voter set "
+		    "cannot change in the configuration",
+		    ids);
+}
+
+/* Each voter's directory id (zero without boot), and whether this directory joined. */
+static bool
+voter_keys(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
+	   const struct kr_voter_set *boot, uint8_t dirs[KR_VOTERS_MAX][KR_UUID_BYTES])
+{
+	bool joining = boot != NULL;
+
+	memset(dirs, 0, KR_VOTERS_MAX * KR_UUID_BYTES);
+	if (boot == NULL)
+		return false;
+	for (int i = 0; i < c->n_voters; i++) {
+		int k = kr_voters_find(boot, c->voter_ids[i]);
+
+		if (k < 0)
+			continue;
+		memcpy(dirs[i], boot->v[k].dir, KR_UUID_BYTES);
+		if (c->voter_ids[i] == c->node_id && memcmp(dirs[i], dir, KR_UUID_BYTES) == 0)
+			joining = false;
+	}
+	return joining;
+}
+
 void
 kr_config_election(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
-		   struct kr_election_config *ec)
+		   const struct kr_voter_set *boot, struct kr_election_config *ec)
 {
 	memset(ec, 0, sizeof(*ec));
 	ec->node_id = c->node_id;
 	memcpy(ec->directory_id, dir, KR_UUID_BYTES);
 	ec->n_voters = c->n_voters;
 	memcpy(ec->voters, c->voter_ids, sizeof(ec->voters));
+	ec->joining = voter_keys(c, dir, boot, ec->voter_dirs);
 	ec->election_timeout_us = c->election_timeout_us;
 	ec->fetch_timeout_us = c->fetch_timeout_us;
 	ec->election_backoff_max_us = c->election_backoff_max_us;
@@ -645,11 +689,13 @@ kr_config_election(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYT
 
 void
 kr_config_repl(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
-	       uint32_t incarnation, uint64_t repair_target, struct kr_repl_config *rc)
+	       const struct kr_voter_set *boot, uint64_t incarnation, uint64_t repair_target,
+	       struct kr_repl_config *rc)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->node_id = c->node_id;
 	memcpy(rc->directory_id, dir, KR_UUID_BYTES);
+	rc->joining = voter_keys(c, dir, boot, rc->voter_dirs);
 	memcpy(rc->wire.cluster_id, c->cluster_id, KR_UUID_BYTES);
 	rc->wire.voter_set_hash = kr_config_voter_set_hash(c);
 	rc->n_voters = c->n_voters;

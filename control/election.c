@@ -63,6 +63,12 @@ static const bool legal_observer[KR_ROLE_COUNT][KR_ROLE_COUNT] = {
 
 /* ---- small helpers ---- */
 
+bool
+el_dir_matches(const uint8_t want[KR_UUID_BYTES], const uint8_t dir[KR_UUID_BYTES])
+{
+	return kr_uuid_is_zero(want) || memcmp(want, dir, KR_UUID_BYTES) == 0;
+}
+
 int
 el_voter_index(const struct kr_election *e, int32_t node)
 {
@@ -312,6 +318,7 @@ send_begin_epoch(struct kr_election *e, struct kr_el_out *out)
 		m = el_send(e, out, e->cfg.voters[i], el_correlation(e), KR_API_BEGIN_EPOCH);
 		m->u.begin_epoch.epoch = e->epoch;
 		m->u.begin_epoch.leader_id = e->cfg.node_id;
+		memcpy(m->u.begin_epoch.voter_dir, e->cfg.voter_dirs[i], KR_UUID_BYTES);
 	}
 }
 
@@ -323,8 +330,9 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 	bool led_this_epoch = epoch == e->epoch && e->leader_id == e->cfg.node_id;
 	struct kr_el_action *a;
 
-	/* at start, the restart rules may put a node straight into any role */
-	EL_ASSERT(why == KR_WHY_START ||
+	/* at start, the restart rules may put a node straight into any role; a rejoin turns
+	 * a voter at epoch 0 into an observer */
+	EL_ASSERT(why == KR_WHY_START || why == KR_WHY_REJOINED ||
 		  (kr_election_is_voter(e) ? legal[from][to] : legal_observer[from][to]));
 	EL_ASSERT(epoch >= e->epoch);
 	EL_ASSERT(to != KR_ROLE_CANDIDATE || epoch == e->epoch + 1 || why == KR_WHY_START);
@@ -507,6 +515,7 @@ el_send_vote_requests(struct kr_election *e, int64_t now, struct kr_el_out *out)
 		m->u.vote.voter_id = e->cfg.voters[i];
 		m->u.vote.pre_vote = pre;
 		memcpy(m->u.vote.candidate_dir, e->cfg.directory_id, KR_UUID_BYTES);
+		memcpy(m->u.vote.voter_dir, e->cfg.voter_dirs[i], KR_UUID_BYTES);
 	}
 	e->resend_deadline = now + e->cfg.request_timeout_us;
 }
@@ -610,6 +619,13 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 	memset(e, 0, sizeof(*e));
 	e->cfg = *cfg;
 	e->voter_index = el_voter_index(e, cfg->node_id);
+	/* a voter is (node id, directory id): another directory of the id is an observer */
+	if (e->voter_index >= 0 &&
+	    (cfg->joining || !el_dir_matches(cfg->voter_dirs[e->voter_index], cfg->directory_id)))
+		e->voter_index = -1;
+	e->first_start = start->first_start && e->voter_index >= 0 && start->qs.epoch == 0 &&
+			 start->log_last_epoch == 0;
+	memcpy(e->rejoin_dir, start->rejoin_dir, KR_UUID_BYTES);
 	e->majority = cfg->n_voters / 2u + 1;
 	e->backoff_base_us = cfg->election_backoff_base_us ? cfg->election_backoff_base_us
 							   : cfg->election_backoff_max_us / 10;
@@ -769,6 +785,70 @@ kr_election_tick(struct kr_election *e, int64_t now, struct kr_el_out *out)
 	}
 }
 
+/* ---- first start (election.h "FIRST START") ---- */
+
+/* Does m, from a voter, show that the cluster has a history this directory may have taken
+ * part in before it was formatted again? Only the first election's requests may name an
+ * epoch above 0: a Vote at epoch 1 from a candidate whose log is empty. */
+static bool
+shows_history(const struct kr_msg *m)
+{
+	switch (m->api) {
+	case KR_API_VOTE:
+		return m->u.vote.epoch > (m->u.vote.pre_vote ? 0u : 1u) ||
+		       m->u.vote.last_epoch > 0 || m->u.vote.last_offset > 0;
+	case KR_API_VOTE_RESP:
+		return m->u.vote_resp.epoch > 0 || m->u.vote_resp.leader_id >= 0;
+	case KR_API_BEGIN_EPOCH:
+		return m->u.begin_epoch.epoch > 0;
+	case KR_API_END_EPOCH:
+		return m->u.end_epoch.epoch > 0;
+	case KR_API_BEGIN_EPOCH_RESP:
+	case KR_API_END_EPOCH_RESP:
+		return m->u.epoch_resp.epoch > 0 || m->u.epoch_resp.leader_id >= 0;
+	default:
+		return false;
+	}
+}
+
+/* The node's directory id becomes rejoin_dir (durably, first) and it is an observer. */
+static void
+rejoin(struct kr_election *e, int32_t from, uint32_t epoch, int64_t now, struct kr_el_out *out)
+{
+	struct kr_el_action *a = emit(out, KR_EL_REJOIN);
+
+	EL_ASSERT(e->first_start && e->epoch == 0 && e->voter_index >= 0);
+	memcpy(a->u.rejoin.dir, e->rejoin_dir, KR_UUID_BYTES);
+	a->u.rejoin.node = from;
+	a->u.rejoin.epoch = epoch;
+	e->first_start = false;
+	memcpy(e->cfg.directory_id, e->rejoin_dir, KR_UUID_BYTES);
+	e->cfg.joining = true;
+	e->voter_index = -1;
+	memset(e->vote_waiting, 0, sizeof(e->vote_waiting));
+	command(e, out, KR_CMD_IDENTITY, KR_NODE_NONE, 0);
+	el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE, KR_WHY_REJOINED, now, out);
+}
+
+/* Before any message from a voter is handled: a node on its first start checks it. */
+static void
+first_start_check(struct kr_election *e, int32_t from, const struct kr_msg *m, int64_t now,
+		  struct kr_el_out *out)
+{
+	if (e->first_start && e->epoch > 0)
+		e->first_start = false; /* it took part in an election: no longer its first */
+	if (!e->first_start || from == e->cfg.node_id || el_voter_index(e, from) < 0 ||
+	    !shows_history(m))
+		return;
+	rejoin(e, from,
+	       m->api == KR_API_VOTE	      ? m->u.vote.epoch
+	       : m->api == KR_API_VOTE_RESP   ? m->u.vote_resp.epoch
+	       : m->api == KR_API_BEGIN_EPOCH ? m->u.begin_epoch.epoch
+	       : m->api == KR_API_END_EPOCH   ? m->u.end_epoch.epoch
+					      : m->u.epoch_resp.epoch,
+	       now, out);
+}
+
 /* ---- inputs ---- */
 
 void
@@ -778,6 +858,7 @@ kr_election_on_msg(struct kr_election *e, const struct kr_frame_hdr *h, const st
 	int32_t from = h->sender_id;
 	uint32_t corr = h->correlation_id;
 
+	first_start_check(e, from, m, now, out);
 	switch (m->api) {
 	case KR_API_VOTE:
 		el_recv_vote(e, from, corr, &m->u.vote, now, out);
@@ -861,6 +942,8 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 		e->acked[vi] = true; /* a Fetch acknowledges BeginQuorumEpoch */
 		break;
 	case KR_EV_EPOCH_SEEN:
+		if (e->first_start && e->epoch == 0 && ev->epoch > 0)
+			rejoin(e, ev->node, ev->epoch, now, out);
 		el_learn(e, ev->epoch, ev->node, false, now, out);
 		break;
 	case KR_EV_CAUGHT_UP:

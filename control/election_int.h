@@ -23,6 +23,8 @@
 #define EL_NEVER INT64_MAX
 
 int el_voter_index(const struct kr_election *e, int32_t node);
+/* Is dir the directory want names? (want all zero: any, a voter set without ids) */
+bool el_dir_matches(const uint8_t want[KR_UUID_BYTES], const uint8_t dir[KR_UUID_BYTES]);
 struct kr_msg *el_send(struct kr_election *e, struct kr_el_out *out, int32_t to,
 		       uint32_t correlation, unsigned api);
 uint32_t el_correlation(struct kr_election *e);

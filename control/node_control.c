@@ -273,6 +273,26 @@ carry_out(struct ctl *c)
 			       "again");
 			break;
 		}
+		case KR_EL_REJOIN: {
+			char d[KR_UUID_TEXT_LEN + 1];
+
+			memcpy(n->id.directory_id, a->u.rejoin.dir, KR_UUID_BYTES);
+			kr_uuid_format(n->id.directory_id, d);
+			if (kr_identity_store(n->cfg.log_dir, &n->id, err, sizeof(err)) != 0) {
+				/* nothing after this action may leave the node */
+				kn_log(n, "control", "FATAL: cannot store the new directory id: %s",
+				       err);
+				_exit(3);
+			}
+			kn_log(n, "control",
+			       "REJOINED: this directory was formatted as an initial voter's, but "
+			       "node %d named epoch %u: the cluster is past its first election, so "
+			       "this directory may be a re-formatted one that lost its votes and "
+			       "log. It is now directory %s, an observer, until a voter change "
+			       "names it",
+			       a->u.rejoin.node, a->u.rejoin.epoch, d);
+			break;
+		}
 		case KR_EL_SHUTDOWN_DONE:
 			c->shutdown_done = true;
 			break;
@@ -675,7 +695,23 @@ open_storage(struct kn_node *n, struct kr_quorum_state *qs)
 
 	rc = kr_datadir_open(cfg->log_dir, cfg->cluster_id, cfg->node_id, &n->id, qs, err,
 			     sizeof(err));
+	if (rc == -EBADMSG)
+		kn_log(n, "start",
+		       "refusing to start: %s. The vote this node cast is lost with it: the safe "
+		       "way back is to re-format the directory without --initial-controllers "
+		       "(it then rejoins as an observer with a new directory id), never to reset "
+		       "it to epoch 0",
+		       err);
 	if (rc != 0) {
+		if (rc != -EBADMSG)
+			kn_log(n, "start", "refusing to start: %s", err);
+		return 1;
+	}
+	rc = kr_bootstrap_load(cfg->log_dir, &n->boot, err, sizeof(err));
+	n->has_boot = rc == 0;
+	if (rc == 0)
+		rc = kr_config_check_bootstrap(cfg, &n->boot, err, sizeof(err));
+	if (rc != 0 && rc != -ENOENT) {
 		kn_log(n, "start", "refusing to start: %s", err);
 		return 1;
 	}
@@ -685,12 +721,11 @@ open_storage(struct kn_node *n, struct kr_quorum_state *qs)
 		       strerror(-rc));
 		return 1;
 	}
-	if (v >= UINT32_MAX) {
-		kn_log(n, "start", "refusing to start: %s/%s: no incarnation numbers left",
-		       cfg->log_dir, INCARNATION_FILE);
-		return 1;
-	}
-	n->incarnation = (uint32_t)v + 1; /* above every earlier start's, durably */
+	/* above every earlier start's of this node id, durably: even a re-formatted
+	 * directory's (which starts without the file) outgrows the old ones by the clock */
+	n->incarnation = (uint64_t)kn_wall_us() / 1000;
+	if (v >= n->incarnation)
+		n->incarnation = v + 1;
 	rc = write_u64_file(cfg->log_dir, INCARNATION_FILE, n->incarnation);
 	if (rc != 0) {
 		kn_log(n, "start", "cannot write %s/%s: %s", cfg->log_dir, INCARNATION_FILE,
@@ -761,6 +796,38 @@ open_storage(struct kn_node *n, struct kr_quorum_state *qs)
 	return 0;
 }
 
+/* What the node is in the voter set, and what that does not protect. */
+static void
+describe_voters(struct kn_node *n, const struct kr_election_config *ec, bool first_start)
+{
+	char d[KR_UUID_TEXT_LEN + 1];
+	bool listed = false;
+
+	for (int i = 0; i < ec->n_voters; i++)
+		listed = listed || ec->voters[i] == ec->node_id;
+	kr_uuid_format(n->id.directory_id, d);
+	if (!n->has_boot)
+		kn_log(n, "start",
+		       "voters: static, by node id only (the directory was formatted before "
+		       "voters had directory ids): a voter whose disk is wiped and re-formatted "
+		       "would vote with an empty log; re-format new clusters with "
+		       "--initial-controllers");
+	else if (ec->joining && listed)
+		kn_log(n, "start",
+		       "voters: node %d is a voter, but not with this directory (%s): it "
+		       "replicates as an observer and never votes or counts toward commit, until "
+		       "a voter change names (%d, %s); the cluster runs one voter short "
+		       "meanwhile",
+		       ec->node_id, d, ec->node_id, d);
+	else if (ec->joining)
+		kn_log(n, "start", "voters: this node is an observer (directory %s)", d);
+	else
+		kn_log(n, "start", "voters: this node is voter (%d, %s)%s", ec->node_id, d,
+		       first_start ? "; first start: it rejoins as an observer if it finds the "
+				     "cluster already past its first election"
+				   : "");
+}
+
 static void
 describe_start(struct kn_node *n, const struct kr_quorum_state *qs)
 {
@@ -791,7 +858,8 @@ describe_start(struct kn_node *n, const struct kr_quorum_state *qs)
 		       n->ports[i]->name, n->ports[i]->payload_max, c->frame_bytes);
 	kn_log(n, "start",
 	       "timeouts: election %.3f ms, fetch %.3f ms, backoff max %.3f ms, request %.3f ms, "
-	       "parked fetch %.3f ms; quorum-state epoch %u leader %d voted %d; incarnation %u",
+	       "parked fetch %.3f ms; quorum-state epoch %u leader %d voted %d; incarnation "
+	       "%" PRIu64,
 	       c->election_timeout_us / 1e3, c->fetch_timeout_us / 1e3,
 	       c->election_backoff_max_us / 1e3, c->request_timeout_us / 1e3,
 	       c->fetch_max_wait_us / 1e3, qs->epoch, qs->leader_id, qs->voted_id, n->incarnation);
@@ -862,7 +930,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	if (status != 0)
 		return status;
 
-	kr_config_repl(cfg, n->id.directory_id, n->incarnation, n->repair_target, &rc);
+	kr_config_repl(cfg, n->id.directory_id, n->has_boot ? &n->boot : NULL, n->incarnation,
+		       n->repair_target, &rc);
 	if (kr_repl_init(n->repl, &rc, n->log) != 0) {
 		kn_log(n, "start", "the replication settings are inconsistent");
 		return 1;
@@ -915,9 +984,16 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 
 	c->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	kr_config_election(cfg, n->id.directory_id, &ec);
+	kr_config_election(cfg, n->id.directory_id, n->has_boot ? &n->boot : NULL, &ec);
 	st.qs = qs;
 	st.log_last_epoch = kr_log_last_epoch(n->log);
+	/* an initial voter's directory that never left epoch 0 checks its first start */
+	st.first_start = n->has_boot && !ec.joining && qs.epoch == 0 && kr_log_end(n->log) == 0 &&
+			 n->repair_target == 0;
+	if (st.first_start && kr_uuid_random(st.rejoin_dir) != 0) {
+		kn_log(n, "start", "no randomness for a directory id");
+		return 1;
+	}
 	st.vote_blocked =
 		(cfg->durability == KR_LOG_MEMORY && qs.epoch > 0) || n->repair_target > 0;
 	if (getrandom(&st.rng_seed, sizeof(st.rng_seed), 0) != sizeof(st.rng_seed))
@@ -930,6 +1006,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	atomic_store(&n->log_role, n->el.role);
 	atomic_store(&n->log_leader, n->el.leader_id);
 	describe_start(n, &qs);
+	describe_voters(n, &ec, st.first_start);
 	if (st.vote_blocked)
 		kn_log(n, "start",
 		       "%s: no vote, pre-vote or candidacy until caught up with a leader of epoch "

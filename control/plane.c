@@ -39,6 +39,8 @@ kr_control_command(const struct kr_election *e, const struct kr_wire_ctx *wire,
 		cmd->epoch = a->u.cmd.epoch;
 		cmd->node = a->u.cmd.node;
 		cmd->seq = a->u.cmd.seq;
+		if (cmd->type == KR_CMD_IDENTITY) /* the core's directory id, as it is now */
+			memcpy(cmd->frame, e->cfg.directory_id, KR_UUID_BYTES);
 		return 0;
 	}
 	if (a->type != KR_EL_SEND)

@@ -1,6 +1,7 @@
 /* kraftd: BeginQuorumEpoch on the control plane. A new leader announces itself to every
- * voter and re-sends until each acknowledges (a Fetch from the voter counts too). The
- * receiver adopts the epoch and follows the leader. Responses: control/recv_epoch_resp.c.
+ * voter, (node id, directory id), and re-sends until each acknowledges (a Fetch from
+ * the voter counts too). The receiver adopts the epoch and follows the leader; another
+ * directory of the voter's node id answers INVALID_VOTER_KEY. Responses: control/recv_epoch_resp.c.
  * el_leader_says() is shared with EndQuorumEpoch (control/recv_end_epoch.c). */
 #include "election_int.h"
 
@@ -41,6 +42,14 @@ el_recv_begin_epoch(struct kr_election *e, int32_t from, uint32_t corr,
 {
 	uint16_t error;
 
+	/* meant for another directory of this node id (this one was re-formatted, or
+	 * rejoined): say so and change nothing (KIP-853) */
+	if (el_voter_index(e, from) >= 0 && from != e->cfg.node_id &&
+	    !el_dir_matches(req->voter_dir, e->cfg.directory_id)) {
+		el_answer_epoch(e, out, from, corr, KR_API_BEGIN_EPOCH_RESP,
+				KR_ERR_INVALID_VOTER_KEY);
+		return;
+	}
 	if (el_leader_says(e, from, req->epoch, req->leader_id, now, out, &error))
 		el_answer_epoch(e, out, from, corr, KR_API_BEGIN_EPOCH_RESP, error);
 }

@@ -64,13 +64,17 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 	int vi = el_voter_index(e, from);
 	bool pre = req->pre_vote;
 
-	/* guard */
-	if (vi < 0 || from == e->cfg.node_id) {
+	/* guard: the candidate is a voter, (node id, directory id); the request is meant for
+	 * this voter, (node id, directory id): a re-formatted directory of a voter's node id
+	 * answers INVALID_VOTER_KEY and grants nothing (KIP-853) */
+	if (vi < 0 || from == e->cfg.node_id ||
+	    !el_dir_matches(e->cfg.voter_dirs[vi], req->candidate_dir)) {
 		el_ignore(e, KR_EL_IGNORE_UNKNOWN_SENDER);
-		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_NOT_A_VOTER, pre); /* KIP-853 */
+		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_NOT_A_VOTER, pre);
 		return;
 	}
-	if (req->voter_id != KR_NODE_NONE && req->voter_id != e->cfg.node_id) {
+	if ((req->voter_id != KR_NODE_NONE && req->voter_id != e->cfg.node_id) ||
+	    !el_dir_matches(req->voter_dir, e->cfg.directory_id)) {
 		answer(e, out, from, corr, KR_ERR_INVALID_VOTER_KEY, KR_REFUSAL_WRONG_VOTER, pre);
 		return;
 	}

@@ -7,7 +7,7 @@ kr_cmd_name(unsigned type)
 	static const char *const names[] = {
 		[KR_CMD_FENCE] = "FENCE",	[KR_CMD_LEADER] = "LEADER",
 		[KR_CMD_FOLLOWER] = "FOLLOWER", [KR_CMD_UNATTACHED] = "UNATTACHED",
-		[KR_CMD_SEND] = "SEND",
+		[KR_CMD_SEND] = "SEND",		[KR_CMD_IDENTITY] = "IDENTITY",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "?";

@@ -83,6 +83,36 @@ rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, uint32_t corr, uint64_
 	return true;
 }
 
+/* The latest start heard from node id, over all its directories. */
+static uint64_t
+node_incarnation(const struct kr_repl *r, int32_t node)
+{
+	uint64_t inc = 0;
+
+	for (uint32_t i = 0; i < r->n_replicas; i++)
+		if (r->replicas[i].id == node && r->replicas[i].incarnation > inc)
+			inc = r->replicas[i].incarnation;
+	return inc;
+}
+
+/* A new start of rep's node id: what the earlier starts said is void, in every directory
+ * of that id. Another directory's observer slot is freed (that directory is gone); a
+ * voter's is kept, empty: the voter (node id, old directory) cannot fetch again. */
+static void
+node_restarted(struct kr_repl *r, struct kr_replica *rep, uint64_t incarnation)
+{
+	for (uint32_t i = 0; i < r->n_replicas; i++) {
+		struct kr_replica *o = &r->replicas[i];
+
+		if (o->id != rep->id)
+			continue;
+		rp_replica_forget(o);
+		o->incarnation = incarnation;
+		if (o != rep && !o->voter)
+			o->id = KR_NODE_NONE;
+	}
+}
+
 void
 rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	      const struct kr_fetch_req *req, int64_t now, struct kr_rp_out *out)
@@ -112,24 +142,26 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		reply_one(r, addr, corr, KR_ERR_UNKNOWN_LEADER_EPOCH, out);
 		return;
 	}
-	rep = rp_replica(r, h->sender_id, true);
+	/* A Fetch from an earlier start of the node than one already heard, from any of its
+	 * directories: a late packet from a process that is gone (in memory mode it took its
+	 * log with it; a replaced disk took it too). */
+	if (req->incarnation < node_incarnation(r, h->sender_id)) {
+		rp_drop(r, KR_RP_DROP_STALE_INCARNATION);
+		return;
+	}
+	rep = rp_replica(r, h->sender_id, req->replica_dir, true);
 	if (rep == NULL) {
 		rp_drop(r, KR_RP_DROP_OBSERVERS_FULL);
 		reply_one(r, addr, corr, KR_ERR_BUSY, out);
 		return;
 	}
-	/* A Fetch from an earlier start of the replica than one already heard: a late packet
-	 * from a process that is gone (and, in memory mode, took its log with it). */
-	if (req->incarnation < rep->incarnation) {
-		rp_drop(r, KR_RP_DROP_STALE_INCARNATION);
-		return;
-	}
 	if (req->incarnation > rep->incarnation) { /* it restarted: forget what it said */
-		rp_replica_forget(rep);
+		node_restarted(r, rep, req->incarnation);
 		rep->incarnation = req->incarnation;
 	}
 	rep->addr = addr;
-	memcpy(rep->dir, req->replica_dir, KR_UUID_BYTES);
+	if (!rep->keyed)
+		memcpy(rep->dir, req->replica_dir, KR_UUID_BYTES);
 	/* a replica's newer Fetch replaces its parked one */
 	rep->parked = false;
 

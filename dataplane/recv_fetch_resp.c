@@ -21,9 +21,14 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 
 	if (r->role == KR_REPL_FOLLOWER) {
 		to = r->leader_id;
-	} else if (r->role == KR_REPL_UNATTACHED && rp_voter_index(r, r->cfg.node_id) < 0) {
-		/* an observer asks the voters in turn who leads */
-		to = r->cfg.voters[r->bootstrap_next++ % r->cfg.n_voters];
+	} else if (r->role == KR_REPL_UNATTACHED && !rp_self_voter(r)) {
+		/* an observer asks the voters in turn who leads (not itself: a rejoined or
+		 * re-formatted directory keeps a voter's node id) */
+		do
+			to = r->cfg.voters[r->bootstrap_next++ % r->cfg.n_voters];
+		while (to == r->cfg.node_id && r->cfg.n_voters > 1);
+		if (to == r->cfg.node_id)
+			return;
 	} else {
 		return;
 	}

@@ -72,30 +72,45 @@ rp_voter_index(const struct kr_repl *r, int32_t node)
 	return -1;
 }
 
+static bool
+dir_is(const uint8_t want[KR_UUID_BYTES], const uint8_t dir[KR_UUID_BYTES])
+{
+	return kr_uuid_is_zero(want) || memcmp(want, dir, KR_UUID_BYTES) == 0;
+}
+
+bool
+rp_self_voter(const struct kr_repl *r)
+{
+	int vi = rp_voter_index(r, r->cfg.node_id);
+
+	return vi >= 0 && !r->cfg.joining && dir_is(r->cfg.voter_dirs[vi], r->cfg.directory_id);
+}
+
 void
 rp_replica_forget(struct kr_replica *rep)
 {
-	int32_t id = rep->id;
-	bool voter = rep->voter;
-	uint32_t incarnation = rep->incarnation; /* outlives terms: late packets do too */
+	struct kr_replica keep = *rep; /* the key, the kind, and the incarnation: late packets
+					* outlive terms */
 
 	memset(rep, 0, sizeof(*rep));
-	rep->id = id;
-	rep->voter = voter;
-	rep->incarnation = incarnation;
+	rep->id = keep.id;
+	rep->voter = keep.voter;
+	rep->keyed = keep.keyed;
+	memcpy(rep->dir, keep.dir, KR_UUID_BYTES);
+	rep->incarnation = keep.incarnation;
 	rep->leo = rep->durable = rep->hw_sent = KR_OFFSET_NONE;
 	rep->last_fetch_us = rep->last_caught_up_us = rep->last_liveness_us = KR_TIME_NONE;
 }
 
 struct kr_replica *
-rp_replica(struct kr_repl *r, int32_t node, bool create)
+rp_replica(struct kr_repl *r, int32_t node, const uint8_t dir[KR_UUID_BYTES], bool create)
 {
 	struct kr_replica *free_slot = NULL;
 
 	for (uint32_t i = 0; i < r->n_replicas; i++) {
 		struct kr_replica *rep = &r->replicas[i];
 
-		if (rep->id == node)
+		if (rep->id == node && (!rep->keyed || memcmp(rep->dir, dir, KR_UUID_BYTES) == 0))
 			return rep;
 		if (rep->id == KR_NODE_NONE && free_slot == NULL)
 			free_slot = rep;
@@ -104,6 +119,8 @@ rp_replica(struct kr_repl *r, int32_t node, bool create)
 		return NULL;
 	free_slot->id = node;
 	free_slot->voter = false;
+	free_slot->keyed = true;
+	memcpy(free_slot->dir, dir, KR_UUID_BYTES);
 	free_slot->incarnation = 0;
 	rp_replica_forget(free_slot);
 	return free_slot;
@@ -148,15 +165,21 @@ kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log 
 	r->first_hw = KR_OFFSET_NONE;
 	/* each start numbers its requests in its own space: a reply to the previous start
 	 * (late, duplicated) can never pass for the answer to this one's request */
-	r->next_correlation = cfg->incarnation << 24;
+	r->next_correlation = (uint32_t)(cfg->incarnation * 0x9E3779B97F4A7C15ull >> 32);
 	r->next_fetch_us = RP_NEVER;
 	r->fetch_to = KR_NODE_NONE;
 	r->n_replicas = KR_REPLICAS_MAX;
 	rp_producers_reset(r);
 	for (uint32_t i = 0; i < KR_REPLICAS_MAX; i++) {
-		r->replicas[i].id = i < cfg->n_voters ? cfg->voters[i] : KR_NODE_NONE;
-		r->replicas[i].voter = i < cfg->n_voters;
-		rp_replica_forget(&r->replicas[i]);
+		struct kr_replica *rep = &r->replicas[i];
+
+		rep->id = i < cfg->n_voters ? cfg->voters[i] : KR_NODE_NONE;
+		rep->voter = i < cfg->n_voters;
+		if (rep->voter) {
+			memcpy(rep->dir, cfg->voter_dirs[i], KR_UUID_BYTES);
+			rep->keyed = !kr_uuid_is_zero(rep->dir);
+		}
+		rp_replica_forget(rep);
 	}
 	return 0;
 }
@@ -453,8 +476,14 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 		break;
 	case KR_CMD_UNATTACHED:
 		r->role = KR_REPL_UNATTACHED;
-		if (rp_voter_index(r, r->cfg.node_id) < 0)
+		if (!rp_self_voter(r))
 			rp_send_fetch(r, now, out); /* an observer looks for the leader */
+		break;
+	case KR_CMD_IDENTITY:
+		/* a rejoin (election.h "FIRST START"): from now on an observer that fetches
+		 * with its new directory id */
+		memcpy(r->cfg.directory_id, cmd->frame, KR_UUID_BYTES);
+		r->cfg.joining = true;
 		break;
 	default:
 		break;

@@ -37,11 +37,14 @@ struct kr_event *rp_event(struct kr_rp_out *out, uint8_t type);
 void rp_drop(struct kr_repl *r, enum kr_rp_drop why);
 uint32_t rp_correlation(struct kr_repl *r);
 
-/* The replica slot of node (voters are fixed, observers get a free slot if create), or
- * NULL. */
-struct kr_replica *rp_replica(struct kr_repl *r, int32_t node, bool create);
+/* The replica slot of (node, dir): a voter's if dir is that voter's (or the voter's is
+ * not known), else an observer's (a free slot is taken if create), or NULL. */
+struct kr_replica *rp_replica(struct kr_repl *r, int32_t node, const uint8_t dir[KR_UUID_BYTES],
+			      bool create);
 int rp_voter_index(const struct kr_repl *r, int32_t node);
-/* Forget what a replica said (offsets, times, parked Fetch); keeps its id, kind and the
+/* Is this node a voter: its node id's entry names its directory, and it did not rejoin? */
+bool rp_self_voter(const struct kr_repl *r);
+/* Forget what a replica said (offsets, times, parked Fetch); keeps its key, kind and the
  * latest incarnation heard. */
 void rp_replica_forget(struct kr_replica *rep);
 

@@ -244,6 +244,7 @@ dec_vote(const uint8_t *b, uint32_t n, struct kr_vote_req *m)
 	m->voter_id = (int32_t)kr_get_le32(b + 16);
 	m->pre_vote = b[20] & KR_VOTE_F_PRE_VOTE;
 	memcpy(m->candidate_dir, b + 24, KR_UUID_BYTES);
+	memcpy(m->voter_dir, b + 40, KR_UUID_BYTES);
 	return 0;
 }
 
@@ -257,6 +258,7 @@ enc_vote(uint8_t *b, const struct kr_vote_req *m)
 	b[20] = m->pre_vote ? KR_VOTE_F_PRE_VOTE : 0;
 	memset(b + 21, 0, 3);
 	memcpy(b + 24, m->candidate_dir, KR_UUID_BYTES);
+	memcpy(b + 40, m->voter_dir, KR_UUID_BYTES);
 	return KR_VOTE_BYTES;
 }
 
@@ -295,6 +297,7 @@ dec_begin_epoch(const uint8_t *b, uint32_t n, struct kr_begin_epoch_req *m)
 		return -KR_WIRE_EBODYLEN;
 	m->epoch = kr_get_le32(b);
 	m->leader_id = (int32_t)kr_get_le32(b + 4);
+	memcpy(m->voter_dir, b + 8, KR_UUID_BYTES);
 	return 0;
 }
 
@@ -303,6 +306,7 @@ enc_begin_epoch(uint8_t *b, const struct kr_begin_epoch_req *m)
 {
 	kr_put_le32(b, m->epoch);
 	kr_put_le32(b + 4, (uint32_t)m->leader_id);
+	memcpy(b + 8, m->voter_dir, KR_UUID_BYTES);
 	return KR_BEGIN_EPOCH_BYTES;
 }
 
@@ -367,8 +371,6 @@ dec_fetch(const uint8_t *b, uint32_t n, struct kr_fetch_req *m)
 {
 	if (n != KR_FETCH_BYTES)
 		return -KR_WIRE_EBODYLEN;
-	if (!all_zero(b + 52, 4))
-		return -KR_WIRE_EFIELD;
 	m->epoch = kr_get_le32(b);
 	m->last_fetched_epoch = kr_get_le32(b + 4);
 	m->fetch_offset = kr_get_le64(b + 8);
@@ -376,7 +378,7 @@ dec_fetch(const uint8_t *b, uint32_t n, struct kr_fetch_req *m)
 	m->max_wait_us = kr_get_le32(b + 24);
 	m->max_bytes = kr_get_le32(b + 28);
 	memcpy(m->replica_dir, b + 32, KR_UUID_BYTES);
-	m->incarnation = kr_get_le32(b + 48);
+	m->incarnation = kr_get_le64(b + 48);
 	return 0;
 }
 
@@ -390,8 +392,7 @@ enc_fetch(uint8_t *b, const struct kr_fetch_req *m)
 	kr_put_le32(b + 24, m->max_wait_us);
 	kr_put_le32(b + 28, m->max_bytes);
 	memcpy(b + 32, m->replica_dir, KR_UUID_BYTES);
-	kr_put_le32(b + 48, m->incarnation);
-	memset(b + 52, 0, 4);
+	kr_put_le64(b + 48, m->incarnation);
 	return KR_FETCH_BYTES;
 }
 

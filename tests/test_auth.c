@@ -43,7 +43,7 @@ vote(uint8_t *buf, size_t cap)
 	m.u.vote.epoch = 5;
 	m.u.vote.voter_id = 1;
 	len = kr_frame_encode(buf, cap, &h, &m);
-	assert_true(len == KR_WIRE_HDR_BYTES + 40 + KR_WIRE_AUTH_BYTES);
+	assert_true(len == KR_WIRE_HDR_BYTES + KR_VOTE_BYTES + KR_WIRE_AUTH_BYTES);
 	return len;
 }
 

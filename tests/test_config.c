@@ -200,10 +200,14 @@ cores_get_consistent_configs(void **state)
 	(void)state;
 	assert_int_equal(load(&c, GOOD "controller.quorum.fetch.timeout.ms=20\n", err, sizeof(err)),
 			 0);
-	kr_config_election(&c, dir, &ec);
-	kr_config_repl(&c, dir, 7, 0, &rc);
+	kr_config_election(&c, dir, NULL, &ec);
+	kr_config_repl(&c, dir, NULL, 7, 0, &rc);
 	assert_int_equal(ec.fetch_timeout_us, 20000);
 	assert_int_equal(rc.incarnation, 7);
+	/* without bootstrap voters (a static set): voters by node id, this one a voter */
+	assert_false(ec.joining);
+	assert_false(rc.joining);
+	assert_true(kr_uuid_is_zero(ec.voter_dirs[1]));
 	assert_true(rc.fetch_max_wait_us * 2 < ec.fetch_timeout_us);
 	assert_true(rc.fetch_retry_us < ec.fetch_timeout_us);
 	assert_true(rc.reply_frames_max >= 1 && rc.reply_frames_max <= KR_REPLY_FRAMES_MAX);
@@ -260,6 +264,52 @@ dpdk_keys_and_fitting_frames_to_a_port(void **state)
 	refused(GOOD "kraftd.dpdk.arp=maybe\n", "kraftd.dpdk.arp", "true or false");
 }
 
+static void
+voter_keys_come_from_the_bootstrap_voters(void **state)
+{
+	struct kr_node_config c;
+	struct kr_election_config ec;
+	struct kr_repl_config rc;
+	struct kr_voter_set boot, other;
+	uint8_t dir[KR_UUID_BYTES];
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(&c, GOOD, err, sizeof(err)), 0);
+	assert_int_equal(kr_voters_parse("3@127.0.0.3:9093:AwMDAwMDAwMDAwMDAwMDAw,"
+					 "1@127.0.0.1:9093:AQEBAQEBAQEBAQEBAQEBAQ,"
+					 "2@127.0.0.2:9093:AgICAgICAgICAgICAgICAg",
+					 true, "L", &boot, err, sizeof(err)),
+			 0);
+	assert_int_equal(kr_config_check_bootstrap(&c, &boot, err, sizeof(err)), 0);
+	/* node 2 with the directory the list gives it: a voter, every voter keyed */
+	memset(dir, 2, sizeof(dir));
+	kr_config_election(&c, dir, &boot, &ec);
+	kr_config_repl(&c, dir, &boot, 1, 0, &rc);
+	assert_false(ec.joining);
+	assert_false(rc.joining);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ec.voter_dirs[i][0], ec.voters[i]);
+		assert_memory_equal(rc.voter_dirs[i], ec.voter_dirs[i], KR_UUID_BYTES);
+	}
+	/* another directory of node 2 (re-formatted): joining */
+	memset(dir, 9, sizeof(dir));
+	kr_config_election(&c, dir, &boot, &ec);
+	kr_config_repl(&c, dir, &boot, 1, 0, &rc);
+	assert_true(ec.joining);
+	assert_true(rc.joining);
+	/* an empty set (a plain format) joins too, and fits any configuration */
+	other.n = 0;
+	assert_int_equal(kr_config_check_bootstrap(&c, &other, err, sizeof(err)), 0);
+	kr_config_election(&c, dir, &other, &ec);
+	assert_true(ec.joining);
+	/* a set naming other voters than the configuration is refused */
+	other = boot;
+	other.v[2].id = 4;
+	assert_int_equal(kr_config_check_bootstrap(&c, &other, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "3,1,4"));
+}
+
 int
 main(void)
 {
@@ -271,6 +321,7 @@ main(void)
 		cmocka_unit_test(required_keys_are_named),
 		cmocka_unit_test(inconsistent_timeouts_are_refused),
 		cmocka_unit_test(cores_get_consistent_configs),
+		cmocka_unit_test(voter_keys_come_from_the_bootstrap_voters),
 		cmocka_unit_test(dpdk_keys_and_fitting_frames_to_a_port),
 	};
 

@@ -1083,11 +1083,246 @@ amnesiac_node_neither_votes_nor_runs_until_caught_up_with_a_leader(void **state)
 	free(n);
 }
 
+/* ---- voters are (node id, directory id) (KIP-853) ---- */
+
+/* Node self of three voters whose directory ids are bytes 1, 2, 3; this directory's id
+ * is byte own (self: its voter's; anything else: a re-formatted directory). */
+static struct node *
+start_keyed(int32_t self, uint8_t own, bool first_start)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	struct kr_election_config c = config(self, 3);
+	struct kr_election_start st = {.qs = qs_of(0, KR_NODE_NONE, KR_NODE_NONE),
+				       .first_start = first_start,
+				       .rng_seed = 7};
+
+	for (int i = 0; i < 3; i++)
+		memset(c.voter_dirs[i], i + 1, KR_UUID_BYTES);
+	memset(c.directory_id, own, KR_UUID_BYTES);
+	memset(st.rejoin_dir, 0xee, KR_UUID_BYTES);
+	n->now = 1000000;
+	assert_int_equal(kr_election_init(&n->e, &c, &st, n->now, &n->out), 0);
+	return n;
+}
+
+/* A Vote from voter `from` with both directory ids as the candidate knows them. */
+static void
+keyed_vote_req(struct node *n, int32_t from, uint8_t from_dir, uint8_t to_dir, uint32_t epoch,
+	       uint64_t leo, bool pre)
+{
+	struct kr_msg m = {.api = KR_API_VOTE};
+
+	m.u.vote.epoch = epoch;
+	m.u.vote.last_epoch = leo ? epoch - 1 : 0;
+	m.u.vote.last_offset = leo;
+	m.u.vote.voter_id = n->e.cfg.node_id;
+	m.u.vote.pre_vote = pre;
+	memset(m.u.vote.candidate_dir, from_dir, KR_UUID_BYTES);
+	memset(m.u.vote.voter_dir, to_dir, KR_UUID_BYTES);
+	deliver(n, from, 777, &m);
+}
+
+static void
+vote_for_another_directory_is_refused_with_invalid_voter_key(void **state)
+{
+	struct node *n = start_keyed(2, 2, false);
+
+	(void)state;
+	assert_true(kr_election_is_voter(&n->e));
+	/* meant for voter (2, directory 9): not this one */
+	keyed_vote_req(n, 1, 1, 9, 1, 0, false);
+	assert_int_equal(vote_answer(n)->error, KR_ERR_INVALID_VOTER_KEY);
+	assert_false(vote_answer(n)->granted);
+	assert_null(find(n, KR_EL_PERSIST, 0)); /* no vote, no epoch taken */
+	assert_int_equal(n->e.epoch, 0);
+	clear(n);
+	/* from node 1 with a directory that is not voter 1's: not a voter */
+	keyed_vote_req(n, 1, 8, 2, 1, 0, false);
+	assert_false(vote_answer(n)->granted);
+	assert_int_equal(vote_refusal(n), KR_REFUSAL_NOT_A_VOTER);
+	assert_int_equal(n->e.epoch, 0);
+	clear(n);
+	/* the right keys: granted once the fence is acknowledged */
+	keyed_vote_req(n, 1, 1, 2, 1, 0, false);
+	ack_fence(n, 0, 0);
+	assert_true(vote_answer(n)->granted);
+	assert_int_equal(n->e.voted_id, 1);
+	free(n);
+}
+
+static void
+reformatted_directory_of_a_voter_is_an_observer_that_never_votes(void **state)
+{
+	struct node *n = start_keyed(2, 0x42, false);
+
+	(void)state;
+	assert_false(kr_election_is_voter(&n->e));
+	assert_non_null(find_cmd(n, KR_CMD_UNATTACHED)); /* replicates as an observer */
+	run_until_role_changes(n, 20 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_UNATTACHED); /* never stands for election */
+	assert_int_equal(count_sends(n, KR_API_VOTE), 0);
+	clear(n);
+	/* a candidate addresses voter 2 with its old directory: INVALID_VOTER_KEY */
+	keyed_vote_req(n, 1, 1, 2, 5, 10, false);
+	assert_int_equal(vote_answer(n)->error, KR_ERR_INVALID_VOTER_KEY);
+	assert_false(vote_answer(n)->granted);
+	assert_null(find(n, KR_EL_PERSIST, 0));
+	free(n);
+}
+
+static void
+begin_epoch_for_another_directory_changes_nothing(void **state)
+{
+	struct node *n = start_keyed(2, 0x42, false);
+	struct kr_msg m = {.api = KR_API_BEGIN_EPOCH};
+
+	(void)state;
+	clear(n);
+	m.u.begin_epoch.epoch = 4;
+	m.u.begin_epoch.leader_id = 1;
+	memset(m.u.begin_epoch.voter_dir, 2, KR_UUID_BYTES); /* voter 2's old directory */
+	deliver(n, 1, 555, &m);
+	assert_non_null(find_send(n, KR_API_BEGIN_EPOCH_RESP, 1));
+	assert_int_equal(find_send(n, KR_API_BEGIN_EPOCH_RESP, 1)->u.send.msg.u.epoch_resp.error,
+			 KR_ERR_INVALID_VOTER_KEY);
+	assert_int_equal(n->e.epoch, 0);
+	assert_null(find(n, KR_EL_PERSIST, 0));
+	free(n);
+}
+
+static void
+leader_addresses_every_voter_by_its_directory(void **state)
+{
+	struct node *n = start_keyed(1, 1, false);
+
+	(void)state;
+	run_until_role_changes(n, 10 * T_ELECTION);
+	ack_fence(n, 0, 0);
+	for (int32_t v = 2; v <= 3; v++) {
+		const struct kr_el_action *a = find_send(n, KR_API_VOTE, v);
+
+		assert_non_null(a);
+		assert_int_equal(a->u.send.msg.u.vote.voter_dir[0], v);
+		assert_int_equal(a->u.send.msg.u.vote.candidate_dir[0], 1);
+	}
+	vote_resp(n, 2, true, true);
+	clear(n);
+	vote_resp(n, 2, true, false);
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	assert_int_equal(find_send(n, KR_API_BEGIN_EPOCH, 3)->u.send.msg.u.begin_epoch.voter_dir[0],
+			 3);
+	free(n);
+}
+
+static void
+first_start_rejoins_when_a_voter_shows_history(void **state)
+{
+	const struct kr_el_action *rj, *id, *tr;
+	struct node *n;
+
+	(void)state;
+	/* a BeginQuorumEpoch of epoch 3: the cluster ran before this directory */
+	n = start_keyed(2, 2, true);
+	clear(n);
+	{
+		struct kr_msg m = {.api = KR_API_BEGIN_EPOCH};
+
+		m.u.begin_epoch.epoch = 3;
+		m.u.begin_epoch.leader_id = 1;
+		memset(m.u.begin_epoch.voter_dir, 2, KR_UUID_BYTES);
+		deliver(n, 1, 555, &m);
+	}
+	rj = find(n, KR_EL_REJOIN, 0);
+	id = find_cmd(n, KR_CMD_IDENTITY);
+	tr = find(n, KR_EL_TRANSITION, 0);
+	assert_non_null(rj);
+	assert_int_equal(rj->u.rejoin.dir[0], 0xee);
+	assert_int_equal(rj->u.rejoin.node, 1);
+	assert_int_equal(rj->u.rejoin.epoch, 3);
+	/* durable first, then the dataplane learns it, then anything else */
+	assert_non_null(id);
+	assert_true(index_of(n, rj) < index_of(n, id));
+	assert_true(index_of(n, rj) < index_of(n, tr));
+	assert_false(kr_election_is_voter(&n->e));
+	assert_int_equal(n->e.cfg.directory_id[0], 0xee);
+	/* the BeginQuorumEpoch was for its old directory: refused; it follows as an observer
+	 * once it finds the leader by fetching */
+	assert_int_equal(find_send(n, KR_API_BEGIN_EPOCH_RESP, 1)->u.send.msg.u.epoch_resp.error,
+			 KR_ERR_INVALID_VOTER_KEY);
+	free(n);
+
+	/* a pre-vote from a voter whose log holds records */
+	n = start_keyed(2, 2, true);
+	clear(n);
+	keyed_vote_req(n, 3, 3, 2, 0, 5, true);
+	assert_non_null(find(n, KR_EL_REJOIN, 0));
+	assert_false(vote_answer(n)->granted);
+	free(n);
+
+	/* a Vote at epoch 2 (the first election was lost or won already) */
+	n = start_keyed(2, 2, true);
+	clear(n);
+	keyed_vote_req(n, 3, 3, 2, 2, 0, false);
+	assert_non_null(find(n, KR_EL_REJOIN, 0));
+	assert_false(vote_answer(n)->granted);
+	free(n);
+}
+
+static void
+first_start_takes_part_in_the_first_election_and_then_stops_checking(void **state)
+{
+	struct node *n = start_keyed(2, 2, true);
+
+	(void)state;
+	clear(n);
+	/* the first election: a pre-vote at epoch 0, a Vote at epoch 1, both from an empty log */
+	keyed_vote_req(n, 1, 1, 2, 0, 0, true);
+	ack_fence(n, 0, 0);
+	assert_true(vote_answer(n)->granted);
+	clear(n);
+	keyed_vote_req(n, 1, 1, 2, 1, 0, false);
+	assert_true(vote_answer(n)->granted);
+	assert_null(find(n, KR_EL_REJOIN, 0));
+	assert_int_equal(n->e.epoch, 1);
+	/* the leader it elected announces itself: its first start is over, no rejoin */
+	clear(n);
+	begin_epoch(n, 1, 1);
+	assert_null(find(n, KR_EL_REJOIN, 0));
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	begin_epoch(n, 3, 4);
+	assert_null(find(n, KR_EL_REJOIN, 0));
+	assert_true(kr_election_is_voter(&n->e));
+	free(n);
+}
+
+static void
+a_directory_past_its_first_start_never_rejoins(void **state)
+{
+	struct node *n = start_keyed(2, 2, false);
+
+	(void)state;
+	clear(n);
+	begin_epoch(n, 1, 7);
+	assert_null(find(n, KR_EL_REJOIN, 0));
+	assert_null(find_cmd(n, KR_CMD_IDENTITY));
+	assert_true(kr_election_is_voter(&n->e));
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	free(n);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sole_voter_elects_itself_at_start),
+		cmocka_unit_test(vote_for_another_directory_is_refused_with_invalid_voter_key),
+		cmocka_unit_test(reformatted_directory_of_a_voter_is_an_observer_that_never_votes),
+		cmocka_unit_test(begin_epoch_for_another_directory_changes_nothing),
+		cmocka_unit_test(leader_addresses_every_voter_by_its_directory),
+		cmocka_unit_test(first_start_rejoins_when_a_voter_shows_history),
+		cmocka_unit_test(
+			first_start_takes_part_in_the_first_election_and_then_stops_checking),
+		cmocka_unit_test(a_directory_past_its_first_start_never_rejoins),
 		cmocka_unit_test(sole_voter_leader_never_resigns_through_check_quorum),
 		cmocka_unit_test(node_persisted_as_leader_restarts_resigned_and_sends_end_epoch),
 		cmocka_unit_test(ex_leader_never_forgets_it_led_the_epoch),

@@ -76,6 +76,11 @@ struct rnode {
 
 static uint64_t rnode_log_bytes = 1u << 20; /* the in-memory log's size */
 
+/* Set by tests before rnode_full: voters' directory ids are bytes 1..n (instead of
+ * unknown), and this node's is keyed_own. */
+static bool keyed;
+static uint8_t keyed_own;
+
 static struct rnode *
 rnode_full(int32_t id, int n_voters, bool memory_mode, uint32_t frame_max, uint64_t repair)
 {
@@ -103,6 +108,12 @@ rnode_full(int32_t id, int n_voters, bool memory_mode, uint32_t frame_max, uint6
 	for (int i = 0; i < n_voters; i++)
 		c.voters[i] = i + 1;
 	memset(c.directory_id, id, KR_UUID_BYTES);
+	if (keyed) {
+		for (int i = 0; i < n_voters; i++)
+			memset(c.voter_dirs[i], i + 1, KR_UUID_BYTES);
+		memset(c.directory_id, keyed_own, KR_UUID_BYTES);
+		c.joining = keyed_own != id;
+	}
 	assert_int_equal(kr_log_open(&lc, &n->log, &rep, err, sizeof(err)), 0);
 	assert_int_equal(kr_repl_init(&n->r, &c, n->log), 0);
 	n->now = 5000000;
@@ -223,6 +234,23 @@ fetch_inc(struct rnode *n, int32_t from, uint32_t corr, uint32_t epoch, uint64_t
 					  .max_wait_us = wait,
 					  .max_bytes = 1u << 20,
 					  .incarnation = incarnation};
+	packet(n, from, corr, &m);
+}
+
+/* A Fetch from directory (bytes dir) of node from. */
+static void
+fetch_dir(struct rnode *n, int32_t from, uint8_t dir, uint32_t corr, uint32_t epoch,
+	  uint64_t offset, uint32_t last_epoch, uint64_t incarnation)
+{
+	struct kr_msg m = {.api = KR_API_FETCH};
+
+	m.u.fetch = (struct kr_fetch_req){.epoch = epoch,
+					  .last_fetched_epoch = last_epoch,
+					  .fetch_offset = offset,
+					  .durable_offset = offset,
+					  .max_bytes = 1u << 20,
+					  .incarnation = incarnation};
+	memset(m.u.fetch.replica_dir, dir, KR_UUID_BYTES);
 	packet(n, from, corr, &m);
 }
 
@@ -1137,6 +1165,102 @@ late_fetch_from_an_earlier_start_of_a_replica_is_dropped(void **state)
 	rnode_free(n);
 }
 
+/* ---- voters are (node id, directory id) ---- */
+
+static void
+leader_counts_a_voter_only_from_its_own_directory(void **state)
+{
+	struct rnode *n;
+	struct kr_msg q = {.api = KR_API_DESCRIBE_QUORUM};
+	const struct kr_describe_resp *d;
+
+	(void)state;
+	keyed = true;
+	keyed_own = 1;
+	n = rnode(1, 3, true);
+	keyed = false;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	for (int i = 0; i < 9; i++)
+		append_req(n, (uint32_t)i, 0, 0, 1, 4); /* the log ends at 10 */
+	/* voter 2 from its own directory, first start: holds everything */
+	fetch_dir(n, 2, 2, 1, 1, 10, 1, 100);
+	assert_int_equal(n->r.hw, 10);
+	/* voter 2's disk replaced: a new directory, a later start, an empty log. It is an
+	 * observer: fetched into, never counted, no liveness for the control plane */
+	clear(n);
+	fetch_dir(n, 2, 0x42, 2, 1, 0, 0, 200);
+	assert_non_null(find_send(n, KR_API_FETCH_RESP, 0));
+	assert_int_equal(fetch_resp(n, 0)->records_len > 0, 1);
+	assert_null(find_event(n, KR_EV_REPLICA_FETCHED));
+	/* the old directory's late Fetch, from an earlier start: dropped, counts nothing */
+	clear(n);
+	fetch_dir(n, 2, 2, 3, 1, 10, 1, 100);
+	assert_int_equal(n->r.stats.drops[KR_RP_DROP_STALE_INCARNATION], 1);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 0);
+	/* described: voter 2 (old directory) knows nothing now; observer 2 (new directory)
+	 * with its true position */
+	clear(n);
+	packet(n, -1, 9, &q);
+	d = &find_send(n, KR_API_DESCRIBE_QUORUM_RESP, 0)->u.send.msg.u.describe_resp;
+	assert_int_equal(d->n_voters, 3);
+	assert_int_equal(d->n_observers, 1);
+	assert_int_equal(d->replicas[1].replica_id, 2);
+	assert_int_equal(d->replicas[1].directory_id[0], 2);
+	assert_int_equal(d->replicas[1].log_end_offset, KR_OFFSET_NONE);
+	assert_int_equal(d->replicas[3].replica_id, 2);
+	assert_int_equal(d->replicas[3].directory_id[0], 0x42);
+	assert_int_equal(d->replicas[3].log_end_offset, 0);
+	/* new appends commit only with voter 3: the new directory never counts */
+	append_req(n, 20, 0, 0, 1, 4);
+	fetch_dir(n, 2, 0x42, 4, 1, 11, 1, 200);
+	assert_int_equal(n->r.hw, 10);
+	fetch_dir(n, 3, 3, 5, 1, 11, 1, 300);
+	assert_int_equal(n->r.hw, 11);
+	rnode_free(n);
+}
+
+static void
+a_joining_node_with_a_voter_id_looks_for_the_leader_without_asking_itself(void **state)
+{
+	struct rnode *o;
+
+	(void)state;
+	keyed = true;
+	keyed_own = 0x42; /* node 2's id, another directory */
+	o = rnode(2, 3, true);
+	keyed = false;
+	cmd(o, KR_CMD_UNATTACHED, 0, KR_NODE_NONE, 0);
+	assert_int_equal(find_send(o, KR_API_FETCH, 0)->u.send.to_node, 1);
+	assert_int_equal(find_send(o, KR_API_FETCH, 0)->u.send.msg.u.fetch.replica_dir[0], 0x42);
+	for (int i = 0; i < 4; i++) {
+		clear(o);
+		tick(o, RETRY);
+		assert_int_not_equal(find_send(o, KR_API_FETCH, 0)->u.send.to_node, 2);
+	}
+	rnode_free(o);
+}
+
+static void
+identity_command_makes_a_voter_an_observer_with_its_new_directory(void **state)
+{
+	struct rnode *o;
+	struct kr_cmd c = {.type = KR_CMD_IDENTITY};
+
+	(void)state;
+	keyed = true;
+	keyed_own = 2;
+	o = rnode(2, 3, true);
+	keyed = false;
+	cmd(o, KR_CMD_UNATTACHED, 0, KR_NODE_NONE, 0);
+	assert_null(find_send(o, KR_API_FETCH, 0)); /* a voter without a leader waits */
+	memset(c.frame, 0xee, KR_UUID_BYTES);
+	kr_repl_on_cmd(&o->r, &c, o->now, &o->out);
+	cmd(o, KR_CMD_UNATTACHED, 0, KR_NODE_NONE, 0);
+	assert_non_null(find_send(o, KR_API_FETCH, 0)); /* an observer looks for it */
+	assert_int_equal(find_send(o, KR_API_FETCH, 0)->u.send.msg.u.fetch.replica_dir[0], 0xee);
+	rnode_free(o);
+}
+
 /* The fence rule, on the dataplane side. */
 static void
 fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges(void **state)
@@ -1450,6 +1574,10 @@ main(void)
 			appends_pending_when_the_leader_loses_office_are_answered_outcome_unknown),
 		cmocka_unit_test(leading_a_new_epoch_steps_down_from_the_old_one_first),
 		cmocka_unit_test(late_fetch_from_an_earlier_start_of_a_replica_is_dropped),
+		cmocka_unit_test(leader_counts_a_voter_only_from_its_own_directory),
+		cmocka_unit_test(
+			a_joining_node_with_a_voter_id_looks_for_the_leader_without_asking_itself),
+		cmocka_unit_test(identity_command_makes_a_voter_an_observer_with_its_new_directory),
 		cmocka_unit_test(fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges),
 		cmocka_unit_test(flush_reports_from_before_a_truncation_are_void),
 		cmocka_unit_test(follower_tells_the_leader_at_once_when_its_durable_offset_moves),

@@ -116,10 +116,25 @@ void kr_config_print_keys(void *file);
 /** The voter set hash that every peer frame carries (order-independent). */
 uint64_t kr_config_voter_set_hash(const struct kr_node_config *c);
 
-/** The cores' configurations from a finished node config. */
+/**
+ * The cores' configurations from a finished node config, this directory's id and its
+ * bootstrap voters (NULL: a directory formatted before directory ids, whose voters are
+ * known by node id alone). The voters' directory ids come from boot; the node is a voter
+ * only if boot lists (its node id, dir), or, without boot, if its node id is a voter's.
+ * The caller has checked that boot names the voters of c (kr_config_check_bootstrap).
+ */
 void kr_config_election(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
-			struct kr_election_config *ec);
+			const struct kr_voter_set *boot, struct kr_election_config *ec);
 void kr_config_repl(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
-		    uint32_t incarnation, uint64_t repair_target, struct kr_repl_config *rc);
+		    const struct kr_voter_set *boot, uint64_t incarnation, uint64_t repair_target,
+		    struct kr_repl_config *rc);
+
+/**
+ * Does a directory's bootstrap voter set fit the configuration? An empty set (a joining
+ * directory) always does; otherwise it must list exactly the node ids of
+ * controller.quorum.voters. @return 0 or -EINVAL with err saying how they differ.
+ */
+int kr_config_check_bootstrap(const struct kr_node_config *c, const struct kr_voter_set *boot,
+			      char *err, size_t errlen);
 
 #endif /* KRAFT_CONFIG_H */

@@ -49,7 +49,8 @@ const char *kr_role_name(unsigned role);
 	X(VOTE_GRANTED, "granted a vote")                                                \
 	X(CHECK_QUORUM, "no Fetch from a majority within 1.5 x the fetch timeout")       \
 	X(SHUTDOWN, "shutting down")                                                     \
-	X(LEADER_RESIGNED, "the leader resigned (EndQuorumEpoch): a successor's turn")
+	X(LEADER_RESIGNED, "the leader resigned (EndQuorumEpoch): a successor's turn")   \
+	X(REJOINED, "a first start found the cluster's history: rejoined as an observer")
 
 enum kr_why {
 #define KR_WHY_ENUM(n, text) KR_WHY_##n,
@@ -86,8 +87,8 @@ const char *kr_el_ignore_name(unsigned reason);
  * node's log). X(name, meaning) */
 #define KR_REFUSAL_TABLE(X)                                                                    \
 	X(NONE, "granted")                                                                     \
-	X(NOT_A_VOTER, "the candidate is not a voter")                                         \
-	X(WRONG_VOTER, "the request was meant for another voter")                              \
+	X(NOT_A_VOTER, "the candidate is not a voter (node id, directory id)")                 \
+	X(WRONG_VOTER, "the request was meant for another voter (node id, directory id)")      \
 	X(INVALID, "the request's epochs contradict each other")                               \
 	X(OLD_EPOCH, "the request's epoch is older than this node's")                          \
 	X(OBSERVER, "this node is an observer")                                                \
@@ -109,6 +110,11 @@ struct kr_election_config {
 	uint8_t directory_id[KR_UUID_BYTES];
 	uint8_t n_voters;
 	int32_t voters[KR_VOTERS_MAX];
+	/* Each voter's directory id: a voter is (node id, directory id). All zero: not known
+	 * (a voter set formatted before directory ids: any directory of that node id). */
+	uint8_t voter_dirs[KR_VOTERS_MAX][KR_UUID_BYTES];
+	bool joining; /* this directory is not its node id's voter: an observer, whatever
+		       * voter_dirs say (a plain `kraftd format`, or a rejoin) */
 	int64_t election_timeout_us;	  /* T: each timeout is drawn from [T, 2T) */
 	int64_t fetch_timeout_us;	  /* follower -> prospective; check quorum 1.5x;
 					   * BeginQuorumEpoch re-sent every 0.5x */
@@ -121,13 +127,31 @@ struct kr_election_config {
 
 /* What the node knows at start. */
 struct kr_election_start {
-	struct kr_quorum_state qs; /* from the quorum-state file */
-	uint32_t log_last_epoch;   /* epoch of the last record in the log */
-	bool vote_blocked;	   /* amnesia (a memory-mode restart) or mid-log damage: no
+	struct kr_quorum_state qs;	   /* from the quorum-state file */
+	uint32_t log_last_epoch;	   /* epoch of the last record in the log */
+	bool vote_blocked;		   /* amnesia (a memory-mode restart) or mid-log damage: no
 				    * vote, pre-vote or candidacy until KR_EV_CAUGHT_UP from a
 				    * leader of an epoch >= qs.epoch */
+	bool first_start;		   /* an initial voter's directory (format
+				    * --initial-controllers) that has never left epoch 0: see
+				    * "FIRST START" below */
+	uint8_t rejoin_dir[KR_UUID_BYTES]; /* first_start: the fresh random directory id to
+					    * take if the node must rejoin */
 	uint64_t rng_seed;
 };
+
+/*
+ * FIRST START. A directory formatted with --initial-controllers holds a voter's
+ * directory id from the list, so a format re-run on a wiped disk (automation) would
+ * bring that voter back with an empty log and no memory of its votes: it could elect a
+ * leader that lacks acknowledged records, or vote twice in an epoch. So while such a
+ * node is still at epoch 0 with an empty log, any voter's message that shows the
+ * cluster has a history (an epoch above 0 other than the first election's Vote at epoch
+ * 1 from an empty log, or a non-empty log) makes it rejoin: it takes rejoin_dir as its
+ * directory id (KR_EL_REJOIN, durable first), becomes an observer, and tells the
+ * dataplane (KR_CMD_IDENTITY). An initial voter that starts after the others elected a
+ * leader rejoins the same way: the two cannot be told apart.
+ */
 
 enum kr_el_action_type {
 	KR_EL_PERSIST = 1,    /* make u.persist durable before carrying out what follows */
@@ -139,6 +163,9 @@ enum kr_el_action_type {
 			       * may now be cleared. The marker must be written before the
 			       * damaged range is discarded, or a crash during the repair
 			       * forgets that the node may lack what it acknowledged. */
+	KR_EL_REJOIN,	      /* first start found history: the directory id is now u.rejoin.dir
+			       * (make it durable before carrying out what follows); the node is
+			       * an observer from here on */
 };
 
 struct kr_el_action {
@@ -164,6 +191,11 @@ struct kr_el_action {
 			uint32_t epoch;
 			int32_t leader;
 		} transition;
+		struct {
+			uint8_t dir[KR_UUID_BYTES];
+			int32_t node;	/* whose message showed the history */
+			uint32_t epoch; /* the epoch it named */
+		} rejoin;
 	} u;
 };
 
@@ -257,6 +289,10 @@ struct kr_election {
 	/* Vote gate: amnesia or damage (struct kr_election_start). */
 	bool vote_blocked;
 	uint32_t vote_block_epoch;
+
+	/* FIRST START (above): still checking, while the epoch is 0 */
+	bool first_start;
+	uint8_t rejoin_dir[KR_UUID_BYTES];
 
 	bool shutting_down;
 	bool shutdown_done;

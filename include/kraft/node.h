@@ -98,7 +98,9 @@ struct kn_node {
 	struct kn_options opt;
 	struct kr_identity id;
 	int lock_fd; /* holds the data directory's lock (datadir.h) for the node's life */
-	uint32_t incarnation;
+	struct kr_voter_set boot; /* bootstrap voters (datadir.h) */
+	bool has_boot;		  /* false: formatted before directory ids (static voters) */
+	uint64_t incarnation;
 	uint64_t repair_target;
 	char log_path[KR_CONFIG_PATH_MAX + 8];
 

@@ -35,15 +35,17 @@ enum kr_cmd_type {
 	KR_CMD_FOLLOWER,   /* follow node (the leader) in epoch: fetch from it */
 	KR_CMD_UNATTACHED, /* no leader known in epoch; an observer looks for one */
 	KR_CMD_SEND,	   /* transmit frame (a whole encoded control frame) to node */
+	KR_CMD_IDENTITY,   /* the node rejoined: its directory id is now frame[0..16), and
+			    * it is an observer (election.h "FIRST START") */
 };
 
 struct kr_cmd {
 	uint8_t type;
-	uint16_t frame_len; /* SEND */
-	int32_t node;	    /* FOLLOWER: the leader; SEND: the destination */
-	uint32_t epoch;	    /* FENCE, LEADER, FOLLOWER, UNATTACHED */
-	uint32_t seq;	    /* FENCE */
-	uint8_t frame[KR_CTL_FRAME_MAX];
+	uint16_t frame_len;		 /* SEND */
+	int32_t node;			 /* FOLLOWER: the leader; SEND: the destination */
+	uint32_t epoch;			 /* FENCE, LEADER, FOLLOWER, UNATTACHED */
+	uint32_t seq;			 /* FENCE */
+	uint8_t frame[KR_CTL_FRAME_MAX]; /* SEND: the frame; IDENTITY: the directory id */
 };
 
 /* Events: dataplane -> control plane. */

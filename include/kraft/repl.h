@@ -53,6 +53,10 @@ struct kr_repl_config {
 	struct kr_wire_ctx wire; /* every frame is checked against this cluster and voter set */
 	uint8_t n_voters;
 	int32_t voters[KR_VOTERS_MAX];
+	/* Each voter's directory id (election.h): a Fetch counts as voter voters[i]'s only
+	 * from that directory (all zero: from any, a voter set without directory ids). */
+	uint8_t voter_dirs[KR_VOTERS_MAX][KR_UUID_BYTES];
+	bool joining;		      /* this directory is not its node id's voter: an observer */
 	bool memory_mode;	      /* an appended offset is durable at once */
 	uint32_t fetch_max_wait_us;   /* a follower asks the leader to park this long; the
 				       * leader parks no longer */
@@ -64,7 +68,8 @@ struct kr_repl_config {
 	int64_t liveness_interval_us; /* liveness events to control at most this often */
 	uint64_t repair_target;	      /* mid-log damage: until the LEO reaches this, the node
 				       * reports no durable offset and does not vote */
-	uint32_t incarnation;	      /* this start of the node: larger than every earlier one */
+	uint64_t incarnation;	      /* this start of the node: larger than every earlier one
+				       * of its node id, re-formatted directories included */
 	int64_t dedup_window_us;      /* a producer is forgotten only after this long without an
 				  * append (0: KR_DEDUP_WINDOW_US_DEFAULT): a retry that
 				  * reaches a leader within it is never appended twice */
@@ -120,21 +125,21 @@ struct kr_rp_out {
 };
 
 /* Packets and inputs dropped, by reason. X(name, meaning) */
-#define KR_RP_DROP_TABLE(X)                                                                      \
-	X(DECODE, "frame failed to decode (see the per-status counters)")                        \
-	X(SPOOFED_SENDER, "a voter's id from an address that is not that voter's")               \
-	X(CLIENT_PEER_API, "a peer API from a client")                                           \
-	X(UNEXPECTED_API, "an API this node does not take")                                      \
-	X(CONTROL_TOO_BIG, "a control frame too big for a ring element")                         \
-	X(NOT_FOLLOWING, "a Fetch reply while not following")                                    \
-	X(STALE_REPLY, "a Fetch reply to a request no longer in flight")                         \
-	X(WRONG_LEADER, "a Fetch reply from another leader or epoch")                            \
-	X(FRAME_MISMATCH, "a Fetch reply frame that does not start at this log's end")           \
-	X(BAD_BATCH, "a batch that would not append (damaged, out of order, no room)")           \
-	X(OBSERVERS_FULL, "a Fetch from one observer too many")                                  \
-	X(STALE_DURABLE, "a flush report from before a truncation")                              \
-	X(STALE_COMMAND, "a command for an older epoch")                                         \
-	X(STALE_INCARNATION, "a Fetch from an earlier start of a replica than one already seen") \
+#define KR_RP_DROP_TABLE(X)                                                                   \
+	X(DECODE, "frame failed to decode (see the per-status counters)")                     \
+	X(SPOOFED_SENDER, "a voter's id from an address that is not that voter's")            \
+	X(CLIENT_PEER_API, "a peer API from a client")                                        \
+	X(UNEXPECTED_API, "an API this node does not take")                                   \
+	X(CONTROL_TOO_BIG, "a control frame too big for a ring element")                      \
+	X(NOT_FOLLOWING, "a Fetch reply while not following")                                 \
+	X(STALE_REPLY, "a Fetch reply to a request no longer in flight")                      \
+	X(WRONG_LEADER, "a Fetch reply from another leader or epoch")                         \
+	X(FRAME_MISMATCH, "a Fetch reply frame that does not start at this log's end")        \
+	X(BAD_BATCH, "a batch that would not append (damaged, out of order, no room)")        \
+	X(OBSERVERS_FULL, "a Fetch from one observer too many")                               \
+	X(STALE_DURABLE, "a flush report from before a truncation")                           \
+	X(STALE_COMMAND, "a command for an older epoch")                                      \
+	X(STALE_INCARNATION, "a Fetch from an earlier start of a node than one already seen") \
 	X(AUTH, "failed authentication (see the per-reason counters)")
 
 enum kr_rp_drop {
@@ -163,12 +168,17 @@ struct kr_repl_stats {
 				     * window than the table: the oldest were forgotten */
 };
 
+/* A replica the leader tracks: a voter (node id, directory id) from the configuration,
+ * or an observer slot taken by the first Fetch of a (node id, directory id). A
+ * re-formatted voter's new directory is an observer. */
 struct kr_replica {
 	int32_t id; /* KR_NODE_NONE: a free observer slot */
 	bool voter;
+	bool keyed; /* dir is part of the key (false: a voter without a known directory id,
+		     * matched by node id alone; dir then says the last one heard) */
 	uint8_t dir[KR_UUID_BYTES];
 	uint64_t addr;
-	uint32_t incarnation; /* the latest start of the replica this leader heard from */
+	uint64_t incarnation; /* the latest start of the replica this leader heard from */
 	uint64_t leo;	      /* KR_OFFSET_NONE until it fetched in this epoch */
 	uint64_t durable;     /* KR_OFFSET_NONE until known */
 	uint64_t hw_sent;     /* the HW in the last reply it got */

@@ -18,7 +18,7 @@
  *
  *   offset size  field
  *        0    4  magic: the bytes 'K' 'R' 'F' 'T'
- *        4    1  format version: 1 (KR_WIRE_VERSION)
+ *        4    1  format version: 2 (KR_WIRE_VERSION; 1 had no voter directory ids)
  *        5    1  API key (KR_API_TABLE below)
  *        6    1  API version: 0 for every API today (KR_API_TABLE gives the maximum)
  *        7    1  flags: bit 0 KR_FRAME_F_AUTH, an authentication trailer follows the
@@ -48,7 +48,10 @@
  * KR_OFFSET_MAX, or KR_OFFSET_NONE where a field says "or none"), node ids i32 (-1 none),
  * times i64 microseconds (-1 unknown), error codes u16 from include/kraft/errors.h.
  *
- * VOTE (1), 40 bytes: a candidate asks for a vote, or a prospective for a pre-vote.
+ * A voter is (node id, directory id) (include/kraft/voters.h). A directory id of all
+ * zeros in the fields below means "any": a voter set formatted before directory ids.
+ *
+ * VOTE (1), 56 bytes: a candidate asks for a vote, or a prospective for a pre-vote.
  *    0  4 epoch            the candidate's epoch (a pre-vote: the prospective's epoch,
  *                          not bumped)
  *    4  4 last_epoch       epoch of the candidate's last log record (0 for an empty log)
@@ -57,6 +60,8 @@
  *   20  1 flags            bit 0 KR_VOTE_F_PRE_VOTE
  *   21  3 reserved
  *   24 16 candidate_dir    the candidate's directory id
+ *   40 16 voter_dir        the directory id of the voter it is meant for: another
+ *                          directory answers INVALID_VOTER_KEY and grants nothing
  *
  * VOTE_RESP (2), 12 bytes
  *    0  2 error
@@ -65,9 +70,11 @@
  *    4  4 epoch            the responder's epoch
  *    8  4 leader_id        the leader the responder knows in that epoch, or -1
  *
- * BEGIN_EPOCH (3), 8 bytes: a new leader announces itself (re-sent until acknowledged).
+ * BEGIN_EPOCH (3), 24 bytes: a new leader announces itself (re-sent until acknowledged).
  *    0  4 epoch
  *    4  4 leader_id
+ *    8 16 voter_dir        the directory id of the voter it is meant for: another
+ *                          directory answers INVALID_VOTER_KEY and changes nothing
  *
  * END_EPOCH (5), 12 + 4n bytes: a leader that steps down names its successors.
  *    0  4 epoch
@@ -89,11 +96,13 @@
  *   16  8 durable_offset   how far the fetcher's log is flushed (its LEO in memory mode)
  *   24  4 max_wait_us      how long the leader may park the fetch when there is nothing new
  *   28  4 max_bytes        how many record bytes the whole reply may carry
- *   32 16 replica_dir      the fetcher's directory id
- *   48  4 incarnation      counts the fetcher's starts: a leader drops a Fetch from an
- *                          earlier start than one it has seen (a memory-mode node's old
- *                          claims die with its memory)
- *   52  4 reserved
+ *   32 16 replica_dir      the fetcher's directory id: a voter's only if it is the one
+ *                          in the voter set, else the fetcher is an observer
+ *   48  8 incarnation      grows with every start of the fetcher's node id, across
+ *                          re-formats too (kept in the data directory, and at least the
+ *                          start time in milliseconds): a leader drops a Fetch from an
+ *                          earlier start than one it has seen from that node id (a
+ *                          restarted or replaced node's old claims die with it)
  *
  * FETCH_RESP (8), 64 + R bytes: one frame of a reply; a reply may take several frames and
  * each stands alone (DESIGN.md §1 "Multi-frame replies").
@@ -188,7 +197,7 @@
  */
 
 #define KR_WIRE_MAGIC "KRFT"
-#define KR_WIRE_VERSION 1
+#define KR_WIRE_VERSION 2 /* 2: voter directory ids in VOTE and BEGIN_EPOCH */
 #define KR_WIRE_HDR_BYTES 48
 #define KR_WIRE_AUTH_BYTES 32
 /* The largest UDP payload over IPv4 (65535 - 20 - 8) bounds a whole frame. */
@@ -294,9 +303,9 @@ struct kr_frame {
 #define KR_FETCH_F_DIVERGING 0x01u
 #define KR_APPEND_F_OUTCOME_UNKNOWN 0x01u
 
-#define KR_VOTE_BYTES 40
+#define KR_VOTE_BYTES 56
 #define KR_VOTE_RESP_BYTES 12
-#define KR_BEGIN_EPOCH_BYTES 8
+#define KR_BEGIN_EPOCH_BYTES 24
 #define KR_END_EPOCH_FIXED_BYTES 12
 #define KR_EPOCH_RESP_BYTES 12
 #define KR_FETCH_BYTES 56
@@ -321,6 +330,7 @@ struct kr_vote_req {
 	int32_t voter_id;
 	uint8_t pre_vote;
 	uint8_t candidate_dir[KR_UUID_BYTES];
+	uint8_t voter_dir[KR_UUID_BYTES];
 };
 
 struct kr_vote_resp {
@@ -334,6 +344,7 @@ struct kr_vote_resp {
 struct kr_begin_epoch_req {
 	uint32_t epoch;
 	int32_t leader_id;
+	uint8_t voter_dir[KR_UUID_BYTES];
 };
 
 struct kr_end_epoch_req {
@@ -358,7 +369,7 @@ struct kr_fetch_req {
 	uint32_t max_wait_us;
 	uint32_t max_bytes;
 	uint8_t replica_dir[KR_UUID_BYTES];
-	uint32_t incarnation;
+	uint64_t incarnation;
 };
 
 struct kr_fetch_resp {

@@ -45,7 +45,7 @@ def seal(frame, key, key_id, seq, send_time):
 
 
 def vote(epoch):
-    return struct.pack("<IIQiB3x", epoch, 0, 0, -1, 0) + bytes(16)
+    return struct.pack("<IIQiB3x", epoch, 0, 0, -1, 0) + bytes(32)
 
 
 def capture(seconds, out, ifaces):

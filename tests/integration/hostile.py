@@ -25,7 +25,7 @@ NOT_A_VOTER = 77  # a node id no cluster here has
 
 
 def vote(epoch, pre=False, voter_id=-1):
-    return struct.pack("<IIQiB3x", epoch, 0, 0, voter_id, 1 if pre else 0) + bytes(16)
+    return struct.pack("<IIQiB3x", epoch, 0, 0, voter_id, 1 if pre else 0) + bytes(32)
 
 
 def main():
@@ -64,7 +64,7 @@ def main():
                                                 cluster=os.urandom(16), voter_set=vset))
             send("wrong_voter_set", t, kw.frame(kw.API["VOTE"], vote(1), sender=NOT_A_VOTER,
                                                 cluster=cluster, voter_set=vset ^ 0xFFFF))
-            send("bad_body_length", t, kw.frame(kw.API["VOTE"], vote(1)[:39],
+            send("bad_body_length", t, kw.frame(kw.API["VOTE"], vote(1)[:55],
                                                 sender=NOT_A_VOTER, **good))
             # a voter's id from an address that is not that voter's
             send("wrong_source_address", t, kw.frame(kw.API["VOTE"], vote(1 << 30),
@@ -74,13 +74,13 @@ def main():
                                                      **good))
             # well-formed, from an id that is no voter, in a stale epoch
             send("stale_epoch", t, kw.frame(kw.API["BEGIN_EPOCH"],
-                                            struct.pack("<Ii", 0, NOT_A_VOTER),
+                                            struct.pack("<Ii", 0, NOT_A_VOTER) + bytes(16),
                                             sender=NOT_A_VOTER, **good))
             send("stale_epoch", t, kw.frame(kw.API["END_EPOCH"],
                                             struct.pack("<IiB3x", 0, NOT_A_VOTER, 0),
                                             sender=NOT_A_VOTER, **good))
             send("stale_epoch", t, kw.frame(kw.API["FETCH"], struct.pack(
-                "<IIQQII16sII", 0, 0, 0, 0, 0, 1024, bytes(16), 1, 0),
+                "<IIQQII16sQ", 0, 0, 0, 0, 0, 1024, bytes(16), 1),
                 sender=NOT_A_VOTER, **good))
             # a (pre-)vote near the maximum epoch from an id that is no voter
             send("huge_epoch_vote_from_non_voter", t, kw.frame(

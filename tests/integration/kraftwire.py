@@ -18,7 +18,7 @@ def crc32c(data, crc=0):
     return crc ^ 0xFFFFFFFF
 
 
-def frame(api, body=b"", corr=1, sender=-1, cluster=bytes(16), voter_set=0, version=1,
+def frame(api, body=b"", corr=1, sender=-1, cluster=bytes(16), voter_set=0, version=2,
           api_version=0, flags=0, length=None):
     """A frame; length overrides the stated body length (to build broken ones)."""
     h = (b"KRFT" + bytes([version, api, api_version, flags]) + cluster +

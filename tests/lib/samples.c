@@ -94,6 +94,7 @@ smp_msg(unsigned api, struct kr_msg *m)
 						 .voter_id = 2,
 						 .pre_vote = 1};
 		memset(m->u.vote.candidate_dir, 0xab, KR_UUID_BYTES);
+		memset(m->u.vote.voter_dir, 0xba, KR_UUID_BYTES);
 		break;
 	case KR_API_VOTE_RESP:
 		m->u.vote_resp = (struct kr_vote_resp){.error = KR_ERR_FENCED_LEADER_EPOCH,
@@ -104,6 +105,7 @@ smp_msg(unsigned api, struct kr_msg *m)
 		break;
 	case KR_API_BEGIN_EPOCH:
 		m->u.begin_epoch = (struct kr_begin_epoch_req){.epoch = 12, .leader_id = 4};
+		memset(m->u.begin_epoch.voter_dir, 0xbe, KR_UUID_BYTES);
 		break;
 	case KR_API_END_EPOCH:
 		m->u.end_epoch = (struct kr_end_epoch_req){
@@ -122,7 +124,7 @@ smp_msg(unsigned api, struct kr_msg *m)
 						   .max_wait_us = 250000,
 						   .max_bytes = 3000};
 		memset(m->u.fetch.replica_dir, 0xcd, KR_UUID_BYTES);
-		m->u.fetch.incarnation = 3;
+		m->u.fetch.incarnation = 0x0123456789abcdefull; /* all 64 bits on the wire */
 		break;
 	case KR_API_FETCH_RESP:
 		m->u.fetch_resp = (struct kr_fetch_resp){.error = KR_ERR_NONE,

@@ -516,12 +516,16 @@ node_boot(struct sim *s, struct node *nd)
 		.liveness_interval_us = 2000,
 		.incarnation = nd->incarnation + 1,
 	};
-	struct kr_election_start st;
+	struct kr_election_start st = {0};
 	char err[128];
 	bool damaged = false;
 
-	for (int i = 0; i < nv; i++)
+	for (int i = 0; i < nv; i++) {
 		ec.voters[i] = rc.voters[i] = i + 1;
+		/* voters are (node id, directory id), as formatted with --initial-controllers */
+		memset(ec.voter_dirs[i], i + 1, KR_UUID_BYTES);
+		memset(rc.voter_dirs[i], i + 1, KR_UUID_BYTES);
+	}
 	memset(ec.directory_id, nd->id, KR_UUID_BYTES);
 	memset(rc.directory_id, nd->id, KR_UUID_BYTES);
 	if (kr_log_open(&lc, &nd->log, &rep, err, sizeof(err)) != 0) {
