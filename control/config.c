@@ -61,6 +61,10 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	X(AUTH_ACCEPT_FILE, "kraftd.auth.key.accept.file", K_PATH, NULL,                          \
 	  "during a key rotation: a second key accepted besides kraftd.auth.key.file, if the "    \
 	  "file exists (both re-read on SIGHUP)")                                                 \
+	X(BOOTSTRAP_WAIT, "kraftd.bootstrap.wait.ms", K_MS, "5000",                                \
+	  "a new cluster's first election waits this long for every initial voter (those "        \
+	  "formatted with --initial-controllers) before a majority may elect: one that starts "   \
+	  "after the first election joins as an observer")                                        \
 	X(DEDUP_WINDOW, "kraftd.append.dedup.window.ms", K_MS, "30000",                           \
 	  "a producer that appended within this long is never forgotten: its retry is "           \
 	  "answered with the first offset, not appended again (up to 32768 producers; more "      \
@@ -118,6 +122,7 @@ static const size_t ms_field[KEY_COUNT] = {
 	[KEY_RETRY_BACKOFF] = offsetof(struct kr_node_config, retry_backoff_us),
 	[KEY_FETCH_MAX_WAIT] = offsetof(struct kr_node_config, fetch_max_wait_us),
 	[KEY_DEDUP_WINDOW] = offsetof(struct kr_node_config, dedup_window_us),
+	[KEY_BOOTSTRAP_WAIT] = offsetof(struct kr_node_config, bootstrap_wait_us),
 };
 
 __attribute__((format(printf, 3, 4))) static int
@@ -314,6 +319,7 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 	case KEY_RETRY_BACKOFF:
 	case KEY_FETCH_MAX_WAIT:
 	case KEY_DEDUP_WINDOW:
+	case KEY_BOOTSTRAP_WAIT:
 		*(int64_t *)((char *)c + ms_field[k]) = x;
 		break;
 	case KEY_LOG_DIR:
@@ -681,6 +687,7 @@ kr_config_election(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYT
 	memcpy(ec->voters, c->voter_ids, sizeof(ec->voters));
 	ec->joining = voter_keys(c, dir, boot, ec->voter_dirs);
 	ec->election_timeout_us = c->election_timeout_us;
+	ec->bootstrap_wait_us = c->bootstrap_wait_us;
 	ec->fetch_timeout_us = c->fetch_timeout_us;
 	ec->election_backoff_max_us = c->election_backoff_max_us;
 	ec->request_timeout_us = c->request_timeout_us;

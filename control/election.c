@@ -523,13 +523,17 @@ el_send_vote_requests(struct kr_election *e, int64_t now, struct kr_el_out *out)
 void
 el_tally(struct kr_election *e, int64_t now, struct kr_el_out *out)
 {
-	uint32_t granted = 0, rejected = 0, n = e->cfg.n_voters;
+	uint32_t granted = 0, rejected = 0, n = e->cfg.n_voters, need = e->majority;
 
 	for (uint32_t i = 0; i < n; i++) {
 		granted += e->vote_state[i] == KR_VOTE_GRANTED;
 		rejected += e->vote_state[i] == KR_VOTE_REJECTED;
 	}
-	if (granted >= e->majority) {
+	/* a new cluster's first election waits for every initial voter a while (FIRST START) */
+	if (e->role == KR_ROLE_PROSPECTIVE && e->first_start && e->epoch == 0 &&
+	    now < e->bootstrap_deadline)
+		need = n;
+	if (granted >= need) {
 		if (e->role == KR_ROLE_PROSPECTIVE)
 			el_convert(e, KR_ROLE_CANDIDATE, e->epoch + 1, KR_NODE_NONE,
 				   KR_WHY_PREVOTE_WON, now, out);
@@ -538,7 +542,7 @@ el_tally(struct kr_election *e, int64_t now, struct kr_el_out *out)
 				   now, out);
 		return;
 	}
-	if (rejected <= n - e->majority)
+	if (rejected <= n - need)
 		return;
 	/* this round cannot be won */
 	if (e->role == KR_ROLE_PROSPECTIVE) {
@@ -626,6 +630,7 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 	e->first_start = start->first_start && e->voter_index >= 0 && start->qs.epoch == 0 &&
 			 start->log_last_epoch == 0;
 	memcpy(e->rejoin_dir, start->rejoin_dir, KR_UUID_BYTES);
+	e->bootstrap_deadline = now + cfg->bootstrap_wait_us;
 	e->majority = cfg->n_voters / 2u + 1;
 	e->backoff_base_us = cfg->election_backoff_base_us ? cfg->election_backoff_base_us
 							   : cfg->election_backoff_max_us / 10;

@@ -91,7 +91,7 @@ start_node() {
 }
 
 cmd_up() {
-	local nodes=3 transport=udp durability=disk idle="" i voters="" cid fetch=200 election=100
+	local nodes=3 transport=udp durability=disk idle="" i voters="" initial="" cid fetch=200 election=100
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--nodes) nodes=${2:?}; shift 2 ;;
@@ -148,7 +148,11 @@ cmd_up() {
 			done
 		done
 	fi
-	for i in $(seq 1 "$NODES"); do voters="$voters${voters:+,}$i@$(ip_of "$i"):$PORT"; done
+	# every voter formatted with the same --initial-controllers: (node id, directory id)
+	for i in $(seq 1 "$NODES"); do
+		voters="$voters${voters:+,}$i@$(ip_of "$i"):$PORT"
+		initial="$initial${initial:+,}$i@$(ip_of "$i"):$PORT:$("$KRAFTD" random-uuid)"
+	done
 	for i in $(seq 1 "$NODES"); do
 		printf '%s\n' "node.id=$i" "cluster.id=$cid" "controller.quorum.voters=$voters" \
 			"metadata.log.dir=$RUN/n$i" "kraftd.durability=$DURABILITY" \
@@ -156,7 +160,8 @@ cmd_up() {
 			"controller.quorum.election.timeout.ms=$election" \
 			"controller.quorum.fetch.timeout.ms=$fetch" \
 			"controller.quorum.election.backoff.max.ms=$election" >"$RUN/n$i.properties"
-		"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || die "format node $i"
+		"$KRAFTD" format --config "$RUN/n$i.properties" --initial-controllers "$initial" \
+			>/dev/null || die "format node $i"
 		start_node "$i"
 	done
 	echo "cluster: $NODES nodes over $TRANSPORT, durability $DURABILITY, in $RUN"

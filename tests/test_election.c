@@ -1310,6 +1310,43 @@ a_directory_past_its_first_start_never_rejoins(void **state)
 	free(n);
 }
 
+static void
+first_election_waits_for_every_initial_voter_until_the_bootstrap_wait_ends(void **state)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	struct kr_election_config c = config(1, 3);
+	struct kr_election_start st = {.qs = qs_of(0, KR_NODE_NONE, KR_NODE_NONE),
+				       .first_start = true,
+				       .rng_seed = 9};
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		memset(c.voter_dirs[i], i + 1, KR_UUID_BYTES);
+	c.bootstrap_wait_us = 10 * T_ELECTION;
+	n->now = 1000000;
+	assert_int_equal(kr_election_init(&n->e, &c, &st, n->now, &n->out), 0);
+	run_until_role_changes(n, 10 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	ack_fence(n, 0, 0);
+	vote_resp(n, 2, true, true);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE); /* a majority, not every voter */
+	vote_resp(n, 3, true, true);
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
+	free(n);
+
+	/* after the wait, a majority is enough (a dead initial voter does not stop it) */
+	n = calloc(1, sizeof(*n));
+	n->now = 1000000;
+	assert_int_equal(kr_election_init(&n->e, &c, &st, n->now, &n->out), 0);
+	while (n->e.role != KR_ROLE_PROSPECTIVE || n->now < 1000000 + c.bootstrap_wait_us)
+		tick_to(n, kr_election_next_deadline(&n->e)); /* rounds that wait, time out */
+	if (n->e.dp == KR_DP_FENCING)
+		ack_fence(n, 0, 0);
+	vote_resp(n, 2, true, true);
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
+	free(n);
+}
+
 int
 main(void)
 {
@@ -1323,6 +1360,7 @@ main(void)
 		cmocka_unit_test(
 			first_start_takes_part_in_the_first_election_and_then_stops_checking),
 		cmocka_unit_test(a_directory_past_its_first_start_never_rejoins),
+		cmocka_unit_test(first_election_waits_for_every_initial_voter_until_the_bootstrap_wait_ends),
 		cmocka_unit_test(sole_voter_leader_never_resigns_through_check_quorum),
 		cmocka_unit_test(node_persisted_as_leader_restarts_resigned_and_sends_end_epoch),
 		cmocka_unit_test(ex_leader_never_forgets_it_led_the_epoch),

@@ -51,7 +51,8 @@ struct kr_node_config {
 	int64_t request_timeout_us;
 	int64_t fetch_max_wait_us;
 	int64_t retry_backoff_us;
-	int64_t dedup_window_us; /* producers remembered at least this long */
+	int64_t dedup_window_us;   /* producers remembered at least this long */
+	int64_t bootstrap_wait_us; /* a new cluster's first election waits for every voter */
 
 	/* storage */
 	enum kr_log_durability durability;

@@ -123,6 +123,8 @@ struct kr_election_config {
 	int64_t request_timeout_us;	  /* re-send unanswered Vote / EndQuorumEpoch */
 	int64_t shutdown_timeout_us;	  /* a leader that shuts down waits this long for
 					   * its EndQuorumEpoch acknowledgements */
+	int64_t bootstrap_wait_us;	  /* FIRST START: pre-votes need every voter's grant
+					   * this long after the start, then a majority's */
 };
 
 /* What the node knows at start. */
@@ -150,7 +152,10 @@ struct kr_election_start {
  * 1 from an empty log, or a non-empty log) makes it rejoin: it takes rejoin_dir as its
  * directory id (KR_EL_REJOIN, durable first), becomes an observer, and tells the
  * dataplane (KR_CMD_IDENTITY). An initial voter that starts after the others elected a
- * leader rejoins the same way: the two cannot be told apart.
+ * leader rejoins the same way: the two cannot be told apart. So that initial voters
+ * started one after the other all stay voters, a node on its first start wins its
+ * pre-votes only with every voter's grant for bootstrap_wait_us after its start (a
+ * delay, never a risk: pre-votes decide nothing), and with a majority's after that.
  */
 
 enum kr_el_action_type {
@@ -293,6 +298,7 @@ struct kr_election {
 	/* FIRST START (above): still checking, while the epoch is 0 */
 	bool first_start;
 	uint8_t rejoin_dir[KR_UUID_BYTES];
+	int64_t bootstrap_deadline; /* until then, pre-votes need every voter */
 
 	bool shutting_down;
 	bool shutdown_done;

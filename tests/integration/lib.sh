@@ -16,6 +16,7 @@ TOP_RUN=$RUN # tests may point RUN at a subdirectory; cleanup removes this one
 PORT=$((20000 + ($$ % 4000) * 10)) # dataplane port; management port + 100
 NODES=3
 declare -A PID=()
+declare -A DIR=()
 CLEANUP_EXTRA=${CLEANUP_EXTRA:-}
 T0=$(date +%s)
 
@@ -97,19 +98,26 @@ namespaces() {
 	done
 }
 
-# cluster_init VOTERS [key=value ...]: write and format nI.properties for I = 1..VOTERS.
+# cluster_init VOTERS [key=value ...]: write and format nI.properties for I = 1..VOTERS,
+# every voter with the same --initial-controllers list (INITIAL: each voter's directory
+# id, DIR[I], from kraftd random-uuid).
 cluster_init() {
-	local n=$1 v="" i
+	local n=$1 v="" l="" i
 	shift
 	NODES=$n
 	CID=$("$KRAFTD" random-uuid)
-	for i in $(seq 1 "$n"); do v="$v${v:+,}$i@$(ip_of "$i"):$PORT"; done
+	for i in $(seq 1 "$n"); do
+		DIR[$i]=$("$KRAFTD" random-uuid)
+		v="$v${v:+,}$i@$(ip_of "$i"):$PORT"
+		l="$l${l:+,}$i@$(ip_of "$i"):$PORT:${DIR[$i]}"
+	done
 	VOTERS=$v
+	INITIAL=$l
 	for i in $(seq 1 "$n"); do node_config "$i" "$@"; done
 }
 
 # node_config ID [key=value ...]: a node of this cluster (a voter or, past VOTERS, an
-# observer with its own listener), formatted.
+# observer with its own listener), formatted with the initial voters.
 node_config() {
 	local i=$1
 	shift
@@ -124,7 +132,8 @@ node_config() {
 		echo "controller.quorum.election.backoff.max.ms=150"
 		printf '%s\n' "$@"
 	} >"$RUN/n$i.properties"
-	"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || fail "format node $i"
+	"$KRAFTD" format --config "$RUN/n$i.properties" --initial-controllers "$INITIAL" \
+		>/dev/null || fail "format node $i"
 }
 
 # shellcheck source=scripts/eal-args.sh
