@@ -228,6 +228,13 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		if (r->first_hw == KR_OFFSET_NONE)
 			r->first_hw = resp->high_watermark;
 	}
+	/* A repair target above everything the leader holds (recovery can only bound what
+	 * this node had from above) ends once this log equals the leader's: an answer with
+	 * no records at this log's end. The leader holds every committed record, so nothing
+	 * this node may have acknowledged and the cluster needs is missing any more. */
+	if (leo < r->cfg.repair_target && resp->records_len == 0 && resp->frame_count == 1 &&
+	    r->first_hw != KR_OFFSET_NONE && leo >= r->first_hw)
+		r->cfg.repair_target = leo;
 	if (!r->caught_up_sent && r->first_hw != KR_OFFSET_NONE && leo >= r->first_hw &&
 	    leo >= r->cfg.repair_target) {
 		struct kr_event *ev = rp_event(out, KR_EV_CAUGHT_UP);

@@ -1416,6 +1416,36 @@ caught_up_is_reported_once_at_the_first_hw_and_after_any_repair(void **state)
 }
 
 static void
+repair_target_beyond_the_leaders_log_ends_once_the_logs_are_equal(void **state)
+{
+	/* recovery bounded what this node had from above by 2^40 (a crafted record, say);
+	 * the leader holds 5 records: once the follower has them all, the repair is over */
+	struct rnode *l = rnode(1, 3, true), *f = rnode_full(2, 3, true, 1024, 1ull << 40);
+	bool caught = false;
+
+	(void)state;
+	cmd(l, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	for (int i = 0; i < 4; i++)
+		append_req(l, (uint32_t)i, 0, 0, 1, 4);
+	l->r.hw = 5;
+	cmd(f, KR_CMD_FOLLOWER, 1, 1, 0);
+	for (int i = 0; i < 6 && !caught; i++) {
+		deliver(f, l);
+		clear(f);
+		tick(l, WAIT); /* a parked Fetch is answered empty */
+		deliver(l, f);
+		caught = find_event(f, KR_EV_CAUGHT_UP) != NULL;
+	}
+	assert_true(caught);
+	assert_int_equal(kr_log_end(f->log), 5);
+	clear(f);
+	tick(f, RETRY);
+	assert_int_equal(find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch.durable_offset, 5);
+	rnode_free(l);
+	rnode_free(f);
+}
+
+static void
 reads_return_committed_records_only_and_wait_for_the_next_commit(void **state)
 {
 	struct rnode *n = rnode(1, 3, true);
@@ -1584,6 +1614,7 @@ main(void)
 		cmocka_unit_test(
 			follower_restarts_at_the_leaders_log_start_when_it_fell_behind_retention),
 		cmocka_unit_test(caught_up_is_reported_once_at_the_first_hw_and_after_any_repair),
+		cmocka_unit_test(repair_target_beyond_the_leaders_log_ends_once_the_logs_are_equal),
 		cmocka_unit_test(reads_return_committed_records_only_and_wait_for_the_next_commit),
 		cmocka_unit_test(
 			appends_beyond_the_frame_the_memory_cap_or_the_pending_bound_are_refused),
