@@ -61,7 +61,7 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	X(AUTH_ACCEPT_FILE, "kraftd.auth.key.accept.file", K_PATH, NULL,                          \
 	  "during a key rotation: a second key accepted besides kraftd.auth.key.file, if the "    \
 	  "file exists (both re-read on SIGHUP)")                                                 \
-	X(BOOTSTRAP_WAIT, "kraftd.bootstrap.wait.ms", K_MS, "5000",                                \
+	X(BOOTSTRAP_WAIT, "kraftd.bootstrap.wait.ms", K_MS, "5000",                               \
 	  "a new cluster's first election waits this long for every initial voter (those "        \
 	  "formatted with --initial-controllers) before a majority may elect: one that starts "   \
 	  "after the first election joins as an observer")                                        \

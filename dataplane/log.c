@@ -63,7 +63,18 @@ struct kr_log {
 	uint32_t grave_n, grave_cap;
 	int *close_fds; /* files of dropped segments, closed by the next job */
 	uint32_t close_n, close_cap;
+	/* THE FLUSHED BOUND (log.h): a durable bound from above on every offset a flush ever
+	 * made durable, raised by a flush job before it reports a durable end past it */
+	int bound_fd; /* -1: none (memory mode) */
+	bool has_bound;
+	uint64_t bound;
 };
+
+#define BOUND_FILE "flushed-bound"
+#define BOUND_BYTES 16 /* u64 bound, u32 CRC32C of those 8 bytes, u32 zero */
+#define BOUND_STEP_MIN \
+	65536 /* raised to at least end + this (or end / 4): one small
+			      * extra write and fdatasync per that many offsets */
 
 __attribute__((format(printf, 3, 4))) static void
 errf(char *err, size_t errlen, const char *fmt, ...)
@@ -406,32 +417,159 @@ valid_batch_at(const uint8_t *p, size_t avail, uint64_t min_offset, uint32_t min
 	       h->epoch >= min_epoch;
 }
 
-/* Search [from, len) for the first valid batch; if found, also the largest end offset of
- * any valid batch in the rest of the buffer. */
+/* A header that still says which batch it began: a length in range, the offset the log
+ * expects next, an epoch no older, a record count that fits the length. Its CRC may fail
+ * (damage inside) or its bytes may stop short (a torn write): either way recovery skips
+ * it by its length and never looks inside, where record values hold whatever bytes a
+ * client sent, a valid-looking batch image with any offset included. */
 static bool
-resync(const uint8_t *buf, size_t len, size_t from, uint64_t min_offset, uint32_t min_epoch,
-       uint64_t *first_pos, uint64_t *first_base, uint64_t *max_end)
+header_intact(const uint8_t *p, size_t avail, uint64_t want, uint32_t min_epoch,
+	      struct kr_batch_hdr *h)
+{
+	if (avail < KR_BATCH_HDR_BYTES)
+		return false;
+	kr_batch_hdr_get(p, h);
+	return h->length >= KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES &&
+	       h->length <= KR_BATCH_BYTES_MAX && h->record_count >= 1 &&
+	       KR_BATCH_HDR_BYTES + (uint64_t)KR_RECORD_HDR_BYTES * h->record_count <= h->length &&
+	       h->base_offset == want && h->epoch >= min_epoch && h->epoch != 0 &&
+	       !(h->attributes & ~KR_BATCH_A_CONTROL);
+}
+
+/* From the valid batch at p: the run of valid batches that continue each other. Returns
+ * the offset after its last batch; *end_pos is where the run stops. */
+static uint64_t
+run_from(const uint8_t *buf, size_t len, size_t p, size_t *end_pos)
 {
 	struct kr_batch_hdr h;
-	bool found = false;
-	size_t p = from;
+	uint64_t end = 0;
+	uint32_t epoch = 0;
+	bool first = true;
 
+	while (p < len && kr_batch_check(buf + p, len - p, &h) == 0 &&
+	       (first || (h.base_offset == end && h.epoch >= epoch))) {
+		end = h.base_offset + h.record_count;
+		epoch = h.epoch;
+		p += h.length;
+		first = false;
+	}
+	*end_pos = p;
+	return end;
+}
+
+/* Does a run that stops at p, its offsets ending at end, reach the end of the bytes:
+ * nothing after it, or only a torn last batch that continues it (an intact header whose
+ * length runs past them)? */
+static bool
+run_reaches_end(const uint8_t *buf, size_t len, size_t p, uint64_t end)
+{
+	struct kr_batch_hdr h;
+
+	if (p >= len)
+		return true;
+	return header_intact(buf + p, len - p, end, 0, &h) && h.length > len - p;
+}
+
+struct after_damage {
+	bool found;    /* a valid batch after the damage: mid-log corruption */
+	uint64_t pos;  /* where the valid data starts again */
+	uint64_t base; /* its base offset */
+	uint64_t end;  /* the end offset of the run from there */
+};
+
+/* Where the batch at p ends by its records (count x {u32 length, bytes}), or 0 if they
+ * do not fit in avail. The leader wrote the length field and the record lengths from the
+ * same sizes: damage may change either, a client neither. */
+static uint32_t
+records_end(const uint8_t *p, size_t avail, const struct kr_batch_hdr *h)
+{
+	uint64_t at = KR_BATCH_HDR_BYTES;
+
+	for (uint32_t i = 0; i < h->record_count; i++) {
+		if (at + KR_RECORD_HDR_BYTES > avail)
+			return 0;
+		at += KR_RECORD_HDR_BYTES + (uint64_t)kr_get_le32(p + at);
+		if (at > avail || at > KR_BATCH_BYTES_MAX)
+			return 0;
+	}
+	return (uint32_t)at;
+}
+
+/* Does the batch at p, ending at p + x, end where the next one (offset next, epoch at
+ * least ep) begins, or at the end of the bytes? */
+static bool
+ends_at(const uint8_t *buf, size_t len, size_t p, uint64_t x, uint64_t next, uint32_t ep)
+{
+	struct kr_batch_hdr g;
+
+	if (x == 0 || x > len - p)
+		return false;
+	return p + x == len || header_intact(buf + p + x, len - p - x, next, ep, &g);
+}
+
+/*
+ * What follows damage at pos, the log ending at want in epoch ep before it:
+ *  1. batches with intact headers are stepped over, never looked into: to where their
+ *     length field says they end, or, if that is not where a batch continuing their
+ *     offsets begins, to where their records end (a damaged length field); one that runs
+ *     past the end either way is a torn last write: nothing follows it;
+ *  2. a valid batch that continues the offsets after them ends the damage;
+ *  3. past bytes that begin no batch at all, the first valid batch (offset >= want, epoch
+ *     >= ep) whose run of batches reaches the end of the bytes ends the damage: a batch
+ *     image inside a record value is followed by the rest of its batch, not by a run to
+ *     the end. Valid batches whose runs stop short still mean mid-log damage, but give no
+ *     end beyond want (r->end = want).
+ * The end found is only ever an estimate from above of what the node held: the repair
+ * it sets ends anyway once the node's log equals the leader's (recv_fetch_resp.c).
+ */
+static void
+find_after_damage(const uint8_t *buf, size_t len, size_t pos, uint64_t want, uint32_t ep,
+		  struct after_damage *r)
+{
+	struct kr_batch_hdr h;
+	const uint64_t want0 = want;
+	const uint32_t ep0 = ep;
+	size_t p = pos, stop;
+	uint64_t end, next, step;
+
+	memset(r, 0, sizeof(*r));
+	r->end = want;
 	while (p < len) {
-		if (valid_batch_at(buf + p, len - p, min_offset, min_epoch, &h)) {
-			if (!found) {
-				*first_pos = p;
-				*first_base = h.base_offset;
-				*max_end = 0;
-				found = true;
-			}
-			if (h.base_offset + h.record_count > *max_end)
-				*max_end = h.base_offset + h.record_count;
-			p += h.length;
-		} else {
-			p++;
+		if (p > pos && valid_batch_at(buf + p, len - p, want, ep, &h) &&
+		    h.base_offset == want) {
+			*r = (struct after_damage){.found = true, .pos = p, .base = want};
+			r->end = run_from(buf, len, p, &stop);
+			return;
+		}
+		if (!header_intact(buf + p, len - p, want, ep, &h))
+			break;
+		next = h.base_offset + h.record_count;
+		step = ends_at(buf, len, p, h.length, next, h.epoch) ? h.length
+		       : ends_at(buf, len, p, records_end(buf + p, len - p, &h), next, h.epoch)
+			       ? records_end(buf + p, len - p, &h)
+			       : h.length;
+		if (step > len - p)
+			return; /* a torn last write */
+		want = next;
+		ep = h.epoch;
+		p += step;
+	}
+	for (size_t q = p; q < len; q++) {
+		if (!valid_batch_at(buf + q, len - q, want0, ep0, &h))
+			continue;
+		end = run_from(buf, len, q, &stop);
+		if (!r->found) {
+			r->found = true;
+			r->pos = q;
+			r->base = h.base_offset;
+		}
+		if (run_reaches_end(buf, len, stop, end)) {
+			r->pos = q;
+			r->base = h.base_offset;
+			r->end = end > want0 ? end : want0;
+			return;
 		}
 	}
-	return found;
 }
 
 void
@@ -440,6 +578,7 @@ kr_log_scan(const uint8_t *buf, size_t len, uint64_t base_offset, uint32_t min_e
 	    struct kr_scan_result *res)
 {
 	struct kr_batch_hdr h;
+	struct after_damage d;
 	size_t pos = 0;
 	uint64_t expect = base_offset;
 	uint32_t epoch = min_epoch;
@@ -486,11 +625,12 @@ kr_log_scan(const uint8_t *buf, size_t len, uint64_t base_offset, uint32_t min_e
 		res->last_epoch = epoch;
 	}
 	if (pos < len) {
-		uint64_t max_end;
-
 		res->bad = true;
-		res->valid_after_bad = resync(buf, len, pos + 1, expect, epoch, &res->resync_pos,
-					      &res->resync_offset, &max_end);
+		find_after_damage(buf, len, pos, expect, epoch, &d);
+		res->valid_after_bad = d.found;
+		res->resync_pos = d.pos;
+		res->resync_offset = d.base;
+		res->resync_end = d.end;
 	}
 }
 
@@ -539,8 +679,10 @@ read_file_from(int fd, off_t from, uint8_t **buf, size_t *len, size_t min_cap)
 	return 0;
 }
 
-/* Does any segment file from index i on hold a valid batch? Sets the first one's base and
- * the largest valid end offset seen. */
+/* Damage in segment i: what segments i+1.. hold after it. Each is read as a segment that
+ * must start at its base (find_after_damage from its first byte: intact headers skipped,
+ * never a look inside them). Sets the first valid batch's base and the largest end
+ * offset of a run that reaches its segment's end. */
 static bool
 later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t i,
 		     uint64_t min_offset, uint32_t min_epoch, uint64_t *first_base,
@@ -549,24 +691,40 @@ later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uin
 	bool found = false;
 
 	for (; i < nb; i++) {
-		char name[32];
-		uint8_t *b = NULL;
+		char name[32], reason[96];
+		uint8_t *b = NULL, hdr[KR_SEGMENT_HDR_BYTES];
 		size_t len = 0;
-		uint64_t fp, fb, me;
+		struct after_damage d;
 		int fd;
 
+		if (bases[i] < min_offset)
+			continue;
 		segment_name(name, sizeof(name), bases[i]);
 		fd = openat(log->dirfd, name, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (read_file_from(fd, 0, &b, &len, 0) == 0 &&
-		    resync(b, len, KR_SEGMENT_HDR_BYTES < len ? KR_SEGMENT_HDR_BYTES : len,
-			   min_offset, min_epoch, &fp, &fb, &me)) {
-			if (!found)
-				*first_base = fb;
-			if (!found || me > *max_end)
-				*max_end = me;
-			found = true;
+		if (kr_read_full(fd, hdr, sizeof(hdr), 0) == (int)sizeof(hdr) &&
+		    segment_header_check(hdr, sizeof(hdr), bases[i], reason, sizeof(reason)) == 0 &&
+		    read_file_from(fd, KR_SEGMENT_HDR_BYTES, &b, &len, 0) == 0) {
+			struct kr_batch_hdr h;
+			size_t stop;
+
+			/* the segment's batches start at its base; a bad first one is damage
+			 * like any other */
+			if (valid_batch_at(b, len, bases[i], min_epoch, &h) &&
+			    h.base_offset == bases[i]) {
+				d = (struct after_damage){.found = true, .base = bases[i]};
+				d.end = run_from(b, len, 0, &stop);
+			} else {
+				find_after_damage(b, len, 0, bases[i], min_epoch, &d);
+			}
+			if (d.found) {
+				if (!found)
+					*first_base = d.base;
+				if (!found || d.end > *max_end)
+					*max_end = d.end;
+				found = true;
+			}
 		}
 		free(b);
 		close(fd);
@@ -602,28 +760,41 @@ config_check(const struct kr_log_config *cfg, char *err, size_t errlen)
 }
 
 /* Damage was found in segment i at byte file_pos of its file (0: a bad header), with the
- * good log ending at expect in epoch. Tell a torn tail from mid-log corruption by
- * searching the rest of the log for a valid batch, and fill the report. body/len hold
- * segment i's batch bytes and from where to search them (body is NULL when the header was
- * bad: then segment i's file is searched whole). */
+ * good log ending at expect in epoch. Tell a torn tail from mid-log corruption by what
+ * follows (find_after_damage: in this segment, then the later ones), and fill the
+ * report. d is what follows in segment i (NULL when its header was bad). The repair
+ * target (last_valid_end_offset) is the end of the valid data found, never above the
+ * next segment's base for data in segment i, and never above the flushed bound the log
+ * recorded (log->bound): a bound from above on what the node ever acknowledged, so that
+ * no record value can set it. */
 static void
 classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t i,
-		const uint8_t *body, size_t len, size_t from, uint64_t file_pos, uint64_t expect,
-		uint32_t epoch, const char *reason, struct kr_log_report *rep)
+		const struct after_damage *d, uint64_t file_pos, uint64_t expect, uint32_t epoch,
+		const char *reason, struct kr_log_report *rep)
 {
-	uint64_t pos, first = 0, max_end = 0, later_first, later_max_end;
-	bool valid = body != NULL && resync(body, len, from, expect, epoch, &pos, &first, &max_end);
+	uint64_t first = 0, target = expect, later_first = 0, later_end = 0;
+	bool valid = d != NULL && d->found;
 	char name[32];
 	struct stat st;
 
-	if (later_segments_valid(log, bases, nb, body != NULL ? i + 1 : i, expect, epoch,
-				 &later_first, &later_max_end)) {
+	if (valid) {
+		first = d->base;
+		target = d->end;
+		if (i + 1 < nb && target > bases[i + 1])
+			target = bases[i + 1];
+	}
+	if (later_segments_valid(log, bases, nb, d != NULL ? i + 1 : i, expect, epoch, &later_first,
+				 &later_end)) {
 		if (!valid)
 			first = later_first;
-		if (later_max_end > max_end)
-			max_end = later_max_end;
+		if (later_end > target)
+			target = later_end;
 		valid = true;
 	}
+	if (log->has_bound && target > log->bound)
+		target = log->bound;
+	if (target < expect)
+		target = expect;
 	segment_name(rep->segment, sizeof(rep->segment), bases[i]);
 	snprintf(rep->reason, sizeof(rep->reason), "%s", reason);
 	rep->file_pos = file_pos;
@@ -631,7 +802,7 @@ classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t
 		rep->outcome = KR_LOG_MID_CORRUPT;
 		rep->damage_start_offset = expect;
 		rep->damage_end_offset = first;
-		rep->last_valid_end_offset = max_end;
+		rep->last_valid_end_offset = target;
 		log->files_dirty = true;
 		return;
 	}
@@ -714,8 +885,7 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		if (rc < 0)
 			goto out;
 		if (rc == 1) {
-			classify_damage(log, bases, nb, i, NULL, 0, 0, 0, expect, epoch, reason,
-					rep);
+			classify_damage(log, bases, nb, i, NULL, 0, expect, epoch, reason, rep);
 			break;
 		}
 		rc = segs_push(log, bases[i], 0);
@@ -751,7 +921,12 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		expect = res.end_offset;
 		epoch = res.last_epoch;
 		if (res.bad) {
-			classify_damage(log, bases, nb, i, body, len, res.good_bytes + 1,
+			struct after_damage d = {.found = res.valid_after_bad,
+						 .pos = res.resync_pos,
+						 .base = res.resync_offset,
+						 .end = res.resync_end};
+
+			classify_damage(log, bases, nb, i, &d,
 					KR_SEGMENT_HDR_BYTES + res.good_bytes, expect, epoch,
 					res.reason, rep);
 			break;
@@ -777,6 +952,37 @@ out:
 	return rc;
 }
 
+/* Open (creating it, unless read-only) the flushed-bound file and read the bound. A
+ * missing, empty or damaged file means no bound (a log from before the file existed, or a
+ * fresh one): recovery then bounds damage by segment bases alone. */
+static int
+bound_open(struct kr_log *log, char *err, size_t errlen)
+{
+	uint8_t b[BOUND_BYTES];
+	struct stat st;
+	bool created = fstatat(log->dirfd, BOUND_FILE, &st, 0) != 0;
+
+	if (created && log->cfg.read_only)
+		return 0;
+	log->bound_fd =
+		openat(log->dirfd, BOUND_FILE,
+		       (log->cfg.read_only ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0644);
+	if (log->bound_fd < 0) {
+		errf(err, errlen, "open %s/%s: %s", log->dir, BOUND_FILE, strerror(errno));
+		return -errno;
+	}
+	if (created && kr_fsync_fd(log->dirfd) != 0) {
+		errf(err, errlen, "fsync %s: %s", log->dir, strerror(errno));
+		return -EIO;
+	}
+	if (kr_read_full(log->bound_fd, b, sizeof(b), 0) == (int)sizeof(b) &&
+	    kr_get_le32(b + 8) == kr_crc32c(0, b, 8) && kr_get_le32(b + 12) == 0) {
+		log->has_bound = true;
+		log->bound = kr_get_le64(b);
+	}
+	return 0;
+}
+
 int
 kr_log_open(const struct kr_log_config *cfg, struct kr_log **out, struct kr_log_report *report,
 	    char *err, size_t errlen)
@@ -793,6 +999,7 @@ kr_log_open(const struct kr_log_config *cfg, struct kr_log **out, struct kr_log_
 		return -ENOMEM;
 	log->cfg = *cfg;
 	log->dirfd = -1;
+	log->bound_fd = -1;
 	if (disk(log)) {
 		snprintf(log->dir, sizeof(log->dir), "%s", cfg->dir);
 		log->cfg.dir = log->dir;
@@ -810,6 +1017,9 @@ kr_log_open(const struct kr_log_config *cfg, struct kr_log **out, struct kr_log_
 			errf(err, errlen, "open log directory %s: %s", log->dir, strerror(errno));
 			goto fail;
 		}
+		rc = bound_open(log, err, errlen);
+		if (rc != 0)
+			goto fail;
 		rc = recover(log, report, err, errlen);
 		if (rc != 0)
 			goto fail;
@@ -847,6 +1057,8 @@ kr_log_close(struct kr_log *log)
 	free(log->close_fds);
 	free(log->segs);
 	kr_epoch_cache_free(&log->epochs);
+	if (log->bound_fd >= 0)
+		close(log->bound_fd);
 	if (log->dirfd >= 0)
 		close(log->dirfd);
 	free(log);
@@ -930,6 +1142,11 @@ kr_log_job_begin(struct kr_log *log, struct kr_log_job *j)
 	j->reconcile = false;
 	j->failed = log->failed;
 	j->close_fds = NULL;
+	j->bound_fd = log->bound_fd;
+	j->bound_new = 0;
+	if (log->bound_fd >= 0 && !log->failed && j->end > 0 &&
+	    (!log->has_bound || j->end > log->bound))
+		j->bound_new = j->end + (j->end / 4 > BOUND_STEP_MIN ? j->end / 4 : BOUND_STEP_MIN);
 	if (!disk(log) || log->failed) {
 		log->job_out = true;
 		return 0;
@@ -1020,6 +1237,19 @@ kr_log_job_run(struct kr_log_job *j)
 				errf(j->err, sizeof(j->err), "fsync %s: %s", j->dir, strerror(-rc));
 		}
 	}
+	if (rc == 0 && j->bound_new != 0) {
+		/* before anything this job makes durable can be reported as such */
+		uint8_t b[BOUND_BYTES] = {0};
+
+		kr_put_le64(b, j->bound_new);
+		kr_put_le32(b + 8, kr_crc32c(0, b, 8));
+		rc = kr_write_full(j->bound_fd, b, sizeof(b), 0);
+		if (rc == 0 && fdatasync(j->bound_fd) != 0)
+			rc = -errno;
+		if (rc != 0)
+			errf(j->err, sizeof(j->err), "write %s/%s: %s", j->dir, BOUND_FILE,
+			     strerror(-rc));
+	}
 	for (uint32_t i = 0; i < j->n && rc == 0; i++) {
 		struct kr_log_job_seg *js = &j->segs[i];
 
@@ -1093,6 +1323,10 @@ kr_log_job_end(struct kr_log *log, struct kr_log_job *j)
 	if (j->rc != 0) {
 		log->failed = true;
 		return j->rc;
+	}
+	if (j->bound_new != 0) {
+		log->bound = j->bound_new;
+		log->has_bound = true;
 	}
 	if (j->failed || !disk(log))
 		return j->failed ? -EIO : 0;

@@ -1315,9 +1315,8 @@ first_election_waits_for_every_initial_voter_until_the_bootstrap_wait_ends(void 
 {
 	struct node *n = calloc(1, sizeof(*n));
 	struct kr_election_config c = config(1, 3);
-	struct kr_election_start st = {.qs = qs_of(0, KR_NODE_NONE, KR_NODE_NONE),
-				       .first_start = true,
-				       .rng_seed = 9};
+	struct kr_election_start st = {
+		.qs = qs_of(0, KR_NODE_NONE, KR_NODE_NONE), .first_start = true, .rng_seed = 9};
 
 	(void)state;
 	for (int i = 0; i < 3; i++)
@@ -1360,7 +1359,8 @@ main(void)
 		cmocka_unit_test(
 			first_start_takes_part_in_the_first_election_and_then_stops_checking),
 		cmocka_unit_test(a_directory_past_its_first_start_never_rejoins),
-		cmocka_unit_test(first_election_waits_for_every_initial_voter_until_the_bootstrap_wait_ends),
+		cmocka_unit_test(
+			first_election_waits_for_every_initial_voter_until_the_bootstrap_wait_ends),
 		cmocka_unit_test(sole_voter_leader_never_resigns_through_check_quorum),
 		cmocka_unit_test(node_persisted_as_leader_restarts_resigned_and_sends_end_epoch),
 		cmocka_unit_test(ex_leader_never_forgets_it_led_the_epoch),

@@ -1,6 +1,7 @@
 /* kraftd tests: record batches, the epoch cache, and the log: append, read, truncate,
  * reopen, retention, flush, torn tails and mid-log corruption. */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "kraft/crc32c.h"
 #include "kraft/le.h"
 #include "kraft/log.h"
 #include "testutil.h"
@@ -525,8 +527,10 @@ flipped_byte_in_a_middle_batch_is_mid_log_corruption_not_cut(void **state)
 			fail_msg("byte %zu of the middle batch: outcome %d (%s)", i, f->rep.outcome,
 				 f->rep.reason);
 		assert_int_equal(f->rep.damage_start_offset, 3);
-		assert_int_equal(f->rep.damage_end_offset, 5);
-		assert_int_equal(f->rep.last_valid_end_offset, 10);
+		/* a damaged length field (bytes 4-7) is stepped over by the record lengths */
+		if (f->rep.damage_end_offset != 5 || f->rep.last_valid_end_offset != 10)
+			fail_msg("byte %zu: damage ends at %" PRIu64 ", valid data to %" PRIu64, i,
+				 f->rep.damage_end_offset, f->rep.last_valid_end_offset);
 		assert_int_equal(f->rep.file_pos, KR_SEGMENT_HDR_BYTES + b1);
 		assert_string_equal(f->rep.segment, SEG0);
 		/* the log holds the good prefix; the file is untouched */
@@ -852,6 +856,149 @@ memory_mode_counts_every_append_as_durable_and_writes_no_file(void **state)
 	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), -EINVAL);
 }
 
+/* A client's append whose record value is a valid batch image with base offset 2^40:
+ * (the batch recovery must never take for log data) built by the log's own code. */
+static uint32_t
+append_crafted(struct kr_log *log, uint32_t epoch, uint32_t value_len)
+{
+	static uint8_t image[KR_BATCH_BYTES_MAX], rec[KR_BATCH_BYTES_MAX], b[KR_BATCH_BYTES_MAX];
+	struct kr_batch_hdr ih = {.base_offset = 1ull << 40, .epoch = epoch + 5};
+	struct kr_batch_hdr h = {.base_offset = kr_log_end(log), .epoch = epoch};
+	uint32_t in, n;
+
+	/* the image: one record of 16 bytes */
+	kr_put_le32(rec, 16);
+	memset(rec + 4, 'x', 16);
+	in = (uint32_t)kr_batch_build(image, sizeof(image), &ih, rec, 20, 1);
+	/* the client's record: the image, then padding up to value_len */
+	kr_put_le32(rec, value_len);
+	memset(rec + 4, 'p', value_len);
+	memcpy(rec + 4 + 64, image, in); /* a little way into the value */
+	n = (uint32_t)kr_batch_build(b, sizeof(b), &h, rec, 4 + value_len, 1);
+	assert_int_equal(kr_log_append(log, b, n), 0);
+	return n;
+}
+
+static void
+a_batch_image_in_a_record_value_never_sets_the_repair_target(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[16];
+	size_t size;
+
+	reopen(f, SEG_BIG);
+	append(f->log, 1, 3, 20);	  /* [0,3) */
+	append_crafted(f->log, 1, 30000); /* [3,4): 30 KB, the image inside */
+	flush(f);
+	assert_true(tu_file_exists(f->dir, "flushed-bound"));
+	assert_int_equal(tu_file_read(f->dir, "flushed-bound", buf, sizeof(buf)), 16);
+	assert_true(kr_get_le64(buf) >= 4 && kr_get_le64(buf) < 1ull << 40);
+	kr_log_close(f->log);
+	f->log = NULL;
+	size = tu_file_size(f->dir, SEG0);
+
+	/* 1. the last 1000 bytes cut, as a torn write would: a torn tail, cut */
+	tu_file_cut(f->dir, SEG0, size - 1000);
+	reopen(f, SEG_BIG);
+	if (f->rep.outcome != KR_LOG_TORN_TAIL)
+		fail_msg("outcome %d (%s), repair target %" PRIu64, f->rep.outcome, f->rep.reason,
+			 f->rep.last_valid_end_offset);
+	assert_int_equal(kr_log_end(f->log), 3);
+	kr_log_close(f->log);
+	f->log = NULL;
+
+	/* 2. the same batch whole but its header's CRC field damaged: mid-log damage is
+	 * impossible to rule out (its length says where it ends, nothing follows), so a
+	 * torn last write; never an offset from inside it */
+	reopen(f, SEG_BIG);
+	append_crafted(f->log, 1, 30000);
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	size = tu_file_size(f->dir, SEG0);
+	tu_file_flip(f->dir, SEG0, size - 30000, 0x10); /* inside the value, after the image */
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_TORN_TAIL);
+	assert_int_equal(kr_log_end(f->log), 3);
+	kr_log_close(f->log);
+	f->log = NULL;
+
+	/* 3. its header garbage (no batch starts there), a good batch after it: mid-log
+	 * damage, and the repair target comes from the real batches, not from the image
+	 * (whose run stops short of the end) */
+	reopen(f, SEG_BIG);
+	append_crafted(f->log, 1, 30000); /* [3,4) */
+	append(f->log, 2, 2, 20);	  /* [4,6) */
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	{
+		size_t at = KR_SEGMENT_HDR_BYTES + tu_file_size(f->dir, SEG0) -
+			    KR_SEGMENT_HDR_BYTES - (KR_BATCH_HDR_BYTES + 2 * (4 + 20)) -
+			    (KR_BATCH_HDR_BYTES + 4 + 30000);
+
+		for (int i = 4; i < 24; i++) /* length, base offset, epoch, count */
+			tu_file_flip(f->dir, SEG0, at + (size_t)i, 0xff);
+	}
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(f->rep.damage_start_offset, 3);
+	assert_int_equal(f->rep.damage_end_offset, 4);
+	assert_int_equal(f->rep.last_valid_end_offset, 6);
+}
+
+static void
+the_flushed_bound_caps_the_repair_target(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t b[16] = {0};
+	size_t size;
+
+	/* garbage where the last batch's header was, and in its value a run of batch images
+	 * that reaches the end of the file: recovery can only bound it from above, by the
+	 * flushed bound (here written small by hand, as a node that flushed to 4 would) */
+	reopen(f, SEG_BIG);
+	append(f->log, 1, 3, 20);	    /* [0,3) */
+	append_crafted(f->log, 1, 64 + 68); /* the image ends the value, the value the file */
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	size = tu_file_size(f->dir, SEG0);
+	for (int i = 4; i < 24; i++)
+		tu_file_flip(f->dir, SEG0, size - (KR_BATCH_HDR_BYTES + 4 + 64 + 68) + (size_t)i,
+			     0xff);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	/* the bound the flush wrote: the log's end then (4) and a step */
+	assert_int_equal(f->rep.last_valid_end_offset, 4 + 65536);
+	kr_log_close(f->log);
+	f->log = NULL;
+	/* without a bound (a log from before the file) the image would set it */
+	{
+		char path[600];
+
+		snprintf(path, sizeof(path), "%s/flushed-bound", f->dir);
+		assert_int_equal(remove(path), 0);
+	}
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.last_valid_end_offset, (1ull << 40) + 1);
+	kr_log_close(f->log);
+	f->log = NULL;
+	kr_put_le64(b, 9);
+	kr_put_le32(b + 8, kr_crc32c(0, b, 8));
+	tu_file_write(f->dir, "flushed-bound", b, sizeof(b));
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(f->rep.last_valid_end_offset, 9);
+	/* a damaged bound file is no bound */
+	kr_log_close(f->log);
+	f->log = NULL;
+	b[0] ^= 1;
+	tu_file_write(f->dir, "flushed-bound", b, sizeof(b));
+	reopen(f, SEG_BIG);
+	assert_true(f->rep.last_valid_end_offset > 1ull << 40);
+}
+
 static void
 recovery_scan_finds_the_resync_point_after_damage(void **state)
 {
@@ -912,6 +1059,8 @@ main(void)
 		LOG_TEST(read_only_open_reports_and_changes_nothing),
 		LOG_TEST(append_refuses_gaps_old_epochs_damage_and_the_memory_cap),
 		LOG_TEST(memory_mode_counts_every_append_as_durable_and_writes_no_file),
+		LOG_TEST(a_batch_image_in_a_record_value_never_sets_the_repair_target),
+		LOG_TEST(the_flushed_bound_caps_the_repair_target),
 #undef LOG_TEST
 	};
 

@@ -275,9 +275,11 @@ struct kr_log_job {
 	uint32_t n_close;
 	int dirfd;
 	const char *dir;
-	bool reconcile; /* remove files of segments memory no longer has; cut as cut_to says */
-	bool failed;	/* the log was fail-stopped already */
-	uint64_t end;	/* the log end when the job was taken: durable once it ends well */
+	int bound_fd;	    /* the flushed-bound file */
+	uint64_t bound_new; /* raise the flushed bound to this first (0: no need) */
+	bool reconcile;	    /* remove files of segments memory no longer has; cut as cut_to says */
+	bool failed;	    /* the log was fail-stopped already */
+	uint64_t end;	    /* the log end when the job was taken: durable once it ends well */
 	uint64_t mutations;
 	int rc; /* kr_log_job_run's result: 0 or a negative errno, with err */
 	char err[256];
@@ -373,9 +375,11 @@ struct kr_scan_result {
 	uint32_t last_epoch; /* epoch of the last good batch, or the epoch passed in */
 	uint64_t batches;
 	bool bad;		/* something after good_bytes is not a good batch */
-	bool valid_after_bad;	/* a valid batch exists somewhere after the bad spot */
+	bool valid_after_bad;	/* a valid batch follows the bad spot (RECOVERY above) */
 	uint64_t resync_pos;	/* where that valid batch starts (valid_after_bad) */
 	uint64_t resync_offset; /* its base offset */
+	uint64_t resync_end;	/* the end offset of the run of batches from there, or
+				 * end_offset when no run reaches the end of buf */
 	char reason[96];
 };
 

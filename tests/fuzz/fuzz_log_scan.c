@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r.bad != (r.good_bytes < size))
 		abort();
 	if (r.valid_after_bad) {
-		if (r.resync_pos <= r.good_bytes || r.resync_pos >= size ||
+		if (r.resync_pos < r.good_bytes || r.resync_pos >= size ||
 		    kr_batch_check(data + r.resync_pos, size - r.resync_pos, &h) != 0 ||
 		    h.base_offset != r.resync_offset || h.base_offset < r.end_offset)
 			abort();

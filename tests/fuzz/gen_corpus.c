@@ -74,6 +74,20 @@ logs(void)
 	put("fuzz_log_scan", 2, buf, n);
 	buf[a + 20] ^= 0x40;
 
+	/* fuzz_log_records: two batches whose values carry batch images, cut or flipped */
+	{
+		static uint8_t rec[3 + 2 * 200];
+
+		memset(rec, 'v', sizeof(rec));
+		rec[1] = 77;
+		smp_batch(rec + 3, 120, 2, 1, 1, 16); /* base 2 = the offset after them */
+		smp_batch(rec + 3 + 200, 120, 1ull << 40, 5, 1, 16);
+		rec[0] = 1; /* two batches, cut */
+		put("fuzz_log_records", 0, rec, sizeof(rec));
+		rec[0] = 0x81; /* two batches, a byte flipped */
+		put("fuzz_log_records", 1, rec, sizeof(rec));
+	}
+
 	uint8_t with_mode[sizeof(buf) + 1];
 
 	for (uint8_t mode = 0; mode < 4; mode += 2) {
@@ -102,6 +116,18 @@ files(void)
 	memset(id.directory_id, 0x24, sizeof(id.directory_id));
 	n = kr_identity_encode(&id, text, sizeof(text));
 	put("fuzz_identity", 0, text, (size_t)n);
+
+	struct kr_voter_set vs = {.n = 2};
+
+	vs.v[0] = (struct kr_voter){.id = 1, .ep = {0x7f000001, 9093}};
+	vs.v[1] = (struct kr_voter){.id = 2, .ep = {0x0a000002, 9094}};
+	memset(vs.v[0].dir, 0x11, KR_UUID_BYTES);
+	memset(vs.v[1].dir, 0x22, KR_UUID_BYTES);
+	n = kr_bootstrap_encode(&vs, text, sizeof(text));
+	put("fuzz_bootstrap_voters", 0, text, (size_t)n);
+	vs.n = 0;
+	n = kr_bootstrap_encode(&vs, text, sizeof(text));
+	put("fuzz_bootstrap_voters", 1, text, (size_t)n);
 }
 
 int
