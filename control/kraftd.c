@@ -15,6 +15,7 @@
 #include "kraft/auth.h"
 #include "kraft/config.h"
 #include "kraft/datadir.h"
+#include "kraft/fileio.h"
 #include "kraft/log.h"
 #include "kraft/node.h"
 #include "kraft/props.h"
@@ -66,6 +67,15 @@ usage(FILE *f)
 		"        given, that it matches), bootstrap voters, quorum state, and log\n"
 		"        recovery. Prints what it found, and whether a running node holds DIR.\n"
 		"        Exit 0 if a node could start, 1 if not, 3 on mid-log corruption.\n"
+		"  unsafe-admit --config FILE | --dir DIR\n"
+		"        UNSAFE. For when a majority of voters lost their data (a memory-mode\n"
+		"        cluster that crashed whole, re-formatted disks): the node's next start\n"
+		"        votes and stands for election at once, skipping the rules that keep a\n"
+		"        node that may lack acknowledged records out (lost log, unfinished\n"
+		"        repair, first start past the first election). Records a majority\n"
+		"        acknowledged may be lost. Run it, node stopped, on enough nodes for a\n"
+		"        majority; a replaced disk first needs kraftd format with the cluster's\n"
+		"        --initial-controllers (it takes its old directory id back).\n"
 		"  random-uuid\n"
 		"        Print a new random id (22 characters, as Kafka prints a Uuid): a\n"
 		"        cluster id, or a directory id for --initial-controllers.\n"
@@ -602,6 +612,56 @@ cmd_run(int argc, char **argv, int eal_argc, char **eal_argv)
 }
 
 static int
+cmd_unsafe_admit(int argc, char **argv)
+{
+	struct kr_node_config cfg;
+	const char *path = NULL, *dir = NULL;
+	struct kr_identity id;
+	char err[1024];
+	static const char text[] =
+		"# kraftd unsafe-admit: the next start of this node votes at once; removed by it\n";
+	int lock = -1, rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (opt_value(argc, argv, &i, "--config", &path) ||
+		    opt_value(argc, argv, &i, "--dir", &dir))
+			continue;
+		if (strncmp(argv[i], "--", 2) != 0 || strchr(argv[i], '=') == NULL) {
+			fprintf(stderr, "kraftd unsafe-admit: unexpected argument '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	if ((path == NULL) == (dir == NULL)) {
+		fprintf(stderr, "kraftd unsafe-admit: give --config FILE or --dir DIR\n");
+		return 2;
+	}
+	if (path != NULL) {
+		rc = load_config("kraftd unsafe-admit", path, argc, argv, &cfg);
+		if (rc != 0)
+			return rc;
+		dir = cfg.log_dir;
+	}
+	rc = kr_datadir_lock(dir, &lock, err, sizeof(err));
+	if (rc == 0)
+		rc = kr_identity_load(dir, &id, err, sizeof(err));
+	if (rc == 0 && (rc = kr_write_file_atomic(dir, "unsafe-admit", text, sizeof(text) - 1)))
+		snprintf(err, sizeof(err), "write %s/unsafe-admit: %s", dir, strerror(-rc));
+	if (lock >= 0)
+		close(lock);
+	if (rc != 0) {
+		fprintf(stderr, "kraftd unsafe-admit: %s\n", err);
+		return 1;
+	}
+	fprintf(stderr,
+		"kraftd unsafe-admit: WARNING: the next start of node %" PRId32
+		" (%s) votes and stands for election at once, even if it lacks records the "
+		"cluster acknowledged. If a majority of voters lost their data, such records may "
+		"be lost for good; once a leader is elected, every other node follows its log.\n",
+		id.node_id, dir);
+	return 0;
+}
+
+static int
 cmd_random_key(const char *path)
 {
 	uint8_t b[KR_AUTH_KEY_BYTES];
@@ -678,6 +738,8 @@ main(int argc, char **argv)
 		return argc == 2 ? cmd_random_uuid() : (usage(stderr), 2);
 	if (strcmp(cmd, "random-key") == 0)
 		return argc == 3 ? cmd_random_key(argv[2]) : (usage(stderr), 2);
+	if (strcmp(cmd, "unsafe-admit") == 0)
+		return cmd_unsafe_admit(argc - 2, argv + 2);
 	/* kraftd [EAL options] -- [node options]: the EAL gets argv[0 .. i) */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {

@@ -35,6 +35,7 @@
 #define INCARNATION_FILE "incarnation"
 #define REPAIR_FILE "repair-target"
 #define CRASH_FILE "crash-test-flushed"
+#define ADMIT_FILE "unsafe-admit" /* kraftd unsafe-admit: the next start votes at once */
 
 _Static_assert(sizeof(struct kr_cmd) % 4 == 0, "ring elements are multiples of 4 bytes");
 _Static_assert(sizeof(struct kr_event) % 4 == 0, "ring elements are multiples of 4 bytes");
@@ -122,6 +123,27 @@ write_u64_file(const char *dir, const char *name, uint64_t v)
 	return kr_write_file_atomic(dir, name, buf, (size_t)len);
 }
 
+/* Remove dir/name if it is there, durably. @return 0 or -errno. */
+static int
+unlink_durable(const char *dir, const char *name)
+{
+	char p[KR_CONFIG_PATH_MAX + 64];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if (unlink(p) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	return kr_fsync_dir(dir);
+}
+
+static bool
+access_file(const char *dir, const char *name)
+{
+	char p[KR_CONFIG_PATH_MAX + 64];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
 /* ---- test builds: lose what was not flushed ---- */
 
 void
@@ -159,8 +181,28 @@ kn_crash_cut(struct kn_node *n)
 	DIR *d;
 	int len = kr_read_file(n->cfg.log_dir, CRASH_FILE, text, sizeof(text) - 1);
 
-	if (len == -ENOENT)
+	if (len == -ENOENT) {
+		/* no record of flushed lengths: a directory last run without the option (its
+		 * segments were flushed, but nobody wrote down how far). Cutting by an empty
+		 * record would delete them all: refuse */
+		d = opendir(n->log_path);
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			size_t nl = strlen(e->d_name);
+
+			if (nl >= 5 && strcmp(e->d_name + nl - 4, ".log") == 0) {
+				closedir(d);
+				kn_log(n, "start",
+				       "crash test: %s/%s is missing: the directory was last run "
+				       "without --test-crash-cut, so how far its segments were flushed "
+				       "is unknown; refusing to cut them",
+				       n->cfg.log_dir, CRASH_FILE);
+				return -ESTALE;
+			}
+		}
+		if (d != NULL)
+			closedir(d);
 		len = 0;
+	}
 	if (len < 0)
 		return len;
 	text[len] = '\0';
@@ -259,20 +301,15 @@ carry_out(struct ctl *c)
 			       a->u.transition.epoch, a->u.transition.leader,
 			       kr_why_text(a->u.transition.why));
 			break;
-		case KR_EL_VOTE_UNBLOCKED: {
-			char p[KR_CONFIG_PATH_MAX + 32];
-
-			snprintf(p, sizeof(p), "%s/%s", n->cfg.log_dir, REPAIR_FILE);
-			if ((unlink(p) != 0 && errno != ENOENT) ||
-			    kr_fsync_dir(n->cfg.log_dir) != 0)
-				kn_log(n, "control", "cannot remove the repair marker %s: %s", p,
-				       strerror(errno));
+		case KR_EL_VOTE_UNBLOCKED:
+			rc = unlink_durable(n->cfg.log_dir, REPAIR_FILE);
+			if (rc != 0)
+				kn_log(n, "control", "cannot remove the repair marker %s/%s: %s",
+				       n->cfg.log_dir, REPAIR_FILE, strerror(-rc));
 			kn_log(n, "control",
 			       "caught up with the leader: this node votes and counts toward "
-			       "commit "
-			       "again");
+			       "commit again");
 			break;
-		}
 		case KR_EL_REJOIN: {
 			char d[KR_UUID_TEXT_LEN + 1];
 
@@ -732,6 +769,19 @@ open_storage(struct kn_node *n, struct kr_quorum_state *qs)
 		       strerror(-rc));
 		return 1;
 	}
+	n->unsafe_admit = access_file(cfg->log_dir, ADMIT_FILE);
+	if (n->unsafe_admit) {
+		kn_log(n, "start",
+		       "UNSAFE ADMIT (kraftd unsafe-admit): this start skips the rules that keep a "
+		       "node that may lack acknowledged records from voting (a lost memory-mode "
+		       "log, an unfinished repair, a first start past the cluster's first "
+		       "election). If a majority of voters lost their data, records they "
+		       "acknowledged may be lost for good.");
+		if (unlink_durable(cfg->log_dir, REPAIR_FILE) != 0) {
+			kn_log(n, "start", "cannot remove %s/%s", cfg->log_dir, REPAIR_FILE);
+			return 1;
+		}
+	}
 	rc = read_u64_file(cfg->log_dir, REPAIR_FILE, &n->repair_target);
 	if (rc == 0)
 		kn_log(n, "start",
@@ -758,6 +808,10 @@ open_storage(struct kn_node *n, struct kr_quorum_state *qs)
 			kn_log(n, "start", "crash test: cannot cut the log: %s", strerror(-rc));
 			return 1;
 		}
+		if (n->opt.crash_cut)
+			kn_crash_record(n); /* from now on the record is always there */
+		else if (unlink_durable(cfg->log_dir, CRASH_FILE) != 0)
+			return 1; /* a run without the option makes any record stale */
 		lc.dir = n->log_path;
 		lc.durability = KR_LOG_DISK;
 	} else {
@@ -989,13 +1043,13 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	st.log_last_epoch = kr_log_last_epoch(n->log);
 	/* an initial voter's directory that never left epoch 0 checks its first start */
 	st.first_start = n->has_boot && !ec.joining && qs.epoch == 0 && kr_log_end(n->log) == 0 &&
-			 n->repair_target == 0;
+			 n->repair_target == 0 && !n->unsafe_admit;
 	if (st.first_start && kr_uuid_random(st.rejoin_dir) != 0) {
 		kn_log(n, "start", "no randomness for a directory id");
 		return 1;
 	}
-	st.vote_blocked =
-		(cfg->durability == KR_LOG_MEMORY && qs.epoch > 0) || n->repair_target > 0;
+	st.vote_blocked = !n->unsafe_admit &&
+			  ((cfg->durability == KR_LOG_MEMORY && qs.epoch > 0) || n->repair_target > 0);
 	if (getrandom(&st.rng_seed, sizeof(st.rng_seed), 0) != sizeof(st.rng_seed))
 		st.rng_seed = (uint64_t)kn_now_us() ^ (uint64_t)getpid() << 32;
 	if (kr_election_init(&n->el, &ec, &st, kn_now_us(), &c->out) != 0) {
@@ -1007,6 +1061,11 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	atomic_store(&n->log_leader, n->el.leader_id);
 	describe_start(n, &qs);
 	describe_voters(n, &ec, st.first_start);
+	/* once: the next start is judged by the usual rules again */
+	if (n->unsafe_admit && unlink_durable(cfg->log_dir, ADMIT_FILE) != 0) {
+		kn_log(n, "start", "cannot remove %s/%s", cfg->log_dir, ADMIT_FILE);
+		return 1;
+	}
 	if (st.vote_blocked)
 		kn_log(n, "start",
 		       "%s: no vote, pre-vote or candidacy until caught up with a leader of epoch "
@@ -1044,13 +1103,17 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	kn_wake_always(n->flush_wake);
 	pthread_join(flush_thread, NULL);
 	status = c->status;
+	char hw[24] = "unknown";
+
+	if (n->repl->committed != KR_OFFSET_NONE)
+		snprintf(hw, sizeof(hw), "%" PRIu64, n->repl->committed);
 	kn_log(n, "stop",
 	       "stopped (exit %d): log [%" PRIu64 ", %" PRIu64 "), durable to %" PRIu64
-	       ", HW %" PRIu64 "; %" PRIu64 " packets in, %" PRIu64 " out, %" PRIu64
+	       ", HW %s; %" PRIu64 " packets in, %" PRIu64 " out, %" PRIu64
 	       " flushes, %" PRIu64 " dropped by the replication core, %" PRIu64
 	       " from addresses of no voter (clients, strangers)",
-	       status, kr_log_start(n->log), kr_log_end(n->log), kr_log_durable_end(n->log),
-	       n->repl->committed, n->dp_stats.rx_packets, tx_packets(n), n->flush_stats.flushes,
+	       status, kr_log_start(n->log), kr_log_end(n->log), kr_log_durable_end(n->log), hw,
+	       n->dp_stats.rx_packets, tx_packets(n), n->flush_stats.flushes,
 	       n->repl->stats.drops[KR_RP_DROP_DECODE], n->dp_stats.rx_foreign_addr);
 	for (unsigned i = 0; i < n->n_ports; i++) {
 		const struct kn_port_stats *ps = &n->ports[i]->stats;

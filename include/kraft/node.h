@@ -100,6 +100,7 @@ struct kn_node {
 	int lock_fd; /* holds the data directory's lock (datadir.h) for the node's life */
 	struct kr_voter_set boot; /* bootstrap voters (datadir.h) */
 	bool has_boot;		  /* false: formatted before directory ids (static voters) */
+	bool unsafe_admit;	  /* kraftd unsafe-admit was run on the directory */
 	uint64_t incarnation;
 	uint64_t repair_target;
 	char log_path[KR_CONFIG_PATH_MAX + 8];
