@@ -193,7 +193,8 @@ kn_crash_cut(struct kn_node *n)
 				closedir(d);
 				kn_log(n, "start",
 				       "crash test: %s/%s is missing: the directory was last run "
-				       "without --test-crash-cut, so how far its segments were flushed "
+				       "without --test-crash-cut, so how far its segments were "
+				       "flushed "
 				       "is unknown; refusing to cut them",
 				       n->cfg.log_dir, CRASH_FILE);
 				return -ESTALE;
@@ -1048,8 +1049,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		kn_log(n, "start", "no randomness for a directory id");
 		return 1;
 	}
-	st.vote_blocked = !n->unsafe_admit &&
-			  ((cfg->durability == KR_LOG_MEMORY && qs.epoch > 0) || n->repair_target > 0);
+	st.vote_blocked = !n->unsafe_admit && ((cfg->durability == KR_LOG_MEMORY && qs.epoch > 0) ||
+					       n->repair_target > 0);
 	if (getrandom(&st.rng_seed, sizeof(st.rng_seed), 0) != sizeof(st.rng_seed))
 		st.rng_seed = (uint64_t)kn_now_us() ^ (uint64_t)getpid() << 32;
 	if (kr_election_init(&n->el, &ec, &st, kn_now_us(), &c->out) != 0) {
@@ -1109,8 +1110,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		snprintf(hw, sizeof(hw), "%" PRIu64, n->repl->committed);
 	kn_log(n, "stop",
 	       "stopped (exit %d): log [%" PRIu64 ", %" PRIu64 "), durable to %" PRIu64
-	       ", HW %s; %" PRIu64 " packets in, %" PRIu64 " out, %" PRIu64
-	       " flushes, %" PRIu64 " dropped by the replication core, %" PRIu64
+	       ", HW %s; %" PRIu64 " packets in, %" PRIu64 " out, %" PRIu64 " flushes, %" PRIu64
+	       " dropped by the replication core, %" PRIu64
 	       " from addresses of no voter (clients, strangers)",
 	       status, kr_log_start(n->log), kr_log_end(n->log), kr_log_durable_end(n->log), hw,
 	       n->dp_stats.rx_packets, tx_packets(n), n->flush_stats.flushes,
