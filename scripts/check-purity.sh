@@ -6,7 +6,7 @@
 # Usage: scripts/check-purity.sh path/to/libkraft.a   (run by the test suite: 'style')
 set -euo pipefail
 lib=${1:?usage: check-purity.sh libkraft.a}
-forbidden='^(clock_gettime|clock|time|gettimeofday|nanosleep|usleep|sleep|malloc|calloc|realloc|free|strdup|open|open64|openat|openat64|close|read|write|pread|pread64|pwrite|pwrite64|fsync|fdatasync|ftruncate|ftruncate64|unlink|unlinkat|rename|mkdir|socket|send|sendto|sendmsg|recv|recvfrom|recvmsg|poll|epoll_wait|select|rand|random|getrandom|pthread_mutex_lock|pthread_spin_lock|kr_log_open|kr_log_flush|kr_log_close|kr_write_full|kr_read_full|kr_fsync_fd|kr_fsync_dir|kr_write_file_atomic|kr_read_file|kr_mkdir_durable|kr_quorum_state_store|kr_quorum_state_load|kr_uuid_random|kr_auth_key_file|kr_auth_keys_load)$'
+forbidden='^(clock_gettime|clock|time|gettimeofday|nanosleep|usleep|sleep|malloc|calloc|realloc|free|strdup|open|open64|openat|openat64|close|read|write|pread|pread64|pwrite|pwrite64|fsync|fdatasync|ftruncate|ftruncate64|unlink|unlinkat|rename|mkdir|socket|send|sendto|sendmsg|recv|recvfrom|recvmsg|poll|epoll_wait|select|rand|random|getrandom|pthread_mutex_lock|pthread_spin_lock|kr_log_open|kr_log_flush|kr_log_close|kr_write_full|kr_read_full|kr_fsync_fd|kr_fsync_dir|kr_write_file_atomic|kr_read_file|kr_mkdir_durable|kr_quorum_state_store|kr_quorum_state_load|kr_identity_store|kr_bootstrap_load|kr_datadir_lock|kr_uuid_random|kr_auth_key_file|kr_auth_keys_load)$'
 members=0
 bad=0
 while IFS= read -r line; do
