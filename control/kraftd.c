@@ -344,11 +344,15 @@ cmd_inspect(const struct args *a)
 
 		kr_voters_format(&boot, true, list, sizeof(list));
 		printf("voters:         %s\n", boot.n ? list : "(none: a joining directory)");
-		printf("                this directory is %s\n",
-		       self >= 0 && memcmp(boot.v[self].dir, id.directory_id, KR_UUID_BYTES) == 0
-			       ? "an initial voter"
-		       : self >= 0 ? "node's replacement: joining (an observer)"
-				   : "joining (an observer)");
+		if (self >= 0 && memcmp(boot.v[self].dir, id.directory_id, KR_UUID_BYTES) == 0)
+			printf("                this directory is voter %" PRId32 "'s\n",
+			       id.node_id);
+		else if (self >= 0)
+			printf("                this directory is not voter %" PRId32
+			       "'s (re-formatted, or rejoined): an observer\n",
+			       id.node_id);
+		else
+			printf("                this directory is joining: an observer\n");
 	}
 
 	if (kr_datadir_log_path(a->dir, path, sizeof(path)) != 0) {

@@ -123,6 +123,7 @@ kr_voters_parse(const char *text, bool with_dirs, const char *what, struct kr_vo
 			return fail(err, errlen, "%s: more than %d voters", what, KR_VOTERS_MAX);
 		memcpy(item, p, n);
 		item[n] = '\0';
+		memset(v, 0, sizeof(*v)); /* padding too: voters compare byte for byte */
 		rc = parse_entry(item, with_dirs, what, v, err, errlen);
 		if (rc != 0)
 			return rc;

@@ -659,6 +659,12 @@ control_step(struct sim *s, struct node *nd)
 		case KR_EL_VOTE_UNBLOCKED:
 			nd->repair_target = 0; /* the shell clears the marker */
 			break;
+		case KR_EL_REJOIN:
+			/* the simulated directories start past their first start (first_start is
+			 * never set here): a rejoin would be a core bug */
+			check_violation(s, "node %d rejoined, though no first start was simulated",
+					nd->id);
+			return;
 		case KR_EL_TRANSITION:
 			if (a->u.transition.to == KR_ROLE_CANDIDATE)
 				s->elections++;
