@@ -14,7 +14,7 @@
 #      all 20 are on every node. Then the same with B's format re-run with the cluster's
 #      --initial-controllers (automation): B finds the cluster's history and rejoins
 #   4. a full restart (kill -9 of all three) keeps every acknowledged record; a 2-voter
-#      cluster commits only with both
+#      cluster commits only with both; directories formatted before directory ids run
 #   5. a memory-mode cluster that crashed whole elects nobody (every node may lack what it
 #      acknowledged) until kraftd unsafe-admit on two of them
 #   6. --test-crash-cut on a directory last run without it is refused
@@ -228,6 +228,18 @@ kctl append t3 >/dev/null 2>&1 || fail "2 voters: append with both up"
 for i in 1 2; do wait_values "$i" "t1 t3" || fail "2 voters: node $i lacks t1 t3"; done
 log "full restart of 3: f1-f3 on every node; 2 voters: no commit with one down, t1 and t3 with both"
 for i in 1 2; do kill9 "$i"; done
+# directories formatted before directory ids (no bootstrap-voters) still run, voters by id
+RUN=$TOP_RUN/static
+mkdir -p "$RUN"
+cluster_init 3
+rm "$RUN"/n*/bootstrap-voters
+for i in 1 2 3; do start "$i"; done
+leader 15 >/dev/null || fail "static voters: no leader"
+kctl append st1 >/dev/null 2>&1 || fail "static voters: append"
+for i in 1 2 3; do wait_values "$i" st1 || fail "static voters: node $i lacks st1"; done
+grep -q "voters: static, by node id only" "$RUN/n1.log" || fail "static voters: no warning at start"
+log "a cluster formatted before directory ids (static voters) elects and commits, and says what it does not protect"
+for i in 1 2 3; do kill9 "$i"; done
 
 # ---- 5. memory mode, the whole cluster crashed: unsafe-admit ----
 RUN=$TOP_RUN/memory
