@@ -387,15 +387,13 @@ int
 kr_bootstrap_load(const char *dir, struct kr_voter_set *set, char *err, size_t errlen)
 {
 	char buf[KR_DATADIR_FILE_MAX], why[300];
-	int n = kr_read_file(dir, KR_BOOTSTRAP_FILE, buf, sizeof(buf));
+	int n = read_named(dir, KR_BOOTSTRAP_FILE, buf, sizeof(buf),
+			   "formatted before voters had directory ids", err, errlen);
 
-	if (n == -ENOENT) {
+	if (n < 0) {
 		memset(set, 0, sizeof(*set));
-		return n; /* formatted before voters had directory ids: not an error here */
+		return n; /* -ENOENT: the caller runs with static voters */
 	}
-	n = read_named(dir, KR_BOOTSTRAP_FILE, buf, sizeof(buf), "", err, errlen);
-	if (n < 0)
-		return n;
 	if (kr_bootstrap_decode(buf, (size_t)n, set, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s/%s: corrupt: %s", dir, KR_BOOTSTRAP_FILE, why);
 		return -EBADMSG;

@@ -648,8 +648,8 @@ cmd_unsafe_admit(int argc, char **argv)
 	rc = kr_datadir_lock(dir, &lock, err, sizeof(err));
 	if (rc == 0)
 		rc = kr_identity_load(dir, &id, err, sizeof(err));
-	if (rc == 0 && (rc = kr_write_file_atomic(dir, "unsafe-admit", text, sizeof(text) - 1)))
-		snprintf(err, sizeof(err), "write %s/unsafe-admit: %s", dir, strerror(-rc));
+	if (rc == 0 && (rc = kr_write_file_atomic(dir, KR_ADMIT_FILE, text, sizeof(text) - 1)))
+		snprintf(err, sizeof(err), "write %s/%s: %s", dir, KR_ADMIT_FILE, strerror(-rc));
 	if (lock >= 0)
 		close(lock);
 	if (rc != 0) {

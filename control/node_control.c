@@ -35,7 +35,6 @@
 #define INCARNATION_FILE "incarnation"
 #define REPAIR_FILE "repair-target"
 #define CRASH_FILE "crash-test-flushed"
-#define ADMIT_FILE "unsafe-admit" /* kraftd unsafe-admit: the next start votes at once */
 
 _Static_assert(sizeof(struct kr_cmd) % 4 == 0, "ring elements are multiples of 4 bytes");
 _Static_assert(sizeof(struct kr_event) % 4 == 0, "ring elements are multiples of 4 bytes");
@@ -194,8 +193,7 @@ kn_crash_cut(struct kn_node *n)
 				kn_log(n, "start",
 				       "crash test: %s/%s is missing: the directory was last run "
 				       "without --test-crash-cut, so how far its segments were "
-				       "flushed "
-				       "is unknown; refusing to cut them",
+				       "flushed is unknown; refusing to cut them",
 				       n->cfg.log_dir, CRASH_FILE);
 				return -ESTALE;
 			}
@@ -770,7 +768,7 @@ open_storage(struct kn_node *n, struct kr_quorum_state *qs)
 		       strerror(-rc));
 		return 1;
 	}
-	n->unsafe_admit = access_file(cfg->log_dir, ADMIT_FILE);
+	n->unsafe_admit = access_file(cfg->log_dir, KR_ADMIT_FILE);
 	if (n->unsafe_admit) {
 		kn_log(n, "start",
 		       "UNSAFE ADMIT (kraftd unsafe-admit): this start skips the rules that keep a "
@@ -1063,8 +1061,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	describe_start(n, &qs);
 	describe_voters(n, &ec, st.first_start);
 	/* once: the next start is judged by the usual rules again */
-	if (n->unsafe_admit && unlink_durable(cfg->log_dir, ADMIT_FILE) != 0) {
-		kn_log(n, "start", "cannot remove %s/%s", cfg->log_dir, ADMIT_FILE);
+	if (n->unsafe_admit && unlink_durable(cfg->log_dir, KR_ADMIT_FILE) != 0) {
+		kn_log(n, "start", "cannot remove %s/%s", cfg->log_dir, KR_ADMIT_FILE);
 		return 1;
 	}
 	if (st.vote_blocked)

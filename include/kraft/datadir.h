@@ -8,6 +8,7 @@
  *                           format` (empty for a joining directory; absent in a
  *                           directory formatted before voters had directory ids)
  *   <dir>/quorum-state      epoch, leader, vote; replaced atomically on every change
+ *   <dir>/unsafe-admit      present after `kraftd unsafe-admit`, until the next start
  *   <dir>/log/              log segments (include/kraft/log.h)
  *
  * meta.properties (properties text; lines may come in any order, each key once):
@@ -56,6 +57,7 @@
 #define KR_META_FILE "meta.properties"
 #define KR_QUORUM_STATE_FILE "quorum-state"
 #define KR_BOOTSTRAP_FILE "bootstrap-voters"
+#define KR_ADMIT_FILE "unsafe-admit" /* kraftd unsafe-admit: the next start votes at once */
 #define KR_LOG_SUBDIR "log"
 #define KR_LOCK_FILE ".lock"
 #define KR_DATADIR_FILE_MAX 4096 /* larger identity or state files are refused */
