@@ -91,9 +91,15 @@ rm -f "$RUN/appending"
 wait "$APPENDER"
 acked=$(wc -l <"$RUN/acked")
 [ "$acked" -ge 5 ] || fail "only $acked appends of 30 KB were acknowledged during the twin starts"
-# quiet now: every file of the directory, hashed, survives more twins, format, admit
-sleep 1
+# quiet now (the follower done with its last fetches and flushes: its files hash the same
+# twice in a row): every file of the directory, hashed, survives more twins, format, admit
 before=$(hash_dir "$RUN/n$F")
+for _ in $(seq 1 40); do
+	sleep 0.25
+	now=$(hash_dir "$RUN/n$F")
+	[ "$now" = "$before" ] && break
+	before=$now
+done
 for t in 1 2 3; do
 	"$KRAFTD" --transport udp --config "$RUN/n$F.properties" >/dev/null 2>&1 && fail "a twin started"
 done
@@ -131,8 +137,9 @@ new_dir=$(dir_of "$F")
 start "$F"
 wait_values "$F" "r1 r2 r3" 10 || fail "the re-formatted node $F did not replicate"
 grep -q "not with this directory" "$RUN/n$F.log" || fail "node $F did not say it is no voter with this directory"
-desc=$(kctl describe --replication --json)
-python3 - "$desc" "$F" "$old_dir" "$new_dir" <<'PY' || fail "describe: $desc"
+described() {
+	desc=$(kctl describe --replication --json)
+	python3 - "$desc" "$F" "$old_dir" "$new_dir" <<'PY'
 import json, sys
 reps, f, old, new = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 voters = [r for r in reps if r["nodeId"] == f and r["status"] == "Follower"]
@@ -141,6 +148,9 @@ assert voters and voters[0]["directoryId"] == old, voters
 assert obs and obs[0]["directoryId"] == new, obs
 assert obs[0]["lag"] == 0, obs
 PY
+}
+for _ in $(seq 1 20); do described 2>/dev/null && break; sleep 0.25; done
+described || fail "describe: $desc"
 log "re-formatted node $F ($old_dir -> $new_dir) replicated at once; described as an observer with lag 0 beside voter $F's old directory"
 for i in 1 2 3; do alive "$i" && kill9 "$i"; done
 
