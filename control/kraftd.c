@@ -36,7 +36,7 @@ usage(FILE *f)
 		"  EAL options --     DPDK: the dataplane polls every port the EAL was given on\n"
 		"                     its main lcore, e.g. -l 1 --no-huge -m 256 --no-shconf\n"
 		"                     --file-prefix n1 --vdev net_af_xdp0,iface=veth1,xdp_prog=\n"
-		"                     build/bpf/kraftd_xdp.bpf.o (dpdk-notes.md; README)\n"
+		"                     build/dataplane/port/kraftd_xdp.bpf.o (README)\n"
 		"  --config FILE      properties file (key=value lines); kraftd --help-config\n"
 		"                     lists every key with its default\n"
 		"  --KEY=VALUE        set a key, overriding the file (e.g.\n"

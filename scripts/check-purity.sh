@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # kraftd: the protocol cores are pure. Fails if an object file of the election core
-# (control/election.c, control/recv_*.c) or of the replication core (dataplane/repl.c,
-# dataplane/recv_*.c, its producer table and frame authentication) refers to a clock, a file or socket call, an allocator, a random
-# source, a lock, or a kraftd call that does I/O.
+# (everything in control/election/) or of the replication core (everything in
+# dataplane/repl/, and the frame authentication it calls, dataplane/wire/auth.c) refers
+# to a clock, a file or socket call, an allocator, a random source, a lock, or a kraftd
+# call that does I/O.
 # Usage: scripts/check-purity.sh path/to/libkraft.a   (run by the test suite: 'style')
 set -euo pipefail
 lib=${1:?usage: check-purity.sh libkraft.a}
@@ -15,8 +16,8 @@ while IFS= read -r line; do
 		member=${line%:}
 		member=${member##*/}
 		case "$member" in
-		control_election.c.o | control_recv_*.c.o | dataplane_repl.c.o | dataplane_recv_*.c.o | \
-		dataplane_producers.c.o | dataplane_auth.c.o)
+		control_election_*.c.o | dataplane_repl_*.c.o | \
+		dataplane_wire_auth.c.o)
 			core=1
 			members=$((members + 1))
 			;;

@@ -18,7 +18,7 @@ kraftd_eal_args() { # ID
 	fi
 	echo "--file-prefix $EAL_PREFIX-$i --log-level=lib.eal:error"
 	if [ "$TRANSPORT" = af_xdp ]; then
-		echo "--vdev net_af_xdp0,iface=kv$i,xdp_prog=$BUILD/dataplane/kraftd_xdp.bpf.o --"
+		echo "--vdev net_af_xdp0,iface=kv$i,xdp_prog=$BUILD/dataplane/port/kraftd_xdp.bpf.o --"
 		return
 	fi
 	for j in $(seq 1 "$NODES"); do
@@ -42,7 +42,7 @@ kraftbench_dpdk_args() {
 	if [ "$TRANSPORT" = af_xdp ]; then
 		echo "--local 10.77.0.100:9400 -- -l 1 --no-huge -m 256 --no-shconf --no-pci --no-telemetry"
 		echo "--file-prefix $EAL_PREFIX-bench --log-level=lib.eal:error"
-		echo "--vdev net_af_xdp0,iface=kvb,xdp_prog=$BUILD/dataplane/kraftd_xdp.bpf.o"
+		echo "--vdev net_af_xdp0,iface=kvb,xdp_prog=$BUILD/dataplane/port/kraftd_xdp.bpf.o"
 		return
 	fi
 	for i in $(seq 1 "$NODES"); do ports="$ports${ports:+,}$i@$((i - 1))"; done

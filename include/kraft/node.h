@@ -180,24 +180,34 @@ unsigned kn_ring_free(const struct rte_ring *r);
 void kn_wake(int fd, atomic_bool *sleeping);
 void kn_wake_always(int fd);
 
-/* Test builds (-Dcrash_test=true): after every flush, record each segment file's
- * length (all of it is fsynced then); at start, cut the files back to the record, so a
- * kill -9 loses what a power cut would. */
-void kn_crash_record(struct kn_node *n);
-int kn_crash_cut(struct kn_node *n);
+/** The MAC the kernel's neighbour table holds for ip (host order), if it is complete.
+ * @return 0, -ENOENT (none yet) or -errno. */
+int kn_kernel_neighbour(uint32_t ip, uint8_t mac[6]);
 
-/* DPDK (dataplane/node_dpdk.c): the EAL, the pool, the ports, the peer table; the frame
+/* ---- the plane entry points: what the node's start (control/node/start.c) calls on
+ * the dataplane side, and nothing else does (scripts/check-planes.sh) ---- */
+
+/* DPDK (dataplane/node/dpdk.c): the EAL, the pool, the ports, the peer table; the frame
  * sizes fitted to the ports. @return 0 or a negative errno with err. */
 int kn_dpdk_start(struct kn_node *n, char *err, size_t errlen);
 void kn_dpdk_stop(struct kn_node *n);
 
-/* Telemetry (DPDK only, dataplane/telemetry.c): /kraft/status, /kraft/replication,
- * /kraft/stats. */
-int kn_telemetry_register(struct kn_node *n);
+/* The replication core over the opened log (dataplane/node/dataplane.c): its settings
+ * from the node's, its keys, the wire context both planes check frames against
+ * (n->wire). @return 0 or -EINVAL (inconsistent settings) with err. */
+int kn_dataplane_init(struct kn_node *n, const struct kr_auth_keys *keys, char *err, size_t errlen);
+/* After the threads are done: the dataplane's summary lines (exit status, log, packets,
+ * drops per port), then its memory is released. */
+void kn_dataplane_summary(struct kn_node *n, int status);
+void kn_dataplane_free(struct kn_node *n);
 
-/* Threads. */
+/* The threads. */
 void *kn_dataplane_main(void *node);
 void *kn_flush_main(void *node);
+
+/* Telemetry (DPDK only, dataplane/node/telemetry.c): /kraft/status, /kraft/replication,
+ * /kraft/stats. */
+int kn_telemetry_register(struct kn_node *n);
 
 /* Run a node until it stops. @return the process exit status. */
 int kn_run(const struct kr_node_config *cfg, const struct kn_options *opt);

@@ -41,12 +41,4 @@ int kn_xdp_set_ports(const char *ifname, const uint16_t *ports, unsigned n, char
 /** Sum the program's per-CPU counters. */
 int kn_xdp_stats(const char *ifname, uint64_t out[KN_XDP_STAT_COUNT], char *err, size_t errlen);
 
-/**
- * The MAC address the kernel's neighbour table (/proc/net/arp, complete entries) holds
- * for ip (host order): with kraftd's XDP program the kernel owns ARP on an AF_XDP
- * interface, so its table is where a DPDK port on it learns neighbours.
- * @return 0, or -ENOENT (none yet) / -errno.
- */
-int kn_kernel_neighbour(uint32_t ip, uint8_t mac[6]);
-
 #endif /* KRAFT_XDP_H */

@@ -45,6 +45,7 @@
 #include "kraft/errors.h"
 #include "kraft/latency.h"
 #include "kraft/le.h"
+#include "kraft/node.h"
 #include "kraft/port_dpdk.h"
 #include "kraft/props.h"
 #include "kraft/wire.h"

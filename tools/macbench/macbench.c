@@ -1,5 +1,5 @@
 /* macbench: what libsodium's candidate frame MACs cost on this machine, per frame size.
- * kraftd MACs frames with keyed BLAKE2b-128 (dataplane/auth.c); this prints, for the
+ * kraftd MACs frames with keyed BLAKE2b-128 (dataplane/wire/auth.c); this prints, for the
  * same inputs, that and the faster MACs libsodium offers, to weigh a change of MAC:
  *   blake2b_keyed  crypto_generichash, 32-byte key, 16-byte output (what kraftd uses)
  *   blake2b_kept   the same from a keyed state copied per frame (no gain expected:

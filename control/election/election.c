@@ -7,16 +7,6 @@
 
 #include "election_int.h"
 
-static const char *const role_names[KR_ROLE_COUNT] = {
-	"unattached", "prospective", "candidate", "leader", "follower", "resigned",
-};
-
-const char *
-kr_role_name(unsigned role)
-{
-	return role < KR_ROLE_COUNT ? role_names[role] : "?";
-}
-
 KR_TABLE_LOOKUP(kr_why_name, KR_WHY_TABLE, KR_X_NAME)
 KR_TABLE_LOOKUP(kr_why_text, KR_WHY_TABLE, KR_X_TEXT)
 KR_TABLE_LOOKUP(kr_refusal_text, KR_REFUSAL_TABLE, KR_X_TEXT)

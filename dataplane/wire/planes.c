@@ -1,5 +1,17 @@
-/* kraftd: names of the commands and events between the planes (include/kraft/planes.h). */
+/* kraftd: names of the commands and events between the planes (include/kraft/planes.h),
+ * and of the election core's roles, which both planes report (log lines, telemetry). */
+#include "kraft/election.h"
 #include "kraft/planes.h"
+
+const char *
+kr_role_name(unsigned role)
+{
+	static const char *const names[KR_ROLE_COUNT] = {
+		"unattached", "prospective", "candidate", "leader", "follower", "resigned",
+	};
+
+	return role < KR_ROLE_COUNT ? names[role] : "?";
+}
 
 const char *
 kr_cmd_name(unsigned type)

@@ -1,6 +1,7 @@
 /* kraftd: the dataplane thread (the replication core over a kernel UDP socket) and the
  * flush thread (group commit). See include/kraft/node.h for the rings between them. */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -15,6 +16,7 @@
 #include <rte_ring_elem.h>
 #include <sodium.h>
 
+#include "kraft/crashtest.h"
 #include "kraft/errors.h"
 #include "kraft/node.h"
 #include "kraft/port_faults.h"
@@ -647,6 +649,72 @@ kn_dataplane_main(void *arg)
 	return NULL;
 }
 
+/* ---- start and stop (the plane entry points, include/kraft/node.h) ---- */
+
+int
+kn_dataplane_init(struct kn_node *n, const struct kr_auth_keys *keys, char *err, size_t errlen)
+{
+	struct kr_repl_config rc;
+
+	n->repl = calloc(1, sizeof(*n->repl));
+	if (n->repl == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	kr_config_repl(&n->cfg, n->id.directory_id, n->has_boot ? &n->boot : NULL, n->incarnation,
+		       n->repair_target, &rc);
+	if (kr_repl_init(n->repl, &rc, n->log) != 0) {
+		snprintf(err, errlen, "the replication settings are inconsistent");
+		return -EINVAL;
+	}
+	n->repl->wall_offset_us = kn_wall_us() - kn_now_us();
+	n->wire = rc.wire;
+	kr_repl_auth(n->repl, keys, kn_wall_us());
+	return 0;
+}
+
+void
+kn_dataplane_summary(struct kn_node *n, int status)
+{
+	char hw[24] = "unknown";
+	uint64_t tx = 0;
+
+	for (unsigned i = 0; i < n->n_ports; i++)
+		tx += n->ports[i]->stats.tx_packets;
+	if (n->repl->committed != KR_OFFSET_NONE)
+		snprintf(hw, sizeof(hw), "%" PRIu64, n->repl->committed);
+	kn_log(n, "stop",
+	       "stopped (exit %d): log [%" PRIu64 ", %" PRIu64 "), durable to %" PRIu64
+	       ", HW %s; %" PRIu64 " packets in, %" PRIu64 " out, %" PRIu64 " flushes, %" PRIu64
+	       " dropped by the replication core, %" PRIu64
+	       " from addresses of no voter (clients, strangers)",
+	       status, kr_log_start(n->log), kr_log_end(n->log), kr_log_durable_end(n->log), hw,
+	       n->dp_stats.rx_packets, tx, n->flush_stats.flushes,
+	       n->repl->stats.drops[KR_RP_DROP_DECODE], n->dp_stats.rx_foreign_addr);
+	for (unsigned i = 0; i < n->n_ports; i++) {
+		const struct kn_port_stats *ps = &n->ports[i]->stats;
+		char drops[512] = "";
+		size_t k = 0;
+
+		for (unsigned w = 0; w < KN_PORT_DROP_COUNT && k < sizeof(drops) - 64; w++)
+			if (ps->drops[w])
+				k += (size_t)snprintf(drops + k, sizeof(drops) - k, " %s=%" PRIu64,
+						      kn_port_drop_name(w), ps->drops[w]);
+		kn_log(n, "stop",
+		       "port %u (%s): %" PRIu64 " in, %" PRIu64 " out, %" PRIu64
+		       " ARP replies; dropped:%s",
+		       i, n->ports[i]->name, ps->rx_packets, ps->tx_packets, ps->arp_replies,
+		       k ? drops : " none");
+	}
+}
+
+void
+kn_dataplane_free(struct kn_node *n)
+{
+	free(n->repl);
+	n->repl = NULL;
+}
+
 /* ---- the flush thread ---- */
 
 void *
@@ -675,8 +743,9 @@ kn_flush_main(void *arg)
 				 (long long)n->opt.fail_flush_after);
 		} else
 			kr_log_job_run(&n->job);
-		if (n->job.rc == 0 && n->opt.crash_cut)
-			kn_crash_record(n);
+		if (n->job.rc == 0 && n->opt.crash_cut &&
+		    kr_crash_record(n->cfg.log_dir, n->log_path) != 0)
+			kn_log(n, "flush", "crash test: cannot record flushed lengths");
 		n->flush_stats.flushes++;
 		kn_ring_push(n->done, &f, sizeof(f), &n->flush_stats.ring_full_cmd);
 		kn_wake(n->dp_wake, &n->dp_sleeping);

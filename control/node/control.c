@@ -1,0 +1,337 @@
+/* kraftd: the control thread: the election core over the event and command rings, its
+ * timers, the quorum-state file, signals (SIGTERM/SIGINT: a graceful stop; SIGHUP: the
+ * keys again), the management listener (mgmt.c) and, with AF_XDP, the voters' MACs from
+ * the kernel's neighbour table. It blocks in ppoll between events. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <sodium.h>
+
+#include "kraft/datadir.h"
+#include "kraft/errors.h"
+#include "kraft/uuid.h"
+#include "kraft/xdp.h"
+#include "node_int.h"
+
+/* Refused (pre-)votes are logged, but a flood of them (anyone can send Votes) must not
+ * flood the log: at most REFUSALS_LOGGED a second, then one line for the rest. */
+#define REFUSALS_LOGGED 10
+
+static bool
+refusal_loggable(struct ctl *c)
+{
+	int64_t sec = kn_now_us() / 1000000;
+
+	if (sec != c->refusal_second) {
+		if (c->refusals_quiet)
+			kn_log(c->n, "control",
+			       "... and %" PRIu64 " more refused (pre-)votes not logged in the "
+			       "last second",
+			       c->refusals_quiet);
+		c->refusal_second = sec;
+		c->refusals_logged = 0;
+		c->refusals_quiet = 0;
+	}
+	if (c->refusals_logged < REFUSALS_LOGGED) {
+		c->refusals_logged++;
+		return true;
+	}
+	c->refusals_quiet++;
+	return false;
+}
+
+static void
+push_cmd(struct kn_node *n, const struct kr_cmd *cmd)
+{
+	kn_ring_push(n->cmd, cmd, sizeof(*cmd), &n->ctl_stats.ring_full_cmd);
+	kn_wake(n->dp_wake, &n->dp_sleeping);
+}
+
+void
+kn_carry_out(struct ctl *c)
+{
+	struct kn_node *n = c->n;
+	char err[512];
+	struct kr_cmd cmd;
+
+	for (uint32_t i = 0; i < c->out.n; i++) {
+		const struct kr_el_action *a = &c->out.a[i];
+		int rc;
+
+		switch (a->type) {
+		case KR_EL_PERSIST:
+			rc = kr_quorum_state_store(n->cfg.log_dir, &a->u.persist, err, sizeof(err));
+			if (rc != 0) {
+				/* nothing after this action may leave the node */
+				kn_log(n, "control", "FATAL: cannot persist the quorum state: %s",
+				       err);
+				_exit(3);
+			}
+			break;
+		case KR_EL_SEND:
+			if (a->u.send.msg.api == KR_API_VOTE_RESP &&
+			    !a->u.send.msg.u.vote_resp.granted && refusal_loggable(c))
+				kn_log(n, "control", "refused %s of node %d in epoch %u: %s",
+				       a->u.send.msg.u.vote_resp.pre_vote ? "the pre-vote"
+									  : "the vote",
+				       a->u.send.to, a->u.send.msg.u.vote_resp.epoch,
+				       kr_refusal_text(a->u.send.refusal));
+			/* fall through */
+		case KR_EL_COMMAND:
+			rc = kr_control_command(&n->el, &n->wire, a, &cmd);
+			if (rc != 0) {
+				kn_log(n, "control", "a control action would not encode (%d)", rc);
+				break;
+			}
+			push_cmd(n, &cmd);
+			break;
+		case KR_EL_TRANSITION:
+			atomic_store(&n->log_epoch, a->u.transition.epoch);
+			atomic_store(&n->log_role, a->u.transition.to);
+			atomic_store(&n->log_leader, a->u.transition.leader);
+			kn_log(n, "control", "%s -> %s in epoch %u (leader %d): %s",
+			       kr_role_name(a->u.transition.from), kr_role_name(a->u.transition.to),
+			       a->u.transition.epoch, a->u.transition.leader,
+			       kr_why_text(a->u.transition.why));
+			break;
+		case KR_EL_VOTE_UNBLOCKED:
+			rc = kn_marker_remove(n->cfg.log_dir, KN_REPAIR_FILE);
+			if (rc != 0)
+				kn_log(n, "control", "cannot remove the repair marker %s/%s: %s",
+				       n->cfg.log_dir, KN_REPAIR_FILE, strerror(-rc));
+			kn_log(n, "control",
+			       "caught up with the leader: this node votes and counts toward "
+			       "commit again");
+			break;
+		case KR_EL_REJOIN: {
+			char d[KR_UUID_TEXT_LEN + 1];
+
+			memcpy(n->id.directory_id, a->u.rejoin.dir, KR_UUID_BYTES);
+			kr_uuid_format(n->id.directory_id, d);
+			if (kr_identity_store(n->cfg.log_dir, &n->id, err, sizeof(err)) != 0) {
+				/* nothing after this action may leave the node */
+				kn_log(n, "control", "FATAL: cannot store the new directory id: %s",
+				       err);
+				_exit(3);
+			}
+			kn_log(n, "control",
+			       "REJOINED: this directory was formatted as an initial voter's, but "
+			       "node %d named epoch %u: the cluster is past its first election, so "
+			       "this directory may be a re-formatted one that lost its votes and "
+			       "log. It is now directory %s, an observer, until a voter change "
+			       "names it",
+			       a->u.rejoin.node, a->u.rejoin.epoch, d);
+			break;
+		}
+		case KR_EL_SHUTDOWN_DONE:
+			c->shutdown_done = true;
+			break;
+		default:
+			break;
+		}
+	}
+	c->out.n = 0;
+}
+
+/* DPDK over AF_XDP: the kernel owns ARP on the interface (kraftd's XDP program passes it),
+ * so the voters' MACs come from the kernel's neighbour table, read every 500 ms and handed
+ * to the dataplane when they change. A voter the kernel has not resolved gets a datagram
+ * to its discard port (9), so the kernel asks. */
+static void
+kernel_neighbours(struct ctl *c, int64_t now)
+{
+	struct kn_node *n = c->n;
+	const struct kr_node_config *cfg = &n->cfg;
+	bool found[KR_VOTERS_MAX] = {false};
+
+	if (!n->kernel_neighbours || now < c->next_neighbours)
+		return;
+	c->next_neighbours = now + 500000;
+	for (int v = 0; v < cfg->n_voters; v++) {
+		struct kr_cmd cmd = {.type = KN_CMD_NEIGHBOUR};
+		uint32_t ip = cfg->voter_addr[v].ip;
+
+		if (cfg->voter_ids[v] == cfg->node_id || kn_kernel_neighbour(ip, cmd.frame) != 0)
+			continue;
+		found[v] = true;
+		if (memcmp(c->neighbour_mac[v], cmd.frame, 6) == 0)
+			continue;
+		memcpy(c->neighbour_mac[v], cmd.frame, 6);
+		cmd.node = (int32_t)ip;
+		push_cmd(n, &cmd);
+		kn_log(n, "control",
+		       "neighbour: voter %d at %u.%u.%u.%u is %02x:%02x:%02x:%02x:%02x:%02x "
+		       "(kernel's table)",
+		       cfg->voter_ids[v], ip >> 24, ip >> 16 & 0xff, ip >> 8 & 0xff, ip & 0xff,
+		       cmd.frame[0], cmd.frame[1], cmd.frame[2], cmd.frame[3], cmd.frame[4],
+		       cmd.frame[5]);
+	}
+	for (int v = 0; v < cfg->n_voters; v++) {
+		struct sockaddr_in to = {.sin_family = AF_INET,
+					 .sin_port = htons(9),
+					 .sin_addr.s_addr = htonl(cfg->voter_addr[v].ip)};
+
+		if (!found[v] && cfg->voter_ids[v] != cfg->node_id)
+			(void)sendto(n->mgmt_fd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&to,
+				     sizeof(to));
+	}
+}
+
+void
+kn_log_keys(struct kn_node *n, const char *what, const struct kr_auth_keys *k)
+{
+	if (k->keys[1].set)
+		kn_log(n, "control",
+		       "%s: frames are sent with key id %u (%s) and accepted with key ids %u and "
+		       "%u (%s)",
+		       what, k->keys[0].id, n->cfg.auth_key_file, k->keys[0].id, k->keys[1].id,
+		       n->cfg.auth_accept_file);
+	else
+		kn_log(n, "control", "%s: frames are sent and accepted with key id %u (%s)", what,
+		       k->keys[0].id, n->cfg.auth_key_file);
+}
+
+/* SIGHUP: read the key files again (a rotation). Bad files change nothing. */
+static void
+reload_keys(struct ctl *c)
+{
+	struct kn_node *n = c->n;
+	struct kr_auth_keys keys;
+	struct kr_cmd cmd = {.type = KN_CMD_KEYS};
+	char err[KR_CONFIG_PATH_MAX + 200];
+
+	if (!c->auth.on) {
+		kn_log(n, "control",
+		       "SIGHUP: authentication is off (no kraftd.auth.key.file): "
+		       "nothing to reload");
+		return;
+	}
+	if (kr_auth_keys_load(n->cfg.auth_key_file, n->cfg.auth_accept_file, &keys, err,
+			      sizeof(err)) != 0) {
+		kn_log(n, "control", "SIGHUP: keys NOT changed: %s", err);
+		return;
+	}
+	_Static_assert(sizeof(keys) <= sizeof(cmd.frame), "keys fit a command");
+	memcpy(cmd.frame, &keys, sizeof(keys));
+	kn_ring_push(n->cmd, &cmd, sizeof(cmd), &n->ctl_stats.ring_full_cmd);
+	kn_wake(n->dp_wake, &n->dp_sleeping);
+	sodium_memzero(cmd.frame, sizeof(keys));
+	kr_auth_set_keys(&c->auth, &keys);
+	kn_log_keys(n, "SIGHUP: keys reloaded", &keys);
+	sodium_memzero(&keys, sizeof(keys));
+}
+
+static void
+on_signal(struct ctl *c, int64_t now)
+{
+	struct kn_node *n = c->n;
+	struct signalfd_siginfo si;
+
+	while (read(c->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload_keys(c);
+			continue;
+		}
+		c->signals++;
+		if (c->signals == 1) {
+			kn_log(n, "control", "%s: shutting down%s", strsignal((int)si.ssi_signo),
+			       n->el.role == KR_ROLE_LEADER
+				       ? " (resigning: EndQuorumEpoch to the voters, best first)"
+				       : "");
+			kr_election_shutdown(&n->el, now, &c->out);
+			kn_carry_out(c);
+		} else {
+			kn_log(n, "control", "%s again: stopping without waiting",
+			       strsignal((int)si.ssi_signo));
+			c->shutdown_done = true;
+		}
+	}
+}
+
+static void
+control_loop(struct ctl *c)
+{
+	struct kn_node *n = c->n;
+	struct kr_event ev;
+	uint64_t v;
+
+	for (;;) {
+		int64_t now = kn_now_us(), deadline, wait;
+		struct pollfd p[3] = {{.fd = c->sigfd, .events = POLLIN},
+				      {.fd = n->ctl_wake, .events = POLLIN},
+				      {.fd = n->mgmt_fd, .events = POLLIN}};
+		struct timespec ts;
+
+		while (rte_ring_sc_dequeue_elem(n->event, &ev, sizeof(ev)) == 0) {
+			if (ev.type == KR_EV_FATAL && c->status == 0) {
+				c->status = 3;
+				kn_log(n, "control", "the dataplane fail-stopped (%s): exiting",
+				       ev.seq == KR_FATAL_STORAGE ? "storage"
+								  : "truncation below HW");
+			}
+			kr_control_on_event(&n->el, &n->wire, &ev, now, &c->out);
+			kn_carry_out(c);
+		}
+		kn_mgmt_answers(c);
+		kn_mgmt_requests(c);
+		deadline = kr_election_next_deadline(&n->el);
+		if (deadline <= now) {
+			kr_election_tick(&n->el, now, &c->out);
+			kn_carry_out(c);
+			deadline = kr_election_next_deadline(&n->el);
+		}
+		on_signal(c, now);
+		kernel_neighbours(c, now);
+		{ /* for telemetry: a seqlock'd copy of the election counters */
+			uint32_t seq = atomic_load_explicit(&n->el_snap_seq, memory_order_relaxed);
+
+			atomic_store_explicit(&n->el_snap_seq, seq + 1, memory_order_relaxed);
+			atomic_thread_fence(memory_order_release);
+			n->el_snap = n->el.stats;
+			atomic_store_explicit(&n->el_snap_seq, seq + 2, memory_order_release);
+		}
+		if (n->kernel_neighbours && c->next_neighbours < deadline)
+			deadline = c->next_neighbours;
+		if (c->shutdown_done || c->status != 0 || atomic_load(&n->dp_done))
+			return;
+
+		/* block until an event, a request, a signal or the next timer */
+		atomic_store(&n->ctl_sleeping, true);
+		if (kn_ring_pending(n->event) || kn_ring_pending(n->mresp)) {
+			atomic_store(&n->ctl_sleeping, false);
+			continue;
+		}
+		wait = deadline == INT64_MAX ? 1000000 : deadline - now;
+		if (wait > 1000000)
+			wait = 1000000;
+		ts.tv_sec = wait / 1000000;
+		ts.tv_nsec = (wait % 1000000) * 1000;
+		if (ppoll(p, 3, &ts, NULL) > 0 && (p[1].revents & POLLIN))
+			if (read(n->ctl_wake, &v, sizeof(v)) < 0) {
+				/* drained already */
+			}
+		atomic_store(&n->ctl_sleeping, false);
+	}
+}
+
+/* The control thread: the loop, then the dataplane is told to flush and stop. */
+void *
+kn_control_main(void *arg)
+{
+	struct ctl *c = arg;
+
+	control_loop(c);
+	atomic_store(&c->n->stop_dp, true);
+	kn_wake_always(c->n->dp_wake);
+	return NULL;
+}

@@ -1,0 +1,148 @@
+/* kraftd: the management listener (kraftctl's port): DESCRIBE_NODES answered here, the
+ * other client requests relayed to the dataplane through the management rings and their
+ * answers sent back to the client that asked. Frames are checked (and, with a cluster
+ * key, authenticated) before anything is relayed. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "node_int.h"
+
+static void
+mgmt_reply(struct ctl *c, const struct sockaddr_in *to, const struct kr_frame_hdr *req,
+	   const struct kr_msg *m)
+{
+	struct kn_node *n = c->n;
+	struct kr_frame_hdr h = {.sender_id = n->cfg.node_id,
+				 .correlation_id = req->correlation_id,
+				 .voter_set_hash = n->wire.voter_set_hash,
+				 .flags = n->wire.flags};
+	int len;
+
+	memcpy(h.cluster_id, n->wire.cluster_id, KR_UUID_BYTES);
+	len = kr_frame_encode(c->buf, sizeof(c->buf), &h, m);
+	if (len > 0 && c->auth.on &&
+	    kr_auth_seal_next(&c->auth, c->buf, (size_t)len, kn_wall_us()) != 0)
+		len = 0;
+	if (len > 0)
+		(void)sendto(n->mgmt_fd, c->buf, (size_t)len, MSG_DONTWAIT,
+			     (const struct sockaddr *)to, sizeof(*to));
+}
+
+static void
+describe_nodes(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame_hdr *h)
+{
+	const struct kr_node_config *cfg = &c->n->cfg;
+	struct kr_node_info nodes[KR_REPLICAS_MAX];
+	struct kr_msg m = {.api = KR_API_DESCRIBE_NODES_RESP};
+	unsigned k = 0;
+	bool self = false;
+
+	for (int i = 0; i < cfg->n_voters; i++) {
+		const struct kr_endpoint *e = &cfg->voter_addr[i];
+
+		nodes[k] = (struct kr_node_info){
+			.node_id = cfg->voter_ids[i],
+			.ip = {e->ip >> 24, (e->ip >> 16) & 255, (e->ip >> 8) & 255, e->ip & 255},
+			.port = e->port,
+			.mgmt_port = (uint16_t)(e->port + cfg->mgmt_port_offset),
+			.flags = KR_NODE_F_VOTER,
+		};
+		if (cfg->voter_ids[i] == cfg->node_id) {
+			nodes[k].flags |= KR_NODE_F_SELF;
+			self = true;
+		}
+		k++;
+	}
+	if (!self) /* an observer names itself too */
+		nodes[k++] = (struct kr_node_info){
+			.node_id = cfg->node_id,
+			.ip = {cfg->listener.ip >> 24, (cfg->listener.ip >> 16) & 255,
+			       (cfg->listener.ip >> 8) & 255, cfg->listener.ip & 255},
+			.port = cfg->listener.port,
+			.mgmt_port = cfg->mgmt.port,
+			.flags = KR_NODE_F_SELF,
+		};
+	m.u.nodes_resp.n = (uint8_t)k;
+	m.u.nodes_resp.nodes = nodes;
+	mgmt_reply(c, from, h, &m);
+}
+
+void
+kn_mgmt_requests(struct ctl *c)
+{
+	struct kn_node *n = c->n;
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	struct kr_frame f;
+	ssize_t len;
+
+	while ((len = recvfrom(n->mgmt_fd, c->buf, sizeof(c->buf), MSG_DONTWAIT,
+			       (struct sockaddr *)&from, &fl)) >= 0) {
+		fl = sizeof(from);
+		n->ctl_stats.mgmt_requests++;
+		if (kr_frame_decode(&n->wire, c->buf, (size_t)len, &f) != 0 ||
+		    f.hdr.sender_id >= 0) {
+			n->ctl_stats.mgmt_dropped++;
+			continue;
+		}
+		/* before the body is decoded or relayed; a client is known by its address */
+		if (!kr_auth_accept(&c->auth, c->buf, (size_t)len, f.auth != NULL, -1,
+				    (uint64_t)from.sin_addr.s_addr << 16 | from.sin_port,
+				    kn_wall_us())) {
+			n->ctl_stats.mgmt_dropped++;
+			memcpy(n->mgmt_auth_drops, c->auth.drops, sizeof(n->mgmt_auth_drops));
+			continue;
+		}
+		switch (f.hdr.api) {
+		case KR_API_DESCRIBE_NODES:
+			describe_nodes(c, &from, &f.hdr);
+			break;
+		case KR_API_APPEND:
+		case KR_API_READ:
+		case KR_API_DESCRIBE_QUORUM: {
+			uint32_t slot = c->next_slot++ % CLIENT_SLOTS;
+
+			if ((size_t)len > sizeof(c->mmsg.bytes)) {
+				n->ctl_stats.mgmt_dropped++;
+				break;
+			}
+			c->clients[slot].addr = from;
+			c->clients[slot].gen = ++c->gen;
+			c->mmsg.addr = KN_MGMT_ADDR_BIT | (uint64_t)c->gen << 8 | slot;
+			c->mmsg.len = (uint32_t)len;
+			memcpy(c->mmsg.bytes, c->buf, (size_t)len);
+			if (!kn_ring_try_push(n->mreq, &c->mmsg, sizeof(c->mmsg),
+					      &n->ctl_stats.ring_full_mgmt))
+				n->ctl_stats.mgmt_dropped++;
+			kn_wake(n->dp_wake, &n->dp_sleeping);
+			break;
+		}
+		default:
+			n->ctl_stats.mgmt_dropped++;
+			break;
+		}
+	}
+}
+
+void
+kn_mgmt_answers(struct ctl *c)
+{
+	struct kn_node *n = c->n;
+
+	while (rte_ring_sc_dequeue_elem(n->mresp, &c->mmsg, sizeof(c->mmsg)) == 0) {
+		uint32_t slot = (uint32_t)(c->mmsg.addr & 0xff);
+		uint32_t gen = (uint32_t)(c->mmsg.addr >> 8);
+
+		if (c->clients[slot].gen != gen) { /* the slot went to a newer request */
+			n->ctl_stats.mgmt_dropped++;
+			continue;
+		}
+		(void)sendto(n->mgmt_fd, c->mmsg.bytes, c->mmsg.len, MSG_DONTWAIT,
+			     (const struct sockaddr *)&c->clients[slot].addr,
+			     sizeof(c->clients[slot].addr));
+	}
+}

@@ -1,0 +1,69 @@
+/* kraftd: what the control plane's node files share (control/node/): the control
+ * thread's state, the management listener, the data directory's small files. Not a
+ * public interface. */
+#ifndef KRAFT_NODE_INT_H
+#define KRAFT_NODE_INT_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kraft/node.h"
+
+#define CLIENT_SLOTS 256 /* kraftctl requests in flight through the management relay */
+
+struct client {
+	struct sockaddr_in addr;
+	uint32_t gen;
+};
+
+struct ctl {
+	struct kn_node *n;
+	struct kr_el_out out;
+	struct client clients[CLIENT_SLOTS];
+	uint32_t next_slot;
+	uint32_t gen;
+	int sigfd;
+	int signals;
+	bool shutdown_done;
+	int status;
+	struct kn_mgmt_msg mmsg;
+	int64_t next_neighbours;
+	uint8_t neighbour_mac[KR_VOTERS_MAX][6];
+	int64_t refusal_second; /* refusal logs: at most REFUSALS_LOGGED per second */
+	unsigned refusals_logged;
+	uint64_t refusals_quiet;
+	struct kr_auth auth; /* the management listener's: client frames in, answers out */
+	uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
+};
+
+/* ---- the management listener (mgmt.c) ---- */
+
+/* Take kraftctl's requests: answer DESCRIBE_NODES, relay the others to the dataplane. */
+void kn_mgmt_requests(struct ctl *c);
+/* Send the dataplane's answers back to the clients that asked. */
+void kn_mgmt_answers(struct ctl *c);
+
+/* ---- the control thread (control.c) ---- */
+
+/* Carry out the election core's actions in c->out. */
+void kn_carry_out(struct ctl *c);
+/* The control thread: the loop, then the dataplane is told to flush and stop. */
+void *kn_control_main(void *arg);
+/* A log line naming the keys frames are sent and accepted with. */
+void kn_log_keys(struct kn_node *n, const char *what, const struct kr_auth_keys *k);
+
+/* ---- small files of the data directory (markers.c; formats there) ---- */
+
+#define KN_INCARNATION_FILE "incarnation"
+#define KN_REPAIR_FILE "repair-target"
+
+/* A file of one decimal number and a newline. @return 0, -ENOENT, -EBADMSG or -errno. */
+int kn_marker_read(const char *dir, const char *name, uint64_t *v);
+/* Replace it atomically and durably. @return 0 or -errno. */
+int kn_marker_write(const char *dir, const char *name, uint64_t v);
+/* Remove dir/name if it is there, durably. @return 0 or -errno. */
+int kn_marker_remove(const char *dir, const char *name);
+bool kn_marker_exists(const char *dir, const char *name);
+
+#endif /* KRAFT_NODE_INT_H */
