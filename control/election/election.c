@@ -780,6 +780,39 @@ kr_election_tick(struct kr_election *e, int64_t now, struct kr_el_out *out)
 	}
 }
 
+/* ---- what the handlers of BeginQuorumEpoch and EndQuorumEpoch share ---- */
+
+bool
+el_leader_says(struct kr_election *e, int32_t from, uint32_t epoch, int32_t leader, int64_t now,
+	       struct kr_el_out *out, uint16_t *error)
+{
+	*error = KR_ERR_NONE;
+	if (el_voter_index(e, from) < 0 || from == e->cfg.node_id) {
+		el_ignore(e, KR_EL_IGNORE_UNKNOWN_SENDER);
+		return false;
+	}
+	if (leader != from) {
+		el_ignore(e, KR_EL_IGNORE_INVALID);
+		*error = KR_ERR_INVALID_REQUEST;
+	} else if (epoch < e->epoch) {
+		*error = KR_ERR_FENCED_LEADER_EPOCH; /* and nothing changes here */
+	} else {
+		el_learn(e, epoch, leader, true, now, out);
+	}
+	return true;
+}
+
+void
+el_answer_epoch(struct kr_election *e, struct kr_el_out *out, int32_t to, uint32_t corr,
+		unsigned api, uint16_t error)
+{
+	struct kr_msg *m = el_send(e, out, to, corr, api);
+
+	m->u.epoch_resp.error = error;
+	m->u.epoch_resp.epoch = e->epoch;
+	m->u.epoch_resp.leader_id = e->leader_id;
+}
+
 /* ---- first start (election.h "FIRST START") ---- */
 
 /* Does m, from a voter, show that the cluster has a history this directory may have taken
