@@ -1,6 +1,7 @@
-/* kraftd tests: the election state machine against KRaft's scenarios (reference §5,
- * "Black-box scenarios", those that apply before snapshots and voter changes), plus the
- * fence rule. Each test drives one node's pure core and reads its actions. */
+/* kraftd tests: the election state machine against KRaft's black-box scenarios (those
+ * that apply before snapshots and voter changes; each test's name says what it shows),
+ * the fence rule, and voters as (node id, directory id). Each test drives one node's pure
+ * core and reads its actions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -297,7 +298,6 @@ follower_of(int32_t self, int32_t leader, uint32_t epoch)
 
 /* ---- scenarios ---- */
 
-/* §5.1 */
 static void
 sole_voter_elects_itself_at_start(void **state)
 {
@@ -320,7 +320,6 @@ sole_voter_elects_itself_at_start(void **state)
 	free(n);
 }
 
-/* §5.6 */
 static void
 sole_voter_leader_never_resigns_through_check_quorum(void **state)
 {
@@ -335,7 +334,6 @@ sole_voter_leader_never_resigns_through_check_quorum(void **state)
 	free(n);
 }
 
-/* §5.2 */
 static void
 node_persisted_as_leader_restarts_resigned_and_sends_end_epoch(void **state)
 {
@@ -395,7 +393,6 @@ ex_leader_never_forgets_it_led_the_epoch(void **state)
 	free(n);
 }
 
-/* §5.3 */
 static void
 ex_leader_refuses_any_vote_in_its_epoch_but_grants_in_a_higher_one(void **state)
 {
@@ -416,7 +413,6 @@ ex_leader_refuses_any_vote_in_its_epoch_but_grants_in_a_higher_one(void **state)
 	free(n);
 }
 
-/* §5.4 */
 static void
 node_that_voted_for_itself_restarts_as_candidate_in_the_same_epoch(void **state)
 {
@@ -451,7 +447,6 @@ log_with_a_later_epoch_than_the_file_moves_the_node_to_it(void **state)
 	free(n);
 }
 
-/* §5.5 */
 static void
 leader_resigns_without_fetches_from_a_majority_in_one_and_a_half_fetch_timeouts(void **state)
 {
@@ -479,7 +474,6 @@ leader_resigns_without_fetches_from_a_majority_in_one_and_a_half_fetch_timeouts(
 	free(n);
 }
 
-/* §5.7 */
 static void
 leader_resends_begin_epoch_until_a_fetch_or_an_answer_acknowledges_it(void **state)
 {
@@ -509,7 +503,6 @@ leader_resends_begin_epoch_until_a_fetch_or_an_answer_acknowledges_it(void **sta
 	free(n);
 }
 
-/* §5.8 */
 static void
 unattached_voter_follows_and_persists_the_leader_named_by_begin_epoch(void **state)
 {
@@ -533,7 +526,6 @@ unattached_voter_follows_and_persists_the_leader_named_by_begin_epoch(void **sta
 	free(n);
 }
 
-/* §5.9 */
 static void
 begin_or_end_epoch_from_an_older_epoch_is_fenced_and_changes_nothing(void **state)
 {
@@ -554,7 +546,6 @@ begin_or_end_epoch_from_an_older_epoch_is_fenced_and_changes_nothing(void **stat
 	free(n);
 }
 
-/* §5.10 */
 static void
 first_successor_runs_at_once_and_the_second_after_the_strict_exponential_delay(void **state)
 {
@@ -605,7 +596,6 @@ followers_of_a_resigning_leader_grant_its_successors_pre_votes(void **state)
 	free(b);
 }
 
-/* §5.11 */
 static void
 leader_shutting_down_names_successors_by_fetch_offset(void **state)
 {
@@ -637,7 +627,6 @@ leader_shutting_down_names_successors_by_fetch_offset(void **state)
 	free(n);
 }
 
-/* §5.23 */
 static void
 leader_shutdown_completes_on_acknowledgements_or_timeout_follower_at_once(void **state)
 {
@@ -675,7 +664,6 @@ leader_shutdown_completes_on_acknowledgements_or_timeout_follower_at_once(void *
 	free(f);
 }
 
-/* §5.12 */
 static void
 rejected_candidate_backs_off_keeps_its_vote_then_runs_again_with_more_retries(void **state)
 {
@@ -782,7 +770,6 @@ election_timeouts_are_drawn_from_t_to_2t(void **state)
 	assert_true(hi - lo > T_ELECTION / 2); /* spread, not a constant */
 }
 
-/* §5.13 */
 static void
 vote_with_a_higher_epoch_moves_the_node_to_unattached_before_granting(void **state)
 {
@@ -815,7 +802,6 @@ follower_with_a_known_leader_rejects_a_vote_in_the_same_epoch(void **state)
 	free(n);
 }
 
-/* §5.14 */
 static void
 invalid_stale_and_misaddressed_votes_get_their_errors(void **state)
 {
@@ -838,7 +824,6 @@ invalid_stale_and_misaddressed_votes_get_their_errors(void **state)
 	free(n);
 }
 
-/* §5.15 */
 static void
 leader_and_candidate_reject_votes_in_their_epoch_and_non_voters_get_no_error(void **state)
 {
@@ -864,7 +849,6 @@ leader_and_candidate_reject_votes_in_their_epoch_and_non_voters_get_no_error(voi
 	free(c);
 }
 
-/* §5.16 */
 static void
 voter_follower_times_out_to_prospective_but_an_observer_never_runs(void **state)
 {
@@ -888,7 +872,6 @@ voter_follower_times_out_to_prospective_but_an_observer_never_runs(void **state)
 	free(o);
 }
 
-/* §5.21 */
 static void
 vote_answers_to_an_old_round_are_ignored_after_becoming_follower(void **state)
 {
@@ -911,7 +894,6 @@ vote_answers_to_an_old_round_are_ignored_after_becoming_follower(void **state)
 	free(n);
 }
 
-/* §5.26 */
 static void
 pre_votes_follow_kafkas_table(void **state)
 {

@@ -1,5 +1,5 @@
-/* kraftd tests: the replication core against KRaft's Fetch scenarios (reference §5: 1,
- * 17-20, 22, 24) and kraftd's own rules: the HW counts durable offsets only, never the
+/* kraftd tests: the replication core against KRaft's Fetch scenarios (divergence, the
+ * HW, parked fetches, observers) and kraftd's own rules: the HW counts durable offsets only, never the
  * leader's unflushed LEO and never from a diverging reply; multi-frame replies; the
  * fence; deduplicated appends; "outcome unknown". Frames go through the real codec. */
 #include <errno.h>
@@ -336,7 +336,7 @@ flush_all(struct rnode *n)
 
 /* ---- scenarios ---- */
 
-/* §5.1, and the leader's own durable offset */
+/* and the leader's own durable offset */
 static void
 sole_voter_commits_on_its_own_flush_never_its_unflushed_leo(void **state)
 {
@@ -408,7 +408,6 @@ new_leader_commits_nothing_until_a_majority_holds_its_leader_change_record(void 
 	rnode_free(n);
 }
 
-/* §5.19 */
 static void
 leader_answers_a_diverging_fetch_at_once_from_its_epoch_cache(void **state)
 {
@@ -433,7 +432,6 @@ leader_answers_a_diverging_fetch_at_once_from_its_epoch_cache(void **state)
 	rnode_free(n);
 }
 
-/* §5.18 */
 static void
 follower_truncates_to_the_diverging_epoch_end_and_fetches_again(void **state)
 {
@@ -595,7 +593,6 @@ follower_hw_is_capped_at_what_the_frame_validated_and_never_lowered(void **state
 	rnode_free(f);
 }
 
-/* §5.20 */
 static void
 parked_fetch_returns_empty_after_max_wait_or_records_when_the_leader_appends(void **state)
 {
@@ -682,7 +679,6 @@ a_newer_fetch_replaces_the_parked_one(void **state)
 	rnode_free(n);
 }
 
-/* §5.22 */
 static void
 invalid_stale_and_future_fetches_get_their_errors(void **state)
 {
@@ -738,7 +734,6 @@ frames_from_another_cluster_or_a_spoofed_voter_are_dropped_and_counted(void **st
 	rnode_free(n);
 }
 
-/* §5.24 */
 static void
 describe_quorum_lists_voters_and_observers_on_the_leader_only(void **state)
 {
@@ -801,7 +796,6 @@ observer_fetches_are_served_and_tracked_but_never_count(void **state)
 	rnode_free(n);
 }
 
-/* §5.17 */
 static void
 observer_asks_the_voters_in_turn_until_one_names_the_leader(void **state)
 {

@@ -13,7 +13,7 @@ KR_TABLE_LOOKUP(kr_refusal_text, KR_REFUSAL_TABLE, KR_X_TEXT)
 KR_TABLE_LOOKUP(kr_el_ignore_name, KR_EL_IGNORE_TABLE, KR_X_NAME)
 
 /*
- * Legal role changes (KIP-595 with KIP-996, reference §2). Rows: from; columns: to.
+ * Legal role changes (KIP-595 with KIP-996; docs/DESIGN.md §2). Rows: from; columns: to.
  * A voter:
  *   unattached  -> unattached (higher epoch, vote granted), prospective (timeout),
  *                  follower (leader learned)

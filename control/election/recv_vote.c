@@ -30,7 +30,7 @@ answer(struct kr_election *e, struct kr_el_out *out, int32_t to, uint32_t corr, 
 }
 
 /* May this node grant from's request in its epoch, before comparing logs? (Kafka's
- * canGrantVote, reference §2 "Vote granting".) */
+ * canGrantVote.) */
 static bool
 may_grant(const struct kr_election *e, int32_t from, const struct kr_vote_req *req)
 {

@@ -1,5 +1,5 @@
-/* kraftd: the dataplane thread (the replication core over a kernel UDP socket) and the
- * flush thread (group commit). See include/kraft/node.h for the rings between them. */
+/* kraftd: the dataplane thread (the replication core over the node's ports: kernel UDP or
+ * DPDK) and the flush thread (group commit). See include/kraft/node.h for the rings between them. */
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -63,16 +63,14 @@ waiting_slot(uint64_t addr, uint32_t corr)
 static void
 note_append(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 {
-	uint32_t corr;
+	struct kr_frame_peek p;
 	unsigned s;
 
-	if (len < KR_WIRE_HDR_BYTES || memcmp(b, KR_WIRE_MAGIC, 4) != 0 || b[5] != KR_API_APPEND)
+	if (kr_frame_peek(b, len, &p) != 0 || p.api != KR_API_APPEND)
 		return;
-	corr = (uint32_t)b[36] | (uint32_t)b[37] << 8 | (uint32_t)b[38] << 16 |
-	       (uint32_t)b[39] << 24;
-	s = waiting_slot(addr, corr);
+	s = waiting_slot(addr, p.correlation_id);
 	d->waiting[s].addr = addr;
-	d->waiting[s].corr = corr;
+	d->waiting[s].corr = p.correlation_id;
 	d->waiting[s].used = true;
 	d->waiting[s].t_ns = kn_now_ns();
 }
@@ -194,7 +192,10 @@ tx_end(struct dp *d, struct kn_port *port, void *handle, uint32_t len)
 static void
 seal(struct dp *d, uint8_t *buf, int len)
 {
-	if (len > KR_WIRE_HDR_BYTES && (buf[7] & KR_FRAME_F_AUTH) &&
+	struct kr_frame_peek p;
+
+	if (len > KR_WIRE_HDR_BYTES && kr_frame_peek(buf, (size_t)len, &p) == 0 &&
+	    (p.flags & KR_FRAME_F_AUTH) &&
 	    kr_auth_seal_next(&d->r->auth, buf, (size_t)len, d->now + d->r->wall_offset_us) != 0)
 		d->n->dp_stats.tx_errors++;
 }
@@ -345,7 +346,7 @@ flush_done(struct dp *d)
 	actions(d);
 }
 
-/* Retention (DESIGN.md §3): whole segments, only below the committed offset. */
+/* Retention (docs/DESIGN.md §5): whole segments, only below the committed offset. */
 static void
 retention(struct dp *d)
 {
@@ -410,7 +411,9 @@ echo_ping(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 	uint8_t *buf;
 	int n;
 
-	if (len < KR_WIRE_HDR_BYTES || b[5] != KR_API_PING ||
+	struct kr_frame_peek p;
+
+	if (kr_frame_peek(b, len, &p) != 0 || p.api != KR_API_PING ||
 	    kr_frame_decode(&d->r->cfg.wire, b, len, &f) != 0)
 		return false;
 	if (!kr_auth_accept(&d->r->auth, b, len, f.auth != NULL, f.hdr.sender_id, addr,

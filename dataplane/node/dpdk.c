@@ -1,8 +1,8 @@
-/* kraftd: a node whose dataplane runs on DPDK (DESIGN.md §2): the EAL, the mbuf pool,
+/* kraftd: a node whose dataplane runs on DPDK (docs/DESIGN.md §3): the EAL, the mbuf pool,
  * one port per ethdev the EAL was given, the neighbours and the peer -> port table. The
  * dataplane then runs on the EAL's main lcore in poll mode; the control and flush
  * threads get the CPUs the process had before the EAL pinned it (a blocking thread on
- * a poller's core is what dpdk-notes §6 measured to hurt). */
+ * a poller's core stalls the poller for whole scheduler slices). */
 #include <errno.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -34,7 +34,7 @@ steer(struct kn_node *n, const char *ifname, char *err, size_t errlen)
 		return rc;
 	if (id == 0 || strcmp(name, "kraftd_xdp") != 0) {
 		/* DPDK's own program sends every frame, ARP included, to the socket: the
-		 * kernel goes deaf on the interface (dpdk-notes §3) */
+		 * kernel goes deaf on the interface: no ARP, no ssh */
 		kn_log(n, "start",
 		       "%s: the XDP program is %s, not kraftd's: give "
 		       "xdp_prog=.../kraftd_xdp.bpf.o "
@@ -54,7 +54,7 @@ steer(struct kn_node *n, const char *ifname, char *err, size_t errlen)
 }
 
 /* A memif server's socket file left by a killed run makes the driver fail ("Address
- * already in use"): remove those nobody listens on (dpdk-notes §8). */
+ * already in use"): remove those nobody listens on. */
 static void
 stale_memif_sockets(struct kn_node *n)
 {

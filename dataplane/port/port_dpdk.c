@@ -1,6 +1,6 @@
 /* kraftd: a DPDK ethdev as a port (include/kraft/port.h): a NIC, net_af_xdp, net_memif,
  * net_ring. Ethernet / IPv4 / UDP framing built in the mbuf, UDP checksum computed on
- * transmit (veth peers hand AF_XDP partial checksums: dpdk-notes §3), buffered bursts out.
+ * transmit (a veth peer hands AF_XDP frames with partial checksums, so one is always computed), buffered bursts out.
  * ARP: requests for this node's address are answered here (memif and ring deliver every
  * frame to DPDK); with AF_XDP kraftd's XDP program passes ARP to the kernel instead.
  * Neighbours: static entries from the configuration, learned from every datagram and ARP

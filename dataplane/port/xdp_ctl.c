@@ -17,8 +17,8 @@
 #include "kraft/common.h"
 #include "kraft/xdp.h"
 
-KR_TABLE_LOOKUP(kn_xdp_stat_name, KN_XDP_STAT_TABLE, KR_X_NAME)
-KR_TABLE_LOOKUP(kn_xdp_stat_text, KN_XDP_STAT_TABLE, KR_X_TEXT)
+KR_TABLE_LOOKUP(kn_xdp_stat_name, KRAFTD_XDP_STAT_TABLE, KR_X_NAME)
+KR_TABLE_LOOKUP(kn_xdp_stat_text, KRAFTD_XDP_STAT_TABLE, KR_X_TEXT)
 
 __attribute__((format(printf, 3, 4))) static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -133,7 +133,7 @@ find_map(const char *ifname, const char *want, char *err, size_t errlen)
 int
 kn_xdp_set_ports(const char *ifname, const uint16_t *ports, unsigned n, char *err, size_t errlen)
 {
-	int fd = find_map(ifname, "kraftd_ports", err, errlen), rc = 0;
+	int fd = find_map(ifname, KRAFTD_XDP_PORTS_MAP, err, errlen), rc = 0;
 
 	if (fd < 0)
 		return fd;
@@ -152,7 +152,8 @@ kn_xdp_set_ports(const char *ifname, const uint16_t *ports, unsigned n, char *er
 int
 kn_xdp_stats(const char *ifname, uint64_t out[KN_XDP_STAT_COUNT], char *err, size_t errlen)
 {
-	int fd = find_map(ifname, "kraftd_stats", err, errlen), ncpu = libbpf_num_possible_cpus();
+	int fd = find_map(ifname, KRAFTD_XDP_STATS_MAP, err, errlen),
+	    ncpu = libbpf_num_possible_cpus();
 	uint64_t *v;
 
 	if (fd < 0)

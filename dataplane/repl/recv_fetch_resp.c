@@ -3,7 +3,7 @@
  * A frame is appended only if it answers the Fetch in flight, comes from the current
  * leader in the current epoch, and starts exactly at this log's end with the epoch this
  * log ends in; anything else is dropped and the next Fetch starts again from the LEO
- * (DESIGN.md §1 "Multi-frame replies"). A divergence truncates to where the logs agree,
+ * (include/kraft/wire.h, FETCH_RESP). A divergence truncates to where the logs agree,
  * never below the high watermark. The high watermark comes only from a non-diverging
  * frame of the current leader, capped at what that frame validated (this log's end),
  * and never goes down.

@@ -80,6 +80,19 @@ all_zero(const uint8_t *p, size_t n)
 /* ---- frames ---- */
 
 int
+kr_frame_peek(const uint8_t *buf, size_t len, struct kr_frame_peek *out)
+{
+	if (len < KR_WIRE_HDR_BYTES)
+		return -KR_WIRE_ETRUNCATED;
+	if (memcmp(buf + H_MAGIC, KR_WIRE_MAGIC, 4) != 0)
+		return -KR_WIRE_EMAGIC;
+	out->api = buf[H_API];
+	out->flags = buf[H_FLAGS];
+	out->correlation_id = kr_get_le32(buf + H_CORRELATION);
+	return 0;
+}
+
+int
 kr_frame_decode(const struct kr_wire_ctx *ctx, const uint8_t *buf, size_t len, struct kr_frame *out)
 {
 	if (len < KR_WIRE_HDR_BYTES)

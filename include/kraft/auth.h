@@ -1,4 +1,4 @@
-/* kraftd: peer authentication of frames (issue 9; DESIGN.md §1 "Frames"). With a cluster
+/* kraftd: peer authentication of frames (include/kraft/wire.h: the trailer). With a cluster
  * key configured, every frame carries the 32-byte trailer the format reserves
  * (KR_FRAME_F_AUTH):
  *
@@ -133,7 +133,7 @@ bool kr_auth_accept(struct kr_auth *a, const uint8_t *buf, size_t len, bool has_
 int kr_auth_key_parse(const char *text, struct kr_auth_key *k, char *err, size_t errlen);
 
 /**
- * A cluster key from a file (control/keyfile.c): a regular file, not a symbolic link,
+ * A cluster key from a file (control/config/keyfile.c): a regular file, not a symbolic link,
  * that group and others cannot read or write, holding the key's 64 hex digits.
  * @return 0, or -1 with the path and the reason in err.
  */

@@ -1,6 +1,6 @@
 /* kraftd: the node's configuration. A properties file (key=value lines) with Kafka's
  * names where Kafka has one, kraftd.* keys for the rest, and --key=value overrides on
- * the command line. Every key is in one table (control/config.c) with its default and
+ * the command line. Every key is in one table (control/config/config.c) with its default and
  * meaning; `kraftd --help-config` prints it. Unknown keys, bad values and timeouts that
  * contradict each other are refused with the key and the reason.
  *

@@ -6,8 +6,8 @@
  * Roles (a voter): unattached (maybe with a vote cast), prospective (asking pre-votes,
  * same epoch), candidate (epoch + 1, voted for itself), leader, follower, resigned.
  * Observers only go unattached <-> follower: they never vote or time out into an
- * election. Role changes happen only in convert() (control/election.c), checked
- * against a transition table.
+ * election. Role changes happen only in el_convert() (control/election/election.c),
+ * checked against a transition table.
  *
  * Actions must be carried out in order: a KR_EL_PERSIST must be durable before anything
  * after it leaves the node (a vote is persisted before its answer is sent).

@@ -60,7 +60,7 @@
  *   - one found: mid-log corruption. Data the node may have acknowledged is damaged.
  *     Nothing is cut at open; the log opens with the good prefix only and the report
  *     names the damaged range. The first flush (after the repair starts) discards it. The node must not vote or count toward commit until it has
- *     fetched past report.last_valid_end_offset again (DESIGN.md §3).
+ *     fetched past report.last_valid_end_offset again (docs/DESIGN.md §5).
  */
 
 #define KR_BATCH_HDR_BYTES 48

@@ -1,12 +1,14 @@
-/* kraftd: the node's shells around the pure cores (DESIGN.md §2). Three threads share
+/* kraftd: the node's shells around the pure cores (docs/DESIGN.md §3). Three threads share
  * this struct, and only through the rings and the few atomics marked below:
  *
- *   control thread (control/node_control.c): the election core, the quorum-state file,
- *     the management listener (kraftctl); blocks in ppoll between events.
- *   dataplane thread (dataplane/node_dp.c): the replication core, the log in memory, the
- *     transport (kernel UDP today); busy polls or spins then sleeps (the idle mode).
- *   flush thread (dataplane/node_dp.c): carries out the log's flush jobs (write,
+ *   control thread (control/node/control.c, mgmt.c): the election core, the quorum-state
+ *     file, the management listener (kraftctl); blocks in ppoll between events.
+ *   dataplane thread (dataplane/node/dataplane.c): the replication core, the log in
+ *     memory, the ports (kernel UDP or DPDK); busy polls, or spins then sleeps (the idle
+ *     mode).
+ *   flush thread (dataplane/node/dataplane.c): carries out the log's flush jobs (write,
  *     fdatasync) and reports back; blocks between jobs.
+ * The node starts and stops in control/node/start.c (kn_run).
  *
  * Rings (rte_ring, single producer / single consumer, fixed-size elements of bytes):
  *   cmd     control -> dataplane   struct kr_cmd

@@ -1,8 +1,8 @@
 /* kraftd: the messages between the two planes. Commands go from the control plane to the
  * dataplane, events the other way, over single-producer/single-consumer rings of
- * fixed-size elements that carry bytes, never pointers or mbufs (DESIGN.md §2).
+ * fixed-size elements that carry bytes, never pointers or mbufs (docs/DESIGN.md §3).
  *
- * THE FENCE RULE (DESIGN.md §2), enforced on both sides:
+ * THE FENCE RULE (docs/DESIGN.md §3), enforced on both sides:
  *   A node must never report a fetch offset or durable offset under leader epoch E after
  *   it has voted, or become candidate, in an epoch above E.
  * So before the control plane compares logs for a vote or pre-vote, or starts a
@@ -11,7 +11,8 @@
  * neither appends, nor truncates, nor acknowledges anything (no Fetch is sent, no append
  * completes) until a role command (LEADER, FOLLOWER, UNATTACHED) lifts the fence. The
  * acknowledgement stays usable only while no role command has been sent after it.
- * Enforced in control/election.c (fence_ready()) and dataplane/repl.c (REPL_FENCED).
+ * Enforced in control/election/election.c (el_fence_ready()) and dataplane/repl/repl.c
+ * (the role KR_REPL_FENCED).
  */
 #ifndef KRAFT_PLANES_H
 #define KRAFT_PLANES_H

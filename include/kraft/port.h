@@ -1,6 +1,6 @@
-/* kraftd: the dataplane's ports (DESIGN.md §2 "Ports"). One interface, several
- * implementations: a kernel UDP socket (dataplane/port_udp.c) and any DPDK ethdev
- * (dataplane/port_dpdk.c: a NIC, net_af_xdp, net_memif, net_ring). A node may have
+/* kraftd: the dataplane's ports (docs/DESIGN.md §1). One interface, several
+ * implementations: a kernel UDP socket (dataplane/port/port_udp.c) and any DPDK ethdev
+ * (dataplane/port/port_dpdk.c: a NIC, net_af_xdp, net_memif, net_ring). A node may have
  * several ports; peers are reached through the port the peer table names.
  *
  * Addresses are packed in 64 bits: bits 0-15 the UDP port, 16-47 the IPv4 address (host

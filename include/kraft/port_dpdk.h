@@ -1,4 +1,4 @@
-/* kraftd: DPDK ethdevs as ports (dataplane/port_dpdk.c). Only code that links DPDK
+/* kraftd: DPDK ethdevs as ports (dataplane/port/port_dpdk.c). Only code that links DPDK
  * includes this. */
 #ifndef KRAFT_PORT_DPDK_H
 #define KRAFT_PORT_DPDK_H

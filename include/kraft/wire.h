@@ -1,5 +1,6 @@
 /* kraftd: the wire format. Every frame kraftd sends or accepts, peer or client, is laid
- * out here byte by byte; dataplane/wire.c is the only code that reads or writes it. */
+ * out here byte by byte; dataplane/wire/wire.c is the only code that reads or writes its
+ * bytes (others peek through kr_frame_peek, decode through kr_frame_decode). */
 #ifndef KRAFT_WIRE_H
 #define KRAFT_WIRE_H
 
@@ -11,7 +12,7 @@
 /*
  * FRAMES
  *
- * A frame is the UDP payload of one datagram (DESIGN.md §2: Ethernet/IPv4/UDP framing).
+ * A frame is the UDP payload of one datagram (carried in Ethernet/IPv4/UDP, so NICs, switches and tcpdump understand it).
  * All integers are little-endian. Reserved bytes are written as zero and a decoder
  * refuses a frame whose reserved bytes are not zero, so they can be given a meaning
  * later without ambiguity.
@@ -105,7 +106,9 @@
  *                          restarted or replaced node's old claims die with it)
  *
  * FETCH_RESP (8), 64 + R bytes: one frame of a reply; a reply may take several frames and
- * each stands alone (DESIGN.md §1 "Multi-frame replies").
+ * each stands alone: a follower appends a frame only if every field above is current and
+ * its base offset is the follower's log end; anything else is dropped and the next Fetch
+ * starts again from the log end.
  *    0  2 error
  *    2  2 frame_index      0 .. frame_count - 1
  *    4  2 frame_count      at least 1
@@ -491,6 +494,17 @@ struct kr_msg {
 };
 
 /* ---- calls ---- */
+
+/* A frame's API key, flags and correlation id, read without checking the frame: what a
+ * shell looks at before the core decodes it (which API it is, whether to seal it). */
+struct kr_frame_peek {
+	uint8_t api;
+	uint8_t flags;
+	uint32_t correlation_id;
+};
+
+/** @return 0 with *out filled, or -KR_WIRE_ETRUNCATED / -KR_WIRE_EMAGIC. */
+int kr_frame_peek(const uint8_t *buf, size_t len, struct kr_frame_peek *out);
 
 /**
  * Decode and check a frame's header, length and CRC, and (when ctx is not NULL) its

@@ -1,4 +1,4 @@
-/* kraftd: its XDP program on an interface (dataplane/bpf/kraftd_xdp.bpf.c), through libbpf:
+/* kraftd: its XDP program on an interface (dataplane/port/bpf/kraftd_xdp.bpf.c), through libbpf:
  * find it where DPDK's AF_XDP driver attached it, tell it kraftd's UDP ports, read its
  * counters, remove a stale one. Runs outside the per-packet path (start, tools). */
 #ifndef KRAFT_XDP_H
@@ -7,19 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KN_XDP_PORTS_MAX 8
+#include "kraft/xdp_maps.h"
 
-/* The program's counters, in the order of its kraftd_xdp_stats map. X(name, meaning) */
-#define KN_XDP_STAT_TABLE(X)                                                  \
-	X(steered, "kraftd's datagrams redirected to its AF_XDP socket")      \
-	X(no_socket, "kraftd's datagrams with no socket on their queue")      \
-	X(other_udp, "UDP for other ports, passed to the kernel")             \
-	X(not_udp, "ARP, ICMP, TCP, IPv6 and the rest, passed to the kernel") \
-	X(malformed, "frames too short to parse, passed to the kernel")
+#define KN_XDP_PORTS_MAX KRAFTD_XDP_PORTS_MAX
 
+/* The program's counters, in the order of its stats map (xdp_maps.h). */
 enum kn_xdp_stat {
 #define KN_XDP_STAT_ENUM(n, text) KN_XDP_##n,
-	KN_XDP_STAT_TABLE(KN_XDP_STAT_ENUM)
+	KRAFTD_XDP_STAT_TABLE(KN_XDP_STAT_ENUM)
 #undef KN_XDP_STAT_ENUM
 		KN_XDP_STAT_COUNT
 };

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kraftd integration test: storage on a running cluster over UDP (DESIGN.md §3).
+# kraftd integration test: storage on a running cluster over UDP (docs/DESIGN.md §5).
 #   1. mid-log corruption on a follower: it starts, writes its repair marker, stays out
 #      of elections until it has refetched the range from the leader, then clears it;
 #      the same on the leader (stopped, its segment damaged, restarted: another node

@@ -22,6 +22,15 @@
 #define T_RETRY 8000
 #define T_CLIENT 30000
 
+/* A frame's API key for the trace (0 if it is no frame). */
+static unsigned
+peek_api(const uint8_t *b, size_t len)
+{
+	struct kr_frame_peek p;
+
+	return kr_frame_peek(b, len, &p) == 0 ? p.api : 0;
+}
+
 static void *
 xcalloc(size_t n, size_t k)
 {
@@ -535,7 +544,7 @@ node_boot(struct sim *s, struct node *nd)
 	if (!s->o.memory && nd->incarnation > 0 && nd->img.n >= 2 && chance(s, s->pf.p_damage) &&
 	    may_lose(s, nd)) {
 		/* mid-log damage: recovery keeps the good prefix; the node must fetch past its
-		 * old end again before it votes or counts (DESIGN.md §3) */
+		 * old end again before it votes or counts (docs/DESIGN.md §5) */
 		uint32_t k = (uint32_t)rnd(s, nd->img.n - 1);
 		const struct image_batch *last = &nd->img.idx[nd->img.n - 1];
 
@@ -652,7 +661,9 @@ control_step(struct sim *s, struct node *nd)
 				return;
 			}
 			sim_trace(s, TR_CMD, nd->id, it.u.cmd.type, it.u.cmd.node,
-				  it.u.cmd.type == KR_CMD_SEND ? it.u.cmd.frame[5] : it.u.cmd.epoch,
+				  it.u.cmd.type == KR_CMD_SEND
+					  ? peek_api(it.u.cmd.frame, it.u.cmd.frame_len)
+					  : it.u.cmd.epoch,
 				  it.u.cmd.seq);
 			ring_push(s, &nd->cmds, &it);
 			break;
@@ -681,7 +692,8 @@ control_step(struct sim *s, struct node *nd)
 	if (ring_ready_at(&nd->events) <= s->now) {
 		it = ring_pop(s, &nd->events);
 		sim_trace(s, TR_CTL_EVENT, nd->id, it.u.ev.type, it.u.ev.node,
-			  it.u.ev.type == KR_EV_PACKET ? it.u.ev.frame[5] : it.u.ev.epoch,
+			  it.u.ev.type == KR_EV_PACKET ? peek_api(it.u.ev.frame, it.u.ev.frame_len)
+						       : it.u.ev.epoch,
 			  (int64_t)it.u.ev.offset);
 		kr_control_on_event(&nd->e, &s->wire, &it.u.ev, local(s, nd), &nd->eo);
 	} else {
@@ -722,7 +734,10 @@ bad_frames(const struct node *nd)
 static void
 seal(struct sim *s, struct node *nd, uint8_t *buf, int len)
 {
-	if (s->o.auth && len > KR_WIRE_HDR_BYTES && (buf[7] & KR_FRAME_F_AUTH) &&
+	struct kr_frame_peek p;
+
+	if (s->o.auth && len > KR_WIRE_HDR_BYTES && kr_frame_peek(buf, (size_t)len, &p) == 0 &&
+	    (p.flags & KR_FRAME_F_AUTH) &&
 	    kr_auth_seal_next(&nd->r->auth, buf, (size_t)len, local(s, nd) + SIM_WALL0) != 0)
 		check_violation(s, "node %d: a frame would not seal", nd->id);
 }
@@ -834,7 +849,9 @@ dp_step(struct sim *s, struct node *nd)
 	if (ring_ready_at(&nd->cmds) <= s->now) {
 		it = ring_pop(s, &nd->cmds);
 		sim_trace(s, TR_DP_CMD, nd->id, it.u.cmd.type, it.u.cmd.node,
-			  it.u.cmd.type == KR_CMD_SEND ? it.u.cmd.frame[5] : it.u.cmd.epoch,
+			  it.u.cmd.type == KR_CMD_SEND
+				  ? peek_api(it.u.cmd.frame, it.u.cmd.frame_len)
+				  : it.u.cmd.epoch,
 			  it.u.cmd.seq);
 		kr_repl_on_cmd(nd->r, &it.u.cmd, local(s, nd), &nd->ro);
 	} else if (ring_ready_at(&nd->durable) <= s->now) {
@@ -852,7 +869,7 @@ dp_step(struct sim *s, struct node *nd)
 
 		nd->rx_head = (nd->rx_head + 1) % SIM_RX_CAP;
 		nd->rx_n--;
-		sim_trace(s, TR_DP_PACKET, nd->id, d.from, d.len, d.len > 5 ? d.bytes[5] : 0, 0);
+		sim_trace(s, TR_DP_PACKET, nd->id, d.from, d.len, peek_api(d.bytes, d.len), 0);
 		kr_repl_on_packet(nd->r, d.bytes, d.len, from_node, addr, local(s, nd), &nd->ro);
 		/* every damaged datagram is counted as malformed (or, with a key, failing its
 		 * MAC) and dropped; no good one is (a good one may be refused as a replay) */

@@ -1,4 +1,4 @@
-/* kraftd's XDP program (DESIGN.md §2 "libbpf"): DPDK's net_af_xdp loads it with
+/* kraftd's XDP program (docs/DESIGN.md §3): DPDK's net_af_xdp loads it with
  * xdp_prog=PATH. It sends only kraftd's dataplane datagrams (IPv4 UDP to the ports in
  * kraftd_ports) into the AF_XDP socket of the receiving queue and passes everything else,
  * ARP, ICMP and the management listener's UDP included, to the kernel: a node shares its
@@ -16,31 +16,29 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#define KRAFTD_PORTS_MAX 8
+#include "kraft/xdp_maps.h" /* shared with the loader: map names, bounds, counters */
 
-/* The map DPDK's AF_XDP driver looks up by this name: queue index -> AF_XDP socket. */
+/* queue index -> AF_XDP socket, filled by DPDK's AF_XDP driver */
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
 	__uint(max_entries, 64);
 	__type(key, __u32);
 	__type(value, __u32);
-} xsks_map SEC(".maps");
+} KRAFTD_XDP_XSKS SEC(".maps");
 
 /* UDP destination ports steered to kraftd (network order; 0: unused slot). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, KRAFTD_PORTS_MAX);
+	__uint(max_entries, KRAFTD_XDP_PORTS_MAX);
 	__type(key, __u32);
 	__type(value, __u32);
-} kraftd_ports SEC(".maps");
+} KRAFTD_XDP_PORTS SEC(".maps");
 
 enum {
-	STAT_STEERED,	/* to kraftd's AF_XDP socket */
-	STAT_NO_SOCKET, /* kraftd's, but no socket on this queue: passed to the kernel */
-	STAT_OTHER_UDP, /* UDP for another port: the kernel's */
-	STAT_NOT_UDP,	/* ARP, ICMP, TCP, IPv6, ...: the kernel's */
-	STAT_MALFORMED, /* too short to parse: the kernel's to judge */
-	STAT_COUNT
+#define STAT_ENUM(n, text) STAT_##n,
+	KRAFTD_XDP_STAT_TABLE(STAT_ENUM)
+#undef STAT_ENUM
+		STAT_COUNT
 };
 
 struct {
@@ -48,12 +46,12 @@ struct {
 	__uint(max_entries, STAT_COUNT);
 	__type(key, __u32);
 	__type(value, __u64);
-} kraftd_stats SEC(".maps");
+} KRAFTD_XDP_STATS SEC(".maps");
 
 static __always_inline int
 count(__u32 what, int verdict)
 {
-	__u64 *c = bpf_map_lookup_elem(&kraftd_stats, &what);
+	__u64 *c = bpf_map_lookup_elem(&KRAFTD_XDP_STATS, &what);
 
 	if (c)
 		*c += 1;
@@ -71,28 +69,28 @@ kraftd_xdp(struct xdp_md *ctx)
 	int ret;
 
 	if ((void *)(eth + 1) > end)
-		return count(STAT_MALFORMED, XDP_PASS);
+		return count(STAT_malformed, XDP_PASS);
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
-		return count(STAT_NOT_UDP, XDP_PASS);
+		return count(STAT_not_udp, XDP_PASS);
 	ip = (struct iphdr *)(eth + 1);
 	if ((void *)(ip + 1) > end || ip->ihl < 5)
-		return count(STAT_MALFORMED, XDP_PASS);
+		return count(STAT_malformed, XDP_PASS);
 	if (ip->protocol != IPPROTO_UDP || (ip->frag_off & bpf_htons(0x3fff)))
-		return count(STAT_NOT_UDP, XDP_PASS);
+		return count(STAT_not_udp, XDP_PASS);
 	udp = (struct udphdr *)((__u8 *)ip + ip->ihl * 4);
 	if ((void *)(udp + 1) > end)
-		return count(STAT_MALFORMED, XDP_PASS);
-	for (__u32 i = 0; i < KRAFTD_PORTS_MAX; i++) {
-		__u32 k = i, *port = bpf_map_lookup_elem(&kraftd_ports, &k);
+		return count(STAT_malformed, XDP_PASS);
+	for (__u32 i = 0; i < KRAFTD_XDP_PORTS_MAX; i++) {
+		__u32 k = i, *port = bpf_map_lookup_elem(&KRAFTD_XDP_PORTS, &k);
 
 		if (port == 0 || *port == 0)
 			break;
 		if (udp->dest != (__u16)*port)
 			continue;
-		ret = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
-		return count(ret == XDP_REDIRECT ? STAT_STEERED : STAT_NO_SOCKET, ret);
+		ret = bpf_redirect_map(&KRAFTD_XDP_XSKS, ctx->rx_queue_index, XDP_PASS);
+		return count(ret == XDP_REDIRECT ? STAT_steered : STAT_no_socket, ret);
 	}
-	return count(STAT_OTHER_UDP, XDP_PASS);
+	return count(STAT_other_udp, XDP_PASS);
 }
 
 char _license[] SEC("license") = "GPL";
