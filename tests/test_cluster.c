@@ -34,9 +34,10 @@ struct cnode {
 	int32_t id;
 	bool up;
 	struct kr_election e;
-	struct kr_el_out eo;
+	struct kr_el_harness eh; /* the node's own harnesses carry out the actions */
 	struct kr_repl r;
-	struct kr_rp_out ro;
+	struct kr_rp_harness rh;
+	uint64_t tx_to;
 	struct kr_log *log;
 	struct kr_quorum_state disk; /* the quorum-state file */
 	struct kr_cmd cmds[64];
@@ -59,6 +60,8 @@ struct cluster {
 };
 
 static struct cluster *cl;
+static const struct kr_el_ops el_ops;
+static const struct kr_rp_ops rp_ops;
 
 static struct kr_election_config
 el_cfg(int32_t id, int n)
@@ -118,9 +121,10 @@ node_start(struct cnode *nd, int n)
 		assert_int_equal(kr_log_open(&lc, &nd->log, &rep, err, sizeof(err)), 0);
 	st.log_last_epoch = kr_log_last_epoch(nd->log);
 	assert_int_equal(kr_repl_init(&nd->r, &rc, nd->log), 0);
-	nd->eo.n = nd->ro.n = 0;
+	nd->eh = (struct kr_el_harness){.e = &nd->e, .wire = &smp_ctx, .ops = &el_ops, .arg = nd};
+	nd->rh = (struct kr_rp_harness){.r = &nd->r, .ops = &rp_ops, .arg = nd};
 	nd->ncmds = nd->nevents = 0;
-	assert_int_equal(kr_election_init(&nd->e, &ec, &st, cl->now, &nd->eo), 0);
+	assert_int_equal(kr_election_init(&nd->e, &ec, &st, cl->now, &nd->eh.out), 0);
 	nd->up = true;
 }
 
@@ -168,65 +172,109 @@ net_send(int32_t from, uint64_t to, const uint8_t *bytes, size_t len)
 	memcpy(p->bytes, bytes, len);
 }
 
+/* The harnesses' operations: persisting is instant, commands and events go through
+ * in-order queues, frames onto the in-process network, the flush thread is instant. */
+static int
+op_persist(void *arg, const struct kr_quorum_state *qs)
+{
+	((struct cnode *)arg)->disk = *qs;
+	return 0;
+}
+
+static int
+op_command(void *arg, const struct kr_el_action *a, const struct kr_cmd *cmd)
+{
+	struct cnode *nd = arg;
+
+	(void)a;
+	assert_true(nd->ncmds < 64);
+	nd->cmds[nd->ncmds++] = *cmd;
+	return 0;
+}
+
+static int
+op_rejoin(void *arg, const struct kr_el_action *a)
+{
+	(void)arg;
+	(void)a;
+	fail_msg("no node here starts as an initial voter on its first start");
+	return 0;
+}
+
+static void
+op_unblocked(void *arg)
+{
+	(void)arg; /* no repair marker here */
+}
+
+static const struct kr_el_ops el_ops = {
+	.persist = op_persist,
+	.command = op_command,
+	.rejoin = op_rejoin,
+	.unblocked = op_unblocked,
+};
+
+static uint8_t tx_buf[KR_WIRE_UDP_PAYLOAD_MAX];
+
+static uint8_t *
+op_tx_begin(void *arg, int32_t to_node, uint64_t to_addr, uint32_t *cap)
+{
+	struct cnode *nd = arg;
+
+	nd->tx_to = to_node >= 0 ? (uint64_t)to_node : to_addr;
+	*cap = sizeof(tx_buf);
+	return tx_buf;
+}
+
+static void
+op_tx_end(void *arg, uint32_t len)
+{
+	struct cnode *nd = arg;
+
+	assert_true(len > 0); /* every frame encodes */
+	net_send(nd->id, nd->tx_to, tx_buf, len);
+}
+
+static int
+op_event(void *arg, const struct kr_event *ev)
+{
+	struct cnode *nd = arg;
+
+	assert_true(nd->nevents < 64);
+	nd->events[nd->nevents++] = *ev;
+	return 0;
+}
+
+static void
+op_flush(void *arg, const struct kr_rp_flush *f)
+{
+	struct cnode *nd = arg;
+
+	kr_repl_on_durable(&nd->r, f->upto, f->gen, cl->now, &nd->rh.out);
+}
+
+static const struct kr_rp_ops rp_ops = {
+	.tx_begin = op_tx_begin,
+	.tx_end = op_tx_end,
+	.event = op_event,
+	.flush = op_flush,
+};
+
 /* Carry out one node's pending actions; returns true if anything happened. */
 static bool
 node_pump(struct cnode *nd)
 {
-	bool busy = false;
+	bool busy = nd->eh.out.n > 0 || nd->rh.out.n > 0;
 
-	for (uint32_t i = 0; i < nd->eo.n; i++) {
-		const struct kr_el_action *a = &nd->eo.a[i];
-
-		busy = true;
-		if (a->type == KR_EL_PERSIST) {
-			nd->disk = a->u.persist;
-		} else if (a->type == KR_EL_COMMAND || a->type == KR_EL_SEND) {
-			assert_true(nd->ncmds < 64);
-			assert_int_equal(
-				kr_control_command(&nd->e, &smp_ctx, a, &nd->cmds[nd->ncmds++]), 0);
-		}
-	}
-	nd->eo.n = 0;
+	assert_int_equal(kr_el_harness_run(&nd->eh), 0);
 	for (uint32_t i = 0; i < nd->ncmds; i++)
-		kr_repl_on_cmd(&nd->r, &nd->cmds[i], cl->now, &nd->ro);
+		kr_repl_on_cmd(&nd->r, &nd->cmds[i], cl->now, &nd->rh.out);
 	busy |= nd->ncmds > 0;
 	nd->ncmds = 0;
-	for (uint32_t i = 0; i < nd->ro.n; i++) {
-		const struct kr_rp_action *a = &nd->ro.a[i];
-		static uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
-		struct kr_frame_hdr h;
-		int len;
-
-		busy = true;
-		switch (a->type) {
-		case KR_RP_SEND:
-			smp_hdr(&h);
-			h.sender_id = nd->id;
-			h.correlation_id = a->u.send.correlation;
-			len = kr_frame_encode(buf, sizeof(buf), &h, &a->u.send.msg);
-			assert_true(len > 0);
-			net_send(nd->id,
-				 a->u.send.to_node >= 0 ? (uint64_t)a->u.send.to_node
-							: a->u.send.to_addr,
-				 buf, (size_t)len);
-			break;
-		case KR_RP_TRANSMIT:
-			net_send(nd->id, (uint64_t)a->u.transmit.to_node, a->u.transmit.bytes,
-				 a->u.transmit.len);
-			break;
-		case KR_RP_EVENT:
-			assert_true(nd->nevents < 64);
-			nd->events[nd->nevents++] = a->u.ev;
-			break;
-		case KR_RP_FLUSH: /* an instant flush thread */
-			kr_repl_on_durable(&nd->r, a->u.flush.upto, a->u.flush.gen, cl->now,
-					   &nd->ro);
-			break;
-		}
-	}
-	nd->ro.n = 0;
+	busy |= nd->rh.out.n > 0;
+	assert_int_equal(kr_rp_harness_run(&nd->rh, cl->now), 0);
 	for (uint32_t i = 0; i < nd->nevents; i++)
-		kr_control_on_event(&nd->e, &smp_ctx, &nd->events[i], cl->now, &nd->eo);
+		kr_control_on_event(&nd->e, &smp_ctx, &nd->events[i], cl->now, &nd->eh.out);
 	busy |= nd->nevents > 0;
 	nd->nevents = 0;
 	return busy;
@@ -280,7 +328,7 @@ settle(void)
 			if (!dst->up || node(p->from)->up == false || cl->cut[p->from][p->to])
 				continue;
 			kr_repl_on_packet(&dst->r, p->bytes, p->len, p->from, (uint64_t)p->from,
-					  cl->now, &dst->ro);
+					  cl->now, &dst->rh.out);
 		}
 		free(batch);
 		if (!busy)
@@ -315,8 +363,8 @@ run_for(int64_t us)
 
 			if (!nd->up)
 				continue;
-			kr_election_tick(&nd->e, cl->now, &nd->eo);
-			kr_repl_tick(&nd->r, cl->now, &nd->ro);
+			kr_election_tick(&nd->e, cl->now, &nd->eh.out);
+			kr_repl_tick(&nd->r, cl->now, &nd->rh.out);
 		}
 		settle();
 	}
@@ -358,7 +406,7 @@ client_append(int32_t to, uint64_t seq, uint32_t value)
 	h.correlation_id = ++cl->client_corr;
 	len = kr_frame_encode(buf, sizeof(buf), &h, &m);
 	kr_repl_on_packet(&node(to)->r, buf, (size_t)len, KR_NODE_NONE, CLIENT_ADDR, cl->now,
-			  &node(to)->ro);
+			  &node(to)->rh.out);
 }
 
 /* The value of the record at offset in a node's log, or -1. */

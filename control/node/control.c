@@ -57,90 +57,125 @@ push_cmd(struct kn_node *n, const struct kr_cmd *cmd)
 	kn_wake(n->dp_wake, &n->dp_sleeping);
 }
 
+/* ---- carrying out the election core's actions: the harness's operations ---- */
+
+static int
+op_persist(void *arg, const struct kr_quorum_state *qs)
+{
+	struct ctl *c = arg;
+	char err[512];
+	int rc = kr_quorum_state_store(c->n->cfg.log_dir, qs, err, sizeof(err));
+
+	if (rc != 0) /* nothing after this action may leave the node */
+		kn_log(c->n, "control", "FATAL: cannot persist the quorum state: %s", err);
+	return rc == -EAGAIN ? -EIO : rc; /* never "not yet": this shell persists at once */
+}
+
+static int
+op_command(void *arg, const struct kr_el_action *a, const struct kr_cmd *cmd)
+{
+	struct ctl *c = arg;
+	struct kn_node *n = c->n;
+
+	if (a->type == KR_EL_SEND && a->u.send.msg.api == KR_API_VOTE_RESP &&
+	    !a->u.send.msg.u.vote_resp.granted && refusal_loggable(c))
+		kn_log(n, "control", "refused %s of node %d in epoch %u: %s",
+		       a->u.send.msg.u.vote_resp.pre_vote ? "the pre-vote" : "the vote",
+		       a->u.send.to, a->u.send.msg.u.vote_resp.epoch,
+		       kr_refusal_text(a->u.send.refusal));
+	push_cmd(n, cmd); /* waits while the ring is full: never "not yet" */
+	return 0;
+}
+
+static int
+op_rejoin(void *arg, const struct kr_el_action *a)
+{
+	struct ctl *c = arg;
+	struct kn_node *n = c->n;
+	char d[KR_UUID_TEXT_LEN + 1], err[512];
+	int rc;
+
+	memcpy(n->id.directory_id, a->u.rejoin.dir, KR_UUID_BYTES);
+	kr_uuid_format(n->id.directory_id, d);
+	rc = kr_identity_store(n->cfg.log_dir, &n->id, err, sizeof(err));
+	if (rc != 0) { /* nothing after this action may leave the node */
+		kn_log(n, "control", "FATAL: cannot store the new directory id: %s", err);
+		return rc == -EAGAIN ? -EIO : rc;
+	}
+	kn_log(n, "control",
+	       "REJOINED: this directory was formatted as an initial voter's, but node %d named "
+	       "epoch %u: the cluster is past its first election, so this directory may be a "
+	       "re-formatted one that lost its votes and log. It is now directory %s, an "
+	       "observer, until a voter change names it",
+	       a->u.rejoin.node, a->u.rejoin.epoch, d);
+	return 0;
+}
+
+static void
+op_unblocked(void *arg)
+{
+	struct ctl *c = arg;
+	struct kn_node *n = c->n;
+	int rc = kn_marker_remove(n->cfg.log_dir, KN_REPAIR_FILE);
+
+	if (rc != 0)
+		kn_log(n, "control", "cannot remove the repair marker %s/%s: %s", n->cfg.log_dir,
+		       KN_REPAIR_FILE, strerror(-rc));
+	kn_log(n, "control",
+	       "caught up with the leader: this node votes and counts toward commit again");
+}
+
+static void
+op_transition(void *arg, const struct kr_el_action *a)
+{
+	struct ctl *c = arg;
+	struct kn_node *n = c->n;
+
+	atomic_store(&n->log_epoch, a->u.transition.epoch);
+	atomic_store(&n->log_role, a->u.transition.to);
+	atomic_store(&n->log_leader, a->u.transition.leader);
+	kn_log(n, "control", "%s -> %s in epoch %u (leader %d): %s",
+	       kr_role_name(a->u.transition.from), kr_role_name(a->u.transition.to),
+	       a->u.transition.epoch, a->u.transition.leader, kr_why_text(a->u.transition.why));
+}
+
+static void
+op_shutdown_done(void *arg)
+{
+	struct ctl *c = arg;
+
+	c->shutdown_done = true;
+}
+
+static const struct kr_el_ops ops = {
+	.persist = op_persist,
+	.command = op_command,
+	.rejoin = op_rejoin,
+	.unblocked = op_unblocked,
+	.transition = op_transition,
+	.shutdown_done = op_shutdown_done,
+};
+
+void
+kn_harness_init(struct ctl *c)
+{
+	c->h = (struct kr_el_harness){.e = &c->n->el, .wire = &c->n->wire, .ops = &ops, .arg = c};
+}
+
 void
 kn_carry_out(struct ctl *c)
 {
-	struct kn_node *n = c->n;
-	char err[512];
-	struct kr_cmd cmd;
+	uint64_t encode_errors = c->h.encode_errors;
+	int rc = kr_el_harness_run(&c->h);
 
-	for (uint32_t i = 0; i < c->out.n; i++) {
-		const struct kr_el_action *a = &c->out.a[i];
-		int rc;
-
-		switch (a->type) {
-		case KR_EL_PERSIST:
-			rc = kr_quorum_state_store(n->cfg.log_dir, &a->u.persist, err, sizeof(err));
-			if (rc != 0) {
-				/* nothing after this action may leave the node */
-				kn_log(n, "control", "FATAL: cannot persist the quorum state: %s",
-				       err);
-				_exit(3);
-			}
-			break;
-		case KR_EL_SEND:
-			if (a->u.send.msg.api == KR_API_VOTE_RESP &&
-			    !a->u.send.msg.u.vote_resp.granted && refusal_loggable(c))
-				kn_log(n, "control", "refused %s of node %d in epoch %u: %s",
-				       a->u.send.msg.u.vote_resp.pre_vote ? "the pre-vote"
-									  : "the vote",
-				       a->u.send.to, a->u.send.msg.u.vote_resp.epoch,
-				       kr_refusal_text(a->u.send.refusal));
-			/* fall through */
-		case KR_EL_COMMAND:
-			rc = kr_control_command(&n->el, &n->wire, a, &cmd);
-			if (rc != 0) {
-				kn_log(n, "control", "a control action would not encode (%d)", rc);
-				break;
-			}
-			push_cmd(n, &cmd);
-			break;
-		case KR_EL_TRANSITION:
-			atomic_store(&n->log_epoch, a->u.transition.epoch);
-			atomic_store(&n->log_role, a->u.transition.to);
-			atomic_store(&n->log_leader, a->u.transition.leader);
-			kn_log(n, "control", "%s -> %s in epoch %u (leader %d): %s",
-			       kr_role_name(a->u.transition.from), kr_role_name(a->u.transition.to),
-			       a->u.transition.epoch, a->u.transition.leader,
-			       kr_why_text(a->u.transition.why));
-			break;
-		case KR_EL_VOTE_UNBLOCKED:
-			rc = kn_marker_remove(n->cfg.log_dir, KN_REPAIR_FILE);
-			if (rc != 0)
-				kn_log(n, "control", "cannot remove the repair marker %s/%s: %s",
-				       n->cfg.log_dir, KN_REPAIR_FILE, strerror(-rc));
-			kn_log(n, "control",
-			       "caught up with the leader: this node votes and counts toward "
-			       "commit again");
-			break;
-		case KR_EL_REJOIN: {
-			char d[KR_UUID_TEXT_LEN + 1];
-
-			memcpy(n->id.directory_id, a->u.rejoin.dir, KR_UUID_BYTES);
-			kr_uuid_format(n->id.directory_id, d);
-			if (kr_identity_store(n->cfg.log_dir, &n->id, err, sizeof(err)) != 0) {
-				/* nothing after this action may leave the node */
-				kn_log(n, "control", "FATAL: cannot store the new directory id: %s",
-				       err);
-				_exit(3);
-			}
-			kn_log(n, "control",
-			       "REJOINED: this directory was formatted as an initial voter's, but "
-			       "node %d named epoch %u: the cluster is past its first election, so "
-			       "this directory may be a re-formatted one that lost its votes and "
-			       "log. It is now directory %s, an observer, until a voter change "
-			       "names it",
-			       a->u.rejoin.node, a->u.rejoin.epoch, d);
-			break;
-		}
-		case KR_EL_SHUTDOWN_DONE:
-			c->shutdown_done = true;
-			break;
-		default:
-			break;
-		}
+	if (c->h.encode_errors != encode_errors)
+		kn_log(c->n, "control", "%" PRIu64 " control actions would not encode (a bug)",
+		       c->h.encode_errors - encode_errors);
+	if (rc != 0) {
+		kn_log(c->n, "control", "FATAL: a durable write failed (%s): stopping at once",
+		       strerror(-rc));
+		_exit(3);
 	}
-	c->out.n = 0;
 }
 
 /* DPDK over AF_XDP: the kernel owns ARP on the interface (kraftd's XDP program passes it),
@@ -248,7 +283,7 @@ on_signal(struct ctl *c, int64_t now)
 			       n->el.role == KR_ROLE_LEADER
 				       ? " (resigning: EndQuorumEpoch to the voters, best first)"
 				       : "");
-			kr_election_shutdown(&n->el, now, &c->out);
+			kr_election_shutdown(&n->el, now, &c->h.out);
 			kn_carry_out(c);
 		} else {
 			kn_log(n, "control", "%s again: stopping without waiting",
@@ -279,14 +314,14 @@ control_loop(struct ctl *c)
 				       ev.seq == KR_FATAL_STORAGE ? "storage"
 								  : "truncation below HW");
 			}
-			kr_control_on_event(&n->el, &n->wire, &ev, now, &c->out);
+			kr_control_on_event(&n->el, &n->wire, &ev, now, &c->h.out);
 			kn_carry_out(c);
 		}
 		kn_mgmt_answers(c);
 		kn_mgmt_requests(c);
 		deadline = kr_election_next_deadline(&n->el);
 		if (deadline <= now) {
-			kr_election_tick(&n->el, now, &c->out);
+			kr_election_tick(&n->el, now, &c->h.out);
 			kn_carry_out(c);
 			deadline = kr_election_next_deadline(&n->el);
 		}

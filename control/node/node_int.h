@@ -19,7 +19,7 @@ struct client {
 
 struct ctl {
 	struct kn_node *n;
-	struct kr_el_out out;
+	struct kr_el_harness h; /* carries out the election core's actions (h.out) */
 	struct client clients[CLIENT_SLOTS];
 	uint32_t next_slot;
 	uint32_t gen;
@@ -46,7 +46,9 @@ void kn_mgmt_answers(struct ctl *c);
 
 /* ---- the control thread (control.c) ---- */
 
-/* Carry out the election core's actions in c->out. */
+/* The harness over this thread's operations (before the core's first call). */
+void kn_harness_init(struct ctl *c);
+/* Carry out the election core's actions in c->h.out (a failed durable write: exit 3). */
 void kn_carry_out(struct ctl *c);
 /* The control thread: the loop, then the dataplane is told to flush and stop. */
 void *kn_control_main(void *arg);

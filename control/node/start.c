@@ -394,7 +394,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 					       n->repair_target > 0);
 	if (getrandom(&st.rng_seed, sizeof(st.rng_seed), 0) != sizeof(st.rng_seed))
 		st.rng_seed = (uint64_t)kn_now_us() ^ (uint64_t)getpid() << 32;
-	if (kr_election_init(&n->el, &ec, &st, kn_now_us(), &c->out) != 0) {
+	kn_harness_init(c);
+	if (kr_election_init(&n->el, &ec, &st, kn_now_us(), &c->h.out) != 0) {
 		kn_log(n, "start", "the election settings are inconsistent");
 		goto out;
 	}

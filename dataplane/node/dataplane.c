@@ -29,7 +29,11 @@
 struct dp {
 	struct kn_node *n;
 	struct kr_repl *r;
-	struct kr_rp_out out;
+	struct kr_rp_harness h;	 /* carries out the core's actions (h.out) */
+	struct kn_port *tx_port; /* the buffer tx_begin gave: its port (NULL: the mgmt ring) */
+	void *tx_handle;
+	bool events;		/* events pushed since the control thread was last woken */
+	uint64_t encode_errors; /* the harness's count at the last log line */
 	int64_t now;
 	int64_t last_work;
 	int64_t next_retention;
@@ -187,19 +191,6 @@ tx_end(struct dp *d, struct kn_port *port, void *handle, uint32_t len)
 	kn_wake(d->n->ctl_wake, &d->n->ctl_sleeping);
 }
 
-/* With authentication on, fill the trailer of a frame about to go out (encoded with
- * KR_FRAME_F_AUTH: by the core, the control plane or the ping echo). */
-static void
-seal(struct dp *d, uint8_t *buf, int len)
-{
-	struct kr_frame_peek p;
-
-	if (len > KR_WIRE_HDR_BYTES && kr_frame_peek(buf, (size_t)len, &p) == 0 &&
-	    (p.flags & KR_FRAME_F_AUTH) &&
-	    kr_auth_seal_next(&d->r->auth, buf, (size_t)len, d->now + d->r->wall_offset_us) != 0)
-		d->n->dp_stats.tx_errors++;
-}
-
 static void
 fatal_event(struct dp *d, uint32_t why)
 {
@@ -209,78 +200,82 @@ fatal_event(struct dp *d, uint32_t why)
 				       : "the leader asked it to truncate committed records");
 }
 
-/* Carry out the core's actions, in order. */
+/* ---- carrying out the core's actions: the harness's operations ---- */
+
+static uint8_t *
+op_tx_begin(void *arg, int32_t to_node, uint64_t to_addr, uint32_t *cap)
+{
+	struct dp *d = arg;
+	uint64_t addr = to_addr;
+
+	if (to_node >= 0 && !node_addr(d->n, to_node, &addr)) {
+		d->n->dp_stats.send_unroutable++;
+		return NULL;
+	}
+	/* encoded in place: in the mbuf, the socket buffer or the ring element */
+	return tx_begin(d, addr, cap, &d->tx_port, &d->tx_handle);
+}
+
+static void
+op_tx_end(void *arg, uint32_t len)
+{
+	struct dp *d = arg;
+
+	tx_end(d, d->tx_port, d->tx_handle, len);
+}
+
+static int
+op_event(void *arg, const struct kr_event *ev)
+{
+	struct dp *d = arg;
+
+	if (ev->type == KR_EV_FATAL)
+		fatal_event(d, ev->seq);
+	/* waits while the ring is full: a burst is taken only while it has room for all the
+	 * burst can raise (poll_inputs), so this never waits on the control thread for long */
+	kn_ring_push(d->n->event, ev, sizeof(*ev), &d->n->dp_stats.ring_full_event);
+	d->events = true;
+	return 0;
+}
+
+static void
+op_flush(void *arg, const struct kr_rp_flush *f)
+{
+	(void)arg;
+	(void)f; /* group commit: the next flush job takes everything appended by then */
+}
+
+static void
+op_sending(void *arg, const struct kr_rp_action *a)
+{
+	note_commit(arg, a);
+}
+
+static const struct kr_rp_ops ops = {
+	.tx_begin = op_tx_begin,
+	.tx_end = op_tx_end,
+	.event = op_event,
+	.flush = op_flush,
+	.sending = op_sending,
+};
+
+/* Carry out the core's actions, in order; then what the node logs about them. */
 static void
 actions(struct dp *d)
 {
 	struct kn_node *n = d->n;
-	bool events = false;
 
-	for (uint32_t i = 0; i < d->out.n; i++) {
-		const struct kr_rp_action *a = &d->out.a[i];
-		struct kn_port *port = NULL;
-		void *handle = NULL;
-		uint64_t addr;
-		uint32_t cap;
-		uint8_t *buf;
-		int len;
-
-		switch (a->type) {
-		case KR_RP_SEND:
-			note_commit(d, a);
-			if (a->u.send.to_node >= 0) {
-				if (!node_addr(n, a->u.send.to_node, &addr)) {
-					n->dp_stats.send_unroutable++;
-					break;
-				}
-			} else {
-				addr = a->u.send.to_addr;
-			}
-			buf = tx_begin(d, addr, &cap, &port, &handle);
-			if (buf == NULL)
-				break;
-			/* encoded in place: in the mbuf, the socket buffer or the ring element */
-			len = kr_repl_encode(d->r, a, buf, cap);
-			if (len < 0) {
-				kn_log(n, "dataplane", "a %s would not encode: %s",
-				       kr_api_name(a->u.send.msg.api), kr_wire_status_name(len));
-				n->dp_stats.tx_errors++;
-				len = 0;
-			}
-			seal(d, buf, len);
-			tx_end(d, port, handle, (uint32_t)len);
-			break;
-		case KR_RP_TRANSMIT:
-			if (!node_addr(n, a->u.transmit.to_node, &addr)) {
-				n->dp_stats.send_unroutable++;
-				break;
-			}
-			buf = tx_begin(d, addr, &cap, &port, &handle);
-			if (buf == NULL)
-				break;
-			len = a->u.transmit.len <= cap ? a->u.transmit.len : 0;
-			if (len == 0)
-				n->dp_stats.tx_errors++;
-			else
-				memcpy(buf, a->u.transmit.bytes, (size_t)len);
-			seal(d, buf, len);
-			tx_end(d, port, handle, (uint32_t)len);
-			break;
-		case KR_RP_EVENT:
-			if (a->u.ev.type == KR_EV_FATAL)
-				fatal_event(d, a->u.ev.seq);
-			kn_ring_push(n->event, &a->u.ev, sizeof(a->u.ev),
-				     &n->dp_stats.ring_full_event);
-			events = true;
-			break;
-		case KR_RP_FLUSH:
-			/* group commit: the next job takes everything appended by then */
-			break;
-		}
-	}
-	d->out.n = 0;
-	if (events)
+	kr_rp_harness_run(&d->h, d->now);
+	if (d->events) {
+		d->events = false;
 		kn_wake(n->ctl_wake, &n->ctl_sleeping);
+	}
+	if (d->h.encode_errors != d->encode_errors) {
+		kn_log(n, "dataplane", "%" PRIu64 " frames would not encode: %s (a bug)",
+		       d->h.encode_errors - d->encode_errors, kr_wire_status_name(d->h.last_error));
+		n->dp_stats.tx_errors += d->h.encode_errors - d->encode_errors;
+		d->encode_errors = d->h.encode_errors;
+	}
 	if (d->r->stats.truncations != d->truncations) {
 		d->truncations = d->r->stats.truncations;
 		kn_log(n, "dataplane",
@@ -313,7 +308,7 @@ flush_start(struct dp *d)
 	rc = kr_log_job_begin(n->log, &n->job);
 	if (rc != 0) {
 		kn_log(n, "dataplane", "cannot take a flush job: %s", strerror(-rc));
-		kr_repl_fail(d->r, KR_FATAL_STORAGE, d->now, &d->out);
+		kr_repl_fail(d->r, KR_FATAL_STORAGE, d->now, &d->h.out);
 		actions(d);
 		return;
 	}
@@ -338,11 +333,11 @@ flush_done(struct dp *d)
 	rc = kr_log_job_end(n->log, &n->job);
 	if (rc != 0) {
 		kn_log(n, "dataplane", "log flush failed: %s", n->job.err);
-		kr_repl_fail(d->r, KR_FATAL_STORAGE, d->now, &d->out);
+		kr_repl_fail(d->r, KR_FATAL_STORAGE, d->now, &d->h.out);
 		actions(d);
 		return;
 	}
-	kr_repl_on_durable(d->r, kr_log_durable_end(n->log), f.gen, d->now, &d->out);
+	kr_repl_on_durable(d->r, kr_log_durable_end(n->log), f.gen, d->now, &d->h.out);
 	actions(d);
 }
 
@@ -434,7 +429,11 @@ echo_ping(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 	memcpy(h.cluster_id, d->r->cfg.wire.cluster_id, KR_UUID_BYTES);
 	m.api = KR_API_PING_RESP;
 	n = kr_frame_encode(buf, cap, &h, &m);
-	seal(d, buf, n);
+	if (n > 0 && d->r->auth.on &&
+	    kr_auth_seal_next(&d->r->auth, buf, (size_t)n, d->now + d->r->wall_offset_us) != 0) {
+		d->n->dp_stats.tx_errors++;
+		n = 0;
+	}
 	tx_end(d, port, handle, n > 0 ? (uint32_t)n : 0);
 	d->n->dp_stats.pings++;
 	return true;
@@ -455,7 +454,7 @@ deliver(struct dp *d, const struct kn_rx *rx)
 	if (echo_ping(d, rx->data, rx->len, rx->addr))
 		return;
 	note_append(d, rx->data, rx->len, rx->addr);
-	kr_repl_on_packet(d->r, rx->data, rx->len, node, rx->addr, d->now, &d->out);
+	kr_repl_on_packet(d->r, rx->data, rx->len, node, rx->addr, d->now, &d->h.out);
 	actions(d); /* before the buffer goes: actions may view it */
 }
 
@@ -484,7 +483,7 @@ poll_inputs(struct dp *d)
 							       cmd.frame);
 			continue;
 		}
-		kr_repl_on_cmd(d->r, &cmd, d->now, &d->out);
+		kr_repl_on_cmd(d->r, &cmd, d->now, &d->h.out);
 		actions(d);
 		work = true;
 	}
@@ -495,7 +494,7 @@ poll_inputs(struct dp *d)
 	while (rte_ring_sc_dequeue_elem(n->mreq, &d->mmsg, sizeof(d->mmsg)) == 0) {
 		note_append(d, d->mmsg.bytes, d->mmsg.len, d->mmsg.addr);
 		kr_repl_on_packet(d->r, d->mmsg.bytes, d->mmsg.len, KR_NODE_NONE, d->mmsg.addr,
-				  d->now, &d->out);
+				  d->now, &d->h.out);
 		actions(d);
 		work = true;
 	}
@@ -598,6 +597,7 @@ kn_dataplane_main(void *arg)
 	}
 	d->n = n;
 	d->r = n->repl;
+	d->h = (struct kr_rp_harness){.r = n->repl, .ops = &ops, .arg = d};
 	d->log_start = kr_log_start(n->log);
 	d->now = d->last_work = kn_now_us();
 	d->next_retention = d->now + RETENTION_CHECK_US;
@@ -612,7 +612,7 @@ kn_dataplane_main(void *arg)
 			d->last_work = d->now;
 		deadline = kr_repl_next_deadline(d->r);
 		if (deadline != INT64_MAX && deadline <= d->now) {
-			kr_repl_tick(d->r, d->now, &d->out);
+			kr_repl_tick(d->r, d->now, &d->h.out);
 			actions(d);
 		}
 		if (d->now >= d->next_retention) {

@@ -360,6 +360,61 @@ void kr_control_on_event(struct kr_election *e, const struct kr_wire_ctx *wire,
 int kr_control_command(const struct kr_election *e, const struct kr_wire_ctx *wire,
 		       const struct kr_el_action *a, struct kr_cmd *cmd);
 
+/* ---- THE HARNESS: carrying out the core's actions ----
+ *
+ * One piece of code carries out the actions for every shell: the node's control thread,
+ * kraftsim and the cluster unit test each give it a table of operations. Actions are
+ * carried out in order, one at a time: the next only once the one before is done. An
+ * operation may answer -EAGAIN ("not yet": a persist still in progress, a full ring);
+ * the harness keeps that action and carries on from it at the next call, so a shell can
+ * make a persist take time, and crash the node between any two actions.
+ */
+struct kr_el_ops {
+	/* Make qs durable (KR_EL_PERSIST). 0, -EAGAIN, or another -errno: nothing after
+	 * this action may leave the node (the harness stops and returns it). */
+	int (*persist)(void *arg, const struct kr_quorum_state *qs);
+	/* Give the dataplane cmd, which carries out a (KR_EL_COMMAND, or a KR_EL_SEND
+	 * encoded into a frame to send). 0 or -EAGAIN. */
+	int (*command)(void *arg, const struct kr_el_action *a, const struct kr_cmd *cmd);
+	/* The node's directory id is now dir (KR_EL_REJOIN): make it durable first. 0,
+	 * -EAGAIN or a fatal -errno, as persist. */
+	int (*rejoin)(void *arg, const struct kr_el_action *a);
+	/* The repair or amnesia is over (KR_EL_VOTE_UNBLOCKED): a repair marker may go. */
+	void (*unblocked)(void *arg);
+	/* The role changed (KR_EL_TRANSITION): log lines, counters. May be NULL. */
+	void (*transition)(void *arg, const struct kr_el_action *a);
+	/* A graceful shutdown may complete (KR_EL_SHUTDOWN_DONE). May be NULL. */
+	void (*shutdown_done)(void *arg);
+};
+
+struct kr_el_harness {
+	struct kr_election *e;
+	const struct kr_wire_ctx *wire; /* SEND actions are encoded as frames from e, so */
+	const struct kr_el_ops *ops;
+	void *arg;
+	struct kr_el_out out;	/* the core's output: give &out to the core's calls */
+	uint32_t next;		/* the first action of out not carried out yet */
+	uint64_t encode_errors; /* actions that would not encode (a bug: the shell says so) */
+};
+
+/**
+ * Carry out the next action of h->out, if any.
+ * @return 1 (one carried out), 0 (none left: h->out is empty again), -EAGAIN (an
+ *   operation said "not yet": call again later, the action is kept), or an operation's
+ *   fatal -errno.
+ */
+int kr_el_harness_step(struct kr_el_harness *h);
+
+/** Step until none is left (0), or an operation says -EAGAIN or fails (its value). */
+int kr_el_harness_run(struct kr_el_harness *h);
+
+/** Are actions waiting to be carried out? */
+static inline bool
+kr_el_harness_busy(const struct kr_el_harness *h)
+{
+	return h->next < h->out.n;
+}
+
 /** The node's current view: role, epoch, leader (for logs and DescribeQuorum). */
 static inline bool
 kr_election_is_voter(const struct kr_election *e)

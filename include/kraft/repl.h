@@ -327,6 +327,45 @@ int kr_repl_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_
 /** The earliest time kr_repl_tick has work (INT64_MAX: none). */
 int64_t kr_repl_next_deadline(const struct kr_repl *r);
 
+/* ---- THE HARNESS: carrying out the core's actions (as election.h's) ----
+ *
+ * Frames are encoded straight into the buffer the shell gives (an mbuf, a socket buffer,
+ * a ring element: no copy), and sealed with the core's keys when it authenticates. */
+struct kr_rp_ops {
+	/* Where to encode a frame for node to_node (>= 0) or address to_addr: a buffer of
+	 * *cap bytes, or NULL (no route: the shell counts it, the action is done). */
+	uint8_t *(*tx_begin)(void *arg, int32_t to_node, uint64_t to_addr, uint32_t *cap);
+	/* Send len bytes of that buffer (0: nothing; it goes back). */
+	void (*tx_end)(void *arg, uint32_t len);
+	/* Give the control plane an event. 0 or -EAGAIN (the ring is full). */
+	int (*event)(void *arg, const struct kr_event *ev);
+	/* Make the log durable up to f->upto (KR_RP_FLUSH). A shell whose flush thread takes
+	 * whatever was appended by then (group commit) may do nothing here. */
+	void (*flush)(void *arg, const struct kr_rp_flush *f);
+	/* A KR_RP_SEND about to be encoded (the node's commit-latency clock). May be NULL. */
+	void (*sending)(void *arg, const struct kr_rp_action *a);
+};
+
+struct kr_rp_harness {
+	struct kr_repl *r;
+	const struct kr_rp_ops *ops;
+	void *arg;
+	struct kr_rp_out out;	/* the core's output: give &out to the core's calls */
+	uint32_t next;		/* the first action of out not carried out yet */
+	uint64_t encode_errors; /* frames that would not encode or seal (a bug) */
+	int last_error;		/* the last such failure's codec status */
+};
+
+/**
+ * Carry out the next action of h->out at time now, if any.
+ * @return 1 (one carried out), 0 (none left: h->out is empty again) or -EAGAIN (an
+ *   operation said "not yet": call again later, the action is kept).
+ */
+int kr_rp_harness_step(struct kr_rp_harness *h, int64_t now);
+
+/** Step until none is left (0) or an operation says -EAGAIN. */
+int kr_rp_harness_run(struct kr_rp_harness *h, int64_t now);
+
 /**
  * The leader's view for DescribeQuorum and telemetry: fills d (voters first), with
  * replicas pointing at r's own array (valid until the next call). A non-leader reports

@@ -92,6 +92,22 @@ check_control_send(struct sim *s, struct node *nd, const struct kr_el_action *a)
 	    m->u.epoch_resp.epoch > nd->spoke_epoch)
 		nd->spoke_epoch = m->u.epoch_resp.epoch;
 
+	if (m->api == KR_API_VOTE_RESP && m->u.vote_resp.granted && !m->u.vote_resp.pre_vote) {
+		/* ground truth: one candidate per epoch, across the node's crashes */
+		uint32_t ep = m->u.vote_resp.epoch, k = nd->n_grants % SIM_GRANTS;
+
+		for (uint32_t i = 0; i < SIM_GRANTS && i < nd->n_grants; i++)
+			if (nd->grants[i].epoch == ep && nd->grants[i].to != a->u.send.to)
+				check_violation(
+					s,
+					"node %d: granted its vote in epoch %u to %d and then "
+					"to %d",
+					nd->id, ep, nd->grants[i].to, a->u.send.to);
+		nd->grants[k] = (struct grant){.epoch = ep, .to = a->u.send.to};
+		nd->n_grants++;
+	}
+	if (s->o.no_send_checks)
+		return;
 	if (msg_epoch(m) > nd->disk.epoch)
 		check_violation(s, "node %d: sent %s in epoch %u before persisting it (file: %u)",
 				nd->id, kr_api_name(m->api), msg_epoch(m), nd->disk.epoch);
@@ -483,7 +499,7 @@ check_step(struct sim *s, struct node *nd)
 		check_violation(s, "node %d: epoch went back from %u to %u", nd->id, nd->seen_epoch,
 				e->epoch);
 	nd->seen_epoch = e->epoch;
-	if (nd->eo_next == nd->eo.n && !nd->persisting &&
+	if (!kr_el_harness_busy(&nd->eh) && !nd->persisting &&
 	    (e->epoch != nd->disk.epoch || e->voted_id != nd->disk.voted_id ||
 	     e->leader_id != nd->disk.leader_id))
 		check_violation(s,

@@ -28,7 +28,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: kraftsim [--nodes N] [--observers K] [--durability disk|memory]\n"
 		"                [--seed S] [--seeds K] [--steps T] [--bug NAME]...\n"
-		"                [--sabotage NAME] [--auth] [--verbose]\n"
+		"                [--sabotage NAME] [--auth] [--no-send-checks] [--verbose]\n"
 		"       kraftsim --list-bugs | --list-sabotage\n"
 		"\n"
 		"Runs seeds S..S+K-1 (default 1, 1) of an N-voter (default 3) cluster with K\n"
@@ -48,6 +48,9 @@ usage(FILE *f)
 		"                   checker fires; --list-sabotage names them\n"
 		"  --auth           with a cluster key: every frame sealed and checked (peer\n"
 		"                   authentication), duplicates then refused as replays\n"
+		"  --no-send-checks skip the checks that judge a control frame as it leaves\n"
+		"                   against the quorum-state file, so a persist-then-send bug\n"
+		"                   shows only if a crash falls between the two actions\n"
 		"  --verbose        print each seed's fault profile and every step\n"
 		"\n"
 		"Exit 0 if no invariant broke, 1 if one did, 2 on bad arguments. Last line:\n"
@@ -85,6 +88,7 @@ main(int argc, char **argv)
 		{"list-sabotage", no_argument, NULL, 'L'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"auth", no_argument, NULL, 'A'},
+		{"no-send-checks", no_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -170,6 +174,9 @@ main(int argc, char **argv)
 			break;
 		case 'A':
 			o.auth = true;
+			break;
+		case 'N':
+			o.no_send_checks = true;
 			break;
 		case 'h':
 			usage(stdout);

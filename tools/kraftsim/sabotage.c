@@ -36,7 +36,7 @@ follower(struct sim *s)
 
 		if (nd->up && nd->e.role == KR_ROLE_FOLLOWER && nd->r->role == KR_REPL_FOLLOWER &&
 		    nd->r->hw != KR_OFFSET_NONE && nd->r->hw > 0 && nd->disk.voted_id >= 0 &&
-		    nd->eo_next == nd->eo.n && !nd->persisting && nd->last_hw == nd->r->hw)
+		    !kr_el_harness_busy(&nd->eh) && !nd->persisting && nd->last_hw == nd->r->hw)
 			return nd;
 	}
 	return NULL;

@@ -22,6 +22,7 @@
 #define SIM_RX_CAP 512			   /* datagrams a node's port holds; more are lost */
 #define SIM_SEQ_MAX 65536		   /* appends per client in one run */
 #define SIM_TRACE 64			   /* events kept for a violation report */
+#define SIM_GRANTS 64			   /* the latest votes granted, per node */
 #define SIM_CLAIM_EPOCHS 16   /* per node: the latest durable-offset report per epoch */
 #define SIM_CLIENT_ADDR 10000 /* client c has address SIM_CLIENT_ADDR + c */
 
@@ -95,17 +96,20 @@ struct node {
 	int64_t clock_offset; /* local clock = global + this (only grows: forward jumps) */
 	uint32_t incarnation;
 
+	struct sim *sim; /* the harnesses' operations get the node */
+
 	/* control actor */
 	struct kr_election e;
-	struct kr_el_out eo;
-	uint32_t eo_next;   /* actions of the last core call still to carry out */
-	int64_t busy_until; /* a persist in progress completes then */
+	struct kr_el_harness eh; /* carries out the core's actions, one per step */
+	int64_t busy_until;	 /* a persist in progress completes then */
 	bool persisting;
 	struct ring events; /* dataplane -> control */
 
 	/* dataplane actor */
 	struct kr_repl *r;
-	struct kr_rp_out ro;
+	struct kr_rp_harness rh;	    /* carries out the core's actions */
+	const struct kr_rp_action *sending; /* the SEND being encoded (for the trace) */
+	uint64_t tx_to;			    /* where tx_begin's buffer goes */
 	struct kr_log *log;
 	struct ring cmds;    /* control -> dataplane */
 	struct ring durable; /* flush -> dataplane */
@@ -142,6 +146,13 @@ struct node {
 		uint32_t epoch, crc;   /* of that batch */
 		uint32_t leader_epoch; /* the epoch of the Fetch that carried it (0: none) */
 	} claims[SIM_CLAIM_EPOCHS];
+	/* every vote it granted, as the candidates saw it leave (survives its crashes): a
+	 * node never grants two candidates in one epoch, whatever its file lost */
+	struct grant {
+		uint32_t epoch;
+		int32_t to;
+	} grants[SIM_GRANTS];
+	uint32_t n_grants;
 	uint32_t fatal;	      /* the KR_FATAL_* code its dataplane stopped with, or 0 */
 	uint32_t spoke_epoch; /* highest epoch it sent a Fetch or a BeginQuorumEpoch answer in */
 };
@@ -202,8 +213,10 @@ struct sim_opts {
 	bool verbose;
 	bool show_profile; /* print the seed's faults at its start */
 	uint32_t bugs;
-	int sabotage; /* 1-based index into sabotage.c's table, 0 for none */
-	bool auth;    /* a cluster key: frames sealed by the shells, checked by the cores */
+	int sabotage;	     /* 1-based index into sabotage.c's table, 0 for none */
+	bool auth;	     /* a cluster key: frames sealed by the shells, checked by the cores */
+	bool no_send_checks; /* skip the checks that judge a control frame as it leaves against
+			      * the quorum-state file: only crashes can then show the bug */
 };
 
 struct sim {

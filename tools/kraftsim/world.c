@@ -1,6 +1,7 @@
 /* kraftsim: the simulated world of one seed -- rings, clocks, the network, storage,
  * clients and faults -- around the node's own code: kr_election_* and kr_repl_* with
  * the ring handlers kr_control_on_event, kr_control_command and kr_repl_on_cmd. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -480,6 +481,8 @@ net_send(struct sim *s, int32_t from, uint64_t to, const uint8_t *bytes, size_t 
 
 /* ---- nodes ---- */
 
+static void harnesses(struct sim *s, struct node *nd);
+
 static int64_t
 local(const struct sim *s, const struct node *nd)
 {
@@ -581,8 +584,7 @@ node_boot(struct sim *s, struct node *nd)
 	/* memory mode: a restart lost the log; the node may not vote until it caught up */
 	st.vote_blocked = (s->o.memory && nd->disk.epoch > 0) || damaged;
 	st.rng_seed = sim_rand(&s->rng);
-	nd->eo.n = nd->eo_next = 0;
-	nd->ro.n = 0;
+	harnesses(s, nd);
 	nd->persisting = false;
 	nd->flushing = false;
 	ring_clear(&nd->events);
@@ -595,7 +597,7 @@ node_boot(struct sim *s, struct node *nd)
 	nd->restart_at = NEVER;
 	nd->incarnation++;
 	check_restart(s, nd);
-	if (kr_election_init(&nd->e, &ec, &st, local(s, nd), &nd->eo) != 0) {
+	if (kr_election_init(&nd->e, &ec, &st, local(s, nd), &nd->eh.out) != 0) {
 		fprintf(stderr, "kraftsim: bad election config\n");
 		exit(2);
 	}
@@ -616,12 +618,90 @@ node_crash(struct sim *s, struct node *nd, int64_t down_us)
 
 /* ---- the control actor ---- */
 
+/* The election core's operations, as the node's control thread carries them out, with
+ * the simulator's checks and traces. A persist takes a drawn fsync time: the first call
+ * starts it ("not yet"), the call after busy_until completes it; a crash meanwhile loses
+ * it. */
+static int
+el_persist(void *arg, const struct kr_quorum_state *qs)
+{
+	struct node *nd = arg;
+	struct sim *s = nd->sim;
+
+	if (!nd->persisting) {
+		nd->persisting = true;
+		nd->busy_until = s->now + rnd_between(s, s->pf.fsync_min_us, s->pf.fsync_max_us);
+		return -EAGAIN;
+	}
+	nd->persisting = false;
+	check_persisted(s, nd, qs); /* against what the file held */
+	nd->disk = *qs;
+	sim_trace(s, TR_PERSIST, nd->id, (int32_t)qs->epoch, qs->voted_id, qs->leader_id, 0);
+	return 0;
+}
+
+static int
+el_command(void *arg, const struct kr_el_action *a, const struct kr_cmd *cmd)
+{
+	struct node *nd = arg;
+	struct sim *s = nd->sim;
+	struct ring_item it = {.u.cmd = *cmd};
+
+	if (a->type == KR_EL_SEND)
+		check_control_send(s, nd, a);
+	sim_trace(s, TR_CMD, nd->id, cmd->type, cmd->node,
+		  cmd->type == KR_CMD_SEND ? peek_api(cmd->frame, cmd->frame_len) : cmd->epoch,
+		  cmd->seq);
+	ring_push(s, &nd->cmds, &it);
+	return 0;
+}
+
+static int
+el_rejoin(void *arg, const struct kr_el_action *a)
+{
+	struct node *nd = arg;
+
+	(void)a;
+	/* the simulated directories start past their first start (first_start is never set
+	 * here): a rejoin would be a core bug */
+	check_violation(nd->sim, "node %d rejoined, though no first start was simulated", nd->id);
+	return 0;
+}
+
+static void
+el_unblocked(void *arg)
+{
+	struct node *nd = arg;
+
+	nd->repair_target = 0; /* the shell clears the marker */
+}
+
+static void
+el_transition(void *arg, const struct kr_el_action *a)
+{
+	struct node *nd = arg;
+	struct sim *s = nd->sim;
+
+	if (a->u.transition.to == KR_ROLE_CANDIDATE)
+		s->elections++;
+	sim_trace(s, TR_TRANSITION, nd->id, a->u.transition.from, a->u.transition.to,
+		  a->u.transition.epoch, a->u.transition.why);
+}
+
+static const struct kr_el_ops el_ops = {
+	.persist = el_persist,
+	.command = el_command,
+	.rejoin = el_rejoin,
+	.unblocked = el_unblocked,
+	.transition = el_transition,
+};
+
 static int64_t
 control_next(const struct sim *s, const struct node *nd)
 {
 	int64_t t;
 
-	if (nd->eo_next < nd->eo.n)
+	if (kr_el_harness_busy(&nd->eh))
 		return nd->persisting ? nd->busy_until : s->now;
 	t = ring_ready_at(&nd->events);
 	if (global(nd, kr_election_next_deadline(&nd->e)) < t)
@@ -632,73 +712,26 @@ control_next(const struct sim *s, const struct node *nd)
 static void
 control_step(struct sim *s, struct node *nd)
 {
-	struct kr_el_action *a;
 	struct ring_item it;
+	uint64_t encode_errors = nd->eh.encode_errors;
 
-	if (nd->eo_next < nd->eo.n) {
-		a = &nd->eo.a[nd->eo_next];
-		switch (a->type) {
-		case KR_EL_PERSIST:
-			if (!nd->persisting) { /* an fsync takes time; a crash meanwhile loses it */
-				nd->persisting = true;
-				nd->busy_until = s->now + rnd_between(s, s->pf.fsync_min_us,
-								      s->pf.fsync_max_us);
-				return;
-			}
-			nd->persisting = false;
-			check_persisted(s, nd, &a->u.persist); /* against what the file held */
-			nd->disk = a->u.persist;
-			sim_trace(s, TR_PERSIST, nd->id, (int32_t)a->u.persist.epoch,
-				  a->u.persist.voted_id, a->u.persist.leader_id, 0);
-			break;
-		case KR_EL_SEND:
-			check_control_send(s, nd, a);
-			/* fall through */
-		case KR_EL_COMMAND:
-			if (kr_control_command(&nd->e, &s->wire, a, &it.u.cmd) != 0) {
-				check_violation(s, "node %d: a control action would not encode",
-						nd->id);
-				return;
-			}
-			sim_trace(s, TR_CMD, nd->id, it.u.cmd.type, it.u.cmd.node,
-				  it.u.cmd.type == KR_CMD_SEND
-					  ? peek_api(it.u.cmd.frame, it.u.cmd.frame_len)
-					  : it.u.cmd.epoch,
-				  it.u.cmd.seq);
-			ring_push(s, &nd->cmds, &it);
-			break;
-		case KR_EL_VOTE_UNBLOCKED:
-			nd->repair_target = 0; /* the shell clears the marker */
-			break;
-		case KR_EL_REJOIN:
-			/* the simulated directories start past their first start (first_start is
-			 * never set here): a rejoin would be a core bug */
-			check_violation(s, "node %d rejoined, though no first start was simulated",
-					nd->id);
-			return;
-		case KR_EL_TRANSITION:
-			if (a->u.transition.to == KR_ROLE_CANDIDATE)
-				s->elections++;
-			sim_trace(s, TR_TRANSITION, nd->id, a->u.transition.from,
-				  a->u.transition.to, a->u.transition.epoch, a->u.transition.why);
-			break;
-		default:
-			break;
-		}
-		nd->eo_next++;
+	if (kr_el_harness_busy(&nd->eh)) {
+		kr_el_harness_step(&nd->eh); /* one action a step */
+		if (nd->eh.encode_errors != encode_errors)
+			check_violation(s, "node %d: a control action would not encode", nd->id);
 		return;
 	}
-	nd->eo.n = nd->eo_next = 0;
+	kr_el_harness_step(&nd->eh); /* empties the output */
 	if (ring_ready_at(&nd->events) <= s->now) {
 		it = ring_pop(s, &nd->events);
 		sim_trace(s, TR_CTL_EVENT, nd->id, it.u.ev.type, it.u.ev.node,
 			  it.u.ev.type == KR_EV_PACKET ? peek_api(it.u.ev.frame, it.u.ev.frame_len)
 						       : it.u.ev.epoch,
 			  (int64_t)it.u.ev.offset);
-		kr_control_on_event(&nd->e, &s->wire, &it.u.ev, local(s, nd), &nd->eo);
+		kr_control_on_event(&nd->e, &s->wire, &it.u.ev, local(s, nd), &nd->eh.out);
 	} else {
 		sim_trace(s, TR_CTL_TICK, nd->id, nd->e.role, 0, nd->e.epoch, 0);
-		kr_election_tick(&nd->e, local(s, nd), &nd->eo);
+		kr_election_tick(&nd->e, local(s, nd), &nd->eh.out);
 	}
 }
 
@@ -730,66 +763,91 @@ bad_frames(const struct node *nd)
 	       a[KR_AUTH_DROP_UNKNOWN_KEY] + a[KR_AUTH_DROP_BAD_MAC];
 }
 
-/* As the node's dataplane shell: with a cluster key, seal each frame going out. */
-static void
-seal(struct sim *s, struct node *nd, uint8_t *buf, int len)
-{
-	struct kr_frame_peek p;
+/* The replication core's operations, as the node's dataplane thread carries them out. */
+static uint8_t tx_buf[KR_WIRE_UDP_PAYLOAD_MAX]; /* one frame at a time: net_send copies */
 
-	if (s->o.auth && len > KR_WIRE_HDR_BYTES && kr_frame_peek(buf, (size_t)len, &p) == 0 &&
-	    (p.flags & KR_FRAME_F_AUTH) &&
-	    kr_auth_seal_next(&nd->r->auth, buf, (size_t)len, local(s, nd) + SIM_WALL0) != 0)
-		check_violation(s, "node %d: a frame would not seal", nd->id);
+static uint8_t *
+rp_tx_begin(void *arg, int32_t to_node, uint64_t to_addr, uint32_t *cap)
+{
+	struct node *nd = arg;
+
+	nd->tx_to = to_node >= 0 ? (uint64_t)to_node : to_addr;
+	*cap = sizeof(tx_buf);
+	return tx_buf;
+}
+
+static void
+rp_tx_end(void *arg, uint32_t len)
+{
+	struct node *nd = arg;
+	struct sim *s = nd->sim;
+	const struct kr_rp_action *a = nd->sending;
+
+	nd->sending = NULL;
+	if (len == 0)
+		return;
+	if (a != NULL)
+		sim_trace(s, TR_SEND, nd->id, a->u.send.msg.api, (int32_t)nd->tx_to,
+			  a->u.send.correlation, len);
+	net_send(s, nd->id, nd->tx_to, tx_buf, len);
+}
+
+static int
+rp_event(void *arg, const struct kr_event *ev)
+{
+	struct node *nd = arg;
+	struct ring_item it = {.u.ev = *ev};
+
+	if (ev->type == KR_EV_FATAL) /* checked after the step's invariants */
+		nd->fatal = ev->seq;
+	ring_push(nd->sim, &nd->events, &it);
+	return 0;
+}
+
+static void
+rp_flush(void *arg, const struct kr_rp_flush *f)
+{
+	struct node *nd = arg;
+	struct ring_item it = {.u.flush = *f};
+
+	ring_push(nd->sim, &nd->flushes, &it);
+}
+
+static void
+rp_sending(void *arg, const struct kr_rp_action *a)
+{
+	struct node *nd = arg;
+
+	check_dp_send(nd->sim, nd, a);
+	nd->sending = a;
+}
+
+static const struct kr_rp_ops rp_ops = {
+	.tx_begin = rp_tx_begin,
+	.tx_end = rp_tx_end,
+	.event = rp_event,
+	.flush = rp_flush,
+	.sending = rp_sending,
+};
+
+/* A node's harnesses, fresh at each start. */
+static void
+harnesses(struct sim *s, struct node *nd)
+{
+	nd->sim = s;
+	nd->eh = (struct kr_el_harness){.e = &nd->e, .wire = &s->wire, .ops = &el_ops, .arg = nd};
+	nd->rh = (struct kr_rp_harness){.r = nd->r, .ops = &rp_ops, .arg = nd};
 }
 
 static void
 dp_actions(struct sim *s, struct node *nd)
 {
-	static uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
+	uint64_t encode_errors = nd->rh.encode_errors;
 
-	for (uint32_t i = 0; i < nd->ro.n; i++) {
-		const struct kr_rp_action *a = &nd->ro.a[i];
-		struct ring_item it;
-		int len;
-
-		switch (a->type) {
-		case KR_RP_SEND:
-			check_dp_send(s, nd, a);
-			len = kr_repl_encode(nd->r, a, buf, sizeof(buf));
-			if (len < 0) {
-				check_violation(s, "node %d: a reply would not encode (%d)", nd->id,
-						len);
-				return;
-			}
-			seal(s, nd, buf, len);
-			sim_trace(s, TR_SEND, nd->id, a->u.send.msg.api,
-				  a->u.send.to_node >= 0 ? a->u.send.to_node
-							 : (int32_t)a->u.send.to_addr,
-				  a->u.send.correlation, len);
-			net_send(s, nd->id,
-				 a->u.send.to_node >= 0 ? (uint64_t)a->u.send.to_node
-							: a->u.send.to_addr,
-				 buf, (size_t)len);
-			break;
-		case KR_RP_TRANSMIT:
-			memcpy(buf, a->u.transmit.bytes, a->u.transmit.len);
-			seal(s, nd, buf, (int)a->u.transmit.len);
-			net_send(s, nd->id, (uint64_t)a->u.transmit.to_node, buf,
-				 a->u.transmit.len);
-			break;
-		case KR_RP_EVENT:
-			if (a->u.ev.type == KR_EV_FATAL) /* checked after the step's invariants */
-				nd->fatal = a->u.ev.seq;
-			it.u.ev = a->u.ev;
-			ring_push(s, &nd->events, &it);
-			break;
-		case KR_RP_FLUSH:
-			it.u.flush = a->u.flush;
-			ring_push(s, &nd->flushes, &it);
-			break;
-		}
-	}
-	nd->ro.n = 0;
+	kr_rp_harness_run(&nd->rh, local(s, nd));
+	if (nd->rh.encode_errors != encode_errors)
+		check_violation(s, "node %d: a frame would not encode or seal (%d)", nd->id,
+				nd->rh.last_error);
 	if (kr_log_end(nd->log) < nd->trunc_low)
 		nd->trunc_low = kr_log_end(nd->log);
 }
@@ -801,16 +859,17 @@ void
 sim_inject_control(struct sim *s, struct node *nd, const struct kr_el_action *a)
 {
 	(void)s;
-	nd->eo.a[0] = *a;
-	nd->eo.n = 1;
-	nd->eo_next = 0;
+	nd->eh.out.a[0] = *a;
+	nd->eh.out.n = 1;
+	nd->eh.next = 0;
 }
 
 void
 sim_inject_dp(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 {
-	nd->ro.a[0] = *a;
-	nd->ro.n = 1;
+	nd->rh.out.a[0] = *a;
+	nd->rh.out.n = 1;
+	nd->rh.next = 0;
 	dp_actions(s, nd);
 }
 
@@ -829,7 +888,14 @@ sim_inject_frame(struct sim *s, struct node *from, struct node *to, uint32_t cor
 	len = kr_frame_encode(buf, sizeof(buf), &h, m);
 	if (len < 0 || to->rx_n == SIM_RX_CAP)
 		return;
-	seal(s, from, buf, len);
+	{ /* sealed as from's dataplane would */
+		struct kr_frame_peek p;
+
+		if (kr_frame_peek(buf, (size_t)len, &p) == 0 && (p.flags & KR_FRAME_F_AUTH) &&
+		    kr_auth_seal_next(&from->r->auth, buf, (size_t)len,
+				      local(s, from) + from->r->wall_offset_us) != 0)
+			return;
+	}
 	to->rx[(to->rx_head + to->rx_n++) % SIM_RX_CAP] = (struct datagram){
 		.at = s->now,
 		.from = from->id,
@@ -845,7 +911,6 @@ dp_step(struct sim *s, struct node *nd)
 {
 	struct ring_item it;
 
-	nd->ro.n = 0;
 	if (ring_ready_at(&nd->cmds) <= s->now) {
 		it = ring_pop(s, &nd->cmds);
 		sim_trace(s, TR_DP_CMD, nd->id, it.u.cmd.type, it.u.cmd.node,
@@ -853,12 +918,13 @@ dp_step(struct sim *s, struct node *nd)
 				  ? peek_api(it.u.cmd.frame, it.u.cmd.frame_len)
 				  : it.u.cmd.epoch,
 			  it.u.cmd.seq);
-		kr_repl_on_cmd(nd->r, &it.u.cmd, local(s, nd), &nd->ro);
+		kr_repl_on_cmd(nd->r, &it.u.cmd, local(s, nd), &nd->rh.out);
 	} else if (ring_ready_at(&nd->durable) <= s->now) {
 		it = ring_pop(s, &nd->durable);
 		sim_trace(s, TR_DP_DURABLE, nd->id, (int32_t)it.u.flush.gen, 0,
 			  (int64_t)it.u.flush.upto, 0);
-		kr_repl_on_durable(nd->r, it.u.flush.upto, it.u.flush.gen, local(s, nd), &nd->ro);
+		kr_repl_on_durable(nd->r, it.u.flush.upto, it.u.flush.gen, local(s, nd),
+				   &nd->rh.out);
 	} else if (nd->rx_n > 0) {
 		struct datagram d = nd->rx[nd->rx_head];
 		int32_t from_node = d.from > 0 ? d.from : KR_NODE_NONE;
@@ -870,7 +936,8 @@ dp_step(struct sim *s, struct node *nd)
 		nd->rx_head = (nd->rx_head + 1) % SIM_RX_CAP;
 		nd->rx_n--;
 		sim_trace(s, TR_DP_PACKET, nd->id, d.from, d.len, peek_api(d.bytes, d.len), 0);
-		kr_repl_on_packet(nd->r, d.bytes, d.len, from_node, addr, local(s, nd), &nd->ro);
+		kr_repl_on_packet(nd->r, d.bytes, d.len, from_node, addr, local(s, nd),
+				  &nd->rh.out);
 		/* every damaged datagram is counted as malformed (or, with a key, failing its
 		 * MAC) and dropped; no good one is (a good one may be refused as a replay) */
 		s->mislabel_next = false;
@@ -884,7 +951,7 @@ dp_step(struct sim *s, struct node *nd)
 		return;
 	} else {
 		sim_trace(s, TR_DP_TICK, nd->id, nd->r->role, 0, nd->r->epoch, 0);
-		kr_repl_tick(nd->r, local(s, nd), &nd->ro);
+		kr_repl_tick(nd->r, local(s, nd), &nd->rh.out);
 	}
 	dp_actions(s, nd);
 }

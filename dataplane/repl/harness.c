@@ -1,0 +1,91 @@
+/* kraftd: the one harness that carries out the replication core's actions, for the node,
+ * kraftsim and the cluster unit test alike (include/kraft/repl.h, "THE HARNESS"). */
+#include <string.h>
+
+#include "repl_int.h"
+
+/* With authentication on, fill the trailer of a frame about to go out (encoded with
+ * KR_FRAME_F_AUTH by this core, or by the control plane for a KR_RP_TRANSMIT). */
+static int
+seal(struct kr_rp_harness *h, uint8_t *buf, uint32_t len, int64_t now)
+{
+	struct kr_frame_peek p;
+
+	if (kr_frame_peek(buf, len, &p) != 0 || !(p.flags & KR_FRAME_F_AUTH))
+		return 0;
+	return kr_auth_seal_next(&h->r->auth, buf, len, now + h->r->wall_offset_us);
+}
+
+/* Encode (or copy) a frame into the shell's buffer, seal it and send it. */
+static void
+transmit(struct kr_rp_harness *h, const struct kr_rp_action *a, int64_t now)
+{
+	bool send = a->type == KR_RP_SEND;
+	int32_t to = send ? a->u.send.to_node : a->u.transmit.to_node;
+	uint64_t addr = send ? a->u.send.to_addr : 0;
+	uint32_t cap;
+	uint8_t *buf = h->ops->tx_begin(h->arg, to, addr, &cap);
+	int len;
+
+	if (buf == NULL)
+		return;
+	if (send) {
+		len = kr_repl_encode(h->r, a, buf, cap);
+	} else if (a->u.transmit.len <= cap) {
+		memcpy(buf, a->u.transmit.bytes, a->u.transmit.len);
+		len = a->u.transmit.len;
+	} else {
+		len = -KR_WIRE_ENOSPACE;
+	}
+	if (len > 0 && seal(h, buf, (uint32_t)len, now) != 0)
+		len = -KR_WIRE_ENOSPACE;
+	if (len < 0) {
+		h->encode_errors++;
+		h->last_error = len;
+		len = 0;
+	}
+	h->ops->tx_end(h->arg, (uint32_t)len);
+}
+
+int
+kr_rp_harness_step(struct kr_rp_harness *h, int64_t now)
+{
+	const struct kr_rp_action *a;
+
+	if (h->next >= h->out.n) {
+		h->out.n = h->next = 0;
+		return 0;
+	}
+	a = &h->out.a[h->next];
+	switch (a->type) {
+	case KR_RP_SEND:
+		if (h->ops->sending != NULL)
+			h->ops->sending(h->arg, a);
+		transmit(h, a, now);
+		break;
+	case KR_RP_TRANSMIT:
+		transmit(h, a, now);
+		break;
+	case KR_RP_EVENT:
+		if (h->ops->event(h->arg, &a->u.ev) != 0)
+			return -EAGAIN; /* kept for the next call */
+		break;
+	case KR_RP_FLUSH:
+		h->ops->flush(h->arg, &a->u.flush);
+		break;
+	default:
+		RP_ASSERT(0); /* an action type the core does not produce */
+	}
+	h->next++;
+	return 1;
+}
+
+int
+kr_rp_harness_run(struct kr_rp_harness *h, int64_t now)
+{
+	int rc;
+
+	while ((rc = kr_rp_harness_step(h, now)) == 1)
+		;
+	return rc;
+}
