@@ -212,7 +212,7 @@ vote_resp(struct node *n, int32_t from, bool granted, bool pre)
 	m.u.vote_resp.pre_vote = pre;
 	m.u.vote_resp.epoch = n->e.epoch;
 	m.u.vote_resp.leader_id = KR_NODE_NONE;
-	deliver(n, from, n->e.vote_corr[vi], &m);
+	deliver(n, from, n->e.cand.vote_corr[vi], &m);
 }
 
 static void
@@ -682,12 +682,12 @@ rejected_candidate_backs_off_keeps_its_vote_then_runs_again_with_more_retries(vo
 	int64_t lost_at = n->now;
 
 	assert_true(n->e.backoff_deadline <= lost_at + T_BACKOFF);
-	uint32_t retries = n->e.retries;
+	uint32_t retries = n->e.cand.retries;
 
 	run_until_role_changes(n, 2 * T_BACKOFF);
 	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
 	assert_true(n->now <= lost_at + T_BACKOFF);
-	assert_int_equal(n->e.retries, retries + 1);
+	assert_int_equal(n->e.cand.retries, retries + 1);
 	assert_int_equal(n->e.epoch, 1); /* no bump for the pre-vote */
 	assert_int_equal(n->e.voted_id, 1);
 	free(n);
@@ -880,7 +880,7 @@ vote_answers_to_an_old_round_are_ignored_after_becoming_follower(void **state)
 	(void)state;
 	run_until_role_changes(n, 10 * T_ELECTION);
 	ack_fence(n, 0, 0);
-	uint32_t old = n->e.vote_corr[1];
+	uint32_t old = n->e.cand.vote_corr[1];
 
 	begin_epoch(n, 2, 0); /* a leader in this epoch: follow it */
 	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);

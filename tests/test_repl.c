@@ -399,7 +399,7 @@ new_leader_commits_nothing_until_a_majority_holds_its_leader_change_record(void 
 	(void)state;
 	fill_log(n, old, 3, 2); /* [0,6) from earlier epochs */
 	cmd(n, KR_CMD_LEADER, 3, KR_NODE_NONE, 0);
-	assert_int_equal(n->r.epoch_start, 6);
+	assert_int_equal(n->r.lead.epoch_start, 6);
 	/* a follower holding everything before the LeaderChange record commits nothing */
 	fetch(n, 2, 1, 3, 6, 2, 6, 0);
 	assert_int_equal(n->r.hw, KR_OFFSET_NONE);
@@ -484,7 +484,7 @@ follower_never_takes_the_hw_from_a_diverging_reply(void **state)
 						.diverging_epoch = 1,
 						.diverging_end_offset = 5,
 						.high_watermark = 9};
-	packet(f, 1, f->r.fetch_corr, &m);
+	packet(f, 1, f->r.fetch.corr, &m);
 	assert_int_equal(kr_log_end(f->log), 5);
 	assert_int_equal(f->r.hw, KR_OFFSET_NONE);
 	rnode_free(f);
@@ -510,7 +510,7 @@ follower_refuses_to_truncate_below_its_hw_and_stops(void **state)
 						.diverging = 1,
 						.diverging_epoch = 1,
 						.diverging_end_offset = 5};
-	packet(f, 1, f->r.fetch_corr, &m);
+	packet(f, 1, f->r.fetch.corr, &m);
 	assert_int_equal(kr_log_end(f->log), 11); /* untouched: [0,10) and its LeaderChange */
 	assert_int_equal(find_event(f, KR_EV_FATAL)->seq, KR_FATAL_TRUNCATE_BELOW_HW);
 	assert_int_equal(f->r.role, KR_REPL_FAILED);
@@ -535,13 +535,13 @@ reply_to_an_earlier_start_is_never_taken_for_this_ones(void **state)
 	assert_int_equal(kr_repl_init(&f->r, &c, f->log), 0);
 	fill_log(f, mine, 2, 5);
 	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
-	old_corr = f->r.fetch_corr;
+	old_corr = f->r.fetch.corr;
 	c.incarnation = 8; /* it restarts, its log intact, and fetches again */
 	assert_int_equal(kr_repl_init(&f->r, &c, f->log), 0);
 	clear(f);
 	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
-	assert_true(f->r.fetch_inflight);
-	assert_int_not_equal(f->r.fetch_corr, old_corr);
+	assert_true(f->r.fetch.inflight);
+	assert_int_not_equal(f->r.fetch.corr, old_corr);
 	/* the answer to the first start's Fetch arrives now, telling it to truncate */
 	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
 						.leader_id = 1,
@@ -552,7 +552,7 @@ reply_to_an_earlier_start_is_never_taken_for_this_ones(void **state)
 	packet(f, 1, old_corr, &m);
 	assert_int_equal(kr_log_end(f->log), 10); /* untouched */
 	assert_int_equal(f->r.stats.drops[KR_RP_DROP_STALE_REPLY], 1);
-	assert_true(f->r.fetch_inflight); /* still waiting for its own answer */
+	assert_true(f->r.fetch.inflight); /* still waiting for its own answer */
 	rnode_free(f);
 }
 
@@ -587,7 +587,7 @@ follower_hw_is_capped_at_what_the_frame_validated_and_never_lowered(void **state
 						.base_offset = 6,
 						.prev_epoch = 1,
 						.high_watermark = 2};
-	packet(f, 1, f->r.fetch_corr, &m);
+	packet(f, 1, f->r.fetch.corr, &m);
 	assert_int_equal(f->r.hw, 6);
 	rnode_free(l);
 	rnode_free(f);
@@ -886,12 +886,12 @@ frames_from_another_leader_or_epoch_are_dropped(void **state)
 						.high_watermark = 1,
 						.records = b,
 						.records_len = len};
-	packet(f, 1, f->r.fetch_corr, &m);
+	packet(f, 1, f->r.fetch.corr, &m);
 	assert_int_equal(f->r.stats.drops[KR_RP_DROP_WRONG_LEADER], 1);
 	m.u.fetch_resp.leader_id = 1;
 	m.u.fetch_resp.epoch = 2;
-	f->r.fetch_inflight = true;
-	packet(f, 1, f->r.fetch_corr, &m);
+	f->r.fetch.inflight = true;
+	packet(f, 1, f->r.fetch.corr, &m);
 	assert_int_equal(f->r.stats.drops[KR_RP_DROP_WRONG_LEADER], 2);
 	assert_int_equal(kr_log_end(f->log), 0);
 	assert_int_equal(f->r.hw, KR_OFFSET_NONE);
@@ -1126,7 +1126,7 @@ leading_a_new_epoch_steps_down_from_the_old_one_first(void **state)
 	clear(n);
 	cmd(n, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
 	assert_true(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.outcome_unknown);
-	assert_int_equal(n->r.epoch_start, 2); /* a LeaderChange record for epoch 2 at [2,3) */
+	assert_int_equal(n->r.lead.epoch_start, 2); /* a LeaderChange record for epoch 2 at [2,3) */
 	assert_int_equal(kr_log_last_epoch(n->log), 2);
 	assert_int_equal(kr_log_end(n->log), 3);
 	rnode_free(n);
@@ -1266,7 +1266,7 @@ fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges(void **state)
 	(void)state;
 	fill_log(n, mine, 2, 3);
 	cmd(n, KR_CMD_FOLLOWER, 2, 1, 0);
-	uint32_t corr = n->r.fetch_corr;
+	uint32_t corr = n->r.fetch.corr;
 
 	clear(n);
 	cmd(n, KR_CMD_FENCE, 3, KR_NODE_NONE, 17);
@@ -1315,7 +1315,7 @@ flush_reports_from_before_a_truncation_are_void(void **state)
 						.diverging = 1,
 						.diverging_epoch = 1,
 						.diverging_end_offset = 3};
-	packet(f, 1, f->r.fetch_corr, &m);
+	packet(f, 1, f->r.fetch.corr, &m);
 	assert_int_equal(kr_log_end(f->log), 3);
 	kr_repl_on_durable(&f->r, 6, gen, f->now, &f->out); /* flushed the old suffix */
 	assert_int_equal(f->r.durable, 0);
@@ -1365,7 +1365,7 @@ follower_restarts_at_the_leaders_log_start_when_it_fell_behind_retention(void **
 						.epoch = 3,
 						.log_start_offset = 500};
 	clear(f);
-	packet(f, 1, f->r.fetch_corr, &m);
+	packet(f, 1, f->r.fetch.corr, &m);
 	assert_int_equal(kr_log_start(f->log), 500);
 	assert_int_equal(kr_log_end(f->log), 500);
 	assert_int_equal(find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch.fetch_offset, 500);

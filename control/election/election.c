@@ -152,7 +152,7 @@ election_timeout(struct kr_election *e)
 static int64_t
 election_backoff(struct kr_election *e)
 {
-	uint32_t shift = e->retries > 0 ? e->retries - 1 : 0;
+	uint32_t shift = e->cand.retries > 0 ? e->cand.retries - 1 : 0;
 	uint64_t slots = 2ull << (shift < 20 ? shift : 20);
 	int64_t b = e->backoff_base_us * (int64_t)rng_below(e, slots);
 
@@ -251,11 +251,11 @@ dp_sync(struct kr_election *e, struct kr_el_out *out)
 static void
 reset_round(struct kr_election *e)
 {
-	memset(e->vote_state, KR_VOTE_UNRECORDED, sizeof(e->vote_state));
+	memset(e->cand.vote_state, KR_VOTE_UNRECORDED, sizeof(e->cand.vote_state));
 	if (e->voter_index >= 0)
-		e->vote_state[e->voter_index] = KR_VOTE_GRANTED;
+		e->cand.vote_state[e->voter_index] = KR_VOTE_GRANTED;
 	for (int i = 0; i < e->cfg.n_voters; i++)
-		e->vote_corr[i] = el_correlation(e);
+		e->cand.vote_corr[i] = el_correlation(e);
 }
 
 /* Resigned: successors are the other voters, most caught up first (by the fetch offsets
@@ -263,21 +263,21 @@ reset_round(struct kr_election *e)
 static void
 order_successors(struct kr_election *e)
 {
-	e->n_successors = 0;
+	e->lead.n_successors = 0;
 	for (int i = 0; i < e->cfg.n_voters; i++) {
 		int k;
 
 		if (i == e->voter_index)
 			continue;
-		for (k = e->n_successors; k > 0; k--) {
-			int j = el_voter_index(e, e->successors[k - 1]);
+		for (k = e->lead.n_successors; k > 0; k--) {
+			int j = el_voter_index(e, e->lead.successors[k - 1]);
 
-			if (e->fetch_offset[j] >= e->fetch_offset[i])
+			if (e->lead.fetch_offset[j] >= e->lead.fetch_offset[i])
 				break;
-			e->successors[k] = e->successors[k - 1];
+			e->lead.successors[k] = e->lead.successors[k - 1];
 		}
-		e->successors[k] = e->cfg.voters[i];
-		e->n_successors++;
+		e->lead.successors[k] = e->cfg.voters[i];
+		e->lead.n_successors++;
 	}
 }
 
@@ -287,13 +287,14 @@ send_end_epoch(struct kr_election *e, struct kr_el_out *out)
 	for (int i = 0; i < e->cfg.n_voters; i++) {
 		struct kr_msg *m;
 
-		if (e->acked[i])
+		if (e->lead.acked[i])
 			continue;
 		m = el_send(e, out, e->cfg.voters[i], el_correlation(e), KR_API_END_EPOCH);
 		m->u.end_epoch.epoch = e->epoch;
 		m->u.end_epoch.leader_id = e->cfg.node_id;
-		m->u.end_epoch.n_successors = e->n_successors;
-		memcpy(m->u.end_epoch.successors, e->successors, sizeof(int32_t) * e->n_successors);
+		m->u.end_epoch.n_successors = e->lead.n_successors;
+		memcpy(m->u.end_epoch.successors, e->lead.successors,
+		       sizeof(int32_t) * e->lead.n_successors);
 	}
 }
 
@@ -303,13 +304,27 @@ send_begin_epoch(struct kr_election *e, struct kr_el_out *out)
 	for (int i = 0; i < e->cfg.n_voters; i++) {
 		struct kr_msg *m;
 
-		if (e->acked[i])
+		if (e->lead.acked[i])
 			continue;
 		m = el_send(e, out, e->cfg.voters[i], el_correlation(e), KR_API_BEGIN_EPOCH);
 		m->u.begin_epoch.epoch = e->epoch;
 		m->u.begin_epoch.leader_id = e->cfg.node_id;
 		memcpy(m->u.begin_epoch.voter_dir, e->cfg.voter_dirs[i], KR_UUID_BYTES);
 	}
+}
+
+/* The invariants on the state (election.h), after a role change. */
+static void
+el_check(const struct kr_election *e)
+{
+	EL_ASSERT(kr_election_is_voter(e) || e->role == KR_ROLE_UNATTACHED ||
+		  e->role == KR_ROLE_FOLLOWER);
+	EL_ASSERT((e->role != KR_ROLE_LEADER && e->role != KR_ROLE_RESIGNED) ||
+		  e->leader_id == e->cfg.node_id);
+	EL_ASSERT(e->role != KR_ROLE_CANDIDATE || e->voted_id == e->cfg.node_id);
+	EL_ASSERT(e->role != KR_ROLE_FOLLOWER ||
+		  (e->leader_id >= 0 && e->leader_id != e->cfg.node_id));
+	EL_ASSERT(e->persisted.epoch <= e->epoch);
 }
 
 void
@@ -333,9 +348,9 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		e->voted_id = KR_NODE_NONE;
 		memset(e->voted_dir, 0, KR_UUID_BYTES);
 		e->leader_id = KR_NODE_NONE;
-		e->has_fetched = false;
+		e->foll.has_fetched = false;
 	}
-	e->leader_resigning = false;
+	e->foll.leader_resigning = false;
 	e->role = to;
 	e->election_deadline = e->fetch_deadline = e->backoff_deadline = EL_NEVER;
 	e->check_quorum_deadline = e->resend_deadline = EL_NEVER;
@@ -370,34 +385,36 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		break;
 	case KR_ROLE_LEADER:
 		e->leader_id = e->cfg.node_id;
-		memset(e->acked, 0, sizeof(e->acked));
-		e->acked[e->voter_index] = true;
+		memset(e->lead.acked, 0, sizeof(e->lead.acked));
+		e->lead.acked[e->voter_index] = true;
 		for (int i = 0; i < e->cfg.n_voters; i++) {
-			e->last_fetch_us[i] = now; /* a full window before check-quorum bites */
-			e->fetch_offset[i] = 0;
+			e->lead.last_fetch_us[i] =
+				now; /* a full window before check-quorum bites */
+			e->lead.fetch_offset[i] = 0;
 		}
 		if (e->cfg.n_voters > 1)
 			e->check_quorum_deadline = now + e->cfg.fetch_timeout_us * 3 / 2;
 		e->resend_deadline = now + e->cfg.fetch_timeout_us / 2;
-		e->retries = 0;
+		e->cand.retries = 0;
 		break;
 	case KR_ROLE_FOLLOWER:
 		/* every entry is a fresh follower state (Kafka's): it grants pre-votes again until
 		 * a Fetch succeeds. Else two followers of a leader that died after serving them
 		 * keep refusing each other's pre-votes, one timing out while the other follows. */
 		if (from != KR_ROLE_FOLLOWER || leader != e->leader_id)
-			e->has_fetched = false;
+			e->foll.has_fetched = false;
 		e->leader_id = leader;
 		e->fetch_deadline = now + e->cfg.fetch_timeout_us;
-		e->retries = 0;
+		e->cand.retries = 0;
 		break;
 	case KR_ROLE_RESIGNED:
 		/* in memory only: the file keeps saying this node led the epoch */
 		e->election_deadline = now + election_timeout(e);
-		memset(e->acked, 0, sizeof(e->acked));
-		e->acked[e->voter_index] = true;
+		memset(e->lead.acked, 0, sizeof(e->lead.acked));
+		e->lead.acked[e->voter_index] = true;
 		if (why == KR_WHY_START)
-			e->n_successors = 0; /* nothing known of the followers after a restart */
+			e->lead.n_successors =
+				0; /* nothing known of the followers after a restart */
 		else
 			order_successors(e);
 		e->resend_deadline = now + e->cfg.request_timeout_us;
@@ -416,6 +433,7 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 	a->u.transition.leader = e->leader_id;
 	e->stats.transitions[to]++;
 
+	el_check(e);
 	dp_sync(e, out);
 	if (to == KR_ROLE_LEADER)
 		send_begin_epoch(e, out);
@@ -496,9 +514,9 @@ el_send_vote_requests(struct kr_election *e, int64_t now, struct kr_el_out *out)
 	for (int i = 0; i < e->cfg.n_voters; i++) {
 		struct kr_msg *m;
 
-		if (e->vote_state[i] != KR_VOTE_UNRECORDED)
+		if (e->cand.vote_state[i] != KR_VOTE_UNRECORDED)
 			continue;
-		m = el_send(e, out, e->cfg.voters[i], e->vote_corr[i], KR_API_VOTE);
+		m = el_send(e, out, e->cfg.voters[i], e->cand.vote_corr[i], KR_API_VOTE);
 		m->u.vote.epoch = e->epoch;
 		m->u.vote.last_epoch = e->fenced_last_epoch;
 		m->u.vote.last_offset = e->fenced_leo;
@@ -516,8 +534,8 @@ el_tally(struct kr_election *e, int64_t now, struct kr_el_out *out)
 	uint32_t granted = 0, rejected = 0, n = e->cfg.n_voters, need = e->majority;
 
 	for (uint32_t i = 0; i < n; i++) {
-		granted += e->vote_state[i] == KR_VOTE_GRANTED;
-		rejected += e->vote_state[i] == KR_VOTE_REJECTED;
+		granted += e->cand.vote_state[i] == KR_VOTE_GRANTED;
+		rejected += e->cand.vote_state[i] == KR_VOTE_REJECTED;
 	}
 	/* a new cluster's first election waits for every initial voter a while (FIRST START) */
 	if (e->role == KR_ROLE_PROSPECTIVE && e->first_start && e->epoch == 0 &&
@@ -559,7 +577,7 @@ el_shutdown_check(struct kr_election *e, int64_t now, struct kr_el_out *out)
 		return;
 	if (e->role == KR_ROLE_RESIGNED && now < e->shutdown_deadline)
 		for (int i = 0; i < e->cfg.n_voters; i++)
-			done = done && e->acked[i];
+			done = done && e->lead.acked[i];
 	if (!done)
 		return;
 	e->shutdown_done = true;
@@ -694,7 +712,7 @@ check_quorum(struct kr_election *e, int64_t now, struct kr_el_out *out)
 	uint32_t n = 0;
 
 	for (int i = 0; i < e->cfg.n_voters; i++) {
-		int64_t v = i == e->voter_index ? now : e->last_fetch_us[i];
+		int64_t v = i == e->voter_index ? now : e->lead.last_fetch_us[i];
 		uint32_t k = n++;
 
 		for (; k > 0 && t[k - 1] < v; k--) /* keep t sorted, most recent first */
@@ -737,7 +755,7 @@ kr_election_tick(struct kr_election *e, int64_t now, struct kr_el_out *out)
 			enum kr_why why = e->backoff_deadline <= now ? KR_WHY_BACKOFF_DONE
 								     : KR_WHY_ELECTION_TIMEOUT;
 
-			e->retries++;
+			e->cand.retries++;
 			el_convert(e, KR_ROLE_PROSPECTIVE, e->epoch, KR_NODE_NONE, why, now, out);
 		} else if (e->resend_deadline <= now && !e->requests_pending) {
 			el_send_vote_requests(e, now, out);
@@ -760,8 +778,8 @@ kr_election_tick(struct kr_election *e, int64_t now, struct kr_el_out *out)
 			break;
 		if (kr_election_is_voter(e))
 			start_election(e,
-				       e->leader_resigning ? KR_WHY_LEADER_RESIGNED
-							   : KR_WHY_FETCH_TIMEOUT,
+				       e->foll.leader_resigning ? KR_WHY_LEADER_RESIGNED
+								: KR_WHY_FETCH_TIMEOUT,
 				       now, out);
 		else /* an observer looks for the leader again */
 			el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE,
@@ -953,9 +971,9 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 			el_ignore(e, KR_EL_IGNORE_STALE_EVENT);
 			break;
 		}
-		if (e->leader_resigning) /* a reply sent before it resigned */
+		if (e->foll.leader_resigning) /* a reply sent before it resigned */
 			break;
-		e->has_fetched = true;
+		e->foll.has_fetched = true;
 		e->fetch_deadline = now + e->cfg.fetch_timeout_us;
 		break;
 	case KR_EV_REPLICA_FETCHED:
@@ -965,9 +983,9 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 			el_ignore(e, KR_EL_IGNORE_STALE_EVENT);
 			break;
 		}
-		e->last_fetch_us[vi] = now;
-		e->fetch_offset[vi] = ev->offset;
-		e->acked[vi] = true; /* a Fetch acknowledges BeginQuorumEpoch */
+		e->lead.last_fetch_us[vi] = now;
+		e->lead.fetch_offset[vi] = ev->offset;
+		e->lead.acked[vi] = true; /* a Fetch acknowledges BeginQuorumEpoch */
 		break;
 	case KR_EV_EPOCH_SEEN:
 		if (e->first_start && e->epoch == 0 && ev->epoch > 0)

@@ -39,7 +39,7 @@ el_recv_end_epoch(struct kr_election *e, int32_t from, uint32_t corr,
 		/* The leader is leaving: a successor's pre-vote disrupts nothing now. Kafka's
 		 * follower keeps refusing pre-votes after a good fetch, so its first successor
 		 * loses the pre-vote and the handover waits for the second one's delay. */
-		e->leader_resigning = true;
+		e->foll.leader_resigning = true;
 	}
 	el_answer_epoch(e, out, from, corr, KR_API_END_EPOCH_RESP, error);
 }

@@ -24,7 +24,7 @@ el_recv_epoch_resp(struct kr_election *e, int32_t from, unsigned api,
 	}
 	if (resp->error != KR_ERR_NONE)
 		return;
-	e->acked[vi] = true;
+	e->lead.acked[vi] = true;
 	if (want == KR_ROLE_RESIGNED)
 		el_shutdown_check(e, now, out);
 }

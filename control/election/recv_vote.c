@@ -40,7 +40,7 @@ may_grant(const struct kr_election *e, int32_t from, const struct kr_vote_req *r
 	case KR_ROLE_LEADER:
 		return false;
 	case KR_ROLE_FOLLOWER:
-		return req->pre_vote && (!e->has_fetched || e->leader_resigning);
+		return req->pre_vote && (!e->foll.has_fetched || e->foll.leader_resigning);
 	case KR_ROLE_CANDIDATE:
 	case KR_ROLE_RESIGNED:
 		return req->pre_vote;
@@ -108,7 +108,7 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 		return;
 	}
 
-	/* assert: the dataplane is fenced, so this log position is final */
+	/* the dataplane is fenced, so this log position is final */
 	EL_ASSERT(e->dp == KR_DP_FENCED || KR_BUG(VOTE_WITHOUT_FENCE));
 	bool up_to_date =
 		req->last_epoch > e->fenced_last_epoch ||
@@ -157,14 +157,14 @@ el_recv_vote_resp(struct kr_election *e, int32_t from, uint32_t corr,
 	if (e->role != role || e->epoch != epoch)
 		return; /* a higher epoch or the leader: this round is over */
 	if (e->role != (resp->pre_vote ? KR_ROLE_PROSPECTIVE : KR_ROLE_CANDIDATE) ||
-	    corr != e->vote_corr[vi] || e->vote_state[vi] != KR_VOTE_UNRECORDED ||
+	    corr != e->cand.vote_corr[vi] || e->cand.vote_state[vi] != KR_VOTE_UNRECORDED ||
 	    e->requests_pending) {
 		el_ignore(e, KR_EL_IGNORE_STALE_RESPONSE);
 		return;
 	}
-	e->vote_state[vi] = (resp->error == KR_ERR_NONE && resp->granted) ||
-					    (KR_BUG(COUNT_REJECTED_VOTES) && !resp->pre_vote)
-				    ? KR_VOTE_GRANTED
-				    : KR_VOTE_REJECTED;
+	e->cand.vote_state[vi] = (resp->error == KR_ERR_NONE && resp->granted) ||
+						 (KR_BUG(COUNT_REJECTED_VOTES) && !resp->pre_vote)
+					 ? KR_VOTE_GRANTED
+					 : KR_VOTE_REJECTED;
 	el_tally(e, now, out);
 }

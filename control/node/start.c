@@ -280,7 +280,8 @@ stop_flush_thread(struct kn_node *n, pthread_t t)
 int
 kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 {
-	struct kn_node *n = calloc(1, sizeof(*n));
+	/* aligned as its per-thread cache lines need (node.h) */
+	struct kn_node *n = aligned_alloc(KN_CACHE_LINE, sizeof(*n));
 	struct ctl *c = calloc(1, sizeof(*c));
 	struct kr_quorum_state qs;
 	struct kr_election_config ec;
@@ -299,6 +300,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		free(c);
 		return 1;
 	}
+	memset(n, 0, sizeof(*n));
 	n->cfg = *cfg;
 	n->opt = *opt;
 	n->mgmt_fd = n->lock_fd = n->dp_wake = n->ctl_wake = n->flush_wake = c->sigfd = -1;

@@ -76,6 +76,7 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		.timestamp_us = now + r->wall_offset_us,
 	};
 	int n, rc;
+	bool pushed;
 
 	/* guard */
 	if (r->role != KR_REPL_LEADER) {
@@ -120,7 +121,8 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	if (req->producer_id != 0)
 		rp_producer_record(r, req->producer_id, req->sequence, bh.base_offset,
 				   req->record_count, bh.timestamp_us, bh.timestamp_us);
-	RP_ASSERT(pending_push(r, addr, corr, bh.base_offset, req->record_count));
+	pushed = pending_push(r, addr, corr, bh.base_offset, req->record_count);
+	RP_ASSERT(pushed); /* room was checked before the append (the guard above) */
 	r->stats.appends++;
 	rp_log_changed(r, now, out);
 	rp_advance_hw(r, now, out);

@@ -195,7 +195,9 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		return;
 	}
 
-	/* assert: the replica's log matches this one up to its fetch offset */
+	/* the replica's log matches this one up to its fetch offset: no divergence above,
+	 * and the offset is inside this log */
+	RP_ASSERT(req->fetch_offset >= kr_log_start(r->log) && req->fetch_offset <= leo);
 	rep->leo = req->fetch_offset;
 	rep->durable = req->durable_offset; /* NONE while it repairs damage: it counts as 0 */
 	rep->last_fetch_us = now;

@@ -25,7 +25,7 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		/* an observer asks the voters in turn who leads (not itself: a rejoined or
 		 * re-formatted directory keeps a voter's node id) */
 		do
-			to = r->cfg.voters[r->bootstrap_next++ % r->cfg.n_voters];
+			to = r->cfg.voters[r->fetch.bootstrap_next++ % r->cfg.n_voters];
 		while (to == r->cfg.node_id && r->cfg.n_voters > 1);
 		if (to == r->cfg.node_id)
 			return;
@@ -33,22 +33,23 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		return;
 	}
 	if (!rp_room(out, 1)) {
-		r->fetch_inflight = false;
-		r->next_fetch_us = now; /* at the next tick */
+		r->fetch.inflight = false;
+		r->fetch.next_us = now; /* at the next tick */
 		return;
 	}
-	r->fetch_corr = rp_correlation(r);
-	r->fetch_to = to;
-	r->fetch_inflight = true;
-	r->fetch_sent_us = now;
-	r->next_fetch_us = RP_NEVER;
-	r->durable_sent = r->cfg.memory_mode ? leo : (r->durable < leo ? r->durable : leo);
-	m = rp_send(out, to, 0, r->fetch_corr, KR_API_FETCH);
+	r->fetch.corr = rp_correlation(r);
+	r->fetch.to = to;
+	r->fetch.inflight = true;
+	r->fetch.sent_us = now;
+	r->fetch.next_us = RP_NEVER;
+	r->fetch.durable_sent = r->cfg.memory_mode ? leo : (r->durable < leo ? r->durable : leo);
+	m = rp_send(out, to, 0, r->fetch.corr, KR_API_FETCH);
 	m->u.fetch.epoch = r->epoch;
 	m->u.fetch.last_fetched_epoch = kr_log_last_epoch(r->log);
 	m->u.fetch.fetch_offset = leo;
 	/* while damage is being repaired this node's data does not count toward commit */
-	m->u.fetch.durable_offset = leo < r->cfg.repair_target ? KR_OFFSET_NONE : r->durable_sent;
+	m->u.fetch.durable_offset =
+		leo < r->cfg.repair_target ? KR_OFFSET_NONE : r->fetch.durable_sent;
 	m->u.fetch.max_wait_us = r->cfg.fetch_max_wait_us;
 	m->u.fetch.max_bytes = r->cfg.fetch_max_bytes;
 	memcpy(m->u.fetch.replica_dir, r->cfg.directory_id, KR_UUID_BYTES);
@@ -58,8 +59,8 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 static void
 later(struct kr_repl *r, int64_t now)
 {
-	r->fetch_inflight = false;
-	r->next_fetch_us = now + r->cfg.fetch_backoff_us;
+	r->fetch.inflight = false;
+	r->fetch.next_us = now + r->cfg.fetch_backoff_us;
 }
 
 static void
@@ -91,7 +92,7 @@ diverged(struct kr_repl *r, const struct kr_fetch_resp *resp, int64_t now, struc
 {
 	uint64_t target = truncation_point(r, resp->diverging_epoch, resp->diverging_end_offset);
 
-	r->fetch_inflight = false;
+	r->fetch.inflight = false;
 	if (r->committed != KR_OFFSET_NONE && target < r->committed) {
 		/* committed records would go: a broken leader or a broken log. Stop. */
 		kr_repl_fail(r, KR_FATAL_TRUNCATE_BELOW_HW, now, out);
@@ -143,8 +144,8 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		rp_drop(r, KR_RP_DROP_NOT_FOLLOWING);
 		return;
 	}
-	if (!r->fetch_inflight || h->correlation_id != r->fetch_corr ||
-	    h->sender_id != r->fetch_to) {
+	if (!r->fetch.inflight || h->correlation_id != r->fetch.corr ||
+	    h->sender_id != r->fetch.to) {
 		rp_drop(r, KR_RP_DROP_STALE_REPLY);
 		return;
 	}
@@ -158,14 +159,16 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		    resp->log_start_offset > kr_log_end(r->log)) {
 			/* the leader deleted what this log needs next: start over at its start,
 			 * everything below which is committed */
-			RP_ASSERT(kr_log_reset(r->log, resp->log_start_offset) == 0);
+			int rc = kr_log_reset(r->log, resp->log_start_offset);
+
+			RP_ASSERT(rc == 0); /* the start is an offset the leader holds */
 			r->gen++;
 			r->durable = resp->log_start_offset;
 			if (r->hw == KR_OFFSET_NONE || r->hw < resp->log_start_offset)
 				r->hw = resp->log_start_offset;
 			rp_committed(r, r->hw);
 			r->stats.truncations++;
-			r->fetch_inflight = false;
+			r->fetch.inflight = false;
 			rp_log_changed(r, now, out);
 			rp_send_fetch(r, now, out);
 			return;
@@ -188,13 +191,13 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 	}
 
 	/* a good answer from the leader of this epoch: the follower's heartbeat */
-	if (r->leader_liveness_us == KR_TIME_NONE ||
-	    now - r->leader_liveness_us >= r->cfg.liveness_interval_us) {
+	if (r->fetch.leader_liveness_us == KR_TIME_NONE ||
+	    now - r->fetch.leader_liveness_us >= r->cfg.liveness_interval_us) {
 		struct kr_event *ev = rp_event(out, KR_EV_LEADER_FETCHED);
 
 		ev->node = r->leader_id;
 		ev->epoch = r->epoch;
-		r->leader_liveness_us = now;
+		r->fetch.leader_liveness_us = now;
 	}
 	if (resp->diverging) {
 		if (KR_BUG(HW_FROM_DIVERGING_REPLY) && resp->high_watermark != KR_OFFSET_NONE) {
@@ -209,7 +212,7 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 	leo = kr_log_end(r->log);
 	if (resp->base_offset != leo || resp->prev_epoch != kr_log_last_epoch(r->log)) {
 		rp_drop(r, KR_RP_DROP_FRAME_MISMATCH);
-		r->fetch_inflight = false;
+		r->fetch.inflight = false;
 		rp_send_fetch(r, now, out); /* start again from the LEO */
 		return;
 	}
@@ -225,24 +228,24 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		if (r->hw == KR_OFFSET_NONE || hw > r->hw)
 			r->hw = hw;
 		rp_committed(r, r->hw);
-		if (r->first_hw == KR_OFFSET_NONE)
-			r->first_hw = resp->high_watermark;
+		if (r->fetch.first_hw == KR_OFFSET_NONE)
+			r->fetch.first_hw = resp->high_watermark;
 	}
 	/* A repair target above everything the leader holds (recovery can only bound what
 	 * this node had from above) ends once this log equals the leader's: an answer with
 	 * no records at this log's end. The leader holds every committed record, so nothing
 	 * this node may have acknowledged and the cluster needs is missing any more. */
 	if (leo < r->cfg.repair_target && resp->records_len == 0 && resp->frame_count == 1 &&
-	    r->first_hw != KR_OFFSET_NONE && leo >= r->first_hw)
+	    r->fetch.first_hw != KR_OFFSET_NONE && leo >= r->fetch.first_hw)
 		r->cfg.repair_target = leo;
-	if (!r->caught_up_sent && r->first_hw != KR_OFFSET_NONE && leo >= r->first_hw &&
-	    leo >= r->cfg.repair_target) {
+	if (!r->fetch.caught_up_sent && r->fetch.first_hw != KR_OFFSET_NONE &&
+	    leo >= r->fetch.first_hw && leo >= r->cfg.repair_target) {
 		struct kr_event *ev = rp_event(out, KR_EV_CAUGHT_UP);
 
 		ev->node = r->leader_id;
 		ev->epoch = r->epoch;
-		ev->offset = r->first_hw;
-		r->caught_up_sent = true;
+		ev->offset = r->fetch.first_hw;
+		r->fetch.caught_up_sent = true;
 	}
 	rp_service(r, now, out);
 	if (!ok) {
@@ -250,7 +253,7 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		return;
 	}
 	if (resp->frame_index + 1 == resp->frame_count) {
-		r->fetch_inflight = false;
+		r->fetch.inflight = false;
 		rp_send_fetch(r, now, out);
 	}
 }

@@ -126,6 +126,8 @@ rp_replica(struct kr_repl *r, int32_t node, const uint8_t dir[KR_UUID_BYTES], bo
 	return free_slot;
 }
 
+static void rp_become(struct kr_repl *r, enum kr_repl_role to);
+
 /* ---- start ---- */
 
 static int
@@ -159,15 +161,13 @@ kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log 
 	r->cfg = *cfg;
 	r->log = log;
 	r->role = KR_REPL_FENCED;
+	rp_become(r, KR_REPL_FENCED); /* the fetch state's defaults */
 	r->leader_id = KR_NODE_NONE;
 	r->hw = r->committed = KR_OFFSET_NONE;
 	r->durable = kr_log_durable_end(log);
-	r->first_hw = KR_OFFSET_NONE;
 	/* each start numbers its requests in its own space: a reply to the previous start
 	 * (late, duplicated) can never pass for the answer to this one's request */
 	r->next_correlation = (uint32_t)(cfg->incarnation * 0x9E3779B97F4A7C15ull >> 32);
-	r->next_fetch_us = RP_NEVER;
-	r->fetch_to = KR_NODE_NONE;
 	r->n_replicas = KR_REPLICAS_MAX;
 	rp_producers_reset(r);
 	for (uint32_t i = 0; i < KR_REPLICAS_MAX; i++) {
@@ -237,7 +237,7 @@ rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	 * planted bug counts older entries too (but never lowers what it knew committed). */
 	if (KR_BUG(COMMIT_OLD_EPOCH) && r->committed != KR_OFFSET_NONE && h <= r->committed)
 		return;
-	if ((h <= r->epoch_start && !KR_BUG(COMMIT_OLD_EPOCH)) ||
+	if ((h <= r->lead.epoch_start && !KR_BUG(COMMIT_OLD_EPOCH)) ||
 	    (r->hw != KR_OFFSET_NONE && h <= r->hw))
 		return;
 	r->hw = h;
@@ -376,13 +376,55 @@ append_leader_change(struct kr_repl *r, int64_t now)
 	return kr_log_append(r->log, r->scratch, (uint32_t)n);
 }
 
+/*
+ * The dataplane's roles, as the control plane commands them. Every command passes
+ * through fenced first (nothing appended, truncated or acknowledged), then takes the
+ * commanded role; failed (a storage failure, or a leader asking to truncate committed
+ * records) is the end. Rows: from; columns: to.
+ */
+#define FE KR_REPL_FENCED
+#define LE KR_REPL_LEADER
+#define FO KR_REPL_FOLLOWER
+#define UN KR_REPL_UNATTACHED
+#define FA KR_REPL_FAILED
+static const bool role_legal[FA + 1][FA + 1] = {
+	[FE] = {[FE] = true, [LE] = true, [FO] = true, [UN] = true, [FA] = true},
+	[LE] = {[FE] = true, [FA] = true},
+	[FO] = {[FE] = true, [FA] = true},
+	[UN] = {[FE] = true, [FA] = true},
+};
+#undef FE
+#undef LE
+#undef FO
+#undef UN
+#undef FA
+
+/* The one place the dataplane's role changes. What belongs to a role is reset on the way
+ * in: the leader's own state when it takes office, the fetch state on every change. */
+static void
+rp_become(struct kr_repl *r, enum kr_repl_role to)
+{
+	uint32_t next = r->fetch.bootstrap_next;
+
+	RP_ASSERT(role_legal[r->role][to]);
+	r->role = to;
+	memset(&r->fetch, 0, sizeof(r->fetch));
+	r->fetch.bootstrap_next = next;
+	r->fetch.next_us = RP_NEVER;
+	r->fetch.to = KR_NODE_NONE;
+	r->fetch.first_hw = KR_OFFSET_NONE;
+	r->fetch.leader_liveness_us = KR_TIME_NONE;
+	if (to == KR_REPL_LEADER)
+		memset(&r->lead, 0, sizeof(r->lead));
+}
+
 static void
 become_leader(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 {
-	r->role = KR_REPL_LEADER;
+	rp_become(r, KR_REPL_LEADER);
 	r->leader_id = r->cfg.node_id;
 	r->hw = KR_OFFSET_NONE; /* unknown until this epoch commits its first record */
-	r->epoch_start = kr_log_end(r->log);
+	r->lead.epoch_start = kr_log_end(r->log);
 	for (uint32_t i = 0; i < r->n_replicas; i++) {
 		if (!r->replicas[i].voter)
 			r->replicas[i].id = KR_NODE_NONE;
@@ -398,12 +440,8 @@ become_leader(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 static void
 start_following(struct kr_repl *r, int32_t leader, int64_t now, struct kr_rp_out *out)
 {
-	r->role = KR_REPL_FOLLOWER;
+	rp_become(r, KR_REPL_FOLLOWER);
 	r->leader_id = leader;
-	r->first_hw = KR_OFFSET_NONE;
-	r->caught_up_sent = false;
-	r->leader_liveness_us = KR_TIME_NONE;
-	r->fetch_inflight = false;
 	rp_send_fetch(r, now, out);
 }
 
@@ -450,9 +488,7 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 	}
 	if (r->role == KR_REPL_LEADER)
 		step_down(r, out);
-	r->role = KR_REPL_FENCED; /* until the case below says otherwise */
-	r->fetch_inflight = false;
-	r->next_fetch_us = RP_NEVER;
+	rp_become(r, KR_REPL_FENCED); /* until the case below says otherwise */
 	if (cmd->type != KR_CMD_LEADER)
 		r->leader_id = cmd->type == KR_CMD_FOLLOWER ? cmd->node : KR_NODE_NONE;
 	r->epoch = cmd->epoch;
@@ -475,7 +511,7 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 		start_following(r, cmd->node, now, out);
 		break;
 	case KR_CMD_UNATTACHED:
-		r->role = KR_REPL_UNATTACHED;
+		rp_become(r, KR_REPL_UNATTACHED);
 		if (!rp_self_voter(r))
 			rp_send_fetch(r, now, out); /* an observer looks for the leader */
 		break;
@@ -601,8 +637,9 @@ kr_repl_on_durable(struct kr_repl *r, uint64_t offset, uint32_t gen, int64_t now
 	r->durable = offset;
 	if (r->role == KR_REPL_LEADER) {
 		rp_advance_hw(r, now, out);
-	} else if (r->role == KR_REPL_FOLLOWER && r->fetch_inflight &&
-		   own_durable(r) > r->durable_sent && kr_log_end(r->log) >= r->cfg.repair_target) {
+	} else if (r->role == KR_REPL_FOLLOWER && r->fetch.inflight &&
+		   own_durable(r) > r->fetch.durable_sent &&
+		   kr_log_end(r->log) >= r->cfg.repair_target) {
 		/* tell the leader at once: this Fetch replaces the one parked there */
 		rp_send_fetch(r, now, out);
 	}
@@ -617,9 +654,7 @@ kr_repl_fail(struct kr_repl *r, enum kr_fatal why, int64_t now, struct kr_rp_out
 		return;
 	if (r->role == KR_REPL_LEADER)
 		step_down(r, out);
-	r->role = KR_REPL_FAILED;
-	r->fetch_inflight = false;
-	r->next_fetch_us = RP_NEVER;
+	rp_become(r, KR_REPL_FAILED);
 	ev = rp_event(out, KR_EV_FATAL);
 	ev->seq = why;
 	ev->epoch = r->epoch;
@@ -644,10 +679,10 @@ kr_repl_next_deadline(const struct kr_repl *r)
 		if (r->reads[i].active && r->reads[i].deadline < d)
 			d = r->reads[i].deadline;
 	if (r->role == KR_REPL_FOLLOWER || r->role == KR_REPL_UNATTACHED) {
-		if (r->fetch_inflight && r->fetch_sent_us + r->cfg.fetch_retry_us < d)
-			d = r->fetch_sent_us + r->cfg.fetch_retry_us;
-		if (!r->fetch_inflight && r->next_fetch_us < d)
-			d = r->next_fetch_us;
+		if (r->fetch.inflight && r->fetch.sent_us + r->cfg.fetch_retry_us < d)
+			d = r->fetch.sent_us + r->cfg.fetch_retry_us;
+		if (!r->fetch.inflight && r->fetch.next_us < d)
+			d = r->fetch.next_us;
 	}
 	return d;
 }
@@ -656,8 +691,8 @@ void
 kr_repl_tick(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 {
 	if (r->role == KR_REPL_FOLLOWER || r->role == KR_REPL_UNATTACHED) {
-		if ((r->fetch_inflight && now >= r->fetch_sent_us + r->cfg.fetch_retry_us) ||
-		    (!r->fetch_inflight && now >= r->next_fetch_us))
+		if ((r->fetch.inflight && now >= r->fetch.sent_us + r->cfg.fetch_retry_us) ||
+		    (!r->fetch.inflight && now >= r->fetch.next_us))
 			rp_send_fetch(r, now, out);
 	}
 	rp_service(r, now, out);

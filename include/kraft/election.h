@@ -235,7 +235,16 @@ struct kr_election_stats {
 	uint64_t prevotes_granted;
 };
 
-/* The whole state. Callers allocate it and touch it only through the functions below. */
+/* The whole state. Callers allocate it and touch it only through the functions below.
+ *
+ * Invariants (asserted by el_check() after every role change):
+ *   voter_index < 0 (an observer): role is unattached or follower.
+ *   role leader or resigned: leader_id is this node.
+ *   role candidate: voted_id is this node.
+ *   role follower: leader_id is another node.
+ *   epoch never decreases; persisted.epoch <= epoch, and a KR_EL_PERSIST is out for any
+ *   difference before anything that reflects it.
+ */
 struct kr_election {
 	struct kr_election_config cfg;
 	int voter_index; /* self in cfg.voters, or -1: an observer */
@@ -274,22 +283,33 @@ struct kr_election {
 	uint32_t vote_waiting_corr[KR_VOTERS_MAX];
 	struct kr_vote_req vote_waiting_req[KR_VOTERS_MAX];
 
-	/* Prospective and candidate. */
-	uint8_t vote_state[KR_VOTERS_MAX];
-	uint32_t vote_corr[KR_VOTERS_MAX]; /* correlation of this round's request */
-	uint32_t retries;
+	/* Prospective and candidate: this round's answers (reset by each round); the lost
+	 * rounds in a row (reset once an election ends: leader or follower). */
+	struct {
+		uint8_t vote_state[KR_VOTERS_MAX];
+		uint32_t vote_corr[KR_VOTERS_MAX]; /* correlation of this round's request */
+		uint32_t retries;
+	} cand;
 
-	/* Leader: what the dataplane reported; resigned: successors. */
-	int64_t last_fetch_us[KR_VOTERS_MAX];
-	uint64_t fetch_offset[KR_VOTERS_MAX];
-	bool acked[KR_VOTERS_MAX]; /* BeginQuorumEpoch (leader), EndQuorumEpoch (resigned) */
-	uint8_t n_successors;
-	int32_t successors[KR_VOTERS_MAX];
+	/* Leader, and resigned (the leader that stepped down, in the same epoch): what the
+	 * dataplane reported of each voter (reset on taking office), the acknowledgements of
+	 * BeginQuorumEpoch (leader) or EndQuorumEpoch (resigned), the successors by fetch
+	 * offset (resigned). */
+	struct {
+		int64_t last_fetch_us[KR_VOTERS_MAX];
+		uint64_t fetch_offset[KR_VOTERS_MAX];
+		bool acked[KR_VOTERS_MAX];
+		uint8_t n_successors;
+		int32_t successors[KR_VOTERS_MAX];
+	} lead;
 
-	/* Follower. */
-	bool has_fetched;      /* a good Fetch reply from the leader in this epoch */
-	bool leader_resigning; /* it sent EndQuorumEpoch: its successors' pre-votes are
-				* granted, and its late replies keep the shortened timer */
+	/* Follower: reset on following a new leader. */
+	struct {
+		bool has_fetched;      /* a good Fetch reply from the leader in this epoch */
+		bool leader_resigning; /* it sent EndQuorumEpoch: its successors' pre-votes are
+					* granted, and its late replies keep the shortened
+					* timer */
+	} foll;
 
 	/* Vote gate: amnesia or damage (struct kr_election_start). */
 	bool vote_blocked;

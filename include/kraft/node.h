@@ -36,6 +36,8 @@
 
 struct rte_ring;
 
+#define KN_CACHE_LINE 64 /* what threads write is kept apart by this much (x86) */
+
 /* A kraftctl request or answer carried between the planes. The largest is a READ_RESP
  * holding one largest batch. */
 #define KN_MGMT_FRAME_MAX                                                                          \
@@ -114,7 +116,9 @@ struct kn_node {
 
 	struct rte_ring *cmd, *event, *mreq, *mresp, *flush, *done;
 	int dp_wake, ctl_wake, flush_wake; /* eventfds */
-	atomic_bool dp_sleeping, ctl_sleeping;
+	/* each sleeper writes its own flag, on its own cache line; the other side reads it */
+	_Alignas(KN_CACHE_LINE) atomic_bool dp_sleeping;
+	_Alignas(KN_CACHE_LINE) atomic_bool ctl_sleeping;
 
 	/* the flush job: the dataplane's until it is pushed on the flush ring, the flush
 	 * thread's until it comes back on the done ring */
@@ -139,13 +143,19 @@ struct kn_node {
 	atomic_bool stop_dp; /* control -> dataplane: flush everything and exit */
 	atomic_bool dp_done; /* dataplane -> control: it has exited */
 	atomic_int fatal;    /* a KR_FATAL_* code once the node fail-stopped */
-	struct kn_stats dp_stats, ctl_stats, flush_stats; /* each written by one thread */
-	uint64_t mgmt_auth_drops[KR_AUTH_DROP_COUNT];	  /* the management listener's */
 
-	/* published for telemetry (seqlocks: odd while being written) */
-	_Atomic uint32_t dp_snap_seq;
+	/* Counters, each set written by one thread only, on cache lines of their own (no
+	 * false sharing between the poller and the others). */
+	_Alignas(KN_CACHE_LINE) struct kn_stats dp_stats;    /* the dataplane thread */
+	_Alignas(KN_CACHE_LINE) struct kn_stats ctl_stats;   /* the control thread */
+	uint64_t mgmt_auth_drops[KR_AUTH_DROP_COUNT];	     /* the control thread */
+	_Alignas(KN_CACHE_LINE) struct kn_stats flush_stats; /* the flush thread */
+
+	/* published for telemetry (seqlocks: odd while being written), by the dataplane
+	 * thread and by the control thread */
+	_Alignas(KN_CACHE_LINE) _Atomic uint32_t dp_snap_seq;
 	struct kn_dp_snapshot dp_snap;
-	_Atomic uint32_t el_snap_seq;
+	_Alignas(KN_CACHE_LINE) _Atomic uint32_t el_snap_seq;
 	struct kr_election_stats el_snap;
 };
 

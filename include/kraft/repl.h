@@ -236,7 +236,14 @@ struct kr_parked_read {
 	int64_t deadline;
 };
 
-/* The whole state. Callers allocate it and touch it only through the functions below. */
+/* The whole state. Callers allocate it and touch it only through the functions below.
+ *
+ * Invariants (asserted where they can break):
+ *   hw == KR_OFFSET_NONE or hw <= the log end; on a leader hw > lead.epoch_start.
+ *   committed never decreases, and committed >= hw whenever hw is known.
+ *   durable <= the log end.
+ *   role changes only in rp_become() (repl.c), against its table.
+ */
 struct kr_repl {
 	struct kr_repl_config cfg;
 	struct kr_log *log;
@@ -250,9 +257,15 @@ struct kr_repl {
 	uint32_t gen;		/* bumped by every truncation: older flush reports are void */
 	int64_t wall_offset_us; /* wall clock = now + this (batch timestamps, DescribeQuorum) */
 
-	/* leader */
-	uint64_t epoch_start; /* offset of this epoch's LeaderChange record */
-	uint32_t n_replicas;  /* voters first, then observer slots */
+	/* The leader's own, reset when it takes office. */
+	struct {
+		uint64_t epoch_start; /* offset of this epoch's LeaderChange record */
+	} lead;
+	/* What a leader tracks. Replicas keep their key and the latest start heard across
+	 * terms (late packets outlive terms); pending appends outlive the term that took them
+	 * (answered "outcome unknown" after it); the producer table is rebuilt from the log by
+	 * each new leader. */
+	uint32_t n_replicas; /* voters first, then observer slots */
 	struct kr_replica replicas[KR_REPLICAS_MAX];
 	uint32_t pending_head;
 	uint32_t pending_n;
@@ -260,22 +273,25 @@ struct kr_repl {
 	struct kr_pending_append pending[KR_PENDING_APPENDS_MAX];
 	struct kr_producers producers;
 
-	/* follower and observer */
-	bool fetch_inflight;
-	uint32_t fetch_corr;
-	int32_t fetch_to;
-	int64_t fetch_sent_us;
-	int64_t next_fetch_us;
-	uint64_t durable_sent;
-	uint64_t first_hw; /* the first HW the leader of this epoch reported */
-	bool caught_up_sent;
-	int64_t leader_liveness_us;
-	uint32_t bootstrap_next;
+	/* Fetching: a follower, or an observer looking for the leader; reset by every role
+	 * command (bootstrap_next excepted: observers ask the voters in turn). */
+	struct {
+		bool inflight;
+		uint32_t corr;
+		int32_t to;
+		int64_t sent_us;
+		int64_t next_us;
+		uint64_t durable_sent;
+		uint64_t first_hw; /* the first HW the leader of this epoch reported */
+		bool caught_up_sent;
+		int64_t leader_liveness_us;
+		uint32_t bootstrap_next;
+	} fetch;
 
 	struct kr_parked_read reads[KR_PARKED_READS_MAX];
 	uint32_t next_correlation;
 	struct kr_repl_stats stats;
-	struct kr_auth auth; /* frames in are checked, frames out sealed (by the shell) */
+	struct kr_auth auth; /* frames in are checked, frames out sealed (the harness) */
 	struct kr_replica_info describe[KR_REPLICAS_MAX];
 	uint8_t scratch[KR_BATCH_BYTES_MAX];
 };

@@ -520,7 +520,7 @@ check_step(struct sim *s, struct node *nd)
 		for (int i = 0; i < e->cfg.n_voters; i++) {
 			struct node *v = &s->nodes[e->cfg.voters[i] - 1];
 
-			if (e->acked[i] && v != nd && v->spoke_epoch < e->epoch)
+			if (e->lead.acked[i] && v != nd && v->spoke_epoch < e->epoch)
 				check_violation(s,
 						"leader %d (epoch %u) counts node %d as having "
 						"acknowledged "

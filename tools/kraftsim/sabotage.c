@@ -244,7 +244,7 @@ sab_stale_divergence(struct sim *s, struct node *l, struct node *f)
 {
 	struct kr_msg m = {.api = KR_API_FETCH_RESP};
 
-	if (!f->r->fetch_inflight || f->r->committed == KR_OFFSET_NONE || f->r->committed == 0)
+	if (!f->r->fetch.inflight || f->r->committed == KR_OFFSET_NONE || f->r->committed == 0)
 		return false;
 	/* the answer to its Fetch says its log diverged from the very start */
 	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
@@ -253,7 +253,7 @@ sab_stale_divergence(struct sim *s, struct node *l, struct node *f)
 						.diverging = 1,
 						.diverging_epoch = 0,
 						.diverging_end_offset = 0};
-	sim_inject_frame(s, l, f, f->r->fetch_corr, &m);
+	sim_inject_frame(s, l, f, f->r->fetch.corr, &m);
 	return true;
 }
 
