@@ -103,6 +103,7 @@ rnode_full(int32_t id, int n_voters, bool memory_mode, uint32_t frame_max, uint6
 		.fetch_backoff_us = 10 * MS,
 		.liveness_interval_us = 0,
 		.repair_target = repair,
+		.incarnation = 1000 + (uint64_t)id, /* every reply must echo it */
 	};
 
 	for (int i = 0; i < n_voters; i++)
@@ -477,7 +478,8 @@ follower_never_takes_the_hw_from_a_diverging_reply(void **state)
 	(void)state;
 	fill_log(f, mine, 2, 5);
 	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
-	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = f->r.cfg.incarnation,
+						.frame_count = 1,
 						.leader_id = 1,
 						.epoch = 3,
 						.diverging = 1,
@@ -504,7 +506,8 @@ follower_refuses_to_truncate_below_its_hw_and_stops(void **state)
 	cmd(f, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
 	assert_int_equal(f->r.hw, KR_OFFSET_NONE);
 	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
-	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = f->r.cfg.incarnation,
+						.frame_count = 1,
 						.leader_id = 1,
 						.epoch = 3,
 						.diverging = 1,
@@ -543,7 +546,8 @@ reply_to_an_earlier_start_is_never_taken_for_this_ones(void **state)
 	assert_true(f->r.fetch.inflight);
 	assert_int_not_equal(f->r.fetch.corr, old_corr);
 	/* the answer to the first start's Fetch arrives now, telling it to truncate */
-	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = 7, /* the first start's */
+						.frame_count = 1,
 						.leader_id = 1,
 						.epoch = 3,
 						.diverging = 1,
@@ -554,6 +558,81 @@ reply_to_an_earlier_start_is_never_taken_for_this_ones(void **state)
 	assert_int_equal(f->r.stats.drops[KR_RP_DROP_STALE_REPLY], 1);
 	assert_true(f->r.fetch.inflight); /* still waiting for its own answer */
 	rnode_free(f);
+}
+
+/* Correlation ids are 32 bits and each start begins at a hash of its incarnation, so two
+ * starts' ids can meet. A reply names the start it answers: one to an earlier start is
+ * refused even when its correlation id is exactly the one in flight now. */
+static void
+reply_with_this_starts_correlation_but_another_start_is_refused(void **state)
+{
+	const uint32_t mine[2] = {1, 2};
+	struct rnode *f = rnode(2, 3, true);
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+
+	(void)state;
+	fill_log(f, mine, 2, 5);
+	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
+	assert_true(f->r.fetch.inflight);
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = f->r.cfg.incarnation - 1,
+						.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 3,
+						.diverging = 1,
+						.diverging_epoch = 1,
+						.diverging_end_offset = 5};
+	packet(f, 1, f->r.fetch.corr, &m);	  /* the same correlation id, an earlier start */
+	assert_int_equal(kr_log_end(f->log), 10); /* untouched */
+	assert_int_equal(f->r.stats.drops[KR_RP_DROP_STALE_REPLY], 1);
+	assert_true(f->r.fetch.inflight);
+	m.u.fetch_resp.incarnation = f->r.cfg.incarnation; /* its own: taken */
+	packet(f, 1, f->r.fetch.corr, &m);
+	assert_int_equal(kr_log_end(f->log), 5);
+	assert_int_equal(f->r.stats.drops[KR_RP_DROP_STALE_REPLY], 1);
+	rnode_free(f);
+}
+
+/* The leader echoes the Fetch's incarnation in every reply: records, errors, a parked
+ * answer, and the answer a parked Fetch gets when the leader steps down. */
+static void
+every_fetch_reply_echoes_the_fetchers_incarnation(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	fetch_inc(n, 2, 1, 1, 0, 0, 0, 0, 41); /* not leader yet: an error */
+	assert_int_equal(fetch_resp(n, 0)->error, KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	assert_int_equal(fetch_resp(n, 0)->incarnation, 41);
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	clear(n);
+	fetch_inc(n, 2, 2, 1, 0, 0, 0, WAIT, 42); /* records (the LeaderChange) */
+	assert_true(fetch_resp(n, 0)->records_len > 0);
+	assert_int_equal(fetch_resp(n, 0)->incarnation, 42);
+	clear(n);
+	fetch_inc(n, 2, 3, 1, 1, 1, 1, WAIT, 42); /* parked, then answered at max wait */
+	fetch_inc(n, 3, 4, 1, 1, 1, 1, WAIT, 43);
+	clear(n);
+	fetch_inc(n, 2, 5, 1, 1, 1, 1, WAIT, 42);
+	fetch_inc(n, 3, 6, 1, 1, 1, 1, WAIT, 43);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 0);
+	tick(n, WAIT);
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 2);
+	for (int i = 0; i < 2; i++) {
+		const struct kr_rp_action *a = find_send(n, KR_API_FETCH_RESP, i);
+
+		assert_int_equal(a->u.send.msg.u.fetch_resp.incarnation,
+				 a->u.send.correlation == 5 ? 42 : 43);
+	}
+	clear(n);
+	fetch_inc(n, 3, 7, 1, 1, 1, 1, WAIT, 44); /* node 3 restarted: told the HW at once */
+	assert_int_equal(fetch_resp(n, 0)->incarnation, 44);
+	clear(n);
+	fetch_inc(n, 3, 8, 1, 1, 1, 1, WAIT, 44); /* parked */
+	assert_int_equal(count_sends(n, KR_API_FETCH_RESP), 0);
+	cmd(n, KR_CMD_FENCE, 2, KR_NODE_NONE, 1);
+	assert_int_equal(fetch_resp(n, 0)->error, KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	assert_int_equal(fetch_resp(n, 0)->incarnation, 44);
+	rnode_free(n);
 }
 
 static void
@@ -581,7 +660,8 @@ follower_hw_is_capped_at_what_the_frame_validated_and_never_lowered(void **state
 	/* a later frame with a lower HW (a stale leader view) does not lower it */
 	struct kr_msg m = {.api = KR_API_FETCH_RESP};
 
-	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = f->r.cfg.incarnation,
+						.frame_count = 1,
 						.leader_id = 1,
 						.epoch = 1,
 						.base_offset = 6,
@@ -880,7 +960,8 @@ frames_from_another_leader_or_epoch_are_dropped(void **state)
 
 	(void)state;
 	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
-	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = f->r.cfg.incarnation,
+						.frame_count = 1,
 						.leader_id = 3,
 						.epoch = 3,
 						.high_watermark = 1,
@@ -1278,7 +1359,8 @@ fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges(void **state)
 	assert_int_equal(ack->last_epoch, 2);
 	assert_int_equal(ack->offset, 6);
 	/* the reply to the Fetch sent before the fence: neither truncation nor append */
-	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = n->r.cfg.incarnation,
+						.frame_count = 1,
 						.leader_id = 1,
 						.epoch = 2,
 						.diverging = 1,
@@ -1309,7 +1391,8 @@ flush_reports_from_before_a_truncation_are_void(void **state)
 	f->r.durable = 0;
 	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
 	gen = f->r.gen;
-	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = f->r.cfg.incarnation,
+						.frame_count = 1,
 						.leader_id = 1,
 						.epoch = 3,
 						.diverging = 1,
@@ -1359,7 +1442,8 @@ follower_restarts_at_the_leaders_log_start_when_it_fell_behind_retention(void **
 
 	(void)state;
 	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
-	m.u.fetch_resp = (struct kr_fetch_resp){.error = KR_ERR_OFFSET_OUT_OF_RANGE,
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = f->r.cfg.incarnation,
+						.error = KR_ERR_OFFSET_OUT_OF_RANGE,
 						.frame_count = 1,
 						.leader_id = 1,
 						.epoch = 3,
@@ -1574,6 +1658,8 @@ main(void)
 		cmocka_unit_test(follower_never_takes_the_hw_from_a_diverging_reply),
 		cmocka_unit_test(follower_refuses_to_truncate_below_its_hw_and_stops),
 		cmocka_unit_test(reply_to_an_earlier_start_is_never_taken_for_this_ones),
+		cmocka_unit_test(reply_with_this_starts_correlation_but_another_start_is_refused),
+		cmocka_unit_test(every_fetch_reply_echoes_the_fetchers_incarnation),
 		cmocka_unit_test(
 			follower_hw_is_capped_at_what_the_frame_validated_and_never_lowered),
 		cmocka_unit_test(

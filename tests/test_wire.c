@@ -118,6 +118,7 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 		assert_int_equal(x->diverging_end_offset, y->diverging_end_offset);
 		assert_int_equal(x->diverging_epoch, y->diverging_epoch);
 		assert_int_equal(x->prev_epoch, y->prev_epoch);
+		assert_int_equal(x->incarnation, y->incarnation);
 		assert_int_equal(x->records_len, y->records_len);
 		assert_memory_equal(x->records, y->records, x->records_len);
 		break;

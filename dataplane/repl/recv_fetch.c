@@ -12,10 +12,10 @@
 
 /* An answer without records: an error, a divergence, or nothing new yet. */
 static struct kr_fetch_resp *
-reply_one(struct kr_repl *r, uint64_t addr, uint32_t corr, uint16_t error, struct kr_rp_out *out)
+reply_one(struct kr_repl *r, uint64_t addr, const struct kr_fetch_key *k, uint16_t error,
+	  struct kr_rp_out *out)
 {
-	struct kr_msg *m = rp_send(out, KR_NODE_NONE, addr, corr, KR_API_FETCH_RESP);
-	struct kr_fetch_resp *f = &m->u.fetch_resp;
+	struct kr_fetch_resp *f = rp_fetch_resp(out, addr, k);
 
 	f->error = error;
 	f->frame_count = 1;
@@ -29,8 +29,8 @@ reply_one(struct kr_repl *r, uint64_t addr, uint32_t corr, uint16_t error, struc
 }
 
 bool
-rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, uint32_t corr, uint64_t offset,
-	       uint32_t max_bytes, struct kr_rp_out *out)
+rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, const struct kr_fetch_key *k,
+	       uint64_t offset, uint32_t max_bytes, struct kr_rp_out *out)
 {
 	struct kr_log_span spans[KR_REPLY_FRAMES_MAX];
 	uint32_t budget = max_bytes < r->cfg.fetch_max_bytes ? max_bytes : r->cfg.fetch_max_bytes;
@@ -47,7 +47,7 @@ rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, uint32_t corr, uint64_
 
 		if (rc == -EMSGSIZE && n == 0 && cap == r->cfg.frame_records_max) {
 			/* a batch larger than a frame: the cluster's frame size is misconfigured */
-			reply_one(r, rep->addr, corr, KR_ERR_UNKNOWN_SERVER_ERROR, out);
+			reply_one(r, rep->addr, k, KR_ERR_UNKNOWN_SERVER_ERROR, out);
 			rp_drop(r, KR_RP_DROP_BAD_BATCH);
 			return true;
 		}
@@ -58,12 +58,10 @@ rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, uint32_t corr, uint64_
 		n++;
 	}
 	if (n == 0) {
-		reply_one(r, rep->addr, corr, KR_ERR_NONE, out)->base_offset = offset;
+		reply_one(r, rep->addr, k, KR_ERR_NONE, out)->base_offset = offset;
 	} else {
 		for (uint32_t i = 0; i < n; i++) {
-			struct kr_msg *m =
-				rp_send(out, KR_NODE_NONE, rep->addr, corr, KR_API_FETCH_RESP);
-			struct kr_fetch_resp *f = &m->u.fetch_resp;
+			struct kr_fetch_resp *f = rp_fetch_resp(out, rep->addr, k);
 
 			f->error = KR_ERR_NONE;
 			f->frame_index = (uint16_t)i;
@@ -120,26 +118,26 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	struct kr_replica *rep;
 	struct kr_epoch_end end;
 	uint64_t leo = kr_log_end(r->log);
-	uint32_t corr = h->correlation_id;
+	const struct kr_fetch_key key = {h->correlation_id, req->incarnation}, *k = &key;
 
 	/* guard: who leads, which epoch, which ranges */
 	if (r->role != KR_REPL_LEADER) {
 		/* a follower names the leader it knows: how observers find it */
-		reply_one(r, addr, corr, KR_ERR_NOT_LEADER_OR_FOLLOWER, out);
+		reply_one(r, addr, k, KR_ERR_NOT_LEADER_OR_FOLLOWER, out);
 		return;
 	}
 	if (req->last_fetched_epoch > req->epoch ||
 	    (req->durable_offset != KR_OFFSET_NONE && req->durable_offset > req->fetch_offset) ||
 	    req->fetch_offset > KR_OFFSET_MAX) {
-		reply_one(r, addr, corr, KR_ERR_INVALID_REQUEST, out);
+		reply_one(r, addr, k, KR_ERR_INVALID_REQUEST, out);
 		return;
 	}
 	if (req->epoch < r->epoch && !KR_BUG(ACCEPT_STALE_EPOCH_FETCH)) {
-		reply_one(r, addr, corr, KR_ERR_FENCED_LEADER_EPOCH, out);
+		reply_one(r, addr, k, KR_ERR_FENCED_LEADER_EPOCH, out);
 		return;
 	}
 	if (req->epoch > r->epoch) {
-		reply_one(r, addr, corr, KR_ERR_UNKNOWN_LEADER_EPOCH, out);
+		reply_one(r, addr, k, KR_ERR_UNKNOWN_LEADER_EPOCH, out);
 		return;
 	}
 	/* A Fetch from an earlier start of the node than one already heard, from any of its
@@ -152,7 +150,7 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	rep = rp_replica(r, h->sender_id, req->replica_dir, true);
 	if (rep == NULL) {
 		rp_drop(r, KR_RP_DROP_OBSERVERS_FULL);
-		reply_one(r, addr, corr, KR_ERR_BUSY, out);
+		reply_one(r, addr, k, KR_ERR_BUSY, out);
 		return;
 	}
 	if (req->incarnation > rep->incarnation) { /* it restarted: forget what it said */
@@ -178,7 +176,7 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	}
 
 	if (req->fetch_offset < kr_log_start(r->log)) {
-		reply_one(r, addr, corr, KR_ERR_OFFSET_OUT_OF_RANGE, out);
+		reply_one(r, addr, k, KR_ERR_OFFSET_OUT_OF_RANGE, out);
 		return;
 	}
 	/* Divergence, answered at once: the largest epoch <= the replica's last fetched one
@@ -186,7 +184,7 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	 * LEO, the replica's log differs from here on and it must truncate. */
 	end = kr_epoch_cache_end_for(kr_log_epochs(r->log), req->last_fetched_epoch, leo);
 	if (end.epoch != req->last_fetched_epoch || end.end_offset < req->fetch_offset) {
-		struct kr_fetch_resp *f = reply_one(r, addr, corr, KR_ERR_NONE, out);
+		struct kr_fetch_resp *f = reply_one(r, addr, k, KR_ERR_NONE, out);
 
 		f->diverging = 1;
 		f->diverging_epoch = end.epoch;
@@ -207,11 +205,11 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 
 	if (req->fetch_offset < leo || req->max_wait_us == 0 ||
 	    (r->hw != KR_OFFSET_NONE && (rep->hw_sent == KR_OFFSET_NONE || r->hw > rep->hw_sent))) {
-		rp_fetch_reply(r, rep, corr, req->fetch_offset, req->max_bytes, out);
+		rp_fetch_reply(r, rep, k, req->fetch_offset, req->max_bytes, out);
 		return;
 	}
 	rep->parked = true;
-	rep->parked_corr = corr;
+	rep->parked_key = key;
 	rep->parked_offset = req->fetch_offset;
 	rep->parked_max_bytes = req->max_bytes;
 	rep->parked_deadline =

@@ -1,9 +1,10 @@
 /* kraftd: Fetch on a follower or observer: sending it, and taking its reply frames.
  *
- * A frame is appended only if it answers the Fetch in flight, comes from the current
- * leader in the current epoch, and starts exactly at this log's end with the epoch this
- * log ends in; anything else is dropped and the next Fetch starts again from the LEO
- * (include/kraft/wire.h, FETCH_RESP). A divergence truncates to where the logs agree,
+ * A frame is appended only if it answers the Fetch in flight (its correlation id and
+ * this start's incarnation), comes from the current leader in the current epoch, and
+ * starts exactly at this log's end with the epoch this log ends in; anything else is
+ * dropped and the next Fetch starts again from the LEO (include/kraft/wire.h,
+ * FETCH_RESP). A divergence truncates to where the logs agree,
  * never below the high watermark. The high watermark comes only from a non-diverging
  * frame of the current leader, capped at what that frame validated (this log's end),
  * and never goes down.
@@ -145,7 +146,7 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		return;
 	}
 	if (!r->fetch.inflight || h->correlation_id != r->fetch.corr ||
-	    h->sender_id != r->fetch.to) {
+	    resp->incarnation != r->cfg.incarnation || h->sender_id != r->fetch.to) {
 		rp_drop(r, KR_RP_DROP_STALE_REPLY);
 		return;
 	}

@@ -55,6 +55,15 @@ rp_drop(struct kr_repl *r, enum kr_rp_drop why)
 	r->stats.drops[why]++;
 }
 
+struct kr_fetch_resp *
+rp_fetch_resp(struct kr_rp_out *out, uint64_t addr, const struct kr_fetch_key *k)
+{
+	struct kr_msg *m = rp_send(out, KR_NODE_NONE, addr, k->correlation, KR_API_FETCH_RESP);
+
+	m->u.fetch_resp.incarnation = k->incarnation;
+	return &m->u.fetch_resp;
+}
+
 uint32_t
 rp_correlation(struct kr_repl *r)
 {
@@ -315,7 +324,7 @@ rp_service(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 
 			if (!parked_ready(r, rep) && !(rep->parked && now >= rep->parked_deadline))
 				continue;
-			if (rp_fetch_reply(r, rep, rep->parked_corr, rep->parked_offset,
+			if (rp_fetch_reply(r, rep, &rep->parked_key, rep->parked_offset,
 					   rep->parked_max_bytes, out))
 				rep->parked = false;
 		}
@@ -333,20 +342,20 @@ step_down(struct kr_repl *r, struct kr_rp_out *out)
 	r->pending_unknown = r->pending_n;
 	for (uint32_t i = 0; i < r->n_replicas; i++) {
 		struct kr_replica *rep = &r->replicas[i];
-		struct kr_msg *m;
+		struct kr_fetch_resp *f;
 
 		if (!rep->parked)
 			continue;
 		rep->parked = false;
 		if (!rp_room(out, 1))
 			continue; /* it will fetch again after its retry time */
-		m = rp_send(out, KR_NODE_NONE, rep->addr, rep->parked_corr, KR_API_FETCH_RESP);
-		m->u.fetch_resp.error = KR_ERR_NOT_LEADER_OR_FOLLOWER;
-		m->u.fetch_resp.frame_count = 1;
-		m->u.fetch_resp.leader_id = KR_NODE_NONE;
-		m->u.fetch_resp.epoch = r->epoch;
-		m->u.fetch_resp.high_watermark = KR_OFFSET_NONE;
-		m->u.fetch_resp.log_start_offset = kr_log_start(r->log);
+		f = rp_fetch_resp(out, rep->addr, &rep->parked_key);
+		f->error = KR_ERR_NOT_LEADER_OR_FOLLOWER;
+		f->frame_count = 1;
+		f->leader_id = KR_NODE_NONE;
+		f->epoch = r->epoch;
+		f->high_watermark = KR_OFFSET_NONE;
+		f->log_start_offset = kr_log_start(r->log);
 	}
 }
 

@@ -62,8 +62,11 @@ void rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 void rp_service(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 /* Leader: a reply to replica's Fetch at offset, built from the log now. Returns false
  * (and sends nothing) if out has no room for it. */
-bool rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, uint32_t corr, uint64_t offset,
-		    uint32_t max_bytes, struct kr_rp_out *out);
+bool rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, const struct kr_fetch_key *k,
+		    uint64_t offset, uint32_t max_bytes, struct kr_rp_out *out);
+/* A FETCH_RESP frame to addr answering the Fetch k names (fields after the key zero). */
+struct kr_fetch_resp *rp_fetch_resp(struct kr_rp_out *out, uint64_t addr,
+				    const struct kr_fetch_key *k);
 /* Follower: flush, report, catch up after the log grew or shrank. */
 void rp_log_changed(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 /* Follower: send the next Fetch (to the leader, or to a voter while discovering). */

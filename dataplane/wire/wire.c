@@ -439,6 +439,7 @@ dec_fetch_resp(const uint8_t *b, uint32_t n, struct kr_fetch_resp *m)
 	m->diverging_end_offset = kr_get_le64(b + 40);
 	m->diverging_epoch = kr_get_le32(b + 48);
 	m->prev_epoch = kr_get_le32(b + 52);
+	m->incarnation = kr_get_le64(b + 64);
 	m->records = b + KR_FETCH_RESP_FIXED_BYTES;
 	m->records_len = rlen;
 	return 0;
@@ -464,6 +465,7 @@ enc_fetch_resp(uint8_t *b, size_t cap, const struct kr_fetch_resp *m)
 	kr_put_le32(b + 52, m->prev_epoch);
 	kr_put_le32(b + 56, m->records_len);
 	memset(b + 60, 0, 4);
+	kr_put_le64(b + 64, m->incarnation);
 	if (m->records_len)
 		memcpy(b + KR_FETCH_RESP_FIXED_BYTES, m->records, m->records_len);
 	return KR_FETCH_RESP_FIXED_BYTES + (int)m->records_len;

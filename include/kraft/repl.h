@@ -132,7 +132,7 @@ struct kr_rp_out {
 	X(UNEXPECTED_API, "an API this node does not take")                                   \
 	X(CONTROL_TOO_BIG, "a control frame too big for a ring element")                      \
 	X(NOT_FOLLOWING, "a Fetch reply while not following")                                 \
-	X(STALE_REPLY, "a Fetch reply to a request no longer in flight")                      \
+	X(STALE_REPLY, "a Fetch reply to a request not in flight, or to another start")       \
 	X(WRONG_LEADER, "a Fetch reply from another leader or epoch")                         \
 	X(FRAME_MISMATCH, "a Fetch reply frame that does not start at this log's end")        \
 	X(BAD_BATCH, "a batch that would not append (damaged, out of order, no room)")        \
@@ -171,6 +171,12 @@ struct kr_repl_stats {
 /* A replica the leader tracks: a voter (node id, directory id) from the configuration,
  * or an observer slot taken by the first Fetch of a (node id, directory id). A
  * re-formatted voter's new directory is an observer. */
+/* What a Fetch's replies echo: its correlation id and the fetcher's incarnation. */
+struct kr_fetch_key {
+	uint32_t correlation;
+	uint64_t incarnation;
+};
+
 struct kr_replica {
 	int32_t id; /* KR_NODE_NONE: a free observer slot */
 	bool voter;
@@ -187,7 +193,7 @@ struct kr_replica {
 	int64_t last_liveness_us;
 	/* its parked Fetch */
 	bool parked;
-	uint32_t parked_corr;
+	struct kr_fetch_key parked_key;
 	uint64_t parked_offset;
 	uint32_t parked_max_bytes;
 	int64_t parked_deadline;

@@ -19,7 +19,8 @@
  *
  *   offset size  field
  *        0    4  magic: the bytes 'K' 'R' 'F' 'T'
- *        4    1  format version: 2 (KR_WIRE_VERSION; 1 had no voter directory ids)
+ *        4    1  format version: 3 (KR_WIRE_VERSION; 2 had no incarnation in FETCH_RESP,
+ *                1 no voter directory ids either)
  *        5    1  API key (KR_API_TABLE below)
  *        6    1  API version: 0 for every API today (KR_API_TABLE gives the maximum)
  *        7    1  flags: bit 0 KR_FRAME_F_AUTH, an authentication trailer follows the
@@ -105,7 +106,7 @@
  *                          earlier start than one it has seen from that node id (a
  *                          restarted or replaced node's old claims die with it)
  *
- * FETCH_RESP (8), 64 + R bytes: one frame of a reply; a reply may take several frames and
+ * FETCH_RESP (8), 72 + R bytes: one frame of a reply; a reply may take several frames and
  * each stands alone: a follower appends a frame only if every field above is current and
  * its base offset is the follower's log end; anything else is dropped and the next Fetch
  * starts again from the log end.
@@ -125,7 +126,12 @@
  *   52  4 prev_epoch       epoch of the record just before base_offset (0 if none)
  *   56  4 records_len      R
  *   60  4 reserved
- *   64  R records          whole record batches (log.h), back to back
+ *   64  8 incarnation      the fetcher's incarnation, echoed from the Fetch answered: a
+ *                          fetcher takes a frame only if it names its own start, so a
+ *                          late reply to an earlier start is refused whatever its
+ *                          correlation id (correlation ids are 32 bits and restart
+ *                          from a hash of the incarnation)
+ *   72  R records          whole record batches (log.h), back to back
  *
  * APPEND (9), 24 + R bytes: a client appends records; the reply comes at commit.
  *    0  8 producer_id      chosen by the client; with sequence it makes retries safe
@@ -200,7 +206,7 @@
  */
 
 #define KR_WIRE_MAGIC "KRFT"
-#define KR_WIRE_VERSION 2 /* 2: voter directory ids in VOTE and BEGIN_EPOCH */
+#define KR_WIRE_VERSION 3 /* 2: voter directory ids; 3: FETCH_RESP echoes the incarnation */
 #define KR_WIRE_HDR_BYTES 48
 #define KR_WIRE_AUTH_BYTES 32
 /* The largest UDP payload over IPv4 (65535 - 20 - 8) bounds a whole frame. */
@@ -312,7 +318,7 @@ struct kr_frame {
 #define KR_END_EPOCH_FIXED_BYTES 12
 #define KR_EPOCH_RESP_BYTES 12
 #define KR_FETCH_BYTES 56
-#define KR_FETCH_RESP_FIXED_BYTES 64
+#define KR_FETCH_RESP_FIXED_BYTES 72
 #define KR_APPEND_FIXED_BYTES 24
 #define KR_APPEND_RESP_BYTES 24
 #define KR_READ_BYTES 16
@@ -388,6 +394,7 @@ struct kr_fetch_resp {
 	uint64_t diverging_end_offset;
 	uint32_t diverging_epoch;
 	uint32_t prev_epoch;
+	uint64_t incarnation;	/* the fetcher's, from the Fetch answered */
 	const uint8_t *records; /* whole batches; a view into the frame when decoded */
 	uint32_t records_len;
 };

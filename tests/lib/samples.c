@@ -136,6 +136,7 @@ smp_msg(unsigned api, struct kr_msg *m)
 							 .high_watermark = KR_OFFSET_NONE,
 							 .log_start_offset = 5,
 							 .prev_epoch = 2,
+							 .incarnation = 0xfedcba9876543210ull,
 							 .records = batches,
 							 .records_len = batches_len};
 		break;

@@ -247,7 +247,8 @@ sab_stale_divergence(struct sim *s, struct node *l, struct node *f)
 	if (!f->r->fetch.inflight || f->r->committed == KR_OFFSET_NONE || f->r->committed == 0)
 		return false;
 	/* the answer to its Fetch says its log diverged from the very start */
-	m.u.fetch_resp = (struct kr_fetch_resp){.frame_count = 1,
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = f->r->cfg.incarnation,
+						.frame_count = 1,
 						.leader_id = l->id,
 						.epoch = f->r->epoch,
 						.diverging = 1,
