@@ -1,10 +1,26 @@
 """kraftd's frame header in Python, for the tests that speak to nodes on their own
-(the management flood, the hostile-packet injector): include/kraft/wire.h, format 1."""
+(the management flood, the hostile-packet injector): include/kraft/wire.h. The format
+version is read from that header, so the two cannot disagree."""
+import os
+import re
 import socket
 import struct
 import sys
 
 HDR = 48
+
+
+def _wire_version():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "include",
+                        "kraft", "wire.h")
+    with open(path) as f:
+        m = re.search(r"^#define KR_WIRE_VERSION (\d+)", f.read(), re.M)
+    if m is None:
+        sys.exit("kraftwire: no KR_WIRE_VERSION in " + path)
+    return int(m.group(1))
+
+
+VERSION = _wire_version()
 API = {"VOTE": 1, "BEGIN_EPOCH": 3, "END_EPOCH": 5, "FETCH": 7, "APPEND": 9, "READ": 11,
        "DESCRIBE_QUORUM": 13, "DESCRIBE_NODES": 15, "PING": 17, "PING_RESP": 18}
 
@@ -18,7 +34,7 @@ def crc32c(data, crc=0):
     return crc ^ 0xFFFFFFFF
 
 
-def frame(api, body=b"", corr=1, sender=-1, cluster=bytes(16), voter_set=0, version=2,
+def frame(api, body=b"", corr=1, sender=-1, cluster=bytes(16), voter_set=0, version=VERSION,
           api_version=0, flags=0, length=None):
     """A frame; length overrides the stated body length (to build broken ones)."""
     h = (b"KRFT" + bytes([version, api, api_version, flags]) + cluster +
