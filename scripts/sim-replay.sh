@@ -1,6 +1,7 @@
 #!/bin/sh
 # kraftsim replays: the same seed gives the same run byte for byte (every traced step),
-# and the replay line printed with a violation reproduces that violation on its own.
+# the replay line printed with a violation reproduces that violation on its own, and a
+# core's assertion (an abort inside a seed) still names its seed and a replay line.
 #
 # usage: scripts/sim-replay.sh [path/to/kraftsim]   (default: build/tools/kraftsim/kraftsim)
 set -u
@@ -41,6 +42,26 @@ else
 		fail=1
 	else
 		echo "sim-replay: '$replay' reproduces: ${want#kraftsim: }"
+	fi
+fi
+# an abort inside seed 3 of a sweep (what a core's assertion does) names seed 3, and its
+# replay line aborts alone at the same step
+"$SIM" --nodes 3 --seed 2 --seeds 5 --abort-at-step 500 >"$dir/abort" 2>&1
+rc=$?
+want=$(grep -m1 '^kraftsim: CORE ASSERTION in seed 2 at step 500' "$dir/abort")
+replay=$(sed -n 's/^replay: kraftsim //p' "$dir/abort")
+if [ $rc -ne 134 ] || [ -z "$want" ] || [ -z "$replay" ]; then
+	echo "sim-replay: an abort in a seed was not reported (exit $rc)"
+	tail -n 3 "$dir/abort"
+	fail=1
+else
+	# shellcheck disable=SC2086
+	got=$("$SIM" $replay 2>&1 | grep -m1 '^kraftsim: CORE ASSERTION')
+	if [ "$got" != "$want" ]; then
+		printf 'sim-replay: abort replay differs\n  batch:  %s\n  replay: %s\n' "$want" "$got"
+		fail=1
+	else
+		echo "sim-replay: an abort reports its seed and '$replay' reproduces it"
 	fi
 fi
 exit $fail

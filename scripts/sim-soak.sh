@@ -43,6 +43,8 @@ shapes=(
 	"--nodes 2 --durability memory"
 	"--nodes 4 --durability disk"
 	"--nodes 4 --observers 2 --durability memory"
+	"--nodes 6 --observers 1 --durability disk"
+	"--nodes 6 --durability memory"
 	"--nodes 7 --durability disk"
 	"--nodes 7 --observers 1 --durability memory"
 )

@@ -2,6 +2,7 @@
  * broken invariant, and ends with a one-line summary that other tools read. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,52 @@ static const struct {
 	KR_BUG_TABLE(KR_BUG_ROW)
 #undef KR_BUG_ROW
 };
+
+/* The command that runs seed alone with every option that shapes the run. */
+static void
+format_replay(const struct sim_opts *o, uint64_t seed, char *buf, size_t n)
+{
+	size_t k = (size_t)snprintf(buf, n,
+				    "kraftsim --nodes %d --observers %d --durability %s --seed "
+				    "%" PRIu64 " --seeds 1 --steps %" PRIu64 "%s%s",
+				    o->nodes, o->observers, o->memory ? "memory" : "disk", seed,
+				    o->steps, o->auth ? " --auth" : "",
+				    o->no_send_checks ? " --no-send-checks" : "");
+
+	for (int b = 0; b < KR_BUG_COUNT && k < n; b++)
+		if (o->bugs & (1u << b))
+			k += (size_t)snprintf(buf + k, n - k, " --bug %s", bugs[b].name);
+	if (o->sabotage && k < n)
+		k += (size_t)snprintf(buf + k, n - k, " --sabotage %s", sabotage_name(o->sabotage));
+	if (o->abort_at_step && k < n)
+		snprintf(buf + k, n - k, " --abort-at-step %" PRIu64, o->abort_at_step);
+}
+
+static const struct sim_opts *running_opts;
+
+/* A core's assertion (or any abort) inside a seed: say which seed, what led there and how
+ * to replay it, then die of the signal as before. The abort comes from the simulator's
+ * own thread between steps' stdio calls, so stdio is usable here. */
+static void
+on_abort(int sig)
+{
+	const struct sim *s = sim_current;
+	char replay[512];
+
+	fflush(stdout);
+	if (s != NULL && running_opts != NULL) {
+		printf("kraftsim: CORE ASSERTION in seed %" PRIu64 " at step %" PRIu64
+		       " (an invariant of the cores broke; its message is above)\n",
+		       s->seed, s->steps);
+		sim_print_faults(s, stdout);
+		sim_print_trace(s, stdout);
+		format_replay(running_opts, s->seed, replay, sizeof(replay));
+		printf("replay: %s\n", replay);
+		fflush(stdout);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
 
 static void
 usage(FILE *f)
@@ -52,8 +99,12 @@ usage(FILE *f)
 		"                   against the quorum-state file, so a persist-then-send bug\n"
 		"                   shows only if a crash falls between the two actions\n"
 		"  --verbose        print each seed's fault profile and every step\n"
+		"  --abort-at-step T  abort() at step T, as a core's assertion would (tests the\n"
+		"                   report: seed, last events, replay line; exit by SIGABRT)\n"
 		"\n"
-		"Exit 0 if no invariant broke, 1 if one did, 2 on bad arguments. Last line:\n"
+		"Exit 0 if no invariant broke, 1 if one did, 2 on bad arguments; a core's\n"
+		"assertion kills it with SIGABRT after printing its seed and replay line.\n"
+		"Last line:\n"
 		"kraftsim: seeds=K violations=V commits=C elections=E steps_per_s=R\n");
 }
 
@@ -89,6 +140,7 @@ main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"auth", no_argument, NULL, 'A'},
 		{"no-send-checks", no_argument, NULL, 'N'},
+		{"abort-at-step", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -96,6 +148,7 @@ main(int argc, char **argv)
 	uint64_t seed = 1, seeds = 1, v, ran = 0, commits = 0, elections = 0, steps = 0;
 	uint64_t violations = 0;
 	struct timespec t0, t1;
+	char replay[512];
 	double secs;
 	int c;
 
@@ -178,6 +231,12 @@ main(int argc, char **argv)
 		case 'N':
 			o.no_send_checks = true;
 			break;
+		case 'S':
+			if (parse_u64(optarg, 1, UINT64_MAX / 2, &o.abort_at_step) != 0) {
+				fprintf(stderr, "kraftsim: --abort-at-step must be at least 1\n");
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -199,6 +258,8 @@ main(int argc, char **argv)
 		printf("kraftsim: sabotage %s: %s\n", sabotage_name(o.sabotage),
 		       sabotage_text(o.sabotage));
 
+	running_opts = &o;
+	signal(SIGABRT, on_abort);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint64_t i = 0; i < seeds; i++) {
 		struct sim *s = NULL;
@@ -214,16 +275,8 @@ main(int argc, char **argv)
 			       s->seed, s->steps, s->violation);
 			sim_print_faults(s, stdout);
 			sim_print_trace(s, stdout);
-			printf("replay: kraftsim --nodes %d --observers %d --durability %s --seed "
-			       "%" PRIu64 " --seeds 1 --steps %" PRIu64,
-			       o.nodes, o.observers, o.memory ? "memory" : "disk", s->seed,
-			       o.steps);
-			for (int k = 0; k < KR_BUG_COUNT; k++)
-				if (o.bugs & (1u << k))
-					printf(" --bug %s", bugs[k].name);
-			if (o.sabotage)
-				printf(" --sabotage %s", sabotage_name(o.sabotage));
-			printf("\n");
+			format_replay(&o, s->seed, replay, sizeof(replay));
+			printf("replay: %s\n", replay);
 			sim_free(s);
 			break;
 		}

@@ -217,6 +217,7 @@ struct sim_opts {
 	bool auth;	     /* a cluster key: frames sealed by the shells, checked by the cores */
 	bool no_send_checks; /* skip the checks that judge a control frame as it leaves against
 			      * the quorum-state file: only crashes can then show the bug */
+	uint64_t abort_at_step; /* self-test of the core-assertion report: abort() there */
 };
 
 struct sim {
@@ -265,6 +266,7 @@ struct sim {
 };
 
 /* world.c */
+extern const struct sim *sim_current; /* the world being run (for the abort report) */
 int sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out);
 void sim_free(struct sim *s);
 void sim_print_faults(const struct sim *s, FILE *f);

@@ -1354,6 +1354,8 @@ sim_free(struct sim *s)
 {
 	if (s == NULL)
 		return;
+	if (sim_current == s)
+		sim_current = NULL;
 	for (int i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
 
@@ -1382,6 +1384,8 @@ sim_free(struct sim *s)
 }
 
 /* Which actor runs next: the earliest, ties in a fixed order. */
+const struct sim *sim_current;
+
 enum { A_NONE, A_WORLD, A_NET, A_CLIENT, A_CONTROL, A_DP, A_FLUSH };
 
 int
@@ -1391,6 +1395,7 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 	int64_t heal_started = 0, last_now = 0;
 	uint64_t still = 0; /* steps since the clock last moved */
 
+	sim_current = s;
 	s->o = *o;
 	s->seed = seed;
 	s->rng = seed * 0x2545F4914F6CDD1Dull + 1;
@@ -1517,6 +1522,8 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 			break;
 		}
 		s->steps++;
+		if (s->steps == o->abort_at_step)
+			abort(); /* what a core's assertion does */
 		switch (kind) {
 		case A_WORLD:
 			world_step(s);
