@@ -247,8 +247,8 @@ cmd_format(const struct args *a)
 		return 2;
 	if (a->initial != NULL && parse_initial("kraftd format", a->initial, &initial) != 0)
 		return 2;
-	rc = kr_datadir_format(a->dir, cid, nid, a->initial ? &initial : NULL, a->ignore_formatted,
-			       &id, err, sizeof(err));
+	rc = kr_datadir_format(NULL, a->dir, cid, nid, a->initial ? &initial : NULL,
+			       a->ignore_formatted, &id, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "kraftd format: %s\n", err);
 		return 1;
@@ -317,10 +317,10 @@ cmd_inspect(const struct args *a)
 		printf("IN USE:         by a running process (it holds %s/%s): what follows is "
 		       "read while it writes\n",
 		       a->dir, KR_LOCK_FILE);
-	rc = a->cluster_id ? kr_datadir_open(a->dir, cid, nid, &id, &qs, err, sizeof(err))
-			   : kr_identity_load(a->dir, &id, err, sizeof(err));
+	rc = a->cluster_id ? kr_datadir_open(NULL, a->dir, cid, nid, &id, &qs, err, sizeof(err))
+			   : kr_identity_load(NULL, a->dir, &id, err, sizeof(err));
 	if (rc == 0 && !a->cluster_id)
-		rc = kr_quorum_state_load(a->dir, &qs, err, sizeof(err));
+		rc = kr_quorum_state_load(NULL, a->dir, &qs, err, sizeof(err));
 	if (rc != 0) {
 		printf("error: %s\n", err);
 		return 1;
@@ -331,7 +331,7 @@ cmd_inspect(const struct args *a)
 	       id.node_id, t2, a->cluster_id ? " (matches)" : "");
 	printf("quorum state:   epoch %" PRIu32 ", leader.id %" PRId32 ", voted.id %" PRId32 "\n",
 	       qs.epoch, qs.leader_id, qs.voted_id);
-	rc = kr_bootstrap_load(a->dir, &boot, err, sizeof(err));
+	rc = kr_bootstrap_load(NULL, a->dir, &boot, err, sizeof(err));
 	if (rc == -ENOENT) {
 		printf("voters:         static (formatted before voters had directory ids: "
 		       "controller.quorum.voters alone decides)\n");
@@ -545,7 +545,7 @@ cmd_format_config(int argc, char **argv)
 			return 1;
 		}
 	}
-	rc = kr_datadir_format(cfg.log_dir, cfg.cluster_id, cfg.node_id,
+	rc = kr_datadir_format(NULL, cfg.log_dir, cfg.cluster_id, cfg.node_id,
 			       initial.n ? &initial : NULL, ignore, &id, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "kraftd format: %s\n", err);
@@ -647,8 +647,9 @@ cmd_unsafe_admit(int argc, char **argv)
 	}
 	rc = kr_datadir_lock(dir, &lock, err, sizeof(err));
 	if (rc == 0)
-		rc = kr_identity_load(dir, &id, err, sizeof(err));
-	if (rc == 0 && (rc = kr_write_file_atomic(dir, KR_ADMIT_FILE, text, sizeof(text) - 1)))
+		rc = kr_identity_load(NULL, dir, &id, err, sizeof(err));
+	if (rc == 0 &&
+	    (rc = kr_write_file_atomic(NULL, dir, KR_ADMIT_FILE, text, sizeof(text) - 1)))
 		snprintf(err, sizeof(err), "write %s/%s: %s", dir, KR_ADMIT_FILE, strerror(-rc));
 	if (lock >= 0)
 		close(lock);

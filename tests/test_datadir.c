@@ -138,8 +138,8 @@ quorum_state_round_trips_through_its_file(void **state)
 	char err[256];
 
 	memset(in.voted_dir, 0x5c, KR_UUID_BYTES);
-	assert_int_equal(kr_quorum_state_store(dir, &in, err, sizeof(err)), 0);
-	assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_store(NULL, dir, &in, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_load(NULL, dir, &out, err, sizeof(err)), 0);
 	assert_int_equal(out.epoch, in.epoch);
 	assert_int_equal(out.leader_id, 3);
 	assert_int_equal(out.voted_id, 2);
@@ -148,8 +148,8 @@ quorum_state_round_trips_through_its_file(void **state)
 
 	in = (struct kr_quorum_state){
 		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
-	assert_int_equal(kr_quorum_state_store(dir, &in, err, sizeof(err)), 0);
-	assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_store(NULL, dir, &in, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_load(NULL, dir, &out, err, sizeof(err)), 0);
 	assert_int_equal(out.epoch, 0);
 	assert_int_equal(out.leader_id, KR_NODE_NONE);
 	assert_int_equal(out.voted_id, KR_NODE_NONE);
@@ -165,13 +165,13 @@ quorum_state_with_any_byte_flipped_or_cut_is_refused_naming_the_file(void **stat
 	char err[256], orig[512];
 	size_t n;
 
-	assert_int_equal(kr_quorum_state_store(dir, &in, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_store(NULL, dir, &in, err, sizeof(err)), 0);
 	n = tu_file_read(dir, KR_QUORUM_STATE_FILE, orig, sizeof(orig));
 	for (size_t pos = 0; pos < n; pos++) {
 		for (int bit = 0; bit < 8; bit++) {
 			tu_file_flip(dir, KR_QUORUM_STATE_FILE, pos, (uint8_t)(1u << bit));
 			err[0] = '\0';
-			int rc = kr_quorum_state_load(dir, &out, err, sizeof(err));
+			int rc = kr_quorum_state_load(NULL, dir, &out, err, sizeof(err));
 
 			if (rc != -EBADMSG)
 				fail_msg("bit %d of byte %zu flipped: rc %d, epoch %u", bit, pos,
@@ -183,10 +183,10 @@ quorum_state_with_any_byte_flipped_or_cut_is_refused_naming_the_file(void **stat
 	}
 	for (size_t len = 0; len < n; len++) {
 		tu_file_write(dir, KR_QUORUM_STATE_FILE, orig, len);
-		assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), -EBADMSG);
+		assert_int_equal(kr_quorum_state_load(NULL, dir, &out, err, sizeof(err)), -EBADMSG);
 	}
 	tu_file_write(dir, KR_QUORUM_STATE_FILE, orig, n);
-	assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_load(NULL, dir, &out, err, sizeof(err)), 0);
 	assert_int_equal(out.epoch, 17);
 }
 
@@ -197,7 +197,7 @@ quorum_state_missing_is_an_error_not_epoch_zero(void **state)
 	struct kr_quorum_state out;
 	char err[256];
 
-	assert_int_equal(kr_quorum_state_load(dir, &out, err, sizeof(err)), -ENOENT);
+	assert_int_equal(kr_quorum_state_load(NULL, dir, &out, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, KR_QUORUM_STATE_FILE));
 	assert_non_null(strstr(err, "missing"));
 }
@@ -249,9 +249,10 @@ format_writes_identity_and_epoch_zero_and_open_accepts_it(void **state)
 	struct kr_quorum_state qs;
 
 	snprintf(sub, sizeof(sub), "%s/node1", dir);
-	assert_int_equal(kr_datadir_format(sub, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(NULL, sub, cid, 1, NULL, false, &id, err, sizeof(err)),
+			 0);
 	assert_false(kr_uuid_is_zero(id.directory_id));
-	assert_int_equal(kr_datadir_open(sub, cid, 1, &id2, &qs, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_open(NULL, sub, cid, 1, &id2, &qs, err, sizeof(err)), 0);
 	assert_memory_equal(id2.cluster_id, cid, KR_UUID_BYTES);
 	assert_int_equal(id2.node_id, 1);
 	assert_memory_equal(id2.directory_id, id.directory_id, KR_UUID_BYTES);
@@ -261,7 +262,8 @@ format_writes_identity_and_epoch_zero_and_open_accepts_it(void **state)
 
 	/* two formats never share a directory id; missing parents are created */
 	snprintf(sub, sizeof(sub), "%s/nested/parents/node2", dir);
-	assert_int_equal(kr_datadir_format(sub, cid, 1, NULL, false, &id2, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(NULL, sub, cid, 1, NULL, false, &id2, err, sizeof(err)),
+			 0);
 	assert_memory_not_equal(id.directory_id, id2.directory_id, KR_UUID_BYTES);
 }
 
@@ -274,21 +276,23 @@ format_refuses_a_formatted_directory_unless_told_and_matching(void **state)
 	uint8_t other[KR_UUID_BYTES];
 	struct kr_quorum_state qs = {.epoch = 5, .leader_id = 2, .voted_id = 2};
 
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
-	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id2, err, sizeof(err)),
+	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
+			 0);
+	assert_int_equal(kr_quorum_state_store(NULL, dir, &qs, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id2, err, sizeof(err)),
 			 -EEXIST);
 	assert_non_null(strstr(err, "already formatted"));
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, true, &id2, err, sizeof(err)), 1);
+	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, true, &id2, err, sizeof(err)),
+			 1);
 	assert_memory_equal(id.directory_id, id2.directory_id, KR_UUID_BYTES);
-	assert_int_equal(kr_datadir_format(dir, cid, 2, NULL, true, &id2, err, sizeof(err)),
+	assert_int_equal(kr_datadir_format(NULL, dir, cid, 2, NULL, true, &id2, err, sizeof(err)),
 			 -EEXIST);
 	memcpy(other, cid, sizeof(other));
 	other[0] ^= 1;
-	assert_int_equal(kr_datadir_format(dir, other, 1, NULL, true, &id2, err, sizeof(err)),
+	assert_int_equal(kr_datadir_format(NULL, dir, other, 1, NULL, true, &id2, err, sizeof(err)),
 			 -EEXIST);
 	/* none of that touched the quorum state */
-	assert_int_equal(kr_quorum_state_load(dir, &qs, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_load(NULL, dir, &qs, err, sizeof(err)), 0);
 	assert_int_equal(qs.epoch, 5);
 }
 
@@ -300,15 +304,16 @@ format_will_not_reset_a_quorum_state_left_without_identity(void **state)
 	struct kr_identity id;
 	struct kr_quorum_state qs = {.epoch = 9, .leader_id = KR_NODE_NONE, .voted_id = 3};
 
-	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)),
+	assert_int_equal(kr_quorum_state_store(NULL, dir, &qs, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
 			 -EEXIST);
 	assert_non_null(strstr(err, "epoch 9"));
 	/* a half-done format (epoch 0, no vote, no identity) may be redone */
 	qs = (struct kr_quorum_state){
 		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
-	assert_int_equal(kr_quorum_state_store(dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_quorum_state_store(NULL, dir, &qs, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
+			 0);
 }
 
 static void
@@ -320,15 +325,16 @@ open_refuses_missing_or_mismatched_identity_naming_the_file(void **state)
 	struct kr_quorum_state qs;
 	uint8_t other[KR_UUID_BYTES];
 
-	assert_int_equal(kr_datadir_open(dir, cid, 1, &id, &qs, err, sizeof(err)), -ENOENT);
+	assert_int_equal(kr_datadir_open(NULL, dir, cid, 1, &id, &qs, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, KR_META_FILE));
 	assert_non_null(strstr(err, "kraftd format"));
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_open(dir, cid, 2, &id, &qs, err, sizeof(err)), -EINVAL);
+	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
+			 0);
+	assert_int_equal(kr_datadir_open(NULL, dir, cid, 2, &id, &qs, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "node.id is 1, expected 2"));
 	memcpy(other, cid, sizeof(other));
 	other[5] ^= 0x20;
-	assert_int_equal(kr_datadir_open(dir, other, 1, &id, &qs, err, sizeof(err)), -EINVAL);
+	assert_int_equal(kr_datadir_open(NULL, dir, other, 1, &id, &qs, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "cluster.id is"));
 	assert_non_null(strstr(err, KR_META_FILE));
 }
@@ -341,10 +347,11 @@ open_refuses_a_formatted_directory_that_lost_its_quorum_state(void **state)
 	struct kr_identity id;
 	struct kr_quorum_state qs;
 
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
+			 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, KR_QUORUM_STATE_FILE);
 	assert_int_equal(remove(path), 0);
-	assert_int_equal(kr_datadir_open(dir, cid, 1, &id, &qs, err, sizeof(err)), -ENOENT);
+	assert_int_equal(kr_datadir_open(NULL, dir, cid, 1, &id, &qs, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, KR_QUORUM_STATE_FILE));
 }
 
@@ -392,7 +399,7 @@ lock_is_exclusive_and_names_the_holder_pid(void **state)
 		fail_msg("the refusal does not name the holder: %s", err);
 	assert_int_equal(kr_datadir_lock_holder(dir), (int)getpid());
 	/* format takes the lock too: it changes nothing in a directory in use */
-	assert_int_equal(kr_datadir_format(dir, cid, 1, NULL, false, &id, err, sizeof(err)),
+	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
 			 -EBUSY);
 	snprintf(meta, sizeof(meta), "%s/%s", dir, KR_META_FILE);
 	assert_int_equal(access(meta, F_OK), -1);
@@ -466,33 +473,36 @@ format_records_the_bootstrap_voters_and_takes_its_listed_directory_id(void **sta
 			 0);
 	/* an initial voter takes its directory id from the list */
 	snprintf(sub, sizeof(sub), "%s/v2", dir);
-	assert_int_equal(kr_datadir_format(sub, cid, 2, &initial, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(
+		kr_datadir_format(NULL, sub, cid, 2, &initial, false, &id, err, sizeof(err)), 0);
 	assert_memory_equal(id.directory_id, initial.v[1].dir, KR_UUID_BYTES);
-	assert_int_equal(kr_bootstrap_load(sub, &got, err, sizeof(err)), 0);
+	assert_int_equal(kr_bootstrap_load(NULL, sub, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.n, 2);
 	assert_memory_equal(&got.v[0], &initial.v[0], sizeof(got.v[0]));
 	assert_memory_equal(&got.v[1], &initial.v[1], sizeof(got.v[1]));
 	/* a node not in the list (an observer) gets a random one and knows the voters */
 	snprintf(sub, sizeof(sub), "%s/o5", dir);
-	assert_int_equal(kr_datadir_format(sub, cid, 5, &initial, false, &id, err, sizeof(err)), 0);
+	assert_int_equal(
+		kr_datadir_format(NULL, sub, cid, 5, &initial, false, &id, err, sizeof(err)), 0);
 	assert_memory_not_equal(id.directory_id, initial.v[0].dir, KR_UUID_BYTES);
 	assert_memory_not_equal(id.directory_id, initial.v[1].dir, KR_UUID_BYTES);
-	assert_int_equal(kr_bootstrap_load(sub, &got, err, sizeof(err)), 0);
+	assert_int_equal(kr_bootstrap_load(NULL, sub, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.n, 2);
 	/* a plain format is a joining directory: an empty list */
 	snprintf(sub, sizeof(sub), "%s/j1", dir);
-	assert_int_equal(kr_datadir_format(sub, cid, 1, NULL, false, &id, err, sizeof(err)), 0);
-	assert_int_equal(kr_bootstrap_load(sub, &got, err, sizeof(err)), 0);
+	assert_int_equal(kr_datadir_format(NULL, sub, cid, 1, NULL, false, &id, err, sizeof(err)),
+			 0);
+	assert_int_equal(kr_bootstrap_load(NULL, sub, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.n, 0);
 	/* without the file (formatted before directory ids): -ENOENT, not an error text */
 	snprintf(path, sizeof(path), "%s/%s", sub, KR_BOOTSTRAP_FILE);
-	n = kr_read_file(sub, KR_BOOTSTRAP_FILE, buf, sizeof(buf));
+	n = kr_read_file(NULL, sub, KR_BOOTSTRAP_FILE, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_int_equal(remove(path), 0);
-	assert_int_equal(kr_bootstrap_load(sub, &got, err, sizeof(err)), -ENOENT);
+	assert_int_equal(kr_bootstrap_load(NULL, sub, &got, err, sizeof(err)), -ENOENT);
 	/* any byte changed is refused, naming the file */
 	snprintf(sub, sizeof(sub), "%s/v2", dir);
-	n = kr_read_file(sub, KR_BOOTSTRAP_FILE, buf, sizeof(buf));
+	n = kr_read_file(NULL, sub, KR_BOOTSTRAP_FILE, buf, sizeof(buf));
 	for (int i = 0; i < n; i++) {
 		char copy[KR_DATADIR_FILE_MAX];
 

@@ -331,7 +331,8 @@ kr_bootstrap_decode(const char *text, size_t len, struct kr_voter_set *s, char *
 }
 
 int
-kr_quorum_state_store(const char *dir, const struct kr_quorum_state *qs, char *err, size_t errlen)
+kr_quorum_state_store(const struct kr_fs *fs, const char *dir, const struct kr_quorum_state *qs,
+		      char *err, size_t errlen)
 {
 	char buf[KR_DATADIR_FILE_MAX];
 	int n = kr_quorum_state_encode(qs, buf, sizeof(buf));
@@ -342,7 +343,7 @@ kr_quorum_state_store(const char *dir, const struct kr_quorum_state *qs, char *e
 			 KR_QUORUM_STATE_FILE);
 		return n;
 	}
-	rc = kr_write_file_atomic(dir, KR_QUORUM_STATE_FILE, buf, (size_t)n);
+	rc = kr_write_file_atomic(fs, dir, KR_QUORUM_STATE_FILE, buf, (size_t)n);
 	if (rc != 0)
 		snprintf(err, errlen, "write %s/%s: %s", dir, KR_QUORUM_STATE_FILE, strerror(-rc));
 	return rc;
@@ -350,10 +351,10 @@ kr_quorum_state_store(const char *dir, const struct kr_quorum_state *qs, char *e
 
 /* Read dir/name into buf, with an error naming the file. */
 static int
-read_named(const char *dir, const char *name, char *buf, size_t cap, const char *what, char *err,
-	   size_t errlen)
+read_named(const struct kr_fs *fs, const char *dir, const char *name, char *buf, size_t cap,
+	   const char *what, char *err, size_t errlen)
 {
-	int n = kr_read_file(dir, name, buf, cap);
+	int n = kr_read_file(fs, dir, name, buf, cap);
 
 	if (n == -ENOENT)
 		snprintf(err, errlen, "%s/%s: missing (%s)", dir, name, what);
@@ -366,10 +367,11 @@ read_named(const char *dir, const char *name, char *buf, size_t cap, const char 
 }
 
 int
-kr_quorum_state_load(const char *dir, struct kr_quorum_state *qs, char *err, size_t errlen)
+kr_quorum_state_load(const struct kr_fs *fs, const char *dir, struct kr_quorum_state *qs, char *err,
+		     size_t errlen)
 {
 	char buf[KR_DATADIR_FILE_MAX], why[160];
-	int n = read_named(dir, KR_QUORUM_STATE_FILE, buf, sizeof(buf),
+	int n = read_named(fs, dir, KR_QUORUM_STATE_FILE, buf, sizeof(buf),
 			   "kraftd format writes it; a formatted directory without it has lost its "
 			   "vote and epoch",
 			   err, errlen);
@@ -384,10 +386,11 @@ kr_quorum_state_load(const char *dir, struct kr_quorum_state *qs, char *err, siz
 }
 
 int
-kr_bootstrap_load(const char *dir, struct kr_voter_set *set, char *err, size_t errlen)
+kr_bootstrap_load(const struct kr_fs *fs, const char *dir, struct kr_voter_set *set, char *err,
+		  size_t errlen)
 {
 	char buf[KR_DATADIR_FILE_MAX], why[300];
-	int n = read_named(dir, KR_BOOTSTRAP_FILE, buf, sizeof(buf),
+	int n = read_named(fs, dir, KR_BOOTSTRAP_FILE, buf, sizeof(buf),
 			   "formatted before voters had directory ids", err, errlen);
 
 	if (n < 0) {
@@ -402,7 +405,8 @@ kr_bootstrap_load(const char *dir, struct kr_voter_set *set, char *err, size_t e
 }
 
 int
-kr_identity_store(const char *dir, const struct kr_identity *id, char *err, size_t errlen)
+kr_identity_store(const struct kr_fs *fs, const char *dir, const struct kr_identity *id, char *err,
+		  size_t errlen)
 {
 	char buf[KR_DATADIR_FILE_MAX];
 	int n = kr_identity_encode(id, buf, sizeof(buf)), rc;
@@ -411,17 +415,18 @@ kr_identity_store(const char *dir, const struct kr_identity *id, char *err, size
 		snprintf(err, errlen, "%s/%s: identity too large to encode", dir, KR_META_FILE);
 		return n;
 	}
-	rc = kr_write_file_atomic(dir, KR_META_FILE, buf, (size_t)n);
+	rc = kr_write_file_atomic(fs, dir, KR_META_FILE, buf, (size_t)n);
 	if (rc != 0)
 		snprintf(err, errlen, "write %s/%s: %s", dir, KR_META_FILE, strerror(-rc));
 	return rc;
 }
 
 int
-kr_identity_load(const char *dir, struct kr_identity *id, char *err, size_t errlen)
+kr_identity_load(const struct kr_fs *fs, const char *dir, struct kr_identity *id, char *err,
+		 size_t errlen)
 {
 	char buf[KR_DATADIR_FILE_MAX], why[160];
-	int n = read_named(dir, KR_META_FILE, buf, sizeof(buf),
+	int n = read_named(fs, dir, KR_META_FILE, buf, sizeof(buf),
 			   "not formatted: run kraftd format first", err, errlen);
 
 	if (n < 0)
@@ -452,7 +457,7 @@ static long
 lock_pid(int fd)
 {
 	char buf[32];
-	int n = kr_read_full(fd, buf, sizeof(buf) - 1, 0);
+	int n = kr_read_full(NULL, fd, buf, sizeof(buf) - 1, 0);
 	int64_t v;
 
 	if (n <= 0)
@@ -501,8 +506,8 @@ kr_datadir_lock(const char *dir, int *fd_out, char *err, size_t errlen)
 		return rc;
 	}
 	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || kr_write_full(fd, text, (size_t)n, 0) != 0) {
-		rc = -errno;
+	rc = ftruncate(fd, 0) != 0 ? -errno : kr_write_full(NULL, fd, text, (size_t)n, 0);
+	if (rc != 0) {
 		close(fd);
 		snprintf(err, errlen, "%s/%s: cannot write the pid: %s", dir, KR_LOCK_FILE,
 			 strerror(-rc));
@@ -559,9 +564,9 @@ identity_matches(const char *dir, const struct kr_identity *id,
 }
 
 int
-kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
-		  const struct kr_voter_set *initial, bool ignore_formatted, struct kr_identity *id,
-		  char *err, size_t errlen)
+kr_datadir_format(const struct kr_fs *fs, const char *dir, const uint8_t cluster_id[KR_UUID_BYTES],
+		  int32_t node_id, const struct kr_voter_set *initial, bool ignore_formatted,
+		  struct kr_identity *id, char *err, size_t errlen)
 {
 	struct kr_quorum_state qs = {
 		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
@@ -579,15 +584,17 @@ kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int3
 	}
 	if (initial == NULL)
 		initial = &none; /* a joining directory */
-	rc = kr_mkdir_durable(dir);
+	rc = kr_mkdir_durable(fs, dir);
 	if (rc != 0) {
 		snprintf(err, errlen, "create %s: %s", dir, strerror(-rc));
 		return rc;
 	}
-	rc = kr_datadir_lock(dir, &lock, err, errlen);
-	if (rc != 0)
+	/* the lock is between processes on the real file system; a simulated one has one
+	 * user */
+	if (kr_fs_or_posix(fs) == kr_fs_posix() &&
+	    (rc = kr_datadir_lock(dir, &lock, err, errlen)) != 0)
 		return rc;
-	rc = kr_identity_load(dir, id, err, errlen);
+	rc = kr_identity_load(fs, dir, id, err, errlen);
 	if (rc == 0) {
 		if (!ignore_formatted) {
 			snprintf(err, errlen, "%s is already formatted (%s exists)", dir,
@@ -603,7 +610,7 @@ kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int3
 		goto out;
 	/* A quorum state without an identity is a half-done format (epoch 0, no vote) or a
 	 * damaged directory; resetting a real epoch or vote could let this node vote twice. */
-	rc = kr_quorum_state_load(dir, &qs, err, errlen);
+	rc = kr_quorum_state_load(fs, dir, &qs, err, errlen);
 	if (rc == 0 && (qs.epoch != 0 || qs.voted_id != KR_NODE_NONE)) {
 		snprintf(err, errlen,
 			 "%s/%s holds epoch %" PRIu32 " but %s is missing; refusing to reset it",
@@ -627,16 +634,16 @@ kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int3
 	}
 	/* The quorum state and the voters first: a directory with an identity always has
 	 * both. */
-	rc = kr_quorum_state_store(dir, &qs, err, errlen);
+	rc = kr_quorum_state_store(fs, dir, &qs, err, errlen);
 	if (rc != 0)
 		goto out;
 	n = kr_bootstrap_encode(initial, buf, sizeof(buf));
-	rc = n < 0 ? n : kr_write_file_atomic(dir, KR_BOOTSTRAP_FILE, buf, (size_t)n);
+	rc = n < 0 ? n : kr_write_file_atomic(fs, dir, KR_BOOTSTRAP_FILE, buf, (size_t)n);
 	if (rc != 0) {
 		snprintf(err, errlen, "write %s/%s: %s", dir, KR_BOOTSTRAP_FILE, strerror(-rc));
 		goto out;
 	}
-	rc = kr_identity_store(dir, id, err, errlen);
+	rc = kr_identity_store(fs, dir, id, err, errlen);
 out:
 	if (lock >= 0)
 		close(lock);
@@ -644,15 +651,16 @@ out:
 }
 
 int
-kr_datadir_open(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
-		struct kr_identity *id, struct kr_quorum_state *qs, char *err, size_t errlen)
+kr_datadir_open(const struct kr_fs *fs, const char *dir, const uint8_t cluster_id[KR_UUID_BYTES],
+		int32_t node_id, struct kr_identity *id, struct kr_quorum_state *qs, char *err,
+		size_t errlen)
 {
-	int rc = kr_identity_load(dir, id, err, errlen);
+	int rc = kr_identity_load(fs, dir, id, err, errlen);
 
 	if (rc == 0)
 		rc = identity_matches(dir, id, cluster_id, node_id, err, errlen);
 	if (rc == 0)
-		rc = kr_quorum_state_load(dir, qs, err, errlen);
+		rc = kr_quorum_state_load(fs, dir, qs, err, errlen);
 	return rc;
 }
 

@@ -64,7 +64,7 @@ op_persist(void *arg, const struct kr_quorum_state *qs)
 {
 	struct ctl *c = arg;
 	char err[512];
-	int rc = kr_quorum_state_store(c->n->cfg.log_dir, qs, err, sizeof(err));
+	int rc = kr_quorum_state_store(NULL, c->n->cfg.log_dir, qs, err, sizeof(err));
 
 	if (rc != 0) /* nothing after this action may leave the node */
 		kn_log(c->n, "control", "FATAL: cannot persist the quorum state: %s", err);
@@ -97,7 +97,7 @@ op_rejoin(void *arg, const struct kr_el_action *a)
 
 	memcpy(n->id.directory_id, a->u.rejoin.dir, KR_UUID_BYTES);
 	kr_uuid_format(n->id.directory_id, d);
-	rc = kr_identity_store(n->cfg.log_dir, &n->id, err, sizeof(err));
+	rc = kr_identity_store(NULL, n->cfg.log_dir, &n->id, err, sizeof(err));
 	if (rc != 0) { /* nothing after this action may leave the node */
 		kn_log(n, "control", "FATAL: cannot store the new directory id: %s", err);
 		return rc == -EAGAIN ? -EIO : rc;

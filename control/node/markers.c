@@ -24,7 +24,7 @@ kn_marker_read(const char *dir, const char *name, uint64_t *v)
 {
 	char buf[64];
 	int64_t x;
-	int len = kr_read_file(dir, name, buf, sizeof(buf) - 1);
+	int len = kr_read_file(NULL, dir, name, buf, sizeof(buf) - 1);
 
 	if (len < 0)
 		return len;
@@ -43,7 +43,7 @@ kn_marker_write(const char *dir, const char *name, uint64_t v)
 	char buf[32];
 	int len = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", v);
 
-	return kr_write_file_atomic(dir, name, buf, (size_t)len);
+	return kr_write_file_atomic(NULL, dir, name, buf, (size_t)len);
 }
 
 int
@@ -54,7 +54,7 @@ kn_marker_remove(const char *dir, const char *name)
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
 	if (unlink(p) != 0)
 		return errno == ENOENT ? 0 : -errno;
-	return kr_fsync_dir(dir);
+	return kr_fsync_dir(NULL, dir);
 }
 
 bool

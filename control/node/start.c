@@ -78,7 +78,7 @@ open_storage(struct kn_node *n, struct kr_quorum_state *qs)
 	uint64_t v = 0;
 	int rc;
 
-	rc = kr_datadir_open(cfg->log_dir, cfg->cluster_id, cfg->node_id, &n->id, qs, err,
+	rc = kr_datadir_open(NULL, cfg->log_dir, cfg->cluster_id, cfg->node_id, &n->id, qs, err,
 			     sizeof(err));
 	if (rc == -EBADMSG)
 		kn_log(n, "start",
@@ -92,7 +92,7 @@ open_storage(struct kn_node *n, struct kr_quorum_state *qs)
 			kn_log(n, "start", "refusing to start: %s", err);
 		return 1;
 	}
-	rc = kr_bootstrap_load(cfg->log_dir, &n->boot, err, sizeof(err));
+	rc = kr_bootstrap_load(NULL, cfg->log_dir, &n->boot, err, sizeof(err));
 	n->has_boot = rc == 0;
 	if (rc == 0)
 		rc = kr_config_check_bootstrap(cfg, &n->boot, err, sizeof(err));
@@ -147,7 +147,7 @@ open_storage(struct kn_node *n, struct kr_quorum_state *qs)
 		return 1;
 	}
 	if (cfg->durability == KR_LOG_DISK) {
-		rc = kr_mkdir_durable(n->log_path);
+		rc = kr_mkdir_durable(NULL, n->log_path);
 		if (rc != 0) {
 			kn_log(n, "start", "cannot create %s: %s", n->log_path, strerror(-rc));
 			return 1;

@@ -58,7 +58,7 @@ kn_faults_reload(struct kn_faults *f, const char *dir, char *text, size_t textle
 {
 	char buf[256];
 	unsigned drop = 0, dup = 0, delay = 0, delay_us = 1000;
-	int len = kr_read_file(dir, "test-port-faults", buf, sizeof(buf) - 1);
+	int len = kr_read_file(NULL, dir, "test-port-faults", buf, sizeof(buf) - 1);
 
 	if (len > 0) {
 		buf[len] = '\0';

@@ -35,7 +35,7 @@ kr_crash_record(const char *data_dir, const char *log_dir)
 					      (long long)st.st_size);
 	}
 	closedir(d);
-	return kr_write_file_atomic(data_dir, KR_CRASH_FILE, text, k);
+	return kr_write_file_atomic(NULL, data_dir, KR_CRASH_FILE, text, k);
 }
 
 int
@@ -46,7 +46,7 @@ kr_crash_cut(const char *data_dir, const char *log_dir, bool torn,
 	struct dirent *e;
 	struct stat st;
 	DIR *d;
-	int len = kr_read_file(data_dir, KR_CRASH_FILE, text, sizeof(text) - 1);
+	int len = kr_read_file(NULL, data_dir, KR_CRASH_FILE, text, sizeof(text) - 1);
 
 	if (len == -ENOENT) {
 		/* no record of flushed lengths: a directory last run without the option (its

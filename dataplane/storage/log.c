@@ -2,17 +2,13 @@
  * appends and serves fetches without I/O; kr_log_flush writes them to segment files
  * and fsyncs. Formats and the recovery rules are in include/kraft/log.h.
  * A log is owned by one thread at a time. */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "kraft/crc32c.h"
 #include "kraft/fileio.h"
@@ -42,6 +38,7 @@ struct segment {
 
 struct kr_log {
 	struct kr_log_config cfg;
+	const struct kr_fs *fs; /* every file operation goes through it */
 	char dir[PATH_MAX];
 	int dirfd;
 	struct segment *segs;
@@ -100,6 +97,22 @@ segment_name(char *out, size_t n, uint64_t base)
 	snprintf(out, n, "%020" PRIu64 ".log", base);
 }
 
+/* dir/name into out (PATH_MAX). @return 0, or -ENAMETOOLONG. */
+static int
+path_of(char *out, const char *dir, const char *name)
+{
+	return snprintf(out, PATH_MAX, "%s/%s", dir, name) < PATH_MAX ? 0 : -ENAMETOOLONG;
+}
+
+static int
+segment_path(char *out, const char *dir, uint64_t base)
+{
+	char name[32];
+
+	segment_name(name, sizeof(name), base);
+	return path_of(out, dir, name);
+}
+
 static struct segment *
 last_seg(const struct kr_log *log)
 {
@@ -131,10 +144,10 @@ segment_init(struct segment *s, uint64_t base, uint32_t cap)
 }
 
 static void
-segment_free(struct segment *s)
+segment_free(const struct kr_fs *fs, struct segment *s)
 {
 	if (s->fd >= 0)
-		close(s->fd);
+		fs->ops->close(fs->ctx, s->fd);
 	free(s->buf);
 	free(s->index);
 	s->fd = -1;
@@ -172,7 +185,7 @@ segment_release(struct kr_log *log, struct segment *s)
 		s->index = NULL;
 		return;
 	}
-	segment_free(s);
+	segment_free(log->fs, s);
 }
 
 /* Note a batch that now sits at pos: sparse index, end offset, timestamp. */
@@ -298,31 +311,30 @@ segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, char *r
 	return 0;
 }
 
-/* Create s's file: header, fsync file, fsync directory. */
+/* Create s's file: header, sync file, sync directory (dirfd). */
 static int
-segment_create_file(int dirfd, const char *dir, uint64_t base, int *fd_out, char *err,
-		    size_t errlen)
+segment_create_file(const struct kr_fs *fs, int dirfd, const char *dir, uint64_t base, int *fd_out,
+		    char *err, size_t errlen)
 {
-	char name[32];
+	char path[PATH_MAX];
 	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
 	int fd, rc;
 
-	segment_name(name, sizeof(name), base);
-	fd = openat(dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	rc = segment_path(path, dir, base);
+	fd = rc == 0 ? fs->ops->open(fs->ctx, path, KR_FS_RDWR | KR_FS_CREATE | KR_FS_TRUNC) : rc;
 	if (fd < 0) {
-		rc = -errno;
-		errf(err, errlen, "create %s/%s: %s", dir, name, strerror(errno));
-		return rc;
+		errf(err, errlen, "create %s: %s", path, strerror(-fd));
+		return fd;
 	}
 	kr_log_segment_header(hdr, base);
-	rc = kr_write_full(fd, hdr, sizeof(hdr), 0);
-	if (rc == 0 && fdatasync(fd) != 0)
-		rc = -errno;
+	rc = kr_write_full(fs, fd, hdr, sizeof(hdr), 0);
 	if (rc == 0)
-		rc = kr_fsync_fd(dirfd);
+		rc = fs->ops->sync(fs->ctx, fd);
+	if (rc == 0)
+		rc = fs->ops->sync_dir(fs->ctx, dirfd);
 	if (rc != 0) {
-		errf(err, errlen, "create %s/%s: %s", dir, name, strerror(-rc));
-		close(fd);
+		errf(err, errlen, "create %s: %s", path, strerror(-rc));
+		fs->ops->close(fs->ctx, fd);
 		return rc;
 	}
 	*fd_out = fd;
@@ -330,71 +342,62 @@ segment_create_file(int dirfd, const char *dir, uint64_t base, int *fd_out, char
 }
 
 static int
-unlink_segment(int dirfd, const char *dir, uint64_t base, char *err, size_t errlen)
+unlink_segment(const struct kr_fs *fs, const char *dir, uint64_t base, char *err, size_t errlen)
 {
-	char name[32];
+	char path[PATH_MAX];
+	int rc = segment_path(path, dir, base);
 
-	segment_name(name, sizeof(name), base);
-	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
-		int rc = -errno;
-
-		errf(err, errlen, "remove %s/%s: %s", dir, name, strerror(errno));
+	if (rc == 0)
+		rc = fs->ops->unlink(fs->ctx, path);
+	if (rc != 0 && rc != -ENOENT) {
+		errf(err, errlen, "remove %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	return 0;
 }
 
+struct listing {
+	uint64_t *v;
+	uint32_t n, cap;
+};
+
+static int
+list_one(void *arg, const char *nm)
+{
+	struct listing *l = arg;
+	uint64_t base = 0;
+	int i;
+
+	for (i = 0; i < 20 && nm[i] >= '0' && nm[i] <= '9'; i++)
+		base = base * 10 + (uint64_t)(nm[i] - '0');
+	if (i != 20 || strcmp(nm + 20, ".log") != 0)
+		return 0;
+	if (grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) != 0)
+		return -ENOMEM;
+	l->v[l->n++] = base;
+	return 0;
+}
+
 /* List segment files: bases sorted ascending. *out is malloc'ed. */
 static int
-list_segments(int dirfd, uint64_t **out, uint32_t *count)
+list_segments(const struct kr_fs *fs, const char *dir, uint64_t **out, uint32_t *count)
 {
-	int fd = dup(dirfd);
-	DIR *d;
-	struct dirent *de;
-	uint64_t *v = NULL;
-	uint32_t n = 0, cap = 0;
+	struct listing l = {0};
+	int rc = fs->ops->list(fs->ctx, dir, list_one, &l);
 
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return -errno;
+	if (rc != 0) {
+		free(l.v);
+		return rc;
 	}
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		const char *nm = de->d_name;
-		uint64_t base = 0;
-		int i;
+	for (uint32_t i = 1; i < l.n; i++) /* few files: insertion sort */
+		for (uint32_t j = i; j > 0 && l.v[j - 1] > l.v[j]; j--) {
+			uint64_t t = l.v[j];
 
-		for (i = 0; i < 20 && nm[i] >= '0' && nm[i] <= '9'; i++)
-			base = base * 10 + (uint64_t)(nm[i] - '0');
-		if (i != 20 || strcmp(nm + 20, ".log") != 0)
-			continue;
-		if (n == cap) {
-			uint64_t *nv;
-
-			cap = cap ? cap * 2 : 16;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL) {
-				free(v);
-				closedir(d);
-				return -ENOMEM;
-			}
-			v = nv;
+			l.v[j] = l.v[j - 1];
+			l.v[j - 1] = t;
 		}
-		v[n++] = base;
-	}
-	closedir(d);
-	for (uint32_t i = 1; i < n; i++) /* few files: insertion sort */
-		for (uint32_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			uint64_t t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	*out = v;
-	*count = n;
+	*out = l.v;
+	*count = l.n;
 	return 0;
 }
 
@@ -654,21 +657,22 @@ load_batch(void *arg, const struct kr_batch_hdr *h, uint64_t pos)
 
 /* Read a whole file from byte `from`: *buf malloc'ed with room for at least min_cap. */
 static int
-read_file_from(int fd, off_t from, uint8_t **buf, size_t *len, size_t min_cap)
+read_file_from(const struct kr_fs *fs, int fd, uint64_t from, uint8_t **buf, size_t *len,
+	       size_t min_cap)
 {
-	struct stat st;
+	int64_t size = fs->ops->size(fs->ctx, fd);
 
-	if (fstat(fd, &st) != 0)
-		return -errno;
+	if (size < 0)
+		return (int)size;
 
-	size_t n = st.st_size > from ? (size_t)(st.st_size - from) : 0;
+	size_t n = (uint64_t)size > from ? (size_t)((uint64_t)size - from) : 0;
 	size_t cap = n > min_cap ? n : min_cap;
 	uint8_t *b = malloc(cap ? cap : 1);
 
 	if (b == NULL)
 		return -ENOMEM;
 
-	int rc = kr_read_full(fd, b, n, from);
+	int rc = kr_read_full(fs, fd, b, n, from);
 
 	if (rc < 0) {
 		free(b);
@@ -691,21 +695,20 @@ later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uin
 	bool found = false;
 
 	for (; i < nb; i++) {
-		char name[32], reason[96];
+		char path[PATH_MAX], reason[96];
 		uint8_t *b = NULL, hdr[KR_SEGMENT_HDR_BYTES];
 		size_t len = 0;
 		struct after_damage d;
 		int fd;
 
-		if (bases[i] < min_offset)
+		if (bases[i] < min_offset || segment_path(path, log->dir, bases[i]) != 0)
 			continue;
-		segment_name(name, sizeof(name), bases[i]);
-		fd = openat(log->dirfd, name, O_RDONLY | O_CLOEXEC);
+		fd = log->fs->ops->open(log->fs->ctx, path, KR_FS_READ);
 		if (fd < 0)
 			continue;
-		if (kr_read_full(fd, hdr, sizeof(hdr), 0) == (int)sizeof(hdr) &&
+		if (kr_read_full(log->fs, fd, hdr, sizeof(hdr), 0) == (int)sizeof(hdr) &&
 		    segment_header_check(hdr, sizeof(hdr), bases[i], reason, sizeof(reason)) == 0 &&
-		    read_file_from(fd, KR_SEGMENT_HDR_BYTES, &b, &len, 0) == 0) {
+		    read_file_from(log->fs, fd, KR_SEGMENT_HDR_BYTES, &b, &len, 0) == 0) {
 			struct kr_batch_hdr h;
 			size_t stop;
 
@@ -727,7 +730,7 @@ later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uin
 			}
 		}
 		free(b);
-		close(fd);
+		log->fs->ops->close(log->fs->ctx, fd);
 	}
 	return found;
 }
@@ -774,8 +777,7 @@ classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t
 {
 	uint64_t first = 0, target = expect, later_first = 0, later_end = 0;
 	bool valid = d != NULL && d->found;
-	char name[32];
-	struct stat st;
+	char path[PATH_MAX];
 
 	if (valid) {
 		first = d->base;
@@ -808,9 +810,12 @@ classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t
 	}
 	rep->outcome = KR_LOG_TORN_TAIL;
 	for (uint32_t k = i; k < nb; k++) {
-		segment_name(name, sizeof(name), bases[k]);
-		if (fstatat(log->dirfd, name, &st, 0) == 0)
-			rep->torn_bytes += (uint64_t)st.st_size - (k == i ? file_pos : 0);
+		bool is_dir;
+		uint64_t size;
+
+		if (segment_path(path, log->dir, bases[k]) == 0 &&
+		    log->fs->ops->stat(log->fs->ctx, path, &is_dir, &size) == 0)
+			rep->torn_bytes += size - (k == i ? file_pos : 0);
 	}
 }
 
@@ -819,19 +824,20 @@ static int
 load_segment_file(struct kr_log *log, uint64_t base, uint64_t expect, int *fd_out, uint8_t **body,
 		  size_t *len, char *reason, size_t reason_len, char *err, size_t errlen)
 {
+	const struct kr_fs *fs = log->fs;
 	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
-	char name[32];
+	char path[PATH_MAX];
 	int fd, rc;
 
 	*body = NULL;
-	segment_name(name, sizeof(name), base);
-	fd = openat(log->dirfd, name, (log->cfg.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	rc = segment_path(path, log->dir, base);
+	fd = rc == 0 ? fs->ops->open(fs->ctx, path, log->cfg.read_only ? KR_FS_READ : KR_FS_RDWR)
+		     : rc;
 	if (fd < 0) {
-		rc = -errno;
-		errf(err, errlen, "open %s/%s: %s", log->dir, name, strerror(errno));
-		return rc;
+		errf(err, errlen, "open %s: %s", path, strerror(-fd));
+		return fd;
 	}
-	rc = kr_read_full(fd, hdr, sizeof(hdr), 0);
+	rc = kr_read_full(fs, fd, hdr, sizeof(hdr), 0);
 	if (rc >= 0) {
 		if (segment_header_check(hdr, (size_t)rc, base, reason, reason_len) != 0) {
 			rc = 1;
@@ -841,14 +847,14 @@ load_segment_file(struct kr_log *log, uint64_t base, uint64_t expect, int *fd_ou
 				 base, expect);
 			rc = 1;
 		} else {
-			rc = read_file_from(fd, KR_SEGMENT_HDR_BYTES, body, len,
+			rc = read_file_from(fs, fd, KR_SEGMENT_HDR_BYTES, body, len,
 					    log->cfg.segment_bytes);
 		}
 	}
 	if (rc < 0)
-		errf(err, errlen, "read %s/%s: %s", log->dir, name, strerror(-rc));
+		errf(err, errlen, "read %s: %s", path, strerror(-rc));
 	if (rc != 0) {
-		close(fd);
+		fs->ops->close(fs->ctx, fd);
 		return rc; /* 1: the header is damaged, see reason */
 	}
 	*fd_out = fd;
@@ -865,7 +871,7 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 	uint32_t epoch = 0;
 	int rc;
 
-	rc = list_segments(log->dirfd, &bases, &nb);
+	rc = list_segments(log->fs, log->dir, &bases, &nb);
 	if (rc != 0) {
 		errf(err, errlen, "list %s: %s", log->dir, strerror(-rc));
 		return rc;
@@ -891,7 +897,7 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		rc = segs_push(log, bases[i], 0);
 		if (rc != 0) {
 			free(body);
-			close(fd);
+			log->fs->ops->close(log->fs->ctx, fd);
 			errf(err, errlen, "out of memory loading the log in %s", log->dir);
 			goto out;
 		}
@@ -958,24 +964,32 @@ out:
 static int
 bound_open(struct kr_log *log, char *err, size_t errlen)
 {
+	const struct kr_fs *fs = log->fs;
 	uint8_t b[BOUND_BYTES];
-	struct stat st;
-	bool created = fstatat(log->dirfd, BOUND_FILE, &st, 0) != 0;
+	char path[PATH_MAX];
+	bool is_dir, created;
+	uint64_t size;
+	int rc;
 
+	if (path_of(path, log->dir, BOUND_FILE) != 0) {
+		errf(err, errlen, "%s: path too long", log->dir);
+		return -ENAMETOOLONG;
+	}
+	created = fs->ops->stat(fs->ctx, path, &is_dir, &size) != 0;
 	if (created && log->cfg.read_only)
 		return 0;
-	log->bound_fd =
-		openat(log->dirfd, BOUND_FILE,
-		       (log->cfg.read_only ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0644);
+	log->bound_fd = fs->ops->open(fs->ctx, path,
+				      log->cfg.read_only ? KR_FS_READ : KR_FS_RDWR | KR_FS_CREATE);
 	if (log->bound_fd < 0) {
-		errf(err, errlen, "open %s/%s: %s", log->dir, BOUND_FILE, strerror(errno));
-		return -errno;
+		rc = log->bound_fd;
+		errf(err, errlen, "open %s: %s", path, strerror(-rc));
+		return rc;
 	}
-	if (created && kr_fsync_fd(log->dirfd) != 0) {
-		errf(err, errlen, "fsync %s: %s", log->dir, strerror(errno));
-		return -EIO;
+	if (created && (rc = fs->ops->sync_dir(fs->ctx, log->dirfd)) != 0) {
+		errf(err, errlen, "fsync %s: %s", log->dir, strerror(-rc));
+		return rc;
 	}
-	if (kr_read_full(log->bound_fd, b, sizeof(b), 0) == (int)sizeof(b) &&
+	if (kr_read_full(fs, log->bound_fd, b, sizeof(b), 0) == (int)sizeof(b) &&
 	    kr_get_le32(b + 8) == kr_crc32c(0, b, 8) && kr_get_le32(b + 12) == 0) {
 		log->has_bound = true;
 		log->bound = kr_get_le64(b);
@@ -998,23 +1012,24 @@ kr_log_open(const struct kr_log_config *cfg, struct kr_log **out, struct kr_log_
 	if (log == NULL)
 		return -ENOMEM;
 	log->cfg = *cfg;
+	log->fs = kr_fs_or_posix(cfg->fs);
 	log->dirfd = -1;
 	log->bound_fd = -1;
 	if (disk(log)) {
 		snprintf(log->dir, sizeof(log->dir), "%s", cfg->dir);
 		log->cfg.dir = log->dir;
 		if (!cfg->read_only) {
-			rc = kr_mkdir_durable(log->dir);
+			rc = kr_mkdir_durable(log->fs, log->dir);
 			if (rc != 0) {
 				errf(err, errlen, "create log directory %s: %s", log->dir,
 				     strerror(-rc));
 				goto fail;
 			}
 		}
-		log->dirfd = open(log->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		log->dirfd = log->fs->ops->open(log->fs->ctx, log->dir, KR_FS_DIR);
 		if (log->dirfd < 0) {
-			rc = -errno;
-			errf(err, errlen, "open log directory %s: %s", log->dir, strerror(errno));
+			rc = log->dirfd;
+			errf(err, errlen, "open log directory %s: %s", log->dir, strerror(-rc));
 			goto fail;
 		}
 		rc = bound_open(log, err, errlen);
@@ -1026,10 +1041,10 @@ kr_log_open(const struct kr_log_config *cfg, struct kr_log **out, struct kr_log_
 		/* What survived a process crash may sit unsynced in the page cache: make it
 		 * durable before anyone reports it as such. */
 		for (uint32_t i = 0; i < log->nsegs && !cfg->read_only; i++) {
-			if (log->segs[i].fd >= 0 && fdatasync(log->segs[i].fd) != 0) {
-				rc = -errno;
+			if (log->segs[i].fd >= 0 &&
+			    (rc = log->fs->ops->sync(log->fs->ctx, log->segs[i].fd)) != 0) {
 				errf(err, errlen, "fsync segment %" PRIu64 " in %s: %s",
-				     log->segs[i].base_offset, log->dir, strerror(errno));
+				     log->segs[i].base_offset, log->dir, strerror(-rc));
 				goto fail;
 			}
 		}
@@ -1048,19 +1063,19 @@ kr_log_close(struct kr_log *log)
 	if (log == NULL)
 		return;
 	for (uint32_t i = 0; i < log->nsegs; i++)
-		segment_free(&log->segs[i]);
+		segment_free(log->fs, &log->segs[i]);
 	for (uint32_t i = 0; i < log->grave_n; i++)
-		segment_free(&log->grave[i]);
+		segment_free(log->fs, &log->grave[i]);
 	for (uint32_t i = 0; i < log->close_n; i++)
-		close(log->close_fds[i]);
+		log->fs->ops->close(log->fs->ctx, log->close_fds[i]);
 	free(log->grave);
 	free(log->close_fds);
 	free(log->segs);
 	kr_epoch_cache_free(&log->epochs);
 	if (log->bound_fd >= 0)
-		close(log->bound_fd);
+		log->fs->ops->close(log->fs->ctx, log->bound_fd);
 	if (log->dirfd >= 0)
-		close(log->dirfd);
+		log->fs->ops->close(log->fs->ctx, log->dirfd);
 	free(log);
 }
 
@@ -1135,6 +1150,7 @@ kr_log_job_begin(struct kr_log *log, struct kr_log_job *j)
 	j->n_close = 0;
 	j->rc = 0;
 	j->err[0] = '\0';
+	j->fs = log->fs;
 	j->dirfd = log->dirfd;
 	j->dir = log->dir;
 	j->end = kr_log_end(log);
@@ -1193,12 +1209,13 @@ job_keeps(const struct kr_log_job *j, uint64_t base)
 void
 kr_log_job_run(struct kr_log_job *j)
 {
+	const struct kr_fs *fs = j->fs;
 	uint64_t *bases = NULL;
 	uint32_t nb = 0;
 	int rc = 0;
 
 	for (uint32_t i = 0; i < j->n_close; i++)
-		close(j->close_fds[i]);
+		fs->ops->close(fs->ctx, j->close_fds[i]);
 	free(j->close_fds);
 	j->close_fds = NULL;
 	j->n_close = 0;
@@ -1214,25 +1231,25 @@ kr_log_job_run(struct kr_log_job *j)
 
 			if (js->cut_to == UINT32_MAX)
 				continue;
-			if (ftruncate(js->fd, (off_t)KR_SEGMENT_HDR_BYTES + js->cut_to) != 0 ||
-			    fdatasync(js->fd) != 0) {
-				rc = -errno;
+			rc = fs->ops->truncate(fs->ctx, js->fd,
+					       (uint64_t)KR_SEGMENT_HDR_BYTES + js->cut_to);
+			if (rc == 0)
+				rc = fs->ops->sync(fs->ctx, js->fd);
+			if (rc != 0)
 				errf(j->err, sizeof(j->err), "cut segment %" PRIu64 " in %s: %s",
-				     js->base, j->dir, strerror(errno));
-			}
+				     js->base, j->dir, strerror(-rc));
 		}
 		if (rc == 0) {
-			rc = list_segments(j->dirfd, &bases, &nb);
+			rc = list_segments(fs, j->dir, &bases, &nb);
 			if (rc != 0)
 				errf(j->err, sizeof(j->err), "list %s: %s", j->dir, strerror(-rc));
 		}
 		for (uint32_t i = 0; i < nb && rc == 0; i++)
 			if (!job_keeps(j, bases[i]))
-				rc = unlink_segment(j->dirfd, j->dir, bases[i], j->err,
-						    sizeof(j->err));
+				rc = unlink_segment(fs, j->dir, bases[i], j->err, sizeof(j->err));
 		free(bases);
 		if (rc == 0) {
-			rc = kr_fsync_fd(j->dirfd);
+			rc = fs->ops->sync_dir(fs->ctx, j->dirfd);
 			if (rc != 0)
 				errf(j->err, sizeof(j->err), "fsync %s: %s", j->dir, strerror(-rc));
 		}
@@ -1243,9 +1260,9 @@ kr_log_job_run(struct kr_log_job *j)
 
 		kr_put_le64(b, j->bound_new);
 		kr_put_le32(b + 8, kr_crc32c(0, b, 8));
-		rc = kr_write_full(j->bound_fd, b, sizeof(b), 0);
-		if (rc == 0 && fdatasync(j->bound_fd) != 0)
-			rc = -errno;
+		rc = kr_write_full(fs, j->bound_fd, b, sizeof(b), 0);
+		if (rc == 0)
+			rc = fs->ops->sync(fs->ctx, j->bound_fd);
 		if (rc != 0)
 			errf(j->err, sizeof(j->err), "write %s/%s: %s", j->dir, BOUND_FILE,
 			     strerror(-rc));
@@ -1254,7 +1271,7 @@ kr_log_job_run(struct kr_log_job *j)
 		struct kr_log_job_seg *js = &j->segs[i];
 
 		if (js->fd < 0) {
-			rc = segment_create_file(j->dirfd, j->dir, js->base, &js->fd, j->err,
+			rc = segment_create_file(fs, j->dirfd, j->dir, js->base, &js->fd, j->err,
 						 sizeof(j->err));
 			if (rc != 0)
 				break;
@@ -1262,10 +1279,10 @@ kr_log_job_run(struct kr_log_job *j)
 		}
 		if (js->to == js->from)
 			continue;
-		rc = kr_write_full(js->fd, js->buf + js->from, js->to - js->from,
-				   (off_t)KR_SEGMENT_HDR_BYTES + js->from);
-		if (rc == 0 && fdatasync(js->fd) != 0)
-			rc = -errno;
+		rc = kr_write_full(fs, js->fd, js->buf + js->from, js->to - js->from,
+				   (uint64_t)KR_SEGMENT_HDR_BYTES + js->from);
+		if (rc == 0)
+			rc = fs->ops->sync(fs->ctx, js->fd);
 		if (rc != 0)
 			errf(j->err, sizeof(j->err), "write segment %" PRIu64 " in %s: %s",
 			     js->base, j->dir, strerror(-rc));
@@ -1317,7 +1334,7 @@ kr_log_job_end(struct kr_log *log, struct kr_log_job *j)
 			log->close_fds[log->close_n++] = log->grave[i].fd;
 			log->grave[i].fd = -1;
 		}
-		segment_free(&log->grave[i]);
+		segment_free(log->fs, &log->grave[i]);
 	}
 	log->grave_n = 0;
 	if (j->rc != 0) {

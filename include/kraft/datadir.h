@@ -52,6 +52,7 @@
 #include <stdint.h>
 
 #include "kraft/common.h"
+#include "kraft/fs.h"
 #include "kraft/voters.h"
 
 #define KR_META_FILE "meta.properties"
@@ -93,17 +94,19 @@ int kr_quorum_state_decode(const char *text, size_t len, struct kr_quorum_state 
  * Durably replace <dir>/quorum-state (temp file, fsync, rename, fsync dir).
  * @return 0 or -errno with err naming the file.
  */
-int kr_quorum_state_store(const char *dir, const struct kr_quorum_state *qs, char *err,
-			  size_t errlen);
+int kr_quorum_state_store(const struct kr_fs *fs, const char *dir, const struct kr_quorum_state *qs,
+			  char *err, size_t errlen);
 
 /**
  * Read <dir>/quorum-state. @return 0, -ENOENT (missing), -EBADMSG (corrupt) or -errno,
  * with err naming the file and the reason.
  */
-int kr_quorum_state_load(const char *dir, struct kr_quorum_state *qs, char *err, size_t errlen);
+int kr_quorum_state_load(const struct kr_fs *fs, const char *dir, struct kr_quorum_state *qs,
+			 char *err, size_t errlen);
 
 /** Read <dir>/meta.properties. @return 0, -ENOENT, -EINVAL (malformed) or -errno. */
-int kr_identity_load(const char *dir, struct kr_identity *id, char *err, size_t errlen);
+int kr_identity_load(const struct kr_fs *fs, const char *dir, struct kr_identity *id, char *err,
+		     size_t errlen);
 
 /** Text of a bootstrap-voters file. @return its length, or -ENOSPC. */
 int kr_bootstrap_encode(const struct kr_voter_set *s, char *buf, size_t cap);
@@ -116,7 +119,8 @@ int kr_bootstrap_decode(const char *text, size_t len, struct kr_voter_set *s, ch
  * Read <dir>/bootstrap-voters. @return 0, -ENOENT (a directory formatted before voters
  *   had directory ids), -EBADMSG (corrupt) or -errno, with err naming the file.
  */
-int kr_bootstrap_load(const char *dir, struct kr_voter_set *s, char *err, size_t errlen);
+int kr_bootstrap_load(const struct kr_fs *fs, const char *dir, struct kr_voter_set *s, char *err,
+		      size_t errlen);
 
 /**
  * `kraftd format`: create dir if needed, lock it, and write its identity (the given
@@ -129,7 +133,8 @@ int kr_bootstrap_load(const char *dir, struct kr_voter_set *s, char *err, size_t
  *   identity and changed nothing, -EEXIST (already formatted, or differently), -EBUSY
  *   (another process holds the directory), or -errno; err says which file and why.
  */
-int kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
+int kr_datadir_format(const struct kr_fs *fs, const char *dir,
+		      const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
 		      const struct kr_voter_set *initial, bool ignore_formatted,
 		      struct kr_identity *id, char *err, size_t errlen);
 
@@ -137,7 +142,8 @@ int kr_datadir_format(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], 
  * Durably replace <dir>/meta.properties with id (a directory that must rejoin takes a
  * new directory id). @return 0 or -errno with err naming the file.
  */
-int kr_identity_store(const char *dir, const struct kr_identity *id, char *err, size_t errlen);
+int kr_identity_store(const struct kr_fs *fs, const char *dir, const struct kr_identity *id,
+		      char *err, size_t errlen);
 
 /**
  * What a starting node does: load the identity, check it names cluster_id and node_id,
@@ -146,10 +152,13 @@ int kr_identity_store(const char *dir, const struct kr_identity *id, char *err, 
  * @return 0, -ENOENT, -EINVAL (mismatch or malformed identity), -EBADMSG (corrupt
  *   quorum state) or -errno.
  */
-int kr_datadir_open(const char *dir, const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
+int kr_datadir_open(const struct kr_fs *fs, const char *dir,
+		    const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
 		    struct kr_identity *id, struct kr_quorum_state *qs, char *err, size_t errlen);
 
-/*
+/* The functions above take the directory's file system (include/kraft/fs.h; NULL: the
+ * real one). kr_datadir_format takes the lock below only on the real one.
+ *
  * THE LOCK. One process at a time uses a data directory: kraftd (a node, for its whole
  * life), kraftd format and kraftd unsafe-admit take an exclusive flock(2) on <dir>/.lock
  * before they open anything else in the directory, and write their pid into it (for the

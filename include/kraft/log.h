@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "kraft/common.h"
+#include "kraft/fs.h"
 
 /*
  * RECORD BATCH (the unit of append, replication, truncation and recovery)
@@ -174,7 +175,8 @@ enum kr_log_durability {
 };
 
 struct kr_log_config {
-	const char *dir; /* log directory (KR_LOG_DISK) */
+	const char *dir;	/* log directory (KR_LOG_DISK) */
+	const struct kr_fs *fs; /* its file system (include/kraft/fs.h); NULL: the real one */
 	enum kr_log_durability durability;
 	uint32_t segment_bytes;	   /* roll to a new segment past this many batch bytes */
 	uint64_t memory_bytes_max; /* appends beyond this many retained bytes: -ENOBUFS */
@@ -269,6 +271,7 @@ struct kr_log_job_seg {
 };
 
 struct kr_log_job {
+	const struct kr_fs *fs;
 	struct kr_log_job_seg *segs;
 	uint32_t n, cap;
 	int *close_fds; /* files of segments dropped earlier, closed first */
