@@ -21,6 +21,7 @@
 #include "kraft/errors.h"
 #include "kraft/uuid.h"
 #include "kraft/xdp.h"
+#include "kraft/restart.h"
 #include "node_int.h"
 
 /* Refused (pre-)votes are logged, but a flood of them (anyone can send Votes) must not
@@ -116,11 +117,12 @@ op_unblocked(void *arg)
 {
 	struct ctl *c = arg;
 	struct kn_node *n = c->n;
-	int rc = kn_marker_remove(n->cfg.log_dir, KN_REPAIR_FILE);
+	struct kr_restart_config rc_cfg = {.dir = n->cfg.log_dir};
+	int rc = kr_restart_repaired(&rc_cfg);
 
 	if (rc != 0)
 		kn_log(n, "control", "cannot remove the repair marker %s/%s: %s", n->cfg.log_dir,
-		       KN_REPAIR_FILE, strerror(-rc));
+		       KR_REPAIR_FILE, strerror(-rc));
 	kn_log(n, "control",
 	       "caught up with the leader: this node votes and counts toward commit again");
 }

@@ -55,17 +55,4 @@ void *kn_control_main(void *arg);
 /* A log line naming the keys frames are sent and accepted with. */
 void kn_log_keys(struct kn_node *n, const char *what, const struct kr_auth_keys *k);
 
-/* ---- small files of the data directory (markers.c; formats there) ---- */
-
-#define KN_INCARNATION_FILE "incarnation"
-#define KN_REPAIR_FILE "repair-target"
-
-/* A file of one decimal number and a newline. @return 0, -ENOENT, -EBADMSG or -errno. */
-int kn_marker_read(const char *dir, const char *name, uint64_t *v);
-/* Replace it atomically and durably. @return 0 or -errno. */
-int kn_marker_write(const char *dir, const char *name, uint64_t v);
-/* Remove dir/name if it is there, durably. @return 0 or -errno. */
-int kn_marker_remove(const char *dir, const char *name);
-bool kn_marker_exists(const char *dir, const char *name);
-
 #endif /* KRAFT_NODE_INT_H */

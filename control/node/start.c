@@ -20,6 +20,7 @@
 #include "kraft/crashtest.h"
 #include "kraft/datadir.h"
 #include "kraft/fileio.h"
+#include "kraft/restart.h"
 #include "kraft/uuid.h"
 #include "node_int.h"
 
@@ -65,21 +66,53 @@ recovery_name(enum kr_log_recovery r)
 				       : "MID-LOG CORRUPTION";
 }
 
-/* Open the data directory and the log, apply the restart rules. Returns 0 or an exit
- * status, having said why. */
+/* The crash test's cut, between the log directory's creation and the log's open. */
 static int
-open_storage(struct kn_node *n, struct kr_quorum_state *qs)
+crash_cut(void *arg, const char *log_path)
 {
-	const struct kr_node_config *cfg = &n->cfg;
-	struct kr_log_config lc = {.segment_bytes = cfg->segment_bytes,
-				   .memory_bytes_max = cfg->memory_max_bytes};
-	struct kr_log_report rep;
-	char err[512];
-	uint64_t v = 0;
+	struct kn_node *n = arg;
 	int rc;
 
-	rc = kr_datadir_open(NULL, cfg->log_dir, cfg->cluster_id, cfg->node_id, &n->id, qs, err,
-			     sizeof(err));
+	if (n->opt.crash_cut) {
+		rc = kr_crash_cut(n->cfg.log_dir, log_path, n->opt.crash_torn, say_start, n);
+		if (rc != 0) {
+			kn_log(n, "start", "crash test: cannot cut the log: %s", strerror(-rc));
+			return rc;
+		}
+		kr_crash_record(n->cfg.log_dir, log_path); /* from now on there is one */
+		return 0;
+	}
+	return kr_remove_file(NULL, n->cfg.log_dir, KR_CRASH_FILE); /* any record is stale */
+}
+
+static struct kr_restart_config
+restart_config(struct kn_node *n)
+{
+	const struct kr_node_config *cfg = &n->cfg;
+
+	return (struct kr_restart_config){.dir = cfg->log_dir,
+					  .cluster_id = cfg->cluster_id,
+					  .node_id = cfg->node_id,
+					  .durability = cfg->durability,
+					  .segment_bytes = cfg->segment_bytes,
+					  .memory_bytes_max = cfg->memory_max_bytes,
+					  .wall_ms = (uint64_t)kn_wall_us() / 1000,
+					  .before_log_open = crash_cut,
+					  .arg = n};
+}
+
+/* Open the data directory and the log (include/kraft/restart.h), say what was found.
+ * Returns 0 or an exit status, having said why. */
+static int
+open_storage(struct kn_node *n, struct kr_restart *rs)
+{
+	const struct kr_node_config *cfg = &n->cfg;
+	struct kr_restart_config rc_cfg = restart_config(n);
+	const struct kr_log_report *rep = &rs->rep;
+	char err[512];
+	int rc;
+
+	rc = kr_restart_identify(&rc_cfg, rs, err, sizeof(err));
 	if (rc == -EBADMSG)
 		kn_log(n, "start",
 		       "refusing to start: %s. The vote this node cast is lost with it: the safe "
@@ -87,115 +120,56 @@ open_storage(struct kn_node *n, struct kr_quorum_state *qs)
 		       "(it then rejoins as an observer with a new directory id), never to reset "
 		       "it to epoch 0",
 		       err);
-	if (rc != 0) {
-		if (rc != -EBADMSG)
-			kn_log(n, "start", "refusing to start: %s", err);
+	else if (rc != 0)
+		kn_log(n, "start", "refusing to start: %s", err);
+	if (rc == 0 && rs->has_boot &&
+	    (rc = kr_config_check_bootstrap(cfg, &rs->boot, err, sizeof(err))) != 0)
+		kn_log(n, "start", "refusing to start: %s", err);
+	if (rc != 0)
 		return 1;
-	}
-	rc = kr_bootstrap_load(NULL, cfg->log_dir, &n->boot, err, sizeof(err));
-	n->has_boot = rc == 0;
-	if (rc == 0)
-		rc = kr_config_check_bootstrap(cfg, &n->boot, err, sizeof(err));
-	if (rc != 0 && rc != -ENOENT) {
+	rc = kr_restart_recover(&rc_cfg, rs, err, sizeof(err));
+	if (rc != 0) {
 		kn_log(n, "start", "refusing to start: %s", err);
 		return 1;
 	}
-	rc = kn_marker_read(cfg->log_dir, KN_INCARNATION_FILE, &v);
-	if (rc != 0 && rc != -ENOENT) {
-		kn_log(n, "start", "refusing to start: %s/%s: %s", cfg->log_dir,
-		       KN_INCARNATION_FILE, strerror(-rc));
-		return 1;
-	}
-	/* above every earlier start's of this node id, durably: even a re-formatted
-	 * directory's (which starts without the file) outgrows the old ones by the clock */
-	n->incarnation = (uint64_t)kn_wall_us() / 1000;
-	if (v >= n->incarnation)
-		n->incarnation = v + 1;
-	rc = kn_marker_write(cfg->log_dir, KN_INCARNATION_FILE, n->incarnation);
-	if (rc != 0) {
-		kn_log(n, "start", "cannot write %s/%s: %s", cfg->log_dir, KN_INCARNATION_FILE,
-		       strerror(-rc));
-		return 1;
-	}
-	n->unsafe_admit = kn_marker_exists(cfg->log_dir, KR_ADMIT_FILE);
-	if (n->unsafe_admit) {
+	n->id = rs->id;
+	n->boot = rs->boot;
+	n->has_boot = rs->has_boot;
+	n->incarnation = rs->incarnation;
+	n->repair_target = rs->repair_target;
+	n->unsafe_admit = rs->unsafe_admit;
+	n->log = rs->log;
+	/* the directory fits KR_CONFIG_PATH_MAX (config.c), so its log path fits too */
+	snprintf(n->log_path, sizeof(n->log_path), "%.*s", (int)sizeof(n->log_path) - 1,
+		 rs->log_path);
+	if (rs->unsafe_admit)
 		kn_log(n, "start",
 		       "UNSAFE ADMIT (kraftd unsafe-admit): this start skips the rules that keep a "
 		       "node that may lack acknowledged records from voting (a lost memory-mode "
 		       "log, an unfinished repair, a first start past the cluster's first "
 		       "election). If a majority of voters lost their data, records they "
 		       "acknowledged may be lost for good.");
-		if (kn_marker_remove(cfg->log_dir, KN_REPAIR_FILE) != 0) {
-			kn_log(n, "start", "cannot remove %s/%s", cfg->log_dir, KN_REPAIR_FILE);
-			return 1;
-		}
-	}
-	rc = kn_marker_read(cfg->log_dir, KN_REPAIR_FILE, &n->repair_target);
-	if (rc == 0)
+	if (rs->repair_carried)
 		kn_log(n, "start",
 		       "an unfinished repair: the node must refetch up to offset %" PRIu64
 		       " before it votes or counts toward commit",
-		       n->repair_target);
-	else if (rc != -ENOENT) {
-		kn_log(n, "start", "refusing to start: %s/%s: %s", cfg->log_dir, KN_REPAIR_FILE,
-		       strerror(-rc));
-		return 1;
-	}
-
-	if (kr_datadir_log_path(cfg->log_dir, n->log_path, sizeof(n->log_path)) != 0) {
-		kn_log(n, "start", "refusing to start: %s: path too long", cfg->log_dir);
-		return 1;
-	}
-	if (cfg->durability == KR_LOG_DISK) {
-		rc = kr_mkdir_durable(NULL, n->log_path);
-		if (rc != 0) {
-			kn_log(n, "start", "cannot create %s: %s", n->log_path, strerror(-rc));
-			return 1;
-		}
-		if (n->opt.crash_cut && (rc = kr_crash_cut(cfg->log_dir, n->log_path,
-							   n->opt.crash_torn, say_start, n)) != 0) {
-			kn_log(n, "start", "crash test: cannot cut the log: %s", strerror(-rc));
-			return 1;
-		}
-		if (n->opt.crash_cut)
-			kr_crash_record(cfg->log_dir, n->log_path); /* from now on there is one */
-		else if (kn_marker_remove(cfg->log_dir, KR_CRASH_FILE) != 0)
-			return 1; /* a run without the option makes any record stale */
-		lc.dir = n->log_path;
-		lc.durability = KR_LOG_DISK;
-	} else {
-		lc.durability = KR_LOG_MEMORY;
-	}
-	rc = kr_log_open(&lc, &n->log, &rep, err, sizeof(err));
-	if (rc != 0) {
-		kn_log(n, "start", "cannot open the log: %s", err);
-		return 1;
-	}
+		       rs->repair_target);
 	kn_log(n, "start",
 	       "log %s: offsets [%" PRIu64 ", %" PRIu64
 	       "), last epoch %u, %u segments, recovery: %s",
 	       cfg->durability == KR_LOG_DISK ? n->log_path : "(memory)", kr_log_start(n->log),
-	       kr_log_end(n->log), kr_log_last_epoch(n->log), rep.segments,
-	       recovery_name(rep.outcome));
-	if (rep.outcome == KR_LOG_TORN_TAIL)
+	       kr_log_end(n->log), kr_log_last_epoch(n->log), rep->segments,
+	       recovery_name(rep->outcome));
+	if (rep->outcome == KR_LOG_TORN_TAIL)
 		kn_log(n, "start", "cut %" PRIu64 " bytes of a torn write from %s (%s)",
-		       rep.torn_bytes, rep.segment, rep.reason);
-	if (rep.outcome == KR_LOG_MID_CORRUPT) {
-		/* the marker is durable before anything discards the damaged range */
-		if (rep.last_valid_end_offset > n->repair_target)
-			n->repair_target = rep.last_valid_end_offset;
-		rc = kn_marker_write(cfg->log_dir, KN_REPAIR_FILE, n->repair_target);
-		if (rc != 0) {
-			kn_log(n, "start", "cannot write the repair marker: %s", strerror(-rc));
-			return 1;
-		}
+		       rep->torn_bytes, rep->segment, rep->reason);
+	if (rep->outcome == KR_LOG_MID_CORRUPT)
 		kn_log(n, "start",
 		       "%s byte %" PRIu64 ": %s: offsets [%" PRIu64 ", %" PRIu64
 		       ") unreadable; the node stays out of elections and commit until it has "
 		       "refetched up to %" PRIu64 " from the leader",
-		       rep.segment, rep.file_pos, rep.reason, rep.damage_start_offset,
-		       rep.damage_end_offset, n->repair_target);
-	}
+		       rep->segment, rep->file_pos, rep->reason, rep->damage_start_offset,
+		       rep->damage_end_offset, n->repair_target);
 	return 0;
 }
 
@@ -283,7 +257,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	/* aligned as its per-thread cache lines need (node.h) */
 	struct kn_node *n = aligned_alloc(KN_CACHE_LINE, sizeof(*n));
 	struct ctl *c = calloc(1, sizeof(*c));
-	struct kr_quorum_state qs;
+	struct kr_restart rs;
+	struct kr_restart_config rcfg;
 	struct kr_election_config ec;
 	struct kr_election_start st = {0};
 	struct kr_auth_keys keys = {0};
@@ -335,7 +310,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		}
 		cfg = &n->cfg; /* its frame sizes now fit the ports */
 	}
-	status = open_storage(n, &qs);
+	status = open_storage(n, &rs);
 	if (status != 0)
 		goto out;
 	status = 1;
@@ -383,17 +358,12 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	}
 
 	kr_config_election(cfg, n->id.directory_id, n->has_boot ? &n->boot : NULL, &ec);
-	st.qs = qs;
-	st.log_last_epoch = kr_log_last_epoch(n->log);
-	/* an initial voter's directory that never left epoch 0 checks its first start */
-	st.first_start = n->has_boot && !ec.joining && qs.epoch == 0 && kr_log_end(n->log) == 0 &&
-			 n->repair_target == 0 && !n->unsafe_admit;
+	rcfg = restart_config(n);
+	kr_restart_election(&rs, &rcfg, ec.joining, &st);
 	if (st.first_start && kr_uuid_random(st.rejoin_dir) != 0) {
 		kn_log(n, "start", "no randomness for a directory id");
 		goto out;
 	}
-	st.vote_blocked = !n->unsafe_admit && ((cfg->durability == KR_LOG_MEMORY && qs.epoch > 0) ||
-					       n->repair_target > 0);
 	if (getrandom(&st.rng_seed, sizeof(st.rng_seed), 0) != sizeof(st.rng_seed))
 		st.rng_seed = (uint64_t)kn_now_us() ^ (uint64_t)getpid() << 32;
 	kn_harness_init(c);
@@ -404,10 +374,10 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	atomic_store(&n->log_epoch, n->el.epoch);
 	atomic_store(&n->log_role, n->el.role);
 	atomic_store(&n->log_leader, n->el.leader_id);
-	describe_start(n, &qs);
+	describe_start(n, &rs.qs);
 	describe_voters(n, &ec, st.first_start);
 	/* once: the next start is judged by the usual rules again */
-	if (n->unsafe_admit && kn_marker_remove(cfg->log_dir, KR_ADMIT_FILE) != 0) {
+	if (n->unsafe_admit && kr_restart_admitted(&rcfg) != 0) {
 		kn_log(n, "start", "cannot remove %s/%s", cfg->log_dir, KR_ADMIT_FILE);
 		goto out;
 	}
@@ -417,7 +387,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		       ">= %u",
 		       n->repair_target > 0 ? "repairing damaged log data"
 					    : "memory mode restarted without its log",
-		       qs.epoch);
+		       rs.qs.epoch);
 	kn_carry_out(c);
 
 	/* DPDK: the dataplane polls on the EAL's main lcore (this thread) and the control
