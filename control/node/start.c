@@ -422,7 +422,7 @@ out:
 	sodium_memzero(&keys, sizeof(keys));
 	if (n->log != NULL)
 		kr_log_close(n->log);
-	kr_log_job_free(&n->job);
+	kr_log_job_free(&n->flusher.job);
 	free(n->cmd);
 	free(n->event);
 	free(n->mreq);

@@ -37,8 +37,6 @@ struct dp {
 	int64_t now;
 	int64_t last_work;
 	int64_t next_retention;
-	bool job_out;
-	uint32_t job_gen;
 	uint64_t truncations; /* the core's count at the last log line */
 	uint64_t log_start;
 	struct kn_mgmt_msg mmsg;
@@ -301,23 +299,15 @@ flush_start(struct dp *d)
 {
 	struct kn_node *n = d->n;
 	struct kr_rp_flush f;
-	int rc;
+	int rc = kr_rp_flush_begin(&d->h, n->log, &n->flusher, d->now, &f);
 
-	if (d->job_out || d->r->role == KR_REPL_FAILED || !kr_log_needs_flush(n->log))
-		return;
-	rc = kr_log_job_begin(n->log, &n->job);
-	if (rc != 0) {
+	if (rc < 0) {
 		kn_log(n, "dataplane", "cannot take a flush job: %s", strerror(-rc));
-		kr_repl_fail(d->r, KR_FATAL_STORAGE, d->now, &d->h.out);
 		actions(d);
-		return;
+	} else if (rc == 1) {
+		kn_ring_push(n->flush, &f, sizeof(f), &n->dp_stats.ring_full_cmd);
+		kn_wake_always(n->flush_wake);
 	}
-	d->job_out = true;
-	d->job_gen = d->r->gen;
-	f.upto = n->job.end;
-	f.gen = d->job_gen;
-	kn_ring_push(n->flush, &f, sizeof(f), &n->dp_stats.ring_full_cmd);
-	kn_wake_always(n->flush_wake);
 }
 
 static void
@@ -325,19 +315,11 @@ flush_done(struct dp *d)
 {
 	struct kn_node *n = d->n;
 	struct kr_rp_flush f;
-	int rc;
 
 	if (rte_ring_sc_dequeue_elem(n->done, &f, sizeof(f)) != 0)
 		return;
-	d->job_out = false;
-	rc = kr_log_job_end(n->log, &n->job);
-	if (rc != 0) {
-		kn_log(n, "dataplane", "log flush failed: %s", n->job.err);
-		kr_repl_fail(d->r, KR_FATAL_STORAGE, d->now, &d->h.out);
-		actions(d);
-		return;
-	}
-	kr_repl_on_durable(d->r, kr_log_durable_end(n->log), f.gen, d->now, &d->h.out);
+	if (kr_rp_flush_end(&d->h, n->log, &n->flusher, d->now) != 0)
+		kn_log(n, "dataplane", "log flush failed: %s", n->flusher.job.err);
 	actions(d);
 }
 
@@ -635,7 +617,7 @@ kn_dataplane_main(void *arg)
 			n->ports[i]->tx_flush(n->ports[i]);
 		if (atomic_load(&n->stop_dp)) {
 			/* everything appended is flushed before the node exits */
-			if (!d->job_out &&
+			if (!n->flusher.out &&
 			    (d->r->role == KR_REPL_FAILED || !kr_log_needs_flush(n->log)))
 				break;
 			d->last_work = d->now; /* keep polling for the job */
@@ -739,14 +721,14 @@ kn_flush_main(void *arg)
 		if (n->opt.fail_flush_after > 0 &&
 		    (int64_t)n->flush_stats.flushes >= n->opt.fail_flush_after) {
 			/* test build: as if fdatasync had failed */
-			n->job.rc = -EIO;
-			snprintf(n->job.err, sizeof(n->job.err),
+			n->flusher.job.rc = -EIO;
+			snprintf(n->flusher.job.err, sizeof(n->flusher.job.err),
 				 "fdatasync: Input/output error (injected by "
 				 "--test-fail-flush-after %lld)",
 				 (long long)n->opt.fail_flush_after);
 		} else
-			kr_log_job_run(&n->job);
-		if (n->job.rc == 0 && n->opt.crash_cut &&
+			kr_log_job_run(&n->flusher.job);
+		if (n->flusher.job.rc == 0 && n->opt.crash_cut &&
 		    kr_crash_record(n->cfg.log_dir, n->log_path) != 0)
 			kn_log(n, "flush", "crash test: cannot record flushed lengths");
 		n->flush_stats.flushes++;

@@ -89,3 +89,40 @@ kr_rp_harness_run(struct kr_rp_harness *h, int64_t now)
 		;
 	return rc;
 }
+
+int
+kr_rp_flush_begin(struct kr_rp_harness *h, struct kr_log *log, struct kr_rp_flusher *fl,
+		  int64_t now, struct kr_rp_flush *f)
+{
+	int rc;
+
+	if (fl->out || h->r->role == KR_REPL_FAILED || !kr_log_needs_flush(log))
+		return 0;
+	rc = kr_log_job_begin(log, &fl->job);
+	if (rc != 0) {
+		kr_repl_fail(h->r, KR_FATAL_STORAGE, now, &h->out);
+		return rc;
+	}
+	fl->out = true;
+	fl->gen = h->r->gen;
+	f->upto = fl->job.end;
+	f->gen = fl->gen;
+	return 1;
+}
+
+int
+kr_rp_flush_end(struct kr_rp_harness *h, struct kr_log *log, struct kr_rp_flusher *fl, int64_t now)
+{
+	int rc;
+
+	if (!fl->out)
+		return -EINVAL;
+	fl->out = false;
+	rc = kr_log_job_end(log, &fl->job);
+	if (rc != 0) {
+		kr_repl_fail(h->r, KR_FATAL_STORAGE, now, &h->out);
+		return rc;
+	}
+	kr_repl_on_durable(h->r, kr_log_durable_end(log), fl->gen, now, &h->out);
+	return 0;
+}

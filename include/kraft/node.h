@@ -16,7 +16,7 @@
  *   mreq    control -> dataplane   struct kn_mgmt_msg (a kraftctl request)
  *   mresp   dataplane -> control   struct kn_mgmt_msg (its answer)
  *   flush   dataplane -> flush     struct kr_rp_flush (a job is out; the job is in
- *                                  kn->job, owned by the flush thread until done)
+ *                                  kn->flusher, owned by the flush thread until done)
  *   done    flush -> dataplane     struct kr_rp_flush (the job is back)
  */
 #ifndef KRAFT_NODE_H
@@ -120,9 +120,9 @@ struct kn_node {
 	_Alignas(KN_CACHE_LINE) atomic_bool dp_sleeping;
 	_Alignas(KN_CACHE_LINE) atomic_bool ctl_sleeping;
 
-	/* the flush job: the dataplane's until it is pushed on the flush ring, the flush
-	 * thread's until it comes back on the done ring */
-	struct kr_log_job job;
+	/* the flush job (repl.h, GROUP COMMIT): the dataplane's until it is pushed on the
+	 * flush ring, the flush thread's until it is pushed back on the done ring */
+	struct kr_rp_flusher flusher;
 
 	/* the dataplane's ports, and through which one each voter is reached */
 	struct kn_port *ports[KN_PORTS_MAX];

@@ -388,6 +388,30 @@ int kr_rp_harness_step(struct kr_rp_harness *h, int64_t now);
 /** Step until none is left (0) or an operation says -EAGAIN. */
 int kr_rp_harness_run(struct kr_rp_harness *h, int64_t now);
 
+/*
+ * GROUP COMMIT (disk mode), as the node and kraftsim both do it. The core's FLUSH actions
+ * only say that something waits; the shell, whenever no flush job is out, takes one
+ * covering everything appended so far (kr_rp_flush_begin: no I/O), has another actor
+ * carry it out (kr_log_job_run on fl->job: the writes and syncs), and hands it back
+ * (kr_rp_flush_end: no I/O), which tells the core the new durable end. A job the log
+ * cannot give, or one that failed, fail-stops the core (KR_FATAL_STORAGE): nothing more
+ * may count as durable. Both leave their actions in h->out for the shell to carry out.
+ */
+struct kr_rp_flusher {
+	struct kr_log_job job; /* the other actor's while out */
+	bool out;
+	uint32_t gen; /* the core's generation when the job was taken */
+};
+
+/** @return 1 with *f describing the job taken, 0 (none needed, or one is out), or the
+ *  log's error (the core is failed). */
+int kr_rp_flush_begin(struct kr_rp_harness *h, struct kr_log *log, struct kr_rp_flusher *fl,
+		      int64_t now, struct kr_rp_flush *f);
+/** @return 0, -EINVAL (no job out), or the job's error (the core is failed; fl->job.err
+ *  says why). */
+int kr_rp_flush_end(struct kr_rp_harness *h, struct kr_log *log, struct kr_rp_flusher *fl,
+		    int64_t now);
+
 /**
  * The leader's view for DescribeQuorum and telemetry: fills d (voters first), with
  * replicas pointing at r's own array (valid until the next call). A non-leader reports
