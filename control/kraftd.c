@@ -247,7 +247,7 @@ cmd_format(const struct args *a)
 		return 2;
 	if (a->initial != NULL && parse_initial("kraftd format", a->initial, &initial) != 0)
 		return 2;
-	rc = kr_datadir_format(NULL, a->dir, cid, nid, a->initial ? &initial : NULL,
+	rc = kr_datadir_format(NULL, a->dir, cid, nid, a->initial ? &initial : NULL, NULL,
 			       a->ignore_formatted, &id, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "kraftd format: %s\n", err);
@@ -546,7 +546,7 @@ cmd_format_config(int argc, char **argv)
 		}
 	}
 	rc = kr_datadir_format(NULL, cfg.log_dir, cfg.cluster_id, cfg.node_id,
-			       initial.n ? &initial : NULL, ignore, &id, err, sizeof(err));
+			       initial.n ? &initial : NULL, NULL, ignore, &id, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "kraftd format: %s\n", err);
 		return 1;

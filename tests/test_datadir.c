@@ -249,8 +249,8 @@ format_writes_identity_and_epoch_zero_and_open_accepts_it(void **state)
 	struct kr_quorum_state qs;
 
 	snprintf(sub, sizeof(sub), "%s/node1", dir);
-	assert_int_equal(kr_datadir_format(NULL, sub, cid, 1, NULL, false, &id, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		kr_datadir_format(NULL, sub, cid, 1, NULL, NULL, false, &id, err, sizeof(err)), 0);
 	assert_false(kr_uuid_is_zero(id.directory_id));
 	assert_int_equal(kr_datadir_open(NULL, sub, cid, 1, &id2, &qs, err, sizeof(err)), 0);
 	assert_memory_equal(id2.cluster_id, cid, KR_UUID_BYTES);
@@ -262,8 +262,8 @@ format_writes_identity_and_epoch_zero_and_open_accepts_it(void **state)
 
 	/* two formats never share a directory id; missing parents are created */
 	snprintf(sub, sizeof(sub), "%s/nested/parents/node2", dir);
-	assert_int_equal(kr_datadir_format(NULL, sub, cid, 1, NULL, false, &id2, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		kr_datadir_format(NULL, sub, cid, 1, NULL, NULL, false, &id2, err, sizeof(err)), 0);
 	assert_memory_not_equal(id.directory_id, id2.directory_id, KR_UUID_BYTES);
 }
 
@@ -276,21 +276,24 @@ format_refuses_a_formatted_directory_unless_told_and_matching(void **state)
 	uint8_t other[KR_UUID_BYTES];
 	struct kr_quorum_state qs = {.epoch = 5, .leader_id = 2, .voted_id = 2};
 
-	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		kr_datadir_format(NULL, dir, cid, 1, NULL, NULL, false, &id, err, sizeof(err)), 0);
 	assert_int_equal(kr_quorum_state_store(NULL, dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id2, err, sizeof(err)),
-			 -EEXIST);
+	assert_int_equal(
+		kr_datadir_format(NULL, dir, cid, 1, NULL, NULL, false, &id2, err, sizeof(err)),
+		-EEXIST);
 	assert_non_null(strstr(err, "already formatted"));
-	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, true, &id2, err, sizeof(err)),
-			 1);
+	assert_int_equal(
+		kr_datadir_format(NULL, dir, cid, 1, NULL, NULL, true, &id2, err, sizeof(err)), 1);
 	assert_memory_equal(id.directory_id, id2.directory_id, KR_UUID_BYTES);
-	assert_int_equal(kr_datadir_format(NULL, dir, cid, 2, NULL, true, &id2, err, sizeof(err)),
-			 -EEXIST);
+	assert_int_equal(
+		kr_datadir_format(NULL, dir, cid, 2, NULL, NULL, true, &id2, err, sizeof(err)),
+		-EEXIST);
 	memcpy(other, cid, sizeof(other));
 	other[0] ^= 1;
-	assert_int_equal(kr_datadir_format(NULL, dir, other, 1, NULL, true, &id2, err, sizeof(err)),
-			 -EEXIST);
+	assert_int_equal(
+		kr_datadir_format(NULL, dir, other, 1, NULL, NULL, true, &id2, err, sizeof(err)),
+		-EEXIST);
 	/* none of that touched the quorum state */
 	assert_int_equal(kr_quorum_state_load(NULL, dir, &qs, err, sizeof(err)), 0);
 	assert_int_equal(qs.epoch, 5);
@@ -305,15 +308,16 @@ format_will_not_reset_a_quorum_state_left_without_identity(void **state)
 	struct kr_quorum_state qs = {.epoch = 9, .leader_id = KR_NODE_NONE, .voted_id = 3};
 
 	assert_int_equal(kr_quorum_state_store(NULL, dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
-			 -EEXIST);
+	assert_int_equal(
+		kr_datadir_format(NULL, dir, cid, 1, NULL, NULL, false, &id, err, sizeof(err)),
+		-EEXIST);
 	assert_non_null(strstr(err, "epoch 9"));
 	/* a half-done format (epoch 0, no vote, no identity) may be redone */
 	qs = (struct kr_quorum_state){
 		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
 	assert_int_equal(kr_quorum_state_store(NULL, dir, &qs, err, sizeof(err)), 0);
-	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		kr_datadir_format(NULL, dir, cid, 1, NULL, NULL, false, &id, err, sizeof(err)), 0);
 }
 
 static void
@@ -328,8 +332,8 @@ open_refuses_missing_or_mismatched_identity_naming_the_file(void **state)
 	assert_int_equal(kr_datadir_open(NULL, dir, cid, 1, &id, &qs, err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, KR_META_FILE));
 	assert_non_null(strstr(err, "kraftd format"));
-	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		kr_datadir_format(NULL, dir, cid, 1, NULL, NULL, false, &id, err, sizeof(err)), 0);
 	assert_int_equal(kr_datadir_open(NULL, dir, cid, 2, &id, &qs, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "node.id is 1, expected 2"));
 	memcpy(other, cid, sizeof(other));
@@ -347,8 +351,8 @@ open_refuses_a_formatted_directory_that_lost_its_quorum_state(void **state)
 	struct kr_identity id;
 	struct kr_quorum_state qs;
 
-	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		kr_datadir_format(NULL, dir, cid, 1, NULL, NULL, false, &id, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/%s", dir, KR_QUORUM_STATE_FILE);
 	assert_int_equal(remove(path), 0);
 	assert_int_equal(kr_datadir_open(NULL, dir, cid, 1, &id, &qs, err, sizeof(err)), -ENOENT);
@@ -399,8 +403,9 @@ lock_is_exclusive_and_names_the_holder_pid(void **state)
 		fail_msg("the refusal does not name the holder: %s", err);
 	assert_int_equal(kr_datadir_lock_holder(dir), (int)getpid());
 	/* format takes the lock too: it changes nothing in a directory in use */
-	assert_int_equal(kr_datadir_format(NULL, dir, cid, 1, NULL, false, &id, err, sizeof(err)),
-			 -EBUSY);
+	assert_int_equal(
+		kr_datadir_format(NULL, dir, cid, 1, NULL, NULL, false, &id, err, sizeof(err)),
+		-EBUSY);
 	snprintf(meta, sizeof(meta), "%s/%s", dir, KR_META_FILE);
 	assert_int_equal(access(meta, F_OK), -1);
 	close(fd);
@@ -474,7 +479,8 @@ format_records_the_bootstrap_voters_and_takes_its_listed_directory_id(void **sta
 	/* an initial voter takes its directory id from the list */
 	snprintf(sub, sizeof(sub), "%s/v2", dir);
 	assert_int_equal(
-		kr_datadir_format(NULL, sub, cid, 2, &initial, false, &id, err, sizeof(err)), 0);
+		kr_datadir_format(NULL, sub, cid, 2, &initial, NULL, false, &id, err, sizeof(err)),
+		0);
 	assert_memory_equal(id.directory_id, initial.v[1].dir, KR_UUID_BYTES);
 	assert_int_equal(kr_bootstrap_load(NULL, sub, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.n, 2);
@@ -483,15 +489,16 @@ format_records_the_bootstrap_voters_and_takes_its_listed_directory_id(void **sta
 	/* a node not in the list (an observer) gets a random one and knows the voters */
 	snprintf(sub, sizeof(sub), "%s/o5", dir);
 	assert_int_equal(
-		kr_datadir_format(NULL, sub, cid, 5, &initial, false, &id, err, sizeof(err)), 0);
+		kr_datadir_format(NULL, sub, cid, 5, &initial, NULL, false, &id, err, sizeof(err)),
+		0);
 	assert_memory_not_equal(id.directory_id, initial.v[0].dir, KR_UUID_BYTES);
 	assert_memory_not_equal(id.directory_id, initial.v[1].dir, KR_UUID_BYTES);
 	assert_int_equal(kr_bootstrap_load(NULL, sub, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.n, 2);
 	/* a plain format is a joining directory: an empty list */
 	snprintf(sub, sizeof(sub), "%s/j1", dir);
-	assert_int_equal(kr_datadir_format(NULL, sub, cid, 1, NULL, false, &id, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		kr_datadir_format(NULL, sub, cid, 1, NULL, NULL, false, &id, err, sizeof(err)), 0);
 	assert_int_equal(kr_bootstrap_load(NULL, sub, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.n, 0);
 	/* without the file (formatted before directory ids): -ENOENT, not an error text */

@@ -565,8 +565,8 @@ identity_matches(const char *dir, const struct kr_identity *id,
 
 int
 kr_datadir_format(const struct kr_fs *fs, const char *dir, const uint8_t cluster_id[KR_UUID_BYTES],
-		  int32_t node_id, const struct kr_voter_set *initial, bool ignore_formatted,
-		  struct kr_identity *id, char *err, size_t errlen)
+		  int32_t node_id, const struct kr_voter_set *initial, const uint8_t *directory_id,
+		  bool ignore_formatted, struct kr_identity *id, char *err, size_t errlen)
 {
 	struct kr_quorum_state qs = {
 		.epoch = 0, .leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
@@ -628,6 +628,8 @@ kr_datadir_format(const struct kr_fs *fs, const char *dir, const uint8_t cluster
 	self = kr_voters_find(initial, node_id);
 	if (self >= 0) {
 		memcpy(id->directory_id, initial->v[self].dir, KR_UUID_BYTES);
+	} else if (directory_id != NULL) {
+		memcpy(id->directory_id, directory_id, KR_UUID_BYTES);
 	} else if ((rc = kr_uuid_random(id->directory_id)) != 0) {
 		snprintf(err, errlen, "random directory id: %s", strerror(-rc));
 		goto out;

@@ -124,8 +124,8 @@ int kr_bootstrap_load(const struct kr_fs *fs, const char *dir, struct kr_voter_s
 
 /**
  * `kraftd format`: create dir if needed, lock it, and write its identity (the given
- * cluster and node id; the directory id is the one initial gives this node, or a fresh
- * random one), the bootstrap voters (initial, or none: a joining directory when initial
+ * cluster and node id; the directory id is the one initial gives this node, else
+ * directory_id if not NULL, else a fresh random one), the bootstrap voters (initial, or none: a joining directory when initial
  * is NULL) and an initial quorum-state (epoch 0, no leader, no vote). Refuses a directory
  * that already has an identity unless ignore_formatted is set and that identity matches
  * (then it changes nothing).
@@ -135,8 +135,8 @@ int kr_bootstrap_load(const struct kr_fs *fs, const char *dir, struct kr_voter_s
  */
 int kr_datadir_format(const struct kr_fs *fs, const char *dir,
 		      const uint8_t cluster_id[KR_UUID_BYTES], int32_t node_id,
-		      const struct kr_voter_set *initial, bool ignore_formatted,
-		      struct kr_identity *id, char *err, size_t errlen);
+		      const struct kr_voter_set *initial, const uint8_t *directory_id,
+		      bool ignore_formatted, struct kr_identity *id, char *err, size_t errlen);
 
 /**
  * Durably replace <dir>/meta.properties with id (a directory that must rejoin takes a

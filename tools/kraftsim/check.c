@@ -10,6 +10,7 @@
 
 #include "kraft/errors.h"
 #include "kraft/le.h"
+#include "kraft/restart.h"
 #include "sim.h"
 
 void
@@ -23,6 +24,105 @@ check_violation(struct sim *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->violation, sizeof(s->violation), fmt, ap);
 	va_end(ap);
+}
+
+static bool
+qs_equal(const struct kr_quorum_state *a, const struct kr_quorum_state *b)
+{
+	return a->epoch == b->epoch && a->leader_id == b->leader_id && a->voted_id == b->voted_id &&
+	       memcmp(a->voted_dir, b->voted_dir, KR_UUID_BYTES) == 0;
+}
+
+/* Walks a log's batches in order. */
+struct walk {
+	const struct kr_log *log;
+	uint64_t next; /* offset of the next span to read */
+	struct kr_log_span sp;
+	uint32_t pos;
+};
+
+/* The next batch of the walk (NULL at the end), with its header. */
+static const uint8_t *
+walk_next(struct walk *w, struct kr_batch_hdr *h)
+{
+	const uint8_t *b;
+
+	if (w->pos >= w->sp.len) {
+		if (w->log == NULL ||
+		    kr_log_read(w->log, w->next, KR_OFFSET_NONE, UINT32_MAX, &w->sp) != 0 ||
+		    w->sp.len == 0)
+			return NULL;
+		w->pos = 0;
+		w->next = w->sp.end_offset;
+	}
+	b = w->sp.data + w->pos;
+	kr_batch_hdr_get(b, h);
+	w->pos += h->length;
+	return b;
+}
+
+static const char *
+outcome_name(enum kr_log_recovery o)
+{
+	return o == KR_LOG_CLEAN ? "clean" : o == KR_LOG_TORN_TAIL ? "torn tail" : "mid-log damage";
+}
+
+/* A start's verdict against the ground truth (before the image follows the new log):
+ * the quorum state is the last one persisted, or the one a crash interrupted; every
+ * batch the node's flush jobs made durable is back byte for byte (but what it truncated
+ * since: an interrupted job may have cut it), unless a fault damaged synced data; and
+ * then whatever is missing lies below the repair target, so the node neither votes
+ * nor counts toward commit before it has refetched it. */
+void
+check_recovery(struct sim *s, struct node *nd, const struct kr_restart *rs)
+{
+	const struct kr_quorum_state *q = &rs->qs;
+	bool damaged = simfs_damaged(nd->fs) > 0;
+
+	if (!qs_equal(q, &nd->disk) && !(nd->persist_cut && qs_equal(q, &nd->persist_qs))) {
+		check_violation(s,
+				"node %d: restarted with quorum state epoch %u voted %d leader %d: "
+				"neither the last persisted (epoch %u voted %d leader %d) nor the "
+				"one being persisted",
+				nd->id, q->epoch, q->voted_id, q->leader_id, nd->disk.epoch,
+				nd->disk.voted_id, nd->disk.leader_id);
+		return;
+	}
+	if (s->o.memory)
+		return;
+	struct walk w = {.log = rs->log, .next = kr_log_start(rs->log)};
+	struct kr_batch_hdr h = {0};
+	const uint8_t *got = walk_next(&w, &h);
+
+	for (uint32_t i = 0; i < nd->img.n; i++) {
+		const struct image_batch *b = &nd->img.idx[i];
+
+		while (got != NULL && h.base_offset < b->base)
+			got = walk_next(&w, &h);
+		if (got != NULL && h.base_offset == b->base && h.length == b->len &&
+		    memcmp(got, nd->img.bytes + b->pos, b->len) == 0)
+			continue;
+		/* truncated since its last flush job completed: a job cut short by the crash
+		 * may have cut the files already */
+		if (b->base + b->count > nd->trunc_low)
+			return;
+		if (!damaged)
+			check_violation(s,
+					"node %d: recovery lost offsets [%" PRIu64 ", %" PRIu64
+					") (epoch %u), flushed and undamaged (recovery: %s, %s)",
+					nd->id, b->base, b->base + b->count, b->epoch,
+					outcome_name(rs->rep.outcome), rs->rep.reason);
+		else if (rs->repair_target < b->base + b->count)
+			check_violation(
+				s,
+				"node %d: offsets [%" PRIu64 ", %" PRIu64
+				") (epoch %u) were flushed and are gone after damage, but the "
+				"node would vote and count before refetching them (repair "
+				"target %" PRIu64 "; recovery: %s, %s)",
+				nd->id, b->base, b->base + b->count, b->epoch, rs->repair_target,
+				outcome_name(rs->rep.outcome), rs->rep.reason);
+		return;
+	}
 }
 
 void
@@ -488,7 +588,7 @@ check_step(struct sim *s, struct node *nd)
 			    s->epoch_leader[ep].incarnation != nd->incarnation)
 				check_violation(s,
 						"node %d led epoch %u again after restarting "
-						"(incarnations %u and %u)",
+						"(incarnations %" PRIu64 " and %" PRIu64 ")",
 						nd->id, ep, s->epoch_leader[ep].incarnation,
 						nd->incarnation);
 			s->epoch_leader[ep].incarnation = nd->incarnation;

@@ -14,6 +14,7 @@
 #include "kraft/election.h"
 #include "kraft/log.h"
 #include "kraft/repl.h"
+#include "simfs.h"
 
 #define SIM_NODES_MAX (KR_VOTERS_MAX + KR_OBSERVERS_MAX)
 #define SIM_CLIENTS_MAX 4
@@ -25,6 +26,7 @@
 #define SIM_GRANTS 64			   /* the latest votes granted, per node */
 #define SIM_CLAIM_EPOCHS 16   /* per node: the latest durable-offset report per epoch */
 #define SIM_CLIENT_ADDR 10000 /* client c has address SIM_CLIENT_ADDR + c */
+#define SIM_SEGMENT_BYTES KR_LOG_SEGMENT_BYTES_MIN /* small: recovery crosses segments */
 
 struct sim; /* the world of one seed */
 
@@ -94,7 +96,10 @@ struct node {
 	int64_t paused_until;
 	int64_t restart_at;   /* when a crashed node comes back, INT64_MAX: never */
 	int64_t clock_offset; /* local clock = global + this (only grows: forward jumps) */
-	uint32_t incarnation;
+	uint64_t incarnation; /* this start's (the restart path takes it from the disk) */
+	uint32_t starts;
+	bool exiting;	  /* it exits after this step (a durable write failed: status 3) */
+	bool reformatted; /* its disk was wiped and formatted again: an observer now */
 
 	struct sim *sim; /* the harnesses' operations get the node */
 
@@ -103,7 +108,9 @@ struct node {
 	struct kr_el_harness eh; /* carries out the core's actions, one per step */
 	int64_t busy_until;	 /* a persist in progress completes then */
 	bool persisting;
-	struct ring events; /* dataplane -> control */
+	struct kr_quorum_state persist_qs; /* the state being persisted */
+	bool persist_cut;		   /* it crashed while persisting persist_qs */
+	struct ring events;		   /* dataplane -> control */
 
 	/* dataplane actor */
 	struct kr_repl *r;
@@ -116,18 +123,22 @@ struct node {
 	struct datagram *rx;
 	uint32_t rx_head, rx_n;
 
-	/* flush actor (disk mode) */
-	struct ring flushes; /* dataplane -> flush */
+	/* flush actor (disk mode): the node's group commit (repl.h), one job at a time */
+	struct ring flushes; /* dataplane -> flush: a job is out */
+	struct kr_rp_flusher fl;
 	bool flushing;
 	int64_t flush_done_at;
-	uint64_t flush_upto;
-	uint32_t flush_gen;
 
-	/* storage: survives a crash */
-	struct kr_quorum_state disk;
-	uint64_t repair_target; /* the repair marker: mid-log damage not yet refetched */
-	struct image img;
-	uint64_t trunc_low; /* lowest LEO since the last flush completed */
+	/* storage: a simulated disk under the node's real storage code */
+	struct simfs *fs;
+	char dir[16];	    /* its data directory there */
+	bool storage_fault; /* a fault was injected that may fail a write or a sync */
+	int64_t full_until; /* the disk is full until then */
+	/* ground truth of the storage */
+	struct kr_quorum_state disk; /* the quorum state last persisted */
+	uint64_t repair_target;	     /* the repair marker: mid-log damage not yet refetched */
+	struct image img;	     /* what its flush jobs made durable, as it reported */
+	uint64_t trunc_low;	     /* lowest LEO since the last flush completed */
 
 	/* ground truth kept by the checker */
 	uint32_t vote_epoch;   /* highest epoch this node voted in (or ran as candidate) */
@@ -183,7 +194,8 @@ struct profile {
 	int64_t down_min_us, down_max_us;
 	int64_t pause_max_us;
 	int64_t jump_max_us;
-	uint32_t weights[6]; /* crash, partition, one-way, isolate leader, pause, clock jump */
+	uint32_t weights[8]; /* crash, partition, one-way, isolate leader, pause, clock jump,
+			      * storage fault, re-format */
 	int n_clients;
 	int64_t think_us;
 };
@@ -249,7 +261,7 @@ struct sim {
 	uint64_t committed_end;
 	struct {
 		int32_t id;	      /* 0: none seen */
-		uint32_t incarnation; /* of the node when its dataplane led (0: never) */
+		uint64_t incarnation; /* of the node when its dataplane led (0: never) */
 	} * epoch_leader;	      /* indexed by epoch */
 	uint32_t epoch_leader_cap;
 	int64_t *acked_at[SIM_CLIENTS_MAX];	/* offset the client was told, -1 none, -2 dup */
@@ -298,6 +310,8 @@ const char *sabotage_name(int which);
 const char *sabotage_text(int which);
 void sabotage_try(struct sim *s);
 void check_restart(struct sim *s, struct node *nd);
+struct kr_restart;
+void check_recovery(struct sim *s, struct node *nd, const struct kr_restart *rs);
 bool check_liveness(struct sim *s, char *why, size_t n);
 void check_final(struct sim *s);
 
@@ -328,6 +342,10 @@ enum {
 	TR_LIVENESS,
 	TR_SABOTAGE,
 	TR_CORRUPT,
+	TR_STORAGE,  /* a storage fault: a = enum simfs_fault, or 4 disk full, 5 latent error */
+	TR_REFORMAT, /* the node's disk wiped and formatted again */
+	TR_EXIT,     /* the node exits: a durable write or sync failed */
+	TR_REFUSED,  /* a start refused (a = -errno) */
 };
 
 #endif /* KRAFTSIM_SIM_H */

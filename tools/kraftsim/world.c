@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kraft/datadir.h"
 #include "kraft/errors.h"
 #include "kraft/le.h"
+#include "kraft/restart.h"
 #include "sim.h"
 
 #define NEVER INT64_MAX
@@ -127,8 +129,27 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 		snprintf(p, left, "dataplane hears flush %d: durable up to %" PRId64, t->a, t->c);
 		break;
 	case TR_FLUSH:
-		snprintf(p, left, "flush %d %s up to %" PRId64, t->a, t->b ? "done" : "starts",
-			 t->c);
+		snprintf(p, left, "flush job %d %s up to %" PRId64 "%s%s", t->a,
+			 t->b ? "done" : "taken", t->c, t->d ? ": " : "",
+			 t->d ? strerror((int)-t->d) : "");
+		break;
+	case TR_STORAGE:
+		snprintf(
+			p, left, "STORAGE FAULT: %s",
+			(const char *[]){"?", "the next segment sync loses a page",
+					 "the next segment sync writes a page to the wrong place",
+					 "the next segment sync fails", "disk full",
+					 "a bit flips on the disk (latent sector error)",
+					 "disk no longer full"}[t->a >= 0 && t->a <= 6 ? t->a : 0]);
+		break;
+	case TR_REFORMAT:
+		snprintf(p, left, "DISK WIPED and formatted again: an observer from now on");
+		break;
+	case TR_EXIT:
+		snprintf(p, left, "EXITS: a durable write or sync failed");
+		break;
+	case TR_REFUSED:
+		snprintf(p, left, "start refused: %s", strerror(-t->a));
 		break;
 	case TR_SEND:
 		snprintf(p, left, "sends %s to %s%d (correlation %" PRId64 ", %" PRId64 " bytes)",
@@ -146,13 +167,8 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 		snprintf(p, left, "CRASHES for %d us (unflushed data lost)", t->a);
 		break;
 	case TR_RESTART:
-		if (t->a < 0)
-			snprintf(p, left,
-				 "disk damaged: keeps %d batches, must fetch past %" PRId64
-				 " before it votes",
-				 t->b, t->c);
-		else
-			snprintf(p, left, "RESTARTS (incarnation %d)", t->a);
+		snprintf(p, left, "RESTARTS (start %d; log ends at %" PRId64 "%s%s)", t->a, t->c,
+			 t->b ? ", repair to " : "", t->b ? "see the marker" : "");
 		break;
 	case TR_PAUSE:
 		snprintf(p, left, "PAUSED until t=%" PRId64, t->c);
@@ -389,6 +405,16 @@ image_sync(struct node *nd, uint64_t upto)
 	nd->trunc_low = kr_log_end(nd->log);
 }
 
+/* After a start: the image is the recovered log (kr_log_open made it all durable). */
+static void
+image_reset(struct node *nd)
+{
+	nd->img.n = nd->img.len = 0;
+	nd->img.start = kr_log_start(nd->log);
+	nd->trunc_low = 0;
+	image_sync(nd, kr_log_end(nd->log));
+}
+
 /* ---- the network ---- */
 
 static bool
@@ -497,14 +523,60 @@ global(const struct node *nd, int64_t t)
 
 static bool may_lose(const struct sim *s, const struct node *nd);
 
+/* What node nd's restart path is told: its data directory on its simulated disk. */
+static struct kr_restart_config
+restart_config(const struct sim *s, const struct node *nd)
+{
+	return (struct kr_restart_config){
+		.fs = simfs_fs(nd->fs),
+		.dir = nd->dir,
+		.cluster_id = s->wire.cluster_id,
+		.node_id = nd->id,
+		.durability = s->o.memory ? KR_LOG_MEMORY : KR_LOG_DISK,
+		.segment_bytes = SIM_SEGMENT_BYTES,
+		.memory_bytes_max = 1ull << 32,
+		.wall_ms = (uint64_t)(SIM_WALL0 + local(s, nd)) / 1000,
+	};
+}
+
+/* `kraftd format` of nd's directory: an initial voter's (--initial-controllers, every
+ * voter with directory id bytes i + 1), or a joining one (an observer, or a voter's disk
+ * formatted again), whose directory id is drawn from the seed. */
+static void
+node_format(struct sim *s, struct node *nd, bool initial)
+{
+	struct kr_voter_set set = {.n = (uint8_t)s->o.nodes};
+	struct kr_identity id;
+	uint8_t dir_id[KR_UUID_BYTES];
+	char err[256];
+
+	for (int i = 0; i < s->o.nodes; i++) {
+		set.v[i].id = i + 1;
+		memset(set.v[i].dir, i + 1, KR_UUID_BYTES);
+		set.v[i].ep = (struct kr_endpoint){.ip = 0x0a000000u + (uint32_t)i + 1,
+						   .port = 9093}; /* 10.0.0.i+1: never used */
+	}
+	for (int i = 0; i < KR_UUID_BYTES; i += 8) {
+		uint64_t r = sim_rand(&s->rng) | 0x8080808080808080ull; /* never one of those */
+
+		memcpy(dir_id + i, &r, 8);
+	}
+	if (kr_datadir_format(simfs_fs(nd->fs), nd->dir, s->wire.cluster_id, nd->id,
+			      initial ? &set : NULL, dir_id, false, &id, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kraftsim: format %s: %s\n", nd->dir, err);
+		exit(2);
+	}
+}
+
+/* A start, through kraftd's own restart path (include/kraft/restart.h) on the node's
+ * simulated disk: identity and quorum state, a new incarnation, the markers, the log's
+ * recovery; its verdict is checked against the ground truth before anything else. */
 static void
 node_boot(struct sim *s, struct node *nd)
 {
 	int nv = s->o.nodes;
-	struct kr_log_config lc = {.durability = KR_LOG_MEMORY,
-				   .segment_bytes = 1u << 20,
-				   .memory_bytes_max = 1ull << 32};
-	struct kr_log_report rep;
+	struct kr_restart_config cfg = restart_config(s, nd);
+	struct kr_restart rs;
 	struct kr_election_config ec = {
 		.node_id = nd->id,
 		.n_voters = (uint8_t)nv,
@@ -526,52 +598,40 @@ node_boot(struct sim *s, struct node *nd)
 		.fetch_retry_us = T_RETRY,
 		.fetch_backoff_us = 1000,
 		.liveness_interval_us = 2000,
-		.incarnation = nd->incarnation + 1,
 	};
 	struct kr_election_start st = {0};
-	char err[128];
-	bool damaged = false;
+	char err[512];
+	int rv;
 
+	rv = kr_restart_identify(&cfg, &rs, err, sizeof(err));
+	if (rv == 0)
+		rv = kr_restart_recover(&cfg, &rs, err, sizeof(err));
+	if (rv != 0) {
+		/* only a full disk may stop a start: it is tried again later */
+		sim_trace(s, TR_REFUSED, nd->id, rv, 0, 0, 0);
+		if (!simfs_full(nd->fs))
+			check_violation(s, "node %d: start refused: %s", nd->id, err);
+		nd->restart_at = s->now + rnd_between(s, s->pf.down_min_us, s->pf.down_max_us);
+		return;
+	}
+	nd->log = rs.log;
+	check_recovery(s, nd, &rs);
+	simfs_clear_damage(nd->fs);
+	image_reset(nd);
+	nd->storage_fault = simfs_full(nd->fs);
 	for (int i = 0; i < nv; i++) {
 		ec.voters[i] = rc.voters[i] = i + 1;
-		/* voters are (node id, directory id), as formatted with --initial-controllers */
 		memset(ec.voter_dirs[i], i + 1, KR_UUID_BYTES);
 		memset(rc.voter_dirs[i], i + 1, KR_UUID_BYTES);
 	}
-	memset(ec.directory_id, nd->id, KR_UUID_BYTES);
-	memset(rc.directory_id, nd->id, KR_UUID_BYTES);
-	if (kr_log_open(&lc, &nd->log, &rep, err, sizeof(err)) != 0) {
-		fprintf(stderr, "kraftsim: %s\n", err);
-		exit(2);
-	}
-	if (!s->o.memory && nd->incarnation > 0 && nd->img.n >= 2 && chance(s, s->pf.p_damage) &&
-	    may_lose(s, nd)) {
-		/* mid-log damage: recovery keeps the good prefix; the node must fetch past its
-		 * old end again before it votes or counts (docs/DESIGN.md §5) */
-		uint32_t k = (uint32_t)rnd(s, nd->img.n - 1);
-		const struct image_batch *last = &nd->img.idx[nd->img.n - 1];
-
-		/* the marker goes to disk before anything discards the damaged range */
-		if (last->base + last->count > nd->repair_target)
-			nd->repair_target = last->base + last->count;
-		nd->img.n = k;
-		nd->img.len = nd->img.idx[k].pos;
-		damaged = true;
-		sim_trace(s, TR_RESTART, nd->id, -1, (int32_t)k, (int64_t)nd->repair_target, 0);
-	}
-	rc.repair_target = nd->repair_target;
-	damaged = nd->repair_target > 0; /* an unfinished repair survives restarts */
-	if (!s->o.memory) {		 /* disk: the log comes back from the image */
-		if (nd->img.start > 0)
-			kr_log_reset(nd->log, nd->img.start);
-		for (uint32_t i = 0; i < nd->img.n; i++)
-			if (kr_log_append(nd->log, nd->img.bytes + nd->img.idx[i].pos,
-					  nd->img.idx[i].len) != 0) {
-				fprintf(stderr, "kraftsim: image does not replay\n");
-				exit(2);
-			}
-	}
-	nd->trunc_low = kr_log_end(nd->log);
+	memcpy(ec.directory_id, rs.id.directory_id, KR_UUID_BYTES);
+	memcpy(rc.directory_id, rs.id.directory_id, KR_UUID_BYTES);
+	ec.joining = kr_voters_find(&rs.boot, nd->id) < 0 ||
+		     memcmp(rs.boot.v[kr_voters_find(&rs.boot, nd->id)].dir, rs.id.directory_id,
+			    KR_UUID_BYTES) != 0;
+	rc.joining = ec.joining;
+	rc.incarnation = rs.incarnation;
+	rc.repair_target = rs.repair_target;
 	if (kr_repl_init(nd->r, &rc, nd->log) != 0) {
 		fprintf(stderr, "kraftsim: bad replication config\n");
 		exit(2);
@@ -579,14 +639,20 @@ node_boot(struct sim *s, struct node *nd)
 	nd->r->wall_offset_us = SIM_WALL0;
 	if (s->o.auth)
 		kr_repl_auth(nd->r, &s->keys, local(s, nd) + SIM_WALL0);
-	st.qs = nd->disk;
-	st.log_last_epoch = kr_log_last_epoch(nd->log);
-	/* memory mode: a restart lost the log; the node may not vote until it caught up */
-	st.vote_blocked = (s->o.memory && nd->disk.epoch > 0) || damaged;
+	kr_restart_election(&rs, &cfg, ec.joining, &st);
+	/* the first start is not simulated: every directory starts as if the cluster's
+	 * first election were behind it (a rejoin is then a core bug) */
+	st.first_start = false;
 	st.rng_seed = sim_rand(&s->rng);
+	nd->incarnation = rs.incarnation;
+	nd->repair_target = rs.repair_target;
+	nd->disk = rs.qs;
+	nd->trunc_low = kr_log_end(nd->log);
 	harnesses(s, nd);
 	nd->persisting = false;
 	nd->flushing = false;
+	nd->fl.out = false;
+	nd->exiting = false;
 	ring_clear(&nd->events);
 	ring_clear(&nd->cmds);
 	ring_clear(&nd->durable);
@@ -595,7 +661,7 @@ node_boot(struct sim *s, struct node *nd)
 	nd->up = true;
 	nd->paused = false;
 	nd->restart_at = NEVER;
-	nd->incarnation++;
+	nd->starts++;
 	check_restart(s, nd);
 	if (kr_election_init(&nd->e, &ec, &st, local(s, nd), &nd->eh.out) != 0) {
 		fprintf(stderr, "kraftsim: bad election config\n");
@@ -603,38 +669,75 @@ node_boot(struct sim *s, struct node *nd)
 	}
 }
 
+/* The process dies. What it was doing with the disk stops at a random point: a persist
+ * or flush job in progress gets that far (any number of its operations), then the disk
+ * keeps what the crash model says. */
 static void
 node_crash(struct sim *s, struct node *nd, int64_t down_us)
 {
+	const struct kr_fs *fs = simfs_fs(nd->fs);
+	char err[256];
+
+	nd->persist_cut = nd->persisting;
+	if (nd->persisting) {
+		/* its time goes to its two syncs (the temporary file's, then the directory's
+		 * after the rename): the crash falls in one of them */
+		simfs_set_budget(nd->fs, rnd(s, 2) ? 2 : 4);
+		kr_quorum_state_store(fs, nd->dir, &nd->persist_qs, err, sizeof(err));
+	}
+	if (nd->fl.out && nd->flushing) {
+		simfs_set_budget(nd->fs, (int64_t)rnd(s, 16));
+		kr_log_job_run(&nd->fl.job);
+	}
 	nd->up = false;
+	nd->persisting = false;
+	nd->flushing = false;
+	nd->fl.out = false;
 	nd->restart_at = s->now + down_us;
-	kr_log_close(nd->log); /* unflushed data is gone; the image stays */
+	kr_log_close(nd->log);
 	nd->log = NULL;
+	simfs_crash(nd->fs);
 	for (uint32_t i = 0; i < nd->rx_n; i++)
 		free(nd->rx[(nd->rx_head + i) % SIM_RX_CAP].bytes);
 	nd->rx_n = 0;
 	sim_trace(s, TR_CRASH, nd->id, (int32_t)down_us, 0, 0, 0);
 }
 
+/* The node exits (status 3: a durable write or sync failed, the dataplane fail-stopped)
+ * and comes back after a while, as a supervisor would bring it back. */
+static void
+node_exit(struct sim *s, struct node *nd)
+{
+	sim_trace(s, TR_EXIT, nd->id, 0, 0, 0, 0);
+	node_crash(s, nd, rnd_between(s, s->pf.down_min_us, s->pf.down_max_us));
+}
+
 /* ---- the control actor ---- */
 
 /* The election core's operations, as the node's control thread carries them out, with
  * the simulator's checks and traces. A persist takes a drawn fsync time: the first call
- * starts it ("not yet"), the call after busy_until completes it; a crash meanwhile loses
- * it. */
+ * starts it ("not yet"), the call after busy_until writes the quorum-state file on the
+ * node's disk (kraftd's own kr_quorum_state_store) and completes; a crash meanwhile gets
+ * any part of the way through the write (node_crash). */
 static int
 el_persist(void *arg, const struct kr_quorum_state *qs)
 {
 	struct node *nd = arg;
 	struct sim *s = nd->sim;
+	char err[256];
+	int rc;
 
 	if (!nd->persisting) {
 		nd->persisting = true;
+		nd->persist_qs = *qs;
 		nd->busy_until = s->now + rnd_between(s, s->pf.fsync_min_us, s->pf.fsync_max_us);
 		return -EAGAIN;
 	}
 	nd->persisting = false;
-	check_persisted(s, nd, qs); /* against what the file held */
+	rc = kr_quorum_state_store(simfs_fs(nd->fs), nd->dir, qs, err, sizeof(err));
+	if (rc != 0)
+		return rc == -EAGAIN ? -EIO : rc; /* the node exits (status 3) */
+	check_persisted(s, nd, qs);		  /* against what the file held */
 	nd->disk = *qs;
 	sim_trace(s, TR_PERSIST, nd->id, (int32_t)qs->epoch, qs->voted_id, qs->leader_id, 0);
 	return 0;
@@ -716,9 +819,17 @@ control_step(struct sim *s, struct node *nd)
 	uint64_t encode_errors = nd->eh.encode_errors;
 
 	if (kr_el_harness_busy(&nd->eh)) {
-		kr_el_harness_step(&nd->eh); /* one action a step */
+		int rc = kr_el_harness_step(&nd->eh); /* one action a step */
+
 		if (nd->eh.encode_errors != encode_errors)
 			check_violation(s, "node %d: a control action would not encode", nd->id);
+		if (rc < 0 && rc != -EAGAIN) {
+			/* a durable write failed: kraftd exits at once (status 3) */
+			if (!nd->storage_fault)
+				check_violation(s, "node %d: persisting failed: %s", nd->id,
+						strerror(-rc));
+			nd->exiting = true;
+		}
 		return;
 	}
 	kr_el_harness_step(&nd->eh); /* empties the output */
@@ -798,7 +909,11 @@ rp_event(void *arg, const struct kr_event *ev)
 	struct node *nd = arg;
 	struct ring_item it = {.u.ev = *ev};
 
-	if (ev->type == KR_EV_FATAL) /* checked after the step's invariants */
+	/* a storage failure the simulator caused stops the node, as kraftd's control thread
+	 * does (status 3); any other fail-stop is a violation, checked after the step */
+	if (ev->type == KR_EV_FATAL && ev->seq == KR_FATAL_STORAGE && nd->storage_fault)
+		nd->exiting = true;
+	else if (ev->type == KR_EV_FATAL)
 		nd->fatal = ev->seq;
 	ring_push(nd->sim, &nd->events, &it);
 	return 0;
@@ -807,10 +922,8 @@ rp_event(void *arg, const struct kr_event *ev)
 static void
 rp_flush(void *arg, const struct kr_rp_flush *f)
 {
-	struct node *nd = arg;
-	struct ring_item it = {.u.flush = *f};
-
-	ring_push(nd->sim, &nd->flushes, &it);
+	(void)arg;
+	(void)f; /* group commit: the next flush job takes everything appended by then */
 }
 
 static void
@@ -840,7 +953,7 @@ harnesses(struct sim *s, struct node *nd)
 }
 
 static void
-dp_actions(struct sim *s, struct node *nd)
+dp_run(struct sim *s, struct node *nd)
 {
 	uint64_t encode_errors = nd->rh.encode_errors;
 
@@ -850,6 +963,27 @@ dp_actions(struct sim *s, struct node *nd)
 				nd->rh.last_error);
 	if (kr_log_end(nd->log) < nd->trunc_low)
 		nd->trunc_low = kr_log_end(nd->log);
+}
+
+/* Carry out the core's actions; then, as the node's dataplane loop does, take a flush job
+ * if none is out and the log needs one (disk mode), and hand it to the flush actor. */
+static void
+dp_actions(struct sim *s, struct node *nd)
+{
+	struct ring_item it;
+	int rc;
+
+	dp_run(s, nd);
+	if (s->o.memory)
+		return;
+	rc = kr_rp_flush_begin(&nd->rh, nd->log, &nd->fl, local(s, nd), &it.u.flush);
+	if (rc == 1) {
+		sim_trace(s, TR_FLUSH, nd->id, (int32_t)it.u.flush.gen, 0, (int64_t)it.u.flush.upto,
+			  0);
+		ring_push(s, &nd->flushes, &it);
+	} else if (rc < 0) {
+		dp_run(s, nd); /* the core failed: its FATAL event */
+	}
 }
 
 /* Sabotage: give an idle node's control actor an action as if its core had produced it
@@ -923,8 +1057,11 @@ dp_step(struct sim *s, struct node *nd)
 		it = ring_pop(s, &nd->durable);
 		sim_trace(s, TR_DP_DURABLE, nd->id, (int32_t)it.u.flush.gen, 0,
 			  (int64_t)it.u.flush.upto, 0);
-		kr_repl_on_durable(nd->r, it.u.flush.upto, it.u.flush.gen, local(s, nd),
-				   &nd->rh.out);
+		if (kr_rp_flush_end(&nd->rh, nd->log, &nd->fl, local(s, nd)) == 0)
+			image_sync(nd, kr_log_durable_end(nd->log));
+		else if (!nd->storage_fault)
+			check_violation(s, "node %d: a flush job failed: %s", nd->id,
+					nd->fl.job.err);
 	} else if (nd->rx_n > 0) {
 		struct datagram d = nd->rx[nd->rx_head];
 		int32_t from_node = d.from > 0 ? d.from : KR_NODE_NONE;
@@ -964,34 +1101,27 @@ flush_next(const struct node *nd)
 	return nd->flushing ? nd->flush_done_at : ring_ready_at(&nd->flushes);
 }
 
+/* The node's flush thread: takes the job, and after a drawn fsync time carries it out
+ * on the disk (kr_log_job_run: kraftd's own writes and syncs) and hands it back. A crash
+ * before then gets any part of the way through it (node_crash). */
 static void
 flush_step(struct sim *s, struct node *nd)
 {
 	struct ring_item it;
 
-	if (nd->flushing) {
-		uint64_t upto =
-			nd->flush_upto < kr_log_end(nd->log) ? nd->flush_upto : kr_log_end(nd->log);
-
-		image_sync(nd, upto);
-		nd->flushing = false;
-		it.u.flush.upto = upto;
-		it.u.flush.gen = nd->flush_gen;
-		sim_trace(s, TR_FLUSH, nd->id, (int32_t)nd->flush_gen, 1, (int64_t)upto, 0);
-		ring_push(s, &nd->durable, &it);
+	if (!nd->flushing) {
+		it = ring_pop(s, &nd->flushes);
+		nd->flushing = true;
+		nd->flush_done_at = s->now + rnd_between(s, s->pf.fsync_min_us, s->pf.fsync_max_us);
+		(void)it;
 		return;
 	}
-	/* group commit: one fsync for every request that is waiting */
-	nd->flush_upto = 0;
-	while (ring_ready_at(&nd->flushes) <= s->now) {
-		it = ring_pop(s, &nd->flushes);
-		if (it.u.flush.upto > nd->flush_upto)
-			nd->flush_upto = it.u.flush.upto;
-		nd->flush_gen = it.u.flush.gen;
-	}
-	nd->flushing = true;
-	nd->flush_done_at = s->now + rnd_between(s, s->pf.fsync_min_us, s->pf.fsync_max_us);
-	sim_trace(s, TR_FLUSH, nd->id, (int32_t)nd->flush_gen, 0, (int64_t)nd->flush_upto, 0);
+	kr_log_job_run(&nd->fl.job);
+	nd->flushing = false;
+	it.u.flush = (struct kr_rp_flush){.upto = nd->fl.job.end, .gen = nd->fl.gen};
+	sim_trace(s, TR_FLUSH, nd->id, (int32_t)nd->fl.gen, 1, (int64_t)nd->fl.job.end,
+		  nd->fl.job.rc);
+	ring_push(s, &nd->durable, &it);
 }
 
 /* ---- clients ---- */
@@ -1146,6 +1276,20 @@ inject_fault(struct sim *s)
 	nd = &s->nodes[rnd(s, (uint64_t)s->n)];
 	if ((kind == 0 || kind == 4) && leader > 0 && chance(s, 0.5))
 		nd = &s->nodes[leader - 1]; /* the leader, half of the time */
+	if (kind == 0 && chance(s, 0.5)) {
+		/* or, half of the time, a node in the middle of a durable write (a persist or a
+		 * flush job), where a crash tests what the write promised */
+		int k = (int)rnd(s, (uint64_t)s->n);
+
+		for (int i = 0; i < s->n; i++) {
+			struct node *w = &s->nodes[(k + i) % s->n];
+
+			if (w->up && (w->persisting || w->flushing)) {
+				nd = w;
+				break;
+			}
+		}
+	}
 	switch (kind) {
 	case 0: /* crash (memory mode: it loses its log) */
 		if (nd->up && (!s->o.memory || may_lose(s, nd)))
@@ -1229,7 +1373,9 @@ world_step(struct sim *s)
 
 		if (!nd->up && nd->restart_at <= s->now) {
 			node_boot(s, nd);
-			sim_trace(s, TR_RESTART, nd->id, (int32_t)nd->incarnation, 0, 0, 0);
+			if (nd->up)
+				sim_trace(s, TR_RESTART, nd->id, (int32_t)nd->starts,
+					  nd->repair_target > 0, (int64_t)kr_log_end(nd->log), 0);
 			return;
 		}
 		if (nd->up && nd->paused && nd->paused_until <= s->now) {
@@ -1360,6 +1506,8 @@ sim_free(struct sim *s)
 		struct node *nd = &s->nodes[i];
 
 		kr_log_close(nd->log);
+		kr_log_job_free(&nd->fl.job);
+		simfs_free(nd->fs);
 		free(nd->r);
 		ring_free(&nd->events);
 		ring_free(&nd->cmds);
@@ -1442,6 +1590,10 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 						    .voted_id = KR_NODE_NONE};
 		nd->r = xcalloc(1, sizeof(*nd->r));
 		nd->rx = xcalloc(SIM_RX_CAP, sizeof(*nd->rx));
+		nd->fs = simfs_new(&s->rng);
+		nd->full_until = NEVER;
+		snprintf(nd->dir, sizeof(nd->dir), "/n%d", nd->id);
+		node_format(s, nd, true);
 		ring_init(&nd->events);
 		ring_init(&nd->cmds);
 		ring_init(&nd->durable);
@@ -1565,6 +1717,8 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 			check_step(s, &s->nodes[who]);
 			break;
 		}
+		if (kind >= A_CONTROL && s->nodes[who].exiting && s->nodes[who].up)
+			node_exit(s, &s->nodes[who]);
 		if (o->sabotage)
 			sabotage_try(s);
 	}
