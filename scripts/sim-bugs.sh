@@ -34,7 +34,7 @@ bug COUNT_REJECTED_VOTES|--nodes 3|two leaders in epoch|as a new leader must hol
 bug NO_DEDUP|--nodes 3|committed twice
 bug ACK_BEFORE_COMMIT|--nodes 3|which is not committed
 bug FOLLOWER_NOT_PERSISTED|--nodes 3|in memory epoch .* on disk epoch
-bug RELEAD_AFTER_RESTART|--nodes 3|led epoch [0-9]+ again after restarting
+bug RELEAD_AFTER_RESTART|--nodes 5|led epoch [0-9]+ again after restarting
 sabotage EPOCH_BACK|--nodes 3|: epoch went back
 sabotage PERSIST_BACK|--nodes 3|persisted epoch went back
 sabotage SECOND_VOTE|--nodes 3|voted for [0-9]+ and then [0-9]+ in epoch

@@ -92,6 +92,24 @@ flush(struct fixture *f)
 		fail_msg("flush: %s", f->err);
 }
 
+/* The header of segment file name says every batch byte it holds is synced, as a later
+ * flush job into it would have written (log.h): damage in those bytes is damage, not a
+ * torn write. */
+static void
+header_says_synced(struct fixture *f, const char *name)
+{
+	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
+	size_t size = tu_file_size(f->dir, name);
+	uint8_t *b = malloc(size);
+
+	assert_non_null(b);
+	assert_int_equal(tu_file_read(f->dir, name, b, size), size);
+	kr_log_segment_header(hdr, kr_get_le64(b + 16), (uint32_t)(size - KR_SEGMENT_HDR_BYTES));
+	memcpy(b, hdr, sizeof(hdr));
+	tu_file_write(f->dir, name, b, size);
+	free(b);
+}
+
 /* Read everything from offset into a list of (base, count) and check each batch. */
 static uint64_t
 read_all_from(const struct kr_log *log, uint64_t offset)
@@ -517,6 +535,7 @@ flipped_byte_in_a_middle_batch_is_mid_log_corruption_not_cut(void **state)
 	flush(f);
 	kr_log_close(f->log);
 	f->log = NULL;
+	header_says_synced(f, SEG0);
 	size = tu_file_size(f->dir, SEG0);
 	for (size_t i = 0; i < b2; i++) {
 		size_t pos = KR_SEGMENT_HDR_BYTES + b1 + i;
@@ -556,6 +575,7 @@ mid_log_damage_is_kept_until_a_flush_after_the_repair_starts(void **state)
 	append(f->log, 2, 2, 20);
 	append(f->log, 2, 4, 20);
 	flush(f);
+	header_says_synced(f, SEG0);
 	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + 30, 0xff);
 	reopen(f, SEG_BIG);
 	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
@@ -570,6 +590,9 @@ mid_log_damage_is_kept_until_a_flush_after_the_repair_starts(void **state)
 	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
 	assert_int_equal(kr_log_end(f->log), 9);
 	/* an explicit truncate also discards it */
+	kr_log_close(f->log);
+	f->log = NULL;
+	header_says_synced(f, SEG0);
 	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + 30, 0xff);
 	reopen(f, SEG_BIG);
 	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
@@ -577,6 +600,131 @@ mid_log_damage_is_kept_until_a_flush_after_the_repair_starts(void **state)
 	flush(f);
 	reopen(f, SEG_BIG);
 	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), 3);
+}
+
+/* What a segment's header says is synced (log.h): the flush jobs keep it one job behind,
+ * and recovery takes damage at or past it in the last segment for a torn write (pages
+ * of an unsynced write reach the disk in any order), damage below it for damage. */
+static void
+damage_past_the_synced_bytes_is_a_torn_write_below_them_damage(void **state)
+{
+	struct fixture *f = *state;
+	size_t b1, b2, size;
+	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
+
+	reopen(f, SEG_BIG);
+	b1 = append(f->log, 1, 3, 20); /* [0,3) */
+	b2 = append(f->log, 2, 2, 20); /* [3,5) */
+	append(f->log, 2, 4, 20);      /* [5,9) */
+	flush(f);
+	/* one job: the header (written at creation) says nothing is synced yet */
+	tu_file_read(f->dir, SEG0, hdr, sizeof(hdr));
+	assert_int_equal(kr_get_le32(hdr + 8), KR_SEGMENT_VERSION);
+	assert_int_equal(kr_get_le32(hdr + 12), 0);
+	append(f->log, 3, 1, 20); /* [9,10) */
+	flush(f);
+	/* the second job said what the first synced, with the same sync */
+	size = tu_file_size(f->dir, SEG0);
+	tu_file_read(f->dir, SEG0, hdr, sizeof(hdr));
+	assert_int_equal(kr_get_le32(hdr + 12),
+			 size - KR_SEGMENT_HDR_BYTES - (KR_BATCH_HDR_BYTES + 4 + 20));
+	assert_int_equal(kr_get_le32(hdr + 28), kr_crc32c(0, hdr, 28));
+	kr_log_close(f->log);
+	f->log = NULL;
+
+	/* damage below the synced bytes, valid batches after it: damage */
+	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + 10, 0x01);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(f->rep.damage_start_offset, 3);
+	assert_int_equal(f->rep.last_valid_end_offset, 10);
+	kr_log_close(f->log);
+	f->log = NULL;
+	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + 10, 0x01);
+
+	/* a hole in what the last job wrote, a valid batch after it (the last job's pages
+	 * reached the disk out of order): a torn write, cut, the batch after it too */
+	{
+		uint8_t *b = malloc(size);
+
+		assert_int_equal(tu_file_read(f->dir, SEG0, b, size), size);
+		/* pretend the last job wrote [5,9) and [9,10), and [5,9) never arrived */
+		kr_log_segment_header(hdr, 0, (uint32_t)(b1 + b2));
+		memcpy(b, hdr, sizeof(hdr));
+		memset(b + KR_SEGMENT_HDR_BYTES + b1 + b2, 0, 10);
+		tu_file_write(f->dir, SEG0, b, size);
+		free(b);
+	}
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_TORN_TAIL);
+	assert_int_equal(kr_log_end(f->log), 5);
+	assert_int_equal(tu_file_size(f->dir, SEG0), KR_SEGMENT_HDR_BYTES + b1 + b2);
+	kr_log_close(f->log);
+	f->log = NULL;
+
+	/* a version 1 header (no synced field) counts every byte as synced: the same hole
+	 * with a valid batch after it is damage */
+	reopen(f, SEG_BIG);
+	append(f->log, 2, 4, 20); /* [5,9) */
+	append(f->log, 3, 1, 20); /* [9,10) */
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	{
+		uint8_t *b = malloc(size);
+
+		assert_int_equal(tu_file_read(f->dir, SEG0, b, size), size);
+		memset(hdr, 0, sizeof(hdr));
+		memcpy(hdr, KR_SEGMENT_MAGIC, 8);
+		kr_put_le32(hdr + 8, 1);
+		kr_put_le32(hdr + 28, kr_crc32c(0, hdr, 28));
+		memcpy(b, hdr, sizeof(hdr));
+		memset(b + KR_SEGMENT_HDR_BYTES + b1 + b2, 0, 10);
+		tu_file_write(f->dir, SEG0, b, size);
+		free(b);
+	}
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(f->rep.damage_start_offset, 5);
+	assert_int_equal(f->rep.last_valid_end_offset, 10);
+}
+
+/* A page another page's write landed on (a misdirected write): where batch [3,5) was,
+ * the bytes of batch [7,9); and zeros after the last batch, where a later write was cut
+ * short. Valid batches follow the damage, but no run of them reaches the segment's end,
+ * so how far the acknowledged data went is unknown: the repair target is the flushed
+ * bound, never the damage's start (found by kraftsim). */
+static void
+a_misdirected_copy_after_damage_leaves_the_repair_target_at_the_bound(void **state)
+{
+	struct fixture *f = *state;
+	size_t b1, b2;
+	uint8_t *b;
+	size_t size;
+
+	reopen(f, SEG_BIG);
+	b1 = append(f->log, 1, 3, 20); /* [0,3) */
+	b2 = append(f->log, 2, 2, 20); /* [3,5) */
+	append(f->log, 2, 2, 20);      /* [5,7) */
+	append(f->log, 2, 2, 20);      /* [7,9) */
+	append(f->log, 2, 2, 20);      /* [9,11) */
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	header_says_synced(f, SEG0);
+	size = tu_file_size(f->dir, SEG0);
+	b = calloc(1, size + 100);
+	assert_non_null(b);
+	assert_int_equal(tu_file_read(f->dir, SEG0, b, size), size);
+	memcpy(b + KR_SEGMENT_HDR_BYTES + b1, b + KR_SEGMENT_HDR_BYTES + b1 + 2 * b2, b2);
+	/* and after the last batch, zeros: a later write the crash cut short */
+	tu_file_write(f->dir, SEG0, b, size + 100);
+	free(b);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(f->rep.damage_start_offset, 3);
+	assert_true(f->rep.last_valid_end_offset >= 11);
 	assert_int_equal(kr_log_end(f->log), 3);
 }
 
@@ -932,6 +1080,7 @@ a_batch_image_in_a_record_value_never_sets_the_repair_target(void **state)
 	flush(f);
 	kr_log_close(f->log);
 	f->log = NULL;
+	header_says_synced(f, SEG0);
 	{
 		size_t at = KR_SEGMENT_HDR_BYTES + tu_file_size(f->dir, SEG0) -
 			    KR_SEGMENT_HDR_BYTES - (KR_BATCH_HDR_BYTES + 2 * (4 + 20)) -
@@ -963,6 +1112,7 @@ the_flushed_bound_caps_the_repair_target(void **state)
 	flush(f);
 	kr_log_close(f->log);
 	f->log = NULL;
+	header_says_synced(f, SEG0);
 	size = tu_file_size(f->dir, SEG0);
 	for (int i = 4; i < 24; i++)
 		tu_file_flip(f->dir, SEG0, size - (KR_BATCH_HDR_BYTES + 4 + 64 + 68) + (size_t)i,
@@ -1050,6 +1200,8 @@ main(void)
 		LOG_TEST(zeros_after_the_last_batch_are_a_torn_tail),
 		LOG_TEST(flipped_byte_in_a_middle_batch_is_mid_log_corruption_not_cut),
 		LOG_TEST(mid_log_damage_is_kept_until_a_flush_after_the_repair_starts),
+		LOG_TEST(damage_past_the_synced_bytes_is_a_torn_write_below_them_damage),
+		LOG_TEST(a_misdirected_copy_after_damage_leaves_the_repair_target_at_the_bound),
 		LOG_TEST(damage_in_an_earlier_segment_with_later_segments_is_mid_log),
 		LOG_TEST(last_segment_with_a_torn_header_is_removed),
 		LOG_TEST(reset_empties_the_log_at_a_new_start),

@@ -26,10 +26,11 @@ struct segment {
 	uint8_t *buf;  /* batch bytes; the file header is not kept in memory */
 	uint32_t size; /* bytes of batches */
 	uint32_t cap;
-	uint32_t written;  /* bytes of buf that are in the file, unchanged (disk mode) */
-	uint32_t file_len; /* batch bytes the file holds, stale ones included */
-	int fd;		   /* -1 until the file is created or opened */
-	uint64_t uid;	   /* this segment's identity, unique in the log (flush jobs) */
+	uint32_t written;    /* bytes of buf that are in the file, unchanged (disk mode) */
+	uint32_t file_len;   /* batch bytes the file holds, stale ones included */
+	uint32_t hdr_synced; /* what the file's header says is synced (log.h) */
+	int fd;		     /* -1 until the file is created or opened */
+	uint64_t uid;	     /* this segment's identity, unique in the log (flush jobs) */
 	int64_t max_timestamp_us;
 	struct index_entry *index; /* sparse: one entry per KR_SEGMENT_INDEX_INTERVAL_BYTES */
 	uint32_t index_n;
@@ -274,18 +275,21 @@ segs_push(struct kr_log *log, uint64_t base, uint32_t cap)
 /* ---- segment files ---- */
 
 void
-kr_log_segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base)
+kr_log_segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base, uint32_t synced)
 {
 	memset(hdr, 0, KR_SEGMENT_HDR_BYTES);
 	memcpy(hdr, KR_SEGMENT_MAGIC, 8);
 	kr_put_le32(hdr + 8, KR_SEGMENT_VERSION);
+	kr_put_le32(hdr + 12, synced);
 	kr_put_le64(hdr + 16, base);
 	kr_put_le32(hdr + 28, kr_crc32c(0, hdr, 28));
 }
 
-/* Check a segment header; on failure say why in reason. */
+/* Check a segment header; on failure say why in reason. *synced (may be NULL) gets its
+ * synced field (UINT32_MAX for a version 1 header: everything counts as synced). */
 static int
-segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, char *reason, size_t n)
+segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, uint32_t *synced,
+		     char *reason, size_t n)
 {
 	if (len < KR_SEGMENT_HDR_BYTES) {
 		snprintf(reason, n, "segment header incomplete (%zu of %d bytes)", len,
@@ -297,11 +301,13 @@ segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, char *r
 		snprintf(reason, n, "segment header damaged (bad magic or CRC)");
 		return -1;
 	}
-	if (kr_get_le32(hdr + 8) != KR_SEGMENT_VERSION) {
-		snprintf(reason, n, "segment format version %u, this kraftd reads %d",
+	if (kr_get_le32(hdr + 8) != KR_SEGMENT_VERSION && kr_get_le32(hdr + 8) != 1) {
+		snprintf(reason, n, "segment format version %u, this kraftd reads 1 and %d",
 			 kr_get_le32(hdr + 8), KR_SEGMENT_VERSION);
 		return -1;
 	}
+	if (synced != NULL)
+		*synced = kr_get_le32(hdr + 8) == 1 ? UINT32_MAX : kr_get_le32(hdr + 12);
 	if (kr_get_le64(hdr + 16) != name_base) {
 		snprintf(reason, n,
 			 "segment header says base offset %" PRIu64 ", file name %" PRIu64,
@@ -326,7 +332,7 @@ segment_create_file(const struct kr_fs *fs, int dirfd, const char *dir, uint64_t
 		errf(err, errlen, "create %s: %s", path, strerror(-fd));
 		return fd;
 	}
-	kr_log_segment_header(hdr, base);
+	kr_log_segment_header(hdr, base, 0);
 	rc = kr_write_full(fs, fd, hdr, sizeof(hdr), 0);
 	if (rc == 0)
 		rc = fs->ops->sync(fs->ctx, fd);
@@ -521,7 +527,7 @@ ends_at(const uint8_t *buf, size_t len, size_t p, uint64_t x, uint64_t next, uin
  *     >= ep) whose run of batches reaches the end of the bytes ends the damage: a batch
  *     image inside a record value is followed by the rest of its batch, not by a run to
  *     the end. Valid batches whose runs stop short still mean mid-log damage, but give no
- *     end beyond want (r->end = want).
+ *     end (r->end = want): the caller then takes the flushed bound.
  * The end found is only ever an estimate from above of what the node held: the repair
  * it sets ends anyway once the node's log equals the leader's (recv_fetch_resp.c).
  */
@@ -707,7 +713,8 @@ later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uin
 		if (fd < 0)
 			continue;
 		if (kr_read_full(log->fs, fd, hdr, sizeof(hdr), 0) == (int)sizeof(hdr) &&
-		    segment_header_check(hdr, sizeof(hdr), bases[i], reason, sizeof(reason)) == 0 &&
+		    segment_header_check(hdr, sizeof(hdr), bases[i], NULL, reason,
+					 sizeof(reason)) == 0 &&
 		    read_file_from(log->fs, fd, KR_SEGMENT_HDR_BYTES, &b, &len, 0) == 0) {
 			struct kr_batch_hdr h;
 			size_t stop;
@@ -782,7 +789,11 @@ classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t
 	if (valid) {
 		first = d->base;
 		target = d->end;
-		if (i + 1 < nb && target > bases[i + 1])
+		if (target <= expect) /* valid batches after the damage, but no run of them
+				       * reaches the segment's end: how far the data the node
+				       * acknowledged went is unknown, so as far as it can have */
+			target = log->has_bound ? log->bound : KR_OFFSET_MAX;
+		else if (i + 1 < nb && target > bases[i + 1])
 			target = bases[i + 1];
 	}
 	if (later_segments_valid(log, bases, nb, d != NULL ? i + 1 : i, expect, epoch, &later_first,
@@ -822,7 +833,8 @@ classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t
 /* Open segment file i and check its header; on success *body holds its batch bytes. */
 static int
 load_segment_file(struct kr_log *log, uint64_t base, uint64_t expect, int *fd_out, uint8_t **body,
-		  size_t *len, char *reason, size_t reason_len, char *err, size_t errlen)
+		  size_t *len, uint32_t *synced, char *reason, size_t reason_len, char *err,
+		  size_t errlen)
 {
 	const struct kr_fs *fs = log->fs;
 	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
@@ -839,7 +851,7 @@ load_segment_file(struct kr_log *log, uint64_t base, uint64_t expect, int *fd_ou
 	}
 	rc = kr_read_full(fs, fd, hdr, sizeof(hdr), 0);
 	if (rc >= 0) {
-		if (segment_header_check(hdr, (size_t)rc, base, reason, reason_len) != 0) {
+		if (segment_header_check(hdr, (size_t)rc, base, synced, reason, reason_len) != 0) {
 			rc = 1;
 		} else if (base != expect) {
 			snprintf(reason, reason_len,
@@ -884,9 +896,10 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		size_t len = 0;
 		struct kr_scan_result res;
 		struct segment *s;
+		uint32_t synced = 0;
 		int fd = -1;
 
-		rc = load_segment_file(log, bases[i], expect, &fd, &body, &len, reason,
+		rc = load_segment_file(log, bases[i], expect, &fd, &body, &len, &synced, reason,
 				       sizeof(reason), err, errlen);
 		if (rc < 0)
 			goto out;
@@ -921,6 +934,7 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		s->size = (uint32_t)res.good_bytes;
 		s->written = s->size;
 		s->file_len = (uint32_t)len;
+		s->hdr_synced = synced;
 		log->bytes += s->size;
 		rep->segments++;
 		rep->batches += res.batches;
@@ -931,6 +945,11 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 						 .pos = res.resync_pos,
 						 .base = res.resync_offset,
 						 .end = res.resync_end};
+
+			/* at or past what the last segment's header says is synced: bytes a
+			 * crash may have left half-written, in any order of pages (log.h) */
+			if (i + 1 == nb && res.good_bytes >= synced)
+				d.found = false;
 
 			classify_damage(log, bases, nb, i, &d,
 					KR_SEGMENT_HDR_BYTES + res.good_bytes, expect, epoch,
@@ -1185,6 +1204,12 @@ kr_log_job_begin(struct kr_log *log, struct kr_log_job *j)
 		js->buf = s->buf;
 		js->from = s->written;
 		js->to = s->size;
+		/* a file this job syncs: its header first says what earlier jobs synced */
+		js->synced = s->fd >= 0 && (js->to > js->from || js->cut_to != UINT32_MAX) &&
+					     s->hdr_synced != js->from
+				     ? js->from
+				     : UINT32_MAX;
+		js->hdr_done = false;
 		j->n++;
 	}
 	/* files of segments dropped earlier: the job closes them */
@@ -1194,6 +1219,22 @@ kr_log_job_begin(struct kr_log *log, struct kr_log_job *j)
 	log->close_n = log->close_cap = 0;
 	log->job_out = true;
 	return 0;
+}
+
+/* Before a job syncs a segment it writes to or cuts: its header, saying what earlier jobs
+ * synced (log.h), so the same sync makes it durable. */
+static int
+job_header(const struct kr_fs *fs, struct kr_log_job_seg *js)
+{
+	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
+	int rc;
+
+	if (js->synced == UINT32_MAX || js->hdr_done)
+		return 0;
+	kr_log_segment_header(hdr, js->base, js->synced);
+	rc = kr_write_full(fs, js->fd, hdr, sizeof(hdr), 0);
+	js->hdr_done = rc == 0;
+	return rc;
 }
 
 /* Is base one of the job's segments that has a file (a reconcile keeps those)? */
@@ -1231,8 +1272,10 @@ kr_log_job_run(struct kr_log_job *j)
 
 			if (js->cut_to == UINT32_MAX)
 				continue;
-			rc = fs->ops->truncate(fs->ctx, js->fd,
-					       (uint64_t)KR_SEGMENT_HDR_BYTES + js->cut_to);
+			rc = job_header(fs, js);
+			if (rc == 0)
+				rc = fs->ops->truncate(fs->ctx, js->fd,
+						       (uint64_t)KR_SEGMENT_HDR_BYTES + js->cut_to);
 			if (rc == 0)
 				rc = fs->ops->sync(fs->ctx, js->fd);
 			if (rc != 0)
@@ -1279,8 +1322,10 @@ kr_log_job_run(struct kr_log_job *j)
 		}
 		if (js->to == js->from)
 			continue;
-		rc = kr_write_full(fs, js->fd, js->buf + js->from, js->to - js->from,
-				   (uint64_t)KR_SEGMENT_HDR_BYTES + js->from);
+		rc = job_header(fs, js);
+		if (rc == 0)
+			rc = kr_write_full(fs, js->fd, js->buf + js->from, js->to - js->from,
+					   (uint64_t)KR_SEGMENT_HDR_BYTES + js->from);
 		if (rc == 0)
 			rc = fs->ops->sync(fs->ctx, js->fd);
 		if (rc != 0)
@@ -1323,6 +1368,8 @@ kr_log_job_end(struct kr_log *log, struct kr_log_job *j)
 			continue;
 		if (js->cut_to != UINT32_MAX)
 			s->file_len = js->cut_to;
+		if (js->hdr_done)
+			s->hdr_synced = js->synced;
 		if (js->to > s->file_len)
 			s->file_len = js->to;
 		if (!stale && js->to > s->written)

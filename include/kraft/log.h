@@ -41,27 +41,39 @@
  *
  *   offset size  field
  *        0    8  magic: "KRFTLOG1"
- *        8    4  format version: 1
- *       12    4  reserved, zero
+ *        8    4  format version: 2 (1 had no synced field: read as "all synced")
+ *       12    4  synced: batch bytes of this segment known to be on disk when the header
+ *                was last written (a lower bound; see below)
  *       16    8  base_offset: offset of the segment's first batch, equal to the name
  *       24    4  reserved, zero
  *       28    4  CRC32C over bytes [0, 28)
  *       32       batches, back to back
  *
- * A new segment's header is written and the file and the directory fsynced before any
- * batch goes into it. Segments are contiguous: each one's base_offset is the previous
- * one's end. The first segment's base_offset is the log start offset; retention deletes
- * whole segments from the front, never the last one.
+ * A new segment's header (synced 0) is written and the file and the directory synced
+ * before any batch goes into it. A flush job that writes more batches into an existing
+ * segment first rewrites its header with synced = what the earlier jobs synced, and one
+ * sync makes both durable: so synced never exceeds what is on disk, and costs no sync
+ * of its own (it lags one job behind). Segments are contiguous: each one's base_offset is
+ * the previous one's end, and every segment but the last was synced whole before the
+ * next was created. The first segment's base_offset is the log start offset; retention
+ * deletes whole segments from the front, never the last one.
  *
  * RECOVERY (kr_log_open): every batch of every segment is read and checked (CRC, length,
- * offset continuity, epoch order). At the first bad batch, the rest of the log (this
- * segment and any later one) is searched for a valid batch:
- *   - none found: a torn tail, the leftovers of a write the crash cut short. It is cut
- *     (the file truncated to the last good batch, later segments removed).
- *   - one found: mid-log corruption. Data the node may have acknowledged is damaged.
- *     Nothing is cut at open; the log opens with the good prefix only and the report
- *     names the damaged range. The first flush (after the repair starts) discards it. The node must not vote or count toward commit until it has
- *     fetched past report.last_valid_end_offset again (docs/DESIGN.md §5).
+ * offset continuity, epoch order). At the first bad batch:
+ *   - in bytes a crash may have left half-written (the last segment, at or past its
+ *     synced bytes): a torn tail, the leftovers of a write the crash cut short, whatever
+ *     follows it (pages reach the disk in any order, so valid data may follow a hole).
+ *     It is cut (the file truncated to the last good batch).
+ *   - elsewhere the rest of the log (this segment and any later one) is searched for a
+ *     valid batch. None found: a torn tail as above. One found: mid-log corruption,
+ *     data the node may have acknowledged is damaged. Nothing is cut at open; the log
+ *     opens with the good prefix only and the report names the damaged range. The first
+ *     flush (after the repair starts) discards it. The node must not vote or count
+ *     toward commit until it has fetched past report.last_valid_end_offset again
+ *     (docs/DESIGN.md §5).
+ * Damage to what the latest flush job wrote, or with nothing valid after it, cannot be
+ * told from a write a crash cut short, and is cut as one: kraftd relies on a completed
+ * fdatasync for the newest data (docs/RELIABILITY.md, the fault budget).
  */
 
 #define KR_BATCH_HDR_BYTES 48
@@ -70,7 +82,7 @@
 
 #define KR_SEGMENT_HDR_BYTES 32
 #define KR_SEGMENT_MAGIC "KRFTLOG1"
-#define KR_SEGMENT_VERSION 1
+#define KR_SEGMENT_VERSION 2
 /* One sparse index entry per this many bytes of segment: a read scans at most this far. */
 #define KR_SEGMENT_INDEX_INTERVAL_BYTES 4096u
 
@@ -266,6 +278,9 @@ struct kr_log_job_seg {
 	int fd; /* -1: the job creates the file */
 	bool created;
 	uint32_t cut_to; /* reconcile: cut the file to this many batch bytes (UINT32_MAX: no) */
+	uint32_t synced; /* rewrite the header saying this many bytes are synced (UINT32_MAX:
+			  * no) */
+	bool hdr_done;
 	const uint8_t *buf;
 	uint32_t from, to; /* write buf[from, to) at the same place in the file */
 };
@@ -366,8 +381,9 @@ int kr_log_first_segment(const struct kr_log *log, uint64_t *end_offset, uint64_
  * segment once this is old enough), or -1 if there is none. */
 int64_t kr_log_first_segment_max_timestamp(const struct kr_log *log);
 
-/** Write the KR_SEGMENT_HDR_BYTES header of a segment whose first batch is at base. */
-void kr_log_segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base);
+/** Write the KR_SEGMENT_HDR_BYTES header of a segment whose first batch is at base and
+ * of whose batch bytes synced are known to be on disk. */
+void kr_log_segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base, uint32_t synced);
 
 /* ---- recovery scan (pure; exposed for the fuzz target and tests) ---- */
 

@@ -395,44 +395,32 @@ sf_sync(void *ctx, int h)
 {
 	struct simfs *f = ctx;
 	struct inode *in = handle_inode(f, h);
-	uint64_t np, lost = UINT64_MAX, to = UINT64_MAX;
-	uint64_t dirty[64], nd = 0;
 
 	if (in == NULL)
 		return -EBADF;
 	if (!alive(f))
 		return -EIO;
-	np = pages(in->cur_len);
-	for (uint64_t p = 0; p < np && nd < 64; p++)
-		if (in->dirty[p])
-			dirty[nd++] = p;
-	if (f->armed && nd > 0 && is_segment(f->h[h].path)) {
-		if (f->armed == SIMFS_SYNC_FAILS) {
-			/* the kernel marks the pages clean and forgets them: reads still see them,
-			 * the disk never will (the caller must fail-stop) */
+	if (f->armed == SIMFS_SYNC_FAILS && is_segment(f->h[h].path)) {
+		bool dirty = false;
+
+		for (uint64_t p = 0; p < in->cap / SIMFS_PAGE && !dirty; p++)
+			dirty = in->dirty[p];
+		if (dirty) {
+			/* the kernel marks the pages clean and forgets them: reads still see
+			 * them, the disk never will */
 			memset(in->dirty, 0, in->cap / SIMFS_PAGE);
 			f->armed = 0;
 			return -EIO;
 		}
-		lost = dirty[rnd(f, nd)];
-		if (f->armed == SIMFS_MISDIRECTED && np > 1)
-			do
-				to = rnd(f, np);
-			while (to == lost);
-		f->armed = 0;
-		f->damaged++;
 	}
-	/* the disk now holds cur's length, and its pages (but a lost or misdirected one) */
+	/* the disk now holds cur's length and pages */
 	in->dur_len = in->cur_len;
 	for (uint64_t p = 0; p < in->cap / SIMFS_PAGE; p++) {
 		if (!in->dirty[p])
 			continue;
 		in->dirty[p] = 0;
-		if (p != lost)
-			memcpy(in->dur + p * SIMFS_PAGE, in->cur + p * SIMFS_PAGE, SIMFS_PAGE);
+		memcpy(in->dur + p * SIMFS_PAGE, in->cur + p * SIMFS_PAGE, SIMFS_PAGE);
 	}
-	if (to != UINT64_MAX)
-		memcpy(in->dur + to * SIMFS_PAGE, in->cur + lost * SIMFS_PAGE, SIMFS_PAGE);
 	return 0;
 }
 
@@ -712,28 +700,50 @@ simfs_wipe(struct simfs *f)
 }
 
 int
-simfs_flip_bit(struct simfs *f)
+simfs_corrupt(struct simfs *f, const char *path, uint64_t off, enum simfs_damage kind)
 {
-	uint32_t cand[64], n = 0;
+	int k = names_find(&f->held, path);
+	struct inode *in;
+	uint64_t page, np, from;
 
-	for (uint32_t i = 0; i < f->held.n && n < 64; i++) {
-		const struct inode *in = &f->ino[f->held.e[i].ino];
-
-		if (is_segment(f->held.e[i].path) && in->dur_len > 0)
-			cand[n++] = i;
-	}
-	if (n == 0)
+	if (k < 0)
 		return -ENOENT;
-
-	struct inode *in = &f->ino[f->held.e[cand[rnd(f, n)]].ino];
-	uint64_t at = rnd(f, in->dur_len);
-	uint8_t bit = (uint8_t)(1u << rnd(f, 8));
-
-	in->dur[at] ^= bit;
-	if (!in->dirty[at / SIMFS_PAGE])
-		in->cur[at] ^= bit; /* reads come from the disk unless the page is unsynced */
+	in = &f->ino[f->held.e[k].ino];
+	if (off >= in->dur_len)
+		return -ENOENT;
+	page = off / SIMFS_PAGE;
+	np = pages(in->dur_len);
+	if (kind == SIMFS_PAGE_MISDIRECTED && np < 2)
+		kind = SIMFS_PAGE_LOST;
+	switch (kind) {
+	case SIMFS_BIT_FLIP:
+		in->dur[off] ^= (uint8_t)(1u << rnd(f, 8));
+		break;
+	case SIMFS_PAGE_LOST:
+		memset(in->dur + page * SIMFS_PAGE, 0, SIMFS_PAGE);
+		break;
+	default:
+		do
+			from = rnd(f, np);
+		while (from == page);
+		memcpy(in->dur + page * SIMFS_PAGE, in->dur + from * SIMFS_PAGE, SIMFS_PAGE);
+		break;
+	}
+	if (!in->dirty[page]) /* reads come from the disk unless the page is unsynced */
+		memcpy(in->cur + page * SIMFS_PAGE, in->dur + page * SIMFS_PAGE, SIMFS_PAGE);
 	f->damaged++;
 	return 0;
+}
+
+const uint8_t *
+simfs_held(const struct simfs *f, const char *path, uint64_t *len)
+{
+	int k = names_find(&f->held, path);
+
+	if (k < 0)
+		return NULL;
+	*len = f->ino[f->held.e[k].ino].dur_len;
+	return f->ino[f->held.e[k].ino].dur;
 }
 
 void
@@ -776,12 +786,4 @@ void
 simfs_clear_damage(struct simfs *f)
 {
 	f->damaged = 0;
-}
-
-int64_t
-simfs_held_size(const struct simfs *f, const char *path)
-{
-	int k = names_find(&f->held, path);
-
-	return k < 0 ? -1 : (int64_t)f->ino[f->held.e[k].ino].dur_len;
 }

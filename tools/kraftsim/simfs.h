@@ -8,8 +8,9 @@
  * ones. A crash (simfs_crash) keeps, for each file, any subset of its unsynced pages and
  * either its synced or its unsynced length (a file extended but not synced may come back
  * with zeros), and for each directory any prefix of its unsynced creations, renames and
- * removals (a journal commits them in order). Faults on synced data (simfs_arm and
- * simfs_flip_bit) are marked in the ground truth: simfs_damaged says whether any hit.
+ * removals (a journal commits them in order). Writes may come back short, a sync may
+ * fail, the disk may be full; damage to synced data (simfs_corrupt) is marked in the
+ * ground truth: simfs_damaged says whether any hit.
  * Everything random draws from the simulator's stream, so one seed replays one run. */
 #ifndef KRAFTSIM_SIMFS_H
 #define KRAFTSIM_SIMFS_H
@@ -23,12 +24,18 @@
 
 struct simfs;
 
-/* Faults armed for the next sync of a log segment file (a name ending in ".log") that
- * has unsynced pages: */
+/* A fault armed for the next sync of a log segment file (a name ending in ".log") that
+ * has unsynced pages: the sync fails (EIO) and the kernel drops its pages as clean, so
+ * reads still see them and the disk never will (the caller must fail-stop). */
 enum simfs_fault {
-	SIMFS_LOST_WRITE = 1,  /* one page never reaches the disk; sync says it did */
-	SIMFS_MISDIRECTED = 2, /* one page lands on another page of the file instead */
-	SIMFS_SYNC_FAILS = 3,  /* sync fails (EIO) and its pages are dropped as clean */
+	SIMFS_SYNC_FAILS = 1,
+};
+
+/* Damage to synced data (simfs_corrupt): */
+enum simfs_damage {
+	SIMFS_BIT_FLIP = 1,	    /* one bit (a latent sector error) */
+	SIMFS_PAGE_LOST = 2,	    /* the page's last write never reached the disk: zeros */
+	SIMFS_PAGE_MISDIRECTED = 3, /* another page's content landed on it */
 };
 
 struct simfs *simfs_new(uint64_t *rng);
@@ -47,9 +54,14 @@ void simfs_crash(struct simfs *f);
 /** The disk replaced by an empty one. */
 void simfs_wipe(struct simfs *f);
 
-/** A latent sector error: one bit of a synced page of a log segment file flips on the
- * disk. @return 0, or -ENOENT when no segment file holds synced bytes. */
-int simfs_flip_bit(struct simfs *f);
+/** Damage the disk's copy of path at byte off (its page, for the page kinds), as a
+ * fault would that nobody noticed until the file is read again after a restart. Marks
+ * the ground truth (simfs_damaged). @return 0, or -ENOENT if path holds no byte off. */
+int simfs_corrupt(struct simfs *f, const char *path, uint64_t off, enum simfs_damage kind);
+
+/** The bytes the disk holds for path (NULL if none), for the simulator to find where its
+ * records lie. Valid until the disk changes. */
+const uint8_t *simfs_held(const struct simfs *f, const char *path, uint64_t *len);
 
 void simfs_arm(struct simfs *f, enum simfs_fault fault);
 enum simfs_fault simfs_armed(const struct simfs *f);
@@ -64,8 +76,5 @@ void simfs_set_short_writes(struct simfs *f, double p);
 /** Did a fault hit synced data since simfs_clear_damage? And how many times. */
 uint32_t simfs_damaged(const struct simfs *f);
 void simfs_clear_damage(struct simfs *f);
-
-/** Bytes the disk holds (synced) for path, or -1 if path is not held. For checks. */
-int64_t simfs_held_size(const struct simfs *f, const char *path);
 
 #endif /* KRAFTSIM_SIMFS_H */

@@ -133,15 +133,20 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 			 t->b ? "done" : "taken", t->c, t->d ? ": " : "",
 			 t->d ? strerror((int)-t->d) : "");
 		break;
-	case TR_STORAGE:
-		snprintf(
-			p, left, "STORAGE FAULT: %s",
-			(const char *[]){"?", "the next segment sync loses a page",
-					 "the next segment sync writes a page to the wrong place",
-					 "the next segment sync fails", "disk full",
-					 "a bit flips on the disk (latent sector error)",
-					 "disk no longer full"}[t->a >= 0 && t->a <= 6 ? t->a : 0]);
+	case TR_STORAGE: {
+		static const char *const what[] = {"?",
+						   "the next segment sync fails",
+						   "disk full",
+						   "disk no longer full",
+						   "?",
+						   "a bit flipped on the disk",
+						   "a page's last write was lost",
+						   "another page's write landed on a page"};
+
+		snprintf(p, left, "STORAGE FAULT: %s (byte %" PRId64 ")",
+			 what[t->a >= 0 && t->a <= 7 ? t->a : 0], t->c);
 		break;
+	}
 	case TR_REFORMAT:
 		snprintf(p, left, "DISK WIPED and formatted again: an observer from now on");
 		break;
@@ -167,8 +172,14 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 		snprintf(p, left, "CRASHES for %d us (unflushed data lost)", t->a);
 		break;
 	case TR_RESTART:
-		snprintf(p, left, "RESTARTS (start %d; log ends at %" PRId64 "%s%s)", t->a, t->c,
-			 t->b ? ", repair to " : "", t->b ? "see the marker" : "");
+		if (t->b)
+			snprintf(p, left,
+				 "RESTARTS (start %d; log ends at %" PRId64
+				 "; no vote until refetched to %" PRId64 ")",
+				 t->a, t->c, t->d);
+		else
+			snprintf(p, left, "RESTARTS (start %d; log ends at %" PRId64 ")", t->a,
+				 t->c);
 		break;
 	case TR_PAUSE:
 		snprintf(p, left, "PAUSED until t=%" PRId64, t->c);
@@ -669,6 +680,108 @@ node_boot(struct sim *s, struct node *nd)
 	}
 }
 
+/* Where each batch of a stopped node's durable log lies: file and byte position. */
+struct held_batch {
+	char path[64];
+	uint64_t pos, len;
+};
+
+struct held_files {
+	char dir[32];
+	char names[64][32];
+	int n;
+};
+
+static int
+held_one(void *arg, const char *name)
+{
+	struct held_files *h = arg;
+	size_t n = strlen(name);
+
+	if (n > 4 && strcmp(name + n - 4, ".log") == 0 && h->n < 64)
+		snprintf(h->names[h->n++], sizeof(h->names[0]), "%s", name);
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Damage found at a start: a latent fault in synced data (a flipped bit, a page whose
+ * last write was lost, a page another page's write landed on), inside the fault
+ * budget: in the bytes of a batch before the log's last one, so a valid batch always
+ * follows it, and not in what the newest flush job wrote. Damage with nothing valid
+ * after it, or in the newest job's bytes, cannot be told from a torn write and is
+ * outside the budget (include/kraft/log.h, docs/RELIABILITY.md). */
+static void
+damage_disk(struct sim *s, struct node *nd)
+{
+	const struct kr_fs *fs = simfs_fs(nd->fs);
+	struct held_files h = {.n = 0};
+	struct held_batch *b = NULL;
+	uint32_t n = 0, cap = 0, k, m = 0;
+	enum simfs_damage kind = (enum simfs_damage)(1 + rnd(s, 3));
+	uint64_t off, page, synced_end;
+
+	snprintf(h.dir, sizeof(h.dir), "%s/%s", nd->dir, KR_LOG_SUBDIR);
+	if (fs->ops->list(fs->ctx, h.dir, held_one, &h) != 0)
+		return;
+	qsort(h.names, (size_t)h.n, sizeof(h.names[0]), name_cmp);
+	for (int i = 0; i < h.n; i++) {
+		char path[64];
+		uint64_t len, pos = KR_SEGMENT_HDR_BYTES;
+		const uint8_t *d;
+
+		snprintf(path, sizeof(path), "%s/%s", h.dir, h.names[i]);
+		d = simfs_held(nd->fs, path, &len);
+		while (d != NULL && pos + KR_BATCH_HDR_BYTES <= len) {
+			uint32_t blen = kr_get_le32(d + pos + 4);
+
+			if (blen < KR_BATCH_HDR_BYTES || pos + blen > len)
+				break;
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				b = realloc(b, cap * sizeof(*b));
+				if (b == NULL)
+					exit(2);
+			}
+			snprintf(b[n].path, sizeof(b[n].path), "%s", path);
+			b[n].pos = pos;
+			b[n++].len = blen;
+			pos += blen;
+		}
+	}
+	/* in the last segment, only what its header says is synced: the newest flush job's
+	 * bytes are the tail kraftd takes a completed sync's word for (log.h) */
+	if (n > 0) {
+		uint64_t len;
+		const uint8_t *d = simfs_held(nd->fs, b[n - 1].path, &len);
+
+		synced_end = KR_SEGMENT_HDR_BYTES + (uint64_t)kr_get_le32(d + 12);
+		for (m = 0; m + 1 < n && (strcmp(b[m].path, b[n - 1].path) != 0 ||
+					  b[m].pos + b[m].len <= synced_end);
+		     m++)
+			;
+	}
+	if (m == 0) {
+		free(b);
+		return;
+	}
+	k = (uint32_t)rnd(s, m); /* a batch before the last one, and synced */
+	off = b[k].pos + rnd(s, b[k].len);
+	page = off / SIMFS_PAGE * SIMFS_PAGE;
+	/* a whole page only if it holds no segment header and lies in what is synced */
+	if (kind != SIMFS_BIT_FLIP &&
+	    (page == 0 || (strcmp(b[k].path, b[n - 1].path) == 0 &&
+			   page + SIMFS_PAGE > b[m - 1].pos + b[m - 1].len)))
+		kind = SIMFS_BIT_FLIP;
+	if (simfs_corrupt(nd->fs, b[k].path, off, kind) == 0)
+		sim_trace(s, TR_STORAGE, nd->id, 4 + (int32_t)kind, 0, (int64_t)off, 0);
+	free(b);
+}
+
 /* The process dies. What it was doing with the disk stops at a random point: a persist
  * or flush job in progress gets that far (any number of its operations), then the disk
  * keeps what the crash model says. */
@@ -775,8 +888,12 @@ static void
 el_unblocked(void *arg)
 {
 	struct node *nd = arg;
+	struct kr_restart_config cfg = restart_config(nd->sim, nd);
 
-	nd->repair_target = 0; /* the shell clears the marker */
+	/* the shell removes the repair marker, as kraftd's control thread does */
+	if (kr_restart_repaired(&cfg) != 0 && !nd->storage_fault)
+		check_violation(nd->sim, "node %d: cannot remove the repair marker", nd->id);
+	nd->repair_target = 0;
 }
 
 static void
@@ -1372,10 +1489,14 @@ world_step(struct sim *s)
 		struct node *nd = &s->nodes[i];
 
 		if (!nd->up && nd->restart_at <= s->now) {
+			if (!s->o.memory && !s->healing && chance(s, s->pf.p_damage) &&
+			    may_lose(s, nd))
+				damage_disk(s, nd);
 			node_boot(s, nd);
 			if (nd->up)
 				sim_trace(s, TR_RESTART, nd->id, (int32_t)nd->starts,
-					  nd->repair_target > 0, (int64_t)kr_log_end(nd->log), 0);
+					  nd->repair_target > 0, (int64_t)kr_log_end(nd->log),
+					  (int64_t)nd->repair_target);
 			return;
 		}
 		if (nd->up && nd->paused && nd->paused_until <= s->now) {
