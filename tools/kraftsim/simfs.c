@@ -621,7 +621,7 @@ crash_inode(struct simfs *f, struct inode *in)
 
 	inode_room(in, len > in->cur_len ? len : in->cur_len);
 	if (in->cap == 0)
-		return;	/* never written: nothing on either side */
+		return; /* never written: nothing on either side */
 	out = xrealloc(NULL, in->cap);
 	memcpy(out, in->dur, in->cap);
 	for (uint64_t p = 0; p < np; p++)
