@@ -728,6 +728,79 @@ a_misdirected_copy_after_damage_leaves_the_repair_target_at_the_bound(void **sta
 	assert_int_equal(kr_log_end(f->log), 3);
 }
 
+/* A bit flip in a synced batch's length field that makes it end exactly at the end of the
+ * segment's bytes: its records' own lengths say where it ends, a continuing batch begins
+ * there, and that reading wins over the end of the bytes. Before, recovery stepped to the
+ * end, found nothing after the damage, and cut four acknowledged batches as a torn tail
+ * with no repair (found by kraftsim). */
+static void
+a_damaged_length_pointing_at_the_end_is_mid_log_damage(void **state)
+{
+	struct fixture *f = *state;
+	size_t b1, size;
+	uint8_t *b;
+
+	reopen(f, SEG_BIG);
+	b1 = append(f->log, 1, 3, 20); /* [0,3) */
+	append(f->log, 2, 2, 20);      /* [3,5): its length will point at the end */
+	for (int i = 0; i < 4; i++)
+		append(f->log, 2, 2, 20); /* [5,13) */
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	header_says_synced(f, SEG0);
+	size = tu_file_size(f->dir, SEG0);
+	b = malloc(size);
+	assert_non_null(b);
+	assert_int_equal(tu_file_read(f->dir, SEG0, b, size), size);
+	kr_put_le32(b + KR_SEGMENT_HDR_BYTES + b1 + 4,
+		    (uint32_t)(size - KR_SEGMENT_HDR_BYTES - b1));
+	tu_file_write(f->dir, SEG0, b, size);
+	free(b);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(f->rep.damage_start_offset, 3);
+	assert_int_equal(f->rep.damage_end_offset, 5);
+	assert_true(f->rep.last_valid_end_offset >= 13);
+	assert_int_equal(kr_log_end(f->log), 3);
+}
+
+/* Two damaged batches in one synced segment (latent errors found at two starts): the run
+ * after the first stops at the second, and what the node acknowledged went on past both.
+ * The repair must reach the end of all of it, not where the first run stops (found by
+ * kraftsim: the node would have voted again after refetching only to the second damage). */
+static void
+damage_twice_in_a_segment_repairs_to_the_end(void **state)
+{
+	struct fixture *f = *state;
+	size_t b1, b2, size;
+	uint8_t *b;
+
+	reopen(f, SEG_BIG);
+	b1 = append(f->log, 1, 3, 20); /* [0,3) */
+	b2 = append(f->log, 2, 2, 20); /* [3,5): damaged */
+	for (int i = 0; i < 6; i++)
+		append(f->log, 2, 2, 20); /* [5,17); [9,11) damaged */
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	header_says_synced(f, SEG0);
+	size = tu_file_size(f->dir, SEG0);
+	b = malloc(size);
+	assert_non_null(b);
+	assert_int_equal(tu_file_read(f->dir, SEG0, b, size), size);
+	b[KR_SEGMENT_HDR_BYTES + b1 + b2 - 3] ^= 0x10;	   /* a record of [3,5) */
+	b[KR_SEGMENT_HDR_BYTES + b1 + 4 * b2 - 3] ^= 0x10; /* a record of [9,11) */
+	tu_file_write(f->dir, SEG0, b, size);
+	free(b);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(f->rep.damage_start_offset, 3);
+	assert_int_equal(f->rep.damage_end_offset, 5);
+	assert_true(f->rep.last_valid_end_offset >= 17);
+	assert_int_equal(kr_log_end(f->log), 3);
+}
+
 static void
 reset_empties_the_log_at_a_new_start(void **state)
 {
@@ -1202,6 +1275,8 @@ main(void)
 		LOG_TEST(mid_log_damage_is_kept_until_a_flush_after_the_repair_starts),
 		LOG_TEST(damage_past_the_synced_bytes_is_a_torn_write_below_them_damage),
 		LOG_TEST(a_misdirected_copy_after_damage_leaves_the_repair_target_at_the_bound),
+		LOG_TEST(a_damaged_length_pointing_at_the_end_is_mid_log_damage),
+		LOG_TEST(damage_twice_in_a_segment_repairs_to_the_end),
 		LOG_TEST(damage_in_an_earlier_segment_with_later_segments_is_mid_log),
 		LOG_TEST(last_segment_with_a_torn_header_is_removed),
 		LOG_TEST(reset_empties_the_log_at_a_new_start),

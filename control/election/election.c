@@ -632,7 +632,7 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 	e->cfg = *cfg;
 	e->voter_index = el_voter_index(e, cfg->node_id);
 	/* a voter is (node id, directory id): another directory of the id is an observer */
-	if (e->voter_index >= 0 &&
+	if (e->voter_index >= 0 && !KR_BUG(VOTER_BY_ID) &&
 	    (cfg->joining || !el_dir_matches(cfg->voter_dirs[e->voter_index], cfg->directory_id)))
 		e->voter_index = -1;
 	e->first_start = start->first_start && e->voter_index >= 0 && start->qs.epoch == 0 &&

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kraft/bugs.h"
 #include "kraft/crc32c.h"
 #include "kraft/fileio.h"
 #include "kraft/le.h"
@@ -505,15 +506,16 @@ records_end(const uint8_t *p, size_t avail, const struct kr_batch_hdr *h)
 }
 
 /* Does the batch at p, ending at p + x, end where the next one (offset next, epoch at
- * least ep) begins, or at the end of the bytes? */
+ * least ep) begins, or (unless followed is set) at the end of the bytes? */
 static bool
-ends_at(const uint8_t *buf, size_t len, size_t p, uint64_t x, uint64_t next, uint32_t ep)
+ends_at(const uint8_t *buf, size_t len, size_t p, uint64_t x, uint64_t next, uint32_t ep,
+	bool followed)
 {
 	struct kr_batch_hdr g;
 
 	if (x == 0 || x > len - p)
 		return false;
-	return p + x == len || header_intact(buf + p + x, len - p - x, next, ep, &g);
+	return (p + x == len && !followed) || header_intact(buf + p + x, len - p - x, next, ep, &g);
 }
 
 /*
@@ -522,7 +524,8 @@ ends_at(const uint8_t *buf, size_t len, size_t p, uint64_t x, uint64_t next, uin
  *     length field says they end, or, if that is not where a batch continuing their
  *     offsets begins, to where their records end (a damaged length field); one that runs
  *     past the end either way is a torn last write: nothing follows it;
- *  2. a valid batch that continues the offsets after them ends the damage;
+ *  2. a valid batch that continues the offsets after them ends the damage; if its run
+ *     stops short of the end (damage again), the end is what 3 finds after the run;
  *  3. past bytes that begin no batch at all, the first valid batch (offset >= want, epoch
  *     >= ep) whose run of batches reaches the end of the bytes ends the damage: a batch
  *     image inside a record value is followed by the rest of its batch, not by a run to
@@ -539,7 +542,8 @@ find_after_damage(const uint8_t *buf, size_t len, size_t pos, uint64_t want, uin
 	const uint64_t want0 = want;
 	const uint32_t ep0 = ep;
 	size_t p = pos, stop;
-	uint64_t end, next, step;
+	uint64_t end, next, step, rend;
+	bool resumed = false; /* a continuing run was found; the search goes on after it */
 
 	memset(r, 0, sizeof(*r));
 	r->end = want;
@@ -548,15 +552,26 @@ find_after_damage(const uint8_t *buf, size_t len, size_t pos, uint64_t want, uin
 		    h.base_offset == want) {
 			*r = (struct after_damage){.found = true, .pos = p, .base = want};
 			r->end = run_from(buf, len, p, &stop);
-			return;
+			if (run_reaches_end(buf, len, stop, r->end))
+				return;
+			/* more damage after this run: only a later run that reaches the end
+			 * says how far the data went; none, and it is unknown */
+			r->end = want0;
+			resumed = true;
+			p = stop;
+			break;
 		}
 		if (!header_intact(buf + p, len - p, want, ep, &h))
 			break;
 		next = h.base_offset + h.record_count;
-		step = ends_at(buf, len, p, h.length, next, h.epoch) ? h.length
-		       : ends_at(buf, len, p, records_end(buf + p, len - p, &h), next, h.epoch)
-			       ? records_end(buf + p, len - p, &h)
-			       : h.length;
+		rend = records_end(buf + p, len - p, &h);
+		/* a next batch where one reading says this one ends is better evidence than
+		 * the end of the bytes: a damaged length can point exactly there */
+		step = ends_at(buf, len, p, h.length, next, h.epoch, true)    ? h.length
+		       : ends_at(buf, len, p, rend, next, h.epoch, true)      ? rend
+		       : ends_at(buf, len, p, h.length, next, h.epoch, false) ? h.length
+		       : ends_at(buf, len, p, rend, next, h.epoch, false)     ? rend
+									      : h.length;
 		if (step > len - p)
 			return; /* a torn last write */
 		want = next;
@@ -573,8 +588,10 @@ find_after_damage(const uint8_t *buf, size_t len, size_t pos, uint64_t want, uin
 			r->base = h.base_offset;
 		}
 		if (run_reaches_end(buf, len, stop, end)) {
-			r->pos = q;
-			r->base = h.base_offset;
+			if (!resumed) {
+				r->pos = q;
+				r->base = h.base_offset;
+			}
 			r->end = end > want0 ? end : want0;
 			return;
 		}
@@ -789,9 +806,10 @@ classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t
 	if (valid) {
 		first = d->base;
 		target = d->end;
-		if (target <= expect) /* valid batches after the damage, but no run of them
-				       * reaches the segment's end: how far the data the node
-				       * acknowledged went is unknown, so as far as it can have */
+		if (target <= expect && !KR_BUG(REPAIR_TARGET_AT_DAMAGE))
+			/* valid batches after the damage, but no run of them reaches the
+			 * segment's end: how far the data the node acknowledged went is
+			 * unknown, so as far as it can have */
 			target = log->has_bound ? log->bound : KR_OFFSET_MAX;
 		else if (i + 1 < nb && target > bases[i + 1])
 			target = bases[i + 1];
@@ -948,7 +966,7 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 
 			/* at or past what the last segment's header says is synced: bytes a
 			 * crash may have left half-written, in any order of pages (log.h) */
-			if (i + 1 == nb && res.good_bytes >= synced)
+			if (i + 1 == nb && (res.good_bytes >= synced || KR_BUG(DAMAGE_AS_TORN)))
 				d.found = false;
 
 			classify_damage(log, bases, nb, i, &d,

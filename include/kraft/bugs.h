@@ -22,7 +22,10 @@
 	X(ACK_BEFORE_COMMIT, "the leader answers an append when it is appended, not committed") \
 	X(FOLLOWER_NOT_PERSISTED, "following a new leader is not written to the quorum state")  \
 	X(COUNT_REJECTED_VOTES, "a candidate counts a rejected vote as granted")                \
-	X(RELEAD_AFTER_RESTART, "a restarted leader runs again in the epoch it led")
+	X(RELEAD_AFTER_RESTART, "a restarted leader runs again in the epoch it led")            \
+	X(DAMAGE_AS_TORN, "recovery cuts damage in synced bytes as if it were a torn write")    \
+	X(REPAIR_TARGET_AT_DAMAGE, "the repair target is where damage starts, not the bound")   \
+	X(VOTER_BY_ID, "a voter is known by node id alone: a re-formatted disk still votes")
 
 enum kr_bug {
 #define KR_BUG_ENUM(n, text) KR_BUG_##n,

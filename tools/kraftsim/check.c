@@ -93,7 +93,17 @@ check_recovery(struct sim *s, struct node *nd, const struct kr_restart *rs)
 	struct walk w = {.log = rs->log, .next = kr_log_start(rs->log)};
 	struct kr_batch_hdr h = {0};
 	const uint8_t *got = walk_next(&w, &h);
+	/* after damage, the repair must cover all it acknowledged: every flushed batch not
+	 * truncated since */
+	uint64_t need = 0;
 
+	if (nd->img.n > 0) {
+		const struct image_batch *last = &nd->img.idx[nd->img.n - 1];
+
+		need = last->base + last->count;
+		if (need > nd->trunc_low)
+			need = nd->trunc_low;
+	}
 	for (uint32_t i = 0; i < nd->img.n; i++) {
 		const struct image_batch *b = &nd->img.idx[i];
 
@@ -112,15 +122,15 @@ check_recovery(struct sim *s, struct node *nd, const struct kr_restart *rs)
 					") (epoch %u), flushed and undamaged (recovery: %s, %s)",
 					nd->id, b->base, b->base + b->count, b->epoch,
 					outcome_name(rs->rep.outcome), rs->rep.reason);
-		else if (rs->repair_target < b->base + b->count)
+		else if (rs->repair_target < need)
 			check_violation(
 				s,
 				"node %d: offsets [%" PRIu64 ", %" PRIu64
 				") (epoch %u) were flushed and are gone after damage, but the "
-				"node would vote and count before refetching them (repair "
-				"target %" PRIu64 "; recovery: %s, %s)",
-				nd->id, b->base, b->base + b->count, b->epoch, rs->repair_target,
-				outcome_name(rs->rep.outcome), rs->rep.reason);
+				"node would vote and count before refetching them up to %" PRIu64
+				" (repair target %" PRIu64 "; recovery: %s, %s)",
+				nd->id, b->base, b->base + b->count, b->epoch, need,
+				rs->repair_target, outcome_name(rs->rep.outcome), rs->rep.reason);
 		return;
 	}
 }
@@ -236,7 +246,7 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 		check_violation(s, "node %d: dataplane sent %s in epoch %u, not yet persisted (%u)",
 				nd->id, kr_api_name(m->api), e, nd->disk.epoch);
 	if (m->api == KR_API_FETCH && m->u.fetch.durable_offset != KR_OFFSET_NONE &&
-	    m->u.fetch.durable_offset > 0) {
+	    m->u.fetch.durable_offset > 0 && !nd->reformatted) {
 		/* remember what it claims to hold, as its log is now (true when said: its
 		 * storage may lose it later -- a crash in memory mode, damage on disk) */
 		struct kr_log_span sp;
@@ -418,7 +428,9 @@ holds(struct sim *s, struct node *v, struct node *l, uint64_t hw, uint64_t base,
 	struct kr_log_span sp;
 	struct kr_batch_hdr h;
 
-	if (!s->o.memory && sim_image_holds(&v->img, base, epoch, crc))
+	/* a voter whose disk was formatted again holds nothing now, but what it reported
+	 * before was true when said: its claims stand (none are taken after the wipe) */
+	if (!s->o.memory && !v->reformatted && sim_image_holds(&v->img, base, epoch, crc))
 		return true;
 	/* only a report made to this leader in its epoch acknowledges anything to it */
 
@@ -428,7 +440,7 @@ holds(struct sim *s, struct node *v, struct node *l, uint64_t hw, uint64_t base,
 		if (h.base_offset == c->base && h.epoch == c->epoch && h.crc == c->crc)
 			return true; /* its log matched the leader's up to c->end */
 	}
-	if (!s->o.memory)
+	if (!s->o.memory || v->reformatted)
 		return false;
 	if (!v->up || kr_log_read(v->log, base, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 ||
 	    sp.len == 0)
@@ -497,6 +509,8 @@ check_electable(struct sim *s, struct node *l, uint64_t hw, const struct kr_batc
 						 : image_pos(v);
 		int grants = 0;
 
+		if (v->reformatted) /* an observer now: it stands for nothing */
+			continue;
 		if (log_holds(v, x->base_offset, x->epoch, x->crc) ||
 		    (!s->o.memory && !v->up &&
 		     sim_image_holds(&v->img, x->base_offset, x->epoch, x->crc)))
@@ -507,8 +521,9 @@ check_electable(struct sim *s, struct node *l, uint64_t hw, const struct kr_batc
 			struct node *w = &s->nodes[k];
 
 			/* a node that lost data votes for nobody until repaired; on disk the
-			 * repair marker brings a stopped node back unable to vote */
-			if ((w->up && w->e.vote_blocked) ||
+			 * repair marker brings a stopped node back unable to vote; a voter
+			 * whose disk was formatted again is an observer and never votes */
+			if (w->reformatted || (w->up && w->e.vote_blocked) ||
 			    (!w->up && (s->o.memory || w->repair_target > 0)))
 				continue;
 			grants += logpos_ge(best, s->o.memory ? memory_pos(w) : image_pos(w));
@@ -707,7 +722,7 @@ check_liveness(struct sim *s, char *why, size_t n)
 		struct node *nd = &s->nodes[i];
 
 		following +=
-			nd->up && nd->e.epoch == l->e.epoch &&
+			nd->up && !nd->reformatted && nd->e.epoch == l->e.epoch &&
 			(nd == l || (nd->e.role == KR_ROLE_FOLLOWER && nd->e.leader_id == l->id));
 	}
 	if (following < s->o.nodes / 2 + 1) {

@@ -19,11 +19,13 @@
 #define SIM_NODES_MAX (KR_VOTERS_MAX + KR_OBSERVERS_MAX)
 #define SIM_CLIENTS_MAX 4
 #define SIM_WALL0 (1700000000LL * 1000000) /* the wall clock at simulated time 0 (us) */
-#define SIM_RING_CAP 32			   /* elements per ring between the planes */
-#define SIM_RX_CAP 512			   /* datagrams a node's port holds; more are lost */
-#define SIM_SEQ_MAX 65536		   /* appends per client in one run */
-#define SIM_TRACE 64			   /* events kept for a violation report */
-#define SIM_GRANTS 64			   /* the latest votes granted, per node */
+#define SIM_FAULT_KINDS 9
+#define SIM_PLANES 3	      /* control, dataplane, flush */
+#define SIM_RING_CAP 32	      /* elements per ring between the planes */
+#define SIM_RX_CAP 512	      /* datagrams a node's port holds; more are lost */
+#define SIM_SEQ_MAX 65536     /* appends per client in one run */
+#define SIM_TRACE 64	      /* events kept for a violation report */
+#define SIM_GRANTS 64	      /* the latest votes granted, per node */
 #define SIM_CLAIM_EPOCHS 16   /* per node: the latest durable-offset report per epoch */
 #define SIM_CLIENT_ADDR 10000 /* client c has address SIM_CLIENT_ADDR + c */
 #define SIM_SEGMENT_BYTES KR_LOG_SEGMENT_BYTES_MIN /* small: recovery crosses segments */
@@ -94,6 +96,13 @@ struct node {
 	bool up;
 	bool paused;
 	int64_t paused_until;
+	/* one thread stopped alone (control, dataplane, flush), until then; NEVER: running.
+	 * The others go on, and the rings between them fill */
+	int64_t plane_until[SIM_PLANES];
+	/* a thread that resumes may stop again after a few steps (a short time slice):
+	 * steps left before it does, and for how long (0: it runs on) */
+	uint32_t plane_steps[SIM_PLANES];
+	int64_t plane_again_us[SIM_PLANES];
 	int64_t restart_at;   /* when a crashed node comes back, INT64_MAX: never */
 	int64_t clock_offset; /* local clock = global + this (only grows: forward jumps) */
 	uint64_t incarnation; /* this start's (the restart path takes it from the disk) */
@@ -193,9 +202,11 @@ struct profile {
 	int64_t fault_every_us;
 	int64_t down_min_us, down_max_us;
 	int64_t pause_max_us;
+	int64_t plane_pause_max_us;
 	int64_t jump_max_us;
-	uint32_t weights[8]; /* crash, partition, one-way, isolate leader, pause, clock jump,
-			      * storage fault, re-format */
+	uint32_t weights[SIM_FAULT_KINDS]; /* crash, partition, one-way, isolate leader,
+					    * pause, clock jump, storage fault, re-format,
+					    * one thread paused */
 	int n_clients;
 	int64_t think_us;
 };
@@ -342,10 +353,12 @@ enum {
 	TR_LIVENESS,
 	TR_SABOTAGE,
 	TR_CORRUPT,
-	TR_STORAGE,  /* a storage fault: a = enum simfs_fault, or 4 disk full, 5 latent error */
-	TR_REFORMAT, /* the node's disk wiped and formatted again */
-	TR_EXIT,     /* the node exits: a durable write or sync failed */
-	TR_REFUSED,  /* a start refused (a = -errno) */
+	TR_STORAGE,	 /* a storage fault: a = enum simfs_fault, or 4 disk full, 5 latent error */
+	TR_REFORMAT,	 /* the node's disk wiped and formatted again */
+	TR_EXIT,	 /* the node exits: a durable write or sync failed */
+	TR_REFUSED,	 /* a start refused (a = -errno) */
+	TR_PLANE_PAUSE,	 /* one thread stops (a = plane) until c */
+	TR_PLANE_RESUME, /* it goes on (a = plane) */
 };
 
 #endif /* KRAFTSIM_SIM_H */

@@ -64,6 +64,12 @@ chance(struct sim *s, double p)
 	return p > 0 && (double)(sim_rand(&s->rng) >> 11) * 0x1.0p-53 < p;
 }
 
+static const char *
+plane_name(int64_t plane)
+{
+	return plane == 0 ? "control" : plane == 1 ? "dataplane" : "flush";
+}
+
 /* One event as a line a person can read: what happened, to whom, and the numbers that
  * matter for it. */
 static void
@@ -186,6 +192,13 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 		break;
 	case TR_RESUME:
 		snprintf(p, left, "resumes");
+		break;
+	case TR_PLANE_PAUSE:
+		snprintf(p, left, "%s thread PAUSED alone until t=%" PRId64, plane_name(t->a),
+			 t->c);
+		break;
+	case TR_PLANE_RESUME:
+		snprintf(p, left, "%s thread resumes", plane_name(t->a));
 		break;
 	case TR_PARTITION:
 		snprintf(p, left, "network %s%s until t=%" PRId64,
@@ -806,6 +819,10 @@ node_crash(struct sim *s, struct node *nd, int64_t down_us)
 	nd->persisting = false;
 	nd->flushing = false;
 	nd->fl.out = false;
+	for (int k = 0; k < SIM_PLANES; k++) {
+		nd->plane_until[k] = NEVER;
+		nd->plane_steps[k] = 0;
+	}
 	nd->restart_at = s->now + down_us;
 	kr_log_close(nd->log);
 	nd->log = NULL;
@@ -823,6 +840,37 @@ node_exit(struct sim *s, struct node *nd)
 {
 	sim_trace(s, TR_EXIT, nd->id, 0, 0, 0, 0);
 	node_crash(s, nd, rnd_between(s, s->pf.down_min_us, s->pf.down_max_us));
+}
+
+/* A disk wiped and formatted again without --initial-controllers, as an operator
+ * replacing a failed disk would: the node comes back with a new directory id, an
+ * observer, its votes and log gone. Only while the voters left (not re-formatted) can
+ * still form a majority with one more lost, and the others could lose data now. */
+static void
+node_reformat(struct sim *s, struct node *nd)
+{
+	int gone = 0;
+
+	for (int i = 0; i < s->o.nodes; i++)
+		gone += s->nodes[i].reformatted;
+	if (nd->voter && (s->o.nodes - gone - 1 < s->o.nodes / 2 + 1 || !may_lose(s, nd)))
+		return;
+	if (nd->up)
+		node_crash(s, nd, rnd_between(s, s->pf.down_min_us, s->pf.down_max_us));
+	simfs_wipe(nd->fs);
+	node_format(s, nd, false);
+	nd->reformatted = nd->reformatted || nd->voter;
+	nd->voter = false;
+	nd->img.n = nd->img.len = 0;
+	nd->img.start = 0;
+	nd->disk = (struct kr_quorum_state){.leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
+	nd->persist_cut = false;
+	nd->repair_target = 0;
+	nd->full_until = NEVER;
+	/* a new directory is a new replica: no vote of the old one binds it (the fence
+	 * rule); what the old one said stays true of when it was said (claims, spoke) */
+	nd->vote_epoch = 0;
+	sim_trace(s, TR_REFORMAT, nd->id, 0, 0, 0, 0);
 }
 
 /* ---- the control actor ---- */
@@ -1372,7 +1420,9 @@ may_lose(const struct sim *s, const struct node *nd)
 	for (int i = 0; i < s->o.nodes; i++) {
 		const struct node *v = &s->nodes[i];
 
-		lost += !v->up || v->e.vote_blocked || v == nd;
+		/* a storage fault in memory mode is a crash to come: the node exits on it */
+		lost += !v->up || v->e.vote_blocked || v->reformatted || v == nd ||
+			(s->o.memory && v->storage_fault);
 	}
 	return s->o.nodes - lost >= s->o.nodes / 2 + 1; /* the others still form a majority */
 }
@@ -1385,7 +1435,7 @@ inject_fault(struct sim *s)
 	struct node *nd;
 	int32_t leader = current_leader(s);
 
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < SIM_FAULT_KINDS; i++)
 		total += s->pf.weights[i];
 	pick = (uint32_t)rnd(s, total);
 	while (pick >= s->pf.weights[kind])
@@ -1445,10 +1495,36 @@ inject_fault(struct sim *s)
 			sim_trace(s, TR_PAUSE, nd->id, 0, 0, nd->paused_until, 0);
 		}
 		break;
-	default: /* clock jump, forward and bounded */
+	case 5: /* clock jump, forward and bounded */
 		nd->clock_offset += rnd_between(s, 1, s->pf.jump_max_us);
 		sim_trace(s, TR_JUMP, nd->id, 0, 0, nd->clock_offset, 0);
 		break;
+	case 6: /* storage: a segment sync that fails (disk mode), or a full disk */
+		/* the node exits on it: in memory mode that loses its log, a crash's budget */
+		if (!nd->up || nd->storage_fault || (s->o.memory && !may_lose(s, nd)))
+			break;
+		nd->storage_fault = true;
+		if (!s->o.memory && rnd(s, 2) == 0) {
+			simfs_arm(nd->fs, SIMFS_SYNC_FAILS);
+			sim_trace(s, TR_STORAGE, nd->id, 1, 0, 0, 0);
+			break;
+		}
+		simfs_set_full(nd->fs, true);
+		nd->full_until = s->now + rnd_between(s, s->pf.down_min_us, s->pf.down_max_us);
+		sim_trace(s, TR_STORAGE, nd->id, 2, 0, 0, 0);
+		break;
+	case 7: /* a disk replaced and formatted again (joining: an observer from now on) */
+		node_reformat(s, nd);
+		break;
+	default: { /* one thread stops alone: descheduled, stuck in a page fault, a debugger */
+		int k = (int)rnd(s, s->o.memory ? 2 : 3);
+
+		if (!nd->up || nd->plane_until[k] != NEVER)
+			break;
+		nd->plane_until[k] = s->now + rnd_between(s, 1000, s->pf.plane_pause_max_us);
+		sim_trace(s, TR_PLANE_PAUSE, nd->id, k, 0, nd->plane_until[k], 0);
+		break;
+	}
 	}
 }
 
@@ -1473,6 +1549,11 @@ world_next(const struct sim *s)
 			t = nd->restart_at;
 		if (nd->up && nd->paused && nd->paused_until < t)
 			t = nd->paused_until;
+		if (nd->full_until < t)
+			t = nd->full_until;
+		for (int k = 0; k < SIM_PLANES; k++)
+			if (nd->plane_until[k] < t)
+				t = nd->plane_until[k];
 	}
 	return t;
 }
@@ -1504,6 +1585,25 @@ world_step(struct sim *s)
 			sim_trace(s, TR_RESUME, nd->id, 0, 0, 0, 0);
 			return;
 		}
+		if (nd->full_until <= s->now) {
+			simfs_set_full(nd->fs, false);
+			nd->full_until = NEVER;
+			sim_trace(s, TR_STORAGE, nd->id, 3, 0, 0, 0);
+			return;
+		}
+		for (int k = 0; k < SIM_PLANES; k++)
+			if (nd->plane_until[k] <= s->now) {
+				nd->plane_until[k] = NEVER;
+				/* half the time only a short slice, then descheduled again: the
+				 * backlog its rings hold is then handled a piece at a time */
+				if (!s->healing && rnd(s, 2) == 0) {
+					nd->plane_steps[k] = 1 + (uint32_t)rnd(s, 3);
+					nd->plane_again_us[k] =
+						rnd_between(s, 100, s->pf.plane_pause_max_us);
+				}
+				sim_trace(s, TR_PLANE_RESUME, nd->id, k, 0, 0, 0);
+				return;
+			}
 	}
 	if (!s->healing && s->next_fault <= s->now) {
 		inject_fault(s);
@@ -1525,6 +1625,11 @@ start_healing(struct sim *s)
 			nd->restart_at = s->now;
 		if (nd->paused)
 			nd->paused_until = s->now;
+		if (nd->full_until != NEVER)
+			nd->full_until = s->now;
+		for (int k = 0; k < SIM_PLANES; k++)
+			if (nd->plane_until[k] != NEVER)
+				nd->plane_until[k] = s->now;
 	}
 	for (int c = 0; c < s->pf.n_clients; c++)
 		s->clients[c].done = true;
@@ -1554,8 +1659,9 @@ draw_profile(struct sim *s)
 	p->down_max_us = p->down_min_us + rnd_between(s, 0, 100000);
 	p->pause_max_us = rnd_between(s, 2000, 4 * T_FETCH);
 	p->jump_max_us = rnd_between(s, 100, 2 * T_ELECTION);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < SIM_FAULT_KINDS; i++)
 		p->weights[i] = (uint32_t)rnd(s, 5);
+	p->plane_pause_max_us = rnd_between(s, 2000, 4 * T_ELECTION);
 	p->weights[0] += 1; /* crashes in every run */
 	p->n_clients = 1 + (int)rnd(s, SIM_CLIENTS_MAX);
 	p->think_us = rnd_between(s, 0, 3000);
@@ -1572,13 +1678,16 @@ sim_print_faults(const struct sim *s, FILE *f)
 		"late %.3f (<= %" PRId64 " us) damage %.1f delay %" PRId64 "+%" PRId64
 		" us; ring delay %" PRId64 " us; fsync %" PRId64 "-%" PRId64
 		" us; a fault every ~%" PRId64 " us (crash %u, split %u, one-way %u, "
-		"isolate leader %u, pause %u, clock jump %u); down %" PRId64 "-%" PRId64
-		" us; pause <= %" PRId64 " us; jump <= %" PRId64 " us; %d clients\n",
+		"isolate leader %u, pause %u, clock jump %u, storage %u, re-format %u, one "
+		"thread %u); down "
+		"%" PRId64 "-%" PRId64 " us; pause <= %" PRId64 " us (one thread <= %" PRId64
+		" us); jump <= %" PRId64 " us; %d clients\n",
 		s->seed, s->o.nodes, s->o.observers, s->o.memory ? "memory" : "disk", p->p_drop,
 		p->p_dup, p->p_corrupt, p->p_late, p->late_us, p->p_damage, p->delay_us,
 		p->jitter_us, p->ring_delay_us, p->fsync_min_us, p->fsync_max_us, p->fault_every_us,
 		p->weights[0], p->weights[1], p->weights[2], p->weights[3], p->weights[4],
-		p->weights[5], p->down_min_us, p->down_max_us, p->pause_max_us, p->jump_max_us,
+		p->weights[5], p->weights[6], p->weights[7], p->weights[8], p->down_min_us,
+		p->down_max_us, p->pause_max_us, p->plane_pause_max_us, p->jump_max_us,
 		p->n_clients);
 }
 
@@ -1597,6 +1706,10 @@ sim_print_trace(const struct sim *s, FILE *f)
 			faults += fprintf(f, " n%d down", nd->id) > 0;
 		else if (nd->paused)
 			faults += fprintf(f, " n%d paused", nd->id) > 0;
+		for (int k = 0; k < SIM_PLANES; k++)
+			if (nd->up && nd->plane_until[k] != NEVER)
+				faults += fprintf(f, " n%d %s thread paused", nd->id,
+						  plane_name(k)) > 0;
 		if (nd->clock_offset)
 			faults += fprintf(f, " n%d clock+%" PRId64 " us", nd->id,
 					  nd->clock_offset) > 0;
@@ -1657,6 +1770,21 @@ const struct sim *sim_current;
 
 enum { A_NONE, A_WORLD, A_NET, A_CLIENT, A_CONTROL, A_DP, A_FLUSH };
 
+/* A thread of nd took a step: if its slice is over, it stops again. */
+static void
+plane_stepped(struct sim *s, struct node *nd, int k)
+{
+	if (nd->plane_steps[k] == 0 || --nd->plane_steps[k] > 0 || !nd->up)
+		return;
+	if (s->healing) {
+		nd->plane_again_us[k] = 0;
+		return;
+	}
+	nd->plane_until[k] = s->now + nd->plane_again_us[k];
+	nd->plane_again_us[k] = 0;
+	sim_trace(s, TR_PLANE_PAUSE, nd->id, k, 0, nd->plane_until[k], 0);
+}
+
 int
 sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 {
@@ -1713,6 +1841,8 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 		nd->rx = xcalloc(SIM_RX_CAP, sizeof(*nd->rx));
 		nd->fs = simfs_new(&s->rng);
 		nd->full_until = NEVER;
+		for (int k = 0; k < SIM_PLANES; k++)
+			nd->plane_until[k] = NEVER;
 		snprintf(nd->dir, sizeof(nd->dir), "/n%d", nd->id);
 		node_format(s, nd, true);
 		ring_init(&nd->events);
@@ -1763,17 +1893,18 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 
 			if (!nd->up || nd->paused)
 				continue;
-			if ((t = control_next(s, nd)) < best) {
+			if (nd->plane_until[0] == NEVER && (t = control_next(s, nd)) < best) {
 				best = t;
 				kind = A_CONTROL;
 				who = i;
 			}
-			if ((t = dp_next(s, nd)) < best) {
+			if (nd->plane_until[1] == NEVER && (t = dp_next(s, nd)) < best) {
 				best = t;
 				kind = A_DP;
 				who = i;
 			}
-			if (!o->memory && (t = flush_next(nd)) < best) {
+			if (!o->memory && nd->plane_until[2] == NEVER &&
+			    (t = flush_next(nd)) < best) {
 				best = t;
 				kind = A_FLUSH;
 				who = i;
@@ -1828,14 +1959,17 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 		case A_CONTROL:
 			control_step(s, &s->nodes[who]);
 			check_step(s, &s->nodes[who]);
+			plane_stepped(s, &s->nodes[who], 0);
 			break;
 		case A_DP:
 			dp_step(s, &s->nodes[who]);
 			check_step(s, &s->nodes[who]);
+			plane_stepped(s, &s->nodes[who], 1);
 			break;
 		case A_FLUSH:
 			flush_step(s, &s->nodes[who]);
 			check_step(s, &s->nodes[who]);
+			plane_stepped(s, &s->nodes[who], 2);
 			break;
 		}
 		if (kind >= A_CONTROL && s->nodes[who].exiting && s->nodes[who].up)
