@@ -801,6 +801,40 @@ damage_twice_in_a_segment_repairs_to_the_end(void **state)
 	assert_int_equal(kr_log_end(f->log), 3);
 }
 
+/* As above, the second damage in a length field that now runs past the end of the bytes,
+ * which a torn last write also does: the batch's records end where a batch continuing it
+ * begins, so it is damage with data after it, and the repair reaches the end. */
+static void
+a_damaged_length_running_past_the_end_is_not_a_torn_write(void **state)
+{
+	struct fixture *f = *state;
+	size_t b1, b2, size;
+	uint8_t *b;
+
+	reopen(f, SEG_BIG);
+	b1 = append(f->log, 1, 3, 20); /* [0,3) */
+	b2 = append(f->log, 2, 2, 20); /* [3,5): damaged */
+	for (int i = 0; i < 6; i++)
+		append(f->log, 2, 2, 20); /* [5,17); [9,11)'s length damaged */
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	header_says_synced(f, SEG0);
+	size = tu_file_size(f->dir, SEG0);
+	b = malloc(size);
+	assert_non_null(b);
+	assert_int_equal(tu_file_read(f->dir, SEG0, b, size), size);
+	b[KR_SEGMENT_HDR_BYTES + b1 + b2 - 3] ^= 0x10;	   /* a record of [3,5) */
+	b[KR_SEGMENT_HDR_BYTES + b1 + 3 * b2 + 5] ^= 0x40; /* [9,11)'s length */
+	tu_file_write(f->dir, SEG0, b, size);
+	free(b);
+	reopen(f, SEG_BIG);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_int_equal(f->rep.damage_start_offset, 3);
+	assert_true(f->rep.last_valid_end_offset >= 17);
+	assert_int_equal(kr_log_end(f->log), 3);
+}
+
 static void
 reset_empties_the_log_at_a_new_start(void **state)
 {
@@ -855,6 +889,46 @@ damage_in_an_earlier_segment_with_later_segments_is_mid_log(void **state)
 	assert_int_equal(f->rep.damage_start_offset, 0);
 	assert_int_equal(f->rep.last_valid_end_offset, 120);
 	assert_int_equal(kr_log_end(f->log), 0);
+}
+
+/* Damage at the end of the first segment, and again in the middle of the last one: the
+ * last segment's run from its base stops at the second damage, and valid data follows it
+ * to the end. The repair reaches the end of that data, not where the run stopped (found
+ * by kraftsim with a misdirected page write in the last segment). */
+static void
+damage_in_the_last_segment_too_repairs_to_the_end(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t last_base = 0;
+	uint32_t nseg;
+	char name[32];
+	size_t sz;
+
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	nseg = kr_log_segment_count(f->log);
+	for (int i = 0; i < 40; i++) {
+		uint64_t base = kr_log_end(f->log);
+
+		append(f->log, 1, 2, 1500);
+		if (kr_log_segment_count(f->log) != nseg) {
+			nseg = kr_log_segment_count(f->log);
+			last_base = base;
+		}
+	}
+	flush(f);
+	assert_true(nseg >= 2);
+	assert_true(last_base > 0 && kr_log_end(f->log) - last_base >= 10);
+	kr_log_close(f->log);
+	f->log = NULL;
+	snprintf(name, sizeof(name), "%020llu.log", (unsigned long long)last_base);
+	header_says_synced(f, name);
+	sz = tu_file_size(f->dir, SEG0);
+	tu_file_flip(f->dir, SEG0, sz - 3, 0x40);
+	sz = tu_file_size(f->dir, name);
+	tu_file_flip(f->dir, name, sz / 2, 0x40);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
+	assert_true(f->rep.last_valid_end_offset >= 80);
 }
 
 static void
@@ -1277,7 +1351,9 @@ main(void)
 		LOG_TEST(a_misdirected_copy_after_damage_leaves_the_repair_target_at_the_bound),
 		LOG_TEST(a_damaged_length_pointing_at_the_end_is_mid_log_damage),
 		LOG_TEST(damage_twice_in_a_segment_repairs_to_the_end),
+		LOG_TEST(a_damaged_length_running_past_the_end_is_not_a_torn_write),
 		LOG_TEST(damage_in_an_earlier_segment_with_later_segments_is_mid_log),
+		LOG_TEST(damage_in_the_last_segment_too_repairs_to_the_end),
 		LOG_TEST(last_segment_with_a_torn_header_is_removed),
 		LOG_TEST(reset_empties_the_log_at_a_new_start),
 		LOG_TEST(flush_job_makes_the_taken_end_durable_while_appends_go_on),

@@ -467,19 +467,6 @@ run_from(const uint8_t *buf, size_t len, size_t p, size_t *end_pos)
 	return end;
 }
 
-/* Does a run that stops at p, its offsets ending at end, reach the end of the bytes:
- * nothing after it, or only a torn last batch that continues it (an intact header whose
- * length runs past them)? */
-static bool
-run_reaches_end(const uint8_t *buf, size_t len, size_t p, uint64_t end)
-{
-	struct kr_batch_hdr h;
-
-	if (p >= len)
-		return true;
-	return header_intact(buf + p, len - p, end, 0, &h) && h.length > len - p;
-}
-
 struct after_damage {
 	bool found;    /* a valid batch after the damage: mid-log corruption */
 	uint64_t pos;  /* where the valid data starts again */
@@ -516,6 +503,23 @@ ends_at(const uint8_t *buf, size_t len, size_t p, uint64_t x, uint64_t next, uin
 	if (x == 0 || x > len - p)
 		return false;
 	return (p + x == len && !followed) || header_intact(buf + p + x, len - p - x, next, ep, &g);
+}
+
+/* Does a run that stops at p, its offsets ending at end, reach the end of the bytes:
+ * nothing after it, or only a torn last batch that continues it (an intact header whose
+ * length runs past them)? Not if that batch's records end where a batch continuing it
+ * begins: then its length field is damaged, and more data follows. */
+static bool
+run_reaches_end(const uint8_t *buf, size_t len, size_t p, uint64_t end)
+{
+	struct kr_batch_hdr h;
+
+	if (p >= len)
+		return true;
+	if (!header_intact(buf + p, len - p, end, 0, &h) || h.length <= len - p)
+		return false;
+	return !ends_at(buf, len, p, records_end(buf + p, len - p, &h),
+			h.base_offset + h.record_count, h.epoch, true);
 }
 
 /*
@@ -587,7 +591,7 @@ find_after_damage(const uint8_t *buf, size_t len, size_t pos, uint64_t want, uin
 			r->pos = q;
 			r->base = h.base_offset;
 		}
-		if (run_reaches_end(buf, len, stop, end)) {
+		if (run_reaches_end(buf, len, stop, end) || KR_BUG(RESYNC_IN_A_RECORD)) {
 			if (!resumed) {
 				r->pos = q;
 				r->base = h.base_offset;
@@ -709,7 +713,8 @@ read_file_from(const struct kr_fs *fs, int fd, uint64_t from, uint8_t **buf, siz
 /* Damage in segment i: what segments i+1.. hold after it. Each is read as a segment that
  * must start at its base (find_after_damage from its first byte: intact headers skipped,
  * never a look inside them). Sets the first valid batch's base and the largest end
- * offset of a run that reaches its segment's end. */
+ * offset of a run that reaches its segment's end (KR_OFFSET_MAX: valid data whose end
+ * cannot be told). */
 static bool
 later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t i,
 		     uint64_t min_offset, uint32_t min_epoch, uint64_t *first_base,
@@ -742,9 +747,23 @@ later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uin
 			    h.base_offset == bases[i]) {
 				d = (struct after_damage){.found = true, .base = bases[i]};
 				d.end = run_from(b, len, 0, &stop);
+				if (!run_reaches_end(b, len, stop, d.end)) {
+					/* damage here too: what follows it decides */
+					struct after_damage more;
+
+					find_after_damage(b, len, stop, d.end, min_epoch, &more);
+					if (more.found) /* no end found: unknown */
+						d.end = more.end > d.end ? more.end : KR_OFFSET_MAX;
+					else if (i + 1 < nb)
+						d.end = bases[i]; /* nothing after, more segments */
+				}
 			} else {
 				find_after_damage(b, len, 0, bases[i], min_epoch, &d);
 			}
+			/* valid data whose end no run to the segment's end gives: as far as the
+			 * node can have acknowledged (the caller caps it by the flushed bound) */
+			if (d.found && d.end <= bases[i])
+				d.end = KR_OFFSET_MAX;
 			if (d.found) {
 				if (!found)
 					*first_base = d.base;

@@ -25,7 +25,9 @@
 	X(RELEAD_AFTER_RESTART, "a restarted leader runs again in the epoch it led")            \
 	X(DAMAGE_AS_TORN, "recovery cuts damage in synced bytes as if it were a torn write")    \
 	X(REPAIR_TARGET_AT_DAMAGE, "the repair target is where damage starts, not the bound")   \
-	X(VOTER_BY_ID, "a voter is known by node id alone: a re-formatted disk still votes")
+	X(VOTER_BY_ID, "a voter is known by node id alone: a re-formatted disk still votes")    \
+	X(RESYNC_IN_A_RECORD, "recovery resumes at any valid batch after damage, one inside a " \
+			      "record value too, and takes its end as the repair target")
 
 enum kr_bug {
 #define KR_BUG_ENUM(n, text) KR_BUG_##n,

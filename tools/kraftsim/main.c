@@ -39,8 +39,41 @@ format_replay(const struct sim_opts *o, uint64_t seed, char *buf, size_t n)
 			k += (size_t)snprintf(buf + k, n - k, " --bug %s", bugs[b].name);
 	if (o->sabotage && k < n)
 		k += (size_t)snprintf(buf + k, n - k, " --sabotage %s", sabotage_name(o->sabotage));
+	if (o->faults && k < n) {
+		const char *sep = " --faults ";
+
+		for (int f = 0; f < SIM_FAULT_KINDS && k < n; f++)
+			if (!(o->faults & (1u << f))) {
+				k += (size_t)snprintf(buf + k, n - k, "%s%s", sep,
+						      sim_fault_names[f]);
+				sep = ",";
+			}
+	}
 	if (o->abort_at_step && k < n)
 		snprintf(buf + k, n - k, " --abort-at-step %" PRIu64, o->abort_at_step);
+}
+
+/* --faults a,b,c: the kinds kept; returns the mask of those left out, or -1. */
+static int64_t
+parse_faults(const char *list)
+{
+	uint32_t keep = 0;
+	char buf[256], *save = NULL;
+
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf))
+		return -1;
+	for (char *w = strtok_r(buf, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
+		int f = 0;
+
+		while (f < SIM_FAULT_KINDS && strcmp(w, sim_fault_names[f]) != 0)
+			f++;
+		if (f == SIM_FAULT_KINDS) {
+			fprintf(stderr, "kraftsim: --faults: unknown fault kind '%s'\n", w);
+			return -1;
+		}
+		keep |= 1u << f;
+	}
+	return (int64_t)(~keep & ((1u << SIM_FAULT_KINDS) - 1));
 }
 
 static const struct sim_opts *running_opts;
@@ -76,12 +109,14 @@ usage(FILE *f)
 		"usage: kraftsim [--nodes N] [--observers K] [--durability disk|memory]\n"
 		"                [--seed S] [--seeds K] [--steps T] [--bug NAME]...\n"
 		"                [--sabotage NAME] [--auth] [--no-send-checks] [--verbose]\n"
+		"                [--faults KIND,...]\n"
 		"       kraftsim --list-bugs | --list-sabotage\n"
 		"\n"
 		"Runs seeds S..S+K-1 (default 1, 1) of an N-voter (default 3) cluster with K\n"
 		"observers through T steps (default 20000) of faults -- loss, duplication, bit\n"
 		"flips, reordering, delay, partitions, crashes that lose unflushed data, pauses,\n"
-		"clock jumps -- then heals everything and checks that it recovers. Every\n"
+		"clock jumps, failing syncs, full and re-formatted disks, one thread stopped\n"
+		"alone -- then heals everything and checks that it recovers. Every\n"
 		"invariant is checked after every step; the first violation stops the run with\n"
 		"its seed, the faults in force and the last events. The same seed replays the\n"
 		"same run. A single seed's faults are printed at its start.\n"
@@ -98,6 +133,9 @@ usage(FILE *f)
 		"  --no-send-checks skip the checks that judge a control frame as it leaves\n"
 		"                   against the quorum-state file, so a persist-then-send bug\n"
 		"                   shows only if a crash falls between the two actions\n"
+		"  --faults LIST    only these fault kinds (comma-separated; default all):\n"
+		"                   crash split one-way isolate pause jump storage reformat\n"
+		"                   thread. Message faults and disk damage stay either way\n"
 		"  --verbose        print each seed's fault profile and every step\n"
 		"  --abort-at-step T  abort() at step T, as a core's assertion would (tests the\n"
 		"                   report: seed, last events, replay line; exit by SIGABRT)\n"
@@ -141,6 +179,7 @@ main(int argc, char **argv)
 		{"auth", no_argument, NULL, 'A'},
 		{"no-send-checks", no_argument, NULL, 'N'},
 		{"abort-at-step", required_argument, NULL, 'S'},
+		{"faults", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -231,6 +270,14 @@ main(int argc, char **argv)
 		case 'N':
 			o.no_send_checks = true;
 			break;
+		case 'F': {
+			int64_t m = parse_faults(optarg);
+
+			if (m < 0)
+				return 2;
+			o.faults = (uint32_t)m;
+			break;
+		}
 		case 'S':
 			if (parse_u64(optarg, 1, UINT64_MAX / 2, &o.abort_at_step) != 0) {
 				fprintf(stderr, "kraftsim: --abort-at-step must be at least 1\n");

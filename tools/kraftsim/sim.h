@@ -195,6 +195,8 @@ struct profile {
 	double p_corrupt; /* one bit of a datagram flips (the CRC must catch it) */
 	double p_late;	  /* a datagram held back for up to late_us (a queue, a paused VM) */
 	double p_damage;  /* disk: a restart finds a batch in the middle of its log damaged */
+	double p_image;	  /* an append's record value carries a valid batch image, offsets
+			   * near the log's end: what a client may send to fool recovery */
 	int64_t late_us;
 	int64_t delay_us, jitter_us;
 	int64_t ring_delay_us;
@@ -241,7 +243,11 @@ struct sim_opts {
 	bool no_send_checks; /* skip the checks that judge a control frame as it leaves against
 			      * the quorum-state file: only crashes can then show the bug */
 	uint64_t abort_at_step; /* self-test of the core-assertion report: abort() there */
+	uint32_t faults;	/* fault kinds left out (bit k: sim_fault_names[k]); 0: all */
 };
+
+/* The fault kinds a profile weighs, by name (--faults). */
+extern const char *const sim_fault_names[SIM_FAULT_KINDS];
 
 struct sim {
 	struct sim_opts o;

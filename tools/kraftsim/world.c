@@ -64,6 +64,10 @@ chance(struct sim *s, double p)
 	return p > 0 && (double)(sim_rand(&s->rng) >> 11) * 0x1.0p-53 < p;
 }
 
+const char *const sim_fault_names[SIM_FAULT_KINDS] = {
+	"crash", "split", "one-way", "isolate", "pause", "jump", "storage", "reformat", "thread",
+};
+
 static const char *
 plane_name(int64_t plane)
 {
@@ -1297,22 +1301,49 @@ random_node(struct sim *s)
 	return 1 + (int32_t)rnd(s, (uint64_t)s->o.nodes);
 }
 
+static int32_t current_leader(const struct sim *s);
+
+/* A valid batch image at out (cap bytes) with offsets near where the log ends now and
+ * the current epoch: a record value recovery must never take for the log's own data.
+ * Returns its length, or 0. */
+static uint32_t
+batch_image(struct sim *s, uint8_t *out, size_t cap)
+{
+	int32_t l = current_leader(s);
+	uint8_t inner[12];
+	struct kr_batch_hdr ih = {
+		.base_offset = s->committed_end + rnd(s, 6),
+		.epoch = l > 0 ? s->nodes[l - 1].e.epoch : 1,
+		.producer_id = 0x5eed,
+	};
+	int n;
+
+	kr_put_le32(inner, 8);
+	kr_put_le64(inner + 4, sim_rand(&s->rng));
+	n = kr_batch_build(out, cap, &ih, inner, sizeof(inner), 1);
+	return n > 0 ? (uint32_t)n : 0;
+}
+
 static void
 client_send(struct sim *s, struct client *c)
 {
-	uint8_t rec[16], buf[256];
+	uint8_t rec[16 + 128], buf[384];
 	struct kr_msg m = {.api = KR_API_APPEND};
 	struct kr_frame_hdr h;
+	uint32_t img = 0;
 	int len;
 
-	kr_put_le32(rec, 12); /* one record: (client, seq) */
+	/* one record: (client, seq), sometimes followed by a batch image */
+	if (chance(s, s->pf.p_image))
+		img = batch_image(s, rec + 16, sizeof(rec) - 16);
+	kr_put_le32(rec, 12 + img);
 	kr_put_le32(rec + 4, (uint32_t)c->idx);
 	kr_put_le64(rec + 8, c->seq);
 	m.u.append = (struct kr_append_req){.producer_id = c->pid,
 					    .sequence = c->seq,
 					    .record_count = 1,
 					    .records = rec,
-					    .records_len = 16};
+					    .records_len = 16 + img};
 	memset(&h, 0, sizeof(h));
 	h.sender_id = KR_NODE_NONE;
 	h.correlation_id = ++c->corr;
@@ -1437,6 +1468,8 @@ inject_fault(struct sim *s)
 
 	for (int i = 0; i < SIM_FAULT_KINDS; i++)
 		total += s->pf.weights[i];
+	if (total == 0)
+		return; /* --faults left every kind out: messages and disks misbehave alone */
 	pick = (uint32_t)rnd(s, total);
 	while (pick >= s->pf.weights[kind])
 		pick -= s->pf.weights[kind++];
@@ -1648,6 +1681,7 @@ draw_profile(struct sim *s)
 	p->p_dup = rnd(s, 3) == 0 ? 0.02 : 0;
 	p->p_late = (double[]){0, 0.002, 0.02, 0.1}[rnd(s, 4)];
 	p->p_damage = (double[]){0, 0, 0.2, 0.5}[rnd(s, 4)];
+	p->p_image = (double[]){0, 0.1, 0.5}[rnd(s, 3)];
 	p->late_us = rnd_between(s, T_ELECTION, 10 * T_ELECTION);
 	p->delay_us = rnd_between(s, 20, 200);
 	p->jitter_us = rnd(s, 2) ? rnd_between(s, 0, 100) : rnd_between(s, 100, 2000);
@@ -1662,7 +1696,10 @@ draw_profile(struct sim *s)
 	for (int i = 0; i < SIM_FAULT_KINDS; i++)
 		p->weights[i] = (uint32_t)rnd(s, 5);
 	p->plane_pause_max_us = rnd_between(s, 2000, 4 * T_ELECTION);
-	p->weights[0] += 1; /* crashes in every run */
+	p->weights[0] += 1;			  /* crashes in every run */
+	for (int i = 0; i < SIM_FAULT_KINDS; i++) /* drawn first: a seed's other faults stay */
+		if (s->o.faults & (1u << i))
+			p->weights[i] = 0;
 	p->n_clients = 1 + (int)rnd(s, SIM_CLIENTS_MAX);
 	p->think_us = rnd_between(s, 0, 3000);
 	p->p_corrupt = (double[]){0, 0, 0.001, 0.01}[rnd(s, 4)];
@@ -1675,7 +1712,7 @@ sim_print_faults(const struct sim *s, FILE *f)
 
 	fprintf(f,
 		"seed %" PRIu64 ": %d voters, %d observers, %s; drop %.3f dup %.2f corrupt %.3f "
-		"late %.3f (<= %" PRId64 " us) damage %.1f delay %" PRId64 "+%" PRId64
+		"late %.3f (<= %" PRId64 " us) damage %.1f images %.1f delay %" PRId64 "+%" PRId64
 		" us; ring delay %" PRId64 " us; fsync %" PRId64 "-%" PRId64
 		" us; a fault every ~%" PRId64 " us (crash %u, split %u, one-way %u, "
 		"isolate leader %u, pause %u, clock jump %u, storage %u, re-format %u, one "
@@ -1683,7 +1720,7 @@ sim_print_faults(const struct sim *s, FILE *f)
 		"%" PRId64 "-%" PRId64 " us; pause <= %" PRId64 " us (one thread <= %" PRId64
 		" us); jump <= %" PRId64 " us; %d clients\n",
 		s->seed, s->o.nodes, s->o.observers, s->o.memory ? "memory" : "disk", p->p_drop,
-		p->p_dup, p->p_corrupt, p->p_late, p->late_us, p->p_damage, p->delay_us,
+		p->p_dup, p->p_corrupt, p->p_late, p->late_us, p->p_damage, p->p_image, p->delay_us,
 		p->jitter_us, p->ring_delay_us, p->fsync_min_us, p->fsync_max_us, p->fault_every_us,
 		p->weights[0], p->weights[1], p->weights[2], p->weights[3], p->weights[4],
 		p->weights[5], p->weights[6], p->weights[7], p->weights[8], p->down_min_us,
