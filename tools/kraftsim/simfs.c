@@ -87,20 +87,18 @@ pages(uint64_t len)
 
 /* ---- paths and names ---- */
 
+/* The directory holding path, into out (PATH_LEN bytes; cut to fit). */
 static void
-parent_of(const char *path, char *out)
+parent_of(const char *path, char out[PATH_LEN])
 {
 	const char *slash = strrchr(path, '/');
-	size_t n = slash == NULL || slash == path ? 1 : (size_t)(slash - path);
 
-	if (slash == NULL) {
-		strcpy(out, ".");
-		return;
-	}
-	memcpy(out, path, n);
-	out[n] = '\0';
-	if (n == 1)
-		out[0] = '/';
+	if (slash == NULL)
+		snprintf(out, PATH_LEN, ".");
+	else if (slash == path)
+		snprintf(out, PATH_LEN, "/");
+	else
+		snprintf(out, PATH_LEN, "%.*s", (int)(slash - path), path);
 }
 
 static bool
