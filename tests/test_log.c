@@ -765,6 +765,28 @@ a_damaged_length_pointing_at_the_end_is_mid_log_damage(void **state)
 	assert_int_equal(kr_log_end(f->log), 3);
 }
 
+/* Batches [0,3) then seven of two records [3,17) in one synced segment; a record of
+ * [3,5) damaged, and a second byte of batch k (0 = [3,5)) at byte at of it XORed with
+ * mask; then the log reopened. */
+static void
+damage_twice(struct fixture *f, size_t k, size_t at, uint8_t mask)
+{
+	size_t b1, b2;
+
+	reopen(f, SEG_BIG);
+	b1 = append(f->log, 1, 3, 20);
+	b2 = append(f->log, 2, 2, 20);
+	for (int i = 0; i < 6; i++)
+		append(f->log, 2, 2, 20);
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	header_says_synced(f, SEG0);
+	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + b2 - 3, 0x10);
+	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + k * b2 + at, mask);
+	reopen(f, SEG_BIG);
+}
+
 /* Two damaged batches in one synced segment (latent errors found at two starts): the run
  * after the first stops at the second, and what the node acknowledged went on past both.
  * The repair must reach the end of all of it, not where the first run stops (found by
@@ -773,27 +795,8 @@ static void
 damage_twice_in_a_segment_repairs_to_the_end(void **state)
 {
 	struct fixture *f = *state;
-	size_t b1, b2, size;
-	uint8_t *b;
 
-	reopen(f, SEG_BIG);
-	b1 = append(f->log, 1, 3, 20); /* [0,3) */
-	b2 = append(f->log, 2, 2, 20); /* [3,5): damaged */
-	for (int i = 0; i < 6; i++)
-		append(f->log, 2, 2, 20); /* [5,17); [9,11) damaged */
-	flush(f);
-	kr_log_close(f->log);
-	f->log = NULL;
-	header_says_synced(f, SEG0);
-	size = tu_file_size(f->dir, SEG0);
-	b = malloc(size);
-	assert_non_null(b);
-	assert_int_equal(tu_file_read(f->dir, SEG0, b, size), size);
-	b[KR_SEGMENT_HDR_BYTES + b1 + b2 - 3] ^= 0x10;	   /* a record of [3,5) */
-	b[KR_SEGMENT_HDR_BYTES + b1 + 4 * b2 - 3] ^= 0x10; /* a record of [9,11) */
-	tu_file_write(f->dir, SEG0, b, size);
-	free(b);
-	reopen(f, SEG_BIG);
+	damage_twice(f, 3, 60, 0x10); /* a record of [9,11) */
 	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
 	assert_int_equal(f->rep.damage_start_offset, 3);
 	assert_int_equal(f->rep.damage_end_offset, 5);
@@ -808,27 +811,8 @@ static void
 a_damaged_length_running_past_the_end_is_not_a_torn_write(void **state)
 {
 	struct fixture *f = *state;
-	size_t b1, b2, size;
-	uint8_t *b;
 
-	reopen(f, SEG_BIG);
-	b1 = append(f->log, 1, 3, 20); /* [0,3) */
-	b2 = append(f->log, 2, 2, 20); /* [3,5): damaged */
-	for (int i = 0; i < 6; i++)
-		append(f->log, 2, 2, 20); /* [5,17); [9,11)'s length damaged */
-	flush(f);
-	kr_log_close(f->log);
-	f->log = NULL;
-	header_says_synced(f, SEG0);
-	size = tu_file_size(f->dir, SEG0);
-	b = malloc(size);
-	assert_non_null(b);
-	assert_int_equal(tu_file_read(f->dir, SEG0, b, size), size);
-	b[KR_SEGMENT_HDR_BYTES + b1 + b2 - 3] ^= 0x10;	   /* a record of [3,5) */
-	b[KR_SEGMENT_HDR_BYTES + b1 + 3 * b2 + 5] ^= 0x40; /* [9,11)'s length */
-	tu_file_write(f->dir, SEG0, b, size);
-	free(b);
-	reopen(f, SEG_BIG);
+	damage_twice(f, 3, 5, 0x40); /* [9,11)'s length */
 	assert_int_equal(f->rep.outcome, KR_LOG_MID_CORRUPT);
 	assert_int_equal(f->rep.damage_start_offset, 3);
 	assert_true(f->rep.last_valid_end_offset >= 17);
