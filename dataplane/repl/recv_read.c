@@ -56,6 +56,7 @@ rp_recv_read(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 			if (pr->active)
 				continue;
 			pr->active = true;
+			r->reads_active++;
 			pr->addr = addr;
 			pr->correlation = h->correlation_id;
 			pr->from = req->from_offset;

@@ -166,7 +166,7 @@ kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log 
 
 	if (rc != 0)
 		return rc;
-	memset(r, 0, offsetof(struct kr_repl, scratch));
+	memset(r, 0, offsetof(struct kr_repl, producers));
 	r->cfg = *cfg;
 	r->log = log;
 	r->role = KR_REPL_FENCED;
@@ -301,7 +301,7 @@ parked_ready(const struct kr_repl *r, const struct kr_replica *rep)
 static void
 service_reads(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 {
-	for (int i = 0; i < KR_PARKED_READS_MAX; i++) {
+	for (int i = 0; i < KR_PARKED_READS_MAX && r->reads_active > 0; i++) {
 		struct kr_parked_read *pr = &r->reads[i];
 
 		if (!pr->active || !rp_room(out, 1))
@@ -310,6 +310,7 @@ service_reads(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		    (r->committed == KR_OFFSET_NONE || pr->from >= r->committed))
 			continue;
 		pr->active = false;
+		r->reads_active--;
 		rp_read_reply(r, pr->addr, pr->correlation, pr->from, pr->max_bytes, out);
 	}
 }
@@ -684,7 +685,7 @@ kr_repl_next_deadline(const struct kr_repl *r)
 		for (uint32_t i = 0; i < r->n_replicas; i++)
 			if (r->replicas[i].parked && r->replicas[i].parked_deadline < d)
 				d = r->replicas[i].parked_deadline;
-	for (int i = 0; i < KR_PARKED_READS_MAX; i++)
+	for (int i = 0; i < KR_PARKED_READS_MAX && r->reads_active > 0; i++)
 		if (r->reads[i].active && r->reads[i].deadline < d)
 			d = r->reads[i].deadline;
 	if (r->role == KR_REPL_FOLLOWER || r->role == KR_REPL_UNATTACHED) {

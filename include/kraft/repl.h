@@ -277,7 +277,6 @@ struct kr_repl {
 	uint32_t pending_n;
 	uint32_t pending_unknown; /* the first ones, abandoned when the leader lost office */
 	struct kr_pending_append pending[KR_PENDING_APPENDS_MAX];
-	struct kr_producers producers;
 
 	/* Fetching: a follower, or an observer looking for the leader; reset by every role
 	 * command (bootstrap_next excepted: observers ask the voters in turn). */
@@ -295,10 +294,14 @@ struct kr_repl {
 	} fetch;
 
 	struct kr_parked_read reads[KR_PARKED_READS_MAX];
+	uint32_t reads_active; /* how many of reads[] are active: timer scans skip an empty table */
 	uint32_t next_correlation;
 	struct kr_repl_stats stats;
 	struct kr_auth auth; /* frames in are checked, frames out sealed (the harness) */
 	struct kr_replica_info describe[KR_REPLICAS_MAX];
+	/* Last, with the scratch: init zeroes everything above them, and the table's entries
+	 * (1.5 MB) are set only as they are handed out, so a start does not write them all. */
+	struct kr_producers producers;
 	uint8_t scratch[KR_BATCH_BYTES_MAX];
 };
 
