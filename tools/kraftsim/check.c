@@ -361,6 +361,7 @@ static void
 verify_log(struct sim *s, struct node *nd, uint64_t limit, const char *what)
 {
 	uint64_t leo = kr_log_end(nd->log), off;
+	int64_t k = -1; /* the previous batch's place: the next is most likely right after it */
 
 	if (nd->verified > leo)
 		nd->verified = leo; /* truncated: look again from there */
@@ -393,10 +394,13 @@ verify_log(struct sim *s, struct node *nd, uint64_t limit, const char *what)
 		}
 		while (pos < sp.len) {
 			struct kr_batch_hdr h;
-			int64_t k;
 
 			kr_batch_hdr_get(sp.data + pos, &h);
-			k = committed_find(s, h.base_offset);
+			if (k >= 0 && (uint32_t)k + 1 < s->committed_n &&
+			    s->committed[k + 1].base == h.base_offset)
+				k++;
+			else
+				k = committed_find(s, h.base_offset);
 			if (k < 0 || s->committed[k].epoch != h.epoch ||
 			    s->committed[k].crc != h.crc) {
 				check_violation(
