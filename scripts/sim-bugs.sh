@@ -18,6 +18,10 @@ STEPS=20000
 # answer leaves, and, with those checks off, only where a crash falls between the answer
 # and the persist (the harness carries out one action a step, so the simulator can crash
 # a node between any two; crashes alone, so that window is hit often enough)
+# VOTER_BY_ID may show as a stuck node before it shows as lost data: the bug makes a
+# re-formatted directory a voter in its own eyes only, its peers refuse BeginQuorumEpoch
+# for the old directory, and an unattached voter does not fetch, so after a restart it
+# may never learn the leader. Both are what the bug does; no other checker may fire.
 TABLE='
 bug VOTE_WITHOUT_FENCE|--nodes 3|committed prefixes differ|as a new leader must hold every entry
 bug COMMIT_OLD_EPOCH|--nodes 5 --observers 2|could still win an election|HW went down
@@ -37,7 +41,7 @@ bug FOLLOWER_NOT_PERSISTED|--nodes 3|in memory epoch .* on disk epoch
 bug RELEAD_AFTER_RESTART|--nodes 5|led epoch [0-9]+ again after restarting
 bug DAMAGE_AS_TORN|--nodes 3|were flushed and are gone after damage
 bug REPAIR_TARGET_AT_DAMAGE|--nodes 3|were flushed and are gone after damage
-bug VOTER_BY_ID|--nodes 3|granted its vote in epoch [0-9]+ to [0-9]+ and then to|as a new leader must hold every entry|committed prefixes differ
+bug VOTER_BY_ID|--nodes 3|granted its vote in epoch [0-9]+ to [0-9]+ and then to|as a new leader must hold every entry|committed prefixes differ|liveness: node [0-9]+ has not caught up
 bug RESYNC_IN_A_RECORD|--nodes 3|were flushed and are gone after damage
 sabotage EPOCH_BACK|--nodes 3|: epoch went back
 sabotage PERSIST_BACK|--nodes 3|persisted epoch went back

@@ -184,6 +184,20 @@ batch_build_refuses_oversize_and_malformed_records(void **state)
 	h.epoch = 0; /* epoch 0 never writes: a batch claiming it does not check out */
 	assert_true(kr_batch_build(out, sizeof(out), &h, rec, rlen, 2) > 0);
 	assert_int_equal(kr_batch_check(out, sizeof(out), &h), -EBADMSG);
+	/* attributes: data, or a control batch of a known type; nothing else */
+	h.epoch = 1;
+	for (unsigned a = 0; a <= 0xffff; a += a < 0x400 ? 1 : 0x100) {
+		bool known = a == 0 || a == kr_control_attributes(KR_CONTROL_LEADER_CHANGE) ||
+			     a == kr_control_attributes(KR_CONTROL_VOTERS);
+
+		h.attributes = (uint16_t)a;
+		assert_true(kr_batch_build(out, sizeof(out), &h, rec, rlen, 2) > 0);
+		if ((kr_batch_check(out, sizeof(out), &h) == 0) != known)
+			fail_msg("attributes 0x%04x %s", a, known ? "refused" : "accepted");
+	}
+	assert_int_equal(kr_batch_control_type(kr_control_attributes(KR_CONTROL_VOTERS)),
+			 KR_CONTROL_VOTERS);
+	assert_int_equal(kr_batch_control_type(0), -1);
 }
 
 /* ---- epoch cache ---- */

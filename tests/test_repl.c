@@ -80,6 +80,24 @@ static uint64_t rnode_log_bytes = 1u << 20; /* the in-memory log's size */
  * unknown), and this node's is keyed_own. */
 static bool keyed;
 static uint8_t keyed_own;
+/* Set by tests before rnode_full: a dynamic cluster whose bootstrap set is voters 1..n
+ * (directory ids bytes 1..n, endpoints 10.0.0.i:9093); implies keyed. */
+static bool dyn;
+
+static struct kr_voter_set
+boot_set(int n)
+{
+	struct kr_voter_set s;
+
+	memset(&s, 0, sizeof(s));
+	for (int i = 0; i < n; i++) {
+		s.v[i].id = i + 1;
+		memset(s.v[i].dir, i + 1, KR_UUID_BYTES);
+		s.v[i].ep = (struct kr_endpoint){.ip = 0x0a000000u + (uint32_t)i + 1, .port = 9093};
+	}
+	s.n = (uint8_t)n;
+	return s;
+}
 
 static struct rnode *
 rnode_full(int32_t id, int n_voters, bool memory_mode, uint32_t frame_max, uint64_t repair)
@@ -114,6 +132,12 @@ rnode_full(int32_t id, int n_voters, bool memory_mode, uint32_t frame_max, uint6
 			memset(c.voter_dirs[i], i + 1, KR_UUID_BYTES);
 		memset(c.directory_id, keyed_own, KR_UUID_BYTES);
 		c.joining = keyed_own != id;
+	}
+	if (dyn) {
+		for (int i = 0; i < n_voters; i++)
+			memset(c.voter_dirs[i], i + 1, KR_UUID_BYTES);
+		c.dynamic = true;
+		c.boot = boot_set(n_voters);
 	}
 	assert_int_equal(kr_log_open(&lc, &n->log, &rep, err, sizeof(err)), 0);
 	assert_int_equal(kr_repl_init(&n->r, &c, n->log), 0);
@@ -1644,6 +1668,225 @@ steady_replication_reads_no_clock_allocates_nothing_and_does_no_io(void **state)
 	rnode_free(f);
 }
 
+/* ---- the voter set in the log ---- */
+
+/* A voters control batch at base in epoch holding s. */
+static uint32_t
+voters_batch(uint8_t *b, size_t cap, uint64_t base, uint32_t epoch, const struct kr_voter_set *s)
+{
+	uint8_t rec[KR_RECORD_HDR_BYTES + KR_VOTERS_RECORD_MAX];
+	struct kr_batch_hdr h = {.base_offset = base,
+				 .epoch = epoch,
+				 .attributes = kr_control_attributes(KR_CONTROL_VOTERS)};
+	int n = kr_voters_record_encode(s, rec + KR_RECORD_HDR_BYTES, sizeof(rec) - 4);
+
+	assert_true(n > 0);
+	kr_put_le32(rec, (uint32_t)n);
+	n = kr_batch_build(b, cap, &h, rec, KR_RECORD_HDR_BYTES + (uint32_t)n, 1);
+	assert_true(n > 0);
+	return (uint32_t)n;
+}
+
+/* The skip-th KR_EV_VOTERS in n's output: its offset, and its set into *s. */
+static uint64_t
+voters_event(const struct rnode *n, int skip, struct kr_voter_set *s)
+{
+	for (uint32_t i = 0; i < n->out.n; i++) {
+		const struct kr_event *ev = &n->out.a[i].u.ev;
+
+		if (n->out.a[i].type != KR_RP_EVENT || ev->type != KR_EV_VOTERS || skip-- > 0)
+			continue;
+		memset(s, 0, sizeof(*s));
+		if (ev->frame_len > 0)
+			assert_int_equal(kr_voters_record_decode(ev->frame, ev->frame_len, s), 0);
+		return ev->offset;
+	}
+	fail_msg("no voters event %d", skip);
+	return 0;
+}
+
+static int
+count_events(const struct rnode *n, uint8_t type)
+{
+	int c = 0;
+
+	for (uint32_t i = 0; i < n->out.n; i++)
+		c += n->out.a[i].type == KR_RP_EVENT && n->out.a[i].u.ev.type == type;
+	return c;
+}
+
+/* Start n's core again on its log (a restart: the history is read from the log). */
+static int
+restart_core(struct rnode *n)
+{
+	struct kr_repl_config c = n->r.cfg;
+
+	clear(n);
+	return kr_repl_init(&n->r, &c, n->log);
+}
+
+static void
+first_leader_writes_the_bootstrap_set_and_a_follower_takes_it_on_append(void **state)
+{
+	struct kr_voter_set boot = boot_set(3), s;
+	struct rnode *l, *f;
+
+	(void)state;
+	dyn = true;
+	keyed_own = 1;
+	l = rnode(1, 3, true);
+	keyed_own = 2;
+	f = rnode(2, 3, true);
+	dyn = false;
+	cmd(l, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	/* LeaderChange at 0, the bootstrap voters record at 1 */
+	assert_int_equal(kr_log_end(l->log), 2);
+	assert_int_equal(count_events(l, KR_EV_VOTERS), 2);
+	assert_true(voters_event(l, 0, &s) == KR_OFFSET_NONE); /* what the start read */
+	assert_true(kr_voters_equal(&s, &boot));
+	assert_int_equal(voters_event(l, 1, &s), 1);
+	assert_true(kr_voters_equal(&s, &boot));
+	assert_int_equal(kr_vh_latest_offset(&l->r.voters), 1);
+	/* the follower takes it with the records, and says so once */
+	cmd(f, KR_CMD_FOLLOWER, 1, 1, 0);
+	clear(l);
+	deliver(f, l);
+	clear(f);
+	deliver(l, f);
+	assert_int_equal(kr_log_end(f->log), 2);
+	assert_int_equal(count_events(f, KR_EV_VOTERS), 1);
+	assert_int_equal(voters_event(f, 0, &s), 1);
+	assert_true(kr_voters_equal(&s, &boot));
+	/* a later leader finds it in its log and writes no other; a restart reads it back */
+	clear(l);
+	cmd(l, KR_CMD_FENCE, 2, KR_NODE_NONE, 1);
+	cmd(l, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
+	assert_int_equal(kr_log_end(l->log), 3);
+	assert_int_equal(count_events(l, KR_EV_VOTERS), 0);
+	assert_int_equal(restart_core(f), 0);
+	assert_int_equal(kr_vh_latest_offset(&f->r.voters), 1);
+	cmd(f, KR_CMD_FENCE, 2, KR_NODE_NONE, 1);
+	assert_int_equal(voters_event(f, 0, &s), 1);
+	assert_int_equal(find_event(f, KR_EV_FENCE_ACK)->voters_seq, 1);
+	rnode_free(l);
+	rnode_free(f);
+}
+
+static void
+a_truncation_undoes_the_voters_record_it_cuts(void **state)
+{
+	const uint32_t one[1] = {1};
+	uint8_t b[KR_BATCH_BYTES_MAX];
+	struct kr_voter_set boot = boot_set(3), s;
+	struct rnode *l, *f;
+
+	(void)state;
+	dyn = true;
+	keyed_own = 2;
+	l = rnode(2, 3, true);
+	keyed_own = 3;
+	f = rnode(3, 3, true);
+	dyn = false;
+	/* both hold epoch 1's first record; only the follower its voters record at 1 */
+	fill_log(l, one, 1, 1);
+	fill_log(f, one, 1, 1);
+	assert_int_equal(kr_log_append(f->log, b, voters_batch(b, sizeof(b), 1, 1, &boot)), 0);
+	assert_int_equal(restart_core(f), 0);
+	assert_int_equal(kr_vh_latest_offset(&f->r.voters), 1);
+	/* the leader of epoch 2 writes its own at 2; the follower diverges at 1 */
+	cmd(l, KR_CMD_LEADER, 2, KR_NODE_NONE, 0);
+	assert_int_equal(kr_log_end(l->log), 3);
+	cmd(f, KR_CMD_FOLLOWER, 2, 2, 0);
+	clear(l);
+	deliver(f, l);
+	clear(f);
+	deliver(l, f); /* diverging: truncate to 1 */
+	assert_int_equal(kr_log_end(f->log), 1);
+	assert_true(voters_event(f, 0, &s) == KR_OFFSET_NONE);
+	assert_true(kr_voters_equal(&s, &boot)); /* back to the bootstrap set */
+	assert_int_equal(f->r.stats.voters_undone, 1);
+	clear(l);
+	deliver(f, l);
+	clear(f);
+	deliver(l, f);
+	assert_int_equal(kr_log_end(f->log), 3);
+	assert_int_equal(voters_event(f, 0, &s), 2);
+	rnode_free(l);
+	rnode_free(f);
+}
+
+static void
+a_voters_record_changing_two_voters_is_refused_with_its_batch(void **state)
+{
+	struct rnode *l, *f;
+
+	(void)state;
+	dyn = true;
+	keyed_own = 1;
+	l = rnode(1, 5, true); /* writes {1..5} */
+	keyed_own = 2;
+	f = rnode(2, 3, true); /* holds {1,2,3}: two voters away */
+	dyn = false;
+	cmd(l, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	cmd(f, KR_CMD_FOLLOWER, 1, 1, 0);
+	clear(l);
+	deliver(f, l);
+	clear(f);
+	deliver(l, f);
+	/* the LeaderChange record went in, the voters batch did not */
+	assert_int_equal(kr_log_end(f->log), 1);
+	assert_int_equal(f->r.stats.drops[KR_RP_DROP_BAD_BATCH], 1);
+	assert_int_equal(count_events(f, KR_EV_VOTERS), 0);
+	assert_true(kr_vh_latest_offset(&f->r.voters) == KR_OFFSET_NONE);
+	rnode_free(l);
+	rnode_free(f);
+}
+
+static void
+a_log_with_a_bad_voters_record_is_refused_at_start(void **state)
+{
+	uint8_t b[KR_BATCH_BYTES_MAX];
+	struct kr_voter_set s = boot_set(3);
+	struct rnode *n;
+	uint32_t len;
+
+	(void)state;
+	dyn = true;
+	keyed_own = 1;
+	n = rnode(1, 3, true);
+	dyn = false;
+	assert_int_equal(kr_log_append(n->log, b, voters_batch(b, sizeof(b), 0, 1, &s)), 0);
+	assert_int_equal(restart_core(n), 0);
+	/* then a set two voters away */
+	s.n = 1;
+	assert_int_equal(kr_log_append(n->log, b, voters_batch(b, sizeof(b), 1, 1, &s)), 0);
+	assert_int_equal(restart_core(n), -EBADMSG);
+	assert_int_equal(kr_log_truncate(n->log, 1), 1);
+	/* a record whose count says more voters than it holds (its CRC is right) */
+	s = boot_set(3);
+	s.n = 2;
+	len = voters_batch(b, sizeof(b), 1, 1, &s);
+	b[KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES + 1] = 3;
+	kr_batch_restamp(b, 1, 1); /* seals it again */
+	assert_int_equal(kr_log_append(n->log, b, len), 0);
+	assert_int_equal(restart_core(n), -EBADMSG);
+	rnode_free(n);
+}
+
+static void
+a_static_cluster_writes_and_reports_no_voters_record(void **state)
+{
+	struct rnode *n = rnode(1, 3, true);
+
+	(void)state;
+	cmd(n, KR_CMD_FENCE, 1, KR_NODE_NONE, 1);
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	assert_int_equal(kr_log_end(n->log), 1);
+	assert_int_equal(count_events(n, KR_EV_VOTERS), 0);
+	assert_int_equal(find_event(n, KR_EV_FENCE_ACK)->voters_seq, 0);
+	rnode_free(n);
+}
+
 int
 main(void)
 {
@@ -1701,6 +1944,12 @@ main(void)
 		cmocka_unit_test(a_full_log_refuses_appends_with_a_clear_error),
 		cmocka_unit_test(
 			steady_replication_reads_no_clock_allocates_nothing_and_does_no_io),
+		cmocka_unit_test(
+			first_leader_writes_the_bootstrap_set_and_a_follower_takes_it_on_append),
+		cmocka_unit_test(a_truncation_undoes_the_voters_record_it_cuts),
+		cmocka_unit_test(a_voters_record_changing_two_voters_is_refused_with_its_batch),
+		cmocka_unit_test(a_log_with_a_bad_voters_record_is_refused_at_start),
+		cmocka_unit_test(a_static_cluster_writes_and_reports_no_voters_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

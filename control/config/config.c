@@ -723,4 +723,7 @@ kr_config_repl(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
 	rc->repair_target = repair_target;
 	rc->incarnation = incarnation;
 	rc->dedup_window_us = c->dedup_window_us;
+	rc->dynamic = boot != NULL; /* a directory formatted with its bootstrap set */
+	if (boot != NULL)
+		rc->boot = *boot;
 }

@@ -938,6 +938,7 @@ on_fence_ack(struct kr_election *e, const struct kr_event *ev, int64_t now, stru
 	e->dp = KR_DP_FENCED;
 	e->fenced_last_epoch = ev->last_epoch;
 	e->fenced_leo = ev->offset;
+	e->fenced_voters_seq = ev->voters_seq;
 	if (e->requests_pending) {
 		e->requests_pending = false;
 		el_send_vote_requests(e, now, out);
@@ -999,6 +1000,20 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 		}
 		break;
 	case KR_EV_FATAL: /* the shell stops the node; nothing here may act on it */
+		break;
+	case KR_EV_VOTERS:
+		/* the set in force at the dataplane's log end (dynamic clusters). Kept, with
+		 * its number, so a fence acknowledgement can name the set its LEO is under. */
+		if (ev->seq <= e->log_voters.seq ||
+		    (ev->frame_len > 0 &&
+		     kr_voters_record_decode(ev->frame, ev->frame_len, &e->log_voters.set) != 0)) {
+			el_ignore(e, KR_EL_IGNORE_INVALID);
+			break;
+		}
+		if (ev->frame_len == 0)
+			e->log_voters.set.n = 0;
+		e->log_voters.seq = ev->seq;
+		e->log_voters.offset = ev->offset;
 		break;
 	default:
 		el_ignore(e, KR_EL_IGNORE_UNEXPECTED_API);

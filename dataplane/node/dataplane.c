@@ -334,10 +334,14 @@ retention(struct dp *d)
 		return;
 	for (;;) {
 		uint64_t end, bytes;
+		/* the last voters record stays: a node that starts or catches up from the
+		 * log start learns the set in force from it */
+		uint64_t voters = kr_vh_latest_offset(&d->r->voters);
 		bool old;
 
 		if (kr_log_segment_count(n->log) < 2 ||
-		    kr_log_first_segment(n->log, &end, &bytes) != 0 || end > committed)
+		    kr_log_first_segment(n->log, &end, &bytes) != 0 || end > committed ||
+		    (voters != KR_OFFSET_NONE && end > voters))
 			return;
 		old = n->cfg.retention_ms > 0 && kr_log_first_segment_max_timestamp(n->log) >= 0 &&
 		      kr_log_first_segment_max_timestamp(n->log) <

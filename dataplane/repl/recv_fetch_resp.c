@@ -108,29 +108,44 @@ diverged(struct kr_repl *r, const struct kr_fetch_resp *resp, int64_t now, struc
 		if (r->durable > kr_log_end(r->log))
 			r->durable = kr_log_end(r->log);
 		r->stats.truncations++;
+		rp_voters_truncated(r, out);
 		rp_log_changed(r, now, out);
 	}
 	rp_send_fetch(r, now, out);
 }
 
-/* Append the frame's batches. Returns false if one would not append. */
+/* Append the frame's batches. Returns false if one would not append. A voters record
+ * takes effect here, on append (include/kraft/voterset.h); one that is malformed or
+ * changes more than one voter is refused with its batch. */
 static bool
-append_frame(struct kr_repl *r, const struct kr_fetch_resp *resp)
+append_frame(struct kr_repl *r, const struct kr_fetch_resp *resp, struct kr_rp_out *out)
 {
 	uint32_t pos = 0;
+	bool voters_changed = false;
+	bool ok = true;
 
 	while (pos < resp->records_len) {
 		struct kr_batch_hdr h;
+		struct kr_voter_set s;
 		const uint8_t *b = resp->records + pos;
+		int voters;
 
 		kr_batch_hdr_get(b, &h); /* the decoder checked that lengths tile the records */
-		if (h.epoch > r->epoch || kr_log_append(r->log, b, h.length) != 0) {
+		voters = rp_voters_check(r, b, &h, &s);
+		if (h.epoch > r->epoch || voters < 0 || kr_log_append(r->log, b, h.length) != 0) {
 			rp_drop(r, KR_RP_DROP_BAD_BATCH);
-			return false;
+			ok = false;
+			break;
+		}
+		if (voters > 0) {
+			rp_voters_appended(r, h.base_offset, &s);
+			voters_changed = true;
 		}
 		pos += h.length;
 	}
-	return true;
+	if (voters_changed)
+		rp_voters_event(r, out);
+	return ok;
 }
 
 void
@@ -165,6 +180,7 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 			RP_ASSERT(rc == 0); /* the start is an offset the leader holds */
 			r->gen++;
 			r->durable = resp->log_start_offset;
+			rp_voters_truncated(r, out);
 			if (r->hw == KR_OFFSET_NONE || r->hw < resp->log_start_offset)
 				r->hw = resp->log_start_offset;
 			rp_committed(r, r->hw);
@@ -217,7 +233,7 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		rp_send_fetch(r, now, out); /* start again from the LEO */
 		return;
 	}
-	ok = append_frame(r, resp);
+	ok = append_frame(r, resp, out);
 	if (kr_log_end(r->log) != leo)
 		rp_log_changed(r, now, out);
 	leo = kr_log_end(r->log);

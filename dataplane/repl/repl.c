@@ -190,7 +190,7 @@ kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log 
 		}
 		rp_replica_forget(rep);
 	}
-	return 0;
+	return rp_voters_load(r);
 }
 
 /* ---- the log as this node holds it ---- */
@@ -370,7 +370,7 @@ append_leader_change(struct kr_repl *r, int64_t now)
 	struct kr_batch_hdr h = {
 		.base_offset = kr_log_end(r->log),
 		.epoch = r->epoch,
-		.attributes = KR_BATCH_A_CONTROL,
+		.attributes = kr_control_attributes(KR_CONTROL_LEADER_CHANGE),
 		.timestamp_us = now + r->wall_offset_us,
 	};
 	int n;
@@ -441,7 +441,7 @@ become_leader(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		rp_replica_forget(&r->replicas[i]);
 	}
 	rp_producers_rebuild(r, now + r->wall_offset_us);
-	if (append_leader_change(r, now) != 0)
+	if (append_leader_change(r, now) != 0 || rp_voters_write_boot(r, now, out) != 0)
 		rp_drop(r, KR_RP_DROP_BAD_BATCH); /* the log is full: nothing will commit */
 	rp_log_changed(r, now, out);
 	rp_advance_hw(r, now, out);
@@ -479,12 +479,15 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 	}
 	if (r->role == KR_REPL_FAILED)
 		return;
+	if (r->cfg.dynamic && r->voters_seq == 0)
+		rp_voters_event(r, out); /* the set this start read from its log, first */
 	if (cmd->type == KR_CMD_FENCE && KR_BUG(DATAPLANE_IGNORES_FENCE)) {
 		ev = rp_event(out, KR_EV_FENCE_ACK);
 		ev->epoch = cmd->epoch;
 		ev->seq = cmd->seq;
 		ev->last_epoch = kr_log_last_epoch(r->log);
 		ev->offset = kr_log_end(r->log);
+		ev->voters_seq = r->voters_seq;
 		return;
 	}
 	if (cmd->epoch < r->epoch) {
@@ -512,6 +515,7 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 		ev->seq = cmd->seq;
 		ev->last_epoch = kr_log_last_epoch(r->log);
 		ev->offset = kr_log_end(r->log);
+		ev->voters_seq = r->voters_seq;
 		ev->node = r->cfg.node_id;
 		break;
 	case KR_CMD_LEADER:

@@ -52,8 +52,10 @@ void rp_replica_forget(struct kr_replica *rep);
 static inline void
 rp_committed(struct kr_repl *r, uint64_t hw)
 {
-	if (hw != KR_OFFSET_NONE && (r->committed == KR_OFFSET_NONE || hw > r->committed))
+	if (hw != KR_OFFSET_NONE && (r->committed == KR_OFFSET_NONE || hw > r->committed)) {
 		r->committed = hw;
+		kr_vh_commit(&r->voters, hw);
+	}
 }
 
 /* Leader: recompute the HW from durable offsets; commit what it passes. */
@@ -84,6 +86,25 @@ struct kr_producer *rp_producer_find(struct kr_repl *r, uint64_t pid);
 bool rp_producer_room(const struct kr_repl *r, int64_t wall_us);
 void rp_producer_record(struct kr_repl *r, uint64_t pid, uint64_t seq, uint64_t base,
 			uint32_t count, int64_t batch_us, int64_t wall_us);
+
+/* The voter set the log carries (dataplane/repl/voters.c). */
+/* Read it from the log at start: 0, -EBADMSG (a bad voters record) or -EIO. */
+int rp_voters_load(struct kr_repl *r);
+/* Is the batch at b (header h) a voters record this log may take next? 0: not a voters
+ * batch; 1: one, decoded into s; -EBADMSG: malformed, or more than one voter away. */
+int rp_voters_check(const struct kr_repl *r, const uint8_t *b, const struct kr_batch_hdr *h,
+		    struct kr_voter_set *s);
+/* A voters record (checked by rp_voters_check) was appended at offset. The caller
+ * reports the set in force (rp_voters_event) once its call's appends are done: one event
+ * per call, however many records a Fetch reply carried. */
+void rp_voters_appended(struct kr_repl *r, uint64_t offset, const struct kr_voter_set *s);
+/* The log was truncated: undo the records above its end (an event if any). */
+void rp_voters_truncated(struct kr_repl *r, struct kr_rp_out *out);
+/* Leader of a dynamic cluster whose log holds no voters record: append the bootstrap
+ * set's. 0 or the log's error. */
+int rp_voters_write_boot(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+/* Tell the control plane the set in force at the log end (KR_EV_VOTERS). */
+void rp_voters_event(struct kr_repl *r, struct kr_rp_out *out);
 
 /* Handlers, one per received message type (dataplane/recv_*.c). */
 void rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,

@@ -443,7 +443,7 @@ header_intact(const uint8_t *p, size_t avail, uint64_t want, uint32_t min_epoch,
 	       h->length <= KR_BATCH_BYTES_MAX && h->record_count >= 1 &&
 	       KR_BATCH_HDR_BYTES + (uint64_t)KR_RECORD_HDR_BYTES * h->record_count <= h->length &&
 	       h->base_offset == want && h->epoch >= min_epoch && h->epoch != 0 &&
-	       !(h->attributes & ~KR_BATCH_A_CONTROL);
+	       kr_batch_attributes_valid(h->attributes);
 }
 
 /* From the valid batch at p: the run of valid batches that continue each other. Returns

@@ -46,7 +46,7 @@ kr_batch_check(const uint8_t *p, size_t avail, struct kr_batch_hdr *h)
 		return -EAGAIN;
 	if (kr_crc32c(0, p + 4, h->length - 4) != h->crc)
 		return -EBADMSG;
-	if (h->epoch == 0 || (h->attributes & ~KR_BATCH_A_CONTROL) ||
+	if (h->epoch == 0 || !kr_batch_attributes_valid(h->attributes) ||
 	    h->base_offset > KR_OFFSET_MAX - h->record_count)
 		return -EBADMSG;
 	if (kr_records_check(p + KR_BATCH_HDR_BYTES, h->length - KR_BATCH_HDR_BYTES,

@@ -36,6 +36,7 @@ kr_event_name(unsigned type)
 		[KR_EV_EPOCH_SEEN] = "EPOCH_SEEN",
 		[KR_EV_CAUGHT_UP] = "CAUGHT_UP",
 		[KR_EV_FATAL] = "FATAL",
+		[KR_EV_VOTERS] = "VOTERS",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "?";

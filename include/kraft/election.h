@@ -276,6 +276,16 @@ struct kr_election {
 	uint32_t fence_seq;
 	uint32_t fenced_last_epoch; /* from the acknowledgement */
 	uint64_t fenced_leo;
+	uint32_t fenced_voters_seq; /* the KR_EV_VOTERS its LEO is under (0: none yet) */
+
+	/* The voter set in force at the dataplane's log end, as its last KR_EV_VOTERS said
+	 * (dynamic clusters; seq 0: none yet). Elections still use cfg's set: the two are
+	 * the same until voter changes are accepted (docs/DESIGN.md §2, "Voter sets in the log"). */
+	struct {
+		uint32_t seq;
+		uint64_t offset; /* of its voters record; KR_OFFSET_NONE: the bootstrap set */
+		struct kr_voter_set set;
+	} log_voters;
 
 	/* Requests waiting for the fence acknowledgement. */
 	bool requests_pending; /* prospective or candidate: send Vote requests on the ack */

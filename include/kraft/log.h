@@ -24,7 +24,8 @@
  *       16    4  epoch: the leader epoch in which the batch was appended (>= 1)
  *       20    2  record_count: at least 1, at most KR_BATCH_RECORDS_MAX
  *       22    2  attributes: bit 0 KR_BATCH_A_CONTROL (a control batch, such as the
- *                LeaderChange record a new leader writes); other bits zero
+ *                LeaderChange record a new leader writes); bits 8-15 a control batch's
+ *                type (KR_CONTROL_*, zero in a data batch); other bits zero
  *       24    8  producer_id (0 for control batches)
  *       32    8  sequence: the producer's sequence number of this append
  *       40    8  timestamp_us: the leader's wall clock at append, microseconds since 1970
@@ -78,6 +79,38 @@
 
 #define KR_BATCH_HDR_BYTES 48
 #define KR_BATCH_A_CONTROL 0x0001u
+#define KR_BATCH_CONTROL_SHIFT 8
+
+/* What a control batch holds (its attributes' bits 8-15): all its records are of this
+ * type. */
+enum kr_control_type {
+	KR_CONTROL_LEADER_CHANGE = 0, /* a new leader's first record (value: leader id u32,
+				       * voter count u8, voter ids u32 each) */
+	KR_CONTROL_VOTERS = 1,	      /* the voter set from here on (include/kraft/voterset.h) */
+	KR_CONTROL_TYPE_MAX = KR_CONTROL_VOTERS
+};
+
+/** The attributes of a control batch of type t. */
+static inline uint16_t
+kr_control_attributes(enum kr_control_type t)
+{
+	return (uint16_t)(KR_BATCH_A_CONTROL | (unsigned)t << KR_BATCH_CONTROL_SHIFT);
+}
+
+/** Are these attributes a data batch's (0) or a known control batch's? */
+static inline int
+kr_batch_attributes_valid(uint16_t a)
+{
+	return a == 0 || ((a & 0xffu) == KR_BATCH_A_CONTROL &&
+			  (a >> KR_BATCH_CONTROL_SHIFT) <= KR_CONTROL_TYPE_MAX);
+}
+
+/** A control batch's type, or -1 for a data batch. */
+static inline int
+kr_batch_control_type(uint16_t a)
+{
+	return (a & KR_BATCH_A_CONTROL) ? (int)(a >> KR_BATCH_CONTROL_SHIFT) : -1;
+}
 #define KR_RECORD_HDR_BYTES 4
 
 #define KR_SEGMENT_HDR_BYTES 32

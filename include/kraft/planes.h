@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "kraft/common.h"
+#include "kraft/voterset.h"
 #include "kraft/wire.h"
 
 /* The largest control frame: END_EPOCH naming every voter, with an auth trailer. */
@@ -59,6 +60,11 @@ enum kr_event_type {
 	KR_EV_CAUGHT_UP,       /* follower reached the HW of the leader of epoch (offset) and
 				* repaired any damage: the node may vote again */
 	KR_EV_FATAL,	       /* the dataplane stopped itself: seq holds a KR_FATAL_* code */
+	KR_EV_VOTERS,	       /* the voter set in force at the log end changed (a voters
+				* record appended, or undone by a truncation): frame holds
+				* its voters record (frame_len 0: none, the bootstrap set),
+				* offset the record's offset (KR_OFFSET_NONE: the bootstrap
+				* set), seq how many such changes this start has reported */
 };
 
 /* Why a dataplane stopped itself. */
@@ -67,15 +73,23 @@ enum kr_fatal {
 	KR_FATAL_STORAGE = 2,		/* a flush failed: nothing more may be acknowledged */
 };
 
+/* An event's bytes: a control frame, or a voters record. */
+#define KR_EVENT_FRAME_MAX \
+	(KR_CTL_FRAME_MAX > KR_VOTERS_RECORD_MAX ? KR_CTL_FRAME_MAX : KR_VOTERS_RECORD_MAX)
+
 struct kr_event {
 	uint8_t type;
-	uint16_t frame_len; /* PACKET */
+	uint16_t frame_len; /* PACKET, VOTERS */
 	int32_t node;
 	uint32_t epoch;
-	uint32_t seq;	     /* FENCE_ACK: the fence's seq; FATAL: a KR_FATAL_* code */
+	uint32_t seq;	     /* FENCE_ACK: the fence's seq; FATAL: a KR_FATAL_* code; VOTERS:
+			      * the change's number */
 	uint32_t last_epoch; /* FENCE_ACK */
-	uint64_t offset;     /* FENCE_ACK: LEO; REPLICA_FETCHED: fetch offset; CAUGHT_UP: HW */
-	uint8_t frame[KR_CTL_FRAME_MAX];
+	uint64_t offset;     /* FENCE_ACK: LEO; REPLICA_FETCHED: fetch offset; CAUGHT_UP: HW;
+			      * VOTERS: the record's offset */
+	uint32_t voters_seq; /* FENCE_ACK: the number of the last VOTERS event before it: the
+			      * set in force at the LEO it reports */
+	uint8_t frame[KR_EVENT_FRAME_MAX];
 };
 
 const char *kr_cmd_name(unsigned type);

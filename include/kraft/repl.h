@@ -32,6 +32,7 @@
 #include "kraft/common.h"
 #include "kraft/log.h"
 #include "kraft/planes.h"
+#include "kraft/voterset.h"
 #include "kraft/wire.h"
 
 /* Bounds. */
@@ -73,6 +74,13 @@ struct kr_repl_config {
 	int64_t dedup_window_us;      /* a producer is forgotten only after this long without an
 				  * append (0: KR_DEDUP_WINDOW_US_DEFAULT): a retry that
 				  * reaches a leader within it is never appended twice */
+	/* The voter set the log carries (include/kraft/voterset.h). dynamic: the directory
+	 * was formatted with a bootstrap set (kraftd format --initial-controllers or
+	 * --standalone; empty for a joining directory): voters records are read, followed
+	 * and reported, and the first leader whose log holds none writes boot there. Not
+	 * dynamic: the static controller.quorum.voters only, no voters record. */
+	bool dynamic;
+	struct kr_voter_set boot;
 };
 
 /* The dataplane's role, as the control plane last commanded it. */
@@ -166,6 +174,8 @@ struct kr_repl_stats {
 				     * appended within the window */
 	uint64_t producers_lost;    /* a new leader's log held more producers within the
 				     * window than the table: the oldest were forgotten */
+	uint64_t voters_records;    /* voters records appended (written or fetched) */
+	uint64_t voters_undone;	    /* truncations that undid one */
 };
 
 /* A replica the leader tracks: a voter (node id, directory id) from the configuration,
@@ -299,6 +309,9 @@ struct kr_repl {
 	struct kr_repl_stats stats;
 	struct kr_auth auth; /* frames in are checked, frames out sealed (the harness) */
 	struct kr_replica_info describe[KR_REPLICAS_MAX];
+	/* The voter sets of this log by offset, and the number of the last KR_EV_VOTERS. */
+	struct kr_voter_history voters;
+	uint32_t voters_seq;
 	/* Last, with the scratch: init zeroes everything above them, and the table's entries
 	 * (1.5 MB) are set only as they are handed out, so a start does not write them all. */
 	struct kr_producers producers;
@@ -306,9 +319,13 @@ struct kr_repl {
 };
 
 /**
- * Start fenced, owning log (already opened and recovered).
- * @return 0, or -EINVAL if cfg is inconsistent (no voters, frame or reply bounds that
- *   cannot carry one largest batch, reply_frames_max above KR_REPLY_FRAMES_MAX).
+ * Start fenced, owning log (already opened and recovered). The voter set in force is
+ * read from the log's voters records (dynamic clusters); the first call that takes
+ * actions reports it (KR_EV_VOTERS) before anything else.
+ * @return 0, -EINVAL if cfg is inconsistent (no voters, frame or reply bounds that
+ *   cannot carry one largest batch, reply_frames_max above KR_REPLY_FRAMES_MAX), or
+ *   -EBADMSG if the log holds a malformed voters record or a change of more than one
+ *   voter (a log no correct cluster writes).
  */
 int kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log *log);
 

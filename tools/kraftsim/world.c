@@ -658,6 +658,8 @@ node_boot(struct sim *s, struct node *nd)
 		     memcmp(rs.boot.v[kr_voters_find(&rs.boot, nd->id)].dir, rs.id.directory_id,
 			    KR_UUID_BYTES) != 0;
 	rc.joining = ec.joining;
+	rc.dynamic = rs.has_boot;
+	rc.boot = rs.boot; /* empty for a joining directory: it learns the set from the log */
 	rc.incarnation = rs.incarnation;
 	rc.repair_target = rs.repair_target;
 	if (kr_repl_init(nd->r, &rc, nd->log) != 0) {

@@ -1,0 +1,140 @@
+/* kraftd: the voter set the log carries, as the replication core keeps it
+ * (include/kraft/voterset.h): read from the log at start, followed on every append and
+ * truncation, folded as offsets commit, and reported to the control plane as a
+ * KR_EV_VOTERS event whenever the set in force at the log end changes. A dynamic
+ * cluster's first leader writes the bootstrap set into the log. */
+#include <string.h>
+
+#include "kraft/le.h"
+#include "repl_int.h"
+
+/* The one record of a voters control batch, decoded into s. -EBADMSG if it is not one
+ * valid record. */
+static int
+batch_voters(const uint8_t *b, const struct kr_batch_hdr *h, struct kr_voter_set *s)
+{
+	uint32_t len;
+
+	if (h->record_count != 1 || h->length < KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES)
+		return -EBADMSG;
+	len = kr_get_le32(b + KR_BATCH_HDR_BYTES);
+	if (KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES + (uint64_t)len != h->length)
+		return -EBADMSG;
+	return kr_voters_record_decode(b + KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES, len, s);
+}
+
+static bool
+is_voters(const struct kr_batch_hdr *h)
+{
+	return kr_batch_control_type(h->attributes) == KR_CONTROL_VOTERS;
+}
+
+void
+rp_voters_event(struct kr_repl *r, struct kr_rp_out *out)
+{
+	const struct kr_voter_set *s = kr_vh_latest(&r->voters);
+	struct kr_event *ev = rp_event(out, KR_EV_VOTERS);
+	int n = 0;
+
+	ev->offset = kr_vh_latest_offset(&r->voters);
+	ev->epoch = r->epoch;
+	ev->node = r->cfg.node_id;
+	if (s->n > 0)
+		n = kr_voters_record_encode(s, ev->frame, sizeof(ev->frame));
+	RP_ASSERT(n >= 0); /* every set in the history was checked on the way in */
+	ev->frame_len = (uint16_t)n;
+	ev->seq = ++r->voters_seq;
+}
+
+int
+rp_voters_load(struct kr_repl *r)
+{
+	uint64_t off = kr_log_start(r->log), end = kr_log_end(r->log);
+
+	kr_vh_init(&r->voters, &r->cfg.boot);
+	while (off < end) {
+		struct kr_log_span sp;
+		uint32_t pos = 0;
+
+		if (kr_log_read(r->log, off, end, UINT32_MAX, &sp) != 0 || sp.len == 0)
+			return -EIO;
+		while (pos < sp.len) {
+			struct kr_batch_hdr h;
+			struct kr_voter_set s;
+
+			kr_batch_hdr_get(sp.data + pos, &h);
+			if (is_voters(&h) &&
+			    (batch_voters(sp.data + pos, &h, &s) != 0 ||
+			     kr_vh_append(&r->voters, h.base_offset, &s) == KR_VOTERS_ILLEGAL))
+				return -EBADMSG;
+			pos += h.length;
+		}
+		off = sp.end_offset;
+	}
+	return 0;
+}
+
+int
+rp_voters_check(const struct kr_repl *r, const uint8_t *b, const struct kr_batch_hdr *h,
+		struct kr_voter_set *s)
+{
+	const struct kr_voter_set *cur = kr_vh_latest(&r->voters);
+
+	if (!is_voters(h))
+		return 0;
+	if (batch_voters(b, h, s) != 0)
+		return -EBADMSG;
+	if (cur->n > 0 && kr_voters_diff(cur, s, NULL) == KR_VOTERS_ILLEGAL)
+		return -EBADMSG;
+	return 1;
+}
+
+void
+rp_voters_appended(struct kr_repl *r, uint64_t offset, const struct kr_voter_set *s)
+{
+	enum kr_voters_change c = kr_vh_append(&r->voters, offset, s);
+
+	RP_ASSERT(c != KR_VOTERS_ILLEGAL); /* rp_voters_check said so before the append */
+	r->stats.voters_records++;
+}
+
+void
+rp_voters_truncated(struct kr_repl *r, struct kr_rp_out *out)
+{
+	if (!kr_vh_truncate(&r->voters, kr_log_end(r->log)))
+		return;
+	r->stats.voters_undone++;
+	rp_voters_event(r, out);
+}
+
+int
+rp_voters_write_boot(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	uint8_t rec[KR_RECORD_HDR_BYTES + KR_VOTERS_RECORD_MAX];
+	struct kr_batch_hdr h = {
+		.base_offset = kr_log_end(r->log),
+		.epoch = r->epoch,
+		.attributes = kr_control_attributes(KR_CONTROL_VOTERS),
+		.timestamp_us = now + r->wall_offset_us,
+	};
+	int n, rc;
+
+	if (!r->cfg.dynamic || r->cfg.boot.n == 0 ||
+	    kr_vh_latest_offset(&r->voters) != KR_OFFSET_NONE)
+		return 0; /* static, joining (it learns the set), or written already */
+	n = kr_voters_record_encode(&r->cfg.boot, rec + KR_RECORD_HDR_BYTES,
+				    sizeof(rec) - KR_RECORD_HDR_BYTES);
+	if (n < 0)
+		return n;
+	kr_put_le32(rec, (uint32_t)n);
+	n = kr_batch_build(r->scratch, sizeof(r->scratch), &h, rec,
+			   KR_RECORD_HDR_BYTES + (uint32_t)n, 1);
+	if (n < 0)
+		return n;
+	rc = kr_log_append(r->log, r->scratch, (uint32_t)n);
+	if (rc != 0)
+		return rc;
+	rp_voters_appended(r, h.base_offset, &r->cfg.boot);
+	rp_voters_event(r, out);
+	return 0;
+}
