@@ -1874,6 +1874,40 @@ a_log_with_a_bad_voters_record_is_refused_at_start(void **state)
 }
 
 static void
+a_leader_renews_the_set_only_once_the_last_record_committed(void **state)
+{
+	struct kr_voter_set boot = boot_set(1), s;
+	struct rnode *n, *st;
+
+	(void)state;
+	dyn = true;
+	keyed_own = 1;
+	n = rnode(1, 1, false);
+	dyn = false;
+	assert_int_equal(kr_repl_voters_renew(&n->r, n->now, &n->out), 0); /* not leading */
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	assert_int_equal(kr_log_end(n->log), 2);
+	clear(n);
+	assert_int_equal(kr_repl_voters_renew(&n->r, n->now, &n->out), 0); /* not committed */
+	kr_repl_on_durable(&n->r, 2, n->r.gen, n->now, &n->out);
+	assert_int_equal(n->r.hw, 2);
+	clear(n);
+	assert_int_equal(kr_repl_voters_renew(&n->r, n->now, &n->out), 1);
+	assert_int_equal(kr_log_end(n->log), 3);
+	assert_int_equal(voters_event(n, 0, &s), 2);
+	assert_true(kr_voters_equal(&s, &boot));
+	assert_int_equal(kr_repl_voters_renew(&n->r, n->now, &n->out), 0); /* that one first */
+	kr_repl_on_durable(&n->r, 3, n->r.gen, n->now, &n->out);
+	assert_int_equal(n->r.hw, 3);
+	/* a static cluster has nothing to renew */
+	st = rnode(1, 1, true);
+	cmd(st, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	assert_int_equal(kr_repl_voters_renew(&st->r, st->now, &st->out), 0);
+	rnode_free(st);
+	rnode_free(n);
+}
+
+static void
 a_static_cluster_writes_and_reports_no_voters_record(void **state)
 {
 	struct rnode *n = rnode(1, 3, true);
@@ -1949,6 +1983,7 @@ main(void)
 		cmocka_unit_test(a_truncation_undoes_the_voters_record_it_cuts),
 		cmocka_unit_test(a_voters_record_changing_two_voters_is_refused_with_its_batch),
 		cmocka_unit_test(a_log_with_a_bad_voters_record_is_refused_at_start),
+		cmocka_unit_test(a_leader_renews_the_set_only_once_the_last_record_committed),
 		cmocka_unit_test(a_static_cluster_writes_and_reports_no_voters_record),
 	};
 

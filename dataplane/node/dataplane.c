@@ -323,7 +323,10 @@ flush_done(struct dp *d)
 	actions(d);
 }
 
-/* Retention (docs/DESIGN.md §5): whole segments, only below the committed offset. */
+/* Retention (docs/DESIGN.md §5): whole segments, only below the committed offset, and
+ * never the segment holding the last voters record (a node that starts or catches up from
+ * the log start learns the set in force from it): a leader then writes the set again at
+ * the log end, and the segment goes once that copy commits. */
 static void
 retention(struct dp *d)
 {
@@ -333,15 +336,11 @@ retention(struct dp *d)
 	if (committed == KR_OFFSET_NONE || (n->cfg.retention_bytes < 0 && n->cfg.retention_ms < 0))
 		return;
 	for (;;) {
-		uint64_t end, bytes;
-		/* the last voters record stays: a node that starts or catches up from the
-		 * log start learns the set in force from it */
-		uint64_t voters = kr_vh_latest_offset(&d->r->voters);
+		uint64_t end, bytes, voters = kr_vh_latest_offset(&d->r->voters);
 		bool old;
 
 		if (kr_log_segment_count(n->log) < 2 ||
-		    kr_log_first_segment(n->log, &end, &bytes) != 0 || end > committed ||
-		    (voters != KR_OFFSET_NONE && end > voters))
+		    kr_log_first_segment(n->log, &end, &bytes) != 0 || end > committed)
 			return;
 		old = n->cfg.retention_ms > 0 && kr_log_first_segment_max_timestamp(n->log) >= 0 &&
 		      kr_log_first_segment_max_timestamp(n->log) <
@@ -350,6 +349,18 @@ retention(struct dp *d)
 		      kr_log_bytes(n->log) > (uint64_t)n->cfg.retention_bytes) &&
 		    !old)
 			return;
+		if (voters != KR_OFFSET_NONE && end > voters) {
+			if (kr_repl_voters_renew(d->r, d->now, &d->h.out) == 1) {
+				kn_log(n, "dataplane",
+				       "retention: the segment to delete holds the last voters "
+				       "record "
+				       "(offset %llu): wrote the set again at %llu",
+				       (unsigned long long)voters,
+				       (unsigned long long)kr_vh_latest_offset(&d->r->voters));
+				actions(d);
+			}
+			return;
+		}
 		kr_log_delete_prefix(n->log, end);
 		kn_log(n, "dataplane", "retention: deleted a segment; the log now starts at %llu",
 		       (unsigned long long)kr_log_start(n->log));

@@ -107,8 +107,9 @@ rp_voters_truncated(struct kr_repl *r, struct kr_rp_out *out)
 	rp_voters_event(r, out);
 }
 
-int
-rp_voters_write_boot(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+/* Leader: append a voters record of s at the log end and report it. */
+static int
+append_voters(struct kr_repl *r, const struct kr_voter_set *s, int64_t now, struct kr_rp_out *out)
 {
 	uint8_t rec[KR_RECORD_HDR_BYTES + KR_VOTERS_RECORD_MAX];
 	struct kr_batch_hdr h = {
@@ -117,12 +118,10 @@ rp_voters_write_boot(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		.attributes = kr_control_attributes(KR_CONTROL_VOTERS),
 		.timestamp_us = now + r->wall_offset_us,
 	};
+	struct kr_voter_set copy = *s; /* s may be the history's own entry */
 	int n, rc;
 
-	if (!r->cfg.dynamic || r->cfg.boot.n == 0 ||
-	    kr_vh_latest_offset(&r->voters) != KR_OFFSET_NONE)
-		return 0; /* static, joining (it learns the set), or written already */
-	n = kr_voters_record_encode(&r->cfg.boot, rec + KR_RECORD_HDR_BYTES,
+	n = kr_voters_record_encode(&copy, rec + KR_RECORD_HDR_BYTES,
 				    sizeof(rec) - KR_RECORD_HDR_BYTES);
 	if (n < 0)
 		return n;
@@ -134,7 +133,33 @@ rp_voters_write_boot(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	rc = kr_log_append(r->log, r->scratch, (uint32_t)n);
 	if (rc != 0)
 		return rc;
-	rp_voters_appended(r, h.base_offset, &r->cfg.boot);
+	rp_voters_appended(r, h.base_offset, &copy);
 	rp_voters_event(r, out);
 	return 0;
+}
+
+int
+rp_voters_write_boot(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	if (!r->cfg.dynamic || r->cfg.boot.n == 0 ||
+	    kr_vh_latest_offset(&r->voters) != KR_OFFSET_NONE)
+		return 0; /* static, joining (it learns the set), or written already */
+	return append_voters(r, &r->cfg.boot, now, out);
+}
+
+int
+kr_repl_voters_renew(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	uint64_t last = kr_vh_latest_offset(&r->voters);
+	int rc;
+
+	if (r->role != KR_REPL_LEADER || !r->cfg.dynamic || last == KR_OFFSET_NONE ||
+	    r->hw == KR_OFFSET_NONE || last >= r->hw || !rp_room(out, 4))
+		return 0; /* not the leader, static, or the last record not committed yet */
+	rc = append_voters(r, kr_vh_latest(&r->voters), now, out);
+	if (rc != 0)
+		return rc;
+	rp_log_changed(r, now, out);
+	rp_advance_hw(r, now, out);
+	return 1;
 }

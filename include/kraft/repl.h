@@ -366,6 +366,16 @@ void kr_repl_tick(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
  */
 int kr_repl_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap);
 
+/**
+ * Leader of a dynamic cluster: append the set in force again, as a new voters record at
+ * the log end, so that retention may delete the segment that holds the last one (the set
+ * must stay in the log for nodes that start or catch up from its start). Only once the
+ * last voters record is committed.
+ * @return 1 (appended), 0 (nothing to do: not the leader, a static cluster, or the last
+ *   record not committed yet) or the log's error.
+ */
+int kr_repl_voters_renew(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+
 /** The earliest time kr_repl_tick has work (INT64_MAX: none). */
 int64_t kr_repl_next_deadline(const struct kr_repl *r);
 
