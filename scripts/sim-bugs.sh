@@ -59,6 +59,7 @@ sabotage ACK_MOVED|--nodes 3|but committed at
 sabotage TWO_LEADERS|--nodes 3|two leaders in epoch
 sabotage STALE_DIVERGENCE|--nodes 3|its dataplane stopped itself: told to truncate committed records
 sabotage MISLABEL|--nodes 3|a damaged datagram from -?[0-9]+ was not refused as malformed
+sabotage VOTERS_WRONG|--nodes 3|reported the voter set of offset -?[0-9]+ .* but its log.s last voters record is at
 '
 
 fail=0

@@ -1907,6 +1907,60 @@ a_leader_renews_the_set_only_once_the_last_record_committed(void **state)
 	rnode_free(n);
 }
 
+/* A leader (node 1 of the bootstrap set {1,2,3}) whose log holds a voters record of s at
+ * offset 0, leading epoch 1 with the LeaderChange record at 1: the HW needs a majority of
+ * s. Fetches from voter k come from directory k. */
+static struct rnode *
+leader_under(const struct kr_voter_set *s)
+{
+	uint8_t b[KR_BATCH_BYTES_MAX];
+	struct rnode *n;
+
+	dyn = true;
+	keyed_own = 1;
+	n = rnode(1, 3, true);
+	dyn = false;
+	assert_int_equal(kr_log_append(n->log, b, voters_batch(b, sizeof(b), 0, 1, s)), 0);
+	assert_int_equal(restart_core(n), 0);
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	assert_int_equal(kr_log_end(n->log), 2); /* no bootstrap record: the log has a set */
+	return n;
+}
+
+static void
+the_hw_counts_a_majority_of_the_set_in_force(void **state)
+{
+	struct kr_voter_set s = boot_set(4);
+	struct rnode *n;
+
+	(void)state;
+	/* grown to four: the leader and one other are not enough */
+	n = leader_under(&s);
+	fetch_dir(n, 2, 2, 1, 1, 2, 1, 1);
+	assert_true(n->r.hw == KR_OFFSET_NONE);
+	fetch_dir(n, 4, 4, 1, 1, 2, 1, 1);
+	assert_int_equal(n->r.hw, 2);
+	rnode_free(n);
+	/* shrunk to {1,2}: the leader and node 2 are */
+	s = boot_set(2);
+	n = leader_under(&s);
+	fetch_dir(n, 3, 3, 1, 1, 2, 1, 1); /* no longer a voter */
+	assert_true(n->r.hw == KR_OFFSET_NONE);
+	fetch_dir(n, 2, 2, 1, 1, 2, 1, 1);
+	assert_int_equal(n->r.hw, 2);
+	rnode_free(n);
+	/* the leader removed itself ({2,3}): it leads on, uncounted: both others needed */
+	s = boot_set(3);
+	s.v[0] = s.v[2];
+	s.n = 2;
+	n = leader_under(&s);
+	fetch_dir(n, 2, 2, 1, 1, 2, 1, 1);
+	assert_true(n->r.hw == KR_OFFSET_NONE);
+	fetch_dir(n, 3, 3, 1, 1, 2, 1, 1);
+	assert_int_equal(n->r.hw, 2);
+	rnode_free(n);
+}
+
 static void
 a_static_cluster_writes_and_reports_no_voters_record(void **state)
 {
@@ -1984,6 +2038,7 @@ main(void)
 		cmocka_unit_test(a_voters_record_changing_two_voters_is_refused_with_its_batch),
 		cmocka_unit_test(a_log_with_a_bad_voters_record_is_refused_at_start),
 		cmocka_unit_test(a_leader_renews_the_set_only_once_the_last_record_committed),
+		cmocka_unit_test(the_hw_counts_a_majority_of_the_set_in_force),
 		cmocka_unit_test(a_static_cluster_writes_and_reports_no_voters_record),
 	};
 

@@ -92,6 +92,10 @@ rp_self_voter(const struct kr_repl *r)
 {
 	int vi = rp_voter_index(r, r->cfg.node_id);
 
+	if (rp_voters_known(r))
+		return kr_voters_find_key(kr_vh_latest(&r->voters), r->cfg.node_id,
+					  r->cfg.directory_id) >= 0;
+
 	return vi >= 0 && !r->cfg.joining && dir_is(r->cfg.voter_dirs[vi], r->cfg.directory_id);
 }
 
@@ -224,24 +228,30 @@ rp_log_changed(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 void
 rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 {
-	uint64_t v[KR_VOTERS_MAX], h;
-	uint32_t n = 0, majority = r->cfg.n_voters / 2u + 1;
+	uint64_t v[KR_REPLICAS_MAX], h;
+	uint32_t n = 0;
 
 	if (r->role != KR_REPL_LEADER)
 		return;
-	for (uint32_t i = 0; i < r->cfg.n_voters; i++) {
+	/* the voters of the set in force; the leader among them only if it is one (a leader
+	 * that removed itself leads on, uncounted, until that change commits) */
+	for (uint32_t i = 0; i < r->n_replicas; i++) {
 		const struct kr_replica *rep = &r->replicas[i];
 		/* The leader counts its own durable offset, never its unflushed LEO. */
 		uint64_t d = rep->id == r->cfg.node_id	      ? own_durable(r)
 			     : rep->durable == KR_OFFSET_NONE ? 0
 							      : rep->durable;
-		uint32_t k = n++;
+		uint32_t k;
 
-		for (; k > 0 && v[k - 1] < d; k--) /* descending */
+		if (!rep->voter)
+			continue;
+		for (k = n++; k > 0 && v[k - 1] < d; k--) /* descending */
 			v[k] = v[k - 1];
 		v[k] = d;
 	}
-	h = v[majority - 1];
+	if (n == 0)
+		return;
+	h = v[n / 2]; /* what a majority (n / 2 + 1 of them) holds */
 	/* Only past this epoch's LeaderChange record (KAFKA-12619), and never back. The
 	 * planted bug counts older entries too (but never lowers what it knew committed). */
 	if (KR_BUG(COMMIT_OLD_EPOCH) && r->committed != KR_OFFSET_NONE && h <= r->committed)

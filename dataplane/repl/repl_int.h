@@ -103,6 +103,12 @@ void rp_voters_truncated(struct kr_repl *r, struct kr_rp_out *out);
 /* Leader of a dynamic cluster whose log holds no voters record: append the bootstrap
  * set's. 0 or the log's error. */
 int rp_voters_write_boot(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+/* Is the set in force the log's (a dynamic cluster that knows its set)? Otherwise the
+ * configured voters count. */
+bool rp_voters_known(const struct kr_repl *r);
+/* Mark the replicas of the set in force as the voters (slots made for voters not seen
+ * yet); every other slot is an observer's. Nothing for the configured voters. */
+void rp_voters_apply(struct kr_repl *r);
 /* Tell the control plane the set in force at the log end (KR_EV_VOTERS). */
 void rp_voters_event(struct kr_repl *r, struct kr_rp_out *out);
 

@@ -29,6 +29,36 @@ is_voters(const struct kr_batch_hdr *h)
 	return kr_batch_control_type(h->attributes) == KR_CONTROL_VOTERS;
 }
 
+bool
+rp_voters_known(const struct kr_repl *r)
+{
+	return r->cfg.dynamic && kr_vh_latest(&r->voters)->n > 0;
+}
+
+void
+rp_voters_apply(struct kr_repl *r)
+{
+	const struct kr_voter_set *s = kr_vh_latest(&r->voters);
+
+	if (!rp_voters_known(r))
+		return; /* the configured voters (a static cluster, or a set not learned yet) */
+	for (uint32_t i = 0; i < r->n_replicas; i++) {
+		struct kr_replica *rep = &r->replicas[i];
+
+		rep->voter = rep->id != KR_NODE_NONE && rep->keyed &&
+			     kr_voters_find_key(s, rep->id, rep->dir) >= 0;
+	}
+	for (int i = 0; i < s->n; i++) {
+		struct kr_replica *rep = rp_replica(r, s->v[i].id, s->v[i].dir, true);
+
+		if (rep != NULL)
+			rep->voter = true;
+		else
+			r->stats.drops
+				[KR_RP_DROP_OBSERVERS_FULL]++; /* it counts as holding nothing */
+	}
+}
+
 void
 rp_voters_event(struct kr_repl *r, struct kr_rp_out *out)
 {
@@ -71,6 +101,7 @@ rp_voters_load(struct kr_repl *r)
 		}
 		off = sp.end_offset;
 	}
+	rp_voters_apply(r);
 	return 0;
 }
 
@@ -96,6 +127,7 @@ rp_voters_appended(struct kr_repl *r, uint64_t offset, const struct kr_voter_set
 
 	RP_ASSERT(c != KR_VOTERS_ILLEGAL); /* rp_voters_check said so before the append */
 	r->stats.voters_records++;
+	rp_voters_apply(r);
 }
 
 void
@@ -104,6 +136,7 @@ rp_voters_truncated(struct kr_repl *r, struct kr_rp_out *out)
 	if (!kr_vh_truncate(&r->voters, kr_log_end(r->log)))
 		return;
 	r->stats.voters_undone++;
+	rp_voters_apply(r);
 	rp_voters_event(r, out);
 }
 

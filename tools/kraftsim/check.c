@@ -783,3 +783,47 @@ check_final(struct sim *s)
 						c, q, at, got);
 		}
 }
+
+/* A KR_EV_VOTERS as the dataplane emits it: the set it names must be the one the node's
+ * log holds in force at its end, read straight from the log (the last voters record, or
+ * the bootstrap set without one), independently of the core's history. */
+void
+check_voters_event(struct sim *s, struct node *nd, const struct kr_event *ev)
+{
+	uint64_t off = kr_log_start(nd->log), end = kr_log_end(nd->log);
+	uint64_t want_off = KR_OFFSET_NONE;
+	struct kr_voter_set want = nd->r->cfg.boot, got = {0};
+
+	while (off < end) {
+		struct kr_log_span sp;
+		uint32_t pos = 0;
+
+		if (kr_log_read(nd->log, off, end, UINT32_MAX, &sp) != 0 || sp.len == 0)
+			break;
+		while (pos < sp.len) {
+			struct kr_batch_hdr h;
+			const uint8_t *b = sp.data + pos;
+
+			kr_batch_hdr_get(b, &h);
+			if (kr_batch_control_type(h.attributes) == KR_CONTROL_VOTERS &&
+			    kr_voters_record_decode(b + KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES,
+						    h.length - KR_BATCH_HDR_BYTES -
+							    KR_RECORD_HDR_BYTES,
+						    &want) == 0)
+				want_off = h.base_offset;
+			pos += h.length;
+		}
+		off = sp.end_offset;
+	}
+	if (ev->frame_len > 0 && kr_voters_record_decode(ev->frame, ev->frame_len, &got) != 0) {
+		check_violation(s, "node %d reported a voter set that does not decode", nd->id);
+		return;
+	}
+	if (ev->offset != want_off || !kr_voters_equal(&got, &want))
+		check_violation(s,
+				"node %d reported the voter set of offset %" PRId64
+				" (%u voters) in force, but its log's last voters record is at "
+				"%" PRId64 " (%u voters)",
+				nd->id, ev->offset == KR_OFFSET_NONE ? -1 : (int64_t)ev->offset,
+				got.n, want_off == KR_OFFSET_NONE ? -1 : (int64_t)want_off, want.n);
+}

@@ -258,6 +258,25 @@ sab_stale_divergence(struct sim *s, struct node *l, struct node *f)
 	return true;
 }
 
+static bool
+sab_voters_wrong(struct sim *s, struct node *l, struct node *f)
+{
+	struct kr_rp_action a = {.type = KR_RP_EVENT};
+	uint64_t last = kr_vh_latest_offset(&l->r->voters);
+
+	(void)f;
+	if (!l->r->cfg.dynamic || last == KR_OFFSET_NONE)
+		return false;
+	/* the leader's dataplane names the bootstrap set, as if its voters record were gone */
+	a.u.ev.type = KR_EV_VOTERS;
+	a.u.ev.offset = KR_OFFSET_NONE;
+	a.u.ev.seq = l->r->voters_seq + 1;
+	a.u.ev.frame_len = (uint16_t)kr_voters_record_encode(&l->r->cfg.boot, a.u.ev.frame,
+							     sizeof(a.u.ev.frame));
+	sim_inject_dp(s, l, &a);
+	return true;
+}
+
 static const struct sabotage {
 	const char *name;
 	const char *text;
@@ -289,6 +308,8 @@ static const struct sabotage {
 	{"STALE_DIVERGENCE", "a follower is told its log diverged below what it knows committed",
 	 sab_stale_divergence},
 	{"TWO_LEADERS", "the simulator sees a second leader of the current epoch", sab_two_leaders},
+	{"VOTERS_WRONG", "the leader's dataplane reports a voter set its log does not hold",
+	 sab_voters_wrong},
 };
 
 #define N_SABOTAGES ((int)(sizeof(sabotages) / sizeof(sabotages[0])))

@@ -315,6 +315,7 @@ bool sim_image_holds(const struct image *img, uint64_t base, uint32_t epoch, uin
 /* check.c: the invariants */
 void check_violation(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void check_step(struct sim *s, struct node *nd);
+void check_voters_event(struct sim *s, struct node *nd, const struct kr_event *ev);
 void check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a);
 void check_control_send(struct sim *s, struct node *nd, const struct kr_el_action *a);
 void check_persisted(struct sim *s, struct node *nd, const struct kr_quorum_state *qs);

@@ -1086,6 +1086,8 @@ rp_event(void *arg, const struct kr_event *ev)
 		nd->exiting = true;
 	else if (ev->type == KR_EV_FATAL)
 		nd->fatal = ev->seq;
+	if (ev->type == KR_EV_VOTERS)
+		check_voters_event(nd->sim, nd, ev);
 	ring_push(nd->sim, &nd->events, &it);
 	return 0;
 }
