@@ -307,6 +307,49 @@ epoch_cache_follows_truncation_and_prefix_deletion(void **state)
 
 /* ---- the log ---- */
 
+/* Found by the soak (a heap overflow in a simulated follower): recovery gives segments
+ * other than the last their spare room back; a truncation back to a segment boundary
+ * makes such a full one the last again, and the next append must start a new segment
+ * rather than write past its buffer. */
+/* Found by the soak (a heap overflow in a simulated follower): recovery gives segments
+ * other than the last their spare room back; a truncation that drops the last segment
+ * makes such a one the last again, and an append that fits the segment size but not
+ * that buffer must start a new segment rather than write past it. */
+static void
+a_segment_recovery_shrank_takes_no_append_when_it_is_last_again(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t seg = KR_LOG_SEGMENT_BYTES_MIN;
+	uint32_t used = 0, room;
+	uint64_t small;
+
+	reopen(f, seg);
+	while (kr_log_segment_count(f->log) < 2)
+		used = append(f->log, 1, 4, 250); /* the second segment's first batch */
+	while (seg - used >= 3 * 1064)
+		used += append(f->log, 1, 4, 250);
+	/* leave 860 bytes of room after a 60-byte batch: a 1064-byte one then rolls */
+	room = seg - used;
+	used += append(f->log, 1, 1, room - 860 - 60 - 52);
+	small = kr_log_end(f->log);
+	used += append(f->log, 1, 1, 8);
+	assert_int_equal(seg - used, 860);
+	append(f->log, 1, 4, 250);
+	assert_int_equal(kr_log_segment_count(f->log), 3);
+	flush(f);
+	reopen(f, seg); /* the first two segments' buffers shrink to their bytes */
+	assert_int_equal(kr_log_truncate(f->log, small), (int64_t)small);
+	assert_int_equal(kr_log_segment_count(f->log), 2);
+	/* 500 bytes fit the segment's 920 bytes of room, not its buffer's 60 */
+	append(f->log, 2, 1, 500 - 52);
+	assert_int_equal(kr_log_segment_count(f->log), 3);
+	assert_int_equal(read_all_from(f->log, 0), kr_log_end(f->log));
+	flush(f);
+	reopen(f, seg);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), small + 1);
+}
+
 static void
 append_read_and_reopen_keep_every_batch(void **state)
 {
@@ -1336,6 +1379,7 @@ main(void)
 		cmocka_unit_test(recovery_scan_finds_the_resync_point_after_damage),
 #define LOG_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 		LOG_TEST(append_read_and_reopen_keep_every_batch),
+		LOG_TEST(a_segment_recovery_shrank_takes_no_append_when_it_is_last_again),
 		LOG_TEST(read_from_an_offset_inside_a_batch_starts_at_that_batch),
 		LOG_TEST(segments_roll_and_reads_stop_at_segment_ends),
 		LOG_TEST(truncate_removes_the_suffix_in_memory_then_on_disk_at_flush),

@@ -994,7 +994,9 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 			break;
 		}
 	}
-	/* Only the last segment takes appends: give the others back their spare room. */
+	/* Only the last segment takes appends: give the others back their spare room (one
+	 * that becomes the last again after a truncation starts no append past its buffer:
+	 * kr_log_append starts a new segment instead). */
 	for (uint32_t i = 0; i + 1 < log->nsegs; i++) {
 		struct segment *s = &log->segs[i];
 		uint8_t *b = realloc(s->buf, s->size ? s->size : 1);
@@ -1153,7 +1155,10 @@ kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len)
 		return -EINVAL;
 	if (log->bytes + len > log->cfg.memory_bytes_max)
 		return -ENOBUFS;
-	if (s == NULL || s->size + len > log->cfg.segment_bytes) {
+	/* a segment recovery gave its spare room back (it was not the last then) takes no
+	 * more bytes than its buffer holds: a truncation may have made it the last again,
+	 * and its buffer cannot grow under a flush job that is writing from it */
+	if (s == NULL || s->size + len > log->cfg.segment_bytes || s->size + len > s->cap) {
 		rc = segs_push(log, end, log->cfg.segment_bytes);
 		if (rc != 0)
 			return rc;
