@@ -74,9 +74,19 @@ while [ "$(date +%s)" -lt $end ]; do
 		ran=$(printf '%s\n' "$last" | sed -n 's/.*seeds=\([0-9]*\).*/\1/p')
 		sps=$(printf '%s\n' "$last" | sed -n 's/.*steps_per_s=\([0-9]*\).*/\1/p')
 		if [ -z "$ran" ]; then
-			echo "sim-soak: kraftsim gave no summary (exit $rc) for $shape seed $s0:" >&2
-			printf '%s\n' "$out" | tail -n 5 >&2
-			exit 2
+			# a crash (a core assertion, a signal): kraftsim names the seed in its
+			# replay line; count the seeds before it, record it, go on after it
+			r=$(printf '%s\n' "$out" | grep -m1 '^replay:')
+			bad=$(printf '%s\n' "$r" | sed -n 's/.*--seed \([0-9]*\).*/\1/p')
+			if [ -z "$bad" ]; then
+				echo "sim-soak: kraftsim gave no summary and no replay line (exit $rc) for $shape seed $s0:" >&2
+				printf '%s\n' "$out" | tail -n 5 >&2
+				exit 2
+			fi
+			ran=$((bad - s0 + 1))
+			code=$rc
+			rc=1
+			out="kraftsim: VIOLATION crashed (exit $code$(printf '%s\n' "$out" | grep -m1 -E 'CORE ASSERTION|Sanitizer|corruption|invalid' | sed 's/^/: /'))"$'\n'"$r"$'\n'"$out"
 		fi
 		total_seeds=$((total_seeds + ran))
 		next[$i]=$((s0 + ran))
