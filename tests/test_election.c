@@ -1328,10 +1328,120 @@ first_election_waits_for_every_initial_voter_until_the_bootstrap_wait_ends(void 
 	free(n);
 }
 
+/* ---- the voter set in force (dynamic clusters) ---- */
+
+/* The dataplane says the set in force is the ids given (ids end at -1); voter k's
+ * directory id is bytes k, as node k's own. */
+static void
+voters_event(struct node *n, int32_t first, ...)
+{
+	static uint32_t seq;
+	struct kr_event ev = {.type = KR_EV_VOTERS, .seq = ++seq, .offset = 7};
+	struct kr_voter_set s;
+	va_list ap;
+	int len;
+
+	memset(&s, 0, sizeof(s));
+	va_start(ap, first);
+	for (int32_t id = first; id >= 0; id = va_arg(ap, int32_t)) {
+		s.v[s.n].id = id;
+		memset(s.v[s.n].dir, id, KR_UUID_BYTES);
+		s.v[s.n].ep = (struct kr_endpoint){.ip = 0x0a000000u + (uint32_t)id, .port = 9093};
+		s.n++;
+	}
+	va_end(ap);
+	len = kr_voters_record_encode(&s, ev.frame, sizeof(ev.frame));
+	assert_true(len > 0);
+	ev.frame_len = (uint16_t)len;
+	kr_election_on_event(&n->e, &ev, n->now, &n->out);
+}
+
+static void
+a_candidate_that_leaves_the_set_stops_and_looks_for_the_leader(void **state)
+{
+	struct node *n = start(1, 3);
+
+	(void)state;
+	run_until_role_changes(n, 10 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	ack_fence(n, 0, 0);
+	clear(n);
+	voters_event(n, 2, 3, -1);
+	assert_false(kr_election_is_voter(&n->e));
+	assert_int_equal(n->e.role, KR_ROLE_UNATTACHED);
+	assert_int_equal(find(n, KR_EL_TRANSITION, 0)->u.transition.why, KR_WHY_VOTERS_CHANGED);
+	assert_int_equal(find_cmd(n, KR_CMD_UNATTACHED)->u.cmd.type, KR_CMD_UNATTACHED);
+	/* an observer now: no election, however long it waits */
+	clear(n);
+	advance(n, 20 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_UNATTACHED);
+	assert_null(find(n, KR_EL_TRANSITION, 0));
+	free(n);
+}
+
+static void
+an_observer_added_to_the_set_gets_a_voters_timers(void **state)
+{
+	struct node *n = start(4, 3); /* node 4: not among voters 1..3 */
+
+	(void)state;
+	assert_false(kr_election_is_voter(&n->e));
+	advance(n, 20 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_UNATTACHED);
+	voters_event(n, 1, 2, 3, 4, -1);
+	assert_true(kr_election_is_voter(&n->e));
+	assert_int_equal(n->e.majority, 3);
+	clear(n);
+	run_until_role_changes(n, 10 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	/* a directory of node 4 that is not the set's is no voter */
+	free(n);
+	n = start(4, 3);
+	n->e.cfg.directory_id[0] ^= 1;
+	voters_event(n, 1, 2, 3, 4, -1);
+	assert_false(kr_election_is_voter(&n->e));
+	free(n);
+}
+
+static void
+a_leader_keeps_what_it_knows_of_each_voter_across_a_change(void **state)
+{
+	struct node *n = leader_of_three();
+
+	(void)state;
+	advance(n, T_FETCH / 2);
+	event(n, KR_EV_REPLICA_FETCHED, 3, 1, 5);
+	/* grown to four: node 3 keeps its fetch, node 4 starts as just heard from, and
+	 * check-quorum needs three of four */
+	voters_event(n, 1, 2, 3, 4, -1);
+	assert_int_equal(n->e.cfg.n_voters, 4);
+	assert_int_equal(n->e.majority, 3);
+	assert_int_equal(n->e.lead.fetch_offset[2], 5);
+	assert_int_equal(n->e.lead.last_fetch_us[3], n->now);
+	assert_false(n->e.lead.acked[3]); /* BeginQuorumEpoch goes to it at the next resend */
+	clear(n);
+	advance(n, T_FETCH / 2);
+	assert_non_null(find_send(n, KR_API_BEGIN_EPOCH, 4));
+	/* nodes 3 and 4 fetched, node 2 never: leader + 3 + 4 hold the quorum */
+	event(n, KR_EV_REPLICA_FETCHED, 3, 1, 6);
+	event(n, KR_EV_REPLICA_FETCHED, 4, 1, 6);
+	advance(n, T_FETCH);
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	/* the leader removed itself: it leads on, uncounted, until the change commits */
+	voters_event(n, 2, 3, 4, -1);
+	assert_false(kr_election_is_voter(&n->e));
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	assert_int_equal(n->e.majority, 2);
+	free(n);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_candidate_that_leaves_the_set_stops_and_looks_for_the_leader),
+		cmocka_unit_test(an_observer_added_to_the_set_gets_a_voters_timers),
+		cmocka_unit_test(a_leader_keeps_what_it_knows_of_each_voter_across_a_change),
 		cmocka_unit_test(sole_voter_elects_itself_at_start),
 		cmocka_unit_test(vote_for_another_directory_is_refused_with_invalid_voter_key),
 		cmocka_unit_test(reformatted_directory_of_a_voter_is_an_observer_that_never_votes),

@@ -317,8 +317,11 @@ send_begin_epoch(struct kr_election *e, struct kr_el_out *out)
 static void
 el_check(const struct kr_election *e)
 {
+	/* a leader that left the set in force leads on (or has resigned) until a successor
+	 * takes over: the change must commit under it */
 	EL_ASSERT(kr_election_is_voter(e) || e->role == KR_ROLE_UNATTACHED ||
-		  e->role == KR_ROLE_FOLLOWER);
+		  e->role == KR_ROLE_FOLLOWER || e->role == KR_ROLE_LEADER ||
+		  e->role == KR_ROLE_RESIGNED);
 	EL_ASSERT((e->role != KR_ROLE_LEADER && e->role != KR_ROLE_RESIGNED) ||
 		  e->leader_id == e->cfg.node_id);
 	EL_ASSERT(e->role != KR_ROLE_CANDIDATE || e->voted_id == e->cfg.node_id);
@@ -337,7 +340,7 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 
 	/* at start, the restart rules may put a node straight into any role; a rejoin turns
 	 * a voter at epoch 0 into an observer */
-	EL_ASSERT(why == KR_WHY_START || why == KR_WHY_REJOINED ||
+	EL_ASSERT(why == KR_WHY_START || why == KR_WHY_REJOINED || why == KR_WHY_VOTERS_CHANGED ||
 		  (kr_election_is_voter(e) ? legal[from][to] : legal_observer[from][to]));
 	EL_ASSERT(epoch >= e->epoch);
 	EL_ASSERT(to != KR_ROLE_CANDIDATE || epoch == e->epoch + 1 || why == KR_WHY_START);
@@ -386,7 +389,8 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 	case KR_ROLE_LEADER:
 		e->leader_id = e->cfg.node_id;
 		memset(e->lead.acked, 0, sizeof(e->lead.acked));
-		e->lead.acked[e->voter_index] = true;
+		if (e->voter_index >= 0)
+			e->lead.acked[e->voter_index] = true;
 		for (int i = 0; i < e->cfg.n_voters; i++) {
 			e->lead.last_fetch_us[i] =
 				now; /* a full window before check-quorum bites */
@@ -409,9 +413,11 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		break;
 	case KR_ROLE_RESIGNED:
 		/* in memory only: the file keeps saying this node led the epoch */
-		e->election_deadline = now + election_timeout(e);
+		if (kr_election_is_voter(e))
+			e->election_deadline = now + election_timeout(e);
 		memset(e->lead.acked, 0, sizeof(e->lead.acked));
-		e->lead.acked[e->voter_index] = true;
+		if (e->voter_index >= 0)
+			e->lead.acked[e->voter_index] = true;
 		if (why == KR_WHY_START)
 			e->lead.n_successors =
 				0; /* nothing known of the followers after a restart */
@@ -956,6 +962,77 @@ on_fence_ack(struct kr_election *e, const struct kr_event *ev, int64_t now, stru
 	dp_sync(e, out);
 }
 
+/*
+ * The voter set in force changed (a dynamic cluster's KR_EV_VOTERS). What the core keeps
+ * per voter follows each voter by (id, directory); a voter new to the set starts as just
+ * heard from (it was added as a caught-up observer) and unacknowledged. The node's own
+ * role follows its place in the set: a prospective or candidate that left it stops and
+ * looks for the leader as an observer; a leader that left it leads on, uncounted, until
+ * the change commits; a node that joined it gets a voter's timers; a round in progress
+ * is tallied again under the new majority.
+ */
+static void
+apply_voters(struct kr_election *e, const struct kr_voter_set *s, int64_t now,
+	     struct kr_el_out *out)
+{
+	struct kr_election was = *e;
+	bool voter_before = kr_election_is_voter(e);
+	int self;
+
+	for (int j = 0; j < s->n; j++) {
+		int i = -1;
+
+		for (int k = 0; k < was.cfg.n_voters && i < 0; k++)
+			if (was.cfg.voters[k] == s->v[j].id &&
+			    el_dir_matches(was.cfg.voter_dirs[k], s->v[j].dir))
+				i = k;
+		e->cfg.voters[j] = s->v[j].id;
+		memcpy(e->cfg.voter_dirs[j], s->v[j].dir, KR_UUID_BYTES);
+		e->vote_waiting[j] = i >= 0 && was.vote_waiting[i];
+		e->vote_waiting_corr[j] = i >= 0 ? was.vote_waiting_corr[i] : 0;
+		if (i >= 0)
+			e->vote_waiting_req[j] = was.vote_waiting_req[i];
+		e->cand.vote_state[j] = i >= 0 ? was.cand.vote_state[i] : KR_VOTE_UNRECORDED;
+		e->cand.vote_corr[j] = i >= 0 ? was.cand.vote_corr[i] : el_correlation(e);
+		e->lead.last_fetch_us[j] = i >= 0 ? was.lead.last_fetch_us[i] : now;
+		e->lead.fetch_offset[j] = i >= 0 ? was.lead.fetch_offset[i] : 0;
+		e->lead.acked[j] = i >= 0 && was.lead.acked[i];
+	}
+	e->cfg.n_voters = s->n;
+	e->majority = s->n / 2u + 1;
+	self = KR_BUG(VOTER_BY_ID) ? kr_voters_find(s, e->cfg.node_id)
+				   : kr_voters_find_key(s, e->cfg.node_id, e->cfg.directory_id);
+	e->voter_index = self;
+	e->lead.n_successors = 0;
+	for (int k = 0; k < was.lead.n_successors; k++)
+		if (el_voter_index(e, was.lead.successors[k]) >= 0 &&
+		    was.lead.successors[k] != e->cfg.node_id)
+			e->lead.successors[e->lead.n_successors++] = was.lead.successors[k];
+	if (self >= 0 && (e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE))
+		e->cand.vote_state[self] = KR_VOTE_GRANTED;
+
+	if (voter_before && self < 0) {
+		if (e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE)
+			el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE,
+				   KR_WHY_VOTERS_CHANGED, now, out);
+		else if (e->role == KR_ROLE_UNATTACHED)
+			e->election_deadline = EL_NEVER;
+		dp_sync(e, out); /* an unattached observer looks for the leader */
+		return;
+	}
+	if (!voter_before && self >= 0) {
+		if (e->role == KR_ROLE_UNATTACHED)
+			e->election_deadline = now + election_timeout(e);
+		dp_sync(e, out); /* an unattached voter waits fenced */
+		return;
+	}
+	if ((e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE) &&
+	    !e->requests_pending) {
+		el_send_vote_requests(e, now, out); /* to voters new to the set */
+		el_tally(e, now, out);
+	}
+}
+
 void
 kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t now,
 		     struct kr_el_out *out)
@@ -1014,6 +1091,8 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 			e->log_voters.set.n = 0;
 		e->log_voters.seq = ev->seq;
 		e->log_voters.offset = ev->offset;
+		if (e->log_voters.set.n > 0)
+			apply_voters(e, &e->log_voters.set, now, out);
 		break;
 	default:
 		el_ignore(e, KR_EL_IGNORE_UNEXPECTED_API);

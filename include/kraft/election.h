@@ -36,21 +36,22 @@ enum kr_role {
 const char *kr_role_name(unsigned role);
 
 /* Why a role changed (for logs, the simulator's counters and the tests). */
-#define KR_WHY_TABLE(X)                                                                  \
-	X(START, "restart rules applied to the persisted state")                         \
-	X(ELECTION_TIMEOUT, "election timeout")                                          \
-	X(FETCH_TIMEOUT, "no good Fetch reply from the leader within the fetch timeout") \
-	X(PREVOTE_WON, "a majority granted pre-votes")                                   \
-	X(PREVOTE_LOST, "pre-votes rejected by a majority")                              \
-	X(VOTE_WON, "a majority granted votes")                                          \
-	X(BACKOFF_DONE, "election backoff over")                                         \
-	X(HIGHER_EPOCH, "a message named a higher epoch")                                \
-	X(LEADER_KNOWN, "learned the leader of the epoch")                               \
-	X(VOTE_GRANTED, "granted a vote")                                                \
-	X(CHECK_QUORUM, "no Fetch from a majority within 1.5 x the fetch timeout")       \
-	X(SHUTDOWN, "shutting down")                                                     \
-	X(LEADER_RESIGNED, "the leader resigned (EndQuorumEpoch): a successor's turn")   \
-	X(REJOINED, "a first start found the cluster's history: rejoined as an observer")
+#define KR_WHY_TABLE(X)                                                                   \
+	X(START, "restart rules applied to the persisted state")                          \
+	X(ELECTION_TIMEOUT, "election timeout")                                           \
+	X(FETCH_TIMEOUT, "no good Fetch reply from the leader within the fetch timeout")  \
+	X(PREVOTE_WON, "a majority granted pre-votes")                                    \
+	X(PREVOTE_LOST, "pre-votes rejected by a majority")                               \
+	X(VOTE_WON, "a majority granted votes")                                           \
+	X(BACKOFF_DONE, "election backoff over")                                          \
+	X(HIGHER_EPOCH, "a message named a higher epoch")                                 \
+	X(LEADER_KNOWN, "learned the leader of the epoch")                                \
+	X(VOTE_GRANTED, "granted a vote")                                                 \
+	X(CHECK_QUORUM, "no Fetch from a majority within 1.5 x the fetch timeout")        \
+	X(SHUTDOWN, "shutting down")                                                      \
+	X(LEADER_RESIGNED, "the leader resigned (EndQuorumEpoch): a successor's turn")    \
+	X(REJOINED, "a first start found the cluster's history: rejoined as an observer") \
+	X(VOTERS_CHANGED, "the voter set in force changed: this node left or joined it")
 
 enum kr_why {
 #define KR_WHY_ENUM(n, text) KR_WHY_##n,
@@ -279,8 +280,9 @@ struct kr_election {
 	uint32_t fenced_voters_seq; /* the KR_EV_VOTERS its LEO is under (0: none yet) */
 
 	/* The voter set in force at the dataplane's log end, as its last KR_EV_VOTERS said
-	 * (dynamic clusters; seq 0: none yet). Elections still use cfg's set: the two are
-	 * the same until voter changes are accepted (docs/DESIGN.md §2, "Voter sets in the log"). */
+	 * (dynamic clusters; seq 0: none yet). A set that names voters becomes cfg's set
+	 * (docs/DESIGN.md §2, "Voter sets in the log"); an empty one (a joining directory
+	 * that has not learned the set) leaves the configured voters in force. */
 	struct {
 		uint32_t seq;
 		uint64_t offset; /* of its voters record; KR_OFFSET_NONE: the bootstrap set */
