@@ -1434,6 +1434,33 @@ a_leader_keeps_what_it_knows_of_each_voter_across_a_change(void **state)
 	assert_int_equal(n->e.majority, 2);
 	free(n);
 }
+static void
+a_leader_that_left_the_set_resigns_once_that_commits(void **state)
+{
+	struct node *n = leader_of_three();
+
+	(void)state;
+	event(n, KR_EV_LEFT_VOTERS, 1, 1, 9); /* still a voter: not its removal */
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	voters_event(n, 2, 3, -1);
+	assert_int_equal(n->e.role, KR_ROLE_LEADER);
+	clear(n);
+	event(n, KR_EV_LEFT_VOTERS, 1, 1, 9);
+	assert_int_equal(n->e.role, KR_ROLE_RESIGNED);
+	assert_int_equal(find(n, KR_EL_TRANSITION, 0)->u.transition.why, KR_WHY_LEFT_VOTERS);
+	assert_non_null(find_send(n, KR_API_END_EPOCH, 2));
+	assert_non_null(find_send(n, KR_API_END_EPOCH, 3));
+	assert_int_equal(find_cmd(n, KR_CMD_UNATTACHED)->u.cmd.type, KR_CMD_UNATTACHED);
+	/* it runs no election of its own, and follows the next leader as an observer */
+	clear(n);
+	advance(n, 20 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_RESIGNED);
+	begin_epoch(n, 2, 2);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	assert_int_equal(n->e.leader_id, 2);
+	assert_false(kr_election_is_voter(&n->e));
+	free(n);
+}
 
 int
 main(void)
@@ -1442,6 +1469,7 @@ main(void)
 		cmocka_unit_test(a_candidate_that_leaves_the_set_stops_and_looks_for_the_leader),
 		cmocka_unit_test(an_observer_added_to_the_set_gets_a_voters_timers),
 		cmocka_unit_test(a_leader_keeps_what_it_knows_of_each_voter_across_a_change),
+		cmocka_unit_test(a_leader_that_left_the_set_resigns_once_that_commits),
 		cmocka_unit_test(sole_voter_elects_itself_at_start),
 		cmocka_unit_test(vote_for_another_directory_is_refused_with_invalid_voter_key),
 		cmocka_unit_test(reformatted_directory_of_a_voter_is_an_observer_that_never_votes),

@@ -1961,6 +1961,141 @@ the_hw_counts_a_majority_of_the_set_in_force(void **state)
 	rnode_free(n);
 }
 
+/* A dynamic leader of {1..n} in memory mode whose own epoch committed: node 2 fetched
+ * its log end. */
+static struct rnode *
+committed_leader(int n_voters)
+{
+	struct rnode *n;
+
+	dyn = true;
+	keyed_own = 1;
+	n = rnode(1, n_voters, true);
+	dyn = false;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	if (n_voters > 1)
+		fetch_dir(n, 2, 2, 1, 1, kr_log_end(n->log), 1, 1);
+	assert_int_equal(n->r.hw, kr_log_end(n->log));
+	clear(n);
+	return n;
+}
+
+static struct kr_voter
+voter_of(int32_t id)
+{
+	return boot_set(id).v[id - 1];
+}
+
+static void
+voter_changes_wait_for_the_leaders_commit_and_go_one_at_a_time(void **state)
+{
+	struct kr_voter v3 = voter_of(3);
+	struct rnode *n;
+	uint64_t off = 0;
+
+	(void)state;
+	dyn = true;
+	keyed_own = 1;
+	n = rnode(1, 3, true);
+	dyn = false;
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	/* nothing of its epoch committed yet: earlier leaders may not be fenced */
+	assert_int_equal(
+		kr_repl_voters_change(&n->r, KR_VOTERS_OP_REMOVE, &v3, n->now, &n->out, &off),
+		KR_ERR_REQUEST_TIMED_OUT);
+	fetch_dir(n, 2, 2, 1, 1, kr_log_end(n->log), 1, 1);
+	assert_int_equal(
+		kr_repl_voters_change(&n->r, KR_VOTERS_OP_REMOVE, &v3, n->now, &n->out, &off),
+		KR_ERR_NONE);
+	assert_int_equal(off, kr_log_end(n->log) - 1);
+	assert_int_equal(kr_vh_latest(&n->r.voters)->n, 2);
+	/* in force at once: node 3, caught up but no longer counted, commits nothing, and
+	 * taking it back waits for this change to commit */
+	fetch_dir(n, 3, 3, 2, 1, kr_log_end(n->log), 1, 1);
+	assert_true(n->r.hw < kr_log_end(n->log));
+	assert_int_equal(kr_repl_voters_change(&n->r, KR_VOTERS_OP_ADD, &v3, n->now, &n->out, &off),
+			 KR_ERR_REQUEST_TIMED_OUT);
+	assert_int_equal(kr_vh_latest(&n->r.voters)->n, 2);
+	/* {1,2} commits it: node 2 with the leader */
+	fetch_dir(n, 2, 2, 3, 1, kr_log_end(n->log), 1, 1);
+	assert_int_equal(n->r.hw, kr_log_end(n->log));
+	assert_int_equal(kr_repl_voters_change(&n->r, KR_VOTERS_OP_ADD, &v3, n->now, &n->out, &off),
+			 KR_ERR_NONE);
+	assert_int_equal(kr_vh_latest(&n->r.voters)->n, 3);
+	rnode_free(n);
+}
+
+static void
+voter_changes_are_refused_with_kafkas_errors(void **state)
+{
+	struct kr_voter v = voter_of(2), v4 = voter_of(4);
+	struct rnode *n = committed_leader(3), *st, *one;
+	uint64_t off = 0;
+
+	(void)state;
+#define CHANGE(node, op, voter) \
+	kr_repl_voters_change(&(node)->r, op, voter, (node)->now, &(node)->out, &off)
+	/* node 2's id under another directory: a voter already */
+	v.dir[0] ^= 1;
+	assert_int_equal(CHANGE(n, KR_VOTERS_OP_ADD, &v), KR_ERR_DUPLICATE_VOTER);
+	assert_int_equal(CHANGE(n, KR_VOTERS_OP_REMOVE, &v), KR_ERR_VOTER_NOT_FOUND);
+	assert_int_equal(CHANGE(n, KR_VOTERS_OP_UPDATE, &v), KR_ERR_VOTER_NOT_FOUND);
+	/* node 4 never fetched: not a caught-up observer */
+	assert_int_equal(CHANGE(n, KR_VOTERS_OP_ADD, &v4), KR_ERR_REQUEST_TIMED_OUT);
+	fetch_dir(n, 4, 4, 1, 1, 0, 0, 1); /* fetching, far behind */
+	assert_int_equal(CHANGE(n, KR_VOTERS_OP_ADD, &v4), KR_ERR_REQUEST_TIMED_OUT);
+	/* an endpoint the set says already; a directory id all zero */
+	v = voter_of(2);
+	assert_int_equal(CHANGE(n, KR_VOTERS_OP_UPDATE, &v), KR_ERR_INVALID_REQUEST);
+	memset(v.dir, 0, KR_UUID_BYTES);
+	assert_int_equal(CHANGE(n, KR_VOTERS_OP_ADD, &v), KR_ERR_INVALID_REQUEST);
+	assert_int_equal(kr_log_end(n->log), 2); /* nothing appended by any of them */
+	v = voter_of(2);
+	v.ep.port = 7000;
+	assert_int_equal(CHANGE(n, KR_VOTERS_OP_UPDATE, &v), KR_ERR_NONE);
+	assert_int_equal(kr_vh_latest(&n->r.voters)->v[1].ep.port, 7000);
+	/* the last voter stays */
+	one = committed_leader(1);
+	v = voter_of(1);
+	assert_int_equal(CHANGE(one, KR_VOTERS_OP_REMOVE, &v), KR_ERR_VOTER_NOT_FOUND);
+	/* a follower, a static cluster */
+	st = rnode(1, 3, true);
+	assert_int_equal(CHANGE(st, KR_VOTERS_OP_REMOVE, &v), KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	cmd(st, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	assert_int_equal(CHANGE(st, KR_VOTERS_OP_REMOVE, &v), KR_ERR_UNSUPPORTED_VERSION);
+#undef CHANGE
+	rnode_free(st);
+	rnode_free(one);
+	rnode_free(n);
+}
+
+static void
+a_leader_that_removed_itself_leads_until_the_change_commits(void **state)
+{
+	struct kr_voter v1 = voter_of(1);
+	struct rnode *n = committed_leader(3);
+	uint64_t off = 0;
+
+	(void)state;
+	assert_int_equal(
+		kr_repl_voters_change(&n->r, KR_VOTERS_OP_REMOVE, &v1, n->now, &n->out, &off),
+		KR_ERR_NONE);
+	assert_int_equal(n->r.role, KR_REPL_LEADER);
+	/* {2,3}: the leader does not count, so node 2 alone commits nothing */
+	fetch_dir(n, 2, 2, 2, 1, kr_log_end(n->log), 1, 1);
+	assert_true(n->r.hw <= off);
+	assert_null(find_event(n, KR_EV_LEFT_VOTERS));
+	append_req(n, 9, 0, 0, 1, 4); /* and it still takes appends */
+	fetch_dir(n, 3, 3, 2, 1, off + 1, 1, 1);
+	assert_int_equal(n->r.hw, off + 1);
+	assert_int_equal(count_events(n, KR_EV_LEFT_VOTERS), 1);
+	assert_int_equal(find_event(n, KR_EV_LEFT_VOTERS)->offset, off);
+	fetch_dir(n, 3, 3, 3, 1, kr_log_end(n->log), 1, 1);
+	fetch_dir(n, 2, 2, 3, 1, kr_log_end(n->log), 1, 1);
+	assert_int_equal(count_events(n, KR_EV_LEFT_VOTERS), 1); /* once */
+	rnode_free(n);
+}
+
 static void
 a_static_cluster_writes_and_reports_no_voters_record(void **state)
 {
@@ -2039,6 +2174,9 @@ main(void)
 		cmocka_unit_test(a_log_with_a_bad_voters_record_is_refused_at_start),
 		cmocka_unit_test(a_leader_renews_the_set_only_once_the_last_record_committed),
 		cmocka_unit_test(the_hw_counts_a_majority_of_the_set_in_force),
+		cmocka_unit_test(voter_changes_wait_for_the_leaders_commit_and_go_one_at_a_time),
+		cmocka_unit_test(voter_changes_are_refused_with_kafkas_errors),
+		cmocka_unit_test(a_leader_that_removed_itself_leads_until_the_change_commits),
 		cmocka_unit_test(a_static_cluster_writes_and_reports_no_voters_record),
 	};
 

@@ -24,7 +24,9 @@ KR_TABLE_LOOKUP(kr_el_ignore_name, KR_EL_IGNORE_TABLE, KR_X_NAME)
  *   leader      -> unattached / follower (higher epoch), resigned (check quorum, shutdown)
  *   follower    -> unattached / follower (higher epoch), prospective (fetch timeout)
  *   resigned    -> unattached / follower (higher epoch or new leader), prospective
- * An observer only moves between unattached and follower.
+ * An observer only moves between unattached and follower; and a leader that removed
+ * itself from the voter set: leader -> resigned (once the change committed), both ->
+ * unattached / follower (higher epoch or new leader).
  */
 #define U KR_ROLE_UNATTACHED
 #define P KR_ROLE_PROSPECTIVE
@@ -43,6 +45,8 @@ static const bool legal[KR_ROLE_COUNT][KR_ROLE_COUNT] = {
 static const bool legal_observer[KR_ROLE_COUNT][KR_ROLE_COUNT] = {
 	[U] = {[U] = true, [F] = true},
 	[F] = {[U] = true, [F] = true},
+	[L] = {[U] = true, [F] = true, [R] = true},
+	[R] = {[U] = true, [F] = true},
 };
 #undef U
 #undef P
@@ -1077,6 +1081,15 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 		}
 		break;
 	case KR_EV_FATAL: /* the shell stops the node; nothing here may act on it */
+		break;
+	case KR_EV_LEFT_VOTERS:
+		/* it removed itself and that committed: a successor's turn (EndQuorumEpoch) */
+		if (e->role != KR_ROLE_LEADER || ev->epoch != e->epoch || kr_election_is_voter(e)) {
+			el_ignore(e, KR_EL_IGNORE_STALE_EVENT);
+			break;
+		}
+		el_convert(e, KR_ROLE_RESIGNED, e->epoch, e->cfg.node_id, KR_WHY_LEFT_VOTERS, now,
+			   out);
 		break;
 	case KR_EV_VOTERS:
 		/* the set in force at the dataplane's log end (dynamic clusters). Kept, with

@@ -252,6 +252,7 @@ rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	if (n == 0)
 		return;
 	h = v[n / 2]; /* what a majority (n / 2 + 1 of them) holds */
+	rp_voters_left(r, h, out);
 	/* Only past this epoch's LeaderChange record (KAFKA-12619), and never back. The
 	 * planted bug counts older entries too (but never lowers what it knew committed). */
 	if (KR_BUG(COMMIT_OLD_EPOCH) && r->committed != KR_OFFSET_NONE && h <= r->committed)

@@ -109,6 +109,9 @@ bool rp_voters_known(const struct kr_repl *r);
 /* Mark the replicas of the set in force as the voters (slots made for voters not seen
  * yet); every other slot is an observer's. Nothing for the configured voters. */
 void rp_voters_apply(struct kr_repl *r);
+/* Leader, the HW computed as h: a leader that removed itself tells the control plane
+ * once the change committed (KR_EV_LEFT_VOTERS). */
+void rp_voters_left(struct kr_repl *r, uint64_t h, struct kr_rp_out *out);
 /* Tell the control plane the set in force at the log end (KR_EV_VOTERS). */
 void rp_voters_event(struct kr_repl *r, struct kr_rp_out *out);
 

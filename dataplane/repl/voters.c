@@ -60,6 +60,22 @@ rp_voters_apply(struct kr_repl *r)
 }
 
 void
+rp_voters_left(struct kr_repl *r, uint64_t h, struct kr_rp_out *out)
+{
+	uint64_t last = kr_vh_latest_offset(&r->voters);
+	struct kr_event *ev;
+
+	if (r->lead.left_sent || !rp_voters_known(r) || rp_self_voter(r) ||
+	    last == KR_OFFSET_NONE || h <= last)
+		return;
+	r->lead.left_sent = true;
+	ev = rp_event(out, KR_EV_LEFT_VOTERS);
+	ev->epoch = r->epoch;
+	ev->node = r->cfg.node_id;
+	ev->offset = last;
+}
+
+void
 rp_voters_event(struct kr_repl *r, struct kr_rp_out *out)
 {
 	const struct kr_voter_set *s = kr_vh_latest(&r->voters);
@@ -195,4 +211,77 @@ kr_repl_voters_renew(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	rp_log_changed(r, now, out);
 	rp_advance_hw(r, now, out);
 	return 1;
+}
+
+/* Has the observer (id, dir) reached this log's end within the last fetch timeout (ten
+ * liveness intervals)? */
+static bool
+caught_up(struct kr_repl *r, const struct kr_voter *v, int64_t now)
+{
+	struct kr_replica *rep = rp_replica(r, v->id, v->dir, false);
+
+	return rep != NULL && rep->keyed && rep->last_caught_up_us != KR_TIME_NONE &&
+	       now - rep->last_caught_up_us <= 10 * r->cfg.liveness_interval_us &&
+	       rep->leo != KR_OFFSET_NONE;
+}
+
+uint16_t
+kr_repl_voters_change(struct kr_repl *r, enum kr_voters_op op, const struct kr_voter *v,
+		      int64_t now, struct kr_rp_out *out, uint64_t *offset)
+{
+	const struct kr_voter_set *cur = kr_vh_latest(&r->voters);
+	uint64_t last = kr_vh_latest_offset(&r->voters);
+	struct kr_voter_set next = *cur;
+	int k = kr_voters_find_key(cur, v->id, v->dir);
+	int rc;
+
+	if (r->role != KR_REPL_LEADER)
+		return KR_ERR_NOT_LEADER_OR_FOLLOWER;
+	if (!rp_voters_known(r))
+		return KR_ERR_UNSUPPORTED_VERSION;
+	/* the leader fenced earlier leaders (committed its own epoch's first record), and
+	 * the last change is done: else two changes could overlap (Raft's known bug) */
+	if (r->hw == KR_OFFSET_NONE || r->hw <= r->lead.epoch_start ||
+	    (last != KR_OFFSET_NONE && last >= r->hw))
+		return KR_ERR_REQUEST_TIMED_OUT;
+	if (v->id < 0 || kr_uuid_is_zero(v->dir) || v->ep.port == 0)
+		return KR_ERR_INVALID_REQUEST;
+	switch (op) {
+	case KR_VOTERS_OP_ADD:
+		if (kr_voters_find(cur, v->id) >= 0)
+			return KR_ERR_DUPLICATE_VOTER;
+		if (cur->n == KR_VOTERS_MAX)
+			return KR_ERR_INVALID_REQUEST;
+		if (!caught_up(r, v, now))
+			return KR_ERR_REQUEST_TIMED_OUT;
+		next.v[next.n++] = *v;
+		break;
+	case KR_VOTERS_OP_REMOVE:
+		if (k < 0 || cur->n == 1)
+			return KR_ERR_VOTER_NOT_FOUND;
+		memmove(&next.v[k], &next.v[k + 1], (size_t)(next.n - k - 1) * sizeof(next.v[0]));
+		next.n--;
+		memset(&next.v[next.n], 0, sizeof(next.v[0]));
+		break;
+	case KR_VOTERS_OP_UPDATE:
+		if (k < 0)
+			return KR_ERR_VOTER_NOT_FOUND;
+		if (next.v[k].ep.ip == v->ep.ip && next.v[k].ep.port == v->ep.port)
+			return KR_ERR_INVALID_REQUEST;
+		next.v[k].ep = v->ep;
+		break;
+	default:
+		return KR_ERR_INVALID_REQUEST;
+	}
+	if (kr_voters_diff(cur, &next, NULL) == KR_VOTERS_ILLEGAL)
+		return KR_ERR_INVALID_REQUEST; /* a set the rule refuses (a duplicate endpoint...) */
+	rc = append_voters(r, &next, now, out);
+	if (rc == -ENOBUFS)
+		return KR_ERR_LOG_FULL;
+	if (rc != 0)
+		return KR_ERR_UNKNOWN_SERVER_ERROR;
+	*offset = kr_vh_latest_offset(&r->voters);
+	rp_log_changed(r, now, out);
+	rp_advance_hw(r, now, out);
+	return KR_ERR_NONE;
 }

@@ -37,6 +37,7 @@ kr_event_name(unsigned type)
 		[KR_EV_CAUGHT_UP] = "CAUGHT_UP",
 		[KR_EV_FATAL] = "FATAL",
 		[KR_EV_VOTERS] = "VOTERS",
+		[KR_EV_LEFT_VOTERS] = "LEFT_VOTERS",
 	};
 
 	return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "?";

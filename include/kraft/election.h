@@ -51,7 +51,8 @@ const char *kr_role_name(unsigned role);
 	X(SHUTDOWN, "shutting down")                                                      \
 	X(LEADER_RESIGNED, "the leader resigned (EndQuorumEpoch): a successor's turn")    \
 	X(REJOINED, "a first start found the cluster's history: rejoined as an observer") \
-	X(VOTERS_CHANGED, "the voter set in force changed: this node left or joined it")
+	X(VOTERS_CHANGED, "the voter set in force changed: this node left or joined it")  \
+	X(LEFT_VOTERS, "the change that removed this leader from the voters committed")
 
 enum kr_why {
 #define KR_WHY_ENUM(n, text) KR_WHY_##n,

@@ -6,27 +6,30 @@
 #include <stdint.h>
 
 /* X(name, number, meaning). Numbers are wire values: never reuse or renumber one. */
-#define KR_ERROR_TABLE(X)                                                                         \
-	X(NONE, 0, "no error")                                                                    \
-	X(UNKNOWN_SERVER_ERROR, 1, "unexpected error on the server; see its log")                 \
-	X(FENCED_LEADER_EPOCH, 2, "the request's epoch is older than the receiver's")             \
-	X(UNKNOWN_LEADER_EPOCH, 3, "the request's epoch is newer than the receiver's")            \
-	X(NOT_LEADER_OR_FOLLOWER, 4, "the receiver is not the leader; see the leader hint")       \
-	X(INCONSISTENT_CLUSTER_ID, 5, "the request names another cluster id")                     \
-	X(INVALID_REQUEST, 6, "the request is malformed or its fields are inconsistent")          \
-	X(OFFSET_OUT_OF_RANGE, 7, "the offset is below the log start or past the log end")        \
-	X(BROKER_NOT_AVAILABLE, 8, "the receiver is shutting down")                               \
-	X(INVALID_VOTER_KEY, 9, "the request was meant for another voter (id or directory)")      \
-	X(REQUEST_TIMED_OUT, 10, "the request did not complete in time")                          \
-	X(MESSAGE_TOO_LARGE, 11, "the records do not fit in one batch")                           \
-	X(LOG_FULL, 12, "the log reached its memory or disk cap; nothing was appended")           \
-	X(OUT_OF_ORDER_SEQUENCE_NUMBER, 13,                                                       \
-	  "this leader has not seen the producer's previous sequence (it may be deposed); retry") \
-	X(STORAGE_ERROR, 14, "the node hit a storage failure and acknowledges nothing more")      \
-	X(INCONSISTENT_VOTER_SET, 15, "the request comes from a node with another voter set")     \
-	X(BUSY, 16, "too many requests wait already (appends for commit, observers); retry")      \
-	X(DUPLICATE_SEQUENCE_NUMBER, 17,                                                          \
-	  "a retry of an append older than the leader remembers: it was appended before")
+#define KR_ERROR_TABLE(X)                                                                          \
+	X(NONE, 0, "no error")                                                                     \
+	X(UNKNOWN_SERVER_ERROR, 1, "unexpected error on the server; see its log")                  \
+	X(FENCED_LEADER_EPOCH, 2, "the request's epoch is older than the receiver's")              \
+	X(UNKNOWN_LEADER_EPOCH, 3, "the request's epoch is newer than the receiver's")             \
+	X(NOT_LEADER_OR_FOLLOWER, 4, "the receiver is not the leader; see the leader hint")        \
+	X(INCONSISTENT_CLUSTER_ID, 5, "the request names another cluster id")                      \
+	X(INVALID_REQUEST, 6, "the request is malformed or its fields are inconsistent")           \
+	X(OFFSET_OUT_OF_RANGE, 7, "the offset is below the log start or past the log end")         \
+	X(BROKER_NOT_AVAILABLE, 8, "the receiver is shutting down")                                \
+	X(INVALID_VOTER_KEY, 9, "the request was meant for another voter (id or directory)")       \
+	X(REQUEST_TIMED_OUT, 10, "the request did not complete in time")                           \
+	X(MESSAGE_TOO_LARGE, 11, "the records do not fit in one batch")                            \
+	X(LOG_FULL, 12, "the log reached its memory or disk cap; nothing was appended")            \
+	X(OUT_OF_ORDER_SEQUENCE_NUMBER, 13,                                                        \
+	  "this leader has not seen the producer's previous sequence (it may be deposed); retry")  \
+	X(STORAGE_ERROR, 14, "the node hit a storage failure and acknowledges nothing more")       \
+	X(INCONSISTENT_VOTER_SET, 15, "the request comes from a node with another voter set")      \
+	X(BUSY, 16, "too many requests wait already (appends for commit, observers); retry")       \
+	X(DUPLICATE_SEQUENCE_NUMBER, 17,                                                           \
+	  "a retry of an append older than the leader remembers: it was appended before")          \
+	X(UNSUPPORTED_VERSION, 18, "the cluster's voter set is static (controller.quorum.voters)") \
+	X(DUPLICATE_VOTER, 19, "the node id is a voter already (under some directory id)")         \
+	X(VOTER_NOT_FOUND, 20, "no such voter (node id and directory id), or the last one")
 
 enum kr_error {
 #define KR_ERROR_ENUM(name, num, text) KR_ERR_##name = num,

@@ -60,6 +60,8 @@ enum kr_event_type {
 	KR_EV_CAUGHT_UP,       /* follower reached the HW of the leader of epoch (offset) and
 				* repaired any damage: the node may vote again */
 	KR_EV_FATAL,	       /* the dataplane stopped itself: seq holds a KR_FATAL_* code */
+	KR_EV_LEFT_VOTERS,     /* leader of epoch: the change that removed it from the voter
+				* set committed; it should resign */
 	KR_EV_VOTERS,	       /* the voter set in force at the log end changed (a voters
 				* record appended, or undone by a truncation): frame holds
 				* its voters record (frame_len 0: none, the bootstrap set),

@@ -276,6 +276,7 @@ struct kr_repl {
 	/* The leader's own, reset when it takes office. */
 	struct {
 		uint64_t epoch_start; /* offset of this epoch's LeaderChange record */
+		bool left_sent;	      /* KR_EV_LEFT_VOTERS sent: it removed itself, committed */
 	} lead;
 	/* What a leader tracks. Replicas keep their key and the latest start heard across
 	 * terms (late packets outlive terms); pending appends outlive the term that took them
@@ -375,6 +376,37 @@ int kr_repl_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_
  *   record not committed yet) or the log's error.
  */
 int kr_repl_voters_renew(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+
+/* A voter change, as the leader takes it (Kafka's AddRaftVoter, RemoveRaftVoter,
+ * UpdateRaftVoter). */
+enum kr_voters_op {
+	KR_VOTERS_OP_ADD = 1, /* v joins the set */
+	KR_VOTERS_OP_REMOVE,  /* v (id and directory) leaves it */
+	KR_VOTERS_OP_UPDATE,  /* v's endpoint changes */
+};
+
+/**
+ * Leader of a dynamic cluster: change the voter set by one voter, by appending a voters
+ * record of the new set (in force at once on this node, on each follower when it
+ * appends it; done when the HW passes it). Refused, with nothing appended:
+ *   NOT_LEADER_OR_FOLLOWER  not the leader
+ *   UNSUPPORTED_VERSION     a static cluster
+ *   REQUEST_TIMED_OUT       the leader has not committed a record of its own epoch yet,
+ *                           or the last voters record is not committed (one change at a
+ *                           time), or (ADD) v is not an observer whose Fetch reached this
+ *                           log's end within the last fetch timeout
+ *   DUPLICATE_VOTER         (ADD) v's node id is a voter already, under any directory id
+ *   VOTER_NOT_FOUND         (REMOVE, UPDATE) no voter (v's id, v's directory); (REMOVE)
+ *                           the last voter
+ *   INVALID_REQUEST         v is not a valid voter (directory id all zero, port 0), or
+ *                           (UPDATE) its endpoint is what the set says already
+ *   LOG_FULL                the log has no room
+ * A leader that removes itself leads on, not counted, until the change commits; then
+ * it emits KR_EV_LEFT_VOTERS (its control plane resigns).
+ * @return KR_ERR_NONE with *offset the record's offset, or the error.
+ */
+uint16_t kr_repl_voters_change(struct kr_repl *r, enum kr_voters_op op, const struct kr_voter *v,
+			       int64_t now, struct kr_rp_out *out, uint64_t *offset);
 
 /** The earliest time kr_repl_tick has work (INT64_MAX: none). */
 int64_t kr_repl_next_deadline(const struct kr_repl *r);
