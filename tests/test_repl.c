@@ -2097,6 +2097,77 @@ a_leader_that_removed_itself_leads_until_the_change_commits(void **state)
 }
 
 static void
+voters_change_req(struct rnode *n, uint32_t corr, uint8_t op, int32_t id)
+{
+	struct kr_voter v = voter_of(id);
+	struct kr_msg m = {.api = KR_API_VOTERS_CHANGE};
+
+	m.u.voters_change.op = op;
+	m.u.voters_change.voter_id = id;
+	memcpy(m.u.voters_change.directory_id, v.dir, KR_UUID_BYTES);
+	m.u.voters_change.ip = v.ep.ip;
+	m.u.voters_change.port = op == KR_VOTERS_OP_REMOVE ? 0 : v.ep.port;
+	packet(n, -1, corr, &m);
+}
+
+static const struct kr_voters_change_resp *
+voters_change_answer(const struct rnode *n)
+{
+	const struct kr_rp_action *a = find_send(n, KR_API_VOTERS_CHANGE_RESP, 0);
+
+	return a ? &a->u.send.msg.u.voters_change_resp : NULL;
+}
+
+static void
+a_clients_voter_change_is_answered_at_commit_or_outcome_unknown(void **state)
+{
+	struct rnode *n = committed_leader(3), *f;
+	const struct kr_voters_change_resp *a;
+	uint64_t end;
+
+	(void)state;
+	voters_change_req(n, 41, KR_VOTERS_OP_REMOVE, 3);
+	assert_null(voters_change_answer(n)); /* not committed yet */
+	end = kr_log_end(n->log);
+	/* a second change waits for the first */
+	voters_change_req(n, 42, KR_VOTERS_OP_REMOVE, 2);
+	a = voters_change_answer(n);
+	assert_non_null(a);
+	assert_int_equal(a->error, KR_ERR_REQUEST_TIMED_OUT);
+	clear(n);
+	fetch_dir(n, 2, 2, 5, 1, end, 1, 1);
+	a = voters_change_answer(n);
+	assert_non_null(a);
+	assert_int_equal(a->error, KR_ERR_NONE);
+	assert_int_equal(a->offset, end - 1);
+	assert_int_equal(find_send(n, KR_API_VOTERS_CHANGE_RESP, 0)->u.send.correlation, 41);
+	/* a change pending when the leader loses office: outcome unknown */
+	fetch_dir(n, 3, 3, 6, 1, end, 1, 1);
+	voters_change_req(n, 43, KR_VOTERS_OP_ADD, 3);
+	clear(n);
+	cmd(n, KR_CMD_FENCE, 2, KR_NODE_NONE, 1);
+	a = voters_change_answer(n);
+	assert_non_null(a);
+	assert_int_equal(a->error, KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	assert_int_equal(a->outcome_unknown, 1);
+	rnode_free(n);
+	/* a follower names the leader */
+	dyn = true;
+	keyed_own = 2;
+	f = rnode(2, 3, true);
+	dyn = false;
+	cmd(f, KR_CMD_FOLLOWER, 1, 1, 0);
+	clear(f);
+	voters_change_req(f, 44, KR_VOTERS_OP_REMOVE, 3);
+	a = voters_change_answer(f);
+	assert_non_null(a);
+	assert_int_equal(a->error, KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	assert_int_equal(a->leader_id, 1);
+	assert_int_equal(a->outcome_unknown, 0);
+	rnode_free(f);
+}
+
+static void
 a_static_cluster_writes_and_reports_no_voters_record(void **state)
 {
 	struct rnode *n = rnode(1, 3, true);
@@ -2177,6 +2248,7 @@ main(void)
 		cmocka_unit_test(voter_changes_wait_for_the_leaders_commit_and_go_one_at_a_time),
 		cmocka_unit_test(voter_changes_are_refused_with_kafkas_errors),
 		cmocka_unit_test(a_leader_that_removed_itself_leads_until_the_change_commits),
+		cmocka_unit_test(a_clients_voter_change_is_answered_at_commit_or_outcome_unknown),
 		cmocka_unit_test(a_static_cluster_writes_and_reports_no_voters_record),
 	};
 

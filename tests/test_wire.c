@@ -197,6 +197,28 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 	}
 	case KR_API_DESCRIBE_NODES:
 		break;
+	case KR_API_VOTERS_CHANGE: {
+		const struct kr_voters_change_req *x = &a->u.voters_change,
+						  *y = &b->u.voters_change;
+
+		assert_int_equal(x->op, y->op);
+		assert_int_equal(x->voter_id, y->voter_id);
+		assert_memory_equal(x->directory_id, y->directory_id, KR_UUID_BYTES);
+		assert_int_equal(x->ip, y->ip);
+		assert_int_equal(x->port, y->port);
+		break;
+	}
+	case KR_API_VOTERS_CHANGE_RESP: {
+		const struct kr_voters_change_resp *x = &a->u.voters_change_resp,
+						   *y = &b->u.voters_change_resp;
+
+		assert_int_equal(x->error, y->error);
+		assert_int_equal(x->outcome_unknown, y->outcome_unknown);
+		assert_int_equal(x->leader_id, y->leader_id);
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->offset, y->offset);
+		break;
+	}
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		assert_int_equal(a->u.ping.len, b->u.ping.len);
@@ -597,6 +619,16 @@ nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
 	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 24 + 4, 1),
 			 -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 1, 1), -KR_WIRE_EFIELD);
+	/* a voter change: an unknown op, reserved bytes, a negative node id */
+	assert_int_equal(decode_with_body_byte(KR_API_VOTERS_CHANGE, 0, 0), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTERS_CHANGE, 0, 4), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTERS_CHANGE, 2, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTERS_CHANGE, 31, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTERS_CHANGE, 7, 0x80), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTERS_CHANGE_RESP, 2, 0x02),
+			 -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTERS_CHANGE_RESP, 3, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_VOTERS_CHANGE_RESP, 13, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 8 + 13, 1),
 			 -KR_WIRE_EFIELD);
 	/* unknown node flags; a zero port is refused both ways */

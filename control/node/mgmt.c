@@ -103,7 +103,8 @@ kn_mgmt_requests(struct ctl *c)
 			break;
 		case KR_API_APPEND:
 		case KR_API_READ:
-		case KR_API_DESCRIBE_QUORUM: {
+		case KR_API_DESCRIBE_QUORUM:
+		case KR_API_VOTERS_CHANGE: {
 			uint32_t slot = c->next_slot++ % CLIENT_SLOTS;
 
 			if ((size_t)len > sizeof(c->mmsg.bytes)) {

@@ -330,6 +330,7 @@ void
 rp_service(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 {
 	service_appends(r, out);
+	rp_voters_service(r, out);
 	if (r->role == KR_REPL_LEADER) {
 		for (uint32_t i = 0; i < r->n_replicas; i++) {
 			struct kr_replica *rep = &r->replicas[i];
@@ -557,7 +558,8 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 static bool
 client_api(unsigned api)
 {
-	return api == KR_API_APPEND || api == KR_API_READ || api == KR_API_DESCRIBE_QUORUM;
+	return api == KR_API_APPEND || api == KR_API_READ || api == KR_API_DESCRIBE_QUORUM ||
+	       api == KR_API_VOTERS_CHANGE;
 }
 
 void
@@ -610,6 +612,9 @@ kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t add
 		break;
 	case KR_API_DESCRIBE_QUORUM:
 		rp_recv_describe(r, &f.hdr, addr, now, out);
+		break;
+	case KR_API_VOTERS_CHANGE:
+		rp_recv_voters_change(r, &f.hdr, addr, &m.u.voters_change, now, out);
 		break;
 	case KR_API_VOTE:
 	case KR_API_VOTE_RESP:

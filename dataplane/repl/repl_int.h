@@ -124,6 +124,12 @@ void rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t ad
 		    const struct kr_append_req *req, int64_t now, struct kr_rp_out *out);
 void rp_recv_read(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		  const struct kr_read_req *req, int64_t now, struct kr_rp_out *out);
+void rp_recv_voters_change(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
+			   const struct kr_voters_change_req *req, int64_t now,
+			   struct kr_rp_out *out);
+/* Answer the waiting voter change once it committed, or once this node stopped leading
+ * (outcome unknown). */
+void rp_voters_service(struct kr_repl *r, struct kr_rp_out *out);
 void rp_recv_describe(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr, int64_t now,
 		      struct kr_rp_out *out);
 

@@ -244,8 +244,8 @@ kr_repl_voters_change(struct kr_repl *r, enum kr_voters_op op, const struct kr_v
 	if (r->hw == KR_OFFSET_NONE || r->hw <= r->lead.epoch_start ||
 	    (last != KR_OFFSET_NONE && last >= r->hw))
 		return KR_ERR_REQUEST_TIMED_OUT;
-	if (v->id < 0 || kr_uuid_is_zero(v->dir) || v->ep.port == 0)
-		return KR_ERR_INVALID_REQUEST;
+	if (v->id < 0 || kr_uuid_is_zero(v->dir) || (op != KR_VOTERS_OP_REMOVE && v->ep.port == 0))
+		return KR_ERR_INVALID_REQUEST; /* a removal names no endpoint */
 	switch (op) {
 	case KR_VOTERS_OP_ADD:
 		if (kr_voters_find(cur, v->id) >= 0)

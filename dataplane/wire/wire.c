@@ -532,6 +532,61 @@ enc_append_resp(uint8_t *b, const struct kr_append_resp *m)
 }
 
 static int
+dec_voters_change(const uint8_t *b, uint32_t n, struct kr_voters_change_req *m)
+{
+	if (n != KR_VOTERS_CHANGE_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if (b[0] < 1 || b[0] > 3 || !all_zero(b + 1, 3) || !all_zero(b + 30, 2) ||
+	    kr_get_le32(b + 4) > INT32_MAX)
+		return -KR_WIRE_EFIELD;
+	m->op = b[0];
+	m->voter_id = (int32_t)kr_get_le32(b + 4);
+	memcpy(m->directory_id, b + 8, KR_UUID_BYTES);
+	m->ip = kr_get_le32(b + 24);
+	m->port = kr_get_le16(b + 28);
+	return 0;
+}
+
+static int
+enc_voters_change(uint8_t *b, const struct kr_voters_change_req *m)
+{
+	memset(b, 0, KR_VOTERS_CHANGE_BYTES);
+	b[0] = m->op;
+	kr_put_le32(b + 4, (uint32_t)m->voter_id);
+	memcpy(b + 8, m->directory_id, KR_UUID_BYTES);
+	kr_put_le32(b + 24, m->ip);
+	kr_put_le16(b + 28, m->port);
+	return KR_VOTERS_CHANGE_BYTES;
+}
+
+static int
+dec_voters_change_resp(const uint8_t *b, uint32_t n, struct kr_voters_change_resp *m)
+{
+	if (n != KR_VOTERS_CHANGE_RESP_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if (get_error(b, &m->error) || (b[2] & ~KR_APPEND_F_OUTCOME_UNKNOWN) || b[3] != 0 ||
+	    !all_zero(b + 12, 4))
+		return -KR_WIRE_EFIELD;
+	m->outcome_unknown = b[2] & KR_APPEND_F_OUTCOME_UNKNOWN;
+	m->leader_id = (int32_t)kr_get_le32(b + 4);
+	m->epoch = kr_get_le32(b + 8);
+	m->offset = kr_get_le64(b + 16);
+	return 0;
+}
+
+static int
+enc_voters_change_resp(uint8_t *b, const struct kr_voters_change_resp *m)
+{
+	memset(b, 0, KR_VOTERS_CHANGE_RESP_BYTES);
+	kr_put_le16(b, m->error);
+	b[2] = m->outcome_unknown ? KR_APPEND_F_OUTCOME_UNKNOWN : 0;
+	kr_put_le32(b + 4, (uint32_t)m->leader_id);
+	kr_put_le32(b + 8, m->epoch);
+	kr_put_le64(b + 16, m->offset);
+	return KR_VOTERS_CHANGE_RESP_BYTES;
+}
+
+static int
 dec_read(const uint8_t *b, uint32_t n, struct kr_read_req *m)
 {
 	if (n != KR_READ_BYTES)
@@ -786,6 +841,10 @@ kr_msg_decode(const struct kr_frame *f, struct kr_msg *m)
 		return n == 0 ? 0 : -KR_WIRE_EBODYLEN;
 	case KR_API_DESCRIBE_NODES_RESP:
 		return dec_nodes_resp(b, n, &m->u.nodes_resp);
+	case KR_API_VOTERS_CHANGE:
+		return dec_voters_change(b, n, &m->u.voters_change);
+	case KR_API_VOTERS_CHANGE_RESP:
+		return dec_voters_change_resp(b, n, &m->u.voters_change_resp);
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		if (n > KR_PING_BYTES_MAX)
@@ -820,6 +879,8 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 		[KR_API_FETCH] = KR_FETCH_BYTES,
 		[KR_API_APPEND_RESP] = KR_APPEND_RESP_BYTES,
 		[KR_API_READ] = KR_READ_BYTES,
+		[KR_API_VOTERS_CHANGE] = KR_VOTERS_CHANGE_BYTES,
+		[KR_API_VOTERS_CHANGE_RESP] = KR_VOTERS_CHANGE_RESP_BYTES,
 	};
 
 	if (m->api < KR_API_LIMIT && cap < fixed[m->api])
@@ -859,6 +920,10 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 		return 0;
 	case KR_API_DESCRIBE_NODES_RESP:
 		return enc_nodes_resp(b, cap, &m->u.nodes_resp);
+	case KR_API_VOTERS_CHANGE:
+		return enc_voters_change(b, &m->u.voters_change);
+	case KR_API_VOTERS_CHANGE_RESP:
+		return enc_voters_change_resp(b, &m->u.voters_change_resp);
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		if (m->u.ping.len > KR_PING_BYTES_MAX)

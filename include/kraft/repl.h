@@ -243,6 +243,14 @@ struct kr_producers {
 	struct kr_producer e[KR_PRODUCERS_MAX];
 };
 
+/* A client's voter change taken by this leader, waiting for its commit. */
+struct kr_rp_voters_wait {
+	bool active;
+	uint64_t addr;
+	uint32_t corr;
+	uint64_t offset; /* of its voters record */
+};
+
 struct kr_parked_read {
 	bool active;
 	uint64_t addr;
@@ -313,6 +321,7 @@ struct kr_repl {
 	/* The voter sets of this log by offset, and the number of the last KR_EV_VOTERS. */
 	struct kr_voter_history voters;
 	uint32_t voters_seq;
+	struct kr_rp_voters_wait voters_wait;
 	/* Last, with the scratch: init zeroes everything above them, and the table's entries
 	 * (1.5 MB) are set only as they are handed out, so a start does not write them all. */
 	struct kr_producers producers;
@@ -377,14 +386,6 @@ int kr_repl_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_
  */
 int kr_repl_voters_renew(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 
-/* A voter change, as the leader takes it (Kafka's AddRaftVoter, RemoveRaftVoter,
- * UpdateRaftVoter). */
-enum kr_voters_op {
-	KR_VOTERS_OP_ADD = 1, /* v joins the set */
-	KR_VOTERS_OP_REMOVE,  /* v (id and directory) leaves it */
-	KR_VOTERS_OP_UPDATE,  /* v's endpoint changes */
-};
-
 /**
  * Leader of a dynamic cluster: change the voter set by one voter, by appending a voters
  * record of the new set (in force at once on this node, on each follower when it
@@ -398,7 +399,8 @@ enum kr_voters_op {
  *   DUPLICATE_VOTER         (ADD) v's node id is a voter already, under any directory id
  *   VOTER_NOT_FOUND         (REMOVE, UPDATE) no voter (v's id, v's directory); (REMOVE)
  *                           the last voter
- *   INVALID_REQUEST         v is not a valid voter (directory id all zero, port 0), or
+ *   INVALID_REQUEST         v is not a valid voter (directory id all zero; port 0 for
+ *                           ADD or UPDATE: REMOVE names no endpoint), or
  *                           (UPDATE) its endpoint is what the set says already
  *   LOG_FULL                the log has no room
  * A leader that removes itself leads on, not counted, until the change commits; then

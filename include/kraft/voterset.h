@@ -37,6 +37,14 @@
 
 #include "kraft/voters.h"
 
+/* A voter change, as the leader takes it (Kafka's AddRaftVoter, RemoveRaftVoter,
+ * UpdateRaftVoter); the values are the wire's (VOTERS_CHANGE). */
+enum kr_voters_op {
+	KR_VOTERS_OP_ADD = 1, /* the voter joins the set */
+	KR_VOTERS_OP_REMOVE,  /* the voter (id and directory) leaves it */
+	KR_VOTERS_OP_UPDATE,  /* the voter's endpoint changes */
+};
+
 #define KR_VOTERS_RECORD_ENTRY_BYTES 26
 #define KR_VOTERS_RECORD_MAX (2 + KR_VOTERS_MAX * KR_VOTERS_RECORD_ENTRY_BYTES)
 

@@ -200,6 +200,27 @@
  *         12  1 flags          bit 0 KR_NODE_F_VOTER; bit 1 KR_NODE_F_SELF (the sender)
  *         13  3 reserved
  *
+ * VOTERS_CHANGE (19), 32 bytes: a client (kraftctl) asks the leader to change the voter
+ * set by one voter (include/kraft/voterset.h); answered once the change committed.
+ *    0  1 op               1 add, 2 remove, 3 update the endpoint (enum kr_voters_op)
+ *    1  3 reserved
+ *    4  4 voter_id         0 .. 2^31-1
+ *    8 16 directory_id
+ *   24  4 ipv4             the voter's dataplane address (as a host-order number)
+ *   28  2 port             its UDP port (0 for remove)
+ *   30  2 reserved
+ *
+ * VOTERS_CHANGE_RESP (20), 24 bytes
+ *    0  2 error            Kafka's names: NOT_LEADER_OR_FOLLOWER (leader hint),
+ *                          REQUEST_TIMED_OUT, DUPLICATE_VOTER, VOTER_NOT_FOUND, ...
+ *    2  1 flags            bit 0 KR_APPEND_F_OUTCOME_UNKNOWN: the leader lost office
+ *                          before the change committed (it may or may not take effect)
+ *    3  1 reserved
+ *    4  4 leader_id        the leader the responder knows, or -1
+ *    8  4 epoch            the responder's epoch
+ *   12  4 reserved
+ *   16  8 offset           the voters record's offset (KR_OFFSET_NONE on error)
+ *
  * PING (17), 0 to KR_PING_BYTES_MAX bytes: any payload. The node's dataplane port answers
  * at once, before the replication core, with PING_RESP (18) carrying the same payload:
  * kraftbench's measure of the raw round trip (the floor) over the same transport.
@@ -235,7 +256,9 @@
 	X(DESCRIBE_NODES, 15, 0, 1)       \
 	X(DESCRIBE_NODES_RESP, 16, 0, 1)  \
 	X(PING, 17, 0, 1)                 \
-	X(PING_RESP, 18, 0, 1)
+	X(PING_RESP, 18, 0, 1)            \
+	X(VOTERS_CHANGE, 19, 0, 1)        \
+	X(VOTERS_CHANGE_RESP, 20, 0, 1)
 
 enum kr_api {
 #define KR_API_ENUM(name, key, maxv, client) KR_API_##name = key,
@@ -322,6 +345,8 @@ struct kr_frame {
 #define KR_APPEND_FIXED_BYTES 24
 #define KR_APPEND_RESP_BYTES 24
 #define KR_READ_BYTES 16
+#define KR_VOTERS_CHANGE_BYTES 32
+#define KR_VOTERS_CHANGE_RESP_BYTES 24
 #define KR_READ_RESP_FIXED_BYTES 40
 #define KR_DESCRIBE_BYTES 0
 #define KR_DESCRIBE_RESP_FIXED_BYTES 24
@@ -473,6 +498,22 @@ struct kr_nodes_resp {
 	const uint8_t *node_bytes;
 };
 
+struct kr_voters_change_req {
+	uint8_t op; /* enum kr_voters_op */
+	int32_t voter_id;
+	uint8_t directory_id[KR_UUID_BYTES];
+	uint32_t ip; /* host order */
+	uint16_t port;
+};
+
+struct kr_voters_change_resp {
+	uint16_t error;
+	uint8_t outcome_unknown;
+	int32_t leader_id;
+	uint32_t epoch;
+	uint64_t offset;
+};
+
 /* PING and PING_RESP: a view of the payload. */
 struct kr_ping {
 	const uint8_t *payload;
@@ -497,6 +538,8 @@ struct kr_msg {
 		struct kr_describe_resp describe_resp; /* DESCRIBE_QUORUM has no body */
 		struct kr_nodes_resp nodes_resp;       /* DESCRIBE_NODES has no body */
 		struct kr_ping ping;		       /* PING, PING_RESP */
+		struct kr_voters_change_req voters_change;
+		struct kr_voters_change_resp voters_change_resp;
 	} u;
 };
 

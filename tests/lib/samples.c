@@ -5,6 +5,7 @@
 #include "kraft/errors.h"
 #include "kraft/le.h"
 #include "kraft/log.h"
+#include "kraft/voterset.h"
 #include "samples.h"
 
 const unsigned smp_apis[] = {
@@ -192,6 +193,19 @@ smp_msg(unsigned api, struct kr_msg *m)
 		break;
 	}
 	case KR_API_DESCRIBE_NODES:
+		break;
+	case KR_API_VOTERS_CHANGE:
+		m->u.voters_change = (struct kr_voters_change_req){
+			.op = KR_VOTERS_OP_ADD, .voter_id = 4, .ip = 0x7f000004u, .port = 9096};
+		memset(m->u.voters_change.directory_id, 0x44, KR_UUID_BYTES);
+		break;
+	case KR_API_VOTERS_CHANGE_RESP:
+		m->u.voters_change_resp =
+			(struct kr_voters_change_resp){.error = KR_ERR_DUPLICATE_VOTER,
+						       .outcome_unknown = 1,
+						       .leader_id = 2,
+						       .epoch = 7,
+						       .offset = 123456};
 		break;
 	case KR_API_PING:
 	case KR_API_PING_RESP: {
