@@ -724,6 +724,10 @@ kr_config_repl(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
 	rc->incarnation = incarnation;
 	rc->dedup_window_us = c->dedup_window_us;
 	rc->dynamic = boot != NULL; /* a directory formatted with its bootstrap set */
-	if (boot != NULL)
+	if (boot != NULL) {
 		rc->boot = *boot;
+		/* frames name the bootstrap set (0: not known, a joining directory) */
+		rc->wire.dynamic = 1;
+		rc->wire.voter_set_hash = boot->n > 0 ? kr_voters_hash(boot) : 0;
+	}
 }

@@ -74,6 +74,29 @@ kr_voters_record_decode(const uint8_t *buf, size_t len, struct kr_voter_set *s)
 	return kr_voters_check(s) == 0 ? 0 : -EBADMSG;
 }
 
+uint64_t
+kr_voters_hash(const struct kr_voter_set *s)
+{
+	uint64_t h = 0x766f74657273ull; /* a sum of a mixed value per voter: any order */
+
+	for (int i = 0; i < s->n; i++) {
+		uint64_t x = (uint64_t)(uint32_t)s->v[i].id << 32 ^ s->v[i].ep.ip ^
+			     (uint64_t)s->v[i].ep.port << 48;
+
+		for (int k = 0; k < KR_UUID_BYTES; k += 8) {
+			uint64_t d;
+
+			memcpy(&d, s->v[i].dir + k, 8);
+			x ^= d * 0x9e3779b97f4a7c15ull;
+			x ^= x >> 31;
+			x *= 0xbf58476d1ce4e5b9ull;
+			x ^= x >> 29;
+		}
+		h += x;
+	}
+	return h ? h : 1;
+}
+
 static bool
 same_voter(const struct kr_voter *a, const struct kr_voter *b)
 {

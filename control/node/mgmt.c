@@ -57,6 +57,37 @@ describe_nodes(struct ctl *c, const struct sockaddr_in *from, const struct kr_fr
 		}
 		k++;
 	}
+	/* voters the log added (dynamic clusters), at their endpoints: the same offset to
+	 * the management port as configured ones */
+	{
+		const struct kr_voter_set *s = &c->h.e->log_voters.set;
+
+		for (int i = 0; i < s->n && k < KR_REPLICAS_MAX; i++) {
+			const struct kr_endpoint *e = &s->v[i].ep;
+			bool known = false;
+
+			for (unsigned j = 0; j < k; j++)
+				known = known || nodes[j].node_id == s->v[i].id;
+			if (known)
+				continue;
+			nodes[k] = (struct kr_node_info){
+				.node_id = s->v[i].id,
+				.ip = {e->ip >> 24, (e->ip >> 16) & 255, (e->ip >> 8) & 255,
+				       e->ip & 255},
+				.port = e->port,
+				.mgmt_port = (uint16_t)(e->port + cfg->mgmt_port_offset),
+				.flags = KR_NODE_F_VOTER,
+			};
+			if (s->v[i].id == cfg->node_id) {
+				nodes[k].flags |= KR_NODE_F_SELF;
+				self = true;
+			}
+			k++;
+		}
+		for (unsigned j = 0; s->n > 0 && j < k; j++) /* removed ones: no longer voters */
+			if (kr_voters_find(s, nodes[j].node_id) < 0)
+				nodes[j].flags &= (uint8_t)~KR_NODE_F_VOTER;
+	}
 	if (!self) /* an observer names itself too */
 		nodes[k++] = (struct kr_node_info){
 			.node_id = cfg->node_id,

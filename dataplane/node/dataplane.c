@@ -128,11 +128,26 @@ publish(struct dp *d)
 	atomic_store_explicit(&n->dp_snap_seq, seq + 2, memory_order_release);
 }
 
-/* The voter whose configured address this is (whatever port it came in on), or
- * KR_NODE_NONE. */
-static int32_t
-voter_at(const struct kr_node_config *c, uint64_t addr)
+/* The voter set the log holds in force (dynamic clusters), or NULL: then the configured
+ * voters are all there is. */
+static const struct kr_voter_set *
+log_voters(const struct dp *d)
 {
+	return d->r->cfg.dynamic && kr_vh_latest(&d->r->voters)->n > 0 ? kr_vh_latest(&d->r->voters)
+								       : NULL;
+}
+
+/* The voter whose address this is (whatever port it came in on): by the endpoints of the
+ * set in force, then by the configured ones; or KR_NODE_NONE. */
+static int32_t
+voter_at(const struct dp *d, uint64_t addr)
+{
+	const struct kr_node_config *c = &d->n->cfg;
+	const struct kr_voter_set *s = log_voters(d);
+
+	for (int i = 0; s != NULL && i < s->n; i++)
+		if (s->v[i].ep.ip == kn_addr_ip(addr) && s->v[i].ep.port == kn_addr_udp(addr))
+			return s->v[i].id;
 	for (int i = 0; i < c->n_voters; i++)
 		if (c->voter_addr[i].ip == kn_addr_ip(addr) &&
 		    c->voter_addr[i].port == kn_addr_udp(addr))
@@ -140,17 +155,28 @@ voter_at(const struct kr_node_config *c, uint64_t addr)
 	return KR_NODE_NONE;
 }
 
+/* Where node is: its endpoint in the set in force (voters added or moved by voter changes
+ * are reached there), else its configured address. The local port is the configured
+ * voter's, or the first. */
 static bool
-node_addr(const struct kn_node *n, int32_t node, uint64_t *addr)
+node_addr(const struct dp *d, int32_t node, uint64_t *addr)
 {
+	const struct kn_node *n = d->n;
 	const struct kr_node_config *c = &n->cfg;
+	const struct kr_voter_set *s = log_voters(d);
+	int k = s != NULL ? kr_voters_find(s, node) : -1;
 
 	for (int i = 0; i < c->n_voters; i++)
 		if (c->voter_ids[i] == node) {
-			*addr = kn_addr(c->voter_addr[i].ip, c->voter_addr[i].port,
-					n->voter_port[i]);
+			*addr = k >= 0 ? kn_addr(s->v[k].ep.ip, s->v[k].ep.port, n->voter_port[i])
+				       : kn_addr(c->voter_addr[i].ip, c->voter_addr[i].port,
+						 n->voter_port[i]);
 			return true;
 		}
+	if (k >= 0) {
+		*addr = kn_addr(s->v[k].ep.ip, s->v[k].ep.port, 0);
+		return true;
+	}
 	return false;
 }
 
@@ -206,7 +232,7 @@ op_tx_begin(void *arg, int32_t to_node, uint64_t to_addr, uint32_t *cap)
 	struct dp *d = arg;
 	uint64_t addr = to_addr;
 
-	if (to_node >= 0 && !node_addr(d->n, to_node, &addr)) {
+	if (to_node >= 0 && !node_addr(d, to_node, &addr)) {
 		d->n->dp_stats.send_unroutable++;
 		return NULL;
 	}
@@ -443,7 +469,7 @@ static void
 deliver(struct dp *d, const struct kn_rx *rx)
 {
 	struct kn_node *n = d->n;
-	int32_t node = voter_at(&n->cfg, rx->addr);
+	int32_t node = voter_at(d, rx->addr);
 
 	if (node == KR_NODE_NONE)
 		n->dp_stats.rx_foreign_addr++;

@@ -13,6 +13,29 @@
 
 #include "repl_int.h"
 
+/* The next node an observer asks who leads, or KR_NODE_NONE if there is none but
+ * itself. */
+static int32_t
+discovery_target(struct kr_repl *r)
+{
+	const struct kr_voter_set *s = rp_voters_known(r) ? kr_vh_latest(&r->voters) : NULL;
+	int32_t list[2 * KR_VOTERS_MAX];
+	uint32_t n = 0;
+
+	for (int i = 0; s != NULL && i < s->n; i++)
+		if (s->v[i].id != r->cfg.node_id)
+			list[n++] = s->v[i].id;
+	for (int i = 0; i < r->cfg.n_voters; i++) {
+		bool dup = r->cfg.voters[i] == r->cfg.node_id;
+
+		for (uint32_t k = 0; k < n && !dup; k++)
+			dup = list[k] == r->cfg.voters[i];
+		if (!dup)
+			list[n++] = r->cfg.voters[i];
+	}
+	return n == 0 ? KR_NODE_NONE : list[r->fetch.bootstrap_next++ % n];
+}
+
 void
 rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 {
@@ -23,12 +46,11 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	if (r->role == KR_REPL_FOLLOWER) {
 		to = r->leader_id;
 	} else if (r->role == KR_REPL_UNATTACHED && !rp_self_voter(r)) {
-		/* an observer asks the voters in turn who leads (not itself: a rejoined or
-		 * re-formatted directory keeps a voter's node id) */
-		do
-			to = r->cfg.voters[r->fetch.bootstrap_next++ % r->cfg.n_voters];
-		while (to == r->cfg.node_id && r->cfg.n_voters > 1);
-		if (to == r->cfg.node_id)
+		/* an observer asks the voters in turn who leads: those of the set in force,
+		 * then the configured ones (not itself: a rejoined or re-formatted directory
+		 * keeps a voter's node id, a removed voter its own) */
+		to = discovery_target(r);
+		if (to == KR_NODE_NONE)
 			return;
 	} else {
 		return;

@@ -584,8 +584,12 @@ kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t add
 		r->stats.decode_errors[-rc < KR_WIRE_STATUS_COUNT ? -rc : 0]++;
 		return;
 	}
-	/* guard: a voter's id only from that voter's address; peer APIs only from nodes */
-	if (rp_voter_index(r, f.hdr.sender_id) >= 0 && f.hdr.sender_id != addr_node) {
+	/* guard: a voter's id (configured, or in the set in force) only from that voter's
+	 * address; peer APIs only from nodes */
+	if ((rp_voter_index(r, f.hdr.sender_id) >= 0 ||
+	     (rp_voters_known(r) &&
+	      kr_voters_find(kr_vh_latest(&r->voters), f.hdr.sender_id) >= 0)) &&
+	    f.hdr.sender_id != addr_node) {
 		rp_drop(r, KR_RP_DROP_SPOOFED_SENDER);
 		return;
 	}

@@ -220,7 +220,10 @@ caught_up(struct kr_repl *r, const struct kr_voter *v, int64_t now)
 {
 	struct kr_replica *rep = rp_replica(r, v->id, v->dir, false);
 
-	return rep != NULL && rep->keyed && rep->last_caught_up_us != KR_TIME_NONE &&
+	/* an unkeyed slot (a configured voter without a known directory id) says the
+	 * directory it last heard from */
+	return rep != NULL && memcmp(rep->dir, v->dir, KR_UUID_BYTES) == 0 &&
+	       rep->last_caught_up_us != KR_TIME_NONE &&
 	       now - rep->last_caught_up_us <= 10 * r->cfg.liveness_interval_us &&
 	       rep->leo != KR_OFFSET_NONE;
 }

@@ -140,7 +140,8 @@ kr_frame_decode(const struct kr_wire_ctx *ctx, const uint8_t *buf, size_t len, s
 		if (!(client && all_zero(cluster, KR_UUID_BYTES)) &&
 		    memcmp(cluster, ctx->cluster_id, KR_UUID_BYTES) != 0)
 			return -KR_WIRE_ECLUSTER;
-		if (!(client && voter_hash == 0) && voter_hash != ctx->voter_set_hash)
+		if (!(client && voter_hash == 0) && voter_hash != ctx->voter_set_hash &&
+		    !(ctx->dynamic && (voter_hash == 0 || ctx->voter_set_hash == 0)))
 			return -KR_WIRE_EVOTERSET;
 	}
 

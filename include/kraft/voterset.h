@@ -71,6 +71,10 @@ int kr_voters_record_decode(const uint8_t *buf, size_t len, struct kr_voter_set 
 /** A valid set, by the record's rules (-EINVAL otherwise): what encode checks. */
 int kr_voters_check(const struct kr_voter_set *s);
 
+/** A hash of s for frame headers (order does not matter; never 0): the bootstrap set's
+ * names a dynamic cluster (include/kraft/wire.h). */
+uint64_t kr_voters_hash(const struct kr_voter_set *s);
+
 /** Same voters, same directory ids and endpoints, in the same order. */
 bool kr_voters_equal(const struct kr_voter_set *a, const struct kr_voter_set *b);
 

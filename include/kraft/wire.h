@@ -305,7 +305,12 @@ const char *kr_api_name(unsigned api);
 /* The receiver's identity: what every frame is checked against. */
 struct kr_wire_ctx {
 	uint8_t cluster_id[KR_UUID_BYTES];
+	/* Static clusters: a hash of controller.quorum.voters, which every peer frame must
+	 * carry. Dynamic ones (dynamic set): a hash of the bootstrap set, the same on every
+	 * initial voter, 0 on a directory formatted to join; the set in force comes from the
+	 * log, so a peer frame carrying 0 is taken, and a node whose hash is 0 takes any. */
 	uint64_t voter_set_hash;
+	uint8_t dynamic;
 	uint8_t flags; /* header flags of the frames this node encodes (KR_FRAME_F_AUTH) */
 };
 

@@ -95,6 +95,19 @@ usage(FILE *f)
 		"  read --from N [--max M] [--follow]\n"
 		"                              committed records from offset N (any node); with\n"
 		"                              --follow, wait for new ones until interrupted\n"
+		"  add-voter --id N --directory-id D --endpoint A.B.C.D:PORT\n"
+		"                              make the node whose directory is D (kraftd "
+		"inspect,\n"
+		"                              or its meta.properties) a voter; it must replicate\n"
+		"                              as an observer caught up with the leader first\n"
+		"  remove-voter --id N --directory-id D\n"
+		"                              remove that voter (a replaced disk: remove the old\n"
+		"                              directory, then add the new one)\n"
+		"  update-voter --id N --directory-id D --endpoint A.B.C.D:PORT\n"
+		"                              move a voter's dataplane endpoint\n"
+		"                              (each waits until the change commits; a cluster\n"
+		"                              formatted with --initial-controllers or "
+		"--standalone)\n"
 		"\n"
 		"Options:\n"
 		"  --json                      machine-readable output (read: one object per "
@@ -111,7 +124,7 @@ usage(FILE *f)
 		"Options go before the command: after `append` every argument is a value.\n"
 		"\n"
 		"Exit status: 0 done, 1 failed (the reason is printed), 2 bad arguments, 3 append\n"
-		"outcome unknown (it may or may not have been committed).\n");
+		"or voter change outcome unknown (it may or may not have been committed).\n");
 }
 
 /* ---- requests ---- */
@@ -671,6 +684,81 @@ cmd_append(struct ctl *c, int argc, char **argv, int64_t repeat)
 	return 0;
 }
 
+/* ---- voter changes ---- */
+
+/* add-voter, remove-voter, update-voter: one VOTERS_CHANGE to the leader, answered once
+ * the change committed. Leader hints are followed; REQUEST_TIMED_OUT (the leader has not
+ * committed its epoch yet, another change is in progress, the new voter has not caught
+ * up) is asked again until the timeout. */
+static int
+cmd_voters(struct ctl *c, enum kr_voters_op op, int32_t id, const uint8_t dir[KR_UUID_BYTES],
+	   const struct kr_endpoint *ep)
+{
+	static const char *const done[] = {"", "added", "removed", "updated"};
+	struct kr_msg m = {.api = KR_API_VOTERS_CHANGE}, r;
+	struct kr_voters_change_resp *a = &r.u.voters_change_resp;
+	struct kr_frame f;
+	int32_t hint = KR_NODE_NONE;
+	int rr = 0;
+	uint16_t last = KR_ERR_NONE;
+	char dtext[KR_UUID_TEXT_LEN + 1];
+
+	kr_uuid_format(dir, dtext);
+	m.u.voters_change = (struct kr_voters_change_req){
+		.op = (uint8_t)op, .voter_id = id, .ip = ep->ip, .port = ep->port};
+	memcpy(m.u.voters_change.directory_id, dir, KR_UUID_BYTES);
+	while (left_ms(c) > 0) {
+		const struct node *t = next_target(c, hint, &rr);
+		int64_t w = left_ms(c) < 2000 ? left_ms(c) : 2000;
+
+		if (request(c, &t->mgmt, &m, KR_API_VOTERS_CHANGE_RESP, w, &f, &r) != 0) {
+			hint = KR_NODE_NONE;
+			continue;
+		}
+		if (a->outcome_unknown) {
+			fprintf(stderr,
+				"kraftctl: voter %d: outcome unknown: leader %d lost office before "
+				"the change committed (describe --status shows the voters in "
+				"force)\n",
+				id, f.hdr.sender_id);
+			return 3;
+		}
+		if (a->error == KR_ERR_NONE) {
+			if (c->json)
+				printf("{\"voterId\": %d, \"directoryId\": \"%s\", \"change\": "
+				       "\"%s\", \"offset\": %" PRIu64 ", \"leaderId\": %d, "
+				       "\"leaderEpoch\": %u}\n",
+				       id, dtext, done[op], a->offset, f.hdr.sender_id, a->epoch);
+			else
+				printf("voter %d (directory %s) %s: the voters record at offset "
+				       "%" PRIu64 " committed (leader %d, epoch %u)\n",
+				       id, dtext, done[op], a->offset, f.hdr.sender_id, a->epoch);
+			return 0;
+		}
+		last = a->error;
+		if (a->error == KR_ERR_NOT_LEADER_OR_FOLLOWER ||
+		    a->error == KR_ERR_REQUEST_TIMED_OUT) {
+			hint = a->error == KR_ERR_NOT_LEADER_OR_FOLLOWER ? a->leader_id
+									 : f.hdr.sender_id;
+			pause_ms(a->error == KR_ERR_REQUEST_TIMED_OUT || hint < 0 || hint == t->id
+					 ? 200
+					 : 0);
+			continue;
+		}
+		fprintf(stderr, "kraftctl: voter %d (directory %s): refused by node %d: %s (%s)\n",
+			id, dtext, f.hdr.sender_id, kr_error_name(a->error),
+			kr_error_text(a->error));
+		return 1;
+	}
+	fprintf(stderr, "kraftctl: voter %d (directory %s): not done within %" PRId64 " ms%s%s%s\n",
+		id, dtext, c->timeout_ms, last != KR_ERR_NONE ? " (last answer: " : "",
+		last != KR_ERR_NONE ? kr_error_name(last) : "", last != KR_ERR_NONE ? ")" : "");
+	if (last == KR_ERR_REQUEST_TIMED_OUT && op == KR_VOTERS_OP_ADD)
+		fprintf(stderr, "kraftctl: a node is added only once it replicates as an observer "
+				"caught up with the leader (describe --replication)\n");
+	return 1;
+}
+
 /* ---- read ---- */
 
 static int
@@ -788,6 +876,10 @@ main(int argc, char **argv)
 	static struct ctl c;
 	const char *boot = NULL, *cmd = NULL, *key_file = getenv("KRAFTD_AUTH_KEY_FILE");
 	bool status = false, replication = false, follow = false, have_from = false;
+	bool have_id = false, have_dir = false, have_ep = false;
+	int64_t voter_id = -1;
+	uint8_t dir[KR_UUID_BYTES] = {0};
+	struct kr_endpoint ep = {0};
 	uint64_t from = 0;
 	int64_t max = -1, repeat = 1, v;
 	int i, first_value = -1;
@@ -837,6 +929,29 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--max") == 0) {
 			if (++i == argc || kr_parse_i64(argv[i], 1, INT64_MAX, &max) != 0)
 				goto bad;
+		} else if (strcmp(a, "--id") == 0) {
+			if (++i == argc || kr_parse_i64(argv[i], 0, INT32_MAX, &voter_id) != 0) {
+				fprintf(stderr, "kraftctl: --id needs a node id (0..%d)\n",
+					INT32_MAX);
+				goto bad;
+			}
+			have_id = true;
+		} else if (strcmp(a, "--directory-id") == 0) {
+			if (++i == argc || kr_uuid_parse(argv[i], dir) != 0 ||
+			    kr_uuid_is_zero(dir)) {
+				fprintf(stderr,
+					"kraftctl: --directory-id needs a 22-character id\n");
+				goto bad;
+			}
+			have_dir = true;
+		} else if (strcmp(a, "--endpoint") == 0) {
+			if (++i == argc || kr_endpoint_parse(argv[i], &ep) != 0) {
+				fprintf(stderr,
+					"kraftctl: --endpoint needs A.B.C.D:PORT (the node's "
+					"dataplane address)\n");
+				goto bad;
+			}
+			have_ep = true;
 		} else if (a[0] != '-' && cmd == NULL) {
 			cmd = a;
 		} else {
@@ -863,6 +978,20 @@ main(int argc, char **argv)
 		fprintf(stderr, "kraftctl: read needs --from N\n");
 		goto bad;
 	}
+	if (strcmp(cmd, "add-voter") == 0 || strcmp(cmd, "remove-voter") == 0 ||
+	    strcmp(cmd, "update-voter") == 0) {
+		bool wants_ep = strcmp(cmd, "remove-voter") != 0;
+
+		if (!have_id || !have_dir || have_ep != wants_ep) {
+			fprintf(stderr, "kraftctl: %s needs --id and --directory-id%s\n", cmd,
+				wants_ep ? " and --endpoint" : " (and no --endpoint)");
+			goto bad;
+		}
+	} else if (have_id || have_dir || have_ep) {
+		fprintf(stderr, "kraftctl: --id, --directory-id and --endpoint go with the voter "
+				"commands only\n");
+		goto bad;
+	}
 	parse_bootstrap(&c, boot);
 	c.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (c.fd < 0)
@@ -877,6 +1006,12 @@ main(int argc, char **argv)
 				  first_value < 0 ? NULL : argv + first_value, repeat);
 	if (strcmp(cmd, "read") == 0)
 		return cmd_read(&c, from, max, follow);
+	if (strcmp(cmd, "add-voter") == 0)
+		return cmd_voters(&c, KR_VOTERS_OP_ADD, (int32_t)voter_id, dir, &ep);
+	if (strcmp(cmd, "remove-voter") == 0)
+		return cmd_voters(&c, KR_VOTERS_OP_REMOVE, (int32_t)voter_id, dir, &ep);
+	if (strcmp(cmd, "update-voter") == 0)
+		return cmd_voters(&c, KR_VOTERS_OP_UPDATE, (int32_t)voter_id, dir, &ep);
 	fprintf(stderr, "kraftctl: unknown command '%s'\n", cmd);
 bad:
 	usage(stderr);
