@@ -1,9 +1,10 @@
 /* kraftd: Fetch on a follower or observer: sending it, and taking its reply frames.
  *
  * A frame is appended only if it answers the Fetch in flight (its correlation id and
- * this start's incarnation), comes from the current leader in the current epoch, and
- * starts exactly at this log's end with the epoch this log ends in; anything else is
- * dropped and the next Fetch starts again from the LEO (include/kraft/wire.h,
+ * this start's incarnation) or is a late frame of the one before it, comes from the
+ * current leader in the current epoch, and starts exactly at this log's end with the
+ * epoch this log ends in. A frame of records this log holds already is skipped; a gap
+ * or another epoch makes the next Fetch start again from the LEO (include/kraft/wire.h,
  * FETCH_RESP). A divergence truncates to where the logs agree,
  * never below the high watermark. The high watermark comes only from a non-diverging
  * frame of the current leader, capped at what that frame validated (this log's end),
@@ -60,6 +61,7 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		r->fetch.next_us = now; /* at the next tick */
 		return;
 	}
+	r->fetch.prev_corr = r->fetch.corr;
 	r->fetch.corr = rp_correlation(r);
 	r->fetch.to = to;
 	r->fetch.inflight = true;
@@ -175,14 +177,20 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		   const struct kr_fetch_resp *resp, int64_t now, struct kr_rp_out *out)
 {
 	uint64_t leo;
-	bool ok;
+	bool ok, late;
 
-	/* guard: a reply to the Fetch in flight, in a role that fetches */
+	/* guard: a reply to the Fetch in flight, in a role that fetches; or a late frame of
+	 * the request before it (frames of one reply may arrive in any order: the one this
+	 * log needs next may come after the ones that made it ask again), taken only if it
+	 * carries records that start exactly at this log's end */
 	if (r->role != KR_REPL_FOLLOWER && r->role != KR_REPL_UNATTACHED) {
 		rp_drop(r, KR_RP_DROP_NOT_FOLLOWING);
 		return;
 	}
-	if (!r->fetch.inflight || h->correlation_id != r->fetch.corr ||
+	late = r->fetch.prev_corr != 0 && h->correlation_id == r->fetch.prev_corr &&
+	       r->role == KR_REPL_FOLLOWER && resp->error == KR_ERR_NONE && !resp->diverging &&
+	       resp->base_offset == kr_log_end(r->log) && resp->records_len > 0;
+	if ((!late && (!r->fetch.inflight || h->correlation_id != r->fetch.corr)) ||
 	    resp->incarnation != r->cfg.incarnation || h->sender_id != r->fetch.to) {
 		rp_drop(r, KR_RP_DROP_STALE_REPLY);
 		return;
@@ -251,6 +259,13 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 	leo = kr_log_end(r->log);
 	if (resp->base_offset != leo || resp->prev_epoch != kr_log_last_epoch(r->log)) {
 		rp_drop(r, KR_RP_DROP_FRAME_MISMATCH);
+		if (late)
+			return;
+		/* records this log took already (late frames of the request before): wait
+		 * for the rest of the reply; a gap, or another epoch before it: ask again */
+		if (resp->base_offset < leo && resp->prev_epoch <= kr_log_last_epoch(r->log) &&
+		    resp->frame_index + 1 < resp->frame_count)
+			return;
 		r->fetch.inflight = false;
 		rp_send_fetch(r, now, out); /* start again from the LEO */
 		return;
@@ -291,6 +306,8 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		later(r, now);
 		return;
 	}
+	if (late)
+		return; /* the request in flight goes on */
 	if (resp->frame_index + 1 == resp->frame_count) {
 		r->fetch.inflight = false;
 		rp_send_fetch(r, now, out);

@@ -302,6 +302,7 @@ struct kr_repl {
 	struct {
 		bool inflight;
 		uint32_t corr;
+		uint32_t prev_corr; /* the request before: its late frames may still append */
 		int32_t to;
 		int64_t sent_us;
 		int64_t next_us;
