@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # kraftd integration test: voter changes on a running cluster over UDP (KIP-853), under a
 # workload whose history the checker must pass:
-#   1. grow 1 -> 3: a --standalone voter; two nodes formatted to join replicate as
+#   1. grow 1 -> 3 -> 5: a one-voter cluster; nodes formatted to join replicate as
 #      observers and are added one at a time with kraftctl add-voter
 #   2. remove the leader: it leads until the removal commits, then hands over; it goes
 #      on replicating as an observer and is added back
-#   3. replace a follower's wiped disk: remove its old directory, format the disk again
+#   3. shrink 5 -> 3: two followers removed (they go on as observers)
+#   4. replace a follower's wiped disk: remove its old directory, format the disk again
 #      (a new directory id, an observer), add the new directory
+#   5. move a follower's endpoint: restarted on another port, it is reached and taken
+#      there as a voter once kraftctl update-voter writes the new endpoint
 # Each change prints the time it took. Timings are indicative (UDP, shared machine).
 # Usage: voters.sh BUILD_DIR   (run by meson: suite 'integration')
 NAME=voters
@@ -15,6 +18,10 @@ NAME=voters
 
 kctl() { "$KCTL" --bootstrap-server "$(servers)" "$@"; }
 dir_of() { sed -n 's/^directory.id=//p' "$RUN/n$1/meta.properties"; }
+declare -A NPORT # a node's dataplane port when it moved (else PORT)
+port_of() { echo "${NPORT[$1]:-$PORT}"; }
+mgmt() { echo "$(ip_of "$1"):$(($(port_of "$1") + 100))"; }
+sorted_voters() { voters_now | tr ' ' '\n' | sort -n | paste -sd' '; }
 voters_now() {
 	kctl --json describe --status |
 		python3 -c 'import json,sys; print(" ".join(str(v["id"]) for v in json.load(sys.stdin)["currentVoters"]))'
@@ -22,7 +29,7 @@ voters_now() {
 # change CMD ID: run kraftctl CMD for node ID (its current directory), print the time
 change() {
 	local cmd=$1 id=$2 t0 t1 ep=()
-	[ "$cmd" = remove-voter ] || ep=(--endpoint "$(ip_of "$id"):$PORT")
+	[ "$cmd" = remove-voter ] || ep=(--endpoint "$(ip_of "$id"):$(port_of "$id")")
 	t0=$(date +%s%N)
 	kctl --timeout-ms 20000 "$cmd" --id "$id" --directory-id "$(dir_of "$id")" "${ep[@]}" \
 		>"$RUN/change.out" 2>&1 || fail "$cmd $id: $(cat "$RUN/change.out")"
@@ -38,58 +45,110 @@ joining_config() {
 	{
 		echo "node.id=$i"
 		echo "cluster.id=$CID"
-		echo "controller.quorum.voters=1@$(ip_of 1):$PORT,2@$(ip_of 2):$PORT,3@$(ip_of 3):$PORT"
+		echo "controller.quorum.voters=$(all_voters)"
 		echo "metadata.log.dir=$RUN/n$i"
-		echo "kraftd.listener=$(ip_of "$i"):$PORT"
+		echo "kraftd.listener=$(ip_of "$i"):$(port_of "$i")"
 		echo "controller.quorum.election.timeout.ms=150"
 		echo "controller.quorum.fetch.timeout.ms=300"
 		echo "controller.quorum.election.backoff.max.ms=150"
 	} >"$RUN/n$i.properties"
+	[ "${2:-}" = keep ] && return
 	rm -rf "$RUN/n$i"
 	"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || fail "format node $i"
 }
+all_voters() {
+	local k s=""
+	for k in 1 2 3 4 5; do s="$s${s:+,}$k@$(ip_of "$k"):$(port_of "$k")"; done
+	echo "$s"
+}
+# a voter other than the leader (and not in the list given)
+follower_not() {
+	local l v
+	l=$(leader 15) || fail "no leader"
+	for v in $(voters_now); do
+		[ "$v" = "$l" ] && continue
+		case " $* " in *" $v "*) continue ;; esac
+		echo "$v"
+		return 0
+	done
+	return 1
+}
 
-# ---- 1. grow 1 -> 3 under a workload ----
+# ---- 1. grow 1 -> 3 -> 5 under a workload ----
 cluster_init 1
 start 1
 leader 15 >/dev/null || fail "no leader (one voter)"
-NODES=3
-for i in 2 3; do
+NODES=5
+for i in 2 3 4 5; do
 	joining_config "$i"
 	start "$i"
 done
 FROM=$(kctl --json describe --status | json_field highWatermark)
-python3 "$WORKLOAD" run --kraftctl "$KCTL" --servers "$(servers)" --clients 2 --seconds 30 \
+python3 "$WORKLOAD" run --kraftctl "$KCTL" --servers "$(servers)" --clients 2 --seconds 40 \
 	--timeout-ms 5000 --out "$RUN/history" >"$RUN/workload.out" &
 wl=$!
 sleep 1
 change add-voter 2
 change add-voter 3
-[ "$(voters_now | tr ' ' '\n' | sort -n | paste -sd' ')" = "1 2 3" ] ||
-	fail "voters after growing: $(voters_now)"
-log "grown to three voters: $(voters_now)"
+[ "$(sorted_voters)" = "1 2 3" ] || fail "voters after growing to three: $(voters_now)"
+change add-voter 4
+change add-voter 5
+[ "$(sorted_voters)" = "1 2 3 4 5" ] || fail "voters after growing to five: $(voters_now)"
+log "grown 1 -> 3 -> 5: voters $(voters_now)"
 
 # ---- 2. remove the leader, then add it back ----
-L=$(leader 15) || fail "no leader with three voters"
+L=$(leader 15) || fail "no leader with five voters"
 change remove-voter "$L"
-grep -q 'LEFT_VOTERS\|left the voter set\|the change that removed this leader' "$RUN/n$L.log" ||
+grep -q 'LEFT_VOTERS\|the change that removed this leader' "$RUN/n$L.log" ||
 	fail "node $L did not say it resigned after its removal"
 N=$(leader 15) || fail "no leader after removing leader $L"
 [ "$N" != "$L" ] || fail "the removed leader $L still leads"
 log "leader $L removed: node $N leads, voters $(voters_now)"
 change add-voter "$L"
 
-# ---- 3. replace a follower's wiped disk: remove, format, add ----
-L=$(leader 15) || fail "no leader"
-F=$((L % 3 + 1))
+# ---- 3. shrink 5 -> 3 ----
+A=$(follower_not) || fail "no follower to remove"
+change remove-voter "$A"
+B=$(follower_not "$A") || fail "no second follower to remove"
+change remove-voter "$B"
+[ "$(voters_now | wc -w)" = 3 ] || fail "voters after shrinking: $(voters_now)"
+log "shrunk to three: voters $(voters_now) ($A and $B replicate on as observers)"
+
+# ---- 4. replace a follower's wiped disk: remove, format, add ----
+F=$(follower_not) || fail "no follower"
 change remove-voter "$F"
 kill9 "$F"
 joining_config "$F" # the disk wiped and formatted again: a new directory id
 start "$F"
 change add-voter "$F"
-sorted=$(voters_now | tr ' ' '\n' | sort -n | paste -sd' ')
-[ "$sorted" = "1 2 3" ] || fail "voters after replacing $F: $(voters_now)"
+[ "$(voters_now | wc -w)" = 3 ] || fail "voters after replacing $F: $(voters_now)"
 log "node $F's disk replaced: voters $(voters_now)"
+
+# ---- 5. move a follower's endpoint ----
+G=$(follower_not) || fail "no follower"
+stop "$G" || fail "graceful stop of $G"
+NPORT[$G]=$((PORT + 1))
+joining_config "$G" keep # the same directory, listening on another port
+start "$G"
+sleep 1
+grep -q . "$RUN/n$G.log" || fail "node $G did not start"
+change update-voter "$G"
+# it is taken from its new endpoint now: it catches up and fetches as a voter again
+moved=0
+for _ in $(seq 1 100); do
+	if kctl --timeout-ms 2000 --json describe --replication >"$RUN/repl.json" 2>/dev/null &&
+		python3 - "$RUN/repl.json" "$G" <<'PY'; then
+import json, sys
+r = [x for x in json.load(open(sys.argv[1])) if x["nodeId"] == int(sys.argv[2])]
+sys.exit(0 if r and r[0]["status"] in ("Follower", "Leader") and 0 <= r[0]["lag"] < 50 else 1)
+PY
+		moved=1
+		break
+	fi
+	sleep 0.1
+done
+[ $moved = 1 ] || fail "node $G at its new endpoint did not catch up as a voter: $(cat "$RUN/repl.json")"
+log "node $G moved to port $(port_of "$G"): a voter fetching from there, voters $(voters_now)"
 
 wait $wl || fail "workload"
 log "$(cat "$RUN/workload.out")"
@@ -100,7 +159,7 @@ for _ in $(seq 1 100); do
 		break
 	sleep 0.1
 done
-for i in 1 2 3; do
+for i in 1 2 3 4 5; do
 	python3 "$WORKLOAD" drain --kraftctl "$KCTL" --server "$(mgmt "$i")" --node "$i" \
 		--from "$FROM" --out "$RUN/history" || fail "drain node $i"
 done
