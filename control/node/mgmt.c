@@ -38,11 +38,15 @@ describe_nodes(struct ctl *c, const struct sockaddr_in *from, const struct kr_fr
 	const struct kr_node_config *cfg = &c->n->cfg;
 	struct kr_node_info nodes[KR_REPLICAS_MAX];
 	struct kr_msg m = {.api = KR_API_DESCRIBE_NODES_RESP};
+	const struct kr_voter_set *logset = &c->h.e->log_voters.set;
 	unsigned k = 0;
 	bool self = false;
 
 	for (int i = 0; i < cfg->n_voters; i++) {
-		const struct kr_endpoint *e = &cfg->voter_addr[i];
+		int in_log = kr_voters_find(logset, cfg->voter_ids[i]);
+		/* where the log says it is, if it says (an endpoint moved by update-voter) */
+		const struct kr_endpoint *e =
+			in_log >= 0 ? &logset->v[in_log].ep : &cfg->voter_addr[i];
 
 		nodes[k] = (struct kr_node_info){
 			.node_id = cfg->voter_ids[i],
@@ -60,7 +64,7 @@ describe_nodes(struct ctl *c, const struct sockaddr_in *from, const struct kr_fr
 	/* voters the log added (dynamic clusters), at their endpoints: the same offset to
 	 * the management port as configured ones */
 	{
-		const struct kr_voter_set *s = &c->h.e->log_voters.set;
+		const struct kr_voter_set *s = logset;
 
 		for (int i = 0; i < s->n && k < KR_REPLICAS_MAX; i++) {
 			const struct kr_endpoint *e = &s->v[i].ep;

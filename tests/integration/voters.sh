@@ -148,6 +148,8 @@ PY
 	sleep 0.1
 done
 [ $moved = 1 ] || fail "node $G at its new endpoint did not catch up as a voter: $(cat "$RUN/repl.json")"
+ep=$(kctl --json describe --status | python3 -c 'import json,sys; print([v["endpoints"] for v in json.load(sys.stdin)["currentVoters"] if v["id"]==int(sys.argv[1])])' "$G")
+case "$ep" in *":$(port_of "$G")"*) ;; *) fail "describe shows node $G at $ep, not at port $(port_of "$G")" ;; esac
 log "node $G moved to port $(port_of "$G"): a voter fetching from there, voters $(voters_now)"
 
 wait $wl || fail "workload"
