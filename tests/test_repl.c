@@ -2208,6 +2208,25 @@ a_clients_voter_change_is_answered_at_commit_or_outcome_unknown(void **state)
 }
 
 static void
+the_set_keys_configured_voters_known_by_id_alone(void **state)
+{
+	struct rnode *n = rnode(1, 3, true); /* configured voters without directory ids */
+
+	(void)state;
+	n->r.cfg.dynamic = true; /* a joining directory's view once it learned the set */
+	n->r.cfg.boot = boot_set(3);
+	memset(n->r.cfg.directory_id, 1, KR_UUID_BYTES);
+	assert_int_equal(restart_core(n), 0);
+	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	/* another directory of node 2 fetches everything: it is not the voter */
+	fetch_dir(n, 2, 9, 1, 1, kr_log_end(n->log), 1, 1);
+	assert_true(n->r.hw == KR_OFFSET_NONE);
+	fetch_dir(n, 2, 2, 2, 1, kr_log_end(n->log), 1, 1);
+	assert_int_equal(n->r.hw, kr_log_end(n->log));
+	rnode_free(n);
+}
+
+static void
 a_static_cluster_writes_and_reports_no_voters_record(void **state)
 {
 	struct rnode *n = rnode(1, 3, true);
@@ -2290,6 +2309,7 @@ main(void)
 		cmocka_unit_test(voter_changes_are_refused_with_kafkas_errors),
 		cmocka_unit_test(a_leader_that_removed_itself_leads_until_the_change_commits),
 		cmocka_unit_test(a_clients_voter_change_is_answered_at_commit_or_outcome_unknown),
+		cmocka_unit_test(the_set_keys_configured_voters_known_by_id_alone),
 		cmocka_unit_test(a_static_cluster_writes_and_reports_no_voters_record),
 	};
 

@@ -51,9 +51,13 @@ rp_voters_apply(struct kr_repl *r)
 	for (int i = 0; i < s->n; i++) {
 		struct kr_replica *rep = rp_replica(r, s->v[i].id, s->v[i].dir, true);
 
-		if (rep != NULL)
+		if (rep != NULL) {
+			/* the set names the directory: a configured slot that knew the node id
+			 * alone counts this directory's fetches only from now on */
 			rep->voter = true;
-		else
+			rep->keyed = true;
+			memcpy(rep->dir, s->v[i].dir, KR_UUID_BYTES);
+		} else
 			r->stats.drops
 				[KR_RP_DROP_OBSERVERS_FULL]++; /* it counts as holding nothing */
 	}
