@@ -100,6 +100,9 @@ usage(FILE *f)
 		"inspect,\n"
 		"                              or its meta.properties) a voter; it must replicate\n"
 		"                              as an observer caught up with the leader first\n"
+		"  add-voter --config F        the same, read from the new node's own properties\n"
+		"                              file (node.id, its directory's id, its listener),\n"
+		"                              as kafka-metadata-quorum.sh add-controller does\n"
 		"  remove-voter --id N --directory-id D\n"
 		"                              remove that voter (a replaced disk: remove the old\n"
 		"                              directory, then add the new one)\n"
@@ -759,6 +762,37 @@ cmd_voters(struct ctl *c, enum kr_voters_op op, int32_t id, const uint8_t dir[KR
 	return 1;
 }
 
+/* The voter a node's own properties file names, as kafka-metadata-quorum's add-controller
+ * reads it: node.id, the directory id in metadata.log.dir/meta.properties, and the
+ * node's dataplane listener. */
+static void
+voter_from_config(const char *path, int64_t *id, uint8_t dir[KR_UUID_BYTES], struct kr_endpoint *ep)
+{
+	static char text[65536];
+	struct kr_node_config cfg;
+	struct kr_identity ident;
+	char err[512];
+	FILE *f = fopen(path, "r");
+	size_t len;
+
+	if (f == NULL)
+		die("--config %s: %s", path, strerror(errno));
+	len = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	if (len == sizeof(text))
+		die("--config %s: larger than %zu bytes", path, sizeof(text) - 1);
+	kr_config_defaults(&cfg);
+	if (kr_config_parse(&cfg, text, len, err, sizeof(err)) != 0 ||
+	    kr_config_finish(&cfg, err, sizeof(err)) != 0)
+		die("--config %s: %s", path, err);
+	if (kr_identity_load(NULL, cfg.log_dir, &ident, err, sizeof(err)) != 0)
+		die("--config %s: %s (format the node first: kraftd format --config %s)", path, err,
+		    path);
+	*id = cfg.node_id;
+	memcpy(dir, ident.directory_id, KR_UUID_BYTES);
+	*ep = cfg.listener;
+}
+
 /* ---- read ---- */
 
 static int
@@ -877,6 +911,7 @@ main(int argc, char **argv)
 	const char *boot = NULL, *cmd = NULL, *key_file = getenv("KRAFTD_AUTH_KEY_FILE");
 	bool status = false, replication = false, follow = false, have_from = false;
 	bool have_id = false, have_dir = false, have_ep = false;
+	const char *voter_config = NULL;
 	int64_t voter_id = -1;
 	uint8_t dir[KR_UUID_BYTES] = {0};
 	struct kr_endpoint ep = {0};
@@ -929,6 +964,10 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--max") == 0) {
 			if (++i == argc || kr_parse_i64(argv[i], 1, INT64_MAX, &max) != 0)
 				goto bad;
+		} else if (strcmp(a, "--config") == 0 || strcmp(a, "--command-config") == 0) {
+			if (++i == argc)
+				goto bad;
+			voter_config = argv[i];
 		} else if (strcmp(a, "--id") == 0) {
 			if (++i == argc || kr_parse_i64(argv[i], 0, INT32_MAX, &voter_id) != 0) {
 				fprintf(stderr, "kraftctl: --id needs a node id (0..%d)\n",
@@ -977,6 +1016,20 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "read") == 0 && !have_from) {
 		fprintf(stderr, "kraftctl: read needs --from N\n");
 		goto bad;
+	}
+	if (voter_config != NULL) {
+		if (strcmp(cmd, "add-voter") != 0 && strcmp(cmd, "update-voter") != 0) {
+			fprintf(stderr,
+				"kraftctl: --config goes with add-voter and update-voter\n");
+			goto bad;
+		}
+		if (have_id || have_dir || have_ep) {
+			fprintf(stderr, "kraftctl: --config gives --id, --directory-id and "
+					"--endpoint: name them one way only\n");
+			goto bad;
+		}
+		voter_from_config(voter_config, &voter_id, dir, &ep);
+		have_id = have_dir = have_ep = true;
 	}
 	if (strcmp(cmd, "add-voter") == 0 || strcmp(cmd, "remove-voter") == 0 ||
 	    strcmp(cmd, "update-voter") == 0) {
