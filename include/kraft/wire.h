@@ -19,8 +19,9 @@
  *
  *   offset size  field
  *        0    4  magic: the bytes 'K' 'R' 'F' 'T'
- *        4    1  format version: 3 (KR_WIRE_VERSION; 2 had no incarnation in FETCH_RESP,
- *                1 no voter directory ids either)
+ *        4    1  format version: 4 (KR_WIRE_VERSION; 3 had no VOTERS_CHANGE and hashed
+ *                controller.quorum.voters in a dynamic cluster too, 2 no incarnation in
+ *                FETCH_RESP, 1 no voter directory ids either)
  *        5    1  API key (KR_API_TABLE below)
  *        6    1  API version: 0 for every API today (KR_API_TABLE gives the maximum)
  *        7    1  flags: bit 0 KR_FRAME_F_AUTH, an authentication trailer follows the
@@ -227,7 +228,9 @@
  */
 
 #define KR_WIRE_MAGIC "KRFT"
-#define KR_WIRE_VERSION 3 /* 2: voter directory ids; 3: FETCH_RESP echoes the incarnation */
+/* 2: voter directory ids; 3: FETCH_RESP echoes the incarnation; 4: voter changes (the
+ * VOTERS_CHANGE APIs, a dynamic cluster's frames hash its bootstrap set) */
+#define KR_WIRE_VERSION 4
 #define KR_WIRE_HDR_BYTES 48
 #define KR_WIRE_AUTH_BYTES 32
 /* The largest UDP payload over IPv4 (65535 - 20 - 8) bounds a whole frame. */
