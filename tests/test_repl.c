@@ -1555,6 +1555,36 @@ caught_up_is_reported_once_at_the_first_hw_and_after_any_repair(void **state)
 	rnode_free(f);
 }
 
+/* Found by kraftsim's storage model: a damaged follower (disk mode) that refetched to its
+ * repair target but had not flushed it said it had caught up; its repair marker went,
+ * a crash lost the refetched records, and it voted again without them. It may say so
+ * only once it holds them durably. */
+static void
+a_repair_ends_only_once_the_refetched_records_are_durable(void **state)
+{
+	struct rnode *l = rnode(1, 3, true), *f = rnode_full(2, 3, false, 1024, 4);
+
+	(void)state;
+	cmd(l, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+	for (int i = 0; i < 5; i++)
+		append_req(l, (uint32_t)i, 0, 0, 1, 4);
+	l->r.hw = 3;
+	cmd(f, KR_CMD_FOLLOWER, 1, 1, 0);
+	for (int i = 0; i < 4; i++) {
+		deliver(f, l);
+		deliver(l, f);
+	}
+	assert_int_equal(kr_log_end(f->log), 6);
+	assert_null(find_event(f, KR_EV_CAUGHT_UP)); /* appended, not flushed */
+	kr_repl_on_durable(&f->r, 3, f->r.gen, f->now, &f->out);
+	assert_null(find_event(f, KR_EV_CAUGHT_UP)); /* the HW, not the repair target */
+	kr_repl_on_durable(&f->r, 4, f->r.gen, f->now, &f->out);
+	assert_non_null(find_event(f, KR_EV_CAUGHT_UP));
+	assert_int_equal(find_event(f, KR_EV_CAUGHT_UP)->offset, 3);
+	rnode_free(l);
+	rnode_free(f);
+}
+
 static void
 repair_target_beyond_the_leaders_log_ends_once_the_logs_are_equal(void **state)
 {
@@ -2291,6 +2321,7 @@ main(void)
 		cmocka_unit_test(
 			follower_restarts_at_the_leaders_log_start_when_it_fell_behind_retention),
 		cmocka_unit_test(caught_up_is_reported_once_at_the_first_hw_and_after_any_repair),
+		cmocka_unit_test(a_repair_ends_only_once_the_refetched_records_are_durable),
 		cmocka_unit_test(repair_target_beyond_the_leaders_log_ends_once_the_logs_are_equal),
 		cmocka_unit_test(reads_return_committed_records_only_and_wait_for_the_next_commit),
 		cmocka_unit_test(

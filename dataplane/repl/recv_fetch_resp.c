@@ -292,15 +292,7 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 	if (leo < r->cfg.repair_target && resp->records_len == 0 && resp->frame_count == 1 &&
 	    r->fetch.first_hw != KR_OFFSET_NONE && leo >= r->fetch.first_hw)
 		r->cfg.repair_target = leo;
-	if (!r->fetch.caught_up_sent && r->fetch.first_hw != KR_OFFSET_NONE &&
-	    leo >= r->fetch.first_hw && leo >= r->cfg.repair_target) {
-		struct kr_event *ev = rp_event(out, KR_EV_CAUGHT_UP);
-
-		ev->node = r->leader_id;
-		ev->epoch = r->epoch;
-		ev->offset = r->fetch.first_hw;
-		r->fetch.caught_up_sent = true;
-	}
+	rp_caught_up_check(r, out);
 	rp_service(r, now, out);
 	if (!ok) {
 		later(r, now);

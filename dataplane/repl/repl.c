@@ -659,6 +659,26 @@ kr_repl_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *b
 }
 
 void
+rp_caught_up_check(struct kr_repl *r, struct kr_rp_out *out)
+{
+	uint64_t leo = kr_log_end(r->log);
+	/* what a crash now would leave: an amnesiac or damaged node that counted records
+	 * only appended, then crashed before they were flushed, would vote without them and
+	 * without its repair marker (found by kraftsim's storage model) */
+	uint64_t held = r->cfg.memory_mode || r->durable > leo ? leo : r->durable;
+	struct kr_event *ev;
+
+	if (r->fetch.caught_up_sent || r->fetch.first_hw == KR_OFFSET_NONE ||
+	    r->role != KR_REPL_FOLLOWER || held < r->fetch.first_hw || held < r->cfg.repair_target)
+		return;
+	ev = rp_event(out, KR_EV_CAUGHT_UP);
+	ev->node = r->leader_id;
+	ev->epoch = r->epoch;
+	ev->offset = r->fetch.first_hw;
+	r->fetch.caught_up_sent = true;
+}
+
+void
 kr_repl_on_durable(struct kr_repl *r, uint64_t offset, uint32_t gen, int64_t now,
 		   struct kr_rp_out *out)
 {
@@ -669,6 +689,7 @@ kr_repl_on_durable(struct kr_repl *r, uint64_t offset, uint32_t gen, int64_t now
 	if (offset <= r->durable || r->role == KR_REPL_FAILED)
 		return;
 	r->durable = offset;
+	rp_caught_up_check(r, out);
 	if (r->role == KR_REPL_LEADER) {
 		rp_advance_hw(r, now, out);
 	} else if (r->role == KR_REPL_FOLLOWER && r->fetch.inflight &&

@@ -69,6 +69,9 @@ bool rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, const struct kr_f
 /* A FETCH_RESP frame to addr answering the Fetch k names (fields after the key zero). */
 struct kr_fetch_resp *rp_fetch_resp(struct kr_rp_out *out, uint64_t addr,
 				    const struct kr_fetch_key *k);
+/* Follower: KR_EV_CAUGHT_UP once this node durably holds the first HW its leader
+ * reported and any repair target (the node may vote again from then on). */
+void rp_caught_up_check(struct kr_repl *r, struct kr_rp_out *out);
 /* Follower: flush, report, catch up after the log grew or shrank. */
 void rp_log_changed(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 /* Follower: send the next Fetch (to the leader, or to a voter while discovering). */

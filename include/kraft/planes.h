@@ -57,8 +57,9 @@ enum kr_event_type {
 	KR_EV_LEADER_FETCHED,  /* follower: a good Fetch reply from node, the leader of epoch */
 	KR_EV_REPLICA_FETCHED, /* leader of epoch: voter node fetched at offset (liveness) */
 	KR_EV_EPOCH_SEEN,      /* a Fetch exchange named epoch and its leader node (or -1) */
-	KR_EV_CAUGHT_UP,       /* follower reached the HW of the leader of epoch (offset) and
-				* repaired any damage: the node may vote again */
+	KR_EV_CAUGHT_UP,       /* follower holds durably (flushed, in disk mode) the HW of the
+				* leader of epoch (offset) and repaired any damage: the node
+				* may vote again, and its repair marker may go */
 	KR_EV_FATAL,	       /* the dataplane stopped itself: seq holds a KR_FATAL_* code */
 	KR_EV_LEFT_VOTERS,     /* leader of epoch: the change that removed it from the voter
 				* set committed; it should resign */
