@@ -56,13 +56,10 @@ rp_voters_service(struct kr_repl *r, struct kr_rp_out *out)
 		return;
 	if (r->role == KR_REPL_LEADER && (r->hw == KR_OFFSET_NONE || r->hw <= w->offset))
 		return;
-	/* committed, or this node no longer leads: it may or may not take effect */
-	answer(r, w->addr, w->corr, KR_ERR_NONE, r->role != KR_REPL_LEADER, w->offset, out);
-	if (r->role != KR_REPL_LEADER) {
-		struct kr_msg *m = &out->a[out->n - 1].u.send.msg;
-
-		m->u.voters_change_resp.error = KR_ERR_NOT_LEADER_OR_FOLLOWER;
-		m->u.voters_change_resp.offset = KR_OFFSET_NONE;
-	}
+	/* committed; or this node no longer leads: it may or may not take effect */
+	if (r->role == KR_REPL_LEADER)
+		answer(r, w->addr, w->corr, KR_ERR_NONE, false, w->offset, out);
+	else
+		answer(r, w->addr, w->corr, KR_ERR_NOT_LEADER_OR_FOLLOWER, true, 0, out);
 	w->active = false;
 }
