@@ -247,9 +247,17 @@ while [ "$(date +%s)" -lt "$END" ]; do
 	round=$((round + 1))
 	RH=$OUT/round-$round.history
 	cp "$OUT/open" "$RH"
-	FROM=$(kctl --bootstrap-server "$(servers)" --timeout-ms 5000 --json describe --status 2>/dev/null |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["highWatermark"])') ||
-		{ log "round $round: no leader answers"; FAILED=1; break; }
+	# the round's records start at the leader's high watermark; a leader that has not
+	# yet committed in its epoch reports -1 (not yet known), so ask again until it has
+	FROM=-1
+	hw_by=$(($(date +%s) + 15))
+	while [ "$(date +%s)" -lt "$hw_by" ]; do
+		FROM=$(kctl --bootstrap-server "$(servers)" --timeout-ms 5000 --json describe --status 2>/dev/null |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["highWatermark"])' 2>/dev/null) || FROM=-1
+		[ "$FROM" -ge 0 ] && break
+		sleep 0.2
+	done
+	[ "$FROM" -ge 0 ] || { log "round $round: no leader answers with a high watermark"; FAILED=1; break; }
 	if [ "$TRANSPORT" = af_xdp ]; then
 		ip netns exec "$KRAFTD_NS-hub" python3 "$WORKLOAD" run --kraftctl "$KCTL" --servers "$(servers)" \
 			--clients "$CLIENTS" --seconds "$ROUND" --timeout-ms 3000 --prefix "r$round" --out "$RH.w" >"$RH.out" &
