@@ -2140,9 +2140,9 @@ voter_changes_are_refused_with_kafkas_errors(void **state)
 static void
 a_leader_that_removed_itself_leads_until_the_change_commits(void **state)
 {
-	struct kr_voter v1 = voter_of(1);
+	struct kr_voter v1 = voter_of(1), v2 = voter_of(2);
 	struct rnode *n = committed_leader(3);
-	uint64_t off = 0;
+	uint64_t off = 0, end;
 
 	(void)state;
 	assert_int_equal(
@@ -2161,6 +2161,19 @@ a_leader_that_removed_itself_leads_until_the_change_commits(void **state)
 	fetch_dir(n, 3, 3, 3, 1, kr_log_end(n->log), 1, 1);
 	fetch_dir(n, 2, 2, 3, 1, kr_log_end(n->log), 1, 1);
 	assert_int_equal(count_events(n, KR_EV_LEFT_VOTERS), 1); /* once */
+	/* from then on it takes nothing more while its control plane resigns: no append,
+	 * no change, no renewal of the set */
+	end = kr_log_end(n->log);
+	clear(n);
+	append_req(n, 10, 0, 0, 1, 4);
+	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,
+			 KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	v2.ep.port = 7001;
+	assert_int_equal(
+		kr_repl_voters_change(&n->r, KR_VOTERS_OP_UPDATE, &v2, n->now, &n->out, &off),
+		KR_ERR_NOT_LEADER_OR_FOLLOWER);
+	assert_int_equal(kr_repl_voters_renew(&n->r, n->now, &n->out), 0);
+	assert_int_equal(kr_log_end(n->log), end);
 	rnode_free(n);
 }
 

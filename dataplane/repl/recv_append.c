@@ -79,7 +79,8 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	bool pushed;
 
 	/* guard */
-	if (r->role != KR_REPL_LEADER) {
+	if (r->role != KR_REPL_LEADER || r->lead.left_sent) {
+		/* a leader whose own removal committed appends nothing more: it resigns */
 		answer(r, addr, corr, KR_ERR_NOT_LEADER_OR_FOLLOWER, 0, 0, out);
 		return;
 	}

@@ -206,8 +206,8 @@ kr_repl_voters_renew(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	uint64_t last = kr_vh_latest_offset(&r->voters);
 	int rc;
 
-	if (r->role != KR_REPL_LEADER || !r->cfg.dynamic || last == KR_OFFSET_NONE ||
-	    r->hw == KR_OFFSET_NONE || last >= r->hw || !rp_room(out, 4))
+	if (r->role != KR_REPL_LEADER || r->lead.left_sent || !r->cfg.dynamic ||
+	    last == KR_OFFSET_NONE || r->hw == KR_OFFSET_NONE || last >= r->hw || !rp_room(out, 4))
 		return 0; /* not the leader, static, or the last record not committed yet */
 	rc = append_voters(r, kr_vh_latest(&r->voters), now, out);
 	if (rc != 0)
@@ -242,8 +242,8 @@ kr_repl_voters_change(struct kr_repl *r, enum kr_voters_op op, const struct kr_v
 	int k = kr_voters_find_key(cur, v->id, v->dir);
 	int rc;
 
-	if (r->role != KR_REPL_LEADER)
-		return KR_ERR_NOT_LEADER_OR_FOLLOWER;
+	if (r->role != KR_REPL_LEADER || r->lead.left_sent)
+		return KR_ERR_NOT_LEADER_OR_FOLLOWER; /* (it removed itself: resigning) */
 	if (!rp_voters_known(r))
 		return KR_ERR_UNSUPPORTED_VERSION;
 	/* the leader fenced earlier leaders (committed its own epoch's first record), and

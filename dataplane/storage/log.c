@@ -1624,6 +1624,12 @@ kr_log_reset(struct kr_log *log, uint64_t start)
 /* ---- accessors ---- */
 
 uint64_t
+kr_log_mutations(const struct kr_log *log)
+{
+	return log->mutations;
+}
+
+uint64_t
 kr_log_start(const struct kr_log *log)
 {
 	return log->nsegs ? log->segs[0].base_offset : log->empty_base;

@@ -396,6 +396,10 @@ int64_t kr_log_delete_prefix(struct kr_log *log, uint64_t upto);
  */
 int kr_log_reset(struct kr_log *log, uint64_t start);
 
+/** How many times offsets were removed from this log (truncation, reset, prefix delete):
+ * a reader that remembers what it read up to some offset reads again when it changes. */
+uint64_t kr_log_mutations(const struct kr_log *log);
+
 uint64_t kr_log_start(const struct kr_log *log);
 uint64_t kr_log_end(const struct kr_log *log);	       /* the log end offset (LEO) */
 uint64_t kr_log_durable_end(const struct kr_log *log); /* flushed (= LEO in memory mode) */

@@ -405,7 +405,8 @@ int kr_repl_voters_renew(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
  *                           (UPDATE) its endpoint is what the set says already
  *   LOG_FULL                the log has no room
  * A leader that removes itself leads on, not counted, until the change commits; then
- * it emits KR_EV_LEFT_VOTERS (its control plane resigns).
+ * it emits KR_EV_LEFT_VOTERS (its control plane resigns) and refuses every append and
+ * change (NOT_LEADER_OR_FOLLOWER) until it does.
  * @return KR_ERR_NONE with *offset the record's offset, or the error.
  */
 uint16_t kr_repl_voters_change(struct kr_repl *r, enum kr_voters_op op, const struct kr_voter *v,

@@ -139,6 +139,8 @@ void
 check_restart(struct sim *s, struct node *nd)
 {
 	(void)s;
+	nd->vv.log = NULL; /* a new log: read its voter sets again */
+	nd->left_end = KR_OFFSET_NONE;
 	nd->seen_epoch = nd->disk.epoch;
 	nd->last_hw = KR_OFFSET_NONE;
 	nd->fatal = 0;
@@ -246,7 +248,7 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 		check_violation(s, "node %d: dataplane sent %s in epoch %u, not yet persisted (%u)",
 				nd->id, kr_api_name(m->api), e, nd->disk.epoch);
 	if (m->api == KR_API_FETCH && m->u.fetch.durable_offset != KR_OFFSET_NONE &&
-	    m->u.fetch.durable_offset > 0 && !nd->reformatted) {
+	    m->u.fetch.durable_offset > 0) {
 		/* remember what it claims to hold, as its log is now (true when said: its
 		 * storage may lose it later -- a crash in memory mode, damage on disk) */
 		struct kr_log_span sp;
@@ -268,6 +270,7 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 			.crc = h.crc,
 			.leader_epoch = e,
 		};
+		memcpy(nd->claims[e % SIM_CLAIM_EPOCHS].dir, nd->dir_id, KR_UUID_BYTES);
 	}
 	if (m->api == KR_API_FETCH && e > nd->spoke_epoch)
 		nd->spoke_epoch = e;
@@ -283,6 +286,119 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 				"fence rule: node %d acknowledged an append under epoch %u after "
 				"voting in epoch %u",
 				nd->id, e, nd->vote_epoch);
+}
+
+/* ---- voter sets, read from the logs ---- */
+
+/* The set a voters batch b holds, or -1 if it is not one valid voters record. */
+static int
+batch_set(const uint8_t *b, const struct kr_batch_hdr *h, struct kr_voter_set *set)
+{
+	uint32_t len;
+
+	if (h->record_count != 1 || h->length < KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES)
+		return -1;
+	len = kr_get_le32(b + KR_BATCH_HDR_BYTES);
+	if (KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES + (uint64_t)len != h->length)
+		return -1;
+	return kr_voters_record_decode(b + KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES, len, set) == 0
+		       ? 0
+		       : -1;
+}
+
+bool
+sim_in_set(const struct kr_voter_set *set, const struct node *nd)
+{
+	return kr_voters_find_key(set, nd->id, nd->dir_id) >= 0;
+}
+
+/* A leader appended a voters record that changes the set: the rules it must have kept.
+ * The last change is committed (one at a time), and the leader had committed a record of
+ * its own epoch first (else an earlier leader's change may still be in flight: Raft's
+ * known single-server change bug). */
+static void
+check_change_rules(struct sim *s, struct node *nd, const struct vview *v)
+{
+	uint32_t k = s->committed_n;
+	bool own = false;
+
+	if (v->prev_off != KR_OFFSET_NONE && v->prev_off >= s->committed_end)
+		check_violation(s,
+				"leader %d (epoch %u) appended a voter change at %" PRIu64
+				" while the one at %" PRIu64
+				" was not committed (committed end %" PRIu64 ")",
+				nd->id, v->epoch, v->off, v->prev_off, s->committed_end);
+	while (k > 0 && s->committed[k - 1].epoch >= v->epoch && !own)
+		own = s->committed[--k].epoch == v->epoch && s->committed[k].base < v->off;
+	if (!own)
+		check_violation(s,
+				"leader %d appended a voter change at %" PRIu64
+				" in epoch %u before a record of its epoch was committed",
+				nd->id, v->off, v->epoch);
+}
+
+const struct vview *
+sim_voters(struct sim *s, struct node *nd)
+{
+	struct vview *v = &nd->vv;
+	uint64_t end;
+
+	if (nd->log == NULL)
+		return v; /* never started: what it was last read as */
+	end = kr_log_end(nd->log);
+	if (v->log != nd->log || v->mutations != kr_log_mutations(nd->log) || v->scanned > end ||
+	    v->scanned < kr_log_start(nd->log)) {
+		v->log = nd->log;
+		v->mutations = kr_log_mutations(nd->log);
+		v->scanned = kr_log_start(nd->log);
+		v->off = v->prev_off = KR_OFFSET_NONE;
+		v->epoch = 0;
+		/* before any voters record: the bootstrap set of an initial voter's directory;
+		 * a joining directory knows none until it reads one */
+		v->set = nd->initial ? s->boot : (struct kr_voter_set){0};
+		v->prev = v->set;
+	}
+	while (v->scanned < end) {
+		struct kr_log_span sp;
+		uint32_t pos = 0;
+
+		if (kr_log_read(nd->log, v->scanned, end, UINT32_MAX, &sp) != 0 || sp.len == 0)
+			break;
+		while (pos < sp.len) {
+			const uint8_t *b = sp.data + pos;
+			struct kr_batch_hdr h;
+			struct kr_voter_set set;
+
+			kr_batch_hdr_get(b, &h);
+			pos += h.length;
+			if (kr_batch_control_type(h.attributes) != KR_CONTROL_VOTERS)
+				continue;
+			if (batch_set(b, &h, &set) != 0) {
+				check_violation(s,
+						"node %d: its log holds a voters record at %" PRIu64
+						" that does not decode",
+						nd->id, h.base_offset);
+				continue;
+			}
+			if (v->set.n > 0 &&
+			    kr_voters_diff(&v->set, &set, NULL) == KR_VOTERS_ILLEGAL)
+				check_violation(s,
+						"node %d: the voters record at %" PRIu64
+						" changes more than one voter",
+						nd->id, h.base_offset);
+			v->prev = v->set;
+			v->prev_off = v->off;
+			v->set = set;
+			v->off = h.base_offset;
+			v->epoch = h.epoch;
+			/* appended by this node as leader of the batch's epoch: a change it made */
+			if (nd->r->role == KR_REPL_LEADER && nd->r->epoch == h.epoch &&
+			    v->prev.n > 0 && kr_voters_diff(&v->prev, &set, NULL) != KR_VOTERS_SAME)
+				check_change_rules(s, nd, v);
+		}
+		v->scanned = sp.end_offset;
+	}
+	return v;
 }
 
 /* ---- the committed log ---- */
@@ -311,6 +427,21 @@ committed_push(struct sim *s, const uint8_t *b, uint32_t commit_epoch)
 	cb = &s->committed[s->committed_n++];
 	*cb = (struct committed_batch){h.base_offset, h.record_count, h.epoch,	 commit_epoch,
 				       h.crc,	      h.producer_id,  h.sequence};
+	if (kr_batch_control_type(h.attributes) == KR_CONTROL_VOTERS &&
+	    batch_set(b, &h, &s->committed_set) == 0) {
+		s->committed_set_off = h.base_offset;
+		if (s->committed_sets_n == s->committed_sets_cap) {
+			s->committed_sets_cap =
+				s->committed_sets_cap ? s->committed_sets_cap * 2 : 16;
+			s->committed_sets =
+				realloc(s->committed_sets,
+					s->committed_sets_cap * sizeof(*s->committed_sets));
+			if (s->committed_sets == NULL)
+				exit(2);
+		}
+		s->committed_sets[s->committed_sets_n++] =
+			(struct committed_set){h.base_offset, s->committed_set};
+	}
 	if (!(h.attributes & KR_BATCH_A_CONTROL) && h.producer_id >= 1000 &&
 	    h.producer_id < 1000 + SIM_CLIENTS_MAX && h.sequence < SIM_SEQ_MAX) {
 		int c = (int)(h.producer_id - 1000);
@@ -419,32 +550,36 @@ verify_log(struct sim *s, struct node *nd, uint64_t limit, const char *what)
 	nd->verified = limit > nd->verified ? limit : nd->verified;
 }
 
-/* Does node v's storage hold the batch (base, epoch, crc) that ends at hw on leader l?
- * Disk: the flush image, which survives crashes. Memory: the log of a running node.
- * Either way also what it reported holding, in l's epoch, when that was true: storage
- * can lose data the moment after a report (memory: a crash; disk: damage found at
- * restart) and no leader can know; kraftd promises no more than that. */
+/* Does voter (node v, directory dir) hold the batch (base, epoch, crc) that ends at hw on
+ * leader l? Disk: the flush image, which survives crashes. Memory: the log of a running
+ * node. Either way also what it reported holding, in l's epoch, when that was true:
+ * storage can lose data the moment after a report (memory: a crash; disk: damage found
+ * at restart) and no leader can know; kraftd promises no more than that. */
 static bool
-holds(struct sim *s, struct node *v, struct node *l, uint64_t hw, uint64_t base, uint32_t epoch,
-      uint32_t crc)
+holds(struct sim *s, struct node *v, const uint8_t *dir, struct node *l, uint64_t hw, uint64_t base,
+      uint32_t epoch, uint32_t crc)
 {
 	const struct claim *c = &v->claims[l->r->epoch % SIM_CLAIM_EPOCHS];
+	bool same_dir = memcmp(v->dir_id, dir, KR_UUID_BYTES) == 0;
+
+	if (memcmp(c->dir, dir, KR_UUID_BYTES) != 0)
+		c = &v->old_claims[l->r->epoch % SIM_CLAIM_EPOCHS];
 	struct kr_log_span sp;
 	struct kr_batch_hdr h;
 
 	/* a voter whose disk was formatted again holds nothing now, but what it reported
-	 * before was true when said: its claims stand (none are taken after the wipe) */
-	if (!s->o.memory && !v->reformatted && sim_image_holds(&v->img, base, epoch, crc))
+	 * before was true when said: its claims stand (those of that directory) */
+	if (!s->o.memory && same_dir && sim_image_holds(&v->img, base, epoch, crc))
 		return true;
 	/* only a report made to this leader in its epoch acknowledges anything to it */
-
 	if (c->end >= hw && v != l && c->leader_epoch == l->r->epoch &&
+	    memcmp(c->dir, dir, KR_UUID_BYTES) == 0 &&
 	    kr_log_read(l->log, c->base, KR_OFFSET_NONE, UINT32_MAX, &sp) == 0 && sp.len) {
 		kr_batch_hdr_get(sp.data, &h);
 		if (h.base_offset == c->base && h.epoch == c->epoch && h.crc == c->crc)
 			return true; /* its log matched the leader's up to c->end */
 	}
-	if (!s->o.memory || v->reformatted)
+	if (!s->o.memory || !same_dir)
 		return false;
 	if (!v->up || kr_log_read(v->log, base, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 ||
 	    sp.len == 0)
@@ -497,23 +632,26 @@ log_holds(const struct node *v, uint64_t base, uint32_t epoch, uint32_t crc)
 }
 
 /* Raft's commit rule exists so that no log lacking a committed entry can win an election.
- * Check that from ground truth when the HW moves: for every voter whose log lacks the
- * batch at hw - 1, count the voters that would grant it their vote, each by the log it
- * would have after a crash (its image; memory mode: its memory, and an amnesiac or
- * crashed node grants nothing). A majority means the commit was not safe. */
+ * Check that from ground truth when the HW moves: for every node that is a voter of the
+ * set its own log holds in force and whose log lacks the batch at hw - 1, count the
+ * voters of that set that would grant it their vote, each by the log it would have after
+ * a crash (its image; memory mode: its memory, and an amnesiac or crashed node grants
+ * nothing). A majority of its set means the commit was not safe. With voter changes this
+ * holds because consecutive sets differ by one voter and each change commits before the
+ * next: any majority of an older set meets a majority of the next, which holds its
+ * record and so a newer log. */
 static void
 check_electable(struct sim *s, struct node *l, uint64_t hw, const struct kr_batch_hdr *x)
 {
-	int majority = s->o.nodes / 2 + 1;
-
-	for (int i = 0; i < s->o.nodes; i++) {
+	for (int i = 0; i < s->n; i++) {
 		struct node *v = &s->nodes[i];
+		const struct kr_voter_set *set = &sim_voters(s, v)->set;
 		struct logpos best = s->o.memory ? memory_pos(v)
 				     : v->up	 ? memory_pos(v)
 						 : image_pos(v);
 		int grants = 0;
 
-		if (v->reformatted) /* an observer now: it stands for nothing */
+		if (!sim_in_set(set, v)) /* an observer: it never runs */
 			continue;
 		if (log_holds(v, x->base_offset, x->epoch, x->crc) ||
 		    (!s->o.memory && !v->up &&
@@ -521,18 +659,21 @@ check_electable(struct sim *s, struct node *l, uint64_t hw, const struct kr_batc
 			continue;
 		if (!s->o.memory && v->up && logpos_ge(image_pos(v), best))
 			best = image_pos(v); /* after a crash it might come back longer */
-		for (int k = 0; k < s->o.nodes; k++) {
-			struct node *w = &s->nodes[k];
+		for (int k = 0; k < set->n; k++) {
+			struct node *w = set->v[k].id >= 1 && set->v[k].id <= s->n
+						 ? &s->nodes[set->v[k].id - 1]
+						 : NULL;
 
 			/* a node that lost data votes for nobody until repaired; on disk the
 			 * repair marker brings a stopped node back unable to vote; a voter
-			 * whose disk was formatted again is an observer and never votes */
-			if (w->reformatted || (w->up && w->e.vote_blocked) ||
+			 * whose disk was formatted again is another directory and never votes
+			 * as this one */
+			if (w == NULL || !sim_in_set(set, w) || (w->up && w->e.vote_blocked) ||
 			    (!w->up && (s->o.memory || w->repair_target > 0)))
 				continue;
 			grants += logpos_ge(best, s->o.memory ? memory_pos(w) : image_pos(w));
 		}
-		if (grants >= majority)
+		if (grants >= (int)kr_voters_majority(set))
 			check_violation(
 				s,
 				"leader %d (epoch %u) committed up to %" PRIu64 " (offset %" PRIu64
@@ -544,10 +685,13 @@ check_electable(struct sim *s, struct node *l, uint64_t hw, const struct kr_batc
 	}
 }
 
-/* The leader's HW may not pass what a majority of voters really holds. */
+/* The leader's HW may not pass what a majority of the voters really holds: of the set in
+ * force at the end of its log (the change appended, committed or not), each voter by its
+ * directory, the leader only if it is one of them. */
 static void
 check_majority(struct sim *s, struct node *nd, uint64_t hw)
 {
+	const struct kr_voter_set *set = &sim_voters(s, nd)->set;
 	struct kr_log_span sp;
 	struct kr_batch_hdr h;
 	int count = 0;
@@ -559,15 +703,63 @@ check_majority(struct sim *s, struct node *nd, uint64_t hw)
 		return;
 	}
 	kr_batch_hdr_get(sp.data, &h);
-	for (int i = 0; i < s->o.nodes; i++)
-		count += holds(s, &s->nodes[i], nd, hw, h.base_offset, h.epoch, h.crc);
-	if (count < s->o.nodes / 2 + 1)
+	for (int i = 0; i < set->n; i++)
+		if (set->v[i].id >= 1 && set->v[i].id <= s->n)
+			count += holds(s, &s->nodes[set->v[i].id - 1], set->v[i].dir, nd, hw,
+				       h.base_offset, h.epoch, h.crc);
+	if (count < (int)kr_voters_majority(set))
 		check_violation(s,
 				"leader %d (epoch %u) moved its HW to %" PRIu64
 				" but only %d of %d voters hold offset %" PRIu64 " %s",
-				nd->id, nd->r->epoch, hw, count, s->o.nodes, hw - 1,
+				nd->id, nd->r->epoch, hw, count, set->n, hw - 1,
 				s->o.memory ? "in memory" : "durably");
 	check_electable(s, nd, hw, &h);
+}
+
+/* Voter changes, after each step of a node: its log read on (a change it appended as
+ * leader is checked against the rules there); the set its core keeps in force is the one
+ * its log holds; a leader has at most one change not yet committed; and a leader that
+ * saw its own removal committed appends nothing more. */
+static void
+check_voter_sets(struct sim *s, struct node *nd)
+{
+	const struct vview *v = sim_voters(s, nd);
+	struct kr_repl *r = nd->r;
+
+	if (s->violated || !r->cfg.dynamic)
+		return;
+	/* the core's set in force: never one from before a truncation, nor a change it has
+	 * not appended (a joining directory that has not read a record yet knows none) */
+	if (v->set.n > 0 && !kr_voters_equal(kr_vh_latest(&r->voters), &v->set))
+		check_violation(s,
+				"node %d: its core holds a set of %u voters in force (record at "
+				"%" PRId64 "), but its log's last voters record is at %" PRId64
+				" (%u voters)",
+				nd->id, kr_vh_latest(&r->voters)->n,
+				kr_vh_latest_offset(&r->voters) == KR_OFFSET_NONE
+					? -1
+					: (int64_t)kr_vh_latest_offset(&r->voters),
+				v->off == KR_OFFSET_NONE ? -1 : (int64_t)v->off, v->set.n);
+	if (r->role != KR_REPL_LEADER)
+		return;
+	if (v->prev_off != KR_OFFSET_NONE && v->prev_off >= s->committed_end &&
+	    kr_voters_diff(&v->prev, &v->set, NULL) != KR_VOTERS_SAME)
+		check_violation(s,
+				"leader %d (epoch %u) has two voter changes pending: at %" PRIu64
+				" and %" PRIu64 " (committed end %" PRIu64 ")",
+				nd->id, r->epoch, v->prev_off, v->off, s->committed_end);
+	if (nd->left_end != KR_OFFSET_NONE && nd->left_epoch == r->epoch) {
+		if (kr_log_end(nd->log) > nd->left_end)
+			check_violation(s,
+					"leader %d (epoch %u) appended at %" PRIu64
+					" after its own removal (record at %" PRIu64
+					") was committed",
+					nd->id, r->epoch, nd->left_end, v->off);
+	} else if (v->set.n > 0 && !sim_in_set(&v->set, nd) && v->off != KR_OFFSET_NONE &&
+		   r->hw != KR_OFFSET_NONE && r->hw > v->off) {
+		nd->left_end = kr_log_end(nd->log);
+		nd->left_epoch = r->epoch;
+	}
 }
 
 void
@@ -670,6 +862,8 @@ check_step(struct sim *s, struct node *nd)
 		if (r->hw != KR_OFFSET_NONE && r->hw > s->committed_end)
 			committed_extend(s, nd, r->hw);
 	}
+	if (s->o.voter_changes || r->cfg.dynamic)
+		check_voter_sets(s, nd);
 	/* everything a node believes committed is the committed log */
 	if (r->committed != KR_OFFSET_NONE)
 		verify_log(s, nd, r->committed, "believes offsets committed");
@@ -705,10 +899,39 @@ check_ack(struct sim *s, int c, uint64_t seq, uint64_t base, bool dup)
 				c, seq, base, s->committed[k].pid, s->committed[k].seq);
 }
 
+/* The operator was told its change is done at offset: a committed voters record there
+ * makes exactly that change. */
+void
+check_voters_answer(struct sim *s, const struct operator* op, uint64_t offset)
+{
+	const struct kr_voter_set *set = NULL;
+	int k;
+
+	for (uint32_t i = s->committed_sets_n; i > 0 && set == NULL; i--)
+		if (s->committed_sets[i - 1].off == offset)
+			set = &s->committed_sets[i - 1].set;
+	if (set == NULL) {
+		check_violation(s,
+				"the operator was told its voter change is done at offset %" PRIu64
+				", which is no committed voters record (committed end %" PRIu64 ")",
+				offset, s->committed_end);
+		return;
+	}
+	k = kr_voters_find_key(set, op->v.id, op->v.dir);
+	if ((op->op == KR_VOTERS_OP_REMOVE && k >= 0) || (op->op != KR_VOTERS_OP_REMOVE && k < 0) ||
+	    (op->op == KR_VOTERS_OP_UPDATE &&
+	     (set->v[k].ep.ip != op->v.ep.ip || set->v[k].ep.port != op->v.ep.port)))
+		check_violation(s,
+				"the operator was told its change of voter %d (%s) is done at "
+				"offset %" PRIu64 ", but the set committed there does not show it",
+				op->v.id, sim_op_name(op->op), offset);
+}
+
 bool
 check_liveness(struct sim *s, char *why, size_t n)
 {
 	struct node *l = NULL;
+	const struct kr_voter_set *set;
 	int following = 0;
 
 	for (int i = 0; i < s->n; i++) {
@@ -722,15 +945,26 @@ check_liveness(struct sim *s, char *why, size_t n)
 		snprintf(why, n, "no leader");
 		return false;
 	}
-	for (int i = 0; i < s->o.nodes; i++) {
+	set = &sim_voters(s, l)->set;
+	if (!sim_in_set(set, l)) {
+		snprintf(why, n, "leader %d is not a voter of its set (removed: it must resign)",
+			 l->id);
+		return false;
+	}
+	for (int i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
 
 		following +=
-			nd->up && !nd->reformatted && nd->e.epoch == l->e.epoch &&
+			nd->up && sim_in_set(set, nd) && nd->e.epoch == l->e.epoch &&
 			(nd == l || (nd->e.role == KR_ROLE_FOLLOWER && nd->e.leader_id == l->id));
 	}
-	if (following < s->o.nodes / 2 + 1) {
-		snprintf(why, n, "leader %d followed by too few voters (%d)", l->id, following);
+	if (following < (int)kr_voters_majority(set)) {
+		snprintf(why, n, "leader %d followed by too few voters (%d of %u)", l->id,
+			 following, set->n);
+		return false;
+	}
+	if (s->op.inflight) {
+		snprintf(why, n, "the operator's voter change is still pending");
 		return false;
 	}
 	for (int c = 0; c < s->pf.n_clients; c++)
@@ -790,40 +1024,18 @@ check_final(struct sim *s)
 void
 check_voters_event(struct sim *s, struct node *nd, const struct kr_event *ev)
 {
-	uint64_t off = kr_log_start(nd->log), end = kr_log_end(nd->log);
-	uint64_t want_off = KR_OFFSET_NONE;
-	struct kr_voter_set want = nd->r->cfg.boot, got = {0};
+	const struct vview *v = sim_voters(s, nd);
+	struct kr_voter_set got = {0};
 
-	while (off < end) {
-		struct kr_log_span sp;
-		uint32_t pos = 0;
-
-		if (kr_log_read(nd->log, off, end, UINT32_MAX, &sp) != 0 || sp.len == 0)
-			break;
-		while (pos < sp.len) {
-			struct kr_batch_hdr h;
-			const uint8_t *b = sp.data + pos;
-
-			kr_batch_hdr_get(b, &h);
-			if (kr_batch_control_type(h.attributes) == KR_CONTROL_VOTERS &&
-			    kr_voters_record_decode(b + KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES,
-						    h.length - KR_BATCH_HDR_BYTES -
-							    KR_RECORD_HDR_BYTES,
-						    &want) == 0)
-				want_off = h.base_offset;
-			pos += h.length;
-		}
-		off = sp.end_offset;
-	}
 	if (ev->frame_len > 0 && kr_voters_record_decode(ev->frame, ev->frame_len, &got) != 0) {
 		check_violation(s, "node %d reported a voter set that does not decode", nd->id);
 		return;
 	}
-	if (ev->offset != want_off || !kr_voters_equal(&got, &want))
+	if (ev->offset != v->off || !kr_voters_equal(&got, &v->set))
 		check_violation(s,
 				"node %d reported the voter set of offset %" PRId64
 				" (%u voters) in force, but its log's last voters record is at "
 				"%" PRId64 " (%u voters)",
 				nd->id, ev->offset == KR_OFFSET_NONE ? -1 : (int64_t)ev->offset,
-				got.n, want_off == KR_OFFSET_NONE ? -1 : (int64_t)want_off, want.n);
+				got.n, v->off == KR_OFFSET_NONE ? -1 : (int64_t)v->off, v->set.n);
 }

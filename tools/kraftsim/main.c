@@ -29,9 +29,10 @@ format_replay(const struct sim_opts *o, uint64_t seed, char *buf, size_t n)
 {
 	size_t k = (size_t)snprintf(buf, n,
 				    "kraftsim --nodes %d --observers %d --durability %s --seed "
-				    "%" PRIu64 " --seeds 1 --steps %" PRIu64 "%s%s",
+				    "%" PRIu64 " --seeds 1 --steps %" PRIu64 "%s%s%s",
 				    o->nodes, o->observers, o->memory ? "memory" : "disk", seed,
-				    o->steps, o->auth ? " --auth" : "",
+				    o->steps, o->voter_changes ? " --voter-changes" : "",
+				    o->auth ? " --auth" : "",
 				    o->no_send_checks ? " --no-send-checks" : "");
 
 	for (int b = 0; b < KR_BUG_COUNT && k < n; b++)
@@ -109,7 +110,7 @@ usage(FILE *f)
 		"usage: kraftsim [--nodes N] [--observers K] [--durability disk|memory]\n"
 		"                [--seed S] [--seeds K] [--steps T] [--bug NAME]...\n"
 		"                [--sabotage NAME] [--auth] [--no-send-checks] [--verbose]\n"
-		"                [--faults KIND,...]\n"
+		"                [--faults KIND,...] [--voter-changes]\n"
 		"       kraftsim --list-bugs | --list-sabotage\n"
 		"\n"
 		"Runs seeds S..S+K-1 (default 1, 1) of an N-voter (default 3) cluster with K\n"
@@ -128,6 +129,12 @@ usage(FILE *f)
 		"  --bug NAME       plant a bug in the cores (repeatable); --list-bugs names them\n"
 		"  --sabotage NAME  corrupt the simulator's view of the world once, to prove a\n"
 		"                   checker fires; --list-sabotage names them\n"
+		"  --voter-changes  an operator changes the voter set while the faults go on:\n"
+		"                   adds observers and re-formatted nodes, removes voters (the\n"
+		"                   leader too), moves endpoints, one VOTERS_CHANGE at a time\n"
+		"                   (sometimes impatient); checked: one change pending, each\n"
+		"                   after the leader's first commit, commits counted under the\n"
+		"                   set in force, a removed leader appending nothing more\n"
 		"  --auth           with a cluster key: every frame sealed and checked (peer\n"
 		"                   authentication), duplicates then refused as replays\n"
 		"  --no-send-checks skip the checks that judge a control frame as it leaves\n"
@@ -178,6 +185,7 @@ main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},
 		{"auth", no_argument, NULL, 'A'},
 		{"no-send-checks", no_argument, NULL, 'N'},
+		{"voter-changes", no_argument, NULL, 'V'},
 		{"abort-at-step", required_argument, NULL, 'S'},
 		{"faults", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
@@ -269,6 +277,9 @@ main(int argc, char **argv)
 			break;
 		case 'N':
 			o.no_send_checks = true;
+			break;
+		case 'V':
+			o.voter_changes = true;
 			break;
 		case 'F': {
 			int64_t m = parse_faults(optarg);

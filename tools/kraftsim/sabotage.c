@@ -17,7 +17,7 @@
 static struct node *
 leader(struct sim *s)
 {
-	for (int i = 0; i < s->o.nodes; i++) {
+	for (int i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
 
 		if (nd->up && nd->e.role == KR_ROLE_LEADER && nd->r->role == KR_REPL_LEADER &&
@@ -31,7 +31,7 @@ leader(struct sim *s)
 static struct node *
 follower(struct sim *s)
 {
-	for (int i = 0; i < s->o.nodes; i++) {
+	for (int i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
 
 		if (nd->up && nd->e.role == KR_ROLE_FOLLOWER && nd->r->role == KR_REPL_FOLLOWER &&

@@ -20,14 +20,15 @@
 #define SIM_CLIENTS_MAX 4
 #define SIM_WALL0 (1700000000LL * 1000000) /* the wall clock at simulated time 0 (us) */
 #define SIM_FAULT_KINDS 9
-#define SIM_PLANES 3	      /* control, dataplane, flush */
-#define SIM_RING_CAP 32	      /* elements per ring between the planes */
-#define SIM_RX_CAP 512	      /* datagrams a node's port holds; more are lost */
-#define SIM_SEQ_MAX 65536     /* appends per client in one run */
-#define SIM_TRACE 64	      /* events kept for a violation report */
-#define SIM_GRANTS 64	      /* the latest votes granted, per node */
-#define SIM_CLAIM_EPOCHS 16   /* per node: the latest durable-offset report per epoch */
-#define SIM_CLIENT_ADDR 10000 /* client c has address SIM_CLIENT_ADDR + c */
+#define SIM_PLANES 3		     /* control, dataplane, flush */
+#define SIM_RING_CAP 32		     /* elements per ring between the planes */
+#define SIM_RX_CAP 512		     /* datagrams a node's port holds; more are lost */
+#define SIM_SEQ_MAX 65536	     /* appends per client in one run */
+#define SIM_TRACE 64		     /* events kept for a violation report */
+#define SIM_GRANTS 64		     /* the latest votes granted, per node */
+#define SIM_CLAIM_EPOCHS 16	     /* per node: the latest durable-offset report per epoch */
+#define SIM_CLIENT_ADDR 10000	     /* client c has address SIM_CLIENT_ADDR + c */
+#define SIM_OPERATOR SIM_CLIENTS_MAX /* the operator's address: SIM_CLIENT_ADDR + this */
 #define SIM_SEGMENT_BYTES KR_LOG_SEGMENT_BYTES_MIN /* small: recovery crosses segments */
 
 struct sim; /* the world of one seed */
@@ -90,9 +91,31 @@ struct datagram {
 	uint8_t *bytes;
 };
 
+/* The voter set in force at the end of a node's log, as the checker reads it from the log
+ * itself (check.c, sim_voters): kept up as the log grows, read again from the start after
+ * a truncation or a restart. Independent of the core's own history of sets. */
+struct vview {
+	const struct kr_log *log; /* read from this log (NULL: read again) */
+	uint64_t mutations;	  /* the log's count when it was read */
+	uint64_t scanned;	  /* read up to this offset */
+	uint64_t off, prev_off;	  /* the last two voters records (KR_OFFSET_NONE: none) */
+	uint32_t epoch;		  /* the batch epoch of the last one */
+	struct kr_voter_set set;  /* in force at the log end (empty: not known yet) */
+	struct kr_voter_set prev; /* in force before the last record */
+};
+
 struct node {
 	int32_t id;
-	bool voter;
+	/* the directory id its disk holds now (changes when it is formatted again), and
+	 * whether that directory was formatted with the initial voter set (the bootstrap
+	 * set: every node at first, observers too; none after a re-format) */
+	uint8_t dir_id[KR_UUID_BYTES];
+	bool initial;
+	struct vview vv;
+	/* a leader whose own removal it saw committed: its log end then (KR_OFFSET_NONE:
+	 * not seen); it may append nothing more in that epoch */
+	uint64_t left_end;
+	uint32_t left_epoch;
 	bool up;
 	bool paused;
 	int64_t paused_until;
@@ -107,8 +130,7 @@ struct node {
 	int64_t clock_offset; /* local clock = global + this (only grows: forward jumps) */
 	uint64_t incarnation; /* this start's (the restart path takes it from the disk) */
 	uint32_t starts;
-	bool exiting;	  /* it exits after this step (a durable write failed: status 3) */
-	bool reformatted; /* its disk was wiped and formatted again: an observer now */
+	bool exiting; /* it exits after this step (a durable write failed: status 3) */
 
 	struct sim *sim; /* the harnesses' operations get the node */
 
@@ -161,11 +183,15 @@ struct node {
 	 * the last SIM_CLAIM_EPOCHS epochs: one can reach an old leader (paused, or the
 	 * datagram late) long after the node moved on */
 	struct claim {
-		uint64_t end;	       /* the durable offset it reported */
-		uint64_t base;	       /* the batch ending there, as its log held it */
-		uint32_t epoch, crc;   /* of that batch */
-		uint32_t leader_epoch; /* the epoch of the Fetch that carried it (0: none) */
+		uint64_t end;		    /* the durable offset it reported */
+		uint64_t base;		    /* the batch ending there, as its log held it */
+		uint32_t epoch, crc;	    /* of that batch */
+		uint32_t leader_epoch;	    /* the epoch of the Fetch that carried it (0: none) */
+		uint8_t dir[KR_UUID_BYTES]; /* the directory that said it */
 	} claims[SIM_CLAIM_EPOCHS];
+	/* the claims of the directory before the last re-format (a leader may still count
+	 * what that directory reported) */
+	struct claim old_claims[SIM_CLAIM_EPOCHS];
 	/* every vote it granted, as the candidates saw it leave (survives its crashes): a
 	 * node never grants two candidates in one epoch, whatever its file lost */
 	struct grant {
@@ -189,6 +215,29 @@ struct client {
 	uint32_t attempts;
 	bool done; /* stop issuing new appends */
 };
+
+/* An operator changing the voter set (--voter-changes): one VOTERS_CHANGE at a time to the
+ * node it believes leads, as kraftctl add-voter / remove-voter / update-voter would send
+ * it; sometimes impatient (a short timeout, then another change). */
+struct operator
+{
+	bool on;
+	bool inflight;
+	uint32_t corr;
+	int32_t target;
+	int64_t next_at, timeout_at;
+	int64_t every_us;    /* think time between changes */
+	int64_t patience_us; /* how long it waits for an answer */
+	uint8_t op;	     /* enum kr_voters_op */
+	struct kr_voter v;
+	uint64_t sent, done, refused, unknown;
+};
+
+static inline const char *
+sim_op_name(unsigned op)
+{
+	return op == KR_VOTERS_OP_ADD ? "add" : op == KR_VOTERS_OP_REMOVE ? "remove" : "update";
+}
 
 struct profile {
 	double p_drop, p_dup;
@@ -243,6 +292,7 @@ struct sim_opts {
 	bool no_send_checks; /* skip the checks that judge a control frame as it leaves against
 			      * the quorum-state file: only crashes can then show the bug */
 	uint64_t abort_at_step; /* self-test of the core-assertion report: abort() there */
+	bool voter_changes;	/* an operator adds, removes and updates voters */
 	uint32_t faults;	/* fault kinds left out (bit k: sim_fault_names[k]); 0: all */
 };
 
@@ -271,11 +321,21 @@ struct sim {
 	uint64_t net_seq;
 
 	struct client clients[SIM_CLIENTS_MAX];
+	struct operator op;
+	struct kr_voter_set boot; /* the initial voters, as formatted */
 
 	/* ground truth */
 	struct committed_batch *committed;
 	uint32_t committed_n, committed_cap;
 	uint64_t committed_end;
+	/* the last committed voters record (the bootstrap set before one), and every one */
+	struct kr_voter_set committed_set;
+	uint64_t committed_set_off;
+	struct committed_set {
+		uint64_t off;
+		struct kr_voter_set set;
+	} * committed_sets;
+	uint32_t committed_sets_n, committed_sets_cap;
 	struct {
 		int32_t id;	      /* 0: none seen */
 		uint64_t incarnation; /* of the node when its dataplane led (0: never) */
@@ -316,10 +376,14 @@ bool sim_image_holds(const struct image *img, uint64_t base, uint32_t epoch, uin
 void check_violation(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void check_step(struct sim *s, struct node *nd);
 void check_voters_event(struct sim *s, struct node *nd, const struct kr_event *ev);
+const struct vview *sim_voters(struct sim *s, struct node *nd);
+/* Is (id, the directory node nd holds now) in set? */
+bool sim_in_set(const struct kr_voter_set *set, const struct node *nd);
 void check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a);
 void check_control_send(struct sim *s, struct node *nd, const struct kr_el_action *a);
 void check_persisted(struct sim *s, struct node *nd, const struct kr_quorum_state *qs);
 void check_ack(struct sim *s, int client, uint64_t seq, uint64_t base, bool dup);
+void check_voters_answer(struct sim *s, const struct operator* op, uint64_t offset);
 
 /* sabotage.c: break the simulator's picture once, to prove a checker fires */
 int sabotage_find(const char *name);
@@ -366,6 +430,8 @@ enum {
 	TR_REFUSED,	 /* a start refused (a = -errno) */
 	TR_PLANE_PAUSE,	 /* one thread stops (a = plane) until c */
 	TR_PLANE_RESUME, /* it goes on (a = plane) */
+	TR_VOTERS_SEND,	 /* the operator asks for a voter change (a = op, b = voter, c = corr) */
+	TR_VOTERS_ANSWER, /* and hears (a = error, b = outcome unknown, c = offset) */
 };
 
 #endif /* KRAFTSIM_SIM_H */

@@ -160,6 +160,14 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 	case TR_REFORMAT:
 		snprintf(p, left, "DISK WIPED and formatted again: an observer from now on");
 		break;
+	case TR_VOTERS_SEND:
+		snprintf(p, left, "operator asks it to %s voter %d (correlation %" PRId64 ")",
+			 sim_op_name((unsigned)t->a), t->b, t->c);
+		break;
+	case TR_VOTERS_ANSWER:
+		snprintf(p, left, "operator hears: %s%s, offset %" PRId64,
+			 kr_error_name((unsigned)t->a), t->b ? " (outcome unknown)" : "", t->c);
+		break;
 	case TR_EXIT:
 		snprintf(p, left, "EXITS: a durable write or sync failed");
 		break;
@@ -549,7 +557,7 @@ global(const struct node *nd, int64_t t)
 	return t == NEVER || t == INT64_MIN ? t : t - nd->clock_offset;
 }
 
-static bool may_lose(const struct sim *s, const struct node *nd);
+static bool may_lose(struct sim *s, const struct node *nd);
 
 /* What node nd's restart path is told: its data directory on its simulated disk. */
 static struct kr_restart_config
@@ -594,6 +602,9 @@ node_format(struct sim *s, struct node *nd, bool initial)
 		fprintf(stderr, "kraftsim: format %s: %s\n", nd->dir, err);
 		exit(2);
 	}
+	s->boot = set;
+	memcpy(nd->dir_id, id.directory_id, KR_UUID_BYTES);
+	nd->initial = initial;
 }
 
 /* A start, through kraftd's own restart path (include/kraft/restart.h) on the node's
@@ -850,23 +861,21 @@ node_exit(struct sim *s, struct node *nd)
 
 /* A disk wiped and formatted again without --initial-controllers, as an operator
  * replacing a failed disk would: the node comes back with a new directory id, an
- * observer, its votes and log gone. Only while the voters left (not re-formatted) can
- * still form a majority with one more lost, and the others could lose data now. */
+ * observer, its votes and log gone (until the operator, with --voter-changes, removes
+ * the old directory and adds the new one). Only while every set that holds it keeps a
+ * majority without it. */
 static void
 node_reformat(struct sim *s, struct node *nd)
 {
-	int gone = 0;
-
-	for (int i = 0; i < s->o.nodes; i++)
-		gone += s->nodes[i].reformatted;
-	if (nd->voter && (s->o.nodes - gone - 1 < s->o.nodes / 2 + 1 || !may_lose(s, nd)))
+	if (!may_lose(s, nd))
 		return;
 	if (nd->up)
 		node_crash(s, nd, rnd_between(s, s->pf.down_min_us, s->pf.down_max_us));
 	simfs_wipe(nd->fs);
+	/* the old directory's reports stay true of when they were made */
+	memcpy(nd->old_claims, nd->claims, sizeof(nd->claims));
+	memset(nd->claims, 0, sizeof(nd->claims));
 	node_format(s, nd, false);
-	nd->reformatted = nd->reformatted || nd->voter;
-	nd->voter = false;
 	nd->img.n = nd->img.len = 0;
 	nd->img.start = 0;
 	nd->disk = (struct kr_quorum_state){.leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
@@ -1366,7 +1375,7 @@ static void
 client_retry(struct sim *s, struct client *c, int32_t hint)
 {
 	c->inflight = false;
-	c->target = hint > 0 && hint <= s->o.nodes ? hint : random_node(s);
+	c->target = hint > 0 && hint <= s->n ? hint : random_node(s);
 	c->next_at = s->now + 200 + (int64_t)rnd(s, 2000);
 	sim_trace(s, TR_CLIENT_RETRY, c->target, c->idx, 0, (int64_t)c->seq, 0);
 }
@@ -1422,6 +1431,152 @@ client_hears(struct sim *s, struct client *c, const uint8_t *b, size_t len)
 		     a->error == KR_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER ? KR_NODE_NONE : a->leader_id);
 }
 
+/* ---- the operator: voter changes ---- */
+
+static struct node *
+node_by_id(struct sim *s, int32_t id)
+{
+	return id >= 1 && id <= s->n ? &s->nodes[id - 1] : NULL;
+}
+
+static bool set_survives(const struct sim *s, const struct kr_voter_set *set,
+			 const struct node *nd);
+
+/* The next change, chosen as an operator who just looked at the leader's set would: the
+ * old directory of a replaced disk out first, then a node in or a voter out (never one
+ * that leaves the new set without a majority able to vote), or an endpoint moved. */
+static bool
+op_choose(struct sim *s, struct operator* op)
+{
+	int32_t l = current_leader(s);
+	const struct kr_voter_set *cur =
+		l > 0 ? &sim_voters(s, &s->nodes[l - 1])->set : &s->committed_set;
+	int stale[KR_VOTERS_MAX], ns = 0, cand[SIM_NODES_MAX], nc = 0;
+	struct kr_voter_set next = *cur;
+	uint64_t pick = rnd(s, 10);
+	int k;
+
+	if (cur->n == 0)
+		return false;
+	for (int i = 0; i < cur->n; i++) {
+		struct node *w = node_by_id(s, cur->v[i].id);
+
+		if (w != NULL && !sim_in_set(cur, w))
+			stale[ns++] = i; /* its disk was formatted again */
+	}
+	for (int i = 0; i < s->n; i++)
+		if (kr_voters_find(cur, s->nodes[i].id) < 0)
+			cand[nc++] = i;
+	if (ns > 0 && pick < 6) {
+		op->op = KR_VOTERS_OP_REMOVE;
+		k = stale[rnd(s, (uint64_t)ns)];
+		op->v = cur->v[k];
+	} else if (nc > 0 && cur->n < KR_VOTERS_MAX && (pick < 5 || cur->n == 1)) {
+		struct node *a = &s->nodes[cand[rnd(s, (uint64_t)nc)]];
+
+		op->op = KR_VOTERS_OP_ADD;
+		op->v = (struct kr_voter){
+			.id = a->id, .ep = {.ip = 0x0a000000u + (uint32_t)a->id, .port = 9093}};
+		memcpy(op->v.dir, a->dir_id, KR_UUID_BYTES);
+		next.v[next.n++] = op->v;
+	} else if (pick < 8 && cur->n > 1) {
+		op->op = KR_VOTERS_OP_REMOVE;
+		k = (int)rnd(s, cur->n);
+		op->v = cur->v[k];
+		memmove(&next.v[k], &next.v[k + 1], (size_t)(next.n - k - 1) * sizeof(next.v[0]));
+		next.n--;
+	} else {
+		op->op = KR_VOTERS_OP_UPDATE;
+		k = (int)rnd(s, cur->n);
+		op->v = cur->v[k];
+		op->v.ep.port = op->v.ep.port == 9093 ? 9094 : 9093;
+	}
+	/* a fault budget, as for crashes: the set it makes keeps a majority that can vote */
+	return set_survives(s, &next, NULL);
+}
+
+static void
+op_send(struct sim *s, struct operator* op)
+{
+	uint8_t buf[256];
+	struct kr_msg m = {.api = KR_API_VOTERS_CHANGE};
+	struct kr_frame_hdr h;
+	int len;
+
+	m.u.voters_change = (struct kr_voters_change_req){
+		.op = op->op, .voter_id = op->v.id, .ip = op->v.ep.ip, .port = op->v.ep.port};
+	memcpy(m.u.voters_change.directory_id, op->v.dir, KR_UUID_BYTES);
+	memset(&h, 0, sizeof(h));
+	h.sender_id = KR_NODE_NONE;
+	h.correlation_id = ++op->corr;
+	h.flags = s->wire.flags;
+	len = kr_frame_encode(buf, sizeof(buf), &h, &m);
+	if (len <= 0) {
+		check_violation(s, "the operator's VOTERS_CHANGE would not encode (%d)", len);
+		return;
+	}
+	if (s->o.auth)
+		kr_auth_seal_next(&s->client_auth, buf, (size_t)len, s->now + SIM_WALL0);
+	op->inflight = true;
+	op->timeout_at = s->now + op->patience_us;
+	op->sent++;
+	sim_trace(s, TR_VOTERS_SEND, op->target, op->op, op->v.id, op->corr, 0);
+	net_send(s, -(SIM_OPERATOR + 1), (uint64_t)op->target, buf, (size_t)len);
+}
+
+static void
+op_step(struct sim *s, struct operator* op)
+{
+	int32_t l = current_leader(s);
+
+	if (op->inflight) { /* no answer in time: it may or may not happen; on to the next */
+		op->inflight = false;
+		op->unknown++;
+		op->next_at = s->now + (int64_t)rnd(s, (uint64_t)op->every_us + 1);
+		return;
+	}
+	/* the leader, as describe shows it, or now and then any node (it points onwards) */
+	op->target = l > 0 && rnd(s, 5) > 0 ? l : 1 + (int32_t)rnd(s, (uint64_t)s->n);
+	if (op_choose(s, op))
+		op_send(s, op);
+	else
+		op->next_at = s->now + (int64_t)rnd(s, (uint64_t)op->every_us + 1);
+}
+
+static int64_t
+op_next(const struct sim *s, const struct operator* op)
+{
+	if (!op->on)
+		return NEVER;
+	if (op->inflight)
+		return op->timeout_at;
+	return s->healing ? NEVER : op->next_at;
+}
+
+static void
+op_hears(struct sim *s, struct operator* op, const uint8_t *b, size_t len)
+{
+	struct kr_frame f;
+	struct kr_msg m;
+	const struct kr_voters_change_resp *a = &m.u.voters_change_resp;
+
+	if (kr_frame_decode(&s->wire, b, len, &f) != 0 || kr_msg_decode(&f, &m) != 0 ||
+	    m.api != KR_API_VOTERS_CHANGE_RESP || !op->inflight || f.hdr.correlation_id != op->corr)
+		return; /* stale or foreign */
+	sim_trace(s, TR_VOTERS_ANSWER, f.hdr.sender_id, a->error, a->outcome_unknown,
+		  a->offset == KR_OFFSET_NONE ? -1 : (int64_t)a->offset, 0);
+	op->inflight = false;
+	op->next_at = s->now + (int64_t)rnd(s, (uint64_t)op->every_us + 1);
+	if (a->error == KR_ERR_NONE) {
+		op->done++;
+		check_voters_answer(s, op, a->offset);
+	} else if (a->outcome_unknown) {
+		op->unknown++;
+	} else {
+		op->refused++;
+	}
+}
+
 /* ---- faults ---- */
 
 static int32_t
@@ -1445,21 +1600,48 @@ current_leader(const struct sim *s)
  * until it has caught up with a leader, so a majority of such nodes can never elect
  * one: kraftd promises safety always and liveness only while a majority keeps its log.
  * Faults that lose data stop short of that. */
+/* Do the voters of set, but nd (NULL: none), still form a majority that can vote? A
+ * voter whose node holds another directory now counts as lost. */
 static bool
-may_lose(const struct sim *s, const struct node *nd)
+set_survives(const struct sim *s, const struct kr_voter_set *set, const struct node *nd)
 {
-	int lost = 0;
+	int ok = 0;
 
-	if (!nd->voter)
-		return true;
-	for (int i = 0; i < s->o.nodes; i++) {
-		const struct node *v = &s->nodes[i];
+	for (int i = 0; i < set->n; i++) {
+		const struct node *w = set->v[i].id >= 1 && set->v[i].id <= s->n
+					       ? &s->nodes[set->v[i].id - 1]
+					       : NULL;
 
 		/* a storage fault in memory mode is a crash to come: the node exits on it */
-		lost += !v->up || v->e.vote_blocked || v->reformatted || v == nd ||
-			(s->o.memory && v->storage_fault);
+		if (w == NULL || w == nd || !sim_in_set(set, w) || !w->up || w->e.vote_blocked ||
+		    (s->o.memory && w->storage_fault))
+			continue;
+		ok++;
 	}
-	return s->o.nodes - lost >= s->o.nodes / 2 + 1; /* the others still form a majority */
+	return ok >= (int)kr_voters_majority(set);
+}
+
+/* Every set that is or may come into force: the committed one and what each node's log
+ * holds (an uncommitted change included). */
+static bool
+sets_survive(struct sim *s, const struct node *nd)
+{
+	if (nd != NULL && sim_in_set(&s->committed_set, nd) &&
+	    !set_survives(s, &s->committed_set, nd))
+		return false;
+	for (int i = 0; i < s->n; i++) {
+		const struct kr_voter_set *set = &sim_voters(s, &s->nodes[i])->set;
+
+		if (set->n > 0 && (nd == NULL || sim_in_set(set, nd)) && !set_survives(s, set, nd))
+			return false;
+	}
+	return true;
+}
+
+static bool
+may_lose(struct sim *s, const struct node *nd)
+{
+	return sets_survive(s, nd);
 }
 
 static void
@@ -1798,6 +1980,7 @@ sim_free(struct sim *s)
 		free(s->net[i].bytes);
 	free(s->net);
 	free(s->committed);
+	free(s->committed_sets);
 	free(s->epoch_leader);
 	for (int c = 0; c < SIM_CLIENTS_MAX; c++) {
 		free(s->acked_at[c]);
@@ -1809,7 +1992,7 @@ sim_free(struct sim *s)
 /* Which actor runs next: the earliest, ties in a fixed order. */
 const struct sim *sim_current;
 
-enum { A_NONE, A_WORLD, A_NET, A_CLIENT, A_CONTROL, A_DP, A_FLUSH };
+enum { A_NONE, A_WORLD, A_NET, A_CLIENT, A_OPERATOR, A_CONTROL, A_DP, A_FLUSH };
 
 /* A thread of nd took a step: if its slice is over, it stops again. */
 static void
@@ -1875,7 +2058,7 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 		struct node *nd = &s->nodes[i];
 
 		nd->id = i + 1;
-		nd->voter = i < o->nodes;
+		nd->left_end = KR_OFFSET_NONE;
 		nd->disk = (struct kr_quorum_state){.leader_id = KR_NODE_NONE,
 						    .voted_id = KR_NODE_NONE};
 		nd->r = xcalloc(1, sizeof(*nd->r));
@@ -1891,6 +2074,14 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 		ring_init(&nd->durable);
 		ring_init(&nd->flushes);
 		node_boot(s, nd);
+	}
+	s->committed_set = s->boot;
+	s->committed_set_off = KR_OFFSET_NONE;
+	if (o->voter_changes) { /* drawn last: the other draws of a seed stay as they were */
+		s->op.on = true;
+		s->op.every_us = rnd_between(s, 1000, 30000);
+		s->op.patience_us = chance(s, 0.3) ? rnd_between(s, 1000, 5000) : T_CLIENT;
+		s->op.next_at = s->now + (int64_t)rnd(s, (uint64_t)s->op.every_us);
 	}
 	if (o->verbose || o->show_profile)
 		sim_print_faults(s, stdout);
@@ -1929,6 +2120,10 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 				kind = A_CLIENT;
 				who = c;
 			}
+		if ((t = op_next(s, &s->op)) < best) {
+			best = t;
+			kind = A_OPERATOR;
+		}
 		for (int i = 0; i < s->n; i++) {
 			struct node *nd = &s->nodes[i];
 
@@ -1981,6 +2176,8 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 
 				if (c < s->pf.n_clients)
 					client_hears(s, &s->clients[c], d.bytes, d.len);
+				else if (c == SIM_OPERATOR)
+					op_hears(s, &s->op, d.bytes, d.len);
 				free(d.bytes);
 			} else {
 				struct node *nd = &s->nodes[d.to - 1];
@@ -1996,6 +2193,9 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 		}
 		case A_CLIENT:
 			client_step(s, &s->clients[who]);
+			break;
+		case A_OPERATOR:
+			op_step(s, &s->op);
 			break;
 		case A_CONTROL:
 			control_step(s, &s->nodes[who]);
