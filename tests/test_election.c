@@ -208,6 +208,9 @@ vote_resp(struct node *n, int32_t from, bool granted, bool pre)
 	struct kr_msg m = {.api = KR_API_VOTE_RESP};
 	int vi = from - 1;
 
+	for (int i = 0; i < n->e.cfg.n_voters; i++) /* its place in the set in force */
+		if (n->e.cfg.voters[i] == from)
+			vi = i;
 	m.u.vote_resp.granted = granted;
 	m.u.vote_resp.pre_vote = pre;
 	m.u.vote_resp.epoch = n->e.epoch;
@@ -1332,11 +1335,16 @@ first_election_waits_for_every_initial_voter_until_the_bootstrap_wait_ends(void 
 
 /* The dataplane says the set in force is the ids given (ids end at -1); voter k's
  * directory id is bytes k, as node k's own. */
+static uint8_t voters_left_pending; /* what the next voters_event says of its removal */
+
 static void
 voters_event(struct node *n, int32_t first, ...)
 {
 	static uint32_t seq;
-	struct kr_event ev = {.type = KR_EV_VOTERS, .seq = ++seq, .offset = 7};
+	struct kr_event ev = {.type = KR_EV_VOTERS,
+			      .seq = ++seq,
+			      .offset = 7,
+			      .left_pending = voters_left_pending};
 	struct kr_voter_set s;
 	va_list ap;
 	int len;
@@ -1462,10 +1470,47 @@ a_leader_that_left_the_set_resigns_once_that_commits(void **state)
 	free(n);
 }
 
+/* Raft's removed leader: a node removed by a change it does not know committed may be
+ * the only one holding it, and the others cannot win without its vote (its longer log
+ * refuses them). It runs under the new set, its own vote not counted, until it learns
+ * the change committed. */
+static void
+a_node_whose_removal_is_pending_still_runs_without_counting_itself(void **state)
+{
+	struct node *n = start(1, 3);
+
+	(void)state;
+	voters_left_pending = 1;
+	voters_event(n, 2, 3, -1);
+	voters_left_pending = 0;
+	assert_false(kr_election_is_voter(&n->e));
+	run_until_role_changes(n, 10 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	clear(n);
+	ack_fence(n, 1, 9);
+	assert_null(find_send(n, KR_API_VOTE, 1)); /* not to itself */
+	assert_non_null(find_send(n, KR_API_VOTE, 2));
+	assert_non_null(find_send(n, KR_API_VOTE, 3));
+	vote_resp(n, 2, true, true);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE); /* 1 of {2,3}: its own not counted */
+	vote_resp(n, 3, true, true);
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
+	/* the change committed, as far as it knows: an observer, no more elections */
+	voters_event(n, 2, 3, -1);
+	assert_int_equal(n->e.role, KR_ROLE_UNATTACHED);
+	clear(n);
+	advance(n, 20 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_UNATTACHED);
+	assert_null(find(n, KR_EL_TRANSITION, 0));
+	free(n);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			a_node_whose_removal_is_pending_still_runs_without_counting_itself),
 		cmocka_unit_test(a_candidate_that_leaves_the_set_stops_and_looks_for_the_leader),
 		cmocka_unit_test(an_observer_added_to_the_set_gets_a_voters_timers),
 		cmocka_unit_test(a_leader_keeps_what_it_knows_of_each_voter_across_a_change),

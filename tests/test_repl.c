@@ -2149,15 +2149,22 @@ a_leader_that_removed_itself_leads_until_the_change_commits(void **state)
 		kr_repl_voters_change(&n->r, KR_VOTERS_OP_REMOVE, &v1, n->now, &n->out, &off),
 		KR_ERR_NONE);
 	assert_int_equal(n->r.role, KR_REPL_LEADER);
+	/* its removal, not yet known committed: it may still run (election.h left_pending) */
+	assert_int_equal(find_event(n, KR_EV_VOTERS)->left_pending, 1);
+	clear(n);
 	/* {2,3}: the leader does not count, so node 2 alone commits nothing */
 	fetch_dir(n, 2, 2, 2, 1, kr_log_end(n->log), 1, 1);
 	assert_true(n->r.hw <= off);
 	assert_null(find_event(n, KR_EV_LEFT_VOTERS));
+	assert_null(find_event(n, KR_EV_VOTERS));
 	append_req(n, 9, 0, 0, 1, 4); /* and it still takes appends */
 	fetch_dir(n, 3, 3, 2, 1, off + 1, 1, 1);
 	assert_int_equal(n->r.hw, off + 1);
 	assert_int_equal(count_events(n, KR_EV_LEFT_VOTERS), 1);
 	assert_int_equal(find_event(n, KR_EV_LEFT_VOTERS)->offset, off);
+	/* and the set once more, its removal now known committed: it runs no more */
+	assert_int_equal(find_event(n, KR_EV_VOTERS)->left_pending, 0);
+	assert_int_equal(find_event(n, KR_EV_VOTERS)->offset, off);
 	fetch_dir(n, 3, 3, 3, 1, kr_log_end(n->log), 1, 1);
 	fetch_dir(n, 2, 2, 3, 1, kr_log_end(n->log), 1, 1);
 	assert_int_equal(count_events(n, KR_EV_LEFT_VOTERS), 1); /* once */

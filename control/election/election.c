@@ -229,7 +229,7 @@ dp_sync(struct kr_election *e, struct kr_el_out *out)
 	} else if (e->role == KR_ROLE_FOLLOWER) {
 		want = KR_DP_FOLLOWER;
 		leader = e->leader_id;
-	} else if (!kr_election_is_voter(e)) {
+	} else if (!el_may_run(e)) {
 		want = KR_DP_UNATTACHED;
 	} else {
 		if (e->dp != KR_DP_FENCING && e->dp != KR_DP_FENCED)
@@ -323,9 +323,8 @@ el_check(const struct kr_election *e)
 {
 	/* a leader that left the set in force leads on (or has resigned) until a successor
 	 * takes over: the change must commit under it */
-	EL_ASSERT(kr_election_is_voter(e) || e->role == KR_ROLE_UNATTACHED ||
-		  e->role == KR_ROLE_FOLLOWER || e->role == KR_ROLE_LEADER ||
-		  e->role == KR_ROLE_RESIGNED);
+	EL_ASSERT(el_may_run(e) || e->role == KR_ROLE_UNATTACHED || e->role == KR_ROLE_FOLLOWER ||
+		  e->role == KR_ROLE_LEADER || e->role == KR_ROLE_RESIGNED);
 	EL_ASSERT((e->role != KR_ROLE_LEADER && e->role != KR_ROLE_RESIGNED) ||
 		  e->leader_id == e->cfg.node_id);
 	EL_ASSERT(e->role != KR_ROLE_CANDIDATE || e->voted_id == e->cfg.node_id);
@@ -345,7 +344,7 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 	/* at start, the restart rules may put a node straight into any role; a rejoin turns
 	 * a voter at epoch 0 into an observer */
 	EL_ASSERT(why == KR_WHY_START || why == KR_WHY_REJOINED || why == KR_WHY_VOTERS_CHANGED ||
-		  (kr_election_is_voter(e) ? legal[from][to] : legal_observer[from][to]));
+		  (el_may_run(e) ? legal[from][to] : legal_observer[from][to]));
 	EL_ASSERT(epoch >= e->epoch);
 	EL_ASSERT(to != KR_ROLE_CANDIDATE || epoch == e->epoch + 1 || why == KR_WHY_START);
 	EL_ASSERT(to != KR_ROLE_FOLLOWER || (leader >= 0 && leader != e->cfg.node_id));
@@ -371,7 +370,7 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		 * leader could write different records at offsets the first one used. */
 		if (!led_this_epoch)
 			e->leader_id = leader;
-		if (kr_election_is_voter(e))
+		if (el_may_run(e))
 			e->election_deadline = now + election_timeout(e);
 		break;
 	case KR_ROLE_PROSPECTIVE:
@@ -417,7 +416,7 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		break;
 	case KR_ROLE_RESIGNED:
 		/* in memory only: the file keeps saying this node led the epoch */
-		if (kr_election_is_voter(e))
+		if (el_may_run(e))
 			e->election_deadline = now + election_timeout(e);
 		memset(e->lead.acked, 0, sizeof(e->lead.acked));
 		if (e->voter_index >= 0)
@@ -499,7 +498,7 @@ el_learn(struct kr_election *e, uint32_t epoch, int32_t leader, bool from_leader
 static void
 start_election(struct kr_election *e, enum kr_why why, int64_t now, struct kr_el_out *out)
 {
-	if (!kr_election_is_voter(e))
+	if (!el_may_run(e))
 		return;
 	if ((e->vote_blocked && !KR_BUG(AMNESIAC_VOTES)) || e->shutting_down) {
 		/* keep waiting: an amnesiac or damaged node runs no election; re-arm the timer
@@ -786,7 +785,7 @@ kr_election_tick(struct kr_election *e, int64_t now, struct kr_el_out *out)
 	case KR_ROLE_FOLLOWER:
 		if (e->fetch_deadline > now)
 			break;
-		if (kr_election_is_voter(e))
+		if (el_may_run(e))
 			start_election(e,
 				       e->foll.leader_resigning ? KR_WHY_LEADER_RESIGNED
 								: KR_WHY_FETCH_TIMEOUT,
@@ -970,17 +969,17 @@ on_fence_ack(struct kr_election *e, const struct kr_event *ev, int64_t now, stru
  * The voter set in force changed (a dynamic cluster's KR_EV_VOTERS). What the core keeps
  * per voter follows each voter by (id, directory); a voter new to the set starts as just
  * heard from (it was added as a caught-up observer) and unacknowledged. The node's own
- * role follows its place in the set: a prospective or candidate that left it stops and
- * looks for the leader as an observer; a leader that left it leads on, uncounted, until
- * the change commits; a node that joined it gets a voter's timers; a round in progress
- * is tallied again under the new majority.
+ * role follows whether it may run (el_may_run: a voter, or removed by a change not known
+ * committed): a prospective or candidate that may no longer stops and looks for the
+ * leader as an observer; a leader that left the set leads on, uncounted, until the
+ * change commits; a node that may run now gets a voter's timers; a round in progress is
+ * tallied again under the new majority (ran_before: whether it could run before).
  */
 static void
-apply_voters(struct kr_election *e, const struct kr_voter_set *s, int64_t now,
+apply_voters(struct kr_election *e, const struct kr_voter_set *s, bool ran_before, int64_t now,
 	     struct kr_el_out *out)
 {
 	struct kr_election was = *e;
-	bool voter_before = kr_election_is_voter(e);
 	int self;
 
 	for (int j = 0; j < s->n; j++) {
@@ -1015,16 +1014,16 @@ apply_voters(struct kr_election *e, const struct kr_voter_set *s, int64_t now,
 	if (self >= 0 && (e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE))
 		e->cand.vote_state[self] = KR_VOTE_GRANTED;
 
-	if (voter_before && self < 0) {
+	if (ran_before && !el_may_run(e)) {
 		if (e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE)
 			el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE,
 				   KR_WHY_VOTERS_CHANGED, now, out);
-		else if (e->role == KR_ROLE_UNATTACHED)
-			e->election_deadline = EL_NEVER;
+		else if (e->role == KR_ROLE_UNATTACHED || e->role == KR_ROLE_RESIGNED)
+			e->election_deadline = EL_NEVER; /* it no longer runs */
 		dp_sync(e, out); /* an unattached observer looks for the leader */
 		return;
 	}
-	if (!voter_before && self >= 0) {
+	if (!ran_before && el_may_run(e)) {
 		if (e->role == KR_ROLE_UNATTACHED)
 			e->election_deadline = now + election_timeout(e);
 		dp_sync(e, out); /* an unattached voter waits fenced */
@@ -1104,8 +1103,12 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 			e->log_voters.set.n = 0;
 		e->log_voters.seq = ev->seq;
 		e->log_voters.offset = ev->offset;
-		if (e->log_voters.set.n > 0)
-			apply_voters(e, &e->log_voters.set, now, out);
+		if (e->log_voters.set.n > 0) {
+			bool ran = el_may_run(e);
+
+			e->left_pending = ev->left_pending != 0;
+			apply_voters(e, &e->log_voters.set, ran, now, out);
+		}
 		break;
 	default:
 		el_ignore(e, KR_EL_IGNORE_UNEXPECTED_API);

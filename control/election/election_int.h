@@ -23,6 +23,14 @@
 #define EL_NEVER INT64_MAX
 
 int el_voter_index(const struct kr_election *e, int32_t node);
+
+/* May this node run for leader: a voter, or removed by a change it does not know
+ * committed (left_pending)? */
+static inline bool
+el_may_run(const struct kr_election *e)
+{
+	return kr_election_is_voter(e) || e->left_pending;
+}
 /* Is dir the directory want names? (want all zero: any, a voter set without ids) */
 bool el_dir_matches(const uint8_t want[KR_UUID_BYTES], const uint8_t dir[KR_UUID_BYTES]);
 struct kr_msg *el_send(struct kr_election *e, struct kr_el_out *out, int32_t to,

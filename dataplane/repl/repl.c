@@ -331,6 +331,7 @@ rp_service(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 {
 	service_appends(r, out);
 	rp_voters_service(r, out);
+	rp_voters_left_service(r, out);
 	if (r->role == KR_REPL_LEADER) {
 		for (uint32_t i = 0; i < r->n_replicas; i++) {
 			struct kr_replica *rep = &r->replicas[i];

@@ -117,6 +117,9 @@ void rp_voters_apply(struct kr_repl *r);
 void rp_voters_left(struct kr_repl *r, uint64_t h, struct kr_rp_out *out);
 /* Tell the control plane the set in force at the log end (KR_EV_VOTERS). */
 void rp_voters_event(struct kr_repl *r, struct kr_rp_out *out);
+/* The record that removed this node committed as far as it knows: report the set again
+ * (KR_EV_VOTERS, left_pending now 0) so its control plane stops running for leader. */
+void rp_voters_left_service(struct kr_repl *r, struct kr_rp_out *out);
 
 /* Handlers, one per received message type (dataplane/recv_*.c). */
 void rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,

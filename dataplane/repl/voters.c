@@ -79,6 +79,27 @@ rp_voters_left(struct kr_repl *r, uint64_t h, struct kr_rp_out *out)
 	ev->offset = last;
 }
 
+/* Did the last voters record remove this node, which does not know it committed? */
+static bool
+left_pending(const struct kr_repl *r)
+{
+	uint64_t last = kr_vh_latest_offset(&r->voters);
+
+	/* the set before it: the last record below it, or the base (last > 0: a record at
+	 * offset 0 is a cluster's first, with none before it) */
+	return rp_voters_known(r) && !rp_self_voter(r) && last != KR_OFFSET_NONE && last > 0 &&
+	       (r->committed == KR_OFFSET_NONE || r->committed <= last) &&
+	       kr_voters_find_key(kr_vh_at(&r->voters, last - 1), r->cfg.node_id,
+				  r->cfg.directory_id) >= 0;
+}
+
+void
+rp_voters_left_service(struct kr_repl *r, struct kr_rp_out *out)
+{
+	if (r->voters_left_pending && !left_pending(r) && rp_room(out, 1))
+		rp_voters_event(r, out); /* its removal committed: an observer from now on */
+}
+
 void
 rp_voters_event(struct kr_repl *r, struct kr_rp_out *out)
 {
@@ -94,6 +115,8 @@ rp_voters_event(struct kr_repl *r, struct kr_rp_out *out)
 	RP_ASSERT(n >= 0); /* every set in the history was checked on the way in */
 	ev->frame_len = (uint16_t)n;
 	ev->seq = ++r->voters_seq;
+	r->voters_left_pending = left_pending(r);
+	ev->left_pending = r->voters_left_pending;
 }
 
 int

@@ -289,6 +289,11 @@ struct kr_election {
 		uint64_t offset; /* of its voters record; KR_OFFSET_NONE: the bootstrap set */
 		struct kr_voter_set set;
 	} log_voters;
+	/* The last KR_EV_VOTERS removed this node from the set, and it does not know that
+	 * record committed: it may still run for leader (Raft's rule for a removed leader:
+	 * the removal may have reached no one else, and the others cannot win without its
+	 * vote, which its longer log refuses). Its own vote does not count. */
+	bool left_pending;
 
 	/* Requests waiting for the fence acknowledgement. */
 	bool requests_pending; /* prospective or candidate: send Vote requests on the ack */

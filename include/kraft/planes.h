@@ -82,6 +82,11 @@ enum kr_fatal {
 
 struct kr_event {
 	uint8_t type;
+	/* VOTERS: 1 if the record removed this node (it was in the set before) and the node
+	 * does not know it committed: until it does, the node may still run for leader
+	 * (its own vote not counted), or a removal that reached no one else could never
+	 * commit (Raft's rule for a removed leader); 0 otherwise */
+	uint8_t left_pending;
 	uint16_t frame_len; /* PACKET, VOTERS */
 	int32_t node;
 	uint32_t epoch;

@@ -322,6 +322,7 @@ struct kr_repl {
 	/* The voter sets of this log by offset, and the number of the last KR_EV_VOTERS. */
 	struct kr_voter_history voters;
 	uint32_t voters_seq;
+	bool voters_left_pending; /* as the last KR_EV_VOTERS said (left_pending) */
 	struct kr_rp_voters_wait voters_wait;
 	/* Last, with the scratch: init zeroes everything above them, and the table's entries
 	 * (1.5 MB) are set only as they are handed out, so a start does not write them all. */

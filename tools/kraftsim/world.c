@@ -1941,7 +1941,26 @@ sim_print_trace(const struct sim *s, FILE *f)
 		for (int b = 1; b <= s->n; b++)
 			if (s->cut[a][b])
 				faults += fprintf(f, " cut %d->%d", a, b) > 0;
-	fprintf(f, "%s\nlast events:\n", faults ? "" : " none");
+	fprintf(f, "%s\n", faults ? "" : " none");
+	if (s->o.voter_changes)
+		for (int i = 0; i < s->n; i++) {
+			struct node *nd = (struct node *)&s->nodes[i];
+			const struct vview *v = sim_voters((struct sim *)s, nd);
+			char ids[64];
+
+			kr_voters_ids(&v->set, ids, sizeof(ids));
+			fprintf(f,
+				"  n%d: %s, %s epoch %u%s, log end %" PRIu64 " (last epoch %u),"
+				" voters {%s} (record at %" PRId64 ")%s%s\n",
+				nd->id, nd->up ? "up" : "down", kr_role_name(nd->e.role),
+				nd->e.epoch, nd->e.vote_blocked ? " vote-blocked" : "",
+				nd->log ? kr_log_end(nd->log) : 0,
+				nd->log ? kr_log_last_epoch(nd->log) : 0, ids,
+				v->off == KR_OFFSET_NONE ? -1 : (int64_t)v->off,
+				sim_in_set(&v->set, nd) ? "" : ", not one of them",
+				nd->e.left_pending ? ", its removal pending" : "");
+		}
+	fprintf(f, "last events:\n");
 	for (uint64_t i = from; i < s->trace_n; i++) {
 		const struct trace_rec *t = &s->trace[i % SIM_TRACE];
 
