@@ -192,7 +192,7 @@ fence_holds(const struct kr_election *e)
 	for (int i = 0; i < e->cfg.n_voters; i++)
 		if (e->vote_waiting[i])
 			return true;
-	return false;
+	return e->vote_other.waiting;
 }
 
 static void
@@ -215,39 +215,57 @@ el_fence_ready(struct kr_election *e, struct kr_el_out *out)
 	return false;
 }
 
+/* Does this leader need others' fetches to stay leader (check-quorum)? All but the sole
+ * voter of its set. */
+static bool
+needs_quorum(const struct kr_election *e)
+{
+	return !(e->cfg.n_voters == 1 && e->voter_index == 0);
+}
+
 /* Command the dataplane into the state the role needs: leader, follower, looking for a
- * leader (observers), or fenced (a voter without a leader). A fence that a waiting vote
- * or candidacy relies on is not lifted. */
+ * leader, or fenced (a voter without a leader, which may vote or run). Looking: an
+ * observer; a removed node between its elections (the leader of a set without it sends
+ * it nothing); a voter that may not vote until it catches up (a leader of a set that
+ * dropped it would never send it BeginQuorumEpoch either: Kafka's KAFKA-17030). A fence
+ * that a waiting vote or candidacy relies on is not lifted. */
 static void
 dp_sync(struct kr_election *e, struct kr_el_out *out)
 {
 	enum kr_dp_state want;
 	int32_t leader = KR_NODE_NONE;
+	bool running = e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE;
 
 	if (e->role == KR_ROLE_LEADER) {
 		want = KR_DP_LEADER;
 	} else if (e->role == KR_ROLE_FOLLOWER) {
 		want = KR_DP_FOLLOWER;
 		leader = e->leader_id;
-	} else if (!el_may_run(e)) {
+	} else if (!el_may_run(e) || (!running && !kr_election_is_voter(e)) ||
+		   (!running && e->vote_blocked && !KR_BUG(AMNESIAC_VOTES))) {
 		want = KR_DP_UNATTACHED;
 	} else {
 		if (e->dp != KR_DP_FENCING && e->dp != KR_DP_FENCED)
 			send_fence(e, out);
 		return;
 	}
+	bool looks = want == KR_DP_UNATTACHED && kr_election_is_voter(e);
+
 	if (fence_holds(e))
 		return;
-	if (e->dp == want && e->dp_epoch == e->epoch && e->dp_leader == leader)
+	if (e->dp == want && e->dp_epoch == e->epoch && e->dp_leader == leader &&
+	    e->dp_looks == looks)
 		return;
 	e->dp = want;
 	e->dp_epoch = e->epoch;
 	e->dp_leader = leader;
+	e->dp_looks = looks;
+	/* seq 1: a voter looking for the leader (an observer always looks) */
 	command(e, out,
 		want == KR_DP_LEADER	 ? KR_CMD_LEADER
 		: want == KR_DP_FOLLOWER ? KR_CMD_FOLLOWER
 					 : KR_CMD_UNATTACHED,
-		leader, 0);
+		leader, looks);
 }
 
 /* ---- role changes ---- */
@@ -399,7 +417,7 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 				now; /* a full window before check-quorum bites */
 			e->lead.fetch_offset[i] = 0;
 		}
-		if (e->cfg.n_voters > 1)
+		if (needs_quorum(e))
 			e->check_quorum_deadline = now + e->cfg.fetch_timeout_us * 3 / 2;
 		e->resend_deadline = now + e->cfg.fetch_timeout_us / 2;
 		e->cand.retries = 0;
@@ -881,6 +899,7 @@ rejoin(struct kr_election *e, int32_t from, uint32_t epoch, int64_t now, struct 
 	e->cfg.joining = true;
 	e->voter_index = -1;
 	memset(e->vote_waiting, 0, sizeof(e->vote_waiting));
+	e->vote_other.waiting = false;
 	command(e, out, KR_CMD_IDENTITY, KR_NODE_NONE, 0);
 	el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE, KR_WHY_REJOINED, now, out);
 }
@@ -962,6 +981,11 @@ on_fence_ack(struct kr_election *e, const struct kr_event *ev, int64_t now, stru
 		el_recv_vote(e, e->cfg.voters[i], e->vote_waiting_corr[i], &e->vote_waiting_req[i],
 			     now, out);
 	}
+	if (e->vote_other.waiting) {
+		e->vote_other.waiting = false;
+		el_recv_vote(e, e->vote_other.from, e->vote_other.corr, &e->vote_other.req, now,
+			     out);
+	}
 	dp_sync(e, out);
 }
 
@@ -1013,6 +1037,12 @@ apply_voters(struct kr_election *e, const struct kr_voter_set *s, bool ran_befor
 			e->lead.successors[e->lead.n_successors++] = was.lead.successors[k];
 	if (self >= 0 && (e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE))
 		e->cand.vote_state[self] = KR_VOTE_GRANTED;
+	/* a leader elected alone whose set grew (or that left it) now needs the others'
+	 * fetches: a full window from now, as at election */
+	if (e->role == KR_ROLE_LEADER && needs_quorum(e) && e->check_quorum_deadline == EL_NEVER)
+		e->check_quorum_deadline = now + e->cfg.fetch_timeout_us * 3 / 2;
+	else if (e->role == KR_ROLE_LEADER && !needs_quorum(e))
+		e->check_quorum_deadline = EL_NEVER;
 
 	if (ran_before && !el_may_run(e)) {
 		if (e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE)

@@ -64,11 +64,16 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 	int vi = el_voter_index(e, from);
 	bool pre = req->pre_vote;
 
-	/* guard: the candidate is a voter, (node id, directory id); the request is meant for
-	 * this voter, (node id, directory id): a re-formatted directory of a voter's node id
-	 * answers INVALID_VOTER_KEY and grants nothing (KIP-853) */
-	if (vi < 0 || from == e->cfg.node_id ||
-	    !el_dir_matches(e->cfg.voter_dirs[vi], req->candidate_dir)) {
+	/* guard: the request is meant for this voter, (node id, directory id): a re-formatted
+	 * directory of a voter's node id answers INVALID_VOTER_KEY and grants nothing
+	 * (KIP-853). The candidate itself need not be in this node's set in force (Raft: it
+	 * is the candidate's set whose majority elects): its log may hold a newer set that
+	 * added it (a replaced disk's new directory too), or a removal that reached no one
+	 * else (left_pending). A voter's node id from another directory than the set's is
+	 * such an outsider, not that voter. */
+	if (vi >= 0 && !el_dir_matches(e->cfg.voter_dirs[vi], req->candidate_dir))
+		vi = -1;
+	if (from < 0 || from == e->cfg.node_id) {
 		el_ignore(e, KR_EL_IGNORE_UNKNOWN_SENDER);
 		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_NOT_A_VOTER, pre);
 		return;
@@ -87,8 +92,22 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 		answer(e, out, from, corr, KR_ERR_FENCED_LEADER_EPOCH, KR_REFUSAL_OLD_EPOCH, pre);
 		return;
 	}
-	if (!kr_election_is_voter(e)) {
+	/* A node that is no voter of its own log's set votes only for a request that names
+	 * its directory: the candidate's log holds a set with it, a record this log has not
+	 * got yet (it was just added; or, removed, it is added back). Kafka lets such a
+	 * replica vote (KIP-853); otherwise that candidate may never win. */
+	if (!kr_election_is_voter(e) &&
+	    (req->voter_id != e->cfg.node_id || kr_uuid_is_zero(req->voter_dir))) {
 		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_OBSERVER, pre);
+		return;
+	}
+	/* A candidate outside the set raises no epoch here unless its log is at least as up
+	 * to date as this node's last fenced one: a node removed by a change it missed lacks
+	 * that change, so it cannot disturb the rest; one that holds a newer set can win. */
+	if (vi < 0 &&
+	    (req->last_epoch < e->fenced_last_epoch ||
+	     (req->last_epoch == e->fenced_last_epoch && req->last_offset < e->fenced_leo))) {
+		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_LOG_BEHIND, pre);
 		return;
 	}
 	/* a higher epoch, even in a pre-vote, moves this node to it first */
@@ -101,7 +120,15 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 		return;
 	}
 	if (!el_fence_ready(e, out)) {
-		/* the latest request of each voter waits for the acknowledgement */
+		/* the latest request of each voter (and of one other candidate) waits for the
+		 * acknowledgement */
+		if (vi < 0) {
+			e->vote_other.waiting = true;
+			e->vote_other.from = from;
+			e->vote_other.corr = corr;
+			e->vote_other.req = *req;
+			return;
+		}
 		e->vote_waiting[vi] = true;
 		e->vote_waiting_corr[vi] = corr;
 		e->vote_waiting_req[vi] = *req;

@@ -14,26 +14,34 @@
 
 #include "repl_int.h"
 
+/* Add id to the n ids at list unless it is this node or there already. */
+static uint32_t
+add_target(const struct kr_repl *r, int32_t *list, uint32_t n, int32_t id)
+{
+	if (id == r->cfg.node_id || id < 0)
+		return n;
+	for (uint32_t k = 0; k < n; k++)
+		if (list[k] == id)
+			return n;
+	list[n] = id;
+	return n + 1;
+}
+
 /* The next node an observer asks who leads, or KR_NODE_NONE if there is none but
- * itself. */
+ * itself: the voters of the set in force, the configured ones, the bootstrap ones. */
 static int32_t
 discovery_target(struct kr_repl *r)
 {
 	const struct kr_voter_set *s = rp_voters_known(r) ? kr_vh_latest(&r->voters) : NULL;
-	int32_t list[2 * KR_VOTERS_MAX];
+	int32_t list[2 * KR_VOTERS_MAX + KR_REPLICAS_MAX];
 	uint32_t n = 0;
 
 	for (int i = 0; s != NULL && i < s->n; i++)
-		if (s->v[i].id != r->cfg.node_id)
-			list[n++] = s->v[i].id;
-	for (int i = 0; i < r->cfg.n_voters; i++) {
-		bool dup = r->cfg.voters[i] == r->cfg.node_id;
-
-		for (uint32_t k = 0; k < n && !dup; k++)
-			dup = list[k] == r->cfg.voters[i];
-		if (!dup)
-			list[n++] = r->cfg.voters[i];
-	}
+		n = add_target(r, list, n, s->v[i].id);
+	for (int i = 0; i < r->cfg.n_voters; i++)
+		n = add_target(r, list, n, r->cfg.voters[i]);
+	for (int i = 0; i < r->cfg.n_bootstrap && i < KR_REPLICAS_MAX; i++)
+		n = add_target(r, list, n, r->cfg.bootstrap[i]);
 	return n == 0 ? KR_NODE_NONE : list[r->fetch.bootstrap_next++ % n];
 }
 
@@ -46,7 +54,7 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 
 	if (r->role == KR_REPL_FOLLOWER) {
 		to = r->leader_id;
-	} else if (r->role == KR_REPL_UNATTACHED && !rp_self_voter(r)) {
+	} else if (r->role == KR_REPL_UNATTACHED && (!rp_self_voter(r) || r->looking)) {
 		/* an observer asks the voters in turn who leads: those of the set in force,
 		 * then the configured ones (not itself: a rejoined or re-formatted directory
 		 * keeps a voter's node id, a removed voter its own) */

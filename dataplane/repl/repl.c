@@ -151,6 +151,8 @@ config_check(const struct kr_repl_config *c)
 	for (int i = 0; i < c->n_voters; i++)
 		if (c->voters[i] < 0)
 			return -EINVAL;
+	if (c->n_bootstrap > KR_REPLICAS_MAX)
+		return -EINVAL;
 	/* a reply frame must carry one largest batch the cluster writes, and a reply one frame */
 	if (c->frame_records_max < KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES ||
 	    c->frame_records_max > KR_WIRE_BODY_MAX - KR_FETCH_RESP_FIXED_BYTES ||
@@ -539,7 +541,8 @@ kr_repl_on_cmd(struct kr_repl *r, const struct kr_cmd *cmd, int64_t now, struct 
 		break;
 	case KR_CMD_UNATTACHED:
 		rp_become(r, KR_REPL_UNATTACHED);
-		if (!rp_self_voter(r))
+		r->looking = cmd->seq == 1;
+		if (!rp_self_voter(r) || r->looking)
 			rp_send_fetch(r, now, out); /* an observer looks for the leader */
 		break;
 	case KR_CMD_IDENTITY:

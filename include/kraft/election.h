@@ -275,6 +275,7 @@ struct kr_election {
 	enum kr_dp_state dp;
 	uint32_t dp_epoch;
 	int32_t dp_leader;
+	bool dp_looks; /* the last KR_CMD_UNATTACHED told a voter to look for the leader */
 	uint32_t fence_seq;
 	uint32_t fenced_last_epoch; /* from the acknowledgement */
 	uint64_t fenced_leo;
@@ -300,6 +301,13 @@ struct kr_election {
 	bool vote_waiting[KR_VOTERS_MAX];
 	uint32_t vote_waiting_corr[KR_VOTERS_MAX];
 	struct kr_vote_req vote_waiting_req[KR_VOTERS_MAX];
+	/* and the latest from a candidate outside this node's set in force */
+	struct {
+		bool waiting;
+		int32_t from;
+		uint32_t corr;
+		struct kr_vote_req req;
+	} vote_other;
 
 	/* Prospective and candidate: this round's answers (reset by each round); the lost
 	 * rounds in a row (reset once an election ends: leader or follower). */

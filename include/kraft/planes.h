@@ -35,7 +35,8 @@ enum kr_cmd_type {
 	KR_CMD_FENCE = 1,  /* stop acting in any role; answer KR_EV_FENCE_ACK(epoch, seq) */
 	KR_CMD_LEADER,	   /* lead epoch: write the LeaderChange record, serve fetches */
 	KR_CMD_FOLLOWER,   /* follow node (the leader) in epoch: fetch from it */
-	KR_CMD_UNATTACHED, /* no leader known in epoch; an observer looks for one */
+	KR_CMD_UNATTACHED, /* no leader known in epoch; an observer looks for one, and so
+			    * does a voter if seq is 1 (one that may not vote yet) */
 	KR_CMD_SEND,	   /* transmit frame (a whole encoded control frame) to node */
 	KR_CMD_IDENTITY,   /* the node rejoined: its directory id is now frame[0..16), and
 			    * it is an observer (election.h "FIRST START") */

@@ -81,6 +81,12 @@ struct kr_repl_config {
 	 * dynamic: the static controller.quorum.voters only, no voters record. */
 	bool dynamic;
 	struct kr_voter_set boot;
+	/* More nodes an observer asks who leads, after the voters of the set in force and
+	 * the configured ones (controller.quorum.bootstrap.servers, by node id): a node whose
+	 * log names no voter it can reach still finds a leader the configuration never
+	 * listed as a voter. */
+	uint8_t n_bootstrap;
+	int32_t bootstrap[KR_REPLICAS_MAX];
 };
 
 /* The dataplane's role, as the control plane last commanded it. */
@@ -88,7 +94,8 @@ enum kr_repl_role {
 	KR_REPL_FENCED, /* acts in no role: no append, truncation or acknowledgement */
 	KR_REPL_LEADER,
 	KR_REPL_FOLLOWER,
-	KR_REPL_UNATTACHED, /* an observer looking for the leader (a voter: as fenced) */
+	KR_REPL_UNATTACHED, /* an observer looking for the leader (a voter: as fenced, unless
+			     * told to look too: KR_CMD_UNATTACHED seq 1) */
 	KR_REPL_FAILED,	    /* stopped itself (KR_EV_FATAL): acknowledges nothing more */
 };
 
@@ -323,6 +330,7 @@ struct kr_repl {
 	struct kr_voter_history voters;
 	uint32_t voters_seq;
 	bool voters_left_pending; /* as the last KR_EV_VOTERS said (left_pending) */
+	bool looking;		  /* unattached: look for the leader even as a voter */
 	struct kr_rp_voters_wait voters_wait;
 	/* Last, with the scratch: init zeroes everything above them, and the table's entries
 	 * (1.5 MB) are set only as they are handed out, so a start does not write them all. */

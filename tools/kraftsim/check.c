@@ -770,9 +770,13 @@ check_step(struct sim *s, struct node *nd)
 
 	if (!nd->up || s->violated)
 		return;
-	/* at most one leader per epoch */
-	if (e->role == KR_ROLE_LEADER || r->role == KR_REPL_LEADER) {
-		uint32_t ep = e->role == KR_ROLE_LEADER ? e->epoch : r->epoch;
+	/* at most one leader per epoch: a control plane that leads an epoch its file holds
+	 * (one that won in memory and died before the file said so left no trace: a sole
+	 * voter wins in the step it starts running), or a dataplane that leads */
+	bool leads = e->role == KR_ROLE_LEADER && nd->disk.epoch == e->epoch;
+
+	if (leads || r->role == KR_REPL_LEADER) {
+		uint32_t ep = leads ? e->epoch : r->epoch;
 
 		if (ep >= s->epoch_leader_cap) {
 			uint32_t cap = s->epoch_leader_cap ? s->epoch_leader_cap : 64;

@@ -230,6 +230,14 @@ struct operator
 	int64_t patience_us; /* how long it waits for an answer */
 	uint8_t op;	     /* enum kr_voters_op */
 	struct kr_voter v;
+	struct kr_voter_set next; /* the set it asks for */
+	/* the sets it asked for lately: a request may be taken long after its answer was
+	 * given up on (a late datagram), so the fault budget keeps each until then */
+	struct {
+		struct kr_voter_set set;
+		int64_t until;
+	} asked[8];
+	uint32_t n_asked;
 	uint64_t sent, done, refused, unknown;
 };
 

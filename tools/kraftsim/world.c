@@ -114,10 +114,11 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 	case TR_CMD:
 	case TR_DP_CMD:
 		if (t->a == KR_CMD_SEND) {
-			snprintf(p, left, "%s %s to n%d",
+			snprintf(p, left, "%s %s to n%d%s%s",
 				 t->kind == TR_CMD ? "control hands the dataplane"
 						   : "dataplane transmits",
-				 kr_api_name((unsigned)t->c), t->b);
+				 kr_api_name((unsigned)t->c), t->b, t->d > 0 ? ": refused, " : "",
+				 t->d > 0 ? kr_refusal_text((unsigned)t->d) : "");
 			break;
 		}
 		snprintf(p, left, "%s %s (node %d, epoch %" PRId64 ", seq %" PRId64 ")",
@@ -673,6 +674,9 @@ node_boot(struct sim *s, struct node *nd)
 	rc.boot = rs.boot; /* empty for a joining directory: it learns the set from the log */
 	rc.incarnation = rs.incarnation;
 	rc.repair_target = rs.repair_target;
+	if (s->o.voter_changes) /* every node listed, as controller.quorum.bootstrap.servers */
+		for (int i = 0; i < s->n; i++)
+			rc.bootstrap[rc.n_bootstrap++] = i + 1;
 	if (kr_repl_init(nd->r, &rc, nd->log) != 0) {
 		fprintf(stderr, "kraftsim: bad replication config\n");
 		exit(2);
@@ -930,7 +934,10 @@ el_command(void *arg, const struct kr_el_action *a, const struct kr_cmd *cmd)
 		check_control_send(s, nd, a);
 	sim_trace(s, TR_CMD, nd->id, cmd->type, cmd->node,
 		  cmd->type == KR_CMD_SEND ? peek_api(cmd->frame, cmd->frame_len) : cmd->epoch,
-		  cmd->seq);
+		  cmd->type == KR_CMD_SEND && a->type == KR_EL_SEND &&
+				  a->u.send.msg.api == KR_API_VOTE_RESP
+			  ? a->u.send.refusal
+			  : cmd->seq);
 	ring_push(s, &nd->cmds, &it);
 	return 0;
 }
@@ -1308,10 +1315,12 @@ flush_step(struct sim *s, struct node *nd)
 
 /* ---- clients ---- */
 
+/* A node a client starts with: one of the initial voters (with voter changes any node:
+ * the voters may all be others by now, as a client's bootstrap list names them all). */
 static int32_t
 random_node(struct sim *s)
 {
-	return 1 + (int32_t)rnd(s, (uint64_t)s->o.nodes);
+	return 1 + (int32_t)rnd(s, (uint64_t)(s->o.voter_changes ? s->n : s->o.nodes));
 }
 
 static int32_t current_leader(const struct sim *s);
@@ -1491,7 +1500,11 @@ op_choose(struct sim *s, struct operator* op)
 		op->v = cur->v[k];
 		op->v.ep.port = op->v.ep.port == 9093 ? 9094 : 9093;
 	}
-	/* a fault budget, as for crashes: the set it makes keeps a majority that can vote */
+	if (op->op == KR_VOTERS_OP_UPDATE)
+		next.v[k].ep = op->v.ep;
+	/* a fault budget, as for crashes: the set it makes keeps a majority that can vote
+	 * (and while the change is out, faults keep it so too: sets_survive) */
+	op->next = next;
 	return set_survives(s, &next, NULL);
 }
 
@@ -1520,6 +1533,11 @@ op_send(struct sim *s, struct operator* op)
 	op->inflight = true;
 	op->timeout_at = s->now + op->patience_us;
 	op->sent++;
+	/* it may be taken until the latest a datagram can arrive, or be answered */
+	op->asked[op->n_asked++ % 8] = (typeof(op->asked[0])){
+		.set = op->next,
+		.until = s->now + 2 * (s->pf.late_us + s->pf.delay_us + s->pf.jitter_us) +
+			 op->patience_us};
 	sim_trace(s, TR_VOTERS_SEND, op->target, op->op, op->v.id, op->corr, 0);
 	net_send(s, -(SIM_OPERATOR + 1), (uint64_t)op->target, buf, (size_t)len);
 }
@@ -1633,6 +1651,14 @@ sets_survive(struct sim *s, const struct node *nd)
 		const struct kr_voter_set *set = &sim_voters(s, &s->nodes[i])->set;
 
 		if (set->n > 0 && (nd == NULL || sim_in_set(set, nd)) && !set_survives(s, set, nd))
+			return false;
+	}
+	/* and the sets the operator asked for lately (struct operator) */
+	for (uint32_t i = 0; i < s->op.n_asked && i < 8; i++) {
+		const struct kr_voter_set *set = &s->op.asked[i].set;
+
+		if (s->op.asked[i].until > s->now && (nd == NULL || sim_in_set(set, nd)) &&
+		    !set_survives(s, set, nd))
 			return false;
 	}
 	return true;
