@@ -230,11 +230,12 @@ struct operator
 	int64_t patience_us; /* how long it waits for an answer */
 	uint8_t op;	     /* enum kr_voters_op */
 	struct kr_voter v;
-	struct kr_voter_set next; /* the set it asks for */
-	/* the sets it asked for lately: a request may be taken long after its answer was
-	 * given up on (a late datagram), so the fault budget keeps each until then */
+	/* the changes it asked for lately: one may be taken long after its answer was given
+	 * up on (a late datagram), by a leader whose set has changed meanwhile, so the fault
+	 * budget applies each to every set in force until then */
 	struct {
-		struct kr_voter_set set;
+		uint8_t op;
+		struct kr_voter v;
 		int64_t until;
 	} asked[8];
 	uint32_t n_asked;

@@ -1448,12 +1448,62 @@ node_by_id(struct sim *s, int32_t id)
 	return id >= 1 && id <= s->n ? &s->nodes[id - 1] : NULL;
 }
 
-static bool set_survives(const struct sim *s, const struct kr_voter_set *set,
-			 const struct node *nd);
+static bool set_survives(const struct sim *s, const struct kr_voter_set *set, const struct node *nd,
+			 bool strict);
+
+/* set with the change (op, v) made, into out, as a leader would make it; false if that
+ * leader would refuse it. */
+static bool
+op_apply(const struct kr_voter_set *set, uint8_t op, const struct kr_voter *v,
+	 struct kr_voter_set *out)
+{
+	int k = kr_voters_find_key(set, v->id, v->dir);
+
+	*out = *set;
+	switch (op) {
+	case KR_VOTERS_OP_ADD:
+		if (kr_voters_find(set, v->id) >= 0 || set->n >= KR_VOTERS_MAX)
+			return false;
+		out->v[out->n++] = *v;
+		return true;
+	case KR_VOTERS_OP_REMOVE:
+		if (k < 0 || set->n == 1)
+			return false;
+		memmove(&out->v[k], &out->v[k + 1], (size_t)(out->n - k - 1) * sizeof(out->v[0]));
+		out->n--;
+		return true;
+	default:
+		if (k < 0)
+			return false;
+		out->v[k].ep = v->ep;
+		return true;
+	}
+}
+
+/* Would every set the change (op, v) can make, from any set in force now, keep a
+ * majority that can vote without nd (NULL: none)? strict as set_survives. */
+static bool
+op_survives(struct sim *s, uint8_t op, const struct kr_voter *v, const struct node *nd, bool strict)
+{
+	struct kr_voter_set next;
+
+	if (op_apply(&s->committed_set, op, v, &next) && (nd == NULL || sim_in_set(&next, nd)) &&
+	    !set_survives(s, &next, nd, strict))
+		return false;
+	for (int i = 0; i < s->n; i++) {
+		const struct kr_voter_set *set = &sim_voters(s, &s->nodes[i])->set;
+
+		if (set->n > 0 && op_apply(set, op, v, &next) &&
+		    (nd == NULL || sim_in_set(&next, nd)) && !set_survives(s, &next, nd, strict))
+			return false;
+	}
+	return true;
+}
 
 /* The next change, chosen as an operator who just looked at the leader's set would: the
- * old directory of a replaced disk out first, then a node in or a voter out (never one
- * that leaves the new set without a majority able to vote), or an endpoint moved. */
+ * old directory of a replaced disk out first, then a node in or a voter out, or an
+ * endpoint moved; never one that leaves a set without a majority that can vote, made
+ * from any set in force now (a fault budget, as for crashes). */
 static bool
 op_choose(struct sim *s, struct operator* op)
 {
@@ -1461,7 +1511,6 @@ op_choose(struct sim *s, struct operator* op)
 	const struct kr_voter_set *cur =
 		l > 0 ? &sim_voters(s, &s->nodes[l - 1])->set : &s->committed_set;
 	int stale[KR_VOTERS_MAX], ns = 0, cand[SIM_NODES_MAX], nc = 0;
-	struct kr_voter_set next = *cur;
 	uint64_t pick = rnd(s, 10);
 	int k;
 
@@ -1478,8 +1527,7 @@ op_choose(struct sim *s, struct operator* op)
 			cand[nc++] = i;
 	if (ns > 0 && pick < 6) {
 		op->op = KR_VOTERS_OP_REMOVE;
-		k = stale[rnd(s, (uint64_t)ns)];
-		op->v = cur->v[k];
+		op->v = cur->v[stale[rnd(s, (uint64_t)ns)]];
 	} else if (nc > 0 && cur->n < KR_VOTERS_MAX && (pick < 5 || cur->n == 1)) {
 		struct node *a = &s->nodes[cand[rnd(s, (uint64_t)nc)]];
 
@@ -1487,25 +1535,16 @@ op_choose(struct sim *s, struct operator* op)
 		op->v = (struct kr_voter){
 			.id = a->id, .ep = {.ip = 0x0a000000u + (uint32_t)a->id, .port = 9093}};
 		memcpy(op->v.dir, a->dir_id, KR_UUID_BYTES);
-		next.v[next.n++] = op->v;
 	} else if (pick < 8 && cur->n > 1) {
 		op->op = KR_VOTERS_OP_REMOVE;
-		k = (int)rnd(s, cur->n);
-		op->v = cur->v[k];
-		memmove(&next.v[k], &next.v[k + 1], (size_t)(next.n - k - 1) * sizeof(next.v[0]));
-		next.n--;
+		op->v = cur->v[rnd(s, cur->n)];
 	} else {
 		op->op = KR_VOTERS_OP_UPDATE;
 		k = (int)rnd(s, cur->n);
 		op->v = cur->v[k];
 		op->v.ep.port = op->v.ep.port == 9093 ? 9094 : 9093;
 	}
-	if (op->op == KR_VOTERS_OP_UPDATE)
-		next.v[k].ep = op->v.ep;
-	/* a fault budget, as for crashes: the set it makes keeps a majority that can vote
-	 * (and while the change is out, faults keep it so too: sets_survive) */
-	op->next = next;
-	return set_survives(s, &next, NULL);
+	return op_survives(s, op->op, &op->v, NULL, false);
 }
 
 static void
@@ -1535,7 +1574,8 @@ op_send(struct sim *s, struct operator* op)
 	op->sent++;
 	/* it may be taken until the latest a datagram can arrive, or be answered */
 	op->asked[op->n_asked++ % 8] = (typeof(op->asked[0])){
-		.set = op->next,
+		.op = op->op,
+		.v = op->v,
 		.until = s->now + 2 * (s->pf.late_us + s->pf.delay_us + s->pf.jitter_us) +
 			 op->patience_us};
 	sim_trace(s, TR_VOTERS_SEND, op->target, op->op, op->v.id, op->corr, 0);
@@ -1619,20 +1659,26 @@ current_leader(const struct sim *s)
  * one: kraftd promises safety always and liveness only while a majority keeps its log.
  * Faults that lose data stop short of that. */
 /* Do the voters of set, but nd (NULL: none), still form a majority that can vote? A
- * voter whose node holds another directory now counts as lost. */
+ * voter whose node holds another directory now counts as lost. For a fault (strict), so
+ * does one that is no voter of its own log's set (a node just added, or named by a
+ * change its log has not got): it votes on its log only and never runs, and a newer log
+ * there (an observer that followed a leader the others did not) can refuse every
+ * candidate. A change the operator considers counts the node it adds. */
 static bool
-set_survives(const struct sim *s, const struct kr_voter_set *set, const struct node *nd)
+set_survives(const struct sim *s, const struct kr_voter_set *set, const struct node *nd,
+	     bool strict)
 {
 	int ok = 0;
 
 	for (int i = 0; i < set->n; i++) {
-		const struct node *w = set->v[i].id >= 1 && set->v[i].id <= s->n
-					       ? &s->nodes[set->v[i].id - 1]
-					       : NULL;
+		struct node *w = set->v[i].id >= 1 && set->v[i].id <= s->n
+					 ? (struct node *)&s->nodes[set->v[i].id - 1]
+					 : NULL;
 
 		/* a storage fault in memory mode is a crash to come: the node exits on it */
 		if (w == NULL || w == nd || !sim_in_set(set, w) || !w->up || w->e.vote_blocked ||
-		    (s->o.memory && w->storage_fault))
+		    (s->o.memory && w->storage_fault) ||
+		    (strict && !sim_in_set(&sim_voters((struct sim *)s, w)->set, w)))
 			continue;
 		ok++;
 	}
@@ -1645,22 +1691,21 @@ static bool
 sets_survive(struct sim *s, const struct node *nd)
 {
 	if (nd != NULL && sim_in_set(&s->committed_set, nd) &&
-	    !set_survives(s, &s->committed_set, nd))
+	    !set_survives(s, &s->committed_set, nd, true))
 		return false;
 	for (int i = 0; i < s->n; i++) {
 		const struct kr_voter_set *set = &sim_voters(s, &s->nodes[i])->set;
 
-		if (set->n > 0 && (nd == NULL || sim_in_set(set, nd)) && !set_survives(s, set, nd))
+		if (set->n > 0 && (nd == NULL || sim_in_set(set, nd)) &&
+		    !set_survives(s, set, nd, true))
 			return false;
 	}
-	/* and the sets the operator asked for lately (struct operator) */
-	for (uint32_t i = 0; i < s->op.n_asked && i < 8; i++) {
-		const struct kr_voter_set *set = &s->op.asked[i].set;
-
-		if (s->op.asked[i].until > s->now && (nd == NULL || sim_in_set(set, nd)) &&
-		    !set_survives(s, set, nd))
+	/* and what the changes the operator asked for lately can still make (struct
+	 * operator) */
+	for (uint32_t i = 0; i < s->op.n_asked && i < 8; i++)
+		if (s->op.asked[i].until > s->now &&
+		    !op_survives(s, s->op.asked[i].op, &s->op.asked[i].v, nd, true))
 			return false;
-	}
 	return true;
 }
 
