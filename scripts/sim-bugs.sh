@@ -43,6 +43,12 @@ bug DAMAGE_AS_TORN|--nodes 3|were flushed and are gone after damage
 bug REPAIR_TARGET_AT_DAMAGE|--nodes 3|were flushed and are gone after damage
 bug VOTER_BY_ID|--nodes 3|granted its vote in epoch [0-9]+ to [0-9]+ and then to|as a new leader must hold every entry|committed prefixes differ|liveness: node [0-9]+ has not caught up
 bug RESYNC_IN_A_RECORD|--nodes 3|were flushed and are gone after damage
+bug VOTERS_TWO_AT_ONCE|--nodes 3 --observers 2 --voter-changes|appended a voter change at [0-9]+ while the one at [0-9]+ was not committed|has two voter changes pending
+bug VOTERS_AT_COMMIT|--nodes 3 --observers 2 --voter-changes|voters hold offset [0-9]+ durably
+bug VOTERS_BEFORE_FIRST_COMMIT|--nodes 3 --observers 2 --voter-changes|before a record of its epoch was committed
+bug REMOVED_LEADER_APPENDS|--nodes 3 --observers 2 --voter-changes|after its own removal
+bug VOTERS_OLD_MAJORITY|--nodes 3 --observers 2 --voter-changes|voters hold offset [0-9]+ durably
+bug VOTERS_KEPT_AFTER_TRUNCATION|--nodes 3 --observers 2 --voter-changes|its core holds a set of
 sabotage EPOCH_BACK|--nodes 3|: epoch went back
 sabotage PERSIST_BACK|--nodes 3|persisted epoch went back
 sabotage SECOND_VOTE|--nodes 3|voted for [0-9]+ and then [0-9]+ in epoch
@@ -60,6 +66,8 @@ sabotage TWO_LEADERS|--nodes 3|two leaders in epoch
 sabotage STALE_DIVERGENCE|--nodes 3|its dataplane stopped itself: told to truncate committed records
 sabotage MISLABEL|--nodes 3|a damaged datagram from -?[0-9]+ was not refused as malformed
 sabotage VOTERS_WRONG|--nodes 3|reported the voter set of offset -?[0-9]+ .* but its log.s last voters record is at
+sabotage TWO_PENDING|--nodes 3 --observers 2 --voter-changes|has two voter changes pending
+sabotage ANSWER_WRONG|--nodes 3 --observers 2 --voter-changes|which is no committed voters record
 '
 
 fail=0

@@ -227,6 +227,15 @@ rp_log_changed(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 
 /* ---- high watermark and commits ---- */
 
+/* Is rep this node's own slot: its node id, and its directory where the slot names one
+ * (another directory of its id, a re-formatted disk's old one, is another replica)? */
+static bool
+is_self(const struct kr_repl *r, const struct kr_replica *rep)
+{
+	return rep->id == r->cfg.node_id &&
+	       (!rep->keyed || memcmp(rep->dir, r->cfg.directory_id, KR_UUID_BYTES) == 0);
+}
+
 void
 rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 {
@@ -240,13 +249,23 @@ rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	for (uint32_t i = 0; i < r->n_replicas; i++) {
 		const struct kr_replica *rep = &r->replicas[i];
 		/* The leader counts its own durable offset, never its unflushed LEO. */
-		uint64_t d = rep->id == r->cfg.node_id	      ? own_durable(r)
+		uint64_t d = is_self(r, rep)		      ? own_durable(r)
 			     : rep->durable == KR_OFFSET_NONE ? 0
 							      : rep->durable;
 		uint32_t k;
 
-		if (!rep->voter)
+		if (KR_BUG(VOTERS_OLD_MAJORITY) && rp_voters_known(r) &&
+		    kr_vh_latest_offset(&r->voters) != KR_OFFSET_NONE &&
+		    kr_vh_latest_offset(&r->voters) > 0) {
+			/* the set before the last record */
+			if (rep->id == KR_NODE_NONE ||
+			    kr_voters_find_key(
+				    kr_vh_at(&r->voters, kr_vh_latest_offset(&r->voters) - 1),
+				    rep->id, rep->dir) < 0)
+				continue;
+		} else if (!rep->voter) {
 			continue;
+		}
 		for (k = n++; k > 0 && v[k - 1] < d; k--) /* descending */
 			v[k] = v[k - 1];
 		v[k] = d;
@@ -776,7 +795,7 @@ kr_repl_describe(struct kr_repl *r, int64_t now, struct kr_describe_resp *d)
 		for (uint32_t i = 0; i < r->n_replicas; i++) {
 			const struct kr_replica *rep = &r->replicas[i];
 			struct kr_replica_info *ri = &r->describe[n];
-			bool self = rep->id == r->cfg.node_id;
+			bool self = is_self(r, rep);
 
 			if (rep->id == KR_NODE_NONE || rep->voter != (pass == 0))
 				continue;

@@ -48,6 +48,8 @@ bool rp_self_voter(const struct kr_repl *r);
  * latest incarnation heard. */
 void rp_replica_forget(struct kr_replica *rep);
 
+void rp_voters_apply(struct kr_repl *r);
+
 /* Raise the committed end this node knows (never lowers it). */
 static inline void
 rp_committed(struct kr_repl *r, uint64_t hw)
@@ -55,6 +57,8 @@ rp_committed(struct kr_repl *r, uint64_t hw)
 	if (hw != KR_OFFSET_NONE && (r->committed == KR_OFFSET_NONE || hw > r->committed)) {
 		r->committed = hw;
 		kr_vh_commit(&r->voters, hw);
+		if (KR_BUG(VOTERS_AT_COMMIT))
+			rp_voters_apply(r); /* the set takes effect only now */
 	}
 }
 

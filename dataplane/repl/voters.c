@@ -40,6 +40,10 @@ rp_voters_apply(struct kr_repl *r)
 {
 	const struct kr_voter_set *s = kr_vh_latest(&r->voters);
 
+	if (KR_BUG(VOTERS_AT_COMMIT)) /* the set of the last committed record */
+		s = r->committed == KR_OFFSET_NONE || r->committed == 0
+			    ? kr_vh_at(&r->voters, 0)
+			    : kr_vh_at(&r->voters, r->committed - 1);
 	if (!rp_voters_known(r))
 		return; /* the configured voters (a static cluster, or a set not learned yet) */
 	for (uint32_t i = 0; i < r->n_replicas; i++) {
@@ -70,7 +74,7 @@ rp_voters_left(struct kr_repl *r, uint64_t h, struct kr_rp_out *out)
 	struct kr_event *ev;
 
 	if (r->lead.left_sent || !rp_voters_known(r) || rp_self_voter(r) ||
-	    last == KR_OFFSET_NONE || h <= last)
+	    last == KR_OFFSET_NONE || h <= last || KR_BUG(REMOVED_LEADER_APPENDS))
 		return;
 	r->lead.left_sent = true;
 	ev = rp_event(out, KR_EV_LEFT_VOTERS);
@@ -176,6 +180,8 @@ rp_voters_appended(struct kr_repl *r, uint64_t offset, const struct kr_voter_set
 void
 rp_voters_truncated(struct kr_repl *r, struct kr_rp_out *out)
 {
+	if (KR_BUG(VOTERS_KEPT_AFTER_TRUNCATION))
+		return;
 	if (!kr_vh_truncate(&r->voters, kr_log_end(r->log)))
 		return;
 	r->stats.voters_undone++;
@@ -271,9 +277,15 @@ kr_repl_voters_change(struct kr_repl *r, enum kr_voters_op op, const struct kr_v
 		return KR_ERR_UNSUPPORTED_VERSION;
 	/* the leader fenced earlier leaders (committed its own epoch's first record), and
 	 * the last change is done: else two changes could overlap (Raft's known bug) */
-	if (r->hw == KR_OFFSET_NONE || r->hw <= r->lead.epoch_start ||
-	    (last != KR_OFFSET_NONE && last >= r->hw))
+	if (KR_BUG(VOTERS_BEFORE_FIRST_COMMIT)) {
+		/* what it knew committed before its epoch stands for its own first commit */
+		if (r->committed == KR_OFFSET_NONE ||
+		    (last != KR_OFFSET_NONE && last >= r->committed))
+			return KR_ERR_REQUEST_TIMED_OUT;
+	} else if (r->hw == KR_OFFSET_NONE || r->hw <= r->lead.epoch_start ||
+		   (last != KR_OFFSET_NONE && last >= r->hw && !KR_BUG(VOTERS_TWO_AT_ONCE))) {
 		return KR_ERR_REQUEST_TIMED_OUT;
+	}
 	if (v->id < 0 || kr_uuid_is_zero(v->dir) || (op != KR_VOTERS_OP_REMOVE && v->ep.port == 0))
 		return KR_ERR_INVALID_REQUEST; /* a removal names no endpoint */
 	switch (op) {

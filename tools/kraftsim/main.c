@@ -193,7 +193,7 @@ main(int argc, char **argv)
 	};
 	struct sim_opts o = {.nodes = 3, .steps = 20000};
 	uint64_t seed = 1, seeds = 1, v, ran = 0, commits = 0, elections = 0, steps = 0;
-	uint64_t violations = 0;
+	uint64_t violations = 0, changes = 0, removed_leaders = 0;
 	struct timespec t0, t1;
 	char replay[512];
 	double secs;
@@ -326,6 +326,8 @@ main(int argc, char **argv)
 		ran++;
 		commits += s->commits;
 		elections += s->elections;
+		changes += s->op.done;
+		removed_leaders += s->op.removed_leader;
 		steps += s->steps;
 		if (rc != 0) {
 			violations++;
@@ -345,6 +347,10 @@ main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (o.voter_changes)
+		printf("kraftsim: voter changes done %" PRIu64 " (a leader removing itself %" PRIu64
+		       ")\n",
+		       changes, removed_leaders);
 	printf("kraftsim: seeds=%" PRIu64 " violations=%" PRIu64 " commits=%" PRIu64
 	       " elections=%" PRIu64 " steps_per_s=%.0f\n",
 	       ran, violations, commits, elections, secs > 0 ? (double)steps / secs : 0.0);

@@ -277,6 +277,37 @@ sab_voters_wrong(struct sim *s, struct node *l, struct node *f)
 	return true;
 }
 
+/* The leader's log seems to hold a second change not committed, just before its last. */
+static bool
+sab_two_pending(struct sim *s, struct node *l, struct node *f)
+{
+	struct vview *v = &l->vv;
+
+	(void)f;
+	sim_voters(s, l);
+	if (v->off == KR_OFFSET_NONE || v->set.n < 2)
+		return false;
+	v->prev = v->set;
+	v->prev.n--; /* a set one voter apart */
+	v->prev_off = v->off >= s->committed_end ? v->off : s->committed_end;
+	v->off = v->prev_off + 1;
+	check_step(s, l);
+	return true;
+}
+
+/* The operator hears its change done at an offset that holds no committed voters
+ * record. */
+static bool
+sab_answer_wrong(struct sim *s, struct node *l, struct node *f)
+{
+	(void)l;
+	(void)f;
+	if (!s->op.on || s->op.sent == 0)
+		return false;
+	check_voters_answer(s, &s->op, s->committed_end + 1000);
+	return true;
+}
+
 static const struct sabotage {
 	const char *name;
 	const char *text;
@@ -310,6 +341,10 @@ static const struct sabotage {
 	{"TWO_LEADERS", "the simulator sees a second leader of the current epoch", sab_two_leaders},
 	{"VOTERS_WRONG", "the leader's dataplane reports a voter set its log does not hold",
 	 sab_voters_wrong},
+	{"TWO_PENDING", "the leader's log seems to hold two voter changes not committed",
+	 sab_two_pending},
+	{"ANSWER_WRONG", "the operator hears a voter change done where no voters record is",
+	 sab_answer_wrong},
 };
 
 #define N_SABOTAGES ((int)(sizeof(sabotages) / sizeof(sabotages[0])))

@@ -240,6 +240,7 @@ struct operator
 	} asked[8];
 	uint32_t n_asked;
 	uint64_t sent, done, refused, unknown;
+	uint64_t removed_leader; /* done: a leader removed itself */
 };
 
 static inline const char *

@@ -1627,6 +1627,7 @@ op_hears(struct sim *s, struct operator* op, const uint8_t *b, size_t len)
 	op->next_at = s->now + (int64_t)rnd(s, (uint64_t)op->every_us + 1);
 	if (a->error == KR_ERR_NONE) {
 		op->done++;
+		op->removed_leader += op->op == KR_VOTERS_OP_REMOVE && f.hdr.sender_id == op->v.id;
 		check_voters_answer(s, op, a->offset);
 	} else if (a->outcome_unknown) {
 		op->unknown++;
