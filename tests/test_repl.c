@@ -2027,6 +2027,26 @@ the_hw_counts_a_majority_of_the_set_in_force(void **state)
 	fetch_dir(n, 3, 3, 1, 1, 2, 1, 1);
 	assert_int_equal(n->r.hw, 2);
 	rnode_free(n);
+	/* {1,2} whose voter 1 is another directory of this node's id (its disk replaced, run
+	 * as leader anyway): its own log counts for no voter, so node 2 alone commits
+	 * nothing */
+	{
+		uint8_t b[KR_BATCH_BYTES_MAX];
+
+		s = boot_set(2);
+		dyn = true;
+		n = rnode(1, 2, true);
+		dyn = false;
+		/* node 1's directory is 9; the set's voter 1 is directory 1 */
+		memset(n->r.cfg.directory_id, 9, KR_UUID_BYTES);
+		n->r.cfg.joining = true;
+		assert_int_equal(kr_log_append(n->log, b, voters_batch(b, sizeof(b), 0, 1, &s)), 0);
+		assert_int_equal(restart_core(n), 0);
+		cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
+		fetch_dir(n, 2, 2, 1, 1, kr_log_end(n->log), 1, 1);
+		assert_true(n->r.hw == KR_OFFSET_NONE);
+		rnode_free(n);
+	}
 }
 
 /* A dynamic leader of {1..n} in memory mode whose own epoch committed: node 2 fetched
