@@ -1541,10 +1541,62 @@ a_sole_voter_leader_whose_set_grows_gets_check_quorum(void **state)
 	free(n);
 }
 
+/* A node added to the set whose own log has not got that record yet is an observer in
+ * its own eyes; a candidate whose set names it (its node id and directory) gets its vote
+ * on the log, as any voter's (KIP-853), or that candidate might never win. */
+static void
+an_observer_named_by_a_vote_request_votes_on_its_log(void **state)
+{
+	struct node *n = start(4, 3); /* node 4, directory 4: no voter of 1..3 */
+
+	(void)state;
+	assert_false(kr_election_is_voter(&n->e));
+	/* not named with its directory: an observer's answer, nothing changes */
+	keyed_vote_req(n, 1, 1, 0, 1, 10, false);
+	assert_int_equal(vote_refusal(n), KR_REFUSAL_OBSERVER);
+	assert_int_equal(n->e.epoch, 0);
+	clear(n);
+	/* named (4, directory 4): it fences its dataplane, then grants */
+	keyed_vote_req(n, 1, 1, 4, 1, 10, false);
+	assert_non_null(find_cmd(n, KR_CMD_FENCE));
+	ack_fence(n, 0, 5);
+	assert_true(vote_answer(n)->granted);
+	assert_int_equal(n->e.voted_id, 1);
+	assert_int_equal(n->e.epoch, 1);
+	/* and it goes on looking for the leader as an observer */
+	assert_false(kr_election_is_voter(&n->e));
+	assert_int_equal(find_cmd(n, KR_CMD_UNATTACHED)->u.cmd.type, KR_CMD_UNATTACHED);
+	free(n);
+}
+
+/* A voter that may not vote until it catches up (its log lost, or damaged) cannot wait
+ * for BeginQuorumEpoch: a leader of a set that dropped it never sends one. It looks for
+ * the leader by fetching, as an observer does (KAFKA-17030). */
+static void
+a_voter_that_may_not_vote_looks_for_the_leader(void **state)
+{
+	struct node *n = start_full(2, 3, qs_of(5, KR_NODE_NONE, KR_NODE_NONE), 5, true);
+	const struct kr_el_action *a = find_cmd(n, KR_CMD_UNATTACHED);
+
+	(void)state;
+	assert_true(kr_election_is_voter(&n->e));
+	assert_non_null(a);
+	assert_int_equal(a->u.cmd.seq, 1); /* look, though a voter */
+	assert_null(find_cmd(n, KR_CMD_FENCE));
+	free(n);
+	/* one that may vote waits fenced */
+	n = start_full(2, 3, qs_of(5, KR_NODE_NONE, KR_NODE_NONE), 5, false);
+	assert_null(find_cmd(n, KR_CMD_UNATTACHED));
+	assert_non_null(find_cmd(n, KR_CMD_FENCE));
+	free(n);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(an_observer_named_by_a_vote_request_votes_on_its_log),
+		cmocka_unit_test(a_voter_that_may_not_vote_looks_for_the_leader),
 		cmocka_unit_test(a_sole_voter_leader_whose_set_grows_gets_check_quorum),
 		cmocka_unit_test(
 			a_node_whose_removal_is_pending_still_runs_without_counting_itself),

@@ -1398,6 +1398,38 @@ identity_command_makes_a_voter_an_observer_with_its_new_directory(void **state)
 	rnode_free(o);
 }
 
+/* A voter told to look for the leader (seq 1: one that may not vote yet) fetches as an
+ * observer would, and asks the bootstrap nodes too, after the voters. */
+static void
+a_voter_told_to_look_asks_the_voters_and_the_bootstrap_nodes(void **state)
+{
+	struct rnode *o;
+	bool asked[10] = {false};
+
+	(void)state;
+	keyed = true;
+	keyed_own = 2;
+	o = rnode(2, 3, true);
+	keyed = false;
+	o->r.cfg.n_bootstrap = 2;
+	o->r.cfg.bootstrap[0] = 9;
+	o->r.cfg.bootstrap[1] = 2; /* itself: never asked */
+	cmd(o, KR_CMD_UNATTACHED, 0, KR_NODE_NONE, 1);
+	assert_non_null(find_send(o, KR_API_FETCH, 0));
+	for (int i = 0; i < 6; i++) {
+		const struct kr_rp_action *a = find_send(o, KR_API_FETCH, 0);
+
+		assert_non_null(a);
+		assert_true(a->u.send.to_node >= 0 && a->u.send.to_node < 10);
+		asked[a->u.send.to_node] = true;
+		clear(o);
+		tick(o, RETRY);
+	}
+	assert_true(asked[1] && asked[3] && asked[9]);
+	assert_false(asked[2]);
+	rnode_free(o);
+}
+
 /* The fence rule, on the dataplane side. */
 static void
 fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges(void **state)
@@ -2355,6 +2387,7 @@ main(void)
 		cmocka_unit_test(
 			a_joining_node_with_a_voter_id_looks_for_the_leader_without_asking_itself),
 		cmocka_unit_test(identity_command_makes_a_voter_an_observer_with_its_new_directory),
+		cmocka_unit_test(a_voter_told_to_look_asks_the_voters_and_the_bootstrap_nodes),
 		cmocka_unit_test(fenced_dataplane_neither_appends_nor_truncates_nor_acknowledges),
 		cmocka_unit_test(flush_reports_from_before_a_truncation_are_void),
 		cmocka_unit_test(follower_tells_the_leader_at_once_when_its_durable_offset_moves),
