@@ -1591,10 +1591,33 @@ a_voter_that_may_not_vote_looks_for_the_leader(void **state)
 	free(n);
 }
 
+/* A node that voted for itself in an epoch and then followed that epoch's leader comes
+ * back a follower, not a candidate: the leader may have shrunk the set to it alone
+ * meanwhile, and a candidacy carried on would then win the same epoch again. */
+static void
+a_candidate_that_lost_to_a_known_leader_restarts_as_its_follower(void **state)
+{
+	struct node *n = start_full(2, 4, qs_of(2, 4, 2), 2, false);
+
+	(void)state;
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	assert_int_equal(n->e.leader_id, 4);
+	assert_int_equal(n->e.epoch, 2);
+	voters_event(n, 2, -1); /* the leader left it the sole voter */
+	assert_int_not_equal(n->e.role, KR_ROLE_LEADER);
+	assert_int_equal(n->e.epoch, 2);
+	free(n);
+	/* one that knew no winner carries on as a candidate */
+	n = start_full(2, 4, qs_of(2, KR_NODE_NONE, 2), 2, false);
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
+	free(n);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_candidate_that_lost_to_a_known_leader_restarts_as_its_follower),
 		cmocka_unit_test(an_observer_named_by_a_vote_request_votes_on_its_log),
 		cmocka_unit_test(a_voter_that_may_not_vote_looks_for_the_leader),
 		cmocka_unit_test(a_sole_voter_leader_whose_set_grows_gets_check_quorum),

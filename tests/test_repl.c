@@ -2203,6 +2203,17 @@ a_leader_that_removed_itself_leads_until_the_change_commits(void **state)
 	assert_int_equal(n->r.role, KR_REPL_LEADER);
 	/* its removal, not yet known committed: it may still run (election.h left_pending) */
 	assert_int_equal(find_event(n, KR_EV_VOTERS)->left_pending, 1);
+	/* describe names the pending change and its voter, listed with the observers now */
+	{
+		struct kr_describe_resp d;
+
+		kr_repl_describe(&n->r, n->now, &d);
+		assert_int_equal(d.pending, KR_VOTERS_OP_REMOVE);
+		assert_int_equal(d.n_voters, 2);
+		for (unsigned i = 0; i < (unsigned)d.n_voters + d.n_observers; i++)
+			assert_int_equal(d.replicas[i].flags != 0,
+					 d.replicas[i].replica_id == 1 && i >= d.n_voters);
+	}
 	clear(n);
 	/* {2,3}: the leader does not count, so node 2 alone commits nothing */
 	fetch_dir(n, 2, 2, 2, 1, kr_log_end(n->log), 1, 1);
@@ -2216,6 +2227,12 @@ a_leader_that_removed_itself_leads_until_the_change_commits(void **state)
 	assert_int_equal(find_event(n, KR_EV_LEFT_VOTERS)->offset, off);
 	/* and the set once more, its removal now known committed: it runs no more */
 	assert_int_equal(find_event(n, KR_EV_VOTERS)->left_pending, 0);
+	{
+		struct kr_describe_resp d;
+
+		kr_repl_describe(&n->r, n->now, &d);
+		assert_int_equal(d.pending, 0); /* committed: nothing pending */
+	}
 	assert_int_equal(find_event(n, KR_EV_VOTERS)->offset, off);
 	fetch_dir(n, 3, 3, 3, 1, kr_log_end(n->log), 1, 1);
 	fetch_dir(n, 2, 2, 3, 1, kr_log_end(n->log), 1, 1);

@@ -171,6 +171,7 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 		assert_int_equal(x->n_observers, y->n_observers);
 		assert_int_equal(x->leader_id, y->leader_id);
 		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->pending, y->pending);
 		assert_int_equal(x->high_watermark, y->high_watermark);
 		for (unsigned i = 0; i < (unsigned)x->n_voters + x->n_observers; i++) {
 			struct kr_replica_info pp, qq;
@@ -187,6 +188,7 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 				assert_int_equal(kr_describe_replica(y, i, &qq), 0);
 
 			assert_int_equal(p->replica_id, q->replica_id);
+			assert_int_equal(p->flags, q->flags);
 			assert_memory_equal(p->directory_id, q->directory_id, KR_UUID_BYTES);
 			assert_int_equal(p->log_end_offset, q->log_end_offset);
 			assert_int_equal(p->durable_offset, q->durable_offset);
@@ -626,9 +628,14 @@ nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
 	assert_int_equal(decode_with_body_byte(KR_API_APPEND_RESP, 2, 0x02), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_READ_RESP, 2, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_READ_RESP, 36, 1), -KR_WIRE_EFIELD);
-	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 12, 1),
+	/* a pending change's op past update, reserved bytes, a replica flag not defined */
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 12, 4),
 			 -KR_WIRE_EFIELD);
-	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 24 + 4, 1),
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 13, 1),
+			 -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 24 + 4, 2),
+			 -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_QUORUM_RESP, 24 + 5, 1),
 			 -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 1, 1), -KR_WIRE_EFIELD);
 	/* a voter change: an unknown op, reserved bytes, a negative node id */

@@ -697,8 +697,12 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 		 * offsets (nothing persisted: the file already says so) */
 		el_convert(e, KR_ROLE_RESIGNED, e->epoch, cfg->node_id, KR_WHY_START, now, out);
 	} else if (kr_election_is_voter(e) && e->voted_id == cfg->node_id && e->epoch > 0 &&
-		   !e->vote_blocked) {
-		/* it was a candidate in this epoch: carry on as one */
+		   !e->vote_blocked && e->leader_id < 0) {
+		/* it was a candidate in this epoch, and knew no winner: carry on as one. One
+		 * that lost to a known leader follows it instead: that leader may have changed
+		 * the set since, by more than one voter in this epoch, and a candidacy carried
+		 * on under a set of which its own old vote is a majority (a sole voter) would
+		 * make a second leader of the epoch (kraftsim found one) */
 		el_convert(e, KR_ROLE_CANDIDATE, e->epoch, KR_NODE_NONE, KR_WHY_START, now, out);
 	} else if (e->leader_id >= 0 && e->leader_id != cfg->node_id) {
 		el_convert(e, KR_ROLE_FOLLOWER, e->epoch, e->leader_id, KR_WHY_START, now, out);

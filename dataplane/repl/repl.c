@@ -778,9 +778,38 @@ kr_repl_tick(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 
 /* ---- DescribeQuorum ---- */
 
+/* The voter change this leader's log holds not yet committed: its op (0: none) and the
+ * voter it is about. */
+static uint8_t
+pending_change(const struct kr_repl *r, struct kr_voter *who)
+{
+	uint64_t last = kr_vh_latest_offset(&r->voters);
+	const struct kr_voter_set *now = kr_vh_latest(&r->voters), *before;
+	int k = -1;
+
+	if (!rp_voters_known(r) || last == KR_OFFSET_NONE || last == 0 ||
+	    (r->hw != KR_OFFSET_NONE && r->hw > last))
+		return 0;
+	before = kr_vh_at(&r->voters, last - 1);
+	switch (kr_voters_diff(before, now, &k)) {
+	case KR_VOTERS_ADD:
+		*who = now->v[k];
+		return KR_VOTERS_OP_ADD;
+	case KR_VOTERS_REMOVE:
+		*who = before->v[k];
+		return KR_VOTERS_OP_REMOVE;
+	case KR_VOTERS_UPDATE:
+		*who = now->v[k];
+		return KR_VOTERS_OP_UPDATE;
+	default:
+		return 0; /* the set written again (renewed), or the first record */
+	}
+}
+
 void
 kr_repl_describe(struct kr_repl *r, int64_t now, struct kr_describe_resp *d)
 {
+	struct kr_voter who = {.id = KR_NODE_NONE};
 	uint32_t n = 0;
 
 	memset(d, 0, sizeof(*d));
@@ -791,6 +820,7 @@ kr_repl_describe(struct kr_repl *r, int64_t now, struct kr_describe_resp *d)
 		d->error = KR_ERR_NOT_LEADER_OR_FOLLOWER;
 		return;
 	}
+	d->pending = pending_change(r, &who);
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint32_t i = 0; i < r->n_replicas; i++) {
 			const struct kr_replica *rep = &r->replicas[i];
@@ -802,6 +832,11 @@ kr_repl_describe(struct kr_repl *r, int64_t now, struct kr_describe_resp *d)
 			ri->replica_id = rep->id;
 			memcpy(ri->directory_id, self ? r->cfg.directory_id : rep->dir,
 			       KR_UUID_BYTES);
+			ri->flags = d->pending && rep->id == who.id &&
+						    memcmp(ri->directory_id, who.dir,
+							   KR_UUID_BYTES) == 0
+					    ? KR_REPLICA_F_PENDING
+					    : 0;
 			ri->log_end_offset = self ? kr_log_end(r->log) : rep->leo;
 			ri->durable_offset = self ? own_durable(r) : rep->durable;
 			ri->last_fetch_us = self ? now + r->wall_offset_us

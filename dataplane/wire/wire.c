@@ -6,6 +6,7 @@
 #include "kraft/errors.h"
 #include "kraft/le.h"
 #include "kraft/log.h"
+#include "kraft/voterset.h"
 #include "kraft/wire.h"
 
 /* Header field offsets (wire.h) */
@@ -656,8 +657,8 @@ dec_describe_resp(const uint8_t *b, uint32_t n, struct kr_describe_resp *m)
 
 	uint8_t nv = b[2], no = b[3];
 
-	if (nv > KR_VOTERS_MAX || no > KR_OBSERVERS_MAX || !all_zero(b + 12, 4) ||
-	    get_error(b, &m->error))
+	if (nv > KR_VOTERS_MAX || no > KR_OBSERVERS_MAX || b[12] > KR_VOTERS_OP_UPDATE ||
+	    !all_zero(b + 13, 3) || get_error(b, &m->error))
 		return -KR_WIRE_EFIELD;
 	if (n != KR_DESCRIBE_RESP_FIXED_BYTES + (uint32_t)KR_REPLICA_INFO_BYTES * (nv + no))
 		return -KR_WIRE_EBODYLEN;
@@ -665,12 +666,16 @@ dec_describe_resp(const uint8_t *b, uint32_t n, struct kr_describe_resp *m)
 	m->n_observers = no;
 	m->leader_id = (int32_t)kr_get_le32(b + 4);
 	m->epoch = kr_get_le32(b + 8);
+	m->pending = b[12];
 	m->high_watermark = kr_get_le64(b + 16);
 	m->replicas = NULL;
 	m->replica_bytes = b + KR_DESCRIBE_RESP_FIXED_BYTES;
-	for (unsigned i = 0; i < (unsigned)nv + no; i++)
-		if (!all_zero(m->replica_bytes + KR_REPLICA_INFO_BYTES * i + 4, 4))
+	for (unsigned i = 0; i < (unsigned)nv + no; i++) {
+		const uint8_t *r = m->replica_bytes + KR_REPLICA_INFO_BYTES * i;
+
+		if ((r[4] & ~KR_REPLICA_F_PENDING) != 0 || !all_zero(r + 5, 3))
 			return -KR_WIRE_EFIELD;
+	}
 	return 0;
 }
 
@@ -683,6 +688,7 @@ kr_describe_replica(const struct kr_describe_resp *m, unsigned i, struct kr_repl
 		return -KR_WIRE_EFIELD;
 	r = m->replica_bytes + KR_REPLICA_INFO_BYTES * i;
 	ri->replica_id = (int32_t)kr_get_le32(r);
+	ri->flags = r[4];
 	memcpy(ri->directory_id, r + 8, KR_UUID_BYTES);
 	ri->log_end_offset = kr_get_le64(r + 24);
 	ri->durable_offset = kr_get_le64(r + 32);
@@ -709,7 +715,10 @@ enc_describe_resp(uint8_t *b, size_t cap, const struct kr_describe_resp *m)
 	b[3] = m->n_observers;
 	kr_put_le32(b + 4, (uint32_t)m->leader_id);
 	kr_put_le32(b + 8, m->epoch);
-	memset(b + 12, 0, 4);
+	if (m->pending > KR_VOTERS_OP_UPDATE)
+		return -KR_WIRE_EFIELD;
+	b[12] = m->pending;
+	memset(b + 13, 0, 3);
 	kr_put_le64(b + 16, m->high_watermark);
 	if (m->replicas == NULL) { /* re-encoding a decoded message: its checked bytes */
 		if (count)
@@ -722,7 +731,8 @@ enc_describe_resp(uint8_t *b, size_t cap, const struct kr_describe_resp *m)
 		const struct kr_replica_info *ri = &m->replicas[i];
 
 		kr_put_le32(r, (uint32_t)ri->replica_id);
-		memset(r + 4, 0, 4);
+		r[4] = ri->flags & KR_REPLICA_F_PENDING;
+		memset(r + 5, 0, 3);
 		memcpy(r + 8, ri->directory_id, KR_UUID_BYTES);
 		kr_put_le64(r + 24, ri->log_end_offset);
 		kr_put_le64(r + 32, ri->durable_offset);

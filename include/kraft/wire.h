@@ -176,11 +176,16 @@
  *    3  1 o                observers listed, at most KR_OBSERVERS_MAX
  *    4  4 leader_id
  *    8  4 epoch
- *   12  4 reserved
+ *   12  1 pending          a voter change not yet committed: 0 none, else its op
+ *                          (1 add, 2 remove, 3 update: enum kr_voters_op)
+ *   13  3 reserved
  *   16  8 high_watermark   or KR_OFFSET_NONE
- *   24    replicas, voters first, 56 bytes each:
+ *   24    replicas, voters first (the set in force at the leader's log end, the
+ *         pending change's included), 56 bytes each:
  *          0  4 replica_id
- *          4  4 reserved
+ *          4  1 flags          bit 0 KR_REPLICA_F_PENDING: the voter the pending
+ *                              change adds, removes (then listed as an observer) or moves
+ *          5  3 reserved
  *          8 16 directory_id
  *         24  8 log_end_offset     or KR_OFFSET_NONE if never fetched
  *         32  8 durable_offset     or KR_OFFSET_NONE
@@ -465,8 +470,11 @@ struct kr_read_resp {
 	uint32_t records_len;
 };
 
+#define KR_REPLICA_F_PENDING 1u
+
 struct kr_replica_info {
 	int32_t replica_id;
+	uint8_t flags; /* KR_REPLICA_F_* */
 	uint8_t directory_id[KR_UUID_BYTES];
 	uint64_t log_end_offset;
 	uint64_t durable_offset;
@@ -480,6 +488,7 @@ struct kr_describe_resp {
 	uint8_t n_observers;
 	int32_t leader_id;
 	uint32_t epoch;
+	uint8_t pending; /* a voter change not yet committed: its enum kr_voters_op, or 0 */
 	uint64_t high_watermark;
 	/* Voters, then observers. To encode, point replicas at n_voters + n_observers
 	 * entries. A decoded message leaves replicas NULL and replica_bytes viewing the

@@ -180,6 +180,7 @@ smp_msg(unsigned api, struct kr_msg *m)
 		d->n_observers = 2;
 		d->leader_id = 1;
 		d->epoch = 19;
+		d->pending = KR_VOTERS_OP_REMOVE;
 		d->high_watermark = 1000;
 		for (int i = 0; i < 5; i++) {
 			replicas[i].replica_id = i + 1;
@@ -188,6 +189,7 @@ smp_msg(unsigned api, struct kr_msg *m)
 			replicas[i].durable_offset = i == 4 ? KR_OFFSET_NONE : 990 + (uint64_t)i;
 			replicas[i].last_fetch_us = i == 3 ? -1 : 1700000000000000 + i;
 			replicas[i].last_caught_up_us = 1700000000000000 - i;
+			replicas[i].flags = i == 4 ? KR_REPLICA_F_PENDING : 0;
 		}
 		d->replicas = replicas;
 		break;

@@ -370,6 +370,38 @@ get_describe(struct ctl *c, struct kr_frame *f, struct kr_msg *r)
 	die("no leader answered DescribeQuorum within %" PRId64 " ms", c->timeout_ms);
 }
 
+static const char *
+op_word(unsigned op)
+{
+	return op == KR_VOTERS_OP_ADD ? "add" : op == KR_VOTERS_OP_REMOVE ? "remove" : "update";
+}
+
+/* The pending voter change the leader reported, as text (JSON: an object or null). */
+static void
+print_pending(const struct kr_describe_resp *d, bool json)
+{
+	struct kr_replica_info ri;
+	char dir[KR_UUID_TEXT_LEN + 1];
+
+	for (unsigned i = 0; d->pending && i < (unsigned)d->n_voters + d->n_observers; i++) {
+		kr_describe_replica(d, i, &ri);
+		if (!(ri.flags & KR_REPLICA_F_PENDING))
+			continue;
+		kr_uuid_format(ri.directory_id, dir);
+		if (json)
+			printf("{\"op\": \"%s\", \"id\": %d, \"directoryId\": \"%s\"}",
+			       op_word(d->pending), ri.replica_id, dir);
+		else
+			printf("%s %d (directory %s), not yet committed", op_word(d->pending),
+			       ri.replica_id, dir);
+		return;
+	}
+	if (d->pending) /* the voter has no replica slot on the leader yet */
+		printf(json ? "{\"op\": \"%s\"}" : "%s, not yet committed", op_word(d->pending));
+	else
+		printf(json ? "null" : "none");
+}
+
 static int
 cmd_describe(struct ctl *c, bool status)
 {
@@ -420,6 +452,8 @@ cmd_describe(struct ctl *c, bool status)
 			print_replica_list(c, d, true);
 			printf(", \"currentObservers\": ");
 			print_replica_list(c, d, false);
+			printf(", \"pendingVoterChange\": ");
+			print_pending(d, true);
 			printf("}\n");
 			return 0;
 		}
@@ -434,6 +468,8 @@ cmd_describe(struct ctl *c, bool status)
 		print_replica_list(c, d, true);
 		printf("\nCurrentObservers:       ");
 		print_replica_list(c, d, false);
+		printf("\nPendingVoterChange:     ");
+		print_pending(d, false);
 		printf("\n");
 		return 0;
 	}
@@ -466,6 +502,13 @@ cmd_describe(struct ctl *c, bool status)
 			lag = leo < 0 ? -1 : (int64_t)leader.log_end_offset - leo;
 			lf = ri.last_fetch_us < 0 ? -1 : ri.last_fetch_us / 1000;
 			lc = ri.last_caught_up_us < 0 ? -1 : ri.last_caught_up_us / 1000;
+			char stb[48];
+
+			if (ri.flags & KR_REPLICA_F_PENDING) { /* "Follower (pending add)" */
+				snprintf(stb, sizeof(stb), "%s (pending %s)", st,
+					 op_word(d->pending));
+				st = stb;
+			}
 			if (c->json) {
 				printf("%s{\"nodeId\": %d, \"directoryId\": %s%s%s, "
 				       "\"logEndOffset\": "

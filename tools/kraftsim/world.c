@@ -1480,21 +1480,39 @@ op_apply(const struct kr_voter_set *set, uint8_t op, const struct kr_voter *v,
 	}
 }
 
+/* Does next (made by some change) keep a majority that can vote without nd, and so does
+ * what each change the operator asked for lately would make of it? */
+static bool
+next_survives(struct sim *s, const struct kr_voter_set *next, const struct node *nd, bool strict)
+{
+	struct kr_voter_set after;
+
+	if ((nd == NULL || sim_in_set(next, nd)) && !set_survives(s, next, nd, strict))
+		return false;
+	for (uint32_t i = 0; i < s->op.n_asked && i < 8; i++)
+		if (s->op.asked[i].until > s->now &&
+		    op_apply(next, s->op.asked[i].op, &s->op.asked[i].v, &after) &&
+		    (nd == NULL || sim_in_set(&after, nd)) && !set_survives(s, &after, nd, strict))
+			return false;
+	return true;
+}
+
 /* Would every set the change (op, v) can make, from any set in force now, keep a
- * majority that can vote without nd (NULL: none)? strict as set_survives. */
+ * majority that can vote without nd (NULL: none), and what the operator's other recent
+ * requests would make of those (a late one is taken after a later one)? strict as
+ * set_survives. */
 static bool
 op_survives(struct sim *s, uint8_t op, const struct kr_voter *v, const struct node *nd, bool strict)
 {
 	struct kr_voter_set next;
 
-	if (op_apply(&s->committed_set, op, v, &next) && (nd == NULL || sim_in_set(&next, nd)) &&
-	    !set_survives(s, &next, nd, strict))
+	if (op_apply(&s->committed_set, op, v, &next) && !next_survives(s, &next, nd, strict))
 		return false;
 	for (int i = 0; i < s->n; i++) {
 		const struct kr_voter_set *set = &sim_voters(s, &s->nodes[i])->set;
 
 		if (set->n > 0 && op_apply(set, op, v, &next) &&
-		    (nd == NULL || sim_in_set(&next, nd)) && !set_survives(s, &next, nd, strict))
+		    !next_survives(s, &next, nd, strict))
 			return false;
 	}
 	return true;
