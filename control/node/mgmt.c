@@ -2,13 +2,16 @@
  * other client requests relayed to the dataplane through the management rings and their
  * answers sent back to the client that asked. Frames are checked (and, with a cluster
  * key, authenticated) before anything is relayed. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "kraft/errors.h"
 #include "node_int.h"
 
 static void
@@ -106,6 +109,122 @@ describe_nodes(struct ctl *c, const struct sockaddr_in *from, const struct kr_fr
 	mgmt_reply(c, from, h, &m);
 }
 
+#define PROBE_US 500000 /* a new voter's endpoint answers a PING within this */
+
+/* Relay a client request (its bytes at buf) to the dataplane, its answer to go to from. */
+static void
+relay(struct ctl *c, const struct sockaddr_in *from, const uint8_t *buf, uint32_t len)
+{
+	struct kn_node *n = c->n;
+	uint32_t slot = c->next_slot++ % CLIENT_SLOTS;
+
+	if (len > sizeof(c->mmsg.bytes)) {
+		n->ctl_stats.mgmt_dropped++;
+		return;
+	}
+	c->clients[slot].addr = *from;
+	c->clients[slot].gen = ++c->gen;
+	c->mmsg.addr = KN_MGMT_ADDR_BIT | (uint64_t)c->gen << 8 | slot;
+	c->mmsg.len = len;
+	memcpy(c->mmsg.bytes, buf, len);
+	if (!kn_ring_try_push(n->mreq, &c->mmsg, sizeof(c->mmsg), &n->ctl_stats.ring_full_mgmt))
+		n->ctl_stats.mgmt_dropped++;
+	kn_wake(n->dp_wake, &n->dp_sleeping);
+}
+
+static void
+change_refused(struct ctl *c, const struct sockaddr_in *to, uint32_t corr, uint16_t error)
+{
+	struct kr_msg m = {.api = KR_API_VOTERS_CHANGE_RESP};
+	struct kr_frame_hdr h = {.correlation_id = corr};
+
+	m.u.voters_change_resp = (struct kr_voters_change_resp){.error = error,
+								.leader_id = c->n->el.leader_id,
+								.epoch = c->n->el.epoch,
+								.offset = KR_OFFSET_NONE};
+	mgmt_reply(c, to, &h, &m);
+}
+
+/* A voter change: one that names an endpoint waits for a PING answered there. */
+static void
+voters_change(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame *f,
+	      const uint8_t *buf, uint32_t len)
+{
+	struct kn_node *n = c->n;
+	struct kr_msg m, ping = {.api = KR_API_PING};
+	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .flags = n->wire.flags};
+	const struct kr_voters_change_req *q = &m.u.voters_change;
+	uint8_t payload[8] = {0};
+	int plen;
+
+	if (kr_msg_decode(f, &m) != 0 || q->op == KR_VOTERS_OP_REMOVE) {
+		relay(c, from, buf, len); /* the core answers a malformed one */
+		return;
+	}
+	if (c->probe.active && c->probe.client_corr == f->hdr.correlation_id &&
+	    c->probe.client.sin_addr.s_addr == from->sin_addr.s_addr &&
+	    c->probe.client.sin_port == from->sin_port)
+		return;	       /* the client sent it again: its answer comes with the probe's */
+	if (c->probe.active) { /* one change at a time */
+		change_refused(c, from, f->hdr.correlation_id, KR_ERR_REQUEST_TIMED_OUT);
+		return;
+	}
+	c->probe.active = true;
+	c->probe.client = *from;
+	c->probe.client_corr = f->hdr.correlation_id;
+	c->probe.target = (struct sockaddr_in){
+		.sin_family = AF_INET, .sin_addr.s_addr = htonl(q->ip), .sin_port = htons(q->port)};
+	c->probe.corr = ++c->probe_corr | 0x80000000u; /* never a relayed client's */
+	c->probe.deadline_us = kn_now_us() + PROBE_US;
+	c->probe.len = len;
+	memcpy(c->probe.bytes, buf, len);
+	memcpy(h.cluster_id, n->wire.cluster_id, KR_UUID_BYTES);
+	h.voter_set_hash = n->wire.voter_set_hash;
+	h.correlation_id = c->probe.corr;
+	ping.u.ping = (struct kr_ping){.payload = payload, .len = sizeof(payload)};
+	plen = kr_frame_encode(c->buf, sizeof(c->buf), &h, &ping);
+	if (plen > 0 && c->auth.on &&
+	    kr_auth_seal_next(&c->auth, c->buf, (size_t)plen, kn_wall_us()) != 0)
+		plen = 0;
+	if (plen > 0)
+		(void)sendto(n->mgmt_fd, c->buf, (size_t)plen, MSG_DONTWAIT,
+			     (const struct sockaddr *)&c->probe.target, sizeof(c->probe.target));
+}
+
+/* The endpoint answered the probe: the change goes on. */
+static void
+probe_answered(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame *f)
+{
+	if (!c->probe.active || f->hdr.correlation_id != c->probe.corr ||
+	    from->sin_addr.s_addr != c->probe.target.sin_addr.s_addr ||
+	    from->sin_port != c->probe.target.sin_port) {
+		c->n->ctl_stats.mgmt_dropped++;
+		return;
+	}
+	c->probe.active = false;
+	relay(c, &c->probe.client, c->probe.bytes, c->probe.len);
+}
+
+int64_t
+kn_mgmt_tick(struct ctl *c, int64_t now)
+{
+	char ep[32];
+
+	if (!c->probe.active)
+		return INT64_MAX;
+	if (now < c->probe.deadline_us)
+		return c->probe.deadline_us;
+	c->probe.active = false;
+	snprintf(ep, sizeof(ep), "%s:%u", inet_ntoa(c->probe.target.sin_addr),
+		 ntohs(c->probe.target.sin_port));
+	kn_log(c->n, "control",
+	       "voter change refused: its endpoint %s did not answer a PING within %d ms "
+	       "(ENDPOINT_UNREACHABLE)",
+	       ep, PROBE_US / 1000);
+	change_refused(c, &c->probe.client, c->probe.client_corr, KR_ERR_ENDPOINT_UNREACHABLE);
+	return INT64_MAX;
+}
+
 void
 kn_mgmt_requests(struct ctl *c)
 {
@@ -119,9 +238,19 @@ kn_mgmt_requests(struct ctl *c)
 			       (struct sockaddr *)&from, &fl)) >= 0) {
 		fl = sizeof(from);
 		n->ctl_stats.mgmt_requests++;
-		if (kr_frame_decode(&n->wire, c->buf, (size_t)len, &f) != 0 ||
-		    f.hdr.sender_id >= 0) {
+		if (kr_frame_decode(&n->wire, c->buf, (size_t)len, &f) != 0) {
 			n->ctl_stats.mgmt_dropped++;
+			continue;
+		}
+		if (f.hdr.sender_id >= 0) { /* from a node: only a probe's answer */
+			if (f.hdr.api == KR_API_PING_RESP &&
+			    kr_auth_accept(&c->auth, c->buf, (size_t)len, f.auth != NULL,
+					   f.hdr.sender_id,
+					   (uint64_t)from.sin_addr.s_addr << 16 | from.sin_port,
+					   kn_wall_us()))
+				probe_answered(c, &from, &f);
+			else
+				n->ctl_stats.mgmt_dropped++;
 			continue;
 		}
 		/* before the body is decoded or relayed; a client is known by its address */
@@ -136,27 +265,14 @@ kn_mgmt_requests(struct ctl *c)
 		case KR_API_DESCRIBE_NODES:
 			describe_nodes(c, &from, &f.hdr);
 			break;
+		case KR_API_VOTERS_CHANGE:
+			voters_change(c, &from, &f, c->buf, (uint32_t)len);
+			break;
 		case KR_API_APPEND:
 		case KR_API_READ:
 		case KR_API_DESCRIBE_QUORUM:
-		case KR_API_VOTERS_CHANGE: {
-			uint32_t slot = c->next_slot++ % CLIENT_SLOTS;
-
-			if ((size_t)len > sizeof(c->mmsg.bytes)) {
-				n->ctl_stats.mgmt_dropped++;
-				break;
-			}
-			c->clients[slot].addr = from;
-			c->clients[slot].gen = ++c->gen;
-			c->mmsg.addr = KN_MGMT_ADDR_BIT | (uint64_t)c->gen << 8 | slot;
-			c->mmsg.len = (uint32_t)len;
-			memcpy(c->mmsg.bytes, c->buf, (size_t)len);
-			if (!kn_ring_try_push(n->mreq, &c->mmsg, sizeof(c->mmsg),
-					      &n->ctl_stats.ring_full_mgmt))
-				n->ctl_stats.mgmt_dropped++;
-			kn_wake(n->dp_wake, &n->dp_sleeping);
+			relay(c, &from, c->buf, (uint32_t)len);
 			break;
-		}
 		default:
 			n->ctl_stats.mgmt_dropped++;
 			break;

@@ -29,7 +29,9 @@
 	  "a retry of an append older than the leader remembers: it was appended before")          \
 	X(UNSUPPORTED_VERSION, 18, "the cluster's voter set is static (controller.quorum.voters)") \
 	X(DUPLICATE_VOTER, 19, "the node id is a voter already (under some directory id)")         \
-	X(VOTER_NOT_FOUND, 20, "no such voter (node id and directory id), or the last one")
+	X(VOTER_NOT_FOUND, 20, "no such voter (node id and directory id), or the last one")        \
+	X(ENDPOINT_UNREACHABLE, 21,                                                                \
+	  "the voter's endpoint did not answer a PING from the node that took the change")
 
 enum kr_error {
 #define KR_ERROR_ENUM(name, num, text) KR_ERR_##name = num,

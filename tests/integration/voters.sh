@@ -143,6 +143,18 @@ joining_config "$G" keep # the same directory, listening on another port
 start "$G"
 sleep 1
 grep -q . "$RUN/n$G.log" || fail "node $G did not start"
+# an endpoint no node answers at is refused (the leader's node PINGs it first), nothing
+# changed; and describe shows no change pending
+before=$(sorted_voters)
+if kctl --timeout-ms 5000 update-voter --id "$G" --directory-id "$(dir_of "$G")" \
+	--endpoint "$(ip_of "$G"):$((PORT + 7))" >"$RUN/bad.out" 2>&1; then
+	fail "update-voter to an endpoint no one answers at was taken: $(cat "$RUN/bad.out")"
+fi
+grep -q ENDPOINT_UNREACHABLE "$RUN/bad.out" || fail "no ENDPOINT_UNREACHABLE: $(cat "$RUN/bad.out")"
+[ "$(sorted_voters)" = "$before" ] || fail "voters changed by a refused update: $(voters_now)"
+kctl --json describe --status | json_field pendingVoterChange | grep -qx None ||
+	fail "describe shows a pending change after a refused one"
+log "update-voter to a dead endpoint refused: $(head -1 "$RUN/bad.out")"
 change update-voter "$G"
 # it is taken from its new endpoint now: it catches up and fetches as a voter again
 moved=0

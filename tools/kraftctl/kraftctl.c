@@ -791,6 +791,17 @@ cmd_voters(struct ctl *c, enum kr_voters_op op, int32_t id, const uint8_t dir[KR
 					 : 0);
 			continue;
 		}
+		if (a->error == KR_ERR_ENDPOINT_UNREACHABLE) {
+			char et[32];
+
+			kr_endpoint_format(ep, et, sizeof(et));
+			fprintf(stderr,
+				"kraftctl: voter %d (directory %s): refused by node %d: "
+				"ENDPOINT_UNREACHABLE: %s did not answer its PING; is the node "
+				"running there, in this cluster? Nothing was changed.\n",
+				id, dtext, f.hdr.sender_id, et);
+			return 1;
+		}
 		fprintf(stderr, "kraftctl: voter %d (directory %s): refused by node %d: %s (%s)\n",
 			id, dtext, f.hdr.sender_id, kr_error_name(a->error),
 			kr_error_text(a->error));
