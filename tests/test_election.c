@@ -41,7 +41,8 @@ config(int32_t self, int n_voters)
 	};
 
 	for (int i = 0; i < n_voters; i++)
-		c.voters[i] = i + 1; /* voters are nodes 1..n */
+		c.voters[i] = c.known[i] = i + 1; /* voters are nodes 1..n, known as kraftd's */
+	c.n_known = (uint8_t)n_voters;
 	memset(c.directory_id, self, KR_UUID_BYTES);
 	return c;
 }
@@ -843,6 +844,11 @@ leader_and_candidate_reject_votes_in_their_epoch_and_non_voters_get_no_error(voi
 	assert_int_equal(c->e.role, KR_ROLE_CANDIDATE);
 	vote_req(c, 3, 1, 0, 300, false);
 	assert_false(vote_answer(c)->granted);
+	/* a node it knows nothing of: no voter, as ever */
+	vote_req(c, 9, 5, 0, 300, false);
+	assert_int_equal(vote_refusal(c), KR_REFUSAL_NOT_A_VOTER);
+	assert_int_equal(c->e.epoch, 1);
+	c->e.cfg.known[c->e.cfg.n_known++] = 9; /* a bootstrap node, outside the set */
 	/* a candidate outside the voter set with an older log (a node removed by a change
 	 * it missed): answered, not granted, no error, and it raises no epoch */
 	vote_req(c, 9, 5, 0, 100, false);

@@ -685,6 +685,9 @@ kr_config_election(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYT
 	memcpy(ec->directory_id, dir, KR_UUID_BYTES);
 	ec->n_voters = c->n_voters;
 	memcpy(ec->voters, c->voter_ids, sizeof(ec->voters));
+	/* the configured voters are the nodes this one knows beyond its log's set */
+	ec->n_known = c->n_voters;
+	memcpy(ec->known, c->voter_ids, sizeof(ec->voters));
 	ec->joining = voter_keys(c, dir, boot, ec->voter_dirs);
 	ec->election_timeout_us = c->election_timeout_us;
 	ec->bootstrap_wait_us = c->bootstrap_wait_us;

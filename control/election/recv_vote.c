@@ -70,10 +70,16 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 	 * is the candidate's set whose majority elects): its log may hold a newer set that
 	 * added it (a replaced disk's new directory too), or a removal that reached no one
 	 * else (left_pending). A voter's node id from another directory than the set's is
-	 * such an outsider, not that voter. */
+	 * such an outsider, not that voter. Outsiders are answered only if they are nodes
+	 * this one knows (cfg.known: configured voters, bootstrap nodes); any other id is no
+	 * voter, and raises no epoch here. */
+	bool known = false;
+
 	if (vi >= 0 && !el_dir_matches(e->cfg.voter_dirs[vi], req->candidate_dir))
 		vi = -1;
-	if (from < 0 || from == e->cfg.node_id) {
+	for (int i = 0; i < e->cfg.n_known && i < KR_REPLICAS_MAX; i++)
+		known = known || e->cfg.known[i] == from;
+	if (from < 0 || from == e->cfg.node_id || (vi < 0 && !known)) {
 		el_ignore(e, KR_EL_IGNORE_UNKNOWN_SENDER);
 		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_NOT_A_VOTER, pre);
 		return;

@@ -127,6 +127,11 @@ struct kr_election_config {
 					   * its EndQuorumEpoch acknowledgements */
 	int64_t bootstrap_wait_us;	  /* FIRST START: pre-votes need every voter's grant
 					   * this long after the start, then a majority's */
+	/* Nodes whose candidacy this node answers though they are outside its set in force
+	 * (its log may lag theirs): the configured voters and bootstrap nodes. Any other id
+	 * asking for a vote is no voter (hostile or lost), as before voter changes. */
+	uint8_t n_known;
+	int32_t known[KR_REPLICAS_MAX];
 };
 
 /* What the node knows at start. */

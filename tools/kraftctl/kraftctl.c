@@ -735,7 +735,8 @@ cmd_append(struct ctl *c, int argc, char **argv, int64_t repeat)
 /* add-voter, remove-voter, update-voter: one VOTERS_CHANGE to the leader, answered once
  * the change committed. Leader hints are followed; REQUEST_TIMED_OUT (the leader has not
  * committed its epoch yet, another change is in progress, the new voter has not caught
- * up) is asked again until the timeout. */
+ * up) and ENDPOINT_UNREACHABLE (the endpoint did not answer a PING: a node still
+ * starting) are asked again until the timeout, which then says why. */
 static int
 cmd_voters(struct ctl *c, enum kr_voters_op op, int32_t id, const uint8_t dir[KR_UUID_BYTES],
 	   const struct kr_endpoint *ep)
@@ -791,16 +792,10 @@ cmd_voters(struct ctl *c, enum kr_voters_op op, int32_t id, const uint8_t dir[KR
 					 : 0);
 			continue;
 		}
-		if (a->error == KR_ERR_ENDPOINT_UNREACHABLE) {
-			char et[32];
-
-			kr_endpoint_format(ep, et, sizeof(et));
-			fprintf(stderr,
-				"kraftctl: voter %d (directory %s): refused by node %d: "
-				"ENDPOINT_UNREACHABLE: %s did not answer its PING; is the node "
-				"running there, in this cluster? Nothing was changed.\n",
-				id, dtext, f.hdr.sender_id, et);
-			return 1;
+		if (a->error ==
+		    KR_ERR_ENDPOINT_UNREACHABLE) { /* a node still starting answers soon */
+			pause_ms(200);
+			continue;
 		}
 		fprintf(stderr, "kraftctl: voter %d (directory %s): refused by node %d: %s (%s)\n",
 			id, dtext, f.hdr.sender_id, kr_error_name(a->error),
@@ -813,6 +808,15 @@ cmd_voters(struct ctl *c, enum kr_voters_op op, int32_t id, const uint8_t dir[KR
 	if (last == KR_ERR_REQUEST_TIMED_OUT && op == KR_VOTERS_OP_ADD)
 		fprintf(stderr, "kraftctl: a node is added only once it replicates as an observer "
 				"caught up with the leader (describe --replication)\n");
+	if (last == KR_ERR_ENDPOINT_UNREACHABLE) {
+		char et[32];
+
+		kr_endpoint_format(ep, et, sizeof(et));
+		fprintf(stderr,
+			"kraftctl: %s did not answer a PING from the node that took the change: is "
+			"the node running there, in this cluster? Nothing was changed.\n",
+			et);
+	}
 	return 1;
 }
 

@@ -674,7 +674,11 @@ node_boot(struct sim *s, struct node *nd)
 	rc.boot = rs.boot; /* empty for a joining directory: it learns the set from the log */
 	rc.incarnation = rs.incarnation;
 	rc.repair_target = rs.repair_target;
-	if (s->o.voter_changes) /* every node listed, as controller.quorum.bootstrap.servers */
+	/* the nodes it knows beyond its set: the configured voters, and with voter changes
+	 * every node (as controller.quorum.bootstrap.servers would list them) */
+	for (int i = 0; i < (s->o.voter_changes ? s->n : nv); i++)
+		ec.known[ec.n_known++] = i + 1;
+	if (s->o.voter_changes)
 		for (int i = 0; i < s->n; i++)
 			rc.bootstrap[rc.n_bootstrap++] = i + 1;
 	if (kr_repl_init(nd->r, &rc, nd->log) != 0) {
