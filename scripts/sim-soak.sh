@@ -1,9 +1,9 @@
 #!/bin/bash
 # Long kraftsim sweeps: rounds over every cluster shape (1-7 voters, with and without
-# observers) and both durability modes, a batch of fresh seeds each, until the time is
-# up. Prints a line per batch and a summary with seeds per second and every failing seed
-# with its replay command. A failing seed does not stop the soak: the next batch of that
-# shape starts after it.
+# observers, four with voter changes) and both durability modes, a batch of fresh seeds
+# each, until the time is up. Prints a line per batch and a summary with seeds per
+# second and every failing seed with its replay command. A failing seed does not stop
+# the soak: the next batch of that shape starts after it.
 #
 # usage: scripts/sim-soak.sh [--hours H | --minutes M | --seconds S] [--batch K]
 #                            [--steps T] [--from SEED] [--sim PATH] [--log FILE]
@@ -47,6 +47,11 @@ shapes=(
 	"--nodes 6 --durability memory"
 	"--nodes 7 --durability disk"
 	"--nodes 7 --observers 1 --durability memory"
+	# an operator changing the voter set meanwhile (add, remove, the leader too, replace)
+	"--nodes 3 --observers 2 --durability disk --voter-changes"
+	"--nodes 3 --observers 2 --durability memory --voter-changes"
+	"--nodes 2 --observers 1 --durability disk --voter-changes"
+	"--nodes 5 --observers 2 --durability memory --voter-changes"
 )
 declare -a next
 for i in "${!shapes[@]}"; do next[$i]=$from; done
