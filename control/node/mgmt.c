@@ -157,7 +157,10 @@ voters_change(struct ctl *c, const struct sockaddr_in *from, const struct kr_fra
 	uint8_t payload[8] = {0};
 	int plen;
 
-	if (kr_msg_decode(f, &m) != 0 || q->op == KR_VOTERS_OP_REMOVE) {
+	/* the probe is a kernel datagram: it reaches a kernel-UDP dataplane; a DPDK one
+	 * (memif above all) is not checked yet (README, known limits) */
+	if (kr_msg_decode(f, &m) != 0 || q->op == KR_VOTERS_OP_REMOVE ||
+	    n->opt.transport != KN_TRANSPORT_UDP) {
 		relay(c, from, buf, len); /* the core answers a malformed one */
 		return;
 	}

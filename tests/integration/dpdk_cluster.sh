@@ -91,6 +91,25 @@ if [ "$TRANSPORT" = af_xdp ]; then
 fi
 kctl describe --replication | sed 's/^/  /'
 
+# voter changes over this transport: a follower removed (it replicates on as an observer),
+# then added back, each timed; the cluster commits on
+L=$(leader 20) || fail "no leader before the voter changes"
+F=$((L % 3 + 1))
+t0=$(date +%s%N)
+kctl --timeout-ms 20000 remove-voter --id "$F" --directory-id "${DIR[$F]}" >"$RUN/change.out" 2>&1 ||
+	fail "remove-voter $F over $TRANSPORT: $(cat "$RUN/change.out")"
+t1=$(date +%s%N)
+voters() { kctl --json describe --status | python3 -c 'import json,sys; print(" ".join(sorted(str(x["id"]) for x in json.load(sys.stdin)["currentVoters"])))'; }
+[ "$(voters)" = "$(echo 1 2 3 | tr ' ' '\n' | grep -vx "$F" | paste -sd' ')" ] ||
+	fail "voters after removing $F: $(voters)"
+kctl --timeout-ms 20000 add-voter --id "$F" --directory-id "${DIR[$F]}" \
+	--endpoint "$(ip_of "$F"):$PORT" >>"$RUN/change.out" 2>&1 ||
+	fail "add-voter $F over $TRANSPORT: $(cat "$RUN/change.out")"
+t2=$(date +%s%N)
+[ "$(voters)" = "1 2 3" ] || fail "voters after removing and adding $F: $(voters)"
+kctl append five >/dev/null || fail "append after the voter changes"
+log "voter $F removed in $(((t1 - t0) / 1000000)) ms and added back in $(((t2 - t1) / 1000000)) ms over $TRANSPORT"
+
 stop "$L" || fail "graceful stop of leader $L exited $?"
 N=$(leader 10) || fail "no leader after a graceful stop"
 log "graceful stop of leader $L: exit 0, node $N leads"
