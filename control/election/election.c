@@ -697,7 +697,9 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 		 * offsets (nothing persisted: the file already says so) */
 		el_convert(e, KR_ROLE_RESIGNED, e->epoch, cfg->node_id, KR_WHY_START, now, out);
 	} else if (kr_election_is_voter(e) && e->voted_id == cfg->node_id && e->epoch > 0 &&
-		   !e->vote_blocked && e->leader_id < 0) {
+		   !e->vote_blocked &&
+		   (e->leader_id < 0 ||
+		    (KR_BUG(RELEAD_AFTER_RESTART) && e->leader_id == cfg->node_id))) {
 		/* it was a candidate in this epoch, and knew no winner: carry on as one. One
 		 * that lost to a known leader follows it instead: that leader may have changed
 		 * the set since, by more than one voter in this epoch, and a candidacy carried
