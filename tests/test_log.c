@@ -621,6 +621,35 @@ flipped_byte_in_a_middle_batch_is_mid_log_corruption_not_cut(void **state)
 	assert_int_equal(kr_log_end(f->log), 10);
 }
 
+/* Two flips in one middle batch (kraftsim seed 1419052: a start refused on a full disk
+ * drew damage again at the next): its length field and its first record's length both
+ * run past the end. No reading of the batch says where it ends, yet valid batches follow
+ * it: that is damage, never a torn last write. */
+static void
+a_middle_batch_whose_length_and_record_length_are_both_damaged_is_not_a_torn_tail(void **state)
+{
+	struct fixture *f = *state;
+	size_t b1;
+
+	reopen(f, SEG_BIG);
+	b1 = append(f->log, 1, 3, 20); /* [0,3) */
+	append(f->log, 2, 1, 20);      /* [3,4): the one damaged */
+	append(f->log, 2, 4, 20);      /* [4,8) */
+	append(f->log, 3, 1, 20);      /* [8,9) */
+	flush(f);
+	kr_log_close(f->log);
+	f->log = NULL;
+	header_says_synced(f, SEG0);
+	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + 5, 0x10);  /* length += 4096 */
+	tu_file_flip(f->dir, SEG0, KR_SEGMENT_HDR_BYTES + b1 + 51, 0x02); /* record length */
+	reopen(f, SEG_BIG);
+	if (f->rep.outcome != KR_LOG_MID_CORRUPT)
+		fail_msg("outcome %d (%s)", f->rep.outcome, f->rep.reason);
+	assert_int_equal(f->rep.damage_start_offset, 3);
+	assert_true(f->rep.last_valid_end_offset >= 9);
+	assert_int_equal(kr_log_end(f->log), 3);
+}
+
 static void
 mid_log_damage_is_kept_until_a_flush_after_the_repair_starts(void **state)
 {
@@ -1388,6 +1417,8 @@ main(void)
 			torn_tail_cut_at_every_byte_of_the_last_batch_recovers_to_the_previous_batch),
 		LOG_TEST(zeros_after_the_last_batch_are_a_torn_tail),
 		LOG_TEST(flipped_byte_in_a_middle_batch_is_mid_log_corruption_not_cut),
+		LOG_TEST(
+			a_middle_batch_whose_length_and_record_length_are_both_damaged_is_not_a_torn_tail),
 		LOG_TEST(mid_log_damage_is_kept_until_a_flush_after_the_repair_starts),
 		LOG_TEST(damage_past_the_synced_bytes_is_a_torn_write_below_them_damage),
 		LOG_TEST(a_misdirected_copy_after_damage_leaves_the_repair_target_at_the_bound),

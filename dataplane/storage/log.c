@@ -527,7 +527,8 @@ run_reaches_end(const uint8_t *buf, size_t len, size_t p, uint64_t end)
  *  1. batches with intact headers are stepped over, never looked into: to where their
  *     length field says they end, or, if that is not where a batch continuing their
  *     offsets begins, to where their records end (a damaged length field); one that runs
- *     past the end either way is a torn last write: nothing follows it;
+ *     past the end either way is a torn last write, unless 3 finds a run after it (its
+ *     length field and a record length both damaged);
  *  2. a valid batch that continues the offsets after them ends the damage; if its run
  *     stops short of the end (damage again), the end is what 3 finds after the run;
  *  3. past bytes that begin no batch at all, the first valid batch (offset >= want, epoch
@@ -577,7 +578,8 @@ find_after_damage(const uint8_t *buf, size_t len, size_t pos, uint64_t want, uin
 		       : ends_at(buf, len, p, rend, next, h.epoch, false)     ? rend
 									      : h.length;
 		if (step > len - p)
-			return; /* a torn last write */
+			break; /* a torn last write, unless a run of valid batches follows (3.):
+				* a length field and a record length can both be damaged */
 		want = next;
 		ep = h.epoch;
 		p += step;

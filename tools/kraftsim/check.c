@@ -562,8 +562,8 @@ holds(struct sim *s, struct node *v, const uint8_t *dir, struct node *l, uint64_
 	const struct claim *c = &v->claims[l->r->epoch % SIM_CLAIM_EPOCHS];
 	bool same_dir = memcmp(v->dir_id, dir, KR_UUID_BYTES) == 0;
 
-	if (memcmp(c->dir, dir, KR_UUID_BYTES) != 0)
-		c = &v->old_claims[l->r->epoch % SIM_CLAIM_EPOCHS];
+	for (int g = 0; g < SIM_OLD_DIRS && memcmp(c->dir, dir, KR_UUID_BYTES) != 0; g++)
+		c = &v->old_claims[g][l->r->epoch % SIM_CLAIM_EPOCHS];
 	struct kr_log_span sp;
 	struct kr_batch_hdr h;
 

@@ -27,6 +27,7 @@
 #define SIM_TRACE 64		     /* events kept for a violation report */
 #define SIM_GRANTS 64		     /* the latest votes granted, per node */
 #define SIM_CLAIM_EPOCHS 16	     /* per node: the latest durable-offset report per epoch */
+#define SIM_OLD_DIRS 4		     /* per node: claims kept for its earlier directories */
 #define SIM_CLIENT_ADDR 10000	     /* client c has address SIM_CLIENT_ADDR + c */
 #define SIM_OPERATOR SIM_CLIENTS_MAX /* the operator's address: SIM_CLIENT_ADDR + this */
 #define SIM_SEGMENT_BYTES KR_LOG_SEGMENT_BYTES_MIN /* small: recovery crosses segments */
@@ -189,9 +190,9 @@ struct node {
 		uint32_t leader_epoch;	    /* the epoch of the Fetch that carried it (0: none) */
 		uint8_t dir[KR_UUID_BYTES]; /* the directory that said it */
 	} claims[SIM_CLAIM_EPOCHS];
-	/* the claims of the directory before the last re-format (a leader may still count
-	 * what that directory reported) */
-	struct claim old_claims[SIM_CLAIM_EPOCHS];
+	/* the claims of the directories before the last re-formats, newest first (a leader
+	 * may still count what such a directory reported while the set names it) */
+	struct claim old_claims[SIM_OLD_DIRS][SIM_CLAIM_EPOCHS];
 	/* every vote it granted, as the candidates saw it leave (survives its crashes): a
 	 * node never grants two candidates in one epoch, whatever its file lost */
 	struct grant {

@@ -880,8 +880,17 @@ node_reformat(struct sim *s, struct node *nd)
 	if (nd->up)
 		node_crash(s, nd, rnd_between(s, s->pf.down_min_us, s->pf.down_max_us));
 	simfs_wipe(nd->fs);
-	/* the old directory's reports stay true of when they were made */
-	memcpy(nd->old_claims, nd->claims, sizeof(nd->claims));
+	/* the old directory's reports stay true of when they were made (a directory wiped
+	 * again before it reported anything adds nothing) */
+	bool reported = false;
+
+	for (int k = 0; k < SIM_CLAIM_EPOCHS; k++)
+		reported = reported || nd->claims[k].end != 0;
+	if (reported) {
+		memmove(nd->old_claims[1], nd->old_claims[0],
+			(SIM_OLD_DIRS - 1) * sizeof(nd->old_claims[0]));
+		memcpy(nd->old_claims[0], nd->claims, sizeof(nd->claims));
+	}
 	memset(nd->claims, 0, sizeof(nd->claims));
 	node_format(s, nd, false);
 	nd->img.n = nd->img.len = 0;
