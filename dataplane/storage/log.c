@@ -527,8 +527,8 @@ run_reaches_end(const uint8_t *buf, size_t len, size_t p, uint64_t end)
  *  1. batches with intact headers are stepped over, never looked into: to where their
  *     length field says they end, or, if that is not where a batch continuing their
  *     offsets begins, to where their records end (a damaged length field); one that runs
- *     past the end either way is a torn last write, unless 3 finds a run after it (its
- *     length field and a record length both damaged);
+ *     past the end either way is a torn last write: nothing follows it (in synced bytes
+ *     the caller still calls it damage: classify_damage);
  *  2. a valid batch that continues the offsets after them ends the damage; if its run
  *     stops short of the end (damage again), the end is what 3 finds after the run;
  *  3. past bytes that begin no batch at all, the first valid batch (offset >= want, epoch
@@ -578,8 +578,7 @@ find_after_damage(const uint8_t *buf, size_t len, size_t pos, uint64_t want, uin
 		       : ends_at(buf, len, p, rend, next, h.epoch, false)     ? rend
 									      : h.length;
 		if (step > len - p)
-			break; /* a torn last write, unless a run of valid batches follows (3.):
-				* a length field and a record length can both be damaged */
+			return; /* a torn last write: nothing follows it */
 		want = next;
 		ep = h.epoch;
 		p += step;
@@ -818,7 +817,7 @@ config_check(const struct kr_log_config *cfg, char *err, size_t errlen)
 static void
 classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t i,
 		const struct after_damage *d, uint64_t file_pos, uint64_t expect, uint32_t epoch,
-		const char *reason, struct kr_log_report *rep)
+		bool in_synced, const char *reason, struct kr_log_report *rep)
 {
 	uint64_t first = 0, target = expect, later_first = 0, later_end = 0;
 	bool valid = d != NULL && d->found;
@@ -842,6 +841,14 @@ classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t
 		if (later_end > target)
 			target = later_end;
 		valid = true;
+	}
+	if (!valid && in_synced && !KR_BUG(DAMAGE_AS_TORN)) {
+		/* in bytes the segment says are synced no write was torn: damage, though no
+		 * reading finds where it ends (a batch's length and a record length both
+		 * damaged: kraftsim seed 1419052); the data went as far as the bound says */
+		valid = true;
+		first = expect;
+		target = log->has_bound ? log->bound : KR_OFFSET_MAX;
 	}
 	if (log->has_bound && target > log->bound)
 		target = log->bound;
@@ -943,7 +950,8 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		if (rc < 0)
 			goto out;
 		if (rc == 1) {
-			classify_damage(log, bases, nb, i, NULL, 0, expect, epoch, reason, rep);
+			classify_damage(log, bases, nb, i, NULL, 0, expect, epoch, false, reason,
+					rep);
 			break;
 		}
 		rc = segs_push(log, bases[i], 0);
@@ -986,13 +994,18 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 						 .end = res.resync_end};
 
 			/* at or past what the last segment's header says is synced: bytes a
-			 * crash may have left half-written, in any order of pages (log.h) */
+			 * crash may have left half-written, in any order of pages (log.h);
+			 * before it (a version 2 header says), or in an earlier segment
+			 * (synced whole before the next was made), no write was torn */
+			bool in_synced =
+				i + 1 < nb || (synced != UINT32_MAX && res.good_bytes < synced);
+
 			if (i + 1 == nb && (res.good_bytes >= synced || KR_BUG(DAMAGE_AS_TORN)))
 				d.found = false;
 
 			classify_damage(log, bases, nb, i, &d,
 					KR_SEGMENT_HDR_BYTES + res.good_bytes, expect, epoch,
-					res.reason, rep);
+					in_synced, res.reason, rep);
 			break;
 		}
 	}
