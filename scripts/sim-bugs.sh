@@ -21,9 +21,11 @@ STEPS=20000
 # VOTER_BY_ID may show as a stuck node before it shows as lost data: the bug makes a
 # re-formatted directory a voter in its own eyes only, its peers refuse BeginQuorumEpoch
 # for the old directory, and an unattached voter does not fetch, so after a restart it
-# may never learn the leader. Both are what the bug does; no other checker may fire.
+# may never learn the leader; or it leads, though its log's set names its old directory.
+# All are what the bug does; no other checker may fire. VOTE_WITHOUT_FENCE may first show
+# as its dataplane reporting offsets under an epoch it has already voted past.
 TABLE='
-bug VOTE_WITHOUT_FENCE|--nodes 3|committed prefixes differ|as a new leader must hold every entry
+bug VOTE_WITHOUT_FENCE|--nodes 3|committed prefixes differ|as a new leader must hold every entry|fence rule: node [0-9]+ reported offset
 bug COMMIT_OLD_EPOCH|--nodes 5 --observers 2|could still win an election|HW went down
 bug COUNT_UNFLUSHED_LEO|--nodes 3|voters hold offset [0-9]+ durably
 bug NO_TRUNCATE_ON_DIVERGENCE|--nodes 3|^kraftsim: VIOLATION .*: liveness:
@@ -41,7 +43,7 @@ bug FOLLOWER_NOT_PERSISTED|--nodes 3|in memory epoch .* on disk epoch
 bug RELEAD_AFTER_RESTART|--nodes 5|led epoch [0-9]+ again after restarting
 bug DAMAGE_AS_TORN|--nodes 3|were flushed and are gone after damage
 bug REPAIR_TARGET_AT_DAMAGE|--nodes 3|were flushed and are gone after damage
-bug VOTER_BY_ID|--nodes 3|granted its vote in epoch [0-9]+ to [0-9]+ and then to|as a new leader must hold every entry|committed prefixes differ|liveness: node [0-9]+ has not caught up
+bug VOTER_BY_ID|--nodes 3|granted its vote in epoch [0-9]+ to [0-9]+ and then to|as a new leader must hold every entry|committed prefixes differ|liveness: node [0-9]+ has not caught up|leader [0-9]+ is not a voter of its set
 bug RESYNC_IN_A_RECORD|--nodes 3|were flushed and are gone after damage
 bug VOTERS_TWO_AT_ONCE|--nodes 3 --observers 2 --voter-changes|appended a voter change at [0-9]+ while the one at [0-9]+ was not committed|has two voter changes pending
 bug VOTERS_AT_COMMIT|--nodes 3 --observers 2 --voter-changes|voters hold offset [0-9]+ durably

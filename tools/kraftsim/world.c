@@ -1822,8 +1822,13 @@ inject_fault(struct sim *s)
 		sim_trace(s, TR_JUMP, nd->id, 0, 0, nd->clock_offset, 0);
 		break;
 	case 6: /* storage: a segment sync that fails (disk mode), or a full disk */
-		/* the node exits on it: in memory mode that loses its log, a crash's budget */
-		if (!nd->up || nd->storage_fault || (s->o.memory && !may_lose(s, nd)))
+		/* the node exits on it: in memory mode that loses its log, a crash's budget; on
+		 * disk it may come back with a repair marker (its flushed bound ran ahead of a
+		 * failed job) and not vote until a leader repairs it: the same budget (seed
+		 * 1502153: two of three voters in repair, no leader possible). A sole voter is
+		 * its own repair: it takes the fault as before */
+		if (!nd->up || nd->storage_fault ||
+		    ((s->o.memory || s->o.nodes > 1) && !may_lose(s, nd)))
 			break;
 		nd->storage_fault = true;
 		if (!s->o.memory && rnd(s, 2) == 0) {
