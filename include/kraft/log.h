@@ -65,16 +65,19 @@
  *     synced bytes): a torn tail, the leftovers of a write the crash cut short, whatever
  *     follows it (pages reach the disk in any order, so valid data may follow a hole).
  *     It is cut (the file truncated to the last good batch).
- *   - elsewhere the rest of the log (this segment and any later one) is searched for a
- *     valid batch. None found: a torn tail as above. One found: mid-log corruption,
- *     data the node may have acknowledged is damaged. Nothing is cut at open; the log
+ *   - elsewhere (synced bytes, or an earlier segment: no write was torn there) it is
+ *     mid-log corruption, whatever follows; the rest of the log is searched for a valid
+ *     batch to say how far the data went (none: the flushed bound says). (A version 1
+ *     header says nothing of what is synced: there nothing valid after the damage makes
+ *     it a torn tail as above.) Data the node may have acknowledged is damaged. Nothing
+ *     is cut at open; the log
  *     opens with the good prefix only and the report names the damaged range. The first
  *     flush (after the repair starts) discards it. The node must not vote or count
  *     toward commit until it has fetched past report.last_valid_end_offset again
  *     (docs/DESIGN.md §5).
- * Damage to what the latest flush job wrote, or with nothing valid after it, cannot be
- * told from a write a crash cut short, and is cut as one: kraftd relies on a completed
- * fdatasync for the newest data (docs/RELIABILITY.md, the fault budget).
+ * Damage to what the latest flush job wrote (past the synced mark) cannot be told from a
+ * write a crash cut short, and is cut as one: kraftd relies on a completed fdatasync for
+ * the newest data (docs/RELIABILITY.md, the fault budget).
  */
 
 #define KR_BATCH_HDR_BYTES 48
