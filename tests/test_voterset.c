@@ -167,6 +167,8 @@ history_follows_appends_and_truncations(void **state)
 	assert_true(kr_voters_equal(kr_vh_at(&h, 10), &s2));
 	assert_true(kr_voters_equal(kr_vh_at(&h, 19), &s2));
 	assert_true(kr_voters_equal(kr_vh_at(&h, 20), &s3));
+	/* before the last record: the one before it */
+	assert_true(kr_voters_equal(kr_vh_previous(&h), &s2));
 	/* a record out of order, a set two voters away, an invalid set: refused, unchanged */
 	assert_int_equal(kr_vh_append(&h, 20, &s2), KR_VOTERS_ILLEGAL);
 	assert_int_equal(kr_vh_append(&h, 30, &boot), KR_VOTERS_ILLEGAL);
@@ -185,6 +187,9 @@ history_follows_appends_and_truncations(void **state)
 	assert_int_equal(kr_vh_append(&h, 20, &s3), KR_VOTERS_REMOVE);
 	assert_true(kr_vh_truncate(&h, 0));
 	assert_true(kr_voters_equal(kr_vh_latest(&h), &boot));
+	assert_null(kr_vh_previous(&h)); /* no record: nothing before one */
+	assert_int_equal(kr_vh_append(&h, 0, &s2), KR_VOTERS_ADD);
+	assert_true(kr_voters_equal(kr_vh_previous(&h), &boot)); /* the first: the base */
 }
 
 static void

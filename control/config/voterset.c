@@ -193,6 +193,14 @@ kr_vh_latest_offset(const struct kr_voter_history *h)
 }
 
 const struct kr_voter_set *
+kr_vh_previous(const struct kr_voter_history *h)
+{
+	if (h->n == 0)
+		return NULL;
+	return h->n >= 2 ? &h->e[h->n - 2].set : &h->base;
+}
+
+const struct kr_voter_set *
 kr_vh_at(const struct kr_voter_history *h, uint64_t o)
 {
 	for (uint32_t i = h->n; i-- > 0;)

@@ -255,13 +255,10 @@ rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		uint32_t k;
 
 		if (KR_BUG(VOTERS_OLD_MAJORITY) && rp_voters_known(r) &&
-		    kr_vh_latest_offset(&r->voters) != KR_OFFSET_NONE &&
-		    kr_vh_latest_offset(&r->voters) > 0) {
+		    kr_vh_previous(&r->voters) != NULL) {
 			/* the set before the last record */
 			if (rep->id == KR_NODE_NONE ||
-			    kr_voters_find_key(
-				    kr_vh_at(&r->voters, kr_vh_latest_offset(&r->voters) - 1),
-				    rep->id, rep->dir) < 0)
+			    kr_voters_find_key(kr_vh_previous(&r->voters), rep->id, rep->dir) < 0)
 				continue;
 		} else if (!rep->voter) {
 			continue;
@@ -784,13 +781,12 @@ static uint8_t
 pending_change(const struct kr_repl *r, struct kr_voter *who)
 {
 	uint64_t last = kr_vh_latest_offset(&r->voters);
-	const struct kr_voter_set *now = kr_vh_latest(&r->voters), *before;
+	const struct kr_voter_set *now = kr_vh_latest(&r->voters);
+	const struct kr_voter_set *before = kr_vh_previous(&r->voters);
 	int k = -1;
 
-	if (!rp_voters_known(r) || last == KR_OFFSET_NONE || last == 0 ||
-	    (r->hw != KR_OFFSET_NONE && r->hw > last))
+	if (!rp_voters_known(r) || before == NULL || (r->hw != KR_OFFSET_NONE && r->hw > last))
 		return 0;
-	before = kr_vh_at(&r->voters, last - 1);
 	switch (kr_voters_diff(before, now, &k)) {
 	case KR_VOTERS_ADD:
 		*who = now->v[k];

@@ -88,13 +88,11 @@ static bool
 left_pending(const struct kr_repl *r)
 {
 	uint64_t last = kr_vh_latest_offset(&r->voters);
+	const struct kr_voter_set *before = kr_vh_previous(&r->voters);
 
-	/* the set before it: the last record below it, or the base (last > 0: a record at
-	 * offset 0 is a cluster's first, with none before it) */
-	return rp_voters_known(r) && !rp_self_voter(r) && last != KR_OFFSET_NONE && last > 0 &&
+	return rp_voters_known(r) && !rp_self_voter(r) && before != NULL &&
 	       (r->committed == KR_OFFSET_NONE || r->committed <= last) &&
-	       kr_voters_find_key(kr_vh_at(&r->voters, last - 1), r->cfg.node_id,
-				  r->cfg.directory_id) >= 0;
+	       kr_voters_find_key(before, r->cfg.node_id, r->cfg.directory_id) >= 0;
 }
 
 void

@@ -154,6 +154,10 @@ const struct kr_voter_set *kr_vh_latest(const struct kr_voter_history *h);
 /** Offset of the last voters record (KR_OFFSET_NONE: none, the bootstrap set in force). */
 uint64_t kr_vh_latest_offset(const struct kr_voter_history *h);
 
+/** The set in force before the last voters record (the record before it, or base), or
+ * NULL if that record was folded into base (committed: what came before is gone). */
+const struct kr_voter_set *kr_vh_previous(const struct kr_voter_history *h);
+
 /** The set in force for offset o: the last record below o, or base. Offsets below a
  * folded entry get base. */
 const struct kr_voter_set *kr_vh_at(const struct kr_voter_history *h, uint64_t o);
