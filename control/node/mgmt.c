@@ -14,13 +14,15 @@
 #include "kraft/errors.h"
 #include "node_int.h"
 
+/* A frame from the management listener to to, sealed with its key: sender is this node
+ * (an answer) or KR_NODE_NONE (a probe, sent as a client would). */
 static void
-mgmt_reply(struct ctl *c, const struct sockaddr_in *to, const struct kr_frame_hdr *req,
-	   const struct kr_msg *m)
+mgmt_send(struct ctl *c, const struct sockaddr_in *to, int32_t sender, uint32_t corr,
+	  const struct kr_msg *m)
 {
 	struct kn_node *n = c->n;
-	struct kr_frame_hdr h = {.sender_id = n->cfg.node_id,
-				 .correlation_id = req->correlation_id,
+	struct kr_frame_hdr h = {.sender_id = sender,
+				 .correlation_id = corr,
 				 .voter_set_hash = n->wire.voter_set_hash,
 				 .flags = n->wire.flags};
 	int len;
@@ -33,6 +35,13 @@ mgmt_reply(struct ctl *c, const struct sockaddr_in *to, const struct kr_frame_hd
 	if (len > 0)
 		(void)sendto(n->mgmt_fd, c->buf, (size_t)len, MSG_DONTWAIT,
 			     (const struct sockaddr *)to, sizeof(*to));
+}
+
+static void
+mgmt_reply(struct ctl *c, const struct sockaddr_in *to, const struct kr_frame_hdr *req,
+	   const struct kr_msg *m)
+{
+	mgmt_send(c, to, c->n->cfg.node_id, req->correlation_id, m);
 }
 
 static void
@@ -152,10 +161,8 @@ voters_change(struct ctl *c, const struct sockaddr_in *from, const struct kr_fra
 {
 	struct kn_node *n = c->n;
 	struct kr_msg m, ping = {.api = KR_API_PING};
-	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .flags = n->wire.flags};
 	const struct kr_voters_change_req *q = &m.u.voters_change;
 	uint8_t payload[8] = {0};
-	int plen;
 
 	/* the probe is a kernel datagram: it reaches a kernel-UDP dataplane; a DPDK one
 	 * (memif above all) is not checked yet (README, known limits) */
@@ -181,17 +188,8 @@ voters_change(struct ctl *c, const struct sockaddr_in *from, const struct kr_fra
 	c->probe.deadline_us = kn_now_us() + PROBE_US;
 	c->probe.len = len;
 	memcpy(c->probe.bytes, buf, len);
-	memcpy(h.cluster_id, n->wire.cluster_id, KR_UUID_BYTES);
-	h.voter_set_hash = n->wire.voter_set_hash;
-	h.correlation_id = c->probe.corr;
 	ping.u.ping = (struct kr_ping){.payload = payload, .len = sizeof(payload)};
-	plen = kr_frame_encode(c->buf, sizeof(c->buf), &h, &ping);
-	if (plen > 0 && c->auth.on &&
-	    kr_auth_seal_next(&c->auth, c->buf, (size_t)plen, kn_wall_us()) != 0)
-		plen = 0;
-	if (plen > 0)
-		(void)sendto(n->mgmt_fd, c->buf, (size_t)plen, MSG_DONTWAIT,
-			     (const struct sockaddr *)&c->probe.target, sizeof(c->probe.target));
+	mgmt_send(c, &c->probe.target, KR_NODE_NONE, c->probe.corr, &ping);
 }
 
 /* The endpoint answered the probe: the change goes on. */
