@@ -458,13 +458,28 @@ opt_value(int argc, char **argv, int *i, const char *name, const char **out)
 	return false;
 }
 
-/* --initial-controllers must name exactly controller.quorum.voters' ids and addresses:
- * the static list is what the node runs with until voter changes exist. */
+/* --initial-controllers must name exactly controller.quorum.voters' ids and addresses,
+ * when the configuration lists voters; with bootstrap servers, this node's entry (if it
+ * is an initial voter) must be its kraftd.listener. */
 static int
 initial_matches_config(const struct kr_voter_set *set, const struct kr_node_config *cfg)
 {
 	char want[KR_VOTERS_TEXT_MAX], ep[32];
 	bool same = set->n == cfg->n_voters;
+
+	if (cfg->n_voters == 0) {
+		int k = kr_voters_find(set, cfg->node_id);
+
+		if (k < 0 || (set->v[k].ep.ip == cfg->listener.ip &&
+			      set->v[k].ep.port == cfg->listener.port))
+			return 0;
+		kr_endpoint_format(&cfg->listener, ep, sizeof(ep));
+		fprintf(stderr,
+			"kraftd format: --initial-controllers gives node %d another endpoint than "
+			"its kraftd.listener (%s)\n",
+			cfg->node_id, ep);
+		return 2;
+	}
 
 	for (int i = 0; same && i < cfg->n_voters; i++) {
 		int k = kr_voters_find(set, cfg->voter_ids[i]);
@@ -526,6 +541,12 @@ cmd_format_config(int argc, char **argv)
 	if (initial_text != NULL && (parse_initial("kraftd format", initial_text, &initial) != 0 ||
 				     initial_matches_config(&initial, &cfg) != 0))
 		return 2;
+	if (standalone && cfg.n_voters == 0) { /* bootstrap servers: its own listener */
+		cfg.n_voters = 1;
+		cfg.voter_ids[0] = cfg.node_id;
+		cfg.voter_addr[0] = cfg.listener;
+		listed = true;
+	}
 	if (standalone) {
 		if (cfg.n_voters != 1 || !listed) {
 			fprintf(stderr,

@@ -161,6 +161,46 @@ required_keys_are_named(void **state)
 		"metadata.log.dir", "required");
 }
 
+#define DYNAMIC                               \
+	"node.id=4\n"                         \
+	"cluster.id=iczt5OK4ULaPwd3hRaNtVg\n" \
+	"metadata.log.dir=/tmp/kraftd-4\n"    \
+	"kraftd.listener=127.0.0.4:9093\n"
+
+/* controller.quorum.bootstrap.servers instead of the voters list: written as operators
+ * write lists, and every way of getting it wrong refused with the key */
+static void
+bootstrap_servers_instead_of_voters(void **state)
+{
+	struct kr_node_config c;
+	char err[256], ep[32];
+
+	(void)state;
+	assert_int_equal(load(&c,
+			      DYNAMIC "controller.quorum.bootstrap.servers=127.0.0.1:9093, "
+				      "127.0.0.2:9093 ,127.0.0.3:9093\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(c.n_voters, 0); /* filled at start, from the directory or a server */
+	assert_int_equal(c.n_bootstrap_servers, 3);
+	kr_endpoint_format(&c.bootstrap_servers[1], ep, sizeof(ep));
+	assert_string_equal(ep, "127.0.0.2:9093");
+	kr_endpoint_format(&c.mgmt, ep, sizeof(ep));
+	assert_string_equal(ep, "127.0.0.4:9193");
+	refused(DYNAMIC "controller.quorum.bootstrap.servers=127.0.0.1:9093\n"
+			"controller.quorum.voters=1@127.0.0.1:9093\n",
+		"controller.quorum.bootstrap.servers", "give one");
+	refused("node.id=4\ncluster.id=iczt5OK4ULaPwd3hRaNtVg\nmetadata.log.dir=/tmp/k\n"
+		"controller.quorum.bootstrap.servers=127.0.0.1:9093\n",
+		"kraftd.listener", "required with controller.quorum.bootstrap.servers");
+	refused(DYNAMIC "controller.quorum.bootstrap.servers=1@127.0.0.1:9093\n",
+		"controller.quorum.bootstrap.servers", "'1@127.0.0.1:9093' is not a.b.c.d:port");
+	refused(DYNAMIC "controller.quorum.bootstrap.servers=127.0.0.1:9093,,127.0.0.2:9093\n",
+		"controller.quorum.bootstrap.servers", "empty");
+	refused(DYNAMIC "controller.quorum.bootstrap.servers=127.0.0.1:65500\n",
+		"kraftd.management.port.offset", "bootstrap server port 65500");
+}
+
 static void
 inconsistent_timeouts_are_refused(void **state)
 {
@@ -319,6 +359,7 @@ main(void)
 		cmocka_unit_test(bad_keys_and_values_are_refused_with_the_key),
 		cmocka_unit_test(voters_are_checked),
 		cmocka_unit_test(required_keys_are_named),
+		cmocka_unit_test(bootstrap_servers_instead_of_voters),
 		cmocka_unit_test(inconsistent_timeouts_are_refused),
 		cmocka_unit_test(cores_get_consistent_configs),
 		cmocka_unit_test(voter_keys_come_from_the_bootstrap_voters),

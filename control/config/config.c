@@ -21,7 +21,12 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	X(CLUSTER_ID, "cluster.id", K_UUID, NULL,                                                 \
 	  "the cluster's id, 22 characters (required; kraftd random-uuid)")                       \
 	X(VOTERS, "controller.quorum.voters", K_VOTERS, NULL,                                     \
-	  "the voters and their dataplane addresses: id@a.b.c.d:port,... (required)")             \
+	  "a static quorum: the voters and their dataplane addresses, id@a.b.c.d:port,... "       \
+	  "(this or controller.quorum.bootstrap.servers is required)")                            \
+	X(BOOTSTRAP_SERVERS, "controller.quorum.bootstrap.servers", K_LIST, NULL,                 \
+	  "voters from the log (kraftd format --standalone / --initial-controllers, or "          \
+	  "joining): dataplane addresses a.b.c.d:port,... of nodes a directory with no voter "    \
+	  "set yet asks for the voters at start")                                                 \
 	X(ELECTION_TIMEOUT, "controller.quorum.election.timeout.ms", K_MS, "1000",                \
 	  "base election timeout T; each timeout is drawn from [T, 2T)")                          \
 	X(FETCH_TIMEOUT, "controller.quorum.fetch.timeout.ms", K_MS, "2000",                      \
@@ -84,7 +89,8 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	  "DPDK: static neighbours a.b.c.d@aa:bb:cc:dd:ee:ff,... (others are learned from "       \
 	  "what arrives, or asked for by ARP)")                                                   \
 	X(PEER_PORTS, "kraftd.dpdk.peer.ports", K_LIST, NULL,                                     \
-	  "DPDK: which port reaches which voter: id@port-index,... (default: port 0)")            \
+	  "DPDK: which port reaches which node: id@port-index,... (default: port 0); may "        \
+	  "name a node that a voter change adds later")                                           \
 	X(DPDK_ARP, "kraftd.dpdk.arp", K_ENUM, "true",                                            \
 	  "DPDK: answer ARP for this node's address in the dataplane (memif, ring; with AF_XDP "  \
 	  "kraftd's XDP program passes ARP to the kernel)")                                       \
@@ -221,6 +227,17 @@ one_neighbour(struct kr_node_config *c, const char *name, const char *item, char
 }
 
 static int
+one_server(struct kr_node_config *c, const char *name, const char *item, char *err, size_t errlen)
+{
+	if (c->n_bootstrap_servers == KR_VOTERS_MAX)
+		return fail(err, errlen, "%s: more than %d entries", name, KR_VOTERS_MAX);
+	if (kr_endpoint_parse(item, &c->bootstrap_servers[c->n_bootstrap_servers]) != 0)
+		return fail(err, errlen, "%s: '%s' is not a.b.c.d:port", name, item);
+	c->n_bootstrap_servers++;
+	return 0;
+}
+
+static int
 one_peer_port(struct kr_node_config *c, const char *name, const char *item, char *err,
 	      size_t errlen)
 {
@@ -250,22 +267,29 @@ parse_list(struct kr_node_config *c, const char *v, const char *name, item_fn fn
 
 	if (fn == one_neighbour)
 		c->n_neighbours = 0;
+	else if (fn == one_server)
+		c->n_bootstrap_servers = 0;
 	else
 		c->n_peer_ports = 0;
 	while (*v) {
 		const char *comma = strchr(v, ',');
 		size_t n = comma ? (size_t)(comma - v) : strlen(v);
+		const char *at = v;
 		int rc;
 
+		v += n + (comma != NULL);
+		while (n > 0 && (*at == ' ' || *at == '\t')) /* "a, b" as operators write it */
+			at++, n--;
+		while (n > 0 && (at[n - 1] == ' ' || at[n - 1] == '\t'))
+			n--;
 		if (n == 0 || n >= sizeof(item))
 			return fail(err, errlen, "%s: entry '%.*s' is empty or too long", name,
-				    (int)n, v);
-		memcpy(item, v, n);
+				    (int)n, at);
+		memcpy(item, at, n);
 		item[n] = '\0';
 		rc = fn(c, name, item, err, errlen);
 		if (rc != 0)
 			return rc;
-		v += n + (comma != NULL);
 	}
 	return 0;
 }
@@ -401,6 +425,13 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 		if (rc != 0)
 			return rc;
 		break;
+	case KEY_BOOTSTRAP_SERVERS:
+		rc = parse_list(c, v, name, one_server, err, errlen);
+		if (rc != 0)
+			return rc;
+		if (c->n_bootstrap_servers == 0)
+			return fail(err, errlen, "%s: no servers", name);
+		break;
 	case KEY_PEER_PORTS:
 		rc = parse_list(c, v, name, one_peer_port, err, errlen);
 		if (rc != 0)
@@ -483,8 +514,18 @@ kr_config_finish(struct kr_node_config *c, char *err, size_t errlen)
 		return fail(err, errlen, "node.id: required");
 	if (!c->has_cluster_id)
 		return fail(err, errlen, "cluster.id: required (kraftd random-uuid makes one)");
-	if (c->n_voters == 0)
-		return fail(err, errlen, "controller.quorum.voters: required");
+	if (c->n_voters == 0 && c->n_bootstrap_servers == 0)
+		return fail(err, errlen,
+			    "controller.quorum.voters or controller.quorum.bootstrap.servers: "
+			    "required (a static quorum lists its voters, id@a.b.c.d:port,...; "
+			    "one whose voters live in the log names nodes to ask, "
+			    "a.b.c.d:port,...)");
+	if (c->n_voters > 0 && c->n_bootstrap_servers > 0)
+		return fail(err, errlen,
+			    "controller.quorum.bootstrap.servers: given with "
+			    "controller.quorum.voters; give one (the voters list is a static "
+			    "quorum's, the bootstrap servers are asked for the voters the log "
+			    "holds)");
 	if (c->log_dir[0] == '\0')
 		return fail(err, errlen, "metadata.log.dir: required");
 	for (int i = 0; i < c->n_voters; i++)
@@ -498,6 +539,11 @@ kr_config_finish(struct kr_node_config *c, char *err, size_t errlen)
 				    "controller.quorum.voters",
 				    c->node_id);
 		c->listener = c->voter_addr[self];
+	} else if (!given(c, KEY_LISTENER) && c->n_bootstrap_servers > 0) {
+		return fail(err, errlen,
+			    "kraftd.listener: required with controller.quorum.bootstrap.servers "
+			    "(node %d's own dataplane address)",
+			    c->node_id);
 	} else if (!given(c, KEY_LISTENER)) {
 		return fail(err, errlen,
 			    "kraftd.listener: required: node %d is not a voter (an observer) and "
@@ -511,6 +557,12 @@ kr_config_finish(struct kr_node_config *c, char *err, size_t errlen)
 				"kraftd.management.port.offset: voter %d's port %u + %u is above "
 				"65535",
 				c->voter_ids[i], c->voter_addr[i].port, c->mgmt_port_offset);
+	for (int i = 0; i < c->n_bootstrap_servers; i++)
+		if (c->bootstrap_servers[i].port + (unsigned)c->mgmt_port_offset > 65535)
+			return fail(err, errlen,
+				    "kraftd.management.port.offset: bootstrap server port %u + %u "
+				    "is above 65535",
+				    c->bootstrap_servers[i].port, c->mgmt_port_offset);
 	if (c->listener.port + (unsigned)c->mgmt_port_offset > 65535)
 		return fail(err, errlen,
 			    "kraftd.management.port.offset: listener port + %u > 65535",

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kraft/le.h"
+#include "kraft/log.h"
 #include "kraft/voterset.h"
 
 static const char *const change_names[] = {"same", "add", "remove", "update", "illegal"};
@@ -258,4 +259,50 @@ kr_vh_commit(struct kr_voter_history *h, uint64_t committed)
 		return;
 	while (h->n > 0 && h->e[0].offset < committed)
 		fold_first(h);
+}
+
+int
+kr_voters_batch_decode(const uint8_t *b, const struct kr_batch_hdr *h, struct kr_voter_set *s)
+{
+	uint32_t len;
+
+	if (kr_batch_control_type(h->attributes) != KR_CONTROL_VOTERS)
+		return 0;
+	if (h->record_count != 1 || h->length < KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES)
+		return -EBADMSG;
+	len = kr_get_le32(b + KR_BATCH_HDR_BYTES);
+	if (KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES + (uint64_t)len != h->length)
+		return -EBADMSG;
+	return kr_voters_record_decode(b + KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES, len, s) == 0
+		       ? 1
+		       : -EBADMSG;
+}
+
+int
+kr_vh_load(struct kr_voter_history *h, const struct kr_log *log, const struct kr_voter_set *boot)
+{
+	uint64_t off = kr_log_start(log), end = kr_log_end(log);
+
+	kr_vh_init(h, boot);
+	while (off < end) {
+		struct kr_log_span sp;
+		uint32_t pos = 0;
+
+		if (kr_log_read(log, off, end, UINT32_MAX, &sp) != 0 || sp.len == 0)
+			return -EIO;
+		while (pos < sp.len) {
+			struct kr_batch_hdr bh;
+			struct kr_voter_set s;
+			int rc;
+
+			kr_batch_hdr_get(sp.data + pos, &bh);
+			rc = kr_voters_batch_decode(sp.data + pos, &bh, &s);
+			if (rc < 0 ||
+			    (rc == 1 && kr_vh_append(h, bh.base_offset, &s) == KR_VOTERS_ILLEGAL))
+				return -EBADMSG;
+			pos += bh.length;
+		}
+		off = sp.end_offset;
+	}
+	return 0;
 }

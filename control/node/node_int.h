@@ -60,6 +60,13 @@ void kn_mgmt_answers(struct ctl *c);
  * time it has work (INT64_MAX: none). */
 int64_t kn_mgmt_tick(struct ctl *c, int64_t now);
 
+/* ---- the voters of a node with bootstrap servers (discover.c) ---- */
+
+/* With controller.quorum.bootstrap.servers, fill n->cfg's voters and their addresses from
+ * the directory (its log, its bootstrap voters) or from a bootstrap server, before the
+ * cores start. Returns 0, 1 (refused, said why) or -1 (stopped by a signal). */
+int kn_learn_voters(struct kn_node *n, const struct kr_auth_keys *keys);
+
 /* ---- the control thread (control.c) ---- */
 
 /* The harness over this thread's operations (before the core's first call). */

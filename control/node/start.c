@@ -122,7 +122,7 @@ open_storage(struct kn_node *n, struct kr_restart *rs)
 		       err);
 	else if (rc != 0)
 		kn_log(n, "start", "refusing to start: %s", err);
-	if (rc == 0 && rs->has_boot &&
+	if (rc == 0 && rs->has_boot && cfg->n_voters > 0 &&
 	    (rc = kr_config_check_bootstrap(cfg, &rs->boot, err, sizeof(err))) != 0)
 		kn_log(n, "start", "refusing to start: %s", err);
 	if (rc != 0)
@@ -313,6 +313,12 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	status = open_storage(n, &rs);
 	if (status != 0)
 		goto out;
+	status = kn_learn_voters(n, &keys);
+	if (status != 0) {
+		status = status < 0 ? 0 : status;
+		goto out;
+	}
+	cfg = &n->cfg; /* with bootstrap servers, its voters are filled now */
 	status = 1;
 	if (kn_dataplane_init(n, &keys, err, sizeof(err)) != 0) {
 		kn_log(n, "start", "%s", err);

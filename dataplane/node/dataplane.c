@@ -155,28 +155,35 @@ voter_at(const struct dp *d, uint64_t addr)
 	return KR_NODE_NONE;
 }
 
+/* The local port that reaches node: its kraftd.dpdk.peer.ports entry, else the first. */
+static uint8_t
+peer_port(const struct kr_node_config *c, int32_t node)
+{
+	for (unsigned i = 0; i < c->n_peer_ports; i++)
+		if (c->peer_port_node[i] == node)
+			return c->peer_port_index[i];
+	return 0;
+}
+
 /* Where node is: its endpoint in the set in force (voters added or moved by voter changes
- * are reached there), else its configured address. The local port is the configured
- * voter's, or the first. */
+ * are reached there), else its configured address. */
 static bool
 node_addr(const struct dp *d, int32_t node, uint64_t *addr)
 {
-	const struct kn_node *n = d->n;
-	const struct kr_node_config *c = &n->cfg;
+	const struct kr_node_config *c = &d->n->cfg;
 	const struct kr_voter_set *s = log_voters(d);
 	int k = s != NULL ? kr_voters_find(s, node) : -1;
 
-	for (int i = 0; i < c->n_voters; i++)
-		if (c->voter_ids[i] == node) {
-			*addr = k >= 0 ? kn_addr(s->v[k].ep.ip, s->v[k].ep.port, n->voter_port[i])
-				       : kn_addr(c->voter_addr[i].ip, c->voter_addr[i].port,
-						 n->voter_port[i]);
-			return true;
-		}
 	if (k >= 0) {
-		*addr = kn_addr(s->v[k].ep.ip, s->v[k].ep.port, 0);
+		*addr = kn_addr(s->v[k].ep.ip, s->v[k].ep.port, peer_port(c, node));
 		return true;
 	}
+	for (int i = 0; i < c->n_voters; i++)
+		if (c->voter_ids[i] == node) {
+			*addr = kn_addr(c->voter_addr[i].ip, c->voter_addr[i].port,
+					peer_port(c, node));
+			return true;
+		}
 	return false;
 }
 

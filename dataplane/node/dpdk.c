@@ -177,21 +177,17 @@ kn_dpdk_start(struct kn_node *n, char *err, size_t errlen)
 			return rc;
 		n->n_ports++;
 	}
-	for (unsigned i = 0; i < c->n_peer_ports; i++) {
-		int v = -1;
-
-		for (int k = 0; k < c->n_voters; k++)
-			if (c->voter_ids[k] == c->peer_port_node[i])
-				v = k;
-		if (v < 0 || c->peer_port_index[i] >= n->n_ports) {
+	/* an entry may name a node that is no voter yet: one a voter change adds later is
+	 * reached through the port made for it now (node_addr in dataplane.c) */
+	for (unsigned i = 0; i < c->n_peer_ports; i++)
+		if (c->peer_port_index[i] >= n->n_ports) {
 			snprintf(err, errlen,
-				 "kraftd.dpdk.peer.ports: %d@%u names %s (%u ports: 0..%u)",
-				 c->peer_port_node[i], c->peer_port_index[i],
-				 v < 0 ? "no voter" : "no such port", n->n_ports, n->n_ports - 1);
+				 "kraftd.dpdk.peer.ports: %d@%u names no such port (%u ports: "
+				 "0..%u)",
+				 c->peer_port_node[i], c->peer_port_index[i], n->n_ports,
+				 n->n_ports - 1);
 			return -EINVAL;
 		}
-		n->voter_port[v] = c->peer_port_index[i];
-	}
 	return kr_config_fit_payload(c, payload_max, err, errlen);
 }
 

@@ -8,27 +8,6 @@
 #include "kraft/le.h"
 #include "repl_int.h"
 
-/* The one record of a voters control batch, decoded into s. -EBADMSG if it is not one
- * valid record. */
-static int
-batch_voters(const uint8_t *b, const struct kr_batch_hdr *h, struct kr_voter_set *s)
-{
-	uint32_t len;
-
-	if (h->record_count != 1 || h->length < KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES)
-		return -EBADMSG;
-	len = kr_get_le32(b + KR_BATCH_HDR_BYTES);
-	if (KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES + (uint64_t)len != h->length)
-		return -EBADMSG;
-	return kr_voters_record_decode(b + KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES, len, s);
-}
-
-static bool
-is_voters(const struct kr_batch_hdr *h)
-{
-	return kr_batch_control_type(h->attributes) == KR_CONTROL_VOTERS;
-}
-
 bool
 rp_voters_known(const struct kr_repl *r)
 {
@@ -124,28 +103,10 @@ rp_voters_event(struct kr_repl *r, struct kr_rp_out *out)
 int
 rp_voters_load(struct kr_repl *r)
 {
-	uint64_t off = kr_log_start(r->log), end = kr_log_end(r->log);
+	int rc = kr_vh_load(&r->voters, r->log, &r->cfg.boot);
 
-	kr_vh_init(&r->voters, &r->cfg.boot);
-	while (off < end) {
-		struct kr_log_span sp;
-		uint32_t pos = 0;
-
-		if (kr_log_read(r->log, off, end, UINT32_MAX, &sp) != 0 || sp.len == 0)
-			return -EIO;
-		while (pos < sp.len) {
-			struct kr_batch_hdr h;
-			struct kr_voter_set s;
-
-			kr_batch_hdr_get(sp.data + pos, &h);
-			if (is_voters(&h) &&
-			    (batch_voters(sp.data + pos, &h, &s) != 0 ||
-			     kr_vh_append(&r->voters, h.base_offset, &s) == KR_VOTERS_ILLEGAL))
-				return -EBADMSG;
-			pos += h.length;
-		}
-		off = sp.end_offset;
-	}
+	if (rc != 0)
+		return rc;
 	rp_voters_apply(r);
 	return 0;
 }
@@ -155,11 +116,10 @@ rp_voters_check(const struct kr_repl *r, const uint8_t *b, const struct kr_batch
 		struct kr_voter_set *s)
 {
 	const struct kr_voter_set *cur = kr_vh_latest(&r->voters);
+	int rc = kr_voters_batch_decode(b, h, s);
 
-	if (!is_voters(h))
-		return 0;
-	if (batch_voters(b, h, s) != 0)
-		return -EBADMSG;
+	if (rc <= 0)
+		return rc;
 	if (cur->n > 0 && kr_voters_diff(cur, s, NULL) == KR_VOTERS_ILLEGAL)
 		return -EBADMSG;
 	return 1;

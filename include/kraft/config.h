@@ -37,6 +37,12 @@ struct kr_node_config {
 	uint8_t n_voters;
 	int32_t voter_ids[KR_VOTERS_MAX];
 	struct kr_endpoint voter_addr[KR_VOTERS_MAX];
+	/* controller.quorum.bootstrap.servers: with it, voters and their addresses come from
+	 * the directory (its log's last voters record, else its bootstrap voters) or, for a
+	 * directory that has neither, from these nodes at start (kn_run fills voter_ids and
+	 * voter_addr before the cores start) */
+	uint8_t n_bootstrap_servers;
+	struct kr_endpoint bootstrap_servers[KR_VOTERS_MAX];
 	struct kr_endpoint listener; /* this node's dataplane address */
 	struct kr_endpoint mgmt;     /* this node's management listener */
 	uint16_t mgmt_port_offset;   /* management port = dataplane port + this */
@@ -98,7 +104,8 @@ int kr_config_parse(struct kr_node_config *c, const char *text, size_t len, char
 
 /**
  * After every key is set: fill derived defaults and check the whole. Required keys
- * (node.id, cluster.id, controller.quorum.voters, metadata.log.dir), the node's own
+ * (node.id, cluster.id, controller.quorum.voters or controller.quorum.bootstrap.servers,
+ * metadata.log.dir), the node's own
  * address, and the timers' relationships (the parked-fetch wait below half the fetch
  * timeout, ...). @return 0 or -EINVAL with err naming the key and the reason.
  */

@@ -124,10 +124,9 @@ struct kn_node {
 	 * flush ring, the flush thread's until it is pushed back on the done ring */
 	struct kr_rp_flusher flusher;
 
-	/* the dataplane's ports, and through which one each voter is reached */
+	/* the dataplane's ports (which one reaches which node: kraftd.dpdk.peer.ports) */
 	struct kn_port *ports[KN_PORTS_MAX];
 	unsigned n_ports;
-	uint8_t voter_port[KR_VOTERS_MAX];
 	int mgmt_fd;
 
 	/* published by the control thread, read by every thread's log lines */

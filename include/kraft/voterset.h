@@ -129,6 +129,23 @@ struct kr_voter_history {
 	uint64_t folded_early; /* entries folded before they were committed (see above) */
 };
 
+struct kr_log;
+struct kr_batch_hdr;
+
+/**
+ * The voter set of batch b (header h) if it is a voters control batch. @return 1 with s
+ * filled, 0 (another kind of batch), or -EBADMSG (not exactly one valid voters record).
+ */
+int kr_voters_batch_decode(const uint8_t *b, const struct kr_batch_hdr *h, struct kr_voter_set *s);
+
+/**
+ * Start h with boot in force and follow every voters record of log, as a node finds its
+ * voter set at start. @return 0, -EIO (a read failed) or -EBADMSG (a malformed record or
+ * a change no leader could have made).
+ */
+int kr_vh_load(struct kr_voter_history *h, const struct kr_log *log,
+	       const struct kr_voter_set *boot);
+
 /** Start with boot in force (the bootstrap set; may be empty: a joining directory). */
 void kr_vh_init(struct kr_voter_history *h, const struct kr_voter_set *boot);
 

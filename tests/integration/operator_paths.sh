@@ -18,6 +18,10 @@
 #   5. a memory-mode cluster that crashed whole elects nobody (every node may lack what it
 #      acknowledged) until kraftd unsafe-admit on two of them
 #   6. --test-crash-cut on a directory last run without it is refused
+#   7. controller.quorum.bootstrap.servers as operators get it wrong: given with the voters
+#      list, without a listener, on a static directory; a joining node whose servers are
+#      all down waits and says so (SIGTERM stops it), one pointed at another cluster says
+#      so; format --standalone with it makes a one-voter cluster that commits
 # Usage: operator_paths.sh BUILD_DIR   (run by meson: suite 'integration')
 NAME=operator-paths
 NFT_TABLE=kraftd_op_$$
@@ -297,5 +301,68 @@ grep -q "refusing to cut" "$RUN/n1.log" || fail "no reason given for refusing th
 # LeaderChange, the bootstrap voters record, c1
 "$KRAFTD" inspect --dir "$RUN/n1" | grep -q "offsets \[0, 3)" || fail "the refused cut changed the log"
 log "--test-crash-cut refused on a directory run without it; the log kept"
+
+# ---- 7. controller.quorum.bootstrap.servers, as operators get it wrong ----
+RUN=$TOP_RUN/bootstrap
+mkdir -p "$RUN"
+cluster_init 1
+# start_refused NAME STATUS TEXT: node 1 with $RUN/NAME.properties exits STATUS saying TEXT
+start_refused() {
+	local rc=0
+	timeout 10 "$KRAFTD" --transport udp --config "$RUN/$1.properties" >"$RUN/$1.out" 2>&1 || rc=$?
+	[ "$rc" = "$2" ] || fail "$1: exit $rc, not $2: $(cat "$RUN/$1.out")"
+	grep -q -- "$3" "$RUN/$1.out" || fail "$1: no '$3' in: $(cat "$RUN/$1.out")"
+}
+sed 's|^controller.quorum.voters=.*|&\ncontroller.quorum.bootstrap.servers=127.0.0.1:'"$PORT"'|' \
+	"$RUN/n1.properties" >"$RUN/both.properties"
+start_refused both 2 "given with controller.quorum.voters; give one"
+sed -e 's|^controller.quorum.voters=.*|controller.quorum.bootstrap.servers=127.0.0.1:'"$PORT"'|' \
+	-e '/^kraftd.listener=/d' "$RUN/n1.properties" >"$RUN/nolistener.properties"
+start_refused nolistener 2 "kraftd.listener: required with controller.quorum.bootstrap.servers"
+# a static directory (formatted before directory ids) has no voters but the config's
+sed 's|^controller.quorum.voters=.*|controller.quorum.bootstrap.servers=127.0.0.1:'"$PORT"'|' \
+	"$RUN/n1.properties" >"$RUN/static.properties"
+mv "$RUN/n1/bootstrap-voters" "$RUN/n1/bootstrap-voters.kept"
+start_refused static 1 "formatted for a static quorum: give controller.quorum.voters"
+mv "$RUN/n1/bootstrap-voters.kept" "$RUN/n1/bootstrap-voters"
+# format --standalone with bootstrap servers: node 1 alone, at its listener
+rm -rf "$RUN/n1"
+cp "$RUN/static.properties" "$RUN/n1.properties"
+"$KRAFTD" format --config "$RUN/n1.properties" --standalone >"$RUN/format.out" 2>&1 ||
+	fail "format --standalone with bootstrap servers: $(cat "$RUN/format.out")"
+grep -q "an initial voter of 1" "$RUN/format.out" || fail "format --standalone: $(cat "$RUN/format.out")"
+start 1
+leader 15 >/dev/null || fail "standalone with bootstrap servers: no leader"
+kctl append b1 >/dev/null 2>&1 || fail "standalone with bootstrap servers: append"
+grep -q "voters from this directory's bootstrap voters: 1@" "$RUN/n1.log" ||
+	fail "node 1 did not say where its voters came from"
+# a joining node whose bootstrap servers are all down waits, says so, and stops on SIGTERM
+joiner() { # joiner ID CLUSTER SERVERS: write and format nID.properties
+	{
+		echo "node.id=$1"
+		echo "cluster.id=$2"
+		echo "controller.quorum.bootstrap.servers=$3"
+		echo "metadata.log.dir=$RUN/n$1"
+		echo "kraftd.listener=$(ip_of "$1"):$PORT"
+	} >"$RUN/n$1.properties"
+	"$KRAFTD" format --config "$RUN/n$1.properties" >/dev/null || fail "format node $1"
+}
+joiner 2 "$CID" "127.0.0.9:$PORT, 127.0.0.8:$PORT"
+start 2
+wait_line "$RUN/n2.log" "no bootstrap server has answered" 10 || fail "node 2 did not say it waits"
+stop 2 || fail "node 2 waiting for bootstrap servers did not stop cleanly on SIGTERM"
+grep -q "stopped by a signal before any bootstrap server answered" "$RUN/n2.log" ||
+	fail "node 2 did not say why it stopped"
+# one pointed at a node of another cluster says so; pointed at node 1 too, it joins
+joiner 3 "$("$KRAFTD" random-uuid)" "$(ip_of 1):$PORT"
+start 3
+wait_line "$RUN/n3.log" "answered for another cluster" 10 || fail "node 3 did not name the foreign server"
+stop 3 || fail "node 3 did not stop cleanly"
+joiner 4 "$CID" "127.0.0.9:$PORT, $(ip_of 1):$PORT"
+start 4
+wait_line "$RUN/n4.log" "voters from bootstrap server $(ip_of 1):$PORT" 10 || fail "node 4 did not learn the voters"
+wait_values 4 b1 15 || fail "node 4 did not replicate from the leader it learned"
+log "bootstrap servers: both keys, no listener and a static directory refused; a joiner with dead servers waits and stops on SIGTERM; another cluster named; standalone commits; a joiner replicates"
+for i in 1 4; do kill9 "$i"; done
 RUN=$TOP_RUN
 log "PASS ($(($(date +%s) - T0)) s)"

@@ -48,15 +48,16 @@ add_by_config() {
 	log "add-voter --config n$1.properties: $(($((t1 - t0)) / 1000000)) ms: $(head -1 "$RUN/change.out")"
 }
 # joining_config ID: node ID formatted to join (no --initial-controllers): an observer
-# until a voter change names its directory. Its controller.quorum.voters lists every
-# node's address, as Kafka's controller.quorum.bootstrap.servers would: an empty log
-# knows no endpoint yet, and the leader it hears of must be reachable.
+# until a voter change names its directory. As a Kafka controller added later is
+# configured, it names no voters, only controller.quorum.bootstrap.servers (every node's
+# address, as operators write the list, with spaces): an empty directory asks them for
+# the voters at start, a restarted one reads them from its own log.
 joining_config() {
 	local i=$1
 	{
 		echo "node.id=$i"
 		echo "cluster.id=$CID"
-		echo "controller.quorum.voters=$(all_voters)"
+		echo "controller.quorum.bootstrap.servers=$(all_servers)"
 		echo "metadata.log.dir=$RUN/n$i"
 		echo "kraftd.listener=$(ip_of "$i"):$(port_of "$i")"
 		echo "controller.quorum.election.timeout.ms=150"
@@ -67,9 +68,9 @@ joining_config() {
 	rm -rf "$RUN/n$i"
 	"$KRAFTD" format --config "$RUN/n$i.properties" >/dev/null || fail "format node $i"
 }
-all_voters() {
+all_servers() {
 	local k s=""
-	for k in 1 2 3 4 5; do s="$s${s:+,}$k@$(ip_of "$k"):$(port_of "$k")"; done
+	for k in 1 2 3 4 5; do s="$s${s:+, }$(ip_of "$k"):$(port_of "$k")"; done
 	echo "$s"
 }
 # a voter other than the leader (and not in the list given)
@@ -87,12 +88,18 @@ follower_not() {
 
 # ---- 1. grow 1 -> 3 -> 5 under a workload ----
 cluster_init 1
+# node 1 runs with bootstrap servers too (itself): its voters are its directory's
+sed -i "s|^controller.quorum.voters=.*|controller.quorum.bootstrap.servers=$(ip_of 1):$PORT|" "$RUN/n1.properties"
 start 1
 leader 15 >/dev/null || fail "no leader (one voter)"
 NODES=5
 for i in 2 3 4 5; do
 	joining_config "$i"
 	start "$i"
+done
+for i in 2 3 4 5; do
+	wait_line "$RUN/n$i.log" "voters from bootstrap server" ||
+		fail "node $i did not learn the voters from a bootstrap server"
 done
 FROM=$(kctl --json describe --status | json_field highWatermark)
 python3 "$WORKLOAD" run --kraftctl "$KCTL" --servers "$(servers)" --clients 2 --seconds 40 \

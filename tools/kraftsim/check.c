@@ -290,22 +290,6 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 
 /* ---- voter sets, read from the logs ---- */
 
-/* The set a voters batch b holds, or -1 if it is not one valid voters record. */
-static int
-batch_set(const uint8_t *b, const struct kr_batch_hdr *h, struct kr_voter_set *set)
-{
-	uint32_t len;
-
-	if (h->record_count != 1 || h->length < KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES)
-		return -1;
-	len = kr_get_le32(b + KR_BATCH_HDR_BYTES);
-	if (KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES + (uint64_t)len != h->length)
-		return -1;
-	return kr_voters_record_decode(b + KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES, len, set) == 0
-		       ? 0
-		       : -1;
-}
-
 bool
 sim_in_set(const struct kr_voter_set *set, const struct node *nd)
 {
@@ -368,12 +352,14 @@ sim_voters(struct sim *s, struct node *nd)
 			const uint8_t *b = sp.data + pos;
 			struct kr_batch_hdr h;
 			struct kr_voter_set set;
+			int rc;
 
 			kr_batch_hdr_get(b, &h);
 			pos += h.length;
-			if (kr_batch_control_type(h.attributes) != KR_CONTROL_VOTERS)
+			rc = kr_voters_batch_decode(b, &h, &set);
+			if (rc == 0)
 				continue;
-			if (batch_set(b, &h, &set) != 0) {
+			if (rc < 0) {
 				check_violation(s,
 						"node %d: its log holds a voters record at %" PRIu64
 						" that does not decode",
@@ -427,8 +413,7 @@ committed_push(struct sim *s, const uint8_t *b, uint32_t commit_epoch)
 	cb = &s->committed[s->committed_n++];
 	*cb = (struct committed_batch){h.base_offset, h.record_count, h.epoch,	 commit_epoch,
 				       h.crc,	      h.producer_id,  h.sequence};
-	if (kr_batch_control_type(h.attributes) == KR_CONTROL_VOTERS &&
-	    batch_set(b, &h, &s->committed_set) == 0) {
+	if (kr_voters_batch_decode(b, &h, &s->committed_set) == 1) {
 		s->committed_set_off = h.base_offset;
 		if (s->committed_sets_n == s->committed_sets_cap) {
 			s->committed_sets_cap =
