@@ -180,6 +180,31 @@ kn_carry_out(struct ctl *c)
 	}
 }
 
+/* The voters to resolve: the configured ones and those of the set in force in the log (a
+ * voter a change added, or one whose endpoint moved), each address once. */
+static unsigned
+voters_to_resolve(const struct ctl *c, int32_t ids[], uint32_t ips[])
+{
+	const struct kr_node_config *cfg = &c->n->cfg;
+	const struct kr_voter_set *s = &c->h.e->log_voters.set;
+	unsigned k = 0;
+
+	for (int i = 0; i < cfg->n_voters + s->n; i++) {
+		int32_t id = i < cfg->n_voters ? cfg->voter_ids[i] : s->v[i - cfg->n_voters].id;
+		uint32_t ip =
+			i < cfg->n_voters ? cfg->voter_addr[i].ip : s->v[i - cfg->n_voters].ep.ip;
+		bool seen = id == cfg->node_id;
+
+		for (unsigned j = 0; j < k && !seen; j++)
+			seen = ips[j] == ip;
+		if (!seen) {
+			ids[k] = id;
+			ips[k++] = ip;
+		}
+	}
+	return k;
+}
+
 /* DPDK over AF_XDP: the kernel owns ARP on the interface (kraftd's XDP program passes it),
  * so the voters' MACs come from the kernel's neighbour table, read every 500 ms and handed
  * to the dataplane when they change. A voter the kernel has not resolved gets a datagram
@@ -188,39 +213,45 @@ static void
 kernel_neighbours(struct ctl *c, int64_t now)
 {
 	struct kn_node *n = c->n;
-	const struct kr_node_config *cfg = &n->cfg;
-	bool found[KR_VOTERS_MAX] = {false};
+	int32_t ids[2 * KR_VOTERS_MAX];
+	uint32_t ips[2 * KR_VOTERS_MAX];
+	unsigned k;
 
 	if (!n->kernel_neighbours || now < c->next_neighbours)
 		return;
 	c->next_neighbours = now + 500000;
-	for (int v = 0; v < cfg->n_voters; v++) {
+	k = voters_to_resolve(c, ids, ips);
+	for (unsigned v = 0; v < k; v++) {
 		struct kr_cmd cmd = {.type = KN_CMD_NEIGHBOUR};
-		uint32_t ip = cfg->voter_addr[v].ip;
+		struct sockaddr_in to = {.sin_family = AF_INET,
+					 .sin_port = htons(9),
+					 .sin_addr.s_addr = htonl(ips[v])};
+		uint32_t ip = ips[v];
+		unsigned slot = 0;
 
-		if (cfg->voter_ids[v] == cfg->node_id || kn_kernel_neighbour(ip, cmd.frame) != 0)
+		if (kn_kernel_neighbour(ip, cmd.frame) != 0) {
+			(void)sendto(n->mgmt_fd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&to,
+				     sizeof(to));
 			continue;
-		found[v] = true;
-		if (memcmp(c->neighbour_mac[v], cmd.frame, 6) == 0)
+		}
+		/* the MAC last handed over for this address, or a free entry */
+		while (slot < c->n_neighbours && c->neighbours[slot].ip != ip)
+			slot++;
+		if (slot == c->n_neighbours) {
+			if (slot == KR_ARRAY_SIZE(c->neighbours))
+				continue;
+			c->neighbours[c->n_neighbours++].ip = ip;
+		} else if (memcmp(c->neighbours[slot].mac, cmd.frame, 6) == 0) {
 			continue;
-		memcpy(c->neighbour_mac[v], cmd.frame, 6);
+		}
+		memcpy(c->neighbours[slot].mac, cmd.frame, 6);
 		cmd.node = (int32_t)ip;
 		push_cmd(n, &cmd);
 		kn_log(n, "control",
 		       "neighbour: voter %d at %u.%u.%u.%u is %02x:%02x:%02x:%02x:%02x:%02x "
 		       "(kernel's table)",
-		       cfg->voter_ids[v], ip >> 24, ip >> 16 & 0xff, ip >> 8 & 0xff, ip & 0xff,
-		       cmd.frame[0], cmd.frame[1], cmd.frame[2], cmd.frame[3], cmd.frame[4],
-		       cmd.frame[5]);
-	}
-	for (int v = 0; v < cfg->n_voters; v++) {
-		struct sockaddr_in to = {.sin_family = AF_INET,
-					 .sin_port = htons(9),
-					 .sin_addr.s_addr = htonl(cfg->voter_addr[v].ip)};
-
-		if (!found[v] && cfg->voter_ids[v] != cfg->node_id)
-			(void)sendto(n->mgmt_fd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&to,
-				     sizeof(to));
+		       ids[v], ip >> 24, ip >> 16 & 0xff, ip >> 8 & 0xff, ip & 0xff, cmd.frame[0],
+		       cmd.frame[1], cmd.frame[2], cmd.frame[3], cmd.frame[4], cmd.frame[5]);
 	}
 }
 

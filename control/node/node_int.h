@@ -29,7 +29,12 @@ struct ctl {
 	int status;
 	struct kn_mgmt_msg mmsg;
 	int64_t next_neighbours;
-	uint8_t neighbour_mac[KR_VOTERS_MAX][6];
+	/* the MACs handed to the dataplane, by voter address (kernel_neighbours) */
+	struct {
+		uint32_t ip;
+		uint8_t mac[6];
+	} neighbours[2 * KR_VOTERS_MAX];
+	unsigned n_neighbours;
 	int64_t refusal_second; /* refusal logs: at most REFUSALS_LOGGED per second */
 	unsigned refusals_logged;
 	uint64_t refusals_quiet;

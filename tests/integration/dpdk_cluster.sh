@@ -7,7 +7,8 @@
 #           attached; ARP and other UDP, the management listener's included, still reach
 #           the kernel; a program left by kill -9 is removed at restart).
 # Election, appends committed and read back from every node, kill -9 of the leader and
-# re-election, restart and catch-up, graceful stop.
+# re-election, restart and catch-up, voter changes (a follower removed and added back; a
+# fourth node that no configuration names as a voter added), graceful stop.
 # Usage: dpdk_cluster.sh BUILD_DIR memif|af_xdp   (run by meson: suites integration, dpdk)
 TRANSPORT=${2:?usage: dpdk_cluster.sh BUILD_DIR memif|af_xdp}
 NAME=$TRANSPORT-cluster
@@ -27,8 +28,9 @@ if [ "$TRANSPORT" = af_xdp ] && [ "$(id -u)" != 0 ]; then
 fi
 kctl() { kctl_at --bootstrap-server "$(servers)" "$@"; }
 
-[ "$TRANSPORT" = af_xdp ] && namespaces 3
+[ "$TRANSPORT" = af_xdp ] && namespaces 4
 cluster_init 3
+NODES=4 # memif: every node gets a link for node 4 too, which joins later
 for i in 1 2 3; do start "$i"; done
 L=$(leader 20) || fail "no leader over $TRANSPORT"
 log "leader elected over $TRANSPORT: node $L"
@@ -110,10 +112,33 @@ t2=$(date +%s%N)
 kctl append five >/dev/null || fail "append after the voter changes"
 log "voter $F removed in $(((t1 - t0) / 1000000)) ms and added back in $(((t2 - t1) / 1000000)) ms over $TRANSPORT"
 
+# node 4, which no node's configuration names as a voter: formatted to join, it learns the
+# voters from a bootstrap server, replicates as an observer and is added. The others reach
+# it at the endpoint the log gives: over memif through the link made for it at start
+# (kraftd.dpdk.peer.ports names node 4), over AF_XDP at the MAC its address resolves to.
+sed -e 's/^node.id=.*/node.id=4/' -e "s|^metadata.log.dir=.*|metadata.log.dir=$RUN/n4|" \
+	-e "s|^kraftd.listener=.*|kraftd.listener=$(ip_of 4):$PORT|" \
+	-e "s|^controller.quorum.voters=.*|controller.quorum.bootstrap.servers=$(ip_of 1):$PORT, $(ip_of 2):$PORT, $(ip_of 3):$PORT|" \
+	"$RUN/n1.properties" >"$RUN/n4.properties"
+"$KRAFTD" format --config "$RUN/n4.properties" >/dev/null || fail "format node 4"
+start 4
+wait_line "$RUN/n4.log" "voters from bootstrap server" 20 || fail "node 4 did not learn the voters"
+wait_values 4 "one two three four five" 30 || fail "node 4 did not catch up as an observer"
+t0=$(date +%s%N)
+kctl --timeout-ms 20000 add-voter --config "$RUN/n4.properties" >"$RUN/change.out" 2>&1 ||
+	fail "add-voter 4 over $TRANSPORT: $(cat "$RUN/change.out")"
+t1=$(date +%s%N)
+[ "$(voters)" = "1 2 3 4" ] || fail "voters after adding node 4: $(voters)"
+kctl append six >/dev/null || fail "append with four voters"
+wait_values 4 six 15 || fail "voter 4 lacks six"
+log "node 4 (no configuration names it) learned the voters, caught up and was added in $(((t1 - t0) / 1000000)) ms over $TRANSPORT"
+L=$(leader 20) || fail "no leader with four voters"
+# the next election needs three of the four voters, so node 4 must be reached and vote
+
 stop "$L" || fail "graceful stop of leader $L exited $?"
 N=$(leader 10) || fail "no leader after a graceful stop"
-log "graceful stop of leader $L: exit 0, node $N leads"
-for i in 1 2 3; do alive "$i" && { stop "$i" || fail "graceful stop of node $i"; }; done
+log "graceful stop of leader $L: exit 0, node $N leads$([ "$N" = 4 ] && echo " (node 4 itself)" || echo " (elected with node 4's vote: 3 of the 4 voters were needed)")"
+for i in 1 2 3 4; do alive "$i" && { stop "$i" || fail "graceful stop of node $i"; }; done
 grep -h 'dropped:' "$RUN"/n*.log | sed 's/.*stop: /  /'
 if [ "$TRANSPORT" = af_xdp ]; then
 	for i in 1 2 3; do
