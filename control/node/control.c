@@ -334,7 +334,7 @@ control_loop(struct ctl *c)
 	uint64_t v;
 
 	for (;;) {
-		int64_t now = kn_now_us(), deadline, wait, probe;
+		int64_t now = kn_now_us(), deadline, wait;
 		struct pollfd p[3] = {{.fd = c->sigfd, .events = POLLIN},
 				      {.fd = n->ctl_wake, .events = POLLIN},
 				      {.fd = n->mgmt_fd, .events = POLLIN}};
@@ -352,7 +352,6 @@ control_loop(struct ctl *c)
 		}
 		kn_mgmt_answers(c);
 		kn_mgmt_requests(c);
-		probe = kn_mgmt_tick(c, now);
 		deadline = kr_election_next_deadline(&n->el);
 		if (deadline <= now) {
 			kr_election_tick(&n->el, now, &c->h.out);
@@ -371,8 +370,6 @@ control_loop(struct ctl *c)
 		}
 		if (n->kernel_neighbours && c->next_neighbours < deadline)
 			deadline = c->next_neighbours;
-		if (probe < deadline)
-			deadline = probe;
 		if (c->shutdown_done || c->status != 0 || atomic_load(&n->dp_done))
 			return;
 

@@ -2,7 +2,6 @@
  * other client requests relayed to the dataplane through the management rings and their
  * answers sent back to the client that asked. Frames are checked (and, with a cluster
  * key, authenticated) before anything is relayed. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,18 +10,16 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
-#include "kraft/errors.h"
 #include "node_int.h"
 
-/* A frame from the management listener to to, sealed with its key: sender is this node
- * (an answer) or KR_NODE_NONE (a probe, sent as a client would). */
+/* An answer from the management listener to to, sealed with its key. */
 static void
-mgmt_send(struct ctl *c, const struct sockaddr_in *to, int32_t sender, uint32_t corr,
-	  const struct kr_msg *m)
+mgmt_reply(struct ctl *c, const struct sockaddr_in *to, const struct kr_frame_hdr *req,
+	   const struct kr_msg *m)
 {
 	struct kn_node *n = c->n;
-	struct kr_frame_hdr h = {.sender_id = sender,
-				 .correlation_id = corr,
+	struct kr_frame_hdr h = {.sender_id = n->cfg.node_id,
+				 .correlation_id = req->correlation_id,
 				 .voter_set_hash = n->wire.voter_set_hash,
 				 .flags = n->wire.flags};
 	int len;
@@ -35,13 +32,6 @@ mgmt_send(struct ctl *c, const struct sockaddr_in *to, int32_t sender, uint32_t 
 	if (len > 0)
 		(void)sendto(n->mgmt_fd, c->buf, (size_t)len, MSG_DONTWAIT,
 			     (const struct sockaddr *)to, sizeof(*to));
-}
-
-static void
-mgmt_reply(struct ctl *c, const struct sockaddr_in *to, const struct kr_frame_hdr *req,
-	   const struct kr_msg *m)
-{
-	mgmt_send(c, to, c->n->cfg.node_id, req->correlation_id, m);
 }
 
 static void
@@ -118,8 +108,6 @@ describe_nodes(struct ctl *c, const struct sockaddr_in *from, const struct kr_fr
 	mgmt_reply(c, from, h, &m);
 }
 
-#define PROBE_US 500000 /* a new voter's endpoint answers a PING within this */
-
 /* Relay a client request (its bytes at buf) to the dataplane, its answer to go to from. */
 static void
 relay(struct ctl *c, const struct sockaddr_in *from, const uint8_t *buf, uint32_t len)
@@ -141,91 +129,6 @@ relay(struct ctl *c, const struct sockaddr_in *from, const uint8_t *buf, uint32_
 	kn_wake(n->dp_wake, &n->dp_sleeping);
 }
 
-static void
-change_refused(struct ctl *c, const struct sockaddr_in *to, uint32_t corr, uint16_t error)
-{
-	struct kr_msg m = {.api = KR_API_VOTERS_CHANGE_RESP};
-	struct kr_frame_hdr h = {.correlation_id = corr};
-
-	m.u.voters_change_resp = (struct kr_voters_change_resp){.error = error,
-								.leader_id = c->n->el.leader_id,
-								.epoch = c->n->el.epoch,
-								.offset = KR_OFFSET_NONE};
-	mgmt_reply(c, to, &h, &m);
-}
-
-/* A voter change: one that names an endpoint waits for a PING answered there. */
-static void
-voters_change(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame *f,
-	      const uint8_t *buf, uint32_t len)
-{
-	struct kn_node *n = c->n;
-	struct kr_msg m, ping = {.api = KR_API_PING};
-	const struct kr_voters_change_req *q = &m.u.voters_change;
-	uint8_t payload[8] = {0};
-
-	/* the probe is a kernel datagram: it reaches a kernel-UDP dataplane; a DPDK one
-	 * (memif above all) is not checked yet (README, known limits) */
-	if (kr_msg_decode(f, &m) != 0 || q->op == KR_VOTERS_OP_REMOVE ||
-	    n->opt.transport != KN_TRANSPORT_UDP) {
-		relay(c, from, buf, len); /* the core answers a malformed one */
-		return;
-	}
-	if (c->probe.active && c->probe.client_corr == f->hdr.correlation_id &&
-	    c->probe.client.sin_addr.s_addr == from->sin_addr.s_addr &&
-	    c->probe.client.sin_port == from->sin_port)
-		return;	       /* the client sent it again: its answer comes with the probe's */
-	if (c->probe.active) { /* one change at a time */
-		change_refused(c, from, f->hdr.correlation_id, KR_ERR_REQUEST_TIMED_OUT);
-		return;
-	}
-	c->probe.active = true;
-	c->probe.client = *from;
-	c->probe.client_corr = f->hdr.correlation_id;
-	c->probe.target = (struct sockaddr_in){
-		.sin_family = AF_INET, .sin_addr.s_addr = htonl(q->ip), .sin_port = htons(q->port)};
-	c->probe.corr = ++c->probe_corr | 0x80000000u; /* never a relayed client's */
-	c->probe.deadline_us = kn_now_us() + PROBE_US;
-	c->probe.len = len;
-	memcpy(c->probe.bytes, buf, len);
-	ping.u.ping = (struct kr_ping){.payload = payload, .len = sizeof(payload)};
-	mgmt_send(c, &c->probe.target, KR_NODE_NONE, c->probe.corr, &ping);
-}
-
-/* The endpoint answered the probe: the change goes on. */
-static void
-probe_answered(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame *f)
-{
-	if (!c->probe.active || f->hdr.correlation_id != c->probe.corr ||
-	    from->sin_addr.s_addr != c->probe.target.sin_addr.s_addr ||
-	    from->sin_port != c->probe.target.sin_port) {
-		c->n->ctl_stats.mgmt_dropped++;
-		return;
-	}
-	c->probe.active = false;
-	relay(c, &c->probe.client, c->probe.bytes, c->probe.len);
-}
-
-int64_t
-kn_mgmt_tick(struct ctl *c, int64_t now)
-{
-	char ep[32];
-
-	if (!c->probe.active)
-		return INT64_MAX;
-	if (now < c->probe.deadline_us)
-		return c->probe.deadline_us;
-	c->probe.active = false;
-	snprintf(ep, sizeof(ep), "%s:%u", inet_ntoa(c->probe.target.sin_addr),
-		 ntohs(c->probe.target.sin_port));
-	kn_log(c->n, "control",
-	       "voter change refused: its endpoint %s did not answer a PING within %d ms "
-	       "(ENDPOINT_UNREACHABLE)",
-	       ep, PROBE_US / 1000);
-	change_refused(c, &c->probe.client, c->probe.client_corr, KR_ERR_ENDPOINT_UNREACHABLE);
-	return INT64_MAX;
-}
-
 void
 kn_mgmt_requests(struct ctl *c)
 {
@@ -243,15 +146,8 @@ kn_mgmt_requests(struct ctl *c)
 			n->ctl_stats.mgmt_dropped++;
 			continue;
 		}
-		if (f.hdr.sender_id >= 0) { /* from a node: only a probe's answer */
-			if (f.hdr.api == KR_API_PING_RESP &&
-			    kr_auth_accept(&c->auth, c->buf, (size_t)len, f.auth != NULL,
-					   f.hdr.sender_id,
-					   (uint64_t)from.sin_addr.s_addr << 16 | from.sin_port,
-					   kn_wall_us()))
-				probe_answered(c, &from, &f);
-			else
-				n->ctl_stats.mgmt_dropped++;
+		if (f.hdr.sender_id >= 0) { /* from a node: nothing for this listener */
+			n->ctl_stats.mgmt_dropped++;
 			continue;
 		}
 		/* before the body is decoded or relayed; a client is known by its address */
@@ -266,9 +162,7 @@ kn_mgmt_requests(struct ctl *c)
 		case KR_API_DESCRIBE_NODES:
 			describe_nodes(c, &from, &f.hdr);
 			break;
-		case KR_API_VOTERS_CHANGE:
-			voters_change(c, &from, &f, c->buf, (uint32_t)len);
-			break;
+		case KR_API_VOTERS_CHANGE: /* the leader's dataplane PINGs a new endpoint first */
 		case KR_API_APPEND:
 		case KR_API_READ:
 		case KR_API_DESCRIBE_QUORUM:

@@ -40,19 +40,6 @@ struct ctl {
 	uint64_t refusals_quiet;
 	struct kr_auth auth; /* the management listener's: client frames in, answers out */
 	uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
-	/* A voter change that names an endpoint (add, update) waits here until that endpoint
-	 * answers a PING (then it goes on to the dataplane), or is refused with
-	 * ENDPOINT_UNREACHABLE after PROBE_US: an endpoint no node answers at would leave a
-	 * voter in the log that no one can reach. One at a time, as voter changes are. */
-	struct {
-		bool active;
-		struct sockaddr_in client, target;
-		uint32_t client_corr, corr;
-		int64_t deadline_us;
-		uint32_t len;
-		uint8_t bytes[KR_WIRE_UDP_PAYLOAD_MAX];
-	} probe;
-	uint32_t probe_corr;
 };
 
 /* ---- the management listener (mgmt.c) ---- */
@@ -61,9 +48,6 @@ struct ctl {
 void kn_mgmt_requests(struct ctl *c);
 /* Send the dataplane's answers back to the clients that asked. */
 void kn_mgmt_answers(struct ctl *c);
-/* A probe of a new voter's endpoint that timed out: refuse its change. Returns the next
- * time it has work (INT64_MAX: none). */
-int64_t kn_mgmt_tick(struct ctl *c, int64_t now);
 
 /* ---- the voters of a node with bootstrap servers (discover.c) ---- */
 

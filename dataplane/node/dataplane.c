@@ -25,6 +25,9 @@
 /* Events the core raises for one datagram at most (a Fetch reply: leader fetched, epoch
  * seen, caught up, fatal; with room to spare). x2: the fault layer may duplicate it. */
 #define EVENTS_PER_DATAGRAM 8
+/* A voter change that names an endpoint waits this long for the endpoint to answer a PING
+ * from this dataplane (probe_start) */
+#define PROBE_US 500000
 
 struct dp {
 	struct kn_node *n;
@@ -51,6 +54,16 @@ struct dp {
 	struct kr_latency latency;
 	struct kn_faults *faults; /* test builds: the port fault layer */
 	bool faults_on;		  /* ... set: received datagrams go through it */
+	/* the voter change held while its endpoint is PINGed (probe_start) */
+	struct {
+		bool active;
+		uint64_t to;	      /* the endpoint, as this node's ports reach it */
+		uint32_t corr;	      /* the PING's correlation id */
+		uint32_t client_corr; /* the change's */
+		int64_t deadline;
+		struct kn_mgmt_msg req;
+	} probe;
+	uint32_t probe_seq;
 };
 
 static unsigned
@@ -422,6 +435,53 @@ maintain_ports(struct dp *d)
 	}
 }
 
+/* Encode m as a frame from this node (correlation corr), seal it, and send it to addr: a
+ * port address or a kraftctl client's. */
+static void
+send_msg(struct dp *d, uint64_t addr, uint32_t corr, const struct kr_msg *m)
+{
+	struct kn_port *port = NULL;
+	void *handle = NULL;
+	uint32_t cap;
+	uint8_t *buf = tx_begin(d, addr, &cap, &port, &handle);
+	struct kr_frame_hdr h = {.sender_id = d->r->cfg.node_id,
+				 .correlation_id = corr,
+				 .voter_set_hash = d->r->cfg.wire.voter_set_hash,
+				 .flags = d->r->auth.on ? KR_FRAME_F_AUTH : 0};
+	int n;
+
+	if (buf == NULL)
+		return;
+	memcpy(h.cluster_id, d->r->cfg.wire.cluster_id, KR_UUID_BYTES);
+	n = kr_frame_encode(buf, cap, &h, m);
+	if (n > 0 && d->r->auth.on &&
+	    kr_auth_seal_next(&d->r->auth, buf, (size_t)n, d->now + d->r->wall_offset_us) != 0) {
+		d->n->dp_stats.tx_errors++;
+		n = 0;
+	}
+	tx_end(d, port, handle, n > 0 ? (uint32_t)n : 0);
+}
+
+/* A frame of api `api` (peeked), decoded and (unless the core will: peek_only)
+ * authenticated: 1; another api or malformed: 0 (the core counts it); refused by
+ * authentication: -1 (counted here). */
+static int
+take_frame(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr, unsigned api,
+	   bool peek_only, struct kr_frame *f, struct kr_msg *m)
+{
+	struct kr_frame_peek p;
+
+	if (kr_frame_peek(b, len, &p) != 0 || p.api != api ||
+	    kr_frame_decode(&d->r->cfg.wire, b, len, f) != 0)
+		return 0;
+	if (!peek_only && !kr_auth_accept(&d->r->auth, b, len, f->auth != NULL, f->hdr.sender_id,
+					  addr, d->now + d->r->wall_offset_us)) {
+		d->r->stats.drops[KR_RP_DROP_AUTH]++;
+		return -1;
+	}
+	return kr_msg_decode(f, m) == 0;
+}
+
 /* A PING is echoed at once, before the core: the floor kraftbench measures is this
  * node's transport, ports and idle mode, without replication. Returns whether it was
  * one (a malformed one goes on to the core, which counts it). */
@@ -430,43 +490,106 @@ echo_ping(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 {
 	struct kr_frame f;
 	struct kr_msg m;
-	struct kn_port *port = NULL;
-	void *handle = NULL;
-	uint32_t cap;
-	uint8_t *buf;
-	int n;
+	int rc = take_frame(d, b, len, addr, KR_API_PING, false, &f, &m);
 
-	struct kr_frame_peek p;
-
-	if (kr_frame_peek(b, len, &p) != 0 || p.api != KR_API_PING ||
-	    kr_frame_decode(&d->r->cfg.wire, b, len, &f) != 0)
-		return false;
-	if (!kr_auth_accept(&d->r->auth, b, len, f.auth != NULL, f.hdr.sender_id, addr,
-			    d->now + d->r->wall_offset_us)) {
-		d->r->stats.drops[KR_RP_DROP_AUTH]++;
-		return true;
-	}
-	if (kr_msg_decode(&f, &m) != 0)
-		return false;
-	buf = tx_begin(d, addr, &cap, &port, &handle);
-	if (buf == NULL)
-		return true;
-	struct kr_frame_hdr h = {.sender_id = d->r->cfg.node_id,
-				 .correlation_id = f.hdr.correlation_id,
-				 .voter_set_hash = d->r->cfg.wire.voter_set_hash,
-				 .flags = d->r->auth.on ? KR_FRAME_F_AUTH : 0};
-
-	memcpy(h.cluster_id, d->r->cfg.wire.cluster_id, KR_UUID_BYTES);
+	if (rc <= 0)
+		return rc < 0;
 	m.api = KR_API_PING_RESP;
-	n = kr_frame_encode(buf, cap, &h, &m);
-	if (n > 0 && d->r->auth.on &&
-	    kr_auth_seal_next(&d->r->auth, buf, (size_t)n, d->now + d->r->wall_offset_us) != 0) {
-		d->n->dp_stats.tx_errors++;
-		n = 0;
-	}
-	tx_end(d, port, handle, n > 0 ? (uint32_t)n : 0);
+	send_msg(d, addr, f.hdr.correlation_id, &m);
 	d->n->dp_stats.pings++;
 	return true;
+}
+
+/* ---- a new endpoint answers before it is written ----
+ * An unreachable endpoint in the voter set can wedge the quorum, so a voter change that
+ * names one (add, update) is held on the leader while the endpoint is PINGed from this
+ * dataplane, through the port that reaches that voter: the same path the voter will be
+ * reached on. It goes on to the core once answered, or is refused ENDPOINT_UNREACHABLE
+ * after PROBE_US. One at a time: the core takes one change at a time too. */
+
+static void
+probe_refuse(struct dp *d, uint64_t addr, uint32_t corr, uint16_t error)
+{
+	struct kr_msg m = {.api = KR_API_VOTERS_CHANGE_RESP};
+
+	m.u.voters_change_resp = (struct kr_voters_change_resp){.error = error,
+								.leader_id = d->r->leader_id,
+								.epoch = d->r->epoch,
+								.offset = KR_OFFSET_NONE};
+	send_msg(d, addr, corr, &m);
+}
+
+/* A client's request from the management ring: held if it is such a change. */
+static bool
+probe_start(struct dp *d, const struct kn_mgmt_msg *mm)
+{
+	struct kr_frame f;
+	struct kr_msg m, ping = {.api = KR_API_PING};
+	const struct kr_voters_change_req *q = &m.u.voters_change;
+	static const uint8_t payload[8];
+
+	/* authenticated by the management listener already, and by the core when it takes it
+	 * (a second check here would spend its sequence number) */
+	if (d->r->role != KR_REPL_LEADER ||
+	    take_frame(d, mm->bytes, mm->len, mm->addr, KR_API_VOTERS_CHANGE, true, &f, &m) != 1 ||
+	    q->op == KR_VOTERS_OP_REMOVE)
+		return false; /* the core answers it (a malformed one, a follower's NOT_LEADER) */
+	if (d->probe.active && d->probe.client_corr == f.hdr.correlation_id) {
+		d->probe.req.addr = mm->addr; /* sent again: answered where it came from last */
+		return true;
+	}
+	if (d->probe.active) {
+		probe_refuse(d, mm->addr, f.hdr.correlation_id, KR_ERR_REQUEST_TIMED_OUT);
+		return true;
+	}
+	d->probe.active = true;
+	d->probe.to = kn_addr(q->ip, q->port, peer_port(&d->n->cfg, q->voter_id));
+	d->probe.corr = ++d->probe_seq | 0x80000000u;
+	d->probe.client_corr = f.hdr.correlation_id;
+	d->probe.deadline = d->now + PROBE_US;
+	d->probe.req.addr = mm->addr;
+	d->probe.req.len = mm->len;
+	memcpy(d->probe.req.bytes, mm->bytes, mm->len);
+	ping.u.ping = (struct kr_ping){.payload = payload, .len = sizeof(payload)};
+	send_msg(d, d->probe.to, d->probe.corr, &ping);
+	return true;
+}
+
+/* A datagram from a port: the probe's answer? Then the held change goes to the core. */
+static bool
+probe_answered(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
+{
+	struct kr_frame_peek p;
+	struct kr_frame f;
+	struct kr_msg m;
+
+	if (!d->probe.active || kr_frame_peek(b, len, &p) != 0 || p.api != KR_API_PING_RESP ||
+	    p.correlation_id != d->probe.corr || kn_addr_ip(addr) != kn_addr_ip(d->probe.to) ||
+	    kn_addr_udp(addr) != kn_addr_udp(d->probe.to))
+		return false;
+	if (take_frame(d, b, len, addr, KR_API_PING_RESP, false, &f, &m) != 1)
+		return true;
+	d->probe.active = false;
+	kr_repl_on_packet(d->r, d->probe.req.bytes, d->probe.req.len, KR_NODE_NONE,
+			  d->probe.req.addr, d->now, &d->h.out);
+	actions(d);
+	return true;
+}
+
+static void
+probe_tick(struct dp *d)
+{
+	uint32_t ip = kn_addr_ip(d->probe.to);
+
+	if (!d->probe.active || d->now < d->probe.deadline)
+		return;
+	d->probe.active = false;
+	kn_log(d->n, "dataplane",
+	       "voter change refused: its endpoint %u.%u.%u.%u:%u did not answer a PING within "
+	       "%d ms (ENDPOINT_UNREACHABLE)",
+	       ip >> 24, ip >> 16 & 0xff, ip >> 8 & 0xff, ip & 0xff, kn_addr_udp(d->probe.to),
+	       PROBE_US / 1000);
+	probe_refuse(d, d->probe.req.addr, d->probe.client_corr, KR_ERR_ENDPOINT_UNREACHABLE);
 }
 
 /* ---- inputs ---- */
@@ -481,7 +604,8 @@ deliver(struct dp *d, const struct kn_rx *rx)
 	if (node == KR_NODE_NONE)
 		n->dp_stats.rx_foreign_addr++;
 	n->dp_stats.rx_packets++;
-	if (echo_ping(d, rx->data, rx->len, rx->addr))
+	if (echo_ping(d, rx->data, rx->len, rx->addr) ||
+	    probe_answered(d, rx->data, rx->len, rx->addr))
 		return;
 	note_append(d, rx->data, rx->len, rx->addr);
 	kr_repl_on_packet(d->r, rx->data, rx->len, node, rx->addr, d->now, &d->h.out);
@@ -522,11 +646,13 @@ poll_inputs(struct dp *d)
 		work = true;
 	}
 	while (rte_ring_sc_dequeue_elem(n->mreq, &d->mmsg, sizeof(d->mmsg)) == 0) {
+		work = true;
+		if (probe_start(d, &d->mmsg))
+			continue;
 		note_append(d, d->mmsg.bytes, d->mmsg.len, d->mmsg.addr);
 		kr_repl_on_packet(d->r, d->mmsg.bytes, d->mmsg.len, KR_NODE_NONE, d->mmsg.addr,
 				  d->now, &d->h.out);
 		actions(d);
-		work = true;
 	}
 	for (unsigned p = 0; p < n->n_ports; p++) {
 		struct kn_port *port = n->ports[p];
@@ -595,6 +721,8 @@ idle(struct dp *d)
 		else
 			wait = n->cfg.idle_sleep_us;
 	}
+	if (d->probe.active && deadline > d->probe.deadline)
+		deadline = d->probe.deadline;
 	if (deadline != INT64_MAX && deadline - d->now < wait)
 		wait = deadline - d->now;
 	if (d->next_retention - d->now < wait)
@@ -645,6 +773,7 @@ kn_dataplane_main(void *arg)
 			kr_repl_tick(d->r, d->now, &d->h.out);
 			actions(d);
 		}
+		probe_tick(d);
 		if (d->now >= d->next_retention) {
 			retention(d);
 			maintain_ports(d);

@@ -14,6 +14,8 @@
 #     first accepts a new key, then sends with it (one node after another), the clients
 #     switch, and the old key is dropped; every acknowledged append is on every node
 #     (kraftcheck), and no frame failed authentication meanwhile.
+#  4. A voter removed and added back: the leader's PING to its endpoint is sealed and its
+#     answer authenticated.
 # Usage: auth.sh BUILD_DIR   (run by meson: suites 'integration' and 'dpdk')
 set -uo pipefail
 BUILD=$(cd "${1:?usage: auth.sh BUILD_DIR}" && pwd)
@@ -214,4 +216,14 @@ done
 KRAFTD_AUTH_KEY_FILE=$KEYS/k1 hub "$KCTL" --bootstrap-server "$ALL" --timeout-ms 600 \
 	append old-key >/dev/null 2>&1 && fail "the old key is still accepted"
 log "rotation under load: $(grep -o 'appends invoked.*' "$KRAFTD_RUN/verdict" | head -1); no frame refused meanwhile; the old key is refused now"
+
+# ---- 4. a voter change under the key: the leader's PING to the endpoint is sealed ----
+F=$(($("$C" leader) % 3 + 1))
+dir=$(sed -n 's/^directory.id=//p' "$KRAFTD_RUN/n$F/meta.properties")
+hub "$KCTL" --bootstrap-server "$ALL" --timeout-ms 20000 remove-voter --id "$F" --directory-id "$dir" \
+	>"$KRAFTD_RUN/change.out" 2>&1 || fail "remove-voter $F: $(cat "$KRAFTD_RUN/change.out")"
+hub "$KCTL" --bootstrap-server "$ALL" --timeout-ms 20000 add-voter --id "$F" --directory-id "$dir" \
+	--endpoint "10.77.0.$F:9093" >"$KRAFTD_RUN/change.out" 2>&1 ||
+	fail "add-voter $F (its endpoint PINGed with the key): $(cat "$KRAFTD_RUN/change.out")"
+log "voter $F removed and added back with the key: $(head -1 "$KRAFTD_RUN/change.out")"
 log "PASS ($(($(date +%s) - T0)) s)"

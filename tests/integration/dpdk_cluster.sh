@@ -132,6 +132,14 @@ t1=$(date +%s%N)
 kctl append six >/dev/null || fail "append with four voters"
 wait_values 4 six 15 || fail "voter 4 lacks six"
 log "node 4 (no configuration names it) learned the voters, caught up and was added in $(((t1 - t0) / 1000000)) ms over $TRANSPORT"
+# an endpoint no one answers at is refused: the leader's dataplane PINGs it first
+if kctl --timeout-ms 3000 update-voter --id 4 --directory-id "$(sed -n 's/^directory.id=//p' "$RUN/n4/meta.properties")" \
+	--endpoint "$(ip_of 4):$((PORT + 7))" >"$RUN/bad.out" 2>&1; then
+	fail "update-voter to an endpoint no one answers at was taken over $TRANSPORT: $(cat "$RUN/bad.out")"
+fi
+grep -q ENDPOINT_UNREACHABLE "$RUN/bad.out" || fail "no ENDPOINT_UNREACHABLE over $TRANSPORT: $(cat "$RUN/bad.out")"
+[ "$(voters)" = "1 2 3 4" ] || fail "voters after a refused update: $(voters)"
+log "update-voter to a dead endpoint refused over $TRANSPORT: $(head -1 "$RUN/bad.out")"
 L=$(leader 20) || fail "no leader with four voters"
 # the next election needs three of the four voters, so node 4 must be reached and vote
 
