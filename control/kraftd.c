@@ -382,11 +382,23 @@ cmd_inspect(const struct args *a)
 
 /* Load --config FILE and apply --KEY=VALUE overrides (argv entries with '='). Returns 0
  * or prints why and returns 2. */
+/* Errors of a file, one per line, each with who and where. */
+static void
+print_errors(const char *who, const char *where, const char *err)
+{
+	while (*err) {
+		size_t n = strcspn(err, "\n");
+
+		fprintf(stderr, "%s: %s: %.*s\n", who, where, (int)n, err);
+		err += n + (err[n] == '\n');
+	}
+}
+
 static int
 load_config(const char *who, const char *path, int argc, char **argv, struct kr_node_config *cfg)
 {
 	static char text[1 << 16];
-	char err[512];
+	char err[4096];
 	FILE *f;
 	size_t len;
 
@@ -409,7 +421,7 @@ load_config(const char *who, const char *path, int argc, char **argv, struct kr_
 	}
 	fclose(f);
 	if (kr_config_parse(cfg, text, len, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s: %s\n", who, path, err);
+		print_errors(who, path, err);
 		return 2;
 	}
 	for (int i = 0; i < argc; i++) {

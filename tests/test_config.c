@@ -106,12 +106,59 @@ bad_keys_and_values_are_refused_with_the_key(void **state)
 	refused(GOOD "kraftd.durability=tape\n", "kraftd.durability", "not disk or memory");
 	refused(GOOD "kraftd.dataplane.idle=sometimes\n", "kraftd.dataplane.idle",
 		"poll, backoff or shared");
-	refused(GOOD "node.id=-3\n", "node.id", "not in");
-	refused(GOOD "cluster.id=short\n", "cluster.id", "22-character");
+	refused("node.id=-3\n", "node.id", "not in");
+	refused("cluster.id=short\n", "cluster.id", "22-character");
 	refused(GOOD "metadata.max.retention.bytes=0\n", "metadata.max.retention.bytes",
 		"positive or -1");
 	refused(GOOD "kraftd.frame.bytes=100\n", "kraftd.frame.bytes", "256..60000");
-	refused("node.id=1\nno equals sign\n", "line 2", "key=value");
+	/* as Java reads it, a key "no" with the value "equals sign" */
+	refused("node.id=1\nno equals sign\n", "line 2", "no: unknown key");
+}
+
+/* java.util.Properties' rules, as Kafka operators write files; every error at once */
+static void
+java_properties_rules(void **state)
+{
+	static const char text[] = "! a comment the Java way\r\n"
+				   "   # an indented one\r\n"
+				   "node.id = 2\r\n"
+				   "cluster.id: iczt5OK4ULaPwd3hRaNtVg\n"
+				   "controller.quorum.voters   1@127.0.0.1:9093, \\\n"
+				   "      2@127.0.0.2:9093 ,3@127.0.0.3:9093\n"
+				   "metadata.log.dir=/tmp/a\\:b\\u00e9\\=c   \n"
+				   "kraftd.durability\tmemory\n";
+	struct kr_node_config c;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(load(&c, text, err, sizeof(err)), 0);
+	assert_int_equal(c.node_id, 2);
+	assert_int_equal(c.n_voters, 3);
+	assert_int_equal(c.voter_ids[1], 2);
+	assert_string_equal(c.log_dir, "/tmp/a:b\xc3\xa9=c"); /* \u00e9 as UTF-8 */
+	assert_int_equal(c.durability, KR_LOG_MEMORY);
+	/* a key given twice names both lines */
+	refused(GOOD "node.id=3\n", "line 6", "node.id given twice (first on line 2)");
+	/* every error of the file, each with its line */
+	kr_config_defaults(&c);
+	assert_int_not_equal(kr_config_parse(&c,
+					     "node.id=x\n"
+					     "# fine\n"
+					     "kraftd.durability=tape\n"
+					     "bogus.key=1\n"
+					     "metadata.log.dir=\\u12\n",
+					     strlen("node.id=x\n# fine\nkraftd.durability=tape\n"
+						    "bogus.key=1\nmetadata.log.dir=\\u12\n"),
+					     err, sizeof(err)),
+			     0);
+	if (strstr(err, "line 1: node.id") == NULL ||
+	    strstr(err, "line 3: kraftd.durability") == NULL ||
+	    strstr(err, "line 4: bogus.key: unknown key") == NULL ||
+	    strstr(err, "line 5: a \\u escape needs four hex digits") == NULL)
+		fail_msg("not every error: %s", err);
+	/* a continued comment is still one line; a lone key has an empty value */
+	refused(GOOD "# comment \\\nnode.id=3\n", "line 7", "given twice");
+	refused("node.id\n", "node.id", "not an integer");
 }
 
 static void
@@ -357,6 +404,7 @@ main(void)
 		cmocka_unit_test(good_file_gives_kafka_defaults),
 		cmocka_unit_test(fractional_milliseconds_set_microseconds),
 		cmocka_unit_test(bad_keys_and_values_are_refused_with_the_key),
+		cmocka_unit_test(java_properties_rules),
 		cmocka_unit_test(voters_are_checked),
 		cmocka_unit_test(required_keys_are_named),
 		cmocka_unit_test(bootstrap_servers_instead_of_voters),

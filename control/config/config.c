@@ -490,18 +490,14 @@ kr_config_set(struct kr_node_config *c, const char *key, const char *value, char
 static int
 props_cb(void *arg, const char *key, const char *value, unsigned line, char *err, size_t errlen)
 {
-	char why[384];
-	int rc = kr_config_set(arg, key, value, why, sizeof(why));
-
-	if (rc != 0)
-		snprintf(err, errlen, "line %u: %s", line, why);
-	return rc;
+	(void)line;
+	return kr_config_set(arg, key, value, err, errlen);
 }
 
 int
 kr_config_parse(struct kr_node_config *c, const char *text, size_t len, char *err, size_t errlen)
 {
-	return kr_props_parse(text, len, props_cb, c, err, errlen);
+	return kr_props_read(text, len, props_cb, c, err, errlen);
 }
 
 int

@@ -123,7 +123,9 @@ kr_voters_parse(const char *text, bool with_dirs, const char *what, struct kr_vo
 			return fail(err, errlen, "%s: more than %d voters", what, KR_VOTERS_MAX);
 		memcpy(item, p, n);
 		item[n] = '\0';
-		memset(v, 0, sizeof(*v)); /* padding too: voters compare byte for byte */
+		for (size_t k = n; k > 0 && (item[k - 1] == ' ' || item[k - 1] == '\t'); k--)
+			item[k - 1] = '\0'; /* "1@a:9093 , 2@b:9093" */
+		memset(v, 0, sizeof(*v));   /* padding too: voters compare byte for byte */
 		rc = parse_entry(item, with_dirs, what, v, err, errlen);
 		if (rc != 0)
 			return rc;

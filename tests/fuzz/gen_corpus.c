@@ -128,6 +128,18 @@ files(void)
 	vs.n = 0;
 	n = kr_bootstrap_encode(&vs, text, sizeof(text));
 	put("fuzz_bootstrap_voters", 1, text, (size_t)n);
+
+	static const char *const configs[] = {
+		"node.id=1\ncluster.id=iczt5OK4ULaPwd3hRaNtVg\n"
+		"controller.quorum.voters=1@127.0.0.1:9093,2@127.0.0.2:9093\n"
+		"metadata.log.dir=/tmp/k1\n",
+		"! Kafka's way\r\nnode.id : 4\r\ncluster.id iczt5OK4ULaPwd3hRaNtVg\r\n"
+		"controller.quorum.bootstrap.servers=127.0.0.1:9093, \\\n   127.0.0.2:9093\n"
+		"kraftd.listener=127.0.0.4:9093\nmetadata.log.dir=/tmp/k\\u00e94\n",
+		"node.id=1\nnode.id=2\nbogus=\\u12\nkraftd.durability=tape\n",
+	};
+	for (size_t i = 0; i < sizeof(configs) / sizeof(configs[0]); i++)
+		put("fuzz_config", (int)i, configs[i], strlen(configs[i]));
 }
 
 int

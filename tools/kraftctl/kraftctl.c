@@ -829,7 +829,7 @@ voter_from_config(const char *path, int64_t *id, uint8_t dir[KR_UUID_BYTES], str
 	static char text[65536];
 	struct kr_node_config cfg;
 	struct kr_identity ident;
-	char err[512];
+	char err[4096];
 	FILE *f = fopen(path, "r");
 	size_t len;
 
@@ -841,8 +841,11 @@ voter_from_config(const char *path, int64_t *id, uint8_t dir[KR_UUID_BYTES], str
 		die("--config %s: larger than %zu bytes", path, sizeof(text) - 1);
 	kr_config_defaults(&cfg);
 	if (kr_config_parse(&cfg, text, len, err, sizeof(err)) != 0 ||
-	    kr_config_finish(&cfg, err, sizeof(err)) != 0)
+	    kr_config_finish(&cfg, err, sizeof(err)) != 0) {
+		for (char *nl = strchr(err, '\n'); nl != NULL; nl = strchr(nl, '\n'))
+			*nl = ';'; /* every error of the file, on one line */
 		die("--config %s: %s", path, err);
+	}
 	if (kr_identity_load(NULL, cfg.log_dir, &ident, err, sizeof(err)) != 0)
 		die("--config %s: %s (format the node first: kraftd format --config %s)", path, err,
 		    path);
