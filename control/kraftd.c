@@ -447,6 +447,12 @@ load_config(const char *who, const char *path, int argc, char **argv, struct kr_
 		fprintf(stderr, "%s: %s: %s\n", who, path, err);
 		return 2;
 	}
+	for (const char *w = cfg->warnings; *w;) {
+		size_t n = strcspn(w, "\n");
+
+		fprintf(stderr, "%s: %s: warning: %.*s\n", who, path, (int)n, w);
+		w += n + (w[n] == '\n');
+	}
 	return 0;
 }
 

@@ -248,6 +248,68 @@ bootstrap_servers_instead_of_voters(void **state)
 		"kraftd.management.port.offset", "bootstrap server port 65500");
 }
 
+/* A controller's file the way Kafka's own controller.properties is written */
+static void
+kafka_keys(void **state)
+{
+	static const char text[] = "process.roles=controller\n"
+				   "node.id=1\n"
+				   "cluster.id=iczt5OK4ULaPwd3hRaNtVg\n"
+				   "controller.quorum.bootstrap.servers=127.0.0.1:9093\n"
+				   "listeners=CONTROLLER://127.0.0.1:9093\n"
+				   "advertised.listeners=CONTROLLER://127.0.0.1:9093\n"
+				   "controller.listener.names=CONTROLLER\n"
+				   "listener.security.protocol.map=CONTROLLER:PLAINTEXT, SSL:SSL\n"
+				   "num.network.threads=3\n"
+				   "log.dirs=/tmp/kraft-controller-logs\n";
+	struct kr_node_config c;
+	char err[512], ep[32];
+
+	(void)state;
+	assert_int_equal(load(&c, text, err, sizeof(err)), 0);
+	kr_endpoint_format(&c.listener, ep, sizeof(ep));
+	assert_string_equal(ep, "127.0.0.1:9093");
+	assert_string_equal(c.log_dir, "/tmp/kraft-controller-logs");
+	if (strstr(c.warnings, "num.network.threads: Kafka's key, ignored") == NULL)
+		fail_msg("no warning for an ignored key: '%s'", c.warnings);
+#define KAFKA_HEAD                                       \
+	"node.id=1\ncluster.id=iczt5OK4ULaPwd3hRaNtVg\n" \
+	"controller.quorum.bootstrap.servers=127.0.0.1:9093\nlog.dirs=/tmp/k\n"
+	refused(KAFKA_HEAD
+		"listeners=CONTROLLER://127.0.0.1:9093\nprocess.roles=broker,controller\n",
+		"process.roles", "brokers come with later work");
+	refused(KAFKA_HEAD "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093\n",
+		"listeners", "PLAINTEXT: only the controller listener");
+	refused(KAFKA_HEAD "listeners=CONTROLLER://:9093\n", "listeners", "binds every address");
+	refused(KAFKA_HEAD "listeners=CONTROLLER://localhost:9093\n", "listeners", "no hostnames");
+	refused(KAFKA_HEAD "listeners=CONTROLLER:/127.0.0.1:9093\n", "listeners",
+		"not NAME://a.b.c.d:port");
+	refused(KAFKA_HEAD "listeners=C2://127.0.0.1:9093\ncontroller.listener.names=CONTROLLER\n",
+		"listeners", "C2: only the controller listener");
+	refused(KAFKA_HEAD "listeners=CONTROLLER://127.0.0.1:9093\n"
+			   "advertised.listeners=CONTROLLER://127.0.0.9:9093\n",
+		"advertised.listeners", "reached where it binds");
+	refused(KAFKA_HEAD "listeners=CONTROLLER://127.0.0.1:9093\n"
+			   "listener.security.protocol.map=CONTROLLER:SSL\n",
+		"listener.security.protocol.map", "TLS and SASL are not supported");
+	refused(KAFKA_HEAD "kraftd.listener=127.0.0.1:9093\nnum.partitions=1\n", "num.partitions",
+		"topics and partitions come with later work");
+	refused("node.id=1\ncluster.id=iczt5OK4ULaPwd3hRaNtVg\nkraftd.listener=127.0.0.1:9093\n"
+		"controller.quorum.bootstrap.servers=127.0.0.1:9093\nlog.dirs=/a,/b\n",
+		"log.dirs", "one data directory");
+	refused(KAFKA_HEAD "kraftd.listener=127.0.0.1:9093\nmetadata.log.dir=/other\n", "log.dirs",
+		"not metadata.log.dir");
+	/* a setting that works but makes little sense is taken, with a warning */
+	assert_int_equal(load(&c,
+			      GOOD "controller.quorum.election.timeout.ms=3000\n"
+				   "controller.quorum.fetch.timeout.ms=2000\n",
+			      err, sizeof(err)),
+			 0);
+	if (strstr(c.warnings, "election.timeout.ms (3000.000 ms) is above") == NULL)
+		fail_msg("no warning for an election timeout above the fetch timeout: '%s'",
+			 c.warnings);
+}
+
 static void
 inconsistent_timeouts_are_refused(void **state)
 {
@@ -405,6 +467,7 @@ main(void)
 		cmocka_unit_test(fractional_milliseconds_set_microseconds),
 		cmocka_unit_test(bad_keys_and_values_are_refused_with_the_key),
 		cmocka_unit_test(java_properties_rules),
+		cmocka_unit_test(kafka_keys),
 		cmocka_unit_test(voters_are_checked),
 		cmocka_unit_test(required_keys_are_named),
 		cmocka_unit_test(bootstrap_servers_instead_of_voters),

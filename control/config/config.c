@@ -13,7 +13,7 @@
 #include "kraft/props.h"
 #include "kraft/uuid.h"
 
-enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIST };
+enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIST, K_TEXT };
 
 /* X(id, name, kind, default text, meaning) */
 #define KEY_TABLE(X)                                                                              \
@@ -40,6 +40,22 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	  "pause after an error answer to a Fetch (default: fetch timeout / 20, at most 20)")     \
 	X(LOG_DIR, "metadata.log.dir", K_PATH, NULL,                                              \
 	  "the data directory: identity, quorum-state, log/ (required; kraftd format)")           \
+	X(LOG_DIRS, "log.dirs", K_TEXT, NULL,                                                     \
+	  "Kafka's: one directory, the data directory when metadata.log.dir is not given "        \
+	  "(partition data directories come with later work)")                                    \
+	X(PROCESS_ROLES, "process.roles", K_TEXT, NULL,                                           \
+	  "Kafka's: controller (what kraftd is; broker comes with later work)")                   \
+	X(LISTENERS, "listeners", K_TEXT, NULL,                                                   \
+	  "Kafka's: NAME://a.b.c.d:port,...; the controller listener's address is "               \
+	  "kraftd.listener")                                                                      \
+	X(ADVERTISED_LISTENERS, "advertised.listeners", K_TEXT, NULL,                             \
+	  "Kafka's: if given, the controller listener's entry must be the one in listeners "      \
+	  "(kraftd is reached where it binds)")                                                   \
+	X(CONTROLLER_LISTENER_NAMES, "controller.listener.names", K_TEXT, "CONTROLLER",           \
+	  "Kafka's: the name of the controller listener in listeners (the first name)")           \
+	X(SECURITY_MAP, "listener.security.protocol.map", K_TEXT, NULL,                           \
+	  "Kafka's: the controller listener must be PLAINTEXT (peers are authenticated with "     \
+	  "kraftd.auth.key.file; TLS and SASL are not supported)")                                \
 	X(SEGMENT_BYTES, "metadata.log.segment.bytes", K_INT, "67108864",                         \
 	  "roll to a new log segment past this many bytes")                                       \
 	X(RETENTION_BYTES, "metadata.max.retention.bytes", K_INT, "-1",                           \
@@ -130,6 +146,81 @@ static const size_t ms_field[KEY_COUNT] = {
 	[KEY_DEDUP_WINDOW] = offsetof(struct kr_node_config, dedup_window_us),
 	[KEY_BOOTSTRAP_WAIT] = offsetof(struct kr_node_config, bootstrap_wait_us),
 };
+
+/* Where each Kafka key kept as text (K_TEXT) lands; kr_config_finish reads them. */
+static char *
+text_field(struct kr_node_config *c, enum key_id k)
+{
+	switch (k) {
+	case KEY_LOG_DIRS:
+		return c->kafka.log_dirs;
+	case KEY_PROCESS_ROLES:
+		return c->kafka.process_roles;
+	case KEY_LISTENERS:
+		return c->kafka.listeners;
+	case KEY_ADVERTISED_LISTENERS:
+		return c->kafka.advertised;
+	case KEY_CONTROLLER_LISTENER_NAMES:
+		return c->kafka.controller_names;
+	case KEY_SECURITY_MAP:
+		return c->kafka.security_map;
+	default:
+		return NULL;
+	}
+}
+
+/* Kafka's keys that kraftd does not take: those of later work (refused, so nobody thinks
+ * they act), and the JVM server's tuning (taken and ignored, with a warning at start). */
+static const struct {
+	const char *name;
+	bool refused;
+	const char *why;
+} kafka_keys[] = {
+	{"num.partitions", true, "topics and partitions come with later work"},
+	{"default.replication.factor", true, "topics and partitions come with later work"},
+	{"min.insync.replicas", true, "partitions and their ISR come with later work"},
+	{"unclean.leader.election.enable", true, "partition leader elections come with later work"},
+	{"auto.create.topics.enable", true, "topics come with later work"},
+	{"offsets.topic.replication.factor", true, "brokers come with later work"},
+	{"transaction.state.log.replication.factor", true, "brokers come with later work"},
+	{"transaction.state.log.min.isr", true, "brokers come with later work"},
+	{"share.coordinator.state.topic.replication.factor", true, "brokers come with later work"},
+	{"share.coordinator.state.topic.min.isr", true, "brokers come with later work"},
+	{"group.initial.rebalance.delay.ms", true, "brokers come with later work"},
+	{"inter.broker.listener.name", true, "brokers come with later work"},
+	{"log.retention.hours", true,
+	 "partition data comes with later work (the metadata log: metadata.max.retention.ms)"},
+	{"log.retention.bytes", true,
+	 "partition data comes with later work (the metadata log: metadata.max.retention.bytes)"},
+	{"log.retention.check.interval.ms", true, "partition data comes with later work"},
+	{"log.segment.bytes", true,
+	 "partition data comes with later work (the metadata log: metadata.log.segment.bytes)"},
+	{"num.recovery.threads.per.data.dir", true, "partition data comes with later work"},
+	{"node.id.generation", true, "not a kraftd key"},
+	{"num.network.threads", false, "kraftd's threads are fixed (dataplane, control, flush)"},
+	{"num.io.threads", false, "kraftd's threads are fixed (dataplane, control, flush)"},
+	{"socket.send.buffer.bytes", false, "kraftd sizes its own sockets"},
+	{"socket.receive.buffer.bytes", false, "kraftd sizes its own sockets"},
+	{"socket.request.max.bytes", false, "kraftd's requests are bounded by its frames"},
+};
+
+static void warn(struct kr_node_config *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+warn(struct kr_node_config *c, const char *fmt, ...)
+{
+	size_t used = strlen(c->warnings);
+	va_list ap;
+
+	if (used + 2 >= sizeof(c->warnings))
+		return;
+	if (used > 0)
+		c->warnings[used++] = '\n';
+	va_start(ap, fmt);
+	vsnprintf(c->warnings + used, sizeof(c->warnings) - used, fmt, ap);
+	va_end(ap);
+}
 
 __attribute__((format(printf, 3, 4))) static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -447,6 +538,17 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 			return fail(err, errlen, "%s: %s is not in 1023..%d", name, v, 1 << 22);
 		c->dpdk_mbufs = (uint32_t)x;
 		break;
+	case KEY_LOG_DIRS:
+	case KEY_PROCESS_ROLES:
+	case KEY_LISTENERS:
+	case KEY_ADVERTISED_LISTENERS:
+	case KEY_CONTROLLER_LISTENER_NAMES:
+	case KEY_SECURITY_MAP:
+		if (strlen(v) >= KR_CONFIG_PATH_MAX)
+			return fail(err, errlen, "%s: longer than %d bytes", name,
+				    KR_CONFIG_PATH_MAX - 1);
+		snprintf(text_field(c, k), KR_CONFIG_PATH_MAX, "%s", v);
+		break;
 	case KEY_LISTENER:
 		if (kr_endpoint_parse(v, &c->listener) != 0)
 			return fail(err, errlen, "%s: '%s' is not a.b.c.d:port", name, v);
@@ -483,6 +585,15 @@ kr_config_set(struct kr_node_config *c, const char *key, const char *value, char
 	for (unsigned k = 0; k < KEY_COUNT; k++)
 		if (strcmp(keys[k].name, key) == 0)
 			return set_key(c, (enum key_id)k, value, err, errlen);
+	for (size_t i = 0; i < KR_ARRAY_SIZE(kafka_keys); i++) {
+		if (strcmp(kafka_keys[i].name, key) != 0)
+			continue;
+		if (kafka_keys[i].refused)
+			return fail(err, errlen, "%s: Kafka's key, not taken yet: %s", key,
+				    kafka_keys[i].why);
+		warn(c, "%s: Kafka's key, ignored: %s", key, kafka_keys[i].why);
+		return 0;
+	}
 	fail(err, errlen, "%s: unknown key (kraftd --help-config lists them)", key);
 	return -ENOENT;
 }
@@ -500,12 +611,161 @@ kr_config_parse(struct kr_node_config *c, const char *text, size_t len, char *er
 	return kr_props_read(text, len, props_cb, c, err, errlen);
 }
 
+/* The next comma-separated item of *p, blanks trimmed, into out; false at the end. */
+static bool
+next_item(const char **p, char *out, size_t cap)
+{
+	const char *a = *p, *b;
+	size_t n;
+
+	if (*a == '\0')
+		return false;
+	b = a + strcspn(a, ",");
+	*p = *b ? b + 1 : b;
+	while (a < b && (*a == ' ' || *a == '\t'))
+		a++;
+	while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+		b--;
+	n = (size_t)(b - a) < cap - 1 ? (size_t)(b - a) : cap - 1;
+	memcpy(out, a, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* In Kafka's listener list `list` (NAME://host:port,...), the address of listener name
+ * into *ep. @return 1 found, 0 absent, or -EINVAL (err says why). */
+static int
+find_listener(const char *key, const char *list, const char *name, bool others_refused,
+	      struct kr_endpoint *ep, char *err, size_t errlen)
+{
+	char item[128];
+	int found = 0;
+
+	while (next_item(&list, item, sizeof(item))) {
+		char *sep = strstr(item, "://");
+
+		if (sep == NULL || sep == item)
+			return fail(err, errlen, "%s: '%s' is not NAME://a.b.c.d:port", key, item);
+		*sep = '\0';
+		if (strcmp(item, name) != 0) {
+			if (others_refused)
+				return fail(err, errlen,
+					    "%s: %s: only the controller listener (%s, from "
+					    "controller.listener.names) is taken: brokers come "
+					    "with later work",
+					    key, item, name);
+			continue;
+		}
+		if (sep[3] == ':')
+			return fail(err, errlen,
+				    "%s: %s://%s binds every address: kraftd needs the one address "
+				    "its peers reach it at (a.b.c.d:port)",
+				    key, item, sep + 3);
+		if (kr_endpoint_parse(sep + 3, ep) != 0)
+			return fail(err, errlen,
+				    "%s: %s://%s: the host must be an IPv4 address a.b.c.d (no "
+				    "hostnames), with a port",
+				    key, item, sep + 3);
+		found = 1;
+	}
+	return found;
+}
+
+/* Kafka's keys, into what kraftd runs with (before the checks of the whole). */
+static int
+finish_kafka_keys(struct kr_node_config *c, char *err, size_t errlen)
+{
+	char item[KR_CONFIG_PATH_MAX], name[64] = "";
+	const char *p;
+	struct kr_endpoint ep, adv;
+	int n = 0, rc;
+
+	for (p = c->kafka.process_roles; next_item(&p, item, sizeof(item));)
+		if (strcmp(item, "broker") == 0)
+			return fail(
+				err, errlen,
+				"process.roles: broker: brokers come with later work (kraftd is "
+				"a controller: process.roles=controller)");
+		else if (strcmp(item, "controller") != 0)
+			return fail(err, errlen, "process.roles: '%s' is not controller", item);
+	for (p = c->kafka.log_dirs; next_item(&p, item, sizeof(item));)
+		if (++n > 1)
+			return fail(err, errlen,
+				    "log.dirs: more than one directory: kraftd keeps one data "
+				    "directory (partition data directories come with later work)");
+	if (n == 1 && !given(c, KEY_LOG_DIR)) {
+		p = c->kafka.log_dirs;
+		next_item(&p, c->log_dir, sizeof(c->log_dir));
+	} else if (n == 1 && (p = c->kafka.log_dirs, next_item(&p, item, sizeof(item))) &&
+		   strcmp(item, c->log_dir) != 0) {
+		return fail(err, errlen,
+			    "log.dirs: %s is not metadata.log.dir (%s): partition data "
+			    "directories come with later work; give one directory",
+			    item, c->log_dir);
+	}
+	p = c->kafka.controller_names;
+	if (!next_item(&p, name, sizeof(name)) || name[0] == '\0')
+		return fail(err, errlen, "controller.listener.names: empty");
+	if (given(c, KEY_LISTENERS)) {
+		rc = find_listener("listeners", c->kafka.listeners, name, true, &ep, err, errlen);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return fail(err, errlen,
+				    "listeners: no %s:// entry (the controller listener, "
+				    "controller.listener.names)",
+				    name);
+		if (given(c, KEY_LISTENER) &&
+		    (ep.ip != c->listener.ip || ep.port != c->listener.port))
+			return fail(err, errlen, "listeners: %s:// differs from kraftd.listener",
+				    name);
+		c->listener = ep;
+		c->given |= 1ull << KEY_LISTENER;
+	}
+	if (given(c, KEY_ADVERTISED_LISTENERS)) {
+		rc = find_listener("advertised.listeners", c->kafka.advertised, name, false, &adv,
+				   err, errlen);
+		if (rc < 0)
+			return rc;
+		if (rc == 1 && given(c, KEY_LISTENER) &&
+		    (adv.ip != c->listener.ip || adv.port != c->listener.port))
+			return fail(
+				err, errlen,
+				"advertised.listeners: %s:// differs from the address it binds: "
+				"kraftd is reached where it binds (no NAT between peers)",
+				name);
+		if (rc == 1 && !given(c, KEY_LISTENER)) {
+			c->listener = adv;
+			c->given |= 1ull << KEY_LISTENER;
+		}
+	}
+	for (p = c->kafka.security_map; next_item(&p, item, sizeof(item));) {
+		char *colon = strchr(item, ':');
+
+		if (colon == NULL)
+			return fail(err, errlen,
+				    "listener.security.protocol.map: '%s' is not NAME:PROTOCOL",
+				    item);
+		*colon = '\0';
+		if (strcmp(item, name) == 0 && strcmp(colon + 1, "PLAINTEXT") != 0)
+			return fail(err, errlen,
+				    "listener.security.protocol.map: %s is %s: TLS and SASL are "
+				    "not supported (peers authenticate with kraftd.auth.key.file)",
+				    name, colon + 1);
+	}
+	return 0;
+}
+
 int
 kr_config_finish(struct kr_node_config *c, char *err, size_t errlen)
 {
 	int self = -1;
 	int64_t half;
 
+	int rc = finish_kafka_keys(c, err, errlen);
+
+	if (rc != 0)
+		return rc;
 	if (!given(c, KEY_NODE_ID))
 		return fail(err, errlen, "node.id: required");
 	if (!c->has_cluster_id)
@@ -523,7 +783,7 @@ kr_config_finish(struct kr_node_config *c, char *err, size_t errlen)
 			    "quorum's, the bootstrap servers are asked for the voters the log "
 			    "holds)");
 	if (c->log_dir[0] == '\0')
-		return fail(err, errlen, "metadata.log.dir: required");
+		return fail(err, errlen, "metadata.log.dir (or Kafka's log.dirs): required");
 	for (int i = 0; i < c->n_voters; i++)
 		if (c->voter_ids[i] == c->node_id)
 			self = i;
@@ -582,6 +842,12 @@ kr_config_finish(struct kr_node_config *c, char *err, size_t errlen)
 		c->fetch_max_wait_us = 1;
 
 	/* relationships */
+	if (c->election_timeout_us > c->fetch_timeout_us)
+		warn(c,
+		     "controller.quorum.election.timeout.ms (%.3f ms) is above "
+		     "controller.quorum.fetch.timeout.ms (%.3f ms): a split vote then takes longer "
+		     "to resolve than a dead leader to notice (Kafka's defaults: 1000 and 2000)",
+		     (double)c->election_timeout_us / 1000, (double)c->fetch_timeout_us / 1000);
 	if (given(c, KEY_AUTH_ACCEPT_FILE) && !given(c, KEY_AUTH_KEY_FILE))
 		return fail(
 			err, errlen,

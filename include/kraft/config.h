@@ -84,6 +84,19 @@ struct kr_node_config {
 	bool dpdk_arp;
 	uint32_t dpdk_mbufs;
 
+	/* Kafka's keys as given (kr_config_finish takes what applies from them) */
+	struct {
+		char log_dirs[KR_CONFIG_PATH_MAX];
+		char process_roles[KR_CONFIG_PATH_MAX];
+		char listeners[KR_CONFIG_PATH_MAX];
+		char advertised[KR_CONFIG_PATH_MAX];
+		char controller_names[KR_CONFIG_PATH_MAX];
+		char security_map[KR_CONFIG_PATH_MAX];
+	} kafka;
+	/* what a node should say at start about its configuration: Kafka keys it ignores,
+	 * settings that work but make little sense (one per line) */
+	char warnings[1024];
+
 	/* which keys were given (so defaults derived from others stay derived) */
 	uint64_t given;
 };
