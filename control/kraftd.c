@@ -27,18 +27,20 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kraftd --transport udp --config FILE [--KEY=VALUE ...]\n"
-		"       kraftd [EAL options] -- --config FILE [--KEY=VALUE ...]\n"
+		"usage: kraftd [start] FILE [--KEY=VALUE ...]\n"
+		"       kraftd [EAL options] -- [start] FILE [--KEY=VALUE ...]\n"
 		"       kraftd <command> [options]\n"
 		"\n"
-		"Run a node:\n"
-		"  --transport udp    kernel UDP sockets for the dataplane\n"
+		"Run a node (FILE may also be given as --config FILE):\n"
+		"  FILE               properties file, read as Java (and Kafka) read them;\n"
+		"                     kraftd --help-config lists every key with its default\n"
+		"  --transport T      udp: kernel UDP sockets for the dataplane; dpdk: DPDK ports\n"
+		"                     (default: the file's kraftd.transport; auto: dpdk when EAL\n"
+		"                     options are given, else udp)\n"
 		"  EAL options --     DPDK: the dataplane polls every port the EAL was given on\n"
 		"                     its main lcore, e.g. -l 1 --no-huge -m 256 --no-shconf\n"
 		"                     --file-prefix n1 --vdev net_af_xdp0,iface=veth1,xdp_prog=\n"
 		"                     build/dataplane/port/kraftd_xdp.bpf.o (README)\n"
-		"  --config FILE      properties file (key=value lines); kraftd --help-config\n"
-		"                     lists every key with its default\n"
 		"  --KEY=VALUE        set a key, overriding the file (e.g.\n"
 		"                     --controller.quorum.fetch.timeout.ms=20)\n"
 		"%s"
@@ -47,14 +49,16 @@ usage(FILE *f)
 		"  1 if it cannot start, 2 on bad arguments, 3 after a storage failure.\n"
 		"\n"
 		"Commands:\n"
-		"  format --config FILE [--initial-controllers LIST | --standalone]\n"
-		"         [--ignore-formatted] [--KEY=VALUE ...]\n"
-		"        Format the node's metadata.log.dir for its node.id and cluster.id.\n"
+		"  format -c|--config FILE [-t|--cluster-id ID] [-I|--initial-controllers LIST\n"
+		"         | -s|--standalone | -N|--no-initial-controllers]\n"
+		"         [-g|--ignore-formatted] [--KEY=VALUE ...]\n"
+		"        Format the node's metadata.log.dir for its node.id and cluster.id (-t\n"
+		"        stands for a cluster.id the file lacks, as kafka-storage.sh format).\n"
 		"        A voter is (node id, directory id). For a new cluster, format every\n"
 		"        initial voter with the same --initial-controllers LIST, entries\n"
 		"        id@a.b.c.d:port:DIRECTORYID (one kraftd random-uuid per voter; the\n"
 		"        ids and addresses those of controller.quorum.voters); --standalone\n"
-		"        for a one-voter cluster. Without either, the directory is *joining*:\n"
+		"        for a one-voter cluster. Without either (or with -N), it is *joining*:\n"
 		"        it replicates as an observer and never votes until a voter change\n"
 		"        names it (observers, replaced disks).\n"
 		"  format --dir DIR --cluster-id ID --node-id N [--initial-controllers LIST]\n"
@@ -394,8 +398,11 @@ print_errors(const char *who, const char *where, const char *err)
 	}
 }
 
+/* The configuration: the file at path, then --KEY=VALUE arguments over it; cluster_id
+ * (kafka-storage.sh's -t), if given, must agree with the file's or stands for it. */
 static int
-load_config(const char *who, const char *path, int argc, char **argv, struct kr_node_config *cfg)
+load_config(const char *who, const char *path, int argc, char **argv, const char *cluster_id,
+	    struct kr_node_config *cfg)
 {
 	static char text[1 << 16];
 	char err[4096];
@@ -404,7 +411,7 @@ load_config(const char *who, const char *path, int argc, char **argv, struct kr_
 
 	kr_config_defaults(cfg);
 	if (path == NULL) {
-		fprintf(stderr, "%s: --config FILE is required\n", who);
+		fprintf(stderr, "%s: the configuration file is required (--config FILE)\n", who);
 		return 2;
 	}
 	f = fopen(path, "r");
@@ -436,16 +443,55 @@ load_config(const char *who, const char *path, int argc, char **argv, struct kr_
 		}
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i] - 2), argv[i] + 2);
 		if (strcmp(key, "config") == 0 || strcmp(key, "transport") == 0 ||
-		    strcmp(key, "initial-controllers") == 0)
+		    strcmp(key, "initial-controllers") == 0 || strcmp(key, "cluster-id") == 0)
 			continue; /* kraftd's own options, not configuration keys */
 		if (kr_config_set(cfg, key, eq + 1, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s: command line: %s\n", who, err);
 			return 2;
 		}
 	}
+	if (cluster_id != NULL) {
+		uint8_t cid[KR_UUID_BYTES];
+
+		if (kr_uuid_parse(cluster_id, cid) != 0 || kr_uuid_is_zero(cid)) {
+			fprintf(stderr,
+				"%s: -t '%s' is not a 22-character id (kraftd random-uuid makes "
+				"one)\n",
+				who, cluster_id);
+			return 2;
+		}
+		if (cfg->has_cluster_id && memcmp(cid, cfg->cluster_id, KR_UUID_BYTES) != 0) {
+			fprintf(stderr, "%s: -t %s differs from cluster.id in %s\n", who,
+				cluster_id, path);
+			return 2;
+		}
+		memcpy(cfg->cluster_id, cid, KR_UUID_BYTES);
+		cfg->has_cluster_id = true;
+	}
 	if (kr_config_finish(cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s: %s: %s\n", who, path, err);
 		return 2;
+	}
+	if (!cfg->has_cluster_id && strcmp(who, "kraftd format") == 0) {
+		fprintf(stderr,
+			"%s: %s: cluster.id: required: give -t ID (kraftd random-uuid makes one) "
+			"or "
+			"cluster.id in the file\n",
+			who, path);
+		return 2;
+	}
+	if (!cfg->has_cluster_id) { /* as Kafka: the formatted directory holds it */
+		struct kr_identity id;
+
+		if (kr_identity_load(NULL, cfg->log_dir, &id, err, sizeof(err)) != 0) {
+			fprintf(stderr,
+				"%s: %s: no cluster.id in the file, and none to take from %s (%s): "
+				"format it first (kraftd format -t ID -c %s)\n",
+				who, path, cfg->log_dir, err, path);
+			return 2;
+		}
+		memcpy(cfg->cluster_id, id.cluster_id, KR_UUID_BYTES);
+		cfg->has_cluster_id = true;
 	}
 	for (const char *w = cfg->warnings; *w;) {
 		size_t n = strcspn(w, "\n");
@@ -533,25 +579,38 @@ cmd_format_config(int argc, char **argv)
 	char err[1024];
 	int rc;
 
+	const char *cluster_id = NULL;
+	bool joining = false;
+
+	/* kraftd's long options, and kafka-storage.sh's short ones */
 	for (int i = 0; i < argc; i++) {
 		if (opt_value(argc, argv, &i, "--config", &path) ||
-		    opt_value(argc, argv, &i, "--initial-controllers", &initial_text))
+		    opt_value(argc, argv, &i, "-c", &path) ||
+		    opt_value(argc, argv, &i, "--cluster-id", &cluster_id) ||
+		    opt_value(argc, argv, &i, "-t", &cluster_id) ||
+		    opt_value(argc, argv, &i, "--initial-controllers", &initial_text) ||
+		    opt_value(argc, argv, &i, "-I", &initial_text))
 			continue;
-		if (strcmp(argv[i], "--ignore-formatted") == 0)
+		if (strcmp(argv[i], "--ignore-formatted") == 0 || strcmp(argv[i], "-g") == 0)
 			ignore = true;
-		else if (strcmp(argv[i], "--standalone") == 0)
+		else if (strcmp(argv[i], "--standalone") == 0 || strcmp(argv[i], "-s") == 0)
 			standalone = true;
+		else if (strcmp(argv[i], "--no-initial-controllers") == 0 ||
+			 strcmp(argv[i], "-N") == 0)
+			joining = true;
 		else if (strncmp(argv[i], "--", 2) != 0 || strchr(argv[i], '=') == NULL) {
-			fprintf(stderr, "kraftd format: unexpected argument '%s'\n", argv[i]);
+			fprintf(stderr,
+				"kraftd format: unexpected argument '%s' (kraftd --help: format)\n",
+				argv[i]);
 			return 2;
 		}
 	}
-	if (standalone && initial_text != NULL) {
-		fprintf(stderr, "kraftd format: --standalone and --initial-controllers exclude "
-				"each other\n");
+	if (standalone + (initial_text != NULL) + joining > 1) {
+		fprintf(stderr, "kraftd format: --standalone, --initial-controllers and "
+				"--no-initial-controllers exclude each other\n");
 		return 2;
 	}
-	rc = load_config("kraftd format", path, argc, argv, &cfg);
+	rc = load_config("kraftd format", path, argc, argv, cluster_id, &cfg);
 	if (rc != 0)
 		return rc;
 	for (int i = 0; i < cfg.n_voters; i++)
@@ -594,6 +653,8 @@ cmd_format_config(int argc, char **argv)
 	return 0;
 }
 
+/* Run a node: [start | run] [--config] FILE [--transport udp|dpdk] [--KEY=VALUE ...]; with
+ * EAL options before --, DPDK. The transport is the file's kraftd.transport unless given. */
 static int
 cmd_run(int argc, char **argv, int eal_argc, char **eal_argv)
 {
@@ -602,6 +663,10 @@ cmd_run(int argc, char **argv, int eal_argc, char **eal_argv)
 	const char *path = NULL, *transport = NULL;
 	int rc;
 
+	if (argc > 0 && (strcmp(argv[0], "start") == 0 || strcmp(argv[0], "run") == 0)) {
+		argc--;
+		argv++;
+	}
 	for (int i = 0; i < argc; i++) {
 		if (opt_value(argc, argv, &i, "--config", &path) ||
 		    opt_value(argc, argv, &i, "--transport", &transport))
@@ -624,33 +689,38 @@ cmd_run(int argc, char **argv, int eal_argc, char **eal_argv)
 			opt.fail_flush_after = v;
 		}
 #endif
+		else if (argv[i][0] != '-' && path == NULL)
+			path = argv[i]; /* kraftd [start] FILE, as kafka-server-start.sh FILE */
 		else if (strncmp(argv[i], "--", 2) != 0 || strchr(argv[i], '=') == NULL) {
 			fprintf(stderr, "kraftd: unexpected argument '%s' (kraftd --help)\n",
 				argv[i]);
 			return 2;
 		}
 	}
-	if (eal_argv != NULL) {
-		if (transport != NULL && strcmp(transport, "dpdk") != 0) {
-			fprintf(stderr,
-				"kraftd: EAL options before -- mean --transport dpdk, not %s\n",
-				transport);
-			return 2;
-		}
-		opt.transport = KN_TRANSPORT_DPDK;
-	} else if (transport != NULL && strcmp(transport, "udp") == 0) {
-		opt.transport = KN_TRANSPORT_UDP;
-	} else {
-		fprintf(stderr,
-			"kraftd: %s%s: run `kraftd --transport udp --config F` for kernel UDP, or "
-			"`kraftd [EAL options] -- --config F` for DPDK\n",
-			transport ? "--transport " : "no transport given",
-			transport ? transport : "");
+	if (transport != NULL && strcmp(transport, "udp") != 0 && strcmp(transport, "dpdk") != 0) {
+		fprintf(stderr, "kraftd: --transport %s: not udp or dpdk\n", transport);
 		return 2;
 	}
-	rc = load_config("kraftd", path, argc, argv, &cfg);
+	rc = load_config("kraftd", path, argc, argv, NULL, &cfg);
 	if (rc != 0)
 		return rc;
+	if (transport == NULL)
+		transport = cfg.transport == KR_TRANSPORT_DPDK	? "dpdk"
+			    : cfg.transport == KR_TRANSPORT_UDP ? "udp"
+			    : eal_argv != NULL			? "dpdk"
+								: "udp";
+	if (eal_argv != NULL && strcmp(transport, "dpdk") != 0) {
+		fprintf(stderr, "kraftd: EAL options before -- mean DPDK, but the transport is udp "
+				"(--transport or kraftd.transport)\n");
+		return 2;
+	}
+	if (eal_argv == NULL && strcmp(transport, "dpdk") == 0) {
+		fprintf(stderr,
+			"kraftd: the dpdk transport needs the EAL options before --: "
+			"kraftd [EAL options] -- FILE (README: Running a cluster over DPDK)\n");
+		return 2;
+	}
+	opt.transport = eal_argv != NULL ? KN_TRANSPORT_DPDK : KN_TRANSPORT_UDP;
 	return kn_run(&cfg, &opt);
 }
 
@@ -679,7 +749,7 @@ cmd_unsafe_admit(int argc, char **argv)
 		return 2;
 	}
 	if (path != NULL) {
-		rc = load_config("kraftd unsafe-admit", path, argc, argv, &cfg);
+		rc = load_config("kraftd unsafe-admit", path, argc, argv, NULL, &cfg);
 		if (rc != 0)
 			return rc;
 		dir = cfg.log_dir;
@@ -789,16 +859,21 @@ main(int argc, char **argv)
 		if (strcmp(argv[i], "--") == 0) {
 			return cmd_run(argc - i - 1, argv + i + 1, i, argv);
 		}
-	if (strncmp(cmd, "--", 2) == 0)
+	if (strncmp(cmd, "--", 2) == 0 || strcmp(cmd, "start") == 0 || strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1, 0, NULL);
 	if (strcmp(cmd, "format") == 0) {
 		for (int i = 2; i < argc; i++)
 			if (strcmp(argv[i], "--config") == 0 ||
-			    strncmp(argv[i], "--config=", 9) == 0)
+			    strncmp(argv[i], "--config=", 9) == 0 || strcmp(argv[i], "-c") == 0)
 				return cmd_format_config(argc - 2, argv + 2);
 	}
 	if (strcmp(cmd, "format") != 0 && strcmp(cmd, "inspect") != 0) {
-		fprintf(stderr, "kraftd: unknown command '%s' (kraftd --help lists them)\n", cmd);
+		if (cmd[0] != '-' && access(cmd, R_OK) == 0) /* kraftd FILE */
+			return cmd_run(argc - 1, argv + 1, 0, NULL);
+		fprintf(stderr,
+			"kraftd: '%s' is neither a command nor a readable configuration file "
+			"(kraftd --help)\n",
+			cmd);
 		return 2;
 	}
 	if (parse_args(argc - 1, argv + 1, &a) != 0) {

@@ -62,6 +62,9 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	  "delete whole segments below the HW while the log holds more than this (-1: keep all)") \
 	X(RETENTION_MS, "metadata.max.retention.ms", K_INT, "-1",                                 \
 	  "delete whole segments below the HW whose records are older than this (-1: keep all)")  \
+	X(TRANSPORT, "kraftd.transport", K_ENUM, "auto",                                          \
+	  "udp: kernel UDP sockets; dpdk: DPDK ports, the EAL options before -- on the command "  \
+	  "line; auto: dpdk if EAL options are given, else udp (--transport overrides)")          \
 	X(DURABILITY, "kraftd.durability", K_ENUM, "disk",                                        \
 	  "disk: an offset counts once fsynced (group commit); memory: no files, lost on crash")  \
 	X(MEMORY_MAX, "kraftd.log.memory.max.bytes", K_INT, "1073741824",                         \
@@ -466,6 +469,16 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 				    v);
 		*(k == KEY_RETENTION_BYTES ? &c->retention_bytes : &c->retention_ms) = x;
 		break;
+	case KEY_TRANSPORT:
+		if (strcmp(v, "auto") == 0)
+			c->transport = KR_TRANSPORT_AUTO;
+		else if (strcmp(v, "udp") == 0)
+			c->transport = KR_TRANSPORT_UDP;
+		else if (strcmp(v, "dpdk") == 0)
+			c->transport = KR_TRANSPORT_DPDK;
+		else
+			return fail(err, errlen, "%s: '%s' is not auto, udp or dpdk", name, v);
+		break;
 	case KEY_DURABILITY:
 		if (strcmp(v, "disk") == 0)
 			c->durability = KR_LOG_DISK;
@@ -768,8 +781,6 @@ kr_config_finish(struct kr_node_config *c, char *err, size_t errlen)
 		return rc;
 	if (!given(c, KEY_NODE_ID))
 		return fail(err, errlen, "node.id: required");
-	if (!c->has_cluster_id)
-		return fail(err, errlen, "cluster.id: required (kraftd random-uuid makes one)");
 	if (c->n_voters == 0 && c->n_bootstrap_servers == 0)
 		return fail(err, errlen,
 			    "controller.quorum.voters or controller.quorum.bootstrap.servers: "

@@ -29,6 +29,8 @@ enum kr_idle_mode {
 			      * spinning: for pollers that share cores */
 };
 
+enum kr_transport_kind { KR_TRANSPORT_AUTO = 0, KR_TRANSPORT_UDP, KR_TRANSPORT_DPDK };
+
 struct kr_node_config {
 	/* identity and quorum */
 	int32_t node_id;
@@ -68,6 +70,7 @@ struct kr_node_config {
 	uint64_t memory_max_bytes;
 
 	/* dataplane */
+	enum kr_transport_kind transport; /* kraftd.transport (the command line may override) */
 	enum kr_idle_mode idle;
 	int64_t idle_spin_us;
 	int64_t idle_sleep_us;
@@ -117,8 +120,9 @@ int kr_config_parse(struct kr_node_config *c, const char *text, size_t len, char
 
 /**
  * After every key is set: fill derived defaults and check the whole. Required keys
- * (node.id, cluster.id, controller.quorum.voters or controller.quorum.bootstrap.servers,
- * metadata.log.dir), the node's own
+ * (node.id, controller.quorum.voters or controller.quorum.bootstrap.servers,
+ * metadata.log.dir; cluster.id is not: as in Kafka, a formatted directory holds it, and
+ * the caller takes it from there when the file lacks it), the node's own
  * address, and the timers' relationships (the parked-fetch wait below half the fetch
  * timeout, ...). @return 0 or -EINVAL with err naming the key and the reason.
  */
