@@ -10,6 +10,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "kraft/errors.h"
 #include "node_int.h"
 
 /* An answer from the management listener to to, sealed with its key. */
@@ -108,15 +109,27 @@ describe_nodes(struct ctl *c, const struct sockaddr_in *from, const struct kr_fr
 	mgmt_reply(c, from, h, &m);
 }
 
-/* Relay a client request (its bytes at buf) to the dataplane, its answer to go to from. */
+/* Relay a client request (its bytes at buf) to the dataplane, its answer to go to from.
+ * An append larger than a ring element is answered MESSAGE_TOO_LARGE here. */
 static void
-relay(struct ctl *c, const struct sockaddr_in *from, const uint8_t *buf, uint32_t len)
+relay(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame_hdr *h,
+      const uint8_t *buf, uint32_t len)
 {
 	struct kn_node *n = c->n;
 	uint32_t slot = c->next_slot++ % CLIENT_SLOTS;
 
 	if (len > sizeof(c->mmsg.bytes)) {
 		n->ctl_stats.mgmt_dropped++;
+		if (h->api == KR_API_APPEND) {
+			struct kr_msg m = {.api = KR_API_APPEND_RESP};
+
+			m.u.append_resp =
+				(struct kr_append_resp){.error = KR_ERR_MESSAGE_TOO_LARGE,
+							.leader_id = atomic_load(&n->log_leader),
+							.epoch = atomic_load(&n->log_epoch),
+							.base_offset = KR_OFFSET_NONE};
+			mgmt_reply(c, from, h, &m);
+		}
 		return;
 	}
 	c->clients[slot].addr = *from;
@@ -166,7 +179,7 @@ kn_mgmt_requests(struct ctl *c)
 		case KR_API_APPEND:
 		case KR_API_READ:
 		case KR_API_DESCRIBE_QUORUM:
-			relay(c, &from, c->buf, (uint32_t)len);
+			relay(c, &from, &f.hdr, c->buf, (uint32_t)len);
 			break;
 		default:
 			n->ctl_stats.mgmt_dropped++;

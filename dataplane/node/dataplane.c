@@ -500,6 +500,31 @@ echo_ping(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 	return true;
 }
 
+/* A client that asks the dataplane port what only the management listener answers
+ * (kraftctl pointed at the wrong port) is told where that is, instead of silence. */
+static bool
+wrong_port(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
+{
+	const struct kr_node_config *c = &d->n->cfg;
+	struct kr_frame f;
+	struct kr_msg m;
+	struct kr_node_info self = {.node_id = c->node_id,
+				    .ip = {c->listener.ip >> 24, (c->listener.ip >> 16) & 255,
+					   (c->listener.ip >> 8) & 255, c->listener.ip & 255},
+				    .port = c->listener.port,
+				    .mgmt_port = c->mgmt.port,
+				    .flags = KR_NODE_F_SELF | KR_NODE_F_DATAPLANE};
+	int rc = take_frame(d, b, len, addr, KR_API_DESCRIBE_NODES, false, &f, &m);
+
+	if (rc <= 0)
+		return rc < 0;
+	m = (struct kr_msg){.api = KR_API_DESCRIBE_NODES_RESP};
+	m.u.nodes_resp = (struct kr_nodes_resp){.n = 1, .nodes = &self};
+	send_msg(d, addr, f.hdr.correlation_id, &m);
+	d->n->dp_stats.wrong_port++;
+	return true;
+}
+
 /* ---- a new endpoint answers before it is written ----
  * An unreachable endpoint in the voter set can wedge the quorum, so a voter change that
  * names one (add, update) is held on the leader while the endpoint is PINGed from this
@@ -605,7 +630,8 @@ deliver(struct dp *d, const struct kn_rx *rx)
 		n->dp_stats.rx_foreign_addr++;
 	n->dp_stats.rx_packets++;
 	if (echo_ping(d, rx->data, rx->len, rx->addr) ||
-	    probe_answered(d, rx->data, rx->len, rx->addr))
+	    probe_answered(d, rx->data, rx->len, rx->addr) ||
+	    wrong_port(d, rx->data, rx->len, rx->addr))
 		return;
 	note_append(d, rx->data, rx->len, rx->addr);
 	kr_repl_on_packet(d->r, rx->data, rx->len, node, rx->addr, d->now, &d->h.out);

@@ -757,8 +757,7 @@ dec_nodes_resp(const uint8_t *b, uint32_t n, struct kr_nodes_resp *m)
 	for (unsigned i = 0; i < m->n; i++) {
 		const uint8_t *e = m->node_bytes + KR_NODE_INFO_BYTES * i;
 
-		if (kr_get_le16(e + 8) == 0 || (e[12] & ~(KR_NODE_F_VOTER | KR_NODE_F_SELF)) ||
-		    !all_zero(e + 13, 3))
+		if (kr_get_le16(e + 8) == 0 || (e[12] & ~KR_NODE_F_ALL) || !all_zero(e + 13, 3))
 			return -KR_WIRE_EFIELD;
 	}
 	return 0;
@@ -801,7 +800,7 @@ enc_nodes_resp(uint8_t *b, size_t cap, const struct kr_nodes_resp *m)
 		uint8_t *e = b + KR_NODES_RESP_FIXED_BYTES + KR_NODE_INFO_BYTES * i;
 		const struct kr_node_info *ni = &m->nodes[i];
 
-		if (ni->port == 0 || (ni->flags & ~(KR_NODE_F_VOTER | KR_NODE_F_SELF)))
+		if (ni->port == 0 || (ni->flags & ~KR_NODE_F_ALL))
 			return -KR_WIRE_EFIELD;
 		kr_put_le32(e, (uint32_t)ni->node_id);
 		memcpy(e + 4, ni->ip, 4);

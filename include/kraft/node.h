@@ -94,6 +94,7 @@ struct kn_stats {
 	uint64_t mgmt_requests, mgmt_dropped;
 	uint64_t send_unroutable; /* a frame for a node with no known address */
 	uint64_t pings;		  /* PINGs echoed by the dataplane (kraftbench's floor) */
+	uint64_t wrong_port;	  /* clients' DESCRIBE_NODES at the dataplane port, redirected */
 	uint64_t rx_deferred;	  /* polls skipped: the event ring lacked room for a burst */
 };
 

@@ -203,7 +203,10 @@
  *          4  4 ipv4           the dataplane address (network order: a.b.c.d)
  *          8  2 port           the dataplane UDP port (nonzero)
  *         10  2 mgmt_port      the management listener's UDP port, same address
- *         12  1 flags          bit 0 KR_NODE_F_VOTER; bit 1 KR_NODE_F_SELF (the sender)
+ *         12  1 flags          bit 0 KR_NODE_F_VOTER; bit 1 KR_NODE_F_SELF (the sender);
+ *                              bit 2 KR_NODE_F_DATAPLANE: asked at the sender's dataplane
+ *                              port, not its management listener (then the one entry is
+ *                              the sender, so a client can say where to ask instead)
  *         13  3 reserved
  *
  * VOTERS_CHANGE (19), 32 bytes: a client (kraftctl) asks the leader to change the voter
@@ -368,6 +371,8 @@ struct kr_frame {
 #define KR_NODE_INFO_BYTES 16
 #define KR_NODE_F_VOTER 0x01u
 #define KR_NODE_F_SELF 0x02u
+#define KR_NODE_F_DATAPLANE 0x04u
+#define KR_NODE_F_ALL (KR_NODE_F_VOTER | KR_NODE_F_SELF | KR_NODE_F_DATAPLANE)
 #define KR_PING_BYTES_MAX 1024
 
 struct kr_vote_req {

@@ -14,6 +14,10 @@
 #      a file (one line each), -t against the file's cluster.id, a run of an unformatted
 #      directory, a dpdk transport without EAL options, a name that is neither a command
 #      nor a file
+#   4. kraftctl: bad arguments refused before any network I/O (exit 2), a port nobody
+#      listens at said at once, the dataplane port redirected to the management one, a
+#      dead bootstrap server costing nothing, values from stdin, reading past the end,
+#      and a raw append too large for the management listener answered with an error
 # Usage: kafka_habits.sh BUILD_DIR   (run by meson: suite 'integration')
 NAME=kafka-habits
 # shellcheck source=tests/integration/lib.sh
@@ -104,5 +108,58 @@ refused "dpdk without EAL options" "needs the EAL options" \
 refused "a name that is neither a command nor a file" "neither a command nor a readable" \
 	"$KRAFTD" no-such-thing
 log "refused with the reason: every error of a file at once, -t against cluster.id, an unformatted directory, dpdk without EAL options, an unknown name"
+
+# ---- 4. kraftctl: arguments checked before any network I/O, wrong ports said at once ----
+ctl_refused() { # ctl_refused TEXT ARGS...: kraftctl exits 2 at once saying TEXT
+	local text=$1 rc=0 t0
+	shift
+	t0=$(date +%s%N)
+	"$KCTL" "$@" >"$RUN/ctl.out" 2>&1 || rc=$?
+	[ $rc = 2 ] || fail "kraftctl $*: exit $rc, not 2: $(cat "$RUN/ctl.out")"
+	grep -q -- "$text" "$RUN/ctl.out" || fail "kraftctl $*: no '$text' in: $(cat "$RUN/ctl.out")"
+	[ $(($(date +%s%N) - t0)) -lt 1000000000 ] || fail "kraftctl $*: took a second or more"
+}
+B="--bootstrap-server $(mgmt 1)"
+# shellcheck disable=SC2086
+{
+	ctl_refused "unknown command 'appendx'" $B appendx foo
+	ctl_refused "repeat needs a count" $B --repeat 0 append x
+	ctl_refused "timeout-ms needs milliseconds" $B --timeout-ms 0 describe --status
+	ctl_refused "from needs an offset, 0 or more, not '-1'" $B read --from -1
+	ctl_refused "from needs an offset, 0 or more, not 'abc'" $B read --from abc
+	ctl_refused "append needs at least one VALUE" $B append
+}
+t0=$(date +%s%N)
+"$KCTL" --bootstrap-server "$(ip_of 1):$((PORT + 7))" describe --status >"$RUN/ctl.out" 2>&1 &&
+	fail "kraftctl at a port nobody listens at succeeded"
+grep -q "nothing listens at" "$RUN/ctl.out" || fail "no port-unreachable message: $(cat "$RUN/ctl.out")"
+[ $(($(date +%s%N) - t0)) -lt 1000000000 ] || fail "kraftctl at a dead port took a second or more"
+"$KCTL" --bootstrap-server "$(ip_of 1):$PORT" append via-dataplane-port >"$RUN/ctl.out" 2>&1 ||
+	fail "kraftctl at the dataplane port: $(cat "$RUN/ctl.out")"
+grep -q "is node 1's dataplane port; asking its management listener" "$RUN/ctl.out" ||
+	fail "kraftctl at the dataplane port said: $(cat "$RUN/ctl.out")"
+t0=$(date +%s%N)
+"$KCTL" --bootstrap-server "127.0.0.9:$((PORT + 100)),$(mgmt 2)" append past-a-dead-server >/dev/null 2>&1 ||
+	fail "kraftctl with a dead first bootstrap server"
+dead_ms=$((($(date +%s%N) - t0) / 1000000))
+printf 'from\nstdin\n' | "$KCTL" $B --input - append >"$RUN/ctl.out" 2>&1 || fail "append --input -: $(cat "$RUN/ctl.out")"
+grep -q "stdin" "$RUN/ctl.out" || fail "append --input -: $(cat "$RUN/ctl.out")"
+"$KCTL" $B read --from 1000000 >"$RUN/ctl.out" 2>&1 || fail "read past the end failed"
+grep -q "committed log ends at" "$RUN/ctl.out" || fail "read past the end said: $(cat "$RUN/ctl.out")"
+# a raw append too large for the management listener is answered MESSAGE_TOO_LARGE
+python3 - "$(ip_of 1)" "$((PORT + 100))" "$HERE" <<'PY' || fail "an oversized raw append was not answered MESSAGE_TOO_LARGE"
+import socket, struct, sys
+sys.path.insert(0, sys.argv[3])
+import kraftwire as kw
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(kw.frame(kw.API["APPEND"], b"x" * 60000, corr=99), (sys.argv[1], int(sys.argv[2])))
+buf, _ = s.recvfrom(65536)
+h = kw.header(buf)
+assert h and h[0] == 10 and h[4] == 99, h
+err, = struct.unpack_from("<H", buf, kw.HDR)
+assert err == 11, err
+PY
+log "kraftctl: six bad arguments refused at once (exit 2); a dead port said at once; the dataplane port redirected; a dead first bootstrap server cost ${dead_ms} ms in all; --input -; reading past the end says where it ends; an oversized raw append answered MESSAGE_TOO_LARGE"
 for i in 1 2 3; do stop "$i" || fail "graceful stop of node $i"; done
 log "PASS ($(($(date +%s) - T0)) s)"

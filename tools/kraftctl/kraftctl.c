@@ -16,6 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/errqueue.h>
+#include <netinet/ip.h>
+
 #include "kraft/config.h"
 #include "kraft/errors.h"
 #include "kraft/le.h"
@@ -77,9 +80,10 @@ usage(FILE *f)
 		"usage: kraftctl --bootstrap-server HOST:PORT[,HOST:PORT...] [options] COMMAND\n"
 		"\n"
 		"HOST:PORT is a node's management listener (its dataplane port +\n"
-		"kraftd.management.port.offset, 100 by default). kraftctl asks it for every "
-		"node's\n"
-		"address and follows leader hints from there.\n"
+		"kraftd.management.port.offset, 100 by default). kraftctl asks every server\n"
+		"listed at once for every node's address (a dead one costs nothing, a port\n"
+		"nobody listens at is said at once, a dataplane port is redirected) and\n"
+		"follows leader hints from there. A wait past a second says what it waits for.\n"
 		"\n"
 		"Commands:\n"
 		"  describe --status           the quorum, as kafka-metadata-quorum.sh prints it\n"
@@ -92,6 +96,8 @@ usage(FILE *f)
 		"                              same producer id and sequence, so never twice)\n"
 		"  --repeat N append VALUE...  latency mode: append the batch N times, one at a\n"
 		"                              time; print commit latency percentiles\n"
+		"  --input F append            the values of file F, one per line (- reads\n"
+		"                              standard input)\n"
 		"  read --from N [--max M] [--follow]\n"
 		"                              committed records from offset N (any node); with\n"
 		"                              --follow, wait for new ones until interrupted\n"
@@ -171,55 +177,149 @@ auth_hint(void)
 							 : "another key");
 }
 
-/* Send m to `to` and wait for the answer of api `want` with our correlation id, re-sending
- * every RESEND_MS, for at most wait_ms. @return 0 with *f and *r filled, or -ETIMEDOUT. */
+/* Targets the kernel told us nobody listens at (ICMP port unreachable, delivered on the
+ * socket's error queue by IP_RECVERR): marked in refused[] by address. */
 static int
-request(struct ctl *c, const struct sockaddr_in *to, const struct kr_msg *m, unsigned want,
-	int64_t wait_ms, struct kr_frame *f, struct kr_msg *r)
+note_refusals(struct ctl *c, const struct sockaddr_in *to, int n, bool *refused)
+{
+	int found = 0;
+
+	for (;;) {
+		struct sockaddr_in dst;
+		char cbuf[256];
+		uint8_t junk[64];
+		struct iovec iov = {.iov_base = junk, .iov_len = sizeof(junk)};
+		struct msghdr msg = {.msg_name = &dst,
+				     .msg_namelen = sizeof(dst),
+				     .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf)};
+
+		if (recvmsg(c->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			return found;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+			const struct sock_extended_err *ee = (const void *)CMSG_DATA(cm);
+
+			if (cm->cmsg_level != SOL_IP || cm->cmsg_type != IP_RECVERR ||
+			    ee->ee_origin != SO_EE_ORIGIN_ICMP || ee->ee_type != 3 ||
+			    ee->ee_code != 3) /* destination unreachable: port */
+				continue;
+			for (int i = 0; i < n; i++)
+				if (!refused[i] && to[i].sin_addr.s_addr == dst.sin_addr.s_addr &&
+				    to[i].sin_port == dst.sin_port) {
+					refused[i] = true;
+					found++;
+				}
+		}
+	}
+}
+
+/* Send m to every target in to[0..n) (each again every RESEND_MS) and wait for the first
+ * answer of api `want` with our correlation id, for at most wait_ms. A target nobody
+ * listens at is not asked again; a wait past a second says what it waits for.
+ * @return the index of the target that answered (0 if it answered from another
+ * address) with *f and *r filled, -ETIMEDOUT, or -ECONNREFUSED (nobody listens at any). */
+static int
+request_any(struct ctl *c, const struct sockaddr_in *to, int n, const struct kr_msg *m,
+	    unsigned want, int64_t wait_ms, struct kr_frame *f, struct kr_msg *r)
 {
 	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE,
 				 .correlation_id = ++c->corr,
 				 .flags = kr_tool_auth_flags()};
-	int64_t end = now_ms() + wait_ms, next = 0;
+	int64_t start = now_ms(), end = start + wait_ms, next = 0;
 	int len = kr_frame_encode(c->tx, sizeof(c->tx), &h, m);
+	bool refused[16] = {false}, said = false;
+	int n_refused = 0;
 
 	if (len < 0)
 		die("cannot encode the request: %s", kr_wire_status_text(len));
+	if (n > 16)
+		n = 16;
 	for (;;) {
-		int64_t t = now_ms();
+		int64_t t = now_ms(), until;
 		struct pollfd p = {.fd = c->fd, .events = POLLIN};
-		ssize_t n;
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t got;
+		int idx = 0;
 
 		if (interrupted)
 			exit(130);
+		if (n_refused == n)
+			return -ECONNREFUSED;
 		if (t >= end) {
 			auth_hint();
 			return -ETIMEDOUT;
 		}
+		if (!said && t - start >= 1000) {
+			char a[32];
+
+			said = true;
+			fmt_sockaddr(&to[0], a, sizeof(a));
+			fprintf(stderr,
+				"kraftctl: waiting for %s from %s%s (up to %" PRId64 " ms more)\n",
+				kr_api_name(want), a, n > 1 ? " or another bootstrap server" : "",
+				end - t);
+		}
 		if (t >= next) {
-			kr_tool_auth_seal(c->tx, (size_t)len); /* each send a new sequence */
-			(void)sendto(c->fd, c->tx, (size_t)len, 0, (const struct sockaddr *)to,
-				     sizeof(*to));
+			for (int i = 0; i < n; i++) {
+				if (refused[i])
+					continue;
+				/* each send a new sequence */
+				kr_tool_auth_seal(c->tx, (size_t)len);
+				/* an earlier target's refusal may be reported by this send, which
+				 * then did not go: once more */
+				if (sendto(c->fd, c->tx, (size_t)len, 0,
+					   (const struct sockaddr *)&to[i], sizeof(to[i])) < 0 &&
+				    errno == ECONNREFUSED)
+					(void)sendto(c->fd, c->tx, (size_t)len, 0,
+						     (const struct sockaddr *)&to[i],
+						     sizeof(to[i]));
+			}
 			next = t + RESEND_MS;
 		}
-		if (poll(&p, 1, (int)((next < end ? next : end) - t)) <= 0)
+		until = next < end ? next : end;
+		if (!said && start + 1000 < until)
+			until = start + 1000;
+		if (poll(&p, 1, (int)(until - t)) <= 0)
 			continue;
-		n = recv(c->fd, c->rx, sizeof(c->rx), 0);
-		if (n < 0)
+		if (p.revents & POLLERR) {
+			n_refused += note_refusals(c, to, n, refused);
+			continue;
+		}
+		got = recvfrom(c->fd, c->rx, sizeof(c->rx), 0, (struct sockaddr *)&from, &fl);
+		if (got < 0)
 			continue;
 		/* a client checks the frame itself; the cluster id must stay the same */
-		if (kr_frame_decode(NULL, c->rx, (size_t)n, f) != 0 ||
-		    !kr_tool_auth_ok(c->rx, (size_t)n, f) || f->hdr.correlation_id != c->corr ||
+		if (kr_frame_decode(NULL, c->rx, (size_t)got, f) != 0 ||
+		    !kr_tool_auth_ok(c->rx, (size_t)got, f) || f->hdr.correlation_id != c->corr ||
 		    f->hdr.api != want || kr_msg_decode(f, r) != 0)
 			continue;
+		for (int i = 0; i < n; i++)
+			if (to[i].sin_addr.s_addr == from.sin_addr.s_addr &&
+			    to[i].sin_port == from.sin_port)
+				idx = i;
 		if (c->have_cluster && memcmp(f->hdr.cluster_id, c->cluster, KR_UUID_BYTES) != 0) {
 			char a[32];
 
-			fmt_sockaddr(to, a, sizeof(a));
+			fmt_sockaddr(&from, a, sizeof(a));
 			die("%s belongs to another cluster", a);
 		}
-		return 0;
+		return idx;
 	}
+}
+
+/* One target: 0 with *f and *r filled, or -ETIMEDOUT / -ECONNREFUSED. */
+static int
+request(struct ctl *c, const struct sockaddr_in *to, const struct kr_msg *m, unsigned want,
+	int64_t wait_ms, struct kr_frame *f, struct kr_msg *r)
+{
+	int rc = request_any(c, to, 1, m, want, wait_ms, f, r);
+
+	if (rc == -ECONNREFUSED)
+		usleep(50000); /* nobody there (a node restarting): callers ask again */
+	return rc < 0 ? rc : 0;
 }
 
 static int64_t
@@ -230,47 +330,78 @@ left_ms(const struct ctl *c)
 	return l > 0 ? l : 0;
 }
 
-/* Learn every node's addresses from the first bootstrap server that answers. */
+/* Learn every node's addresses from the first bootstrap server that answers: all are
+ * asked at once, so a dead one costs nothing once another answers. */
 static void
 discover(struct ctl *c)
 {
 	struct kr_msg m = {.api = KR_API_DESCRIBE_NODES}, r;
 	struct kr_frame f;
+	char list[16 * 24] = "";
+	int i;
 
-	for (int round = 0; left_ms(c) > 0; round++) {
-		for (int i = 0; i < c->n_boot; i++) {
-			int64_t w = left_ms(c) < 500 ? left_ms(c) : 500;
+	for (int k = 0; k < c->n_boot; k++) {
+		char a[32];
 
-			if (request(c, &c->boot[i], &m, KR_API_DESCRIBE_NODES_RESP, w, &f, &r) != 0)
-				continue;
-			memcpy(c->cluster, f.hdr.cluster_id, KR_UUID_BYTES);
-			c->have_cluster = true;
-			c->n_nodes = 0;
-			for (unsigned k = 0; k < r.u.nodes_resp.n; k++) {
-				struct kr_node_info ni;
-				struct node *nd = &c->nodes[c->n_nodes++];
+		fmt_sockaddr(&c->boot[k], a, sizeof(a));
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", k ? ", " : "",
+			 a);
+	}
+	i = request_any(c, c->boot, c->n_boot, &m, KR_API_DESCRIBE_NODES_RESP, left_ms(c), &f, &r);
+	if (i == -ECONNREFUSED)
+		die("nothing listens at %s (the kernel answered port unreachable): "
+		    "--bootstrap-server takes a node's management listener, its dataplane port + "
+		    "kraftd.management.port.offset (100)",
+		    list);
+	if (i < 0)
+		die("no answer from %s within %" PRId64 " ms%s", list, c->timeout_ms,
+		    kr_tool_auth.on
+			    ? " (a node with authentication on drops requests made with "
+			      "another key, silently: is --auth-key-file the cluster's key?)"
+			    : " (a node with authentication on drops requests without a MAC, "
+			      "silently: give --auth-key-file if the cluster has a key)");
+	if (r.u.nodes_resp.n == 1) {
+		struct kr_node_info ni;
 
-				kr_nodes_entry(&r.u.nodes_resp, k, &ni);
-				nd->id = ni.node_id;
-				nd->voter = ni.flags & KR_NODE_F_VOTER;
-				to_sockaddr(ni.ip, ni.mgmt_port, &nd->mgmt);
-				nd->dp.ip = (uint32_t)ni.ip[0] << 24 | ni.ip[1] << 16 |
-					    ni.ip[2] << 8 | ni.ip[3];
-				nd->dp.port = ni.port;
-				if (ni.flags & KR_NODE_F_SELF) {
-					nd->mgmt = c->boot[i]; /* as the user reaches it */
-					c->first = c->n_nodes - 1;
-				}
-			}
+		kr_nodes_entry(&r.u.nodes_resp, 0, &ni);
+		if (ni.flags & KR_NODE_F_DATAPLANE) {
+			char a[32];
+
+			fmt_sockaddr(&c->boot[i], a, sizeof(a));
+			fprintf(stderr,
+				"kraftctl: %s is node %d's dataplane port; asking its management "
+				"listener, port %u (--bootstrap-server takes that one)\n",
+				a, ni.node_id, ni.mgmt_port);
+			to_sockaddr(ni.ip, ni.mgmt_port, &c->boot[0]);
+			c->n_boot = 1;
+			discover(c);
 			return;
 		}
 	}
-	die("no answer from %s%s within %" PRId64 " ms%s", c->n_boot > 1 ? "any of " : "",
-	    "the bootstrap servers", c->timeout_ms,
-	    kr_tool_auth.on ? " (a node with authentication on drops requests made with another "
-			      "key, silently: is --auth-key-file the cluster's key?)"
-			    : " (a node with authentication on drops requests without a MAC, "
-			      "silently: give --auth-key-file if the cluster has a key)");
+	memcpy(c->cluster, f.hdr.cluster_id, KR_UUID_BYTES);
+	c->have_cluster = true;
+	c->n_nodes = 0;
+	for (unsigned k = 0; k < r.u.nodes_resp.n; k++) {
+		struct kr_node_info ni;
+		struct node *nd = &c->nodes[c->n_nodes++];
+
+		kr_nodes_entry(&r.u.nodes_resp, k, &ni);
+		nd->id = ni.node_id;
+		nd->voter = ni.flags & KR_NODE_F_VOTER;
+		to_sockaddr(ni.ip, ni.mgmt_port, &nd->mgmt);
+		nd->dp.ip = (uint32_t)ni.ip[0] << 24 | ni.ip[1] << 16 | ni.ip[2] << 8 | ni.ip[3];
+		nd->dp.port = ni.port;
+		if (ni.flags & KR_NODE_F_SELF) {
+			nd->mgmt = c->boot[i]; /* as the user reaches it */
+			c->first = c->n_nodes - 1;
+		}
+	}
+	if (i != 0) { /* the one that answered goes first (read asks it) */
+		struct sockaddr_in t = c->boot[0];
+
+		c->boot[0] = c->boot[i];
+		c->boot[i] = t;
+	}
 }
 
 static const struct node *
@@ -352,22 +483,54 @@ get_describe(struct ctl *c, struct kr_frame *f, struct kr_msg *r)
 	struct kr_msg m = {.api = KR_API_DESCRIBE_QUORUM};
 	int32_t hint = KR_NODE_NONE;
 	int rr = 0;
+	/* what each node said last, for an outage: -2 nothing yet, -1 no answer */
+	struct {
+		int said;
+		int32_t leader;
+		uint32_t epoch;
+	} heard[KR_REPLICAS_MAX];
+	char text[KR_REPLICAS_MAX * 64] = "";
 
+	for (int i = 0; i < c->n_nodes; i++)
+		heard[i].said = -2;
 	while (left_ms(c) > 0) {
 		const struct node *t = next_target(c, hint, &rr);
 		int64_t w = left_ms(c) < 500 ? left_ms(c) : 500;
+		int k = (int)(t - c->nodes);
 
 		if (request(c, &t->mgmt, &m, KR_API_DESCRIBE_QUORUM_RESP, w, f, r) != 0) {
+			heard[k].said = -1;
 			hint = KR_NODE_NONE;
 			continue;
 		}
 		if (r->u.describe_resp.error == KR_ERR_NONE)
 			return;
+		heard[k].said = 1;
+		heard[k].leader = r->u.describe_resp.leader_id;
+		heard[k].epoch = r->u.describe_resp.epoch;
 		hint = r->u.describe_resp.leader_id;
 		if (hint < 0 || hint == t->id)
 			pause_ms(50); /* an election is on: ask again shortly */
 	}
-	die("no leader answered DescribeQuorum within %" PRId64 " ms", c->timeout_ms);
+	for (int i = 0; i < c->n_nodes; i++) {
+		size_t used = strlen(text);
+
+		if (heard[i].said == -2)
+			continue;
+		if (heard[i].said == -1)
+			snprintf(text + used, sizeof(text) - used, "\n  node %d: no answer",
+				 c->nodes[i].id);
+		else if (heard[i].leader < 0)
+			snprintf(text + used, sizeof(text) - used,
+				 "\n  node %d: knows no leader (epoch %u)", c->nodes[i].id,
+				 heard[i].epoch);
+		else
+			snprintf(text + used, sizeof(text) - used,
+				 "\n  node %d: names leader %d (epoch %u)", c->nodes[i].id,
+				 heard[i].leader, heard[i].epoch);
+	}
+	die("no leader answered DescribeQuorum within %" PRId64 " ms; what the nodes said:%s",
+	    c->timeout_ms, text);
 }
 
 static const char *
@@ -926,8 +1089,15 @@ cmd_read(struct ctl *c, uint64_t from, int64_t max, bool follow)
 		fflush(stdout);
 		if (max >= 0 && printed >= max)
 			return 0;
-		if (rd->records_len == 0 && !follow)
-			return 0; /* reached the committed end */
+		if (rd->records_len == 0 && !follow) { /* reached the committed end */
+			if (printed == 0)
+				fprintf(stderr,
+					"kraftctl: read: nothing committed at or after offset "
+					"%" PRIu64 ": node %d's committed log ends at %" PRIu64
+					"\n",
+					from, f.hdr.sender_id, rd->high_watermark);
+			return 0;
+		}
 		if (interrupted)
 			return 0;
 	}
@@ -965,6 +1135,80 @@ parse_bootstrap(struct ctl *c, const char *list)
 	}
 }
 
+/* A bad argument: its own message, exit 2, no network I/O. */
+__attribute__((format(printf, 1, 2))) static int
+bad_arg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kraftctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (kraftctl --help)\n");
+	return 2;
+}
+
+/* ", not 'X'" for the value an option got, or "" if it got none */
+static const char *
+got(int argc, char **argv, int i)
+{
+	static char buf[96];
+
+	if (i >= argc)
+		return "";
+	snprintf(buf, sizeof(buf), ", not '%.64s'", argv[i]);
+	return buf;
+}
+
+static bool
+known_command(const char *cmd)
+{
+	static const char *const cmds[] = {"describe",	"append",	"read",
+					   "add-voter", "remove-voter", "update-voter"};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return true;
+	return false;
+}
+
+/* append --input: one value per line of path ("-": standard input), read before any
+ * network I/O. */
+static char **
+read_values(const char *path, int *n)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	static char *values[KR_BATCH_BYTES_MAX / 4];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	if (f == NULL) {
+		fprintf(stderr, "kraftctl: --input %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	*n = 0;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (*n == (int)(sizeof(values) / sizeof(values[0]))) {
+			fprintf(stderr, "kraftctl: --input %s: more values than one batch holds\n",
+				path);
+			exit(2);
+		}
+		values[(*n)++] = strdup(line);
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	if (*n == 0) {
+		fprintf(stderr, "kraftctl: --input %s: no values (one per line)\n", path);
+		exit(2);
+	}
+	return values;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -972,7 +1216,9 @@ main(int argc, char **argv)
 	const char *boot = NULL, *cmd = NULL, *key_file = getenv("KRAFTD_AUTH_KEY_FILE");
 	bool status = false, replication = false, follow = false, have_from = false;
 	bool have_id = false, have_dir = false, have_ep = false;
-	const char *voter_config = NULL;
+	const char *voter_config = NULL, *input = NULL;
+	char **input_values = NULL;
+	int input_n = 0;
 	int64_t voter_id = -1;
 	uint8_t dir[KR_UUID_BYTES] = {0};
 	struct kr_endpoint ep = {0};
@@ -995,17 +1241,18 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--bootstrap-server") == 0 ||
 			   strcmp(a, "--bootstrap-controller") == 0) {
 			if (++i == argc)
-				goto bad;
+				return bad_arg("%s needs HOST:PORT[,HOST:PORT...]", a);
 			boot = argv[i];
 		} else if (strcmp(a, "--json") == 0) {
 			c.json = true;
 		} else if (strcmp(a, "--auth-key-file") == 0) {
 			if (++i == argc)
-				goto bad;
+				return bad_arg("--auth-key-file needs a file");
 			key_file = argv[i];
 		} else if (strcmp(a, "--timeout-ms") == 0) {
 			if (++i == argc || kr_parse_i64(argv[i], 1, 3600000, &c.timeout_ms) != 0)
-				goto bad;
+				return bad_arg("--timeout-ms needs milliseconds, 1..3600000%s",
+					       got(argc, argv, i));
 		} else if (strcmp(a, "--status") == 0) {
 			status = true;
 		} else if (strcmp(a, "--replication") == 0) {
@@ -1016,78 +1263,80 @@ main(int argc, char **argv)
 			follow = true;
 		} else if (strcmp(a, "--from") == 0) {
 			if (++i == argc || kr_parse_i64(argv[i], 0, INT64_MAX, &v) != 0)
-				goto bad;
+				return bad_arg("--from needs an offset, 0 or more%s",
+					       got(argc, argv, i));
 			from = (uint64_t)v;
 			have_from = true;
 		} else if (strcmp(a, "--repeat") == 0) {
 			if (++i == argc || kr_parse_i64(argv[i], 1, 100000000, &repeat) != 0)
-				goto bad;
+				return bad_arg("--repeat needs a count, 1..100000000%s",
+					       got(argc, argv, i));
 		} else if (strcmp(a, "--max") == 0) {
 			if (++i == argc || kr_parse_i64(argv[i], 1, INT64_MAX, &max) != 0)
-				goto bad;
+				return bad_arg("--max needs a count, 1 or more%s",
+					       got(argc, argv, i));
+		} else if (strcmp(a, "--input") == 0) {
+			if (++i == argc)
+				return bad_arg("--input needs a file (or - for standard input)");
+			input = argv[i];
 		} else if (strcmp(a, "--config") == 0 || strcmp(a, "--command-config") == 0) {
 			if (++i == argc)
-				goto bad;
+				return bad_arg("%s needs a node's properties file", a);
 			voter_config = argv[i];
 		} else if (strcmp(a, "--id") == 0) {
 			if (++i == argc || kr_parse_i64(argv[i], 0, INT32_MAX, &voter_id) != 0) {
-				fprintf(stderr, "kraftctl: --id needs a node id (0..%d)\n",
-					INT32_MAX);
-				goto bad;
+				return bad_arg("--id needs a node id (0..%d)", INT32_MAX);
 			}
 			have_id = true;
 		} else if (strcmp(a, "--directory-id") == 0) {
 			if (++i == argc || kr_uuid_parse(argv[i], dir) != 0 ||
 			    kr_uuid_is_zero(dir)) {
-				fprintf(stderr,
-					"kraftctl: --directory-id needs a 22-character id\n");
-				goto bad;
+				return bad_arg("--directory-id needs a 22-character id");
 			}
 			have_dir = true;
 		} else if (strcmp(a, "--endpoint") == 0) {
 			if (++i == argc || kr_endpoint_parse(argv[i], &ep) != 0) {
-				fprintf(stderr,
-					"kraftctl: --endpoint needs A.B.C.D:PORT (the node's "
-					"dataplane address)\n");
-				goto bad;
+				return bad_arg("--endpoint needs A.B.C.D:PORT (the node's "
+					       "dataplane address)");
 			}
 			have_ep = true;
 		} else if (a[0] != '-' && cmd == NULL) {
 			cmd = a;
+			if (!known_command(cmd))
+				return bad_arg("unknown command '%s' (describe, append, read, "
+					       "add-voter, remove-voter, update-voter)",
+					       cmd);
 		} else {
-			fprintf(stderr, "kraftctl: unexpected argument '%s'\n", a);
-			goto bad;
+			return bad_arg("unexpected argument '%s'", a);
 		}
 	}
 	kr_tool_auth_load(key_file != NULL && key_file[0] != '\0' ? key_file : NULL);
 	if (boot == NULL || cmd == NULL) {
-		fprintf(stderr, "kraftctl: %s is required\n",
-			boot == NULL ? "--bootstrap-server" : "a command");
-		goto bad;
+		return bad_arg("%s is required", boot == NULL ? "--bootstrap-server" : "a command");
 	}
 	if (strcmp(cmd, "describe") == 0 && status == replication) {
-		fprintf(stderr, "kraftctl: describe takes one of --status or --replication\n");
-		goto bad;
+		return bad_arg("describe takes one of --status or --replication");
 	}
 	if (c.human && !(strcmp(cmd, "describe") == 0 && replication)) {
-		fprintf(stderr,
-			"kraftctl: --human-readable goes with describe --replication only\n");
-		goto bad;
+		return bad_arg("--human-readable goes with describe --replication only");
 	}
 	if (strcmp(cmd, "read") == 0 && !have_from) {
-		fprintf(stderr, "kraftctl: read needs --from N\n");
-		goto bad;
+		return bad_arg("read needs --from N");
 	}
+	if (strcmp(cmd, "append") == 0 && (first_value < 0) == (input == NULL))
+		return bad_arg(input ? "append takes its values from --input or the command line, "
+				       "not both"
+				     : "append needs at least one VALUE (or --input FILE, - for "
+				       "standard input: one value per line)");
+	if (input != NULL && strcmp(cmd, "append") != 0)
+		return bad_arg("--input goes with append");
 	if (voter_config != NULL) {
 		if (strcmp(cmd, "add-voter") != 0 && strcmp(cmd, "update-voter") != 0) {
-			fprintf(stderr,
-				"kraftctl: --config goes with add-voter and update-voter\n");
-			goto bad;
+			return bad_arg("--config goes with add-voter and update-voter");
 		}
 		if (have_id || have_dir || have_ep) {
-			fprintf(stderr, "kraftctl: --config gives --id, --directory-id and "
-					"--endpoint: name them one way only\n");
-			goto bad;
+			return bad_arg("--config gives --id, --directory-id and "
+				       "--endpoint: name them one way only");
 		}
 		voter_from_config(voter_config, &voter_id, dir, &ep);
 		have_id = have_dir = have_ep = true;
@@ -1097,24 +1346,31 @@ main(int argc, char **argv)
 		bool wants_ep = strcmp(cmd, "remove-voter") != 0;
 
 		if (!have_id || !have_dir || have_ep != wants_ep) {
-			fprintf(stderr, "kraftctl: %s needs --id and --directory-id%s\n", cmd,
-				wants_ep ? " and --endpoint" : " (and no --endpoint)");
-			goto bad;
+			return bad_arg("%s needs --id and --directory-id%s", cmd,
+				       wants_ep ? " and --endpoint" : " (and no --endpoint)");
 		}
 	} else if (have_id || have_dir || have_ep) {
-		fprintf(stderr, "kraftctl: --id, --directory-id and --endpoint go with the voter "
-				"commands only\n");
-		goto bad;
+		return bad_arg("--id, --directory-id and --endpoint go with the voter "
+			       "commands only");
 	}
+	if (strcmp(cmd, "append") == 0 && input != NULL) /* before any network I/O */
+		input_values = read_values(input, &input_n);
 	parse_bootstrap(&c, boot);
 	c.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (c.fd < 0)
 		die("socket: %s", strerror(errno));
+	{ /* ICMP port unreachable onto the error queue: a wrong port fails at once */
+		int on = 1;
+
+		(void)setsockopt(c.fd, SOL_IP, IP_RECVERR, &on, sizeof(on));
+	}
 	signal(SIGINT, on_sigint);
 	c.deadline_ms = now_ms() + c.timeout_ms;
 	discover(&c);
 	if (strcmp(cmd, "describe") == 0)
 		return cmd_describe(&c, status);
+	if (strcmp(cmd, "append") == 0 && input != NULL)
+		return cmd_append(&c, input_n, input_values, repeat);
 	if (strcmp(cmd, "append") == 0)
 		return cmd_append(&c, first_value < 0 ? 0 : argc - first_value,
 				  first_value < 0 ? NULL : argv + first_value, repeat);
@@ -1126,8 +1382,5 @@ main(int argc, char **argv)
 		return cmd_voters(&c, KR_VOTERS_OP_REMOVE, (int32_t)voter_id, dir, &ep);
 	if (strcmp(cmd, "update-voter") == 0)
 		return cmd_voters(&c, KR_VOTERS_OP_UPDATE, (int32_t)voter_id, dir, &ep);
-	fprintf(stderr, "kraftctl: unknown command '%s'\n", cmd);
-bad:
-	usage(stderr);
-	return 2;
+	return bad_arg("unknown command '%s'", cmd); /* known_command() let it through */
 }
