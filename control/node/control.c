@@ -127,15 +127,66 @@ op_unblocked(void *arg)
 	       "caught up with the leader: this node votes and counts toward commit again");
 }
 
+/* Who answered this node's last (pre-)vote round, for the summary below. */
+static void
+note_round(struct ctl *c)
+{
+	const struct kr_election *e = &c->n->el;
+	size_t k = 0;
+
+	c->quiet.heard[0] = '\0';
+	for (int i = 0; i < e->cfg.n_voters && k + 16 < sizeof(c->quiet.heard); i++)
+		if (i != e->voter_index && e->cand.vote_state[i] != KR_VOTE_UNRECORDED)
+			k += (size_t)snprintf(c->quiet.heard + k, sizeof(c->quiet.heard) - k,
+					      "%s%d", k ? ", " : "", e->cfg.voters[i]);
+}
+
+/* Role changes are logged one by one, except while no leader is found: a lone node, or
+ * one cut off, changes role every election timeout. After QUIET_AFTER changes without a
+ * leader, they are counted instead, and said in one line every QUIET_EVERY_US. */
+#define QUIET_AFTER 6
+#define QUIET_EVERY_US 5000000
+
 static void
 op_transition(void *arg, const struct kr_el_action *a)
 {
 	struct ctl *c = arg;
 	struct kn_node *n = c->n;
+	int64_t now = kn_now_us();
+	/* found: leading or following; anything else looks for a leader */
+	bool leaderless =
+		a->u.transition.to != KR_ROLE_LEADER && a->u.transition.to != KR_ROLE_FOLLOWER;
 
 	atomic_store(&n->log_epoch, a->u.transition.epoch);
 	atomic_store(&n->log_role, a->u.transition.to);
 	atomic_store(&n->log_leader, a->u.transition.leader);
+	if (a->u.transition.from == KR_ROLE_PROSPECTIVE ||
+	    a->u.transition.from == KR_ROLE_CANDIDATE)
+		note_round(c);
+	if (!leaderless) {
+		if (c->quiet.unlogged > 0)
+			kn_log(n, "control",
+			       "a leader after %.1f s without one (%u role changes not logged one "
+			       "by one)",
+			       (double)(now - c->quiet.since) / 1e6, c->quiet.unlogged);
+		c->quiet.changes = c->quiet.unlogged = 0;
+	} else if (c->quiet.changes++ == 0) {
+		c->quiet.since = c->quiet.said = now;
+	}
+	if (leaderless && c->quiet.changes > QUIET_AFTER) {
+		c->quiet.unlogged++;
+		if (now - c->quiet.said < QUIET_EVERY_US)
+			return;
+		kn_log(n, "control",
+		       "still no leader after %.1f s, epoch %u, %s now: %u role changes not logged "
+		       "one by one (the last: %s); last round answered by: %s",
+		       (double)(now - c->quiet.since) / 1e6, a->u.transition.epoch,
+		       kr_role_name(a->u.transition.to), c->quiet.unlogged,
+		       kr_why_text(a->u.transition.why),
+		       c->quiet.heard[0] ? c->quiet.heard : "no other voter");
+		c->quiet.said = now;
+		return;
+	}
 	kn_log(n, "control", "%s -> %s in epoch %u (leader %d): %s",
 	       kr_role_name(a->u.transition.from), kr_role_name(a->u.transition.to),
 	       a->u.transition.epoch, a->u.transition.leader, kr_why_text(a->u.transition.why));

@@ -35,6 +35,13 @@ struct ctl {
 		uint8_t mac[6];
 	} neighbours[2 * KR_VOTERS_MAX];
 	unsigned n_neighbours;
+	/* role changes while no leader is found, summarized (op_transition) */
+	struct {
+		unsigned changes;  /* since the last leader */
+		unsigned unlogged; /* of them, not logged one by one */
+		int64_t since, said;
+		char heard[128]; /* who answered the last (pre-)vote round */
+	} quiet;
 	int64_t refusal_second; /* refusal logs: at most REFUSALS_LOGGED per second */
 	unsigned refusals_logged;
 	uint64_t refusals_quiet;

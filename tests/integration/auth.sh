@@ -178,7 +178,7 @@ FROM=$(hub "$KCTL" --bootstrap-server "$ALL" --json describe --status |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["highWatermark"])') ||
 	fail "no high watermark before the workload"
 hub python3 "$TOP/tests/history/workload.py" run --kraftctl "$KCTL" --servers "$ALL" --clients 2 \
-	--seconds 12 --timeout-ms 5000 --prefix rot --out "$KRAFTD_RUN/history" \
+	--seconds 16 --timeout-ms 5000 --prefix rot --out "$KRAFTD_RUN/history" \
 	>"$KRAFTD_RUN/workload.out" 2>&1 &
 wl=$!
 sleep 2
@@ -194,7 +194,10 @@ for i in 1 2 3; do
 done
 key k4 client.key
 log "rotation 2/3: each node in turn sends with the new key; then the clients"
-sleep 2
+# the old key goes only once no client that started with it can still be asking: each
+# kraftctl gives up after its --timeout-ms (5000), so wait longer than that (a loaded
+# machine's elections keep some asking that long)
+sleep 6
 rm -f "$KEYS"/accept-*.key
 "$C" hup all >/dev/null
 log "rotation 3/3: the old key is no longer accepted"

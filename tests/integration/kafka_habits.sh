@@ -18,6 +18,8 @@
 #      listens at said at once, the dataplane port redirected to the management one, a
 #      dead bootstrap server costing nothing, values from stdin, reading past the end,
 #      and a raw append too large for the management listener answered with an error
+#   5. a node left alone (its peers stopped) summarizes its role changes every 5 s instead
+#      of logging one every election timeout
 # Usage: kafka_habits.sh BUILD_DIR   (run by meson: suite 'integration')
 NAME=kafka-habits
 # shellcheck source=tests/integration/lib.sh
@@ -161,5 +163,13 @@ err, = struct.unpack_from("<H", buf, kw.HDR)
 assert err == 11, err
 PY
 log "kraftctl: six bad arguments refused at once (exit 2); a dead port said at once; the dataplane port redirected; a dead first bootstrap server cost ${dead_ms} ms in all; --input -; reading past the end says where it ends; an oversized raw append answered MESSAGE_TOO_LARGE"
-for i in 1 2 3; do stop "$i" || fail "graceful stop of node $i"; done
+# ---- 5. a node left alone summarizes its role changes instead of logging each ----
+for i in 2 3; do stop "$i" || fail "graceful stop of node $i"; done
+mark=$(wc -l <"$RUN/n1.log")
+sleep 7
+changes=$(tail -n +"$((mark + 1))" "$RUN/n1.log" | grep -c -- " -> ")
+grep -q "still no leader after" "$RUN/n1.log" || fail "node 1 alone did not summarize: $(tail -5 "$RUN/n1.log")"
+[ "$changes" -le 10 ] || fail "node 1 alone logged $changes role changes one by one in 7 s"
+log "node 1 alone for 7 s: $changes role changes logged one by one, then: $(grep -o 'still no leader after.*' "$RUN/n1.log" | tail -1)"
+stop 1 || fail "graceful stop of node 1"
 log "PASS ($(($(date +%s) - T0)) s)"
