@@ -3,7 +3,7 @@
 #   scripts/cluster.sh up [--nodes N] [--transport udp|memif|af_xdp] [--durability disk|memory]
 #                      [--idle poll|backoff|shared] [--fetch-timeout-ms T (200)]
 #                      [--election-timeout-ms T (100)]
-#   scripts/cluster.sh status | leader [--within S (100)] | down
+#   scripts/cluster.sh status | leader [--within S (100)] | down [--purge]
 #   scripts/cluster.sh kill ID | stop ID | cont ID | restart ID | hup ID|all
 #   scripts/cluster.sh partition ID [ID...] | oneway FROM TO | drop PERCENT | linkdown ID | heal
 #   scripts/cluster.sh netem ID|all [drop=P] [dup=P] [delay=P] [delay_us=MAX]
@@ -16,6 +16,8 @@
 # $KRAFTD_RUN (default /tmp/kraftd-cluster); `status` names it. $KRAFTD_PORT (9093) and
 # $KRAFTD_BUILD (build/) may be set too, and $KRAFTD_NS (kc): the prefix of the namespaces
 # and of the EAL's file prefixes, so that two clusters (a test's and yours) can coexist.
+# down stops every node and removes the data, keeping the node logs (n*.log; the next up
+# moves them to n*.log.prev) unless --purge; restart waits for the old process to exit.
 # bench runs kraftbench against the cluster: over DPDK for memif and af_xdp (its own memif
 # links, or its own veth kvb in namespace kc-b, 10.77.0.100), kernel UDP for udp (or with
 # --kernel-udp, from the hub namespace).
@@ -44,7 +46,7 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 load() {
@@ -114,6 +116,7 @@ cmd_up() {
 	[ "$transport" = af_xdp ] && ip netns list | grep -qw $NS-hub &&
 		die "namespace $NS-hub exists: an af_xdp cluster is up with another run directory (KRAFTD_RUN=... scripts/cluster.sh down)"
 	mkdir -p "$RUN"
+	for f in "$RUN"/n*.log; do [ -f "$f" ] && mv "$f" "$f.prev"; done # a kept one of the last run
 	printf 'NODES=%s\nTRANSPORT=%s\nDURABILITY=%s\nIDLE=%s\nNS=%s\n' "$nodes" "$transport" \
 		"$durability" "$idle" "$NS" >"$STATE"
 	load
@@ -227,14 +230,21 @@ cmd_down() {
 		ip netns del $NS-b 2>/dev/null
 		ip netns del $NS-hub 2>/dev/null
 	fi
-	rm -rf /var/run/dpdk/"$NS"-* "$RUN"
-	echo "cluster: down"
+	rm -rf /var/run/dpdk/"$NS"-*
+	if [ "${1:-}" = --purge ]; then
+		rm -rf "$RUN"
+		echo "cluster: down"
+		return
+	fi
+	find "$RUN" -mindepth 1 -maxdepth 1 ! -name 'n*.log' ! -name 'n*.log.prev' -exec rm -rf {} +
+	echo "cluster: down (node logs kept: $RUN/n*.log; down --purge removes them)"
 }
 
 # Network faults by nftables on the data port: udp on the loopback input hook, af_xdp on
 # the hub bridge's forward hook (AF_XDP frames bypass the nodes' own netfilter). memif
 # has no kernel path (the port fault layer is to come).
-NFT_TABLE() { echo "kraftd_$NS"; }
+# one table per cluster: named by the namespace prefix and the run directory
+NFT_TABLE() { echo "kraftd_${NS}_$(printf '%s' "$RUN" | cksum | cut -d' ' -f1)"; }
 nftc() {
 	case $TRANSPORT in
 	udp) nft "$@" ;;
@@ -345,7 +355,15 @@ cmd_bench() {
 case ${1:-} in
 up) shift; cmd_up "$@" ;;
 bench) shift; cmd_bench "$@" ;;
-down) cmd_down ;;
+down)
+	[ -z "${2:-}" ] || [ "$2" = --purge ] || usage
+	if [ ! -f "$STATE" ] && [ "${2:-}" = --purge ]; then # logs kept by an earlier down
+		rm -rf "$RUN"
+		echo "cluster: purged $RUN"
+		exit 0
+	fi
+	cmd_down "${2:-}"
+	;;
 status) cmd_status ;;
 leader) shift; cmd_leader "$@" ;;
 kill) cmd_signal KILL "${2:?usage: kill ID}" ;;
@@ -360,7 +378,16 @@ hup)
 restart)
 	load
 	i=${2:?usage: restart ID}
-	alive "$i" && { kill -TERM "$(pid_of "$i")"; sleep 1; }
+	if alive "$i"; then
+		p=$(pid_of "$i")
+		kill -TERM "$p"
+		for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$p" 2>/dev/null; then
+			echo "cluster: node $i (pid $p) still runs 10 s after SIGTERM: killed" >&2
+			kill -9 "$p"
+			while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+		fi
+	fi
 	start_node "$i"
 	echo "cluster: node $i restarted"
 	;;

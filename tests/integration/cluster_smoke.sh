@@ -62,7 +62,11 @@ sleep 1
 "$C" status | grep -c Follower | grep -q 2 || fail "not every node follows after the restart: $("$C" status)"
 log "killed leader $N, node $N2 leads; $N restarted and follows"
 "$C" down >/dev/null || fail "down"
-[ ! -d "$KRAFTD_RUN" ] || fail "down left $KRAFTD_RUN"
+left=$(cd "$KRAFTD_RUN" && ls | grep -v '^n[0-9]*\.log$')
+[ -z "$left" ] || fail "down left more than the node logs: $left"
+[ -s "$KRAFTD_RUN/n1.log" ] || fail "down did not keep the node logs"
+"$C" down --purge >/dev/null || fail "down --purge"
+[ ! -d "$KRAFTD_RUN" ] || fail "down --purge left $KRAFTD_RUN"
 nft list tables | grep -q "kraftd_$KRAFTD_NS" && fail "down left the nftables table"
 
 # kraftbench's JSON: the figure at PATH (a.b.c) must be a number > 0
