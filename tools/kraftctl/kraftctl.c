@@ -910,7 +910,7 @@ cmd_voters(struct ctl *c, enum kr_voters_op op, int32_t id, const uint8_t dir[KR
 	struct kr_frame f;
 	int32_t hint = KR_NODE_NONE;
 	int rr = 0;
-	uint16_t last = KR_ERR_NONE;
+	uint16_t last = KR_ERR_NONE, said = KR_ERR_NONE;
 	char dtext[KR_UUID_TEXT_LEN + 1];
 
 	kr_uuid_format(dir, dtext);
@@ -944,6 +944,13 @@ cmd_voters(struct ctl *c, enum kr_voters_op op, int32_t id, const uint8_t dir[KR
 				       "%" PRIu64 " committed (leader %d, epoch %u)\n",
 				       id, dtext, done[op], a->offset, f.hdr.sender_id, a->epoch);
 			return 0;
+		}
+		if (a->error != said && a->error != KR_ERR_NOT_LEADER_OR_FOLLOWER &&
+		    c->timeout_ms - left_ms(c) >= 1000) { /* a long wait says what it waits for */
+			fprintf(stderr,
+				"kraftctl: voter %d: still asking; node %d answers %s (%s)\n", id,
+				f.hdr.sender_id, kr_error_name(a->error), kr_error_text(a->error));
+			said = a->error;
 		}
 		last = a->error;
 		if (a->error == KR_ERR_NOT_LEADER_OR_FOLLOWER ||
