@@ -200,6 +200,13 @@ static const struct {
 	 "partition data comes with later work (the metadata log: metadata.log.segment.bytes)"},
 	{"num.recovery.threads.per.data.dir", true, "partition data comes with later work"},
 	{"node.id.generation", true, "not a kraftd key"},
+	{"metadata.log.max.record.bytes.between.snapshots", true, "snapshots come with later work"},
+	{"metadata.log.max.snapshot.interval.ms", true, "snapshots come with later work"},
+	{"controller.quorum.auto.join.enable", true,
+	 "voters are added by kraftctl add-voter (KIP-853's automatic join is not built)"},
+	{"controller.quorum.append.linger.ms", false,
+	 "kraftd does not linger: appends that arrive while a flush runs go in the next one "
+	 "(group commit)"},
 	{"num.network.threads", false, "kraftd's threads are fixed (dataplane, control, flush)"},
 	{"num.io.threads", false, "kraftd's threads are fixed (dataplane, control, flush)"},
 	{"socket.send.buffer.bytes", false, "kraftd sizes its own sockets"},
