@@ -940,6 +940,11 @@ kr_config_print_keys(void *file)
 			fprintf(f, " (default %s)", keys[k].def);
 		fprintf(f, "\n      %s\n", keys[k].text);
 	}
+	fprintf(f,
+		"\nOther Kafka keys: refused (later work) or taken and ignored (a warning):\n\n");
+	for (size_t i = 0; i < KR_ARRAY_SIZE(kafka_keys); i++)
+		fprintf(f, "  %s\n      %s: %s\n", kafka_keys[i].name,
+			kafka_keys[i].refused ? "refused" : "ignored", kafka_keys[i].why);
 }
 
 uint64_t
