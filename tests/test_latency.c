@@ -1,5 +1,6 @@
-/* kraftd tests: the latency histogram: every quantile within one bucket (12.5 %) of the
- * exact one, and the edges (empty, one sample, the largest). */
+/* kraftd tests: the latency histogram: every quantile within one bucket (3.125 %) of
+ * the exact one, every bucket's edges, and the edges of the range (empty, one sample,
+ * the largest). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,7 +40,7 @@ quantiles_are_within_one_bucket_of_the_exact_ones(void **state)
 	for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
 		uint64_t exact = v[(size_t)(99999 * qs[k])], got = kr_latency_quantile(&l, qs[k]);
 
-		if (got < exact || (double)got > (double)exact * 1.125 + 1)
+		if (got < exact || (double)got > (double)exact * (1 + 1.0 / KR_LAT_SUB) + 1)
 			fail_msg("q %.3f: exact %llu, histogram %llu", qs[k],
 				 (unsigned long long)exact, (unsigned long long)got);
 	}
@@ -47,6 +48,30 @@ quantiles_are_within_one_bucket_of_the_exact_ones(void **state)
 	assert_int_equal(l.max_ns, v[99999]);
 	assert_int_equal(l.min_ns, v[0]);
 	assert_int_equal(kr_latency_quantile(&l, 1), v[99999]);
+}
+
+/* Each bucket holds exactly the values from the one before's top + 1 to its own top, and
+ * its top is within 1/KR_LAT_SUB above its bottom. */
+static void
+buckets_tile_the_range(void **state)
+{
+	uint64_t bottom = 0;
+
+	(void)state;
+	for (unsigned b = 0; b + 1 < KR_LAT_BUCKETS; b++) {
+		uint64_t top = kr_latency_bucket_top(b);
+		struct kr_latency l;
+
+		assert_true(top >= bottom);
+		if ((double)top > (double)bottom * (1 + 1.0 / KR_LAT_SUB))
+			fail_msg("bucket %u: [%llu, %llu] is wider than 1/%u", b,
+				 (unsigned long long)bottom, (unsigned long long)top, KR_LAT_SUB);
+		memset(&l, 0, sizeof(l));
+		kr_latency_add(&l, bottom);
+		kr_latency_add(&l, top);
+		assert_int_equal(l.bucket[b], 2);
+		bottom = top + 1;
+	}
 }
 
 static void
@@ -69,6 +94,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(quantiles_are_within_one_bucket_of_the_exact_ones),
+		cmocka_unit_test(buckets_tile_the_range),
 		cmocka_unit_test(empty_and_single_sample),
 	};
 

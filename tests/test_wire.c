@@ -651,7 +651,7 @@ nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
 	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 8 + 13, 1),
 			 -KR_WIRE_EFIELD);
 	/* unknown node flags; a zero port is refused both ways */
-	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 8 + 12, 0x04),
+	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 8 + 12, 0x08),
 			 -KR_WIRE_EFIELD);
 	{
 		static uint8_t buf[FRAME_CAP];

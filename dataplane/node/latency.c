@@ -1,24 +1,32 @@
 /* kraftd: the latency histogram (include/kraft/latency.h). */
 #include "kraft/latency.h"
 
+/* Values below 2 * KR_LAT_SUB have a bucket each; above, the power of two of the value
+ * picks a group of KR_LAT_SUB buckets and its next KR_LAT_SUB_BITS bits the bucket. */
 static unsigned
 bucket_of(uint64_t ns)
 {
 	unsigned e, b;
 
-	if (ns < 8)
+	if (ns < KR_LAT_SUB)
 		return (unsigned)ns;
-	e = 63u - (unsigned)__builtin_clzll(ns); /* >= 3 */
-	b = e * 8 + (unsigned)((ns >> (e - 3)) & 7);
+	e = 63u - (unsigned)__builtin_clzll(ns); /* >= KR_LAT_SUB_BITS */
+	b = (e - KR_LAT_SUB_BITS + 1) * KR_LAT_SUB +
+	    (unsigned)((ns >> (e - KR_LAT_SUB_BITS)) & (KR_LAT_SUB - 1));
 	return b < KR_LAT_BUCKETS ? b : KR_LAT_BUCKETS - 1;
 }
 
 uint64_t
 kr_latency_bucket_top(unsigned b)
 {
-	unsigned e = b / 8;
+	unsigned shift;
 
-	return e < 3 ? b : ((8ull + (b & 7) + 1) << (e - 3)) - 1;
+	if (b < 2 * KR_LAT_SUB)
+		return b;
+	shift = b / KR_LAT_SUB - 1; /* the group's power of two, less KR_LAT_SUB_BITS */
+	if (b == KR_LAT_BUCKETS - 1)
+		return UINT64_MAX;
+	return ((uint64_t)(KR_LAT_SUB + (b & (KR_LAT_SUB - 1)) + 1) << shift) - 1;
 }
 
 void
