@@ -15,6 +15,7 @@ RUN=$(mktemp -d "${TMPDIR:-/tmp}/kraftd-$NAME.XXXXXX")
 TOP_RUN=$RUN # tests may point RUN at a subdirectory; cleanup removes this one
 PORT=$((20000 + ($$ % 4000) * 10)) # dataplane port; management port + 100
 NODES=3
+NS=kx$$ # namespace prefix (af_xdp); cleanup() needs it from the start
 declare -A PID=()
 declare -A DIR=()
 CLEANUP_EXTRA=${CLEANUP_EXTRA:-}
@@ -54,16 +55,20 @@ for dir in /var/run/dpdk/kraftd-*-*; do
 	kill -0 "$pid" 2>/dev/null || rm -rf "$dir"
 done
 
-if ! "$KRAFTD" --help | grep -q -- --test-crash-cut; then
+# the whole text first: grep -q would stop reading, and with pipefail the writer's SIGPIPE
+# would read as "no"
+case $("$KRAFTD" --help 2>&1) in
+*--test-crash-cut*) ;;
+*)
 	echo "$NAME: $KRAFTD was built without -Dcrash_test=true" >&2
 	[ "${CI:-}" = true ] && exit 1
 	exit 77
-fi
+	;;
+esac
 
 # TRANSPORT=udp (default), memif, or af_xdp: each node in its own network namespace with a
 # veth whose peer joins a bridge in a hub namespace (10.77.0.254, where kraftctl runs).
 TRANSPORT=${TRANSPORT:-udp}
-NS=kx$$ # namespace prefix (af_xdp)
 ip_of() { if [ "$TRANSPORT" = af_xdp ]; then echo "10.77.0.$1"; else echo "127.0.0.$1"; fi; }
 mgmt() { echo "$(ip_of "$1"):$((PORT + 100))"; }
 # kraftctl, run where the management listeners are reachable
