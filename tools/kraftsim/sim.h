@@ -238,6 +238,7 @@ struct operator
 		uint8_t op;
 		struct kr_voter v;
 		int64_t until;
+		uint32_t corr; /* its datagram's, to find it while it waits to be taken */
 	} asked[8];
 	uint32_t n_asked;
 	uint64_t sent, done, refused, unknown;

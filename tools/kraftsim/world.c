@@ -1493,6 +1493,41 @@ op_apply(const struct kr_voter_set *set, uint8_t op, const struct kr_voter *v,
 	}
 }
 
+/* Is the operator's datagram with this correlation id still on its way: in the network, or
+ * queued at a node whose dataplane has not taken it (a paused node or thread holds it for
+ * as long as the pause, and pauses can follow one another: seed 2106383) */
+static bool
+op_datagram_waits(const struct sim *s, uint32_t corr)
+{
+	struct kr_frame_peek p;
+
+	for (uint32_t i = 0; i < s->net_n; i++)
+		if (s->net[i].from == -(SIM_OPERATOR + 1) &&
+		    kr_frame_peek(s->net[i].bytes, s->net[i].len, &p) == 0 &&
+		    p.correlation_id == corr)
+			return true;
+	for (int n = 0; n < s->n; n++) {
+		const struct node *nd = &s->nodes[n];
+
+		for (uint32_t k = 0; k < nd->rx_n; k++) {
+			const struct datagram *d = &nd->rx[(nd->rx_head + k) % SIM_RX_CAP];
+
+			if (d->from == -(SIM_OPERATOR + 1) &&
+			    kr_frame_peek(d->bytes, d->len, &p) == 0 && p.correlation_id == corr)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* May the operator's request i still be taken by some leader? Until the latest a datagram
+ * can arrive, and for as long as it waits anywhere. */
+static bool
+op_asked_live(const struct sim *s, uint32_t i)
+{
+	return s->op.asked[i].until > s->now || op_datagram_waits(s, s->op.asked[i].corr);
+}
+
 /* Does next (made by some change) keep a majority that can vote without nd, and so does
  * what each change the operator asked for lately would make of it? */
 static bool
@@ -1503,7 +1538,7 @@ next_survives(struct sim *s, const struct kr_voter_set *next, const struct node 
 	if ((nd == NULL || sim_in_set(next, nd)) && !set_survives(s, next, nd, strict))
 		return false;
 	for (uint32_t i = 0; i < s->op.n_asked && i < 8; i++)
-		if (s->op.asked[i].until > s->now &&
+		if (op_asked_live(s, i) &&
 		    op_apply(next, s->op.asked[i].op, &s->op.asked[i].v, &after) &&
 		    (nd == NULL || sim_in_set(&after, nd)) && !set_survives(s, &after, nd, strict))
 			return false;
@@ -1608,7 +1643,8 @@ op_send(struct sim *s, struct operator* op)
 		.op = op->op,
 		.v = op->v,
 		.until = s->now + 2 * (s->pf.late_us + s->pf.delay_us + s->pf.jitter_us) +
-			 op->patience_us};
+			 op->patience_us,
+		.corr = op->corr};
 	sim_trace(s, TR_VOTERS_SEND, op->target, op->op, op->v.id, op->corr, 0);
 	net_send(s, -(SIM_OPERATOR + 1), (uint64_t)op->target, buf, (size_t)len);
 }
@@ -1735,7 +1771,7 @@ sets_survive(struct sim *s, const struct node *nd)
 	/* and what the changes the operator asked for lately can still make (struct
 	 * operator) */
 	for (uint32_t i = 0; i < s->op.n_asked && i < 8; i++)
-		if (s->op.asked[i].until > s->now &&
+		if (op_asked_live(s, i) &&
 		    !op_survives(s, s->op.asked[i].op, &s->op.asked[i].v, nd, true))
 			return false;
 	return true;
