@@ -31,6 +31,7 @@ NODES=1
 cluster_init 1 kraftd.durability=memory kraftd.dataplane.idle=shared
 start 1
 leader 15 >/dev/null || fail "no leader over memif"
+log "memif: node 1 leads"
 # shellcheck disable=SC2086
 "$FLOOR" echo --local 127.0.0.50:$((PORT + 7)) -- -l 0 $EAL --file-prefix "$EAL_PREFIX-echo" \
 	--vdev "net_memif0,role=server,socket=$RUN/echo.sock,socket-abstract=no,mac=02:00:00:00:50:00" \
@@ -42,6 +43,7 @@ timeout 120 "$FLOOR" ping --raw 127.0.0.50:$((PORT + 7)) --kraftd "$(ip_of 1):$P
 	--vdev "net_memif0,role=client,socket=$RUN/echo.sock,socket-abstract=no,mac=02:00:00:00:00:50" \
 	--vdev "net_memif1,role=client,socket=$RUN/mb-1.sock,socket-abstract=no,mac=02:00:00:00:00:01" \
 	>"$RUN/memif.out" 2>&1 || fail "kraftfloor ping over memif: $(tail -3 "$RUN/memif.out")"
+grep -h "waiting" "$RUN/memif.out" "$RUN/echo.log" 2>/dev/null | sed 's/^/  /'
 check "$RUN/memif.out" DPDK
 kill "${PID[echo]}"
 wait "${PID[echo]}" 2>/dev/null

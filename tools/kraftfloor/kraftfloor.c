@@ -184,8 +184,14 @@ dpdk_start(int argc, char **argv, uint16_t local_port)
 					   NULL) != 0)
 			die("port %u: cannot configure", pid);
 		for (int t = 0; t < 50 && rc != 0; t++) /* a memif client waits for its server */
-			if ((rc = rte_eth_dev_start(pid)) != 0)
+			if ((rc = rte_eth_dev_start(pid)) != 0) {
+				if (t == 5)
+					fprintf(stderr,
+						"kraftfloor: port %u: waiting to start (a "
+						"memif server not up yet?)\n",
+						pid);
 				usleep(200000);
+			}
 		if (rc != 0)
 			die("port %u: cannot start (a memif peer missing?)", pid);
 		rte_eth_promiscuous_enable(pid);
@@ -205,6 +211,9 @@ dpdk_start(int argc, char **argv, uint16_t local_port)
 
 		for (int t = 0; t < 100 && !link.link_status; t++) {
 			rte_eth_link_get_nowait(ports[i].id, &link);
+			if (!link.link_status && t == 10)
+				fprintf(stderr, "kraftfloor: port %u: waiting for its link\n",
+					ports[i].id);
 			if (!link.link_status)
 				usleep(100000);
 		}
