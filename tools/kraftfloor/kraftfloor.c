@@ -403,6 +403,30 @@ run_phase(struct target *t, bool dpdk, int count)
 	return (struct phase){kr_latency_quantile(&l, 0.5), kr_latency_quantile(&l, 0.99)};
 }
 
+/* Until 100 round trips in a row come back (MACs learned, caches warm; a link just up may
+ * drop the first datagrams), not timed; within 10 s. */
+static void
+warm_up(struct target *t, bool dpdk)
+{
+	int64_t t0 = now_ns();
+	int in_a_row = 0;
+
+	while (in_a_row < 100 && !stop) {
+		if ((dpdk ? dpdk_once(t) : udp_once(t)) >= 0) {
+			in_a_row++;
+			continue;
+		}
+		in_a_row = 0;
+		if (now_ns() - t0 > 10000000000ll)
+			die("%s: no datagram came back within 10 s (is it running, at %s?)",
+			    t->name, t->name[0] == 'r' ? "--raw" : "--kraftd");
+	}
+	if (now_ns() - t0 > 1000000000ll)
+		fprintf(stderr, "kraftfloor: %s: answering after %.1f s\n", t->name,
+			(double)(now_ns() - t0) / 1e9);
+	lost = 0;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -424,10 +448,8 @@ ping(struct target *raw, struct target *node, bool dpdk, int count, int pairs, b
 	double r50[64], r99[64];
 	struct phase pr[64], pk[64];
 
-	/* a first round trip each, not timed: MACs learned, caches warm */
-	(void)run_phase(raw, dpdk, 100);
-	(void)run_phase(node, dpdk, 100);
-	lost = 0;
+	warm_up(raw, dpdk);
+	warm_up(node, dpdk);
 	for (int i = 0; i < pairs && !stop; i++) {
 		pr[i] = run_phase(raw, dpdk, count);
 		pk[i] = run_phase(node, dpdk, count);
