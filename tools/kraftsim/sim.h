@@ -220,6 +220,10 @@ struct client {
 /* An operator changing the voter set (--voter-changes): one VOTERS_CHANGE at a time to the
  * node it believes leads, as kraftctl add-voter / remove-voter / update-voter would send
  * it; sometimes impatient (a short timeout, then another change). */
+/* requests the operator's fault budget remembers: a slot is reused only once its request
+ * can no longer be taken (seed 2503104: with 8, a request still on its way was forgotten) */
+#define SIM_ASKED 64
+
 struct operator
 {
 	bool on;
@@ -239,7 +243,7 @@ struct operator
 		struct kr_voter v;
 		int64_t until;
 		uint32_t corr; /* its datagram's, to find it while it waits to be taken */
-	} asked[8];
+	} asked[SIM_ASKED];
 	uint32_t n_asked;
 	uint64_t sent, done, refused, unknown;
 	uint64_t removed_leader; /* done: a leader removed itself */

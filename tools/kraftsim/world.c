@@ -1525,7 +1525,8 @@ op_datagram_waits(const struct sim *s, uint32_t corr)
 static bool
 op_asked_live(const struct sim *s, uint32_t i)
 {
-	return s->op.asked[i].until > s->now || op_datagram_waits(s, s->op.asked[i].corr);
+	return s->op.asked[i].until != 0 &&
+	       (s->op.asked[i].until > s->now || op_datagram_waits(s, s->op.asked[i].corr));
 }
 
 /* Does next (made by some change) keep a majority that can vote without nd, and so does
@@ -1537,7 +1538,7 @@ next_survives(struct sim *s, const struct kr_voter_set *next, const struct node 
 
 	if ((nd == NULL || sim_in_set(next, nd)) && !set_survives(s, next, nd, strict))
 		return false;
-	for (uint32_t i = 0; i < s->op.n_asked && i < 8; i++)
+	for (uint32_t i = 0; i < SIM_ASKED; i++)
 		if (op_asked_live(s, i) &&
 		    op_apply(next, s->op.asked[i].op, &s->op.asked[i].v, &after) &&
 		    (nd == NULL || sim_in_set(&after, nd)) && !set_survives(s, &after, nd, strict))
@@ -1638,8 +1639,13 @@ op_send(struct sim *s, struct operator* op)
 	op->inflight = true;
 	op->timeout_at = s->now + op->patience_us;
 	op->sent++;
-	/* it may be taken until the latest a datagram can arrive, or be answered */
-	op->asked[op->n_asked++ % 8] = (typeof(op->asked[0])){
+	/* it may be taken until the latest a datagram can arrive, or be answered; in a slot
+	 * whose request can no longer be taken (all 64 live: the oldest, never seen) */
+	uint32_t slot = op->n_asked++ % SIM_ASKED;
+
+	for (uint32_t k = 0; k < SIM_ASKED && op_asked_live(s, slot); k++)
+		slot = (slot + 1) % SIM_ASKED;
+	op->asked[slot] = (typeof(op->asked[0])){
 		.op = op->op,
 		.v = op->v,
 		.until = s->now + 2 * (s->pf.late_us + s->pf.delay_us + s->pf.jitter_us) +
@@ -1770,7 +1776,7 @@ sets_survive(struct sim *s, const struct node *nd)
 	}
 	/* and what the changes the operator asked for lately can still make (struct
 	 * operator) */
-	for (uint32_t i = 0; i < s->op.n_asked && i < 8; i++)
+	for (uint32_t i = 0; i < SIM_ASKED; i++)
 		if (op_asked_live(s, i) &&
 		    !op_survives(s, s->op.asked[i].op, &s->op.asked[i].v, nd, true))
 			return false;
