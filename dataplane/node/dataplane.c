@@ -625,13 +625,16 @@ deliver(struct dp *d, const struct kn_rx *rx)
 {
 	struct kn_node *n = d->n;
 	int32_t node = voter_at(d, rx->addr);
+	struct kr_frame_peek p;
 
 	if (node == KR_NODE_NONE)
 		n->dp_stats.rx_foreign_addr++;
 	n->dp_stats.rx_packets++;
-	if (echo_ping(d, rx->data, rx->len, rx->addr) ||
-	    probe_answered(d, rx->data, rx->len, rx->addr) ||
-	    wrong_port(d, rx->data, rx->len, rx->addr))
+	/* the shell's own APIs, before the core: one peek at the header picks them out */
+	if (kr_frame_peek(rx->data, rx->len, &p) == 0 &&
+	    ((p.api == KR_API_PING && echo_ping(d, rx->data, rx->len, rx->addr)) ||
+	     (p.api == KR_API_PING_RESP && probe_answered(d, rx->data, rx->len, rx->addr)) ||
+	     (p.api == KR_API_DESCRIBE_NODES && wrong_port(d, rx->data, rx->len, rx->addr))))
 		return;
 	note_append(d, rx->data, rx->len, rx->addr);
 	kr_repl_on_packet(d->r, rx->data, rx->len, node, rx->addr, d->now, &d->h.out);

@@ -45,6 +45,7 @@
 #include "kraft/port.h"
 #include "kraft/port_dpdk.h"
 #include "kraft/xdp.h"
+#include "tool.h"
 #include "kraft/voters.h"
 #include "kraft/wire.h"
 
@@ -60,18 +61,7 @@ on_signal(int sig)
 	stop = 1;
 }
 
-__attribute__((format(printf, 1, 2), noreturn)) static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "kraftfloor: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	exit(1);
-}
+#define die kr_tool_die
 
 static void
 usage(FILE *f)
@@ -93,14 +83,7 @@ usage(FILE *f)
 		"      port 1 (or 0 if there is one) the node; --local is this end's address.\n");
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
+#define now_ns kr_tool_now_ns
 
 static struct kr_endpoint
 endpoint(const char *opt, const char *s)
@@ -497,6 +480,8 @@ main(int argc, char **argv)
 	int count = 20000, pairs = 5, eal = -1;
 	bool json = false;
 	struct target tr = {.name = "raw"}, tk = {.name = "kraftd"};
+
+	kr_tool_name = "kraftfloor";
 
 	if (cmd == NULL || strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
 		usage(cmd == NULL ? stderr : stdout);
