@@ -139,7 +139,6 @@ relay(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame_hdr *
 	memcpy(c->mmsg.bytes, buf, len);
 	if (!kn_ring_try_push(n->mreq, &c->mmsg, sizeof(c->mmsg), &n->ctl_stats.ring_full_mgmt))
 		n->ctl_stats.mgmt_dropped++;
-	kn_wake(n->dp_wake, &n->dp_sleeping);
 }
 
 void
@@ -150,9 +149,16 @@ kn_mgmt_requests(struct ctl *c)
 	socklen_t fl = sizeof(from);
 	struct kr_frame f;
 	ssize_t len;
+	int taken;
+	bool relayed = false;
 
-	while ((len = recvfrom(n->mgmt_fd, c->buf, sizeof(c->buf), MSG_DONTWAIT,
-			       (struct sockaddr *)&from, &fl)) >= 0) {
+	/* bounded (KN_MGMT_BATCH): what is left waits in the socket for the next pass, after
+	 * the events and timers; the dataplane is woken once per pass */
+	for (taken = 0; taken < KN_MGMT_BATCH; taken++) {
+		len = recvfrom(n->mgmt_fd, c->buf, sizeof(c->buf), MSG_DONTWAIT,
+			       (struct sockaddr *)&from, &fl);
+		if (len < 0)
+			break;
 		fl = sizeof(from);
 		n->ctl_stats.mgmt_requests++;
 		if (kr_frame_decode(&n->wire, c->buf, (size_t)len, &f) != 0) {
@@ -180,12 +186,15 @@ kn_mgmt_requests(struct ctl *c)
 		case KR_API_READ:
 		case KR_API_DESCRIBE_QUORUM:
 			relay(c, &from, &f.hdr, c->buf, (uint32_t)len);
+			relayed = true;
 			break;
 		default:
 			n->ctl_stats.mgmt_dropped++;
 			break;
 		}
 	}
+	if (relayed)
+		kn_wake(n->dp_wake, &n->dp_sleeping);
 }
 
 void
@@ -193,7 +202,10 @@ kn_mgmt_answers(struct ctl *c)
 {
 	struct kn_node *n = c->n;
 
-	while (rte_ring_sc_dequeue_elem(n->mresp, &c->mmsg, sizeof(c->mmsg)) == 0) {
+	/* bounded like the requests: a dataplane refilling mresp cannot hold this loop */
+	for (int i = 0; i < 2 * KN_MGMT_BATCH &&
+			rte_ring_sc_dequeue_elem(n->mresp, &c->mmsg, sizeof(c->mmsg)) == 0;
+	     i++) {
 		uint32_t slot = (uint32_t)(c->mmsg.addr & 0xff);
 		uint32_t gen = (uint32_t)(c->mmsg.addr >> 8);
 

@@ -674,7 +674,13 @@ poll_inputs(struct dp *d)
 		flush_done(d);
 		work = true;
 	}
-	while (rte_ring_sc_dequeue_elem(n->mreq, &d->mmsg, sizeof(d->mmsg)) == 0) {
+	/* bounded (KN_MGMT_BATCH), so a management flood cannot keep the ports unread, and
+	 * under the same backpressure as a burst from a port (below): an append can raise
+	 * events, and a push on a full event ring would wait on the control thread */
+	for (int m = 0; m < KN_MGMT_BATCH &&
+			kn_ring_free(n->event) >= KN_MGMT_BATCH * EVENTS_PER_DATAGRAM * 2 &&
+			rte_ring_sc_dequeue_elem(n->mreq, &d->mmsg, sizeof(d->mmsg)) == 0;
+	     m++) {
 		work = true;
 		if (probe_start(d, &d->mmsg))
 			continue;

@@ -47,6 +47,11 @@ struct rte_ring;
 /* Addresses of kraftctl clients on the management listener, as the dataplane sees them:
  * this bit, a generation and a slot in the control thread's client table. */
 #define KN_MGMT_ADDR_BIT (1ull << 63)
+/* Management work is best effort and must never starve the protocol: each pass of the
+ * control loop reads at most this many datagrams from the management listener, and each
+ * pass of the dataplane loop takes at most this many requests from mreq. A flood then
+ * costs requests (dropped, counted), never a Fetch answer or a vote. */
+#define KN_MGMT_BATCH 32
 /* A shell command on the cmd ring, not the core's: a neighbour from the kernel's table
  * (node: the IPv4 address, frame[0..5]: the MAC). */
 #define KN_CMD_NEIGHBOUR 200
