@@ -57,6 +57,63 @@ def main():
               f"{r['records_per_s']} | {f(g(r, 'commit_us', 'p50'))} | "
               f"{f(g(r, 'commit_us', 'p99'))} |")
 
+    fl = [r for r in kr if r["run"] == "floor"]
+    if fl:
+        print("\n### The raw floor (kraftfloor: a bare echo and a bare client, 1-voter node)\n")
+        print("Round trips one at a time; phases against the bare echo (raw, no kraftd code) "
+              "and against the node's PING (kraftd's ports and dataplane, no replication) "
+              "alternate, 5 pairs; ratios are kraftd / raw of each pair: median (spread).\n")
+        print("| transport | raw p50 us | kraftd PING p50 us | ratio p50 | ratio p99 | lost |")
+        print("|---|---|---|---|---|---|")
+        for r in fl:
+            a, b = r.get("ratioP50", {}), r.get("ratioP99", {})
+            print(f"| {r['transport']} | {f(r.get('rawP50Ns', 0) / 1e3, 2)} | "
+                  f"{f(r.get('kraftdP50Ns', 0) / 1e3, 2)} | {f(a.get('median'), 2)} "
+                  f"({f(a.get('min'), 2)}-{f(a.get('max'), 2)}) | {f(b.get('median'), 2)} "
+                  f"({f(b.get('min'), 2)}-{f(b.get('max'), 2)}) | {r.get('lost')} |")
+
+    st = [r for r in kr if r["run"] == "stages" and r.get("stages_ns")]
+    if st:
+        print("\n### Where the leader's time goes (telemetry /kraft/stages over the latency run)\n")
+        print("Per stage, ns: rx (a port's rx call that returned datagrams), core "
+              "(kr_repl_on_packet: decode, checks, log append, HW), actions (encode, seal, tx "
+              "buffers, events), ping_echo (a PING answered by the shell), tx (the ports' "
+              "flush), pass (a loop pass that did work), sleep (the idle mode's yield or "
+              "sleep).\n")
+        print("| transport | durability | voters | stage | count | p50 | p99 | p99.9 | max |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in st:
+            for name, h in r["stages_ns"].items():
+                if isinstance(h, dict) and h.get("count"):
+                    print(f"| {r['transport']} | {r['durability']} | {r['voters']} | {name} | "
+                          f"{h['count']} | {h['p50']} | {h['p99']} | {h['p99_9']} | {h['max']} |")
+
+    sc = [r for r in kr if r["run"] == "stage-cost"]
+    if sc:
+        print("\n### The stage timing's own cost (memif, 1 voter, memory; off and on alternating)\n")
+        print("| pair | commit p50 off us | on | p99 off | on | ping p50 off | on |")
+        print("|---|---|---|---|---|---|---|")
+        pairs = {}
+        for r in sc:
+            pairs.setdefault(r["pair"], {})[r["stages"]] = r
+        r50, r99 = [], []
+        for k in sorted(pairs):
+            off, on = pairs[k].get("off", {}), pairs[k].get("on", {})
+            c = [g(off, "commit_us", "p50"), g(on, "commit_us", "p50"),
+                 g(off, "commit_us", "p99"), g(on, "commit_us", "p99"),
+                 g(off, "ping_leader_us", "p50"), g(on, "ping_leader_us", "p50")]
+            if c[0] and c[1]:
+                r50.append(c[1] / c[0])
+            if c[2] and c[3]:
+                r99.append(c[3] / c[2])
+            print(f"| {k} | " + " | ".join(f(x, 2) for x in c) + " |")
+        if r50:
+            r50.sort()
+            r99.sort()
+            print(f"\nCommit on / off: p50 median {r50[len(r50) // 2]:.3f}x "
+                  f"(spread {r50[0]:.3f}-{r50[-1]:.3f}), p99 median "
+                  f"{r99[len(r99) // 2]:.3f}x (spread {r99[0]:.3f}-{r99[-1]:.3f}).")
+
     fo = [r for r in kr if r["run"] == "failover"]
     if fo:
         print("\n### Failover (memif, 3 voters, memory; kill -9 of the leader under load, one "

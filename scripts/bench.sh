@@ -4,6 +4,11 @@
 #   latency     closed loop, one append in flight, PINGs interleaved (the floor of both
 #               legs, same run); the leader's own commit histogram (DPDK telemetry)
 #   throughput  closed loop, 32 appends in flight of 16 records each, 2 s
+#   stages      DPDK: the leader's stage histograms (telemetry /kraft/stages) over the
+#               latency run
+# then the floor: per transport, a 1-voter node and kraftfloor (scripts/cluster.sh floor):
+# 5 pairs of raw echo and kraftd PING phases; then the cost of the stage timing itself:
+# memif, 1 voter, 5 pairs of latency runs with it off and on;
 # then failover: memif, 3 voters, memory, kraftbench --failover (kill -9 of the leader
 # mid-run) at fetch timeouts of 200, 50 and 20 ms (election timeout half of it), three
 # kills each; then the peer: a 3-node etcd (Debian's etcd-server) in the AF_XDP cluster's namespaces,
@@ -32,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--records) RECORDS=$2; shift 2 ;;
 	--no-etcd) ETCD=0; shift ;;
 	--out) OUT=$2; shift 2 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
 done
@@ -70,13 +75,17 @@ xs.sort(); print(round(xs[len(xs) // 2] * 1e6, 1))
 EOF
 }
 
+# a telemetry command to node ID (DPDK nodes), its answer's object as JSON, or {}
+tel() { # ID COMMAND
+	echo "$2" | timeout 10 dpdk-telemetry.py -f "$KRAFTD_NS-$1" 2>/dev/null |
+		python3 -c 'import json,sys
+try: print(json.dumps(list(json.load(sys.stdin).values())[0]))
+except Exception: print("{}")'
+}
+
 # the leader's own commit histogram (DPDK nodes: telemetry), as JSON, or {}
 leader_stats() {
-	local l=$1
-	echo /kraft/stats | timeout 10 dpdk-telemetry.py -f "$KRAFTD_NS-$l" 2>/dev/null |
-		python3 -c 'import json,sys
-try: print(json.dumps(json.load(sys.stdin)["/kraft/stats"]["commit_latency_ns"]))
-except Exception: print("{}")'
+	tel "$1" /kraft/stats | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin).get("commit_latency_ns", {})))'
 }
 
 # one kraftbench run, retried once if an election spoiled it (exit 4)
@@ -112,11 +121,15 @@ for t in $TRANSPORTS; do
 			cfg="{\"transport\": \"$t\", \"durability\": \"$d\", \"voters\": $v, \"idle\": \"$idle\", \"fsync_p50_us\": $fs"
 			n=$RECORDS
 			[ "$d" = disk ] && n=$((RECORDS / 2))
+			l=$("$CL" leader 2>/dev/null)
+			[ "$t" != udp ] && [ -n "$l" ] && tel "$l" /kraft/stages,reset >/dev/null
 			if kb "$cfg, \"run\": \"latency\"}" --records "$n" --ping; then
-				l=$("$CL" leader 2>/dev/null)
-				if [ "$t" != udp ] && [ -n "$l" ]; then
-					echo "{\"leader_commit_ns\": $(leader_stats "$l")}" |
+				l2=$("$CL" leader 2>/dev/null)
+				if [ "$t" != udp ] && [ -n "$l2" ]; then
+					echo "{\"leader_commit_ns\": $(leader_stats "$l2")}" |
 						tag "$cfg, \"run\": \"leader\"}" >>"$RES"
+					[ "$l2" = "$l" ] && echo "{\"stages_ns\": $(tel "$l" /kraft/stages)}" |
+						tag "$cfg, \"run\": \"stages\"}" >>"$RES"
 				fi
 			fi
 			kb "$cfg, \"run\": \"throughput\"}" --duration 2 --inflight 32 --batch 16 --warmup 1000
@@ -124,6 +137,39 @@ for t in $TRANSPORTS; do
 		done
 	done
 done
+
+for t in $TRANSPORTS; do
+	echo "bench: the floor over $t: kraftfloor against a 1-voter node"
+	"$CL" up --nodes 1 --transport "$t" --durability memory >"$OUT/up.log" 2>&1 || {
+		echo "bench: the cluster did not come up: $(tail -3 "$OUT/up.log")" >&2
+		"$CL" down >/dev/null 2>&1
+		continue
+	}
+	if out=$("$CL" floor --pairs 5 --count 20000 --json 2>"$OUT/last.err"); then
+		echo "$out" | tag "{\"transport\": \"$t\", \"voters\": 1, \"run\": \"floor\"}" >>"$RES"
+	else
+		echo "bench: kraftfloor failed: $(tail -2 "$OUT/last.err")" >&2
+	fi
+	"$CL" down >/dev/null 2>&1
+done
+
+# the stage timing's own cost: the same latency run with it off and on, alternating
+case " $TRANSPORTS " in *" memif "*)
+	echo "bench: the cost of the stage timing (memif, 1 voter, memory)"
+	if "$CL" up --nodes 1 --transport memif --durability memory >"$OUT/up.log" 2>&1 && "$CL" leader >/dev/null; then
+		for k in 1 2 3 4 5; do
+			for st in off on; do
+				tel 1 "/kraft/stages,$st" >/dev/null
+				kb "{\"transport\": \"memif\", \"durability\": \"memory\", \"voters\": 1, \"run\": \"stage-cost\", \"stages\": \"$st\", \"pair\": $k}" \
+					--records "$RECORDS" --ping
+			done
+		done
+	else
+		echo "bench: the cluster did not come up: $(tail -3 "$OUT/up.log")" >&2
+	fi
+	"$CL" down >/dev/null 2>&1
+	;;
+esac
 
 FAILOVER_TIMEOUTS=${FAILOVER_TIMEOUTS:-200 50 20}
 for ft in $FAILOVER_TIMEOUTS; do

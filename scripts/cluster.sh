@@ -8,6 +8,7 @@
 #   scripts/cluster.sh partition ID [ID...] | oneway FROM TO | drop PERCENT | linkdown ID | heal
 #   scripts/cluster.sh netem ID|all [drop=P] [dup=P] [delay=P] [delay_us=MAX]
 #   scripts/cluster.sh bench [--kernel-udp] [kraftbench options]
+#   scripts/cluster.sh floor [--node ID] [kraftfloor ping options: --pairs P --count N --json]
 # udp: nodes on 127.0.0.1..N. memif: DPDK over a full mesh of memif links. af_xdp: DPDK over
 # a veth per node, each node in its own network namespace (kc-ID), the veths bridged in a
 # hub namespace (kc-hub, 10.77.0.254) where kraftctl runs. On 2 cores the dataplanes poll
@@ -20,7 +21,8 @@
 # moves them to n*.log.prev) unless --purge; restart waits for the old process to exit.
 # bench runs kraftbench against the cluster: over DPDK for memif and af_xdp (its own memif
 # links, or its own veth kvb in namespace kc-b, 10.77.0.100), kernel UDP for udp (or with
-# --kernel-udp, from the hub namespace).
+# --kernel-udp, from the hub namespace). floor runs kraftfloor: a bare echo beside the
+# nodes, its round trip against node ID's PING (default the leader's), phases alternating.
 # partition isolates nodes, oneway drops one direction, drop loses a share of datagrams at
 # random: nftables rules on the data port (udp: loopback input; af_xdp: the hub bridge);
 # linkdown takes a node's veth down (af_xdp); netem sets the port fault layer of a test
@@ -46,7 +48,7 @@ die() {
 	exit 1
 }
 usage() {
-	sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 load() {
@@ -228,6 +230,7 @@ cmd_down() {
 	if [ "$TRANSPORT" = af_xdp ]; then
 		for i in $(seq 1 "$NODES"); do ip netns del "$NS-$i" 2>/dev/null; done
 		ip netns del $NS-b 2>/dev/null
+		ip netns del $NS-e 2>/dev/null
 		ip netns del $NS-hub 2>/dev/null
 	fi
 	rm -rf /var/run/dpdk/"$NS"-*
@@ -352,9 +355,79 @@ cmd_bench() {
 	fi
 }
 
+# The raw floor beside a node's PING (tools/kraftfloor): a bare echo on a link of its own
+# (udp: 127.0.0.50; memif: socket echo.sock; af_xdp: veth kve in namespace NS-e,
+# 10.77.0.50, bridged like the nodes') and the bare client alternating phases against it
+# and against node ID (default: the leader), from where kraftbench runs. The echo shares
+# the node's core and sleeps while idle; the client polls on core 1.
+cmd_floor() {
+	load
+	local fl=$BUILD/tools/kraftfloor/kraftfloor opts=() id="" ep epid rc core
+	local eal="--no-huge -m 256 --no-shconf --no-pci --no-telemetry --log-level=lib.eal:error"
+	local xdp=$BUILD/dataplane/port/kraftd_xdp.bpf.o echo_at=127.0.0.50:$((PORT + 7))
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--node) id=${2:?--node ID}; shift ;;
+		*) opts+=("$1") ;;
+		esac
+		shift
+	done
+	[ -x "$fl" ] || die "no $fl"
+	[ -n "$id" ] || id=$(cmd_leader) || die "floor: no leader"
+	alive "$id" || die "floor: node $id is not running"
+	ep=$(ip_of "$id"):$PORT
+	core=$(((id - 1) % 2))
+	case $TRANSPORT in
+	udp)
+		"$fl" echo --udp "$echo_at" >"$RUN/echo.log" 2>&1 &
+		epid=$!
+		"$fl" ping --raw "$echo_at" --kraftd "$ep" "${opts[@]}"
+		rc=$?
+		;;
+	memif)
+		# shellcheck disable=SC2086
+		"$fl" echo --local "$echo_at" -- -l $core $eal --file-prefix "$EAL_PREFIX-echo" \
+			--vdev "net_memif0,role=server,socket=$RUN/echo.sock,socket-abstract=no,mac=02:00:00:00:50:00" \
+			>"$RUN/echo.log" 2>&1 &
+		epid=$!
+		# shellcheck disable=SC2086
+		"$fl" ping --raw "$echo_at" --kraftd "$ep" --local 127.0.0.100:9400 "${opts[@]}" \
+			-- -l 1 $eal --file-prefix "$EAL_PREFIX-floor" \
+			--vdev "net_memif0,role=client,socket=$RUN/echo.sock,socket-abstract=no,mac=02:00:00:00:00:50" \
+			--vdev "net_memif1,role=client,socket=$RUN/mb-$id.sock,socket-abstract=no,mac=02:00:00:00:00:0$id"
+		rc=$?
+		;;
+	af_xdp)
+		echo_at=10.77.0.50:$((PORT + 7))
+		if ! ip netns list | grep -q "^$NS-e\b"; then
+			ip netns add $NS-e &&
+				ip link add kve netns $NS-e type veth peer name kbe netns $NS-hub &&
+				ip -n $NS-hub link set kbe master br0 && ip -n $NS-hub link set kbe up &&
+				ip -n $NS-e addr add 10.77.0.50/24 dev kve && ip -n $NS-e link set kve up &&
+				ip -n $NS-e link set lo up || die "floor: the echo's namespace"
+		fi
+		# shellcheck disable=SC2086
+		ip netns exec $NS-e "$fl" echo --local "$echo_at" -- -l $core $eal \
+			--file-prefix "$EAL_PREFIX-echo" --vdev "net_af_xdp0,iface=kve,xdp_prog=$xdp" \
+			>"$RUN/echo.log" 2>&1 &
+		epid=$!
+		# shellcheck disable=SC2086
+		ip netns exec $NS-b "$fl" ping --raw "$echo_at" --kraftd "$ep" --local 10.77.0.100:9400 \
+			"${opts[@]}" -- -l 1 $eal --file-prefix "$EAL_PREFIX-floor" \
+			--vdev "net_af_xdp0,iface=kvb,xdp_prog=$xdp"
+		rc=$?
+		;;
+	esac
+	kill "$epid" 2>/dev/null
+	wait "$epid" 2>/dev/null
+	rm -f "$RUN/echo.sock" "$RUN/echo.log"
+	return $rc
+}
+
 case ${1:-} in
 up) shift; cmd_up "$@" ;;
 bench) shift; cmd_bench "$@" ;;
+floor) shift; cmd_floor "$@" ;;
 down)
 	[ -z "${2:-}" ] || [ "$2" = --purge ] || usage
 	if [ ! -f "$STATE" ] && [ "${2:-}" = --purge ]; then # logs kept by an earlier down

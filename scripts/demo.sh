@@ -3,7 +3,7 @@
 # it needs (packages, hugepages), builds, starts a 3-node cluster whose dataplanes run on
 # DPDK over AF_XDP (a network namespace per node, kraftd's XDP program on each veth),
 # runs kraftbench on a DPDK port of its own (commit latency beside the ping floor of both
-# legs, throughput), kills the leader under load and measures the failover gap, restarts
+# legs, throughput), kraftfloor (the raw transport's round trip beside the leader's), kills the leader under load and measures the failover gap, restarts
 # the node, checks that every acknowledged record is readable from every node, prints a
 # report, writes a latency plot (PNG) and tears down. Results stay in
 # /tmp/kraftd-demo-results (or $KRAFTD_DEMO_OUT).
@@ -59,6 +59,14 @@ say "commit latency beside the floor: 5000 appends one at a time, a PING after e
 $C bench --records 5000 --ping --json --histogram "$OUT/latency.txt" >"$OUT/latency.json" ||
 	{ echo "demo: kraftbench failed"; exit 1; }
 j "$OUT/latency.json" '"commit us: p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f | ping leader us: p50 %.1f p99 %.1f | ping follower us: p50 %.1f | commit/ping p50 %.2fx p99 %.2fx" % (b["commit_us"]["p50"], b["commit_us"]["p90"], b["commit_us"]["p99"], b["commit_us"]["p99_9"], b["ping_leader_us"]["p50"], b["ping_leader_us"]["p99"], b["ping_follower_us"]["p50"], b["ratio_p50"], b["ratio_p99"])'
+
+say "the raw floor: kraftfloor's bare echo beside the leader's PING, 5 pairs of 5000 round trips"
+if $C floor --pairs 5 --count 5000 --json >"$OUT/floor.json" 2>"$OUT/floor.err"; then
+	j "$OUT/floor.json" '"raw round trip p50 %.2f us, kraftd PING p50 %.2f us: %.2fx (spread %.2f-%.2f), p99 %.2fx; %d lost" % (b["rawP50Ns"] / 1e3, b["kraftdP50Ns"] / 1e3, b["ratioP50"]["median"], b["ratioP50"]["min"], b["ratioP50"]["max"], b["ratioP99"]["median"], b["lost"])'
+else
+	echo "demo: kraftfloor failed (the report goes on without the floor): $(tail -2 "$OUT/floor.err")"
+	rm -f "$OUT/floor.json"
+fi
 
 say "throughput: 300000 records, 32 appends in flight of 16 records"
 $C bench --records 300000 --inflight 32 --batch 16 --json >"$OUT/throughput.json" ||
@@ -123,6 +131,13 @@ print(f"commit p50 {c['p50']:.1f} us = {lat['ratio_p50']:.2f}x the ping floor "
       f"p99.9 {c['p99_9']:.1f} us")
 print(f"throughput {tp['records_per_s']} records/s of 64 bytes ({tp['commits_per_s']} appends/s "
       f"of 16, 32 in flight)")
+try:
+    fl = json.load(open(f"{out}/floor.json"))
+    print(f"the leader's PING = {fl['ratioP50']['median']:.2f}x the raw {transport} round trip "
+          f"({fl['kraftdP50Ns'] / 1e3:.2f} us against {fl['rawP50Ns'] / 1e3:.2f} us, median of "
+          f"{fl['pairs']} alternating pairs)")
+except (OSError, ValueError, KeyError):
+    print("raw floor: not measured (kraftfloor failed)")
 f = fo["failover"]
 print(f"failover gap {f['gap_ms']:.1f} ms = {f['gap_over_fetch_timeout']:.2f}x the fetch "
       f"timeout ({f['fetch_timeout_ms']:.0f} ms)")

@@ -1221,6 +1221,37 @@ memory_mode_counts_every_append_as_durable_and_writes_no_file(void **state)
 	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), -EINVAL);
 }
 
+/* kr_log_prefault writes only never-written pages past the end, within the buffer (ASan
+ * sees any byte past it), at most max_pages per call, and changes no record. */
+static void
+prefault_touches_pages_ahead_once_and_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config c = {
+		.durability = KR_LOG_MEMORY,
+		.segment_bytes = 64u << 10,
+		.memory_bytes_max = 1ull << 30,
+	};
+	char err[128];
+	unsigned total = 0, n;
+
+	kr_log_close(f->log);
+	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), 0);
+	assert_int_equal(kr_log_prefault(f->log, 16384, 100), 0); /* no segment yet */
+	append(f->log, 1, 3, 100);
+	/* 16 KiB past an end inside the first page: the 4 pages after it */
+	assert_int_equal(kr_log_prefault(f->log, 16384, 2), 2);
+	assert_int_equal(kr_log_prefault(f->log, 16384, 100), 2);
+	assert_int_equal(kr_log_prefault(f->log, 16384, 100), 0); /* once only */
+	/* asked far past the buffer: stops at its end (64 KiB: 16 pages, 5 done) */
+	while ((n = kr_log_prefault(f->log, 1u << 30, 3)) > 0)
+		total += n;
+	assert_int_equal(total, 16 - 5);
+	for (int i = 0; i < 20; i++)
+		append(f->log, 1, 3, 1000);
+	assert_int_equal(read_all_from(f->log, 0), 63);
+}
+
 /* A client's append whose record value is a valid batch image with base offset 2^40:
  * (the batch recovery must never take for log data) built by the log's own code. */
 static uint32_t
@@ -1435,6 +1466,7 @@ main(void)
 		LOG_TEST(read_only_open_reports_and_changes_nothing),
 		LOG_TEST(append_refuses_gaps_old_epochs_damage_and_the_memory_cap),
 		LOG_TEST(memory_mode_counts_every_append_as_durable_and_writes_no_file),
+		LOG_TEST(prefault_touches_pages_ahead_once_and_changes_nothing),
 		LOG_TEST(a_batch_image_in_a_record_value_never_sets_the_repair_target),
 		LOG_TEST(the_flushed_bound_caps_the_repair_target),
 #undef LOG_TEST

@@ -28,6 +28,9 @@
 /* A voter change that names an endpoint waits this long for the endpoint to answer a PING
  * from this dataplane (probe_start) */
 #define PROBE_US 500000
+/* An idle pass writes one page of the log's buffer ahead of its end, up to this far
+ * ahead (kr_log_prefault): appends then land on pages already there */
+#define PREFAULT_BYTES (256u << 10)
 
 struct dp {
 	struct kn_node *n;
@@ -52,6 +55,9 @@ struct dp {
 		int64_t t_ns;
 	} waiting[1024];
 	struct kr_latency latency;
+	/* stage costs (enum kn_stage); timing is on for this pass (kn_node.stage_on) */
+	struct kr_latency stage[KN_STAGES];
+	bool timing;
 	struct kn_faults *faults; /* test builds: the port fault layer */
 	bool faults_on;		  /* ... set: received datagrams go through it */
 	/* the voter change held while its endpoint is PINGed (probe_start) */
@@ -72,6 +78,45 @@ waiting_slot(uint64_t addr, uint32_t corr)
 	uint64_t h = (addr ^ ((uint64_t)corr << 20)) * 0x9E3779B97F4A7C15ull;
 
 	return (unsigned)(h >> 54); /* 10 bits */
+}
+
+/* ---- stage costs (telemetry /kraft/stages) ---- */
+
+/* A timestamp for a stage's start, or 0 while timing is off. */
+static inline int64_t
+stage_t(const struct dp *d)
+{
+	return d->timing ? kn_now_ns() : 0;
+}
+
+/* The stage that began at t0 ends now; returns now (the next stage's start). */
+static inline int64_t
+stage_end(struct dp *d, enum kn_stage s, int64_t t0)
+{
+	int64_t t;
+
+	if (!d->timing)
+		return 0;
+	t = kn_now_ns();
+	kr_latency_add(&d->stage[s], (uint64_t)(t - t0));
+	return t;
+}
+
+/* Once per pass: telemetry's switch, and its request for a copy (or a copy and reset). */
+static void
+stage_serve(struct dp *d)
+{
+	struct kn_node *n = d->n;
+	uint32_t req = atomic_load_explicit(&n->stage_req, memory_order_acquire);
+
+	d->timing = atomic_load_explicit(&n->stage_on, memory_order_relaxed);
+	if (req == 0)
+		return;
+	memcpy(n->stage_snap, d->stage, sizeof(d->stage));
+	if (req == KN_STAGE_REQ_RESET)
+		memset(d->stage, 0, sizeof(d->stage));
+	atomic_store_explicit(&n->stage_req, 0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&n->stage_done, 1, memory_order_release);
 }
 
 /* A client's Append arrives: note when (a peek at the header; the core decodes it). */
@@ -626,19 +671,27 @@ deliver(struct dp *d, const struct kn_rx *rx)
 	struct kn_node *n = d->n;
 	int32_t node = voter_at(d, rx->addr);
 	struct kr_frame_peek p;
+	int64_t t;
 
 	if (node == KR_NODE_NONE)
 		n->dp_stats.rx_foreign_addr++;
 	n->dp_stats.rx_packets++;
 	/* the shell's own APIs, before the core: one peek at the header picks them out */
-	if (kr_frame_peek(rx->data, rx->len, &p) == 0 &&
-	    ((p.api == KR_API_PING && echo_ping(d, rx->data, rx->len, rx->addr)) ||
-	     (p.api == KR_API_PING_RESP && probe_answered(d, rx->data, rx->len, rx->addr)) ||
-	     (p.api == KR_API_DESCRIBE_NODES && wrong_port(d, rx->data, rx->len, rx->addr))))
-		return;
+	t = stage_t(d);
+	if (kr_frame_peek(rx->data, rx->len, &p) == 0) {
+		if (p.api == KR_API_PING && echo_ping(d, rx->data, rx->len, rx->addr)) {
+			stage_end(d, KN_STAGE_ECHO, t);
+			return;
+		}
+		if ((p.api == KR_API_PING_RESP && probe_answered(d, rx->data, rx->len, rx->addr)) ||
+		    (p.api == KR_API_DESCRIBE_NODES && wrong_port(d, rx->data, rx->len, rx->addr)))
+			return;
+	}
 	note_append(d, rx->data, rx->len, rx->addr);
 	kr_repl_on_packet(d->r, rx->data, rx->len, node, rx->addr, d->now, &d->h.out);
+	t = stage_end(d, KN_STAGE_CORE, t);
 	actions(d); /* before the buffer goes: actions may view it */
+	stage_end(d, KN_STAGE_ACTIONS, t);
 }
 
 static bool
@@ -647,6 +700,7 @@ poll_inputs(struct dp *d)
 	struct kn_node *n = d->n;
 	struct kr_cmd cmd;
 	bool work = false;
+	int64_t t;
 	int k;
 
 	while (rte_ring_sc_dequeue_elem(n->cmd, &cmd, sizeof(cmd)) == 0) {
@@ -684,10 +738,13 @@ poll_inputs(struct dp *d)
 		work = true;
 		if (probe_start(d, &d->mmsg))
 			continue;
+		t = stage_t(d);
 		note_append(d, d->mmsg.bytes, d->mmsg.len, d->mmsg.addr);
 		kr_repl_on_packet(d->r, d->mmsg.bytes, d->mmsg.len, KR_NODE_NONE, d->mmsg.addr,
 				  d->now, &d->h.out);
+		t = stage_end(d, KN_STAGE_CORE, t);
 		actions(d);
+		stage_end(d, KN_STAGE_ACTIONS, t);
 	}
 	for (unsigned p = 0; p < n->n_ports; p++) {
 		struct kn_port *port = n->ports[p];
@@ -700,7 +757,10 @@ poll_inputs(struct dp *d)
 			n->dp_stats.rx_deferred++;
 			break;
 		}
+		t = stage_t(d);
 		k = port->rx(port, d->rx, KN_RX_BURST);
+		if (k > 0)
+			stage_end(d, KN_STAGE_RX, t);
 		for (int i = 0; i < k; i++) {
 			int copies = 1;
 
@@ -743,8 +803,12 @@ idle(struct dp *d)
 		return;
 	if (d->now - d->last_work < n->cfg.idle_spin_us) {
 		/* idle, not per packet: a poller sharing the core gets it now */
-		if (n->cfg.idle == KR_IDLE_SHARED)
+		if (n->cfg.idle == KR_IDLE_SHARED) {
+			int64_t t = stage_t(d);
+
 			sched_yield();
+			stage_end(d, KN_STAGE_SLEEP, t);
+		}
 		return;
 	}
 	/* A kernel socket wakes the sleeper as soon as a datagram arrives, and every ring
@@ -768,12 +832,15 @@ idle(struct dp *d)
 	/* anything pushed before the flag was visible is seen here */
 	if (!kn_ring_pending(n->cmd) && !kn_ring_pending(n->done) && !kn_ring_pending(n->mreq) &&
 	    !atomic_load(&n->stop_dp)) {
+		int64_t t = stage_t(d);
+
 		ts.tv_sec = wait / 1000000;
 		ts.tv_nsec = (wait % 1000000) * 1000;
 		if (ppoll(p, np, &ts, NULL) > 0 && (p[0].revents & POLLIN))
 			if (read(n->dp_wake, &v, sizeof(v)) < 0) {
 				/* drained by an earlier read */
 			}
+		stage_end(d, KN_STAGE_SLEEP, t);
 	}
 	atomic_store(&n->dp_sleeping, false);
 }
@@ -798,10 +865,14 @@ kn_dataplane_main(void *arg)
 	d->faults = kn_faults_new();
 #endif
 	for (;;) {
-		int64_t deadline;
+		int64_t deadline, t_pass, t;
+		bool work;
 
+		stage_serve(d);
+		t_pass = stage_t(d);
 		d->now = kn_now_us();
-		if (poll_inputs(d))
+		work = poll_inputs(d);
+		if (work)
 			d->last_work = d->now;
 		deadline = kr_repl_next_deadline(d->r);
 		if (deadline != INT64_MAX && deadline <= d->now) {
@@ -824,9 +895,16 @@ kn_dataplane_main(void *arg)
 			publish(d);
 			d->next_retention = d->now + RETENTION_CHECK_US;
 		}
+		if (!work) /* first-touch page faults of the log, while nothing waits */
+			kr_log_prefault(n->log, PREFAULT_BYTES, 1);
 		flush_start(d);
+		t = stage_t(d);
 		for (unsigned i = 0; i < n->n_ports; i++) /* buffered TX goes out */
 			n->ports[i]->tx_flush(n->ports[i]);
+		if (work) {
+			stage_end(d, KN_STAGE_TX, t);
+			stage_end(d, KN_STAGE_PASS, t_pass);
+		}
 		if (atomic_load(&n->stop_dp)) {
 			/* everything appended is flushed before the node exits */
 			if (!n->flusher.out &&

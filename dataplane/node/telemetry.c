@@ -1,8 +1,10 @@
 /* kraftd: DPDK telemetry (dpdk-telemetry.py -f PREFIX): /kraft/status, /kraft/replication,
- * /kraft/stats. Callbacks run on the EAL's telemetry thread and read only the seqlock'd
+ * /kraft/stats, /kraft/stages. Callbacks run on the EAL's telemetry thread and read only the seqlock'd
  * snapshots the dataplane and control threads publish (include/kraft/node.h). */
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_telemetry.h>
 
@@ -40,6 +42,19 @@ read_el(struct kr_election_stats *s)
 		if (atomic_load_explicit(&tn->el_snap_seq, memory_order_relaxed) == a)
 			return;
 	}
+}
+
+/* A histogram as a dict: count, quantiles and max (ns). */
+static void
+add_latency(struct rte_tel_data *t, const struct kr_latency *l)
+{
+	rte_tel_data_start_dict(t);
+	rte_tel_data_add_dict_u64(t, "count", l->count);
+	rte_tel_data_add_dict_u64(t, "p50", kr_latency_quantile(l, 0.5));
+	rte_tel_data_add_dict_u64(t, "p90", kr_latency_quantile(l, 0.9));
+	rte_tel_data_add_dict_u64(t, "p99", kr_latency_quantile(l, 0.99));
+	rte_tel_data_add_dict_u64(t, "p99_9", kr_latency_quantile(l, 0.999));
+	rte_tel_data_add_dict_u64(t, "max", l->max_ns);
 }
 
 static int64_t
@@ -194,14 +209,55 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_container(d, plane == 0 ? "auth_drops" : "mgmt_auth_drops", a,
 						0);
 	}
-	rte_tel_data_start_dict(lat);
-	rte_tel_data_add_dict_u64(lat, "count", s.commit_latency.count);
-	rte_tel_data_add_dict_u64(lat, "p50", kr_latency_quantile(&s.commit_latency, 0.5));
-	rte_tel_data_add_dict_u64(lat, "p90", kr_latency_quantile(&s.commit_latency, 0.9));
-	rte_tel_data_add_dict_u64(lat, "p99", kr_latency_quantile(&s.commit_latency, 0.99));
-	rte_tel_data_add_dict_u64(lat, "p99_9", kr_latency_quantile(&s.commit_latency, 0.999));
-	rte_tel_data_add_dict_u64(lat, "max", s.commit_latency.max_ns);
+	add_latency(lat, &s.commit_latency);
 	rte_tel_data_add_dict_container(d, "commit_latency_ns", lat, 0);
+	return 0;
+}
+
+static const char *const stage_names[KN_STAGES] = {
+	[KN_STAGE_RX] = "rx",	       [KN_STAGE_CORE] = "core", [KN_STAGE_ACTIONS] = "actions",
+	[KN_STAGE_ECHO] = "ping_echo", [KN_STAGE_TX] = "tx",	 [KN_STAGE_PASS] = "pass",
+	[KN_STAGE_SLEEP] = "sleep",
+};
+
+/* /kraft/stages[,reset|on|off]: the stage histograms (ns) since the last reset; "reset"
+ * reads and empties them, "on" and "off" switch the timing (it starts on). */
+static int
+tel_stages(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	static struct kr_latency st[KN_STAGES];
+	uint32_t req = KN_STAGE_REQ_COPY, done;
+	int i;
+
+	(void)cmd;
+	if (params != NULL && strcmp(params, "on") == 0)
+		atomic_store(&tn->stage_on, true);
+	else if (params != NULL && strcmp(params, "off") == 0)
+		atomic_store(&tn->stage_on, false);
+	else if (params != NULL && strcmp(params, "reset") == 0)
+		req = KN_STAGE_REQ_RESET;
+	else if (params != NULL && *params != '\0')
+		return -EINVAL;
+	/* the dataplane copies them on its next pass (within its idle sleep: it is woken) */
+	done = atomic_load_explicit(&tn->stage_done, memory_order_acquire);
+	atomic_store_explicit(&tn->stage_req, req, memory_order_release);
+	kn_wake(tn->dp_wake, &tn->dp_sleeping);
+	for (i = 0; i < 500 && atomic_load_explicit(&tn->stage_done, memory_order_acquire) == done;
+	     i++)
+		usleep(1000);
+	if (i == 500)
+		return -EAGAIN; /* the dataplane is not running */
+	memcpy(st, tn->stage_snap, sizeof(st));
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_int(d, "on", atomic_load(&tn->stage_on));
+	for (int k = 0; k < KN_STAGES; k++) {
+		struct rte_tel_data *h = rte_tel_data_alloc();
+
+		if (h == NULL)
+			return -ENOMEM;
+		add_latency(h, &st[k]);
+		rte_tel_data_add_dict_container(d, stage_names[k], h, 0);
+	}
 	return 0;
 }
 
@@ -215,7 +271,10 @@ kn_telemetry_register(struct kn_node *n)
 				       "kraftd: the leader's view of every replica") != 0 ||
 	    rte_telemetry_register_cmd("/kraft/stats", tel_stats,
 				       "kraftd: packets, drops by reason, elections, commits, "
-				       "truncations, ring-full events, commit latency") != 0)
+				       "truncations, ring-full events, commit latency") != 0 ||
+	    rte_telemetry_register_cmd("/kraft/stages", tel_stages,
+				       "kraftd: where the dataplane's time goes, per stage (ns). "
+				       "Parameter: reset, on or off") != 0)
 		return -1;
 	return 0;
 }

@@ -27,6 +27,7 @@ struct segment {
 	uint8_t *buf;  /* batch bytes; the file header is not kept in memory */
 	uint32_t size; /* bytes of batches */
 	uint32_t cap;
+	uint32_t touched;    /* buf is written (paged in) below this (kr_log_prefault) */
 	uint32_t written;    /* bytes of buf that are in the file, unchanged (disk mode) */
 	uint32_t file_len;   /* batch bytes the file holds, stale ones included */
 	uint32_t hdr_synced; /* what the file's header says is synced (log.h) */
@@ -1187,6 +1188,27 @@ kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len)
 	s->size += len;
 	log->bytes += len;
 	return 0;
+}
+
+#define PAGE_BYTES 4096u
+
+unsigned
+kr_log_prefault(struct kr_log *log, uint32_t ahead, unsigned max_pages)
+{
+	struct segment *s = last_seg(log);
+	uint32_t at, end;
+	unsigned n = 0;
+
+	if (s == NULL || s->buf == NULL)
+		return 0;
+	end = s->cap - s->size < ahead ? s->cap : s->size + ahead;
+	at = s->touched > s->size ? s->touched : s->size;
+	at = (at + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1); /* the page holding size is in use */
+	for (; at < end && n < max_pages; at += PAGE_BYTES, n++)
+		((volatile uint8_t *)s->buf)[at] = 0;
+	if (at > s->touched)
+		s->touched = at < end ? at : end;
+	return n;
 }
 
 /* A flush job is taken from the log by its owner (kr_log_job_begin: no I/O), carried out

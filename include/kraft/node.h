@@ -90,6 +90,23 @@ struct kn_dp_snapshot {
 	uint64_t auth_drops[KR_AUTH_DROP_COUNT]; /* frames failing authentication, by reason */
 };
 
+/* Where the dataplane's time goes (telemetry /kraft/stages): one histogram per stage, in
+ * ns, taken by the shell around the calls it makes (the cores read no clock). */
+enum kn_stage {
+	KN_STAGE_RX,	  /* a port's rx call that returned datagrams (per burst) */
+	KN_STAGE_CORE,	  /* the replication core on one datagram or client request: decode,
+			   * checks, log append in memory, HW (kr_repl_on_packet) */
+	KN_STAGE_ACTIONS, /* carrying out its actions: encode, seal, tx buffers, events */
+	KN_STAGE_ECHO,	  /* a PING answered by the shell, before the core (per PING) */
+	KN_STAGE_TX,	  /* the ports' tx flush at the end of a pass that did work */
+	KN_STAGE_PASS,	  /* a whole loop pass that did work (inputs to tx flush) */
+	KN_STAGE_SLEEP,	  /* the idle mode giving the CPU away: a yield or a sleep */
+	KN_STAGES
+};
+/* Telemetry's requests to the dataplane (kn_node.stage_req) */
+#define KN_STAGE_REQ_COPY 1  /* copy the histograms into stage_snap */
+#define KN_STAGE_REQ_RESET 2 /* ... then empty them */
+
 /* Counters of the shells (the cores keep their own). */
 struct kn_stats {
 	uint64_t rx_packets, tx_errors; /* sent packets: the ports count them */
@@ -162,6 +179,14 @@ struct kn_node {
 	struct kn_dp_snapshot dp_snap;
 	_Alignas(KN_CACHE_LINE) _Atomic uint32_t el_snap_seq;
 	struct kr_election_stats el_snap;
+
+	/* stage costs (enum kn_stage): kept by the dataplane while stage_on; copied into
+	 * stage_snap only when telemetry asks (stage_req, then stage_done moves), so the
+	 * dataplane copies nothing on a timer */
+	_Alignas(KN_CACHE_LINE) atomic_bool stage_on;
+	_Atomic uint32_t stage_req;
+	_Atomic uint32_t stage_done;
+	struct kr_latency stage_snap[KN_STAGES];
 };
 
 /* Monotonic microseconds. */

@@ -50,6 +50,14 @@
 #include "kraft/wire.h"
 
 #define TIMEOUT_NS 100000000ll /* a datagram not back within this is lost */
+/* The DPDK echo polls without a pause while datagrams come, and for ECHO_SPIN_MS after
+ * the last; then it sleeps ECHO_SLEEP_NS between polls. So it is one of the two busy
+ * pollers a 2-core machine can hold only during its own phase. */
+#define ECHO_SPIN_MS 20
+#define ECHO_SLEEP_NS 200000
+/* Round trips before each phase, not timed: a target idle during the other phase is
+ * awake again (the echo's sleep above, the node's idle mode). */
+#define PHASE_WARM 200
 #define PAYLOAD_MAX 256
 
 static volatile sig_atomic_t stop;
@@ -219,7 +227,7 @@ dpdk_stop(void)
 static void
 dpdk_echo(uint16_t local_port)
 {
-	uint64_t echoed = 0;
+	uint64_t echoed = 0, last = rte_rdtsc(), spin = rte_get_tsc_hz() / 1000 * ECHO_SPIN_MS;
 
 	while (!stop) {
 		bool any = false;
@@ -257,8 +265,16 @@ dpdk_echo(uint16_t local_port)
 			}
 			any = any || n > 0;
 		}
-		if (!any)
+		if (any) {
+			last = rte_rdtsc();
+		} else if (rte_rdtsc() - last < spin) {
 			sched_yield();
+		} else { /* idle for a while: sleep between polls, off the CPU (the node's
+			  * phase runs meanwhile); the client's warm-up wakes it */
+			struct timespec ts = {0, ECHO_SLEEP_NS};
+
+			nanosleep(&ts, NULL);
+		}
 	}
 	printf("kraftfloor: echoed %" PRIu64 " datagrams\n", echoed);
 }
@@ -363,14 +379,17 @@ udp_once(struct target *t)
 }
 
 struct phase {
-	uint64_t p50, p99;
+	uint64_t p50, p99, max, lost;
 };
 
 static struct phase
 run_phase(struct target *t, bool dpdk, int count)
 {
 	static struct kr_latency l;
+	uint64_t lost0 = lost;
 
+	for (int i = 0; i < PHASE_WARM && !stop; i++)
+		(void)(dpdk ? dpdk_once(t) : udp_once(t));
 	memset(&l, 0, sizeof(l));
 	for (int i = 0; i < count && !stop; i++) {
 		int64_t ns = dpdk ? dpdk_once(t) : udp_once(t);
@@ -383,7 +402,8 @@ run_phase(struct target *t, bool dpdk, int count)
 	if (l.count == 0)
 		die("%s: no datagram came back (is it running, at %s?)", t->name,
 		    t->name[0] == 'r' ? "--raw" : "--kraftd");
-	return (struct phase){kr_latency_quantile(&l, 0.5), kr_latency_quantile(&l, 0.99)};
+	return (struct phase){kr_latency_quantile(&l, 0.5), kr_latency_quantile(&l, 0.99), l.max_ns,
+			      lost - lost0};
 }
 
 /* Until 100 round trips in a row come back (MACs learned, caches warm; a link just up may
@@ -439,10 +459,12 @@ ping(struct target *raw, struct target *node, bool dpdk, int count, int pairs, b
 		r50[i] = (double)pk[i].p50 / (double)pr[i].p50;
 		r99[i] = (double)pk[i].p99 / (double)pr[i].p99;
 		if (!json)
-			printf("pair %d: raw p50 %.2f us p99 %.2f us | kraftd PING p50 %.2f us "
-			       "p99 %.2f us | ratio p50 %.2fx p99 %.2fx\n",
-			       i + 1, pr[i].p50 / 1e3, pr[i].p99 / 1e3, pk[i].p50 / 1e3,
-			       pk[i].p99 / 1e3, r50[i], r99[i]);
+			printf("pair %d: raw p50 %.2f us p99 %.2f us max %.0f us lost %" PRIu64
+			       " | kraftd PING p50 %.2f us p99 %.2f us max %.0f us lost %" PRIu64
+			       " | ratio p50 %.2fx p99 %.2fx\n",
+			       i + 1, pr[i].p50 / 1e3, pr[i].p99 / 1e3, pr[i].max / 1e3, pr[i].lost,
+			       pk[i].p50 / 1e3, pk[i].p99 / 1e3, pk[i].max / 1e3, pk[i].lost,
+			       r50[i], r99[i]);
 	}
 	{
 		double raw50[64], node50[64], m50, m99, mr, mk;
