@@ -1069,7 +1069,15 @@ apply_voters(struct kr_election *e, const struct kr_voter_set *s, bool ran_befor
 	    !e->requests_pending) {
 		el_send_vote_requests(e, now, out); /* to voters new to the set */
 		el_tally(e, now, out);
+		return;
 	}
+	/* Whether this node is in the set also decides whether an unattached dataplane looks
+	 * for the leader, and that can change while it may run before and after (a removal
+	 * of itself still pending): soak seed 3301893, an amnesiac node that learned a set
+	 * naming it from its log stayed unattached, told not to look, while the leader of a
+	 * newer set without it sent it nothing. dp_sync changes nothing if nothing changed. */
+	if (e->role != KR_ROLE_PROSPECTIVE && e->role != KR_ROLE_CANDIDATE)
+		dp_sync(e, out);
 }
 
 void

@@ -3,6 +3,7 @@
  * snapshots the dataplane and control threads publish (include/kraft/node.h). */
 #include <stdio.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -223,13 +224,12 @@ static const char *const stage_names[KN_STAGES] = {
 /* /kraft/stages[,reset|on|off]: the stage histograms (ns) since the last reset; "reset"
  * reads and empties them, "on" and "off" switch the timing (it starts on). */
 static int
-tel_stages(const char *cmd, const char *params, struct rte_tel_data *d)
+stages_locked(const char *params, struct rte_tel_data *d)
 {
 	static struct kr_latency st[KN_STAGES];
 	uint32_t req = KN_STAGE_REQ_COPY, done;
 	int i;
 
-	(void)cmd;
 	if (params != NULL && strcmp(params, "on") == 0)
 		atomic_store(&tn->stage_on, true);
 	else if (params != NULL && strcmp(params, "off") == 0)
@@ -259,6 +259,21 @@ tel_stages(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_container(d, stage_names[k], h, 0);
 	}
 	return 0;
+}
+
+/* Each telemetry client has a thread of its own: one request to the dataplane at a time
+ * (a lock off the dataplane's path; the dataplane itself only polls stage_req). */
+static int
+tel_stages(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;
+	int rc;
+
+	(void)cmd;
+	pthread_mutex_lock(&one);
+	rc = stages_locked(params, d);
+	pthread_mutex_unlock(&one);
+	return rc;
 }
 
 int
