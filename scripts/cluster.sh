@@ -390,6 +390,8 @@ cmd_floor() {
 			--vdev "net_memif0,role=server,socket=$RUN/echo.sock,socket-abstract=no,mac=02:00:00:00:50:00" \
 			>"$RUN/echo.log" 2>&1 &
 		epid=$!
+		# the client's link comes up only once the echo's EAL has made the socket
+		for _ in $(seq 1 100); do [ -S "$RUN/echo.sock" ] || ! kill -0 $epid 2>/dev/null && break; sleep 0.1; done
 		# shellcheck disable=SC2086
 		"$fl" ping --raw "$echo_at" --kraftd "$ep" --local 127.0.0.100:9400 "${opts[@]}" \
 			-- -l 1 $eal --file-prefix "$EAL_PREFIX-floor" \
@@ -420,6 +422,7 @@ cmd_floor() {
 	esac
 	kill "$epid" 2>/dev/null
 	wait "$epid" 2>/dev/null
+	[ "$rc" = 0 ] || echo "cluster: floor: the echo said: $(tail -3 "$RUN/echo.log")" >&2
 	rm -f "$RUN/echo.sock" "$RUN/echo.log"
 	return $rc
 }

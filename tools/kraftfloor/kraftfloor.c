@@ -15,8 +15,8 @@
  * DPDK: the ports the EAL options give. memif: one link to the echo and one to the node;
  * AF_XDP: one veth, kraftd's XDP program steering the local port (set here). The first
  * datagram to each target goes to the broadcast MAC and the reply's source MAC is used
- * from then on (neither end answers ARP). The echo gives up the core between empty
- * polls (sched_yield), so it can share a core with an idle node.
+ * from then on (neither end answers ARP). The echo sleeps when idle (ECHO_SPIN_MS), so
+ * it can share a core with the node: each is busy only in its own phase.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -50,9 +50,10 @@
 #include "kraft/wire.h"
 
 #define TIMEOUT_NS 100000000ll /* a datagram not back within this is lost */
-/* The DPDK echo polls without a pause while datagrams come, and for ECHO_SPIN_MS after
- * the last; then it sleeps ECHO_SLEEP_NS between polls. So it is one of the two busy
- * pollers a 2-core machine can hold only during its own phase. */
+/* The DPDK echo polls without a pause (not even a yield: a yield hands the core to any
+ * other task on it, for a slice) while datagrams come and for ECHO_SPIN_MS after the
+ * last; then it sleeps ECHO_SLEEP_NS between polls. So it is one of the two busy pollers
+ * a 2-core machine can hold only during its own phase. */
 #define ECHO_SPIN_MS 20
 #define ECHO_SLEEP_NS 200000
 /* Round trips before each phase, not timed: a target idle during the other phase is
@@ -267,10 +268,9 @@ dpdk_echo(uint16_t local_port)
 		}
 		if (any) {
 			last = rte_rdtsc();
-		} else if (rte_rdtsc() - last < spin) {
-			sched_yield();
-		} else { /* idle for a while: sleep between polls, off the CPU (the node's
-			  * phase runs meanwhile); the client's warm-up wakes it */
+		} else if (rte_rdtsc() - last >= spin) {
+			/* idle for a while: sleep between polls, off the CPU (the node's phase
+			 * runs meanwhile); the client's warm-up wakes it */
 			struct timespec ts = {0, ECHO_SLEEP_NS};
 
 			nanosleep(&ts, NULL);
