@@ -41,6 +41,8 @@ struct dp {
 	bool events;		/* events pushed since the control thread was last woken */
 	uint64_t encode_errors; /* the harness's count at the last log line */
 	int64_t now;
+	int64_t pass_ns;  /* when this pass of the loop began (now is it in us) */
+	int64_t deadline; /* the core's next timer: recomputed after the core was called */
 	int64_t last_work;
 	int64_t next_retention;
 	uint64_t truncations; /* the core's count at the last log line */
@@ -395,6 +397,7 @@ flush_start(struct dp *d)
 	if (rc < 0) {
 		kn_log(n, "dataplane", "cannot take a flush job: %s", strerror(-rc));
 		actions(d);
+		d->deadline = kr_repl_next_deadline(d->r);
 	} else if (rc == 1) {
 		kn_ring_push(n->flush, &f, sizeof(f), &n->dp_stats.ring_full_cmd);
 		kn_wake_always(n->flush_wake);
@@ -700,7 +703,7 @@ poll_inputs(struct dp *d)
 	struct kn_node *n = d->n;
 	struct kr_cmd cmd;
 	bool work = false;
-	int64_t t;
+	int64_t t, t_rx;
 	int k;
 
 	while (rte_ring_sc_dequeue_elem(n->cmd, &cmd, sizeof(cmd)) == 0) {
@@ -746,6 +749,7 @@ poll_inputs(struct dp *d)
 		actions(d);
 		stage_end(d, KN_STAGE_ACTIONS, t);
 	}
+	t_rx = d->pass_ns;
 	for (unsigned p = 0; p < n->n_ports; p++) {
 		struct kn_port *port = n->ports[p];
 
@@ -757,10 +761,9 @@ poll_inputs(struct dp *d)
 			n->dp_stats.rx_deferred++;
 			break;
 		}
-		t = stage_t(d);
 		k = port->rx(port, d->rx, KN_RX_BURST);
-		if (k > 0)
-			stage_end(d, KN_STAGE_RX, t);
+		if (k > 0) /* from the pass start: an empty pass reads the clock once */
+			stage_end(d, KN_STAGE_RX, t_rx);
 		for (int i = 0; i < k; i++) {
 			int copies = 1;
 
@@ -774,6 +777,7 @@ poll_inputs(struct dp *d)
 		if (k > 0) {
 			port->rx_done(port, d->rx, k);
 			work = true;
+			t_rx = stage_t(d);
 		}
 	}
 #ifdef KR_CRASH_TEST
@@ -793,7 +797,7 @@ static void
 idle(struct dp *d)
 {
 	struct kn_node *n = d->n;
-	int64_t deadline = kr_repl_next_deadline(d->r), wait = 100000;
+	int64_t deadline = d->deadline, wait = 100000;
 	struct pollfd p[KN_PORTS_MAX + 1] = {{.fd = n->dp_wake, .events = POLLIN}};
 	nfds_t np = 1;
 	struct timespec ts;
@@ -860,24 +864,27 @@ kn_dataplane_main(void *arg)
 	d->h = (struct kr_rp_harness){.r = n->repl, .ops = &ops, .arg = d};
 	d->log_start = kr_log_start(n->log);
 	d->now = d->last_work = kn_now_us();
+	d->deadline = kr_repl_next_deadline(d->r);
 	d->next_retention = d->now + RETENTION_CHECK_US;
 #ifdef KR_CRASH_TEST
 	d->faults = kn_faults_new();
 #endif
 	for (;;) {
-		int64_t deadline, t_pass, t;
+		int64_t t;
 		bool work;
 
 		stage_serve(d);
-		t_pass = stage_t(d);
-		d->now = kn_now_us();
+		d->pass_ns = kn_now_ns(); /* the one clock read of an empty pass */
+		d->now = d->pass_ns / 1000;
 		work = poll_inputs(d);
-		if (work)
+		if (work) { /* the core's timers move only when it is called */
 			d->last_work = d->now;
-		deadline = kr_repl_next_deadline(d->r);
-		if (deadline != INT64_MAX && deadline <= d->now) {
+			d->deadline = kr_repl_next_deadline(d->r);
+		}
+		if (d->deadline != INT64_MAX && d->deadline <= d->now) {
 			kr_repl_tick(d->r, d->now, &d->h.out);
 			actions(d);
+			d->deadline = kr_repl_next_deadline(d->r);
 		}
 		probe_tick(d);
 		if (d->now >= d->next_retention) {
@@ -894,16 +901,17 @@ kn_dataplane_main(void *arg)
 #endif
 			publish(d);
 			d->next_retention = d->now + RETENTION_CHECK_US;
+			d->deadline = kr_repl_next_deadline(d->r); /* retention may call it */
 		}
 		if (!work) /* first-touch page faults of the log, while nothing waits */
 			kr_log_prefault(n->log, PREFAULT_BYTES, 1);
 		flush_start(d);
-		t = stage_t(d);
+		t = work ? stage_t(d) : 0;
 		for (unsigned i = 0; i < n->n_ports; i++) /* buffered TX goes out */
 			n->ports[i]->tx_flush(n->ports[i]);
 		if (work) {
 			stage_end(d, KN_STAGE_TX, t);
-			stage_end(d, KN_STAGE_PASS, t_pass);
+			stage_end(d, KN_STAGE_PASS, d->pass_ns);
 		}
 		if (atomic_load(&n->stop_dp)) {
 			/* everything appended is flushed before the node exits */
