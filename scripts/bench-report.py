@@ -63,14 +63,20 @@ def main():
         print("Round trips one at a time; phases against the bare echo (raw, no kraftd code) "
               "and against the node's PING (kraftd's ports and dataplane, no replication) "
               "alternate, 5 pairs; ratios are kraftd / raw of each pair: median (spread).\n")
-        print("| transport | raw p50 us | kraftd PING p50 us | ratio p50 | ratio p99 | lost |")
-        print("|---|---|---|---|---|---|")
+        print("The last columns set the 1-voter memory commit of the latency table (kraftbench, "
+              "same bench run, its own cluster) beside the raw p50.\n")
+        print("| transport | raw p50 us | kraftd PING p50 us | ratio p50 | ratio p99 | lost | "
+              "1-voter commit p50 us | commit p50 / raw p50 |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in fl:
             a, b = r.get("ratioP50", {}), r.get("ratioP99", {})
-            print(f"| {r['transport']} | {f(r.get('rawP50Ns', 0) / 1e3, 2)} | "
+            raw = r.get("rawP50Ns", 0) / 1e3
+            c50 = g(lat.get((r["transport"], "memory", 1), {}), "commit_us", "p50")
+            print(f"| {r['transport']} | {f(raw, 2)} | "
                   f"{f(r.get('kraftdP50Ns', 0) / 1e3, 2)} | {f(a.get('median'), 2)} "
                   f"({f(a.get('min'), 2)}-{f(a.get('max'), 2)}) | {f(b.get('median'), 2)} "
-                  f"({f(b.get('min'), 2)}-{f(b.get('max'), 2)}) | {r.get('lost')} |")
+                  f"({f(b.get('min'), 2)}-{f(b.get('max'), 2)}) | {r.get('lost')} | "
+                  f"{f(c50, 2)} | {f(ratio(c50, raw), 2)} |")
 
     st = [r for r in kr if r["run"] == "stages" and r.get("stages_ns")]
     if st:

@@ -123,19 +123,30 @@ udp_socket(const struct kr_endpoint *bind_to)
 	return fd;
 }
 
+/* Like the DPDK echo: polls the socket without blocking while datagrams come and for
+ * ECHO_SPIN_MS after the last (a blocking echo would add a wakeup to every round trip,
+ * which kraftd's spinning dataplane does not pay), then blocks until one comes. */
 static void
 udp_echo(const struct kr_endpoint *at)
 {
 	int fd = udp_socket(at);
 	uint8_t buf[2048];
+	int64_t last = now_ns();
 
 	while (!stop) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+				     &fl);
 
-		if (n > 0)
+		if (n > 0) {
 			(void)sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+			last = now_ns();
+		} else if (now_ns() - last > ECHO_SPIN_MS * 1000000ll) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+
+			(void)poll(&p, 1, 100);
+		}
 	}
 }
 
