@@ -136,8 +136,8 @@ udp_echo(const struct kr_endpoint *at)
 	while (!stop) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
-				     &fl);
+		ssize_t n =
+			recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 
 		if (n > 0) {
 			(void)sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
