@@ -4,6 +4,8 @@
  * talks to the leader's dataplane port directly, over kernel UDP or, given EAL options
  * after `--`, over its own DPDK port (AF_XDP on a veth of its own, or memif links to the
  * nodes): appends of --size bytes, each counted only once acknowledged as committed.
+ * Before the run each link is warmed with unmeasured PINGs (warm_links), and the first
+ * --warmup commits are left out of the figures.
  *
  * Closed loop: --inflight K appends outstanding. Open loop: --rate R appends per second on
  * a fixed schedule; an append's latency runs from the time the schedule meant to send it,
@@ -193,7 +195,8 @@ usage(FILE *f)
 		"outstanding\n"
 		"  --size B        bytes per record (default 64)\n"
 		"  --batch N       records per append (default 1); --records counts records\n"
-		"  --warmup N      leave the first N commits out of the figures (default 100)\n"
+		"  --warmup N      leave the first N commits out of the figures (default 100;\n"
+		"                  each link has had 2048 unmeasured PINGs before them)\n"
 		"  --ping          after each commit, a PING to the leader or (in turn) a "
 		"follower:\n"
 		"                  the floor of both legs, same transport and run\n"
