@@ -972,6 +972,53 @@ prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached(void **stat
 	free(b);
 }
 
+/* Two followers whose leader died together: each grants the other's pre-vote, and only
+ * the better one (a longer log; as long, the lower id) stands: no split vote. */
+static void
+of_two_prospectives_only_the_better_one_stands(void **state)
+{
+	struct node *a = follower_of(2, 1, 3), *b = follower_of(3, 1, 3), *c;
+
+	(void)state;
+	advance(a, T_FETCH);
+	advance(b, T_FETCH);
+	assert_int_equal(a->e.role, KR_ROLE_PROSPECTIVE);
+	assert_int_equal(b->e.role, KR_ROLE_PROSPECTIVE);
+	ack_fence(a, 3, 50);
+	ack_fence(b, 3, 50);
+	vote_req(a, 3, 3, 3, 50, true); /* b asks a: granted, a does not defer to a higher id */
+	assert_true(vote_answer(a)->granted);
+	vote_req(b, 2, 3, 3, 50, true); /* a asks b: granted, and b defers */
+	assert_true(vote_answer(b)->granted);
+	vote_resp(a, 3, true, true);
+	assert_int_equal(a->e.role, KR_ROLE_CANDIDATE);
+	vote_resp(b, 2, true, true);
+	assert_int_equal(b->e.role, KR_ROLE_PROSPECTIVE); /* it won its pre-votes too */
+	/* a's vote for epoch 4 reaches b, which grants it */
+	clear(b);
+	vote_req(b, 2, 4, 3, 50, false);
+	if (b->e.dp == KR_DP_FENCING) /* a fence for the new epoch, if one was needed */
+		ack_fence(b, 3, 50);
+	assert_true(vote_answer(b)->granted);
+	assert_int_equal(b->e.voted_id, 2);
+	/* a longer log wins over a lower id; the next round forgets the deference */
+	c = follower_of(2, 1, 3);
+	advance(c, T_FETCH);
+	ack_fence(c, 3, 50);
+	vote_req(c, 3, 3, 3, 60, true);
+	assert_true(vote_answer(c)->granted);
+	vote_resp(c, 3, true, true);
+	assert_int_equal(c->e.role, KR_ROLE_PROSPECTIVE);
+	run_until_role_changes(c, 10 * T_ELECTION); /* the round ends unwon */
+	assert_int_not_equal(c->e.role, KR_ROLE_CANDIDATE);
+	run_until_role_changes(c, 10 * T_FETCH); /* and the next one starts afresh */
+	assert_int_equal(c->e.role, KR_ROLE_PROSPECTIVE);
+	assert_false(c->e.cand.deferred);
+	free(a);
+	free(b);
+	free(c);
+}
+
 static void
 prospective_hearing_begin_epoch_follows(void **state)
 {
@@ -1681,6 +1728,7 @@ main(void)
 			voter_follower_times_out_to_prospective_but_an_observer_never_runs),
 		cmocka_unit_test(vote_answers_to_an_old_round_are_ignored_after_becoming_follower),
 		cmocka_unit_test(pre_votes_follow_kafkas_table),
+		cmocka_unit_test(of_two_prospectives_only_the_better_one_stands),
 		cmocka_unit_test(followers_of_a_resigning_leader_grant_its_successors_pre_votes),
 		cmocka_unit_test(
 			prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached),

@@ -273,6 +273,7 @@ dp_sync(struct kr_election *e, struct kr_el_out *out)
 static void
 reset_round(struct kr_election *e)
 {
+	e->cand.deferred = false;
 	memset(e->cand.vote_state, KR_VOTE_UNRECORDED, sizeof(e->cand.vote_state));
 	if (e->voter_index >= 0)
 		e->cand.vote_state[e->voter_index] = KR_VOTE_GRANTED;
@@ -569,6 +570,9 @@ el_tally(struct kr_election *e, int64_t now, struct kr_el_out *out)
 	    now < e->bootstrap_deadline)
 		need = n;
 	if (granted >= need) {
+		if (e->role == KR_ROLE_PROSPECTIVE && e->cand.deferred)
+			return; /* a better prospective stands; the election timeout ends this
+				 * round if it does not win */
 		if (e->role == KR_ROLE_PROSPECTIVE)
 			el_convert(e, KR_ROLE_CANDIDATE, e->epoch + 1, KR_NODE_NONE,
 				   KR_WHY_PREVOTE_WON, now, out);

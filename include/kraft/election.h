@@ -320,6 +320,11 @@ struct kr_election {
 		uint8_t vote_state[KR_VOTERS_MAX];
 		uint32_t vote_corr[KR_VOTERS_MAX]; /* correlation of this round's request */
 		uint32_t retries;
+		/* prospective: this round it granted a pre-vote to a better prospective (a
+		 * longer log, or as long and a lower node id), so it does not stand even if its
+		 * own pre-votes win: two followers that lost their leader together then elect
+		 * one of them in one round instead of splitting the vote */
+		bool deferred;
 	} cand;
 
 	/* Leader, and resigned (the leader that stepped down, in the same epoch): what the
