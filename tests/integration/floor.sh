@@ -6,21 +6,9 @@
 # DPDK node: PINGs counted, switched off and on. Figures are printed, not judged (not a
 # benchmark: the suite shares 2 cores).
 # Usage: floor.sh BUILD_DIR   (run by meson: suites 'integration', 'dpdk')
-set -uo pipefail
-BUILD=$(cd "${1:?usage: floor.sh BUILD_DIR}" && pwd)
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-export KRAFTD_BUILD=$BUILD KRAFTD_RUN=${TMPDIR:-/tmp}/kraftd-floor.$$ KRAFTD_PORT=$((24005 + ($$ % 4000) * 10))
-export KRAFTD_NS=kf$$
-C=$TOP/scripts/cluster.sh
-T0=$(date +%s)
-log() { printf '[%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
-fail() {
-	log "FAIL: $*"
-	tail -n 20 "$KRAFTD_RUN"/n*.log 2>/dev/null
-	"$C" down --purge >/dev/null 2>&1
-	exit 1
-}
-trap '"$C" down --purge >/dev/null 2>&1' EXIT
+TAG=floor PORT_BASE=24005
+# shellcheck source=tests/integration/cluster_env.sh
+. "$(dirname "$0")/cluster_env.sh"
 if [ "$(id -u)" != 0 ] || ! pkg-config --exists libdpdk 2>/dev/null ||
 	! command -v dpdk-telemetry.py >/dev/null; then
 	echo "floor: needs root (namespaces), DPDK and dpdk-telemetry.py" >&2

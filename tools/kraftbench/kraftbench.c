@@ -562,6 +562,24 @@ on_reach(struct bench *b, const uint8_t *buf, size_t len, int64_t t)
 			reached[i] = true;
 }
 
+/* A PING to node i (queued: xmit_flush sends it). Returns its correlation id, 0 if it
+ * would not encode. */
+static uint32_t
+send_ping(struct bench *b, int i)
+{
+	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE,
+				 .correlation_id = ++b->gen,
+				 .flags = kr_tool_auth_flags()};
+	struct kr_msg m = {.api = KR_API_PING};
+	uint8_t buf[64 + KR_WIRE_AUTH_BYTES];
+	int len = kr_frame_encode(buf, sizeof(buf), &h, &m);
+
+	if (len <= 0)
+		return 0;
+	xmit(b, i, buf, len);
+	return h.correlation_id;
+}
+
 /* A PING to every node until each has answered (5 s at most): the data path works and
  * the ports know their neighbours before the first measured request. */
 static void
@@ -584,17 +602,9 @@ reach_all(struct bench *b)
 					    b->dpdk ? "DPDK" : "UDP");
 		}
 		if (t >= next) {
-			for (unsigned i = 0; i < b->n_nodes; i++) {
-				struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE,
-							 .correlation_id = ++b->gen,
-							 .flags = kr_tool_auth_flags()};
-				struct kr_msg m = {.api = KR_API_PING};
-				uint8_t buf[64 + KR_WIRE_AUTH_BYTES];
-				int len = kr_frame_encode(buf, sizeof(buf), &h, &m);
-
-				if (!reached[i] && len > 0)
-					xmit(b, (int)i, buf, len);
-			}
+			for (unsigned i = 0; i < b->n_nodes; i++)
+				if (!reached[i])
+					send_ping(b, (int)i);
 			xmit_flush(b);
 			next = t + 50000000;
 		}
@@ -632,19 +642,12 @@ warm_links(struct bench *b)
 {
 	for (unsigned i = 0; i < b->n_nodes && !stop; i++)
 		for (int k = 0; k < WARM_ROUND_TRIPS && !stop; k++) {
-			struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE,
-						 .correlation_id = ++b->gen,
-						 .flags = kr_tool_auth_flags()};
-			struct kr_msg m = {.api = KR_API_PING};
-			uint8_t buf[64 + KR_WIRE_AUTH_BYTES];
-			int len = kr_frame_encode(buf, sizeof(buf), &h, &m);
 			int64_t end = now_ns() + 10000000;
 
-			if (len <= 0)
-				return;
-			warm_corr = h.correlation_id;
 			warm_back = false;
-			xmit(b, (int)i, buf, len);
+			warm_corr = send_ping(b, (int)i);
+			if (warm_corr == 0)
+				return;
 			xmit_flush(b);
 			while (!warm_back && now_ns() < end)
 				receive(b, on_warm, 1);
