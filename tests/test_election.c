@@ -1019,39 +1019,6 @@ of_two_prospectives_only_the_better_one_stands(void **state)
 	free(c);
 }
 
-/* A voter that refused a prospective's pre-vote while it still followed the old leader,
- * and then asks for pre-votes itself, is asked again, once a round. */
-static void
-prospective_asks_again_a_voter_that_refused_and_now_runs(void **state)
-{
-	struct node *a = follower_of(2, 1, 3);
-
-	(void)state;
-	advance(a, T_FETCH);
-	ack_fence(a, 3, 60);
-	vote_resp(a, 3, false, true);			  /* node 3 still followed node 1 */
-	assert_int_equal(a->e.role, KR_ROLE_PROSPECTIVE); /* node 1's answer is missing */
-	clear(a);
-	vote_req(a, 3, 3, 3, 50, true); /* node 3 runs now: its log is behind a's */
-	assert_false(vote_answer(a)->granted);
-	assert_true(find_send(a, KR_API_VOTE, 3)->u.send.msg.u.vote.pre_vote);
-	vote_resp(a, 3, true, true); /* granted this time: a stands */
-	assert_int_equal(a->e.role, KR_ROLE_CANDIDATE);
-	clear(a);
-	free(a);
-	/* once a round only */
-	a = follower_of(2, 1, 3);
-	advance(a, T_FETCH);
-	ack_fence(a, 3, 60);
-	vote_resp(a, 3, false, true);
-	vote_req(a, 3, 3, 3, 50, true);
-	vote_resp(a, 3, false, true);
-	clear(a);
-	vote_req(a, 3, 3, 3, 50, true);
-	assert_null(find_send(a, KR_API_VOTE, 3));
-	free(a);
-}
-
 static void
 prospective_hearing_begin_epoch_follows(void **state)
 {
@@ -1762,7 +1729,6 @@ main(void)
 		cmocka_unit_test(vote_answers_to_an_old_round_are_ignored_after_becoming_follower),
 		cmocka_unit_test(pre_votes_follow_kafkas_table),
 		cmocka_unit_test(of_two_prospectives_only_the_better_one_stands),
-		cmocka_unit_test(prospective_asks_again_a_voter_that_refused_and_now_runs),
 		cmocka_unit_test(followers_of_a_resigning_leader_grant_its_successors_pre_votes),
 		cmocka_unit_test(
 			prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached),

@@ -274,7 +274,6 @@ static void
 reset_round(struct kr_election *e)
 {
 	e->cand.deferred = false;
-	memset(e->cand.asked_again, 0, sizeof(e->cand.asked_again));
 	memset(e->cand.vote_state, KR_VOTE_UNRECORDED, sizeof(e->cand.vote_state));
 	if (e->voter_index >= 0)
 		e->cand.vote_state[e->voter_index] = KR_VOTE_GRANTED;
@@ -532,44 +531,29 @@ start_election(struct kr_election *e, enum kr_why why, int64_t now, struct kr_el
 	el_convert(e, KR_ROLE_PROSPECTIVE, e->epoch, KR_NODE_NONE, why, now, out);
 }
 
-/* This round's request to voter i. */
-static void
-send_vote_request(struct kr_election *e, int i, struct kr_el_out *out)
-{
-	struct kr_msg *m = el_send(e, out, e->cfg.voters[i], e->cand.vote_corr[i], KR_API_VOTE);
-
-	m->u.vote.epoch = e->epoch;
-	m->u.vote.last_epoch = e->fenced_last_epoch;
-	m->u.vote.last_offset = e->fenced_leo;
-	m->u.vote.voter_id = e->cfg.voters[i];
-	m->u.vote.pre_vote = e->role == KR_ROLE_PROSPECTIVE;
-	memcpy(m->u.vote.candidate_dir, e->cfg.directory_id, KR_UUID_BYTES);
-	memcpy(m->u.vote.voter_dir, e->cfg.voter_dirs[i], KR_UUID_BYTES);
-}
-
 void
 el_send_vote_requests(struct kr_election *e, int64_t now, struct kr_el_out *out)
 {
+	bool pre = e->role == KR_ROLE_PROSPECTIVE;
+
 	EL_ASSERT(e->role == KR_ROLE_PROSPECTIVE || e->role == KR_ROLE_CANDIDATE);
 	/* the fence rule: no request carries a log position the dataplane could still change */
 	EL_ASSERT(e->dp == KR_DP_FENCED || KR_BUG(VOTE_WITHOUT_FENCE));
-	for (int i = 0; i < e->cfg.n_voters; i++)
-		if (e->cand.vote_state[i] == KR_VOTE_UNRECORDED)
-			send_vote_request(e, i, out);
-	e->resend_deadline = now + e->cfg.request_timeout_us;
-}
+	for (int i = 0; i < e->cfg.n_voters; i++) {
+		struct kr_msg *m;
 
-void
-el_ask_again(struct kr_election *e, int vi, struct kr_el_out *out)
-{
-	if (e->role != KR_ROLE_PROSPECTIVE || vi < 0 || e->requests_pending ||
-	    e->cand.vote_state[vi] != KR_VOTE_REJECTED || e->cand.asked_again[vi])
-		return;
-	EL_ASSERT(e->dp == KR_DP_FENCED || KR_BUG(VOTE_WITHOUT_FENCE));
-	e->cand.asked_again[vi] = true;
-	e->cand.vote_state[vi] = KR_VOTE_UNRECORDED;
-	e->cand.vote_corr[vi] = el_correlation(e);
-	send_vote_request(e, vi, out);
+		if (e->cand.vote_state[i] != KR_VOTE_UNRECORDED)
+			continue;
+		m = el_send(e, out, e->cfg.voters[i], e->cand.vote_corr[i], KR_API_VOTE);
+		m->u.vote.epoch = e->epoch;
+		m->u.vote.last_epoch = e->fenced_last_epoch;
+		m->u.vote.last_offset = e->fenced_leo;
+		m->u.vote.voter_id = e->cfg.voters[i];
+		m->u.vote.pre_vote = pre;
+		memcpy(m->u.vote.candidate_dir, e->cfg.directory_id, KR_UUID_BYTES);
+		memcpy(m->u.vote.voter_dir, e->cfg.voter_dirs[i], KR_UUID_BYTES);
+	}
+	e->resend_deadline = now + e->cfg.request_timeout_us;
 }
 
 void

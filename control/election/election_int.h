@@ -59,10 +59,6 @@ void el_tally(struct kr_election *e, int64_t now, struct kr_el_out *out);
 
 /* Send this round's Vote requests to every voter that has not answered. */
 void el_send_vote_requests(struct kr_election *e, int64_t now, struct kr_el_out *out);
-/* A prospective asks voter vi once more in this round if it refused: it has just asked
- * for pre-votes itself, so it no longer follows a live leader (its refusal may be stale
- * by a fraction of a millisecond: two followers time out almost together). */
-void el_ask_again(struct kr_election *e, int vi, struct kr_el_out *out);
 
 /* BeginQuorumEpoch and EndQuorumEpoch both come from a leader about its epoch: check the
  * sender, adopt the epoch and leader if newer, and set *error to what to answer.

@@ -116,9 +116,6 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_LOG_BEHIND, pre);
 		return;
 	}
-	/* a voter that refused this prospective's pre-vote now asks for pre-votes itself */
-	if (pre && req->epoch == e->epoch)
-		el_ask_again(e, vi, out);
 	/* a higher epoch, even in a pre-vote, moves this node to it first */
 	if (req->epoch > e->epoch)
 		el_convert(e, KR_ROLE_UNATTACHED, req->epoch, KR_NODE_NONE, KR_WHY_HIGHER_EPOCH,

@@ -325,7 +325,6 @@ struct kr_election {
 		 * own pre-votes win: two followers that lost their leader together then elect
 		 * one of them in one round instead of splitting the vote */
 		bool deferred;
-		bool asked_again[KR_VOTERS_MAX]; /* el_ask_again, once per voter a round */
 	} cand;
 
 	/* Leader, and resigned (the leader that stepped down, in the same epoch): what the
