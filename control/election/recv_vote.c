@@ -157,10 +157,12 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 		 * a total order, so of two that ask each other exactly one stands */
 		bool same = req->last_epoch == e->fenced_last_epoch;
 
-		if (e->role == KR_ROLE_PROSPECTIVE &&
+		if (e->role == KR_ROLE_PROSPECTIVE && e->deferred_epoch != e->epoch + 1 &&
 		    (!same || req->last_offset > e->fenced_leo ||
-		     (req->last_offset == e->fenced_leo && from < e->cfg.node_id)))
+		     (req->last_offset == e->fenced_leo && from < e->cfg.node_id))) {
 			e->cand.deferred = true; /* up_to_date: its log is at least this one's */
+			e->deferred_epoch = e->epoch + 1;
+		}
 	} else if (e->voted_id != from && KR_BUG(VOTE_NOT_PERSISTED_FIRST)) {
 		answer(e, out, from, corr, KR_ERR_NONE, KR_REFUSAL_NONE, pre);
 		e->voted_id = from;

@@ -326,6 +326,10 @@ struct kr_election {
 		 * one of them in one round instead of splitting the vote */
 		bool deferred;
 	} cand;
+	/* the epoch (+1; 0: none) in which this node deferred: once per epoch only, so a
+	 * better prospective that cannot win (its answers lost, one-way partitioned) holds
+	 * the others back for one round, not every round */
+	uint32_t deferred_epoch;
 
 	/* Leader, and resigned (the leader that stepped down, in the same epoch): what the
 	 * dataplane reported of each voter (reset on taking office), the acknowledgements of
