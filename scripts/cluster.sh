@@ -359,7 +359,9 @@ cmd_bench() {
 # (udp: 127.0.0.50; memif: socket echo.sock; af_xdp: veth kve in namespace NS-e,
 # 10.77.0.50, bridged like the nodes') and the bare client alternating phases against it
 # and against node ID (default: the leader), from where kraftbench runs. The echo shares
-# the node's core and sleeps while idle; the client polls on core 1.
+# the node's core and sleeps while idle; the client polls on core 1. In a 1-node cluster
+# the node is stopped (SIGSTOP) for the raw phases, so the echo has the core as the node
+# has it in its own (an idle `poll` node would share it); with more nodes it runs on.
 cmd_floor() {
 	load
 	local fl=$BUILD/tools/kraftfloor/kraftfloor opts=() id="" ep epid rc core
@@ -377,6 +379,7 @@ cmd_floor() {
 	alive "$id" || die "floor: node $id is not running"
 	ep=$(ip_of "$id"):$PORT
 	core=$(((id - 1) % 2))
+	[ "$NODES" = 1 ] && opts+=(--pause "$(pid_of "$id")")
 	case $TRANSPORT in
 	udp)
 		"$fl" echo --udp "$echo_at" >"$RUN/echo.log" 2>&1 &
@@ -422,6 +425,7 @@ cmd_floor() {
 	esac
 	kill "$epid" 2>/dev/null
 	wait "$epid" 2>/dev/null
+	kill -CONT "$(pid_of "$id")" 2>/dev/null # whatever became of kraftfloor
 	[ "$rc" = 0 ] || echo "cluster: floor: the echo said: $(tail -3 "$RUN/echo.log")" >&2
 	rm -f "$RUN/echo.sock" "$RUN/echo.log"
 	return $rc

@@ -1221,10 +1221,11 @@ memory_mode_counts_every_append_as_durable_and_writes_no_file(void **state)
 	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), -EINVAL);
 }
 
-/* kr_log_prefault writes only never-written pages past the end, within the buffer (ASan
- * sees any byte past it), at most max_pages per call, and changes no record. */
+/* kr_log_prefault_range hands out whole pages past the end, within the buffer (the test
+ * writes them: ASan sees any byte past it), each once, only when min_bytes are due, and
+ * writing them changes no record. */
 static void
-prefault_touches_pages_ahead_once_and_changes_nothing(void **state)
+prefault_range_hands_out_pages_ahead_once(void **state)
 {
 	struct fixture *f = *state;
 	struct kr_log_config c = {
@@ -1233,23 +1234,35 @@ prefault_touches_pages_ahead_once_and_changes_nothing(void **state)
 		.memory_bytes_max = 1ull << 30,
 	};
 	char err[128];
-	unsigned total = 0, n;
+	void *a, *prev_end = NULL;
+	size_t len, total = 0;
 
 	kr_log_close(f->log);
 	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), 0);
-	assert_int_equal(kr_log_prefault(f->log, 16384, 100), 0); /* no segment yet */
+	assert_false(kr_log_prefault_range(f->log, 16384, 0, &a, &len)); /* no segment yet */
 	append(f->log, 1, 3, 100);
-	/* 16 KiB past an end inside the first page: the 4 pages after it */
-	assert_int_equal(kr_log_prefault(f->log, 16384, 2), 2);
-	assert_int_equal(kr_log_prefault(f->log, 16384, 100), 2);
-	assert_int_equal(kr_log_prefault(f->log, 16384, 100), 0); /* once only */
-	/* asked far past the buffer: stops at its end (64 KiB: 16 pages, 5 done) */
-	while ((n = kr_log_prefault(f->log, 1u << 30, 3)) > 0)
-		total += n;
-	assert_int_equal(total, 16 - 5);
+	assert_true(kr_log_prefault_range(f->log, 16384, 0, &a, &len));
+	/* whole pages: the one after the end's page up to the one holding end + 16 KiB */
+	assert_int_equal((uintptr_t)a % 4096, 0);
+	assert_int_equal(len % 4096, 0);
+	assert_true(len >= 8192 && len <= 16384);
+	memset(a, 0xee, len);
+	prev_end = (uint8_t *)a + len;
+	total += len;
+	assert_false(kr_log_prefault_range(f->log, 16384, 0, &a, &len)); /* once only */
+	append(f->log, 1, 3, 1000);
+	/* a batch of about 3 KiB more is due: not enough for a 4 KiB minimum */
+	assert_false(kr_log_prefault_range(f->log, 16384, 4096, &a, &len));
+	/* asked far past the buffer: up to its end, after the last range, never over it */
+	assert_true(kr_log_prefault_range(f->log, 1u << 30, 4096, &a, &len));
+	assert_true((uint8_t *)a >= (uint8_t *)prev_end);
+	memset(a, 0xee, len);
+	total += len;
+	assert_true(total >= (64u << 10) - 3 * 4096 && total <= 64u << 10);
+	assert_false(kr_log_prefault_range(f->log, 1u << 30, 0, &a, &len));
 	for (int i = 0; i < 20; i++)
 		append(f->log, 1, 3, 1000);
-	assert_int_equal(read_all_from(f->log, 0), 63);
+	assert_int_equal(read_all_from(f->log, 0), 66);
 }
 
 /* A client's append whose record value is a valid batch image with base offset 2^40:
@@ -1466,7 +1479,7 @@ main(void)
 		LOG_TEST(read_only_open_reports_and_changes_nothing),
 		LOG_TEST(append_refuses_gaps_old_epochs_damage_and_the_memory_cap),
 		LOG_TEST(memory_mode_counts_every_append_as_durable_and_writes_no_file),
-		LOG_TEST(prefault_touches_pages_ahead_once_and_changes_nothing),
+		LOG_TEST(prefault_range_hands_out_pages_ahead_once),
 		LOG_TEST(a_batch_image_in_a_record_value_never_sets_the_repair_target),
 		LOG_TEST(the_flushed_bound_caps_the_repair_target),
 #undef LOG_TEST

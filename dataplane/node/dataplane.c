@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,14 +29,14 @@
 /* A voter change that names an endpoint waits this long for the endpoint to answer a PING
  * from this dataplane (probe_start) */
 #define PROBE_US 500000
-/* A pass idle for PREFAULT_IDLE_US since the last work writes one page of the log's
- * buffer ahead of its end, up to PREFAULT_BYTES ahead (kr_log_prefault): appends then land
- * on pages already there, their first-touch faults taken in a quiet moment. Not sooner: a
- * fault costs the same wherever it falls, and one taken a microsecond after an
- * acknowledgement delayed the next request instead (1-voter memif, closed loop: commit p99
- * 4.4 -> 2.7 us but PING p99 1.4 -> 3.2-5.8 us) */
-#define PREFAULT_BYTES (256u << 10)
-#define PREFAULT_IDLE_US 50
+/* The log's memory is paged in ahead of its end by the flush thread (madvise
+ * MADV_POPULATE_WRITE, which writes no byte, so it cannot race an append): up to
+ * PREFAULT_AHEAD bytes past the end, asked for once PREFAULT_MIN bytes are due, so that an
+ * append does not take the kernel's first-touch fault (a 1-voter memif commit had p99
+ * 3-4x the PING's through the same code while faults fell inside appends). The dataplane
+ * pays one eventfd write per PREFAULT_MIN bytes of log, not per packet. */
+#define PREFAULT_AHEAD (1u << 20)
+#define PREFAULT_MIN (64u << 10)
 
 struct dp {
 	struct kn_node *n;
@@ -407,6 +408,19 @@ flush_start(struct dp *d)
 		kn_ring_push(n->flush, &f, sizeof(f), &n->dp_stats.ring_full_cmd);
 		kn_wake_always(n->flush_wake);
 	}
+}
+
+static void
+prefault(struct kn_node *n)
+{
+	uint32_t req = atomic_load_explicit(&n->prefault_req, memory_order_relaxed);
+
+	if (atomic_load_explicit(&n->prefault_done, memory_order_acquire) != req ||
+	    !kr_log_prefault_range(n->log, PREFAULT_AHEAD, PREFAULT_MIN, &n->prefault_addr,
+				   &n->prefault_len))
+		return;
+	atomic_store_explicit(&n->prefault_req, req + 1, memory_order_release);
+	kn_wake_always(n->flush_wake);
 }
 
 static void
@@ -908,8 +922,7 @@ kn_dataplane_main(void *arg)
 			d->next_retention = d->now + RETENTION_CHECK_US;
 			d->deadline = kr_repl_next_deadline(d->r); /* retention may call it */
 		}
-		if (!work && d->now - d->last_work >= PREFAULT_IDLE_US)
-			kr_log_prefault(n->log, PREFAULT_BYTES, 1);
+		prefault(n);
 		flush_start(d);
 		t = work ? stage_t(d) : 0;
 		for (unsigned i = 0; i < n->n_ports; i++) /* buffered TX goes out */
@@ -975,10 +988,13 @@ kn_dataplane_summary(struct kn_node *n, int status)
 	       "stopped (exit %d): log [%" PRIu64 ", %" PRIu64 "), durable to %" PRIu64
 	       ", HW %s; %" PRIu64 " packets in, %" PRIu64 " out, %" PRIu64 " flushes, %" PRIu64
 	       " dropped by the replication core, %" PRIu64
-	       " from addresses of no voter (clients, strangers)",
+	       " from addresses of no voter (clients, strangers); log paged in ahead: %" PRIu64
+	       " ranges, %" PRIu64 " KiB, %" PRIu64 " refused",
 	       status, kr_log_start(n->log), kr_log_end(n->log), kr_log_durable_end(n->log), hw,
 	       n->dp_stats.rx_packets, tx, n->flush_stats.flushes,
-	       n->repl->stats.drops[KR_RP_DROP_DECODE], n->dp_stats.rx_foreign_addr);
+	       n->repl->stats.drops[KR_RP_DROP_DECODE], n->dp_stats.rx_foreign_addr,
+	       n->flush_stats.prefaults, n->flush_stats.prefault_bytes >> 10,
+	       n->flush_stats.prefault_failed);
 	for (unsigned i = 0; i < n->n_ports; i++) {
 		const struct kn_port_stats *ps = &n->ports[i]->stats;
 		char drops[512] = "";
@@ -1005,6 +1021,33 @@ kn_dataplane_free(struct kn_node *n)
 
 /* ---- the flush thread ---- */
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels refuse it (EINVAL) */
+#endif
+
+/* Carries out the prefault mailbox's request, if one is there. If the dataplane freed the
+ * segment meanwhile (a truncation), madvise fails or faults in pages of whatever is mapped
+ * there now: it writes no byte either way. @return a request was there */
+static bool
+page_in(struct kn_node *n)
+{
+	uint32_t req = atomic_load_explicit(&n->prefault_req, memory_order_acquire);
+
+	if (atomic_load_explicit(&n->prefault_done, memory_order_relaxed) == req)
+		return false;
+	if (madvise(n->prefault_addr, n->prefault_len, MADV_POPULATE_WRITE) == 0) {
+		n->flush_stats.prefaults++;
+		n->flush_stats.prefault_bytes += n->prefault_len;
+	} else if (n->flush_stats.prefault_failed++ == 0) {
+		kn_log(n, "flush",
+		       "cannot page in the log ahead of its end (appends take the "
+		       "page faults): madvise: %s",
+		       strerror(errno));
+	}
+	atomic_store_explicit(&n->prefault_done, req, memory_order_release);
+	return true;
+}
+
 void *
 kn_flush_main(void *arg)
 {
@@ -1014,6 +1057,8 @@ kn_flush_main(void *arg)
 
 	for (;;) {
 		if (rte_ring_sc_dequeue_elem(n->flush, &f, sizeof(f)) != 0) {
+			if (page_in(n))
+				continue;
 			if (atomic_load(&n->dp_done))
 				break;
 			/* blocks until the dataplane pushes a job (or the node stops) */

@@ -27,8 +27,8 @@ struct segment {
 	uint8_t *buf;  /* batch bytes; the file header is not kept in memory */
 	uint32_t size; /* bytes of batches */
 	uint32_t cap;
-	uint32_t touched;    /* buf is written (paged in) below this (kr_log_prefault) */
-	uint32_t written;    /* bytes of buf that are in the file, unchanged (disk mode) */
+	uint32_t touched; /* buf below this was handed out to be paged in (kr_log_prefault_range) */
+	uint32_t written; /* bytes of buf that are in the file, unchanged (disk mode) */
 	uint32_t file_len;   /* batch bytes the file holds, stale ones included */
 	uint32_t hdr_synced; /* what the file's header says is synced (log.h) */
 	int fd;		     /* -1 until the file is created or opened */
@@ -1192,23 +1192,32 @@ kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len)
 
 #define PAGE_BYTES 4096u
 
-unsigned
-kr_log_prefault(struct kr_log *log, uint32_t ahead, unsigned max_pages)
+bool
+kr_log_prefault_range(struct kr_log *log, uint32_t ahead, uint32_t min_bytes, void **addr,
+		      size_t *len)
 {
 	struct segment *s = last_seg(log);
-	uint32_t at, end;
-	unsigned n = 0;
+	uintptr_t base, from, to;
+	uint32_t end;
 
 	if (s == NULL || s->buf == NULL)
-		return 0;
+		return false;
 	end = s->cap - s->size < ahead ? s->cap : s->size + ahead;
-	at = s->touched > s->size ? s->touched : s->size;
-	at = (at + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1); /* the page holding size is in use */
-	for (; at < end && n < max_pages; at += PAGE_BYTES, n++)
-		((volatile uint8_t *)s->buf)[at] = 0;
-	if (at > s->touched)
-		s->touched = at < end ? at : end;
-	return n;
+	if (s->touched >= end || end - (s->touched > s->size ? s->touched : s->size) < min_bytes)
+		return false;
+	/* whole pages only, in the address space (the buffer need not start on a page): the
+	 * page holding the end is in use already, the page holding the new mark is left for
+	 * the next range */
+	base = (uintptr_t)s->buf;
+	from = base + (s->touched > s->size ? s->touched : s->size);
+	from = (from + PAGE_BYTES - 1) & ~(uintptr_t)(PAGE_BYTES - 1);
+	to = (base + end) & ~(uintptr_t)(PAGE_BYTES - 1);
+	s->touched = end;
+	if (to <= from)
+		return false;
+	*addr = (void *)from;
+	*len = to - from;
+	return true;
 }
 
 /* A flush job is taken from the log by its owner (kr_log_job_begin: no I/O), carried out

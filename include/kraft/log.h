@@ -414,12 +414,13 @@ const struct kr_epoch_cache *kr_log_epochs(const struct kr_log *log);
 /** Would kr_log_flush do anything? (Unflushed appends, or files to cut or remove.) */
 bool kr_log_needs_flush(const struct kr_log *log);
 
-/** Write to the pages of the last segment's buffer from its end up to `ahead` bytes
- * past it that were never written, at most max_pages of them, so that the kernel's
- * first-touch page faults are taken when the caller chooses (the dataplane: when idle)
- * instead of inside an append. Bytes past the end hold nothing and nobody reads them.
- * No I/O. @return the pages written. */
-unsigned kr_log_prefault(struct kr_log *log, uint32_t ahead, unsigned max_pages);
+/** The whole pages of the last segment's buffer, from its end up to `ahead` bytes past it,
+ * never handed out before, once at least min_bytes of them are due: for another thread to
+ * page in (madvise MADV_POPULATE_WRITE, which writes no byte) so that appends do not take
+ * the kernel's first-touch faults. Each byte is handed out once per segment. Nobody reads
+ * bytes past the end. No I/O. @return true and the range in addr, len; false: none due. */
+bool kr_log_prefault_range(struct kr_log *log, uint32_t ahead, uint32_t min_bytes, void **addr,
+			   size_t *len);
 
 /** The first segment's end offset and batch bytes. @return 0, or -ENOENT (no segment). */
 int kr_log_first_segment(const struct kr_log *log, uint64_t *end_offset, uint64_t *bytes);

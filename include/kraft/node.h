@@ -7,7 +7,8 @@
  *     memory, the ports (kernel UDP or DPDK); busy polls, or spins then sleeps (the idle
  *     mode).
  *   flush thread (dataplane/node/dataplane.c): carries out the log's flush jobs (write,
- *     fdatasync) and reports back; blocks between jobs.
+ *     fdatasync) and reports back, and pages in the log's memory ahead of its end (the
+ *     prefault mailbox below); blocks between jobs.
  * The node starts and stops in control/node/start.c (kn_run).
  *
  * Rings (rte_ring, single producer / single consumer, fixed-size elements of bytes):
@@ -118,6 +119,8 @@ struct kn_stats {
 	uint64_t pings;		  /* PINGs echoed by the dataplane (kraftbench's floor) */
 	uint64_t wrong_port;	  /* clients' DESCRIBE_NODES at the dataplane port, redirected */
 	uint64_t rx_deferred;	  /* polls skipped: the event ring lacked room for a burst */
+	uint64_t prefaults, prefault_bytes; /* log ranges paged in ahead of appends */
+	uint64_t prefault_failed;	    /* ... that madvise refused */
 };
 
 struct kn_node {
@@ -146,6 +149,15 @@ struct kn_node {
 	/* the flush job (repl.h, GROUP COMMIT): the dataplane's until it is pushed on the
 	 * flush ring, the flush thread's until it is pushed back on the done ring */
 	struct kr_rp_flusher flusher;
+
+	/* log pages to page in ahead of appends (kr_log_prefault_range), a mailbox of one: the
+	 * dataplane writes prefault_addr and _len only while prefault_done equals
+	 * prefault_req, then moves prefault_req on and wakes the flush thread, which pages
+	 * them in and sets prefault_done to prefault_req */
+	_Alignas(KN_CACHE_LINE) _Atomic uint32_t prefault_req;
+	void *prefault_addr;
+	size_t prefault_len;
+	_Alignas(KN_CACHE_LINE) _Atomic uint32_t prefault_done;
 
 	/* the dataplane's ports (which one reaches which node: kraftd.dpdk.peer.ports) */
 	struct kn_port *ports[KN_PORTS_MAX];

@@ -18,6 +18,7 @@
  * from then on (neither end answers ARP). The echo sleeps when idle (ECHO_SPIN_MS), so
  * it can share a core with the node: each is busy only in its own phase.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -80,6 +81,7 @@ usage(FILE *f)
 		"       kraftfloor echo --local A.B.C.D:PORT -- EAL options\n"
 		"       kraftfloor ping --raw A.B.C.D:PORT --kraftd A.B.C.D:PORT\n"
 		"                  [--local A.B.C.D:PORT] [--count N] [--pairs P] [--json]\n"
+		"                  [--pause PID]\n"
 		"                  [-- EAL options]\n"
 		"\n"
 		"echo: send every UDP datagram back, addresses swapped (kernel UDP with --udp;\n"
@@ -89,7 +91,13 @@ usage(FILE *f)
 		"      (--kraftd), P pairs (default 5); prints each phase's p50 and p99 and the\n"
 		"      ratio kraftd / raw of each pair, then the median ratio and its spread.\n"
 		"      Kernel UDP without EAL options; with them, DPDK: port 0 reaches the echo,\n"
-		"      port 1 (or 0 if there is one) the node; --local is this end's address.\n");
+		"      port 1 (or 0 if there is one) the node; --local is this end's address.\n"
+		"      --pause PID: stop process PID (the node: SIGSTOP) for every raw phase and\n"
+		"      continue it (SIGCONT) for its own, so the echo has the core to itself as\n"
+		"      the node has it in its phase (a node that polls without sleeping would\n"
+		"      share it with the echo). Only where a stopped node does no harm: a\n"
+		"      1-voter cluster (a voter stopped past the fetch timeout starts an "
+		"election).\n");
 }
 
 #define now_ns kr_tool_now_ns
@@ -456,16 +464,77 @@ median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* --pause: the process stopped for the raw phases (0: none) */
+static pid_t paused_pid;
+
+/* Every thread of paused_pid stopped (state T in /proc), within a second? */
+static bool
+all_stopped(void)
+{
+	char path[64];
+	int64_t t0 = now_ns();
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)paused_pid);
+	while (now_ns() - t0 < 1000000000ll) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		bool all = d != NULL;
+
+		while (d != NULL && (e = readdir(d)) != NULL) {
+			char stat[400], buf[256], *p;
+			FILE *f;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(stat, sizeof(stat), "%s/%s/stat", path, e->d_name);
+			f = fopen(stat, "r");
+			if (f == NULL)
+				continue;
+			p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+			fclose(f);
+			if (p == NULL || p[1] != ' ' || (p[2] != 'T' && p[2] != 't'))
+				all = false;
+		}
+		if (d != NULL)
+			closedir(d);
+		if (all)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static void
+pause_node(bool on)
+{
+	if (paused_pid <= 0)
+		return;
+	if (kill(paused_pid, on ? SIGSTOP : SIGCONT) != 0)
+		die("--pause %d: %s", (int)paused_pid, strerror(errno));
+	if (on && !all_stopped())
+		die("--pause %d: not stopped within 1 s", (int)paused_pid);
+}
+
+static void
+resume_node(void)
+{
+	if (paused_pid > 0)
+		kill(paused_pid, SIGCONT);
+}
+
 static void
 ping(struct target *raw, struct target *node, bool dpdk, int count, int pairs, bool json)
 {
 	double r50[64], r99[64];
 	struct phase pr[64], pk[64];
 
-	warm_up(raw, dpdk);
 	warm_up(node, dpdk);
+	pause_node(true);
+	warm_up(raw, dpdk);
 	for (int i = 0; i < pairs && !stop; i++) {
+		pause_node(true);
 		pr[i] = run_phase(raw, dpdk, count);
+		pause_node(false);
 		pk[i] = run_phase(node, dpdk, count);
 		r50[i] = (double)pk[i].p50 / (double)pr[i].p50;
 		r99[i] = (double)pk[i].p99 / (double)pr[i].p99;
@@ -540,6 +609,10 @@ main(int argc, char **argv)
 			pairs = atoi(v), i++;
 		} else if (strcmp(a, "--json") == 0) {
 			json = true;
+		} else if (strcmp(a, "--pause") == 0 && v) {
+			paused_pid = (pid_t)atoi(v), i++;
+			if (paused_pid <= 1 || kill(paused_pid, 0) != 0)
+				die("--pause %s: no such process", v);
 		} else {
 			fprintf(stderr,
 				"kraftfloor: unexpected argument '%s' (kraftfloor --help)\n", a);
@@ -580,7 +653,8 @@ main(int argc, char **argv)
 	}
 	tr.ep = endpoint("--raw", raw);
 	tk.ep = endpoint("--kraftd", node);
-	{ /* the node's PING, encoded once: the same bytes every time */
+	atexit(resume_node); /* the node runs on after any exit (die() included) */
+	{		     /* the node's PING, encoded once: the same bytes every time */
 		struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .correlation_id = 1};
 		struct kr_msg m = {.api = KR_API_PING};
 		static const uint8_t p[8] = {'k', 'f', 'l', 'o', 'o', 'r'};
