@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 #include <sodium.h>
@@ -47,7 +48,14 @@ struct dp {
 	bool events;		/* events pushed since the control thread was last woken */
 	uint64_t encode_errors; /* the harness's count at the last log line */
 	int64_t now;
-	int64_t pass_ns;  /* when this pass of the loop began (now is it in us) */
+	int64_t pass_ns;	       /* when this pass of the loop began (now is it in us) */
+	uint64_t pass_tsc;	       /* ... in TSC cycles */
+	struct {		       /* the loop's clock (clock_read) */
+		int64_t ns0, ns_at;    /* CLOCK_MONOTONIC at the start and at the last resync */
+		uint64_t tsc0, tsc_at; /* the TSC then */
+		double ns_per_tsc;
+		int64_t last; /* the last value read: it never goes back */
+	} clk;
 	int64_t deadline; /* the core's next timer: recomputed after the core was called */
 	int64_t last_work;
 	int64_t next_retention;
@@ -90,11 +98,64 @@ waiting_slot(uint64_t addr, uint32_t corr)
 
 /* ---- stage costs (telemetry /kraft/stages) ---- */
 
-/* A timestamp for a stage's start, or 0 while timing is off. */
+/* ---- the loop's clock ----
+ * The loop reads the TSC (rte_rdtsc: 13 ns here) where it would read CLOCK_MONOTONIC
+ * through the vDSO (35 ns): once per pass and 2-3 times more per datagram while the
+ * stage timing is on, that was most of the timing's cost (measured on and off in
+ * docs/BENCHMARKS.md). It is CLOCK_MONOTONIC in value: anchored to it at start and every
+ * RETENTION_CHECK_US (clock_resync), at the rate measured from start to the last resync,
+ * and never going back. Timers are milliseconds; its error is microseconds at most. */
+
+static void
+clock_resync(struct dp *d)
+{
+	int64_t ns = kn_now_ns();
+	uint64_t tsc = rte_rdtsc();
+
+	if (tsc > d->clk.tsc0 && ns > d->clk.ns0)
+		d->clk.ns_per_tsc = (double)(ns - d->clk.ns0) / (double)(tsc - d->clk.tsc0);
+	d->clk.ns_at = ns;
+	d->clk.tsc_at = tsc;
+}
+
+static void
+clock_init(struct dp *d)
+{
+	d->clk.ns0 = kn_now_ns();
+	d->clk.tsc0 = rte_rdtsc();
+	d->clk.ns_per_tsc = 1.0;
+	while (kn_now_ns() - d->clk.ns0 < 1000000) /* a first rate, over 1 ms */
+		;
+	clock_resync(d);
+}
+
+/* Cycles to ns; a negative difference (two cores' TSCs a few cycles apart, after a
+ * migration) stays negative for the caller to clamp. */
+static inline int64_t
+tsc_ns(const struct dp *d, int64_t cycles)
+{
+	return (int64_t)((double)cycles * d->clk.ns_per_tsc);
+}
+
+/* The pass's clock: pass_tsc, pass_ns and now */
+static inline void
+clock_read(struct dp *d)
+{
+	int64_t ns;
+
+	d->pass_tsc = rte_rdtsc();
+	ns = d->clk.ns_at + tsc_ns(d, (int64_t)(d->pass_tsc - d->clk.tsc_at));
+	if (ns < d->clk.last)
+		ns = d->clk.last;
+	d->clk.last = d->pass_ns = ns;
+	d->now = ns / 1000;
+}
+
+/* A timestamp (TSC) for a stage's start, or 0 while timing is off. */
 static inline int64_t
 stage_t(const struct dp *d)
 {
-	return d->timing ? kn_now_ns() : 0;
+	return d->timing ? (int64_t)rte_rdtsc() : 0;
 }
 
 /* The stage that began at t0 ends now; returns now (the next stage's start). */
@@ -105,8 +166,8 @@ stage_end(struct dp *d, enum kn_stage s, int64_t t0)
 
 	if (!d->timing)
 		return 0;
-	t = kn_now_ns();
-	kr_latency_add(&d->stage[s], (uint64_t)(t - t0));
+	t = (int64_t)rte_rdtsc();
+	kr_latency_add(&d->stage[s], t > t0 ? (uint64_t)tsc_ns(d, t - t0) : 0);
 	return t;
 }
 
@@ -189,6 +250,7 @@ publish(struct dp *d)
 	s->ring_full_event = n->dp_stats.ring_full_event;
 	s->ring_full_mgmt = n->dp_stats.ring_full_mgmt;
 	s->rx_deferred = n->dp_stats.rx_deferred;
+	s->passes = n->dp_stats.passes;
 	s->commit_latency = d->latency;
 	memcpy(s->auth_drops, d->r->auth.drops, sizeof(s->auth_drops));
 	atomic_store_explicit(&n->dp_snap_seq, seq + 2, memory_order_release);
@@ -768,7 +830,7 @@ poll_inputs(struct dp *d)
 		actions(d);
 		stage_end(d, KN_STAGE_ACTIONS, t);
 	}
-	t_rx = d->pass_ns;
+	t_rx = (int64_t)d->pass_tsc;
 	for (unsigned p = 0; p < n->n_ports; p++) {
 		struct kn_port *port = n->ports[p];
 
@@ -882,7 +944,9 @@ kn_dataplane_main(void *arg)
 	d->r = n->repl;
 	d->h = (struct kr_rp_harness){.r = n->repl, .ops = &ops, .arg = d};
 	d->log_start = kr_log_start(n->log);
-	d->now = d->last_work = kn_now_us();
+	clock_init(d);
+	clock_read(d);
+	d->last_work = d->now;
 	d->deadline = kr_repl_next_deadline(d->r);
 	d->next_retention = d->now + RETENTION_CHECK_US;
 #ifdef KR_CRASH_TEST
@@ -890,12 +954,12 @@ kn_dataplane_main(void *arg)
 #endif
 	for (;;) {
 		int64_t t;
-		bool work;
+		bool work, changed;
 
 		stage_serve(d);
-		d->pass_ns = kn_now_ns(); /* the one clock read of an empty pass */
-		d->now = d->pass_ns / 1000;
-		work = poll_inputs(d);
+		clock_read(d); /* the one clock read of an empty pass */
+		n->dp_stats.passes++;
+		work = changed = poll_inputs(d);
 		if (work) { /* the core's timers move only when it is called */
 			d->last_work = d->now;
 			d->deadline = kr_repl_next_deadline(d->r);
@@ -904,6 +968,7 @@ kn_dataplane_main(void *arg)
 			kr_repl_tick(d->r, d->now, &d->h.out);
 			actions(d);
 			d->deadline = kr_repl_next_deadline(d->r);
+			changed = true;
 		}
 		probe_tick(d);
 		if (d->now >= d->next_retention) {
@@ -919,17 +984,24 @@ kn_dataplane_main(void *arg)
 			}
 #endif
 			publish(d);
+			clock_resync(d);
 			d->next_retention = d->now + RETENTION_CHECK_US;
 			d->deadline = kr_repl_next_deadline(d->r); /* retention may call it */
+			changed = true;
 		}
-		prefault(n);
-		flush_start(d);
+		/* the log and the core change only in a pass that did work (inputs, a timer,
+		 * the retention check) or while stopping: others skip the flush and prefault
+		 * checks */
+		if (changed || atomic_load_explicit(&n->stop_dp, memory_order_relaxed)) {
+			prefault(n);
+			flush_start(d);
+		}
 		t = work ? stage_t(d) : 0;
 		for (unsigned i = 0; i < n->n_ports; i++) /* buffered TX goes out */
 			n->ports[i]->tx_flush(n->ports[i]);
 		if (work) {
 			stage_end(d, KN_STAGE_TX, t);
-			stage_end(d, KN_STAGE_PASS, d->pass_ns);
+			stage_end(d, KN_STAGE_PASS, (int64_t)d->pass_tsc);
 		}
 		if (atomic_load(&n->stop_dp)) {
 			/* everything appended is flushed before the node exits */

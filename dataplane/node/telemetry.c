@@ -174,6 +174,7 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "fetches_parked", s.core.fetches_parked);
 	rte_tel_data_add_dict_u64(d, "ring_full", s.ring_full_event + s.ring_full_mgmt);
 	rte_tel_data_add_dict_u64(d, "rx_deferred", s.rx_deferred);
+	rte_tel_data_add_dict_u64(d, "loop_passes", s.passes);
 	rte_tel_data_start_dict(drops);
 	for (unsigned w = 0; w < KR_RP_DROP_COUNT; w++)
 		if (s.core.drops[w])
