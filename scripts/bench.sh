@@ -18,8 +18,10 @@
 #   scripts/bench.sh [--transports "memif af_xdp udp"] [--durability "memory disk"]
 #                    [--voters "1 3 5"] [--records N] [--no-etcd] [--out DIR]
 # Results: DIR/results.jsonl (one kraftbench/etcd-bench JSON object per run, with its
-# configuration) and DIR/results.md (the tables for docs/BENCHMARKS.md). Needs root, a
-# built tree (build/) and scripts/setup.sh's packages.
+# configuration) and DIR/results.md (the tables for docs/BENCHMARKS.md). Needs root and
+# scripts/setup.sh's packages. It measures build-bench/ (made here: no test hooks, no
+# tests; the test trees' -Dcrash_test=true adds a fault-layer check to every loop pass),
+# or the tree $KRAFTD_BUILD names.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
@@ -37,12 +39,20 @@ while [ $# -gt 0 ]; do
 	--records) RECORDS=$2; shift 2 ;;
 	--no-etcd) ETCD=0; shift ;;
 	--out) OUT=$2; shift 2 ;;
-	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench: unknown option $1 (--help)" >&2; exit 2 ;;
 	esac
 done
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, AF_XDP)" >&2; exit 1; }
 export KRAFTD_RUN=/tmp/kraftd-bench-cluster KRAFTD_NS=kcb
+if [ -z "${KRAFTD_BUILD:-}" ]; then
+	[ -f build-bench/build.ninja ] ||
+		meson setup build-bench -Dcrash_test=false -Dtests=false >/dev/null ||
+		{ echo "bench: meson setup build-bench failed" >&2; exit 1; }
+	ninja -C build-bench >/dev/null || { echo "bench: ninja -C build-bench failed" >&2; exit 1; }
+	export KRAFTD_BUILD=$TOP/build-bench
+fi
+echo "bench: measuring $KRAFTD_BUILD ($(git rev-parse --short HEAD 2>/dev/null || echo ?))"
 CL=$TOP/scripts/cluster.sh
 mkdir -p "$OUT"
 RES=$OUT/results.jsonl
