@@ -156,38 +156,214 @@ quorum_state_round_trips_through_its_file(void **state)
 	assert_true(kr_uuid_is_zero(out.voted_dir));
 }
 
+static int
+unlink_in(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return unlink(path);
+}
+
+static void
+load_epoch(const char *dir, uint32_t epoch)
+{
+	struct kr_quorum_state out;
+	char err[256];
+	int rc = kr_quorum_state_load(NULL, dir, &out, err, sizeof(err));
+
+	if (rc != 0 || out.epoch != epoch)
+		fail_msg("load: rc %d epoch %u, expected epoch %u (%s)", rc, out.epoch, epoch,
+			 rc ? err : "");
+}
+
+/* Either copy damaged alone (any bit flipped, cut anywhere): the other is read. Both
+ * damaged: refused, naming the file, never epoch 0. */
 static void
 quorum_state_with_any_byte_flipped_or_cut_is_refused_naming_the_file(void **state)
 {
 	const char *dir = *state;
+	const char *copies[] = {KR_QUORUM_STATE_FILE, KR_QUORUM_MIRROR_FILE};
 	struct kr_quorum_state in = {.epoch = 17, .leader_id = 1, .voted_id = 1};
 	struct kr_quorum_state out;
-	char err[256], orig[512];
-	size_t n;
+	char err[256], orig[2][600];
+	size_t n[2];
 
 	assert_int_equal(kr_quorum_state_store(NULL, dir, &in, err, sizeof(err)), 0);
-	n = tu_file_read(dir, KR_QUORUM_STATE_FILE, orig, sizeof(orig));
-	for (size_t pos = 0; pos < n; pos++) {
-		for (int bit = 0; bit < 8; bit++) {
-			tu_file_flip(dir, KR_QUORUM_STATE_FILE, pos, (uint8_t)(1u << bit));
-			err[0] = '\0';
-			int rc = kr_quorum_state_load(NULL, dir, &out, err, sizeof(err));
-
-			if (rc != -EBADMSG)
-				fail_msg("bit %d of byte %zu flipped: rc %d, epoch %u", bit, pos,
-					 rc, out.epoch);
-			assert_non_null(strstr(err, KR_QUORUM_STATE_FILE));
-			assert_non_null(strstr(err, "corrupt"));
-			tu_file_flip(dir, KR_QUORUM_STATE_FILE, pos, (uint8_t)(1u << bit));
+	for (int c = 0; c < 2; c++) {
+		n[c] = tu_file_read(dir, copies[c], orig[c], sizeof(orig[c]));
+		assert_int_equal(n[c], 512); /* every copy as long: overwrites change no length */
+	}
+	for (int c = 0; c < 2; c++) {
+		for (size_t pos = 0; pos < n[c]; pos++) {
+			for (int bit = 0; bit < 8; bit++) {
+				tu_file_flip(dir, copies[c], pos, (uint8_t)(1u << bit));
+				load_epoch(dir, 17); /* the other copy */
+				tu_file_flip(dir, copies[1 - c], pos, (uint8_t)(1u << bit));
+				err[0] = '\0';
+				if (kr_quorum_state_load(NULL, dir, &out, err, sizeof(err)) !=
+				    -EBADMSG)
+					fail_msg("both copies flipped at bit %d of byte %zu: "
+						 "accepted",
+						 bit, pos);
+				assert_non_null(strstr(err, KR_QUORUM_STATE_FILE));
+				assert_non_null(strstr(err, "corrupt"));
+				tu_file_flip(dir, copies[0], pos, (uint8_t)(1u << bit));
+				tu_file_flip(dir, copies[1], pos, (uint8_t)(1u << bit));
+			}
 		}
+		for (size_t len = 0; len < n[c]; len++) {
+			tu_file_write(dir, copies[c], orig[c], len);
+			load_epoch(dir, 17);
+		}
+		tu_file_write(dir, copies[c], orig[c], n[c]);
 	}
-	for (size_t len = 0; len < n; len++) {
-		tu_file_write(dir, KR_QUORUM_STATE_FILE, orig, len);
-		assert_int_equal(kr_quorum_state_load(NULL, dir, &out, err, sizeof(err)), -EBADMSG);
-	}
-	tu_file_write(dir, KR_QUORUM_STATE_FILE, orig, n);
-	assert_int_equal(kr_quorum_state_load(NULL, dir, &out, err, sizeof(err)), 0);
-	assert_int_equal(out.epoch, 17);
+	/* the mirror gone and the primary cut: nothing left to trust */
+	assert_int_equal(unlink_in(dir, KR_QUORUM_MIRROR_FILE), 0);
+	tu_file_write(dir, KR_QUORUM_STATE_FILE, orig[0], n[0] - 1);
+	assert_int_equal(kr_quorum_state_load(NULL, dir, &out, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "missing"));
+	tu_file_write(dir, KR_QUORUM_STATE_FILE, orig[0], n[0]);
+	load_epoch(dir, 17);
+}
+
+/* The real file system, with every write and sync noted as "w:NAME" or "s:NAME" (the
+ * last path component), so a test can see in which order a store touches the copies. */
+static char fs_trail[512];
+static char fs_names[64][64]; /* by handle */
+
+static const char *
+base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+static int
+tr_open(void *ctx, const char *path, unsigned flags)
+{
+	int h = kr_fs_posix()->ops->open(ctx, path, flags);
+
+	(void)ctx;
+	if (h >= 0 && h < 64)
+		snprintf(fs_names[h], sizeof(fs_names[h]), "%s", base_name(path));
+	return h;
+}
+
+static void
+trail(char op, int h)
+{
+	size_t k = strlen(fs_trail);
+
+	snprintf(fs_trail + k, sizeof(fs_trail) - k, "%c:%s ", op,
+		 h >= 0 && h < 64 ? fs_names[h] : "?");
+}
+
+static int64_t
+tr_pwrite(void *ctx, int h, const void *buf, size_t len, uint64_t off)
+{
+	trail('w', h);
+	return kr_fs_posix()->ops->pwrite(ctx, h, buf, len, off);
+}
+
+static int
+tr_sync(void *ctx, int h)
+{
+	trail('s', h);
+	return kr_fs_posix()->ops->sync(ctx, h);
+}
+
+static struct kr_fs_ops tr_ops;
+
+static const struct kr_fs *
+trail_fs(void)
+{
+	static struct kr_fs fs;
+
+	tr_ops = *kr_fs_posix()->ops;
+	tr_ops.open = tr_open;
+	tr_ops.pwrite = tr_pwrite;
+	tr_ops.sync = tr_sync;
+	fs = (struct kr_fs){.ops = &tr_ops, .ctx = kr_fs_posix()->ctx};
+	fs_trail[0] = '\0';
+	return &fs;
+}
+
+/* The copies are ordered by sequence: a primary left behind (a lost write, or a crash
+ * between the two writes) loses to a newer mirror and the reverse; a store then makes
+ * both equal again, bringing the mirror level first when it lags. */
+static void
+quorum_state_newer_copy_wins_and_a_store_levels_both(void **state)
+{
+	const char *dir = *state;
+	struct kr_quorum_state a = {.epoch = 5, .leader_id = KR_NODE_NONE, .voted_id = 2};
+	struct kr_quorum_state b = {.epoch = 6, .leader_id = 3, .voted_id = KR_NODE_NONE};
+	char err[256], old[600], cur[600], m[600];
+	size_t n;
+
+	assert_int_equal(kr_quorum_state_store(NULL, dir, &a, err, sizeof(err)), 0);
+	n = tu_file_read(dir, KR_QUORUM_STATE_FILE, old, sizeof(old));
+	assert_int_equal(kr_quorum_state_store(NULL, dir, &b, err, sizeof(err)), 0);
+	load_epoch(dir, 6);
+	tu_file_read(dir, KR_QUORUM_STATE_FILE, cur, sizeof(cur));
+	tu_file_read(dir, KR_QUORUM_MIRROR_FILE, m, sizeof(m));
+	assert_memory_equal(cur, m, n);
+	/* the primary's last write lost: the mirror is newer */
+	tu_file_write(dir, KR_QUORUM_STATE_FILE, old, n);
+	load_epoch(dir, 6);
+	/* a crash between the writes: the primary is newer */
+	tu_file_write(dir, KR_QUORUM_STATE_FILE, cur, n);
+	tu_file_write(dir, KR_QUORUM_MIRROR_FILE, old, n);
+	load_epoch(dir, 6);
+	/* a store now brings the mirror level before it overwrites the primary; a torn
+	 * primary after that still leaves epoch 6 or the new state */
+	b.epoch = 7;
+	assert_int_equal(kr_quorum_state_store(trail_fs(), dir, &b, err, sizeof(err)), 0);
+	assert_string_equal(fs_trail, "w:quorum-state.mirror s:quorum-state.mirror "
+				      "w:quorum-state s:quorum-state "
+				      "w:quorum-state.mirror s:quorum-state.mirror ");
+	load_epoch(dir, 7);
+	/* level copies: the primary, then the mirror, each synced before the next write */
+	b.epoch = 8;
+	assert_int_equal(kr_quorum_state_store(trail_fs(), dir, &b, err, sizeof(err)), 0);
+	assert_string_equal(fs_trail, "w:quorum-state s:quorum-state "
+				      "w:quorum-state.mirror s:quorum-state.mirror ");
+	load_epoch(dir, 8);
+	tu_file_read(dir, KR_QUORUM_STATE_FILE, cur, sizeof(cur));
+	tu_file_read(dir, KR_QUORUM_MIRROR_FILE, m, sizeof(m));
+	assert_memory_equal(cur, m, n);
+	cur[n] = '\0';
+	/* 1 (a), 2 (b), 3 (the mirror levelled with the primary's b), 4 (epoch 7), 5 */
+	assert_non_null(strstr(cur, "sequence=5\nepoch=8\n"));
+}
+
+/* A directory written by a kraftd before the mirror (version 1, one file replaced by
+ * rename) is read, and its first store adds the mirror; a store with both copies damaged
+ * is refused (nothing on disk says what the node already promised). */
+static void
+quorum_state_version_1_is_read_and_upgraded(void **state)
+{
+	const char *dir = *state;
+	const char *v1 = "# kraftd quorum state: replaced atomically by the node; do not edit\n"
+			 "version=1\nepoch=9\nleader.id=2\nvoted.id=2\nvoted.directory.id=\n";
+	struct kr_quorum_state qs = {.epoch = 10, .leader_id = KR_NODE_NONE, .voted_id = 1};
+	char text[400], err[256];
+	int m = snprintf(text, sizeof(text), "%s", v1);
+
+	m += snprintf(text + m, sizeof(text) - (size_t)m, "crc32c=%08x\n",
+		      kr_crc32c(0, text, (size_t)m));
+	tu_file_write(dir, KR_QUORUM_STATE_FILE, text, (size_t)m);
+	load_epoch(dir, 9);
+	assert_false(tu_file_exists(dir, KR_QUORUM_MIRROR_FILE));
+	assert_int_equal(kr_quorum_state_store(NULL, dir, &qs, err, sizeof(err)), 0);
+	load_epoch(dir, 10);
+	assert_int_equal(tu_file_size(dir, KR_QUORUM_STATE_FILE), 512);
+	assert_int_equal(tu_file_size(dir, KR_QUORUM_MIRROR_FILE), 512);
+	tu_file_flip(dir, KR_QUORUM_STATE_FILE, 100, 1);
+	tu_file_flip(dir, KR_QUORUM_MIRROR_FILE, 100, 1);
+	assert_int_equal(kr_quorum_state_store(NULL, dir, &qs, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "no copy"));
 }
 
 static void
@@ -229,7 +405,7 @@ quorum_state_text_with_a_valid_crc_but_bad_fields_is_refused(void **state)
 	for (size_t i = 0; i < KR_ARRAY_SIZE(bad_bodies); i++) {
 		char body[400];
 		int m = snprintf(body, sizeof(body),
-				 "# kraftd quorum state: replaced atomically by the node; do not "
+				 "# kraftd quorum state: written in place, then its mirror; do not "
 				 "edit\n%s",
 				 bad_bodies[i]);
 
@@ -536,6 +712,8 @@ main(void)
 		DIR_TEST(quorum_state_round_trips_through_its_file),
 		DIR_TEST(quorum_state_with_any_byte_flipped_or_cut_is_refused_naming_the_file),
 		DIR_TEST(quorum_state_missing_is_an_error_not_epoch_zero),
+		DIR_TEST(quorum_state_newer_copy_wins_and_a_store_levels_both),
+		DIR_TEST(quorum_state_version_1_is_read_and_upgraded),
 		DIR_TEST(format_writes_identity_and_epoch_zero_and_open_accepts_it),
 		DIR_TEST(format_refuses_a_formatted_directory_unless_told_and_matching),
 		DIR_TEST(format_will_not_reset_a_quorum_state_left_without_identity),

@@ -7,7 +7,8 @@
  *   <dir>/bootstrap-voters  the voter set the cluster started with, written by `kraftd
  *                           format` (empty for a joining directory; absent in a
  *                           directory formatted before voters had directory ids)
- *   <dir>/quorum-state      epoch, leader, vote; replaced atomically on every change
+ *   <dir>/quorum-state      epoch, leader, vote: written in place on every change, then
+ *   <dir>/quorum-state.mirror  the same, written and synced after it
  *   <dir>/unsafe-admit      present after `kraftd unsafe-admit`, until the next start
  *   <dir>/log/              log segments (include/kraft/log.h)
  *
@@ -18,17 +19,23 @@
  *   node.id=<0 .. 2^31-1>
  *   directory.id=<22-character id, random, written by format>
  *
- * quorum-state (properties text, in exactly this order, then a checksum line):
+ * quorum-state and quorum-state.mirror (properties text, in exactly this order, then a
+ * checksum line):
  *   # kraftd quorum state ...            one comment line
- *   version=1
+ *   version=2                            (1: no sequence line; read, never written)
+ *   sequence=<1 .. 2^63-1>               higher in the newer copy
  *   epoch=<0 .. 2^32-1>
  *   leader.id=<-1 or a node id>
  *   voted.id=<-1 or a node id>
  *   voted.directory.id=<empty or a 22-character id>
+ *   #<blanks>                            padding: the copy is 512 bytes in all
  *   crc32c=<8 lowercase hex digits>      CRC32C of every byte before this line
  * The file ends with the newline of the crc32c line; any other byte anywhere, or a
- * missing one, makes the file corrupt. A node refuses to start on a corrupt, unreadable
- * or missing quorum-state file: it never silently starts again from epoch 0. Such a
+ * missing one, makes the copy corrupt. Every change is written into quorum-state and
+ * synced, then into the mirror and synced (the mirror first brought level if it lags),
+ * so both hold every state the node acted on; the reader takes the valid copy with the
+ * higher sequence. A node refuses to start when quorum-state is missing or both copies
+ * are corrupt or unreadable: it never silently starts again from epoch 0. Such a
  * directory has lost its vote: the safe way back is to re-format it (a joining
  * directory, an observer, with a new directory id), never to reset it to epoch 0.
  *
@@ -57,6 +64,7 @@
 
 #define KR_META_FILE "meta.properties"
 #define KR_QUORUM_STATE_FILE "quorum-state"
+#define KR_QUORUM_MIRROR_FILE "quorum-state.mirror"
 #define KR_BOOTSTRAP_FILE "bootstrap-voters"
 #define KR_ADMIT_FILE "unsafe-admit" /* kraftd unsafe-admit: the next start votes at once */
 #define KR_LOG_SUBDIR "log"
@@ -91,14 +99,16 @@ int kr_quorum_state_decode(const char *text, size_t len, struct kr_quorum_state 
 			   size_t errlen);
 
 /**
- * Durably replace <dir>/quorum-state (temp file, fsync, rename, fsync dir).
+ * Durably store the quorum state in both copies (above; a new directory's quorum-state
+ * is created by temp file, sync, rename, directory sync).
  * @return 0 or -errno with err naming the file.
  */
 int kr_quorum_state_store(const struct kr_fs *fs, const char *dir, const struct kr_quorum_state *qs,
 			  char *err, size_t errlen);
 
 /**
- * Read <dir>/quorum-state. @return 0, -ENOENT (missing), -EBADMSG (corrupt) or -errno,
+ * Read the newer valid copy of the quorum state. @return 0, -ENOENT (quorum-state
+ * missing), -EBADMSG (both copies corrupt) or -errno,
  * with err naming the file and the reason.
  */
 int kr_quorum_state_load(const struct kr_fs *fs, const char *dir, struct kr_quorum_state *qs,

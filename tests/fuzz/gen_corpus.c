@@ -1,11 +1,13 @@
 /* kraftd: writes the fuzz targets' seed corpus from the current encoders, so the seeds
  * always match the format. Usage: gen_corpus DIR (creates DIR/<target>/seed-N). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kraft/crc32c.h"
 #include "kraft/datadir.h"
 #include "kraft/log.h"
 #include "kraft/wire.h"
@@ -112,6 +114,13 @@ files(void)
 	qs.leader_id = -1;
 	n = kr_quorum_state_encode(&qs, text, sizeof(text));
 	put("fuzz_quorum_state", 1, text, (size_t)n);
+	/* version 1 (read, never written now): no sequence, no padding */
+	n = snprintf(text, sizeof(text),
+		     "# kraftd quorum state: replaced atomically by the node; do not edit\n"
+		     "version=1\nepoch=7\nleader.id=2\nvoted.id=2\nvoted.directory.id=\n");
+	n += snprintf(text + n, sizeof(text) - (size_t)n, "crc32c=%08" PRIx32 "\n",
+		      kr_crc32c(0, text, (size_t)n));
+	put("fuzz_quorum_state", 2, text, (size_t)n);
 	memset(id.cluster_id, 0x42, sizeof(id.cluster_id));
 	memset(id.directory_id, 0x24, sizeof(id.directory_id));
 	n = kr_identity_encode(&id, text, sizeof(text));

@@ -831,9 +831,11 @@ node_crash(struct sim *s, struct node *nd, int64_t down_us)
 
 	nd->persist_cut = nd->persisting;
 	if (nd->persisting) {
-		/* its time goes to its two syncs (the temporary file's, then the directory's
-		 * after the rename): the crash falls in one of them */
-		simfs_set_budget(nd->fs, rnd(s, 2) ? 2 : 4);
+		/* its time goes to its two syncs (the primary copy's, then the mirror's,
+		 * each after its write): the crash falls in one of them, its write done and
+		 * kept or not as the crash model draws (one more pair comes first when the
+		 * mirror lags: the crash then falls in that pair or the primary's) */
+		simfs_set_budget(nd->fs, rnd(s, 2) ? 1 : 3);
 		kr_quorum_state_store(fs, nd->dir, &nd->persist_qs, err, sizeof(err));
 	}
 	if (nd->fl.out && nd->flushing) {
