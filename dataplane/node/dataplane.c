@@ -1,5 +1,8 @@
 /* kraftd: the dataplane thread (the replication core over the node's ports: kernel UDP or
  * DPDK) and the flush thread (group commit). See include/kraft/node.h for the rings between them. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -55,6 +58,7 @@ struct dp {
 		uint64_t tsc0, tsc_at; /* the TSC then */
 		double ns_per_tsc;
 		int64_t last; /* the last value read: it never goes back */
+		bool tsc;     /* the TSC is invariant: ticks are its cycles (else ns) */
 	} clk;
 	int64_t deadline; /* the core's next timer: recomputed after the core was called */
 	int64_t last_work;
@@ -104,15 +108,39 @@ waiting_slot(uint64_t addr, uint32_t corr)
  * stage timing is on, that was most of the timing's cost (measured on and off in
  * docs/BENCHMARKS.md). It is CLOCK_MONOTONIC in value: anchored to it at start and every
  * RETENTION_CHECK_US (clock_resync), at the rate measured from start to the last resync,
- * and never going back. Timers are milliseconds; its error is microseconds at most. */
+ * and never going back. Timers are milliseconds; its error is microseconds at most. A
+ * CPU whose TSC is not invariant (its rate follows the core's frequency) gets
+ * CLOCK_MONOTONIC itself. */
+
+/* Does the TSC tick at one rate whatever the core's frequency and sleep state (x86:
+ * CPUID 0x80000007, EDX bit 8)? Elsewhere rte_rdtsc reads a fixed-rate counter. */
+static bool
+tsc_invariant(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, dx;
+
+	return __get_cpuid(0x80000007, &a, &b, &c, &dx) && (dx & (1u << 8));
+#else
+	return true;
+#endif
+}
+
+/* The loop's ticks: the TSC, or where it is not invariant CLOCK_MONOTONIC's ns (then
+ * ns_per_tsc stays 1). */
+static inline uint64_t
+ticks(const struct dp *d)
+{
+	return d->clk.tsc ? rte_rdtsc() : (uint64_t)kn_now_ns();
+}
 
 static void
 clock_resync(struct dp *d)
 {
 	int64_t ns = kn_now_ns();
-	uint64_t tsc = rte_rdtsc();
+	uint64_t tsc = ticks(d);
 
-	if (tsc > d->clk.tsc0 && ns > d->clk.ns0)
+	if (d->clk.tsc && tsc > d->clk.tsc0 && ns > d->clk.ns0)
 		d->clk.ns_per_tsc = (double)(ns - d->clk.ns0) / (double)(tsc - d->clk.tsc0);
 	d->clk.ns_at = ns;
 	d->clk.tsc_at = tsc;
@@ -121,12 +149,16 @@ clock_resync(struct dp *d)
 static void
 clock_init(struct dp *d)
 {
+	d->clk.tsc = tsc_invariant();
 	d->clk.ns0 = kn_now_ns();
-	d->clk.tsc0 = rte_rdtsc();
+	d->clk.tsc0 = ticks(d);
 	d->clk.ns_per_tsc = 1.0;
-	while (kn_now_ns() - d->clk.ns0 < 1000000) /* a first rate, over 1 ms */
+	while (d->clk.tsc && kn_now_ns() - d->clk.ns0 < 1000000) /* a first rate, over 1 ms */
 		;
 	clock_resync(d);
+	if (!d->clk.tsc)
+		kn_log(d->n, "dataplane",
+		       "the CPU's TSC is not invariant: the loop reads CLOCK_MONOTONIC instead");
 }
 
 /* Cycles to ns; a negative difference (two cores' TSCs a few cycles apart, after a
@@ -143,7 +175,7 @@ clock_read(struct dp *d)
 {
 	int64_t ns;
 
-	d->pass_tsc = rte_rdtsc();
+	d->pass_tsc = ticks(d);
 	ns = d->clk.ns_at + tsc_ns(d, (int64_t)(d->pass_tsc - d->clk.tsc_at));
 	if (ns < d->clk.last)
 		ns = d->clk.last;
@@ -155,7 +187,7 @@ clock_read(struct dp *d)
 static inline int64_t
 stage_t(const struct dp *d)
 {
-	return d->timing ? (int64_t)rte_rdtsc() : 0;
+	return d->timing ? (int64_t)ticks(d) : 0;
 }
 
 /* The stage that began at t0 ends now; returns now (the next stage's start). */
@@ -166,7 +198,7 @@ stage_end(struct dp *d, enum kn_stage s, int64_t t0)
 
 	if (!d->timing)
 		return 0;
-	t = (int64_t)rte_rdtsc();
+	t = (int64_t)ticks(d);
 	kr_latency_add(&d->stage[s], t > t0 ? (uint64_t)tsc_ns(d, t - t0) : 0);
 	return t;
 }
