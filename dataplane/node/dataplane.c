@@ -72,7 +72,7 @@ struct dp {
 		uint64_t addr;
 		uint32_t corr;
 		bool used;
-		int64_t t_ns;
+		uint64_t t; /* ticks (the loop's clock) */
 	} waiting[1024];
 	struct kr_latency latency;
 	/* stage costs (enum kn_stage); timing is on for this pass (kn_node.stage_on) */
@@ -233,7 +233,7 @@ note_append(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 	d->waiting[s].addr = addr;
 	d->waiting[s].corr = p.correlation_id;
 	d->waiting[s].used = true;
-	d->waiting[s].t_ns = kn_now_ns();
+	d->waiting[s].t = ticks(d);
 }
 
 /* Its acknowledgement leaves: the HW passed it. */
@@ -242,13 +242,17 @@ note_commit(struct dp *d, const struct kr_rp_action *a)
 {
 	const struct kr_append_resp *r = &a->u.send.msg.u.append_resp;
 	unsigned s = waiting_slot(a->u.send.to_addr, a->u.send.correlation);
+	uint64_t t;
 
 	if (a->u.send.msg.api != KR_API_APPEND_RESP || r->error != KR_ERR_NONE ||
 	    r->outcome_unknown || !d->waiting[s].used || d->waiting[s].addr != a->u.send.to_addr ||
 	    d->waiting[s].corr != a->u.send.correlation)
 		return;
 	d->waiting[s].used = false;
-	kr_latency_add(&d->latency, (uint64_t)(kn_now_ns() - d->waiting[s].t_ns));
+	t = ticks(d);
+	kr_latency_add(&d->latency, t > d->waiting[s].t
+					    ? (uint64_t)tsc_ns(d, (int64_t)(t - d->waiting[s].t))
+					    : 0);
 }
 
 /* The snapshot telemetry reads (a seqlock: odd while being written). */
