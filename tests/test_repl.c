@@ -798,8 +798,13 @@ invalid_stale_and_future_fetches_get_their_errors(void **state)
 	fetch(n, 2, 3, 3, 0, 0, 0, 0);
 	assert_int_equal(fetch_resp(n, 2)->error, KR_ERR_FENCED_LEADER_EPOCH);
 	assert_int_equal(fetch_resp(n, 2)->epoch, 4);
+	assert_null(find_event(n, KR_EV_EPOCH_SEEN));
 	fetch(n, 2, 4, 5, 0, 0, 0, 0);
 	assert_int_equal(fetch_resp(n, 3)->error, KR_ERR_UNKNOWN_LEADER_EPOCH);
+	/* and the control plane hears of epoch 5, with no leader known */
+	assert_non_null(find_event(n, KR_EV_EPOCH_SEEN));
+	assert_int_equal(find_event(n, KR_EV_EPOCH_SEEN)->epoch, 5);
+	assert_int_equal(find_event(n, KR_EV_EPOCH_SEEN)->node, KR_NODE_NONE);
 	/* a follower names the leader it knows */
 	cmd(f, KR_CMD_FOLLOWER, 4, 1, 0);
 	clear(f);

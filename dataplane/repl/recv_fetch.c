@@ -137,6 +137,16 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		return;
 	}
 	if (req->epoch > r->epoch) {
+		/* A newer epoch exists: the control plane steps into it (Raft's rule for any
+		 * request of a higher epoch). Otherwise a voter that reached it alone (its
+		 * candidacy stored, then a crash before any Vote left) and may not vote until
+		 * it has refetched (amnesia, damage) is refused here for ever, and the epoch
+		 * never moves (kraftsim seeds 5104873, 5107265, 5305320). No disruption from a
+		 * partitioned node: an epoch is only raised by winning pre-votes. */
+		struct kr_event *ev = rp_event(out, KR_EV_EPOCH_SEEN);
+
+		ev->epoch = req->epoch;
+		ev->node = KR_NODE_NONE;
 		reply_one(r, addr, k, KR_ERR_UNKNOWN_LEADER_EPOCH, out);
 		return;
 	}
