@@ -51,8 +51,7 @@ struct dp {
 	bool events;		/* events pushed since the control thread was last woken */
 	uint64_t encode_errors; /* the harness's count at the last log line */
 	int64_t now;
-	int64_t pass_ns;	       /* when this pass of the loop began (now is it in us) */
-	uint64_t pass_tsc;	       /* ... in TSC cycles */
+	uint64_t pass_tsc;	       /* when this pass of the loop began, in ticks (now: in us) */
 	struct {		       /* the loop's clock (clock_read) */
 		int64_t ns0, ns_at;    /* CLOCK_MONOTONIC at the start and at the last resync */
 		uint64_t tsc0, tsc_at; /* the TSC then */
@@ -169,7 +168,15 @@ tsc_ns(const struct dp *d, int64_t cycles)
 	return (int64_t)((double)cycles * d->clk.ns_per_tsc);
 }
 
-/* The pass's clock: pass_tsc, pass_ns and now */
+/* ns from ticks t0 to ticks t, 0 if t is not later (another core's TSC after a
+ * migration) */
+static inline uint64_t
+elapsed_ns(const struct dp *d, uint64_t t0, uint64_t t)
+{
+	return t > t0 ? (uint64_t)tsc_ns(d, (int64_t)(t - t0)) : 0;
+}
+
+/* The pass's clock: pass_tsc and now */
 static inline void
 clock_read(struct dp *d)
 {
@@ -179,7 +186,7 @@ clock_read(struct dp *d)
 	ns = d->clk.ns_at + tsc_ns(d, (int64_t)(d->pass_tsc - d->clk.tsc_at));
 	if (ns < d->clk.last)
 		ns = d->clk.last;
-	d->clk.last = d->pass_ns = ns;
+	d->clk.last = ns;
 	d->now = ns / 1000;
 }
 
@@ -199,7 +206,7 @@ stage_end(struct dp *d, enum kn_stage s, int64_t t0)
 	if (!d->timing)
 		return 0;
 	t = (int64_t)ticks(d);
-	kr_latency_add(&d->stage[s], t > t0 ? (uint64_t)tsc_ns(d, t - t0) : 0);
+	kr_latency_add(&d->stage[s], elapsed_ns(d, (uint64_t)t0, (uint64_t)t));
 	return t;
 }
 
@@ -242,17 +249,13 @@ note_commit(struct dp *d, const struct kr_rp_action *a)
 {
 	const struct kr_append_resp *r = &a->u.send.msg.u.append_resp;
 	unsigned s = waiting_slot(a->u.send.to_addr, a->u.send.correlation);
-	uint64_t t;
 
 	if (a->u.send.msg.api != KR_API_APPEND_RESP || r->error != KR_ERR_NONE ||
 	    r->outcome_unknown || !d->waiting[s].used || d->waiting[s].addr != a->u.send.to_addr ||
 	    d->waiting[s].corr != a->u.send.correlation)
 		return;
 	d->waiting[s].used = false;
-	t = ticks(d);
-	kr_latency_add(&d->latency, t > d->waiting[s].t
-					    ? (uint64_t)tsc_ns(d, (int64_t)(t - d->waiting[s].t))
-					    : 0);
+	kr_latency_add(&d->latency, elapsed_ns(d, d->waiting[s].t, ticks(d)));
 }
 
 /* The snapshot telemetry reads (a seqlock: odd while being written). */
