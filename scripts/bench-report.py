@@ -27,6 +27,7 @@ def main():
     lat = {(r["transport"], r["durability"], r["voters"]): r for r in kr if r["run"] == "latency"}
     lead = {(r["transport"], r["durability"], r["voters"]): r for r in kr if r["run"] == "leader"}
     tput = [r for r in kr if r["run"] == "throughput"]
+    work = {(r["transport"], r["durability"], r["voters"]): r for r in kr if r["run"] == "work"}
 
     print("### Commit latency beside the floor (one append in flight, 64-byte records)\n")
     print("Client-observed commit and PING round trips in microseconds, from the same run; "
@@ -50,12 +51,21 @@ def main():
               f"{f(ratio(c50, (fs or 0) + (p50 or 0)) if fs else None, 2)} |")
 
     print("\n### Throughput (closed loop, 32 appends in flight of 16 x 64-byte records, 2 s)\n")
-    print("| transport | durability | voters | appends/s | records/s | commit p50 us | p99 us |")
-    print("|---|---|---|---|---|---|---|")
+    print("Work per record: the dataplanes' time in loop passes that did work (telemetry "
+          "work_ns, all nodes together and the busiest one, the leader) over the records the "
+          "leader appended meanwhile, in ns and in TSC cycles (this VM counts no hardware "
+          "cycles for perf stat).\n")
+    print("| transport | durability | voters | appends/s | records/s | commit p50 us | p99 us "
+          "| work ns / record, all | leader | TSC cycles / record, all | leader |")
+    print("|" + "---|" * 11)
     for r in tput:
+        w = work.get((r["transport"], r["durability"], r["voters"]), {})
         print(f"| {r['transport']} | {r['durability']} | {r['voters']} | {r['commits_per_s']} | "
               f"{r['records_per_s']} | {f(g(r, 'commit_us', 'p50'))} | "
-              f"{f(g(r, 'commit_us', 'p99'))} |")
+              f"{f(g(r, 'commit_us', 'p99'))} | {f(w.get('work_ns_per_record_all'))} | "
+              f"{f(w.get('work_ns_per_record_busiest'))} | "
+              f"{f(w.get('cycles_per_record_all'), 0)} | "
+              f"{f(w.get('cycles_per_record_busiest'), 0)} |")
 
     fl = [r for r in kr if r["run"] == "floor"]
     if fl:

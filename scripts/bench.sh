@@ -98,6 +98,37 @@ leader_stats() {
 	tel "$1" /kraft/stats | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin).get("commit_latency_ns", {})))'
 }
 
+# every node's work counters (DPDK nodes: telemetry /kraft/stats), as one JSON object
+work() { # VOTERS
+	local i
+	for i in $(seq 1 "$1"); do echo "\"$i\": $(tel "$i" /kraft/stats)"; done |
+		paste -sd, | sed 's/^/{/; s/$/}/'
+}
+
+# the dataplanes' time in passes that did work, per record the leader appended between
+# two work snapshots: ns and TSC cycles, the busiest node's (the leader) and all nodes'
+# together (a stand-in for perf stat's cycles, which this VM does not count)
+work_per_record() { # BEFORE AFTER
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+d = {k: {f: b[k].get(f, 0) - a.get(k, {}).get(f, 0) for f in ("work_ns", "log_end")}
+     for k in b if "work_ns" in b[k]}
+recs = max((v["log_end"] for v in d.values()), default=0)
+hz = max((b[k].get("tsc_hz", 0) for k in d), default=0)
+out = {"records": recs, "tsc_hz": hz}
+if recs > 0:
+    tot = sum(v["work_ns"] for v in d.values())
+    top = max(v["work_ns"] for v in d.values())
+    out["work_ns_per_record_all"] = round(tot / recs, 1)
+    out["work_ns_per_record_busiest"] = round(top / recs, 1)
+    if hz:
+        out["cycles_per_record_all"] = round(tot * hz / 1e9 / recs, 1)
+        out["cycles_per_record_busiest"] = round(top * hz / 1e9 / recs, 1)
+print(json.dumps(out))
+EOF
+}
+
 # one kraftbench run, retried once if an election spoiled it (exit 4)
 kb() { # CONFIG-JSON kraftbench-args...
 	local cfg=$1 out rc
@@ -142,7 +173,11 @@ for t in $TRANSPORTS; do
 						tag "$cfg, \"run\": \"stages\"}" >>"$RES"
 				fi
 			fi
-			kb "$cfg, \"run\": \"throughput\"}" --duration 2 --inflight 32 --batch 16 --warmup 1000
+			[ "$t" != udp ] && w0=$(work "$v")
+			if kb "$cfg, \"run\": \"throughput\"}" --duration 2 --inflight 32 --batch 16 --warmup 1000 &&
+				[ "$t" != udp ]; then
+				work_per_record "$w0" "$(work "$v")" | tag "$cfg, \"run\": \"work\"}" >>"$RES"
+			fi
 			"$CL" down >/dev/null 2>&1
 		done
 	done

@@ -290,6 +290,8 @@ publish(struct dp *d)
 	s->ring_full_mgmt = n->dp_stats.ring_full_mgmt;
 	s->rx_deferred = n->dp_stats.rx_deferred;
 	s->passes = n->dp_stats.passes;
+	s->work_ns = n->dp_stats.work_ns;
+	s->tick_hz = d->clk.tsc ? (uint64_t)(1e9 / d->clk.ns_per_tsc) : 0;
 	s->commit_latency = d->latency;
 	memcpy(s->auth_drops, d->r->auth.drops, sizeof(s->auth_drops));
 	atomic_store_explicit(&n->dp_snap_seq, seq + 2, memory_order_release);
@@ -1042,6 +1044,8 @@ kn_dataplane_main(void *arg)
 			stage_end(d, KN_STAGE_TX, t);
 			stage_end(d, KN_STAGE_PASS, (int64_t)d->pass_tsc);
 		}
+		if (changed) /* the time the passes that did work took: always counted */
+			n->dp_stats.work_ns += elapsed_ns(d, d->pass_tsc, ticks(d));
 		if (atomic_load(&n->stop_dp)) {
 			/* everything appended is flushed before the node exits */
 			if (!n->flusher.out &&

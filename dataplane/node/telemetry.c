@@ -175,6 +175,9 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "ring_full", s.ring_full_event + s.ring_full_mgmt);
 	rte_tel_data_add_dict_u64(d, "rx_deferred", s.rx_deferred);
 	rte_tel_data_add_dict_u64(d, "loop_passes", s.passes);
+	rte_tel_data_add_dict_u64(d, "work_ns", s.work_ns);
+	rte_tel_data_add_dict_u64(d, "log_end", s.log_end);
+	rte_tel_data_add_dict_u64(d, "tsc_hz", s.tick_hz);
 	rte_tel_data_start_dict(drops);
 	for (unsigned w = 0; w < KR_RP_DROP_COUNT; w++)
 		if (s.core.drops[w])

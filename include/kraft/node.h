@@ -88,6 +88,8 @@ struct kn_dp_snapshot {
 	struct kn_port_stats ports[KN_PORTS_MAX];
 	uint64_t rx_packets, ring_full_event, ring_full_mgmt, rx_deferred;
 	uint64_t passes;		  /* the loop's passes, empty ones included */
+	uint64_t work_ns;		  /* time in the passes that did work */
+	uint64_t tick_hz;		  /* the TSC's rate (the loop's clock), 0: not used */
 	struct kr_latency commit_latency; /* append received to its acknowledgement leaving */
 	uint64_t auth_drops[KR_AUTH_DROP_COUNT]; /* frames failing authentication, by reason */
 };
@@ -121,6 +123,7 @@ struct kn_stats {
 	uint64_t wrong_port;	  /* clients' DESCRIBE_NODES at the dataplane port, redirected */
 	uint64_t rx_deferred;	  /* polls skipped: the event ring lacked room for a burst */
 	uint64_t passes;	  /* the dataplane loop's passes (the poll rate when idle) */
+	uint64_t work_ns;	  /* ... the time of those that did work (inputs, timers) */
 	uint64_t prefaults, prefault_bytes; /* log ranges paged in ahead of appends */
 	uint64_t prefault_failed;	    /* ... that madvise refused */
 };
