@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -51,6 +52,46 @@ refusal_loggable(struct ctl *c)
 	return false;
 }
 
+/* KRAFTD_TRACE_VOTES=1 (for following an election step by step, e.g. a slow failover):
+ * every message of the election plane this node sends and takes (Vote, BeginQuorumEpoch,
+ * EndQuorumEpoch and their answers), with what the core ignored. Off by default: anyone
+ * can send Votes. */
+static void
+trace_vote_in(struct ctl *c, const struct kr_event *ev, const uint64_t *ignored_before)
+{
+	const struct kr_election *e = &c->n->el;
+	struct kr_frame f;
+	struct kr_msg m;
+	char why[64] = "";
+
+	if (!c->trace_votes || ev->type != KR_EV_PACKET ||
+	    kr_frame_decode(&c->n->wire, ev->frame, ev->frame_len, &f) != 0 ||
+	    kr_msg_decode(&f, &m) != 0)
+		return;
+	for (unsigned r = 0; r < KR_EL_IGNORE_COUNT; r++)
+		if (e->stats.ignored[r] != ignored_before[r])
+			snprintf(why, sizeof(why), ", ignored: %s", kr_el_ignore_name(r));
+	if (m.api != KR_API_VOTE && m.api != KR_API_VOTE_RESP)
+		kn_log(c->n, "control",
+		       "vote trace: took %s of node %d (correlation %u) as %s in epoch %u%s",
+		       kr_api_name(m.api), f.hdr.sender_id, f.hdr.correlation_id,
+		       kr_role_name(e->role), e->epoch, why);
+	else if (m.api == KR_API_VOTE)
+		kn_log(c->n, "control",
+		       "vote trace: took %s request of node %d (epoch %u, log %u:%" PRIu64
+		       ", correlation %u) as %s in epoch %u%s",
+		       m.u.vote.pre_vote ? "a pre-vote" : "a vote", f.hdr.sender_id, m.u.vote.epoch,
+		       m.u.vote.last_epoch, m.u.vote.last_offset, f.hdr.correlation_id,
+		       kr_role_name(e->role), e->epoch, why);
+	else
+		kn_log(c->n, "control",
+		       "vote trace: took %s answer of node %d: %s (epoch %u, "
+		       "correlation %u) as %s in epoch %u%s",
+		       m.u.vote_resp.pre_vote ? "a pre-vote" : "a vote", f.hdr.sender_id,
+		       m.u.vote_resp.granted ? "granted" : "refused", m.u.vote_resp.epoch,
+		       f.hdr.correlation_id, kr_role_name(e->role), e->epoch, why);
+}
+
 static void
 push_cmd(struct kn_node *n, const struct kr_cmd *cmd)
 {
@@ -78,8 +119,25 @@ op_command(void *arg, const struct kr_el_action *a, const struct kr_cmd *cmd)
 	struct ctl *c = arg;
 	struct kn_node *n = c->n;
 
+	if (c->trace_votes && a->type == KR_EL_SEND && a->u.send.msg.api == KR_API_VOTE)
+		kn_log(n, "control",
+		       "vote trace: sent %s request to node %d (epoch %u, log %u:%" PRIu64
+		       ", correlation %u)",
+		       a->u.send.msg.u.vote.pre_vote ? "a pre-vote" : "a vote", a->u.send.to,
+		       a->u.send.msg.u.vote.epoch, a->u.send.msg.u.vote.last_epoch,
+		       a->u.send.msg.u.vote.last_offset, a->u.send.correlation);
+	if (c->trace_votes && a->type == KR_EL_SEND && a->u.send.msg.api != KR_API_VOTE &&
+	    a->u.send.msg.api != KR_API_VOTE_RESP)
+		kn_log(n, "control", "vote trace: sent %s to node %d (correlation %u)",
+		       kr_api_name(a->u.send.msg.api), a->u.send.to, a->u.send.correlation);
+	if (c->trace_votes && a->type == KR_EL_SEND && a->u.send.msg.api == KR_API_VOTE_RESP &&
+	    a->u.send.msg.u.vote_resp.granted)
+		kn_log(n, "control",
+		       "vote trace: granted %s of node %d in epoch %u (correlation %u)",
+		       a->u.send.msg.u.vote_resp.pre_vote ? "the pre-vote" : "the vote",
+		       a->u.send.to, a->u.send.msg.u.vote_resp.epoch, a->u.send.correlation);
 	if (a->type == KR_EL_SEND && a->u.send.msg.api == KR_API_VOTE_RESP &&
-	    !a->u.send.msg.u.vote_resp.granted && refusal_loggable(c))
+	    !a->u.send.msg.u.vote_resp.granted && (c->trace_votes || refusal_loggable(c)))
 		kn_log(n, "control", "refused %s of node %d in epoch %u: %s",
 		       a->u.send.msg.u.vote_resp.pre_vote ? "the pre-vote" : "the vote",
 		       a->u.send.to, a->u.send.msg.u.vote_resp.epoch,
@@ -398,7 +456,12 @@ control_loop(struct ctl *c)
 				       ev.seq == KR_FATAL_STORAGE ? "storage"
 								  : "truncation below HW");
 			}
+			uint64_t ignored[KR_EL_IGNORE_COUNT];
+
+			if (c->trace_votes)
+				memcpy(ignored, n->el.stats.ignored, sizeof(ignored));
 			kr_control_on_event(&n->el, &n->wire, &ev, now, &c->h.out);
+			trace_vote_in(c, &ev, ignored);
 			kn_carry_out(c);
 		}
 		kn_mgmt_answers(c);
@@ -448,7 +511,12 @@ void *
 kn_control_main(void *arg)
 {
 	struct ctl *c = arg;
+	const char *tv = getenv("KRAFTD_TRACE_VOTES");
 
+	c->trace_votes = tv != NULL && strcmp(tv, "1") == 0;
+	if (c->trace_votes)
+		kn_log(c->n, "control",
+		       "KRAFTD_TRACE_VOTES=1: every message of the election plane is logged");
 	control_loop(c);
 	atomic_store(&c->n->stop_dp, true);
 	kn_wake_always(c->n->dp_wake);

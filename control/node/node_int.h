@@ -45,6 +45,7 @@ struct ctl {
 	int64_t refusal_second; /* refusal logs: at most REFUSALS_LOGGED per second */
 	unsigned refusals_logged;
 	uint64_t refusals_quiet;
+	bool trace_votes;    /* KRAFTD_TRACE_VOTES=1: every (pre-)vote message in and out */
 	struct kr_auth auth; /* the management listener's: client frames in, answers out */
 	uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
 };

@@ -584,9 +584,36 @@ retention(struct dp *d)
 }
 
 /* Port housekeeping, and a log line when a link comes or goes. */
+/* Every voter's link address is asked for ahead of need (a port's resolve; over AF_XDP the
+ * control thread reads the kernel's table instead): two followers exchange nothing until
+ * their leader fails, and then the first pre-vote request between them was dropped for
+ * want of a MAC and sent again only a request timeout later (failovers of up to twice
+ * the fetch timeout over memif). */
+static void
+resolve_voters(struct dp *d)
+{
+	const struct kr_node_config *c = &d->n->cfg;
+	const struct kr_voter_set *s = log_voters(d);
+	int n = s != NULL ? s->n : c->n_voters;
+
+	for (int i = 0; i < n; i++) {
+		int32_t id = s != NULL ? s->v[i].id : c->voter_ids[i];
+		uint64_t addr;
+		struct kn_port *p;
+
+		if (id == c->node_id || !node_addr(d, id, &addr) ||
+		    kn_addr_port(addr) >= d->n->n_ports)
+			continue;
+		p = d->n->ports[kn_addr_port(addr)];
+		if (p->resolve != NULL)
+			p->resolve(p, kn_addr_ip(addr));
+	}
+}
+
 static void
 maintain_ports(struct dp *d)
 {
+	resolve_voters(d);
 	for (unsigned i = 0; i < d->n->n_ports; i++) {
 		struct kn_port *p = d->n->ports[i];
 		bool up = p->stats.link_up;

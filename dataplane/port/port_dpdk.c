@@ -348,6 +348,16 @@ dpdk_neighbour(struct kn_port *p, uint32_t ip, const uint8_t mac[6])
 }
 
 static void
+dpdk_resolve(struct kn_port *p, uint32_t ip)
+{
+	struct dpdk_port *d = (struct dpdk_port *)p;
+	struct neigh *n = neigh_find(d, ip, true);
+
+	if (n != NULL && !n->known && d->p.stats.link_up)
+		arp_request(d, n); /* answered by kraftd itself over memif and ring */
+}
+
+static void
 dpdk_maintain(struct kn_port *p, int64_t now_us)
 {
 	struct dpdk_port *d = (struct dpdk_port *)p;
@@ -459,6 +469,7 @@ kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned ind
 	d->p.tx_flush = dpdk_tx_flush;
 	d->p.maintain = dpdk_maintain;
 	d->p.neighbour = dpdk_neighbour;
+	d->p.resolve = dpdk_resolve;
 	d->p.close = dpdk_close;
 	d->down_since = -1;
 	return &d->p;

@@ -146,6 +146,7 @@ kn_port_udp_open(uint32_t ip, uint16_t udp_port, unsigned index, char *err, size
 	u->p.tx_flush = udp_tx_flush;
 	u->p.maintain = NULL;
 	u->p.neighbour = NULL;
+	u->p.resolve = NULL;
 	u->p.close = udp_close;
 	u->p.stats.link_up = true;
 	return &u->p;

@@ -101,6 +101,11 @@ struct kn_port {
 	/* A neighbour learned elsewhere (the kernel's table): frames for ip go to mac (may
 	 * be NULL: the port needs none). */
 	void (*neighbour)(struct kn_port *p, uint32_t ip, const uint8_t mac[6]);
+	/* Learn ip's link address now if it is not known (an ARP request, rate-limited),
+	 * ahead of the first frame for it, which would otherwise be dropped (NO_NEIGHBOUR)
+	 * while the answer comes (may be NULL: the port needs none, or the kernel's table
+	 * gives it). */
+	void (*resolve)(struct kn_port *p, uint32_t ip);
 	/* Housekeeping, every ~100 ms (may be NULL): a link down for a second is restarted
 	 * (a memif client whose server started after it, or restarted; a memif server
 	 * waits for its client by itself and is left alone). */
