@@ -31,6 +31,7 @@ struct segment {
 	uint32_t written; /* bytes of buf that are in the file, unchanged (disk mode) */
 	uint32_t file_len;   /* batch bytes the file holds, stale ones included */
 	uint32_t hdr_synced; /* what the file's header says is synced (log.h) */
+	bool sealed;	     /* takes no more batches (kr_log_truncate: a job was out) */
 	int fd;		     /* -1 until the file is created or opened */
 	uint64_t uid;	     /* this segment's identity, unique in the log (flush jobs) */
 	int64_t max_timestamp_us;
@@ -1174,7 +1175,8 @@ kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len)
 	/* a segment recovery gave its spare room back (it was not the last then) takes no
 	 * more bytes than its buffer holds: a truncation may have made it the last again,
 	 * and its buffer cannot grow under a flush job that is writing from it */
-	if (s == NULL || s->size + len > log->cfg.segment_bytes || s->size + len > s->cap) {
+	if (s == NULL || s->sealed || s->size + len > log->cfg.segment_bytes ||
+	    s->size + len > s->cap) {
 		rc = segs_push(log, end, log->cfg.segment_bytes);
 		if (rc != 0)
 			return rc;
@@ -1608,6 +1610,30 @@ kr_log_truncate(struct kr_log *log, uint64_t offset)
 		segment_release(log, t);
 		log->nsegs--;
 	}
+	/* A flush job out may still write this buffer past pos (it took [written, size) when
+	 * it began). Batches appended over those bytes could then reach the file beside old
+	 * ones a job had synced, a log valid batch by batch that no leader holds, should the
+	 * node stop before the next flush reconciles the file. So the buffer keeps its bytes:
+	 * the next batch goes into a new segment (the file is cut to pos, and synced, before
+	 * that segment's file is made), and at pos 0 the segment goes whole (its buffer and
+	 * file wait in the grave for the job). */
+	if (log->job_out && disk(log) && pos == 0) {
+		uint64_t base = s->base_offset;
+
+		log->bytes -= s->size;
+		segment_release(log, s);
+		log->nsegs--;
+		if (log->nsegs == 0)
+			log->empty_base = base;
+		kr_epoch_cache_truncate(&log->epochs, base);
+		log->mutations++;
+		if (log->durable_end > base)
+			log->durable_end = base;
+		log->files_dirty = true;
+		return (int64_t)base;
+	}
+	if (log->job_out && disk(log))
+		s->sealed = true;
 	log->bytes -= s->size - pos;
 	s->size = pos;
 	if (s->written > pos)
