@@ -1182,6 +1182,30 @@ a_stale_job_never_writes_a_batch_appended_after_the_truncation(void **state)
 	assert_int_equal(kr_log_end(f->log), 64);
 	assert_int_equal(kr_log_last_epoch(f->log), 4);
 	assert_int_equal(read_all_from(f->log, 0), 64);
+
+	/* the whole log, from its start, while a job is out: the log has no segment until
+	 * the next batch; stopping before a flush leaves the old log, a flush the new one */
+	append(f->log, 4, 4, 100); /* 64..68, unflushed */
+	assert_int_equal(kr_log_job_begin(f->log, &j), 0);
+	assert_int_equal(kr_log_truncate(f->log, 0), 0);
+	assert_int_equal(kr_log_end(f->log), 0);
+	assert_int_equal(kr_log_start(f->log), 0);
+	append(f->log, 5, 4, 100); /* 0..4 */
+	kr_log_job_run(&j);
+	assert_int_equal(kr_log_job_end(f->log, &j), 0);
+	kr_log_job_free(&j);
+	reopen(f, 1u << 20);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_true(kr_log_end(f->log) >= 64);
+	assert_int_equal(kr_log_last_epoch(f->log), 4);
+	assert_int_equal(kr_log_truncate(f->log, 0), 0);
+	append(f->log, 5, 4, 100);
+	flush(f);
+	reopen(f, 1u << 20);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), 4);
+	assert_int_equal(kr_log_last_epoch(f->log), 5);
+	assert_int_equal(read_all_from(f->log, 0), 4);
 }
 
 /* A job that fails (here: its directory is gone) fail-stops the log: nothing more
