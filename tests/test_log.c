@@ -1103,6 +1103,19 @@ flush_job_made_stale_by_truncation_or_reset_moves_nothing(void **state)
 	assert_int_equal(kr_log_end(f->log), 502);
 }
 
+/* The node stops and starts again after a flush: its files hold exactly a clean log
+ * [0, end) whose last epoch is epoch. */
+static void
+flush_reopen_expect(struct fixture *f, uint64_t end, uint32_t epoch)
+{
+	flush(f);
+	reopen(f, 1u << 20);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), end);
+	assert_int_equal(kr_log_last_epoch(f->log), epoch);
+	assert_int_equal(read_all_from(f->log, 0), end);
+}
+
 /* A truncation inside what a job out is writing, then new batches: were the node to
  * stop right after that stale job, before the next flush, its files must hold the old
  * log, never new batches beside old synced ones. (They did: the job wrote the buffer as
@@ -1152,12 +1165,7 @@ a_stale_job_never_writes_a_batch_appended_after_the_truncation(void **state)
 	assert_int_equal(kr_log_truncate(f->log, 44), 44);
 	for (int i = 0; i < 3; i++)
 		append(f->log, 2, 4, 150);
-	flush(f);
-	reopen(f, 1u << 20);
-	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
-	assert_int_equal(kr_log_end(f->log), 56);
-	assert_int_equal(kr_log_last_epoch(f->log), 2);
-	assert_int_equal(read_all_from(f->log, 0), 56);
+	flush_reopen_expect(f, 56, 2);
 
 	/* the same with the next flush done: exactly the new log, in valid segments; and a
 	 * truncation at a segment's first batch while a job is out */
@@ -1175,13 +1183,8 @@ a_stale_job_never_writes_a_batch_appended_after_the_truncation(void **state)
 	append(f->log, 4, 4, 100);			   /* 60..64 */
 	kr_log_job_run(&j);
 	assert_int_equal(kr_log_job_end(f->log, &j), 0);
-	flush(f);
 	kr_log_job_free(&j);
-	reopen(f, 1u << 20);
-	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
-	assert_int_equal(kr_log_end(f->log), 64);
-	assert_int_equal(kr_log_last_epoch(f->log), 4);
-	assert_int_equal(read_all_from(f->log, 0), 64);
+	flush_reopen_expect(f, 64, 4);
 
 	/* the whole log, from its start, while a job is out: the log has no segment until
 	 * the next batch; stopping before a flush leaves the old log, a flush the new one */
@@ -1200,12 +1203,7 @@ a_stale_job_never_writes_a_batch_appended_after_the_truncation(void **state)
 	assert_int_equal(kr_log_last_epoch(f->log), 4);
 	assert_int_equal(kr_log_truncate(f->log, 0), 0);
 	append(f->log, 5, 4, 100);
-	flush(f);
-	reopen(f, 1u << 20);
-	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
-	assert_int_equal(kr_log_end(f->log), 4);
-	assert_int_equal(kr_log_last_epoch(f->log), 5);
-	assert_int_equal(read_all_from(f->log, 0), 4);
+	flush_reopen_expect(f, 4, 5);
 }
 
 /* A job that fails (here: its directory is gone) fail-stops the log: nothing more

@@ -1617,34 +1617,29 @@ kr_log_truncate(struct kr_log *log, uint64_t offset)
 	 * the next batch goes into a new segment (the file is cut to pos, and synced, before
 	 * that segment's file is made), and at pos 0 the segment goes whole (its buffer and
 	 * file wait in the grave for the job). */
-	if (log->job_out && disk(log) && pos == 0) {
-		uint64_t base = s->base_offset;
+	uint64_t cut;
 
+	if (log->job_out && disk(log) && pos == 0) {
+		cut = s->base_offset;
 		log->bytes -= s->size;
 		segment_release(log, s);
-		log->nsegs--;
-		if (log->nsegs == 0)
-			log->empty_base = base;
-		kr_epoch_cache_truncate(&log->epochs, base);
-		log->mutations++;
-		if (log->durable_end > base)
-			log->durable_end = base;
-		log->files_dirty = true;
-		return (int64_t)base;
+		if (--log->nsegs == 0)
+			log->empty_base = cut;
+	} else {
+		s->sealed = s->sealed || (log->job_out && disk(log));
+		log->bytes -= s->size - pos;
+		s->size = pos;
+		if (s->written > pos)
+			s->written = pos;
+		segment_reindex(s);
+		cut = s->end_offset;
 	}
-	if (log->job_out && disk(log))
-		s->sealed = true;
-	log->bytes -= s->size - pos;
-	s->size = pos;
-	if (s->written > pos)
-		s->written = pos;
-	segment_reindex(s);
-	kr_epoch_cache_truncate(&log->epochs, s->end_offset);
+	kr_epoch_cache_truncate(&log->epochs, cut);
 	log->mutations++;
-	if (log->durable_end > s->end_offset)
-		log->durable_end = s->end_offset;
+	if (log->durable_end > cut)
+		log->durable_end = cut;
 	log->files_dirty = disk(log);
-	return (int64_t)s->end_offset;
+	return (int64_t)cut;
 }
 
 /* Drop segments [0, n) from memory. */
