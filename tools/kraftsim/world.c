@@ -1751,9 +1751,12 @@ set_survives(const struct sim *s, const struct kr_voter_set *set, const struct n
 					 ? (struct node *)&s->nodes[set->v[i].id - 1]
 					 : NULL;
 
-		/* a storage fault in memory mode is a crash to come: the node exits on it */
+		/* a storage fault is a crash to come: the node exits on it, and comes back
+		 * without its log (memory) or, on disk, perhaps with a repair marker that
+		 * blocks its vote (seed 6612673: a voter re-formatted while another's failing
+		 * sync was still to come; two of three voters then lost their votes) */
 		if (w == NULL || w == nd || !sim_in_set(set, w) || !w->up || w->e.vote_blocked ||
-		    (s->o.memory && w->storage_fault) ||
+		    w->storage_fault ||
 		    (strict && !sim_in_set(&sim_voters((struct sim *)s, w)->set, w)))
 			continue;
 		ok++;
