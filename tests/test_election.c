@@ -1019,6 +1019,62 @@ of_two_prospectives_only_the_better_one_stands(void **state)
 	free(c);
 }
 
+/* Two followers whose leader died time out a fraction of a millisecond apart: the first's
+ * pre-vote reaches the second while it still follows, and is refused. Once the second
+ * stops following it answers that request again, as it answers now: a grant if the
+ * first's log is at least its own (and it defers to it), which the first counts in place
+ * of the refusal and wins the round with; a refusal otherwise. */
+static void
+a_pre_vote_refused_while_following_is_answered_again_once_the_voter_stops_following(void **state)
+{
+	struct node *a = follower_of(2, 1, 3), *b = follower_of(3, 1, 3), *c;
+
+	(void)state;
+	event(b, KR_EV_LEADER_FETCHED, 1, 3, 0); /* b has fetched: it follows a live leader */
+	advance(a, T_FETCH - 1);
+	advance(a, 1);
+	assert_int_equal(a->e.role, KR_ROLE_PROSPECTIVE);
+	ack_fence(a, 3, 60);
+	assert_non_null(find_send(a, KR_API_VOTE, 3));
+	clear(b);
+	vote_req(b, 2, 3, 3, 60, true); /* a asks b: refused, b still follows */
+	assert_false(vote_answer(b)->granted);
+	assert_int_equal(vote_refusal(b), KR_REFUSAL_ROLE);
+	vote_resp(a, 3, false, true);
+	assert_int_equal(a->e.role, KR_ROLE_PROSPECTIVE); /* the old leader may still answer */
+	/* b times out too; its log (3, 50) is behind a's (3, 60) */
+	clear(b);
+	advance(b, T_FETCH);
+	assert_int_equal(b->e.role, KR_ROLE_PROSPECTIVE);
+	assert_null(find_send(b, KR_API_VOTE_RESP, 2)); /* not before the fence */
+	ack_fence(b, 3, 50);
+	assert_true(vote_answer(b)->granted); /* the same request (correlation 777), granted */
+	assert_true(b->e.cand.deferred);
+	assert_false(b->e.prevote_refused[1].held);
+	/* a counts the grant in place of the refusal and wins its pre-votes */
+	vote_resp(a, 3, true, true);
+	assert_int_equal(a->e.role, KR_ROLE_CANDIDATE);
+	assert_int_equal(a->e.epoch, 4);
+	/* a real vote's refusal is never replaced */
+	vote_resp(a, 3, false, false);
+	vote_resp(a, 3, true, false);
+	assert_int_equal(a->e.role, KR_ROLE_CANDIDATE);
+
+	/* a voter whose log is ahead refuses again when it stops following */
+	c = follower_of(3, 1, 3);
+	event(c, KR_EV_LEADER_FETCHED, 1, 3, 0);
+	vote_req(c, 2, 3, 3, 60, true);
+	assert_int_equal(vote_refusal(c), KR_REFUSAL_ROLE);
+	clear(c);
+	advance(c, T_FETCH);
+	ack_fence(c, 3, 70);
+	assert_false(vote_answer(c)->granted);
+	assert_int_equal(vote_refusal(c), KR_REFUSAL_LOG_BEHIND);
+	free(a);
+	free(b);
+	free(c);
+}
+
 static void
 prospective_hearing_begin_epoch_follows(void **state)
 {
@@ -1732,6 +1788,8 @@ main(void)
 		cmocka_unit_test(followers_of_a_resigning_leader_grant_its_successors_pre_votes),
 		cmocka_unit_test(
 			prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached),
+		cmocka_unit_test(
+			a_pre_vote_refused_while_following_is_answered_again_once_the_voter_stops_following),
 		cmocka_unit_test(prospective_hearing_begin_epoch_follows),
 		cmocka_unit_test(vote_is_never_granted_before_the_fence_acknowledgement),
 		cmocka_unit_test(

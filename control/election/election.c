@@ -764,6 +764,23 @@ check_quorum(struct kr_election *e, int64_t now, struct kr_el_out *out)
 	e->check_quorum_deadline = t[e->majority - 1] + window;
 }
 
+/* This node stopped following in its epoch: the pre-votes it refused because it followed
+ * a live leader are answered again, as it answers them now (election.h, prevote_refused;
+ * each waits for the fence like any request). */
+static void
+answer_held_prevotes(struct kr_election *e, int64_t now, struct kr_el_out *out)
+{
+	for (int i = 0; i < KR_VOTERS_MAX; i++) {
+		if (!e->prevote_refused[i].held)
+			continue;
+		e->prevote_refused[i].held = false;
+		if (e->prevote_refused[i].epoch != e->epoch || e->role != KR_ROLE_PROSPECTIVE)
+			continue;
+		el_recv_vote(e, e->prevote_refused[i].from, e->prevote_refused[i].corr,
+			     &e->prevote_refused[i].req, now, out);
+	}
+}
+
 void
 kr_election_tick(struct kr_election *e, int64_t now, struct kr_el_out *out)
 {
@@ -813,12 +830,14 @@ kr_election_tick(struct kr_election *e, int64_t now, struct kr_el_out *out)
 	case KR_ROLE_FOLLOWER:
 		if (e->fetch_deadline > now)
 			break;
-		if (el_may_run(e))
+		if (el_may_run(e)) {
 			start_election(e,
 				       e->foll.leader_resigning ? KR_WHY_LEADER_RESIGNED
 								: KR_WHY_FETCH_TIMEOUT,
 				       now, out);
-		else /* an observer looks for the leader again */
+			if (e->role == KR_ROLE_PROSPECTIVE)
+				answer_held_prevotes(e, now, out);
+		} else /* an observer looks for the leader again */
 			el_convert(e, KR_ROLE_UNATTACHED, e->epoch, KR_NODE_NONE,
 				   KR_WHY_FETCH_TIMEOUT, now, out);
 		break;

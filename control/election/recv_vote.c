@@ -121,6 +121,14 @@ el_recv_vote(struct kr_election *e, int32_t from, uint32_t corr, const struct kr
 		el_convert(e, KR_ROLE_UNATTACHED, req->epoch, KR_NODE_NONE, KR_WHY_HIGHER_EPOCH,
 			   now, out);
 	if (!may_grant(e, from, req)) {
+		if (pre && vi >= 0 && e->role == KR_ROLE_FOLLOWER && !e->vote_blocked) {
+			e->prevote_refused[vi].held = true; /* answered again if this node
+							     * stops following (election.h) */
+			e->prevote_refused[vi].from = from;
+			e->prevote_refused[vi].corr = corr;
+			e->prevote_refused[vi].epoch = e->epoch;
+			e->prevote_refused[vi].req = *req;
+		}
 		answer(e, out, from, corr, KR_ERR_NONE,
 		       e->vote_blocked ? KR_REFUSAL_BLOCKED : KR_REFUSAL_ROLE, pre);
 		return;
@@ -199,9 +207,14 @@ el_recv_vote_resp(struct kr_election *e, int32_t from, uint32_t corr,
 	el_learn(e, resp->epoch, resp->leader_id, false, now, out);
 	if (e->role != role || e->epoch != epoch)
 		return; /* a higher epoch or the leader: this round is over */
+	/* a pre-vote refusal may be replaced by a grant to the same request: the voter
+	 * answered again once it stopped following (election.h, prevote_refused) */
+	bool regrant = resp->pre_vote && e->cand.vote_state[vi] == KR_VOTE_REJECTED &&
+		       resp->error == KR_ERR_NONE && resp->granted;
+
 	if (e->role != (resp->pre_vote ? KR_ROLE_PROSPECTIVE : KR_ROLE_CANDIDATE) ||
-	    corr != e->cand.vote_corr[vi] || e->cand.vote_state[vi] != KR_VOTE_UNRECORDED ||
-	    e->requests_pending) {
+	    corr != e->cand.vote_corr[vi] ||
+	    (e->cand.vote_state[vi] != KR_VOTE_UNRECORDED && !regrant) || e->requests_pending) {
 		el_ignore(e, KR_EL_IGNORE_STALE_RESPONSE);
 		return;
 	}

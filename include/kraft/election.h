@@ -313,6 +313,22 @@ struct kr_election {
 		uint32_t corr;
 		struct kr_vote_req req;
 	} vote_other;
+	/* Follower: the latest pre-vote request of each voter (by its place in the set when
+	 * it came) refused because this node followed a live leader, in epoch `epoch`. Two
+	 * followers whose leader died time out a fraction of a millisecond apart: the first
+	 * asks the second, which still follows and refuses; if the second's log is behind,
+	 * the first refuses it in turn, and both wait out their election timeouts and a
+	 * further fetch timeout. So when this node stops following (its own fetch timeout)
+	 * in the same epoch, the refusal is stale: each held request is answered again, as
+	 * this node answers it now (a pre-vote changes no state; the prospective counts a
+	 * grant that replaces a refusal of the same request). */
+	struct {
+		bool held;
+		int32_t from;
+		uint32_t corr;
+		uint32_t epoch;
+		struct kr_vote_req req;
+	} prevote_refused[KR_VOTERS_MAX];
 
 	/* Prospective and candidate: this round's answers (reset by each round); the lost
 	 * rounds in a row (reset once an election ends: leader or follower). */
