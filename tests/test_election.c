@@ -793,6 +793,68 @@ vote_with_a_higher_epoch_moves_the_node_to_unattached_before_granting(void **sta
 	free(n);
 }
 
+/* A failover's voter: prospective (its dataplane fenced) when the candidate's Vote of the
+ * next epoch comes. Moving to that epoch and granting the vote is one store, not two, and
+ * it is durable before the answer leaves. Then the candidate's BeginQuorumEpoch: the
+ * dataplane is told to fetch before the leader's id is stored (epoch and vote are on disk
+ * already), and that store still comes. */
+static void
+a_voter_stores_a_new_epoch_and_its_vote_once_and_the_leader_after_fetching(void **state)
+{
+	struct node *n = start(2, 3);
+
+	(void)state;
+	run_until_role_changes(n, 10 * T_ELECTION);
+	assert_int_equal(n->e.role, KR_ROLE_PROSPECTIVE);
+	ack_fence(n, 0, 10);
+	clear(n);
+	vote_req(n, 1, 1, 0, 10, false);
+	assert_int_equal(n->e.epoch, 1);
+	assert_int_equal(n->e.voted_id, 1);
+	assert_int_equal(vote_refusal(n), KR_REFUSAL_NONE);
+	const struct kr_el_action *p = find(n, KR_EL_PERSIST, 0);
+
+	assert_non_null(p);
+	assert_null(find(n, KR_EL_PERSIST, 1)); /* one store */
+	assert_int_equal(p->u.persist.epoch, 1);
+	assert_int_equal(p->u.persist.voted_id, 1);
+	assert_true(index_of(n, p) < index_of(n, find_send(n, KR_API_VOTE_RESP, 1)));
+	assert_int_equal(n->e.persisted.voted_id, 1);
+
+	clear(n);
+	begin_epoch(n, 1, 1);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	p = find(n, KR_EL_PERSIST, 0);
+	assert_non_null(p);
+	assert_null(find(n, KR_EL_PERSIST, 1));
+	assert_int_equal(p->u.persist.leader_id, 1);
+	assert_int_equal(p->u.persist.voted_id, 1);
+	assert_non_null(find_cmd(n, KR_CMD_FOLLOWER));
+	assert_true(index_of(n, find_cmd(n, KR_CMD_FOLLOWER)) < index_of(n, p));
+	free(n);
+}
+
+/* A node that learns a leader of a newer epoch (it voted in none) stores the epoch before
+ * its dataplane hears of it: only the leader's id of a durable epoch may wait. */
+static void
+a_follower_of_a_newer_epoch_stores_it_before_fetching(void **state)
+{
+	struct node *n = start(3, 3);
+
+	(void)state;
+	clear(n);
+	begin_epoch(n, 1, 4);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	const struct kr_el_action *p = find(n, KR_EL_PERSIST, 0);
+
+	assert_non_null(p);
+	assert_int_equal(p->u.persist.epoch, 4);
+	assert_int_equal(p->u.persist.leader_id, 1);
+	assert_non_null(find_cmd(n, KR_CMD_FOLLOWER));
+	assert_true(index_of(n, p) < index_of(n, find_cmd(n, KR_CMD_FOLLOWER)));
+	free(n);
+}
+
 static void
 follower_with_a_known_leader_rejects_a_vote_in_the_same_epoch(void **state)
 {
@@ -1777,6 +1839,9 @@ main(void)
 		cmocka_unit_test(
 			vote_with_a_higher_epoch_moves_the_node_to_unattached_before_granting),
 		cmocka_unit_test(follower_with_a_known_leader_rejects_a_vote_in_the_same_epoch),
+		cmocka_unit_test(
+			a_voter_stores_a_new_epoch_and_its_vote_once_and_the_leader_after_fetching),
+		cmocka_unit_test(a_follower_of_a_newer_epoch_stores_it_before_fetching),
 		cmocka_unit_test(invalid_stale_and_misaddressed_votes_get_their_errors),
 		cmocka_unit_test(
 			leader_and_candidate_reject_votes_in_their_epoch_and_non_voters_get_no_error),

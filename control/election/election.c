@@ -165,6 +165,24 @@ election_backoff(struct kr_election *e)
 
 /* ---- persistence ---- */
 
+/* The persist of this call still to be carried out that a new one may replace: one with
+ * only transitions and dataplane commands after it. Those tell the node's own dataplane
+ * and logs, never another node, so writing the later state in its place (one store, not
+ * two) makes durable nothing that anyone was told before it was (a voter that moves to
+ * a candidate's epoch and grants its vote in one call: the failover's path). The core is
+ * called only with an empty output (THE HARNESS), so no persist here is under way. */
+static struct kr_el_action *
+persist_to_replace(struct kr_el_out *out)
+{
+	for (uint32_t i = out->n; i-- > 0;) {
+		if (out->a[i].type == KR_EL_PERSIST)
+			return &out->a[i];
+		if (out->a[i].type != KR_EL_TRANSITION && out->a[i].type != KR_EL_COMMAND)
+			return NULL;
+	}
+	return NULL;
+}
+
 /* Persist the quorum state if it changed since it was last persisted: the actions after
  * this one may reflect it. */
 static void
@@ -178,8 +196,11 @@ persist(struct kr_election *e, struct kr_el_out *out)
 	if (memcmp(&now, &e->persisted, sizeof(now)) == 0)
 		return;
 	e->persisted = now;
-	a = emit(out, KR_EL_PERSIST);
-	a->u.persist = now;
+	a = persist_to_replace(out);
+	if (a == NULL)
+		a = emit(out, KR_EL_PERSIST);
+	if (a != NULL)
+		a->u.persist = now;
 }
 
 /* ---- the dataplane's state and the fence ---- */
@@ -451,7 +472,16 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		EL_ASSERT(0);
 	}
 
-	if (!(to == KR_ROLE_FOLLOWER && KR_BUG(FOLLOWER_NOT_PERSISTED)))
+	/* A follower of a new leader in an epoch and with a vote already durable stores the
+	 * leader's id after telling its dataplane to fetch, not before: no rule needs it
+	 * durable first (a restart without it waits unattached in the same epoch, bound by
+	 * the same vote, and finds the leader again), and a failover's first Fetch then
+	 * waits for no store. Epoch and vote are written before anything that reflects them. */
+	bool leader_only = to == KR_ROLE_FOLLOWER && e->persisted.epoch == e->epoch &&
+			   e->persisted.voted_id == e->voted_id &&
+			   memcmp(e->persisted.voted_dir, e->voted_dir, KR_UUID_BYTES) == 0;
+
+	if (!leader_only && !(to == KR_ROLE_FOLLOWER && KR_BUG(FOLLOWER_NOT_PERSISTED)))
 		persist(e, out);
 	a = emit(out, KR_EL_TRANSITION);
 	a->u.transition.from = (uint8_t)from;
@@ -463,6 +493,8 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 
 	el_check(e);
 	dp_sync(e, out);
+	if (leader_only && !KR_BUG(FOLLOWER_NOT_PERSISTED))
+		persist(e, out);
 	if (to == KR_ROLE_LEADER)
 		send_begin_epoch(e, out);
 	else if (to == KR_ROLE_RESIGNED)
