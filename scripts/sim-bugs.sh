@@ -40,7 +40,7 @@ bug COUNT_REJECTED_VOTES|--nodes 3|two leaders in epoch|as a new leader must hol
 bug NO_DEDUP|--nodes 3|committed twice
 bug ACK_BEFORE_COMMIT|--nodes 3|which is not committed
 bug FOLLOWER_NOT_PERSISTED|--nodes 3|in memory epoch .* on disk epoch
-bug RELEAD_AFTER_RESTART|--nodes 5|led epoch [0-9]+ again after restarting
+bug RELEAD_AFTER_RESTART|--nodes 3|led epoch [0-9]+ again after restarting
 bug DAMAGE_AS_TORN|--nodes 3|were flushed and are gone after damage
 bug REPAIR_TARGET_AT_DAMAGE|--nodes 3|were flushed and are gone after damage
 bug VOTER_BY_ID|--nodes 3|granted its vote in epoch [0-9]+ to [0-9]+ and then to|as a new leader must hold every entry|committed prefixes differ|liveness: node [0-9]+ has not caught up|leader [0-9]+ is not a voter of its set
