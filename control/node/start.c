@@ -416,6 +416,9 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		goto out;
 	}
 	pthread_attr_destroy(&attr);
+	/* names for top -H, perf and chrt: which thread burns, which one to raise */
+	pthread_setname_np(flush_thread, "kraftd-flush");
+	pthread_setname_np(other_thread, dpdk ? "kraftd-control" : "kraftd-dplane");
 	if (dpdk)
 		kn_dataplane_main(n);
 	else

@@ -54,6 +54,8 @@ struct dpdk_port {
 	unsigned n_tx;
 	int64_t down_since;	/* -1: the link is up */
 	bool restart_when_down; /* not a memif server: it waits for its client by itself */
+	bool started;		/* false while a restart failed (a memif client whose server
+				 * is gone): no burst touches a stopped port */
 	bool udp_cksum;		/* computed on transmit (not over memif: below) */
 };
 
@@ -172,7 +174,7 @@ static int
 dpdk_rx(struct kn_port *p, struct kn_rx *rx, int n)
 {
 	struct dpdk_port *d = (struct dpdk_port *)p;
-	uint16_t k = rte_eth_rx_burst(d->port_id, 0, d->rx_mbufs, (uint16_t)n);
+	uint16_t k = d->started ? rte_eth_rx_burst(d->port_id, 0, d->rx_mbufs, (uint16_t)n) : 0;
 	int out = 0;
 
 	for (uint16_t i = 0; i < k; i++) {
@@ -333,9 +335,10 @@ dpdk_tx_flush(struct kn_port *p)
 
 	if (d->n_tx == 0)
 		return;
-	sent = rte_eth_tx_burst(d->port_id, 0, d->tx, (uint16_t)d->n_tx);
+	sent = d->started ? rte_eth_tx_burst(d->port_id, 0, d->tx, (uint16_t)d->n_tx) : 0;
 	if (sent < d->n_tx) {
-		p->stats.drops[KN_PORT_DROP_TX_FULL] += d->n_tx - sent;
+		p->stats.drops[d->started ? KN_PORT_DROP_TX_FULL : KN_PORT_DROP_PORT_STOPPED] +=
+			d->n_tx - sent;
 		rte_pktmbuf_free_bulk(&d->tx[sent], d->n_tx - sent);
 	}
 	d->n_tx = 0;
@@ -376,10 +379,12 @@ dpdk_maintain(struct kn_port *p, int64_t now_us)
 	}
 	if (now_us - d->down_since < 1000000 || !d->restart_when_down)
 		return;
-	/* a memif client connects only when started: start it again */
+	/* a memif client connects only when started: start it again (it fails while its
+	 * server is gone; tried again each second) */
 	dpdk_tx_flush(p);
+	d->started = false;
 	rte_eth_dev_stop(d->port_id);
-	rte_eth_dev_start(d->port_id);
+	d->started = rte_eth_dev_start(d->port_id) == 0;
 	p->stats.link_restarts++;
 	d->down_since = now_us;
 }
@@ -430,6 +435,7 @@ kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned ind
 		free(d);
 		return NULL;
 	}
+	d->started = true;
 	rte_eth_macaddr_get(port_id, &d->mac);
 	{
 		const struct rte_devargs *da = rte_dev_devargs(info.device);

@@ -59,7 +59,8 @@ struct kn_rx {
 	X(NO_MBUF, "the mbuf pool was empty")                                       \
 	X(TOO_BIG, "a payload larger than the port's MTU allows")                   \
 	X(TX_FULL, "the transmit queue was full")                                   \
-	X(TX_ERROR, "the kernel refused the datagram")
+	X(TX_ERROR, "the kernel refused the datagram")                              \
+	X(PORT_STOPPED, "the port is stopped: its restart failed (a memif peer gone)")
 
 enum kn_port_drop {
 #define KN_PORT_DROP_ENUM(n, text) KN_PORT_DROP_##n,
