@@ -855,6 +855,34 @@ a_follower_of_a_newer_epoch_stores_it_before_fetching(void **state)
 	free(n);
 }
 
+/* A candidate that loses to a known leader stores the winner's id before its dataplane
+ * fetches from it: were it to crash before that store, its restart would find its own
+ * vote and no winner and carry the candidacy on, under whatever set it had fetched from
+ * the winner meanwhile (restart rules). */
+static void
+a_candidate_that_lost_stores_the_winner_before_fetching(void **state)
+{
+	struct node *n = start(2, 3);
+
+	(void)state;
+	run_until_role_changes(n, 10 * T_ELECTION);
+	ack_fence(n, 0, 0);
+	vote_resp(n, 1, true, true);
+	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
+	assert_int_equal(n->e.persisted.voted_id, 2);
+	clear(n);
+	begin_epoch(n, 3, 1);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	const struct kr_el_action *p = find(n, KR_EL_PERSIST, 0);
+
+	assert_non_null(p);
+	assert_int_equal(p->u.persist.leader_id, 3);
+	assert_int_equal(p->u.persist.voted_id, 2);
+	assert_non_null(find_cmd(n, KR_CMD_FOLLOWER));
+	assert_true(index_of(n, p) < index_of(n, find_cmd(n, KR_CMD_FOLLOWER)));
+	free(n);
+}
+
 static void
 follower_with_a_known_leader_rejects_a_vote_in_the_same_epoch(void **state)
 {
@@ -1842,6 +1870,7 @@ main(void)
 		cmocka_unit_test(
 			a_voter_stores_a_new_epoch_and_its_vote_once_and_the_leader_after_fetching),
 		cmocka_unit_test(a_follower_of_a_newer_epoch_stores_it_before_fetching),
+		cmocka_unit_test(a_candidate_that_lost_stores_the_winner_before_fetching),
 		cmocka_unit_test(invalid_stale_and_misaddressed_votes_get_their_errors),
 		cmocka_unit_test(
 			leader_and_candidate_reject_votes_in_their_epoch_and_non_voters_get_no_error),

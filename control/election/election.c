@@ -472,13 +472,16 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		EL_ASSERT(0);
 	}
 
-	/* A follower of a new leader in an epoch and with a vote already durable stores the
-	 * leader's id after telling its dataplane to fetch, not before: no rule needs it
-	 * durable first (a restart without it waits unattached in the same epoch, bound by
-	 * the same vote, and finds the leader again), and a failover's first Fetch then
-	 * waits for no store. Epoch and vote are written before anything that reflects them. */
+	/* A follower of a new leader in an epoch and with a vote for another node already
+	 * durable stores the leader's id after telling its dataplane to fetch, not before:
+	 * no rule needs it durable first (a restart without it waits unattached in the same
+	 * epoch, bound by the same vote, and finds the leader again), and a failover's first
+	 * Fetch then waits for no store. Not a candidate that lost (its vote is its own): a
+	 * restart that did not find the winner's id would carry its candidacy on, under
+	 * whatever set it had fetched from the winner meanwhile (the restart rules). Epoch
+	 * and vote are written before anything that reflects them. */
 	bool leader_only = to == KR_ROLE_FOLLOWER && e->persisted.epoch == e->epoch &&
-			   e->persisted.voted_id == e->voted_id &&
+			   e->persisted.voted_id == e->voted_id && e->voted_id != e->cfg.node_id &&
 			   memcmp(e->persisted.voted_dir, e->voted_dir, KR_UUID_BYTES) == 0;
 
 	if (!leader_only && !(to == KR_ROLE_FOLLOWER && KR_BUG(FOLLOWER_NOT_PERSISTED)))
