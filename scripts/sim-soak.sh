@@ -7,7 +7,11 @@
 #
 # usage: scripts/sim-soak.sh [--hours H | --minutes M | --seconds S] [--batch K]
 #                            [--steps T] [--from SEED] [--sim PATH] [--log FILE]
-# (kraftsim uses one core: run a second soak with another --from to use two)
+#                            [--resume OLDLOG]
+# (kraftsim uses one core: run a second soak with another --from to use two).
+# --resume OLDLOG goes on, shape by shape, after the last seed an earlier soak's log
+# records, so a soak stopped (the end of a session) can be continued without reusing
+# or skipping a seed; run it with the same kraftsim the earlier soak ran.
 set -u
 
 secs=3600
@@ -16,6 +20,7 @@ steps=20000
 sim=build/tools/kraftsim/kraftsim
 log=
 from=1
+resume=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--hours) secs=$(($2 * 3600)); shift 2 ;;
@@ -26,7 +31,8 @@ while [ $# -gt 0 ]; do
 	--from) from=$2; shift 2 ;;
 	--sim) sim=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
-	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--resume) resume=$2; shift 2 ;;
+	-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "sim-soak: unknown argument '$1' (--help)" >&2; exit 2 ;;
 	esac
 done
@@ -55,6 +61,21 @@ shapes=(
 )
 declare -a next
 for i in "${!shapes[@]}"; do next[$i]=$from; done
+if [ -n "$resume" ]; then
+	[ -r "$resume" ] || { echo "sim-soak: cannot read $resume (--resume)" >&2; exit 2; }
+	for i in "${!shapes[@]}"; do
+		# the batch lines: "HH:MM:SS  SHAPE  seeds A..B ...": the highest B of this shape
+		last=$(awk -v shape="${shapes[$i]}" '
+			{ line = $0; sub(/^[0-9:]+  /, "", line); k = index(line, " seeds ") }
+			k > 0 { s = substr(line, 1, k - 1); sub(/ +$/, "", s)
+				if (s == shape && match(line, /seeds +[0-9]+\.\.[0-9]+/)) {
+					r = substr(line, RSTART, RLENGTH); sub(/.*\.\./, "", r)
+					if (r + 0 > best) best = r + 0 } }
+			END { if (best) print best }' "$resume")
+		[ -z "$last" ] || next[$i]=$((last + 1))
+	done
+	echo "sim-soak: resuming after $resume: ${#shapes[@]} shapes from seeds $(printf '%s\n' "${next[@]}" | sort -n | head -1)..$(printf '%s\n' "${next[@]}" | sort -n | tail -1)"
+fi
 
 start=$(date +%s)
 end=$((start + secs))
