@@ -793,6 +793,25 @@ vote_with_a_higher_epoch_moves_the_node_to_unattached_before_granting(void **sta
 	free(n);
 }
 
+/* n hears BeginQuorumEpoch from leader in epoch and follows it, with one store naming
+ * the leader and the command to fetch: returns that store. */
+static const struct kr_el_action *
+follow_with_one_store(struct node *n, int32_t leader, uint32_t epoch)
+{
+	const struct kr_el_action *p;
+
+	clear(n);
+	begin_epoch(n, leader, epoch);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
+	p = find(n, KR_EL_PERSIST, 0);
+	assert_non_null(p);
+	assert_null(find(n, KR_EL_PERSIST, 1));
+	assert_int_equal(p->u.persist.leader_id, leader);
+	assert_int_equal(p->u.persist.epoch, epoch);
+	assert_non_null(find_cmd(n, KR_CMD_FOLLOWER));
+	return p;
+}
+
 /* A failover's voter: prospective (its dataplane fenced) when the candidate's Vote of the
  * next epoch comes. Moving to that epoch and granting the vote is one store, not two, and
  * it is durable before the answer leaves. Then the candidate's BeginQuorumEpoch: the
@@ -821,15 +840,8 @@ a_voter_stores_a_new_epoch_and_its_vote_once_and_the_leader_after_fetching(void 
 	assert_true(index_of(n, p) < index_of(n, find_send(n, KR_API_VOTE_RESP, 1)));
 	assert_int_equal(n->e.persisted.voted_id, 1);
 
-	clear(n);
-	begin_epoch(n, 1, 1);
-	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
-	p = find(n, KR_EL_PERSIST, 0);
-	assert_non_null(p);
-	assert_null(find(n, KR_EL_PERSIST, 1));
-	assert_int_equal(p->u.persist.leader_id, 1);
+	p = follow_with_one_store(n, 1, 1);
 	assert_int_equal(p->u.persist.voted_id, 1);
-	assert_non_null(find_cmd(n, KR_CMD_FOLLOWER));
 	assert_true(index_of(n, find_cmd(n, KR_CMD_FOLLOWER)) < index_of(n, p));
 	free(n);
 }
@@ -842,15 +854,8 @@ a_follower_of_a_newer_epoch_stores_it_before_fetching(void **state)
 	struct node *n = start(3, 3);
 
 	(void)state;
-	clear(n);
-	begin_epoch(n, 1, 4);
-	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
-	const struct kr_el_action *p = find(n, KR_EL_PERSIST, 0);
+	const struct kr_el_action *p = follow_with_one_store(n, 1, 4);
 
-	assert_non_null(p);
-	assert_int_equal(p->u.persist.epoch, 4);
-	assert_int_equal(p->u.persist.leader_id, 1);
-	assert_non_null(find_cmd(n, KR_CMD_FOLLOWER));
 	assert_true(index_of(n, p) < index_of(n, find_cmd(n, KR_CMD_FOLLOWER)));
 	free(n);
 }
@@ -870,15 +875,9 @@ a_candidate_that_lost_stores_the_winner_before_fetching(void **state)
 	vote_resp(n, 1, true, true);
 	assert_int_equal(n->e.role, KR_ROLE_CANDIDATE);
 	assert_int_equal(n->e.persisted.voted_id, 2);
-	clear(n);
-	begin_epoch(n, 3, 1);
-	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
-	const struct kr_el_action *p = find(n, KR_EL_PERSIST, 0);
+	const struct kr_el_action *p = follow_with_one_store(n, 3, 1);
 
-	assert_non_null(p);
-	assert_int_equal(p->u.persist.leader_id, 3);
 	assert_int_equal(p->u.persist.voted_id, 2);
-	assert_non_null(find_cmd(n, KR_CMD_FOLLOWER));
 	assert_true(index_of(n, p) < index_of(n, find_cmd(n, KR_CMD_FOLLOWER)));
 	free(n);
 }
