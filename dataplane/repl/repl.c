@@ -128,8 +128,13 @@ rp_replica(struct kr_repl *r, int32_t node, const uint8_t dir[KR_UUID_BYTES], bo
 		if (rep->id == KR_NODE_NONE && free_slot == NULL)
 			free_slot = rep;
 	}
-	if (!create || node < 0 || free_slot == NULL)
+	if (!create || node < 0)
 		return NULL;
+	if (free_slot == NULL) { /* the first slot never used, if one is left */
+		if (r->n_replicas == KR_REPLICAS_MAX)
+			return NULL;
+		free_slot = &r->replicas[r->n_replicas++];
+	}
 	free_slot->id = node;
 	free_slot->voter = false;
 	free_slot->keyed = true;
@@ -183,7 +188,7 @@ kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log 
 	/* each start numbers its requests in its own space: a reply to the previous start
 	 * (late, duplicated) can never pass for the answer to this one's request */
 	r->next_correlation = (uint32_t)(cfg->incarnation * 0x9E3779B97F4A7C15ull >> 32);
-	r->n_replicas = KR_REPLICAS_MAX;
+	r->n_replicas = cfg->n_voters; /* observers and new voters take slots as they come */
 	rp_producers_reset(r);
 	for (uint32_t i = 0; i < KR_REPLICAS_MAX; i++) {
 		struct kr_replica *rep = &r->replicas[i];

@@ -296,8 +296,10 @@ struct kr_repl {
 	/* What a leader tracks. Replicas keep their key and the latest start heard across
 	 * terms (late packets outlive terms); pending appends outlive the term that took them
 	 * (answered "outcome unknown" after it); the producer table is rebuilt from the log by
-	 * each new leader. */
-	uint32_t n_replicas; /* voters first, then observer slots */
+	 * each new leader. n_replicas counts the slots ever used (voters first, then observer
+	 * slots): every loop over the replicas, the per-append ones above all, stops there;
+	 * the slots past it are free. */
+	uint32_t n_replicas;
 	struct kr_replica replicas[KR_REPLICAS_MAX];
 	uint32_t pending_head;
 	uint32_t pending_n;
