@@ -381,6 +381,91 @@ append_read_and_reopen_keep_every_batch(void **state)
 	assert_int_equal(kr_log_end(f->log), end + 2);
 }
 
+/* The leader's append (kr_log_append_records: built in place, not checked again) writes
+ * the bytes the two-step path writes; what either refuses leaves the log as it was. */
+static void
+append_records_writes_what_build_and_append_write_and_refuses_alike(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config mc = {.durability = KR_LOG_MEMORY,
+				   .segment_bytes = KR_LOG_SEGMENT_BYTES_MIN,
+				   .memory_bytes_max = 1ull << 30};
+	static uint8_t rec[KR_BATCH_BYTES_MAX], b[KR_BATCH_BYTES_MAX];
+	struct kr_log *two = NULL;
+	struct kr_log_span sa, sb;
+	uint64_t end, bytes;
+	uint32_t segs;
+
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(kr_log_open(&mc, &two, &f->rep, f->err, sizeof(f->err)), 0);
+	/* enough batches to roll segments on both */
+	for (uint32_t i = 0; i < 40; i++) {
+		uint32_t count = 1 + i % 7, value = 100 + 97 * i % 900;
+		uint32_t rlen = tu_records(rec, sizeof(rec), count, value, (uint8_t)i);
+		struct kr_batch_hdr h = {.base_offset = kr_log_end(f->log),
+					 .epoch = 1 + i / 10,
+					 .producer_id = 9,
+					 .sequence = i,
+					 .timestamp_us = 1700000000000000 + i};
+		int n = kr_batch_build(b, sizeof(b), &h, rec, rlen, count);
+
+		assert_true(n > 0);
+		assert_int_equal(kr_log_append(two, b, (uint32_t)n), 0);
+		assert_int_equal(kr_log_append_records(f->log, &h, rec, rlen, count), 0);
+	}
+	assert_true(kr_log_segment_count(f->log) > 1);
+	assert_int_equal(kr_log_segment_count(f->log), kr_log_segment_count(two));
+	assert_int_equal(kr_log_end(f->log), kr_log_end(two));
+	assert_int_equal(kr_log_bytes(f->log), kr_log_bytes(two));
+	assert_int_equal(kr_log_last_epoch(f->log), 4);
+	for (uint64_t o = 0; o < kr_log_end(two);) {
+		assert_int_equal(kr_log_read(f->log, o, KR_OFFSET_NONE, 1u << 20, &sa), 0);
+		assert_int_equal(kr_log_read(two, o, KR_OFFSET_NONE, 1u << 20, &sb), 0);
+		assert_int_equal(sa.len, sb.len);
+		assert_int_equal(sa.end_offset, sb.end_offset);
+		assert_memory_equal(sa.data, sb.data, sa.len);
+		o = sa.end_offset;
+	}
+	assert_int_equal(read_all_from(f->log, 0), kr_log_end(f->log));
+
+	/* refusals: each leaves end, bytes and segments as they were */
+	end = kr_log_end(f->log);
+	bytes = kr_log_bytes(f->log);
+	segs = kr_log_segment_count(f->log);
+	{
+		uint32_t rlen = tu_records(rec, sizeof(rec), 3, 50, 1);
+		struct kr_batch_hdr h = {.base_offset = end, .epoch = 4};
+
+		h.base_offset = end + 1; /* not the log end */
+		assert_int_equal(kr_log_append_records(f->log, &h, rec, rlen, 3), -EINVAL);
+		h.base_offset = end;
+		h.epoch = 3; /* below the last epoch */
+		assert_int_equal(kr_log_append_records(f->log, &h, rec, rlen, 3), -EINVAL);
+		h.epoch = 0;
+		assert_int_equal(kr_log_append_records(f->log, &h, rec, rlen, 3), -EBADMSG);
+		h.epoch = 4;
+		/* records that do not tile their section, a count that does not match, none */
+		assert_int_equal(kr_log_append_records(f->log, &h, rec, rlen - 1, 3), -EBADMSG);
+		assert_int_equal(kr_log_append_records(f->log, &h, rec, rlen, 4), -EBADMSG);
+		assert_int_equal(kr_log_append_records(f->log, &h, rec, 0, 0), -EBADMSG);
+		assert_int_equal(kr_log_append_records(f->log, &h, rec, KR_BATCH_BYTES_MAX, 1),
+				 -EBADMSG);
+		assert_int_equal(kr_log_end(f->log), end);
+		assert_int_equal(kr_log_bytes(f->log), bytes);
+		assert_int_equal(kr_log_segment_count(f->log), segs);
+		/* and one that is right goes on where they left it */
+		assert_int_equal(kr_log_append_records(f->log, &h, rec, rlen, 3), 0);
+		assert_int_equal(kr_log_end(f->log), end + 3);
+	}
+	flush(f);
+	end = kr_log_end(f->log);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), end);
+	assert_int_equal(read_all_from(f->log, 0), end);
+	kr_log_close(two);
+}
+
 static void
 read_from_an_offset_inside_a_batch_starts_at_that_batch(void **state)
 {
@@ -1555,6 +1640,7 @@ main(void)
 		cmocka_unit_test(recovery_scan_finds_the_resync_point_after_damage),
 #define LOG_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 		LOG_TEST(append_read_and_reopen_keep_every_batch),
+		LOG_TEST(append_records_writes_what_build_and_append_write_and_refuses_alike),
 		LOG_TEST(a_segment_recovery_shrank_takes_no_append_when_it_is_last_again),
 		LOG_TEST(read_from_an_offset_inside_a_batch_starts_at_that_batch),
 		LOG_TEST(segments_roll_and_reads_stop_at_segment_ends),

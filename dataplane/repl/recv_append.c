@@ -75,7 +75,7 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		.sequence = req->sequence,
 		.timestamp_us = now + r->wall_offset_us,
 	};
-	int n, rc;
+	int rc;
 	bool pushed;
 
 	/* guard */
@@ -111,9 +111,7 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	}
 
 	/* act: one batch at the end of the log, in this epoch */
-	n = kr_batch_build(r->scratch, sizeof(r->scratch), &bh, req->records, req->records_len,
-			   req->record_count);
-	rc = n < 0 ? n : kr_log_append(r->log, r->scratch, (uint32_t)n);
+	rc = kr_log_append_records(r->log, &bh, req->records, req->records_len, req->record_count);
 	if (rc != 0) {
 		answer(r, addr, corr,
 		       rc == -ENOBUFS ? KR_ERR_LOG_FULL : KR_ERR_UNKNOWN_SERVER_ERROR, 0, 0, out);

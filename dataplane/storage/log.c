@@ -15,6 +15,7 @@
 #include "kraft/fileio.h"
 #include "kraft/le.h"
 #include "kraft/log.h"
+#include "kraft/wire.h" /* kr_records_check */
 
 struct index_entry {
 	uint64_t offset; /* base offset of a batch */
@@ -1156,19 +1157,17 @@ kr_log_close(struct kr_log *log)
 
 /* ---- append, flush ---- */
 
-int
-kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len)
+/* Where a batch of len bytes at the log end goes: the last segment, or a new one. The
+ * checks both appends share (after their own). @return 0 with *seg, or kr_log_append's
+ * errors. */
+static int
+append_room(struct kr_log *log, const struct kr_batch_hdr *h, uint32_t len, struct segment **seg)
 {
-	struct kr_batch_hdr h;
 	struct segment *s = last_seg(log);
 	uint64_t end = kr_log_end(log);
 	int rc;
 
-	if (log->cfg.read_only)
-		return -EROFS;
-	if (kr_batch_check(batch, len, &h) != 0 || h.length != len)
-		return -EBADMSG;
-	if (h.base_offset != end || h.epoch < kr_epoch_cache_last(&log->epochs))
+	if (h->base_offset != end || h->epoch < kr_epoch_cache_last(&log->epochs))
 		return -EINVAL;
 	if (log->bytes + len > log->cfg.memory_bytes_max)
 		return -ENOBUFS;
@@ -1182,14 +1181,68 @@ kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len)
 			return rc;
 		s = last_seg(log);
 	}
-	rc = kr_epoch_cache_assign(&log->epochs, h.epoch, h.base_offset);
+	*seg = s;
+	return 0;
+}
+
+/* The batch of len bytes now at s's end (not yet counted) joins the log. */
+static int
+append_commit(struct kr_log *log, struct segment *s, const struct kr_batch_hdr *h, uint32_t len)
+{
+	int rc = kr_epoch_cache_assign(&log->epochs, h->epoch, h->base_offset);
+
 	if (rc != 0)
 		return rc;
-	memcpy(s->buf + s->size, batch, len);
-	segment_note_batch(s, &h, s->size);
+	segment_note_batch(s, h, s->size);
 	s->size += len;
 	log->bytes += len;
 	return 0;
+}
+
+int
+kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len)
+{
+	struct kr_batch_hdr h;
+	struct segment *s;
+	int rc;
+
+	if (log->cfg.read_only)
+		return -EROFS;
+	if (kr_batch_check(batch, len, &h) != 0 || h.length != len)
+		return -EBADMSG;
+	rc = append_room(log, &h, len, &s);
+	if (rc != 0)
+		return rc;
+	/* bytes past the end: no reader and no flush job looks at them */
+	memcpy(s->buf + s->size, batch, len);
+	return append_commit(log, s, &h, len);
+}
+
+int
+kr_log_append_records(struct kr_log *log, const struct kr_batch_hdr *h, const uint8_t *records,
+		      uint32_t records_len, uint32_t count)
+{
+	struct kr_batch_hdr built;
+	struct segment *s;
+	uint32_t len = KR_BATCH_HDR_BYTES + records_len;
+	int n, rc;
+
+	if (log->cfg.read_only)
+		return -EROFS;
+	if (records_len > KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES || h->epoch == 0 ||
+	    !kr_batch_attributes_valid(h->attributes) || h->base_offset > KR_OFFSET_MAX - count ||
+	    kr_records_check(records, records_len, count) != 0)
+		return -EBADMSG;
+	rc = append_room(log, h, len, &s);
+	if (rc != 0)
+		return rc;
+	/* built where it will stay, past the end until it is counted (the room is there and
+	 * the records check out: it cannot fail) */
+	n = kr_batch_build(s->buf + s->size, s->cap - s->size, h, records, records_len, count);
+	if (n != (int)len)
+		return -EBADMSG;
+	kr_batch_hdr_get(s->buf + s->size, &built); /* with its length, count and CRC */
+	return append_commit(log, s, &built, len);
 }
 
 #define PAGE_BYTES 4096u

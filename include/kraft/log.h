@@ -287,6 +287,15 @@ void kr_log_close(struct kr_log *log);
 int kr_log_append(struct kr_log *log, const uint8_t *batch, uint32_t len);
 
 /**
+ * Build a batch (header h, as kr_batch_build takes it) from count records and append it,
+ * in place: the leader's path, which spares a copy and a second check of a batch it has
+ * just built and summed. The same rules as kr_log_append; -EBADMSG if the records do not
+ * check out or the batch would exceed KR_BATCH_BYTES_MAX. Nothing changes on an error.
+ */
+int kr_log_append_records(struct kr_log *log, const struct kr_batch_hdr *h, const uint8_t *records,
+			  uint32_t records_len, uint32_t count);
+
+/**
  * Make the files match memory and durable: first cut or remove what truncation,
  * retention or reset dropped (and damage found at open), then write everything
  * appended and fsync (creating files, with a directory fsync, for new segments).
