@@ -49,9 +49,12 @@ export KRAFTD_RUN=/tmp/kraftd-bench-cluster KRAFTD_NS=kcb
 # memory cap (LOG_FULL): the nodes get 4 GiB
 export KRAFTD_ARGS="${KRAFTD_ARGS:-} --kraftd.log.memory.max.bytes=4294967296"
 if [ -z "${KRAFTD_BUILD:-}" ]; then
-	[ -f build-bench/build.ninja ] ||
-		meson setup build-bench -Dcrash_test=false -Dtests=false >/dev/null ||
-		{ echo "bench: meson setup build-bench failed" >&2; exit 1; }
+	# an older tree is brought to the same options (LTO came later)
+	if [ -f build-bench/build.ninja ]; then
+		meson configure build-bench -Dcrash_test=false -Dtests=false -Db_lto=true >/dev/null
+	else
+		meson setup build-bench -Dcrash_test=false -Dtests=false -Db_lto=true >/dev/null
+	fi || { echo "bench: meson setup build-bench failed" >&2; exit 1; }
 	ninja -C build-bench >/dev/null || { echo "bench: ninja -C build-bench failed" >&2; exit 1; }
 	export KRAFTD_BUILD=$TOP/build-bench
 fi

@@ -15,7 +15,7 @@ seconds=$1
 shift
 
 if [ ! -f build-fuzz/build.ninja ]; then
-	CC=clang meson setup build-fuzz -Dfuzz=true >/dev/null
+	CC=clang meson setup build-fuzz -Dfuzz=true -Db_lto=false >/dev/null
 fi
 ninja -C build-fuzz >/dev/null
 

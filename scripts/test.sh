@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kraftd: the test command. On a fresh Debian 12 machine, as root, it installs what it
 # needs (scripts/setup.sh), builds kraftd three ways and runs every suite:
-#   build/        gcc, -Werror          unit tests, the style checks, kraftsim (the issue's
+#   build/        gcc, -Werror, LTO     unit tests, the style checks, kraftsim (the issue's
 #                                       acceptance runs, planted bugs, sabotage, replay),
 #                                       the 3-node UDP cluster test (integration)
 #   build-asan/   gcc, ASan + UBSan     unit tests, kraftsim with a tenth of the seeds, the
@@ -52,20 +52,20 @@ build() { # dir, then meson options
 		{ cat "$dir.ninja.log" 2>/dev/null; echo "== build of $dir FAILED"; status=1; return 1; }
 }
 
-if build build -Dwerror=true -Dsanitize=false -Dcrash_test=true; then
+if build build -Dwerror=true -Dsanitize=false -Dcrash_test=true -Db_lto=true; then
 	run "gcc -Werror" build
 fi
-if build build-asan -Dwerror=true -Dsanitize=true -Dcrash_test=true; then
+if build build-asan -Dwerror=true -Dsanitize=true -Dcrash_test=true -Db_lto=false; then
 	run "gcc ASan+UBSan" build-asan --suite unit --suite sim --suite integration
 fi
-if build build-tsan -Dcrash_test=true \
+if build build-tsan -Dcrash_test=true -Db_lto=false \
 	-Dc_args="-fsanitize=thread -DRTE_USE_C11_MEM_MODEL=1" -Dc_link_args=-fsanitize=thread; then
 	# not the DPDK tests: DPDK's own libraries are not instrumented, and their threads
 	# (the EAL interrupt thread driving memif) show up as races inside rte_eth_*
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66" run "gcc TSan" build-tsan --suite integration \
 		--no-suite dpdk
 fi
-if CC=clang build build-fuzz -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds"; then
+if CC=clang build build-fuzz -Dfuzz=true -Dfuzz_seconds="$fuzz_seconds" -Db_lto=false; then
 	run "clang libFuzzer ${fuzz_seconds}s" build-fuzz --suite fuzz
 fi
 
