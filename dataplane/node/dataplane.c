@@ -52,6 +52,7 @@ struct dp {
 	uint64_t encode_errors; /* the harness's count at the last log line */
 	int64_t now;
 	uint64_t pass_tsc;	       /* when this pass of the loop began, in ticks (now: in us) */
+	uint64_t t_last;	       /* the pass's latest clock reading, in ticks */
 	struct {		       /* the loop's clock (clock_read) */
 		int64_t ns0, ns_at;    /* CLOCK_MONOTONIC at the start and at the last resync */
 		uint64_t tsc0, tsc_at; /* the TSC then */
@@ -73,6 +74,10 @@ struct dp {
 		bool used;
 		uint64_t t; /* ticks (the loop's clock) */
 	} waiting[1024];
+	/* acknowledged appends whose latency is taken at the end of the actions that sent
+	 * the acknowledgements: one clock reading for all of them */
+	uint64_t acked_t[64];
+	unsigned n_acked;
 	struct kr_latency latency;
 	/* stage costs (enum kn_stage); timing is on for this pass (kn_node.stage_on) */
 	struct kr_latency stage[KN_STAGES];
@@ -182,7 +187,7 @@ clock_read(struct dp *d)
 {
 	int64_t ns;
 
-	d->pass_tsc = ticks(d);
+	d->pass_tsc = d->t_last = ticks(d);
 	ns = d->clk.ns_at + tsc_ns(d, (int64_t)(d->pass_tsc - d->clk.tsc_at));
 	if (ns < d->clk.last)
 		ns = d->clk.last;
@@ -190,24 +195,52 @@ clock_read(struct dp *d)
 	d->now = ns / 1000;
 }
 
-/* A timestamp (TSC) for a stage's start, or 0 while timing is off. */
-static inline int64_t
-stage_t(const struct dp *d)
+/* The clock now (ticks), kept as the pass's latest reading. */
+static inline uint64_t
+tick_now(struct dp *d)
 {
-	return d->timing ? (int64_t)ticks(d) : 0;
+	return d->t_last = ticks(d);
+}
+
+/* The stage timing reads the clock as little as it can: a stage that begins where the
+ * last one ended takes that reading as its start (stage_mark); one that begins after
+ * other work reads the clock (stage_t). A datagram answered at once costs the pass's
+ * reading, the receive's end, the core's, the actions' and the send's (timing on), not
+ * one more per stage boundary and per latency stamp. */
+
+/* A stage's start: the latest reading (the previous stage ended there), or 0 while
+ * timing is off. */
+static inline int64_t
+stage_mark(const struct dp *d)
+{
+	return d->timing ? (int64_t)d->t_last : 0;
+}
+
+/* A stage's start, read now, or 0 while timing is off. */
+static inline int64_t
+stage_t(struct dp *d)
+{
+	return d->timing ? (int64_t)tick_now(d) : 0;
+}
+
+/* The stage that began at t0 ends at t (a reading taken by the caller). */
+static inline void
+stage_add(struct dp *d, enum kn_stage s, int64_t t0, uint64_t t)
+{
+	kr_latency_add(&d->stage[s], elapsed_ns(d, (uint64_t)t0, t));
 }
 
 /* The stage that began at t0 ends now; returns now (the next stage's start). */
 static inline int64_t
 stage_end(struct dp *d, enum kn_stage s, int64_t t0)
 {
-	int64_t t;
+	uint64_t t;
 
 	if (!d->timing)
 		return 0;
-	t = (int64_t)ticks(d);
-	kr_latency_add(&d->stage[s], elapsed_ns(d, (uint64_t)t0, (uint64_t)t));
-	return t;
+	t = tick_now(d);
+	stage_add(d, s, t0, t);
+	return (int64_t)t;
 }
 
 /* Once per pass: telemetry's switch, and its request for a copy (or a copy and reset). */
@@ -240,10 +273,23 @@ note_append(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 	d->waiting[s].addr = addr;
 	d->waiting[s].corr = p.correlation_id;
 	d->waiting[s].used = true;
-	d->waiting[s].t = ticks(d);
+	/* the latest reading: the receive's end (timing on) or the pass's start, at most a
+	 * burst before this datagram's turn */
+	d->waiting[s].t = d->t_last;
 }
 
-/* Its acknowledgement leaves: the HW passed it. */
+/* The acknowledgements sent by the actions just carried out: their latencies end now. */
+static void
+settle_acks(struct dp *d)
+{
+	uint64_t t = tick_now(d);
+
+	for (unsigned i = 0; i < d->n_acked; i++)
+		kr_latency_add(&d->latency, elapsed_ns(d, d->acked_t[i], t));
+	d->n_acked = 0;
+}
+
+/* Its acknowledgement is about to leave: the HW passed it. */
 static void
 note_commit(struct dp *d, const struct kr_rp_action *a)
 {
@@ -255,7 +301,9 @@ note_commit(struct dp *d, const struct kr_rp_action *a)
 	    d->waiting[s].corr != a->u.send.correlation)
 		return;
 	d->waiting[s].used = false;
-	kr_latency_add(&d->latency, elapsed_ns(d, d->waiting[s].t, ticks(d)));
+	if (d->n_acked == sizeof(d->acked_t) / sizeof(d->acked_t[0]))
+		settle_acks(d);
+	d->acked_t[d->n_acked++] = d->waiting[s].t;
 }
 
 /* The snapshot telemetry reads (a seqlock: odd while being written). */
@@ -459,13 +507,20 @@ static const struct kr_rp_ops ops = {
 	.sending = op_sending,
 };
 
-/* Carry out the core's actions, in order; then what the node logs about them. */
-static void
+/* Carry out the core's actions, in order; then what the node logs about them. Returns
+ * whether it read the clock (the latencies of acknowledgements sent): d->t_last is then
+ * their end. */
+static bool
 actions(struct dp *d)
 {
 	struct kn_node *n = d->n;
+	bool read = false;
 
 	kr_rp_harness_run(&d->h, d->now);
+	if (d->n_acked > 0) {
+		settle_acks(d);
+		read = true;
+	}
 	if (d->events) {
 		d->events = false;
 		kn_wake(n->ctl_wake, &n->ctl_sleeping);
@@ -492,6 +547,7 @@ actions(struct dp *d)
 			       (unsigned long long)kr_log_start(n->log));
 		d->log_start = kr_log_start(n->log);
 	}
+	return read;
 }
 
 /* ---- flush jobs ---- */
@@ -829,7 +885,7 @@ deliver(struct dp *d, const struct kn_rx *rx)
 		n->dp_stats.rx_foreign_addr++;
 	n->dp_stats.rx_packets++;
 	/* the shell's own APIs, before the core: one peek at the header picks them out */
-	t = stage_t(d);
+	t = stage_mark(d); /* the receive's end, or the previous datagram's */
 	if (kr_frame_peek(rx->data, rx->len, &p) == 0) {
 		if (p.api == KR_API_PING && echo_ping(d, rx->data, rx->len, rx->addr)) {
 			stage_end(d, KN_STAGE_ECHO, t);
@@ -842,8 +898,11 @@ deliver(struct dp *d, const struct kn_rx *rx)
 	note_append(d, rx->data, rx->len, rx->addr);
 	kr_repl_on_packet(d->r, rx->data, rx->len, node, rx->addr, d->now, &d->h.out);
 	t = stage_end(d, KN_STAGE_CORE, t);
-	actions(d); /* before the buffer goes: actions may view it */
-	stage_end(d, KN_STAGE_ACTIONS, t);
+	/* before the buffer goes: actions may view it */
+	if (actions(d) && d->timing)
+		stage_add(d, KN_STAGE_ACTIONS, t, d->t_last);
+	else
+		stage_end(d, KN_STAGE_ACTIONS, t);
 }
 
 static bool
@@ -895,8 +954,10 @@ poll_inputs(struct dp *d)
 		kr_repl_on_packet(d->r, d->mmsg.bytes, d->mmsg.len, KR_NODE_NONE, d->mmsg.addr,
 				  d->now, &d->h.out);
 		t = stage_end(d, KN_STAGE_CORE, t);
-		actions(d);
-		stage_end(d, KN_STAGE_ACTIONS, t);
+		if (actions(d) && d->timing)
+			stage_add(d, KN_STAGE_ACTIONS, t, d->t_last);
+		else
+			stage_end(d, KN_STAGE_ACTIONS, t);
 	}
 	t_rx = (int64_t)d->pass_tsc;
 	for (unsigned p = 0; p < n->n_ports; p++) {
@@ -926,7 +987,7 @@ poll_inputs(struct dp *d)
 		if (k > 0) {
 			port->rx_done(port, d->rx, k);
 			work = true;
-			t_rx = stage_t(d);
+			t_rx = stage_mark(d); /* the last datagram's end */
 		}
 	}
 #ifdef KR_CRASH_TEST
@@ -1067,12 +1128,13 @@ kn_dataplane_main(void *arg)
 		t = work ? stage_t(d) : 0;
 		for (unsigned i = 0; i < n->n_ports; i++) /* buffered TX goes out */
 			n->ports[i]->tx_flush(n->ports[i]);
-		if (work) {
-			stage_end(d, KN_STAGE_TX, t);
-			stage_end(d, KN_STAGE_PASS, (int64_t)d->pass_tsc);
+		if (work && d->timing) { /* the send's end is the pass's */
+			t = stage_end(d, KN_STAGE_TX, t);
+			stage_add(d, KN_STAGE_PASS, (int64_t)d->pass_tsc, (uint64_t)t);
 		}
 		if (changed) /* the time the passes that did work took: always counted */
-			n->dp_stats.work_ns += elapsed_ns(d, d->pass_tsc, ticks(d));
+			n->dp_stats.work_ns += elapsed_ns(
+				d, d->pass_tsc, work && d->timing ? (uint64_t)t : tick_now(d));
 		if (atomic_load(&n->stop_dp)) {
 			/* everything appended is flushed before the node exits */
 			if (!n->flusher.out &&
