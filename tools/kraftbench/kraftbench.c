@@ -962,15 +962,16 @@ report(const struct bench *b, double secs)
 			if (b->lat[k].count == 0)
 				continue;
 			printf(", \"%s_us\": {", kind_name[k]);
+			/* to the ns: a 1 us commit's ratios need more than 0.1 us */
 			for (int i = 0; i < 4; i++)
-				printf("\"%s\": %.1f, ", qn[i], q_us(&b->lat[k], qs[i]));
-			printf("\"max\": %.1f, \"n\": %" PRIu64 "}", (double)b->lat[k].max_ns / 1e3,
+				printf("\"%s\": %.3f, ", qn[i], q_us(&b->lat[k], qs[i]));
+			printf("\"max\": %.3f, \"n\": %" PRIu64 "}", (double)b->lat[k].max_ns / 1e3,
 			       b->lat[k].count);
 		}
 		if (b->ping)
-			printf(", \"ratio_p50\": %.2f, \"ratio_p99\": %.2f, "
+			printf(", \"ratio_p50\": %.3f, \"ratio_p99\": %.3f, "
 			       "\"ratio_two_legs_p50\": "
-			       "%.2f",
+			       "%.3f",
 			       r50, r99, rlegs);
 		if (b->fo.killed)
 			printf(", \"failover\": {\"old_leader\": %d, \"new_leader\": %d, "
