@@ -7,7 +7,9 @@
 #
 #   scripts/failover-ab.sh [--fetch-timeout-ms T] [--rounds N] [--keep-logs DIR] A B
 #
-# A and B are build trees (e.g. build-bench of two worktrees). Prints one line per kill
+# A and B are build trees (e.g. build-bench of two worktrees), each optionally with the
+# nodes' idle mode after a colon (BUILD:backoff; default cluster.sh's, `shared` on DPDK):
+# the same tree twice compares two idle modes. Prints one line per kill
 # (build, gap in ms, gap over the fetch timeout, the epoch before the kill: 1 means no
 # election came before it) and a summary per build: median, within 1.5x, range. With
 # --keep-logs, every node's log of every kill is kept under DIR. Needs root and
@@ -23,26 +25,30 @@ while [ $# -gt 0 ]; do
 	--fetch-timeout-ms) ft=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--keep-logs) keep=$2; shift 2 ;;
-	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "failover-ab: unknown option '$1' (--help)" >&2; exit 2 ;;
 	*) break ;;
 	esac
 done
 [ $# -eq 2 ] || { echo "failover-ab: two build trees needed (--help)" >&2; exit 2; }
-for b in "$1" "$2"; do
+for b in "${1%%:*}" "${2%%:*}"; do
 	[ -x "$b/kraftd" ] || { echo "failover-ab: no kraftd in $b (build it first)" >&2; exit 2; }
 done
-A=$(cd "$1" && pwd)
-B=$(cd "$2" && pwd)
+idle_of() { [ "${1#*:}" != "$1" ] && echo "--idle ${1#*:}"; }
+IA=$(idle_of "$1")
+IB=$(idle_of "$2")
+A=$(cd "${1%%:*}" && pwd)
+B=$(cd "${2%%:*}" && pwd)
 export KRAFTD_RUN=${KRAFTD_RUN:-/tmp/kraftd-failover-ab} KRAFTD_NS=${KRAFTD_NS:-kfab}
 CL=scripts/cluster.sh
 results=$(mktemp)
 trap 'KRAFTD_BUILD=$A "$CL" down >/dev/null 2>&1; rm -f "$results"' EXIT
 
-one() { # build tag round
+one() { # build tag round idle-option
 	export KRAFTD_BUILD=$1
+	# shellcheck disable=SC2086
 	if ! "$CL" up --nodes 3 --transport memif --durability memory --fetch-timeout-ms "$ft" \
-		--election-timeout-ms $((ft / 2)) >/dev/null 2>&1; then
+		--election-timeout-ms $((ft / 2)) $4 >/dev/null 2>&1; then
 		echo "$2 round $3: the cluster did not start" >&2
 		"$CL" down >/dev/null 2>&1
 		return
@@ -66,11 +72,11 @@ print(sys.argv[1], f.get("gap_ms"), f.get("gap_over_fetch_timeout"), sys.argv[2]
 	"$CL" down >/dev/null 2>&1
 }
 
-echo "failover-ab: fetch timeout $ft ms, $rounds rounds; A=$A B=$B"
+echo "failover-ab: fetch timeout $ft ms, $rounds rounds; A=$A ${IA:-} B=$B ${IB:-}"
 echo "build gap_ms gap/fetch_timeout epoch_before"
 for k in $(seq 1 "$rounds"); do
-	one "$A" A "$k"
-	one "$B" B "$k"
+	one "$A" A "$k" "$IA"
+	one "$B" B "$k" "$IB"
 done
 python3 - "$results" "$ft" <<'EOF'
 import statistics, sys
