@@ -30,8 +30,8 @@
 #define ROUNDS_MAX 101
 
 static const struct kr_wire_ctx ctx = {
-	.cluster_id = {0x6b, 0x72, 0x61, 0x66, 0x74, 0x64, 0x2d, 0x63, 0x6f, 0x72, 0x65, 0x62,
-		       0x65, 0x6e, 0x63, 0x68},
+	.cluster_id = {0x6b, 0x72, 0x61, 0x66, 0x74, 0x64, 0x2d, 0x63, 0x6f, 0x72, 0x65, 0x62, 0x65,
+		       0x6e, 0x63, 0x68},
 	.voter_set_hash = 0x636f726562656e63ull,
 };
 
@@ -86,8 +86,8 @@ static const struct kr_rp_ops ops = {
 static int
 frame(uint8_t *buf, size_t cap, uint32_t corr, const struct kr_msg *m)
 {
-	struct kr_frame_hdr h = {.sender_id = -1, .correlation_id = corr,
-				 .voter_set_hash = ctx.voter_set_hash};
+	struct kr_frame_hdr h = {
+		.sender_id = -1, .correlation_id = corr, .voter_set_hash = ctx.voter_set_hash};
 
 	memcpy(h.cluster_id, ctx.cluster_id, KR_UUID_BYTES);
 	return kr_frame_encode(buf, cap, &h, m);
@@ -113,7 +113,8 @@ run_echo(long count)
 		struct kr_msg in;
 
 		if (kr_frame_peek(req, (size_t)len, &p) != 0 || p.api != KR_API_PING ||
-		    kr_frame_decode(&ctx, req, (size_t)len, &f) != 0 || kr_msg_decode(&f, &in) != 0) {
+		    kr_frame_decode(&ctx, req, (size_t)len, &f) != 0 ||
+		    kr_msg_decode(&f, &in) != 0) {
 			fprintf(stderr, "corebench: a PING would not decode\n");
 			exit(1);
 		}
@@ -169,8 +170,8 @@ run_append(long count, uint32_t records, uint32_t value_bytes)
 		memset(rec + pos + 4, 'a' + (int)(i % 26), value_bytes);
 		pos += 4 + value_bytes;
 	}
-	m.u.append = (struct kr_append_req){
-		.record_count = records, .records_len = pos, .records = rec};
+	m.u.append =
+		(struct kr_append_req){.record_count = records, .records_len = pos, .records = rec};
 	len = frame(req, sizeof(req), 1, &m);
 	if (len <= 0) {
 		fprintf(stderr, "corebench: the Append would not encode (%d)\n", len);
@@ -209,7 +210,8 @@ run_append(long count, uint32_t records, uint32_t value_bytes)
 	if (sent - acked != (uint64_t)count || r.stats.appends != (uint64_t)count ||
 	    r.hw != kr_log_end(log)) {
 		fprintf(stderr,
-			"corebench: %ld appends gave %llu answers, %llu appended, hw %llu of %llu\n",
+			"corebench: %ld appends gave %llu answers, %llu appended, hw %llu of "
+			"%llu\n",
 			count, (unsigned long long)(sent - acked),
 			(unsigned long long)r.stats.appends, (unsigned long long)r.hw,
 			(unsigned long long)kr_log_end(log));
@@ -284,23 +286,36 @@ main(int argc, char **argv)
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (o) {
-		case 'r': rounds = arg_long("rounds", optarg, 1, ROUNDS_MAX); break;
-		case 'n': count = arg_long("count", optarg, 1, 100000000); break;
-		case 'k': records = arg_long("records", optarg, 1, 4096); break;
-		case 'b': value = arg_long("value-bytes", optarg, 0, 65536); break;
+		case 'r':
+			rounds = arg_long("rounds", optarg, 1, ROUNDS_MAX);
+			break;
+		case 'n':
+			count = arg_long("count", optarg, 1, 100000000);
+			break;
+		case 'k':
+			records = arg_long("records", optarg, 1, 4096);
+			break;
+		case 'b':
+			value = arg_long("value-bytes", optarg, 0, 65536);
+			break;
 		case 'p':
 			if (strcmp(optarg, "echo") == 0)
 				do_append = false;
 			else if (strcmp(optarg, "append") == 0)
 				do_echo = false;
 			else if (strcmp(optarg, "both") != 0) {
-				fprintf(stderr, "corebench: --phase is echo, append or both, not '%s'\n",
+				fprintf(stderr,
+					"corebench: --phase is echo, append or both, not '%s'\n",
 					optarg);
 				return 2;
 			}
 			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -308,7 +323,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if ((uint64_t)records * (4 + (uint64_t)value) > KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES) {
-		fprintf(stderr, "corebench: %ld records of %ld bytes do not fit one batch (%u bytes)\n",
+		fprintf(stderr,
+			"corebench: %ld records of %ld bytes do not fit one batch (%u bytes)\n",
 			records, value, KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES);
 		return 2;
 	}
