@@ -6,10 +6,11 @@
 # phases alternating (cluster.sh floor: the node is stopped during the raw phases), then
 # a closed-loop latency run with PINGs between appends (cluster.sh bench, client on core 1).
 #
-#   scripts/latency-ab.sh [--rounds N] [--pairs P] [--count C] [--records R] A B
+#   scripts/latency-ab.sh [--rounds N] [--pairs P] [--count C] [--records R]
+#                         [--clients TREE | --own-clients] A B
 #
 # A and B are build trees (e.g. build-bench of two worktrees); both use A's client tools
-# (kraftfloor, kraftbench) unless --own-clients, so that only the node differs. Prints one
+# (kraftfloor, kraftbench), or TREE's, unless --own-clients, so that only the node differs. Prints one
 # line per run and a summary per build: the medians over rounds of PING/raw p50, commit
 # p50/raw p50 and commit p99/PING p99 (the issue's three ratios), with their ranges.
 # Needs root and scripts/setup.sh's packages; leaves no cluster behind.
@@ -21,6 +22,7 @@ pairs=3
 count=50000
 records=20000
 own=0
+clients=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--rounds) rounds=$2; shift 2 ;;
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
 	--count) count=$2; shift 2 ;;
 	--records) records=$2; shift 2 ;;
 	--own-clients) own=1; shift ;;
-	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--clients) clients=$2; shift 2 ;;
+	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "latency-ab: unknown option '$1' (--help)" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -39,6 +42,8 @@ for b in "$1" "$2"; do
 done
 A=$(cd "$1" && pwd)
 B=$(cd "$2" && pwd)
+C=$(cd "${clients:-$A}" && pwd) || exit 2
+[ -x "$C/tools/kraftbench/kraftbench" ] || { echo "latency-ab: no kraftbench in $C" >&2; exit 2; }
 export KRAFTD_RUN=${KRAFTD_RUN:-/tmp/kraftd-latency-ab} KRAFTD_NS=${KRAFTD_NS:-klab}
 CL=scripts/cluster.sh
 results=$(mktemp)
@@ -48,7 +53,7 @@ trap 'KRAFTD_BUILD=$A "$CL" down >/dev/null 2>&1; rm -rf "$results" "$tools"' EX
 # One tree per build for cluster.sh: the build's kraftd and XDP object, and (unless
 # --own-clients) A's client tools, as symlinks
 tree() { # build tag
-	local t=$tools/$2 c=$A
+	local t=$tools/$2 c=$C
 	[ "$own" = 1 ] && c=$1
 	mkdir -p "$t/tools/kraftfloor" "$t/tools/kraftbench" "$t/tools/kraftctl" "$t/dataplane/port"
 	ln -sf "$1/kraftd" "$t/kraftd"
@@ -84,7 +89,7 @@ EOF
 	"$CL" down >/dev/null 2>&1
 }
 
-echo "latency-ab: $rounds rounds; floor $pairs pairs x $count, bench $records appends; A=$A B=$B"
+echo "latency-ab: $rounds rounds; floor $pairs pairs x $count, bench $records appends; A=$A B=$B; clients $([ "$own" = 1 ] && echo own || echo "$C")"
 for k in $(seq 1 "$rounds"); do
 	one "$TA" A "$k"
 	one "$TB" B "$k"
