@@ -11,7 +11,8 @@
 # nodes' idle mode after a colon (BUILD:backoff; default cluster.sh's, `shared` on DPDK):
 # the same tree twice compares two idle modes. Prints one line per kill
 # (build, gap in ms, gap over the fetch timeout, the epoch before the kill: 1 means no
-# election came before it) and a summary per build: median, within 1.5x, range. With
+# election came before it; then from the last old commit to the client finding the new
+# leader, and the kill command's own time, ms) and a summary per build: median, within 1.5x, range. With
 # --keep-logs, every node's log of every kill is kept under DIR. Needs root and
 # scripts/setup.sh's packages; leaves no cluster behind.
 set -uo pipefail
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--fetch-timeout-ms) ft=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--keep-logs) keep=$2; shift 2 ;;
-	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "failover-ab: unknown option '$1' (--help)" >&2; exit 2 ;;
 	*) break ;;
 	esac
@@ -63,7 +64,8 @@ one() { # build tag round idle-option
 	printf '%s\n' "$out" | python3 -c '
 import json, sys
 f = json.load(sys.stdin).get("failover", {})
-print(sys.argv[1], f.get("gap_ms"), f.get("gap_over_fetch_timeout"), sys.argv[2] or "?")
+print(sys.argv[1], f.get("gap_ms"), f.get("gap_over_fetch_timeout"), sys.argv[2] or "?",
+      f.get("last_old_commit_to_new_leader_ms"), f.get("kill_command_ms"))
 ' "$2" "$ep" | tee -a "$results" || echo "$2 round $3: kraftbench gave no result" >&2
 	if [ -n "$keep" ]; then
 		mkdir -p "$keep"
@@ -73,7 +75,7 @@ print(sys.argv[1], f.get("gap_ms"), f.get("gap_over_fetch_timeout"), sys.argv[2]
 }
 
 echo "failover-ab: fetch timeout $ft ms, $rounds rounds; A=$A ${IA:-} B=$B ${IB:-}"
-echo "build gap_ms gap/fetch_timeout epoch_before"
+echo "build gap_ms gap/fetch_timeout epoch_before found_ms kill_command_ms"
 for k in $(seq 1 "$rounds"); do
 	one "$A" A "$k" "$IA"
 	one "$B" B "$k" "$IB"
@@ -83,7 +85,7 @@ import statistics, sys
 gaps = {"A": [], "B": []}
 for line in open(sys.argv[1]):
     p = line.split()
-    if len(p) == 4 and p[1] != "None":
+    if len(p) >= 4 and p[1] != "None":
         gaps[p[0]].append(float(p[1]))
 limit = 1.5 * float(sys.argv[2])
 for k, v in gaps.items():

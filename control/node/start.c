@@ -281,6 +281,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	n->mgmt_fd = n->lock_fd = n->dp_wake = n->ctl_wake = n->flush_wake = c->sigfd = -1;
 	atomic_store(&n->log_leader, KR_NODE_NONE);
 	atomic_store(&n->stage_on, true); /* its cost: docs/BENCHMARKS.md */
+	atomic_store(&n->stage_every, KN_STAGE_SAMPLE);
 	c->n = n;
 	/* the cluster key first: a bad key file is a configuration error (exit 2) */
 	if (kr_auth_keys_load(cfg->auth_key_file, cfg->auth_accept_file, &keys, err, sizeof(err)) !=

@@ -81,7 +81,8 @@ struct dp {
 	struct kr_latency latency;
 	/* stage costs (enum kn_stage); timing is on for this pass (kn_node.stage_on) */
 	struct kr_latency stage[KN_STAGES];
-	bool timing;
+	bool timing;		  /* this pass is timed */
+	uint32_t stage_pass;	  /* passes counted for the sampling (KN_STAGE_SAMPLE) */
 	struct kn_faults *faults; /* test builds: the port fault layer */
 	bool faults_on;		  /* ... set: received datagrams go through it */
 	/* the voter change held while its endpoint is PINGed (probe_start) */
@@ -249,8 +250,11 @@ stage_serve(struct dp *d)
 {
 	struct kn_node *n = d->n;
 	uint32_t req = atomic_load_explicit(&n->stage_req, memory_order_acquire);
+	uint32_t every = atomic_load_explicit(&n->stage_every, memory_order_relaxed);
 
-	d->timing = atomic_load_explicit(&n->stage_on, memory_order_relaxed);
+	/* a sampled pass is timed whole: every stage it reaches */
+	d->timing = atomic_load_explicit(&n->stage_on, memory_order_relaxed) &&
+		    (every <= 1 || (++d->stage_pass & (every - 1)) == 0);
 	if (req == 0)
 		return;
 	memcpy(n->stage_snap, d->stage, sizeof(d->stage));
@@ -338,6 +342,7 @@ publish(struct dp *d)
 	s->ring_full_mgmt = n->dp_stats.ring_full_mgmt;
 	s->rx_deferred = n->dp_stats.rx_deferred;
 	s->passes = n->dp_stats.passes;
+	s->pings = n->dp_stats.pings;
 	s->work_ns = n->dp_stats.work_ns;
 	s->tick_hz = d->clk.tsc ? (uint64_t)(1e9 / d->clk.ns_per_tsc) : 0;
 	s->commit_latency = d->latency;

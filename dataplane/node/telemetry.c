@@ -174,6 +174,7 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "fetches_parked", s.core.fetches_parked);
 	rte_tel_data_add_dict_u64(d, "ring_full", s.ring_full_event + s.ring_full_mgmt);
 	rte_tel_data_add_dict_u64(d, "rx_deferred", s.rx_deferred);
+	rte_tel_data_add_dict_u64(d, "pings_echoed", s.pings);
 	rte_tel_data_add_dict_u64(d, "loop_passes", s.passes);
 	rte_tel_data_add_dict_u64(d, "work_ns", s.work_ns);
 	rte_tel_data_add_dict_u64(d, "log_end", s.log_end);
@@ -225,8 +226,9 @@ static const char *const stage_names[KN_STAGES] = {
 	[KN_STAGE_SLEEP] = "sleep",
 };
 
-/* /kraft/stages[,reset|on|off]: the stage histograms (ns) since the last reset; "reset"
- * reads and empties them, "on" and "off" switch the timing (it starts on). */
+/* /kraft/stages[,reset|on|off|all|sampled]: the stage histograms (ns) since the last
+ * reset; "reset" reads and empties them, "on" and "off" switch the timing (it starts on),
+ * "all" times every loop pass and "sampled" one in KN_STAGE_SAMPLE (the default). */
 static int
 stages_locked(const char *params, struct rte_tel_data *d)
 {
@@ -240,6 +242,10 @@ stages_locked(const char *params, struct rte_tel_data *d)
 		atomic_store(&tn->stage_on, false);
 	else if (params != NULL && strcmp(params, "reset") == 0)
 		req = KN_STAGE_REQ_RESET;
+	else if (params != NULL && strcmp(params, "all") == 0)
+		atomic_store(&tn->stage_every, 1);
+	else if (params != NULL && strcmp(params, "sampled") == 0)
+		atomic_store(&tn->stage_every, KN_STAGE_SAMPLE);
 	else if (params != NULL && *params != '\0')
 		return -EINVAL;
 	/* the dataplane copies them on its next pass (within its idle sleep: it is woken) */
@@ -254,6 +260,7 @@ stages_locked(const char *params, struct rte_tel_data *d)
 	memcpy(st, tn->stage_snap, sizeof(st));
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_int(d, "on", atomic_load(&tn->stage_on));
+	rte_tel_data_add_dict_int(d, "one_pass_in", (int)atomic_load(&tn->stage_every));
 	for (int k = 0; k < KN_STAGES; k++) {
 		struct rte_tel_data *h = rte_tel_data_alloc();
 

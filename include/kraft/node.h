@@ -88,6 +88,7 @@ struct kn_dp_snapshot {
 	struct kn_port_stats ports[KN_PORTS_MAX];
 	uint64_t rx_packets, ring_full_event, ring_full_mgmt, rx_deferred;
 	uint64_t passes;		  /* the loop's passes, empty ones included */
+	uint64_t pings;			  /* PINGs echoed */
 	uint64_t work_ns;		  /* time in the passes that did work */
 	uint64_t tick_hz;		  /* the TSC's rate (the loop's clock), 0: not used */
 	struct kr_latency commit_latency; /* append received to its acknowledgement leaving */
@@ -107,6 +108,10 @@ enum kn_stage {
 	KN_STAGE_SLEEP,	  /* the idle mode giving the CPU away: a yield or a sleep */
 	KN_STAGES
 };
+/* While the timing is on, one loop pass in KN_STAGE_SAMPLE is timed, whole: a sample of
+ * every stage at a sixteenth of the clock reads (timing every pass cost a 1-voter memif
+ * commit about 5 % and a PING about 10 % here). /kraft/stages,all times every pass. */
+#define KN_STAGE_SAMPLE 16u
 /* Telemetry's requests to the dataplane (kn_node.stage_req) */
 #define KN_STAGE_REQ_COPY 1  /* copy the histograms into stage_snap */
 #define KN_STAGE_REQ_RESET 2 /* ... then empty them */
@@ -201,6 +206,9 @@ struct kn_node {
 	 * stage_snap only when telemetry asks (stage_req, then stage_done moves), so the
 	 * dataplane copies nothing on a timer */
 	_Alignas(KN_CACHE_LINE) atomic_bool stage_on;
+	/* while on, one pass in stage_every is timed (a power of two: KN_STAGE_SAMPLE by
+	 * default, 1 after /kraft/stages,all) */
+	_Atomic uint32_t stage_every;
 	_Atomic uint32_t stage_req;
 	_Atomic uint32_t stage_done;
 	struct kr_latency stage_snap[KN_STAGES];

@@ -3,7 +3,7 @@
 # floor). For each transport (memif, AF_XDP, kernel UDP) a 1-voter cluster and the bare echo
 # beside it; each run alternates raw and kraftd phases and must report every pair and the
 # summary, with nothing lost. Then the stage histograms (telemetry /kraft/stages) of the
-# DPDK node: PINGs counted, switched off and on. Figures are printed, not judged (not a
+# DPDK node: PINGs counted timing every pass, switched off and on, one in 16 sampled. Figures are printed, not judged (not a
 # benchmark: the suite shares 2 cores).
 # Usage: floor.sh BUILD_DIR   (run by meson: suites 'integration', 'dpdk')
 TAG=floor PORT_BASE=24005
@@ -21,14 +21,25 @@ stages() {
 		python3 -c 'import json,sys
 d=json.load(sys.stdin)["/kraft/stages"]
 print("on", d["on"])
+print("one_pass_in", d["one_pass_in"])
 for k, v in d.items():
     if isinstance(v, dict): print(k, v["count"])'
+}
+# PINGs node 1's dataplane echoed (/kraft/stats)
+pings() {
+	echo /kraft/stats | timeout 10 dpdk-telemetry.py -f "$KRAFTD_NS-1" 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["/kraft/stats"]["pings_echoed"])'
 }
 
 for t in memif af_xdp udp; do
 	"$C" up --nodes 1 --transport "$t" --durability memory >/dev/null || fail "$t: up"
 	"$C" leader >/dev/null || fail "$t: no leader"
-	[ "$t" = udp ] || stages reset >/dev/null
+	if [ "$t" != udp ]; then
+		[ "$(stages | awk '$1 == "one_pass_in" {print $2}')" = 16 ] ||
+			fail "$t: the stage timing does not sample one pass in 16 by default"
+		stages all >/dev/null
+		stages reset >/dev/null
+	fi
 	out=$(timeout 120 "$C" floor --pairs 3 --count 2000 2>&1) || fail "$t: floor: $out"
 	[ "$(echo "$out" | grep -c '^pair [0-9]*: raw p50')" = 3 ] || fail "$t: not three pairs: $out"
 	echo "$out" | grep -q "kraftd PING / raw round trip over .*, 3 pairs of 2000: p50 median [0-9.]*x" ||
@@ -48,7 +59,18 @@ for t in memif af_xdp udp; do
 			fail "$t: PINGs counted while the timing was off"
 		o=$(stages on)
 		[ "$(echo "$o" | head -1)" = "on 1" ] || fail "$t: /kraft/stages,on did not switch it on: $o"
-		log "$t: /kraft/stages counted $n PINGs; off and on work"
+		# sampled (the default): some PINGs timed, far from all
+		stages sampled >/dev/null
+		stages reset >/dev/null
+		p0=$(pings)
+		"$C" floor --pairs 1 --count 2000 >/dev/null 2>&1 || fail "$t: floor, sampled"
+		s=$(stages | awk '$1 == "ping_echo" {print $2}')
+		sleep 0.3 # /kraft/stats is published every 100 ms
+		p=$(($(pings) - p0))
+		[ "$p" -ge 2000 ] || fail "$t: /kraft/stats counted $p PINGs echoed, not >= 2000"
+		[ "${s:-0}" -ge 1 ] && [ "$s" -le $((p / 4)) ] ||
+			fail "$t: sampled timing counted ${s:-no} of $p PINGs (expected about 1 in 16)"
+		log "$t: /kraft/stages counted $n PINGs timing every pass, $s of $p sampled; off and on work"
 	fi
 	"$C" down --purge >/dev/null || fail "$t: down"
 	ip netns list | grep -q "^$KRAFTD_NS-" && fail "$t: down left namespaces"
