@@ -12,9 +12,9 @@
 # the same tree twice compares two idle modes. Prints one line per kill
 # (build, gap in ms, gap over the fetch timeout, the epoch before the kill: 1 means no
 # election came before it; then from the last old commit to the client finding the new
-# leader, and the kill command's own time, ms) and a summary per build: median, within 1.5x, range. With
-# --keep-logs, every node's log of every kill is kept under DIR. Needs root and
-# scripts/setup.sh's packages; leaves no cluster behind.
+# leader, and the kill command's own time, ms) and a summary per build: median, within
+# 1.5x, range. With --keep-logs, every node's log of every kill is kept under DIR. Needs
+# root and scripts/setup.sh's packages; leaves no cluster behind.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--fetch-timeout-ms) ft=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--keep-logs) keep=$2; shift 2 ;;
-	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "failover-ab: unknown option '$1' (--help)" >&2; exit 2 ;;
 	*) break ;;
 	esac
