@@ -41,6 +41,21 @@
  * pays one eventfd write per PREFAULT_MIN bytes of log, not per packet. */
 #define PREFAULT_AHEAD (1u << 20)
 #define PREFAULT_MIN (64u << 10)
+/* KRAFTD_TRACE_DATAPLANE=1: the dataplane's flight recorder (trace_note), the last
+ * TRACE_ENTRIES of what it received, sent and was told, written to the log when it
+ * stops. A power of two. */
+#define TRACE_ENTRIES 65536u
+
+enum trace_kind { TRACE_RX, TRACE_TX, TRACE_CMD };
+
+struct trace_entry {
+	uint64_t tick;
+	uint8_t kind; /* enum trace_kind */
+	uint8_t what; /* the API (rx, tx) or the command type */
+	uint16_t len;
+	int32_t node;  /* the sender (rx), the addressee (tx, -1: an address), the command's */
+	uint32_t corr; /* the correlation id (rx, tx), the command's epoch */
+};
 
 struct dp {
 	struct kn_node *n;
@@ -95,7 +110,14 @@ struct dp {
 		struct kn_mgmt_msg req;
 	} probe;
 	uint32_t probe_seq;
+	/* the flight recorder: on from start or never (an env variable read once) */
+	struct trace_entry *trace;
+	uint64_t trace_n;
+	int32_t tx_node; /* the addressee of the frame being encoded (tx_begin) */
+	uint8_t *tx_buf;
 };
+
+static inline uint64_t ticks(const struct dp *d);
 
 static unsigned
 waiting_slot(uint64_t addr, uint32_t corr)
@@ -103,6 +125,29 @@ waiting_slot(uint64_t addr, uint32_t corr)
 	uint64_t h = (addr ^ ((uint64_t)corr << 20)) * 0x9E3779B97F4A7C15ull;
 
 	return (unsigned)(h >> 54); /* 10 bits */
+}
+
+/* ---- the flight recorder (KRAFTD_TRACE_DATAPLANE=1) ----
+ * One entry per datagram received or sent and per command taken, into memory only (no
+ * system call, no allocation: the array is made at start); written to the log when the
+ * dataplane stops. For following a failover's messages between the dataplanes, where
+ * KRAFTD_TRACE_VOTES sees only the election plane. */
+
+static inline void
+trace_note(struct dp *d, enum trace_kind kind, unsigned what, int32_t node, uint32_t corr,
+	   uint32_t len)
+{
+	struct trace_entry *e;
+
+	if (d->trace == NULL)
+		return;
+	e = &d->trace[d->trace_n++ & (TRACE_ENTRIES - 1)];
+	*e = (struct trace_entry){.tick = ticks(d),
+				  .kind = (uint8_t)kind,
+				  .what = (uint8_t)what,
+				  .len = len > UINT16_MAX ? UINT16_MAX : (uint16_t)len,
+				  .node = node,
+				  .corr = corr};
 }
 
 /* ---- stage costs (telemetry /kraft/stages) ---- */
@@ -466,14 +511,18 @@ op_tx_begin(void *arg, int32_t to_node, uint64_t to_addr, uint32_t *cap)
 		return NULL;
 	}
 	/* encoded in place: in the mbuf, the socket buffer or the ring element */
-	return tx_begin(d, addr, cap, &d->tx_port, &d->tx_handle);
+	d->tx_node = to_node;
+	return d->tx_buf = tx_begin(d, addr, cap, &d->tx_port, &d->tx_handle);
 }
 
 static void
 op_tx_end(void *arg, uint32_t len)
 {
 	struct dp *d = arg;
+	struct kr_frame_peek p;
 
+	if (d->trace != NULL && len > 0 && kr_frame_peek(d->tx_buf, len, &p) == 0)
+		trace_note(d, TRACE_TX, p.api, d->tx_node, p.correlation_id, len);
 	tx_end(d, d->tx_port, d->tx_handle, len);
 }
 
@@ -892,6 +941,8 @@ deliver(struct dp *d, const struct kn_rx *rx)
 	/* the shell's own APIs, before the core: one peek at the header picks them out */
 	t = stage_mark(d); /* the receive's end, or the previous datagram's */
 	if (kr_frame_peek(rx->data, rx->len, &p) == 0) {
+		if (d->trace != NULL && p.api != KR_API_PING && p.api != KR_API_PING_RESP)
+			trace_note(d, TRACE_RX, p.api, node, p.correlation_id, rx->len);
 		if (p.api == KR_API_PING && echo_ping(d, rx->data, rx->len, rx->addr)) {
 			stage_end(d, KN_STAGE_ECHO, t);
 			return;
@@ -936,6 +987,7 @@ poll_inputs(struct dp *d)
 							       cmd.frame);
 			continue;
 		}
+		trace_note(d, TRACE_CMD, cmd.type, cmd.node, cmd.epoch, 0);
 		kr_repl_on_cmd(d->r, &cmd, d->now, &d->h.out);
 		actions(d);
 		work = true;
@@ -1064,6 +1116,57 @@ idle(struct dp *d)
 	atomic_store(&n->dp_sleeping, false);
 }
 
+static void
+trace_start(struct dp *d)
+{
+	const char *on = getenv("KRAFTD_TRACE_DATAPLANE");
+
+	if (on == NULL || strcmp(on, "1") != 0)
+		return;
+	d->trace = calloc(TRACE_ENTRIES, sizeof(*d->trace));
+	kn_log(d->n, "dataplane",
+	       d->trace != NULL ? "KRAFTD_TRACE_DATAPLANE=1: the last %u datagrams and commands "
+				  "are written to this log when the dataplane stops"
+				: "KRAFTD_TRACE_DATAPLANE=1: no memory for %u trace entries",
+	       TRACE_ENTRIES);
+}
+
+/* The recorder's entries, oldest first, each at its wall-clock time (the loop's clock
+ * back-dated from now: microseconds). */
+static void
+trace_dump(struct dp *d)
+{
+	static const char *const kind[] = {
+		[TRACE_RX] = "in ", [TRACE_TX] = "out", [TRACE_CMD] = "cmd"};
+	uint64_t first = d->trace_n > TRACE_ENTRIES ? d->trace_n - TRACE_ENTRIES : 0;
+	uint64_t now_tick = ticks(d);
+	int64_t now_wall = kn_wall_us();
+
+	if (d->trace == NULL)
+		return;
+	kn_log(d->n, "dataplane", "trace: %" PRIu64 " entries, the last %" PRIu64 " follow",
+	       d->trace_n, d->trace_n - first);
+	for (uint64_t i = first; i < d->trace_n; i++) {
+		const struct trace_entry *e = &d->trace[i & (TRACE_ENTRIES - 1)];
+		int64_t us = now_wall - tsc_ns(d, (int64_t)(now_tick - e->tick)) / 1000;
+		time_t sec = (time_t)(us / 1000000);
+		struct tm tm;
+		char when[16];
+
+		gmtime_r(&sec, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		if (e->kind == TRACE_CMD)
+			kn_log(d->n, "dataplane", "trace %s.%06lld cmd %s epoch %u node %d", when,
+			       (long long)(us % 1000000), kr_cmd_name(e->what), e->corr, e->node);
+		else
+			kn_log(d->n, "dataplane", "trace %s.%06lld %s %s %s %d corr %u len %u",
+			       when, (long long)(us % 1000000), kind[e->kind], kr_api_name(e->what),
+			       e->kind == TRACE_RX ? "from" : "to", e->node, e->corr, e->len);
+	}
+	free(d->trace);
+	d->trace = NULL;
+}
+
 void *
 kn_dataplane_main(void *arg)
 {
@@ -1083,6 +1186,7 @@ kn_dataplane_main(void *arg)
 	d->last_work = d->now;
 	d->deadline = kr_repl_next_deadline(d->r);
 	d->next_retention = d->now + RETENTION_CHECK_US;
+	trace_start(d);
 #ifdef KR_CRASH_TEST
 	d->faults = kn_faults_new();
 #endif
@@ -1150,6 +1254,7 @@ kn_dataplane_main(void *arg)
 		idle(d);
 	}
 	publish(d);
+	trace_dump(d);
 #ifdef KR_CRASH_TEST
 	kn_faults_free(d->faults);
 #endif

@@ -29,6 +29,8 @@ fi
 kctl() { kctl_at --bootstrap-server "$(servers)" "$@"; }
 
 [ "$TRANSPORT" = af_xdp ] && namespaces 4
+# memif: the dataplane's flight recorder on (its dump is checked after the graceful stops)
+[ "$TRANSPORT" = memif ] && export KRAFTD_TRACE_DATAPLANE=1
 cluster_init 3
 NODES=4 # memif: every node gets a link for node 4 too, which joins later
 for i in 1 2 3; do start "$i"; done
@@ -172,6 +174,19 @@ N=$(leader 10) || fail "no leader after a graceful stop"
 log "graceful stop of leader $L: exit 0, node $N leads$([ "$N" = 4 ] && echo " (node 4 itself)" || echo " (elected with node 4's vote: 3 of the 4 voters were needed)")"
 for i in 1 2 3 4; do alive "$i" && { stop "$i" || fail "graceful stop of node $i"; }; done
 grep -h 'dropped:' "$RUN"/n*.log | sed 's/.*stop: /  /'
+if [ "$TRANSPORT" = memif ]; then
+	# every node stopped gracefully wrote its recorder: the fetches it took or sent and
+	# the role commands it was given, each with its time
+	for i in 1 2 3 4; do
+		grep -q 'dataplane: trace: [0-9]* entries' "$RUN/n$i.log" ||
+			fail "node $i wrote no flight recorder (KRAFTD_TRACE_DATAPLANE=1)"
+		grep -Eq 'trace [0-9:.]+ (in  FETCH from|out FETCH to|in  FETCH_RESP from|out FETCH_RESP to)' \
+			"$RUN/n$i.log" || fail "node $i's recorder shows no Fetch"
+		grep -Eq 'trace [0-9:.]+ cmd (LEADER|FOLLOWER|UNATTACHED) epoch [0-9]+' "$RUN/n$i.log" ||
+			fail "node $i's recorder shows no role command"
+	done
+	log "the flight recorder of every node shows its Fetches and role commands"
+fi
 if [ "$TRANSPORT" = af_xdp ]; then
 	for i in 1 2 3; do
 		ip netns exec "$NS-$i" "$KXDP" show "kv$i" | grep -q 'no XDP program' ||
