@@ -67,11 +67,11 @@ f = json.load(sys.stdin).get("failover", {})
 print(sys.argv[1], f.get("gap_ms"), f.get("gap_over_fetch_timeout"), sys.argv[2] or "?",
       f.get("last_old_commit_to_new_leader_ms"), f.get("kill_command_ms"))
 ' "$2" "$ep" | tee -a "$results" || echo "$2 round $3: kraftbench gave no result" >&2
+	"$CL" down >/dev/null 2>&1 # first: a node's last lines (KRAFTD_TRACE_DATAPLANE) come at its stop
 	if [ -n "$keep" ]; then
 		mkdir -p "$keep"
 		for i in 1 2 3; do cp "$KRAFTD_RUN/n$i.log" "$keep/$2-round$3-n$i.log" 2>/dev/null; done
 	fi
-	"$CL" down >/dev/null 2>&1
 }
 
 echo "failover-ab: fetch timeout $ft ms, $rounds rounds; A=$A ${IA:-} B=$B ${IB:-}"

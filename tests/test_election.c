@@ -1108,6 +1108,40 @@ of_two_prospectives_only_the_better_one_stands(void **state)
 	free(c);
 }
 
+/* A prospective round that ends with the leader still alive (a majority refused: back to
+ * following it) does not use up the deference of the epoch: at the real failover later
+ * in the same epoch the worse of two prospectives defers again. (Seen on the cluster: a
+ * follower that timed out spuriously under load, granting and deferring to the other
+ * follower's held pre-vote, then split the vote with it when the leader died.) */
+static void
+a_round_that_found_the_leader_alive_leaves_the_next_one_free_to_defer(void **state)
+{
+	struct node *b = follower_of(3, 1, 3);
+
+	(void)state;
+	advance(b, T_FETCH); /* a spurious timeout: the leader lives */
+	assert_int_equal(b->e.role, KR_ROLE_PROSPECTIVE);
+	ack_fence(b, 3, 50);
+	vote_req(b, 2, 3, 3, 50, true); /* node 2 too: as long, a lower id: b defers */
+	assert_true(vote_answer(b)->granted);
+	assert_true(b->e.cand.deferred);
+	vote_resp(b, 1, false, true); /* the leader refuses, and node 2 (following it) */
+	vote_resp(b, 2, false, true);
+	assert_int_equal(b->e.role, KR_ROLE_FOLLOWER);
+	assert_int_equal(b->e.epoch, 3);
+	/* the leader dies; both followers time out together, in the same epoch */
+	clear(b);
+	advance(b, T_FETCH);
+	assert_int_equal(b->e.role, KR_ROLE_PROSPECTIVE);
+	ack_fence(b, 3, 60);
+	vote_req(b, 2, 3, 3, 60, true);
+	assert_true(vote_answer(b)->granted);
+	assert_true(b->e.cand.deferred); /* deferring again */
+	vote_resp(b, 2, true, true);	 /* its own pre-votes win: it still does not stand */
+	assert_int_equal(b->e.role, KR_ROLE_PROSPECTIVE);
+	free(b);
+}
+
 /* Two followers whose leader died time out a fraction of a millisecond apart: the first's
  * pre-vote reaches the second while it still follows, and is refused. Once the second
  * stops following it answers that request again, as it answers now: a grant if the
@@ -1878,6 +1912,7 @@ main(void)
 		cmocka_unit_test(vote_answers_to_an_old_round_are_ignored_after_becoming_follower),
 		cmocka_unit_test(pre_votes_follow_kafkas_table),
 		cmocka_unit_test(of_two_prospectives_only_the_better_one_stands),
+		cmocka_unit_test(a_round_that_found_the_leader_alive_leaves_the_next_one_free_to_defer),
 		cmocka_unit_test(followers_of_a_resigning_leader_grant_its_successors_pre_votes),
 		cmocka_unit_test(
 			prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached),

@@ -453,6 +453,10 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		e->leader_id = leader;
 		e->fetch_deadline = now + e->cfg.fetch_timeout_us;
 		e->cand.retries = 0;
+		/* a leader lives (or did until now): the next prospective round, even in this
+		 * epoch, may defer again (cand.deferred). A round that found the leader alive
+		 * must not use up the one deference of the epoch that a real failover needs. */
+		e->deferred_epoch = 0;
 		break;
 	case KR_ROLE_RESIGNED:
 		/* in memory only: the file keeps saying this node led the epoch */

@@ -344,7 +344,8 @@ struct kr_election {
 	} cand;
 	/* the epoch (+1; 0: none) in which this node deferred: once per epoch only, so a
 	 * better prospective that cannot win (its answers lost, one-way partitioned) holds
-	 * the others back for one round, not every round */
+	 * the others back for one round, not every round. Cleared when it follows a leader
+	 * again: a round that found the leader alive leaves the failover its deference. */
 	uint32_t deferred_epoch;
 
 	/* Leader, and resigned (the leader that stepped down, in the same epoch): what the
