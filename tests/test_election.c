@@ -1912,7 +1912,8 @@ main(void)
 		cmocka_unit_test(vote_answers_to_an_old_round_are_ignored_after_becoming_follower),
 		cmocka_unit_test(pre_votes_follow_kafkas_table),
 		cmocka_unit_test(of_two_prospectives_only_the_better_one_stands),
-		cmocka_unit_test(a_round_that_found_the_leader_alive_leaves_the_next_one_free_to_defer),
+		cmocka_unit_test(
+			a_round_that_found_the_leader_alive_leaves_the_next_one_free_to_defer),
 		cmocka_unit_test(followers_of_a_resigning_leader_grant_its_successors_pre_votes),
 		cmocka_unit_test(
 			prospective_that_loses_follows_the_leader_it_knew_or_goes_unattached),
