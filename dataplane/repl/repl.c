@@ -409,17 +409,13 @@ append_leader_change(struct kr_repl *r, int64_t now)
 		.attributes = kr_control_attributes(KR_CONTROL_LEADER_CHANGE),
 		.timestamp_us = now + r->wall_offset_us,
 	};
-	int n;
 
 	kr_put_le32(rec, vlen);
 	kr_put_le32(rec + 4, (uint32_t)r->cfg.node_id);
 	rec[8] = r->cfg.n_voters;
 	for (int i = 0; i < r->cfg.n_voters; i++)
 		kr_put_le32(rec + 9 + 4 * i, (uint32_t)r->cfg.voters[i]);
-	n = kr_batch_build(r->scratch, sizeof(r->scratch), &h, rec, KR_RECORD_HDR_BYTES + vlen, 1);
-	if (n < 0)
-		return n;
-	return kr_log_append(r->log, r->scratch, (uint32_t)n);
+	return kr_log_append_records(r->log, &h, rec, KR_RECORD_HDR_BYTES + vlen, 1);
 }
 
 /*

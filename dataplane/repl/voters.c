@@ -166,11 +166,7 @@ append_voters(struct kr_repl *r, const struct kr_voter_set *s, int64_t now, stru
 	if (n < 0)
 		return n;
 	kr_put_le32(rec, (uint32_t)n);
-	n = kr_batch_build(r->scratch, sizeof(r->scratch), &h, rec,
-			   KR_RECORD_HDR_BYTES + (uint32_t)n, 1);
-	if (n < 0)
-		return n;
-	rc = kr_log_append(r->log, r->scratch, (uint32_t)n);
+	rc = kr_log_append_records(r->log, &h, rec, KR_RECORD_HDR_BYTES + (uint32_t)n, 1);
 	if (rc != 0)
 		return rc;
 	rp_voters_appended(r, h.base_offset, &copy);

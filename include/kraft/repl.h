@@ -334,10 +334,9 @@ struct kr_repl {
 	bool voters_left_pending; /* as the last KR_EV_VOTERS said (left_pending) */
 	bool looking;		  /* unattached: look for the leader even as a voter */
 	struct kr_rp_voters_wait voters_wait;
-	/* Last, with the scratch: init zeroes everything above them, and the table's entries
-	 * (1.5 MB) are set only as they are handed out, so a start does not write them all. */
+	/* Last: init zeroes everything above it, and the table's entries (1.5 MB) are set
+	 * only as they are handed out, so a start does not write them all. */
 	struct kr_producers producers;
-	uint8_t scratch[KR_BATCH_BYTES_MAX];
 };
 
 /**
