@@ -604,6 +604,17 @@ actions(struct dp *d)
 	return read;
 }
 
+/* actions() as the stage that began at t: its own clock reading (the acknowledgements'
+ * end), if it took one, ends the stage. */
+static void
+timed_actions(struct dp *d, int64_t t)
+{
+	if (actions(d) && d->timing)
+		stage_add(d, KN_STAGE_ACTIONS, t, d->t_last);
+	else
+		stage_end(d, KN_STAGE_ACTIONS, t);
+}
+
 /* ---- flush jobs ---- */
 
 static void
@@ -954,11 +965,7 @@ deliver(struct dp *d, const struct kn_rx *rx)
 	note_append(d, rx->data, rx->len, rx->addr);
 	kr_repl_on_packet(d->r, rx->data, rx->len, node, rx->addr, d->now, &d->h.out);
 	t = stage_end(d, KN_STAGE_CORE, t);
-	/* before the buffer goes: actions may view it */
-	if (actions(d) && d->timing)
-		stage_add(d, KN_STAGE_ACTIONS, t, d->t_last);
-	else
-		stage_end(d, KN_STAGE_ACTIONS, t);
+	timed_actions(d, t); /* before the buffer goes: actions may view it */
 }
 
 static bool
@@ -1011,10 +1018,7 @@ poll_inputs(struct dp *d)
 		kr_repl_on_packet(d->r, d->mmsg.bytes, d->mmsg.len, KR_NODE_NONE, d->mmsg.addr,
 				  d->now, &d->h.out);
 		t = stage_end(d, KN_STAGE_CORE, t);
-		if (actions(d) && d->timing)
-			stage_add(d, KN_STAGE_ACTIONS, t, d->t_last);
-		else
-			stage_end(d, KN_STAGE_ACTIONS, t);
+		timed_actions(d, t);
 	}
 	t_rx = (int64_t)d->pass_tsc;
 	for (unsigned p = 0; p < n->n_ports; p++) {
