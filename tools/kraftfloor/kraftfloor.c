@@ -61,6 +61,12 @@
  * awake again (the echo's sleep above, the node's idle mode). */
 #define PHASE_WARM 200
 #define PAYLOAD_MAX 256
+/* The DPDK client's last datagram to the echo: stop polling and close the port. A memif
+ * server unmaps the client's rings when the client disconnects, in DPDK's interrupt
+ * thread, while an echo still in rte_eth_rx_burst reads them (a segfault 1 run in 5
+ * here): so the echo closes first, the client after, not polling meanwhile. */
+#define ECHO_STOP "kraftfloor-stop"
+#define ECHO_STOP_WAIT_NS 200000000L
 
 static volatile sig_atomic_t stop;
 
@@ -270,6 +276,13 @@ dpdk_echo(uint16_t local_port)
 					rte_pktmbuf_free(m[i]);
 					continue;
 				}
+				if (m[i]->data_len == sizeof(*e) + sizeof(*ip) + sizeof(*u) +
+							      sizeof(ECHO_STOP) &&
+				    memcmp(u + 1, ECHO_STOP, sizeof(ECHO_STOP)) == 0) {
+					stop = 1; /* the client leaves: close before it does */
+					rte_pktmbuf_free(m[i]);
+					continue;
+				}
 				e->dst_addr = e->src_addr;
 				e->src_addr = ports[p].mac;
 				a = ip->src_addr, ip->src_addr = ip->dst_addr, ip->dst_addr = a;
@@ -316,16 +329,15 @@ struct target {
 static struct kr_endpoint local;
 static uint64_t lost;
 
-/* One round trip over DPDK, in ns, or -1 (lost). */
-static int64_t
-dpdk_once(struct target *t)
+/* A datagram of plen payload bytes to t, from this client's port and address. */
+static struct rte_mbuf *
+dpdk_datagram(const struct target *t, const void *payload, uint32_t plen)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	struct rte_ether_hdr *e;
 	struct rte_ipv4_hdr *ip;
 	struct rte_udp_hdr *u;
-	uint16_t len = (uint16_t)(sizeof(*e) + sizeof(*ip) + sizeof(*u) + t->len);
-	uint64_t t0, deadline, hz = rte_get_tsc_hz();
+	uint16_t len = (uint16_t)(sizeof(*e) + sizeof(*ip) + sizeof(*u) + plen);
 
 	if (m == NULL)
 		die("out of mbufs");
@@ -347,8 +359,30 @@ dpdk_once(struct target *t)
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	*u = (struct rte_udp_hdr){.src_port = rte_cpu_to_be_16(local.port),
 				  .dst_port = rte_cpu_to_be_16(t->ep.port),
-				  .dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*u) + t->len))};
-	memcpy(u + 1, t->payload, t->len);
+				  .dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*u) + plen))};
+	memcpy(u + 1, payload, plen);
+	return m;
+}
+
+/* Tell the echo (t) to stop, then give it the time to close its port (ECHO_STOP). */
+static void
+dpdk_stop_echo(const struct target *t)
+{
+	struct rte_mbuf *m = dpdk_datagram(t, ECHO_STOP, sizeof(ECHO_STOP));
+	struct timespec ts = {0, ECHO_STOP_WAIT_NS};
+
+	if (rte_eth_tx_burst(ports[t->port].id, 0, &m, 1) != 1)
+		rte_pktmbuf_free(m);
+	nanosleep(&ts, NULL);
+}
+
+/* One round trip over DPDK, in ns, or -1 (lost). */
+static int64_t
+dpdk_once(struct target *t)
+{
+	struct rte_mbuf *m = dpdk_datagram(t, t->payload, t->len);
+	uint64_t t0, deadline, hz = rte_get_tsc_hz();
+
 	t0 = rte_rdtsc();
 	deadline = t0 + hz / 10;
 	if (rte_eth_tx_burst(ports[t->port].id, 0, &m, 1) != 1) {
@@ -691,6 +725,7 @@ main(int argc, char **argv)
 	tr.port = 0;
 	tk.port = n_ports > 1 ? 1 : 0;
 	ping(&tr, &tk, true, count, pairs, json);
+	dpdk_stop_echo(&tr);
 	dpdk_stop();
 	return 0;
 }
