@@ -327,12 +327,11 @@ note_append(struct dp *d, const uint8_t *b, uint32_t len, uint64_t addr)
 	d->waiting[s].t = d->t_last;
 }
 
-/* The acknowledgements sent by the actions just carried out: their latencies end now. */
+/* The acknowledgements sent so far: their latencies end at t (the pass's end, when they
+ * have left: a reading the pass takes anyway). */
 static void
-settle_acks(struct dp *d)
+settle_acks(struct dp *d, uint64_t t)
 {
-	uint64_t t = tick_now(d);
-
 	for (unsigned i = 0; i < d->n_acked; i++)
 		kr_latency_add(&d->latency, elapsed_ns(d, d->acked_t[i], t));
 	d->n_acked = 0;
@@ -351,7 +350,7 @@ note_commit(struct dp *d, const struct kr_rp_action *a)
 		return;
 	d->waiting[s].used = false;
 	if (d->n_acked == sizeof(d->acked_t) / sizeof(d->acked_t[0]))
-		settle_acks(d);
+		settle_acks(d, tick_now(d));
 	d->acked_t[d->n_acked++] = d->waiting[s].t;
 }
 
@@ -561,20 +560,13 @@ static const struct kr_rp_ops ops = {
 	.sending = op_sending,
 };
 
-/* Carry out the core's actions, in order; then what the node logs about them. Returns
- * whether it read the clock (the latencies of acknowledgements sent): d->t_last is then
- * their end. */
-static bool
+/* Carry out the core's actions, in order; then what the node logs about them. */
+static void
 actions(struct dp *d)
 {
 	struct kn_node *n = d->n;
-	bool read = false;
 
 	kr_rp_harness_run(&d->h, d->now);
-	if (d->n_acked > 0) {
-		settle_acks(d);
-		read = true;
-	}
 	if (d->events) {
 		d->events = false;
 		kn_wake(n->ctl_wake, &n->ctl_sleeping);
@@ -601,18 +593,14 @@ actions(struct dp *d)
 			       (unsigned long long)kr_log_start(n->log));
 		d->log_start = kr_log_start(n->log);
 	}
-	return read;
 }
 
-/* actions() as the stage that began at t: its own clock reading (the acknowledgements'
- * end), if it took one, ends the stage. */
+/* actions() as the stage that began at t */
 static void
 timed_actions(struct dp *d, int64_t t)
 {
-	if (actions(d) && d->timing)
-		stage_add(d, KN_STAGE_ACTIONS, t, d->t_last);
-	else
-		stage_end(d, KN_STAGE_ACTIONS, t);
+	actions(d);
+	stage_end(d, KN_STAGE_ACTIONS, t);
 }
 
 /* ---- flush jobs ---- */
@@ -1231,23 +1219,31 @@ kn_dataplane_main(void *arg)
 			d->deadline = kr_repl_next_deadline(d->r); /* retention may call it */
 			changed = true;
 		}
-		/* the log and the core change only in a pass that did work (inputs, a timer,
-		 * the retention check) or while stopping: others skip the flush and prefault
-		 * checks */
+		t = work ? stage_t(d) : 0;
+		for (unsigned i = 0; i < n->n_ports; i++) /* buffered TX goes out */
+			n->ports[i]->tx_flush(n->ports[i]);
+		if (work && d->timing) { /* a timed pass ends at the send's end */
+			t = stage_end(d, KN_STAGE_TX, t);
+			stage_add(d, KN_STAGE_PASS, (int64_t)d->pass_tsc, (uint64_t)t);
+		}
+		/* The log and the core change only in a pass that did work (inputs, a timer, the
+		 * retention check) or while stopping: others skip the flush and prefault checks.
+		 * After the send: what this pass answered does not wait for a flush job to be
+		 * handed over or for the prefault thread's wake (an eventfd write). Nothing sent
+		 * depends on them: an acknowledgement that needs the disk waits for the job's
+		 * end, in a later pass. */
 		if (changed || atomic_load_explicit(&n->stop_dp, memory_order_relaxed)) {
 			prefault(n);
 			flush_start(d);
 		}
-		t = work ? stage_t(d) : 0;
-		for (unsigned i = 0; i < n->n_ports; i++) /* buffered TX goes out */
-			n->ports[i]->tx_flush(n->ports[i]);
-		if (work && d->timing) { /* the send's end is the pass's */
-			t = stage_end(d, KN_STAGE_TX, t);
-			stage_add(d, KN_STAGE_PASS, (int64_t)d->pass_tsc, (uint64_t)t);
+		if (changed || d->n_acked > 0) {
+			uint64_t end = tick_now(d);
+
+			/* the time the passes that did work took: always counted */
+			if (changed)
+				n->dp_stats.work_ns += elapsed_ns(d, d->pass_tsc, end);
+			settle_acks(d, end); /* the acknowledgements have left */
 		}
-		if (changed) /* the time the passes that did work took: always counted */
-			n->dp_stats.work_ns += elapsed_ns(
-				d, d->pass_tsc, work && d->timing ? (uint64_t)t : tick_now(d));
 		if (atomic_load(&n->stop_dp)) {
 			/* everything appended is flushed before the node exits */
 			if (!n->flusher.out &&

@@ -124,6 +124,6 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	RP_ASSERT(pushed); /* room was checked before the append (the guard above) */
 	r->stats.appends++;
 	rp_log_changed(r, now, out);
-	rp_advance_hw(r, now, out);
-	rp_service(r, now, out); /* parked fetches learn of the new data */
+	if (!rp_advance_hw(r, now, out)) /* it serves all that waits when the HW moves */
+		rp_service(r, now, out); /* parked fetches learn of the new data */
 }

@@ -241,14 +241,14 @@ is_self(const struct kr_repl *r, const struct kr_replica *rep)
 	       (!rep->keyed || memcmp(rep->dir, r->cfg.directory_id, KR_UUID_BYTES) == 0);
 }
 
-void
+bool
 rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 {
 	uint64_t v[KR_REPLICAS_MAX], h;
 	uint32_t n = 0;
 
 	if (r->role != KR_REPL_LEADER)
-		return;
+		return false;
 	/* the voters of the set in force; the leader among them only if it is one (a leader
 	 * that removed itself leads on, uncounted, until that change commits) */
 	for (uint32_t i = 0; i < r->n_replicas; i++) {
@@ -273,19 +273,20 @@ rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		v[k] = d;
 	}
 	if (n == 0)
-		return;
+		return false;
 	h = v[n / 2]; /* what a majority (n / 2 + 1 of them) holds */
 	rp_voters_left(r, h, out);
 	/* Only past this epoch's LeaderChange record (KAFKA-12619), and never back. The
 	 * planted bug counts older entries too (but never lowers what it knew committed). */
 	if (KR_BUG(COMMIT_OLD_EPOCH) && r->committed != KR_OFFSET_NONE && h <= r->committed)
-		return;
+		return false;
 	if ((h <= r->lead.epoch_start && !KR_BUG(COMMIT_OLD_EPOCH)) ||
 	    (r->hw != KR_OFFSET_NONE && h <= r->hw))
-		return;
+		return false;
 	r->hw = h;
 	rp_committed(r, h);
 	rp_service(r, now, out);
+	return true;
 }
 
 /* Answer the head of the pending appends: outcome unknown for those abandoned when the

@@ -62,8 +62,9 @@ rp_committed(struct kr_repl *r, uint64_t hw)
 	}
 }
 
-/* Leader: recompute the HW from durable offsets; commit what it passes. */
-void rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+/* Leader: recompute the HW from durable offsets; commit what it passes. Returns whether
+ * the HW moved (and rp_service then ran). */
+bool rp_advance_hw(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 /* Answer whatever is ready: parked fetches with news, committed appends, reads. */
 void rp_service(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 /* Leader: a reply to replica's Fetch at offset, built from the log now. Returns false

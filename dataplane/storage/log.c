@@ -1241,7 +1241,10 @@ kr_log_append_records(struct kr_log *log, const struct kr_batch_hdr *h, const ui
 	n = kr_batch_build(s->buf + s->size, s->cap - s->size, h, records, records_len, count);
 	if (n != (int)len)
 		return -EBADMSG;
-	kr_batch_hdr_get(s->buf + s->size, &built); /* with its length, count and CRC */
+	built = *h; /* with the length, count and CRC it was given */
+	built.length = len;
+	built.record_count = (uint16_t)count;
+	built.crc = kr_get_le32(s->buf + s->size);
 	return append_commit(log, s, &built, len);
 }
 

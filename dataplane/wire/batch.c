@@ -71,19 +71,25 @@ kr_batch_build(uint8_t *buf, size_t cap, const struct kr_batch_hdr *h, const uin
 		return -EINVAL;
 
 	uint32_t length = KR_BATCH_HDR_BYTES + records_len;
+	uint8_t hdr[KR_BATCH_HDR_BYTES];
 
 	if (cap < length)
 		return -ENOSPC;
-	kr_put_le32(buf + B_LENGTH, length);
-	kr_put_le64(buf + B_BASE, h->base_offset);
-	kr_put_le32(buf + B_EPOCH, h->epoch);
-	kr_put_le16(buf + B_COUNT, (uint16_t)count);
-	kr_put_le16(buf + B_ATTRS, h->attributes);
-	kr_put_le64(buf + B_PRODUCER, h->producer_id);
-	kr_put_le64(buf + B_SEQUENCE, h->sequence);
-	kr_put_le64(buf + B_TIMESTAMP, (uint64_t)h->timestamp_us);
-	memmove(buf + KR_BATCH_HDR_BYTES, records, records_len);
-	batch_seal(buf, length);
+	/* The header is built and summed aside and the records summed where they come from:
+	 * nothing is read back from buf. (Read back, buf's lines, fresh from another core's
+	 * prefault at a log's end, made the sum wait for the stores to reach the cache.) */
+	kr_put_le32(hdr + B_LENGTH, length);
+	kr_put_le64(hdr + B_BASE, h->base_offset);
+	kr_put_le32(hdr + B_EPOCH, h->epoch);
+	kr_put_le16(hdr + B_COUNT, (uint16_t)count);
+	kr_put_le16(hdr + B_ATTRS, h->attributes);
+	kr_put_le64(hdr + B_PRODUCER, h->producer_id);
+	kr_put_le64(hdr + B_SEQUENCE, h->sequence);
+	kr_put_le64(hdr + B_TIMESTAMP, (uint64_t)h->timestamp_us);
+	kr_put_le32(hdr + B_CRC,
+		    kr_crc32c(kr_crc32c(0, hdr + 4, KR_BATCH_HDR_BYTES - 4), records, records_len));
+	memmove(buf + KR_BATCH_HDR_BYTES, records, records_len); /* records may lie in buf */
+	memcpy(buf, hdr, KR_BATCH_HDR_BYTES);
 	return (int)length;
 }
 
