@@ -57,8 +57,9 @@
 
 #define SLOTS_MAX 256
 #define SLOT_BITS 8
-#define RESEND_NS 1000000000ll /* an unanswered request is sent again after 1 s */
-#define STALL_NS 20000000ll    /* --failover: no answer for 20 ms -> ask who leads */
+#define RESEND_NS 1000000000ll	/* an unanswered request is sent again after 1 s */
+#define SILENT_NS 10000000000ll /* without --failover: no answer for 10 s ends the run */
+#define STALL_NS 20000000ll	/* --failover: no answer for 20 ms -> ask who leads */
 
 /* The clock: CLOCK_MONOTONIC, or over DPDK the TSC anchored to it at the port's start
  * (13 ns a read here against 35 for the vDSO): the spin loop reads it every pass, and
@@ -125,8 +126,9 @@ struct bench {
 	char xdp_iface[KN_PORTS_MAX][32];
 	struct kr_endpoint local;
 	int64_t next_maintain;
-	unsigned empty_polls; /* DPDK: polls that found nothing, for the clock's sake */
-	unsigned empty_spins; /* the same, of the measured loop */
+	int64_t last_answer_ns; /* the measured run's latest answer (or its start) */
+	unsigned empty_polls;	/* DPDK: polls that found nothing, for the clock's sake */
+	unsigned empty_spins;	/* the same, of the measured loop */
 
 	struct node nodes[KR_REPLICAS_MAX];
 	unsigned n_nodes;
@@ -752,6 +754,7 @@ on_answer(struct bench *b, const uint8_t *buf, size_t len, int64_t t)
 	s = &b->slots[f.hdr.correlation_id & (SLOTS_MAX - 1)];
 	if (!s->busy || s->corr != f.hdr.correlation_id)
 		return; /* late: answered already, or re-sent to a new leader */
+	b->last_answer_ns = t;
 	if (s->kind != APPEND) {
 		if (f.hdr.api != KR_API_PING_RESP)
 			return;
@@ -862,7 +865,8 @@ run(struct bench *b)
 	int64_t next_due = start;
 	bool busy = true;
 
-	while (busy) {
+	b->last_answer_ns = start;
+	while (busy && !stop) { /* a signal, or an election without --failover, ends it */
 		int64_t t;
 		bool stalled = false;
 
@@ -882,6 +886,15 @@ run(struct bench *b)
 		for (int i = 0; i < b->inflight; i++) {
 			struct slot *s = &b->slots[i];
 
+			if (timed && s->busy && b->fo.cmd == NULL &&
+			    t - b->last_answer_ns > SILENT_NS)
+				die("no answer from node %d (%u.%u.%u.%u:%u) for %lld s: is it "
+				    "still "
+				    "running?",
+				    b->nodes[s->node].id, b->nodes[s->node].ip >> 24,
+				    b->nodes[s->node].ip >> 16 & 0xff,
+				    b->nodes[s->node].ip >> 8 & 0xff, b->nodes[s->node].ip & 0xff,
+				    b->nodes[s->node].port, SILENT_NS / 1000000000ll);
 			if (timed && s->busy && t - s->sent_ns > RESEND_NS) {
 				/* no answer: the same frame again (the leader answers a
 				 * duplicate from its window) */
