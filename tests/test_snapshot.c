@@ -1,0 +1,534 @@
+/* kraftd tests: snapshot files (names, listing, writing, every check of reading, a full
+ * disk) and the state machines (digest, kv: apply, freeze, image, load). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kraft/fs.h"
+#include "kraft/le.h"
+#include "kraft/log.h"
+#include "kraft/sm.h"
+#include "kraft/snapshot.h"
+#include "testutil.h"
+
+static const uint8_t cluster[KR_UUID_BYTES] = {1, 2,  3,  4,  5,  6,  7,  8,
+					       9, 10, 11, 12, 13, 14, 15, 16};
+
+static struct kr_snap_meta
+meta(uint64_t end, uint32_t epoch, const char *sm)
+{
+	struct kr_snap_meta m = {.id = {end, epoch}, .last_timestamp_us = 1234567};
+
+	memcpy(m.cluster_id, cluster, sizeof(cluster));
+	snprintf(m.sm_name, sizeof(m.sm_name), "%s", sm);
+	return m;
+}
+
+/* A snapshot of three chunks: voters, producers, one state piece of n bytes */
+static void
+write_three(const char *dir, struct kr_snap_id id, uint32_t n)
+{
+	struct kr_snap_writer w;
+	struct kr_snap_meta m = meta(id.end_offset, id.epoch, "digest");
+	uint8_t *p = malloc(n);
+
+	assert_non_null(p);
+	for (uint32_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 7 + 3);
+	assert_int_equal(kr_snap_write_begin(&w, NULL, dir, &m), 0);
+	assert_int_equal(kr_snap_write_chunk(&w, KR_SNAP_VOTERS, "voters", 6), 0);
+	assert_int_equal(kr_snap_write_chunk(&w, KR_SNAP_PRODUCERS, "", 0), 0);
+	assert_int_equal(kr_snap_write_chunk(&w, KR_SNAP_STATE, p, n), 0);
+	assert_int_equal(kr_snap_write_end(&w), 0);
+	free(p);
+}
+
+static void
+names_round_trip_and_nothing_else_parses(void **state)
+{
+	char name[KR_SNAP_NAME_MAX];
+	struct kr_snap_id id = {12345678901234ull, 77}, back;
+	bool part;
+
+	(void)state;
+	kr_snap_name(id, false, name);
+	assert_string_equal(name, "00000012345678901234-0000000077.snapshot");
+	assert_int_equal(kr_snap_parse_name(name, &back, &part), 1);
+	assert_true(back.end_offset == id.end_offset && back.epoch == id.epoch && !part);
+	kr_snap_name(id, true, name);
+	assert_int_equal(kr_snap_parse_name(name, &back, &part), 1);
+	assert_true(part);
+	const char *bad[] = {
+		"00000012345678901234-0000000077.snapshotx",
+		"0000012345678901234-0000000077.snapshot",
+		"00000012345678901234_0000000077.snapshot",
+		"0000001234567890123a-0000000077.snapshot",
+		"99999999999999999999-0000000077.snapshot", /* past 2^64 */
+		"00000012345678901234-9999999999.snapshot", /* past 2^32 */
+		"00000000000000000000.log",
+		"",
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(kr_snap_parse_name(bad[i], &back, &part), 0);
+}
+
+static void
+a_written_snapshot_reads_back_chunk_by_chunk(void **state)
+{
+	char *dir = tu_mkdtemp();
+	struct kr_snap_id id = {1000, 3};
+	struct kr_snap_reader r;
+	uint8_t buf[4096];
+	uint32_t type, len;
+	uint64_t bytes;
+	char why[256];
+
+	(void)state;
+	write_three(dir, id, 3000);
+	assert_int_equal(kr_snap_open(&r, NULL, dir, id, cluster, why, sizeof(why)), 0);
+	assert_string_equal(r.meta.sm_name, "digest");
+	assert_true(r.meta.last_timestamp_us == 1234567);
+	assert_int_equal(kr_snap_next(&r, &type, buf, sizeof(buf), &len, why, sizeof(why)), 1);
+	assert_int_equal(type, KR_SNAP_VOTERS);
+	assert_int_equal(len, 6);
+	assert_memory_equal(buf, "voters", 6);
+	assert_int_equal(kr_snap_next(&r, &type, buf, sizeof(buf), &len, why, sizeof(why)), 1);
+	assert_int_equal(type, KR_SNAP_PRODUCERS);
+	assert_int_equal(len, 0);
+	assert_int_equal(kr_snap_next(&r, &type, buf, sizeof(buf), &len, why, sizeof(why)), 1);
+	assert_int_equal(type, KR_SNAP_STATE);
+	assert_int_equal(len, 3000);
+	for (uint32_t i = 0; i < len; i++)
+		assert_int_equal(buf[i], (uint8_t)(i * 7 + 3));
+	assert_int_equal(kr_snap_next(&r, &type, buf, sizeof(buf), &len, why, sizeof(why)), 0);
+	assert_int_equal(kr_snap_next(&r, &type, buf, sizeof(buf), &len, why, sizeof(why)), 0);
+	kr_snap_close(&r);
+	if (kr_snap_verify(NULL, dir, id, cluster, &bytes, why, sizeof(why)) != 0)
+		fail_msg("%s", why);
+	assert_true(bytes == KR_SNAP_HDR_BYTES + 4 * KR_SNAP_CHUNK_HDR_BYTES + 6 + 3000 + 20);
+	/* a snapshot is written once */
+	struct kr_snap_writer w;
+	struct kr_snap_meta m = meta(1000, 3, "digest");
+	assert_int_equal(kr_snap_write_begin(&w, NULL, dir, &m), -EEXIST);
+	tu_rmtree_free(dir);
+}
+
+static void
+listing_skips_parts_and_keeps_the_newest(void **state)
+{
+	char *dir = tu_mkdtemp();
+	struct kr_snap_id ids[2];
+	struct kr_snap_writer w;
+	struct kr_snap_meta m = meta(900, 9, "kv");
+	char name[KR_SNAP_NAME_MAX];
+
+	(void)state;
+	write_three(dir, (struct kr_snap_id){500, 2}, 10);
+	write_three(dir, (struct kr_snap_id){100, 1}, 10);
+	write_three(dir, (struct kr_snap_id){500, 1}, 10);
+	write_three(dir, (struct kr_snap_id){700, 4}, 10);
+	tu_file_write(dir, "00000000000000000001.log", "x", 1); /* not a snapshot */
+	/* one left half-written (a crash): listed never, removed at start */
+	assert_int_equal(kr_snap_write_begin(&w, NULL, dir, &m), 0);
+	assert_int_equal(kr_snap_write_chunk(&w, KR_SNAP_STATE, "abc", 3), 0);
+	kr_snap_name(m.id, true, name);
+	assert_true(tu_file_exists(dir, name));
+	assert_int_equal(kr_snap_list(NULL, dir, ids, 2), 4);
+	assert_true(ids[0].end_offset == 500 && ids[0].epoch == 2);
+	assert_true(ids[1].end_offset == 700 && ids[1].epoch == 4);
+	assert_int_equal(kr_snap_remove_parts(NULL, dir), 1);
+	assert_false(tu_file_exists(dir, name));
+	assert_int_equal(kr_snap_remove(NULL, dir, (struct kr_snap_id){700, 4}), 0);
+	assert_int_equal(kr_snap_list(NULL, dir, ids, 1), 3);
+	assert_true(ids[0].end_offset == 500 && ids[0].epoch == 2);
+	kr_snap_write_abort(&w); /* its file is gone: the handle is closed */
+	tu_rmtree_free(dir);
+}
+
+/* Every kind of damage is refused with -EBADMSG (or -EXDEV: another cluster's): a cut
+ * at each chunk boundary and inside, a flipped bit anywhere, a chunk taken out, a file
+ * renamed to another id, bytes appended. */
+static void
+damage_of_every_kind_is_refused(void **state)
+{
+	char *dir = tu_mkdtemp();
+	struct kr_snap_id id = {4242, 5};
+	char name[KR_SNAP_NAME_MAX], why[256];
+	uint8_t orig[8192];
+	size_t n;
+	uint8_t other[KR_UUID_BYTES] = {9};
+
+	(void)state;
+	write_three(dir, id, 2000);
+	kr_snap_name(id, false, name);
+	n = tu_file_read(dir, name, orig, sizeof(orig));
+	assert_int_equal(kr_snap_verify(NULL, dir, id, cluster, NULL, why, sizeof(why)), 0);
+	/* cut anywhere: never whole */
+	for (size_t cut = 0; cut < n; cut += (cut < 200 ? 1 : 97)) {
+		tu_file_write(dir, name, orig, n);
+		tu_file_cut(dir, name, cut);
+		assert_int_equal(kr_snap_verify(NULL, dir, id, cluster, NULL, why, sizeof(why)),
+				 -EBADMSG);
+	}
+	/* a flipped bit anywhere */
+	for (size_t pos = 0; pos < n; pos += (pos < 300 ? 1 : 53)) {
+		tu_file_write(dir, name, orig, n);
+		tu_file_flip(dir, name, pos, (uint8_t)(1u << (pos % 8)));
+		int rc = kr_snap_verify(NULL, dir, id, cluster, NULL, why, sizeof(why));
+
+		if (rc != -EBADMSG)
+			fail_msg("a flip at byte %zu of %zu was not found (rc %d)", pos, n, rc);
+	}
+	/* the producers chunk (12 bytes, empty) taken out: each chunk checks, the end not */
+	{
+		size_t at = KR_SNAP_HDR_BYTES + KR_SNAP_CHUNK_HDR_BYTES + 6;
+		uint8_t cut[8192];
+
+		memcpy(cut, orig, at);
+		memcpy(cut + at, orig + at + KR_SNAP_CHUNK_HDR_BYTES,
+		       n - at - KR_SNAP_CHUNK_HDR_BYTES);
+		tu_file_write(dir, name, cut, n - KR_SNAP_CHUNK_HDR_BYTES);
+		assert_int_equal(kr_snap_verify(NULL, dir, id, cluster, NULL, why, sizeof(why)),
+				 -EBADMSG);
+		assert_non_null(strstr(why, "end chunk does not match"));
+	}
+	/* bytes after the end */
+	{
+		uint8_t more[8192];
+
+		memcpy(more, orig, n);
+		memset(more + n, 0, 4);
+		tu_file_write(dir, name, more, n + 4);
+		assert_int_equal(kr_snap_verify(NULL, dir, id, cluster, NULL, why, sizeof(why)),
+				 -EBADMSG);
+	}
+	/* another cluster's, and a file under another id's name */
+	tu_file_write(dir, name, orig, n);
+	assert_int_equal(kr_snap_verify(NULL, dir, id, other, NULL, why, sizeof(why)), -EXDEV);
+	assert_non_null(strstr(why, "another cluster"));
+	assert_int_equal(kr_snap_verify(NULL, dir, id, NULL, NULL, why, sizeof(why)), 0);
+	{
+		char other_name[KR_SNAP_NAME_MAX];
+		struct kr_snap_id moved = {4242, 6};
+
+		kr_snap_name(moved, false, other_name);
+		tu_file_write(dir, other_name, orig, n);
+		assert_int_equal(kr_snap_verify(NULL, dir, moved, cluster, NULL, why, sizeof(why)),
+				 -EBADMSG);
+		assert_non_null(strstr(why, "not what its name says"));
+	}
+	assert_int_equal(kr_snap_verify(NULL, dir, (struct kr_snap_id){1, 1}, cluster, NULL, why,
+					sizeof(why)),
+			 -ENOENT);
+	tu_rmtree_free(dir);
+}
+
+/* ---- a disk that fills up ---- */
+
+struct full_disk {
+	uint64_t room; /* bytes pwrite still takes */
+};
+
+static struct full_disk disk;
+
+static int64_t
+fd_pwrite(void *ctx, int h, const void *buf, size_t len, uint64_t off)
+{
+	if (disk.room == 0)
+		return -ENOSPC;
+	if (len > disk.room)
+		len = (size_t)disk.room;
+	disk.room -= len;
+	return kr_fs_posix()->ops->pwrite(ctx, h, buf, len, off);
+}
+
+static void
+a_full_disk_leaves_nothing_behind(void **state)
+{
+	char *dir = tu_mkdtemp();
+	struct kr_fs_ops ops = *kr_fs_posix()->ops;
+	struct kr_fs fs = {.ops = &ops, .ctx = kr_fs_posix()->ctx};
+	struct kr_snap_id ids[4];
+	char why[256];
+
+	(void)state;
+	ops.pwrite = fd_pwrite;
+	write_three(dir, (struct kr_snap_id){10, 1}, 100); /* an older one, untouched */
+	for (uint64_t room = 0; room < 400; room += 37) {
+		struct kr_snap_writer w;
+		struct kr_snap_meta m = meta(20, 1, "digest");
+		uint8_t p[300] = {0};
+		int rc;
+
+		disk.room = room;
+		rc = kr_snap_write_begin(&w, &fs, dir, &m);
+		if (rc == 0) {
+			kr_snap_write_chunk(&w, KR_SNAP_STATE, p, sizeof(p));
+			rc = kr_snap_write_end(&w);
+		}
+		assert_int_equal(rc, -ENOSPC);
+		assert_int_equal(kr_snap_list(NULL, dir, ids, 4), 1);
+		assert_int_equal(kr_snap_remove_parts(NULL, dir), 0); /* none left */
+	}
+	assert_int_equal(kr_snap_verify(NULL, dir, (struct kr_snap_id){10, 1}, cluster, NULL, why,
+					sizeof(why)),
+			 0);
+	disk.room = UINT64_MAX;
+	{
+		struct kr_snap_writer w;
+		struct kr_snap_meta m = meta(20, 1, "digest");
+
+		assert_int_equal(kr_snap_write_begin(&w, &fs, dir, &m), 0);
+		assert_int_equal(kr_snap_write_end(&w), 0);
+	}
+	assert_int_equal(kr_snap_list(NULL, dir, ids, 4), 2);
+	tu_rmtree_free(dir);
+}
+
+/* ---- state machines ---- */
+
+/* A batch of count records at base; record i's value: key (8 bytes, LE) then len - 8
+ * bytes of fill, or just len bytes when len < 8 */
+static uint32_t
+kv_batch(uint8_t *buf, size_t cap, uint64_t base, uint32_t count, const uint64_t *keys,
+	 const uint32_t *lens, uint8_t fill, uint16_t attributes)
+{
+	uint8_t rec[8192];
+	uint32_t pos = 0;
+	struct kr_batch_hdr h = {.base_offset = base, .epoch = 1, .attributes = attributes};
+
+	for (uint32_t i = 0; i < count; i++) {
+		kr_put_le32(rec + pos, lens[i]);
+		pos += 4;
+		memset(rec + pos, fill + (uint8_t)i, lens[i]);
+		if (lens[i] >= 8)
+			kr_put_le64(rec + pos, keys[i]);
+		pos += lens[i];
+	}
+	int n = kr_batch_build(buf, cap, &h, rec, pos, count);
+
+	assert_true(n > 0);
+	return (uint32_t)n;
+}
+
+/* state -> frozen copy -> image pieces of at most cap bytes -> a new state */
+static void *
+round_trip(const struct kr_sm_ops *ops, const void *sm, uint32_t cap, unsigned *pieces)
+{
+	void *frozen = ops->freeze(sm), *back = ops->create();
+	uint8_t *buf = malloc(cap);
+	uint64_t cursor = 0;
+	uint32_t n;
+
+	assert_non_null(frozen);
+	assert_non_null(back);
+	assert_non_null(buf);
+	*pieces = 0;
+	while ((n = ops->image_next(frozen, &cursor, buf, cap)) > 0) {
+		assert_int_equal(ops->load(back, buf, n), 0);
+		(*pieces)++;
+	}
+	ops->destroy(frozen);
+	free(buf);
+	return back;
+}
+
+static void
+the_digest_follows_every_record_and_survives_an_image(void **state)
+{
+	const struct kr_sm_ops *ops = kr_sm_find("digest");
+	void *a = ops->create(), *b = ops->create(), *frozen, *back;
+	uint8_t batch[4096];
+	uint64_t keys[3] = {1, 2, 3};
+	uint32_t lens[3] = {10, 0, 20}, n;
+	unsigned pieces;
+
+	(void)state;
+	assert_ptr_equal(ops, &kr_sm_digest);
+	assert_null(kr_sm_find("nope"));
+	assert_true(ops->digest(a) == 0);
+	n = kv_batch(batch, sizeof(batch), 0, 3, keys, lens, 'a', 0);
+	assert_int_equal(kr_sm_apply_batch(ops, a, batch, n, 0), 3);
+	assert_int_equal(kr_sm_apply_batch(ops, b, batch, n, 1), 2); /* from offset 1 */
+	assert_true(ops->digest(a) != ops->digest(b));
+	/* a control batch is the log's: not applied */
+	n = kv_batch(batch, sizeof(batch), 3, 1, keys, lens, 'c',
+		     kr_control_attributes(KR_CONTROL_LEADER_CHANGE));
+	assert_int_equal(kr_sm_apply_batch(ops, a, batch, n, 0), 0);
+	frozen = ops->freeze(a);
+	n = kv_batch(batch, sizeof(batch), 4, 3, keys, lens, 'x', 0);
+	kr_sm_apply_batch(ops, a, batch, n, 0);
+	assert_true(ops->digest(a) != ops->digest(frozen)); /* the copy did not move */
+	back = round_trip(ops, a, KR_SM_PIECE_MIN, &pieces);
+	assert_int_equal(pieces, 1);
+	assert_true(ops->digest(back) == ops->digest(a));
+	/* the same records at other offsets are another log */
+	{
+		void *c = ops->create(), *d = ops->create();
+
+		n = kv_batch(batch, sizeof(batch), 0, 3, keys, lens, 'a', 0);
+		kr_sm_apply_batch(ops, c, batch, n, 0);
+		n = kv_batch(batch, sizeof(batch), 100, 3, keys, lens, 'a', 0);
+		kr_sm_apply_batch(ops, d, batch, n, 0);
+		assert_true(ops->digest(c) != ops->digest(d));
+		ops->destroy(c);
+		ops->destroy(d);
+	}
+	/* a malformed image */
+	void *c = ops->create();
+	assert_int_equal(ops->load(c, batch, 31), -EBADMSG);
+	ops->destroy(c);
+	ops->destroy(frozen);
+	ops->destroy(back);
+	ops->destroy(a);
+	ops->destroy(b);
+}
+
+static void
+the_kv_map_sets_overwrites_deletes_and_survives_an_image(void **state)
+{
+	const struct kr_sm_ops *ops = &kr_sm_kv;
+	void *a = ops->create(), *b = ops->create(), *back;
+	static uint8_t batch[KR_BATCH_BYTES_MAX];
+	uint64_t keys[64];
+	uint32_t lens[64], n;
+	unsigned pieces;
+	uint64_t off = 0;
+
+	(void)state;
+	/* a: keys 0..4999 set, then every third overwritten, every fifth deleted, and
+	 * a record too short to hold a key */
+	for (uint64_t k = 0; k < 5000; k += 50) {
+		for (uint32_t i = 0; i < 50; i++) {
+			keys[i] = k + i;
+			lens[i] = 8 + (uint32_t)((k + i) % 90);
+		}
+		n = kv_batch(batch, sizeof(batch), off, 50, keys, lens, 1, 0);
+		assert_int_equal(kr_sm_apply_batch(ops, a, batch, n, 0), 50);
+		off += 50;
+	}
+	for (uint64_t k = 0; k < 5000; k += 3) {
+		keys[0] = k;
+		lens[0] = k % 5 == 0 ? 8 : 40;
+		n = kv_batch(batch, sizeof(batch), off++, 1, keys, lens, 2, 0);
+		kr_sm_apply_batch(ops, a, batch, n, 0);
+	}
+	lens[0] = 3;
+	n = kv_batch(batch, sizeof(batch), off++, 1, keys, lens, 3, 0);
+	kr_sm_apply_batch(ops, a, batch, n, 0);
+	/* b: the same final map built in another order, directly */
+	for (uint64_t k = 5000; k-- > 0;) {
+		keys[0] = k;
+		if (k % 3 == 0 && k % 5 == 0)
+			continue; /* deleted */
+		if (k % 3 == 0) {
+			lens[0] = 40;
+			n = kv_batch(batch, sizeof(batch), 0, 1, keys, lens, 2, 0);
+		} else {
+			lens[0] = 8 + (uint32_t)(k % 90);
+			n = kv_batch(batch, sizeof(batch), 0, 1, keys, lens, (uint8_t)(1 + k % 50),
+				     0);
+		}
+		kr_sm_apply_batch(ops, b, batch, n, 0);
+	}
+	assert_true(ops->digest(a) != 0);
+	assert_true(ops->digest(a) == ops->digest(b));
+	assert_true(ops->bytes(a) == ops->bytes(b));
+	/* one value changed: another digest */
+	keys[0] = 4999;
+	lens[0] = 9;
+	n = kv_batch(batch, sizeof(batch), 0, 1, keys, lens, 9, 0);
+	kr_sm_apply_batch(ops, b, batch, n, 0);
+	assert_true(ops->digest(a) != ops->digest(b));
+	/* images in many small pieces, and in one */
+	back = round_trip(ops, a, 4096, &pieces);
+	assert_true(pieces > 10);
+	assert_true(ops->digest(back) == ops->digest(a));
+	ops->destroy(back);
+	back = round_trip(ops, a, KR_SM_PIECE_MIN * 8, &pieces);
+	assert_true(ops->digest(back) == ops->digest(a));
+	ops->destroy(back);
+	/* malformed pieces: an entry cut short, a key twice */
+	{
+		uint8_t p[40] = {0};
+		void *c = ops->create();
+
+		kr_put_le32(p + 8, 100);
+		assert_int_equal(ops->load(c, p, 20), -EBADMSG);
+		ops->destroy(c);
+		c = ops->create();
+		kr_put_le32(p + 8, 0);
+		kr_put_le32(p + 20, 0);
+		assert_int_equal(ops->load(c, p, 24), -EBADMSG);
+		ops->destroy(c);
+	}
+	ops->destroy(a);
+	ops->destroy(b);
+}
+
+/* A state machine's image through a snapshot file and back */
+static void
+a_state_through_a_snapshot_file(void **state)
+{
+	char *dir = tu_mkdtemp();
+	const struct kr_sm_ops *ops = &kr_sm_kv;
+	void *a = ops->create(), *frozen, *back = ops->create();
+	static uint8_t batch[KR_BATCH_BYTES_MAX], piece[KR_SM_PIECE_MIN];
+	struct kr_snap_writer w;
+	struct kr_snap_reader r;
+	struct kr_snap_meta m = meta(20000, 2, "kv");
+	uint64_t keys[100], cursor = 0;
+	uint32_t lens[100], n, type, len;
+	char why[256];
+	int rc;
+
+	(void)state;
+	for (uint64_t k = 0; k < 20000; k += 100) {
+		for (uint32_t i = 0; i < 100; i++) {
+			keys[i] = k + i;
+			lens[i] = 64;
+		}
+		n = kv_batch(batch, sizeof(batch), k, 100, keys, lens, 5, 0);
+		kr_sm_apply_batch(ops, a, batch, n, 0);
+	}
+	frozen = ops->freeze(a);
+	assert_int_equal(kr_snap_write_begin(&w, NULL, dir, &m), 0);
+	while ((n = ops->image_next(frozen, &cursor, piece, sizeof(piece))) > 0)
+		assert_int_equal(kr_snap_write_chunk(&w, KR_SNAP_STATE, piece, n), 0);
+	assert_int_equal(kr_snap_write_end(&w), 0);
+	ops->destroy(frozen);
+	assert_int_equal(kr_snap_open(&r, NULL, dir, m.id, cluster, why, sizeof(why)), 0);
+	assert_string_equal(r.meta.sm_name, "kv");
+	while ((rc = kr_snap_next(&r, &type, piece, sizeof(piece), &len, why, sizeof(why))) == 1)
+		assert_int_equal(ops->load(back, piece, len), 0);
+	assert_int_equal(rc, 0);
+	kr_snap_close(&r);
+	assert_true(ops->digest(back) == ops->digest(a));
+	ops->destroy(a);
+	ops->destroy(back);
+	tu_rmtree_free(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(names_round_trip_and_nothing_else_parses),
+		cmocka_unit_test(a_written_snapshot_reads_back_chunk_by_chunk),
+		cmocka_unit_test(listing_skips_parts_and_keeps_the_newest),
+		cmocka_unit_test(damage_of_every_kind_is_refused),
+		cmocka_unit_test(a_full_disk_leaves_nothing_behind),
+		cmocka_unit_test(the_digest_follows_every_record_and_survives_an_image),
+		cmocka_unit_test(the_kv_map_sets_overwrites_deletes_and_survives_an_image),
+		cmocka_unit_test(a_state_through_a_snapshot_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
