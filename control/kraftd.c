@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "dump.h"
 #include "kraft/auth.h"
 #include "kraft/config.h"
 #include "kraft/datadir.h"
@@ -80,6 +81,10 @@ usage(FILE *f)
 		"        acknowledged may be lost. Run it, node stopped, on enough nodes for a\n"
 		"        majority; a replaced disk first needs kraftd format with the cluster's\n"
 		"        --initial-controllers (it takes its old directory id back).\n"
+		"  dump [--records] FILE...\n"
+		"        Print a log segment's batches (--records: each record's length and\n"
+		"        value too) or a snapshot's chunks and state, checking every CRC.\n"
+		"        Read-only. Exit 0 if every file is whole, 1 if one is not.\n"
 		"  random-uuid\n"
 		"        Print a new random id (22 characters, as Kafka prints a Uuid): a\n"
 		"        cluster id, or a directory id for --initial-controllers.\n"
@@ -854,6 +859,8 @@ main(int argc, char **argv)
 		return argc == 3 ? cmd_random_key(argv[2]) : (usage(stderr), 2);
 	if (strcmp(cmd, "unsafe-admit") == 0)
 		return cmd_unsafe_admit(argc - 2, argv + 2);
+	if (strcmp(cmd, "dump") == 0)
+		return kr_cmd_dump(argc - 2, argv + 2);
 	/* kraftd [EAL options] -- [node options]: the EAL gets argv[0 .. i) */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {
