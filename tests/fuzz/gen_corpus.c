@@ -9,6 +9,7 @@
 
 #include "kraft/crc32c.h"
 #include "kraft/datadir.h"
+#include "kraft/le.h"
 #include "kraft/log.h"
 #include "kraft/wire.h"
 #include "samples.h"
@@ -151,6 +152,28 @@ files(void)
 		put("fuzz_config", (int)i, configs[i], strlen(configs[i]));
 }
 
+/* fuzz_snapshot: damage byte, where (2 bytes), then three payloads; the state third a
+ * kv image of two entries */
+static void
+snapshots(void)
+{
+	uint8_t in[3 + 3 * 30] = {0};
+
+	for (int i = 0; i < 30; i++)
+		in[3 + i] = (uint8_t)i;
+	kr_put_le64(in + 3 + 60, 7);
+	kr_put_le32(in + 3 + 68, 3);
+	memcpy(in + 3 + 72, "abc", 3);
+	kr_put_le64(in + 3 + 75, 9);
+	kr_put_le32(in + 3 + 83, 3);
+	memcpy(in + 3 + 87, "xyz", 3);
+	for (int d = 0; d < 3; d++) {
+		in[0] = (uint8_t)d;
+		in[1] = (uint8_t)(40 + 17 * d);
+		put("fuzz_snapshot", d, in, sizeof(in));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -166,5 +189,6 @@ main(int argc, char **argv)
 	frames_and_bodies();
 	logs();
 	files();
+	snapshots();
 	return 0;
 }
