@@ -516,6 +516,94 @@ a_state_through_a_snapshot_file(void **state)
 	tu_rmtree_free(dir);
 }
 
+/* kv states at three points, each written with its extras: the newest whole one loads;
+ * a damaged, another state machine's, or an unloadable newest one is passed over with
+ * the reason; none whole is -ENOENT */
+static void
+a_start_loads_the_newest_whole_snapshot(void **state)
+{
+	char *dir = tu_mkdtemp();
+	const struct kr_sm_ops *ops = &kr_sm_kv;
+	void *a = ops->create();
+	static uint8_t batch[KR_BATCH_BYTES_MAX], piece[KR_SM_PIECE_MIN];
+	uint64_t digests[3], keys[10];
+	uint32_t lens[10], n;
+	struct kr_sm_loaded l;
+	char name[KR_SNAP_NAME_MAX];
+
+	(void)state;
+	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, &l), -ENOENT);
+	assert_int_equal(l.damaged, 0);
+	for (int s = 0; s < 3; s++) {
+		struct kr_snap_meta m = meta(100 * (uint64_t)(s + 1), 1, "kv");
+		char voters[16], producers[16];
+		struct kr_sm_extras x = {(const uint8_t *)voters, 0, (const uint8_t *)producers, 0};
+		void *frozen;
+
+		for (uint32_t i = 0; i < 10; i++) {
+			keys[i] = (uint64_t)s * 1000 + i;
+			lens[i] = 20;
+		}
+		n = kv_batch(batch, sizeof(batch), (uint64_t)s * 100, 10, keys, lens, 7, 0);
+		kr_sm_apply_batch(ops, a, batch, n, 0);
+		x.voters_len = (uint32_t)snprintf(voters, sizeof(voters), "voters-%d", s);
+		x.producers_len = (uint32_t)snprintf(producers, sizeof(producers), "prod-%d", s);
+		frozen = ops->freeze(a);
+		assert_int_equal(
+			kr_sm_snapshot_write(NULL, dir, &m, ops, frozen, &x, piece, sizeof(piece)),
+			0);
+		ops->destroy(frozen);
+		digests[s] = ops->digest(a);
+	}
+	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, &l), 0);
+	assert_true(l.meta.id.end_offset == 300);
+	assert_true(ops->digest(l.sm) == digests[2]);
+	assert_int_equal(l.voters_len, 8);
+	assert_memory_equal(l.voters, "voters-2", 8);
+	assert_memory_equal(l.producers, "prod-2", 6);
+	assert_int_equal(l.damaged, 0);
+	kr_sm_loaded_free(ops, &l);
+	/* the newest damaged: the one before it, and why */
+	kr_snap_name((struct kr_snap_id){300, 1}, false, name);
+	tu_file_flip(dir, name, tu_file_size(dir, name) - 40, 0x10);
+	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, &l), 0);
+	assert_true(l.meta.id.end_offset == 200);
+	assert_true(ops->digest(l.sm) == digests[1]);
+	assert_int_equal(l.damaged, 1);
+	assert_non_null(strstr(l.why[0], "CRC mismatch"));
+	kr_sm_loaded_free(ops, &l);
+	/* a newer one of another state machine, and one whose image does not load */
+	{
+		struct kr_snap_writer w;
+		struct kr_snap_meta m = meta(400, 1, "digest");
+		uint8_t bad[20] = {0};
+
+		assert_int_equal(kr_snap_write_begin(&w, NULL, dir, &m), 0);
+		assert_int_equal(kr_snap_write_end(&w), 0);
+		m = meta(500, 1, "kv");
+		kr_put_le32(bad + 8, 1000); /* an entry longer than its piece */
+		assert_int_equal(kr_snap_write_begin(&w, NULL, dir, &m), 0);
+		assert_int_equal(kr_snap_write_chunk(&w, KR_SNAP_STATE, bad, sizeof(bad)), 0);
+		assert_int_equal(kr_snap_write_end(&w), 0);
+	}
+	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, &l), 0);
+	assert_true(l.meta.id.end_offset == 200);
+	assert_int_equal(l.damaged, 3);
+	assert_non_null(strstr(l.why[0], "does not load"));
+	assert_non_null(strstr(l.why[1], "holds state machine 'digest'"));
+	kr_sm_loaded_free(ops, &l);
+	/* another cluster's node finds none of them its own */
+	{
+		uint8_t other[KR_UUID_BYTES] = {7};
+
+		assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, other, ops, &l), -ENOENT);
+		assert_int_equal(l.damaged, KR_SM_SNAPSHOTS_TRIED);
+		assert_non_null(strstr(l.why[0], "another cluster"));
+	}
+	ops->destroy(a);
+	tu_rmtree_free(dir);
+}
+
 int
 main(void)
 {
@@ -528,6 +616,7 @@ main(void)
 		cmocka_unit_test(the_digest_follows_every_record_and_survives_an_image),
 		cmocka_unit_test(the_kv_map_sets_overwrites_deletes_and_survives_an_image),
 		cmocka_unit_test(a_state_through_a_snapshot_file),
+		cmocka_unit_test(a_start_loads_the_newest_whole_snapshot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

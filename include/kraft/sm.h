@@ -15,6 +15,9 @@
 
 #include <stdint.h>
 
+#include "kraft/fs.h"
+#include "kraft/snapshot.h"
+
 struct kr_sm_ops {
 	const char *name; /* at most 16 bytes: it is written into snapshot headers */
 	/** An empty state, or NULL (out of memory). */
@@ -58,5 +61,54 @@ const char *kr_sm_names(void);
  */
 uint32_t kr_sm_apply_batch(const struct kr_sm_ops *ops, void *sm, const uint8_t *p, uint32_t len,
 			   uint64_t from);
+
+/* ---- snapshots of a state machine (control/sm/sm_snapshot.c): file I/O through a file
+ * system table (NULL: the real one), nothing else ---- */
+
+/* What a snapshot carries besides the state: the voter set in force at its end (a voters
+ * record's value) and the producer table's entries within the dedup window (encoded by
+ * the replication core). Opaque bytes here. */
+struct kr_sm_extras {
+	const uint8_t *voters;
+	uint32_t voters_len;
+	const uint8_t *producers;
+	uint32_t producers_len;
+};
+
+/**
+ * Write snapshot m->id of the frozen state into dir: the extras, then the image in
+ * pieces of at most cap bytes (KR_SM_PIECE_MIN <= cap <= KR_SNAP_CHUNK_MAX) through
+ * piece. @return 0, or -errno (nothing is left behind: see kr_snap_write_end).
+ */
+int kr_sm_snapshot_write(const struct kr_fs *fs, const char *dir, const struct kr_snap_meta *m,
+			 const struct kr_sm_ops *ops, const void *frozen,
+			 const struct kr_sm_extras *x, uint8_t *piece, uint32_t cap);
+
+/* How many of the newest snapshots a start tries before it gives up on them. */
+#define KR_SM_SNAPSHOTS_TRIED 4
+
+struct kr_sm_loaded {
+	void *sm; /* the state at meta.id.end_offset (ops->destroy frees it) */
+	struct kr_snap_meta meta;
+	uint8_t *voters;
+	uint32_t voters_len;
+	uint8_t *producers;
+	uint32_t producers_len;
+	unsigned damaged;		      /* newer snapshots passed over */
+	char why[KR_SM_SNAPSHOTS_TRIED][256]; /* and why, newest first */
+};
+
+/**
+ * A start's load: the newest whole snapshot in dir of this cluster and state machine,
+ * into a new state. A damaged one (a chunk's CRC, a cut, an image that does not load,
+ * another cluster's, another state machine's) is passed over and reported in l->why,
+ * and the next older one tried. @return 0, -ENOENT if none could be loaded (l->damaged
+ * says whether some were there), or -errno.
+ */
+int kr_sm_snapshot_load_newest(const struct kr_fs *fs, const char *dir, const uint8_t *cluster_id,
+			       const struct kr_sm_ops *ops, struct kr_sm_loaded *l);
+
+/** Free what a load holds (the state, the extras). */
+void kr_sm_loaded_free(const struct kr_sm_ops *ops, struct kr_sm_loaded *l);
 
 #endif /* KRAFT_SM_H */
