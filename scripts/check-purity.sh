@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kraftd: the protocol cores are pure. Fails if an object file of the election core
 # (everything in control/election/) or of the replication core (everything in
-# dataplane/repl/, and the frame authentication it calls, dataplane/wire/auth.c) refers
+# dataplane/repl/, and the frame authentication and producer table it calls,
+# dataplane/wire/auth.c and producers.c) refers
 # to a clock, a file or socket call, an allocator, a random source, a lock, or a kraftd
 # call that does I/O.
 # Usage: scripts/check-purity.sh path/to/libkraft.a   (run by the test suite: 'style')
@@ -17,7 +18,7 @@ while IFS= read -r line; do
 		member=${member##*/}
 		case "$member" in
 		control_election_*.c.o | dataplane_repl_*.c.o | \
-		dataplane_wire_auth.c.o)
+		dataplane_wire_auth.c.o | dataplane_wire_producers.c.o)
 			core=1
 			members=$((members + 1))
 			;;

@@ -14,6 +14,7 @@
 #include "kraft/fs.h"
 #include "kraft/le.h"
 #include "kraft/log.h"
+#include "kraft/producers.h"
 #include "kraft/sm.h"
 #include "kraft/snapshot.h"
 #include "testutil.h"
@@ -604,6 +605,77 @@ a_start_loads_the_newest_whole_snapshot(void **state)
 	tu_rmtree_free(dir);
 }
 
+/* The producer table's image: producers recorded over time, imaged in small pieces from
+ * a point in time, loaded into an empty table: every producer since then found with the
+ * same appends in the same order, the same recency order; older ones left out */
+static void
+the_producer_table_survives_its_image(void **state)
+{
+	struct kr_producers *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	const int64_t win = 1000000;
+	uint8_t piece[KR_PRODUCER_IMAGE_MAX * 3];
+	uint32_t cursor = 0, n;
+	int pieces = 0, loaded = 0;
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	kr_producers_reset(a);
+	kr_producers_reset(b);
+	/* 300 producers, 1..8 appends each, at times 0..2999 us */
+	for (uint64_t k = 0; k < 3000; k++) {
+		uint64_t pid = 1 + (k * 7919) % 300;
+
+		kr_producers_record(a, win, pid, k, 10 * k, (uint32_t)(1 + k % 3), (int64_t)k,
+				    (int64_t)k);
+	}
+	while ((n = kr_producers_image_next(a, 1000, &cursor, piece, sizeof(piece))) > 0) {
+		int got = kr_producers_load(b, win, piece, n, 3000);
+
+		assert_true(got > 0);
+		loaded += got;
+		pieces++;
+	}
+	assert_true(pieces > 10);
+	assert_int_equal(kr_producers_image_next(a, 1000, &cursor, piece, sizeof(piece)), 0);
+	for (uint64_t pid = 1; pid <= 300; pid++) {
+		struct kr_producer *pa = kr_producers_find(a, pid), *pb = kr_producers_find(b, pid);
+
+		assert_non_null(pa);
+		if (pa->last_us < 1000) {
+			assert_null(pb);
+			continue;
+		}
+		assert_non_null(pb);
+		assert_true(pa->last_us == pb->last_us && pa->last_seq == pb->last_seq);
+		assert_int_equal(pa->n, pb->n);
+		for (unsigned k = 0; k < pa->n; k++) {
+			unsigned ia =
+				(pa->next + KR_PRODUCER_WINDOW - pa->n + k) % KR_PRODUCER_WINDOW;
+			unsigned ib =
+				(pb->next + KR_PRODUCER_WINDOW - pb->n + k) % KR_PRODUCER_WINDOW;
+
+			assert_true(pa->seq[ia] == pb->seq[ib] && pa->base[ia] == pb->base[ib] &&
+				    pa->count[ia] == pb->count[ib]);
+		}
+	}
+	assert_int_equal(loaded, (int)b->used);
+	assert_true(a->e[a->newest].id == b->e[b->newest].id);
+	/* malformed pieces */
+	memset(piece, 0, sizeof(piece));
+	assert_int_equal(kr_producers_load(b, win, piece, 16, 0), -EBADMSG); /* cut short */
+	kr_put_le64(piece, 5);
+	piece[16] = KR_PRODUCER_WINDOW + 1; /* more appends than a producer keeps */
+	assert_int_equal(kr_producers_load(b, win, piece, 17 + 20 * 6, 0), -EBADMSG);
+	piece[16] = 2;
+	assert_int_equal(kr_producers_load(b, win, piece, 17 + 20, 0), -EBADMSG); /* one short */
+	kr_put_le64(piece, 0);
+	piece[16] = 1;
+	assert_int_equal(kr_producers_load(b, win, piece, 17 + 20, 0), -EBADMSG); /* id 0 */
+	free(a);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -617,6 +689,7 @@ main(void)
 		cmocka_unit_test(the_kv_map_sets_overwrites_deletes_and_survives_an_image),
 		cmocka_unit_test(a_state_through_a_snapshot_file),
 		cmocka_unit_test(a_start_loads_the_newest_whole_snapshot),
+		cmocka_unit_test(the_producer_table_survives_its_image),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,17 +32,14 @@
 #include "kraft/common.h"
 #include "kraft/log.h"
 #include "kraft/planes.h"
+#include "kraft/producers.h"
 #include "kraft/voterset.h"
 #include "kraft/wire.h"
 
 /* Bounds. */
 #define KR_PENDING_APPENDS_MAX 1024 /* appends waiting for commit (more: KR_ERR_BUSY) */
-#define KR_PRODUCERS_MAX 32768	    /* producers remembered for deduplication */
-#define KR_PRODUCER_BUCKETS 65536   /* their hash index: a power of two, 2x the above */
-#define KR_PRODUCER_WINDOW 5	    /* recent appends remembered per producer (as Kafka) */
-#define KR_DEDUP_WINDOW_US_DEFAULT (30 * 1000000LL)
-#define KR_PARKED_READS_MAX 64 /* clients waiting for new commits (READ max_wait_us) */
-#define KR_REPLY_FRAMES_MAX 64 /* frames in one Fetch reply */
+#define KR_PARKED_READS_MAX 64	    /* clients waiting for new commits (READ max_wait_us) */
+#define KR_REPLY_FRAMES_MAX 64	    /* frames in one Fetch reply */
 #define KR_RP_OUT_MAX 160
 
 _Static_assert(KR_RP_OUT_MAX >= 2 * KR_REPLY_FRAMES_MAX + 16,
@@ -222,32 +219,6 @@ struct kr_pending_append {
 	uint32_t count;
 	uint32_t correlation;
 	uint64_t addr;
-};
-
-/* A producer's recent appends: (sequence -> base offset, count), the last
- * KR_PRODUCER_WINDOW of them. */
-struct kr_producer {
-	uint64_t id;
-	uint64_t last_seq;
-	int64_t last_us;       /* wall clock of its latest append (that batch's timestamp) */
-	uint32_t older, newer; /* the recency list; KR_PRODUCER_NIL ends it */
-	uint8_t n;
-	uint8_t next;
-	uint64_t seq[KR_PRODUCER_WINDOW];
-	uint64_t base[KR_PRODUCER_WINDOW];
-	uint32_t count[KR_PRODUCER_WINDOW];
-};
-
-#define KR_PRODUCER_NIL UINT32_MAX
-
-/* Every producer that appended within the window, up to KR_PRODUCERS_MAX: a hash index
- * (linear probing) over entries kept in recency order. Fully associative, so the
- * guarantee does not depend on how ids hash. */
-struct kr_producers {
-	uint32_t used;			     /* entries handed out so far */
-	uint32_t oldest, newest;	     /* ends of the recency list */
-	uint32_t index[KR_PRODUCER_BUCKETS]; /* entry + 1; 0: an empty bucket */
-	struct kr_producer e[KR_PRODUCERS_MAX];
 };
 
 /* A client's voter change taken by this leader, waiting for its commit. */
