@@ -531,14 +531,19 @@ a_start_loads_the_newest_whole_snapshot(void **state)
 	uint32_t lens[10], n;
 	struct kr_sm_loaded l;
 	char name[KR_SNAP_NAME_MAX];
+	struct kr_producers *pt = calloc(1, sizeof(*pt)), *back = calloc(1, sizeof(*back));
 
 	(void)state;
-	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, &l), -ENOENT);
+	assert_non_null(pt);
+	assert_non_null(back);
+	kr_producers_reset(pt);
+	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, back, 1000000, 0, &l),
+			 -ENOENT);
 	assert_int_equal(l.damaged, 0);
 	for (int s = 0; s < 3; s++) {
 		struct kr_snap_meta m = meta(100 * (uint64_t)(s + 1), 1, "kv");
-		char voters[16], producers[16];
-		struct kr_sm_extras x = {(const uint8_t *)voters, 0, (const uint8_t *)producers, 0};
+		char voters[16];
+		struct kr_sm_extras x = {(const uint8_t *)voters, 0, pt, 0};
 		void *frozen;
 
 		for (uint32_t i = 0; i < 10; i++) {
@@ -548,7 +553,7 @@ a_start_loads_the_newest_whole_snapshot(void **state)
 		n = kv_batch(batch, sizeof(batch), (uint64_t)s * 100, 10, keys, lens, 7, 0);
 		kr_sm_apply_batch(ops, a, batch, n, 0);
 		x.voters_len = (uint32_t)snprintf(voters, sizeof(voters), "voters-%d", s);
-		x.producers_len = (uint32_t)snprintf(producers, sizeof(producers), "prod-%d", s);
+		kr_producers_record(pt, 1000000, 77, (uint64_t)s, (uint64_t)s * 100, 10, s, s);
 		frozen = ops->freeze(a);
 		assert_int_equal(
 			kr_sm_snapshot_write(NULL, dir, &m, ops, frozen, &x, piece, sizeof(piece)),
@@ -556,20 +561,26 @@ a_start_loads_the_newest_whole_snapshot(void **state)
 		ops->destroy(frozen);
 		digests[s] = ops->digest(a);
 	}
-	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, &l), 0);
+	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, back, 1000000, 0, &l),
+			 0);
 	assert_true(l.meta.id.end_offset == 300);
 	assert_true(ops->digest(l.sm) == digests[2]);
 	assert_int_equal(l.voters_len, 8);
 	assert_memory_equal(l.voters, "voters-2", 8);
-	assert_memory_equal(l.producers, "prod-2", 6);
+	assert_int_equal(l.producers, 1);
+	assert_non_null(kr_producers_find(back, 77));
+	assert_int_equal(kr_producers_find(back, 77)->n, 3);
+	assert_true(kr_producers_find(back, 77)->last_seq == 2);
 	assert_int_equal(l.damaged, 0);
 	kr_sm_loaded_free(ops, &l);
 	/* the newest damaged: the one before it, and why */
 	kr_snap_name((struct kr_snap_id){300, 1}, false, name);
 	tu_file_flip(dir, name, tu_file_size(dir, name) - 40, 0x10);
-	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, &l), 0);
+	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, back, 1000000, 0, &l),
+			 0);
 	assert_true(l.meta.id.end_offset == 200);
 	assert_true(ops->digest(l.sm) == digests[1]);
+	assert_true(kr_producers_find(back, 77)->last_seq == 1); /* that snapshot's table */
 	assert_int_equal(l.damaged, 1);
 	assert_non_null(strstr(l.why[0], "CRC mismatch"));
 	kr_sm_loaded_free(ops, &l);
@@ -587,7 +598,7 @@ a_start_loads_the_newest_whole_snapshot(void **state)
 		assert_int_equal(kr_snap_write_chunk(&w, KR_SNAP_STATE, bad, sizeof(bad)), 0);
 		assert_int_equal(kr_snap_write_end(&w), 0);
 	}
-	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, &l), 0);
+	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, NULL, 0, 0, &l), 0);
 	assert_true(l.meta.id.end_offset == 200);
 	assert_int_equal(l.damaged, 3);
 	assert_non_null(strstr(l.why[0], "does not load"));
@@ -597,11 +608,16 @@ a_start_loads_the_newest_whole_snapshot(void **state)
 	{
 		uint8_t other[KR_UUID_BYTES] = {7};
 
-		assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, other, ops, &l), -ENOENT);
+		assert_int_equal(
+			kr_sm_snapshot_load_newest(NULL, dir, other, ops, back, 1000000, 0, &l),
+			-ENOENT);
+		assert_null(kr_producers_find(back, 77)); /* nothing kept from a refused one */
 		assert_int_equal(l.damaged, KR_SM_SNAPSHOTS_TRIED);
 		assert_non_null(strstr(l.why[0], "another cluster"));
 	}
 	ops->destroy(a);
+	free(pt);
+	free(back);
 	tu_rmtree_free(dir);
 }
 

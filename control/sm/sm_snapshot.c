@@ -17,18 +17,19 @@ kr_sm_snapshot_write(const struct kr_fs *fs, const char *dir, const struct kr_sn
 {
 	struct kr_snap_writer w;
 	uint64_t cursor = 0;
-	uint32_t n;
+	uint32_t n, pcursor = 0;
 	int rc;
 
-	if (cap < KR_SM_PIECE_MIN || cap > KR_SNAP_CHUNK_MAX || x->voters_len > KR_SNAP_CHUNK_MAX ||
-	    x->producers_len > KR_SNAP_CHUNK_MAX)
+	if (cap < KR_SM_PIECE_MIN || cap > KR_SNAP_CHUNK_MAX || x->voters_len > KR_SNAP_CHUNK_MAX)
 		return -EINVAL;
 	rc = kr_snap_write_begin(&w, fs, dir, m);
 	if (rc != 0)
 		return rc;
 	rc = kr_snap_write_chunk(&w, KR_SNAP_VOTERS, x->voters, x->voters_len);
-	if (rc == 0)
-		rc = kr_snap_write_chunk(&w, KR_SNAP_PRODUCERS, x->producers, x->producers_len);
+	while (rc == 0 && x->producers != NULL &&
+	       (n = kr_producers_image_next(x->producers, x->producers_since_us, &pcursor, piece,
+					    cap)) > 0)
+		rc = kr_snap_write_chunk(&w, KR_SNAP_PRODUCERS, piece, n);
 	while (rc == 0 && (n = ops->image_next(frozen, &cursor, piece, cap)) > 0)
 		rc = kr_snap_write_chunk(&w, KR_SNAP_STATE, piece, n);
 	if (rc != 0) {
@@ -44,9 +45,8 @@ kr_sm_loaded_free(const struct kr_sm_ops *ops, struct kr_sm_loaded *l)
 	if (l->sm != NULL)
 		ops->destroy(l->sm);
 	free(l->voters);
-	free(l->producers);
 	l->sm = NULL;
-	l->voters = l->producers = NULL;
+	l->voters = NULL;
 }
 
 static int
@@ -63,11 +63,16 @@ keep(uint8_t **dst, uint32_t *dst_len, const uint8_t *p, uint32_t len)
 	return 0;
 }
 
+struct load_ctx {
+	struct kr_producers *producers;
+	int64_t window_us, wall_us;
+};
+
 /* One snapshot, whole or not at all: 0 with l filled, or -errno with why set */
 static int
 load_one(const struct kr_fs *fs, const char *dir, struct kr_snap_id id, const uint8_t *cluster_id,
-	 const struct kr_sm_ops *ops, uint8_t *buf, struct kr_sm_loaded *l, char *why,
-	 size_t why_len)
+	 const struct kr_sm_ops *ops, const struct load_ctx *c, uint8_t *buf,
+	 struct kr_sm_loaded *l, char *why, size_t why_len)
 {
 	struct kr_snap_reader r;
 	uint32_t type, len;
@@ -89,18 +94,25 @@ load_one(const struct kr_fs *fs, const char *dir, struct kr_snap_id id, const ui
 		return -ENOMEM;
 	}
 	while ((rc = kr_snap_next(&r, &type, buf, KR_SNAP_CHUNK_MAX, &len, why, why_len)) == 1) {
+		rc = 0; /* a chunk not wanted (producers without a table) or not known */
 		if (type == KR_SNAP_VOTERS)
 			rc = keep(&l->voters, &l->voters_len, buf, len);
-		else if (type == KR_SNAP_PRODUCERS)
-			rc = keep(&l->producers, &l->producers_len, buf, len);
-		else if (type == KR_SNAP_STATE)
+		else if (type == KR_SNAP_PRODUCERS && c->producers != NULL) {
+			rc = kr_producers_load(c->producers, c->window_us, buf, len, c->wall_us);
+			if (rc >= 0) {
+				l->producers += (unsigned)rc;
+				rc = 0;
+			}
+		} else if (type == KR_SNAP_STATE)
 			rc = ops->load(l->sm, buf, len);
 		if (rc != 0) {
 			snprintf(why, why_len,
 				 "snapshot %" PRIu64 "-%" PRIu32
 				 ": a %s chunk that does not load (%s)",
 				 id.end_offset, id.epoch,
-				 type == KR_SNAP_STATE ? "state" : "voters or producers",
+				 type == KR_SNAP_STATE	  ? "state"
+				 : type == KR_SNAP_VOTERS ? "voters"
+							  : "producers",
 				 strerror(-rc));
 			break;
 		}
@@ -112,8 +124,10 @@ load_one(const struct kr_fs *fs, const char *dir, struct kr_snap_id id, const ui
 
 int
 kr_sm_snapshot_load_newest(const struct kr_fs *fs, const char *dir, const uint8_t *cluster_id,
-			   const struct kr_sm_ops *ops, struct kr_sm_loaded *l)
+			   const struct kr_sm_ops *ops, struct kr_producers *producers,
+			   int64_t window_us, int64_t wall_us, struct kr_sm_loaded *l)
 {
+	const struct load_ctx c = {producers, window_us, wall_us};
 	struct kr_snap_id ids[KR_SM_SNAPSHOTS_TRIED];
 	uint8_t *buf;
 	int n, rc = -ENOENT;
@@ -131,10 +145,15 @@ kr_sm_snapshot_load_newest(const struct kr_fs *fs, const char *dir, const uint8_
 	for (int i = (n < KR_SM_SNAPSHOTS_TRIED ? n : KR_SM_SNAPSHOTS_TRIED) - 1; i >= 0; i--) {
 		char why[256] = "";
 
-		rc = load_one(fs, dir, ids[i], cluster_id, ops, buf, l, why, sizeof(why));
+		if (producers != NULL)
+			kr_producers_reset(producers);
+		l->producers = 0;
+		rc = load_one(fs, dir, ids[i], cluster_id, ops, &c, buf, l, why, sizeof(why));
 		if (rc == 0)
 			break;
 		kr_sm_loaded_free(ops, l);
+		if (producers != NULL)
+			kr_producers_reset(producers);
 		if (l->damaged < KR_SM_SNAPSHOTS_TRIED)
 			snprintf(l->why[l->damaged], sizeof(l->why[0]), "%s", why);
 		l->damaged++;

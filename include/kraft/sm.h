@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "kraft/fs.h"
+#include "kraft/producers.h"
 #include "kraft/snapshot.h"
 
 struct kr_sm_ops {
@@ -66,19 +67,20 @@ uint32_t kr_sm_apply_batch(const struct kr_sm_ops *ops, void *sm, const uint8_t 
  * system table (NULL: the real one), nothing else ---- */
 
 /* What a snapshot carries besides the state: the voter set in force at its end (a voters
- * record's value) and the producer table's entries within the dedup window (encoded by
- * the replication core). Opaque bytes here. */
+ * record's value, opaque here) and the producer table of the committed log up to its
+ * end (producers that appended since a time: the dedup window before the snapshot's
+ * last record). */
 struct kr_sm_extras {
 	const uint8_t *voters;
 	uint32_t voters_len;
-	const uint8_t *producers;
-	uint32_t producers_len;
+	const struct kr_producers *producers; /* NULL: none */
+	int64_t producers_since_us;
 };
 
 /**
- * Write snapshot m->id of the frozen state into dir: the extras, then the image in
- * pieces of at most cap bytes (KR_SM_PIECE_MIN <= cap <= KR_SNAP_CHUNK_MAX) through
- * piece. @return 0, or -errno (nothing is left behind: see kr_snap_write_end).
+ * Write snapshot m->id of the frozen state into dir: the voters, the producers, then the
+ * image, in chunks of at most cap bytes (KR_SM_PIECE_MIN <= cap <= KR_SNAP_CHUNK_MAX)
+ * through piece. @return 0, or -errno (nothing is left behind: see kr_snap_write_end).
  */
 int kr_sm_snapshot_write(const struct kr_fs *fs, const char *dir, const struct kr_snap_meta *m,
 			 const struct kr_sm_ops *ops, const void *frozen,
@@ -92,21 +94,23 @@ struct kr_sm_loaded {
 	struct kr_snap_meta meta;
 	uint8_t *voters;
 	uint32_t voters_len;
-	uint8_t *producers;
-	uint32_t producers_len;
+	unsigned producers;		      /* loaded into the caller's table */
 	unsigned damaged;		      /* newer snapshots passed over */
 	char why[KR_SM_SNAPSHOTS_TRIED][256]; /* and why, newest first */
 };
 
 /**
  * A start's load: the newest whole snapshot in dir of this cluster and state machine,
- * into a new state. A damaged one (a chunk's CRC, a cut, an image that does not load,
+ * into a new state, and its producers into *producers (unless NULL; reset first, and
+ * again for each snapshot tried; window_us and wall_us as kr_producers_load takes
+ * them). A damaged one (a chunk's CRC, a cut, an image that does not load,
  * another cluster's, another state machine's) is passed over and reported in l->why,
  * and the next older one tried. @return 0, -ENOENT if none could be loaded (l->damaged
  * says whether some were there), or -errno.
  */
 int kr_sm_snapshot_load_newest(const struct kr_fs *fs, const char *dir, const uint8_t *cluster_id,
-			       const struct kr_sm_ops *ops, struct kr_sm_loaded *l);
+			       const struct kr_sm_ops *ops, struct kr_producers *producers,
+			       int64_t window_us, int64_t wall_us, struct kr_sm_loaded *l);
 
 /** Free what a load holds (the state, the extras). */
 void kr_sm_loaded_free(const struct kr_sm_ops *ops, struct kr_sm_loaded *l);
