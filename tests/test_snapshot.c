@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "kraft/applier.h"
 #include "kraft/fs.h"
 #include "kraft/le.h"
 #include "kraft/log.h"
@@ -692,6 +693,130 @@ the_producer_table_survives_its_image(void **state)
 	free(b);
 }
 
+/* The log of three epochs: each a LeaderChange, the first and third a voters record,
+ * then kv data batches from two producers; stored one batch after another in log */
+static uint32_t
+three_epochs(uint8_t *log, size_t cap, uint32_t *ends, unsigned *nb)
+{
+	uint32_t len = 0;
+	uint64_t off = 0;
+
+	*nb = 0;
+	for (uint32_t e = 1; e <= 3; e++) {
+		uint64_t keys[4];
+		uint32_t lens[4] = {9, 9, 9, 9};
+		struct kr_batch_hdr h = {.base_offset = off, .epoch = e};
+		uint8_t rec[64];
+		int n;
+
+		/* LeaderChange, and voters records in epochs 1 and 3 */
+		for (int c = 0; c < (e == 2 ? 1 : 2); c++) {
+			h.base_offset = off;
+			h.attributes = kr_control_attributes(c == 0 ? KR_CONTROL_LEADER_CHANGE
+								    : KR_CONTROL_VOTERS);
+			kr_put_le32(rec, 6);
+			memcpy(rec + 4, c == 0 ? "leader" : (e == 1 ? "vset-1" : "vset-3"), 6);
+			n = kr_batch_build(log + len, cap - len, &h, rec, 10, 1);
+			assert_true(n > 0);
+			len += (uint32_t)n;
+			ends[(*nb)++] = len;
+			off++;
+		}
+		for (uint32_t b = 0; b < 20; b++) {
+			uint8_t tmp[512];
+			struct kr_batch_hdr d;
+			uint32_t m;
+
+			for (int i = 0; i < 4; i++)
+				keys[i] = (uint64_t)(e * 100 + b * 4 + (uint32_t)i) % 37;
+			m = kv_batch(tmp, sizeof(tmp), off, 4, keys, lens, (uint8_t)(e + b), 0);
+			kr_batch_hdr_get(tmp, &d);
+			d.producer_id = 1 + b % 2;
+			d.sequence = e * 100 + b;
+			d.epoch = e;
+			d.timestamp_us = (int64_t)(e * 1000 + b);
+			n = kr_batch_build(log + len, cap - len, &d, tmp + KR_BATCH_HDR_BYTES,
+					   m - KR_BATCH_HDR_BYTES, 4);
+			assert_true(n > 0);
+			len += (uint32_t)n;
+			ends[(*nb)++] = len;
+			off += 4;
+		}
+	}
+	return len;
+}
+
+/* A node that applies the whole log, and one restarted from a snapshot taken midway
+ * that applies the log again from the start (what lies below the snapshot skipped),
+ * end in equal states: the machine's digest, the voters in force, the producers */
+static void
+a_restart_from_a_snapshot_ends_where_a_straight_run_ends(void **state)
+{
+	char *dir = tu_mkdtemp();
+	static uint8_t log[64 * 1024], piece[KR_SM_PIECE_MIN];
+	uint32_t ends[128];
+	unsigned nb, mid;
+	struct kr_applier a, b, c;
+	struct kr_applier_image img;
+	struct kr_sm_loaded l;
+	uint32_t len = three_epochs(log, sizeof(log), ends, &nb);
+
+	(void)state;
+	assert_int_equal(kr_applier_init(&a, &kr_sm_kv, 1000000), 0);
+	assert_int_equal(kr_applier_init(&b, &kr_sm_kv, 1000000), 0);
+	assert_int_equal(kr_applier_init(&c, &kr_sm_kv, 1000000), 0);
+	assert_int_equal(kr_applier_freeze(&b, cluster, &img), -ENODATA);
+	assert_false(kr_applier_due(&b, 1, 1, 0, 100));
+	for (unsigned i = 0, at = 0; i < nb; at = ends[i++])
+		assert_int_equal(kr_applier_batch(&a, log + at, ends[i] - at), 0);
+	assert_true(a.next == 2 + 80 + 1 + 80 + 2 + 80);
+	assert_int_equal(a.last_epoch, 3);
+	assert_memory_equal(a.voters, "vset-3", 6);
+	/* b: up to the middle of epoch 2, then a snapshot */
+	mid = 22 + 1 + 10;
+	for (unsigned i = 0, at = 0; i < mid; at = ends[i++])
+		assert_int_equal(kr_applier_batch(&b, log + at, ends[i] - at), 0);
+	assert_true(kr_applier_due(&b, 100, 0, 0, 0));
+	assert_false(kr_applier_due(&b, 1u << 30, 0, 0, 0));
+	assert_true(kr_applier_due(&b, 0, 50, 0, 60));
+	assert_int_equal(kr_applier_freeze(&b, cluster, &img), 0);
+	assert_false(kr_applier_due(&b, 1, 0, 0, 0)); /* counted as taken */
+	assert_true(img.meta.id.end_offset == b.next && img.meta.id.epoch == 2);
+	/* b goes on while the image is written: the image does not move */
+	for (unsigned i = mid, at = ends[mid - 1]; i < nb; at = ends[i++])
+		assert_int_equal(kr_applier_batch(&b, log + at, ends[i] - at), 0);
+	assert_int_equal(kr_applier_write(&img, NULL, dir, piece, sizeof(piece)), 0);
+	kr_applier_image_free(&img);
+	assert_true(kr_sm_kv.digest(b.sm) == kr_sm_kv.digest(a.sm));
+	/* c: restarts from the snapshot */
+	assert_int_equal(kr_applier_load(&c, NULL, dir, cluster, 5000, &l), 0);
+	assert_true(c.next == 2 + 80 + 1 + 40);
+	assert_int_equal(c.last_epoch, 2);
+	assert_memory_equal(c.voters, "vset-1", 6);
+	assert_true(kr_sm_kv.digest(c.sm) != kr_sm_kv.digest(a.sm));
+	assert_non_null(kr_producers_find(c.producers, 1));
+	/* a gap is refused: the batch after next + 1 */
+	assert_int_equal(kr_applier_batch(&c, log + ends[mid], ends[mid + 1] - ends[mid]), -EINVAL);
+	for (unsigned i = 0, at = 0; i < nb; at = ends[i++])
+		assert_int_equal(kr_applier_batch(&c, log + at, ends[i] - at), 0);
+	assert_true(c.next == a.next);
+	assert_true(kr_sm_kv.digest(c.sm) == kr_sm_kv.digest(a.sm));
+	assert_memory_equal(c.voters, a.voters, a.voters_len);
+	for (uint64_t pid = 1; pid <= 2; pid++) {
+		struct kr_producer *pa = kr_producers_find(a.producers, pid);
+		struct kr_producer *pc = kr_producers_find(c.producers, pid);
+
+		assert_non_null(pc);
+		assert_true(pa->last_seq == pc->last_seq && pa->n == pc->n &&
+			    pa->last_us == pc->last_us);
+	}
+	(void)len;
+	kr_applier_free(&a);
+	kr_applier_free(&b);
+	kr_applier_free(&c);
+	tu_rmtree_free(dir);
+}
+
 int
 main(void)
 {
@@ -706,6 +831,7 @@ main(void)
 		cmocka_unit_test(a_state_through_a_snapshot_file),
 		cmocka_unit_test(a_start_loads_the_newest_whole_snapshot),
 		cmocka_unit_test(the_producer_table_survives_its_image),
+		cmocka_unit_test(a_restart_from_a_snapshot_ends_where_a_straight_run_ends),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
