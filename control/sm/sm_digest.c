@@ -8,22 +8,13 @@
 #include "kraft/crc32c.h"
 #include "kraft/le.h"
 #include "kraft/sm.h"
+#include "sm_int.h"
 
 struct digest {
 	uint64_t records, bytes, last_offset, hash;
 };
 
 #define IMAGE_BYTES 32
-
-static uint64_t
-mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
 
 static void *
 create(void)
@@ -43,7 +34,8 @@ apply(void *sm, uint64_t offset, const uint8_t *value, uint32_t len)
 	struct digest *d = sm;
 
 	/* order matters here (a log is a sequence): each step folds the last hash in */
-	d->hash = mix(d->hash ^ mix(offset + 1) ^ ((uint64_t)kr_crc32c(0, value, len) << 32 | len));
+	d->hash = sm_mix(d->hash ^ sm_mix(offset + 1) ^
+			 ((uint64_t)kr_crc32c(0, value, len) << 32 | len));
 	d->records++;
 	d->bytes += len;
 	d->last_offset = offset;
@@ -54,7 +46,7 @@ digest(const void *sm)
 {
 	const struct digest *d = sm;
 
-	return d->records == 0 ? 0 : mix(d->hash ^ d->records);
+	return d->records == 0 ? 0 : sm_mix(d->hash ^ d->records);
 }
 
 static uint64_t

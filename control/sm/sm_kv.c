@@ -10,6 +10,7 @@
 #include "kraft/crc32c.h"
 #include "kraft/le.h"
 #include "kraft/sm.h"
+#include "sm_int.h"
 
 #define KEY_BYTES 8
 #define ENTRY_HDR 12
@@ -36,19 +37,9 @@ struct kv {
 };
 
 static uint64_t
-mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static uint64_t
 entry_hash(uint64_t key, const uint8_t *v, uint32_t len)
 {
-	return mix(mix(key) ^ ((uint64_t)kr_crc32c(0, v, len) << 32 | len));
+	return sm_mix(sm_mix(key) ^ ((uint64_t)kr_crc32c(0, v, len) << 32 | len));
 }
 
 static struct kv *
@@ -94,7 +85,7 @@ find(struct kv *k, uint64_t key, bool *found)
 {
 	struct slot *grave = NULL;
 
-	for (uint64_t i = mix(key) & (k->cap - 1);; i = (i + 1) & (k->cap - 1)) {
+	for (uint64_t i = sm_mix(key) & (k->cap - 1);; i = (i + 1) & (k->cap - 1)) {
 		struct slot *s = &k->slots[i];
 
 		if (s->state == FREE) {
@@ -202,7 +193,7 @@ digest(const void *sm)
 
 	if (k->broken)
 		return UINT64_MAX; /* odd: a good state's digest is even (its low bit cleared) */
-	return k->live == 0 ? 0 : mix(k->sum ^ mix(k->live)) & (UINT64_MAX - 1);
+	return k->live == 0 ? 0 : sm_mix(k->sum ^ sm_mix(k->live)) & (UINT64_MAX - 1);
 }
 
 static uint64_t

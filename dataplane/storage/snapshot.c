@@ -214,9 +214,8 @@ kr_snap_write_begin(struct kr_snap_writer *w, const struct kr_fs *fs, const char
 	int rc;
 
 	*w = (struct kr_snap_writer){.fs = kr_fs_or_posix(fs), .id = m->id, .h = -1};
-	if (strlen(dir) >= sizeof(w->dir))
+	if ((size_t)snprintf(w->dir, sizeof(w->dir), "%s", dir) >= sizeof(w->dir))
 		return -ENAMETOOLONG;
-	strcpy(w->dir, dir);
 	rc = path_of(path, sizeof(path), dir, m->id, false);
 	if (rc != 0)
 		return rc;

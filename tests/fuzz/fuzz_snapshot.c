@@ -9,6 +9,7 @@
  * payloads, split evenly. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +59,7 @@ m_open(void *ctx, const char *path, unsigned flags)
 		if (f == NULL || strlen(path) >= sizeof(f->name))
 			return -ENOSPC;
 		*f = (struct mfile){.used = true};
-		strcpy(f->name, path);
+		snprintf(f->name, sizeof(f->name), "%s", path);
 	}
 	if (flags & KR_FS_TRUNC)
 		f->len = 0;
@@ -156,11 +157,13 @@ m_rename(void *ctx, const char *from, const char *to)
 	(void)ctx;
 	if (f == NULL)
 		return -ENOENT;
+	if (strlen(to) >= sizeof(f->name))
+		return -ENAMETOOLONG;
 	if (t != NULL && t != f) {
 		free(t->buf);
 		*t = (struct mfile){0};
 	}
-	strcpy(f->name, to);
+	snprintf(f->name, sizeof(f->name), "%s", to);
 	return 0;
 }
 

@@ -6,14 +6,7 @@ import os
 import struct
 import sys
 
-
-def crc32c(data, crc=0):
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
+from kraftwire import crc32c
 
 
 def chunk(kind, payload):
