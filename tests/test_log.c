@@ -1409,6 +1409,73 @@ memory_mode_counts_every_append_as_durable_and_writes_no_file(void **state)
 	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), -EINVAL);
 }
 
+/* THE READER (log.h): bytes handed to another thread stay allocated and unchanged while
+ * the log drops them (prefix deletion, reset), until the reader releases them; segments
+ * nobody holds are freed at once; a release frees only what lies below it. */
+static void
+memory_handed_to_a_reader_outlives_deletion_until_released(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config c = {
+		.durability = KR_LOG_MEMORY,
+		.segment_bytes = KR_LOG_SEGMENT_BYTES_MIN,
+		.memory_bytes_max = 1ull << 30,
+	};
+	struct kr_log_span sp[16];
+	uint8_t *copy[16];
+	unsigned n = 0;
+	uint64_t at = 0, leaked = 1;
+	char err[128];
+
+	kr_log_close(f->log);
+	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), 0);
+	for (int i = 0; i < 60; i++) /* about 9 KiB a batch: several segments */
+		append(f->log, 1, 3, 3000);
+	assert_true(kr_log_segment_count(f->log) >= 4);
+	/* hand the reader [0, 90): spans, each copied to compare later */
+	while (at < 90) {
+		assert_int_equal(kr_log_read(f->log, at, 90, 1u << 20, &sp[n]), 0);
+		assert_true(sp[n].len > 0);
+		copy[n] = malloc(sp[n].len);
+		memcpy(copy[n], sp[n].data, sp[n].len);
+		kr_log_reader_hand(f->log, at, sp[n].end_offset);
+		at = sp[n++].end_offset;
+	}
+	/* a truncation above what was handed frees what it drops at once */
+	assert_int_equal(kr_log_truncate(f->log, 150), 150);
+	assert_int_equal(kr_log_reader_graves(f->log, NULL), 0);
+	/* a deletion and a reset drop every handed byte from the log, not from memory */
+	assert_true(kr_log_delete_prefix(f->log, 60) > 0);
+	assert_int_equal(kr_log_reset(f->log, 1000), 0);
+	assert_int_equal(kr_log_start(f->log), 1000);
+	uint32_t held = kr_log_reader_graves(f->log, &leaked);
+
+	assert_true(held >= 2);
+	assert_int_equal(leaked, 0);
+	for (unsigned i = 0; i < n; i++) /* ASan: any of these freed is a use after free */
+		assert_memory_equal(sp[i].data, copy[i], sp[i].len);
+	append(f->log, 1, 3, 3000); /* appends go elsewhere: the handed bytes stay */
+	for (unsigned i = 0; i < n; i++)
+		assert_memory_equal(sp[i].data, copy[i], sp[i].len);
+	/* a partial release frees the segments wholly below it only */
+	kr_log_reader_released(f->log, sp[0].end_offset);
+	assert_true(kr_log_reader_graves(f->log, NULL) < held);
+	assert_true(kr_log_reader_graves(f->log, NULL) > 0);
+	for (unsigned i = 1; i < n; i++)
+		assert_memory_equal(sp[i].data, copy[i], sp[i].len);
+	kr_log_reader_released(f->log, 90);
+	assert_int_equal(kr_log_reader_graves(f->log, NULL), 0);
+	/* nothing held now: a deletion frees at once */
+	kr_log_reader_hand(f->log, 1000, 1003);
+	kr_log_reader_released(f->log, 1003);
+	for (int i = 0; i < 10; i++)
+		append(f->log, 1, 3, 3000);
+	assert_true(kr_log_delete_prefix(f->log, 1020) > 1000);
+	assert_int_equal(kr_log_reader_graves(f->log, NULL), 0);
+	for (unsigned i = 0; i < n; i++)
+		free(copy[i]);
+}
+
 /* kr_log_prefault_range hands out whole pages past the end, within the buffer (the test
  * writes them: ASan sees any byte past it), each once, only when min_bytes are due, and
  * writing them changes no record. */
@@ -1670,6 +1737,7 @@ main(void)
 		LOG_TEST(append_refuses_gaps_old_epochs_damage_and_the_memory_cap),
 		LOG_TEST(memory_mode_counts_every_append_as_durable_and_writes_no_file),
 		LOG_TEST(prefault_range_hands_out_pages_ahead_once),
+		LOG_TEST(memory_handed_to_a_reader_outlives_deletion_until_released),
 		LOG_TEST(a_batch_image_in_a_record_value_never_sets_the_repair_target),
 		LOG_TEST(the_flushed_bound_caps_the_repair_target),
 #undef LOG_TEST

@@ -63,6 +63,10 @@ struct kr_log {
 	uint64_t mutations; /* truncations, resets, prefix deletes: a job from before is stale */
 	struct segment *grave;
 	uint32_t grave_n, grave_cap;
+	/* THE READER (log.h): memory of offsets [reader_released, reader_handed) is in
+	 * another thread's hands; segments holding any of it wait in the grave */
+	uint64_t reader_released, reader_handed;
+	uint64_t leaked; /* dropped segments the grave had no room for while held: not freed */
 	int *close_fds; /* files of dropped segments, closed by the next job */
 	uint32_t close_n, close_cap;
 	/* THE FLUSHED BOUND (log.h): a durable bound from above on every offset a flush ever
@@ -177,12 +181,24 @@ grow(void **arr, uint32_t *cap, uint32_t n, size_t k)
 	return 0;
 }
 
+/* Does the reader (log.h, THE READER) hold bytes of segment s? */
+static bool
+reader_holds(const struct kr_log *log, const struct segment *s)
+{
+	return log->reader_handed > log->reader_released && s->base_offset < log->reader_handed &&
+	       s->end_offset > log->reader_released;
+}
+
 /* Drop a segment from memory. While a flush job is out, the job may still use its
- * buffer and file: both wait in the grave until the job ends. */
+ * buffer and file, and while the reader holds some of its bytes it may read them: the
+ * segment waits in the grave until neither does (grave_sweep). With no room in the grave
+ * (out of memory) a held buffer is left allocated, never freed under a reader. */
 static void
 segment_release(struct kr_log *log, struct segment *s)
 {
-	if (log->job_out &&
+	bool held = reader_holds(log, s);
+
+	if ((log->job_out || held) &&
 	    grow((void **)&log->grave, &log->grave_cap, log->grave_n, sizeof(*log->grave)) == 0) {
 		log->grave[log->grave_n++] = *s;
 		s->fd = -1;
@@ -190,7 +206,35 @@ segment_release(struct kr_log *log, struct segment *s)
 		s->index = NULL;
 		return;
 	}
+	if (held) {
+		log->leaked++;
+		s->buf = NULL;
+	}
 	segment_free(log->fs, s);
+}
+
+/* Free what the grave holds that neither a flush job nor the reader needs any more; their
+ * files are closed by the next job (its thread does the closing). */
+static void
+grave_sweep(struct kr_log *log)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < log->grave_n; i++) {
+		struct segment *g = &log->grave[i];
+
+		if (log->job_out || reader_holds(log, g)) {
+			log->grave[kept++] = *g;
+			continue;
+		}
+		if (g->fd >= 0 && grow((void **)&log->close_fds, &log->close_cap, log->close_n,
+				       sizeof(*log->close_fds)) == 0) {
+			log->close_fds[log->close_n++] = g->fd;
+			g->fd = -1;
+		}
+		segment_free(log->fs, g);
+	}
+	log->grave_n = kept;
 }
 
 /* Note a batch that now sits at pos: sparse index, end offset, timestamp. */
@@ -1521,15 +1565,7 @@ kr_log_job_end(struct kr_log *log, struct kr_log_job *j)
 		if (!stale && js->to > s->written)
 			s->written = js->to;
 	}
-	for (uint32_t i = 0; i < log->grave_n; i++) {
-		if (log->grave[i].fd >= 0 && grow((void **)&log->close_fds, &log->close_cap,
-						  log->close_n, sizeof(*log->close_fds)) == 0) {
-			log->close_fds[log->close_n++] = log->grave[i].fd;
-			log->grave[i].fd = -1;
-		}
-		segment_free(log->fs, &log->grave[i]);
-	}
-	log->grave_n = 0;
+	grave_sweep(log);
 	if (j->rc != 0) {
 		log->failed = true;
 		return j->rc;
@@ -1742,6 +1778,42 @@ kr_log_reset(struct kr_log *log, uint64_t start)
 	log->durable_end = start;
 	log->files_dirty = disk(log);
 	return 0;
+}
+
+/* ---- the reader ---- */
+
+void
+kr_log_reader_hand(struct kr_log *log, uint64_t from, uint64_t upto)
+{
+	if (upto <= from)
+		return;
+	if (log->reader_handed <= log->reader_released) { /* nothing held: a new run */
+		log->reader_released = from;
+		log->reader_handed = upto;
+		return;
+	}
+	if (from < log->reader_released)
+		log->reader_released = from;
+	if (upto > log->reader_handed)
+		log->reader_handed = upto;
+}
+
+void
+kr_log_reader_released(struct kr_log *log, uint64_t upto)
+{
+	if (upto <= log->reader_released)
+		return;
+	log->reader_released = upto < log->reader_handed ? upto : log->reader_handed;
+	if (log->grave_n > 0)
+		grave_sweep(log);
+}
+
+uint32_t
+kr_log_reader_graves(const struct kr_log *log, uint64_t *leaked)
+{
+	if (leaked != NULL)
+		*leaked = log->leaked;
+	return log->grave_n;
 }
 
 /* ---- accessors ---- */

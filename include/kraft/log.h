@@ -408,6 +408,27 @@ int64_t kr_log_delete_prefix(struct kr_log *log, uint64_t upto);
  */
 int kr_log_reset(struct kr_log *log, uint64_t start);
 
+/* THE READER: log memory handed to another thread. The owner may hand a reader (the
+ * apply thread; an mbuf sent from log memory, later) pointers into the log (kr_log_read's
+ * spans of committed batches) and tells the log which offsets it handed
+ * (kr_log_reader_hand) and, once the reader has published "released up to X", that too
+ * (kr_log_reader_released). Until then no byte handed is freed or reused: a truncation,
+ * a reset or a prefix deletion takes effect at once for the log's contents, but the
+ * buffers of the segments it dropped that hold offsets in [released, handed) wait in the
+ * grave (as for a flush job) until the release passes them. Bytes of a segment that stays
+ * are never rewritten below the committed offset (a truncation below it is a fail-stop,
+ * docs/DESIGN.md §5), and a segment's buffer never moves after open. One reader; the
+ * range handed is contiguous. No I/O. */
+
+/** The reader now holds [from, upto) too (from: where the last hand ended, or where a
+ * new run starts when nothing is held). */
+void kr_log_reader_hand(struct kr_log *log, uint64_t from, uint64_t upto);
+/** The reader has released everything below upto: the grave frees what it may. */
+void kr_log_reader_released(struct kr_log *log, uint64_t upto);
+/** Segments waiting in the grave; *leaked (if not NULL): held ones the grave had no room
+ * for (out of memory), left allocated. */
+uint32_t kr_log_reader_graves(const struct kr_log *log, uint64_t *leaked);
+
 /** How many times offsets were removed from this log (truncation, reset, prefix delete):
  * a reader that remembers what it read up to some offset reads again when it changes. */
 uint64_t kr_log_mutations(const struct kr_log *log);
