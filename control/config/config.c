@@ -11,109 +11,124 @@
 #include "kraft/config.h"
 #include "kraft/crc32c.h"
 #include "kraft/props.h"
+#include "kraft/sm.h"
 #include "kraft/uuid.h"
 
 enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIST, K_TEXT };
 
 /* X(id, name, kind, default text, meaning) */
-#define KEY_TABLE(X)                                                                              \
-	X(NODE_ID, "node.id", K_INT, NULL, "this node's id (required)")                           \
-	X(CLUSTER_ID, "cluster.id", K_UUID, NULL,                                                 \
-	  "the cluster's id, 22 characters (required; kraftd random-uuid)")                       \
-	X(VOTERS, "controller.quorum.voters", K_VOTERS, NULL,                                     \
-	  "a static quorum: the voters and their dataplane addresses, id@a.b.c.d:port,... "       \
-	  "(this or controller.quorum.bootstrap.servers is required)")                            \
-	X(BOOTSTRAP_SERVERS, "controller.quorum.bootstrap.servers", K_LIST, NULL,                 \
-	  "voters from the log (kraftd format --standalone / --initial-controllers, or "          \
-	  "joining): dataplane addresses a.b.c.d:port,... of nodes a directory with no voter "    \
-	  "set yet asks for the voters at start")                                                 \
-	X(ELECTION_TIMEOUT, "controller.quorum.election.timeout.ms", K_MS, "1000",                \
-	  "base election timeout T; each timeout is drawn from [T, 2T)")                          \
-	X(FETCH_TIMEOUT, "controller.quorum.fetch.timeout.ms", K_MS, "2000",                      \
-	  "a follower that hears no good Fetch reply this long starts an election")               \
-	X(BACKOFF_MAX, "controller.quorum.election.backoff.max.ms", K_MS, "1000",                 \
-	  "cap of the randomized, growing backoff after a lost election")                         \
-	X(REQUEST_TIMEOUT, "controller.quorum.request.timeout.ms", K_MS, NULL,                    \
-	  "re-send an unanswered Vote or EndQuorumEpoch after this (default: the election "       \
-	  "timeout)")                                                                             \
-	X(RETRY_BACKOFF, "controller.quorum.retry.backoff.ms", K_MS, NULL,                        \
-	  "pause after an error answer to a Fetch (default: fetch timeout / 20, at most 20)")     \
-	X(LOG_DIR, "metadata.log.dir", K_PATH, NULL,                                              \
-	  "the data directory: identity, quorum-state, log/ (required; kraftd format)")           \
-	X(LOG_DIRS, "log.dirs", K_TEXT, NULL,                                                     \
-	  "Kafka's: one directory, the data directory when metadata.log.dir is not given "        \
-	  "(partition data directories come with later work)")                                    \
-	X(PROCESS_ROLES, "process.roles", K_TEXT, NULL,                                           \
-	  "Kafka's: controller (what kraftd is; broker comes with later work)")                   \
-	X(LISTENERS, "listeners", K_TEXT, NULL,                                                   \
-	  "Kafka's: NAME://a.b.c.d:port,...; the controller listener's address is "               \
-	  "kraftd.listener")                                                                      \
-	X(ADVERTISED_LISTENERS, "advertised.listeners", K_TEXT, NULL,                             \
-	  "Kafka's: if given, the controller listener's entry must be the one in listeners "      \
-	  "(kraftd is reached where it binds)")                                                   \
-	X(CONTROLLER_LISTENER_NAMES, "controller.listener.names", K_TEXT, "CONTROLLER",           \
-	  "Kafka's: the name of the controller listener in listeners (the first name)")           \
-	X(SECURITY_MAP, "listener.security.protocol.map", K_TEXT, NULL,                           \
-	  "Kafka's: the controller listener must be PLAINTEXT (peers are authenticated with "     \
-	  "kraftd.auth.key.file; TLS and SASL are not supported)")                                \
-	X(SEGMENT_BYTES, "metadata.log.segment.bytes", K_INT, "67108864",                         \
-	  "roll to a new log segment past this many bytes")                                       \
-	X(RETENTION_BYTES, "metadata.max.retention.bytes", K_INT, "-1",                           \
-	  "delete whole segments below the HW while the log holds more than this (-1: keep all)") \
-	X(RETENTION_MS, "metadata.max.retention.ms", K_INT, "-1",                                 \
-	  "delete whole segments below the HW whose records are older than this (-1: keep all)")  \
-	X(TRANSPORT, "kraftd.transport", K_ENUM, "auto",                                          \
-	  "udp: kernel UDP sockets; dpdk: DPDK ports, the EAL options before -- on the command "  \
-	  "line; auto: dpdk if EAL options are given, else udp (--transport overrides)")          \
-	X(DURABILITY, "kraftd.durability", K_ENUM, "disk",                                        \
-	  "disk: an offset counts once fsynced (group commit); memory: no files, lost on crash")  \
-	X(MEMORY_MAX, "kraftd.log.memory.max.bytes", K_INT, "1073741824",                         \
-	  "appends beyond this many retained log bytes are refused (LOG_FULL)")                   \
-	X(IDLE, "kraftd.dataplane.idle", K_ENUM, "backoff",                                       \
-	  "poll: busy poll always; backoff: spin idle.spin.us, then sleep idle.sleep.us; "        \
-	  "shared: as backoff, yielding the core between empty polls (pollers sharing cores)")    \
-	X(IDLE_SPIN, "kraftd.dataplane.idle.spin.us", K_INT, "200",                               \
-	  "backoff mode: keep polling this long after the last work")                             \
-	X(IDLE_SLEEP, "kraftd.dataplane.idle.sleep.us", K_INT, "50",                              \
-	  "backoff mode: then sleep at most this long between polls")                             \
-	X(FETCH_MAX_WAIT, "kraftd.fetch.max.wait.ms", K_MS, NULL,                                 \
-	  "a Fetch that finds nothing is parked this long (default: fetch timeout / 4, at most "  \
-	  "500; must stay below half the fetch timeout)")                                         \
-	X(AUTH_KEY_FILE, "kraftd.auth.key.file", K_PATH, NULL,                                    \
-	  "peer authentication: the cluster key (64 hex digits, mode 600); every frame is "       \
-	  "sent with a MAC and every frame without a good one is dropped (default: off)")         \
-	X(AUTH_ACCEPT_FILE, "kraftd.auth.key.accept.file", K_PATH, NULL,                          \
-	  "during a key rotation: a second key accepted besides kraftd.auth.key.file, if the "    \
-	  "file exists (both re-read on SIGHUP)")                                                 \
-	X(BOOTSTRAP_WAIT, "kraftd.bootstrap.wait.ms", K_MS, "5000",                               \
-	  "a new cluster's first election waits this long for every initial voter (those "        \
-	  "formatted with --initial-controllers) before a majority may elect: one that starts "   \
-	  "after the first election joins as an observer")                                        \
-	X(DEDUP_WINDOW, "kraftd.append.dedup.window.ms", K_MS, "30000",                           \
-	  "a producer that appended within this long is never forgotten: its retry is "           \
-	  "answered with the first offset, not appended again (up to 32768 producers; more "      \
-	  "new ones within the window are refused BUSY)")                                         \
-	X(FETCH_MAX_BYTES, "kraftd.fetch.max.bytes", K_INT, "1048576",                            \
-	  "record bytes per Fetch reply")                                                         \
-	X(FRAME_BYTES, "kraftd.frame.bytes", K_INT, "32768",                                      \
-	  "record bytes per Fetch reply frame, and the largest append; shrunk to the port's "     \
-	  "datagrams on DPDK unless given")                                                       \
-	X(LISTENER, "kraftd.listener", K_ENDPOINT, NULL,                                          \
-	  "this node's dataplane address (default: its controller.quorum.voters entry; "          \
-	  "required for an observer)")                                                            \
-	X(MGMT_OFFSET, "kraftd.management.port.offset", K_INT, "100",                             \
-	  "the management listener (kraftctl) is the dataplane address with port + this; the "    \
-	  "same on every node")                                                                   \
-	X(NEIGHBOURS, "kraftd.dpdk.neighbours", K_LIST, NULL,                                     \
-	  "DPDK: static neighbours a.b.c.d@aa:bb:cc:dd:ee:ff,... (others are learned from "       \
-	  "what arrives, or asked for by ARP)")                                                   \
-	X(PEER_PORTS, "kraftd.dpdk.peer.ports", K_LIST, NULL,                                     \
-	  "DPDK: which port reaches which node: id@port-index,... (default: port 0); may "        \
-	  "name a node that a voter change adds later")                                           \
-	X(DPDK_ARP, "kraftd.dpdk.arp", K_ENUM, "true",                                            \
-	  "DPDK: answer ARP for this node's address in the dataplane (memif, ring; with AF_XDP "  \
-	  "kraftd's XDP program passes ARP to the kernel)")                                       \
-	X(DPDK_MBUFS, "kraftd.dpdk.mbufs", K_INT, "8191",                                         \
+#define KEY_TABLE(X)                                                                             \
+	X(NODE_ID, "node.id", K_INT, NULL, "this node's id (required)")                          \
+	X(CLUSTER_ID, "cluster.id", K_UUID, NULL,                                                \
+	  "the cluster's id, 22 characters (required; kraftd random-uuid)")                      \
+	X(VOTERS, "controller.quorum.voters", K_VOTERS, NULL,                                    \
+	  "a static quorum: the voters and their dataplane addresses, id@a.b.c.d:port,... "      \
+	  "(this or controller.quorum.bootstrap.servers is required)")                           \
+	X(BOOTSTRAP_SERVERS, "controller.quorum.bootstrap.servers", K_LIST, NULL,                \
+	  "voters from the log (kraftd format --standalone / --initial-controllers, or "         \
+	  "joining): dataplane addresses a.b.c.d:port,... of nodes a directory with no voter "   \
+	  "set yet asks for the voters at start")                                                \
+	X(ELECTION_TIMEOUT, "controller.quorum.election.timeout.ms", K_MS, "1000",               \
+	  "base election timeout T; each timeout is drawn from [T, 2T)")                         \
+	X(FETCH_TIMEOUT, "controller.quorum.fetch.timeout.ms", K_MS, "2000",                     \
+	  "a follower that hears no good Fetch reply this long starts an election")              \
+	X(BACKOFF_MAX, "controller.quorum.election.backoff.max.ms", K_MS, "1000",                \
+	  "cap of the randomized, growing backoff after a lost election")                        \
+	X(REQUEST_TIMEOUT, "controller.quorum.request.timeout.ms", K_MS, NULL,                   \
+	  "re-send an unanswered Vote or EndQuorumEpoch after this (default: the election "      \
+	  "timeout)")                                                                            \
+	X(RETRY_BACKOFF, "controller.quorum.retry.backoff.ms", K_MS, NULL,                       \
+	  "pause after an error answer to a Fetch (default: fetch timeout / 20, at most 20)")    \
+	X(LOG_DIR, "metadata.log.dir", K_PATH, NULL,                                             \
+	  "the data directory: identity, quorum-state, log/ (required; kraftd format)")          \
+	X(LOG_DIRS, "log.dirs", K_TEXT, NULL,                                                    \
+	  "Kafka's: one directory, the data directory when metadata.log.dir is not given "       \
+	  "(partition data directories come with later work)")                                   \
+	X(PROCESS_ROLES, "process.roles", K_TEXT, NULL,                                          \
+	  "Kafka's: controller (what kraftd is; broker comes with later work)")                  \
+	X(LISTENERS, "listeners", K_TEXT, NULL,                                                  \
+	  "Kafka's: NAME://a.b.c.d:port,...; the controller listener's address is "              \
+	  "kraftd.listener")                                                                     \
+	X(ADVERTISED_LISTENERS, "advertised.listeners", K_TEXT, NULL,                            \
+	  "Kafka's: if given, the controller listener's entry must be the one in listeners "     \
+	  "(kraftd is reached where it binds)")                                                  \
+	X(CONTROLLER_LISTENER_NAMES, "controller.listener.names", K_TEXT, "CONTROLLER",          \
+	  "Kafka's: the name of the controller listener in listeners (the first name)")          \
+	X(SECURITY_MAP, "listener.security.protocol.map", K_TEXT, NULL,                          \
+	  "Kafka's: the controller listener must be PLAINTEXT (peers are authenticated with "    \
+	  "kraftd.auth.key.file; TLS and SASL are not supported)")                               \
+	X(SEGMENT_BYTES, "metadata.log.segment.bytes", K_INT, "67108864",                        \
+	  "roll to a new log segment past this many bytes")                                      \
+	X(RETENTION_BYTES, "metadata.max.retention.bytes", K_INT, "104857600",                   \
+	  "while the log and the snapshots together hold more than this, the oldest snapshot "   \
+	  "goes and the log start moves to the next one's end (-1: no limit by size)")           \
+	X(RETENTION_MS, "metadata.max.retention.ms", K_INT, "604800000",                         \
+	  "... and while the oldest snapshot's last record is older than this (-1: no limit "    \
+	  "by age); the newest snapshot always stays, and the log is never cut without one")     \
+	X(SNAP_BYTES, "metadata.log.max.record.bytes.between.snapshots", K_INT, "20971520",      \
+	  "take a snapshot of the state machine once this many bytes of data batches were "      \
+	  "applied since the last one (0: never by bytes)")                                      \
+	X(SNAP_INTERVAL, "metadata.log.max.snapshot.interval.ms", K_MS, "3600000",               \
+	  "... or once this long has passed since the last one, if anything was applied (0: "    \
+	  "never by time)")                                                                      \
+	X(STATE_MACHINE, "kraftd.state.machine", K_ENUM, "digest",                               \
+	  "what the committed log is applied to: digest (a running hash and counts), kv (a "     \
+	  "map keyed by each record's first 8 bytes), none (no apply thread, no snapshots)")     \
+	X(SNAP_RATE, "kraftd.snapshot.write.bytes.per.second", K_INT, "268435456",               \
+	  "the snapshot writer's pace, so that it never takes the disk from the log's flushes "  \
+	  "(0: unpaced)")                                                                        \
+	X(TRANSPORT, "kraftd.transport", K_ENUM, "auto",                                         \
+	  "udp: kernel UDP sockets; dpdk: DPDK ports, the EAL options before -- on the command " \
+	  "line; auto: dpdk if EAL options are given, else udp (--transport overrides)")         \
+	X(DURABILITY, "kraftd.durability", K_ENUM, "disk",                                       \
+	  "disk: an offset counts once fsynced (group commit); memory: no files, lost on crash") \
+	X(MEMORY_MAX, "kraftd.log.memory.max.bytes", K_INT, "1073741824",                        \
+	  "appends beyond this many retained log bytes are refused (LOG_FULL)")                  \
+	X(IDLE, "kraftd.dataplane.idle", K_ENUM, "backoff",                                      \
+	  "poll: busy poll always; backoff: spin idle.spin.us, then sleep idle.sleep.us; "       \
+	  "shared: as backoff, yielding the core between empty polls (pollers sharing cores)")   \
+	X(IDLE_SPIN, "kraftd.dataplane.idle.spin.us", K_INT, "200",                              \
+	  "backoff mode: keep polling this long after the last work")                            \
+	X(IDLE_SLEEP, "kraftd.dataplane.idle.sleep.us", K_INT, "50",                             \
+	  "backoff mode: then sleep at most this long between polls")                            \
+	X(FETCH_MAX_WAIT, "kraftd.fetch.max.wait.ms", K_MS, NULL,                                \
+	  "a Fetch that finds nothing is parked this long (default: fetch timeout / 4, at most " \
+	  "500; must stay below half the fetch timeout)")                                        \
+	X(AUTH_KEY_FILE, "kraftd.auth.key.file", K_PATH, NULL,                                   \
+	  "peer authentication: the cluster key (64 hex digits, mode 600); every frame is "      \
+	  "sent with a MAC and every frame without a good one is dropped (default: off)")        \
+	X(AUTH_ACCEPT_FILE, "kraftd.auth.key.accept.file", K_PATH, NULL,                         \
+	  "during a key rotation: a second key accepted besides kraftd.auth.key.file, if the "   \
+	  "file exists (both re-read on SIGHUP)")                                                \
+	X(BOOTSTRAP_WAIT, "kraftd.bootstrap.wait.ms", K_MS, "5000",                              \
+	  "a new cluster's first election waits this long for every initial voter (those "       \
+	  "formatted with --initial-controllers) before a majority may elect: one that starts "  \
+	  "after the first election joins as an observer")                                       \
+	X(DEDUP_WINDOW, "kraftd.append.dedup.window.ms", K_MS, "30000",                          \
+	  "a producer that appended within this long is never forgotten: its retry is "          \
+	  "answered with the first offset, not appended again (up to 32768 producers; more "     \
+	  "new ones within the window are refused BUSY)")                                        \
+	X(FETCH_MAX_BYTES, "kraftd.fetch.max.bytes", K_INT, "1048576",                           \
+	  "record bytes per Fetch reply")                                                        \
+	X(FRAME_BYTES, "kraftd.frame.bytes", K_INT, "32768",                                     \
+	  "record bytes per Fetch reply frame, and the largest append; shrunk to the port's "    \
+	  "datagrams on DPDK unless given")                                                      \
+	X(LISTENER, "kraftd.listener", K_ENDPOINT, NULL,                                         \
+	  "this node's dataplane address (default: its controller.quorum.voters entry; "         \
+	  "required for an observer)")                                                           \
+	X(MGMT_OFFSET, "kraftd.management.port.offset", K_INT, "100",                            \
+	  "the management listener (kraftctl) is the dataplane address with port + this; the "   \
+	  "same on every node")                                                                  \
+	X(NEIGHBOURS, "kraftd.dpdk.neighbours", K_LIST, NULL,                                    \
+	  "DPDK: static neighbours a.b.c.d@aa:bb:cc:dd:ee:ff,... (others are learned from "      \
+	  "what arrives, or asked for by ARP)")                                                  \
+	X(PEER_PORTS, "kraftd.dpdk.peer.ports", K_LIST, NULL,                                    \
+	  "DPDK: which port reaches which node: id@port-index,... (default: port 0); may "       \
+	  "name a node that a voter change adds later")                                          \
+	X(DPDK_ARP, "kraftd.dpdk.arp", K_ENUM, "true",                                           \
+	  "DPDK: answer ARP for this node's address in the dataplane (memif, ring; with AF_XDP " \
+	  "kraftd's XDP program passes ARP to the kernel)")                                      \
+	X(DPDK_MBUFS, "kraftd.dpdk.mbufs", K_INT, "8191",                                        \
 	  "DPDK: mbufs in the node's pool (AF_XDP needs at least 4096)")
 
 enum key_id {
@@ -148,6 +163,7 @@ static const size_t ms_field[KEY_COUNT] = {
 	[KEY_FETCH_MAX_WAIT] = offsetof(struct kr_node_config, fetch_max_wait_us),
 	[KEY_DEDUP_WINDOW] = offsetof(struct kr_node_config, dedup_window_us),
 	[KEY_BOOTSTRAP_WAIT] = offsetof(struct kr_node_config, bootstrap_wait_us),
+	[KEY_SNAP_INTERVAL] = offsetof(struct kr_node_config, snapshot_interval_us),
 };
 
 /* Where each Kafka key kept as text (K_TEXT) lands; kr_config_finish reads them. */
@@ -200,8 +216,6 @@ static const struct {
 	 "partition data comes with later work (the metadata log: metadata.log.segment.bytes)"},
 	{"num.recovery.threads.per.data.dir", true, "partition data comes with later work"},
 	{"node.id.generation", true, "not a kraftd key"},
-	{"metadata.log.max.record.bytes.between.snapshots", true, "snapshots come with later work"},
-	{"metadata.log.max.snapshot.interval.ms", true, "snapshots come with later work"},
 	{"controller.quorum.auto.join.enable", true,
 	 "voters are added by kraftctl add-voter (KIP-853's automatic join is not built)"},
 	{"controller.quorum.append.linger.ms", false,
@@ -445,6 +459,7 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 	case KEY_FETCH_MAX_WAIT:
 	case KEY_DEDUP_WINDOW:
 	case KEY_BOOTSTRAP_WAIT:
+	case KEY_SNAP_INTERVAL:
 		*(int64_t *)((char *)c + ms_field[k]) = x;
 		break;
 	case KEY_LOG_DIR:
@@ -475,6 +490,17 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 			return fail(err, errlen, "%s: %s must be positive or -1 (keep all)", name,
 				    v);
 		*(k == KEY_RETENTION_BYTES ? &c->retention_bytes : &c->retention_ms) = x;
+		break;
+	case KEY_SNAP_BYTES:
+	case KEY_SNAP_RATE:
+		if (x < 0)
+			return fail(err, errlen, "%s: %s is negative", name, v);
+		*(k == KEY_SNAP_BYTES ? &c->snapshot_bytes : &c->snapshot_rate) = (uint64_t)x;
+		break;
+	case KEY_STATE_MACHINE:
+		if (strcmp(v, "none") != 0 && kr_sm_find(v) == NULL)
+			return fail(err, errlen, "%s: '%s' is not digest, kv or none", name, v);
+		snprintf(c->state_machine, sizeof(c->state_machine), "%s", v);
 		break;
 	case KEY_TRANSPORT:
 		if (strcmp(v, "auto") == 0)

@@ -242,13 +242,27 @@ describe_start(struct kn_node *n, const struct kr_quorum_state *qs)
 	       c->fetch_max_wait_us / 1e3, qs->epoch, qs->leader_id, qs->voted_id, n->incarnation);
 }
 
-/* Let a flush thread that started go (a later start step failed). */
+/* Let the threads that started go (a later start step failed), or the threads beside the
+ * dataplane (it has stopped): the apply thread finishes the spans it was handed, the
+ * writer the image it was given, the flush thread its job. */
 static void
-stop_flush_thread(struct kn_node *n, pthread_t t)
+stop_side_threads(struct kn_node *n, const pthread_t *flush, const pthread_t *apply,
+		  const pthread_t *writer)
 {
 	atomic_store(&n->dp_done, true);
-	kn_wake_always(n->flush_wake);
-	pthread_join(t, NULL);
+	if (apply != NULL) {
+		kn_wake_always(n->apply_wake);
+		pthread_join(*apply, NULL);
+	}
+	if (writer != NULL) {
+		atomic_store(&n->apply_done, true);
+		kn_wake_always(n->writer_wake);
+		pthread_join(*writer, NULL);
+	}
+	if (flush != NULL) {
+		kn_wake_always(n->flush_wake);
+		pthread_join(*flush, NULL);
+	}
 }
 
 int
@@ -263,7 +277,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	struct kr_election_start st = {0};
 	struct kr_auth_keys keys = {0};
 	char err[KR_CONFIG_PATH_MAX + 200], a[32];
-	pthread_t other_thread, flush_thread;
+	pthread_t other_thread, flush_thread, apply_thread, writer_thread;
+	bool apply_on;
 	pthread_attr_t attr;
 	sigset_t mask;
 	bool dpdk = opt->transport == KN_TRANSPORT_DPDK;
@@ -279,6 +294,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	n->cfg = *cfg;
 	n->opt = *opt;
 	n->mgmt_fd = n->lock_fd = n->dp_wake = n->ctl_wake = n->flush_wake = c->sigfd = -1;
+	n->apply_wake = n->writer_wake = -1;
 	atomic_store(&n->log_leader, KR_NODE_NONE);
 	atomic_store(&n->stage_on, true); /* its cost: docs/BENCHMARKS.md */
 	atomic_store(&n->stage_every, KN_STAGE_SAMPLE);
@@ -313,8 +329,11 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		cfg = &n->cfg; /* its frame sizes now fit the ports */
 	}
 	status = open_storage(n, &rs);
+	if (status == 0)
+		status = kn_apply_open(n);
 	if (status != 0)
 		goto out;
+	apply_on = n->apply_from != KR_OFFSET_NONE;
 	status = kn_learn_voters(n, &keys);
 	if (status != 0) {
 		status = status < 0 ? 0 : status;
@@ -338,12 +357,16 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	n->mresp = kn_ring_new("mresp", sizeof(struct kn_mgmt_msg), 64);
 	n->flush = kn_ring_new("flush", sizeof(struct kr_rp_flush), 4);
 	n->done = kn_ring_new("done", sizeof(struct kr_rp_flush), 4);
+	n->apply = kn_ring_new("apply", sizeof(struct kn_apply_span), 1024);
+	n->apply_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	n->writer_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->dp_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->ctl_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	n->flush_wake = eventfd(0, EFD_CLOEXEC);
 	c->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (!n->cmd || !n->event || !n->mreq || !n->mresp || !n->flush || !n->done ||
-	    n->dp_wake < 0 || n->ctl_wake < 0 || n->flush_wake < 0 || c->sigfd < 0) {
+	if (!n->cmd || !n->event || !n->mreq || !n->mresp || !n->flush || !n->done || !n->apply ||
+	    n->dp_wake < 0 || n->ctl_wake < 0 || n->flush_wake < 0 || n->apply_wake < 0 ||
+	    n->writer_wake < 0 || c->sigfd < 0) {
 		kn_log(n, "start", "cannot create the rings and wakeups");
 		goto out;
 	}
@@ -409,24 +432,41 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		kn_log(n, "start", "cannot start the threads");
 		goto out;
 	}
+	if (apply_on && pthread_create(&apply_thread, &attr, kn_apply_main, n) != 0) {
+		pthread_attr_destroy(&attr);
+		kn_log(n, "start", "cannot start the threads");
+		stop_side_threads(n, &flush_thread, NULL, NULL);
+		goto out;
+	}
+	if (apply_on && pthread_create(&writer_thread, &attr, kn_writer_main, n) != 0) {
+		pthread_attr_destroy(&attr);
+		kn_log(n, "start", "cannot start the threads");
+		stop_side_threads(n, &flush_thread, &apply_thread, NULL);
+		goto out;
+	}
 	if (pthread_create(&other_thread, &attr, dpdk ? kn_control_main : kn_dataplane_main,
 			   dpdk ? (void *)c : (void *)n) != 0) {
 		pthread_attr_destroy(&attr);
 		kn_log(n, "start", "cannot start the threads");
-		stop_flush_thread(n, flush_thread);
+		stop_side_threads(n, &flush_thread, apply_on ? &apply_thread : NULL,
+				  apply_on ? &writer_thread : NULL);
 		goto out;
 	}
 	pthread_attr_destroy(&attr);
 	/* names for top -H, perf and chrt: which thread burns, which one to raise */
 	pthread_setname_np(flush_thread, "kraftd-flush");
+	if (apply_on) {
+		pthread_setname_np(apply_thread, "kraftd-apply");
+		pthread_setname_np(writer_thread, "kraftd-snapshot");
+	}
 	pthread_setname_np(other_thread, dpdk ? "kraftd-control" : "kraftd-dplane");
 	if (dpdk)
 		kn_dataplane_main(n);
 	else
 		kn_control_main(c);
 	pthread_join(other_thread, NULL);
-	kn_wake_always(n->flush_wake);
-	pthread_join(flush_thread, NULL);
+	stop_side_threads(n, &flush_thread, apply_on ? &apply_thread : NULL,
+			  apply_on ? &writer_thread : NULL);
 	status = c->status;
 	kn_dataplane_summary(n, status);
 out:
@@ -440,13 +480,16 @@ out:
 	free(n->mresp);
 	free(n->flush);
 	free(n->done);
+	free(n->apply);
+	kn_apply_close(n);
 	for (unsigned i = 0; i < n->n_ports; i++)
 		n->ports[i]->close(n->ports[i]);
 	if (dpdk)
 		kn_dpdk_stop(n);
 	kn_dataplane_free(n);
 	/* the lock last: the directory is free once nothing writes to it */
-	int fds[] = {n->dp_wake, n->ctl_wake, n->flush_wake, n->mgmt_fd, c->sigfd, n->lock_fd};
+	int fds[] = {n->dp_wake,     n->ctl_wake, n->flush_wake, n->apply_wake,
+		     n->writer_wake, n->mgmt_fd,  c->sigfd,	 n->lock_fd};
 
 	for (size_t i = 0; i < KR_ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)

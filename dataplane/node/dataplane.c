@@ -78,7 +78,8 @@ struct dp {
 	int64_t deadline; /* the core's next timer: recomputed after the core was called */
 	int64_t last_work;
 	int64_t next_retention;
-	uint64_t truncations; /* the core's count at the last log line */
+	uint64_t apply_handed; /* spans handed to the apply thread end here (NONE: no apply) */
+	uint64_t truncations;  /* the core's count at the last log line */
 	uint64_t log_start;
 	struct kn_mgmt_msg mmsg;
 	struct kn_rx rx[KN_RX_BURST];
@@ -648,38 +649,89 @@ flush_done(struct dp *d)
 	actions(d);
 }
 
-/* Retention (docs/DESIGN.md §5): whole segments, only below the committed offset, and
- * never the segment holding the last voters record (a node that starts or catches up from
- * the log start learns the set in force from it): a leader then writes the set again at
- * the log end, and the segment goes once that copy commits. */
+/* The apply thread's spans (include/kraft/planes.h, THE LIFETIME RULE): committed batches
+ * are handed over as pointers into log memory once APPLY_STEP offsets are waiting, and at
+ * every housekeeping tick (now), so that a commit costs the dataplane a comparison and
+ * the apply thread wakes about once per APPLY_STEP commits. */
+#define APPLY_STEP 1024
+#define APPLY_SPAN_MAX (4u << 20)
+
+static void
+apply_feed(struct dp *d, bool now)
+{
+	struct kn_node *n = d->n;
+	uint64_t c = d->r->committed;
+	bool pushed = false;
+
+	if (d->apply_handed == KR_OFFSET_NONE || c == KR_OFFSET_NONE || c <= d->apply_handed ||
+	    (!now && c - d->apply_handed < APPLY_STEP))
+		return;
+	while (d->apply_handed < c && kn_ring_free(n->apply) > 0) {
+		struct kr_log_span ls;
+		struct kn_apply_span sp;
+
+		if (d->apply_handed < kr_log_start(n->log)) {
+			kn_log(n, "dataplane",
+			       "the log now starts at %" PRIu64 ", past what the state machine "
+			       "holds (%" PRIu64 "): it would need the leader's snapshot, which "
+			       "nodes do not send each other yet; nothing more is applied this run",
+			       kr_log_start(n->log), d->apply_handed);
+			d->apply_handed = KR_OFFSET_NONE;
+			break;
+		}
+		if (kr_log_read(n->log, d->apply_handed, c, APPLY_SPAN_MAX, &ls) != 0 ||
+		    ls.len == 0)
+			break;
+		sp = (struct kn_apply_span){.data = ls.data,
+					    .len = ls.len,
+					    .batches = ls.batches,
+					    .base = ls.base_offset,
+					    .end = ls.end_offset};
+		kr_log_reader_hand(n->log, ls.base_offset, ls.end_offset);
+		if (rte_ring_sp_enqueue_elem(n->apply, &sp, sizeof(sp)) != 0)
+			break; /* cannot happen: the ring had room and this thread alone fills it */
+		d->apply_handed = ls.end_offset;
+		pushed = true;
+	}
+	if (pushed)
+		kn_wake(n->apply_wake, &n->apply_sleeping);
+}
+
+/* Retention (docs/DESIGN.md §5, "Snapshots and retention"): the log start moves only to a
+ * retained snapshot's end (the cleaner's log_start_req), by whole segments, only below
+ * the committed offset; never past a batch younger than the dedup window (a leader
+ * rebuilds its producer table from the log: a retry must still find its first append),
+ * and never past the segment holding the last voters record (a node that starts or
+ * catches up from the log start learns the set in force from it): a leader then writes
+ * the set again at the log end, and the segment goes once that copy commits. */
 static void
 retention(struct dp *d)
 {
 	struct kn_node *n = d->n;
 	uint64_t committed = d->r->committed;
+	uint64_t upto = atomic_load_explicit(&n->log_start_req, memory_order_relaxed);
 
-	if (committed == KR_OFFSET_NONE || (n->cfg.retention_bytes < 0 && n->cfg.retention_ms < 0))
+	kr_log_reader_released(n->log,
+			       atomic_load_explicit(&n->apply_released, memory_order_acquire));
+	atomic_store_explicit(&n->log_bytes, kr_log_bytes(n->log), memory_order_relaxed);
+	if (committed == KR_OFFSET_NONE || upto <= kr_log_start(n->log))
 		return;
+	if (upto > committed)
+		upto = committed;
 	for (;;) {
 		uint64_t end, bytes, voters = kr_vh_latest_offset(&d->r->voters);
-		bool old;
+		int64_t newest = kr_log_first_segment_max_timestamp(n->log);
 
 		if (kr_log_segment_count(n->log) < 2 ||
-		    kr_log_first_segment(n->log, &end, &bytes) != 0 || end > committed)
+		    kr_log_first_segment(n->log, &end, &bytes) != 0 || end > upto)
 			return;
-		old = n->cfg.retention_ms > 0 && kr_log_first_segment_max_timestamp(n->log) >= 0 &&
-		      kr_log_first_segment_max_timestamp(n->log) <
-			      kn_wall_us() - n->cfg.retention_ms * 1000;
-		if (!(n->cfg.retention_bytes > 0 &&
-		      kr_log_bytes(n->log) > (uint64_t)n->cfg.retention_bytes) &&
-		    !old)
+		if (newest >= kn_wall_us() - n->cfg.dedup_window_us)
 			return;
 		if (voters != KR_OFFSET_NONE && end > voters) {
 			if (kr_repl_voters_renew(d->r, d->now, &d->h.out) == 1) {
 				kn_log(n, "dataplane",
 				       "retention: the segment to delete holds the last voters "
-				       "record "
-				       "(offset %llu): wrote the set again at %llu",
+				       "record (offset %llu): wrote the set again at %llu",
 				       (unsigned long long)voters,
 				       (unsigned long long)kr_vh_latest_offset(&d->r->voters));
 				actions(d);
@@ -687,8 +739,11 @@ retention(struct dp *d)
 			return;
 		}
 		kr_log_delete_prefix(n->log, end);
-		kn_log(n, "dataplane", "retention: deleted a segment; the log now starts at %llu",
-		       (unsigned long long)kr_log_start(n->log));
+		atomic_store_explicit(&n->log_bytes, kr_log_bytes(n->log), memory_order_relaxed);
+		kn_log(n, "dataplane",
+		       "retention: deleted a segment below snapshot end %" PRIu64
+		       "; the log now starts at %" PRIu64,
+		       upto, kr_log_start(n->log));
 	}
 }
 
@@ -1178,6 +1233,7 @@ kn_dataplane_main(void *arg)
 	d->last_work = d->now;
 	d->deadline = kr_repl_next_deadline(d->r);
 	d->next_retention = d->now + RETENTION_CHECK_US;
+	d->apply_handed = n->apply_from;
 	trace_start(d);
 #ifdef KR_CRASH_TEST
 	d->faults = kn_faults_new();
@@ -1202,6 +1258,7 @@ kn_dataplane_main(void *arg)
 		}
 		probe_tick(d);
 		if (d->now >= d->next_retention) {
+			apply_feed(d, true);
 			retention(d);
 			maintain_ports(d);
 #ifdef KR_CRASH_TEST
@@ -1235,6 +1292,7 @@ kn_dataplane_main(void *arg)
 		if (changed || atomic_load_explicit(&n->stop_dp, memory_order_relaxed)) {
 			prefault(n);
 			flush_start(d);
+			apply_feed(d, atomic_load_explicit(&n->stop_dp, memory_order_relaxed));
 		}
 		if (changed || d->n_acked > 0) {
 			uint64_t end = tick_now(d);

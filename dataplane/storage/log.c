@@ -67,7 +67,7 @@ struct kr_log {
 	 * another thread's hands; segments holding any of it wait in the grave */
 	uint64_t reader_released, reader_handed;
 	uint64_t leaked; /* dropped segments the grave had no room for while held: not freed */
-	int *close_fds; /* files of dropped segments, closed by the next job */
+	int *close_fds;	 /* files of dropped segments, closed by the next job */
 	uint32_t close_n, close_cap;
 	/* THE FLUSHED BOUND (log.h): a durable bound from above on every offset a flush ever
 	 * made durable, raised by a flush job before it reports a durable end past it */

@@ -68,6 +68,12 @@ struct kr_node_config {
 	int64_t retention_bytes; /* -1: no limit */
 	int64_t retention_ms;	 /* -1: no limit */
 	uint64_t memory_max_bytes;
+	/* the state machine and its snapshots (kraftd.state.machine: "none", or a name
+	 * kr_sm_find knows) */
+	char state_machine[16];
+	uint64_t snapshot_bytes;      /* data bytes applied between snapshots (0: not by bytes) */
+	int64_t snapshot_interval_us; /* 0: not by time */
+	uint64_t snapshot_rate;	      /* the writer's bytes per second (0: unpaced) */
 
 	/* dataplane */
 	enum kr_transport_kind transport; /* kraftd.transport (the command line may override) */

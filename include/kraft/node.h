@@ -9,6 +9,12 @@
  *   flush thread (dataplane/node/dataplane.c): carries out the log's flush jobs (write,
  *     fdatasync) and reports back, and pages in the log's memory ahead of its end (the
  *     prefault mailbox below); blocks between jobs.
+ *   apply thread (control/node/apply.c): applies the committed log to the state machine
+ *     (include/kraft/applier.h) from spans of log memory the dataplane hands it (the apply
+ *     ring), publishes how far it has released them, and freezes an image when a
+ *     snapshot is due; blocks between spans.
+ *   snapshot writer (control/node/apply.c): writes a frozen image as a snapshot file,
+ *     niced and paced; blocks between images.
  * The node starts and stops in control/node/start.c (kn_run).
  *
  * Rings (rte_ring, single producer / single consumer, fixed-size elements of bytes):
@@ -19,6 +25,9 @@
  *   flush   dataplane -> flush     struct kr_rp_flush (a job is out; the job is in
  *                                  kn->flusher, owned by the flush thread until done)
  *   done    flush -> dataplane     struct kr_rp_flush (the job is back)
+ *   apply   dataplane -> apply     struct kn_apply_span: POINTERS into log memory, the one
+ *                                  ring that carries them, under the log's reader rule
+ *                                  (planes.h, THE LIFETIME RULE)
  */
 #ifndef KRAFT_NODE_H
 #define KRAFT_NODE_H
@@ -28,6 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kraft/applier.h"
 #include "kraft/config.h"
 #include "kraft/election.h"
 #include "kraft/latency.h"
@@ -133,6 +143,24 @@ struct kn_stats {
 	uint64_t prefault_failed;	    /* ... that madvise refused */
 };
 
+/* A span of committed batches handed to the apply thread: whole batches, contiguous in
+ * log memory, offsets [base, end) (kr_log_read). */
+struct kn_apply_span {
+	const uint8_t *data;
+	uint32_t len;
+	uint32_t batches;
+	uint64_t base, end;
+};
+
+/* The apply thread's and the snapshot writer's counters (each writes its own). */
+struct kn_apply_stats {
+	uint64_t spans, batches, bytes; /* applied */
+	uint64_t refused;		/* batches the applier refused (it stops there) */
+	uint64_t snapshots, snapshot_bytes, snapshot_failed;
+	uint64_t snapshot_ns; /* the writer's time on them */
+	uint64_t freeze_ns;   /* the apply thread's time freezing images */
+};
+
 struct kn_node {
 	struct kr_node_config cfg;
 	struct kn_options opt;
@@ -169,6 +197,34 @@ struct kn_node {
 	size_t prefault_len;
 	_Alignas(KN_CACHE_LINE) _Atomic uint32_t prefault_done;
 
+	/* the apply thread and the snapshot writer (control/node/apply.c). apply_from: where the
+	 * dataplane starts handing spans (the loaded snapshot's end), KR_OFFSET_NONE: no state
+	 * machine. apply_released: what the apply thread has released (THE LIFETIME RULE);
+	 * the dataplane passes it to kr_log_reader_released. */
+	struct rte_ring *apply;
+	int apply_wake, writer_wake; /* eventfds */
+	uint64_t apply_from;
+	struct kr_applier *applier; /* the apply thread's */
+	_Alignas(KN_CACHE_LINE) atomic_bool apply_sleeping;
+	_Alignas(KN_CACHE_LINE) _Atomic uint64_t apply_released;
+	/* the writer's mailbox of one: the apply thread fills snap_img only while snap_done
+	 * equals snap_req, then moves snap_req on; the writer sets snap_done when the file is
+	 * written (or failed) and the image freed */
+	_Alignas(KN_CACHE_LINE) _Atomic uint32_t snap_req;
+	struct kr_applier_image snap_img;
+	_Alignas(KN_CACHE_LINE) _Atomic uint32_t snap_done;
+	atomic_bool snap_force; /* kraftctl snapshot: take one now, due or not */
+	atomic_bool apply_done; /* the apply thread has exited: the writer may too */
+	/* retention (docs/DESIGN.md §5): the cleaner (the writer thread) asks the dataplane
+	 * to move the log start up to log_start_req, a retained snapshot's end; the
+	 * dataplane publishes the log's retained bytes for it */
+	_Atomic uint64_t log_start_req;
+	_Atomic uint64_t log_bytes;
+	/* the newest snapshot written or loaded (describe, telemetry): end 0 = none */
+	_Atomic uint64_t snap_end;
+	_Atomic uint32_t snap_epoch;
+	_Atomic uint64_t snap_bytes;
+
 	/* the dataplane's ports (which one reaches which node: kraftd.dpdk.peer.ports) */
 	struct kn_port *ports[KN_PORTS_MAX];
 	unsigned n_ports;
@@ -190,10 +246,11 @@ struct kn_node {
 
 	/* Counters, each set written by one thread only, on cache lines of their own (no
 	 * false sharing between the poller and the others). */
-	_Alignas(KN_CACHE_LINE) struct kn_stats dp_stats;    /* the dataplane thread */
-	_Alignas(KN_CACHE_LINE) struct kn_stats ctl_stats;   /* the control thread */
-	uint64_t mgmt_auth_drops[KR_AUTH_DROP_COUNT];	     /* the control thread */
-	_Alignas(KN_CACHE_LINE) struct kn_stats flush_stats; /* the flush thread */
+	_Alignas(KN_CACHE_LINE) struct kn_stats dp_stats;	   /* the dataplane thread */
+	_Alignas(KN_CACHE_LINE) struct kn_stats ctl_stats;	   /* the control thread */
+	uint64_t mgmt_auth_drops[KR_AUTH_DROP_COUNT];		   /* the control thread */
+	_Alignas(KN_CACHE_LINE) struct kn_stats flush_stats;	   /* the flush thread */
+	_Alignas(KN_CACHE_LINE) struct kn_apply_stats apply_stats; /* apply and writer */
 
 	/* published for telemetry (seqlocks: odd while being written), by the dataplane
 	 * thread and by the control thread */
@@ -271,6 +328,15 @@ void kn_dataplane_free(struct kn_node *n);
 /* The threads. */
 void *kn_dataplane_main(void *node);
 void *kn_flush_main(void *node);
+
+/* The apply thread and the snapshot writer (control/node/apply.c). kn_apply_open: the
+ * state machine from the newest whole snapshot in the log directory (or empty), and
+ * where the dataplane starts handing spans; @return 0 or an exit status, having said why.
+ * kn_apply_close after both threads are joined. */
+int kn_apply_open(struct kn_node *n);
+void *kn_apply_main(void *node);
+void *kn_writer_main(void *node);
+void kn_apply_close(struct kn_node *n);
 
 /* Telemetry (DPDK only, dataplane/node/telemetry.c): /kraft/status, /kraft/replication,
  * /kraft/stats. */

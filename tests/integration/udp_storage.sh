@@ -6,8 +6,9 @@
 #      leads meanwhile and the old leader repairs from it, never standing for election)
 #   2. memory mode: a restarted node (its log gone) votes again only once caught up;
 #      an observer replicates and is described, never counted
-#   3. retention by bytes and by time deletes whole segments below the HW; reads below
-#      the log start are refused with the log start
+#   3. retention follows snapshots: by size and by age the log start moves to a kept
+#      snapshot's end, by whole segments; never without a snapshot; reads below the log
+#      start are refused with the log start; a restart loads the newest snapshot
 #   4. the memory cap refuses appends with LOG_FULL and loses nothing before it
 #   4b. a flush that fails with EIO (test build) on a node: exit 3, the others go on,
 #      every acknowledged append survives, the node rejoins after a restart
@@ -92,27 +93,51 @@ NODES=3
 for i in 1 2 3 4; do alive "$i" && kill9 "$i"; done
 RUN=$RUN_OLD
 
-# ---- 3. retention by bytes; 4. the memory cap ----
+# ---- 3. retention follows snapshots; 4. the memory cap ----
 RUN_OLD=$RUN
 RUN=$RUN/one
 mkdir -p "$RUN"
-cluster_init 1 metadata.log.segment.bytes=32768 metadata.max.retention.bytes=65536
+# snapshots every 20 KB of data, the log start moving to them while log and snapshots
+# hold more than 64 KiB; appends older than 200 ms may go (the dedup window)
+SNAPS="metadata.log.max.record.bytes.between.snapshots=20000 kraftd.append.dedup.window.ms=200"
+cluster_init 1 metadata.log.segment.bytes=32768 metadata.max.retention.bytes=65536 $SNAPS
 start 1
 leader 15 >/dev/null || fail "no leader (one node)"
 big=$(printf 'r%.0s' $(seq 1 1000))
 kctl --repeat 200 append "$big" >/dev/null || fail "appends for retention"
+wait_line "$RUN/n1.log" 'wrote snapshot' || fail "no snapshot was written"
 wait_line "$RUN/n1.log" 'retention: deleted a segment' || fail "retention deleted nothing"
 out=$(kctl read --from 0 2>&1) && fail "a read below the log start succeeded"
 case "$out" in *"below node 1's log start"*) ;; *) fail "read below the log start: $out" ;; esac
 # the files go with the next flush, just after the deletion in memory
-for _ in $(seq 1 50); do [ "$(ls "$RUN/n1/log" | wc -l)" -le 4 ] && break; sleep 0.1; done
-[ "$(ls "$RUN/n1/log" | wc -l)" -le 4 ] || fail "segment files were not removed: $(ls "$RUN/n1/log")"
-log "retention by bytes: $(grep 'retention:' "$RUN/n1.log" | tail -1 | sed 's/.*dataplane: //'); $out"
+for _ in $(seq 1 50); do [ "$(ls "$RUN/n1/log"/*.log | wc -l)" -le 4 ] && break; sleep 0.1; done
+[ "$(ls "$RUN/n1/log"/*.log | wc -l)" -le 4 ] || fail "segment files were not removed: $(ls "$RUN/n1/log")"
+# the log start never passes the oldest snapshot kept, and the newest stays
+check_log_start_at_a_snapshot() {
+	local first oldest
+	first=$(ls "$RUN/n1/log"/*.log | head -1 | xargs basename | sed 's/\.log$//')
+	oldest=$(ls "$RUN/n1/log"/*.snapshot | head -1 | xargs basename | cut -d- -f1)
+	[ -n "$oldest" ] || fail "no snapshot kept"
+	[ $((10#$first)) -le $((10#$oldest)) ] || fail "the log starts at $first, past the oldest snapshot $oldest"
+}
+check_log_start_at_a_snapshot
+log "retention by bytes: $(grep 'retention:' "$RUN/n1.log" | tail -1 | sed 's/.*dataplane: //'); $(ls "$RUN/n1/log" | grep -c snapshot) snapshots kept; $out"
+# a restart loads the newest snapshot and applies the log from its end
+stop 1
+start 1
+leader 15 >/dev/null || fail "no leader after the restart"
+grep -q 'loaded snapshot' "$RUN/n1.log" || fail "the restart loaded no snapshot"
+kctl --repeat 20 append "$big" >/dev/null || fail "appends after the restart"
+grep -q 'refused the batch' "$RUN/n1.log" && fail "the state machine refused a batch after the restart"
+check_log_start_at_a_snapshot
+log "restart: $(grep 'loaded snapshot' "$RUN/n1.log" | tail -1 | sed 's/.*start: //')"
 kill9 1
-# by time: segments whose newest record is older than 2.5 s go
+# by time: the oldest snapshot goes once its last record is older than 2.5 s (a snapshot
+# every half second while appends come)
 RUN=$RUN_OLD/age
 mkdir -p "$RUN"
-cluster_init 1 metadata.log.segment.bytes=32768 metadata.max.retention.ms=2500
+cluster_init 1 metadata.log.segment.bytes=32768 metadata.max.retention.ms=2500 \
+	metadata.log.max.snapshot.interval.ms=500 $SNAPS
 start 1
 leader 15 >/dev/null || fail "no leader (retention by time)"
 kctl --repeat 100 append "$big" >/dev/null || fail "appends for retention by time"
@@ -124,6 +149,19 @@ first=$(kctl read --from 0 2>&1 | grep -o 'log start [0-9]*' | awk '{print $3}')
 [ -n "$first" ] || fail "retention by time: the log still starts at 0"
 kctl read --from "$first" | grep -q last || fail "the newest record went with the old segments"
 log "retention by time: $(grep 'retention:' "$RUN/n1.log" | tail -1 | sed 's/.*dataplane: //')"
+kill9 1
+# without a state machine there is no snapshot, and the log is never cut
+RUN=$RUN_OLD/nosnap
+mkdir -p "$RUN"
+cluster_init 1 metadata.log.segment.bytes=32768 metadata.max.retention.bytes=65536 \
+	kraftd.state.machine=none kraftd.append.dedup.window.ms=200
+start 1
+leader 15 >/dev/null || fail "no leader (no state machine)"
+kctl --repeat 200 append "$big" >/dev/null || fail "appends without a state machine"
+sleep 1
+grep -q 'retention:' "$RUN/n1.log" && fail "a log without a snapshot was cut"
+kctl read --from 0 >/dev/null || fail "the log without a snapshot no longer starts at 0"
+log "no state machine: no snapshot, the log kept whole ($(ls "$RUN/n1/log"/*.log | wc -l) segments)"
 kill9 1
 RUN=$RUN_OLD/cap
 mkdir -p "$RUN"

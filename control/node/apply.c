@@ -1,0 +1,418 @@
+/* kraftd: the apply thread and the snapshot writer (include/kraft/node.h).
+ *
+ * The dataplane hands the apply thread spans of committed batches in log memory (the apply
+ * ring: pointers, under the lifetime rule of include/kraft/planes.h); the apply thread
+ * applies them in order through the applier (include/kraft/applier.h) and publishes how
+ * far it has released them. When a snapshot is due (Kafka's byte and time triggers, or
+ * kraftctl snapshot) it freezes an image between two spans and hands it to the writer,
+ * which writes it as a snapshot file at its own pace, niced, and then lets the cleaner
+ * decide how far the log start may move (docs/DESIGN.md §5, "Snapshots and retention").
+ * Neither thread touches the log itself. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "kraft/applier.h"
+#include "kraft/fileio.h"
+#include "kraft/node.h"
+#include "kraft/sm.h"
+#include "kraft/snapshot.h"
+
+/* The apply thread sleeps at most this long: the time trigger and kraftctl snapshot are
+ * looked at this often at least. */
+#define APPLY_NAP_MS 200
+/* The writer's nap between cleaner runs. */
+#define WRITER_NAP_MS 1000
+/* The writer's niceness (a thread's own, Linux): the snapshot yields to everything. */
+#define WRITER_NICE 10
+/* The most snapshots the cleaner looks at. */
+#define CLEANER_SNAPSHOTS 64
+
+static void
+snap_publish(struct kn_node *n, struct kr_snap_id id)
+{
+	char path[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX + 2], name[KR_SNAP_NAME_MAX];
+	struct stat st;
+
+	kr_snap_name(id, false, name);
+	snprintf(path, sizeof(path), "%s/%s", n->log_path, name);
+	atomic_store(&n->snap_bytes, stat(path, &st) == 0 ? (uint64_t)st.st_size : 0);
+	atomic_store(&n->snap_epoch, id.epoch);
+	atomic_store(&n->snap_end, id.end_offset);
+}
+
+/* Memory mode: the node remembers nothing of an earlier life, its snapshots included. */
+static int
+forget_snapshots(struct kn_node *n)
+{
+	struct kr_snap_id ids[CLEANER_SNAPSHOTS];
+	int k, total = 0;
+
+	while ((k = kr_snap_list(NULL, n->log_path, ids, CLEANER_SNAPSHOTS)) > 0) {
+		for (int i = 0; i < k; i++) {
+			int rc = kr_snap_remove(NULL, n->log_path, ids[i]);
+
+			if (rc != 0)
+				return rc;
+		}
+		total += k;
+	}
+	if (total > 0)
+		kn_log(n, "start",
+		       "memory mode: removed %d snapshots of an earlier life (the node starts "
+		       "empty)",
+		       total);
+	return k < 0 && k != -ENOENT ? k : 0;
+}
+
+int
+kn_apply_open(struct kn_node *n)
+{
+	const struct kr_node_config *cfg = &n->cfg;
+	const struct kr_sm_ops *ops = kr_sm_find(cfg->state_machine);
+	struct kr_sm_loaded l;
+	int rc;
+
+	n->apply_from = KR_OFFSET_NONE;
+	if (ops == NULL) {
+		kn_log(n, "start", "no state machine (kraftd.state.machine=none): no snapshots");
+		return 0;
+	}
+	if (cfg->durability == KR_LOG_MEMORY) {
+		rc = kr_mkdir_durable(NULL, n->log_path);
+		if (rc == 0)
+			rc = forget_snapshots(n);
+		if (rc != 0) {
+			kn_log(n, "start", "refusing to start: %s (snapshots): %s", n->log_path,
+			       strerror(-rc));
+			return 1;
+		}
+	}
+	rc = kr_snap_remove_parts(NULL, n->log_path);
+	if (rc > 0)
+		kn_log(n, "start", "removed %d unfinished snapshot files (.snapshot.part)", rc);
+	n->applier = calloc(1, sizeof(*n->applier));
+	if (n->applier == NULL || kr_applier_init(n->applier, ops, cfg->dedup_window_us) != 0) {
+		kn_log(n, "start", "out of memory for the state machine");
+		return 1;
+	}
+	rc = kr_applier_load(n->applier, NULL, n->log_path, cfg->cluster_id, kn_wall_us(), &l);
+	for (unsigned i = 0; i < l.damaged && i < KR_SM_SNAPSHOTS_TRIED; i++)
+		kn_log(n, "start", "snapshot passed over: %s", l.why[i]);
+	if (rc == 0) {
+		snap_publish(n, l.meta.id);
+		kn_log(n, "start",
+		       "state machine %s: loaded snapshot %" PRIu64 "-%u (%" PRIu64
+		       " bytes, %u producers, %s voter set); the log is applied from %" PRIu64,
+		       ops->name, l.meta.id.end_offset, l.meta.id.epoch,
+		       atomic_load(&n->snap_bytes), l.producers,
+		       l.voters_len ? "its" : "the static", n->applier->next);
+		kr_sm_loaded_free(ops, &l);
+	} else if (rc == -ENOENT) {
+		kn_log(n, "start", "state machine %s: %s; it starts empty at offset 0", ops->name,
+		       l.damaged ? "no whole snapshot" : "no snapshot");
+	} else {
+		kn_log(n, "start", "refusing to start: loading a snapshot from %s: %s", n->log_path,
+		       strerror(-rc));
+		return 1;
+	}
+	if (n->applier->next < kr_log_start(n->log)) {
+		kn_log(n, "start",
+		       "the log starts at %" PRIu64 ", past the state machine's %" PRIu64
+		       " (deleted without a snapshot by an older kraftd's retention): the state "
+		       "machine is not applied this run",
+		       kr_log_start(n->log), n->applier->next);
+		return 0;
+	}
+	n->apply_from = n->applier->next;
+	atomic_store(&n->apply_released, n->apply_from);
+	return 0;
+}
+
+void
+kn_apply_close(struct kn_node *n)
+{
+	if (n->applier == NULL)
+		return;
+	kr_applier_image_free(&n->snap_img);
+	kr_applier_free(n->applier);
+	free(n->applier);
+	n->applier = NULL;
+}
+
+/* ---- the apply thread ---- */
+
+/* Apply a span's batches. @return false once the applier refused one (it stops there:
+ * the state would no longer be the log's). */
+static bool
+apply_span(struct kn_node *n, const struct kn_apply_span *sp)
+{
+	uint32_t pos = 0;
+
+	while (pos + KR_BATCH_HDR_BYTES <= sp->len) {
+		struct kr_batch_hdr h;
+		int rc;
+
+		kr_batch_hdr_get(sp->data + pos, &h);
+		rc = kr_applier_batch(n->applier, sp->data + pos, h.length);
+		if (rc != 0) {
+			n->apply_stats.refused++;
+			kn_log(n, "apply",
+			       "the state machine refused the batch at offset %" PRIu64
+			       " (%s; it holds everything below %" PRIu64
+			       "): nothing more is applied this run",
+			       h.base_offset, strerror(-rc), n->applier->next);
+			return false;
+		}
+		n->apply_stats.batches++;
+		n->apply_stats.bytes += h.length;
+		pos += h.length;
+	}
+	n->apply_stats.spans++;
+	return true;
+}
+
+/* Freeze an image for the writer if a snapshot is due and the writer is free. */
+static void
+maybe_snapshot(struct kn_node *n, int64_t *since)
+{
+	struct kr_applier *a = n->applier;
+	int64_t now = kn_now_us(), t0;
+	uint32_t req = atomic_load_explicit(&n->snap_req, memory_order_relaxed);
+	bool force;
+	int rc;
+
+	if (atomic_load_explicit(&n->snap_done, memory_order_acquire) != req)
+		return; /* the writer is busy: the next look comes after it */
+	force = atomic_exchange(&n->snap_force, false);
+	if (!force &&
+	    !kr_applier_due(a, n->cfg.snapshot_bytes, n->cfg.snapshot_interval_us, *since, now))
+		return;
+	if (a->next == 0 || a->next == a->snapshot.end_offset) {
+		if (force)
+			kn_log(n, "apply",
+			       "snapshot asked for: nothing applied since the last one (%" PRIu64
+			       ")",
+			       a->next);
+		return;
+	}
+	t0 = kn_now_ns();
+	rc = kr_applier_freeze(a, n->cfg.cluster_id, &n->snap_img);
+	if (rc != 0) {
+		kn_log(n, "apply", "cannot freeze the state for a snapshot: %s", strerror(-rc));
+		return;
+	}
+	n->apply_stats.freeze_ns += (uint64_t)(kn_now_ns() - t0);
+	*since = now;
+	atomic_store_explicit(&n->snap_req, req + 1, memory_order_release);
+	kn_wake_always(n->writer_wake);
+}
+
+void *
+kn_apply_main(void *arg)
+{
+	struct kn_node *n = arg;
+	int64_t since = kn_now_us();
+	bool going = true;
+
+	for (;;) {
+		struct kn_apply_span sp;
+		bool got = false;
+
+		/* a few spans, then a look at the snapshot triggers */
+		for (int i = 0; i < 16 && rte_ring_sc_dequeue_elem(n->apply, &sp, sizeof(sp)) == 0;
+		     i++) {
+			got = true;
+			if (going)
+				going = apply_span(n, &sp);
+			atomic_store_explicit(&n->apply_released, sp.end, memory_order_release);
+		}
+		if (going)
+			maybe_snapshot(n, &since);
+		if (got)
+			continue;
+		if (atomic_load(&n->dp_done) && !kn_ring_pending(n->apply))
+			break;
+		atomic_store(&n->apply_sleeping, true);
+		atomic_thread_fence(memory_order_seq_cst); /* kn_wake's other half */
+		if (!kn_ring_pending(n->apply) && !atomic_load(&n->dp_done) &&
+		    !atomic_load(&n->snap_force)) {
+			struct pollfd p = {.fd = n->apply_wake, .events = POLLIN};
+			uint64_t v;
+
+			if (poll(&p, 1, APPLY_NAP_MS) > 0 && read(n->apply_wake, &v, sizeof(v)) < 0)
+				(void)v;
+		}
+		atomic_store(&n->apply_sleeping, false);
+	}
+	atomic_store(&n->apply_done, true);
+	kn_wake_always(n->writer_wake);
+	return NULL;
+}
+
+/* ---- the snapshot writer ---- */
+
+/* The writer's pace: its file writes go through the real file system with a pause after
+ * each, so the bytes written since the image began stay at or under snapshot_rate per
+ * second. Only the writer thread uses it. */
+static struct {
+	uint64_t rate;
+	int64_t t0_us;
+	uint64_t bytes;
+	atomic_bool *stop; /* the node is stopping: the write gives up (-ECANCELED) */
+} pace;
+static struct kr_fs_ops paced_ops;
+static struct kr_fs paced_fs;
+
+static int64_t
+paced_pwrite(void *ctx, int h, const void *buf, size_t len, uint64_t off)
+{
+	int64_t r;
+
+	if (atomic_load_explicit(pace.stop, memory_order_relaxed))
+		return -ECANCELED;
+	r = kr_fs_posix()->ops->pwrite(ctx, h, buf, len, off);
+
+	if (r > 0 && pace.rate > 0) {
+		int64_t due, now;
+
+		pace.bytes += (uint64_t)r;
+		due = pace.t0_us + (int64_t)((double)pace.bytes * 1e6 / (double)pace.rate);
+		now = kn_now_us();
+		if (due > now) {
+			struct timespec ts = {(due - now) / 1000000, (due - now) % 1000000 * 1000};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return r;
+}
+
+/* THE CLEANER (Kafka's rule, docs/DESIGN.md §5): walk the snapshots from the oldest;
+ * while the older of two neighbours breaks a retention limit (the log and every snapshot
+ * together above metadata.max.retention.bytes, or its last record older than
+ * metadata.max.retention.ms), ask the dataplane to move the log start to the younger
+ * one's end and remove the older one. The newest snapshot always stays. One step per
+ * run: the dataplane's next published log size judges the next. */
+static void
+clean(struct kn_node *n)
+{
+	const struct kr_node_config *cfg = &n->cfg;
+	struct kr_snap_id ids[CLEANER_SNAPSHOTS];
+	uint64_t size[CLEANER_SNAPSHOTS], total = atomic_load(&n->log_bytes);
+	int k;
+
+	if (cfg->retention_bytes < 0 && cfg->retention_ms < 0)
+		return;
+	k = kr_snap_list(NULL, n->log_path, ids, CLEANER_SNAPSHOTS);
+	if (k < 2)
+		return;
+	for (int i = 0; i < k; i++) {
+		char path[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX + 2], name[KR_SNAP_NAME_MAX];
+		struct stat st;
+
+		kr_snap_name(ids[i], false, name);
+		snprintf(path, sizeof(path), "%s/%s", n->log_path, name);
+		size[i] = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+		total += size[i];
+	}
+	bool broke = cfg->retention_bytes > 0 && total > (uint64_t)cfg->retention_bytes;
+
+	if (!broke && cfg->retention_ms > 0) {
+		struct kr_snap_reader r;
+		char why[128];
+
+		if (kr_snap_open(&r, NULL, n->log_path, ids[0], NULL, why, sizeof(why)) == 0) {
+			broke = r.meta.last_timestamp_us < kn_wall_us() - cfg->retention_ms * 1000;
+			kr_snap_close(&r);
+		}
+	}
+	if (!broke)
+		return;
+	uint64_t target = ids[1].end_offset;
+
+	if (target > atomic_load(&n->log_start_req))
+		atomic_store(&n->log_start_req, target);
+	if (kr_snap_remove(NULL, n->log_path, ids[0]) == 0)
+		kn_log(n, "snapshot",
+		       "retention: removed snapshot %" PRIu64 "-%u (%" PRIu64
+		       " bytes); the log may start at %" PRIu64 " (log and snapshots held %" PRIu64
+		       " bytes)",
+		       ids[0].end_offset, ids[0].epoch, size[0], target, total);
+}
+
+void *
+kn_writer_main(void *arg)
+{
+	struct kn_node *n = arg;
+	uint32_t done = atomic_load(&n->snap_done);
+	uint8_t *piece = malloc(KR_SNAP_CHUNK_MAX);
+
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WRITER_NICE) != 0)
+		kn_log(n, "snapshot", "cannot lower the writer's priority: %s", strerror(errno));
+	paced_ops = *kr_fs_posix()->ops;
+	paced_ops.pwrite = paced_pwrite;
+	paced_fs = (struct kr_fs){.ops = &paced_ops, .ctx = kr_fs_posix()->ctx};
+	pace.rate = n->cfg.snapshot_rate;
+	pace.stop = &n->apply_done;
+	for (;;) {
+		uint32_t req = atomic_load_explicit(&n->snap_req, memory_order_acquire);
+
+		if (req == done) {
+			struct pollfd p = {.fd = n->writer_wake, .events = POLLIN};
+			uint64_t v;
+
+			if (atomic_load(&n->apply_done))
+				break;
+			if (poll(&p, 1, WRITER_NAP_MS) > 0 &&
+			    read(n->writer_wake, &v, sizeof(v)) < 0)
+				(void)v;
+			clean(n);
+			continue;
+		}
+		struct kr_applier_image *img = &n->snap_img;
+		int64_t t0 = kn_now_ns();
+		int rc = piece == NULL ? -ENOMEM : 0;
+
+		pace.t0_us = kn_now_us();
+		pace.bytes = 0;
+		if (rc == 0)
+			rc = kr_applier_write(img, &paced_fs, n->log_path, piece,
+					      KR_SNAP_CHUNK_MAX);
+		n->apply_stats.snapshot_ns += (uint64_t)(kn_now_ns() - t0);
+		if (rc == 0) {
+			snap_publish(n, img->meta.id);
+			n->apply_stats.snapshots++;
+			n->apply_stats.snapshot_bytes += atomic_load(&n->snap_bytes);
+			kn_log(n, "snapshot",
+			       "wrote snapshot %" PRIu64 "-%u: %" PRIu64 " bytes in %.1f ms",
+			       img->meta.id.end_offset, img->meta.id.epoch,
+			       atomic_load(&n->snap_bytes), (double)(kn_now_ns() - t0) / 1e6);
+		} else {
+			n->apply_stats.snapshot_failed++;
+			kn_log(n, "snapshot",
+			       "cannot write snapshot %" PRIu64 "-%u into %s: %s (nothing of it is "
+			       "left; the next one is tried when due)",
+			       img->meta.id.end_offset, img->meta.id.epoch, n->log_path,
+			       strerror(-rc));
+		}
+		kr_applier_image_free(img);
+		done = req;
+		atomic_store_explicit(&n->snap_done, done, memory_order_release);
+		kn_wake(n->apply_wake, &n->apply_sleeping);
+		if (rc == 0)
+			clean(n);
+	}
+	free(piece);
+	return NULL;
+}
