@@ -13,6 +13,20 @@
  * acknowledgement stays usable only while no role command has been sent after it.
  * Enforced in control/election/election.c (el_fence_ready()) and dataplane/repl/repl.c
  * (the role KR_REPL_FENCED).
+ *
+ * THE LIFETIME RULE (the one exception to "bytes, never pointers"):
+ *   The apply ring (include/kraft/node.h) carries pointers into log memory: spans of
+ *   committed batches the apply thread reads in place, with no copy. Log memory handed
+ *   to a reader (the apply thread now; an mbuf sent from the log later) is freed or
+ *   reused only after that reader has published "released up to X" (apply_released)
+ *   and the dataplane has passed X to the log (kr_log_reader_released). Truncation,
+ *   retention and a reset (and a snapshot install, later) take effect in the log at
+ *   once, but the segment buffers they drop wait in the log's grave while they hold
+ *   handed bytes (include/kraft/log.h, THE READER). Only committed bytes are handed,
+ *   and no committed byte of a kept segment is ever rewritten. When the reader lags, the
+ *   dataplane keeps committing: retention moves the log start only to a snapshot of
+ *   what was applied, so memory is held up to kraftd.log.memory.max.bytes, and appends
+ *   past it are refused with LOG_FULL.
  */
 #ifndef KRAFT_PLANES_H
 #define KRAFT_PLANES_H
