@@ -221,6 +221,26 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 		assert_int_equal(x->offset, y->offset);
 		break;
 	}
+	case KR_API_NODE_STATUS:
+		assert_int_equal(a->u.node_status.action, b->u.node_status.action);
+		break;
+	case KR_API_NODE_STATUS_RESP: {
+		const struct kr_node_status_resp *x = &a->u.node_status_resp,
+						 *y = &b->u.node_status_resp;
+
+		assert_int_equal(x->node_id, y->node_id);
+		assert_int_equal(x->error, y->error);
+		assert_int_equal(x->flags, y->flags);
+		assert_int_equal(x->log_start, y->log_start);
+		assert_int_equal(x->log_end, y->log_end);
+		assert_int_equal(x->committed, y->committed);
+		assert_int_equal(x->applied, y->applied);
+		assert_int_equal(x->snapshot_end, y->snapshot_end);
+		assert_int_equal(x->snapshot_epoch, y->snapshot_epoch);
+		assert_int_equal(x->snapshot_bytes, y->snapshot_bytes);
+		assert_int_equal(x->snapshots, y->snapshots);
+		break;
+	}
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		assert_int_equal(a->u.ping.len, b->u.ping.len);
@@ -648,6 +668,12 @@ nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
 			 -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_VOTERS_CHANGE_RESP, 3, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_VOTERS_CHANGE_RESP, 13, 1), -KR_WIRE_EFIELD);
+	/* a node status: an unknown action, reserved bytes, an unknown flag */
+	assert_int_equal(decode_with_body_byte(KR_API_NODE_STATUS, 0, 2), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_NODE_STATUS, 7, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_NODE_STATUS_RESP, 6, 0x02), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_NODE_STATUS_RESP, 7, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_NODE_STATUS_RESP, 53, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_DESCRIBE_NODES_RESP, 8 + 13, 1),
 			 -KR_WIRE_EFIELD);
 	/* unknown node flags; a zero port is refused both ways */

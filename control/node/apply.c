@@ -393,6 +393,7 @@ kn_writer_main(void *arg)
 		if (rc == 0) {
 			snap_publish(n, img->meta.id);
 			n->apply_stats.snapshots++;
+			atomic_fetch_add(&n->snap_count, 1);
 			n->apply_stats.snapshot_bytes += atomic_load(&n->snap_bytes);
 			kn_log(n, "snapshot",
 			       "wrote snapshot %" PRIu64 "-%u: %" PRIu64 " bytes in %.1f ms",

@@ -1,7 +1,7 @@
-/* kraftd: the management listener (kraftctl's port): DESCRIBE_NODES answered here, the
- * other client requests relayed to the dataplane through the management rings and their
- * answers sent back to the client that asked. Frames are checked (and, with a cluster
- * key, authenticated) before anything is relayed. */
+/* kraftd: the management listener (kraftctl's port): DESCRIBE_NODES and NODE_STATUS
+ * answered here, the other client requests relayed to the dataplane through the
+ * management rings and their answers sent back to the client that asked. Frames are
+ * checked (and, with a cluster key, authenticated) before anything is relayed. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +33,43 @@ mgmt_reply(struct ctl *c, const struct sockaddr_in *to, const struct kr_frame_hd
 	if (len > 0)
 		(void)sendto(n->mgmt_fd, c->buf, (size_t)len, MSG_DONTWAIT,
 			     (const struct sockaddr *)to, sizeof(*to));
+}
+
+/* NODE_STATUS: this node's storage, from what its threads publish; action 1 asks the
+ * apply thread for a snapshot now (kraftctl snapshot). */
+static void
+node_status(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame *f)
+{
+	struct kn_node *n = c->n;
+	struct kr_msg q, m = {.api = KR_API_NODE_STATUS_RESP};
+	struct kr_node_status_resp *r = &m.u.node_status_resp;
+	bool applying = n->apply_from != KR_OFFSET_NONE;
+
+	if (kr_msg_decode(f, &q) != 0) {
+		n->ctl_stats.mgmt_dropped++;
+		return;
+	}
+	*r = (struct kr_node_status_resp){
+		.node_id = n->cfg.node_id,
+		.flags = applying ? KR_STATUS_F_APPLYING : 0,
+		.log_start = atomic_load_explicit(&n->log_start_pub, memory_order_relaxed),
+		.log_end = atomic_load_explicit(&n->log_end_pub, memory_order_relaxed),
+		.committed = atomic_load_explicit(&n->committed_pub, memory_order_relaxed),
+		.applied = applying ? atomic_load(&n->apply_released) : KR_OFFSET_NONE,
+		.snapshot_end = atomic_load(&n->snap_end),
+		.snapshot_epoch = atomic_load(&n->snap_epoch),
+		.snapshot_bytes = atomic_load(&n->snap_bytes),
+		.snapshots = atomic_load(&n->snap_count),
+	};
+	if (q.u.node_status.action == 1) {
+		if (!applying) {
+			r->error = KR_ERR_INVALID_REQUEST;
+		} else {
+			atomic_store(&n->snap_force, true);
+			kn_wake_always(n->apply_wake);
+		}
+	}
+	mgmt_reply(c, from, &f->hdr, &m);
 }
 
 static void
@@ -180,6 +217,9 @@ kn_mgmt_requests(struct ctl *c)
 		switch (f.hdr.api) {
 		case KR_API_DESCRIBE_NODES:
 			describe_nodes(c, &from, &f.hdr);
+			break;
+		case KR_API_NODE_STATUS:
+			node_status(c, &from, &f);
 			break;
 		case KR_API_VOTERS_CHANGE: /* the leader's dataplane PINGs a new endpoint first */
 		case KR_API_APPEND:

@@ -714,6 +714,9 @@ retention(struct dp *d)
 	kr_log_reader_released(n->log,
 			       atomic_load_explicit(&n->apply_released, memory_order_acquire));
 	atomic_store_explicit(&n->log_bytes, kr_log_bytes(n->log), memory_order_relaxed);
+	atomic_store_explicit(&n->log_start_pub, kr_log_start(n->log), memory_order_relaxed);
+	atomic_store_explicit(&n->log_end_pub, kr_log_end(n->log), memory_order_relaxed);
+	atomic_store_explicit(&n->committed_pub, committed, memory_order_relaxed);
 	if (committed == KR_OFFSET_NONE || upto <= kr_log_start(n->log))
 		return;
 	if (upto > committed)

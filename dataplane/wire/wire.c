@@ -589,6 +589,68 @@ enc_voters_change_resp(uint8_t *b, const struct kr_voters_change_resp *m)
 }
 
 static int
+dec_node_status(const uint8_t *b, uint32_t n, struct kr_node_status_req *m)
+{
+	if (n != KR_NODE_STATUS_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if (b[0] > 1 || !all_zero(b + 1, 7))
+		return -KR_WIRE_EFIELD;
+	m->action = b[0];
+	return 0;
+}
+
+static int
+enc_node_status(uint8_t *b, const struct kr_node_status_req *m)
+{
+	if (m->action > 1)
+		return -KR_WIRE_EFIELD;
+	memset(b, 0, KR_NODE_STATUS_BYTES);
+	b[0] = m->action;
+	return KR_NODE_STATUS_BYTES;
+}
+
+static int
+dec_node_status_resp(const uint8_t *b, uint32_t n, struct kr_node_status_resp *m)
+{
+	if (n != KR_NODE_STATUS_RESP_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if (get_error(b + 4, &m->error) || (b[6] & ~KR_STATUS_F_APPLYING) || b[7] != 0 ||
+	    !all_zero(b + 52, 4))
+		return -KR_WIRE_EFIELD;
+	m->node_id = (int32_t)kr_get_le32(b);
+	m->flags = b[6];
+	m->log_start = kr_get_le64(b + 8);
+	m->log_end = kr_get_le64(b + 16);
+	m->committed = kr_get_le64(b + 24);
+	m->applied = kr_get_le64(b + 32);
+	m->snapshot_end = kr_get_le64(b + 40);
+	m->snapshot_epoch = kr_get_le32(b + 48);
+	m->snapshot_bytes = kr_get_le64(b + 56);
+	m->snapshots = kr_get_le64(b + 64);
+	return 0;
+}
+
+static int
+enc_node_status_resp(uint8_t *b, const struct kr_node_status_resp *m)
+{
+	if (m->flags & ~KR_STATUS_F_APPLYING)
+		return -KR_WIRE_EFIELD;
+	memset(b, 0, KR_NODE_STATUS_RESP_BYTES);
+	kr_put_le32(b, (uint32_t)m->node_id);
+	kr_put_le16(b + 4, m->error);
+	b[6] = m->flags;
+	kr_put_le64(b + 8, m->log_start);
+	kr_put_le64(b + 16, m->log_end);
+	kr_put_le64(b + 24, m->committed);
+	kr_put_le64(b + 32, m->applied);
+	kr_put_le64(b + 40, m->snapshot_end);
+	kr_put_le32(b + 48, m->snapshot_epoch);
+	kr_put_le64(b + 56, m->snapshot_bytes);
+	kr_put_le64(b + 64, m->snapshots);
+	return KR_NODE_STATUS_RESP_BYTES;
+}
+
+static int
 dec_read(const uint8_t *b, uint32_t n, struct kr_read_req *m)
 {
 	if (n != KR_READ_BYTES)
@@ -855,6 +917,10 @@ kr_msg_decode(const struct kr_frame *f, struct kr_msg *m)
 		return dec_voters_change(b, n, &m->u.voters_change);
 	case KR_API_VOTERS_CHANGE_RESP:
 		return dec_voters_change_resp(b, n, &m->u.voters_change_resp);
+	case KR_API_NODE_STATUS:
+		return dec_node_status(b, n, &m->u.node_status);
+	case KR_API_NODE_STATUS_RESP:
+		return dec_node_status_resp(b, n, &m->u.node_status_resp);
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		if (n > KR_PING_BYTES_MAX)
@@ -891,6 +957,8 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 		[KR_API_READ] = KR_READ_BYTES,
 		[KR_API_VOTERS_CHANGE] = KR_VOTERS_CHANGE_BYTES,
 		[KR_API_VOTERS_CHANGE_RESP] = KR_VOTERS_CHANGE_RESP_BYTES,
+		[KR_API_NODE_STATUS] = KR_NODE_STATUS_BYTES,
+		[KR_API_NODE_STATUS_RESP] = KR_NODE_STATUS_RESP_BYTES,
 	};
 
 	if (m->api < KR_API_LIMIT && cap < fixed[m->api])
@@ -934,6 +1002,10 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 		return enc_voters_change(b, &m->u.voters_change);
 	case KR_API_VOTERS_CHANGE_RESP:
 		return enc_voters_change_resp(b, &m->u.voters_change_resp);
+	case KR_API_NODE_STATUS:
+		return enc_node_status(b, &m->u.node_status);
+	case KR_API_NODE_STATUS_RESP:
+		return enc_node_status_resp(b, &m->u.node_status_resp);
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		if (m->u.ping.len > KR_PING_BYTES_MAX)

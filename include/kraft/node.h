@@ -220,10 +220,14 @@ struct kn_node {
 	 * dataplane publishes the log's retained bytes for it */
 	_Atomic uint64_t log_start_req;
 	_Atomic uint64_t log_bytes;
+	/* ... and, for kraftctl's NODE_STATUS (answered by the control thread), the log's
+	 * start and end and the committed offset, every 100 ms */
+	_Atomic uint64_t log_start_pub, log_end_pub, committed_pub;
 	/* the newest snapshot written or loaded (describe, telemetry): end 0 = none */
 	_Atomic uint64_t snap_end;
 	_Atomic uint32_t snap_epoch;
 	_Atomic uint64_t snap_bytes;
+	_Atomic uint64_t snap_count; /* written since start */
 
 	/* the dataplane's ports (which one reaches which node: kraftd.dpdk.peer.ports) */
 	struct kn_port *ports[KN_PORTS_MAX];

@@ -230,6 +230,28 @@
  *   12  4 reserved
  *   16  8 offset           the voters record's offset (KR_OFFSET_NONE on error)
  *
+ * NODE_STATUS (21), 8 bytes: a client asks one node (its management listener) about its
+ * own storage, answered by that node whatever its role.
+ *    0  1 action           0 status only; 1 take a snapshot now (kraftctl snapshot)
+ *    1  7 reserved
+ *
+ * NODE_STATUS_RESP (22), 72 bytes
+ *    0  4 node_id
+ *    4  2 error            NONE; for action 1: INVALID_REQUEST when the node has no state
+ *                          machine
+ *    6  1 flags            bit 0 KR_STATUS_F_APPLYING: a state machine is applied
+ *    7  1 reserved
+ *    8  8 log_start        the log's start and end offsets
+ *   16  8 log_end
+ *   24  8 committed        the largest HW the node knows (KR_OFFSET_NONE: none yet)
+ *   32  8 applied          the state machine holds everything below (KR_OFFSET_NONE:
+ *                          no state machine)
+ *   40  8 snapshot_end     the newest snapshot written or loaded: its end offset (0: none)
+ *   48  4 snapshot_epoch   ... and epoch
+ *   52  4 reserved
+ *   56  8 snapshot_bytes   ... and size of its file
+ *   64  8 snapshots        snapshots written since the node started
+ *
  * PING (17), 0 to KR_PING_BYTES_MAX bytes: any payload. The node's dataplane port answers
  * at once, before the replication core, with PING_RESP (18) carrying the same payload:
  * kraftbench's measure of the raw round trip (the floor) over the same transport.
@@ -269,7 +291,9 @@
 	X(PING, 17, 0, 1)                 \
 	X(PING_RESP, 18, 0, 1)            \
 	X(VOTERS_CHANGE, 19, 0, 1)        \
-	X(VOTERS_CHANGE_RESP, 20, 0, 1)
+	X(VOTERS_CHANGE_RESP, 20, 0, 1)   \
+	X(NODE_STATUS, 21, 0, 1)          \
+	X(NODE_STATUS_RESP, 22, 0, 1)
 
 enum kr_api {
 #define KR_API_ENUM(name, key, maxv, client) KR_API_##name = key,
@@ -363,6 +387,9 @@ struct kr_frame {
 #define KR_READ_BYTES 16
 #define KR_VOTERS_CHANGE_BYTES 32
 #define KR_VOTERS_CHANGE_RESP_BYTES 24
+#define KR_NODE_STATUS_BYTES 8
+#define KR_NODE_STATUS_RESP_BYTES 72
+#define KR_STATUS_F_APPLYING 0x01u
 #define KR_READ_RESP_FIXED_BYTES 40
 #define KR_DESCRIBE_BYTES 0
 #define KR_DESCRIBE_RESP_FIXED_BYTES 24
@@ -528,6 +555,21 @@ struct kr_voters_change_req {
 	uint16_t port;
 };
 
+struct kr_node_status_req {
+	uint8_t action; /* 0 status, 1 snapshot now */
+};
+
+struct kr_node_status_resp {
+	int32_t node_id;
+	uint16_t error;
+	uint8_t flags;
+	uint64_t log_start, log_end, committed, applied;
+	uint64_t snapshot_end;
+	uint32_t snapshot_epoch;
+	uint64_t snapshot_bytes;
+	uint64_t snapshots;
+};
+
 struct kr_voters_change_resp {
 	uint16_t error;
 	uint8_t outcome_unknown;
@@ -562,6 +604,8 @@ struct kr_msg {
 		struct kr_ping ping;		       /* PING, PING_RESP */
 		struct kr_voters_change_req voters_change;
 		struct kr_voters_change_resp voters_change_resp;
+		struct kr_node_status_req node_status;
+		struct kr_node_status_resp node_status_resp;
 	} u;
 };
 

@@ -121,6 +121,17 @@ check_log_start_at_a_snapshot() {
 	[ $((10#$first)) -le $((10#$oldest)) ] || fail "the log starts at $first, past the oldest snapshot $oldest"
 }
 check_log_start_at_a_snapshot
+# describe --storage names the log start and the newest snapshot; snapshot forces one
+st=$(kctl --json describe --storage) || fail "describe --storage: $st"
+start_off=$(printf '%s\n' "$st" | json_field log_start)
+[ "$start_off" -gt 0 ] || fail "describe --storage: log start $start_off"
+printf '%s\n' "$st" | grep -q '"snapshot": "[0-9]*-1"' || fail "describe --storage names no snapshot: $st"
+kctl append one-more >/dev/null || fail "append before a forced snapshot"
+sleep 0.3
+kctl snapshot | grep -q 'snapshot asked for' || fail "kraftctl snapshot"
+wait_line "$RUN/n1.log" "wrote snapshot $(kctl --json describe --storage | json_field applied)-" 5 ||
+	fail "the forced snapshot was not written"
+log "describe --storage: $st"
 log "retention by bytes: $(grep 'retention:' "$RUN/n1.log" | tail -1 | sed 's/.*dataplane: //'); $(ls "$RUN/n1/log" | grep -c snapshot) snapshots kept; $out"
 # a restart loads the newest snapshot and applies the log from its end
 stop 1
@@ -161,6 +172,8 @@ kctl --repeat 200 append "$big" >/dev/null || fail "appends without a state mach
 sleep 1
 grep -q 'retention:' "$RUN/n1.log" && fail "a log without a snapshot was cut"
 kctl read --from 0 >/dev/null || fail "the log without a snapshot no longer starts at 0"
+out=$(kctl snapshot 2>&1) && fail "a snapshot without a state machine: $out"
+case "$out" in *INVALID_REQUEST*) ;; *) fail "kraftctl snapshot without a state machine: $out" ;; esac
 log "no state machine: no snapshot, the log kept whole ($(ls "$RUN/n1/log"/*.log | wc -l) segments)"
 kill9 1
 RUN=$RUN_OLD/cap

@@ -209,6 +209,23 @@ smp_msg(unsigned api, struct kr_msg *m)
 						       .epoch = 7,
 						       .offset = 123456};
 		break;
+	case KR_API_NODE_STATUS:
+		m->u.node_status = (struct kr_node_status_req){.action = 1};
+		break;
+	case KR_API_NODE_STATUS_RESP:
+		m->u.node_status_resp =
+			(struct kr_node_status_resp){.node_id = 3,
+						     .error = KR_ERR_INVALID_REQUEST,
+						     .flags = KR_STATUS_F_APPLYING,
+						     .log_start = 1000,
+						     .log_end = 5000,
+						     .committed = 4990,
+						     .applied = 4000,
+						     .snapshot_end = 3000,
+						     .snapshot_epoch = 4,
+						     .snapshot_bytes = 1u << 20,
+						     .snapshots = 9};
+		break;
 	case KR_API_PING:
 	case KR_API_PING_RESP: {
 		static const uint8_t pay[16] = "kraftbench ping";

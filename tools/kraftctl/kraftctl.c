@@ -87,6 +87,12 @@ usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  describe --status           the quorum, as kafka-metadata-quorum.sh prints it\n"
+		"  describe --storage [--node N]\n"
+		"                              each node's log start and end, committed and\n"
+		"                              applied offsets, newest snapshot (end-epoch) and\n"
+		"                              its size, snapshots written since it started\n"
+		"  snapshot [--node N]         every node (or node N) takes a snapshot of its\n"
+		"                              state machine now, due or not\n"
 		"  describe --replication [--human-readable]\n"
 		"                              every replica's log end, lag and fetch times\n"
 		"  append VALUE...             append the values as one batch to the leader; "
@@ -1171,13 +1177,90 @@ got(int argc, char **argv, int i)
 static bool
 known_command(const char *cmd)
 {
-	static const char *const cmds[] = {"describe",	"append",	"read",
-					   "add-voter", "remove-voter", "update-voter"};
+	static const char *const cmds[] = {"describe",	   "append",	   "read",    "add-voter",
+					   "remove-voter", "update-voter", "snapshot"};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i]) == 0)
 			return true;
 	return false;
+}
+
+/* ---- describe --storage, snapshot ---- */
+
+/* Ask every node (or node `only`) for its NODE_STATUS, each with its share of the time
+ * left; action 1 asks for a snapshot too. Prints a table (or JSON lines). @return 0, or 1
+ * if a node did not answer or refused. */
+static int
+cmd_storage(struct ctl *c, uint8_t action, int32_t only)
+{
+	int failed = 0, asked = 0;
+
+	if (!c->json && action == 0)
+		printf("%-7s %-15s %-15s %-15s %-15s %-24s %-14s %s\n", "NodeId", "LogStartOffset",
+		       "LogEndOffset", "Committed", "Applied", "Snapshot", "SnapshotBytes",
+		       "Snapshots");
+	for (int i = 0; i < c->n_nodes; i++) {
+		const struct node *nd = &c->nodes[i];
+		struct kr_msg m = {.api = KR_API_NODE_STATUS}, r;
+		const struct kr_node_status_resp *s = &r.u.node_status_resp;
+		int64_t wait = left_ms(c) / (c->n_nodes - i);
+		struct kr_frame f;
+		char snap[48] = "none", applied[24] = "-", committed[24] = "-";
+
+		if (only >= 0 && nd->id != only)
+			continue;
+		asked++;
+		m.u.node_status.action = action;
+		if (request(c, &nd->mgmt, &m, KR_API_NODE_STATUS_RESP, wait > 0 ? wait : 1, &f,
+			    &r) != 0) {
+			failed = 1;
+			if (c->json)
+				printf("{\"node\": %d, \"error\": \"no answer\"}\n", nd->id);
+			else
+				printf("%-7d (no answer within %" PRId64 " ms)\n", nd->id, wait);
+			continue;
+		}
+		if (s->snapshot_end > 0)
+			snprintf(snap, sizeof(snap), "%" PRIu64 "-%u", s->snapshot_end,
+				 s->snapshot_epoch);
+		if (s->flags & KR_STATUS_F_APPLYING)
+			snprintf(applied, sizeof(applied), "%" PRIu64, s->applied);
+		if (s->committed != KR_OFFSET_NONE)
+			snprintf(committed, sizeof(committed), "%" PRIu64, s->committed);
+		if (s->error != KR_ERR_NONE) {
+			failed = 1;
+			fprintf(stderr, "kraftctl: node %d refused: %s (%s)\n", nd->id,
+				kr_error_name(s->error),
+				s->error == KR_ERR_INVALID_REQUEST
+					? "it has no state machine (kraftd.state.machine=none)"
+					: kr_error_text(s->error));
+		}
+		if (c->json)
+			printf("{\"node\": %d, \"log_start\": %" PRIu64 ", \"log_end\": %" PRIu64
+			       ", \"committed\": %s, \"applied\": %s, \"snapshot\": %s%s%s, "
+			       "\"snapshot_bytes\": %" PRIu64 ", \"snapshots\": %" PRIu64 "%s}\n",
+			       nd->id, s->log_start, s->log_end,
+			       s->committed != KR_OFFSET_NONE ? committed : "null",
+			       (s->flags & KR_STATUS_F_APPLYING) ? applied : "null",
+			       s->snapshot_end ? "\"" : "", s->snapshot_end ? snap : "null",
+			       s->snapshot_end ? "\"" : "", s->snapshot_bytes, s->snapshots,
+			       action == 1 && s->error == KR_ERR_NONE ? ", \"snapshot_asked\": true"
+								      : "");
+		else if (action == 1 && s->error == KR_ERR_NONE)
+			printf("node %d: snapshot asked for at applied offset %s (the newest so "
+			       "far: "
+			       "%s; the node logs the one it writes)\n",
+			       nd->id, applied, snap);
+		else if (action == 0)
+			printf("%-7d %-15" PRIu64 " %-15" PRIu64 " %-15s %-15s %-24s %-14" PRIu64
+			       " %" PRIu64 "\n",
+			       nd->id, s->log_start, s->log_end, committed, applied, snap,
+			       s->snapshot_bytes, s->snapshots);
+	}
+	if (asked == 0)
+		die("no node %d in the cluster (describe --status lists them)", only);
+	return failed;
 }
 
 /* append --input: one value per line of path ("-": standard input), read before any
@@ -1221,7 +1304,9 @@ main(int argc, char **argv)
 {
 	static struct ctl c;
 	const char *boot = NULL, *cmd = NULL, *key_file = getenv("KRAFTD_AUTH_KEY_FILE");
-	bool status = false, replication = false, follow = false, have_from = false;
+	bool status = false, replication = false, storage = false, follow = false;
+	bool have_from = false;
+	int64_t only_node = -1;
 	bool have_id = false, have_dir = false, have_ep = false;
 	const char *voter_config = NULL, *input = NULL;
 	char **input_values = NULL;
@@ -1264,6 +1349,12 @@ main(int argc, char **argv)
 			status = true;
 		} else if (strcmp(a, "--replication") == 0) {
 			replication = true;
+		} else if (strcmp(a, "--storage") == 0) {
+			storage = true;
+		} else if (strcmp(a, "--node") == 0) {
+			if (++i == argc || kr_parse_i64(argv[i], 0, INT32_MAX, &only_node) != 0)
+				return bad_arg("--node needs a node id (0..%d)%s", INT32_MAX,
+					       got(argc, argv, i));
 		} else if (strcmp(a, "--human-readable") == 0) {
 			c.human = true;
 		} else if (strcmp(a, "--follow") == 0) {
@@ -1311,7 +1402,7 @@ main(int argc, char **argv)
 			cmd = a;
 			if (!known_command(cmd))
 				return bad_arg("unknown command '%s' (describe, append, read, "
-					       "add-voter, remove-voter, update-voter)",
+					       "add-voter, remove-voter, update-voter, snapshot)",
 					       cmd);
 		} else {
 			return bad_arg("unexpected argument '%s'", a);
@@ -1321,9 +1412,12 @@ main(int argc, char **argv)
 	if (boot == NULL || cmd == NULL) {
 		return bad_arg("%s is required", boot == NULL ? "--bootstrap-server" : "a command");
 	}
-	if (strcmp(cmd, "describe") == 0 && status == replication) {
-		return bad_arg("describe takes one of --status or --replication");
+	if (strcmp(cmd, "describe") == 0 && status + replication + storage != 1) {
+		return bad_arg("describe takes one of --status, --replication or --storage");
 	}
+	if (only_node >= 0 && strcmp(cmd, "snapshot") != 0 &&
+	    !(strcmp(cmd, "describe") == 0 && storage))
+		return bad_arg("--node goes with snapshot and describe --storage");
 	if (c.human && !(strcmp(cmd, "describe") == 0 && replication)) {
 		return bad_arg("--human-readable goes with describe --replication only");
 	}
@@ -1374,8 +1468,12 @@ main(int argc, char **argv)
 	signal(SIGINT, on_sigint);
 	c.deadline_ms = now_ms() + c.timeout_ms;
 	discover(&c);
+	if (strcmp(cmd, "describe") == 0 && storage)
+		return cmd_storage(&c, 0, (int32_t)only_node);
 	if (strcmp(cmd, "describe") == 0)
 		return cmd_describe(&c, status);
+	if (strcmp(cmd, "snapshot") == 0)
+		return cmd_storage(&c, 1, (int32_t)only_node);
 	if (strcmp(cmd, "append") == 0 && input != NULL)
 		return cmd_append(&c, input_n, input_values, repeat);
 	if (strcmp(cmd, "append") == 0)
