@@ -1476,6 +1476,53 @@ memory_handed_to_a_reader_outlives_deletion_until_released(void **state)
 		free(copy[i]);
 }
 
+/* RETENTION: the first segment goes only below upto and committed, when its newest
+ * batch is older than young_us, and not when it holds the last voters record; never the
+ * last segment. Spans are handed only up to committed, and not below the log start. */
+static void
+retention_steps_respect_the_snapshot_the_window_and_the_voters_record(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config c = {
+		.durability = KR_LOG_MEMORY,
+		.segment_bytes = KR_LOG_SEGMENT_BYTES_MIN,
+		.memory_bytes_max = 1ull << 30,
+	};
+	struct kr_log_span sp;
+	uint64_t end, bytes, handed = 0;
+	char err[128];
+
+	kr_log_close(f->log);
+	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), 0);
+	for (int i = 0; i < 30; i++)
+		append(f->log, 1, 3, 3000); /* tu_batch's timestamps: below 1e6 us */
+	assert_int_equal(kr_log_first_segment(f->log, &end, &bytes), 0);
+	/* upto below the first segment's end, or committed below it: nothing */
+	assert_int_equal(kr_log_retain_step(f->log, end - 1, 90, INT64_MAX, KR_OFFSET_NONE),
+			 KR_RETAIN_NONE);
+	assert_int_equal(kr_log_retain_step(f->log, 90, end - 1, INT64_MAX, KR_OFFSET_NONE),
+			 KR_RETAIN_NONE);
+	/* young batches stay */
+	assert_int_equal(kr_log_retain_step(f->log, 90, 90, 0, KR_OFFSET_NONE), KR_RETAIN_NONE);
+	/* the last voters record in it: written again first */
+	assert_int_equal(kr_log_retain_step(f->log, 90, 90, INT64_MAX, 0), KR_RETAIN_VOTERS);
+	assert_int_equal(kr_log_start(f->log), 0);
+	assert_int_equal(kr_log_retain_step(f->log, 90, 90, INT64_MAX, end), KR_RETAIN_DELETED);
+	assert_int_equal(kr_log_start(f->log), end);
+	while (kr_log_retain_step(f->log, UINT64_MAX, UINT64_MAX, INT64_MAX, KR_OFFSET_NONE) ==
+	       KR_RETAIN_DELETED)
+		;
+	assert_int_equal(kr_log_segment_count(f->log), 1); /* never the last */
+	/* spans: up to committed, refused below the start */
+	assert_int_equal(kr_log_hand_span(f->log, &handed, 90, 1u << 20, &sp), -ERANGE);
+	handed = kr_log_start(f->log);
+	assert_int_equal(kr_log_hand_span(f->log, &handed, handed + 3, 1u << 20, &sp), 1);
+	assert_int_equal(handed, sp.end_offset);
+	assert_int_equal(sp.end_offset, kr_log_start(f->log) + 3);
+	assert_int_equal(kr_log_hand_span(f->log, &handed, handed, 1u << 20, &sp), 0);
+	assert_true(kr_log_reader_graves(f->log, NULL) == 0);
+}
+
 /* kr_log_prefault_range hands out whole pages past the end, within the buffer (the test
  * writes them: ASan sees any byte past it), each once, only when min_bytes are due, and
  * writing them changes no record. */
@@ -1738,6 +1785,7 @@ main(void)
 		LOG_TEST(memory_mode_counts_every_append_as_durable_and_writes_no_file),
 		LOG_TEST(prefault_range_hands_out_pages_ahead_once),
 		LOG_TEST(memory_handed_to_a_reader_outlives_deletion_until_released),
+		LOG_TEST(retention_steps_respect_the_snapshot_the_window_and_the_voters_record),
 		LOG_TEST(a_batch_image_in_a_record_value_never_sets_the_repair_target),
 		LOG_TEST(the_flushed_bound_caps_the_repair_target),
 #undef LOG_TEST

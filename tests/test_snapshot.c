@@ -154,6 +154,41 @@ listing_skips_parts_and_keeps_the_newest(void **state)
 	tu_rmtree_free(dir);
 }
 
+/* THE CLEANER: by size, the oldest of two goes and the log may start at the next one's
+ * end; the newest always stays; by age (the header's last timestamp, 1234567 us here);
+ * no limit, nothing. */
+static void
+the_cleaner_removes_the_oldest_and_keeps_the_newest(void **state)
+{
+	char *dir = tu_mkdtemp();
+	struct kr_snap_clean_step st;
+	struct kr_snap_id ids[4];
+
+	(void)state;
+	write_three(dir, (struct kr_snap_id){100, 1}, 1000);
+	write_three(dir, (struct kr_snap_id){200, 1}, 1000);
+	write_three(dir, (struct kr_snap_id){300, 2}, 1000);
+	/* within the limits, or none: nothing */
+	assert_int_equal(kr_snap_clean(NULL, dir, 5000, 100000, -1, 0, &st), 0);
+	assert_int_equal(kr_snap_clean(NULL, dir, 1u << 30, -1, -1, 0, &st), 0);
+	/* by size: the log's bytes count too */
+	assert_int_equal(kr_snap_clean(NULL, dir, 5000, 6000, -1, 0, &st), 1);
+	assert_true(st.removed.end_offset == 100 && st.target == 200);
+	assert_true(st.removed_bytes > 1000 && st.total > 5000 + 3000);
+	assert_int_equal(kr_snap_list(NULL, dir, ids, 4), 2);
+	assert_int_equal(kr_snap_clean(NULL, dir, 5000, 6000, -1, 0, &st), 1);
+	assert_true(st.removed.end_offset == 200 && st.target == 300);
+	/* the newest stays, however far over */
+	assert_int_equal(kr_snap_clean(NULL, dir, 1u << 30, 1, -1, 0, &st), 0);
+	assert_int_equal(kr_snap_list(NULL, dir, ids, 4), 1);
+	/* by age: the oldest's last record against the wall clock */
+	write_three(dir, (struct kr_snap_id){400, 2}, 10);
+	assert_int_equal(kr_snap_clean(NULL, dir, 0, -1, 1000, 1234567 + 999000, &st), 0);
+	assert_int_equal(kr_snap_clean(NULL, dir, 0, -1, 1000, 1234567 + 1001000, &st), 1);
+	assert_true(st.removed.end_offset == 300 && st.target == 400);
+	tu_rmtree_free(dir);
+}
+
 /* Every kind of damage is refused with -EBADMSG (or -EXDEV: another cluster's): a cut
  * at each chunk boundary and inside, a flipped bit anywhere, a chunk taken out, a file
  * renamed to another id, bytes appended. */
@@ -824,6 +859,7 @@ main(void)
 		cmocka_unit_test(names_round_trip_and_nothing_else_parses),
 		cmocka_unit_test(a_written_snapshot_reads_back_chunk_by_chunk),
 		cmocka_unit_test(listing_skips_parts_and_keeps_the_newest),
+		cmocka_unit_test(the_cleaner_removes_the_oldest_and_keeps_the_newest),
 		cmocka_unit_test(damage_of_every_kind_is_refused),
 		cmocka_unit_test(a_full_disk_leaves_nothing_behind),
 		cmocka_unit_test(the_digest_follows_every_record_and_survives_an_image),

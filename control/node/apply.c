@@ -35,7 +35,7 @@
 #define WRITER_NAP_MS 1000
 /* The writer's niceness (a thread's own, Linux): the snapshot yields to everything. */
 #define WRITER_NICE 10
-/* The most snapshots the cleaner looks at. */
+/* The most snapshots a memory-mode start removes per listing. */
 #define CLEANER_SNAPSHOTS 64
 
 static void
@@ -298,57 +298,29 @@ paced_pwrite(void *ctx, int h, const void *buf, size_t len, uint64_t off)
 	return r;
 }
 
-/* THE CLEANER (Kafka's rule, docs/DESIGN.md §5): walk the snapshots from the oldest;
- * while the older of two neighbours breaks a retention limit (the log and every snapshot
- * together above metadata.max.retention.bytes, or its last record older than
- * metadata.max.retention.ms), ask the dataplane to move the log start to the younger
- * one's end and remove the older one. The newest snapshot always stays. One step per
- * run: the dataplane's next published log size judges the next. */
+/* The cleaner (include/kraft/snapshot.h, THE CLEANER): one step per run; the dataplane's
+ * next published log size judges the next. */
 static void
 clean(struct kn_node *n)
 {
 	const struct kr_node_config *cfg = &n->cfg;
-	struct kr_snap_id ids[CLEANER_SNAPSHOTS];
-	uint64_t size[CLEANER_SNAPSHOTS], total = atomic_load(&n->log_bytes);
-	int k;
+	struct kr_snap_clean_step st;
+	int rc = kr_snap_clean(NULL, n->log_path, atomic_load(&n->log_bytes), cfg->retention_bytes,
+			       cfg->retention_ms, kn_wall_us(), &st);
 
-	if (cfg->retention_bytes < 0 && cfg->retention_ms < 0)
+	if (rc < 0) {
+		kn_log(n, "snapshot", "retention: %s: %s", n->log_path, strerror(-rc));
 		return;
-	k = kr_snap_list(NULL, n->log_path, ids, CLEANER_SNAPSHOTS);
-	if (k < 2)
-		return;
-	for (int i = 0; i < k; i++) {
-		char path[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX + 2], name[KR_SNAP_NAME_MAX];
-		struct stat st;
-
-		kr_snap_name(ids[i], false, name);
-		snprintf(path, sizeof(path), "%s/%s", n->log_path, name);
-		size[i] = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-		total += size[i];
 	}
-	bool broke = cfg->retention_bytes > 0 && total > (uint64_t)cfg->retention_bytes;
-
-	if (!broke && cfg->retention_ms > 0) {
-		struct kr_snap_reader r;
-		char why[128];
-
-		if (kr_snap_open(&r, NULL, n->log_path, ids[0], NULL, why, sizeof(why)) == 0) {
-			broke = r.meta.last_timestamp_us < kn_wall_us() - cfg->retention_ms * 1000;
-			kr_snap_close(&r);
-		}
-	}
-	if (!broke)
+	if (rc == 0)
 		return;
-	uint64_t target = ids[1].end_offset;
-
-	if (target > atomic_load(&n->log_start_req))
-		atomic_store(&n->log_start_req, target);
-	if (kr_snap_remove(NULL, n->log_path, ids[0]) == 0)
-		kn_log(n, "snapshot",
-		       "retention: removed snapshot %" PRIu64 "-%u (%" PRIu64
-		       " bytes); the log may start at %" PRIu64 " (log and snapshots held %" PRIu64
-		       " bytes)",
-		       ids[0].end_offset, ids[0].epoch, size[0], target, total);
+	if (st.target > atomic_load(&n->log_start_req))
+		atomic_store(&n->log_start_req, st.target);
+	kn_log(n, "snapshot",
+	       "retention: removed snapshot %" PRIu64 "-%u (%" PRIu64
+	       " bytes); the log may start at %" PRIu64 " (log and snapshots held %" PRIu64
+	       " bytes)",
+	       st.removed.end_offset, st.removed.epoch, st.removed_bytes, st.target, st.total);
 }
 
 void *

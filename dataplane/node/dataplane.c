@@ -666,31 +666,30 @@ apply_feed(struct dp *d, bool now)
 	if (d->apply_handed == KR_OFFSET_NONE || c == KR_OFFSET_NONE || c <= d->apply_handed ||
 	    (!now && c - d->apply_handed < APPLY_STEP))
 		return;
-	while (d->apply_handed < c && kn_ring_free(n->apply) > 0) {
+	while (kn_ring_free(n->apply) > 0) {
 		struct kr_log_span ls;
 		struct kn_apply_span sp;
+		uint64_t from = d->apply_handed;
+		int rc = kr_log_hand_span(n->log, &d->apply_handed, c, APPLY_SPAN_MAX, &ls);
 
-		if (d->apply_handed < kr_log_start(n->log)) {
+		if (rc == -ERANGE) {
 			kn_log(n, "dataplane",
 			       "the log now starts at %" PRIu64 ", past what the state machine "
 			       "holds (%" PRIu64 "): it would need the leader's snapshot, which "
 			       "nodes do not send each other yet; nothing more is applied this run",
-			       kr_log_start(n->log), d->apply_handed);
+			       kr_log_start(n->log), from);
 			d->apply_handed = KR_OFFSET_NONE;
 			break;
 		}
-		if (kr_log_read(n->log, d->apply_handed, c, APPLY_SPAN_MAX, &ls) != 0 ||
-		    ls.len == 0)
+		if (rc == 0)
 			break;
 		sp = (struct kn_apply_span){.data = ls.data,
 					    .len = ls.len,
 					    .batches = ls.batches,
 					    .base = ls.base_offset,
 					    .end = ls.end_offset};
-		kr_log_reader_hand(n->log, ls.base_offset, ls.end_offset);
-		if (rte_ring_sp_enqueue_elem(n->apply, &sp, sizeof(sp)) != 0)
-			break; /* cannot happen: the ring had room and this thread alone fills it */
-		d->apply_handed = ls.end_offset;
+		/* cannot fail: the ring had room and this thread alone fills it */
+		(void)rte_ring_sp_enqueue_elem(n->apply, &sp, sizeof(sp));
 		pushed = true;
 	}
 	if (pushed)
@@ -717,36 +716,34 @@ retention(struct dp *d)
 	atomic_store_explicit(&n->log_start_pub, kr_log_start(n->log), memory_order_relaxed);
 	atomic_store_explicit(&n->log_end_pub, kr_log_end(n->log), memory_order_relaxed);
 	atomic_store_explicit(&n->committed_pub, committed, memory_order_relaxed);
-	if (committed == KR_OFFSET_NONE || upto <= kr_log_start(n->log))
+	if (committed == KR_OFFSET_NONE)
 		return;
-	if (upto > committed)
-		upto = committed;
 	for (;;) {
-		uint64_t end, bytes, voters = kr_vh_latest_offset(&d->r->voters);
-		int64_t newest = kr_log_first_segment_max_timestamp(n->log);
+		uint64_t voters = kr_vh_latest_offset(&d->r->voters);
 
-		if (kr_log_segment_count(n->log) < 2 ||
-		    kr_log_first_segment(n->log, &end, &bytes) != 0 || end > upto)
+		switch (kr_log_retain_step(n->log, upto, committed,
+					   kn_wall_us() - n->cfg.dedup_window_us, voters)) {
+		case KR_RETAIN_NONE:
 			return;
-		if (newest >= kn_wall_us() - n->cfg.dedup_window_us)
-			return;
-		if (voters != KR_OFFSET_NONE && end > voters) {
+		case KR_RETAIN_VOTERS:
 			if (kr_repl_voters_renew(d->r, d->now, &d->h.out) == 1) {
 				kn_log(n, "dataplane",
 				       "retention: the segment to delete holds the last voters "
-				       "record (offset %llu): wrote the set again at %llu",
-				       (unsigned long long)voters,
-				       (unsigned long long)kr_vh_latest_offset(&d->r->voters));
+				       "record (offset %" PRIu64
+				       "): wrote the set again at %" PRIu64,
+				       voters, kr_vh_latest_offset(&d->r->voters));
 				actions(d);
 			}
 			return;
+		case KR_RETAIN_DELETED:
+			atomic_store_explicit(&n->log_bytes, kr_log_bytes(n->log),
+					      memory_order_relaxed);
+			kn_log(n, "dataplane",
+			       "retention: deleted a segment below snapshot end %" PRIu64
+			       "; the log now starts at %" PRIu64,
+			       upto, kr_log_start(n->log));
+			break;
 		}
-		kr_log_delete_prefix(n->log, end);
-		atomic_store_explicit(&n->log_bytes, kr_log_bytes(n->log), memory_order_relaxed);
-		kn_log(n, "dataplane",
-		       "retention: deleted a segment below snapshot end %" PRIu64
-		       "; the log now starts at %" PRIu64,
-		       upto, kr_log_start(n->log));
 	}
 }
 

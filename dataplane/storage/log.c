@@ -1808,6 +1808,45 @@ kr_log_reader_released(struct kr_log *log, uint64_t upto)
 		grave_sweep(log);
 }
 
+int
+kr_log_hand_span(struct kr_log *log, uint64_t *handed, uint64_t committed, uint32_t max_bytes,
+		 struct kr_log_span *sp)
+{
+	/* planted: hand what is appended, committed or not */
+	uint64_t upto = KR_BUG(SNAP_PAST_HW) ? kr_log_end(log) : committed;
+
+	if (*handed >= upto)
+		return 0;
+	if (*handed < kr_log_start(log))
+		return -ERANGE;
+	if (kr_log_read(log, *handed, upto, max_bytes, sp) != 0 || sp->len == 0)
+		return 0;
+	kr_log_reader_hand(log, sp->base_offset, sp->end_offset);
+	*handed = sp->end_offset;
+	return 1;
+}
+
+enum kr_retain
+kr_log_retain_step(struct kr_log *log, uint64_t upto, uint64_t committed, int64_t young_us,
+		   uint64_t voters_off)
+{
+	uint64_t end, bytes;
+
+	if (!KR_BUG(CUT_PAST_SNAPSHOT) && upto > committed)
+		upto = committed;
+	if (KR_BUG(CUT_PAST_SNAPSHOT) && upto > 0) /* planted: cut to the committed offset */
+		upto = committed;
+	if (upto <= kr_log_start(log) || log->nsegs < 2 ||
+	    kr_log_first_segment(log, &end, &bytes) != 0 || end > upto)
+		return KR_RETAIN_NONE;
+	if (!KR_BUG(RETAIN_YOUNG) && log->segs[0].max_timestamp_us >= young_us)
+		return KR_RETAIN_NONE;
+	if (voters_off != KR_OFFSET_NONE && end > voters_off)
+		return KR_RETAIN_VOTERS;
+	kr_log_delete_prefix(log, end);
+	return KR_RETAIN_DELETED;
+}
+
 uint32_t
 kr_log_reader_graves(const struct kr_log *log, uint64_t *leaked)
 {

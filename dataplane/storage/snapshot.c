@@ -168,6 +168,56 @@ kr_snap_remove(const struct kr_fs *fs, const char *dir, struct kr_snap_id id)
 	return kr_remove_file(fs, dir, name);
 }
 
+int
+kr_snap_clean(const struct kr_fs *fs, const char *dir, uint64_t log_bytes, int64_t retention_bytes,
+	      int64_t retention_ms, int64_t wall_us, struct kr_snap_clean_step *step)
+{
+	struct kr_snap_id ids[KR_SNAP_CLEAN_MAX];
+	char path[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX + 2];
+	bool broke, is_dir;
+	int k, rc;
+
+	fs = kr_fs_or_posix(fs);
+	*step = (struct kr_snap_clean_step){.total = log_bytes};
+	if (retention_bytes < 0 && retention_ms < 0)
+		return 0;
+	k = kr_snap_list(fs, dir, ids, KR_SNAP_CLEAN_MAX);
+	if (k < 0)
+		return k == -ENOENT ? 0 : k;
+	if (k > KR_SNAP_CLEAN_MAX)
+		k = KR_SNAP_CLEAN_MAX; /* the oldest are past the list: they go as it shrinks */
+	if (k < 2)
+		return 0;
+	for (int i = 0; i < k; i++) {
+		uint64_t len = 0;
+
+		if (path_of(path, sizeof(path), dir, ids[i], false) == 0 &&
+		    fs->ops->stat(fs->ctx, path, &is_dir, &len) == 0) {
+			step->total += len;
+			if (i == 0)
+				step->removed_bytes = len;
+		}
+	}
+	broke = retention_bytes > 0 && step->total > (uint64_t)retention_bytes;
+	if (!broke && retention_ms > 0) {
+		struct kr_snap_reader r;
+		char why[128];
+
+		if (kr_snap_open(&r, fs, dir, ids[0], NULL, why, sizeof(why)) == 0) {
+			broke = r.meta.last_timestamp_us < wall_us - retention_ms * 1000;
+			kr_snap_close(&r);
+		} else {
+			broke = true; /* unreadable: older than any whole one after it */
+		}
+	}
+	if (!broke)
+		return 0;
+	step->removed = ids[0];
+	step->target = ids[1].end_offset;
+	rc = kr_snap_remove(fs, dir, ids[0]);
+	return rc == 0 ? 1 : rc;
+}
+
 /* ---- writing ---- */
 
 static int

@@ -35,7 +35,12 @@
 	X(REMOVED_LEADER_APPENDS, "a leader that removed itself leads and appends on after the " \
 				  "change committed")                                            \
 	X(VOTERS_OLD_MAJORITY, "the HW counts a majority of the set before the last change")     \
-	X(VOTERS_KEPT_AFTER_TRUNCATION, "truncating a voters record does not undo its set")
+	X(VOTERS_KEPT_AFTER_TRUNCATION, "truncating a voters record does not undo its set")      \
+	X(SNAP_PAST_HW, "the state machine is handed what is appended, committed or not")        \
+	X(CUT_PAST_SNAPSHOT, "retention cuts the log up to the committed offset, not to a "      \
+			     "kept snapshot's end")                                              \
+	X(RETAIN_YOUNG, "retention deletes segments holding appends younger than the dedup "     \
+			"window")
 
 enum kr_bug {
 #define KR_BUG_ENUM(n, text) KR_BUG_##n,

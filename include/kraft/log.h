@@ -425,6 +425,35 @@ int kr_log_reset(struct kr_log *log, uint64_t start);
 void kr_log_reader_hand(struct kr_log *log, uint64_t from, uint64_t upto);
 /** The reader has released everything below upto: the grave frees what it may. */
 void kr_log_reader_released(struct kr_log *log, uint64_t upto);
+/**
+ * The next span of committed batches for the reader, from *handed (where the last one
+ * ended) up to committed, at most max_bytes (whole batches, one segment): handed to it
+ * (kr_log_reader_hand) and *handed moved to its end. @return 1 with *sp set, 0 when
+ * nothing is due, -ERANGE when *handed lies below the log start (a reset went past it).
+ */
+int kr_log_hand_span(struct kr_log *log, uint64_t *handed, uint64_t committed, uint32_t max_bytes,
+		     struct kr_log_span *sp);
+
+/* RETENTION (docs/DESIGN.md §5): the log start moves only to a kept snapshot's end, by
+ * whole segments, below the committed offset, never past a batch younger than the dedup
+ * window (a new leader rebuilds its producer table from the log), never past the last
+ * voters record. */
+enum kr_retain {
+	KR_RETAIN_NONE = 0,    /* nothing (more) may go */
+	KR_RETAIN_DELETED = 1, /* the first segment went (call again) */
+	KR_RETAIN_VOTERS = 2,  /* it holds the last voters record: write the set again at
+				 * the log end first (kr_repl_voters_renew) */
+};
+
+/**
+ * One step of retention: the first segment goes if it ends at or below upto (a kept
+ * snapshot's end) and committed, is not the last one, and its newest batch is older
+ * than young_us (a batch timestamp) and holds no voters record past voters_off's
+ * (KR_OFFSET_NONE: none). Memory only, like kr_log_delete_prefix.
+ */
+enum kr_retain kr_log_retain_step(struct kr_log *log, uint64_t upto, uint64_t committed,
+				  int64_t young_us, uint64_t voters_off);
+
 /** Segments waiting in the grave; *leaked (if not NULL): held ones the grave had no room
  * for (out of memory), left allocated. */
 uint32_t kr_log_reader_graves(const struct kr_log *log, uint64_t *leaked);

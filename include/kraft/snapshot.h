@@ -106,6 +106,26 @@ int kr_snap_remove_parts(const struct kr_fs *fs, const char *dir);
 /** Remove the snapshot id from dir, durably. @return 0 or -errno. */
 int kr_snap_remove(const struct kr_fs *fs, const char *dir, struct kr_snap_id id);
 
+/* THE CLEANER (Kafka's rule, docs/DESIGN.md §5): while the older of the two oldest
+ * snapshots breaks a retention limit (the log's bytes and every snapshot together above
+ * retention_bytes, or its last record older than retention_ms before wall_us; -1: no
+ * limit), the log may start at the younger one's end, and the older one goes. The newest
+ * snapshot always stays. */
+#define KR_SNAP_CLEAN_MAX 256 /* the snapshots one step looks at, the newest */
+
+struct kr_snap_clean_step {
+	struct kr_snap_id removed; /* the snapshot removed */
+	uint64_t removed_bytes;
+	uint64_t target; /* the log may start here now (the next snapshot's end) */
+	uint64_t total;	 /* what the log and the snapshots held before */
+};
+
+/** One step of the cleaner. @return 1 (one removed: *step says which and where the log
+ * may start), 0 (nothing due), or -errno. */
+int kr_snap_clean(const struct kr_fs *fs, const char *dir, uint64_t log_bytes,
+		  int64_t retention_bytes, int64_t retention_ms, int64_t wall_us,
+		  struct kr_snap_clean_step *step);
+
 /* ---- writing ---- */
 
 struct kr_snap_writer {
