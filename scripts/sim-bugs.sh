@@ -51,6 +51,10 @@ bug VOTERS_BEFORE_FIRST_COMMIT|--nodes 3 --observers 2 --voter-changes|before a 
 bug REMOVED_LEADER_APPENDS|--nodes 3 --observers 2 --voter-changes|after its own removal
 bug VOTERS_OLD_MAJORITY|--nodes 3 --observers 2 --voter-changes|voters hold offset [0-9]+ durably
 bug VOTERS_KEPT_AFTER_TRUNCATION|--nodes 3 --observers 2 --voter-changes|its core holds a set of
+bug SNAP_PAST_HW|--nodes 3 --snapshots|which is not the committed one there|past the committed end
+bug CUT_PAST_SNAPSHOT|--nodes 3 --snapshots|past every snapshot it keeps|past every whole snapshot
+bug CUT_PAST_SNAPSHOT|--nodes 3 --durability memory --snapshots|past every snapshot it keeps|past every whole snapshot
+bug RETAIN_YOUNG|--nodes 3 --durability memory --snapshots|committed twice
 sabotage EPOCH_BACK|--nodes 3|: epoch went back
 sabotage PERSIST_BACK|--nodes 3|persisted epoch went back
 sabotage SECOND_VOTE|--nodes 3|voted for [0-9]+ and then [0-9]+ in epoch
@@ -70,6 +74,7 @@ sabotage MISLABEL|--nodes 3|a damaged datagram from -?[0-9]+ was not refused as 
 sabotage VOTERS_WRONG|--nodes 3|reported the voter set of offset -?[0-9]+ .* but its log.s last voters record is at
 sabotage TWO_PENDING|--nodes 3 --observers 2 --voter-changes|has two voter changes pending
 sabotage ANSWER_WRONG|--nodes 3 --observers 2 --voter-changes|which is no committed voters record
+sabotage DIGEST_WRONG|--nodes 3 --snapshots|its state after the batch at [0-9]+ has digest
 '
 
 fail=0

@@ -58,6 +58,10 @@ shapes=(
 	"--nodes 3 --observers 2 --durability memory --voter-changes"
 	"--nodes 2 --observers 1 --durability disk --voter-changes"
 	"--nodes 5 --observers 2 --durability memory --voter-changes"
+	# state machines, snapshots, the log start moving
+	"--nodes 3 --durability disk --snapshots"
+	"--nodes 3 --durability memory --snapshots"
+	"--nodes 4 --observers 1 --durability memory --voter-changes --snapshots"
 )
 declare -a next
 for i in "${!shapes[@]}"; do next[$i]=$from; done

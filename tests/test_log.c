@@ -104,7 +104,7 @@ header_says_synced(struct fixture *f, const char *name)
 
 	assert_non_null(b);
 	assert_int_equal(tu_file_read(f->dir, name, b, size), size);
-	kr_log_segment_header(hdr, kr_get_le64(b + 16), (uint32_t)(size - KR_SEGMENT_HDR_BYTES));
+	kr_log_segment_header(hdr, kr_get_le64(b + 16), (uint32_t)(size - KR_SEGMENT_HDR_BYTES), 0);
 	memcpy(b, hdr, sizeof(hdr));
 	tu_file_write(f->dir, name, b, size);
 	free(b);
@@ -821,7 +821,7 @@ damage_past_the_synced_bytes_is_a_torn_write_below_them_damage(void **state)
 
 		assert_int_equal(tu_file_read(f->dir, SEG0, b, size), size);
 		/* pretend the last job wrote [5,9) and [9,10), and [5,9) never arrived */
-		kr_log_segment_header(hdr, 0, (uint32_t)(b1 + b2));
+		kr_log_segment_header(hdr, 0, (uint32_t)(b1 + b2), 0);
 		memcpy(b, hdr, sizeof(hdr));
 		memset(b + KR_SEGMENT_HDR_BYTES + b1 + b2, 0, 10);
 		tu_file_write(f->dir, SEG0, b, size);
@@ -1523,6 +1523,51 @@ retention_steps_respect_the_snapshot_the_window_and_the_voters_record(void **sta
 	assert_true(kr_log_reader_graves(f->log, NULL) == 0);
 }
 
+/* After a prefix deletion the epoch of the record before the new start is kept (the base):
+ * the epoch cache answers for it, reads at the start name it as the previous epoch, and a
+ * reopened log finds it in its first segment's header (prev_epoch). */
+static void
+the_epoch_before_a_deleted_prefix_is_kept_and_survives_a_reopen(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t end, bytes;
+	struct kr_log_span sp;
+	struct kr_epoch_end e;
+
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	for (int i = 0; i < 12; i++)
+		append(f->log, 1, 3, 3000); /* epoch 1 over the first segments */
+	assert_int_equal(kr_log_first_segment(f->log, &end, &bytes), 0);
+	for (int i = 0; i < 12; i++)
+		append(f->log, 2, 3, 3000);
+	flush(f);
+	assert_true(kr_log_delete_prefix(f->log, end) > 0);
+	assert_int_equal(kr_log_start(f->log), end);
+	assert_int_equal(kr_log_base_epoch(f->log), 1);
+	e = kr_epoch_cache_end_for(kr_log_epochs(f->log), 1, kr_log_end(f->log));
+	assert_int_equal(e.epoch, 1); /* epoch 1 goes on past the start here: its real end */
+	assert_int_equal(kr_log_read(f->log, end, KR_OFFSET_NONE, 1u << 20, &sp), 0);
+	assert_int_equal(sp.prev_epoch, 1);
+	flush(f); /* the files below go */
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(kr_log_start(f->log), end);
+	assert_int_equal(kr_log_base_epoch(f->log), 1);
+	/* a cache that starts at a later epoch answers for the base below its first entry */
+	struct kr_epoch_cache c = {0};
+
+	assert_int_equal(kr_epoch_cache_assign(&c, 1, 0), 0);
+	assert_int_equal(kr_epoch_cache_assign(&c, 3, 100), 0);
+	kr_epoch_cache_trim_prefix(&c, 100);
+	assert_int_equal(c.base_epoch, 1);
+	e = kr_epoch_cache_end_for(&c, 2, 150);
+	assert_true(e.epoch == 1 && e.end_offset == 100);
+	e = kr_epoch_cache_end_for(&c, 0, 150);
+	assert_true(e.epoch == 0 && e.end_offset == 100);
+	assert_int_equal(kr_epoch_cache_epoch_at(&c, 99), 1);
+	assert_int_equal(kr_epoch_cache_epoch_at(&c, 98), 0);
+	kr_epoch_cache_free(&c);
+}
+
 /* kr_log_prefault_range hands out whole pages past the end, within the buffer (the test
  * writes them: ASan sees any byte past it), each once, only when min_bytes are due, and
  * writing them changes no record. */
@@ -1786,6 +1831,7 @@ main(void)
 		LOG_TEST(prefault_range_hands_out_pages_ahead_once),
 		LOG_TEST(memory_handed_to_a_reader_outlives_deletion_until_released),
 		LOG_TEST(retention_steps_respect_the_snapshot_the_window_and_the_voters_record),
+		LOG_TEST(the_epoch_before_a_deleted_prefix_is_kept_and_survives_a_reopen),
 		LOG_TEST(a_batch_image_in_a_record_value_never_sets_the_repair_target),
 		LOG_TEST(the_flushed_bound_caps_the_repair_target),
 #undef LOG_TEST

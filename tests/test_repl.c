@@ -1555,6 +1555,83 @@ follower_restarts_at_the_leaders_log_start_when_it_fell_behind_retention(void **
 	rnode_free(f);
 }
 
+/* A follower whose log ends exactly at the leader's log start with a last epoch the leader
+ * cannot compare is told OFFSET_OUT_OF_RANGE and starts over there (its log emptied, not
+ * left looping at the start); the epoch of the record before the start then comes from
+ * the leader's first answer, so the records after it append. */
+static void
+a_follower_at_the_leaders_log_start_starts_over_and_takes_its_epoch(void **state)
+{
+	struct rnode *f = rnode(2, 3, true);
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+	uint8_t b[1024];
+	uint32_t n;
+
+	(void)state;
+	for (uint64_t i = 0; i < 500; i += 100) { /* its log: [0, 500) of epoch 1 */
+		n = smp_batch(b, sizeof(b), i, 1, 100, 1);
+		assert_int_equal(kr_log_append(f->log, b, n), 0);
+	}
+	cmd(f, KR_CMD_FOLLOWER, 3, 1, 0);
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = f->r.cfg.incarnation,
+						.error = KR_ERR_OFFSET_OUT_OF_RANGE,
+						.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 3,
+						.log_start_offset = 500};
+	clear(f);
+	packet(f, 1, f->r.fetch.corr, &m);
+	assert_int_equal(kr_log_start(f->log), 500);
+	assert_int_equal(kr_log_end(f->log), 500);
+	assert_int_equal(kr_log_last_epoch(f->log), 0);
+	const struct kr_fetch_req *q = &find_send(f, KR_API_FETCH, 0)->u.send.msg.u.fetch;
+
+	assert_int_equal(q->fetch_offset, 500);
+	assert_int_equal(q->last_fetched_epoch, 0);
+	/* the leader's records from 500, after a record of epoch 2 */
+	n = smp_batch(b, sizeof(b), 500, 3, 2, 1);
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = f->r.cfg.incarnation,
+						.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 3,
+						.log_start_offset = 500,
+						.high_watermark = 502,
+						.base_offset = 500,
+						.prev_epoch = 2,
+						.records = b,
+						.records_len = n};
+	clear(f);
+	packet(f, 1, f->r.fetch.corr, &m);
+	assert_int_equal(kr_log_end(f->log), 502);
+	assert_int_equal(kr_log_base_epoch(f->log), 2);
+	assert_int_equal(f->r.hw, 502);
+	rnode_free(f);
+}
+
+/* An observer that has not found the leader yet and hears OFFSET_OUT_OF_RANGE from it learns
+ * who leads (the control plane then makes it a follower, which starts over at the start). */
+static void
+an_observer_told_out_of_range_learns_the_leader(void **state)
+{
+	struct rnode *o = rnode(9, 3, true);
+	struct kr_msg m = {.api = KR_API_FETCH_RESP};
+
+	(void)state;
+	cmd(o, KR_CMD_UNATTACHED, 0, KR_NODE_NONE, 0);
+	m.u.fetch_resp = (struct kr_fetch_resp){.incarnation = o->r.cfg.incarnation,
+						.error = KR_ERR_OFFSET_OUT_OF_RANGE,
+						.frame_count = 1,
+						.leader_id = 1,
+						.epoch = 4,
+						.log_start_offset = 700};
+	clear(o);
+	packet(o, 1, o->r.fetch.corr, &m);
+	assert_non_null(find_event(o, KR_EV_EPOCH_SEEN));
+	assert_int_equal(find_event(o, KR_EV_EPOCH_SEEN)->epoch, 4);
+	assert_int_equal(find_event(o, KR_EV_EPOCH_SEEN)->node, 1);
+	rnode_free(o);
+}
+
 static void
 caught_up_is_reported_once_at_the_first_hw_and_after_any_repair(void **state)
 {
@@ -2415,6 +2492,9 @@ main(void)
 		cmocka_unit_test(follower_tells_the_leader_at_once_when_its_durable_offset_moves),
 		cmocka_unit_test(
 			follower_restarts_at_the_leaders_log_start_when_it_fell_behind_retention),
+		cmocka_unit_test(
+			a_follower_at_the_leaders_log_start_starts_over_and_takes_its_epoch),
+		cmocka_unit_test(an_observer_told_out_of_range_learns_the_leader),
 		cmocka_unit_test(caught_up_is_reported_once_at_the_first_hw_and_after_any_repair),
 		cmocka_unit_test(a_repair_ends_only_once_the_refetched_records_are_durable),
 		cmocka_unit_test(repair_target_beyond_the_leaders_log_ends_once_the_logs_are_equal),

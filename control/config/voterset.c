@@ -220,6 +220,20 @@ fold_first(struct kr_voter_history *h)
 	h->n--;
 }
 
+void
+kr_vh_unanchor(struct kr_voter_history *h)
+{
+	h->unanchored = true;
+}
+
+bool
+kr_vh_next_ok(const struct kr_voter_history *h, const struct kr_voter_set *s)
+{
+	const struct kr_voter_set *cur = kr_vh_latest(h);
+
+	return cur->n == 0 || h->unanchored || kr_voters_diff(cur, s, NULL) != KR_VOTERS_ILLEGAL;
+}
+
 enum kr_voters_change
 kr_vh_append(struct kr_voter_history *h, uint64_t offset, const struct kr_voter_set *s)
 {
@@ -229,9 +243,10 @@ kr_vh_append(struct kr_voter_history *h, uint64_t offset, const struct kr_voter_
 
 	if (kr_voters_check(s) != 0 || (last != KR_OFFSET_NONE && offset <= last))
 		return KR_VOTERS_ILLEGAL;
-	c = cur->n == 0 ? KR_VOTERS_ADD : kr_voters_diff(cur, s, NULL);
+	c = cur->n == 0 || h->unanchored ? KR_VOTERS_ADD : kr_voters_diff(cur, s, NULL);
 	if (c == KR_VOTERS_ILLEGAL)
 		return c;
+	h->unanchored = false;
 	if (h->n == KR_VOTER_HISTORY_MAX) {
 		fold_first(h);
 		h->folded_early++;
@@ -282,8 +297,11 @@ int
 kr_vh_load(struct kr_voter_history *h, const struct kr_log *log, const struct kr_voter_set *boot)
 {
 	uint64_t off = kr_log_start(log), end = kr_log_end(log);
-
 	kr_vh_init(h, boot);
+	/* a log whose start moved (retention, a leader's reset) no longer holds the records
+	 * between boot and its first one: that one is the set in force from there, whatever
+	 * it changed from boot */
+	h->unanchored = off > 0;
 	while (off < end) {
 		struct kr_log_span sp;
 		uint32_t pos = 0;

@@ -193,6 +193,15 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 	 * and where it ends here. If that is another epoch, or ends before the replica's
 	 * LEO, the replica's log differs from here on and it must truncate. */
 	end = kr_epoch_cache_end_for(kr_log_epochs(r->log), req->last_fetched_epoch, leo);
+	/* A replica at the log start (or below it once it truncates there) whose last epoch
+	 * this log no longer knows: its history lies in the deleted prefix and cannot be
+	 * compared here. It starts over at the log start (everything below is committed),
+	 * as one whose log ends below it does. */
+	if (end.epoch == 0 && req->last_fetched_epoch != 0 && kr_log_start(r->log) > 0 &&
+	    req->fetch_offset <= kr_log_start(r->log)) {
+		reply_one(r, addr, k, KR_ERR_OFFSET_OUT_OF_RANGE, out);
+		return;
+	}
 	if (end.epoch != req->last_fetched_epoch || end.end_offset < req->fetch_offset) {
 		struct kr_fetch_resp *f = reply_one(r, addr, k, KR_ERR_NONE, out);
 

@@ -136,7 +136,9 @@ diverged(struct kr_repl *r, const struct kr_fetch_resp *resp, int64_t now, struc
 							   : kr_log_truncate(r->log, target);
 
 		RP_ASSERT(rc >= 0);
-		r->gen++; /* flush reports from before this are void */
+		if (kr_log_start(r->log) > 0 && kr_log_start(r->log) == kr_log_end(r->log))
+			kr_vh_unanchor(&r->voters); /* a reset: changes below went unseen */
+		r->gen++;			    /* flush reports from before this are void */
 		if (r->durable > kr_log_end(r->log))
 			r->durable = kr_log_end(r->log);
 		r->stats.truncations++;
@@ -210,15 +212,17 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		     (resp->leader_id >= 0 && resp->leader_id != r->leader_id)))
 			epoch_seen(out, resp->epoch, resp->leader_id);
 		if (resp->error == KR_ERR_OFFSET_OUT_OF_RANGE && r->role == KR_REPL_FOLLOWER &&
-		    resp->log_start_offset > kr_log_end(r->log)) {
-			/* the leader deleted what this log needs next: start over at its start,
-			 * everything below which is committed */
+		    resp->log_start_offset >= kr_log_end(r->log)) {
+			/* the leader deleted what this log needs next (or the history it would
+			 * compare this log's end with): start over at its start, everything
+			 * below which is committed */
 			int rc = kr_log_reset(r->log, resp->log_start_offset);
 
 			RP_ASSERT(rc == 0); /* the start is an offset the leader holds */
 			r->gen++;
 			r->durable = resp->log_start_offset;
 			rp_voters_truncated(r, out);
+			kr_vh_unanchor(&r->voters); /* changes below the start went unseen */
 			if (r->hw == KR_OFFSET_NONE || r->hw < resp->log_start_offset)
 				r->hw = resp->log_start_offset;
 			rp_committed(r, r->hw);
@@ -228,6 +232,11 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 			rp_send_fetch(r, now, out);
 			return;
 		}
+		/* an observer that has not found the leader yet: this answer names it, and
+		 * once the control plane makes it a follower it starts over as above */
+		if (resp->error == KR_ERR_OFFSET_OUT_OF_RANGE && r->role == KR_REPL_UNATTACHED &&
+		    resp->leader_id >= 0)
+			epoch_seen(out, resp->epoch, resp->leader_id);
 		later(r, now);
 		return;
 	}
@@ -265,6 +274,11 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		return;
 	}
 	leo = kr_log_end(r->log);
+	/* an empty log the leader reset to its start knows no epoch before it: the leader's
+	 * word for it is taken (the records below are committed) */
+	if (resp->base_offset == leo && kr_log_start(r->log) == leo && leo > 0 &&
+	    kr_log_base_epoch(r->log) == 0 && resp->prev_epoch != 0)
+		kr_log_set_base_epoch(r->log, resp->prev_epoch);
 	if (resp->base_offset != leo || resp->prev_epoch != kr_log_last_epoch(r->log)) {
 		rp_drop(r, KR_RP_DROP_FRAME_MISMATCH);
 		if (late)

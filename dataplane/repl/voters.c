@@ -115,12 +115,11 @@ int
 rp_voters_check(const struct kr_repl *r, const uint8_t *b, const struct kr_batch_hdr *h,
 		struct kr_voter_set *s)
 {
-	const struct kr_voter_set *cur = kr_vh_latest(&r->voters);
 	int rc = kr_voters_batch_decode(b, h, s);
 
 	if (rc <= 0)
 		return rc;
-	if (cur->n > 0 && kr_voters_diff(cur, s, NULL) == KR_VOTERS_ILLEGAL)
+	if (!kr_vh_next_ok(&r->voters, s))
 		return -EBADMSG;
 	return 1;
 }

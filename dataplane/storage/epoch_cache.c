@@ -35,6 +35,11 @@ kr_epoch_cache_end_for(const struct kr_epoch_cache *c, uint32_t epoch, uint64_t 
 	int64_t i = floor_index(c, epoch, true);
 
 	if (i < 0) {
+		if (c->base_epoch != 0 && epoch >= c->base_epoch) { /* the deleted prefix's last */
+			r.epoch = c->base_epoch;
+			r.end_offset = c->base_offset;
+			return r;
+		}
 		r.epoch = 0;
 		r.end_offset = c->n ? c->e[0].start_offset : leo;
 		return r;
@@ -49,7 +54,9 @@ kr_epoch_cache_epoch_at(const struct kr_epoch_cache *c, uint64_t offset)
 {
 	int64_t i = floor_index(c, offset, false);
 
-	return i < 0 ? 0 : c->e[i].epoch;
+	if (i < 0) /* the record just before a deleted prefix's end: the base */
+		return c->base_offset > 0 && offset + 1 == c->base_offset ? c->base_epoch : 0;
+	return c->e[i].epoch;
 }
 
 uint32_t
@@ -99,6 +106,14 @@ kr_epoch_cache_trim_prefix(struct kr_epoch_cache *c, uint64_t start)
 	int64_t i = floor_index(c, start, false);
 	uint32_t drop;
 
+	if (start > 0) {
+		int64_t j = floor_index(c, start - 1, false);
+
+		c->base_epoch = j >= 0			  ? c->e[j].epoch
+				: c->base_offset == start ? c->base_epoch
+							  : 0;
+		c->base_offset = start;
+	}
 	if (i < 0)
 		return;
 	drop = (uint32_t)i;

@@ -36,6 +36,7 @@ struct segment {
 	int fd;		     /* -1 until the file is created or opened */
 	uint64_t uid;	     /* this segment's identity, unique in the log (flush jobs) */
 	int64_t max_timestamp_us;
+	uint32_t prev_epoch; /* the epoch of the record before base_offset (0: none, unknown) */
 	struct index_entry *index; /* sparse: one entry per KR_SEGMENT_INDEX_INTERVAL_BYTES */
 	uint32_t index_n;
 	uint32_t index_cap;
@@ -323,21 +324,24 @@ segs_push(struct kr_log *log, uint64_t base, uint32_t cap)
 /* ---- segment files ---- */
 
 void
-kr_log_segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base, uint32_t synced)
+kr_log_segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base, uint32_t synced,
+		      uint32_t prev_epoch)
 {
 	memset(hdr, 0, KR_SEGMENT_HDR_BYTES);
 	memcpy(hdr, KR_SEGMENT_MAGIC, 8);
 	kr_put_le32(hdr + 8, KR_SEGMENT_VERSION);
 	kr_put_le32(hdr + 12, synced);
 	kr_put_le64(hdr + 16, base);
+	kr_put_le32(hdr + 24, prev_epoch);
 	kr_put_le32(hdr + 28, kr_crc32c(0, hdr, 28));
 }
 
 /* Check a segment header; on failure say why in reason. *synced (may be NULL) gets its
- * synced field (UINT32_MAX for a version 1 header: everything counts as synced). */
+ * synced field (UINT32_MAX for a version 1 header: everything counts as synced), and
+ * *prev_epoch (may be NULL) its prev_epoch (0 in files written before it was kept). */
 static int
 segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, uint32_t *synced,
-		     char *reason, size_t n)
+		     uint32_t *prev_epoch, char *reason, size_t n)
 {
 	if (len < KR_SEGMENT_HDR_BYTES) {
 		snprintf(reason, n, "segment header incomplete (%zu of %d bytes)", len,
@@ -356,6 +360,8 @@ segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, uint32_
 	}
 	if (synced != NULL)
 		*synced = kr_get_le32(hdr + 8) == 1 ? UINT32_MAX : kr_get_le32(hdr + 12);
+	if (prev_epoch != NULL)
+		*prev_epoch = kr_get_le32(hdr + 24);
 	if (kr_get_le64(hdr + 16) != name_base) {
 		snprintf(reason, n,
 			 "segment header says base offset %" PRIu64 ", file name %" PRIu64,
@@ -367,8 +373,8 @@ segment_header_check(const uint8_t *hdr, size_t len, uint64_t name_base, uint32_
 
 /* Create s's file: header, sync file, sync directory (dirfd). */
 static int
-segment_create_file(const struct kr_fs *fs, int dirfd, const char *dir, uint64_t base, int *fd_out,
-		    char *err, size_t errlen)
+segment_create_file(const struct kr_fs *fs, int dirfd, const char *dir, uint64_t base,
+		    uint32_t prev_epoch, int *fd_out, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
@@ -380,7 +386,7 @@ segment_create_file(const struct kr_fs *fs, int dirfd, const char *dir, uint64_t
 		errf(err, errlen, "create %s: %s", path, strerror(-fd));
 		return fd;
 	}
-	kr_log_segment_header(hdr, base, 0);
+	kr_log_segment_header(hdr, base, 0, prev_epoch);
 	rc = kr_write_full(fs, fd, hdr, sizeof(hdr), 0);
 	if (rc == 0)
 		rc = fs->ops->sync(fs->ctx, fd);
@@ -783,7 +789,7 @@ later_segments_valid(struct kr_log *log, const uint64_t *bases, uint32_t nb, uin
 		if (fd < 0)
 			continue;
 		if (kr_read_full(log->fs, fd, hdr, sizeof(hdr), 0) == (int)sizeof(hdr) &&
-		    segment_header_check(hdr, sizeof(hdr), bases[i], NULL, reason,
+		    segment_header_check(hdr, sizeof(hdr), bases[i], NULL, NULL, reason,
 					 sizeof(reason)) == 0 &&
 		    read_file_from(log->fs, fd, KR_SEGMENT_HDR_BYTES, &b, &len, 0) == 0) {
 			struct kr_batch_hdr h;
@@ -926,8 +932,8 @@ classify_damage(struct kr_log *log, const uint64_t *bases, uint32_t nb, uint32_t
 /* Open segment file i and check its header; on success *body holds its batch bytes. */
 static int
 load_segment_file(struct kr_log *log, uint64_t base, uint64_t expect, int *fd_out, uint8_t **body,
-		  size_t *len, uint32_t *synced, char *reason, size_t reason_len, char *err,
-		  size_t errlen)
+		  size_t *len, uint32_t *synced, uint32_t *prev_epoch, char *reason,
+		  size_t reason_len, char *err, size_t errlen)
 {
 	const struct kr_fs *fs = log->fs;
 	uint8_t hdr[KR_SEGMENT_HDR_BYTES];
@@ -944,7 +950,8 @@ load_segment_file(struct kr_log *log, uint64_t base, uint64_t expect, int *fd_ou
 	}
 	rc = kr_read_full(fs, fd, hdr, sizeof(hdr), 0);
 	if (rc >= 0) {
-		if (segment_header_check(hdr, (size_t)rc, base, synced, reason, reason_len) != 0) {
+		if (segment_header_check(hdr, (size_t)rc, base, synced, prev_epoch, reason,
+					 reason_len) != 0) {
 			rc = 1;
 		} else if (base != expect) {
 			snprintf(reason, reason_len,
@@ -989,11 +996,11 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		size_t len = 0;
 		struct kr_scan_result res;
 		struct segment *s;
-		uint32_t synced = 0;
+		uint32_t synced = 0, prev_epoch = 0;
 		int fd = -1;
 
-		rc = load_segment_file(log, bases[i], expect, &fd, &body, &len, &synced, reason,
-				       sizeof(reason), err, errlen);
+		rc = load_segment_file(log, bases[i], expect, &fd, &body, &len, &synced,
+				       &prev_epoch, reason, sizeof(reason), err, errlen);
 		if (rc < 0)
 			goto out;
 		if (rc == 1) {
@@ -1013,6 +1020,7 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 		free(s->index);
 		s->buf = body;
 		s->fd = fd;
+		s->prev_epoch = prev_epoch;
 		s->cap = len > log->cfg.segment_bytes ? (uint32_t)len : log->cfg.segment_bytes;
 		s->index_cap = s->cap / KR_SEGMENT_INDEX_INTERVAL_BYTES + 2;
 		s->index = malloc(s->index_cap * sizeof(*s->index));
@@ -1055,6 +1063,10 @@ recover(struct kr_log *log, struct kr_log_report *rep, char *err, size_t errlen)
 					in_synced, res.reason, rep);
 			break;
 		}
+	}
+	if (log->nsegs > 0 && log->segs[0].base_offset > 0) { /* what the deleted prefix ended in */
+		log->epochs.base_epoch = log->segs[0].prev_epoch;
+		log->epochs.base_offset = log->segs[0].base_offset;
 	}
 	/* Only the last segment takes appends: give the others back their spare room (one
 	 * that becomes the last again after a truncation starts no append past its buffer:
@@ -1220,10 +1232,15 @@ append_room(struct kr_log *log, const struct kr_batch_hdr *h, uint32_t len, stru
 	 * and its buffer cannot grow under a flush job that is writing from it */
 	if (s == NULL || s->sealed || s->size + len > log->cfg.segment_bytes ||
 	    s->size + len > s->cap) {
+		uint32_t prev = kr_log_last_epoch(log);
+
+		if (prev == 0 && log->epochs.base_offset == end)
+			prev = log->epochs.base_epoch; /* an empty log that starts past 0 */
 		rc = segs_push(log, end, log->cfg.segment_bytes);
 		if (rc != 0)
 			return rc;
 		s = last_seg(log);
+		s->prev_epoch = prev;
 	}
 	*seg = s;
 	return 0;
@@ -1388,6 +1405,7 @@ kr_log_job_begin(struct kr_log *log, struct kr_log_job *j)
 			continue;
 		js->uid = s->uid;
 		js->base = s->base_offset;
+		js->prev_epoch = s->prev_epoch;
 		js->fd = s->fd;
 		js->created = false;
 		js->cut_to = s->fd >= 0 && s->file_len > s->written ? s->written : UINT32_MAX;
@@ -1421,7 +1439,7 @@ job_header(const struct kr_fs *fs, struct kr_log_job_seg *js)
 
 	if (js->synced == UINT32_MAX || js->hdr_done)
 		return 0;
-	kr_log_segment_header(hdr, js->base, js->synced);
+	kr_log_segment_header(hdr, js->base, js->synced, js->prev_epoch);
 	rc = kr_write_full(fs, js->fd, hdr, sizeof(hdr), 0);
 	js->hdr_done = rc == 0;
 	return rc;
@@ -1504,8 +1522,8 @@ kr_log_job_run(struct kr_log_job *j)
 		struct kr_log_job_seg *js = &j->segs[i];
 
 		if (js->fd < 0) {
-			rc = segment_create_file(fs, j->dirfd, j->dir, js->base, &js->fd, j->err,
-						 sizeof(j->err));
+			rc = segment_create_file(fs, j->dirfd, j->dir, js->base, js->prev_epoch,
+						 &js->fd, j->err, sizeof(j->err));
 			if (rc != 0)
 				break;
 			js->created = true;
@@ -1774,6 +1792,8 @@ kr_log_reset(struct kr_log *log, uint64_t start)
 		return -ERANGE;
 	drop_front(log, log->nsegs);
 	log->epochs.n = 0;
+	log->epochs.base_epoch = 0; /* not known: the leader's history below start is not here */
+	log->epochs.base_offset = start;
 	log->empty_base = start;
 	log->durable_end = start;
 	log->files_dirty = disk(log);
@@ -1832,9 +1852,7 @@ kr_log_retain_step(struct kr_log *log, uint64_t upto, uint64_t committed, int64_
 {
 	uint64_t end, bytes;
 
-	if (!KR_BUG(CUT_PAST_SNAPSHOT) && upto > committed)
-		upto = committed;
-	if (KR_BUG(CUT_PAST_SNAPSHOT) && upto > 0) /* planted: cut to the committed offset */
+	if (upto > committed || KR_BUG(CUT_PAST_SNAPSHOT)) /* planted: cut to the committed end */
 		upto = committed;
 	if (upto <= kr_log_start(log) || log->nsegs < 2 ||
 	    kr_log_first_segment(log, &end, &bytes) != 0 || end > upto)
@@ -1883,9 +1901,27 @@ kr_log_durable_end(const struct kr_log *log)
 	return disk(log) ? log->durable_end : kr_log_end(log);
 }
 
+void
+kr_log_set_base_epoch(struct kr_log *log, uint32_t epoch)
+{
+	if (log->nsegs > 0 || log->empty_base == 0)
+		return;
+	log->epochs.base_epoch = epoch;
+	log->epochs.base_offset = log->empty_base;
+}
+
+uint32_t
+kr_log_base_epoch(const struct kr_log *log)
+{
+	return log->epochs.base_offset == kr_log_start(log) ? log->epochs.base_epoch : 0;
+}
+
 uint32_t
 kr_log_last_epoch(const struct kr_log *log)
 {
+	if (log->epochs.n == 0 && log->epochs.base_offset > 0 &&
+	    log->epochs.base_offset == kr_log_end(log))
+		return log->epochs.base_epoch; /* an empty log that starts past 0 */
 	return kr_epoch_cache_last(&log->epochs);
 }
 

@@ -46,7 +46,10 @@
  *       12    4  synced: batch bytes of this segment known to be on disk when the header
  *                was last written (a lower bound; see below)
  *       16    8  base_offset: offset of the segment's first batch, equal to the name
- *       24    4  reserved, zero
+ *       24    4  prev_epoch: the epoch of the record before base_offset (0: none, or
+ *                written before this field was kept). Once the segments before it are
+ *                deleted, it is what a leader compares a follower's last epoch with at
+ *                the log start.
  *       28    4  CRC32C over bytes [0, 28)
  *       32       batches, back to back
  *
@@ -176,6 +179,11 @@ struct kr_epoch_cache {
 	struct kr_epoch_entry *e;
 	uint32_t n;
 	uint32_t cap;
+	/* Once a prefix is deleted: the epoch of the record just before base_offset (the log
+	 * start), so a replica whose log ends there in that epoch still matches this one
+	 * (Kafka takes it from the snapshot's id). base_epoch 0: not known. */
+	uint32_t base_epoch;
+	uint64_t base_offset;
 };
 
 /* The answer to "where does epoch E end in this log?" */
@@ -186,14 +194,17 @@ struct kr_epoch_end {
 
 /**
  * End offset for epoch: the largest epoch E' <= epoch that has records, and the offset
- * where E' ends (the next epoch's start, or leo for the last epoch). When no epoch
- * <= epoch has records, E' = 0 and the end is the first entry's start offset (or leo
- * when the cache is empty): nothing of that epoch or before is in common.
+ * where E' ends (the next epoch's start, or leo for the last epoch). Below the first
+ * entry, the base (the epoch before a deleted prefix) counts as an epoch ending at the
+ * log start. When no epoch <= epoch is known, E' = 0 and the end is the first entry's
+ * start offset (or leo when the cache is empty): nothing of that epoch or before is in
+ * common.
  */
 struct kr_epoch_end kr_epoch_cache_end_for(const struct kr_epoch_cache *c, uint32_t epoch,
 					   uint64_t leo);
 
-/** The epoch of the record at offset, or 0 if offset is before every entry. */
+/** The epoch of the record at offset, or 0 if offset is before every entry (the base's for
+ * the record just before a deleted prefix's end). */
 uint32_t kr_epoch_cache_epoch_at(const struct kr_epoch_cache *c, uint64_t offset);
 
 /** The last epoch with records, or 0 when empty. */
@@ -210,7 +221,8 @@ int kr_epoch_cache_assign(struct kr_epoch_cache *c, uint32_t epoch, uint64_t off
 /** Forget every entry that starts at or after offset (log truncation). */
 void kr_epoch_cache_truncate(struct kr_epoch_cache *c, uint64_t offset);
 
-/** Forget what lies below start (prefix deletion): the entry covering start now starts there. */
+/** Forget what lies below start (prefix deletion): the entry covering start now starts there,
+ * and the epoch of the record before start becomes the base (if this cache knew it). */
 void kr_epoch_cache_trim_prefix(struct kr_epoch_cache *c, uint64_t start);
 
 void kr_epoch_cache_free(struct kr_epoch_cache *c);
@@ -260,6 +272,13 @@ struct kr_log_report {
 };
 
 struct kr_log; /* opaque; owned by one thread */
+
+/** The epoch of the record before the log start, if known (0: not known, or the log starts
+ * at 0). */
+uint32_t kr_log_base_epoch(const struct kr_log *log);
+/** An empty log that starts past 0 (a follower's after a reset) learns the epoch of the
+ * record before its start from the leader. Ignored for any other log. */
+void kr_log_set_base_epoch(struct kr_log *log, uint32_t epoch);
 
 /**
  * Open (or create) a log. Reads and checks every segment; see RECOVERY above.
@@ -320,7 +339,8 @@ int kr_log_flush(struct kr_log *log, char *err, size_t errlen);
 struct kr_log_job_seg {
 	uint64_t uid;
 	uint64_t base;
-	int fd; /* -1: the job creates the file */
+	uint32_t prev_epoch; /* the header's */
+	int fd;		     /* -1: the job creates the file */
 	bool created;
 	uint32_t cut_to; /* reconcile: cut the file to this many batch bytes (UINT32_MAX: no) */
 	uint32_t synced; /* rewrite the header saying this many bytes are synced (UINT32_MAX:
@@ -465,7 +485,8 @@ uint64_t kr_log_mutations(const struct kr_log *log);
 uint64_t kr_log_start(const struct kr_log *log);
 uint64_t kr_log_end(const struct kr_log *log);	       /* the log end offset (LEO) */
 uint64_t kr_log_durable_end(const struct kr_log *log); /* flushed (= LEO in memory mode) */
-uint32_t kr_log_last_epoch(const struct kr_log *log);  /* epoch of the last record, or 0 */
+uint32_t kr_log_last_epoch(const struct kr_log *log);  /* epoch of the last record, or 0 (an
+							* empty log past 0: its base epoch) */
 uint64_t kr_log_bytes(const struct kr_log *log);       /* retained batch bytes */
 uint32_t kr_log_segment_count(const struct kr_log *log);
 const struct kr_epoch_cache *kr_log_epochs(const struct kr_log *log);
@@ -490,7 +511,8 @@ int64_t kr_log_first_segment_max_timestamp(const struct kr_log *log);
 
 /** Write the KR_SEGMENT_HDR_BYTES header of a segment whose first batch is at base and
  * of whose batch bytes synced are known to be on disk. */
-void kr_log_segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base, uint32_t synced);
+void kr_log_segment_header(uint8_t hdr[KR_SEGMENT_HDR_BYTES], uint64_t base, uint32_t synced,
+			   uint32_t prev_epoch);
 
 /* ---- recovery scan (pure; exposed for the fuzz target and tests) ---- */
 

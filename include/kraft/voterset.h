@@ -127,6 +127,10 @@ struct kr_voter_history {
 		struct kr_voter_set set;
 	} e[KR_VOTER_HISTORY_MAX];
 	uint64_t folded_early; /* entries folded before they were committed (see above) */
+	/* the log's start moved past records this history never saw (a log that starts past
+	 * 0, a leader's reset): the next record is the set in force from there, whatever it
+	 * changed from the set known before it */
+	bool unanchored;
 };
 
 struct kr_log;
@@ -140,8 +144,10 @@ int kr_voters_batch_decode(const uint8_t *b, const struct kr_batch_hdr *h, struc
 
 /**
  * Start h with boot in force and follow every voters record of log, as a node finds its
- * voter set at start. @return 0, -EIO (a read failed) or -EBADMSG (a malformed record or
- * a change no leader could have made).
+ * voter set at start. A log that starts past 0 takes its first record as the set in
+ * force from there (the changes that led to it were deleted with the prefix).
+ * @return 0, -EIO (a read failed) or -EBADMSG (a malformed record or a change no leader
+ * could have made).
  */
 int kr_vh_load(struct kr_voter_history *h, const struct kr_log *log,
 	       const struct kr_voter_set *boot);
@@ -157,6 +163,14 @@ void kr_vh_init(struct kr_voter_history *h, const struct kr_voter_set *boot);
  */
 enum kr_voters_change kr_vh_append(struct kr_voter_history *h, uint64_t offset,
 				   const struct kr_voter_set *s);
+
+/** The log now starts past records this history may not have seen (a reset): the next
+ * record is taken as it is (kr_vh_append, kr_vh_next_ok). */
+void kr_vh_unanchor(struct kr_voter_history *h);
+
+/** May s be the next record: one change from the set in force, or any valid set after an
+ * empty set or kr_vh_unanchor. */
+bool kr_vh_next_ok(const struct kr_voter_history *h, const struct kr_voter_set *s);
 
 /** The log was truncated to end (offsets >= end are gone). @return true if a record was
  * undone (the set in force is then the one before it). */

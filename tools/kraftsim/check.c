@@ -255,6 +255,11 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 		struct kr_batch_hdr h;
 		uint64_t d = m->u.fetch.durable_offset;
 
+		/* a log the leader reset to start at d (its log start had passed this one's
+		 * end) holds no batch ending there: it claims only what is committed already,
+		 * below every leader's log start */
+		if (d == kr_log_start(nd->log) && s->o.snapshots)
+			return;
 		if (kr_log_read(nd->log, d - 1, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 ||
 		    sp.len == 0) {
 			check_violation(
@@ -338,8 +343,24 @@ sim_voters(struct sim *s, struct node *nd)
 		v->off = v->prev_off = KR_OFFSET_NONE;
 		v->epoch = 0;
 		/* before any voters record: the bootstrap set of an initial voter's directory;
-		 * a joining directory knows none until it reads one */
+		 * a joining directory knows none until it reads one, nor does a log whose
+		 * start moved (retention, a reset): the set in force there came from records
+		 * below it */
 		v->set = nd->initial ? s->boot : (struct kr_voter_set){0};
+		v->below = v->set;
+		if (kr_log_start(nd->log) > 0 && nd->r->cfg.dynamic) {
+			/* a log whose start moved (retention, a reset): the records before its
+			 * first are gone, and what its core knows of them depends on its past
+			 * (unknown here until a record is read). Everything below the start is
+			 * committed: the set in force there is the committed one (below) */
+			uint64_t start = kr_log_start(nd->log);
+
+			v->set = (struct kr_voter_set){0};
+			v->below = s->boot;
+			for (uint32_t i = 0; i < s->committed_sets_n; i++)
+				if (s->committed_sets[i].off < start)
+					v->below = s->committed_sets[i].set;
+		}
 		v->prev = v->set;
 	}
 	while (v->scanned < end) {
@@ -431,15 +452,63 @@ committed_push(struct sim *s, const uint8_t *b, uint32_t commit_epoch)
 	    h.producer_id < 1000 + SIM_CLIENTS_MAX && h.sequence < SIM_SEQ_MAX) {
 		int c = (int)(h.producer_id - 1000);
 
-		if (s->committed_at[c][h.sequence] >= 0)
+		/* --snapshots: deduplication is promised within the window only (a retry
+		 * later than that may be appended again), as the leader that took the retry
+		 * judged it: by batch timestamps */
+		bool late = s->o.snapshots && s->committed_at[c][h.sequence] >= 0 &&
+			    s->committed_ts[c][h.sequence] < h.timestamp_us - s->dedup_window_us;
+
+		if (s->committed_at[c][h.sequence] >= 0 && !late)
 			check_violation(s,
 					"client %d's append %" PRIu64
 					" committed twice: at %" PRId64 " and %" PRIu64,
 					c, h.sequence, s->committed_at[c][h.sequence],
 					h.base_offset);
-		else
+		else if (!late)
 			s->committed_at[c][h.sequence] = (int64_t)h.base_offset;
+		if (s->o.snapshots)
+			s->committed_ts[c][h.sequence] = late ? INT64_MIN : h.timestamp_us;
 		s->commits++;
+	}
+}
+
+/* --snapshots: node nd's apply actor applied the batch h, and its state machine's digest
+ * is now digest. Only committed batches are applied, and every node's state at a batch's
+ * end equals the state the first node to get there had. */
+void
+check_applied(struct sim *s, struct node *nd, const struct kr_batch_hdr *h, uint64_t digest)
+{
+	int64_t k = committed_find(s, h->base_offset);
+
+	if (k < 0 || h->base_offset + h->record_count > s->committed_end ||
+	    s->committed[k].crc != h->crc) {
+		check_violation(s,
+				"node %d: applied the batch at %" PRIu64
+				" (epoch %u), which is not "
+				"the committed one there (committed end %" PRIu64 ")",
+				nd->id, h->base_offset, h->epoch, s->committed_end);
+		return;
+	}
+	if ((uint32_t)k >= s->digest_cap) {
+		uint32_t cap = s->digest_cap ? s->digest_cap : 1024;
+
+		while (cap <= (uint32_t)k)
+			cap *= 2;
+		s->digest_at = realloc(s->digest_at, cap * sizeof(*s->digest_at));
+		s->digest_set = realloc(s->digest_set, cap * sizeof(*s->digest_set));
+		if (s->digest_at == NULL || s->digest_set == NULL)
+			exit(2);
+		memset(s->digest_set + s->digest_cap, 0, (cap - s->digest_cap) * sizeof(bool));
+		s->digest_cap = cap;
+	}
+	if (!s->digest_set[k]) {
+		s->digest_set[k] = true;
+		s->digest_at[k] = digest;
+	} else if (s->digest_at[k] != digest) {
+		check_violation(s,
+				"node %d: its state after the batch at %" PRIu64
+				" has digest %016" PRIx64 ", another node's had %016" PRIx64,
+				nd->id, h->base_offset, digest, s->digest_at[k]);
 	}
 }
 
@@ -676,7 +745,8 @@ check_electable(struct sim *s, struct node *l, uint64_t hw, const struct kr_batc
 static void
 check_majority(struct sim *s, struct node *nd, uint64_t hw)
 {
-	const struct kr_voter_set *set = &sim_voters(s, nd)->set;
+	const struct vview *vv = sim_voters(s, nd);
+	const struct kr_voter_set *set = vv->set.n > 0 ? &vv->set : &vv->below;
 	struct kr_log_span sp;
 	struct kr_batch_hdr h;
 	int count = 0;
@@ -998,7 +1068,11 @@ check_final(struct sim *s)
 						"client %d's acknowledged append %" PRIu64
 						" is not in the committed log",
 						c, q);
-			else if (at >= 0 && got != at)
+			else if (at >= 0 && got != at &&
+				 !(s->o.snapshots && s->committed_ts[c][q] == INT64_MIN))
+				/* (--snapshots: a retry later than the dedup window may commit
+				 * again, and either copy may be the one acknowledged; check_ack
+				 * saw the acknowledged offset hold it) */
 				check_violation(s,
 						"client %d's append %" PRIu64
 						" acknowledged at %" PRId64
@@ -1020,6 +1094,9 @@ check_voters_event(struct sim *s, struct node *nd, const struct kr_event *ev)
 		check_violation(s, "node %d reported a voter set that does not decode", nd->id);
 		return;
 	}
+	if (v->off == KR_OFFSET_NONE && kr_log_start(nd->log) > 0 &&
+	    (ev->offset == KR_OFFSET_NONE || ev->offset < kr_log_start(nd->log)))
+		return; /* a record below the log start: the log no longer says */
 	if (ev->offset != v->off || !kr_voters_equal(&got, &v->set))
 		check_violation(s,
 				"node %d reported the voter set of offset %" PRId64

@@ -29,10 +29,10 @@ format_replay(const struct sim_opts *o, uint64_t seed, char *buf, size_t n)
 {
 	size_t k = (size_t)snprintf(buf, n,
 				    "kraftsim --nodes %d --observers %d --durability %s --seed "
-				    "%" PRIu64 " --seeds 1 --steps %" PRIu64 "%s%s%s",
+				    "%" PRIu64 " --seeds 1 --steps %" PRIu64 "%s%s%s%s",
 				    o->nodes, o->observers, o->memory ? "memory" : "disk", seed,
 				    o->steps, o->voter_changes ? " --voter-changes" : "",
-				    o->auth ? " --auth" : "",
+				    o->snapshots ? " --snapshots" : "", o->auth ? " --auth" : "",
 				    o->no_send_checks ? " --no-send-checks" : "");
 
 	for (int b = 0; b < KR_BUG_COUNT && k < n; b++)
@@ -110,7 +110,7 @@ usage(FILE *f)
 		"usage: kraftsim [--nodes N] [--observers K] [--durability disk|memory]\n"
 		"                [--seed S] [--seeds K] [--steps T] [--bug NAME]...\n"
 		"                [--sabotage NAME] [--auth] [--no-send-checks] [--verbose]\n"
-		"                [--faults KIND,...] [--voter-changes]\n"
+		"                [--faults KIND,...] [--voter-changes] [--snapshots]\n"
 		"       kraftsim --list-bugs | --list-sabotage\n"
 		"\n"
 		"Runs seeds S..S+K-1 (default 1, 1) of an N-voter (default 3) cluster with K\n"
@@ -135,6 +135,15 @@ usage(FILE *f)
 		"                   (sometimes impatient); checked: one change pending, each\n"
 		"                   after the leader's first commit, commits counted under the\n"
 		"                   set in force, a removed leader appending nothing more\n"
+		"  --snapshots      every node applies its committed log to a digest state\n"
+		"                   machine, takes snapshots at random applied offsets, moves\n"
+		"                   its log start to them (a small retention limit, a 300 ms\n"
+		"                   dedup window) and restarts from them; checked: every node's\n"
+		"                   state at a batch's end equals the first node's there, only\n"
+		"                   committed batches applied, no snapshot past the HW, the log\n"
+		"                   start never past a kept snapshot, a restart finds one at\n"
+		"                   or past its log start, a retry inside the window never\n"
+		"                   committed twice\n"
 		"  --auth           with a cluster key: every frame sealed and checked (peer\n"
 		"                   authentication), duplicates then refused as replays\n"
 		"  --no-send-checks skip the checks that judge a control frame as it leaves\n"
@@ -186,6 +195,7 @@ main(int argc, char **argv)
 		{"auth", no_argument, NULL, 'A'},
 		{"no-send-checks", no_argument, NULL, 'N'},
 		{"voter-changes", no_argument, NULL, 'V'},
+		{"snapshots", no_argument, NULL, 'P'},
 		{"abort-at-step", required_argument, NULL, 'S'},
 		{"faults", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
@@ -193,7 +203,7 @@ main(int argc, char **argv)
 	};
 	struct sim_opts o = {.nodes = 3, .steps = 20000};
 	uint64_t seed = 1, seeds = 1, v, ran = 0, commits = 0, elections = 0, steps = 0;
-	uint64_t violations = 0, changes = 0, removed_leaders = 0;
+	uint64_t violations = 0, changes = 0, removed_leaders = 0, snaps = 0, retained = 0;
 	struct timespec t0, t1;
 	char replay[512];
 	double secs;
@@ -281,6 +291,9 @@ main(int argc, char **argv)
 		case 'V':
 			o.voter_changes = true;
 			break;
+		case 'P':
+			o.snapshots = true;
+			break;
 		case 'F': {
 			int64_t m = parse_faults(optarg);
 
@@ -327,6 +340,8 @@ main(int argc, char **argv)
 		commits += s->commits;
 		elections += s->elections;
 		changes += s->op.done;
+		snaps += s->snapshots;
+		retained += s->retained;
 		removed_leaders += s->op.removed_leader;
 		steps += s->steps;
 		if (rc != 0) {
@@ -347,6 +362,10 @@ main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (o.snapshots)
+		printf("kraftsim: snapshots taken %" PRIu64
+		       ", segments deleted by retention %" PRIu64 "\n",
+		       snaps, retained);
 	if (o.voter_changes)
 		printf("kraftsim: voter changes done %" PRIu64 " (a leader removing itself %" PRIu64
 		       ")\n",

@@ -308,6 +308,23 @@ sab_answer_wrong(struct sim *s, struct node *l, struct node *f)
 	return true;
 }
 
+/* --snapshots: the state one node had after the newest batch applied so far seems
+ * different: the next node to apply it must disagree. */
+static bool
+sab_digest_wrong(struct sim *s, struct node *l, struct node *f)
+{
+	(void)l;
+	(void)f;
+	if (!s->o.snapshots)
+		return false;
+	for (uint32_t k = s->digest_cap; k > 0; k--)
+		if (k - 1 < s->committed_n && s->digest_set[k - 1]) {
+			s->digest_at[k - 1] ^= 1;
+			return true;
+		}
+	return false;
+}
+
 static const struct sabotage {
 	const char *name;
 	const char *text;
@@ -345,6 +362,8 @@ static const struct sabotage {
 	 sab_two_pending},
 	{"ANSWER_WRONG", "the operator hears a voter change done where no voters record is",
 	 sab_answer_wrong},
+	{"DIGEST_WRONG", "a node's state after a batch seems to differ from what it was",
+	 sab_digest_wrong},
 };
 
 #define N_SABOTAGES ((int)(sizeof(sabotages) / sizeof(sabotages[0])))

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "kraft/applier.h"
 #include "kraft/election.h"
 #include "kraft/log.h"
 #include "kraft/repl.h"
@@ -24,6 +25,7 @@
 #define SIM_RING_CAP 32		     /* elements per ring between the planes */
 #define SIM_RX_CAP 512		     /* datagrams a node's port holds; more are lost */
 #define SIM_SEQ_MAX 65536	     /* appends per client in one run */
+#define SIM_SPANS 64		     /* spans on a node's apply ring */
 #define SIM_TRACE 64		     /* events kept for a violation report */
 #define SIM_GRANTS 64		     /* the latest votes granted, per node */
 #define SIM_CLAIM_EPOCHS 16	     /* per node: the latest durable-offset report per epoch */
@@ -96,13 +98,14 @@ struct datagram {
  * itself (check.c, sim_voters): kept up as the log grows, read again from the start after
  * a truncation or a restart. Independent of the core's own history of sets. */
 struct vview {
-	const struct kr_log *log; /* read from this log (NULL: read again) */
-	uint64_t mutations;	  /* the log's count when it was read */
-	uint64_t scanned;	  /* read up to this offset */
-	uint64_t off, prev_off;	  /* the last two voters records (KR_OFFSET_NONE: none) */
-	uint32_t epoch;		  /* the batch epoch of the last one */
-	struct kr_voter_set set;  /* in force at the log end (empty: not known yet) */
-	struct kr_voter_set prev; /* in force before the last record */
+	const struct kr_log *log;  /* read from this log (NULL: read again) */
+	uint64_t mutations;	   /* the log's count when it was read */
+	uint64_t scanned;	   /* read up to this offset */
+	uint64_t off, prev_off;	   /* the last two voters records (KR_OFFSET_NONE: none) */
+	uint32_t epoch;		   /* the batch epoch of the last one */
+	struct kr_voter_set set;   /* in force at the log end (empty: not known yet) */
+	struct kr_voter_set prev;  /* in force before the last record */
+	struct kr_voter_set below; /* the committed set in force at the log start */
 };
 
 struct node {
@@ -200,7 +203,30 @@ struct node {
 		int32_t to;
 	} grants[SIM_GRANTS];
 	uint32_t n_grants;
-	uint32_t fatal;	      /* the KR_FATAL_* code its dataplane stopped with, or 0 */
+	uint32_t fatal; /* the KR_FATAL_* code its dataplane stopped with, or 0 */
+
+	/* apply actor (--snapshots): the node's apply thread and snapshot writer. The
+	 * dataplane hands it spans of log memory (the node's apply ring) under the log's
+	 * reader rule; it applies them, releases them, takes snapshots at random and runs
+	 * the cleaner, whose log start the dataplane's retention follows */
+	struct kr_applier *ap; /* NULL: not applying */
+	uint64_t handed;       /* spans handed up to here (KR_OFFSET_NONE: handing stopped) */
+	uint64_t released;
+	struct sim_span {
+		const uint8_t *data;
+		uint32_t len;
+		uint64_t base, end;
+		int64_t at; /* ready then (the ring's delay) */
+	} spans[SIM_SPANS];
+	uint32_t span_head, span_n;
+	uint64_t log_start_req; /* the cleaner's */
+	uint64_t seen_start;	/* the log start after the last dataplane step */
+	char logdir[40];
+	/* ground truth: the newest snapshot this disk holds whole (its end, 0: none), and
+	 * the highest log start a leader's reset imposed (no snapshot reaches it until
+	 * nodes send each other snapshots) */
+	uint64_t snap_high;
+	uint64_t reset_floor;
 	uint32_t spoke_epoch; /* highest epoch it sent a Fetch or a BeginQuorumEpoch answer in */
 };
 
@@ -309,6 +335,7 @@ struct sim_opts {
 			      * the quorum-state file: only crashes can then show the bug */
 	uint64_t abort_at_step; /* self-test of the core-assertion report: abort() there */
 	bool voter_changes;	/* an operator adds, removes and updates voters */
+	bool snapshots;		/* apply actors, snapshots, retention following them */
 	uint32_t faults;	/* fault kinds left out (bit k: sim_fault_names[k]); 0: all */
 };
 
@@ -359,6 +386,14 @@ struct sim {
 	uint32_t epoch_leader_cap;
 	int64_t *acked_at[SIM_CLIENTS_MAX];	/* offset the client was told, -1 none, -2 dup */
 	int64_t *committed_at[SIM_CLIENTS_MAX]; /* where (pid, seq) sits committed, or -1 */
+	int64_t *committed_ts[SIM_CLIENTS_MAX]; /* --snapshots: its batch timestamp */
+	/* --snapshots: the state machine's digest after each committed batch, as the first
+	 * node to apply it had it (set[i]: known) */
+	uint64_t *digest_at;
+	bool *digest_set;
+	uint32_t digest_cap;
+	uint64_t snapshots, retained; /* taken, segments deleted */
+	int64_t dedup_window_us; /* --snapshots: the nodes' (0: the default, longer than a run) */
 
 	/* what happened */
 	uint64_t commits, elections, acks;
@@ -400,6 +435,7 @@ void check_control_send(struct sim *s, struct node *nd, const struct kr_el_actio
 void check_persisted(struct sim *s, struct node *nd, const struct kr_quorum_state *qs);
 void check_ack(struct sim *s, int client, uint64_t seq, uint64_t base, bool dup);
 void check_voters_answer(struct sim *s, const struct operator* op, uint64_t offset);
+void check_applied(struct sim *s, struct node *nd, const struct kr_batch_hdr *h, uint64_t digest);
 
 /* sabotage.c: break the simulator's picture once, to prove a checker fires */
 int sabotage_find(const char *name);
@@ -448,6 +484,10 @@ enum {
 	TR_PLANE_RESUME, /* it goes on (a = plane) */
 	TR_VOTERS_SEND,	 /* the operator asks for a voter change (a = op, b = voter, c = corr) */
 	TR_VOTERS_ANSWER, /* and hears (a = error, b = outcome unknown, c = offset) */
+	TR_APPLY,	  /* the apply actor applied a span (a = batches, c = base, d = end) */
+	TR_SNAPSHOT,	  /* it wrote a snapshot (a = result, c = end, d = epoch) */
+	TR_RETAIN,	  /* retention deleted a segment (c = the new log start) */
+	TR_CLEAN,	  /* the cleaner removed a snapshot (c = its end, d = the target) */
 };
 
 #endif /* KRAFTSIM_SIM_H */

@@ -7,10 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kraft/applier.h"
 #include "kraft/datadir.h"
 #include "kraft/errors.h"
+#include "kraft/fileio.h"
 #include "kraft/le.h"
 #include "kraft/restart.h"
+#include "kraft/sm.h"
+#include "kraft/snapshot.h"
 #include "sim.h"
 
 #define NEVER INT64_MAX
@@ -171,6 +175,24 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 		break;
 	case TR_EXIT:
 		snprintf(p, left, "EXITS: a durable write or sync failed");
+		break;
+	case TR_APPLY:
+		snprintf(p, left,
+			 "apply actor applies %d batches, offsets [%" PRId64 ", %" PRId64 ")", t->a,
+			 t->c, t->d);
+		break;
+	case TR_SNAPSHOT:
+		snprintf(p, left, "snapshot %" PRId64 "-%" PRId64 " written: %s", t->c, t->d,
+			 t->a == 0 ? "ok" : strerror(-t->a));
+		break;
+	case TR_RETAIN:
+		snprintf(p, left, "retention: the log now starts at %" PRId64, t->c);
+		break;
+	case TR_CLEAN:
+		snprintf(p, left,
+			 "cleaner removed snapshot ending %" PRId64
+			 "; the log may start at %" PRId64,
+			 t->c, t->d);
 		break;
 	case TR_REFUSED:
 		snprintf(p, left, "start refused: %s", strerror(-t->a));
@@ -442,6 +464,30 @@ image_sync(struct node *nd, uint64_t upto)
 	nd->trunc_low = kr_log_end(nd->log);
 }
 
+/* Retention deleted segments from memory (the next flush job removes their files, a crash
+ * may cut it short): the image no longer promises what lies below the log start. */
+static void
+image_trim(struct node *nd)
+{
+	struct image *img = &nd->img;
+	uint64_t start = kr_log_start(nd->log);
+	uint32_t k = 0;
+
+	while (k < img->n && img->idx[k].base + img->idx[k].count <= start)
+		k++;
+	if (k == 0)
+		return;
+	uint32_t cut = k < img->n ? img->idx[k].pos : img->len;
+
+	memmove(img->bytes, img->bytes + cut, img->len - cut);
+	memmove(img->idx, img->idx + k, (img->n - k) * sizeof(*img->idx));
+	img->n -= k;
+	img->len -= cut;
+	for (uint32_t i = 0; i < img->n; i++)
+		img->idx[i].pos -= cut;
+	img->start = start;
+}
+
 /* After a start: the image is the recovered log (kr_log_open made it all durable). */
 static void
 image_reset(struct node *nd)
@@ -576,6 +622,210 @@ restart_config(const struct sim *s, const struct node *nd)
 	};
 }
 
+/* ---- the apply actor (--snapshots) ---- */
+
+#define SIM_DEDUP_WINDOW_US 300000 /* short: the log start moves within a run */
+#define SIM_RETENTION_BYTES 8192   /* the log and the snapshots: the cleaner always acts */
+#define SIM_SPAN_BYTES 4096	   /* spans of a few batches: applying interleaves */
+#define SIM_SNAP_CHANCE 0.03	   /* after a span, a snapshot */
+
+static void
+apply_stop(struct node *nd)
+{
+	if (nd->ap != NULL) {
+		kr_applier_free(nd->ap);
+		free(nd->ap);
+		nd->ap = NULL;
+	}
+	nd->span_n = nd->span_head = 0;
+	nd->handed = KR_OFFSET_NONE;
+}
+
+/* As kraftd's start (kn_apply_open): a memory-mode node forgets its snapshots, .part files
+ * go, the newest whole snapshot is loaded; a log that starts past it cannot be applied. */
+static void
+apply_boot(struct sim *s, struct node *nd, const char *logdir)
+{
+	const struct kr_fs *fs = simfs_fs(nd->fs);
+	struct kr_sm_loaded l;
+	int rc;
+
+	apply_stop(nd);
+	nd->log_start_req = 0; /* the cleaner's request dies with the process */
+	if (!s->o.snapshots)
+		return;
+	snprintf(nd->logdir, sizeof(nd->logdir), "%s", logdir);
+	if (s->o.memory) {
+		struct kr_snap_id ids[16];
+		int k;
+
+		if (kr_mkdir_durable(fs, nd->logdir) != 0)
+			return; /* a full disk: this start applies nothing */
+		while ((k = kr_snap_list(fs, nd->logdir, ids, 16)) > 0)
+			for (int i = 0; i < k && i < 16; i++)
+				if (kr_snap_remove(fs, nd->logdir, ids[i]) != 0)
+					return;
+		nd->snap_high = 0;
+	}
+	(void)kr_snap_remove_parts(fs, nd->logdir);
+	nd->ap = xcalloc(1, sizeof(*nd->ap));
+	if (kr_applier_init(nd->ap, &kr_sm_digest, SIM_DEDUP_WINDOW_US) != 0)
+		exit(2);
+	rc = kr_applier_load(nd->ap, fs, nd->logdir, s->wire.cluster_id, SIM_WALL0 + local(s, nd),
+			     &l);
+	if (rc == 0)
+		kr_sm_loaded_free(&kr_sm_digest, &l);
+	else if (rc != -ENOENT && !nd->storage_fault)
+		check_violation(s, "node %d: loading a snapshot failed: %s", nd->id, strerror(-rc));
+	if (nd->ap->next < kr_log_start(nd->log)) {
+		if (kr_log_start(nd->log) > nd->reset_floor)
+			check_violation(s,
+					"node %d: restarted with its log starting at %" PRIu64
+					", past every whole snapshot (the newest it loads ends at "
+					"%" PRIu64 ")",
+					nd->id, kr_log_start(nd->log), nd->ap->next);
+		apply_stop(nd); /* it waits for the leader's snapshot (not sent yet) */
+		return;
+	}
+	nd->handed = nd->released = nd->ap->next;
+	nd->seen_start = kr_log_start(nd->log);
+}
+
+/* The dataplane's side, after each step (kraftd's apply_feed and retention): release what
+ * the apply actor released, delete what the cleaner allows, hand new spans. */
+static void dp_run(struct sim *s, struct node *nd);
+
+static void
+dp_apply_side(struct sim *s, struct node *nd)
+{
+	uint64_t c = nd->r->committed, start = kr_log_start(nd->log);
+
+	if (!s->o.snapshots)
+		return;
+	if (start > nd->seen_start && start > nd->reset_floor)
+		nd->reset_floor = start; /* a leader's reset: retention runs below */
+	kr_log_reader_released(nd->log, nd->released);
+	while (c != KR_OFFSET_NONE) {
+		enum kr_retain r =
+			kr_log_retain_step(nd->log, nd->log_start_req, c,
+					   SIM_WALL0 + local(s, nd) - SIM_DEDUP_WINDOW_US,
+					   kr_vh_latest_offset(&nd->r->voters));
+
+		if (r == KR_RETAIN_NONE)
+			break;
+		if (r == KR_RETAIN_VOTERS) {
+			if (kr_repl_voters_renew(nd->r, local(s, nd), &nd->rh.out) == 1)
+				dp_run(s, nd);
+			break;
+		}
+		s->retained++;
+		image_trim(nd);
+		sim_trace(s, TR_RETAIN, nd->id, 0, 0, (int64_t)kr_log_start(nd->log), 0);
+		if (kr_log_start(nd->log) > nd->snap_high &&
+		    kr_log_start(nd->log) > nd->reset_floor)
+			check_violation(
+				s,
+				"node %d: retention moved its log start to %" PRIu64
+				", past every snapshot it keeps (the newest ends at %" PRIu64 ")",
+				nd->id, kr_log_start(nd->log), nd->snap_high);
+	}
+	nd->seen_start = kr_log_start(nd->log);
+	while (nd->handed != KR_OFFSET_NONE && c != KR_OFFSET_NONE && nd->span_n < SIM_SPANS) {
+		struct kr_log_span sp;
+		int rc = kr_log_hand_span(nd->log, &nd->handed, c, SIM_SPAN_BYTES, &sp);
+
+		if (rc == -ERANGE) { /* a reset past it: the leader's snapshot would be needed */
+			nd->handed = KR_OFFSET_NONE;
+			break;
+		}
+		if (rc == 0)
+			break;
+		nd->spans[(nd->span_head + nd->span_n++) % SIM_SPANS] = (struct sim_span){
+			.data = sp.data,
+			.len = sp.len,
+			.base = sp.base_offset,
+			.end = sp.end_offset,
+			.at = s->now + rnd_between(s, 0, s->pf.ring_delay_us),
+		};
+	}
+}
+
+static int64_t
+apply_next(const struct node *nd)
+{
+	return nd->span_n > 0 ? nd->spans[nd->span_head].at : NEVER;
+}
+
+/* A snapshot of the applier's state now, written through kraftd's own writer on the
+ * node's disk; then a step of the cleaner (kraftd's writer thread). */
+static void
+apply_snapshot(struct sim *s, struct node *nd)
+{
+	static uint8_t piece[KR_SM_PIECE_MIN];
+	const struct kr_fs *fs = simfs_fs(nd->fs);
+	struct kr_applier_image img;
+	struct kr_snap_clean_step st;
+	int rc;
+
+	if (kr_applier_freeze(nd->ap, s->wire.cluster_id, &img) != 0)
+		return;
+	if (img.meta.id.end_offset > s->committed_end)
+		check_violation(s,
+				"node %d: a snapshot ending at %" PRIu64
+				", past the committed end %" PRIu64,
+				nd->id, img.meta.id.end_offset, s->committed_end);
+	rc = kr_applier_write(&img, fs, nd->logdir, piece, sizeof(piece));
+	sim_trace(s, TR_SNAPSHOT, nd->id, rc, 0, (int64_t)img.meta.id.end_offset,
+		  img.meta.id.epoch);
+	if (rc == 0) {
+		s->snapshots++;
+		if (img.meta.id.end_offset > nd->snap_high)
+			nd->snap_high = img.meta.id.end_offset;
+	} else if (!nd->storage_fault && !simfs_full(nd->fs)) {
+		check_violation(s, "node %d: writing a snapshot failed: %s", nd->id, strerror(-rc));
+	}
+	kr_applier_image_free(&img);
+	rc = kr_snap_clean(fs, nd->logdir, kr_log_bytes(nd->log), SIM_RETENTION_BYTES, -1,
+			   SIM_WALL0 + local(s, nd), &st);
+	if (rc == 1) {
+		sim_trace(s, TR_CLEAN, nd->id, 0, 0, (int64_t)st.removed.end_offset,
+			  (int64_t)st.target);
+		if (st.target > nd->log_start_req)
+			nd->log_start_req = st.target;
+	}
+}
+
+static void
+apply_step(struct sim *s, struct node *nd)
+{
+	struct sim_span sp = nd->spans[nd->span_head];
+	uint32_t pos = 0, n = 0;
+
+	nd->span_head = (nd->span_head + 1) % SIM_SPANS;
+	nd->span_n--;
+	while (nd->ap != NULL && pos + KR_BATCH_HDR_BYTES <= sp.len) {
+		struct kr_batch_hdr h;
+		int rc;
+
+		kr_batch_hdr_get(sp.data + pos, &h);
+		rc = kr_applier_batch(nd->ap, sp.data + pos, h.length);
+		if (rc != 0) {
+			check_violation(s,
+					"node %d: the applier refused the batch at %" PRIu64 ": %s",
+					nd->id, h.base_offset, strerror(-rc));
+			return;
+		}
+		check_applied(s, nd, &h, nd->ap->ops->digest(nd->ap->sm));
+		pos += h.length;
+		n++;
+	}
+	nd->released = sp.end;
+	sim_trace(s, TR_APPLY, nd->id, (int32_t)n, 0, (int64_t)sp.base, (int64_t)sp.end);
+	if (nd->ap != NULL && nd->ap->next > nd->ap->snapshot.end_offset &&
+	    chance(s, SIM_SNAP_CHANCE))
+		apply_snapshot(s, nd);
+}
+
 /* `kraftd format` of nd's directory: an initial voter's (--initial-controllers, every
  * voter with directory id bytes i + 1), or a joining one (an observer, or a voter's disk
  * formatted again), whose directory id is drawn from the seed. */
@@ -638,6 +888,7 @@ node_boot(struct sim *s, struct node *nd)
 		.fetch_retry_us = T_RETRY,
 		.fetch_backoff_us = 1000,
 		.liveness_interval_us = 2000,
+		.dedup_window_us = s->o.snapshots ? SIM_DEDUP_WINDOW_US : 0,
 	};
 	struct kr_election_start st = {0};
 	char err[512];
@@ -656,6 +907,7 @@ node_boot(struct sim *s, struct node *nd)
 	}
 	nd->log = rs.log;
 	check_recovery(s, nd, &rs);
+	apply_boot(s, nd, rs.log_path);
 	simfs_clear_damage(nd->fs);
 	image_reset(nd);
 	nd->storage_fault = simfs_full(nd->fs);
@@ -851,6 +1103,7 @@ node_crash(struct sim *s, struct node *nd, int64_t down_us)
 		nd->plane_steps[k] = 0;
 	}
 	nd->restart_at = s->now + down_us;
+	apply_stop(nd); /* before the log goes: its spans point into it */
 	kr_log_close(nd->log);
 	nd->log = NULL;
 	simfs_crash(nd->fs);
@@ -895,6 +1148,8 @@ node_reformat(struct sim *s, struct node *nd)
 	}
 	memset(nd->claims, 0, sizeof(nd->claims));
 	node_format(s, nd, false);
+	nd->snap_high = nd->reset_floor = 0;
+	nd->log_start_req = 0;
 	nd->img.n = nd->img.len = 0;
 	nd->img.start = 0;
 	nd->disk = (struct kr_quorum_state){.leader_id = KR_NODE_NONE, .voted_id = KR_NODE_NONE};
@@ -1178,6 +1433,7 @@ dp_actions(struct sim *s, struct node *nd)
 	int rc;
 
 	dp_run(s, nd);
+	dp_apply_side(s, nd);
 	if (s->o.memory)
 		return;
 	rc = kr_rp_flush_begin(&nd->rh, nd->log, &nd->fl, local(s, nd), &it.u.flush);
@@ -2136,6 +2392,7 @@ sim_free(struct sim *s)
 	for (int i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
 
+		apply_stop(nd);
 		kr_log_close(nd->log);
 		kr_log_job_free(&nd->fl.job);
 		simfs_free(nd->fs);
@@ -2156,7 +2413,10 @@ sim_free(struct sim *s)
 	free(s->committed);
 	free(s->committed_sets);
 	free(s->epoch_leader);
+	free(s->digest_at);
+	free(s->digest_set);
 	for (int c = 0; c < SIM_CLIENTS_MAX; c++) {
+		free(s->committed_ts[c]);
 		free(s->acked_at[c]);
 		free(s->committed_at[c]);
 	}
@@ -2166,7 +2426,7 @@ sim_free(struct sim *s)
 /* Which actor runs next: the earliest, ties in a fixed order. */
 const struct sim *sim_current;
 
-enum { A_NONE, A_WORLD, A_NET, A_CLIENT, A_OPERATOR, A_CONTROL, A_DP, A_FLUSH };
+enum { A_NONE, A_WORLD, A_NET, A_CLIENT, A_OPERATOR, A_CONTROL, A_DP, A_FLUSH, A_APPLY };
 
 /* A thread of nd took a step: if its slice is over, it stops again. */
 static void
@@ -2211,12 +2471,15 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 		kr_auth_init(&s->client_auth, &s->keys, SIM_WALL0);
 	}
 	s->heal_at = NEVER;
+	s->dedup_window_us = o->snapshots ? SIM_DEDUP_WINDOW_US : 0;
 	draw_profile(s);
 	s->next_fault = s->pf.fault_every_us;
 	s->now = 1000000;
 	for (int c = 0; c < SIM_CLIENTS_MAX; c++) {
 		s->acked_at[c] = xcalloc(SIM_SEQ_MAX, sizeof(int64_t));
 		s->committed_at[c] = xcalloc(SIM_SEQ_MAX, sizeof(int64_t));
+		if (o->snapshots)
+			s->committed_ts[c] = xcalloc(SIM_SEQ_MAX, sizeof(int64_t));
 		for (int k = 0; k < SIM_SEQ_MAX; k++)
 			s->acked_at[c][k] = s->committed_at[c][k] = -1;
 	}
@@ -2319,6 +2582,11 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 				kind = A_FLUSH;
 				who = i;
 			}
+			if ((t = apply_next(nd)) < best) {
+				best = t;
+				kind = A_APPLY;
+				who = i;
+			}
 		}
 		if (kind == A_NONE) {
 			check_violation(s, "the world stopped: nothing left to do");
@@ -2385,6 +2653,9 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 			flush_step(s, &s->nodes[who]);
 			check_step(s, &s->nodes[who]);
 			plane_stepped(s, &s->nodes[who], 2);
+			break;
+		case A_APPLY:
+			apply_step(s, &s->nodes[who]);
 			break;
 		}
 		if (kind >= A_CONTROL && s->nodes[who].exiting && s->nodes[who].up)
