@@ -243,6 +243,28 @@ a_joining_directory_learns_any_set(void **state)
 	assert_int_equal(kr_vh_append(&h, 3, &none), KR_VOTERS_ILLEGAL);
 }
 
+/* A history whose log start moved past records it never saw (kr_vh_unanchor: a reset; a log
+ * loaded that starts past 0) takes the next record as the set in force, whatever it
+ * changed: once; then one voter at a time again. */
+static void
+an_unanchored_history_takes_the_next_record_as_it_is(void **state)
+{
+	struct kr_voter_set boot = set_of(1, 2, 3, -1), two = set_of(1, 4, 5, -1);
+	struct kr_voter_set three = set_of(1, 4, 5, 6, -1), far = set_of(7, 8, 9, -1);
+	struct kr_voter_history h;
+
+	(void)state;
+	kr_vh_init(&h, &boot);
+	assert_false(kr_vh_next_ok(&h, &two)); /* two voters changed at once */
+	assert_int_equal(kr_vh_append(&h, 10, &two), KR_VOTERS_ILLEGAL);
+	kr_vh_unanchor(&h);
+	assert_true(kr_vh_next_ok(&h, &two));
+	assert_int_equal(kr_vh_append(&h, 10, &two), KR_VOTERS_ADD);
+	assert_true(kr_voters_equal(kr_vh_latest(&h), &two));
+	assert_false(kr_vh_next_ok(&h, &far)); /* anchored again */
+	assert_true(kr_vh_next_ok(&h, &three));
+}
+
 int
 main(void)
 {
@@ -253,6 +275,7 @@ main(void)
 		cmocka_unit_test(history_follows_appends_and_truncations),
 		cmocka_unit_test(history_folds_what_commits),
 		cmocka_unit_test(a_joining_directory_learns_any_set),
+		cmocka_unit_test(an_unanchored_history_takes_the_next_record_as_it_is),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
