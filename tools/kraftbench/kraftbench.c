@@ -150,6 +150,8 @@ struct bench {
 	struct slot slots[SLOTS_MAX];
 	uint8_t rx[KR_WIRE_UDP_PAYLOAD_MAX];
 	uint8_t records_buf[KR_BATCH_BYTES_MAX];
+	uint64_t keys;	   /* --keys: each record's first 8 bytes count up modulo this (0: off) */
+	uint64_t key_next;
 	uint32_t records_len;
 };
 
@@ -215,6 +217,8 @@ usage(FILE *f)
 		"outstanding\n"
 		"  --size B        bytes per record (default 64)\n"
 		"  --batch N       records per append (default 1); --records counts records\n"
+		"  --keys N        each record's first 8 bytes a key counting up modulo N\n"
+		"                  (--size 8 or more): distinct keys for kraftd.state.machine=kv\n"
 		"  --warmup N      leave the first N commits out of the figures (default 100;\n"
 		"                  each link has had 2048 unmeasured PINGs before them)\n"
 		"  --ping          after each commit, a PING to the leader or (in turn) a "
@@ -701,6 +705,11 @@ fill(struct bench *b, int i, enum kind kind, int64_t first_ns)
 					b->ping_turn / 2 % (b->n_nodes - 1)) %
 				  (int)b->n_nodes;
 	} else {
+		if (b->keys > 0) /* a new key per record: the kv state machine's distinct keys */
+			for (uint32_t pos = 0, r = 0; r < (uint32_t)b->batch; r++) {
+				kr_put_le64(b->records_buf + pos + 4, b->key_next++ % b->keys);
+				pos += 4 + (uint32_t)b->size;
+			}
 		m.api = KR_API_APPEND;
 		m.u.append = (struct kr_append_req){.producer_id = b->pid,
 						    .sequence = b->next_seq,
@@ -1138,6 +1147,8 @@ main(int argc, char **argv)
 			b.rate = arg_num(a, argv[++i], 1, 1e8);
 		} else if (strcmp(a, "--size") == 0) {
 			b.size = (int)arg_num(a, argv[++i], 0, 16384);
+		} else if (strcmp(a, "--keys") == 0) {
+			b.keys = (uint64_t)arg_num(a, argv[++i], 1, INT64_MAX);
 		} else if (strcmp(a, "--batch") == 0) {
 			b.batch = (int)arg_num(a, argv[++i], 1, 4096);
 		} else if (strcmp(a, "--warmup") == 0) {
@@ -1214,6 +1225,10 @@ main(int argc, char **argv)
 	if (getrandom(&b.pid, sizeof(b.pid), 0) != sizeof(b.pid))
 		die("no randomness for a producer id");
 	b.pid = (b.pid >> 1) | 1;
+	if (b.keys > 0 && b.size < 8) {
+		fprintf(stderr, "kraftbench: --keys needs --size 8 or more (the key is 8 bytes)\n");
+		return 2;
+	}
 	if ((uint64_t)b.batch * (4u + (uint64_t)b.size) > KR_BATCH_BYTES_MAX - 64) {
 		fprintf(stderr, "kraftbench: --batch %d of --size %d exceeds a batch (%u bytes)\n",
 			b.batch, b.size, KR_BATCH_BYTES_MAX);
