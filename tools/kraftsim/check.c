@@ -247,19 +247,17 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 	if (e > nd->disk.epoch)
 		check_violation(s, "node %d: dataplane sent %s in epoch %u, not yet persisted (%u)",
 				nd->id, kr_api_name(m->api), e, nd->disk.epoch);
+	/* (a log the leader reset to start at the durable offset holds no batch ending there:
+	 * it claims only what is committed already, below every leader's log start) */
 	if (m->api == KR_API_FETCH && m->u.fetch.durable_offset != KR_OFFSET_NONE &&
-	    m->u.fetch.durable_offset > 0) {
+	    m->u.fetch.durable_offset > 0 &&
+	    !(s->o.snapshots && m->u.fetch.durable_offset == kr_log_start(nd->log))) {
 		/* remember what it claims to hold, as its log is now (true when said: its
 		 * storage may lose it later -- a crash in memory mode, damage on disk) */
 		struct kr_log_span sp;
 		struct kr_batch_hdr h;
 		uint64_t d = m->u.fetch.durable_offset;
 
-		/* a log the leader reset to start at d (its log start had passed this one's
-		 * end) holds no batch ending there: it claims only what is committed already,
-		 * below every leader's log start */
-		if (d == kr_log_start(nd->log) && s->o.snapshots)
-			return;
 		if (kr_log_read(nd->log, d - 1, KR_OFFSET_NONE, UINT32_MAX, &sp) != 0 ||
 		    sp.len == 0) {
 			check_violation(
@@ -347,19 +345,20 @@ sim_voters(struct sim *s, struct node *nd)
 		 * start moved (retention, a reset): the set in force there came from records
 		 * below it */
 		v->set = nd->initial ? s->boot : (struct kr_voter_set){0};
-		v->below = v->set;
+		v->from_below = false;
 		if (kr_log_start(nd->log) > 0 && nd->r->cfg.dynamic) {
 			/* a log whose start moved (retention, a reset): the records before its
-			 * first are gone, and what its core knows of them depends on its past
-			 * (unknown here until a record is read). Everything below the start is
-			 * committed: the set in force there is the committed one (below) */
+			 * first are gone. Everything below the start is committed: the set in
+			 * force there is the committed one. What the node's core knows of it
+			 * depends on its past, so until a record is read the checks that compare
+			 * the two, or judge the next record as a change, wait (from_below) */
 			uint64_t start = kr_log_start(nd->log);
 
-			v->set = (struct kr_voter_set){0};
-			v->below = s->boot;
+			v->set = s->boot;
 			for (uint32_t i = 0; i < s->committed_sets_n; i++)
 				if (s->committed_sets[i].off < start)
-					v->below = s->committed_sets[i].set;
+					v->set = s->committed_sets[i].set;
+			v->from_below = true;
 		}
 		v->prev = v->set;
 	}
@@ -387,7 +386,7 @@ sim_voters(struct sim *s, struct node *nd)
 						nd->id, h.base_offset);
 				continue;
 			}
-			if (v->set.n > 0 &&
+			if (v->set.n > 0 && !v->from_below &&
 			    kr_voters_diff(&v->set, &set, NULL) == KR_VOTERS_ILLEGAL)
 				check_violation(s,
 						"node %d: the voters record at %" PRIu64
@@ -395,6 +394,7 @@ sim_voters(struct sim *s, struct node *nd)
 						nd->id, h.base_offset);
 			v->prev = v->set;
 			v->prev_off = v->off;
+			v->from_below = false;
 			v->set = set;
 			v->off = h.base_offset;
 			v->epoch = h.epoch;
@@ -745,8 +745,7 @@ check_electable(struct sim *s, struct node *l, uint64_t hw, const struct kr_batc
 static void
 check_majority(struct sim *s, struct node *nd, uint64_t hw)
 {
-	const struct vview *vv = sim_voters(s, nd);
-	const struct kr_voter_set *set = vv->set.n > 0 ? &vv->set : &vv->below;
+	const struct kr_voter_set *set = &sim_voters(s, nd)->set;
 	struct kr_log_span sp;
 	struct kr_batch_hdr h;
 	int count = 0;
@@ -785,7 +784,7 @@ check_voter_sets(struct sim *s, struct node *nd)
 		return;
 	/* the core's set in force: never one from before a truncation, nor a change it has
 	 * not appended (a joining directory that has not read a record yet knows none) */
-	if (v->set.n > 0 && !kr_voters_equal(kr_vh_latest(&r->voters), &v->set))
+	if (v->set.n > 0 && !v->from_below && !kr_voters_equal(kr_vh_latest(&r->voters), &v->set))
 		check_violation(s,
 				"node %d: its core holds a set of %u voters in force (record at "
 				"%" PRId64 "), but its log's last voters record is at %" PRId64

@@ -98,14 +98,14 @@ struct datagram {
  * itself (check.c, sim_voters): kept up as the log grows, read again from the start after
  * a truncation or a restart. Independent of the core's own history of sets. */
 struct vview {
-	const struct kr_log *log;  /* read from this log (NULL: read again) */
-	uint64_t mutations;	   /* the log's count when it was read */
-	uint64_t scanned;	   /* read up to this offset */
-	uint64_t off, prev_off;	   /* the last two voters records (KR_OFFSET_NONE: none) */
-	uint32_t epoch;		   /* the batch epoch of the last one */
-	struct kr_voter_set set;   /* in force at the log end (empty: not known yet) */
-	struct kr_voter_set prev;  /* in force before the last record */
-	struct kr_voter_set below; /* the committed set in force at the log start */
+	const struct kr_log *log; /* read from this log (NULL: read again) */
+	uint64_t mutations;	  /* the log's count when it was read */
+	uint64_t scanned;	  /* read up to this offset */
+	uint64_t off, prev_off;	  /* the last two voters records (KR_OFFSET_NONE: none) */
+	uint32_t epoch;		  /* the batch epoch of the last one */
+	struct kr_voter_set set;  /* in force at the log end (empty: not known yet) */
+	struct kr_voter_set prev; /* in force before the last record */
+	bool from_below; /* set is the committed one at a moved log start: no record read yet */
 };
 
 struct node {

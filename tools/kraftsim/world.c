@@ -702,8 +702,11 @@ dp_apply_side(struct sim *s, struct node *nd)
 
 	if (!s->o.snapshots)
 		return;
-	if (start > nd->seen_start && start > nd->reset_floor)
-		nd->reset_floor = start; /* a leader's reset: retention runs below */
+	if (start > nd->seen_start) { /* a leader's reset (retention runs below) */
+		if (start > nd->reset_floor)
+			nd->reset_floor = start;
+		image_trim(nd); /* what its files held below the start may go at any flush */
+	}
 	kr_log_reader_released(nd->log, nd->released);
 	while (c != KR_OFFSET_NONE) {
 		enum kr_retain r =
