@@ -150,7 +150,7 @@ struct bench {
 	struct slot slots[SLOTS_MAX];
 	uint8_t rx[KR_WIRE_UDP_PAYLOAD_MAX];
 	uint8_t records_buf[KR_BATCH_BYTES_MAX];
-	uint64_t keys;	   /* --keys: each record's first 8 bytes count up modulo this (0: off) */
+	uint64_t keys; /* --keys: each record's first 8 bytes count up modulo this (0: off) */
 	uint64_t key_next;
 	uint32_t records_len;
 };
