@@ -5,9 +5,13 @@
 # (kraftd.state.machine=none: the log is kept whole, up to the memory cap).
 #
 # Usage: scripts/restart-bench.sh [--records N[,N...]] [--build DIR] [--memory-cap BYTES]
+#                                 [--dedup-window-ms MS]
 #   --records     counts to append before each restart (default 1000000,10000000)
 #   --build       the build directory (default build/)
 #   --memory-cap  kraftd.log.memory.max.bytes for both modes (default 4294967296)
+#   --dedup-window-ms  kraftd.append.dedup.window.ms (default 5000): the log start never
+#                 passes an append younger than it, so the node waits that long (and 3 s
+#                 more) after the load before the restart
 # For each count and mode: a fresh 1-voter cluster over kernel UDP, disk durability,
 # kraftbench appends the records in batches of 1000, the node is stopped (SIGTERM) and
 # started again; printed: the records the log holds, its start, the time from the start
@@ -18,12 +22,14 @@ cd "$(dirname "$0")/.." || exit 2
 COUNTS=1000000,10000000
 BUILD=build
 CAP=4294967296
+WINDOW=5000
 while [ $# -gt 0 ]; do
 	case $1 in
 	--records) COUNTS=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
 	--memory-cap) CAP=$2; shift 2 ;;
-	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--dedup-window-ms) WINDOW=$2; shift 2 ;;
+	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "restart-bench: unknown argument $1 (--help)" >&2; exit 2 ;;
 	esac
 done
@@ -43,7 +49,8 @@ for n in ${COUNTS//,/ }; do
 	for mode in snapshots none; do
 		sm=digest
 		[ "$mode" = none ] && sm=none
-		export KRAFTD_ARGS="--kraftd.state.machine=$sm --kraftd.log.memory.max.bytes=$CAP"
+		export KRAFTD_ARGS="--kraftd.state.machine=$sm --kraftd.log.memory.max.bytes=$CAP \
+--kraftd.append.dedup.window.ms=$WINDOW"
 		scripts/cluster.sh down --purge >/dev/null 2>&1
 		scripts/cluster.sh up --nodes 1 --transport udp >/dev/null 2>&1 ||
 			{ echo "restart-bench: the cluster did not come up" >&2; exit 1; }
@@ -52,7 +59,7 @@ for n in ${COUNTS//,/ }; do
 			--inflight 8 --warmup 0 --keep-elections >/tmp/krb-bench.log 2>&1 ||
 			echo "restart-bench: kraftbench stopped early (LOG_FULL at the cap?): $(tail -1 /tmp/krb-bench.log)" >&2
 		load_s=$(( ($(now_ms) - t0) / 1000 ))
-		sleep 2 # the last snapshot and retention tick
+		sleep $((WINDOW / 1000 + 3)) # the window, the last snapshot, the cleaner, retention
 		before=$(status)
 		end=$(printf '%s' "$before" | field log_end)
 		pid=$(cat "$KRAFTD_RUN/n1.pid")

@@ -67,6 +67,40 @@ good_file_gives_kafka_defaults(void **state)
 	assert_int_equal(c.durability, KR_LOG_DISK);
 	assert_int_equal(c.idle, KR_IDLE_BACKOFF);
 	assert_string_equal(c.log_dir, "/tmp/kraftd-2");
+	/* snapshots and retention: Kafka's defaults */
+	assert_string_equal(c.state_machine, "digest");
+	assert_int_equal(c.snapshot_bytes, 20971520);
+	assert_int_equal(c.snapshot_interval_us, 3600000000ll);
+	assert_int_equal(c.retention_bytes, 104857600);
+	assert_int_equal(c.retention_ms, 604800000);
+}
+
+/* The snapshot keys: 0 turns a trigger off (Kafka's), an unknown state machine and a
+ * negative size are refused with the key. */
+static void
+snapshot_keys_take_kafkas_values_and_refuse_bad_ones(void **state)
+{
+	struct kr_node_config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(&c,
+			      GOOD "metadata.log.max.snapshot.interval.ms=0\n"
+				   "metadata.log.max.record.bytes.between.snapshots=0\n"
+				   "kraftd.state.machine=kv\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(c.snapshot_interval_us, 0);
+	assert_int_equal(c.snapshot_bytes, 0);
+	assert_string_equal(c.state_machine, "kv");
+	assert_int_equal(
+		load(&c, GOOD "metadata.log.max.snapshot.interval.ms=86400000\n", err, sizeof(err)),
+		0);
+	refused(GOOD "metadata.log.max.snapshot.interval.ms=-5\n",
+		"metadata.log.max.snapshot.interval.ms", "from 0 (off)");
+	refused(GOOD "kraftd.state.machine=btree\n", "kraftd.state.machine", "digest, kv or none");
+	refused(GOOD "metadata.log.max.record.bytes.between.snapshots=-1\n",
+		"metadata.log.max.record.bytes.between.snapshots", "negative");
 }
 
 static void
@@ -463,6 +497,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_file_gives_kafka_defaults),
+		cmocka_unit_test(snapshot_keys_take_kafkas_values_and_refuse_bad_ones),
 		cmocka_unit_test(fractional_milliseconds_set_microseconds),
 		cmocka_unit_test(bad_keys_and_values_are_refused_with_the_key),
 		cmocka_unit_test(java_properties_rules),

@@ -423,6 +423,15 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 		break;
 	case K_MS:
 		rc = parse_ms(v, &x);
+		if (k == KEY_SNAP_INTERVAL) { /* Kafka's: 0 turns the time trigger off */
+			if (rc != 0 || x < 0 || x > 7 * 24 * 3600ll * 1000 * 1000)
+				return fail(
+					err, errlen,
+					"%s: '%s' is not a time in milliseconds from 0 (off) to "
+					"one week",
+					name, v);
+			break;
+		}
 		if (rc != 0 || x <= 0 || x > 3600ll * 1000 * 1000)
 			return fail(err, errlen,
 				    "%s: '%s' is not a time in milliseconds above 0 and at most "
