@@ -52,9 +52,9 @@ PY
 scripts/cluster.sh down --purge >/dev/null 2>&1
 scripts/cluster.sh up --nodes 1 --transport "$TRANSPORT" --durability memory >/dev/null 2>&1 ||
 	{ echo "snapshot-latency: the cluster did not come up" >&2; exit 1; }
-echo "loading $ENTRIES distinct keys (16-byte records, batches of 1000)"
-scripts/cluster.sh bench --records "$ENTRIES" --batch 1000 --size 16 --keys "$ENTRIES" \
-	--inflight 8 --warmup 0 >/tmp/ksl-load.log 2>&1 ||
+echo "loading $ENTRIES distinct keys (16-byte records, batches of 48: an append fits one memif frame)"
+scripts/cluster.sh bench --records "$ENTRIES" --batch 48 --size 16 --keys "$ENTRIES" \
+	--inflight 32 --warmup 0 >/tmp/ksl-load.log 2>&1 ||
 	{ echo "snapshot-latency: loading failed: $(tail -2 /tmp/ksl-load.log)" >&2; exit 1; }
 for _ in $(seq 1 600); do
 	st=$(storage) && [ "$(printf '%s' "$st" | field applied)" = "$(printf '%s' "$st" | field log_end)" ] && break

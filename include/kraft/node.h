@@ -14,7 +14,7 @@
  *     ring), publishes how far it has released them, and freezes an image when a
  *     snapshot is due; blocks between spans.
  *   snapshot writer (control/node/apply.c): writes a frozen image as a snapshot file,
- *     niced and paced; blocks between images.
+ *     paced; blocks between images. Both run at SCHED_IDLE.
  * The node starts and stops in control/node/start.c (kn_run).
  *
  * Rings (rte_ring, single producer / single consumer, fixed-size elements of bytes):
