@@ -54,7 +54,7 @@ run_idle(struct kn_node *n, const char *who)
 static void
 snap_publish(struct kn_node *n, struct kr_snap_id id)
 {
-	char path[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX + 2], name[KR_SNAP_NAME_MAX];
+	char path[sizeof(n->log_path) + KR_SNAP_NAME_MAX + 2], name[KR_SNAP_NAME_MAX];
 	struct stat st;
 
 	kr_snap_name(id, false, name);

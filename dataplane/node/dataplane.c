@@ -703,6 +703,8 @@ apply_feed(struct dp *d, bool now)
  * and never past the segment holding the last voters record (a node that starts or
  * catches up from the log start learns the set in force from it): a leader then writes
  * the set again at the log end, and the segment goes once that copy commits. */
+static void retention_steps(struct dp *d, uint64_t upto, uint64_t committed);
+
 static void
 retention(struct dp *d)
 {
@@ -712,10 +714,19 @@ retention(struct dp *d)
 
 	kr_log_reader_released(n->log,
 			       atomic_load_explicit(&n->apply_released, memory_order_acquire));
+	retention_steps(d, upto, committed);
+	/* after the steps: a status read just after a deletion names the new start */
 	atomic_store_explicit(&n->log_bytes, kr_log_bytes(n->log), memory_order_relaxed);
 	atomic_store_explicit(&n->log_start_pub, kr_log_start(n->log), memory_order_relaxed);
 	atomic_store_explicit(&n->log_end_pub, kr_log_end(n->log), memory_order_relaxed);
 	atomic_store_explicit(&n->committed_pub, committed, memory_order_relaxed);
+}
+
+static void
+retention_steps(struct dp *d, uint64_t upto, uint64_t committed)
+{
+	struct kn_node *n = d->n;
+
 	if (committed == KR_OFFSET_NONE)
 		return;
 	for (;;) {
@@ -736,8 +747,6 @@ retention(struct dp *d)
 			}
 			return;
 		case KR_RETAIN_DELETED:
-			atomic_store_explicit(&n->log_bytes, kr_log_bytes(n->log),
-					      memory_order_relaxed);
 			kn_log(n, "dataplane",
 			       "retention: deleted a segment below snapshot end %" PRIu64
 			       "; the log now starts at %" PRIu64,

@@ -127,7 +127,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mode & 1) {
 		write_file(0, NULL, body, first);
 	} else {
-		kr_log_segment_header(h, 0, 0);
+		kr_log_segment_header(h, 0, 0, 0);
 		write_file(0, h, body, first);
 	}
 	if (mode & 2) {
@@ -139,7 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				: first;
 
 		kr_log_scan(b0, l0, 0, 0, NULL, NULL, &r);
-		kr_log_segment_header(h, r.end_offset, 0);
+		kr_log_segment_header(h, r.end_offset, 0, 0);
 		write_file(r.end_offset, h, body + first, len - first);
 	}
 	open_check(&r1);

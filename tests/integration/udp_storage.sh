@@ -143,6 +143,34 @@ grep -q 'refused the batch' "$RUN/n1.log" && fail "the state machine refused a b
 check_log_start_at_a_snapshot
 log "restart: $(grep 'loaded snapshot' "$RUN/n1.log" | tail -1 | sed 's/.*start: //')"
 kill9 1
+# millions of records: the node takes its snapshots at Kafka's default (20 MiB of data),
+# moves its log start to them (8 MiB segments, 20 MB kept), and a restart reads only the
+# log after its newest one
+RUN=$RUN_OLD/millions
+mkdir -p "$RUN"
+cluster_init 1 kraftd.append.dedup.window.ms=1000 metadata.max.retention.bytes=20000000 \
+	metadata.log.segment.bytes=8388608
+start 1
+leader 15 >/dev/null || fail "no leader (millions)"
+"$BUILD/tools/kraftbench/kraftbench" --bootstrap-server "$(servers)" --records 3000000 \
+	--batch 1000 --size 16 --inflight 8 --warmup 0 >"$RUN/bench.log" 2>&1 ||
+	fail "appending 3 million records: $(tail -2 "$RUN/bench.log")"
+wait_line "$RUN/n1.log" 'retention: deleted a segment' 15 || fail "no retention after 3 million records"
+st=$(kctl --json describe --storage) || fail "describe --storage: $st"
+before_start=$(printf '%s\n' "$st" | json_field log_start)
+before_end=$(printf '%s\n' "$st" | json_field log_end)
+stop 1
+start 1
+leader 15 >/dev/null || fail "no leader after restarting with 3 million records"
+line=$(grep 'loaded snapshot' "$RUN/n1.log" | tail -1)
+[ -n "$line" ] || fail "the restart after 3 million records loaded no snapshot"
+recov=$(grep 'start: log ' "$RUN/n1.log" | tail -1)
+case "$recov" in *"offsets [0,"*) fail "the restart read the log from 0: $recov" ;; esac
+st=$(kctl --json describe --storage) || fail "describe --storage after the restart: $st"
+[ "$(printf '%s\n' "$st" | json_field log_end)" -ge "$before_end" ] || fail "records lost: $st"
+kctl append after-restart >/dev/null || fail "append after restarting with 3 million records"
+log "3 million records: log start $before_start before the restart; $(echo "$line" | sed 's/.*start: //'); $(echo "$recov" | sed 's/.*start: //')"
+kill9 1
 # by time: the oldest snapshot goes once its last record is older than 2.5 s (a snapshot
 # every half second while appends come)
 RUN=$RUN_OLD/age

@@ -654,7 +654,7 @@ apply_boot(struct sim *s, struct node *nd, const char *logdir)
 	nd->log_start_req = 0; /* the cleaner's request dies with the process */
 	if (!s->o.snapshots)
 		return;
-	snprintf(nd->logdir, sizeof(nd->logdir), "%s", logdir);
+	snprintf(nd->logdir, sizeof(nd->logdir), "%.*s", (int)sizeof(nd->logdir) - 1, logdir);
 	if (s->o.memory) {
 		struct kr_snap_id ids[16];
 		int k;
