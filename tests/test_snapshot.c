@@ -186,6 +186,11 @@ the_cleaner_removes_the_oldest_and_keeps_the_newest(void **state)
 	assert_int_equal(kr_snap_clean(NULL, dir, 0, -1, 1000, 1234567 + 999000, &st), 0);
 	assert_int_equal(kr_snap_clean(NULL, dir, 0, -1, 1000, 1234567 + 1001000, &st), 1);
 	assert_true(st.removed.end_offset == 300 && st.target == 400);
+	/* a memory-mode start removes them all */
+	for (uint64_t e = 500; e < 540; e++)
+		write_three(dir, (struct kr_snap_id){e, 3}, 10);
+	assert_int_equal(kr_snap_remove_all(NULL, dir), 41);
+	assert_int_equal(kr_snap_list(NULL, dir, ids, 4), 0);
 	tu_rmtree_free(dir);
 }
 

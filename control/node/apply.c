@@ -6,7 +6,7 @@
  * far it has released them. When a snapshot is due (Kafka's byte and time triggers, or
  * kraftctl snapshot) it freezes an image between two spans and hands it to the writer,
  * which writes it as a snapshot file at its own pace, and then lets the cleaner
- * decide how far the log start may move (docs/DESIGN.md §5, "Snapshots and retention").
+ * decide how far the log start may move (docs/DESIGN.md §5, "Retention follows snapshots").
  * Neither thread touches the log itself. */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,8 +48,6 @@ run_idle(struct kn_node *n, const char *who)
 		kn_log(n, who, "cannot run at SCHED_IDLE (%s): at normal priority instead",
 		       strerror(rc));
 }
-/* The most snapshots a memory-mode start removes per listing. */
-#define CLEANER_SNAPSHOTS 64
 
 static void
 snap_publish(struct kn_node *n, struct kr_snap_id id)
@@ -62,30 +60,6 @@ snap_publish(struct kn_node *n, struct kr_snap_id id)
 	atomic_store(&n->snap_bytes, stat(path, &st) == 0 ? (uint64_t)st.st_size : 0);
 	atomic_store(&n->snap_epoch, id.epoch);
 	atomic_store(&n->snap_end, id.end_offset);
-}
-
-/* Memory mode: the node remembers nothing of an earlier life, its snapshots included. */
-static int
-forget_snapshots(struct kn_node *n)
-{
-	struct kr_snap_id ids[CLEANER_SNAPSHOTS];
-	int k, total = 0;
-
-	while ((k = kr_snap_list(NULL, n->log_path, ids, CLEANER_SNAPSHOTS)) > 0) {
-		for (int i = 0; i < k; i++) {
-			int rc = kr_snap_remove(NULL, n->log_path, ids[i]);
-
-			if (rc != 0)
-				return rc;
-		}
-		total += k;
-	}
-	if (total > 0)
-		kn_log(n, "start",
-		       "memory mode: removed %d snapshots of an earlier life (the node starts "
-		       "empty)",
-		       total);
-	return k < 0 && k != -ENOENT ? k : 0;
 }
 
 int
@@ -102,9 +76,15 @@ kn_apply_open(struct kn_node *n)
 		return 0;
 	}
 	if (cfg->durability == KR_LOG_MEMORY) {
+		/* it remembers nothing of an earlier life, its snapshots included */
 		rc = kr_mkdir_durable(NULL, n->log_path);
-		if (rc == 0)
-			rc = forget_snapshots(n);
+		if (rc == 0 && (rc = kr_snap_remove_all(NULL, n->log_path)) > 0) {
+			kn_log(n, "start",
+			       "memory mode: removed %d snapshots of an earlier life (the node "
+			       "starts empty)",
+			       rc);
+			rc = 0;
+		}
 		if (rc != 0) {
 			kn_log(n, "start", "refusing to start: %s (snapshots): %s", n->log_path,
 			       strerror(-rc));
@@ -161,6 +141,20 @@ kn_apply_close(struct kn_node *n)
 	kr_applier_free(n->applier);
 	free(n->applier);
 	n->applier = NULL;
+}
+
+/* Sleep until fd (an eventfd) is written or ms pass; consume what was written. */
+static void
+nap(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	uint64_t v;
+
+	if (poll(&p, 1, ms) > 0) {
+		ssize_t r = read(fd, &v, sizeof(v)); /* nothing there (EAGAIN): no matter */
+
+		(void)r;
+	}
 }
 
 /* ---- the apply thread ---- */
@@ -260,13 +254,8 @@ kn_apply_main(void *arg)
 		atomic_store(&n->apply_sleeping, true);
 		atomic_thread_fence(memory_order_seq_cst); /* kn_wake's other half */
 		if (!kn_ring_pending(n->apply) && !atomic_load(&n->dp_done) &&
-		    !atomic_load(&n->snap_force)) {
-			struct pollfd p = {.fd = n->apply_wake, .events = POLLIN};
-			uint64_t v;
-
-			if (poll(&p, 1, APPLY_NAP_MS) > 0 && read(n->apply_wake, &v, sizeof(v)) < 0)
-				(void)v;
-		}
+		    !atomic_load(&n->snap_force))
+			nap(n->apply_wake, APPLY_NAP_MS);
 		atomic_store(&n->apply_sleeping, false);
 	}
 	atomic_store(&n->apply_done, true);
@@ -354,14 +343,9 @@ kn_writer_main(void *arg)
 		uint32_t req = atomic_load_explicit(&n->snap_req, memory_order_acquire);
 
 		if (req == done) {
-			struct pollfd p = {.fd = n->writer_wake, .events = POLLIN};
-			uint64_t v;
-
 			if (atomic_load(&n->apply_done))
 				break;
-			if (poll(&p, 1, WRITER_NAP_MS) > 0 &&
-			    read(n->writer_wake, &v, sizeof(v)) < 0)
-				(void)v;
+			nap(n->writer_wake, WRITER_NAP_MS);
 			clean(n);
 			continue;
 		}

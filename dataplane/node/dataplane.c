@@ -696,7 +696,7 @@ apply_feed(struct dp *d, bool now)
 		kn_wake(n->apply_wake, &n->apply_sleeping);
 }
 
-/* Retention (docs/DESIGN.md §5, "Snapshots and retention"): the log start moves only to a
+/* Retention (docs/DESIGN.md §5, "Retention follows snapshots"): the log start moves only to a
  * retained snapshot's end (the cleaner's log_start_req), by whole segments, only below
  * the committed offset; never past a batch younger than the dedup window (a leader
  * rebuilds its producer table from the log: a retry must still find its first append),

@@ -169,6 +169,24 @@ kr_snap_remove(const struct kr_fs *fs, const char *dir, struct kr_snap_id id)
 }
 
 int
+kr_snap_remove_all(const struct kr_fs *fs, const char *dir)
+{
+	struct kr_snap_id ids[16];
+	int k, total = 0;
+
+	while ((k = kr_snap_list(fs, dir, ids, 16)) > 0) {
+		for (int i = 0; i < k && i < 16; i++) {
+			int rc = kr_snap_remove(fs, dir, ids[i]);
+
+			if (rc != 0)
+				return rc;
+		}
+		total += k < 16 ? k : 16;
+	}
+	return k < 0 && k != -ENOENT ? k : total;
+}
+
+int
 kr_snap_clean(const struct kr_fs *fs, const char *dir, uint64_t log_bytes, int64_t retention_bytes,
 	      int64_t retention_ms, int64_t wall_us, struct kr_snap_clean_step *step)
 {

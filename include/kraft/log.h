@@ -436,8 +436,8 @@ int kr_log_reset(struct kr_log *log, uint64_t start);
  * a reset or a prefix deletion takes effect at once for the log's contents, but the
  * buffers of the segments it dropped that hold offsets in [released, handed) wait in the
  * grave (as for a flush job) until the release passes them. Bytes of a segment that stays
- * are never rewritten below the committed offset (a truncation below it is a fail-stop,
- * docs/DESIGN.md §5), and a segment's buffer never moves after open. One reader; the
+ * are never rewritten below the committed offset (a truncation below it is a fail-stop:
+ * KR_FATAL_TRUNCATE_BELOW_HW, include/kraft/planes.h), and a segment's buffer never moves after open. One reader; the
  * range handed is contiguous. No I/O. */
 
 /** The reader now holds [from, upto) too (from: where the last hand ended, or where a
@@ -454,7 +454,7 @@ void kr_log_reader_released(struct kr_log *log, uint64_t upto);
 int kr_log_hand_span(struct kr_log *log, uint64_t *handed, uint64_t committed, uint32_t max_bytes,
 		     struct kr_log_span *sp);
 
-/* RETENTION (docs/DESIGN.md §5): the log start moves only to a kept snapshot's end, by
+/* RETENTION (docs/DESIGN.md §5, "Retention follows snapshots"): the log start moves only to a kept snapshot's end, by
  * whole segments, below the committed offset, never past a batch younger than the dedup
  * window (a new leader rebuilds its producer table from the log), never past the last
  * voters record. */

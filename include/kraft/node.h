@@ -215,7 +215,7 @@ struct kn_node {
 	_Alignas(KN_CACHE_LINE) _Atomic uint32_t snap_done;
 	atomic_bool snap_force; /* kraftctl snapshot: take one now, due or not */
 	atomic_bool apply_done; /* the apply thread has exited: the writer may too */
-	/* retention (docs/DESIGN.md §5): the cleaner (the writer thread) asks the dataplane
+	/* retention (docs/DESIGN.md §5, "Retention follows snapshots"): the cleaner (the writer thread) asks the dataplane
 	 * to move the log start up to log_start_req, a retained snapshot's end; the
 	 * dataplane publishes the log's retained bytes for it */
 	_Atomic uint64_t log_start_req;

@@ -106,7 +106,11 @@ int kr_snap_remove_parts(const struct kr_fs *fs, const char *dir);
 /** Remove the snapshot id from dir, durably. @return 0 or -errno. */
 int kr_snap_remove(const struct kr_fs *fs, const char *dir, struct kr_snap_id id);
 
-/* THE CLEANER (Kafka's rule, docs/DESIGN.md §5): while the older of the two oldest
+/** Remove every snapshot in dir (a memory-mode start: it remembers nothing of an earlier
+ * life). @return how many, or -errno. */
+int kr_snap_remove_all(const struct kr_fs *fs, const char *dir);
+
+/* THE CLEANER (Kafka's rule, docs/DESIGN.md §5, "Retention follows snapshots"): while the older of the two oldest
  * snapshots breaks a retention limit (the log's bytes and every snapshot together above
  * retention_bytes, or its last record older than retention_ms before wall_us; -1: no
  * limit), the log may start at the younger one's end, and the older one goes. The newest

@@ -656,15 +656,8 @@ apply_boot(struct sim *s, struct node *nd, const char *logdir)
 		return;
 	snprintf(nd->logdir, sizeof(nd->logdir), "%.*s", (int)sizeof(nd->logdir) - 1, logdir);
 	if (s->o.memory) {
-		struct kr_snap_id ids[16];
-		int k;
-
-		if (kr_mkdir_durable(fs, nd->logdir) != 0)
+		if (kr_mkdir_durable(fs, nd->logdir) != 0 || kr_snap_remove_all(fs, nd->logdir) < 0)
 			return; /* a full disk: this start applies nothing */
-		while ((k = kr_snap_list(fs, nd->logdir, ids, 16)) > 0)
-			for (int i = 0; i < k && i < 16; i++)
-				if (kr_snap_remove(fs, nd->logdir, ids[i]) != 0)
-					return;
 		nd->snap_high = 0;
 	}
 	(void)kr_snap_remove_parts(fs, nd->logdir);
