@@ -110,6 +110,7 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 		assert_int_equal(x->frame_index, y->frame_index);
 		assert_int_equal(x->frame_count, y->frame_count);
 		assert_int_equal(x->diverging, y->diverging);
+		assert_int_equal(x->snapshot, y->snapshot);
 		assert_int_equal(x->leader_id, y->leader_id);
 		assert_int_equal(x->epoch, y->epoch);
 		assert_int_equal(x->base_offset, y->base_offset);
@@ -239,6 +240,37 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 		assert_int_equal(x->snapshot_epoch, y->snapshot_epoch);
 		assert_int_equal(x->snapshot_bytes, y->snapshot_bytes);
 		assert_int_equal(x->snapshots, y->snapshots);
+		break;
+	}
+	case KR_API_FETCH_SNAPSHOT: {
+		const struct kr_fetch_snapshot_req *x = &a->u.fetch_snapshot,
+						   *y = &b->u.fetch_snapshot;
+
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->id.end_offset, y->id.end_offset);
+		assert_int_equal(x->id.epoch, y->id.epoch);
+		assert_int_equal(x->position, y->position);
+		assert_int_equal(x->max_bytes, y->max_bytes);
+		assert_memory_equal(x->replica_dir, y->replica_dir, KR_UUID_BYTES);
+		assert_int_equal(x->incarnation, y->incarnation);
+		break;
+	}
+	case KR_API_FETCH_SNAPSHOT_RESP: {
+		const struct kr_fetch_snapshot_resp *x = &a->u.fetch_snapshot_resp,
+						    *y = &b->u.fetch_snapshot_resp;
+
+		assert_int_equal(x->error, y->error);
+		assert_int_equal(x->frame_index, y->frame_index);
+		assert_int_equal(x->frame_count, y->frame_count);
+		assert_int_equal(x->leader_id, y->leader_id);
+		assert_int_equal(x->epoch, y->epoch);
+		assert_int_equal(x->id.end_offset, y->id.end_offset);
+		assert_int_equal(x->id.epoch, y->id.epoch);
+		assert_int_equal(x->size, y->size);
+		assert_int_equal(x->position, y->position);
+		assert_int_equal(x->incarnation, y->incarnation);
+		assert_int_equal(x->data_len, y->data_len);
+		assert_memory_equal(x->data, y->data, x->data_len);
 		break;
 	}
 	case KR_API_PING:
@@ -642,7 +674,14 @@ nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
 	assert_int_equal(decode_with_body_byte(KR_API_VOTE_RESP, 3, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_END_EPOCH, 9, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_BEGIN_EPOCH_RESP, 2, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 6, 0x04), -KR_WIRE_EFIELD);
+	/* a snapshot named in a frame with records */
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 6, 0x02), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT, 28, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT_RESP, 6, 1),
+			 -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT_RESP, 7, 1),
+			 -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 7, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 60, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_APPEND_RESP, 2, 0x02), -KR_WIRE_EFIELD);
@@ -785,6 +824,103 @@ fetch_reply_frame_fields_must_be_consistent(void **state)
 	assert_int_equal(d.u.fetch_resp.diverging_end_offset, 3);
 }
 
+/* Encode m, decode it back: the decoder's status. */
+static int
+round_trip(const struct kr_msg *m, struct kr_msg *d)
+{
+	static uint8_t buf[FRAME_CAP];
+	struct kr_frame_hdr h;
+	struct kr_frame f;
+	int n;
+
+	smp_hdr(&h);
+	n = kr_frame_encode(buf, sizeof(buf), &h, m);
+	assert_true(n > 0);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
+	return kr_msg_decode(&f, d);
+}
+
+static void
+snapshot_frames_must_name_a_real_snapshot_and_stay_inside_it(void **state)
+{
+	struct kr_msg m, d;
+
+	(void)state;
+	/* FETCH_RESP naming a snapshot: one frame, no records, no divergence, no error,
+	 * an id past offset 0 in an epoch >= 1 */
+	smp_msg(KR_API_FETCH_RESP, &m);
+	m.u.fetch_resp.records_len = 0;
+	m.u.fetch_resp.frame_index = 0;
+	m.u.fetch_resp.frame_count = 1;
+	m.u.fetch_resp.snapshot = 1;
+	m.u.fetch_resp.diverging_end_offset = 5000;
+	m.u.fetch_resp.diverging_epoch = 3;
+	assert_int_equal(round_trip(&m, &d), 0);
+	assert_true(d.u.fetch_resp.snapshot);
+	assert_false(d.u.fetch_resp.diverging);
+	assert_int_equal(d.u.fetch_resp.diverging_end_offset, 5000);
+	m.u.fetch_resp.diverging = 1;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	m.u.fetch_resp.diverging = 0;
+	m.u.fetch_resp.error = KR_ERR_OFFSET_OUT_OF_RANGE;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	m.u.fetch_resp.error = KR_ERR_NONE;
+	m.u.fetch_resp.diverging_end_offset = 0;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	m.u.fetch_resp.diverging_end_offset = 5000;
+	m.u.fetch_resp.diverging_epoch = 0;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	m.u.fetch_resp.diverging_epoch = 3;
+	m.u.fetch_resp.frame_count = 2;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+
+	/* FETCH_SNAPSHOT: a real id, something to send, a position a file can have */
+	smp_msg(KR_API_FETCH_SNAPSHOT, &m);
+	assert_int_equal(round_trip(&m, &d), 0);
+	m.u.fetch_snapshot.id.end_offset = 0;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	m.u.fetch_snapshot.id.end_offset = KR_OFFSET_NONE;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	smp_msg(KR_API_FETCH_SNAPSHOT, &m);
+	m.u.fetch_snapshot.id.epoch = 0;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	smp_msg(KR_API_FETCH_SNAPSHOT, &m);
+	m.u.fetch_snapshot.max_bytes = 0;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	smp_msg(KR_API_FETCH_SNAPSHOT, &m);
+	m.u.fetch_snapshot.position = KR_SNAP_BYTES_MAX + 1;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	m.u.fetch_snapshot.position = KR_SNAP_BYTES_MAX;
+	assert_int_equal(round_trip(&m, &d), 0);
+
+	/* FETCH_SNAPSHOT_RESP: bytes inside the file, none with an error */
+	smp_msg(KR_API_FETCH_SNAPSHOT_RESP, &m);
+	m.u.fetch_snapshot_resp.position = m.u.fetch_snapshot_resp.size - 40;
+	assert_int_equal(round_trip(&m, &d), 0); /* the file's last 40 bytes */
+	m.u.fetch_snapshot_resp.position++;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	m.u.fetch_snapshot_resp.position = UINT64_MAX - 10; /* no wrap past the size */
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	smp_msg(KR_API_FETCH_SNAPSHOT_RESP, &m);
+	m.u.fetch_snapshot_resp.size = KR_SNAP_BYTES_MAX + 1;
+	m.u.fetch_snapshot_resp.position = 0;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	smp_msg(KR_API_FETCH_SNAPSHOT_RESP, &m);
+	m.u.fetch_snapshot_resp.id.epoch = 0;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	smp_msg(KR_API_FETCH_SNAPSHOT_RESP, &m);
+	m.u.fetch_snapshot_resp.frame_index = 3;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	smp_msg(KR_API_FETCH_SNAPSHOT_RESP, &m);
+	m.u.fetch_snapshot_resp.error = KR_ERR_SNAPSHOT_NOT_FOUND;
+	assert_int_equal(round_trip(&m, &d), -KR_WIRE_EFIELD);
+	m.u.fetch_snapshot_resp.data_len = 0;
+	m.u.fetch_snapshot_resp.size = 0;
+	m.u.fetch_snapshot_resp.id = (struct kr_snap_id){0, 0}; /* what it asked may be gone */
+	assert_int_equal(round_trip(&m, &d), 0);
+	assert_int_equal(d.u.fetch_snapshot_resp.error, KR_ERR_SNAPSHOT_NOT_FOUND);
+}
+
 static void
 records_that_do_not_tile_their_length_are_refused(void **state)
 {
@@ -892,6 +1028,7 @@ main(void)
 		cmocka_unit_test(unknown_error_codes_are_refused),
 		cmocka_unit_test(counts_above_their_bounds_are_refused_both_ways),
 		cmocka_unit_test(fetch_reply_frame_fields_must_be_consistent),
+		cmocka_unit_test(snapshot_frames_must_name_a_real_snapshot_and_stay_inside_it),
 		cmocka_unit_test(records_that_do_not_tile_their_length_are_refused),
 		cmocka_unit_test(decoding_as_another_api_is_refused),
 		cmocka_unit_test(status_and_error_tables_name_every_entry),

@@ -246,6 +246,13 @@ get_error(const uint8_t *p, uint16_t *err)
 	return kr_error_known(*err) ? 0 : -KR_WIRE_EFIELD;
 }
 
+/* A snapshot id a frame may name: it ends past offset 0, in an epoch a leader had. */
+static bool
+snap_id_ok(uint64_t end_offset, uint32_t epoch)
+{
+	return end_offset >= 1 && end_offset <= KR_OFFSET_MAX && epoch >= 1;
+}
+
 static int
 dec_vote(const uint8_t *b, uint32_t n, struct kr_vote_req *m)
 {
@@ -421,15 +428,20 @@ dec_fetch_resp(const uint8_t *b, uint32_t n, struct kr_fetch_resp *m)
 
 	if (rlen != n - KR_FETCH_RESP_FIXED_BYTES)
 		return -KR_WIRE_EBODYLEN;
-	if (get_error(b, &m->error) || (b[6] & ~KR_FETCH_F_DIVERGING) || b[7] != 0 ||
-	    !all_zero(b + 60, 4))
+	if (get_error(b, &m->error) || (b[6] & ~(KR_FETCH_F_DIVERGING | KR_FETCH_F_SNAPSHOT)) ||
+	    b[7] != 0 || !all_zero(b + 60, 4))
 		return -KR_WIRE_EFIELD;
 	m->frame_index = kr_get_le16(b + 2);
 	m->frame_count = kr_get_le16(b + 4);
 	m->diverging = b[6] & KR_FETCH_F_DIVERGING;
+	m->snapshot = (b[6] & KR_FETCH_F_SNAPSHOT) != 0;
 	if (m->frame_count == 0 || m->frame_index >= m->frame_count)
 		return -KR_WIRE_EFIELD;
-	if (m->diverging && (rlen != 0 || m->frame_count != 1))
+	if ((m->diverging || m->snapshot) && (rlen != 0 || m->frame_count != 1))
+		return -KR_WIRE_EFIELD;
+	/* a snapshot named: never with a divergence or an error, and a real id */
+	if (m->snapshot && (m->diverging || m->error != KR_ERR_NONE ||
+			    !snap_id_ok(kr_get_le64(b + 40), kr_get_le32(b + 48))))
 		return -KR_WIRE_EFIELD;
 	if (batches_tile(b + KR_FETCH_RESP_FIXED_BYTES, rlen))
 		return -KR_WIRE_EFIELD;
@@ -455,7 +467,7 @@ enc_fetch_resp(uint8_t *b, size_t cap, const struct kr_fetch_resp *m)
 	kr_put_le16(b, m->error);
 	kr_put_le16(b + 2, m->frame_index);
 	kr_put_le16(b + 4, m->frame_count);
-	b[6] = m->diverging ? KR_FETCH_F_DIVERGING : 0;
+	b[6] = (m->diverging ? KR_FETCH_F_DIVERGING : 0) | (m->snapshot ? KR_FETCH_F_SNAPSHOT : 0);
 	b[7] = 0;
 	kr_put_le32(b + 8, (uint32_t)m->leader_id);
 	kr_put_le32(b + 12, m->epoch);
@@ -471,6 +483,93 @@ enc_fetch_resp(uint8_t *b, size_t cap, const struct kr_fetch_resp *m)
 	if (m->records_len)
 		memcpy(b + KR_FETCH_RESP_FIXED_BYTES, m->records, m->records_len);
 	return KR_FETCH_RESP_FIXED_BYTES + (int)m->records_len;
+}
+
+static int
+dec_fetch_snapshot(const uint8_t *b, uint32_t n, struct kr_fetch_snapshot_req *m)
+{
+	if (n != KR_FETCH_SNAPSHOT_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	m->epoch = kr_get_le32(b);
+	m->id.epoch = kr_get_le32(b + 4);
+	m->id.end_offset = kr_get_le64(b + 8);
+	m->position = kr_get_le64(b + 16);
+	m->max_bytes = kr_get_le32(b + 24);
+	if (!snap_id_ok(m->id.end_offset, m->id.epoch) || m->max_bytes == 0 ||
+	    m->position > KR_SNAP_BYTES_MAX || !all_zero(b + 28, 4))
+		return -KR_WIRE_EFIELD;
+	memcpy(m->replica_dir, b + 32, KR_UUID_BYTES);
+	m->incarnation = kr_get_le64(b + 48);
+	return 0;
+}
+
+static int
+enc_fetch_snapshot(uint8_t *b, const struct kr_fetch_snapshot_req *m)
+{
+	kr_put_le32(b, m->epoch);
+	kr_put_le32(b + 4, m->id.epoch);
+	kr_put_le64(b + 8, m->id.end_offset);
+	kr_put_le64(b + 16, m->position);
+	kr_put_le32(b + 24, m->max_bytes);
+	memset(b + 28, 0, 4);
+	memcpy(b + 32, m->replica_dir, KR_UUID_BYTES);
+	kr_put_le64(b + 48, m->incarnation);
+	return KR_FETCH_SNAPSHOT_BYTES;
+}
+
+static int
+dec_fetch_snapshot_resp(const uint8_t *b, uint32_t n, struct kr_fetch_snapshot_resp *m)
+{
+	if (n < KR_FETCH_SNAPSHOT_RESP_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+
+	uint32_t dlen = kr_get_le32(b + 28);
+
+	if (dlen != n - KR_FETCH_SNAPSHOT_RESP_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	if (get_error(b, &m->error) || !all_zero(b + 6, 2))
+		return -KR_WIRE_EFIELD;
+	m->frame_index = kr_get_le16(b + 2);
+	m->frame_count = kr_get_le16(b + 4);
+	m->leader_id = (int32_t)kr_get_le32(b + 8);
+	m->epoch = kr_get_le32(b + 12);
+	m->id.end_offset = kr_get_le64(b + 16);
+	m->id.epoch = kr_get_le32(b + 24);
+	m->size = kr_get_le64(b + 32);
+	m->position = kr_get_le64(b + 40);
+	m->incarnation = kr_get_le64(b + 48);
+	m->data = b + KR_FETCH_SNAPSHOT_RESP_FIXED_BYTES;
+	m->data_len = dlen;
+	if (m->frame_count == 0 || m->frame_index >= m->frame_count)
+		return -KR_WIRE_EFIELD;
+	if (m->error != KR_ERR_NONE ? dlen != 0
+				    : !snap_id_ok(m->id.end_offset, m->id.epoch) ||
+					      m->size > KR_SNAP_BYTES_MAX ||
+					      m->position > m->size || dlen > m->size - m->position)
+		return -KR_WIRE_EFIELD;
+	return 0;
+}
+
+static int
+enc_fetch_snapshot_resp(uint8_t *b, size_t cap, const struct kr_fetch_snapshot_resp *m)
+{
+	if (cap < (size_t)KR_FETCH_SNAPSHOT_RESP_FIXED_BYTES + m->data_len)
+		return -KR_WIRE_ENOSPACE;
+	kr_put_le16(b, m->error);
+	kr_put_le16(b + 2, m->frame_index);
+	kr_put_le16(b + 4, m->frame_count);
+	memset(b + 6, 0, 2);
+	kr_put_le32(b + 8, (uint32_t)m->leader_id);
+	kr_put_le32(b + 12, m->epoch);
+	kr_put_le64(b + 16, m->id.end_offset);
+	kr_put_le32(b + 24, m->id.epoch);
+	kr_put_le32(b + 28, m->data_len);
+	kr_put_le64(b + 32, m->size);
+	kr_put_le64(b + 40, m->position);
+	kr_put_le64(b + 48, m->incarnation);
+	if (m->data_len)
+		memcpy(b + KR_FETCH_SNAPSHOT_RESP_FIXED_BYTES, m->data, m->data_len);
+	return KR_FETCH_SNAPSHOT_RESP_FIXED_BYTES + (int)m->data_len;
 }
 
 static int
@@ -921,6 +1020,10 @@ kr_msg_decode(const struct kr_frame *f, struct kr_msg *m)
 		return dec_node_status(b, n, &m->u.node_status);
 	case KR_API_NODE_STATUS_RESP:
 		return dec_node_status_resp(b, n, &m->u.node_status_resp);
+	case KR_API_FETCH_SNAPSHOT:
+		return dec_fetch_snapshot(b, n, &m->u.fetch_snapshot);
+	case KR_API_FETCH_SNAPSHOT_RESP:
+		return dec_fetch_snapshot_resp(b, n, &m->u.fetch_snapshot_resp);
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		if (n > KR_PING_BYTES_MAX)
@@ -959,6 +1062,7 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 		[KR_API_VOTERS_CHANGE_RESP] = KR_VOTERS_CHANGE_RESP_BYTES,
 		[KR_API_NODE_STATUS] = KR_NODE_STATUS_BYTES,
 		[KR_API_NODE_STATUS_RESP] = KR_NODE_STATUS_RESP_BYTES,
+		[KR_API_FETCH_SNAPSHOT] = KR_FETCH_SNAPSHOT_BYTES,
 	};
 
 	if (m->api < KR_API_LIMIT && cap < fixed[m->api])
@@ -1006,6 +1110,10 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 		return enc_node_status(b, &m->u.node_status);
 	case KR_API_NODE_STATUS_RESP:
 		return enc_node_status_resp(b, &m->u.node_status_resp);
+	case KR_API_FETCH_SNAPSHOT:
+		return enc_fetch_snapshot(b, &m->u.fetch_snapshot);
+	case KR_API_FETCH_SNAPSHOT_RESP:
+		return enc_fetch_snapshot_resp(b, cap, &m->u.fetch_snapshot_resp);
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		if (m->u.ping.len > KR_PING_BYTES_MAX)

@@ -59,4 +59,12 @@ kr_uuid_is_zero(const uint8_t id[KR_UUID_BYTES])
 	return acc == 0;
 }
 
+/* A snapshot's id (include/kraft/snapshot.h): where it ends and the epoch it ends in. */
+struct kr_snap_id {
+	uint64_t end_offset; /* exclusive */
+	uint32_t epoch;	     /* of the last record it contains */
+};
+/* The largest snapshot file frames may name (1 TiB): positions and sizes above are refused. */
+#define KR_SNAP_BYTES_MAX (1ull << 40)
+
 #endif /* KRAFT_COMMON_H */

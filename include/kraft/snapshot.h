@@ -64,10 +64,7 @@ enum kr_snap_chunk {
 	KR_SNAP_END = 0xffff,  /* the last chunk (written and checked here) */
 };
 
-struct kr_snap_id {
-	uint64_t end_offset; /* exclusive */
-	uint32_t epoch;	     /* of the last record it contains */
-};
+/* struct kr_snap_id (the two numbers of a name) is in common.h: frames carry it too. */
 
 struct kr_snap_meta {
 	struct kr_snap_id id;

@@ -115,7 +115,12 @@
  *    2  2 frame_index      0 .. frame_count - 1
  *    4  2 frame_count      at least 1
  *    6  1 flags            bit 0 KR_FETCH_F_DIVERGING: diverging_* are valid, and the
- *                          frame carries no records and is the only frame
+ *                          frame carries no records and is the only frame; bit 1
+ *                          KR_FETCH_F_SNAPSHOT: this log cannot serve the fetch position
+ *                          (below its start, or a history deleted with its prefix):
+ *                          diverging_end_offset and diverging_epoch name the leader's
+ *                          newest snapshot, which the fetcher takes with FETCH_SNAPSHOT;
+ *                          no records, the only frame, never with bit 0
  *    7  1 reserved
  *    8  4 leader_id
  *   12  4 epoch            the leader's epoch
@@ -252,6 +257,41 @@
  *   56  8 snapshot_bytes   ... and size of its file
  *   64  8 snapshots        snapshots written since the node started
  *
+ * FETCH_SNAPSHOT (23), 56 bytes: a follower or observer told by a FETCH_RESP to take a
+ * snapshot asks the leader for the bytes of its file from position on. Like a Fetch it
+ * is the fetcher's heartbeat (check quorum, BeginQuorumEpoch acknowledged); it moves
+ * neither its fetch offset nor its durable offset.
+ *    0  4 epoch            the leader epoch the fetcher is in
+ *    4  4 snapshot_epoch   the snapshot id, as FETCH_RESP named it: epoch (>= 1) ...
+ *    8  8 snapshot_end     ... and end offset (exclusive, >= 1)
+ *   16  8 position         the first byte wanted: the bytes the fetcher holds already
+ *   24  4 max_bytes        how many bytes the whole reply may carry (>= 1)
+ *   28  4 reserved
+ *   32 16 replica_dir      the fetcher's directory id (as in FETCH)
+ *   48  8 incarnation      the fetcher's start (as in FETCH)
+ *
+ * FETCH_SNAPSHOT_RESP (24), 56 + D bytes: one frame of a reply; a reply may take several
+ * frames, each standing alone: a fetcher takes a frame's bytes only if it answers the
+ * request in flight (or the one before), names the snapshot it fetches and the same
+ * size, and starts exactly at the bytes it holds; anything else is dropped and the next
+ * request starts again from there.
+ *    0  2 error            SNAPSHOT_NOT_FOUND: the leader keeps no such snapshot (it
+ *                          made a newer one, and deleted this one); POSITION_OUT_OF_RANGE:
+ *                          position >= size. With an error D is 0.
+ *    2  2 frame_index      0 .. frame_count - 1
+ *    4  2 frame_count      at least 1
+ *    6  2 reserved
+ *    8  4 leader_id
+ *   12  4 epoch            the leader's epoch
+ *   16  8 snapshot_end     the snapshot id, echoed
+ *   24  4 snapshot_epoch
+ *   28  4 data_len         D
+ *   32  8 size             the snapshot file's length in bytes (0 with an error)
+ *   40  8 position         where in the file this frame's bytes start
+ *   48  8 incarnation      the fetcher's, echoed (as in FETCH_RESP)
+ *   56  D data             bytes [position, position + D) of the file; position + D <=
+ *                          size
+ *
  * PING (17), 0 to KR_PING_BYTES_MAX bytes: any payload. The node's dataplane port answers
  * at once, before the replication core, with PING_RESP (18) carrying the same payload:
  * kraftbench's measure of the raw round trip (the floor) over the same transport.
@@ -259,8 +299,9 @@
 
 #define KR_WIRE_MAGIC "KRFT"
 /* 2: voter directory ids; 3: FETCH_RESP echoes the incarnation; 4: voter changes (the
- * VOTERS_CHANGE APIs, a dynamic cluster's frames hash its bootstrap set) */
-#define KR_WIRE_VERSION 4
+ * VOTERS_CHANGE APIs, a dynamic cluster's frames hash its bootstrap set); 5: snapshots
+ * between nodes (FETCH_RESP names one, FETCH_SNAPSHOT) */
+#define KR_WIRE_VERSION 5
 #define KR_WIRE_HDR_BYTES 48
 #define KR_WIRE_AUTH_BYTES 32
 /* The largest UDP payload over IPv4 (65535 - 20 - 8) bounds a whole frame. */
@@ -293,7 +334,9 @@
 	X(VOTERS_CHANGE, 19, 0, 1)        \
 	X(VOTERS_CHANGE_RESP, 20, 0, 1)   \
 	X(NODE_STATUS, 21, 0, 1)          \
-	X(NODE_STATUS_RESP, 22, 0, 1)
+	X(NODE_STATUS_RESP, 22, 0, 1)     \
+	X(FETCH_SNAPSHOT, 23, 0, 0)       \
+	X(FETCH_SNAPSHOT_RESP, 24, 0, 0)
 
 enum kr_api {
 #define KR_API_ENUM(name, key, maxv, client) KR_API_##name = key,
@@ -373,6 +416,7 @@ struct kr_frame {
 #define KR_VOTE_RESP_F_GRANTED 0x01u /* in VOTE_RESP */
 #define KR_VOTE_RESP_F_PRE_VOTE 0x02u
 #define KR_FETCH_F_DIVERGING 0x01u
+#define KR_FETCH_F_SNAPSHOT 0x02u
 #define KR_APPEND_F_OUTCOME_UNKNOWN 0x01u
 
 #define KR_VOTE_BYTES 56
@@ -388,6 +432,8 @@ struct kr_frame {
 #define KR_VOTERS_CHANGE_BYTES 32
 #define KR_VOTERS_CHANGE_RESP_BYTES 24
 #define KR_NODE_STATUS_BYTES 8
+#define KR_FETCH_SNAPSHOT_BYTES 56
+#define KR_FETCH_SNAPSHOT_RESP_FIXED_BYTES 56
 #define KR_NODE_STATUS_RESP_BYTES 72
 #define KR_STATUS_F_APPLYING 0x01u
 #define KR_READ_RESP_FIXED_BYTES 40
@@ -456,6 +502,7 @@ struct kr_fetch_resp {
 	uint16_t frame_index;
 	uint16_t frame_count;
 	uint8_t diverging;
+	uint8_t snapshot; /* KR_FETCH_F_SNAPSHOT: diverging_* name the leader's snapshot */
 	int32_t leader_id;
 	uint32_t epoch;
 	uint64_t base_offset;
@@ -467,6 +514,29 @@ struct kr_fetch_resp {
 	uint64_t incarnation;	/* the fetcher's, from the Fetch answered */
 	const uint8_t *records; /* whole batches; a view into the frame when decoded */
 	uint32_t records_len;
+};
+
+struct kr_fetch_snapshot_req {
+	uint32_t epoch;
+	struct kr_snap_id id;
+	uint64_t position;
+	uint32_t max_bytes;
+	uint8_t replica_dir[KR_UUID_BYTES];
+	uint64_t incarnation;
+};
+
+struct kr_fetch_snapshot_resp {
+	uint16_t error;
+	uint16_t frame_index;
+	uint16_t frame_count;
+	int32_t leader_id;
+	uint32_t epoch;
+	struct kr_snap_id id;
+	uint64_t size;
+	uint64_t position;
+	uint64_t incarnation;
+	const uint8_t *data; /* a view into the frame when decoded */
+	uint32_t data_len;
 };
 
 struct kr_append_req {
@@ -606,6 +676,8 @@ struct kr_msg {
 		struct kr_voters_change_resp voters_change_resp;
 		struct kr_node_status_req node_status;
 		struct kr_node_status_resp node_status_resp;
+		struct kr_fetch_snapshot_req fetch_snapshot;
+		struct kr_fetch_snapshot_resp fetch_snapshot_resp;
 	} u;
 };
 

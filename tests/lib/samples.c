@@ -226,6 +226,33 @@ smp_msg(unsigned api, struct kr_msg *m)
 						     .snapshot_bytes = 1u << 20,
 						     .snapshots = 9};
 		break;
+	case KR_API_FETCH_SNAPSHOT:
+		m->u.fetch_snapshot = (struct kr_fetch_snapshot_req){
+			.epoch = 7,
+			.id = {.end_offset = 3000, .epoch = 6},
+			.position = 65536,
+			.max_bytes = 1u << 20,
+			.incarnation = 1765000000123ull,
+		};
+		memset(m->u.fetch_snapshot.replica_dir, 0x55, KR_UUID_BYTES);
+		break;
+	case KR_API_FETCH_SNAPSHOT_RESP: {
+		static const uint8_t data[40] = "bytes of a snapshot file, from position";
+
+		m->u.fetch_snapshot_resp = (struct kr_fetch_snapshot_resp){
+			.frame_index = 1,
+			.frame_count = 3,
+			.leader_id = 2,
+			.epoch = 7,
+			.id = {.end_offset = 3000, .epoch = 6},
+			.size = 200000,
+			.position = 65536,
+			.incarnation = 1765000000123ull,
+			.data = data,
+			.data_len = sizeof(data),
+		};
+		break;
+	}
 	case KR_API_PING:
 	case KR_API_PING_RESP: {
 		static const uint8_t pay[16] = "kraftbench ping";
