@@ -678,10 +678,8 @@ nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
 	/* a snapshot named in a frame with records */
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 6, 0x02), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT, 28, 1), -KR_WIRE_EFIELD);
-	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT_RESP, 6, 1),
-			 -KR_WIRE_EFIELD);
-	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT_RESP, 7, 1),
-			 -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT_RESP, 6, 1), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT_RESP, 7, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 7, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 60, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_APPEND_RESP, 2, 0x02), -KR_WIRE_EFIELD);

@@ -542,10 +542,10 @@ dec_fetch_snapshot_resp(const uint8_t *b, uint32_t n, struct kr_fetch_snapshot_r
 	m->data_len = dlen;
 	if (m->frame_count == 0 || m->frame_index >= m->frame_count)
 		return -KR_WIRE_EFIELD;
-	if (m->error != KR_ERR_NONE ? dlen != 0
-				    : !snap_id_ok(m->id.end_offset, m->id.epoch) ||
-					      m->size > KR_SNAP_BYTES_MAX ||
-					      m->position > m->size || dlen > m->size - m->position)
+	if (m->error != KR_ERR_NONE
+		    ? dlen != 0
+		    : !snap_id_ok(m->id.end_offset, m->id.epoch) || m->size > KR_SNAP_BYTES_MAX ||
+			      m->position > m->size || dlen > m->size - m->position)
 		return -KR_WIRE_EFIELD;
 	return 0;
 }

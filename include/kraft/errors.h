@@ -31,8 +31,8 @@
 	X(DUPLICATE_VOTER, 19, "the node id is a voter already (under some directory id)")         \
 	X(VOTER_NOT_FOUND, 20, "no such voter (node id and directory id), or the last one")        \
 	X(ENDPOINT_UNREACHABLE, 21,                                                                \
-	  "the voter's endpoint did not answer a PING from the node that took the change") \
-	X(SNAPSHOT_NOT_FOUND, 22, "the leader holds no snapshot of that id (any more)")           \
+	  "the voter's endpoint did not answer a PING from the node that took the change")         \
+	X(SNAPSHOT_NOT_FOUND, 22, "the leader holds no snapshot of that id (any more)")            \
 	X(POSITION_OUT_OF_RANGE, 23, "the byte position is past the end of the snapshot")
 
 enum kr_error {
