@@ -18,6 +18,7 @@
 #include "kraft/producers.h"
 #include "kraft/sm.h"
 #include "kraft/snapshot.h"
+#include "kraft/xfer.h"
 #include "testutil.h"
 
 static const uint8_t cluster[KR_UUID_BYTES] = {1, 2,  3,  4,  5,  6,  7,  8,
@@ -112,7 +113,7 @@ a_written_snapshot_reads_back_chunk_by_chunk(void **state)
 	assert_int_equal(kr_snap_next(&r, &type, buf, sizeof(buf), &len, why, sizeof(why)), 0);
 	assert_int_equal(kr_snap_next(&r, &type, buf, sizeof(buf), &len, why, sizeof(why)), 0);
 	kr_snap_close(&r);
-	if (kr_snap_verify(NULL, dir, id, cluster, &bytes, why, sizeof(why)) != 0)
+	if (kr_snap_verify(NULL, dir, id, false, cluster, &bytes, why, sizeof(why)) != 0)
 		fail_msg("%s", why);
 	assert_true(bytes == KR_SNAP_HDR_BYTES + 4 * KR_SNAP_CHUNK_HDR_BYTES + 6 + 3000 + 20);
 	/* a snapshot is written once */
@@ -211,19 +212,20 @@ damage_of_every_kind_is_refused(void **state)
 	write_three(dir, id, 2000);
 	kr_snap_name(id, false, name);
 	n = tu_file_read(dir, name, orig, sizeof(orig));
-	assert_int_equal(kr_snap_verify(NULL, dir, id, cluster, NULL, why, sizeof(why)), 0);
+	assert_int_equal(kr_snap_verify(NULL, dir, id, false, cluster, NULL, why, sizeof(why)), 0);
 	/* cut anywhere: never whole */
 	for (size_t cut = 0; cut < n; cut += (cut < 200 ? 1 : 97)) {
 		tu_file_write(dir, name, orig, n);
 		tu_file_cut(dir, name, cut);
-		assert_int_equal(kr_snap_verify(NULL, dir, id, cluster, NULL, why, sizeof(why)),
-				 -EBADMSG);
+		assert_int_equal(
+			kr_snap_verify(NULL, dir, id, false, cluster, NULL, why, sizeof(why)),
+			-EBADMSG);
 	}
 	/* a flipped bit anywhere */
 	for (size_t pos = 0; pos < n; pos += (pos < 300 ? 1 : 53)) {
 		tu_file_write(dir, name, orig, n);
 		tu_file_flip(dir, name, pos, (uint8_t)(1u << (pos % 8)));
-		int rc = kr_snap_verify(NULL, dir, id, cluster, NULL, why, sizeof(why));
+		int rc = kr_snap_verify(NULL, dir, id, false, cluster, NULL, why, sizeof(why));
 
 		if (rc != -EBADMSG)
 			fail_msg("a flip at byte %zu of %zu was not found (rc %d)", pos, n, rc);
@@ -237,8 +239,9 @@ damage_of_every_kind_is_refused(void **state)
 		memcpy(cut + at, orig + at + KR_SNAP_CHUNK_HDR_BYTES,
 		       n - at - KR_SNAP_CHUNK_HDR_BYTES);
 		tu_file_write(dir, name, cut, n - KR_SNAP_CHUNK_HDR_BYTES);
-		assert_int_equal(kr_snap_verify(NULL, dir, id, cluster, NULL, why, sizeof(why)),
-				 -EBADMSG);
+		assert_int_equal(
+			kr_snap_verify(NULL, dir, id, false, cluster, NULL, why, sizeof(why)),
+			-EBADMSG);
 		assert_non_null(strstr(why, "end chunk does not match"));
 	}
 	/* bytes after the end */
@@ -248,26 +251,29 @@ damage_of_every_kind_is_refused(void **state)
 		memcpy(more, orig, n);
 		memset(more + n, 0, 4);
 		tu_file_write(dir, name, more, n + 4);
-		assert_int_equal(kr_snap_verify(NULL, dir, id, cluster, NULL, why, sizeof(why)),
-				 -EBADMSG);
+		assert_int_equal(
+			kr_snap_verify(NULL, dir, id, false, cluster, NULL, why, sizeof(why)),
+			-EBADMSG);
 	}
 	/* another cluster's, and a file under another id's name */
 	tu_file_write(dir, name, orig, n);
-	assert_int_equal(kr_snap_verify(NULL, dir, id, other, NULL, why, sizeof(why)), -EXDEV);
+	assert_int_equal(kr_snap_verify(NULL, dir, id, false, other, NULL, why, sizeof(why)),
+			 -EXDEV);
 	assert_non_null(strstr(why, "another cluster"));
-	assert_int_equal(kr_snap_verify(NULL, dir, id, NULL, NULL, why, sizeof(why)), 0);
+	assert_int_equal(kr_snap_verify(NULL, dir, id, false, NULL, NULL, why, sizeof(why)), 0);
 	{
 		char other_name[KR_SNAP_NAME_MAX];
 		struct kr_snap_id moved = {4242, 6};
 
 		kr_snap_name(moved, false, other_name);
 		tu_file_write(dir, other_name, orig, n);
-		assert_int_equal(kr_snap_verify(NULL, dir, moved, cluster, NULL, why, sizeof(why)),
-				 -EBADMSG);
+		assert_int_equal(
+			kr_snap_verify(NULL, dir, moved, false, cluster, NULL, why, sizeof(why)),
+			-EBADMSG);
 		assert_non_null(strstr(why, "not what its name says"));
 	}
-	assert_int_equal(kr_snap_verify(NULL, dir, (struct kr_snap_id){1, 1}, cluster, NULL, why,
-					sizeof(why)),
+	assert_int_equal(kr_snap_verify(NULL, dir, (struct kr_snap_id){1, 1}, false, cluster, NULL,
+					why, sizeof(why)),
 			 -ENOENT);
 	tu_rmtree_free(dir);
 }
@@ -319,8 +325,8 @@ a_full_disk_leaves_nothing_behind(void **state)
 		assert_int_equal(kr_snap_list(NULL, dir, ids, 4), 1);
 		assert_int_equal(kr_snap_remove_parts(NULL, dir), 0); /* none left */
 	}
-	assert_int_equal(kr_snap_verify(NULL, dir, (struct kr_snap_id){10, 1}, cluster, NULL, why,
-					sizeof(why)),
+	assert_int_equal(kr_snap_verify(NULL, dir, (struct kr_snap_id){10, 1}, false, cluster, NULL,
+					why, sizeof(why)),
 			 0);
 	disk.room = UINT64_MAX;
 	{
@@ -380,6 +386,191 @@ round_trip(const struct kr_sm_ops *ops, const void *sm, uint32_t cap, unsigned *
 	ops->destroy(frozen);
 	free(buf);
 	return back;
+}
+
+/* ---- transfers (include/kraft/xfer.h) ---- */
+
+#define WIN 4096u
+
+static uint8_t *
+file_bytes(const char *dir, struct kr_snap_id id, size_t *len)
+{
+	char name[KR_SNAP_NAME_MAX];
+	uint8_t *b;
+
+	kr_snap_name(id, false, name);
+	*len = tu_file_size(dir, name);
+	b = malloc(*len);
+	assert_non_null(b);
+	assert_int_equal(tu_file_read(dir, name, b, *len), *len);
+	return b;
+}
+
+/* Step the I/O side until it answers the latest request. */
+static void
+io_answer(struct kr_xfer *x, const struct kr_fs *fs, const char *dir, const uint8_t *cl)
+{
+	char why[256];
+
+	for (int i = 0; i < 4 && !kr_xfer_answered(x); i++)
+		kr_xfer_io_step(x, fs, dir, cl, 1000, why, sizeof(why));
+	assert_true(kr_xfer_answered(x));
+}
+
+/* Read the file through the window from pos to its end, max bytes per view, into out. */
+static void
+stream_out(struct kr_xfer *x, const char *dir, uint64_t pos, uint32_t max, uint8_t *out,
+	   uint64_t size)
+{
+	char why[256];
+
+	while (pos < size) {
+		const uint8_t *p;
+		int64_t n = kr_xfer_peek(x, pos, max, &p);
+
+		assert_true(n >= 0);
+		if (n == 0) {
+			assert_true(kr_xfer_io_step(x, NULL, dir, cluster, 1000, why, sizeof(why)) >
+				    0);
+			continue;
+		}
+		/* the window never holds more than its size past what was asked */
+		assert_true(atomic_load(&x->head) - atomic_load(&x->tail) <= x->cap);
+		memcpy(out + pos, p, (size_t)n);
+		pos += (uint64_t)n;
+	}
+}
+
+static void
+a_snapshot_streams_out_through_a_small_window_and_seeks(void **state)
+{
+	char *dir = tu_mkdtemp(), why[256];
+	struct kr_snap_id id = {500, 3};
+	uint8_t *buf = malloc(WIN), *got, *want;
+	struct kr_xfer x;
+	const uint8_t *p;
+	size_t size;
+
+	(void)state;
+	write_three(dir, id, 50000);
+	want = file_bytes(dir, id, &size);
+	got = calloc(1, size);
+	kr_xfer_init(&x, buf, WIN);
+	/* nothing is served before the I/O side answered */
+	kr_xfer_request(&x, KR_XFER_OUT, id, 0);
+	assert_int_equal(kr_xfer_peek(&x, 0, 100, &p), -ERANGE);
+	io_answer(&x, NULL, dir, cluster);
+	assert_int_equal(kr_xfer_status(&x), KR_XFER_BUSY);
+	assert_int_equal(kr_xfer_size(&x), size);
+	stream_out(&x, dir, 0, 700, got, size);
+	assert_memory_equal(got, want, size);
+	/* below what was released, or past what was read: a seek is needed */
+	assert_int_equal(kr_xfer_peek(&x, 100, 100, &p), -ERANGE);
+	kr_xfer_request(&x, KR_XFER_OUT, id, 100);
+	io_answer(&x, NULL, dir, cluster);
+	memset(got, 0, size);
+	stream_out(&x, dir, 100, 333, got, size);
+	assert_memory_equal(got + 100, want + 100, size - 100);
+	/* no such snapshot; a position past the end */
+	kr_xfer_request(&x, KR_XFER_OUT, (struct kr_snap_id){501, 3}, 0);
+	io_answer(&x, NULL, dir, cluster);
+	assert_int_equal(kr_xfer_status(&x), -ENOENT);
+	kr_xfer_request(&x, KR_XFER_OUT, id, size + 1);
+	io_answer(&x, NULL, dir, cluster);
+	assert_int_equal(kr_xfer_status(&x), -ERANGE);
+	kr_xfer_request(&x, KR_XFER_IDLE, id, 0);
+	io_answer(&x, NULL, dir, cluster);
+	assert_int_equal(kr_xfer_io_step(&x, NULL, dir, cluster, 1000, why, sizeof(why)), 0);
+	free(buf);
+	free(got);
+	free(want);
+	tu_rmtree_free(dir);
+}
+
+/* Send a file's bytes into an IN slot, damaging byte flip_at (if < size), stopping after
+ * stop_at bytes; the I/O side runs on fs. @return the slot's status at the end. */
+static int32_t
+stream_in(struct kr_xfer *x, const struct kr_fs *fs, const char *dir, struct kr_snap_id id,
+	  const uint8_t *bytes, size_t size, size_t flip_at, size_t stop_at, const uint8_t *cl)
+{
+	char why[256];
+	size_t pos = 0;
+
+	kr_xfer_request(x, KR_XFER_IN, id, 0);
+	io_answer(x, fs, dir, cl);
+	if (kr_xfer_status(x) != KR_XFER_BUSY)
+		return kr_xfer_status(x);
+	kr_xfer_in_size(x, size);
+	while (pos < stop_at && pos < size && kr_xfer_status(x) == KR_XFER_BUSY) {
+		uint8_t piece[900];
+		uint32_t n = size - pos < sizeof(piece) ? (uint32_t)(size - pos) : sizeof(piece);
+
+		if (n > kr_xfer_room(x)) {
+			assert_int_equal(kr_xfer_put(x, bytes + pos, n), -ENOSPC);
+			assert_true(kr_xfer_io_step(x, fs, dir, cl, 1000, why, sizeof(why)) > 0);
+			continue;
+		}
+		memcpy(piece, bytes + pos, n);
+		if (flip_at >= pos && flip_at < pos + n)
+			piece[flip_at - pos] ^= 0x10;
+		assert_int_equal(kr_xfer_put(x, piece, n), 0);
+		pos += n;
+	}
+	for (int i = 0; i < 1000 && kr_xfer_status(x) == KR_XFER_BUSY &&
+			kr_xfer_io_step(x, fs, dir, cl, 1000, why, sizeof(why)) > 0;
+	     i++)
+		;
+	return kr_xfer_status(x);
+}
+
+static void
+a_snapshot_streams_in_and_is_named_only_once_checked(void **state)
+{
+	char *src = tu_mkdtemp(), *dst = tu_mkdtemp(), why[256];
+	static const uint8_t other[KR_UUID_BYTES] = {9};
+	struct kr_snap_id id = {500, 3}, ids[4];
+	uint8_t *buf = malloc(WIN), *want;
+	struct kr_fs_ops ops = *kr_fs_posix()->ops;
+	struct kr_fs fs = {.ops = &ops, .ctx = kr_fs_posix()->ctx};
+	struct kr_xfer x;
+	size_t size;
+
+	(void)state;
+	write_three(src, id, 50000);
+	want = file_bytes(src, id, &size);
+	kr_xfer_init(&x, buf, WIN);
+	/* damaged in flight (a byte of the header, of a chunk, of the end), another
+	 * cluster's, cut off by a new request, a full disk: nothing named, no .part left */
+	for (size_t flip = 10; flip < size; flip += size / 3) {
+		assert_int_equal(stream_in(&x, NULL, dst, id, want, size, flip, size, cluster),
+				 -EBADMSG);
+		assert_int_equal(kr_snap_list(NULL, dst, ids, 4), 0);
+		assert_int_equal(kr_snap_remove_parts(NULL, dst), 0);
+	}
+	assert_int_equal(stream_in(&x, NULL, dst, id, want, size, size - 1, size, cluster),
+			 -EBADMSG);
+	assert_int_equal(stream_in(&x, NULL, dst, id, want, size, size, size, other), -EXDEV);
+	assert_int_equal(stream_in(&x, NULL, dst, id, want, size, size, size / 2, cluster),
+			 KR_XFER_BUSY);
+	kr_xfer_request(&x, KR_XFER_IDLE, id, 0);
+	io_answer(&x, NULL, dst, cluster);
+	ops.pwrite = fd_pwrite;
+	disk.room = size / 2;
+	assert_int_equal(stream_in(&x, &fs, dst, id, want, size, size, size, cluster), -ENOSPC);
+	disk.room = UINT64_MAX;
+	assert_int_equal(kr_snap_list(NULL, dst, ids, 4), 0);
+	assert_int_equal(kr_snap_remove_parts(NULL, dst), 0);
+	/* whole: checked, named, durable */
+	assert_int_equal(stream_in(&x, NULL, dst, id, want, size, size, size, cluster),
+			 KR_XFER_DONE);
+	assert_int_equal(kr_snap_list(NULL, dst, ids, 4), 1);
+	assert_int_equal(ids[0].end_offset, 500);
+	assert_int_equal(kr_snap_verify(NULL, dst, id, false, cluster, NULL, why, sizeof(why)), 0);
+	assert_int_equal(kr_snap_remove_parts(NULL, dst), 0);
+	free(buf);
+	free(want);
+	tu_rmtree_free(src);
+	tu_rmtree_free(dst);
 }
 
 static void
@@ -867,6 +1058,8 @@ main(void)
 		cmocka_unit_test(the_cleaner_removes_the_oldest_and_keeps_the_newest),
 		cmocka_unit_test(damage_of_every_kind_is_refused),
 		cmocka_unit_test(a_full_disk_leaves_nothing_behind),
+		cmocka_unit_test(a_snapshot_streams_out_through_a_small_window_and_seeks),
+		cmocka_unit_test(a_snapshot_streams_in_and_is_named_only_once_checked),
 		cmocka_unit_test(the_digest_follows_every_record_and_survives_an_image),
 		cmocka_unit_test(the_kv_map_sets_overwrites_deletes_and_survives_an_image),
 		cmocka_unit_test(a_state_through_a_snapshot_file),

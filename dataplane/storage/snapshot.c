@@ -347,7 +347,6 @@ kr_snap_write_chunk(struct kr_snap_writer *w, uint32_t type, const void *p, uint
 int
 kr_snap_write_end(struct kr_snap_writer *w)
 {
-	char from[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX], to[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX];
 	uint8_t end[END_PAYLOAD];
 	int rc;
 
@@ -368,18 +367,31 @@ kr_snap_write_end(struct kr_snap_writer *w)
 	}
 	w->fs->ops->close(w->fs->ctx, w->h);
 	w->h = -1;
-	path_of(from, sizeof(from), w->dir, w->id, true);
-	path_of(to, sizeof(to), w->dir, w->id, false);
-	rc = w->fs->ops->rename(w->fs->ctx, from, to);
+	rc = kr_snap_publish(w->fs, w->dir, w->id);
+	return rc != 0 ? fail(w, rc) : 0;
+}
+
+int
+kr_snap_publish(const struct kr_fs *fs, const char *dir, struct kr_snap_id id)
+{
+	char from[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX], to[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX];
+	int rc;
+
+	fs = kr_fs_or_posix(fs);
+	rc = path_of(from, sizeof(from), dir, id, true);
 	if (rc == 0)
-		rc = kr_fsync_dir(w->fs, w->dir);
+		rc = path_of(to, sizeof(to), dir, id, false);
+	if (rc != 0)
+		return rc;
+	rc = fs->ops->rename(fs->ctx, from, to);
+	if (rc == 0)
+		rc = kr_fsync_dir(fs, dir);
 	if (rc != 0) {
 		/* not known to be durable under either name: neither is kept */
-		w->fs->ops->unlink(w->fs->ctx, to);
-		w->fs->ops->unlink(w->fs->ctx, from);
-		return fail(w, rc);
+		fs->ops->unlink(fs->ctx, to);
+		fs->ops->unlink(fs->ctx, from);
 	}
-	return 0;
+	return rc;
 }
 
 void
@@ -397,9 +409,20 @@ kr_snap_write_abort(struct kr_snap_writer *w)
 
 /* ---- reading ---- */
 
+static int snap_open(struct kr_snap_reader *r, const struct kr_fs *fs, const char *dir,
+		     struct kr_snap_id id, bool part, const uint8_t *cluster_id, char *why,
+		     size_t why_len);
+
 int
 kr_snap_open(struct kr_snap_reader *r, const struct kr_fs *fs, const char *dir,
 	     struct kr_snap_id id, const uint8_t *cluster_id, char *why, size_t why_len)
+{
+	return snap_open(r, fs, dir, id, false, cluster_id, why, why_len);
+}
+
+static int
+snap_open(struct kr_snap_reader *r, const struct kr_fs *fs, const char *dir, struct kr_snap_id id,
+	  bool part, const uint8_t *cluster_id, char *why, size_t why_len)
 {
 	char path[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX];
 	uint8_t b[KR_SNAP_HDR_BYTES];
@@ -407,7 +430,7 @@ kr_snap_open(struct kr_snap_reader *r, const struct kr_fs *fs, const char *dir,
 	int rc;
 
 	*r = (struct kr_snap_reader){.fs = kr_fs_or_posix(fs), .h = -1};
-	rc = path_of(path, sizeof(path), dir, id, false);
+	rc = path_of(path, sizeof(path), dir, id, part);
 	if (rc != 0)
 		return rc;
 	r->h = r->fs->ops->open(r->fs->ctx, path, KR_FS_READ);
@@ -543,13 +566,13 @@ kr_snap_close(struct kr_snap_reader *r)
 }
 
 int
-kr_snap_verify(const struct kr_fs *fs, const char *dir, struct kr_snap_id id,
+kr_snap_verify(const struct kr_fs *fs, const char *dir, struct kr_snap_id id, bool part,
 	       const uint8_t *cluster_id, uint64_t *bytes, char *why, size_t why_len)
 {
 	struct kr_snap_reader r;
 	uint32_t type, len;
 	uint8_t *buf;
-	int rc = kr_snap_open(&r, fs, dir, id, cluster_id, why, why_len);
+	int rc = snap_open(&r, fs, dir, id, part, cluster_id, why, why_len);
 
 	if (rc != 0)
 		return rc;

@@ -159,6 +159,13 @@ int kr_snap_write_end(struct kr_snap_writer *w);
 /** Give up: close and remove the .part file. */
 void kr_snap_write_abort(struct kr_snap_writer *w);
 
+/**
+ * Give id's .part file (written and synced) its final name and make the name durable.
+ * On failure neither name is kept. @return 0 or -errno. The writer's last step, and a
+ * received snapshot's (include/kraft/xfer.h).
+ */
+int kr_snap_publish(const struct kr_fs *fs, const char *dir, struct kr_snap_id id);
+
 /* ---- reading ---- */
 
 struct kr_snap_reader {
@@ -192,10 +199,11 @@ int kr_snap_next(struct kr_snap_reader *r, uint32_t *type, uint8_t *buf, uint32_
 void kr_snap_close(struct kr_snap_reader *r);
 
 /**
- * Read the whole of snapshot id and check every chunk and the end. @return 0 or -errno
- * as kr_snap_open and kr_snap_next, with why set; *bytes (if not NULL) the file's length.
+ * Read the whole of snapshot id (part: its .part file) and check every chunk and the
+ * end. @return 0 or -errno as kr_snap_open and kr_snap_next, with why set; *bytes (if not
+ * NULL) the file's length.
  */
-int kr_snap_verify(const struct kr_fs *fs, const char *dir, struct kr_snap_id id,
+int kr_snap_verify(const struct kr_fs *fs, const char *dir, struct kr_snap_id id, bool part,
 		   const uint8_t *cluster_id, uint64_t *bytes, char *why, size_t why_len);
 
 #endif /* KRAFT_SNAPSHOT_H */
