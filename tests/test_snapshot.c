@@ -438,6 +438,7 @@ stream_out(struct kr_xfer *x, const char *dir, uint64_t pos, uint32_t max, uint8
 		assert_true(atomic_load(&x->head) - atomic_load(&x->tail) <= x->cap);
 		memcpy(out + pos, p, (size_t)n);
 		pos += (uint64_t)n;
+		kr_xfer_release(x, pos);
 	}
 }
 

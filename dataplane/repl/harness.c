@@ -73,6 +73,10 @@ kr_rp_harness_step(struct kr_rp_harness *h, int64_t now)
 	case KR_RP_FLUSH:
 		h->ops->flush(h->arg, &a->u.flush);
 		break;
+	case KR_RP_INSTALLED:
+		if (h->ops->installed != NULL)
+			h->ops->installed(h->arg, a->u.installed);
+		break;
 	default:
 		RP_ASSERT(0); /* an action type the core does not produce */
 	}

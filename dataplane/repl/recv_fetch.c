@@ -111,32 +111,19 @@ node_restarted(struct kr_repl *r, struct kr_replica *rep, uint64_t incarnation)
 	}
 }
 
-void
-rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
-	      const struct kr_fetch_req *req, int64_t now, struct kr_rp_out *out)
+uint16_t
+rp_fetcher(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr, uint32_t epoch,
+	   const uint8_t dir[KR_UUID_BYTES], uint64_t incarnation, uint64_t offset, bool alive,
+	   int64_t now, struct kr_rp_out *out, struct kr_replica **repp)
 {
 	struct kr_replica *rep;
-	struct kr_epoch_end end;
-	uint64_t leo = kr_log_end(r->log);
-	const struct kr_fetch_key key = {h->correlation_id, req->incarnation}, *k = &key;
 
-	/* guard: who leads, which epoch, which ranges */
-	if (r->role != KR_REPL_LEADER) {
-		/* a follower names the leader it knows: how observers find it */
-		reply_one(r, addr, k, KR_ERR_NOT_LEADER_OR_FOLLOWER, out);
-		return;
-	}
-	if (req->last_fetched_epoch > req->epoch ||
-	    (req->durable_offset != KR_OFFSET_NONE && req->durable_offset > req->fetch_offset) ||
-	    req->fetch_offset > KR_OFFSET_MAX) {
-		reply_one(r, addr, k, KR_ERR_INVALID_REQUEST, out);
-		return;
-	}
-	if (req->epoch < r->epoch && !KR_BUG(ACCEPT_STALE_EPOCH_FETCH)) {
-		reply_one(r, addr, k, KR_ERR_FENCED_LEADER_EPOCH, out);
-		return;
-	}
-	if (req->epoch > r->epoch) {
+	if (r->role != KR_REPL_LEADER)
+		return KR_ERR_NOT_LEADER_OR_FOLLOWER; /* it names the leader it knows: how
+						       * observers find it */
+	if (epoch < r->epoch && !KR_BUG(ACCEPT_STALE_EPOCH_FETCH))
+		return KR_ERR_FENCED_LEADER_EPOCH;
+	if (epoch > r->epoch) {
 		/* A newer epoch exists: the control plane steps into it (Raft's rule for any
 		 * request of a higher epoch). Otherwise a voter that reached it alone (its
 		 * candidacy stored, then a crash before any Vote left) and may not vote until
@@ -145,46 +132,85 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		 * partitioned node: an epoch is only raised by winning pre-votes. */
 		struct kr_event *ev = rp_event(out, KR_EV_EPOCH_SEEN);
 
-		ev->epoch = req->epoch;
+		ev->epoch = epoch;
 		ev->node = KR_NODE_NONE;
-		reply_one(r, addr, k, KR_ERR_UNKNOWN_LEADER_EPOCH, out);
-		return;
+		return KR_ERR_UNKNOWN_LEADER_EPOCH;
 	}
-	/* A Fetch from an earlier start of the node than one already heard, from any of its
-	 * directories: a late packet from a process that is gone (in memory mode it took its
-	 * log with it; a replaced disk took it too). */
-	if (req->incarnation < node_incarnation(r, h->sender_id)) {
+	/* A request from an earlier start of the node than one already heard, from any of
+	 * its directories: a late packet from a process that is gone (in memory mode it took
+	 * its log with it; a replaced disk took it too). */
+	if (incarnation < node_incarnation(r, h->sender_id)) {
 		rp_drop(r, KR_RP_DROP_STALE_INCARNATION);
-		return;
+		return RP_DROPPED;
 	}
-	rep = rp_replica(r, h->sender_id, req->replica_dir, true);
+	rep = rp_replica(r, h->sender_id, dir, true);
 	if (rep == NULL) {
 		rp_drop(r, KR_RP_DROP_OBSERVERS_FULL);
-		reply_one(r, addr, k, KR_ERR_BUSY, out);
-		return;
+		return KR_ERR_BUSY;
 	}
-	if (req->incarnation > rep->incarnation) { /* it restarted: forget what it said */
-		node_restarted(r, rep, req->incarnation);
-		rep->incarnation = req->incarnation;
+	if (incarnation > rep->incarnation) { /* it restarted: forget what it said */
+		node_restarted(r, rep, incarnation);
+		rep->incarnation = incarnation;
 	}
 	rep->addr = addr;
 	if (!rep->keyed)
-		memcpy(rep->dir, req->replica_dir, KR_UUID_BYTES);
-	/* a replica's newer Fetch replaces its parked one */
-	rep->parked = false;
+		memcpy(rep->dir, dir, KR_UUID_BYTES);
 
 	/* the replica is alive and follows this leader: tell the control plane, at most
 	 * once per liveness interval (check quorum, BeginQuorumEpoch acknowledgement) */
-	if (rep->voter && (rep->last_liveness_us == KR_TIME_NONE ||
-			   now - rep->last_liveness_us >= r->cfg.liveness_interval_us)) {
+	if (alive && rep->voter &&
+	    (rep->last_liveness_us == KR_TIME_NONE ||
+	     now - rep->last_liveness_us >= r->cfg.liveness_interval_us)) {
 		struct kr_event *ev = rp_event(out, KR_EV_REPLICA_FETCHED);
 
 		ev->node = rep->id;
 		ev->epoch = r->epoch;
-		ev->offset = req->fetch_offset;
+		ev->offset = offset;
 		rep->last_liveness_us = now;
 	}
+	*repp = rep;
+	return KR_ERR_NONE;
+}
 
+void
+rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
+	      const struct kr_fetch_req *req, int64_t now, struct kr_rp_out *out)
+{
+	struct kr_replica *rep = NULL;
+	struct kr_epoch_end end;
+	uint64_t leo = kr_log_end(r->log);
+	const struct kr_fetch_key key = {h->correlation_id, req->incarnation}, *k = &key;
+	uint16_t err;
+
+	/* guard: who leads, which epoch, which ranges */
+	if (r->role == KR_REPL_LEADER &&
+	    (req->last_fetched_epoch > req->epoch ||
+	     (req->durable_offset != KR_OFFSET_NONE && req->durable_offset > req->fetch_offset) ||
+	     req->fetch_offset > KR_OFFSET_MAX)) {
+		reply_one(r, addr, k, KR_ERR_INVALID_REQUEST, out);
+		return;
+	}
+	err = rp_fetcher(r, h, addr, req->epoch, req->replica_dir, req->incarnation,
+			 req->fetch_offset, true, now, out, &rep);
+	if (err == RP_DROPPED)
+		return;
+	if (err != KR_ERR_NONE) {
+		reply_one(r, addr, k, err, out);
+		return;
+	}
+	/* a replica's newer Fetch replaces its parked one, and ends a snapshot it fetched */
+	rep->parked = false;
+	rp_xfer_out_end(r, rep);
+
+	if (rp_fetch_needs_snapshot(r, req)) {
+		struct kr_fetch_resp *f = reply_one(r, addr, k, KR_ERR_NONE, out);
+
+		f->snapshot = 1;
+		f->diverging_end_offset = r->snap_newest.end_offset;
+		f->diverging_epoch = r->snap_newest.epoch;
+		r->stats.snapshots_named++;
+		return;
+	}
 	if (req->fetch_offset < kr_log_start(r->log)) {
 		reply_one(r, addr, k, KR_ERR_OFFSET_OUT_OF_RANGE, out);
 		return;

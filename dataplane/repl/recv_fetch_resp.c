@@ -52,6 +52,10 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	uint64_t leo = kr_log_end(r->log);
 	int32_t to;
 
+	if (r->role == KR_REPL_FOLLOWER && r->snap_in.active) {
+		rp_send_fetch_snapshot(r, now, out);
+		return;
+	}
 	if (r->role == KR_REPL_FOLLOWER) {
 		to = r->leader_id;
 	} else if (r->role == KR_REPL_UNATTACHED && (!rp_self_voter(r) || r->looking)) {
@@ -87,6 +91,37 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	m->u.fetch.max_bytes = r->cfg.fetch_max_bytes;
 	memcpy(m->u.fetch.replica_dir, r->cfg.directory_id, KR_UUID_BYTES);
 	m->u.fetch.incarnation = r->cfg.incarnation;
+}
+
+void
+rp_leader_heard(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
+{
+	if (r->fetch.leader_liveness_us == KR_TIME_NONE ||
+	    now - r->fetch.leader_liveness_us >= r->cfg.liveness_interval_us) {
+		struct kr_event *ev = rp_event(out, KR_EV_LEADER_FETCHED);
+
+		ev->node = r->leader_id;
+		ev->epoch = r->epoch;
+		r->fetch.leader_liveness_us = now;
+	}
+}
+
+void
+rp_reset_to(struct kr_repl *r, uint64_t start, int64_t now, struct kr_rp_out *out)
+{
+	int rc = kr_log_reset(r->log, start);
+
+	RP_ASSERT(rc == 0); /* the start is an offset the leader holds */
+	r->gen++;	    /* flush reports from before this are void */
+	r->durable = start;
+	rp_voters_truncated(r, out);
+	kr_vh_unanchor(&r->voters); /* changes below the start went unseen */
+	if (r->hw == KR_OFFSET_NONE || r->hw < start)
+		r->hw = start;
+	rp_committed(r, r->hw);
+	r->fetch.inflight = false;
+	rp_log_changed(r, now, out);
+	rp_send_fetch(r, now, out);
 }
 
 static void
@@ -213,23 +248,10 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 			epoch_seen(out, resp->epoch, resp->leader_id);
 		if (resp->error == KR_ERR_OFFSET_OUT_OF_RANGE && r->role == KR_REPL_FOLLOWER &&
 		    resp->log_start_offset >= kr_log_end(r->log)) {
-			/* the leader deleted what this log needs next (or the history it would
-			 * compare this log's end with): start over at its start, everything
-			 * below which is committed */
-			int rc = kr_log_reset(r->log, resp->log_start_offset);
-
-			RP_ASSERT(rc == 0); /* the start is an offset the leader holds */
-			r->gen++;
-			r->durable = resp->log_start_offset;
-			rp_voters_truncated(r, out);
-			kr_vh_unanchor(&r->voters); /* changes below the start went unseen */
-			if (r->hw == KR_OFFSET_NONE || r->hw < resp->log_start_offset)
-				r->hw = resp->log_start_offset;
-			rp_committed(r, r->hw);
+			/* a leader without snapshots deleted what this log needs next (or the
+			 * history it would compare this log's end with) */
 			r->stats.truncations++;
-			r->fetch.inflight = false;
-			rp_log_changed(r, now, out);
-			rp_send_fetch(r, now, out);
+			rp_reset_to(r, resp->log_start_offset, now, out);
 			return;
 		}
 		/* an observer that has not found the leader yet: this answer names it, and
@@ -254,14 +276,21 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		return;
 	}
 
-	/* a good answer from the leader of this epoch: the follower's heartbeat */
-	if (r->fetch.leader_liveness_us == KR_TIME_NONE ||
-	    now - r->fetch.leader_liveness_us >= r->cfg.liveness_interval_us) {
-		struct kr_event *ev = rp_event(out, KR_EV_LEADER_FETCHED);
-
-		ev->node = r->leader_id;
-		ev->epoch = r->epoch;
-		r->fetch.leader_liveness_us = now;
+	rp_leader_heard(r, now, out);
+	if (resp->snapshot) {
+		if (r->cfg.xfer_in != NULL) {
+			rp_snap_begin(r,
+				      (struct kr_snap_id){resp->diverging_end_offset,
+							  resp->diverging_epoch},
+				      now, out);
+		} else if (resp->log_start_offset >= kr_log_end(r->log)) {
+			/* no way to take a snapshot: start over at the leader's log start */
+			r->stats.truncations++;
+			rp_reset_to(r, resp->log_start_offset, now, out);
+		} else {
+			later(r, now);
+		}
+		return;
 	}
 	if (resp->diverging) {
 		if (KR_BUG(HW_FROM_DIVERGING_REPLY) && resp->high_watermark != KR_OFFSET_NONE) {

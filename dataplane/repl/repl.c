@@ -167,6 +167,14 @@ config_check(const struct kr_repl_config *c)
 	if (c->fetch_retry_us <= 0 || c->fetch_backoff_us < 0 || c->liveness_interval_us < 0 ||
 	    (int64_t)c->fetch_max_wait_us >= c->fetch_retry_us)
 		return -EINVAL;
+	/* transfer windows: a frame's worth of bytes at least, in sending slots or none */
+	if (c->n_xfer_out > KR_XFER_OUT_MAX || (c->xfer_out == NULL) != (c->n_xfer_out == 0))
+		return -EINVAL;
+	for (uint32_t i = 0; i < c->n_xfer_out; i++)
+		if (c->xfer_out[i].cap < c->frame_records_max)
+			return -EINVAL;
+	if (c->xfer_in != NULL && c->xfer_in->cap < c->frame_records_max)
+		return -EINVAL;
 	return 0;
 }
 
@@ -378,6 +386,7 @@ static void
 step_down(struct kr_repl *r, struct kr_rp_out *out)
 {
 	r->pending_unknown = r->pending_n;
+	rp_xfer_out_stop(r);
 	for (uint32_t i = 0; i < r->n_replicas; i++) {
 		struct kr_replica *rep = &r->replicas[i];
 		struct kr_fetch_resp *f;
@@ -451,6 +460,7 @@ rp_become(struct kr_repl *r, enum kr_repl_role to)
 
 	RP_ASSERT(role_legal[r->role][to]);
 	r->role = to;
+	rp_snap_abort(r); /* a snapshot is taken from one leader in one epoch */
 	memset(&r->fetch, 0, sizeof(r->fetch));
 	r->fetch.bootstrap_next = next;
 	r->fetch.next_us = RP_NEVER;
@@ -630,6 +640,12 @@ kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t add
 	case KR_API_FETCH_RESP:
 		rp_recv_fetch_resp(r, &f.hdr, &m.u.fetch_resp, now, out);
 		break;
+	case KR_API_FETCH_SNAPSHOT:
+		rp_recv_fetch_snapshot(r, &f.hdr, addr, &m.u.fetch_snapshot, now, out);
+		break;
+	case KR_API_FETCH_SNAPSHOT_RESP:
+		rp_recv_fetch_snapshot_resp(r, &f.hdr, &m.u.fetch_snapshot_resp, now, out);
+		break;
 	case KR_API_APPEND:
 		rp_recv_append(r, &f.hdr, addr, &m.u.append, now, out);
 		break;
@@ -748,10 +764,13 @@ kr_repl_next_deadline(const struct kr_repl *r)
 
 	if (r->pending_unknown > 0)
 		return INT64_MIN; /* outcome-unknown answers left to send */
-	if (r->role == KR_REPL_LEADER)
+	if (r->role == KR_REPL_LEADER) {
 		for (uint32_t i = 0; i < r->n_replicas; i++)
 			if (r->replicas[i].parked && r->replicas[i].parked_deadline < d)
 				d = r->replicas[i].parked_deadline;
+		if (r->cfg.n_xfer_out > 0 && rp_xfer_out_deadline(r) < d)
+			d = rp_xfer_out_deadline(r);
+	}
 	for (int i = 0; i < KR_PARKED_READS_MAX && r->reads_active > 0; i++)
 		if (r->reads[i].active && r->reads[i].deadline < d)
 			d = r->reads[i].deadline;
@@ -772,7 +791,15 @@ kr_repl_tick(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		    (!r->fetch.inflight && now >= r->fetch.next_us))
 			rp_send_fetch(r, now, out);
 	}
+	if (r->role == KR_REPL_LEADER && r->cfg.n_xfer_out > 0)
+		rp_xfer_out_tick(r, now, out);
 	rp_service(r, now, out);
+}
+
+void
+kr_repl_snapshot(struct kr_repl *r, struct kr_snap_id newest)
+{
+	r->snap_newest = newest;
 }
 
 /* ---- DescribeQuorum ---- */

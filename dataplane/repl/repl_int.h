@@ -71,6 +71,42 @@ void rp_service(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
  * (and sends nothing) if out has no room for it. */
 bool rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, const struct kr_fetch_key *k,
 		    uint64_t offset, uint32_t max_bytes, struct kr_rp_out *out);
+/* The checks a Fetch and a FetchSnapshot share (a leader, the epoch, the fetcher's start
+ * and slot), and its liveness report (offset: how far it holds the log). @return
+ * KR_ERR_NONE with *rep its slot, an error to answer, or RP_DROPPED (no answer). alive:
+ * report it (always, but for a planted bug). */
+#define RP_DROPPED UINT16_MAX
+uint16_t rp_fetcher(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr, uint32_t epoch,
+		    const uint8_t dir[KR_UUID_BYTES], uint64_t incarnation, uint64_t offset,
+		    bool alive, int64_t now, struct kr_rp_out *out, struct kr_replica **rep);
+/* Snapshots between nodes (dataplane/repl/recv_snapshot.c). Leader: does this Fetch's
+ * position need the snapshot (the three cases: an empty fetcher; below the log start;
+ * a history deleted with the prefix)? */
+bool rp_fetch_needs_snapshot(const struct kr_repl *r, const struct kr_fetch_req *req);
+/* Leader: rep fetches the log again, or went away: its sending slot (if any) is freed. */
+void rp_xfer_out_end(struct kr_repl *r, const struct kr_replica *rep);
+/* Leader leaving office: every sending slot is freed. */
+void rp_xfer_out_stop(struct kr_repl *r);
+/* Leader: parked snapshot requests whose bytes came, or whose time is up; idle slots. */
+void rp_xfer_out_tick(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+int64_t rp_xfer_out_deadline(const struct kr_repl *r);
+void rp_recv_fetch_snapshot(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
+			    const struct kr_fetch_snapshot_req *req, int64_t now,
+			    struct kr_rp_out *out);
+/* Follower: FETCH_RESP named snapshot id: fetch it instead of the log. */
+void rp_snap_begin(struct kr_repl *r, struct kr_snap_id id, int64_t now, struct kr_rp_out *out);
+/* Follower: give up the snapshot being fetched (the slot's .part file goes). */
+void rp_snap_abort(struct kr_repl *r);
+/* Follower taking a snapshot: the next FetchSnapshot, or the install once it is whole. */
+void rp_send_fetch_snapshot(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+void rp_recv_fetch_snapshot_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
+				 const struct kr_fetch_snapshot_resp *resp, int64_t now,
+				 struct kr_rp_out *out);
+/* Follower: the leader's heartbeat (a good answer of this epoch's leader). */
+void rp_leader_heard(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
+/* Follower: start over at the leader's log start (start >= this log's end), without
+ * the state below it. */
+void rp_reset_to(struct kr_repl *r, uint64_t start, int64_t now, struct kr_rp_out *out);
 /* A FETCH_RESP frame to addr answering the Fetch k names (fields after the key zero). */
 struct kr_fetch_resp *rp_fetch_resp(struct kr_rp_out *out, uint64_t addr,
 				    const struct kr_fetch_key *k);

@@ -33,22 +33,30 @@ kr_xfer_request(struct kr_xfer *x, enum kr_xfer_mode mode, struct kr_snap_id id,
 }
 
 int64_t
-kr_xfer_peek(struct kr_xfer *x, uint64_t pos, uint32_t max, const uint8_t **p)
+kr_xfer_peek(const struct kr_xfer *x, uint64_t pos, uint32_t max, const uint8_t **p)
 {
-	uint64_t t = atomic_load_explicit(&x->tail, MO_RLX);
-	uint64_t h = atomic_load_explicit(&x->head, MO_ACQ);
+	uint64_t t, h;
 	uint32_t at, n;
 
-	if (!kr_xfer_answered(x) || pos < t || pos > h)
+	if (!kr_xfer_answered(x))
 		return -ERANGE;
-	if (pos > t) /* the fetcher holds everything below pos: room for the I/O side */
-		atomic_store_explicit(&x->tail, pos, MO_REL);
+	t = atomic_load_explicit(&x->tail, MO_RLX);
+	h = atomic_load_explicit(&x->head, MO_ACQ);
+	if (pos < t || pos > h)
+		return -ERANGE;
 	at = (uint32_t)(pos & (x->cap - 1));
 	n = h - pos < max ? (uint32_t)(h - pos) : max;
 	if (n > x->cap - at)
 		n = x->cap - at; /* a view ends at the ring's end */
 	*p = x->buf + at;
 	return n;
+}
+
+void
+kr_xfer_release(struct kr_xfer *x, uint64_t pos)
+{
+	if (pos > atomic_load_explicit(&x->tail, MO_RLX))
+		atomic_store_explicit(&x->tail, pos, MO_REL);
 }
 
 int

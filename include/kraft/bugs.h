@@ -40,7 +40,10 @@
 	X(CUT_PAST_SNAPSHOT, "retention cuts the log up to the committed offset, not to a "      \
 			     "kept snapshot's end")                                              \
 	X(RETAIN_YOUNG, "retention deletes segments holding appends younger than the dedup "     \
-			"window")
+			"window")                                                                \
+	X(INSTALL_LOWERS_HW, "installing a snapshot sets the HW to its end, even below the HW")  \
+	X(SNAP_FRAME_OFF_BY_ONE, "a snapshot reply frame names a position one past its bytes")   \
+	X(SNAP_NOT_HEARTBEAT, "a FetchSnapshot does not count as the fetcher's heartbeat")
 
 enum kr_bug {
 #define KR_BUG_ENUM(n, text) KR_BUG_##n,
@@ -48,6 +51,7 @@ enum kr_bug {
 #undef KR_BUG_ENUM
 		KR_BUG_COUNT
 };
+_Static_assert(KR_BUG_COUNT <= 32, "kraftsim keeps one bit per planted bug in a uint32_t");
 
 #ifdef KR_SIM_BUGS
 extern uint32_t kr_sim_bugs; /* one bit per enum kr_bug; defined by the simulator */

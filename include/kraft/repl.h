@@ -35,12 +35,18 @@
 #include "kraft/producers.h"
 #include "kraft/voterset.h"
 #include "kraft/wire.h"
+#include "kraft/xfer.h"
 
 /* Bounds. */
 #define KR_PENDING_APPENDS_MAX 1024 /* appends waiting for commit (more: KR_ERR_BUSY) */
 #define KR_PARKED_READS_MAX 64	    /* clients waiting for new commits (READ max_wait_us) */
 #define KR_REPLY_FRAMES_MAX 64	    /* frames in one Fetch reply */
 #define KR_RP_OUT_MAX 160
+#define KR_XFER_OUT_MAX 8 /* snapshots a leader sends at once */
+/* How often a parked snapshot request or a waiting download looks at its slot again. */
+#define KR_XFER_POLL_US 200
+/* A sending slot no request used for this long is freed (its fetcher went away). */
+#define KR_XFER_IDLE_US 5000000
 
 _Static_assert(KR_RP_OUT_MAX >= 2 * KR_REPLY_FRAMES_MAX + 16,
 	       "a packet's reply and events, and parked answers besides, must fit");
@@ -84,6 +90,14 @@ struct kr_repl_config {
 	 * listed as a voter. */
 	uint8_t n_bootstrap;
 	int32_t bootstrap[KR_REPLICAS_MAX];
+	/* Snapshots between nodes (include/kraft/xfer.h): n_xfer_out slots a leader sends
+	 * snapshots from (one per fetcher at a time), and the slot a follower takes one
+	 * into. None (NULL): a leader answers a Fetch below its log start with
+	 * OFFSET_OUT_OF_RANGE and the fetcher starts over at that start, without the state
+	 * below it (and a follower told to take a snapshot does the same). */
+	struct kr_xfer *xfer_out;
+	uint32_t n_xfer_out; /* at most KR_XFER_OUT_MAX */
+	struct kr_xfer *xfer_in;
 };
 
 /* The dataplane's role, as the control plane last commanded it. */
@@ -103,12 +117,15 @@ struct kr_rp_flush {
 };
 
 enum kr_rp_action_type {
-	KR_RP_SEND = 1, /* encode u.send.msg and send it to a node (to_node >= 0) or to the
+	KR_RP_SEND = 1,	 /* encode u.send.msg and send it to a node (to_node >= 0) or to the
 			 * address a request came from (to_addr) */
-	KR_RP_TRANSMIT, /* send u.transmit's bytes (a control frame) to node */
-	KR_RP_EVENT,	/* pass u.ev to the control plane */
-	KR_RP_FLUSH,	/* ask the flush thread to make the log durable up to u.flush.upto;
+	KR_RP_TRANSMIT,	 /* send u.transmit's bytes (a control frame) to node */
+	KR_RP_EVENT,	 /* pass u.ev to the control plane */
+	KR_RP_FLUSH,	 /* ask the flush thread to make the log durable up to u.flush.upto;
 			 * it reports back with kr_repl_on_durable(upto, gen) */
+	KR_RP_INSTALLED, /* a snapshot taken from the leader (u.installed, durable under its
+			  * name) now stands for the log below its end: the state machine
+			  * loads it, and it is this node's newest snapshot */
 };
 
 struct kr_rp_action {
@@ -127,6 +144,7 @@ struct kr_rp_action {
 		} transmit;
 		struct kr_event ev;
 		struct kr_rp_flush flush;
+		struct kr_snap_id installed;
 	} u;
 };
 
@@ -152,7 +170,8 @@ struct kr_rp_out {
 	X(STALE_DURABLE, "a flush report from before a truncation")                           \
 	X(STALE_COMMAND, "a command for an older epoch")                                      \
 	X(STALE_INCARNATION, "a Fetch from an earlier start of a node than one already seen") \
-	X(AUTH, "failed authentication (see the per-reason counters)")
+	X(AUTH, "failed authentication (see the per-reason counters)")                        \
+	X(SNAPSHOT_MISMATCH, "a snapshot reply frame that does not continue the bytes held")
 
 enum kr_rp_drop {
 #define KR_RP_DROP_ENUM(n, text) KR_RP_DROP_##n,
@@ -180,6 +199,14 @@ struct kr_repl_stats {
 				     * window than the table: the oldest were forgotten */
 	uint64_t voters_records;    /* voters records appended (written or fetched) */
 	uint64_t voters_undone;	    /* truncations that undid one */
+	/* snapshots between nodes */
+	uint64_t snapshots_named;    /* leader: Fetch answers that named its snapshot */
+	uint64_t snapshot_requests;  /* leader: FetchSnapshot requests taken */
+	uint64_t snapshot_bytes_out; /* leader: snapshot bytes sent */
+	uint64_t snapshot_bytes_in;  /* follower: snapshot bytes received in order */
+	uint64_t snapshots_installed;
+	uint64_t snapshot_failures; /* follower: downloads given up (damaged, another
+				     * cluster's, a disk error, the leader's snapshot gone) */
 };
 
 /* A replica the leader tracks: a voter (node id, directory id) from the configuration,
@@ -227,6 +254,24 @@ struct kr_rp_voters_wait {
 	uint64_t addr;
 	uint32_t corr;
 	uint64_t offset; /* of its voters record */
+};
+
+/* A leader's sending slot (cfg.xfer_out[i]): whose transfer it serves, and its request
+ * parked until the window holds bytes at its position. */
+struct kr_rp_xfer_out {
+	bool used;
+	int32_t node;
+	uint8_t dir[KR_UUID_BYTES];
+	uint64_t incarnation;
+	int64_t used_us;
+	struct kr_snap_id id; /* asked of the I/O side */
+	bool parked;
+	struct kr_fetch_key key;
+	uint64_t addr;
+	uint64_t pos;
+	uint32_t max_bytes;
+	int64_t deadline; /* then an answer without bytes (the fetcher's heartbeat) */
+	int64_t poll_at;
 };
 
 struct kr_parked_read {
@@ -292,6 +337,18 @@ struct kr_repl {
 		int64_t leader_liveness_us;
 		uint32_t bootstrap_next;
 	} fetch;
+
+	/* Snapshots: the newest this node holds (a leader names it), the slots it sends
+	 * from, and the one a follower takes into (active: fetching the snapshot id instead
+	 * of the log; size: 0 until the leader's first answer). */
+	struct kr_snap_id snap_newest;
+	struct kr_rp_xfer_out xo[KR_XFER_OUT_MAX];
+	struct {
+		bool active;
+		struct kr_snap_id id;
+		uint64_t size;
+		uint64_t received;
+	} snap_in;
 
 	struct kr_parked_read reads[KR_PARKED_READS_MAX];
 	uint32_t reads_active; /* how many of reads[] are active: timer scans skip an empty table */
@@ -393,6 +450,12 @@ int kr_repl_voters_renew(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 uint16_t kr_repl_voters_change(struct kr_repl *r, enum kr_voters_op op, const struct kr_voter *v,
 			       int64_t now, struct kr_rp_out *out, uint64_t *offset);
 
+/**
+ * The newest snapshot this node holds (written by its state machine's writer, loaded at
+ * start, or installed): a leader names it to a fetcher that needs one. {0, 0}: none.
+ */
+void kr_repl_snapshot(struct kr_repl *r, struct kr_snap_id newest);
+
 /** The earliest time kr_repl_tick has work (INT64_MAX: none). */
 int64_t kr_repl_next_deadline(const struct kr_repl *r);
 
@@ -413,6 +476,8 @@ struct kr_rp_ops {
 	void (*flush)(void *arg, const struct kr_rp_flush *f);
 	/* A KR_RP_SEND about to be encoded (the node's commit-latency clock). May be NULL. */
 	void (*sending)(void *arg, const struct kr_rp_action *a);
+	/* KR_RP_INSTALLED. May be NULL (then nothing is loaded). */
+	void (*installed)(void *arg, struct kr_snap_id id);
 };
 
 struct kr_rp_harness {

@@ -118,12 +118,15 @@ kr_xfer_status(const struct kr_xfer *x)
 
 /**
  * OUT: the bytes at pos that are in the window, up to max, contiguous in memory (a view
- * ends at the ring's end: ask again from there). Releases everything below pos (a
- * fetcher that asks for pos holds what lies before it). @return the length (0: none
- * there yet), with *p set; or -ERANGE if pos is outside the window (below tail, or past
- * head: a seek is needed).
+ * ends at the ring's end: ask again from there). @return the length (0: none there yet),
+ * with *p set; or -ERANGE if the request is not answered yet or pos is outside the
+ * window (below tail, or past head: a seek is needed).
  */
-int64_t kr_xfer_peek(struct kr_xfer *x, uint64_t pos, uint32_t max, const uint8_t **p);
+int64_t kr_xfer_peek(const struct kr_xfer *x, uint64_t pos, uint32_t max, const uint8_t **p);
+
+/** OUT: the fetcher holds everything below pos (tail <= pos <= head): the I/O thread may
+ *  read over it. Views below pos are void from here. */
+void kr_xfer_release(struct kr_xfer *x, uint64_t pos);
 
 /** IN: room for this many more bytes. */
 static inline uint32_t
