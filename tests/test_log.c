@@ -1786,6 +1786,46 @@ recovery_scan_finds_the_resync_point_after_damage(void **state)
 	assert_int_equal(r.good_bytes, 0);
 }
 
+/* A snapshot's last record: in the log, at its start, or not there; a start after a
+ * snapshot the log does not hold starts over at its end (and survives a reopen). */
+static void
+a_log_holds_a_snapshot_only_with_its_last_record_in_its_epoch(void **state)
+{
+	struct fixture *f = *state;
+
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	append(f->log, 1, 4, 8); /* 0..4 in epoch 1 */
+	append(f->log, 3, 4, 8); /* 4..8 in epoch 3 */
+	assert_true(kr_log_holds(f->log, (struct kr_snap_id){4, 1}));
+	assert_true(kr_log_holds(f->log, (struct kr_snap_id){2, 1}));
+	assert_true(kr_log_holds(f->log, (struct kr_snap_id){8, 3}));
+	assert_true(kr_log_holds(f->log, (struct kr_snap_id){5, 3}));
+	assert_false(kr_log_holds(f->log, (struct kr_snap_id){4, 3})); /* 3 is 4's epoch */
+	assert_false(kr_log_holds(f->log, (struct kr_snap_id){5, 2}));
+	assert_false(kr_log_holds(f->log, (struct kr_snap_id){4, 2}));
+	assert_false(kr_log_holds(f->log, (struct kr_snap_id){9, 3})); /* past the end */
+	assert_false(kr_log_holds(f->log, (struct kr_snap_id){8, 4}));
+	assert_false(kr_log_holds(f->log, (struct kr_snap_id){3, 0}));
+	/* one it holds changes nothing; one it does not (another epoch, past the end)
+	 * makes it start over at the snapshot's end, in its epoch */
+	assert_int_equal(kr_log_start_at_snapshot(f->log, (struct kr_snap_id){4, 1}), 0);
+	assert_int_equal(kr_log_end(f->log), 8);
+	assert_int_equal(kr_log_start_at_snapshot(f->log, (struct kr_snap_id){6, 2}), 1);
+	assert_int_equal(kr_log_start(f->log), 6);
+	assert_int_equal(kr_log_end(f->log), 6);
+	assert_int_equal(kr_log_base_epoch(f->log), 2);
+	assert_true(kr_log_holds(f->log, (struct kr_snap_id){6, 2}));
+	assert_int_equal(kr_log_start_at_snapshot(f->log, (struct kr_snap_id){6, 2}), 0);
+	assert_int_equal(kr_log_start_at_snapshot(f->log, (struct kr_snap_id){4, 1}), 0);
+	append(f->log, 5, 3, 8);
+	flush(f);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(kr_log_start(f->log), 6);
+	assert_int_equal(kr_log_base_epoch(f->log), 2);
+	assert_int_equal(kr_log_start_at_snapshot(f->log, (struct kr_snap_id){20, 5}), 1);
+	assert_int_equal(kr_log_start(f->log), 20);
+}
+
 int
 main(void)
 {
@@ -1834,6 +1874,7 @@ main(void)
 		LOG_TEST(the_epoch_before_a_deleted_prefix_is_kept_and_survives_a_reopen),
 		LOG_TEST(a_batch_image_in_a_record_value_never_sets_the_repair_target),
 		LOG_TEST(the_flushed_bound_caps_the_repair_target),
+		LOG_TEST(a_log_holds_a_snapshot_only_with_its_last_record_in_its_epoch),
 #undef LOG_TEST
 	};
 

@@ -296,23 +296,6 @@ give_up(struct kr_repl *r, int64_t now)
 	r->fetch.next_us = now + r->cfg.fetch_backoff_us;
 }
 
-/* Does this log hold the snapshot's last record, in the snapshot's epoch? */
-static bool
-log_holds(const struct kr_repl *r, struct kr_snap_id id)
-{
-	uint64_t leo = kr_log_end(r->log), start = kr_log_start(r->log);
-	struct kr_epoch_end e, before;
-
-	if (id.end_offset > leo || id.end_offset < start)
-		return false;
-	if (id.end_offset == start)
-		return kr_log_base_epoch(r->log) == id.epoch;
-	e = kr_epoch_cache_end_for(kr_log_epochs(r->log), id.epoch, leo);
-	before = kr_epoch_cache_end_for(kr_log_epochs(r->log), id.epoch - 1, leo);
-	return e.epoch == id.epoch && e.end_offset >= id.end_offset &&
-	       before.end_offset <= id.end_offset - 1;
-}
-
 static void
 install(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 {
@@ -327,7 +310,7 @@ install(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	rp_snap_abort(r); /* the slot is done: the file is the snapshot's now */
 	r->stats.snapshots_installed++;
 	r->snap_newest = id;
-	if (!log_holds(r, id)) {
+	if (!kr_log_holds(r->log, id)) {
 		/* every record below the end is committed; those of this log above a point
 		 * where it leaves the leader's are not, so none of them counted anywhere */
 		int rc = kr_log_reset(r->log, id.end_offset);

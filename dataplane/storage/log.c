@@ -1800,6 +1800,37 @@ kr_log_reset(struct kr_log *log, uint64_t start)
 	return 0;
 }
 
+bool
+kr_log_holds(const struct kr_log *log, struct kr_snap_id id)
+{
+	uint64_t leo = kr_log_end(log), start = kr_log_start(log);
+	struct kr_epoch_end e, before;
+
+	if (id.end_offset > leo || id.end_offset < start || id.epoch == 0)
+		return false;
+	if (id.end_offset == start)
+		return kr_log_base_epoch(log) == id.epoch;
+	/* epoch's records reach end - 1, and the epochs below it end at or before it */
+	e = kr_epoch_cache_end_for(&log->epochs, id.epoch, leo);
+	before = kr_epoch_cache_end_for(&log->epochs, id.epoch - 1, leo);
+	return e.epoch == id.epoch && e.end_offset >= id.end_offset &&
+	       before.end_offset <= id.end_offset - 1;
+}
+
+int
+kr_log_start_at_snapshot(struct kr_log *log, struct kr_snap_id id)
+{
+	int rc;
+
+	if (id.end_offset == 0 || id.end_offset < kr_log_start(log) || kr_log_holds(log, id))
+		return 0;
+	rc = kr_log_reset(log, id.end_offset);
+	if (rc != 0)
+		return rc;
+	kr_log_set_base_epoch(log, id.epoch);
+	return 1;
+}
+
 /* ---- the reader ---- */
 
 void
