@@ -1307,6 +1307,42 @@ amnesiac_node_neither_votes_nor_runs_until_caught_up_with_a_leader(void **state)
 	free(n);
 }
 
+/* A node without the state to lead with (its snapshot at the log start damaged) votes,
+ * but stands for no election until it installed the leader's snapshot. */
+static void
+a_node_without_state_votes_but_never_stands_until_restored(void **state)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	struct kr_election_config c = config(2, 3);
+	struct kr_election_start st = {.qs = qs_of(5, KR_NODE_NONE, 2),
+				       .log_last_epoch = 5,
+				       .stand_blocked = true,
+				       .rng_seed = 44};
+
+	(void)state;
+	n->now = 1000000;
+	/* it was a candidate of epoch 5 before the restart: it does not carry on as one */
+	assert_int_equal(kr_election_init(&n->e, &c, &st, n->now, &n->out), 0);
+	assert_int_not_equal(n->e.role, KR_ROLE_CANDIDATE);
+	for (int i = 0; i < 10; i++)
+		advance(n, T_ELECTION);
+	assert_int_equal(n->e.stats.transitions[KR_ROLE_PROSPECTIVE], 0);
+	assert_int_equal(n->e.stats.transitions[KR_ROLE_CANDIDATE], 0);
+	/* it still grants a vote to a candidate whose log is as good as its own */
+	clear(n);
+	vote_req(n, 1, 6, 5, 100, false);
+	if (n->e.dp == KR_DP_FENCING)
+		ack_fence(n, 5, 40);
+	assert_true(vote_answer(n)->granted);
+	/* restored: the next timeout starts a pre-vote */
+	event(n, KR_EV_STATE_RESTORED, 1, 6, 40);
+	assert_false(n->e.stand_blocked);
+	for (int i = 0; i < 4 && n->e.stats.transitions[KR_ROLE_PROSPECTIVE] == 0; i++)
+		advance(n, 2 * T_FETCH + 2 * T_ELECTION);
+	assert_true(n->e.stats.transitions[KR_ROLE_PROSPECTIVE] > 0);
+	free(n);
+}
+
 /* ---- voters are (node id, directory id) (KIP-853) ---- */
 
 /* Node self of three voters whose directory ids are bytes 1, 2, 3; this directory's id
@@ -1926,6 +1962,7 @@ main(void)
 		cmocka_unit_test(a_vote_is_granted_once_per_epoch),
 		cmocka_unit_test(
 			amnesiac_node_neither_votes_nor_runs_until_caught_up_with_a_leader),
+		cmocka_unit_test(a_node_without_state_votes_but_never_stands_until_restored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

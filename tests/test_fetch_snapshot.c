@@ -477,6 +477,52 @@ a_leader_change_mid_transfer_gives_it_up(void **state)
 	node_free(f);
 }
 
+/* A follower whose log is whole but whose state is not (its snapshot at the log start
+ * damaged) asks for a snapshot while it replicates: the install keeps its log, never
+ * lowers its HW, and says the state is back. */
+static void
+a_follower_without_state_takes_a_snapshot_and_keeps_its_log(void **state)
+{
+	static const uint32_t ep[] = {1, 1, 2, 2, 2, 2, 2, 2, 2, 2};
+	struct node *l, *f;
+	uint64_t hw;
+
+	(void)state;
+	pair(&l, &f, true);
+	f->out.n = 0;	 /* not the Fetch of its empty log */
+	fill(f, ep, 10); /* the same log as the leader's, below its LeaderChange record */
+	cmd(f, KR_CMD_FOLLOWER, 3, 1);
+	run(l, f, 20, 0, false);
+	hw = f->r.hw;
+	assert_true(hw != KR_OFFSET_NONE && hw > 24);
+	assert_int_equal(f->r.stats.snapshots_installed, 0); /* it fetched the log */
+	kr_repl_want_snapshot(&f->r);
+	run(l, f, 300, 0, false);
+	assert_int_equal(f->r.stats.snapshots_installed, 1);
+	assert_false(f->r.want_snapshot);
+	assert_int_equal(f->events[KR_EV_STATE_RESTORED], 1);
+	assert_int_equal(kr_log_start(f->log), 0); /* the log stays */
+	assert_int_equal(kr_log_end(f->log), kr_log_end(l->log));
+	assert_true(f->r.hw >= hw);
+	node_free(l);
+	node_free(f);
+
+	/* a leader whose newest snapshot ends below the follower's log start: not named,
+	 * the follower goes on fetching the log */
+	l = leader_past_a_snapshot(true);
+	f = node_new(2, true);
+	assert_int_equal(kr_log_reset(f->log, 104), 0);
+	kr_log_set_base_epoch(f->log, 3);
+	kr_repl_want_snapshot(&f->r);
+	cmd(f, KR_CMD_FOLLOWER, 4, 1);
+	run(l, f, 50, 0, false);
+	assert_int_equal(l->r.stats.snapshots_named, 0);
+	assert_true(f->r.want_snapshot);
+	assert_int_equal(kr_log_end(f->log), kr_log_end(l->log));
+	node_free(l);
+	node_free(f);
+}
+
 /* A FETCH_SNAPSHOT as a fetcher sends it; the leader's first answer frame. */
 static const struct kr_fetch_snapshot_resp *
 ask(struct node *l, int32_t from, uint32_t epoch, struct kr_snap_id id, uint64_t pos)
@@ -552,6 +598,7 @@ main(void)
 		cmocka_unit_test(a_follower_without_transfers_starts_over_at_the_leaders_start),
 		cmocka_unit_test(a_damaged_snapshot_is_refused_and_nothing_is_installed),
 		cmocka_unit_test(a_leader_change_mid_transfer_gives_it_up),
+		cmocka_unit_test(a_follower_without_state_takes_a_snapshot_and_keeps_its_log),
 		cmocka_unit_test(bad_requests_get_their_errors_and_change_nothing),
 	};
 

@@ -558,9 +558,11 @@ start_election(struct kr_election *e, enum kr_why why, int64_t now, struct kr_el
 {
 	if (!el_may_run(e))
 		return;
-	if ((e->vote_blocked && !KR_BUG(AMNESIAC_VOTES)) || e->shutting_down) {
-		/* keep waiting: an amnesiac or damaged node runs no election; re-arm the timer
-		 * this role watches (a follower's is the fetch timer) */
+	if ((e->vote_blocked && !KR_BUG(AMNESIAC_VOTES)) ||
+	    (e->stand_blocked && !KR_BUG(STAND_WITHOUT_STATE)) || e->shutting_down) {
+		/* keep waiting: an amnesiac or damaged node, or one without the state to lead
+		 * with, runs no election; re-arm the timer this role watches (a follower's is
+		 * the fetch timer) */
 		if (e->role == KR_ROLE_FOLLOWER)
 			e->fetch_deadline = now + e->cfg.fetch_timeout_us;
 		else
@@ -724,6 +726,7 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 	e->persisted = *qs;
 	e->vote_blocked = start->vote_blocked;
 	e->vote_block_epoch = qs->epoch;
+	e->stand_blocked = start->stand_blocked;
 	e->dp = KR_DP_NONE;
 	e->dp_leader = KR_NODE_NONE;
 	e->election_deadline = e->fetch_deadline = e->backoff_deadline = EL_NEVER;
@@ -740,7 +743,7 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 		 * offsets (nothing persisted: the file already says so) */
 		el_convert(e, KR_ROLE_RESIGNED, e->epoch, cfg->node_id, KR_WHY_START, now, out);
 	} else if (kr_election_is_voter(e) && e->voted_id == cfg->node_id && e->epoch > 0 &&
-		   !e->vote_blocked &&
+		   !e->vote_blocked && !e->stand_blocked &&
 		   (e->leader_id < 0 ||
 		    (KR_BUG(RELEAD_AFTER_RESTART) && e->leader_id == cfg->node_id))) {
 		/* it was a candidate in this epoch, and knew no winner: carry on as one. One
@@ -1184,6 +1187,9 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 			e->vote_blocked = false;
 			emit(out, KR_EL_VOTE_UNBLOCKED);
 		}
+		break;
+	case KR_EV_STATE_RESTORED:
+		e->stand_blocked = false;
 		break;
 	case KR_EV_FATAL: /* the shell stops the node; nothing here may act on it */
 		break;

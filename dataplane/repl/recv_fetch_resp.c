@@ -91,6 +91,8 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	m->u.fetch.max_bytes = r->cfg.fetch_max_bytes;
 	memcpy(m->u.fetch.replica_dir, r->cfg.directory_id, KR_UUID_BYTES);
 	m->u.fetch.incarnation = r->cfg.incarnation;
+	m->u.fetch.log_start_offset = kr_log_start(r->log);
+	m->u.fetch.want_snapshot = r->want_snapshot;
 }
 
 void

@@ -38,6 +38,8 @@ rp_fetch_needs_snapshot(const struct kr_repl *r, const struct kr_fetch_req *req)
 		return false;
 	if (req->fetch_offset == 0) /* an empty fetcher: the snapshot is the faster way */
 		return true;
+	if (req->want_snapshot && r->snap_newest.end_offset >= req->log_start_offset)
+		return true; /* it lacks the state at its log start: one it can start from */
 	if (start == 0)
 		return false;
 	/* at the start, epoch 0 is an emptied log that knows no epoch (a fetcher without
@@ -303,13 +305,28 @@ install(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	uint64_t hw = r->hw;
 	struct kr_rp_action *a;
 
-	if (!rp_room(out, 4)) {
+	if (!rp_room(out, 5)) {
 		r->fetch.next_us = now; /* at the next tick */
 		return;
 	}
 	rp_snap_abort(r); /* the slot is done: the file is the snapshot's now */
+	if (id.end_offset < kr_log_start(r->log)) {
+		/* older than this log's start (a leader's newest, for a node that wants one
+		 * past its start): it cannot stand for the log, and nothing here below the
+		 * start may go. Ask again later: the leader takes newer ones. */
+		r->fetch.inflight = false;
+		r->fetch.next_us = now + r->cfg.fetch_backoff_us;
+		return;
+	}
 	r->stats.snapshots_installed++;
 	r->snap_newest = id;
+	if (r->want_snapshot) {
+		struct kr_event *ev = rp_event(out, KR_EV_STATE_RESTORED);
+
+		ev->offset = id.end_offset;
+		ev->epoch = r->epoch;
+		r->want_snapshot = false;
+	}
 	if (!kr_log_holds(r->log, id)) {
 		/* every record below the end is committed; those of this log above a point
 		 * where it leaves the leader's are not, so none of them counted anywhere */

@@ -802,6 +802,13 @@ kr_repl_snapshot(struct kr_repl *r, struct kr_snap_id newest)
 	r->snap_newest = newest;
 }
 
+void
+kr_repl_want_snapshot(struct kr_repl *r)
+{
+	if (r->cfg.xfer_in != NULL)
+		r->want_snapshot = true;
+}
+
 /* ---- DescribeQuorum ---- */
 
 /* The voter change this leader's log holds not yet committed: its op (0: none) and the

@@ -43,7 +43,8 @@
 			"window")                                                                \
 	X(INSTALL_LOWERS_HW, "installing a snapshot sets the HW to its end, even below the HW")  \
 	X(SNAP_FRAME_OFF_BY_ONE, "a snapshot reply frame names a position one past its bytes")   \
-	X(SNAP_NOT_HEARTBEAT, "a FetchSnapshot does not count as the fetcher's heartbeat")
+	X(SNAP_NOT_HEARTBEAT, "a FetchSnapshot does not count as the fetcher's heartbeat")       \
+	X(STAND_WITHOUT_STATE, "a node whose state cannot be rebuilt stands for election")
 
 enum kr_bug {
 #define KR_BUG_ENUM(n, text) KR_BUG_##n,
@@ -51,10 +52,10 @@ enum kr_bug {
 #undef KR_BUG_ENUM
 		KR_BUG_COUNT
 };
-_Static_assert(KR_BUG_COUNT <= 32, "kraftsim keeps one bit per planted bug in a uint32_t");
+_Static_assert(KR_BUG_COUNT <= 64, "kraftsim keeps one bit per planted bug in a uint64_t");
 
 #ifdef KR_SIM_BUGS
-extern uint32_t kr_sim_bugs; /* one bit per enum kr_bug; defined by the simulator */
+extern uint64_t kr_sim_bugs; /* one bit per enum kr_bug; defined by the simulator */
 #define KR_BUG(name) ((kr_sim_bugs >> KR_BUG_##name) & 1u)
 #else
 #define KR_BUG(name) 0

@@ -141,6 +141,10 @@ struct kr_election_start {
 	bool vote_blocked;		   /* amnesia (a memory-mode restart) or mid-log damage: no
 				    * vote, pre-vote or candidacy until KR_EV_CAUGHT_UP from a
 				    * leader of an epoch >= qs.epoch */
+	bool stand_blocked;		   /* its state machine cannot be rebuilt from its log
+				    * (the snapshot at its log start is damaged): it votes,
+				    * but stands for no election until KR_EV_STATE_RESTORED
+				    * (it has installed the leader's snapshot) */
 	bool first_start;		   /* an initial voter's directory (format
 				    * --initial-controllers) that has never left epoch 0: see
 				    * "FIRST START" below */
@@ -371,6 +375,8 @@ struct kr_election {
 	/* Vote gate: amnesia or damage (struct kr_election_start). */
 	bool vote_blocked;
 	uint32_t vote_block_epoch;
+	/* Candidacy gate: no state to lead with (struct kr_election_start). */
+	bool stand_blocked;
 
 	/* FIRST START (above): still checking, while the epoch is 0 */
 	bool first_start;

@@ -83,6 +83,9 @@ enum kr_event_type {
 				* its voters record (frame_len 0: none, the bootstrap set),
 				* offset the record's offset (KR_OFFSET_NONE: the bootstrap
 				* set), seq how many such changes this start has reported */
+	KR_EV_STATE_RESTORED,  /* a node that lacked the state its log start needs installed
+				* the leader's snapshot (ending at offset): it may stand for
+				* election again */
 };
 
 /* Why a dataplane stopped itself. */

@@ -342,6 +342,9 @@ struct kr_repl {
 	 * from, and the one a follower takes into (active: fetching the snapshot id instead
 	 * of the log; size: 0 until the leader's first answer). */
 	struct kr_snap_id snap_newest;
+	/* this node lacks the state its log start needs (kr_repl_want_snapshot): its Fetch
+	 * asks the leader to name a snapshot; an install ends it */
+	bool want_snapshot;
 	struct kr_rp_xfer_out xo[KR_XFER_OUT_MAX];
 	struct {
 		bool active;
@@ -455,6 +458,15 @@ uint16_t kr_repl_voters_change(struct kr_repl *r, enum kr_voters_op op, const st
  * start, or installed): a leader names it to a fetcher that needs one. {0, 0}: none.
  */
 void kr_repl_snapshot(struct kr_repl *r, struct kr_snap_id newest);
+
+/**
+ * This node's state machine cannot be rebuilt from its log (its snapshot at the log
+ * start is damaged): its Fetch asks the leader for a snapshot ending at or past its log
+ * start (KR_FETCH_REQ_F_WANT_SNAPSHOT) while it goes on replicating, and the first one
+ * installed ends the want (KR_EV_STATE_RESTORED tells the control plane, which kept the
+ * node from standing for election meanwhile). Needs cfg.xfer_in.
+ */
+void kr_repl_want_snapshot(struct kr_repl *r);
 
 /** The earliest time kr_repl_tick has work (INT64_MAX: none). */
 int64_t kr_repl_next_deadline(const struct kr_repl *r);

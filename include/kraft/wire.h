@@ -92,7 +92,7 @@
  *    4  4 epoch            the responder's epoch
  *    8  4 leader_id        the leader the responder knows, or -1
  *
- * FETCH (7), 56 bytes: a follower or observer pulls from the leader; also its heartbeat.
+ * FETCH (7), 72 bytes: a follower or observer pulls from the leader; also its heartbeat.
  *    0  4 epoch            the leader epoch the fetcher is in
  *    4  4 last_fetched_epoch  epoch of the fetcher's last record (0 for an empty log)
  *    8  8 fetch_offset     the fetcher's log end offset
@@ -106,6 +106,11 @@
  *                          start time in milliseconds): a leader drops a Fetch from an
  *                          earlier start than one it has seen from that node id (a
  *                          restarted or replaced node's old claims die with it)
+ *   56  8 log_start_offset the fetcher's log start
+ *   64  4 flags            bit 0 KR_FETCH_REQ_F_WANT_SNAPSHOT: the fetcher lacks the state
+ *                          its log start needs (its snapshot there is damaged): a leader
+ *                          with a snapshot ending at or past log_start_offset names it
+ *   68  4 reserved
  *
  * FETCH_RESP (8), 72 + R bytes: one frame of a reply; a reply may take several frames and
  * each stands alone: a follower appends a frame only if every field above is current and
@@ -417,6 +422,7 @@ struct kr_frame {
 #define KR_VOTE_RESP_F_PRE_VOTE 0x02u
 #define KR_FETCH_F_DIVERGING 0x01u
 #define KR_FETCH_F_SNAPSHOT 0x02u
+#define KR_FETCH_REQ_F_WANT_SNAPSHOT 0x01u
 #define KR_APPEND_F_OUTCOME_UNKNOWN 0x01u
 
 #define KR_VOTE_BYTES 56
@@ -424,7 +430,7 @@ struct kr_frame {
 #define KR_BEGIN_EPOCH_BYTES 24
 #define KR_END_EPOCH_FIXED_BYTES 12
 #define KR_EPOCH_RESP_BYTES 12
-#define KR_FETCH_BYTES 56
+#define KR_FETCH_BYTES 72
 #define KR_FETCH_RESP_FIXED_BYTES 72
 #define KR_APPEND_FIXED_BYTES 24
 #define KR_APPEND_RESP_BYTES 24
@@ -495,6 +501,8 @@ struct kr_fetch_req {
 	uint32_t max_bytes;
 	uint8_t replica_dir[KR_UUID_BYTES];
 	uint64_t incarnation;
+	uint64_t log_start_offset;
+	uint8_t want_snapshot; /* KR_FETCH_REQ_F_WANT_SNAPSHOT */
 };
 
 struct kr_fetch_resp {

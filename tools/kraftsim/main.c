@@ -12,7 +12,7 @@
 #include "kraft/bugs.h"
 #include "sim.h"
 
-uint32_t kr_sim_bugs;
+uint64_t kr_sim_bugs;
 
 static const struct {
 	const char *name;
@@ -36,7 +36,7 @@ format_replay(const struct sim_opts *o, uint64_t seed, char *buf, size_t n)
 				    o->no_send_checks ? " --no-send-checks" : "");
 
 	for (int b = 0; b < KR_BUG_COUNT && k < n; b++)
-		if (o->bugs & (1u << b))
+		if (o->bugs & (1ull << b))
 			k += (size_t)snprintf(buf + k, n - k, " --bug %s", bugs[b].name);
 	if (o->sabotage && k < n)
 		k += (size_t)snprintf(buf + k, n - k, " --sabotage %s", sabotage_name(o->sabotage));
@@ -261,7 +261,7 @@ main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
-			o.bugs |= 1u << k;
+			o.bugs |= 1ull << k;
 			break;
 		}
 		case 'l':
@@ -323,7 +323,7 @@ main(int argc, char **argv)
 	kr_sim_bugs = o.bugs;
 	o.show_profile = seeds == 1; /* a sweep shows a seed's faults with its violation */
 	for (int k = 0; k < KR_BUG_COUNT; k++)
-		if (o.bugs & (1u << k))
+		if (o.bugs & (1ull << k))
 			printf("kraftsim: planted bug %s: %s\n", bugs[k].name, bugs[k].text);
 	if (o.sabotage)
 		printf("kraftsim: sabotage %s: %s\n", sabotage_name(o.sabotage),

@@ -328,7 +328,7 @@ struct sim_opts {
 	uint64_t steps;
 	bool verbose;
 	bool show_profile; /* print the seed's faults at its start */
-	uint32_t bugs;
+	uint64_t bugs;
 	int sabotage;	     /* 1-based index into sabotage.c's table, 0 for none */
 	bool auth;	     /* a cluster key: frames sealed by the shells, checked by the cores */
 	bool no_send_checks; /* skip the checks that judge a control frame as it leaves against
