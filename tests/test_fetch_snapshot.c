@@ -245,15 +245,24 @@ io(struct node *a, struct node *b)
 static void
 run(struct node *l, struct node *f, int steps, int drop_every, bool dup)
 {
+	/* a follower's HW never goes down, installs included */
+#define HW_KEPT(hw) \
+	assert_true((hw) == KR_OFFSET_NONE || (f->r.hw != KR_OFFSET_NONE && f->r.hw >= (hw)))
 	for (int i = 0; i < steps; i++) {
+		uint64_t hw = f->r.hw;
+
 		deliver(f, l, 0, false);
 		deliver(l, f, drop_every, dup);
+		HW_KEPT(hw);
+		hw = f->r.hw;
 		io(l, f);
 		l->now += MS;
 		f->now += MS;
 		kr_repl_tick(&l->r, l->now, &l->out);
 		kr_repl_tick(&f->r, f->now, &f->out);
+		HW_KEPT(hw);
 	}
+#undef HW_KEPT
 }
 
 /* A leader of epoch 4 whose log starts at 100 (base epoch 2: the snapshot there) and
