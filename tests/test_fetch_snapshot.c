@@ -389,13 +389,14 @@ an_empty_follower_takes_the_snapshot_then_the_log(int drop_every, bool dup)
 	assert_memory_equal(a, b, la);
 	assert_int_equal(kr_snap_list(NULL, f->dir, ids, 2), 1);
 	assert_int_equal(kr_snap_remove_parts(NULL, f->dir), 0);
-	/* installed once: the log starts at its end, in its epoch, then holds the rest */
+	/* installed once; the log starts over where the leader's starts (0: the appends of
+	 * the dedup window stay in it) and holds all of the leader's */
 	assert_int_equal(f->r.stats.snapshots_installed, 1);
 	assert_int_equal(f->installed.end_offset, 24);
 	assert_int_equal(f->installed.epoch, 2);
-	assert_int_equal(kr_log_start(f->log), 24);
-	assert_int_equal(kr_log_base_epoch(f->log), 2);
+	assert_int_equal(kr_log_start(f->log), kr_log_start(l->log));
 	assert_int_equal(kr_log_end(f->log), kr_log_end(l->log));
+	assert_true(l->r.stats.snapshots_named >= 1);
 	assert_true(f->r.hw != KR_OFFSET_NONE && f->r.hw >= 24);
 	assert_int_equal(f->r.snap_newest.end_offset, 24);
 	assert_false(f->r.snap_in.active);
@@ -425,6 +426,28 @@ lost_and_duplicated_frames_cost_retries_never_a_wrong_byte(void **state)
 	an_empty_follower_takes_the_snapshot_then_the_log(7, true);
 	assert_true(dropped_count > 10);
 	an_empty_follower_takes_the_snapshot_then_the_log(5, false);
+}
+
+/* A leader whose log starts past 0 (at its snapshot): the follower's log starts over
+ * there, after the epoch the leader names, and fetches on without another snapshot. */
+static void
+a_follower_behind_the_log_start_goes_on_from_it(void **state)
+{
+	struct node *l = leader_past_a_snapshot(true), *f = node_new(2, true);
+	static const uint32_t ep[] = {1, 2};
+
+	(void)state;
+	snapshot_file(l, (struct kr_snap_id){100, 2}, 30000);
+	fill(f, ep, 2); /* 8 records the leader deleted long ago */
+	cmd(f, KR_CMD_FOLLOWER, 4, 1);
+	run(l, f, 600, 0, false);
+	assert_int_equal(f->r.stats.snapshots_installed, 1);
+	assert_int_equal(l->r.stats.snapshots_named, 1);
+	assert_int_equal(kr_log_start(f->log), 100);
+	assert_int_equal(kr_log_base_epoch(f->log), 2);
+	assert_int_equal(kr_log_end(f->log), kr_log_end(l->log));
+	node_free(l);
+	node_free(f);
 }
 
 static void
@@ -604,6 +627,7 @@ main(void)
 		cmocka_unit_test(the_leader_names_its_snapshot_in_the_three_cases_only),
 		cmocka_unit_test(an_empty_follower_takes_the_snapshot_then_the_log_clean),
 		cmocka_unit_test(lost_and_duplicated_frames_cost_retries_never_a_wrong_byte),
+		cmocka_unit_test(a_follower_behind_the_log_start_goes_on_from_it),
 		cmocka_unit_test(a_follower_without_transfers_starts_over_at_the_leaders_start),
 		cmocka_unit_test(a_damaged_snapshot_is_refused_and_nothing_is_installed),
 		cmocka_unit_test(a_leader_change_mid_transfer_gives_it_up),

@@ -1786,8 +1786,7 @@ recovery_scan_finds_the_resync_point_after_damage(void **state)
 	assert_int_equal(r.good_bytes, 0);
 }
 
-/* A snapshot's last record: in the log, at its start, or not there; a start after a
- * snapshot the log does not hold starts over at its end (and survives a reopen). */
+/* A snapshot's last record: in the log, at its start, or not there. */
 static void
 a_log_holds_a_snapshot_only_with_its_last_record_in_its_epoch(void **state)
 {
@@ -1806,24 +1805,6 @@ a_log_holds_a_snapshot_only_with_its_last_record_in_its_epoch(void **state)
 	assert_false(kr_log_holds(f->log, (struct kr_snap_id){9, 3})); /* past the end */
 	assert_false(kr_log_holds(f->log, (struct kr_snap_id){8, 4}));
 	assert_false(kr_log_holds(f->log, (struct kr_snap_id){3, 0}));
-	/* one it holds changes nothing; one it does not (another epoch, past the end)
-	 * makes it start over at the snapshot's end, in its epoch */
-	assert_int_equal(kr_log_start_at_snapshot(f->log, (struct kr_snap_id){4, 1}), 0);
-	assert_int_equal(kr_log_end(f->log), 8);
-	assert_int_equal(kr_log_start_at_snapshot(f->log, (struct kr_snap_id){6, 2}), 1);
-	assert_int_equal(kr_log_start(f->log), 6);
-	assert_int_equal(kr_log_end(f->log), 6);
-	assert_int_equal(kr_log_base_epoch(f->log), 2);
-	assert_true(kr_log_holds(f->log, (struct kr_snap_id){6, 2}));
-	assert_int_equal(kr_log_start_at_snapshot(f->log, (struct kr_snap_id){6, 2}), 0);
-	assert_int_equal(kr_log_start_at_snapshot(f->log, (struct kr_snap_id){4, 1}), 0);
-	append(f->log, 5, 3, 8);
-	flush(f);
-	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
-	assert_int_equal(kr_log_start(f->log), 6);
-	assert_int_equal(kr_log_base_epoch(f->log), 2);
-	assert_int_equal(kr_log_start_at_snapshot(f->log, (struct kr_snap_id){20, 5}), 1);
-	assert_int_equal(kr_log_start(f->log), 20);
 }
 
 int

@@ -103,6 +103,7 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 		assert_int_equal(x->incarnation, y->incarnation);
 		assert_int_equal(x->log_start_offset, y->log_start_offset);
 		assert_int_equal(x->want_snapshot, y->want_snapshot);
+		assert_int_equal(x->state_ahead, y->state_ahead);
 		break;
 	}
 	case KR_API_FETCH_RESP: {
@@ -680,7 +681,7 @@ nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
 	/* a snapshot named in a frame with records */
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_RESP, 6, 0x02), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT, 28, 1), -KR_WIRE_EFIELD);
-	assert_int_equal(decode_with_body_byte(KR_API_FETCH, 64, 0x03), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_with_body_byte(KR_API_FETCH, 64, 0x07), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH, 70, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT_RESP, 6, 1), -KR_WIRE_EFIELD);
 	assert_int_equal(decode_with_body_byte(KR_API_FETCH_SNAPSHOT_RESP, 7, 1), -KR_WIRE_EFIELD);

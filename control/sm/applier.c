@@ -152,7 +152,10 @@ kr_applier_write(const struct kr_applier_image *img, const struct kr_fs *fs, con
 		.producers_since_us = img->meta.last_timestamp_us - img->window_us,
 	};
 
-	return kr_sm_snapshot_write(fs, dir, &img->meta, img->ops, img->frozen, &x, piece, cap);
+	int rc = kr_sm_snapshot_write(fs, dir, &img->meta, img->ops, img->frozen, &x, piece, cap);
+
+	/* one of that id is there already (taken from a leader): the same committed state */
+	return rc == -EEXIST ? 0 : rc;
 }
 
 void

@@ -208,6 +208,8 @@ rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		f->snapshot = 1;
 		f->diverging_end_offset = r->snap_newest.end_offset;
 		f->diverging_epoch = r->snap_newest.epoch;
+		f->base_offset = kr_log_start(r->log); /* where its log goes on from */
+		f->prev_epoch = kr_log_base_epoch(r->log);
 		r->stats.snapshots_named++;
 		return;
 	}

@@ -93,6 +93,7 @@ rp_send_fetch(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	m->u.fetch.incarnation = r->cfg.incarnation;
 	m->u.fetch.log_start_offset = kr_log_start(r->log);
 	m->u.fetch.want_snapshot = r->want_snapshot;
+	m->u.fetch.state_ahead = r->snap_newest.end_offset > leo;
 }
 
 void
@@ -284,7 +285,7 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 			rp_snap_begin(r,
 				      (struct kr_snap_id){resp->diverging_end_offset,
 							  resp->diverging_epoch},
-				      now, out);
+				      resp->base_offset, resp->prev_epoch, now, out);
 		} else if (resp->log_start_offset >= kr_log_end(r->log)) {
 			/* no way to take a snapshot: start over at the leader's log start */
 			r->stats.truncations++;

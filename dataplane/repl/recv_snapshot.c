@@ -13,11 +13,13 @@
  * Follower. Told to take a snapshot, it fetches that id instead of the log: one
  * FetchSnapshot at a time for what its receiving window has room for, each frame's bytes
  * taken only if they continue what it holds. The I/O thread writes them out; once the
- * file is whole, checked and named, the snapshot is installed (rp_install): it stands
+ * file is whole, checked and named, the snapshot is installed (install()): it stands
  * for the log below its end. Installing is not a truncation: a log that holds the
  * snapshot's last record in its epoch is kept (its start stays), any other starts over
- * at the snapshot's end, where every record below is committed; the high watermark is
- * never lowered. Then the follower fetches the log from there. A leader change, an
+ * where the leader's log started when it named the snapshot (every record below the
+ * snapshot's end is committed; the records between are fetched again, only stored, so a
+ * new leader's producer table still holds every append younger than the dedup window);
+ * the high watermark is never lowered. Then the follower fetches the log from there. A leader change, an
  * error answer or a refused download (damaged in flight, another cluster's, a full disk)
  * gives the transfer up; the next Fetch starts again.
  */
@@ -36,8 +38,8 @@ rp_fetch_needs_snapshot(const struct kr_repl *r, const struct kr_fetch_req *req)
 	if (r->cfg.xfer_out == NULL || r->snap_newest.end_offset == 0 ||
 	    r->snap_newest.end_offset < start)
 		return false;
-	if (req->fetch_offset == 0) /* an empty fetcher: the snapshot is the faster way */
-		return true;
+	if (req->fetch_offset == 0 && !req->state_ahead)
+		return true; /* an empty fetcher: the snapshot is the faster way */
 	if (req->want_snapshot && r->snap_newest.end_offset >= req->log_start_offset)
 		return true; /* it lacks the state at its log start: one it can start from */
 	if (start == 0)
@@ -142,7 +144,8 @@ serve(struct kr_repl *r, uint32_t i, bool give_up, struct kr_rp_out *out)
 	while (n < r->cfg.reply_frames_max && budget > 0 && at < size) {
 		uint32_t cap =
 			budget < r->cfg.frame_records_max ? budget : r->cfg.frame_records_max;
-		int64_t got = kr_xfer_peek(x, at, cap, &views[n]);
+		int64_t got = kr_xfer_peek(x, at + (KR_BUG(SNAP_FRAME_OFF_BY_ONE) && n > 0), cap,
+					   &views[n]);
 
 		if (got == -ERANGE && n == 0) {
 			/* outside the window: the I/O thread starts again at the position */
@@ -165,7 +168,7 @@ serve(struct kr_repl *r, uint32_t i, bool give_up, struct kr_rp_out *out)
 		f->frame_count = (uint16_t)(n > 0 ? n : 1);
 		f->id = o->id;
 		f->size = size;
-		f->position = at + (KR_BUG(SNAP_FRAME_OFF_BY_ONE) && k > 0 ? 1 : 0);
+		f->position = at;
 		f->data = n > 0 ? views[k] : NULL;
 		f->data_len = n > 0 ? lens[k] : 0;
 		at += f->data_len;
@@ -275,11 +278,15 @@ rp_snap_abort(struct kr_repl *r)
 }
 
 void
-rp_snap_begin(struct kr_repl *r, struct kr_snap_id id, int64_t now, struct kr_rp_out *out)
+rp_snap_begin(struct kr_repl *r, struct kr_snap_id id, uint64_t start, uint32_t start_epoch,
+	      int64_t now, struct kr_rp_out *out)
 {
 	rp_snap_abort(r);
 	r->snap_in.active = true;
 	r->snap_in.id = id;
+	/* a leader's start is at or below its snapshot's end (a malformed answer: the end) */
+	r->snap_in.log_start = start <= id.end_offset ? start : id.end_offset;
+	r->snap_in.start_epoch = start <= id.end_offset ? start_epoch : id.epoch;
 	r->snap_in.size = 0;
 	r->snap_in.received = 0;
 	kr_xfer_request(r->cfg.xfer_in, KR_XFER_IN, id, 0);
@@ -328,19 +335,26 @@ install(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		r->want_snapshot = false;
 	}
 	if (!kr_log_holds(r->log, id)) {
-		/* every record below the end is committed; those of this log above a point
-		 * where it leaves the leader's are not, so none of them counted anywhere */
-		int rc = kr_log_reset(r->log, id.end_offset);
+		/* Every record below the end is committed, and those of this log above a
+		 * point where it leaves the leader's are not (none of them counted anywhere).
+		 * The log starts over where the leader's starts, not at the snapshot's end:
+		 * never past an append younger than the dedup window, so that this node, if
+		 * it leads, still knows the producers a retry may name (the state machine
+		 * applies from the snapshot's end; what lies below is only stored). */
+		uint64_t start = r->snap_in.log_start;
+		int rc = kr_log_reset(r->log, start);
 
 		RP_ASSERT(rc == 0);
-		kr_log_set_base_epoch(r->log, id.epoch);
+		kr_log_set_base_epoch(r->log, r->snap_in.start_epoch);
 		r->gen++;
-		r->durable = id.end_offset;
+		r->durable = start;
 		rp_voters_truncated(r, out);
 		kr_vh_unanchor(&r->voters); /* changes below the start went unseen */
+		if (KR_BUG(INSTALL_LOWERS_HW) || hw == KR_OFFSET_NONE || hw < start)
+			hw = start;
+	} else if (KR_BUG(INSTALL_LOWERS_HW) || hw == KR_OFFSET_NONE || hw < id.end_offset) {
+		hw = id.end_offset; /* the log holds it: committed, and here */
 	}
-	if (KR_BUG(INSTALL_LOWERS_HW) || hw == KR_OFFSET_NONE || hw < id.end_offset)
-		hw = id.end_offset;
 	r->hw = hw;
 	rp_committed(r, r->hw);
 	a = rp_emit(out, KR_RP_INSTALLED);

@@ -93,8 +93,10 @@ int64_t rp_xfer_out_deadline(const struct kr_repl *r);
 void rp_recv_fetch_snapshot(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 			    const struct kr_fetch_snapshot_req *req, int64_t now,
 			    struct kr_rp_out *out);
-/* Follower: FETCH_RESP named snapshot id: fetch it instead of the log. */
-void rp_snap_begin(struct kr_repl *r, struct kr_snap_id id, int64_t now, struct kr_rp_out *out);
+/* Follower: FETCH_RESP named snapshot id (the leader's log starting at start, after
+ * start_epoch): fetch it instead of the log. */
+void rp_snap_begin(struct kr_repl *r, struct kr_snap_id id, uint64_t start, uint32_t start_epoch,
+		   int64_t now, struct kr_rp_out *out);
 /* Follower: give up the snapshot being fetched (the slot's .part file goes). */
 void rp_snap_abort(struct kr_repl *r);
 /* Follower taking a snapshot: the next FetchSnapshot, or the install once it is whole. */

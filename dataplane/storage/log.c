@@ -1817,20 +1817,6 @@ kr_log_holds(const struct kr_log *log, struct kr_snap_id id)
 	       before.end_offset <= id.end_offset - 1;
 }
 
-int
-kr_log_start_at_snapshot(struct kr_log *log, struct kr_snap_id id)
-{
-	int rc;
-
-	if (id.end_offset == 0 || id.end_offset < kr_log_start(log) || kr_log_holds(log, id))
-		return 0;
-	rc = kr_log_reset(log, id.end_offset);
-	if (rc != 0)
-		return rc;
-	kr_log_set_base_epoch(log, id.epoch);
-	return 1;
-}
-
 /* ---- the reader ---- */
 
 void

@@ -402,10 +402,12 @@ dec_fetch(const uint8_t *b, uint32_t n, struct kr_fetch_req *m)
 	memcpy(m->replica_dir, b + 32, KR_UUID_BYTES);
 	m->incarnation = kr_get_le64(b + 48);
 	m->log_start_offset = kr_get_le64(b + 56);
-	if ((kr_get_le32(b + 64) & ~KR_FETCH_REQ_F_WANT_SNAPSHOT) != 0 || !all_zero(b + 68, 4) ||
-	    m->log_start_offset > m->fetch_offset)
+	if ((kr_get_le32(b + 64) & ~(KR_FETCH_REQ_F_WANT_SNAPSHOT | KR_FETCH_REQ_F_STATE_AHEAD)) !=
+		    0 ||
+	    !all_zero(b + 68, 4) || m->log_start_offset > m->fetch_offset)
 		return -KR_WIRE_EFIELD;
 	m->want_snapshot = (kr_get_le32(b + 64) & KR_FETCH_REQ_F_WANT_SNAPSHOT) != 0;
+	m->state_ahead = (kr_get_le32(b + 64) & KR_FETCH_REQ_F_STATE_AHEAD) != 0;
 	return 0;
 }
 
@@ -421,7 +423,8 @@ enc_fetch(uint8_t *b, const struct kr_fetch_req *m)
 	memcpy(b + 32, m->replica_dir, KR_UUID_BYTES);
 	kr_put_le64(b + 48, m->incarnation);
 	kr_put_le64(b + 56, m->log_start_offset);
-	kr_put_le32(b + 64, m->want_snapshot ? KR_FETCH_REQ_F_WANT_SNAPSHOT : 0);
+	kr_put_le32(b + 64, (m->want_snapshot ? KR_FETCH_REQ_F_WANT_SNAPSHOT : 0) |
+				    (m->state_ahead ? KR_FETCH_REQ_F_STATE_AHEAD : 0));
 	memset(b + 68, 0, 4);
 	return KR_FETCH_BYTES;
 }

@@ -84,7 +84,8 @@ struct kr_applier_image {
 int kr_applier_freeze(struct kr_applier *a, const uint8_t *cluster_id,
 		      struct kr_applier_image *img);
 
-/** Write the image as a snapshot file into dir (kr_sm_snapshot_write). */
+/** Write the image as a snapshot file into dir (kr_sm_snapshot_write). One of the same id
+ *  there already (a leader's, installed or not) is the same committed state: 0. */
 int kr_applier_write(const struct kr_applier_image *img, const struct kr_fs *fs, const char *dir,
 		     uint8_t *piece, uint32_t cap);
 

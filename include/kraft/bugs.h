@@ -42,7 +42,8 @@
 	X(RETAIN_YOUNG, "retention deletes segments holding appends younger than the dedup "     \
 			"window")                                                                \
 	X(INSTALL_LOWERS_HW, "installing a snapshot sets the HW to its end, even below the HW")  \
-	X(SNAP_FRAME_OFF_BY_ONE, "a snapshot reply frame names a position one past its bytes")   \
+	X(SNAP_FRAME_OFF_BY_ONE, "a snapshot reply frame after the first carries the bytes one " \
+				 "past the position it names")                                   \
 	X(SNAP_NOT_HEARTBEAT, "a FetchSnapshot does not count as the fetcher's heartbeat")       \
 	X(STAND_WITHOUT_STATE, "a node whose state cannot be rebuilt stands for election")
 

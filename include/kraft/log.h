@@ -435,15 +435,6 @@ int kr_log_reset(struct kr_log *log, uint64_t start);
  */
 bool kr_log_holds(const struct kr_log *log, struct kr_snap_id id);
 
-/**
- * At a start, after snapshot id was loaded: a log that does not hold its last record and
- * does not start past its end starts over there, in its epoch. That is a snapshot taken
- * from a leader whose install reached the disk before the log's reset did (a crash in
- * between): the log below its end is committed and the snapshot stands for it. Memory
- * only, like kr_log_reset. @return 1 (reset), 0 (the log agrees), or kr_log_reset's error.
- */
-int kr_log_start_at_snapshot(struct kr_log *log, struct kr_snap_id id);
-
 /* THE READER: log memory handed to another thread. The owner may hand a reader (the
  * apply thread; an mbuf sent from log memory, later) pointers into the log (kr_log_read's
  * spans of committed batches) and tells the log which offsets it handed

@@ -351,6 +351,8 @@ struct kr_repl {
 		struct kr_snap_id id;
 		uint64_t size;
 		uint64_t received;
+		uint64_t log_start; /* the leader's log start then, and the epoch before it */
+		uint32_t start_epoch;
 	} snap_in;
 
 	struct kr_parked_read reads[KR_PARKED_READS_MAX];

@@ -109,7 +109,10 @@
  *   56  8 log_start_offset the fetcher's log start
  *   64  4 flags            bit 0 KR_FETCH_REQ_F_WANT_SNAPSHOT: the fetcher lacks the state
  *                          its log start needs (its snapshot there is damaged): a leader
- *                          with a snapshot ending at or past log_start_offset names it
+ *                          with a snapshot ending at or past log_start_offset names it;
+ *                          bit 1 KR_FETCH_REQ_F_STATE_AHEAD: the fetcher holds a snapshot
+ *                          past its log end (it installed one and fetches the log below
+ *                          it again): an empty log is no reason to name one
  *   68  4 reserved
  *
  * FETCH_RESP (8), 72 + R bytes: one frame of a reply; a reply may take several frames and
@@ -124,8 +127,10 @@
  *                          KR_FETCH_F_SNAPSHOT: this log cannot serve the fetch position
  *                          (below its start, or a history deleted with its prefix):
  *                          diverging_end_offset and diverging_epoch name the leader's
- *                          newest snapshot, which the fetcher takes with FETCH_SNAPSHOT;
- *                          no records, the only frame, never with bit 0
+ *                          newest snapshot, which the fetcher takes with FETCH_SNAPSHOT,
+ *                          and base_offset and prev_epoch the leader's log start and the
+ *                          epoch before it, where the fetcher's log goes on from; no
+ *                          records, the only frame, never with bit 0
  *    7  1 reserved
  *    8  4 leader_id
  *   12  4 epoch            the leader's epoch
@@ -423,6 +428,7 @@ struct kr_frame {
 #define KR_FETCH_F_DIVERGING 0x01u
 #define KR_FETCH_F_SNAPSHOT 0x02u
 #define KR_FETCH_REQ_F_WANT_SNAPSHOT 0x01u
+#define KR_FETCH_REQ_F_STATE_AHEAD 0x02u
 #define KR_APPEND_F_OUTCOME_UNKNOWN 0x01u
 
 #define KR_VOTE_BYTES 56
@@ -503,6 +509,7 @@ struct kr_fetch_req {
 	uint64_t incarnation;
 	uint64_t log_start_offset;
 	uint8_t want_snapshot; /* KR_FETCH_REQ_F_WANT_SNAPSHOT */
+	uint8_t state_ahead;   /* KR_FETCH_REQ_F_STATE_AHEAD */
 };
 
 struct kr_fetch_resp {

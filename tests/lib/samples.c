@@ -128,6 +128,7 @@ smp_msg(unsigned api, struct kr_msg *m)
 		m->u.fetch.incarnation = 0x0123456789abcdefull; /* all 64 bits on the wire */
 		m->u.fetch.log_start_offset = 50;
 		m->u.fetch.want_snapshot = 1;
+		m->u.fetch.state_ahead = 1;
 		break;
 	case KR_API_FETCH_RESP:
 		m->u.fetch_resp = (struct kr_fetch_resp){.error = KR_ERR_NONE,

@@ -184,6 +184,10 @@ msg_epoch(const struct kr_msg *m)
 		return m->u.fetch.epoch;
 	case KR_API_FETCH_RESP:
 		return m->u.fetch_resp.epoch;
+	case KR_API_FETCH_SNAPSHOT:
+		return m->u.fetch_snapshot.epoch;
+	case KR_API_FETCH_SNAPSHOT_RESP:
+		return m->u.fetch_snapshot_resp.epoch;
 	case KR_API_APPEND_RESP:
 		return m->u.append_resp.epoch;
 	case KR_API_READ_RESP:
@@ -275,7 +279,7 @@ check_dp_send(struct sim *s, struct node *nd, const struct kr_rp_action *a)
 		};
 		memcpy(nd->claims[e % SIM_CLAIM_EPOCHS].dir, nd->dir_id, KR_UUID_BYTES);
 	}
-	if (m->api == KR_API_FETCH && e > nd->spoke_epoch)
+	if ((m->api == KR_API_FETCH || m->api == KR_API_FETCH_SNAPSHOT) && e > nd->spoke_epoch)
 		nd->spoke_epoch = e;
 	if (m->api == KR_API_FETCH && nd->vote_epoch > e)
 		check_violation(s,
@@ -510,6 +514,36 @@ check_applied(struct sim *s, struct node *nd, const struct kr_batch_hdr *h, uint
 				" has digest %016" PRIx64 ", another node's had %016" PRIx64,
 				nd->id, h->base_offset, digest, s->digest_at[k]);
 	}
+}
+
+void
+check_installed(struct sim *s, struct node *nd, uint64_t end, uint64_t digest)
+{
+	uint32_t k = sim_first_at(s->committed, s->committed_n, sizeof(*s->committed), end);
+
+	/* the batch that ends at end: the one before the first at or past it */
+	if (k == 0 || end > s->committed_end ||
+	    s->committed[k - 1].base + s->committed[k - 1].count != end) {
+		check_violation(s,
+				"node %d: installed a snapshot ending at %" PRIu64
+				", not at the end of a committed batch (committed end %" PRIu64 ")",
+				nd->id, end, s->committed_end);
+		return;
+	}
+	k--;
+	if ((uint32_t)k >= s->digest_cap || !s->digest_set[k]) {
+		struct kr_batch_hdr h = {.base_offset = s->committed[k].base,
+					 .record_count = s->committed[k].count,
+					 .crc = s->committed[k].crc};
+
+		check_applied(s, nd, &h, digest); /* the first state known there */
+		return;
+	}
+	if (s->digest_at[k] != digest)
+		check_violation(s,
+				"node %d: the snapshot it installed (ending at %" PRIu64
+				") has digest %016" PRIx64 ", the state there was %016" PRIx64,
+				nd->id, end, digest, s->digest_at[k]);
 }
 
 /* A leader's HW moved to hw: what it passes is committed, from its log. */
@@ -876,6 +910,12 @@ check_step(struct sim *s, struct node *nd)
 				"voted %d leader %d",
 				nd->id, e->epoch, e->voted_id, e->leader_id, nd->disk.epoch,
 				nd->disk.voted_id, nd->disk.leader_id);
+	/* a node without the state to lead with never leads */
+	if (nd->stateless && (e->role == KR_ROLE_LEADER || r->role == KR_REPL_LEADER))
+		check_violation(s,
+				"node %d leads epoch %u without the state its log start needs "
+				"(its snapshot there was damaged; none installed since)",
+				nd->id, e->epoch);
 	/* a node's HW never goes down while it runs */
 	if (r->hw != KR_OFFSET_NONE) {
 		if (nd->last_hw != KR_OFFSET_NONE && r->hw < nd->last_hw)
@@ -1000,8 +1040,16 @@ check_liveness(struct sim *s, char *why, size_t n)
 			l = nd;
 	}
 	if (l == NULL) {
+		/* every voter lacks the state to lead with (the sim damaged the snapshot at a
+		 * sole voter's log start): none may stand, as kraftd's rule says, and no
+		 * healing brings the state back. Not a liveness failure of the code. */
+		bool stuck = s->committed_set.n > 0;
+
+		for (int i = 0; i < s->n && stuck; i++)
+			if (sim_in_set(&s->committed_set, &s->nodes[i]) && !s->nodes[i].stateless)
+				stuck = false;
 		snprintf(why, n, "no leader");
-		return false;
+		return stuck;
 	}
 	set = &sim_voters(s, l)->set;
 	if (!sim_in_set(set, l)) {

@@ -204,6 +204,7 @@ main(int argc, char **argv)
 	struct sim_opts o = {.nodes = 3, .steps = 20000};
 	uint64_t seed = 1, seeds = 1, v, ran = 0, commits = 0, elections = 0, steps = 0;
 	uint64_t violations = 0, changes = 0, removed_leaders = 0, snaps = 0, retained = 0;
+	uint64_t installs = 0;
 	struct timespec t0, t1;
 	char replay[512];
 	double secs;
@@ -342,6 +343,7 @@ main(int argc, char **argv)
 		changes += s->op.done;
 		snaps += s->snapshots;
 		retained += s->retained;
+		installs += s->installs;
 		removed_leaders += s->op.removed_leader;
 		steps += s->steps;
 		if (rc != 0) {
@@ -364,8 +366,9 @@ main(int argc, char **argv)
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (o.snapshots)
 		printf("kraftsim: snapshots taken %" PRIu64
-		       ", segments deleted by retention %" PRIu64 "\n",
-		       snaps, retained);
+		       ", segments deleted by retention %" PRIu64
+		       ", snapshots installed from a leader %" PRIu64 "\n",
+		       snaps, retained, installs);
 	if (o.voter_changes)
 		printf("kraftsim: voter changes done %" PRIu64 " (a leader removing itself %" PRIu64
 		       ")\n",

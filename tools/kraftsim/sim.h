@@ -26,6 +26,8 @@
 #define SIM_RX_CAP 512		     /* datagrams a node's port holds; more are lost */
 #define SIM_SEQ_MAX 65536	     /* appends per client in one run */
 #define SIM_SPANS 64		     /* spans on a node's apply ring */
+#define SIM_XFER_OUT 2		     /* snapshots a leader sends at once */
+#define SIM_XFER_WIN 1024	     /* each transfer's window: a file takes several */
 #define SIM_TRACE 64		     /* events kept for a violation report */
 #define SIM_GRANTS 64		     /* the latest votes granted, per node */
 #define SIM_CLAIM_EPOCHS 16	     /* per node: the latest durable-offset report per epoch */
@@ -227,6 +229,19 @@ struct node {
 	 * nodes send each other snapshots) */
 	uint64_t snap_high;
 	uint64_t reset_floor;
+	/* the snapshot I/O actor (--snapshots): the node's snapshot I/O thread on its disk,
+	 * for the sending slots and the receiving one (include/kraft/xfer.h) */
+	struct kr_xfer xo[SIM_XFER_OUT], xi;
+	uint8_t xbuf[SIM_XFER_OUT + 1][SIM_XFER_WIN];
+	int64_t xfer_at;
+	bool xfer_ready;	     /* the slots were made (their handles mean something) */
+	int32_t xi_status;	     /* the receiving slot's last status seen */
+	struct kr_snap_id boot_snap; /* the snapshot its start loaded ({0, 0}: none) */
+	struct kr_snap_id install;   /* installed, not loaded by the apply actor yet */
+	/* ground truth: it started without the state its log start needs (the snapshot
+	 * there damaged), and has not installed a leader's snapshot since: it must not lead */
+	bool stateless;
+	bool snap_damaged;    /* the sim damaged one of its snapshot files */
 	uint32_t spoke_epoch; /* highest epoch it sent a Fetch or a BeginQuorumEpoch answer in */
 };
 
@@ -393,6 +408,10 @@ struct sim {
 	bool *digest_set;
 	uint32_t digest_cap;
 	uint64_t snapshots, retained; /* taken, segments deleted */
+	uint64_t installs;	      /* snapshots installed from a leader */
+	/* the snapshots (end offsets) the sim damaged on some node's disk, latest 32 */
+	uint64_t snap_damaged_ends[32];
+	uint32_t snap_damaged_n;
 	int64_t dedup_window_us; /* --snapshots: the nodes' (0: the default, longer than a run) */
 
 	/* what happened */
@@ -436,6 +455,8 @@ void check_persisted(struct sim *s, struct node *nd, const struct kr_quorum_stat
 void check_ack(struct sim *s, int client, uint64_t seq, uint64_t base, bool dup);
 void check_voters_answer(struct sim *s, const struct operator* op, uint64_t offset);
 void check_applied(struct sim *s, struct node *nd, const struct kr_batch_hdr *h, uint64_t digest);
+/* An installed snapshot loaded: its state (digest) must be the ground truth's at end. */
+void check_installed(struct sim *s, struct node *nd, uint64_t end, uint64_t digest);
 
 /* sabotage.c: break the simulator's picture once, to prove a checker fires */
 int sabotage_find(const char *name);
@@ -488,6 +509,9 @@ enum {
 	TR_SNAPSHOT,	  /* it wrote a snapshot (a = result, c = end, d = epoch) */
 	TR_RETAIN,	  /* retention deleted a segment (c = the new log start) */
 	TR_CLEAN,	  /* the cleaner removed a snapshot (c = its end, d = the target) */
+	TR_INSTALL,	  /* the apply actor loaded an installed snapshot (c = end, d = epoch) */
+	TR_SNAP_DAMAGE,	  /* a restart finds the newest snapshot damaged (c = its end) */
+	TR_XFER,	  /* a download refused (a = -errno) or named (a = 1) (c = end) */
 };
 
 #endif /* KRAFTSIM_SIM_H */

@@ -194,6 +194,18 @@ trace_format(const struct trace_rec *t, char *buf, size_t n)
 			 "; the log may start at %" PRId64,
 			 t->c, t->d);
 		break;
+	case TR_INSTALL:
+		snprintf(p, left, "apply actor loads the installed snapshot %" PRId64 "-%" PRId64,
+			 t->c, t->d);
+		break;
+	case TR_SNAP_DAMAGE:
+		snprintf(p, left, "restart finds its newest snapshot (ending %" PRId64 ") damaged",
+			 t->c);
+		break;
+	case TR_XFER:
+		snprintf(p, left, "snapshot download %" PRId64 ": %s", t->c,
+			 t->a == 1 ? "whole, checked, named" : strerror(-t->a));
+		break;
 	case TR_REFUSED:
 		snprintf(p, left, "start refused: %s", strerror(-t->a));
 		break;
@@ -628,6 +640,7 @@ restart_config(const struct sim *s, const struct node *nd)
 #define SIM_RETENTION_BYTES 8192   /* the log and the snapshots: the cleaner always acts */
 #define SIM_SPAN_BYTES 4096	   /* spans of a few batches: applying interleaves */
 #define SIM_SNAP_CHANCE 0.03	   /* after a span, a snapshot */
+#define SIM_SNAP_DAMAGE_CHANCE 0.1 /* a restart finds its newest snapshot damaged */
 
 static void
 apply_stop(struct node *nd)
@@ -652,6 +665,9 @@ apply_boot(struct sim *s, struct node *nd, const char *logdir)
 
 	apply_stop(nd);
 	nd->log_start_req = 0; /* the cleaner's request dies with the process */
+	nd->boot_snap = (struct kr_snap_id){0, 0};
+	nd->install = (struct kr_snap_id){0, 0};
+	nd->stateless = false;
 	if (!s->o.snapshots)
 		return;
 	snprintf(nd->logdir, sizeof(nd->logdir), "%.*s", (int)sizeof(nd->logdir) - 1, logdir);
@@ -666,18 +682,22 @@ apply_boot(struct sim *s, struct node *nd, const char *logdir)
 		exit(2);
 	rc = kr_applier_load(nd->ap, fs, nd->logdir, s->wire.cluster_id, SIM_WALL0 + local(s, nd),
 			     &l);
-	if (rc == 0)
+	if (rc == 0) {
+		nd->boot_snap = l.meta.id;
 		kr_sm_loaded_free(&kr_sm_digest, &l);
-	else if (rc != -ENOENT && !nd->storage_fault)
+	} else if (rc != -ENOENT && !nd->storage_fault) {
 		check_violation(s, "node %d: loading a snapshot failed: %s", nd->id, strerror(-rc));
+	}
 	if (nd->ap->next < kr_log_start(nd->log)) {
-		if (kr_log_start(nd->log) > nd->reset_floor)
+		if (kr_log_start(nd->log) > nd->reset_floor && !nd->snap_damaged)
 			check_violation(s,
 					"node %d: restarted with its log starting at %" PRIu64
 					", past every whole snapshot (the newest it loads ends at "
 					"%" PRIu64 ")",
 					nd->id, kr_log_start(nd->log), nd->ap->next);
-		apply_stop(nd); /* it waits for the leader's snapshot (not sent yet) */
+		/* it waits for the leader's snapshot, and stands for no election meanwhile */
+		nd->stateless = true;
+		apply_stop(nd);
 		return;
 	}
 	nd->handed = nd->released = nd->ap->next;
@@ -695,8 +715,8 @@ dp_apply_side(struct sim *s, struct node *nd)
 
 	if (!s->o.snapshots)
 		return;
-	if (start > nd->seen_start) { /* a leader's reset (retention runs below) */
-		if (start > nd->reset_floor)
+	if (start > nd->seen_start) { /* a reset or an install (retention runs below) */
+		if (start > nd->reset_floor && start > nd->snap_high)
 			nd->reset_floor = start;
 		image_trim(nd); /* what its files held below the start may go at any flush */
 	}
@@ -726,6 +746,8 @@ dp_apply_side(struct sim *s, struct node *nd)
 				nd->id, kr_log_start(nd->log), nd->snap_high);
 	}
 	nd->seen_start = kr_log_start(nd->log);
+	if (nd->install.end_offset != 0)
+		return; /* the apply actor loads the installed snapshot first */
 	while (nd->handed != KR_OFFSET_NONE && c != KR_OFFSET_NONE && nd->span_n < SIM_SPANS) {
 		struct kr_log_span sp;
 		int rc = kr_log_hand_span(nd->log, &nd->handed, c, SIM_SPAN_BYTES, &sp);
@@ -747,9 +769,48 @@ dp_apply_side(struct sim *s, struct node *nd)
 }
 
 static int64_t
-apply_next(const struct node *nd)
+apply_next(const struct sim *s, const struct node *nd)
 {
+	if (nd->install.end_offset != 0)
+		return s->now; /* the ring's next element: load the installed snapshot */
 	return nd->span_n > 0 ? nd->spans[nd->span_head].at : NEVER;
+}
+
+/* A snapshot the dataplane installed (KR_RP_INSTALLED): what was handed before stands for
+ * nothing now; the state is the snapshot's, which must be the ground truth at its end,
+ * and applying goes on from there. */
+static void
+apply_install(struct sim *s, struct node *nd)
+{
+	const struct kr_fs *fs = simfs_fs(nd->fs);
+	struct kr_snap_id id = nd->install;
+	struct kr_sm_loaded l;
+	int rc;
+
+	nd->install = (struct kr_snap_id){0, 0};
+	apply_stop(nd);
+	nd->ap = xcalloc(1, sizeof(*nd->ap));
+	if (kr_applier_init(nd->ap, &kr_sm_digest, SIM_DEDUP_WINDOW_US) != 0)
+		exit(2);
+	rc = kr_applier_load(nd->ap, fs, nd->logdir, s->wire.cluster_id, SIM_WALL0 + local(s, nd),
+			     &l);
+	if (rc != 0 || l.meta.id.end_offset < id.end_offset) {
+		if (!nd->storage_fault && !simfs_full(nd->fs))
+			check_violation(s,
+					"node %d: the snapshot it installed (%" PRIu64
+					"-%u) does not load: %s",
+					nd->id, id.end_offset, id.epoch,
+					rc != 0 ? strerror(-rc) : "an older one came first");
+		if (rc == 0)
+			kr_sm_loaded_free(&kr_sm_digest, &l);
+		apply_stop(nd);
+		return;
+	}
+	sim_trace(s, TR_INSTALL, nd->id, 0, 0, (int64_t)l.meta.id.end_offset, l.meta.id.epoch);
+	check_installed(s, nd, l.meta.id.end_offset, nd->ap->ops->digest(nd->ap->sm));
+	kr_sm_loaded_free(&kr_sm_digest, &l);
+	nd->handed = nd->released = nd->ap->next;
+	s->installs++;
 }
 
 /* A snapshot of the applier's state now, written through kraftd's own writer on the
@@ -777,6 +838,8 @@ apply_snapshot(struct sim *s, struct node *nd)
 		s->snapshots++;
 		if (img.meta.id.end_offset > nd->snap_high)
 			nd->snap_high = img.meta.id.end_offset;
+		/* the writer publishes it; the dataplane names it to fetchers from then on */
+		kr_repl_snapshot(nd->r, img.meta.id);
 	} else if (!nd->storage_fault && !simfs_full(nd->fs)) {
 		check_violation(s, "node %d: writing a snapshot failed: %s", nd->id, strerror(-rc));
 	}
@@ -794,8 +857,14 @@ apply_snapshot(struct sim *s, struct node *nd)
 static void
 apply_step(struct sim *s, struct node *nd)
 {
-	struct sim_span sp = nd->spans[nd->span_head];
+	struct sim_span sp;
 	uint32_t pos = 0, n = 0;
+
+	if (nd->install.end_offset != 0) {
+		apply_install(s, nd);
+		return;
+	}
+	sp = nd->spans[nd->span_head];
 
 	nd->span_head = (nd->span_head + 1) % SIM_SPANS;
 	nd->span_n--;
@@ -820,6 +889,89 @@ apply_step(struct sim *s, struct node *nd)
 	if (nd->ap != NULL && nd->ap->next > nd->ap->snapshot.end_offset &&
 	    chance(s, SIM_SNAP_CHANCE))
 		apply_snapshot(s, nd);
+}
+
+/* ---- the snapshot I/O actor (--snapshots) ---- */
+
+/* The node's transfer slots, empty, as a start makes them (the windows are the node's). */
+static void
+xfer_reset(struct sim *s, struct node *nd)
+{
+	const struct kr_fs *fs = simfs_fs(nd->fs);
+
+	for (int i = 0; i < SIM_XFER_OUT; i++) {
+		if (nd->xfer_ready)
+			kr_xfer_io_close(&nd->xo[i], fs);
+		kr_xfer_init(&nd->xo[i], nd->xbuf[i], SIM_XFER_WIN);
+	}
+	if (nd->xfer_ready)
+		kr_xfer_io_close(&nd->xi, fs);
+	kr_xfer_init(&nd->xi, nd->xbuf[SIM_XFER_OUT], SIM_XFER_WIN);
+	nd->xfer_ready = true;
+	nd->xfer_at = NEVER;
+	nd->xi_status = KR_XFER_BUSY;
+	(void)s;
+}
+
+static bool
+xfer_busy(const struct kr_xfer *x)
+{
+	return atomic_load(&x->req_gen) != x->io_gen || x->io_mode != KR_XFER_IDLE;
+}
+
+/* When the I/O actor runs next: soon after a request, then while a transfer is open. */
+static int64_t
+xfer_next(struct sim *s, struct node *nd)
+{
+	bool busy = xfer_busy(&nd->xi);
+
+	if (!s->o.snapshots)
+		return NEVER;
+	for (int i = 0; i < SIM_XFER_OUT && !busy; i++)
+		busy = xfer_busy(&nd->xo[i]);
+	if (!busy)
+		return NEVER;
+	if (nd->xfer_at == NEVER)
+		nd->xfer_at = s->now + rnd_between(s, 5, 300);
+	return nd->xfer_at;
+}
+
+static bool
+snap_was_damaged(const struct sim *s, uint64_t end)
+{
+	for (uint32_t i = 0; i < s->snap_damaged_n && i < 32; i++)
+		if (s->snap_damaged_ends[i] == end)
+			return true;
+	return false;
+}
+
+static void
+xfer_step(struct sim *s, struct node *nd)
+{
+	const struct kr_fs *fs = simfs_fs(nd->fs);
+	char why[256];
+	int64_t did = 0;
+	int32_t st;
+
+	for (int i = 0; i < SIM_XFER_OUT; i++)
+		did += kr_xfer_io_step(&nd->xo[i], fs, nd->logdir, s->wire.cluster_id, 700, why,
+				       sizeof(why));
+	did += kr_xfer_io_step(&nd->xi, fs, nd->logdir, s->wire.cluster_id, 700, why, sizeof(why));
+	/* a download refused as damaged: its bytes were not the leader's file, unless the
+	 * file itself was damaged (the sim damages only a restarting node's snapshots) */
+	st = kr_xfer_status(&nd->xi);
+	if (st != nd->xi_status && kr_xfer_answered(&nd->xi)) {
+		nd->xi_status = st;
+		if (st == KR_XFER_DONE || st < 0)
+			sim_trace(s, TR_XFER, nd->id, st, 0, (int64_t)nd->xi.io_id.end_offset, 0);
+		if (st == -EBADMSG && !snap_was_damaged(s, nd->xi.io_id.end_offset))
+			check_violation(
+				s,
+				"node %d: a snapshot downloaded (%" PRIu64
+				") is not a whole snapshot, and no snapshot file was damaged",
+				nd->id, nd->xi.io_id.end_offset);
+	}
+	nd->xfer_at = did > 0 ? s->now + rnd_between(s, 5, 300) : s->now + 2000;
 }
 
 /* `kraftd format` of nd's directory: an initial voter's (--initial-controllers, every
@@ -852,6 +1004,40 @@ node_format(struct sim *s, struct node *nd, bool initial)
 	s->boot = set;
 	memcpy(nd->dir_id, id.directory_id, KR_UUID_BYTES);
 	nd->initial = initial;
+}
+
+/* Disk, --snapshots: a restart may find the newest snapshot file damaged (a latent fault
+ * in synced data). The loader passes it over; with no older one at the log start, the
+ * node lacks its state until it installs a leader's. Never two such nodes at once (each
+ * still votes, but one without state may not lead: a majority of them could elect no
+ * one). */
+static void
+snap_damage(struct sim *s, struct node *nd, const char *logdir)
+{
+	struct kr_snap_id ids[1];
+	char path[96], name[KR_SNAP_NAME_MAX];
+	const struct kr_fs *fs = simfs_fs(nd->fs);
+	uint64_t len;
+	bool is_dir;
+	int n;
+
+	if (!s->o.snapshots || s->o.memory || !chance(s, SIM_SNAP_DAMAGE_CHANCE))
+		return;
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].up && s->nodes[i].stateless)
+			return;
+	n = kr_snap_list(fs, logdir, ids, 1);
+	if (n <= 0)
+		return;
+	kr_snap_name(ids[0], false, name);
+	snprintf(path, sizeof(path), "%s/%s", logdir, name);
+	if (fs->ops->stat(fs->ctx, path, &is_dir, &len) != 0 || len < 2)
+		return;
+	if (simfs_corrupt(nd->fs, path, rnd(s, len), SIMFS_BIT_FLIP) != 0)
+		return;
+	nd->snap_damaged = true;
+	s->snap_damaged_ends[s->snap_damaged_n++ % 32] = ids[0].end_offset;
+	sim_trace(s, TR_SNAP_DAMAGE, nd->id, 0, 0, (int64_t)ids[0].end_offset, 0);
 }
 
 /* A start, through kraftd's own restart path (include/kraft/restart.h) on the node's
@@ -903,7 +1089,14 @@ node_boot(struct sim *s, struct node *nd)
 	}
 	nd->log = rs.log;
 	check_recovery(s, nd, &rs);
+	snap_damage(s, nd, rs.log_path);
 	apply_boot(s, nd, rs.log_path);
+	if (s->o.snapshots) {
+		xfer_reset(s, nd);
+		rc.xfer_out = nd->xo;
+		rc.n_xfer_out = SIM_XFER_OUT;
+		rc.xfer_in = &nd->xi;
+	}
 	simfs_clear_damage(nd->fs);
 	image_reset(nd);
 	nd->storage_fault = simfs_full(nd->fs);
@@ -936,7 +1129,11 @@ node_boot(struct sim *s, struct node *nd)
 	nd->r->wall_offset_us = SIM_WALL0;
 	if (s->o.auth)
 		kr_repl_auth(nd->r, &s->keys, local(s, nd) + SIM_WALL0);
+	kr_repl_snapshot(nd->r, nd->boot_snap);
+	if (nd->stateless)
+		kr_repl_want_snapshot(nd->r);
 	kr_restart_election(&rs, &cfg, ec.joining, &st);
+	st.stand_blocked = nd->stateless;
 	/* the first start is not simulated: every directory starts as if the cluster's
 	 * first election were behind it (a rejoin is then a core bug) */
 	st.first_start = false;
@@ -1099,6 +1296,9 @@ node_crash(struct sim *s, struct node *nd, int64_t down_us)
 		nd->plane_steps[k] = 0;
 	}
 	nd->restart_at = s->now + down_us;
+	if (s->o.snapshots)
+		xfer_reset(s, nd); /* the I/O thread dies too: its files are closed */
+	nd->install = (struct kr_snap_id){0, 0};
 	apply_stop(nd); /* before the log goes: its spans point into it */
 	kr_log_close(nd->log);
 	nd->log = NULL;
@@ -1131,6 +1331,7 @@ node_reformat(struct sim *s, struct node *nd)
 	if (nd->up)
 		node_crash(s, nd, rnd_between(s, s->pf.down_min_us, s->pf.down_max_us));
 	simfs_wipe(nd->fs);
+	nd->snap_damaged = false; /* its snapshots went with the disk */
 	/* the old directory's reports stay true of when they were made (a directory wiped
 	 * again before it reported anything adds nothing) */
 	bool reported = false;
@@ -1370,6 +1571,8 @@ rp_event(void *arg, const struct kr_event *ev)
 		nd->fatal = ev->seq;
 	if (ev->type == KR_EV_VOTERS)
 		check_voters_event(nd->sim, nd, ev);
+	if (ev->type == KR_EV_STATE_RESTORED)
+		nd->stateless = nd->snap_damaged = false;
 	ring_push(nd->sim, &nd->events, &it);
 	return 0;
 }
@@ -1390,12 +1593,24 @@ rp_sending(void *arg, const struct kr_rp_action *a)
 	nd->sending = a;
 }
 
+/* The dataplane installed a snapshot: the apply actor loads it (its ring's next element). */
+static void
+rp_installed(void *arg, struct kr_snap_id id)
+{
+	struct node *nd = arg;
+
+	nd->install = id;
+	if (id.end_offset > nd->snap_high)
+		nd->snap_high = id.end_offset; /* durable under its name before the install */
+}
+
 static const struct kr_rp_ops rp_ops = {
 	.tx_begin = rp_tx_begin,
 	.tx_end = rp_tx_end,
 	.event = rp_event,
 	.flush = rp_flush,
 	.sending = rp_sending,
+	.installed = rp_installed,
 };
 
 /* A node's harnesses, fresh at each start. */
@@ -2389,6 +2604,8 @@ sim_free(struct sim *s)
 		struct node *nd = &s->nodes[i];
 
 		apply_stop(nd);
+		if (s->o.snapshots && nd->fs != NULL)
+			xfer_reset(s, nd);
 		kr_log_close(nd->log);
 		kr_log_job_free(&nd->fl.job);
 		simfs_free(nd->fs);
@@ -2422,7 +2639,7 @@ sim_free(struct sim *s)
 /* Which actor runs next: the earliest, ties in a fixed order. */
 const struct sim *sim_current;
 
-enum { A_NONE, A_WORLD, A_NET, A_CLIENT, A_OPERATOR, A_CONTROL, A_DP, A_FLUSH, A_APPLY };
+enum { A_NONE, A_WORLD, A_NET, A_CLIENT, A_OPERATOR, A_CONTROL, A_DP, A_FLUSH, A_APPLY, A_XFER };
 
 /* A thread of nd took a step: if its slice is over, it stops again. */
 static void
@@ -2578,9 +2795,14 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 				kind = A_FLUSH;
 				who = i;
 			}
-			if ((t = apply_next(nd)) < best) {
+			if ((t = apply_next(s, nd)) < best) {
 				best = t;
 				kind = A_APPLY;
+				who = i;
+			}
+			if ((t = xfer_next(s, nd)) < best) {
+				best = t;
+				kind = A_XFER;
 				who = i;
 			}
 		}
@@ -2652,6 +2874,9 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 			break;
 		case A_APPLY:
 			apply_step(s, &s->nodes[who]);
+			break;
+		case A_XFER:
+			xfer_step(s, &s->nodes[who]);
 			break;
 		}
 		if (kind >= A_CONTROL && s->nodes[who].exiting && s->nodes[who].up)
