@@ -1308,7 +1308,8 @@ amnesiac_node_neither_votes_nor_runs_until_caught_up_with_a_leader(void **state)
 }
 
 /* A node without the state to lead with (its snapshot at the log start damaged) votes,
- * but stands for no election until it installed the leader's snapshot. */
+ * but stands for no election until it installed the leader's snapshot, or until no
+ * leader was heard of for KR_STAND_PATIENCE election timeouts. */
 static void
 a_node_without_state_votes_but_never_stands_until_restored(void **state)
 {
@@ -1324,7 +1325,7 @@ a_node_without_state_votes_but_never_stands_until_restored(void **state)
 	/* it was a candidate of epoch 5 before the restart: it does not carry on as one */
 	assert_int_equal(kr_election_init(&n->e, &c, &st, n->now, &n->out), 0);
 	assert_int_not_equal(n->e.role, KR_ROLE_CANDIDATE);
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < KR_STAND_PATIENCE - 2; i++)
 		advance(n, T_ELECTION);
 	assert_int_equal(n->e.stats.transitions[KR_ROLE_PROSPECTIVE], 0);
 	assert_int_equal(n->e.stats.transitions[KR_ROLE_CANDIDATE], 0);
@@ -1334,12 +1335,27 @@ a_node_without_state_votes_but_never_stands_until_restored(void **state)
 	if (n->e.dp == KR_DP_FENCING)
 		ack_fence(n, 5, 40);
 	assert_true(vote_answer(n)->granted);
-	/* restored: the next timeout starts a pre-vote */
+	/* it follows a leader (its patience starts again), installs its snapshot, and the
+	 * leader goes quiet: the fetch timeout, long before the patience, starts a pre-vote */
+	begin_epoch(n, 1, 6);
+	assert_int_equal(n->e.role, KR_ROLE_FOLLOWER);
 	event(n, KR_EV_STATE_RESTORED, 1, 6, 40);
 	assert_false(n->e.stand_blocked);
-	for (int i = 0; i < 4 && n->e.stats.transitions[KR_ROLE_PROSPECTIVE] == 0; i++)
-		advance(n, 2 * T_FETCH + 2 * T_ELECTION);
+	for (int i = 0; i < 8 && n->e.stats.transitions[KR_ROLE_PROSPECTIVE] == 0; i++)
+		advance(n, T_FETCH / 2);
 	assert_true(n->e.stats.transitions[KR_ROLE_PROSPECTIVE] > 0);
+	free(n);
+
+	/* no leader heard of for KR_STAND_PATIENCE election timeouts: it may hold the only
+	 * up-to-date log, and stands */
+	n = calloc(1, sizeof(*n));
+	n->now = 1000000;
+	assert_int_equal(kr_election_init(&n->e, &c, &st, n->now, &n->out), 0);
+	for (int i = 0;
+	     i < KR_STAND_PATIENCE + 3 && n->e.stats.transitions[KR_ROLE_PROSPECTIVE] == 0; i++)
+		advance(n, T_ELECTION);
+	assert_true(n->e.stats.transitions[KR_ROLE_PROSPECTIVE] > 0);
+	assert_true(n->now - 1000000 >= (int64_t)KR_STAND_PATIENCE * T_ELECTION);
 	free(n);
 }
 

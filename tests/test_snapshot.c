@@ -816,7 +816,12 @@ a_start_loads_the_newest_whole_snapshot(void **state)
 	assert_true(kr_producers_find(back, 77)->last_seq == 1); /* that snapshot's table */
 	assert_int_equal(l.damaged, 1);
 	assert_non_null(strstr(l.why[0], "CRC mismatch"));
+	assert_non_null(strstr(l.why[0], "set aside"));
 	kr_sm_loaded_free(ops, &l);
+	/* it went aside: no listing counts it (the cleaner would take it for the newest) */
+	assert_false(tu_file_exists(dir, name));
+	strcat(name, KR_SNAP_DAMAGED_SUFFIX);
+	assert_true(tu_file_exists(dir, name));
 	/* a newer one of another state machine, and one whose image does not load */
 	{
 		struct kr_snap_writer w;
@@ -833,9 +838,11 @@ a_start_loads_the_newest_whole_snapshot(void **state)
 	}
 	assert_int_equal(kr_sm_snapshot_load_newest(NULL, dir, cluster, ops, NULL, 0, 0, &l), 0);
 	assert_true(l.meta.id.end_offset == 200);
-	assert_int_equal(l.damaged, 3);
+	assert_int_equal(l.damaged, 2);
 	assert_non_null(strstr(l.why[0], "does not load"));
+	assert_non_null(strstr(l.why[0], "set aside"));
 	assert_non_null(strstr(l.why[1], "holds state machine 'digest'"));
+	assert_null(strstr(l.why[1], "set aside")); /* whole, only another machine's */
 	kr_sm_loaded_free(ops, &l);
 	/* another cluster's node finds none of them its own */
 	{
@@ -845,8 +852,8 @@ a_start_loads_the_newest_whole_snapshot(void **state)
 			kr_sm_snapshot_load_newest(NULL, dir, other, ops, back, 1000000, 0, &l),
 			-ENOENT);
 		assert_null(kr_producers_find(back, 77)); /* nothing kept from a refused one */
-		assert_int_equal(l.damaged, KR_SM_SNAPSHOTS_TRIED);
-		assert_non_null(strstr(l.why[0], "another cluster"));
+		assert_int_equal(l.damaged, 3);		  /* 400 (another machine's), 200, 100 */
+		assert_non_null(strstr(l.why[1], "another cluster"));
 	}
 	ops->destroy(a);
 	free(pt);

@@ -397,6 +397,8 @@ el_convert(struct kr_election *e, enum kr_role to, uint32_t epoch, int32_t leade
 		e->foll.has_fetched = false;
 	}
 	e->foll.leader_resigning = false;
+	if (to == KR_ROLE_FOLLOWER) /* a leader exists: one without state waits on */
+		e->stand_patience_until = now + KR_STAND_PATIENCE * e->cfg.election_timeout_us;
 	e->role = to;
 	e->election_deadline = e->fetch_deadline = e->backoff_deadline = EL_NEVER;
 	e->check_quorum_deadline = e->resend_deadline = EL_NEVER;
@@ -559,10 +561,11 @@ start_election(struct kr_election *e, enum kr_why why, int64_t now, struct kr_el
 	if (!el_may_run(e))
 		return;
 	if ((e->vote_blocked && !KR_BUG(AMNESIAC_VOTES)) ||
-	    (e->stand_blocked && !KR_BUG(STAND_WITHOUT_STATE)) || e->shutting_down) {
+	    (e->stand_blocked && now < e->stand_patience_until && !KR_BUG(STAND_WITHOUT_STATE)) ||
+	    e->shutting_down) {
 		/* keep waiting: an amnesiac or damaged node, or one without the state to lead
-		 * with, runs no election; re-arm the timer this role watches (a follower's is
-		 * the fetch timer) */
+		 * with (until no leader came for a long while), runs no election; re-arm the
+		 * timer this role watches (a follower's is the fetch timer) */
 		if (e->role == KR_ROLE_FOLLOWER)
 			e->fetch_deadline = now + e->cfg.fetch_timeout_us;
 		else
@@ -727,6 +730,7 @@ kr_election_init(struct kr_election *e, const struct kr_election_config *cfg,
 	e->vote_blocked = start->vote_blocked;
 	e->vote_block_epoch = qs->epoch;
 	e->stand_blocked = start->stand_blocked;
+	e->stand_patience_until = now + KR_STAND_PATIENCE * cfg->election_timeout_us;
 	e->dp = KR_DP_NONE;
 	e->dp_leader = KR_NODE_NONE;
 	e->election_deadline = e->fetch_deadline = e->backoff_deadline = EL_NEVER;
@@ -1165,6 +1169,7 @@ kr_election_on_event(struct kr_election *e, const struct kr_event *ev, int64_t n
 			break;
 		e->foll.has_fetched = true;
 		e->fetch_deadline = now + e->cfg.fetch_timeout_us;
+		e->stand_patience_until = now + KR_STAND_PATIENCE * e->cfg.election_timeout_us;
 		break;
 	case KR_EV_REPLICA_FETCHED:
 		vi = el_voter_index(e, ev->node);

@@ -86,7 +86,7 @@ load_one(const struct kr_fs *fs, const char *dir, struct kr_snap_id id, const ui
 			 "runs '%s'",
 			 id.end_offset, id.epoch, r.meta.sm_name, ops->name);
 		kr_snap_close(&r);
-		return -EBADMSG;
+		return -EMEDIUMTYPE; /* whole, but not this machine's: not set aside */
 	}
 	l->sm = ops->create();
 	if (l->sm == NULL) {
@@ -154,6 +154,14 @@ kr_sm_snapshot_load_newest(const struct kr_fs *fs, const char *dir, const uint8_
 		kr_sm_loaded_free(ops, l);
 		if (producers != NULL)
 			kr_producers_reset(producers);
+		/* a damaged one goes aside: the cleaner would count it as the newest and
+		 * delete the older whole ones, and a leader could name it */
+		if (rc == -EBADMSG && kr_snap_set_aside(fs, dir, ids[i]) == 0) {
+			size_t k = strlen(why);
+
+			snprintf(why + k, sizeof(why) - k, " (set aside as %s)",
+				 KR_SNAP_DAMAGED_SUFFIX);
+		}
 		if (l->damaged < KR_SM_SNAPSHOTS_TRIED)
 			snprintf(l->why[l->damaged], sizeof(l->why[0]), "%s", why);
 		l->damaged++;

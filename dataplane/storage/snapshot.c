@@ -372,6 +372,21 @@ kr_snap_write_end(struct kr_snap_writer *w)
 }
 
 int
+kr_snap_set_aside(const struct kr_fs *fs, const char *dir, struct kr_snap_id id)
+{
+	char from[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX], to[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX + 8];
+	int rc;
+
+	fs = kr_fs_or_posix(fs);
+	rc = path_of(from, sizeof(from), dir, id, false);
+	if (rc != 0)
+		return rc;
+	snprintf(to, sizeof(to), "%s%s", from, KR_SNAP_DAMAGED_SUFFIX);
+	rc = fs->ops->rename(fs->ctx, from, to);
+	return rc != 0 ? rc : kr_fsync_dir(fs, dir);
+}
+
+int
 kr_snap_publish(const struct kr_fs *fs, const char *dir, struct kr_snap_id id)
 {
 	char from[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX], to[KR_SNAP_DIR_MAX + KR_SNAP_NAME_MAX];

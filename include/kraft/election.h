@@ -107,6 +107,9 @@ enum kr_refusal {
 
 const char *kr_refusal_text(unsigned why);
 
+/* A node without state stands only after this many election timeouts with no leader. */
+#define KR_STAND_PATIENCE 10
+
 struct kr_election_config {
 	int32_t node_id;
 	uint8_t directory_id[KR_UUID_BYTES];
@@ -144,7 +147,10 @@ struct kr_election_start {
 	bool stand_blocked;		   /* its state machine cannot be rebuilt from its log
 				    * (the snapshot at its log start is damaged): it votes,
 				    * but stands for no election until KR_EV_STATE_RESTORED
-				    * (it has installed the leader's snapshot) */
+				    * (it has installed the leader's snapshot), unless no
+				    * leader was heard of for KR_STAND_PATIENCE election
+				    * timeouts (it may hold the only up-to-date log: kraftsim
+				    * found a cluster that could elect no one otherwise) */
 	bool first_start;		   /* an initial voter's directory (format
 				    * --initial-controllers) that has never left epoch 0: see
 				    * "FIRST START" below */
@@ -377,6 +383,7 @@ struct kr_election {
 	uint32_t vote_block_epoch;
 	/* Candidacy gate: no state to lead with (struct kr_election_start). */
 	bool stand_blocked;
+	int64_t stand_patience_until; /* no leader heard of since long before this */
 
 	/* FIRST START (above): still checking, while the epoch is 0 */
 	bool first_start;

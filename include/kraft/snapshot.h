@@ -160,6 +160,14 @@ int kr_snap_write_end(struct kr_snap_writer *w);
 void kr_snap_write_abort(struct kr_snap_writer *w);
 
 /**
+ * A snapshot found damaged goes aside: renamed to its name + KR_SNAP_DAMAGED_SUFFIX,
+ * which no listing, load or cleaner counts (an operator may look at it; the next one set
+ * aside under that name replaces it). @return 0 or -errno.
+ */
+#define KR_SNAP_DAMAGED_SUFFIX ".damaged"
+int kr_snap_set_aside(const struct kr_fs *fs, const char *dir, struct kr_snap_id id);
+
+/**
  * Give id's .part file (written and synced) its final name and make the name durable.
  * On failure neither name is kept. @return 0 or -errno. The writer's last step, and a
  * received snapshot's (include/kraft/xfer.h).

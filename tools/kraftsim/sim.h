@@ -241,7 +241,13 @@ struct node {
 	/* ground truth: it started without the state its log start needs (the snapshot
 	 * there damaged), and has not installed a leader's snapshot since: it must not lead */
 	bool stateless;
-	bool snap_damaged;    /* the sim damaged one of its snapshot files */
+	bool snap_damaged;   /* the sim damaged one of its snapshot files */
+	int64_t followed_at; /* its start, or the last step it followed a leader */
+	/* check quorum's ground truth: when its dataplane, leading, took a request of its
+	 * epoch from each node; and when it last resumed from a pause, a stopped thread or a
+	 * clock jump (NEVER: paused now) */
+	int64_t fetch_taken_at[SIM_NODES_MAX];
+	int64_t disturbed_at;
 	uint32_t spoke_epoch; /* highest epoch it sent a Fetch or a BeginQuorumEpoch answer in */
 };
 
@@ -412,7 +418,8 @@ struct sim {
 	/* the snapshots (end offsets) the sim damaged on some node's disk, latest 32 */
 	uint64_t snap_damaged_ends[32];
 	uint32_t snap_damaged_n;
-	int64_t dedup_window_us; /* --snapshots: the nodes' (0: the default, longer than a run) */
+	int64_t stand_patience_us; /* KR_STAND_PATIENCE election timeouts */
+	int64_t dedup_window_us;   /* --snapshots: the nodes' (0: the default, longer than a run) */
 
 	/* what happened */
 	uint64_t commits, elections, acks;

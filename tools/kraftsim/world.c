@@ -636,11 +636,12 @@ restart_config(const struct sim *s, const struct node *nd)
 
 /* ---- the apply actor (--snapshots) ---- */
 
-#define SIM_DEDUP_WINDOW_US 300000 /* short: the log start moves within a run */
-#define SIM_RETENTION_BYTES 8192   /* the log and the snapshots: the cleaner always acts */
-#define SIM_SPAN_BYTES 4096	   /* spans of a few batches: applying interleaves */
-#define SIM_SNAP_CHANCE 0.03	   /* after a span, a snapshot */
-#define SIM_SNAP_DAMAGE_CHANCE 0.1 /* a restart finds its newest snapshot damaged */
+#define SIM_DEDUP_WINDOW_US 300000  /* short: the log start moves within a run */
+#define SIM_RETENTION_BYTES 8192    /* the log and the snapshots: the cleaner always acts */
+#define SIM_SPAN_BYTES 4096	    /* spans of a few batches: applying interleaves */
+#define SIM_SNAP_CHANCE 0.03	    /* after a span, a snapshot */
+#define SIM_SNAP_DAMAGE_CHANCE 0.25 /* a restart finds its newest snapshot damaged */
+#define SIM_XFER_STALL_CHANCE 0.05  /* after a step of the snapshot I/O actor, a stall */
 
 static void
 apply_stop(struct node *nd)
@@ -972,6 +973,10 @@ xfer_step(struct sim *s, struct node *nd)
 				nd->id, nd->xi.io_id.end_offset);
 	}
 	nd->xfer_at = did > 0 ? s->now + rnd_between(s, 5, 300) : s->now + 2000;
+	/* now and then the I/O thread is slow for a while (a busy disk, descheduled): a
+	 * transfer then outlasts the fetch timeout, and must still be each side's heartbeat */
+	if (did > 0 && chance(s, SIM_XFER_STALL_CHANCE))
+		nd->xfer_at = s->now + rnd_between(s, 1000, 4 * T_FETCH);
 }
 
 /* `kraftd format` of nd's directory: an initial voter's (--initial-controllers, every
@@ -1156,6 +1161,10 @@ node_boot(struct sim *s, struct node *nd)
 	nd->paused = false;
 	nd->restart_at = NEVER;
 	nd->starts++;
+	nd->followed_at = s->now;
+	nd->disturbed_at = s->now;
+	for (int i = 0; i < SIM_NODES_MAX; i++)
+		nd->fetch_taken_at[i] = -NEVER;
 	check_restart(s, nd);
 	if (kr_election_init(&nd->e, &ec, &st, local(s, nd), &nd->eh.out) != 0) {
 		fprintf(stderr, "kraftsim: bad election config\n");
@@ -1433,6 +1442,36 @@ el_unblocked(void *arg)
 	nd->repair_target = 0;
 }
 
+/* A leader resigned for check quorum: a majority of its voters (itself included) must
+ * not have had a request (a Fetch, or a FetchSnapshot: a transfer is a heartbeat too)
+ * taken by its dataplane within the window, unless it was not running all along (a
+ * pause, a stopped thread) or its clock jumped (its window then ended early). */
+static void
+check_quorum_resign(struct sim *s, struct node *nd)
+{
+	const struct kr_election *e = &nd->e;
+	int64_t window = T_FETCH * 3 / 2, slack = 2 * 2000 + 1000; /* liveness interval x2 */
+	uint32_t fresh = 1;
+
+	if (nd->disturbed_at == NEVER || nd->disturbed_at > s->now - window)
+		return;
+	for (int i = 0; i < e->cfg.n_voters; i++) {
+		int32_t v = e->cfg.voters[i];
+
+		if (v == nd->id || v < 1 || v > s->n)
+			continue;
+		if ((kr_uuid_is_zero(e->cfg.voter_dirs[i]) ||
+		     memcmp(e->cfg.voter_dirs[i], s->nodes[v - 1].dir_id, KR_UUID_BYTES) == 0) &&
+		    nd->fetch_taken_at[v - 1] > s->now - (window - slack))
+			fresh++;
+	}
+	if (fresh >= e->majority)
+		check_violation(s,
+				"leader %d resigned for check quorum, but %u of its voters (itself "
+				"included) had a request taken within %" PRId64 " us",
+				nd->id, fresh, window - slack);
+}
+
 static void
 el_transition(void *arg, const struct kr_el_action *a)
 {
@@ -1441,6 +1480,8 @@ el_transition(void *arg, const struct kr_el_action *a)
 
 	if (a->u.transition.to == KR_ROLE_CANDIDATE)
 		s->elections++;
+	if (a->u.transition.why == KR_WHY_CHECK_QUORUM)
+		check_quorum_resign(s, nd);
 	sim_trace(s, TR_TRANSITION, nd->id, a->u.transition.from, a->u.transition.to,
 		  a->u.transition.epoch, a->u.transition.why);
 }
@@ -1711,6 +1752,34 @@ sim_inject_frame(struct sim *s, struct node *from, struct node *to, uint32_t cor
 	memcpy(to->rx[(to->rx_head + to->rx_n - 1) % SIM_RX_CAP].bytes, buf, (size_t)len);
 }
 
+/* Ground truth for check quorum: when a leader's dataplane took a Fetch or a
+ * FetchSnapshot of its epoch from the current start and directory of a node. */
+static void
+note_fetch_taken(struct sim *s, struct node *nd, const struct datagram *d)
+{
+	const struct node *from = &s->nodes[d->from - 1];
+	struct kr_frame f;
+	struct kr_msg m;
+	const uint8_t *dir;
+	uint32_t epoch;
+	uint64_t inc;
+
+	if (nd->r->role != KR_REPL_LEADER || kr_frame_decode(NULL, d->bytes, d->len, &f) != 0 ||
+	    kr_msg_decode(&f, &m) != 0)
+		return;
+	if (m.api == KR_API_FETCH) {
+		epoch = m.u.fetch.epoch, dir = m.u.fetch.replica_dir, inc = m.u.fetch.incarnation;
+	} else if (m.api == KR_API_FETCH_SNAPSHOT) {
+		epoch = m.u.fetch_snapshot.epoch, dir = m.u.fetch_snapshot.replica_dir;
+		inc = m.u.fetch_snapshot.incarnation;
+	} else {
+		return;
+	}
+	if (epoch == nd->r->epoch && inc == from->incarnation &&
+	    memcmp(dir, from->dir_id, KR_UUID_BYTES) == 0)
+		nd->fetch_taken_at[d->from - 1] = s->now;
+}
+
 static void
 dp_step(struct sim *s, struct node *nd)
 {
@@ -1744,6 +1813,8 @@ dp_step(struct sim *s, struct node *nd)
 		nd->rx_head = (nd->rx_head + 1) % SIM_RX_CAP;
 		nd->rx_n--;
 		sim_trace(s, TR_DP_PACKET, nd->id, d.from, d.len, peek_api(d.bytes, d.len), 0);
+		if (!corrupt && from_node > 0)
+			note_fetch_taken(s, nd, &d);
 		kr_repl_on_packet(nd->r, d.bytes, d.len, from_node, addr, local(s, nd),
 				  &nd->rh.out);
 		/* every damaged datagram is counted as malformed (or, with a key, failing its
@@ -2328,11 +2399,13 @@ inject_fault(struct sim *s)
 		if (nd->up && !nd->paused) {
 			nd->paused = true;
 			nd->paused_until = s->now + rnd_between(s, 1000, s->pf.pause_max_us);
+			nd->disturbed_at = NEVER; /* until it resumes */
 			sim_trace(s, TR_PAUSE, nd->id, 0, 0, nd->paused_until, 0);
 		}
 		break;
 	case 5: /* clock jump, forward and bounded */
 		nd->clock_offset += rnd_between(s, 1, s->pf.jump_max_us);
+		nd->disturbed_at = s->now;
 		sim_trace(s, TR_JUMP, nd->id, 0, 0, nd->clock_offset, 0);
 		break;
 	case 6: /* storage: a segment sync that fails (disk mode), or a full disk */
@@ -2363,6 +2436,7 @@ inject_fault(struct sim *s)
 		if (!nd->up || nd->plane_until[k] != NEVER)
 			break;
 		nd->plane_until[k] = s->now + rnd_between(s, 1000, s->pf.plane_pause_max_us);
+		nd->disturbed_at = NEVER; /* until it resumes */
 		sim_trace(s, TR_PLANE_PAUSE, nd->id, k, 0, nd->plane_until[k], 0);
 		break;
 	}
@@ -2423,6 +2497,7 @@ world_step(struct sim *s)
 		}
 		if (nd->up && nd->paused && nd->paused_until <= s->now) {
 			nd->paused = false;
+			nd->disturbed_at = s->now;
 			sim_trace(s, TR_RESUME, nd->id, 0, 0, 0, 0);
 			return;
 		}
@@ -2435,6 +2510,7 @@ world_step(struct sim *s)
 		for (int k = 0; k < SIM_PLANES; k++)
 			if (nd->plane_until[k] <= s->now) {
 				nd->plane_until[k] = NEVER;
+				nd->disturbed_at = s->now;
 				/* half the time only a short slice, then descheduled again: the
 				 * backlog its rings hold is then handled a piece at a time */
 				if (!s->healing && rnd(s, 2) == 0) {
@@ -2653,6 +2729,7 @@ plane_stepped(struct sim *s, struct node *nd, int k)
 	}
 	nd->plane_until[k] = s->now + nd->plane_again_us[k];
 	nd->plane_again_us[k] = 0;
+	nd->disturbed_at = NEVER; /* until it resumes */
 	sim_trace(s, TR_PLANE_PAUSE, nd->id, k, 0, nd->plane_until[k], 0);
 }
 
@@ -2727,6 +2804,7 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 	}
 	s->committed_set = s->boot;
 	s->committed_set_off = KR_OFFSET_NONE;
+	s->stand_patience_us = (int64_t)KR_STAND_PATIENCE * T_ELECTION;
 	if (o->voter_changes) { /* drawn last: the other draws of a seed stay as they were */
 		s->op.on = true;
 		s->op.every_us = rnd_between(s, 1000, 30000);
