@@ -55,6 +55,10 @@ bug SNAP_PAST_HW|--nodes 3 --snapshots|which is not the committed one there|past
 bug CUT_PAST_SNAPSHOT|--nodes 3 --snapshots|past every snapshot it keeps|past every whole snapshot
 bug CUT_PAST_SNAPSHOT|--nodes 3 --durability memory --snapshots|past every snapshot it keeps|past every whole snapshot
 bug RETAIN_YOUNG|--nodes 3 --durability memory --snapshots|committed twice
+bug INSTALL_LOWERS_HW|--nodes 3 --snapshots|HW went down|committed twice
+bug SNAP_FRAME_OFF_BY_ONE|--nodes 3 --durability memory --snapshots|is not a whole snapshot
+bug SNAP_NOT_HEARTBEAT|--nodes 3 --durability memory --snapshots|resigned for check quorum
+bug STAND_WITHOUT_STATE|--nodes 3 --snapshots --faults crash|without the state its log start needs
 sabotage EPOCH_BACK|--nodes 3|: epoch went back
 sabotage PERSIST_BACK|--nodes 3|persisted epoch went back
 sabotage SECOND_VOTE|--nodes 3|voted for [0-9]+ and then [0-9]+ in epoch

@@ -342,16 +342,33 @@ install(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 		 * it leads, still knows the producers a retry may name (the state machine
 		 * applies from the snapshot's end; what lies below is only stored). */
 		uint64_t start = r->snap_in.log_start;
-		int rc = kr_log_reset(r->log, start);
 
-		RP_ASSERT(rc == 0);
-		kr_log_set_base_epoch(r->log, r->snap_in.start_epoch);
-		r->gen++;
-		r->durable = start;
-		rp_voters_truncated(r, out);
-		kr_vh_unanchor(&r->voters); /* changes below the start went unseen */
-		if (KR_BUG(INSTALL_LOWERS_HW) || hw == KR_OFFSET_NONE || hw < start)
-			hw = start;
+		if (r->committed != KR_OFFSET_NONE && r->committed > start &&
+		    !KR_BUG(INSTALL_LOWERS_HW)) {
+			/* what it knows committed is the leader's and reaches past the leader's
+			 * start (an answer to a Fetch sent before late frames filled its log):
+			 * that prefix stays, anything above it goes */
+			if (kr_log_end(r->log) > r->committed) {
+				int64_t rc = kr_log_truncate(r->log, r->committed);
+
+				RP_ASSERT(rc >= 0);
+				r->gen++;
+				if (r->durable > kr_log_end(r->log))
+					r->durable = kr_log_end(r->log);
+				rp_voters_truncated(r, out);
+			}
+		} else {
+			int rc = kr_log_reset(r->log, start);
+
+			RP_ASSERT(rc == 0);
+			kr_log_set_base_epoch(r->log, r->snap_in.start_epoch);
+			r->gen++;
+			r->durable = start;
+			rp_voters_truncated(r, out);
+			kr_vh_unanchor(&r->voters); /* changes below the start went unseen */
+			if (KR_BUG(INSTALL_LOWERS_HW) || hw == KR_OFFSET_NONE || hw < start)
+				hw = start;
+		}
 	} else if (KR_BUG(INSTALL_LOWERS_HW) || hw == KR_OFFSET_NONE || hw < id.end_offset) {
 		hw = id.end_offset; /* the log holds it: committed, and here */
 	}
