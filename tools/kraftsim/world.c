@@ -1752,6 +1752,16 @@ sim_inject_frame(struct sim *s, struct node *from, struct node *to, uint32_t cor
 	memcpy(to->rx[(to->rx_head + to->rx_n - 1) % SIM_RX_CAP].bytes, buf, (size_t)len);
 }
 
+static uint64_t
+repl_drops(const struct kr_repl *r)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < KR_RP_DROP_COUNT; i++)
+		n += r->stats.drops[i];
+	return n;
+}
+
 /* Ground truth for check quorum: when a leader's dataplane took a Fetch or a
  * FetchSnapshot of its epoch from the current start and directory of a node. */
 static void
@@ -1764,8 +1774,7 @@ note_fetch_taken(struct sim *s, struct node *nd, const struct datagram *d)
 	uint32_t epoch;
 	uint64_t inc;
 
-	if (nd->r->role != KR_REPL_LEADER || kr_frame_decode(NULL, d->bytes, d->len, &f) != 0 ||
-	    kr_msg_decode(&f, &m) != 0)
+	if (kr_frame_decode(NULL, d->bytes, d->len, &f) != 0 || kr_msg_decode(&f, &m) != 0)
 		return;
 	if (m.api == KR_API_FETCH) {
 		epoch = m.u.fetch.epoch, dir = m.u.fetch.replica_dir, inc = m.u.fetch.incarnation;
@@ -1813,10 +1822,14 @@ dp_step(struct sim *s, struct node *nd)
 		nd->rx_head = (nd->rx_head + 1) % SIM_RX_CAP;
 		nd->rx_n--;
 		sim_trace(s, TR_DP_PACKET, nd->id, d.from, d.len, peek_api(d.bytes, d.len), 0);
-		if (!corrupt && from_node > 0)
-			note_fetch_taken(s, nd, &d);
+		uint64_t drops = repl_drops(nd->r);
+		bool leading = nd->r->role == KR_REPL_LEADER;
+
 		kr_repl_on_packet(nd->r, d.bytes, d.len, from_node, addr, local(s, nd),
 				  &nd->rh.out);
+		/* taken: not dropped (authentication refuses replays of duplicates) */
+		if (!corrupt && from_node > 0 && leading && repl_drops(nd->r) == drops)
+			note_fetch_taken(s, nd, &d);
 		/* every damaged datagram is counted as malformed (or, with a key, failing its
 		 * MAC) and dropped; no good one is (a good one may be refused as a replay) */
 		s->mislabel_next = false;
