@@ -77,6 +77,11 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	X(SNAP_RATE, "kraftd.snapshot.write.bytes.per.second", K_INT, "268435456",               \
 	  "the snapshot writer's pace, so that it never takes the disk from the log's flushes "  \
 	  "(0: unpaced)")                                                                        \
+	X(XFER_WINDOW, "kraftd.snapshot.transfer.window.bytes", K_INT, "4194304",                \
+	  "memory of one snapshot transfer between nodes, each way: bytes read ahead or not "    \
+	  "yet written (a power of two, 64 KiB .. 1 GiB)")                                       \
+	X(XFER_SENDS, "kraftd.snapshot.transfers.max", K_INT, "4",                               \
+	  "snapshot transfers a leader serves at once (1 .. 8); one more fetcher waits (BUSY)")  \
 	X(TRANSPORT, "kraftd.transport", K_ENUM, "auto",                                         \
 	  "udp: kernel UDP sockets; dpdk: DPDK ports, the EAL options before -- on the command " \
 	  "line; auto: dpdk if EAL options are given, else udp (--transport overrides)")         \
@@ -505,6 +510,19 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 		if (x < 0)
 			return fail(err, errlen, "%s: %s is negative", name, v);
 		*(k == KEY_SNAP_BYTES ? &c->snapshot_bytes : &c->snapshot_rate) = (uint64_t)x;
+		break;
+	case KEY_XFER_WINDOW:
+		if (x < 65536 || x > (1ll << 30) || (x & (x - 1)) != 0)
+			return fail(err, errlen,
+				    "%s: %s is not a power of two from 65536 to 1073741824", name,
+				    v);
+		c->xfer_window = (uint32_t)x;
+		break;
+	case KEY_XFER_SENDS:
+		if (x < 1 || x > KR_XFER_OUT_MAX)
+			return fail(err, errlen, "%s: %s is not from 1 to %d", name, v,
+				    KR_XFER_OUT_MAX);
+		c->xfer_sends = (uint32_t)x;
 		break;
 	case KEY_STATE_MACHINE:
 		if (strcmp(v, "none") != 0 && kr_sm_find(v) == NULL)

@@ -122,9 +122,12 @@ kn_apply_open(struct kn_node *n)
 	if (n->applier->next < kr_log_start(n->log)) {
 		kn_log(n, "start",
 		       "the log starts at %" PRIu64 ", past the state machine's %" PRIu64
-		       " (deleted without a snapshot by an older kraftd's retention): the state "
-		       "machine is not applied this run",
-		       kr_log_start(n->log), n->applier->next);
+		       " (the snapshot there is damaged or gone): the state machine waits for "
+		       "the leader's snapshot; this node asks for one, and stands for no "
+		       "election until it has it (unless no leader is heard of for %d election "
+		       "timeouts)",
+		       kr_log_start(n->log), n->applier->next, KR_STAND_PATIENCE);
+		n->stateless = true;
 		return 0;
 	}
 	n->apply_from = n->applier->next;
@@ -144,8 +147,8 @@ kn_apply_close(struct kn_node *n)
 }
 
 /* Sleep until fd (an eventfd) is written or ms pass; consume what was written. */
-static void
-nap(int fd, int ms)
+void
+kn_nap(int fd, int ms)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	uint64_t v;
@@ -158,6 +161,40 @@ nap(int fd, int ms)
 }
 
 /* ---- the apply thread ---- */
+
+/* The dataplane installed a snapshot taken from the leader (a span without data, ending
+ * at its end): the state is that snapshot's now, and applying goes on from its end.
+ * @return whether applying goes on. */
+static bool
+load_installed(struct kn_node *n, const struct kn_apply_span *sp)
+{
+	const struct kr_sm_ops *ops = n->applier->ops;
+	struct kr_sm_loaded l;
+	int rc;
+
+	kr_applier_free(n->applier);
+	rc = kr_applier_init(n->applier, ops, n->cfg.dedup_window_us);
+	if (rc == 0)
+		rc = kr_applier_load(n->applier, NULL, n->log_path, n->cfg.cluster_id, kn_wall_us(),
+				     &l);
+	if (rc != 0 || l.meta.id.end_offset < sp->end) {
+		kn_log(n, "apply",
+		       "cannot load the snapshot installed from the leader (%" PRIu64 "-%u): %s; "
+		       "nothing more is applied this run",
+		       sp->end, sp->batches,
+		       rc != 0 ? strerror(-rc) : "an older one is the newest whole one");
+		if (rc == 0)
+			kr_sm_loaded_free(ops, &l);
+		return false;
+	}
+	snap_publish(n, l.meta.id);
+	kn_log(n, "apply",
+	       "state machine %s: loaded the snapshot %" PRIu64 "-%u installed from the leader "
+	       "(%u producers); applying from %" PRIu64,
+	       ops->name, l.meta.id.end_offset, l.meta.id.epoch, l.producers, n->applier->next);
+	kr_sm_loaded_free(ops, &l);
+	return true;
+}
 
 /* Apply a span's batches. @return false once the applier refused one (it stops there:
  * the state would no longer be the log's). */
@@ -241,7 +278,9 @@ kn_apply_main(void *arg)
 		for (int i = 0; i < 16 && rte_ring_sc_dequeue_elem(n->apply, &sp, sizeof(sp)) == 0;
 		     i++) {
 			got = true;
-			if (going)
+			if (sp.data == NULL)
+				going = load_installed(n, &sp);
+			else if (going)
 				going = apply_span(n, &sp);
 			atomic_store_explicit(&n->apply_released, sp.end, memory_order_release);
 		}
@@ -255,7 +294,7 @@ kn_apply_main(void *arg)
 		atomic_thread_fence(memory_order_seq_cst); /* kn_wake's other half */
 		if (!kn_ring_pending(n->apply) && !atomic_load(&n->dp_done) &&
 		    !atomic_load(&n->snap_force))
-			nap(n->apply_wake, APPLY_NAP_MS);
+			kn_nap(n->apply_wake, APPLY_NAP_MS);
 		atomic_store(&n->apply_sleeping, false);
 	}
 	atomic_store(&n->apply_done, true);
@@ -345,7 +384,7 @@ kn_writer_main(void *arg)
 		if (req == done) {
 			if (atomic_load(&n->apply_done))
 				break;
-			nap(n->writer_wake, WRITER_NAP_MS);
+			kn_nap(n->writer_wake, WRITER_NAP_MS);
 			clean(n);
 			continue;
 		}

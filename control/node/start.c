@@ -277,7 +277,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	struct kr_election_start st = {0};
 	struct kr_auth_keys keys = {0};
 	char err[KR_CONFIG_PATH_MAX + 200], a[32];
-	pthread_t other_thread, flush_thread, apply_thread, writer_thread;
+	pthread_t other_thread, flush_thread, apply_thread, writer_thread, xfer_thread;
+	bool xfer_on = false;
 	bool apply_on;
 	pthread_attr_t attr;
 	sigset_t mask;
@@ -294,7 +295,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	n->cfg = *cfg;
 	n->opt = *opt;
 	n->mgmt_fd = n->lock_fd = n->dp_wake = n->ctl_wake = n->flush_wake = c->sigfd = -1;
-	n->apply_wake = n->writer_wake = -1;
+	n->apply_wake = n->writer_wake = n->xfer_wake = -1;
 	atomic_store(&n->log_leader, KR_NODE_NONE);
 	atomic_store(&n->stage_on, true); /* its cost: docs/BENCHMARKS.md */
 	atomic_store(&n->stage_every, KN_STAGE_SAMPLE);
@@ -331,9 +332,12 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	status = open_storage(n, &rs);
 	if (status == 0)
 		status = kn_apply_open(n);
+	if (status == 0)
+		status = kn_xfer_open(n);
 	if (status != 0)
 		goto out;
-	apply_on = n->apply_from != KR_OFFSET_NONE;
+	/* a state machine whose state is not here yet runs too: it loads the leader's */
+	apply_on = n->applier != NULL;
 	status = kn_learn_voters(n, &keys);
 	if (status != 0) {
 		status = status < 0 ? 0 : status;
@@ -391,6 +395,7 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	kr_config_election(cfg, n->id.directory_id, n->has_boot ? &n->boot : NULL, &ec);
 	rcfg = restart_config(n);
 	kr_restart_election(&rs, &rcfg, ec.joining, &st);
+	st.stand_blocked = n->stateless;
 	if (st.first_start && kr_uuid_random(st.rejoin_dir) != 0) {
 		kn_log(n, "start", "no randomness for a directory id");
 		goto out;
@@ -444,12 +449,22 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		stop_side_threads(n, &flush_thread, &apply_thread, NULL);
 		goto out;
 	}
+	xfer_on = pthread_create(&xfer_thread, &attr, kn_xfer_main, n) == 0;
+	if (!xfer_on)
+		kn_log(n, "start",
+		       "cannot start the snapshot I/O thread: snapshots are neither "
+		       "sent nor taken this run");
 	if (pthread_create(&other_thread, &attr, dpdk ? kn_control_main : kn_dataplane_main,
 			   dpdk ? (void *)c : (void *)n) != 0) {
 		pthread_attr_destroy(&attr);
 		kn_log(n, "start", "cannot start the threads");
 		stop_side_threads(n, &flush_thread, apply_on ? &apply_thread : NULL,
 				  apply_on ? &writer_thread : NULL);
+		if (xfer_on) {
+			atomic_store(&n->dp_done, true);
+			kn_wake_always(n->xfer_wake);
+			pthread_join(xfer_thread, NULL);
+		}
 		goto out;
 	}
 	pthread_attr_destroy(&attr);
@@ -459,6 +474,8 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 		pthread_setname_np(apply_thread, "kraftd-apply");
 		pthread_setname_np(writer_thread, "kraftd-snapshot");
 	}
+	if (xfer_on)
+		pthread_setname_np(xfer_thread, "kraftd-xfer");
 	pthread_setname_np(other_thread, dpdk ? "kraftd-control" : "kraftd-dplane");
 	if (dpdk)
 		kn_dataplane_main(n);
@@ -467,6 +484,11 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	pthread_join(other_thread, NULL);
 	stop_side_threads(n, &flush_thread, apply_on ? &apply_thread : NULL,
 			  apply_on ? &writer_thread : NULL);
+	if (xfer_on) { /* it exits once the dataplane has */
+		kn_wake_always(n->xfer_wake);
+		pthread_join(xfer_thread, NULL);
+		xfer_on = false;
+	}
 	status = c->status;
 	kn_dataplane_summary(n, status);
 out:
@@ -482,6 +504,7 @@ out:
 	free(n->done);
 	free(n->apply);
 	kn_apply_close(n);
+	kn_xfer_close(n);
 	for (unsigned i = 0; i < n->n_ports; i++)
 		n->ports[i]->close(n->ports[i]);
 	if (dpdk)

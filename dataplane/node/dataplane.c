@@ -78,8 +78,11 @@ struct dp {
 	int64_t deadline; /* the core's next timer: recomputed after the core was called */
 	int64_t last_work;
 	int64_t next_retention;
-	uint64_t apply_handed; /* spans handed to the apply thread end here (NONE: no apply) */
-	uint64_t truncations;  /* the core's count at the last log line */
+	uint64_t apply_handed;	   /* spans handed to the apply thread end here (NONE: no apply) */
+	struct kr_snap_id install; /* installed, not on the apply ring yet (end 0: none) */
+	struct kr_snap_id told_snap;		/* the newest snapshot the core was told of */
+	uint32_t xfer_gen[KR_XFER_OUT_MAX + 1]; /* the slots' requests the I/O thread knows of */
+	uint64_t truncations;			/* the core's count at the last log line */
 	uint64_t log_start;
 	struct kn_mgmt_msg mmsg;
 	struct kn_rx rx[KN_RX_BURST];
@@ -553,12 +556,27 @@ op_sending(void *arg, const struct kr_rp_action *a)
 	note_commit(arg, a);
 }
 
+/* KR_RP_INSTALLED: the apply thread loads the snapshot (the next element apply_feed puts
+ * on its ring), and applies from its end. */
+static void
+op_installed(void *arg, struct kr_snap_id id)
+{
+	struct dp *d = arg;
+
+	d->install = id;
+	d->told_snap = id; /* the core knows its newest already */
+	kn_log(d->n, "dataplane",
+	       "installed snapshot %" PRIu64 "-%u from the leader: the log goes on from %" PRIu64,
+	       id.end_offset, id.epoch, kr_log_start(d->n->log));
+}
+
 static const struct kr_rp_ops ops = {
 	.tx_begin = op_tx_begin,
 	.tx_end = op_tx_end,
 	.event = op_event,
 	.flush = op_flush,
 	.sending = op_sending,
+	.installed = op_installed,
 };
 
 /* Carry out the core's actions, in order; then what the node logs about them. */
@@ -663,9 +681,29 @@ apply_feed(struct dp *d, bool now)
 	uint64_t c = d->r->committed;
 	bool pushed = false;
 
+	if (d->install.end_offset != 0 && n->applier != NULL) {
+		/* the load first: the spans before it were of the state it replaces */
+		struct kn_apply_span sp = {.data = NULL,
+					   .len = 0,
+					   .batches = d->install.epoch,
+					   .base = d->install.end_offset,
+					   .end = d->install.end_offset};
+
+		if (kn_ring_free(n->apply) == 0)
+			return;
+		(void)rte_ring_sp_enqueue_elem(n->apply, &sp, sizeof(sp));
+		d->apply_handed = d->install.end_offset;
+		d->install = (struct kr_snap_id){0, 0};
+		pushed = true;
+	} else if (d->install.end_offset != 0) {
+		d->install = (struct kr_snap_id){0, 0}; /* no state machine: nothing to load */
+	}
 	if (d->apply_handed == KR_OFFSET_NONE || c == KR_OFFSET_NONE || c <= d->apply_handed ||
-	    (!now && c - d->apply_handed < APPLY_STEP))
+	    (!now && c - d->apply_handed < APPLY_STEP)) {
+		if (pushed)
+			kn_wake(n->apply_wake, &n->apply_sleeping);
 		return;
+	}
 	while (kn_ring_free(n->apply) > 0) {
 		struct kr_log_span ls;
 		struct kn_apply_span sp;
@@ -675,8 +713,9 @@ apply_feed(struct dp *d, bool now)
 		if (rc == -ERANGE) {
 			kn_log(n, "dataplane",
 			       "the log now starts at %" PRIu64 ", past what the state machine "
-			       "holds (%" PRIu64 "): it would need the leader's snapshot, which "
-			       "nodes do not send each other yet; nothing more is applied this run",
+			       "holds (%" PRIu64
+			       "), and the leader sent no snapshot (it has none): "
+			       "nothing more is applied until one is installed",
 			       kr_log_start(n->log), from);
 			d->apply_handed = KR_OFFSET_NONE;
 			break;
@@ -694,6 +733,43 @@ apply_feed(struct dp *d, bool now)
 	}
 	if (pushed)
 		kn_wake(n->apply_wake, &n->apply_sleeping);
+}
+
+/* The newest snapshot the writer published (or the apply thread loaded): the core names
+ * it to fetchers that need one. Read twice around the epoch: a publish in between is
+ * taken at the next tick. */
+static void
+snapshot_news(struct dp *d)
+{
+	struct kn_node *n = d->n;
+	struct kr_snap_id id = {atomic_load(&n->snap_end), atomic_load(&n->snap_epoch)};
+
+	if (id.end_offset == atomic_load(&n->snap_end) &&
+	    (id.end_offset != d->told_snap.end_offset || id.epoch != d->told_snap.epoch) &&
+	    id.end_offset >= d->told_snap.end_offset) {
+		d->told_snap = id;
+		kr_repl_snapshot(d->r, id);
+	}
+}
+
+/* A transfer slot with a request the snapshot I/O thread has not seen: wake it. */
+static void
+xfer_kick(struct dp *d)
+{
+	struct kn_node *n = d->n;
+	bool news = false;
+
+	for (uint32_t i = 0; i <= n->cfg.xfer_sends; i++) {
+		struct kr_xfer *x = i < n->cfg.xfer_sends ? &n->xfer_out[i] : &n->xfer_in;
+		uint32_t g = atomic_load_explicit(&x->req_gen, memory_order_relaxed);
+
+		if (g != d->xfer_gen[i]) {
+			d->xfer_gen[i] = g;
+			news = true;
+		}
+	}
+	if (news)
+		kn_wake(n->xfer_wake, &n->xfer_sleeping);
 }
 
 /* Retention (docs/DESIGN.md §5, "Retention follows snapshots"): the log start moves only to a
@@ -1243,6 +1319,7 @@ kn_dataplane_main(void *arg)
 	d->deadline = kr_repl_next_deadline(d->r);
 	d->next_retention = d->now + RETENTION_CHECK_US;
 	d->apply_handed = n->apply_from;
+	d->told_snap = (struct kr_snap_id){atomic_load(&n->snap_end), atomic_load(&n->snap_epoch)};
 	trace_start(d);
 #ifdef KR_CRASH_TEST
 	d->faults = kn_faults_new();
@@ -1269,6 +1346,7 @@ kn_dataplane_main(void *arg)
 		if (d->now >= d->next_retention) {
 			apply_feed(d, true);
 			retention(d);
+			snapshot_news(d);
 			maintain_ports(d);
 #ifdef KR_CRASH_TEST
 			if (d->faults != NULL) {
@@ -1302,6 +1380,7 @@ kn_dataplane_main(void *arg)
 			prefault(n);
 			flush_start(d);
 			apply_feed(d, atomic_load_explicit(&n->stop_dp, memory_order_relaxed));
+			xfer_kick(d);
 		}
 		if (changed || d->n_acked > 0) {
 			uint64_t end = tick_now(d);
@@ -1345,10 +1424,18 @@ kn_dataplane_init(struct kn_node *n, const struct kr_auth_keys *keys, char *err,
 	}
 	kr_config_repl(&n->cfg, n->id.directory_id, n->has_boot ? &n->boot : NULL, n->incarnation,
 		       n->repair_target, &rc);
+	rc.xfer_out = n->xfer_out;
+	rc.n_xfer_out = n->cfg.xfer_sends;
+	rc.xfer_in = &n->xfer_in;
 	if (kr_repl_init(n->repl, &rc, n->log) != 0) {
 		snprintf(err, errlen, "the replication settings are inconsistent");
 		return -EINVAL;
 	}
+	/* the snapshot its start loaded: named to fetchers that need one */
+	kr_repl_snapshot(n->repl, (struct kr_snap_id){atomic_load(&n->snap_end),
+						      atomic_load(&n->snap_epoch)});
+	if (n->stateless)
+		kr_repl_want_snapshot(n->repl);
 	n->repl->wall_offset_us = kn_wall_us() - kn_now_us();
 	n->wire = rc.wire;
 	kr_repl_auth(n->repl, keys, kn_wall_us());

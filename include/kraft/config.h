@@ -74,6 +74,8 @@ struct kr_node_config {
 	uint64_t snapshot_bytes;      /* data bytes applied between snapshots (0: not by bytes) */
 	int64_t snapshot_interval_us; /* 0: not by time */
 	uint64_t snapshot_rate;	      /* the writer's bytes per second (0: unpaced) */
+	uint32_t xfer_window;	      /* bytes of one transfer's window (a power of two) */
+	uint32_t xfer_sends;	      /* transfers a leader serves at once */
 
 	/* dataplane */
 	enum kr_transport_kind transport; /* kraftd.transport (the command line may override) */

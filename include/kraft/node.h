@@ -145,6 +145,8 @@ struct kn_stats {
 
 /* A span of committed batches handed to the apply thread: whole batches, contiguous in
  * log memory, offsets [base, end) (kr_log_read). */
+/* A span of committed batches in log memory; or, with data NULL, a snapshot installed
+ * from the leader to load: it ends at end, in epoch batches. */
 struct kn_apply_span {
 	const uint8_t *data;
 	uint32_t len;
@@ -228,6 +230,16 @@ struct kn_node {
 	_Atomic uint32_t snap_epoch;
 	_Atomic uint64_t snap_bytes;
 	_Atomic uint64_t snap_count; /* written since start */
+	/* snapshots between nodes (include/kraft/xfer.h): a leader's sending slots and a
+	 * follower's receiving one, their windows in xfer_mem; the snapshot I/O thread
+	 * (control/node/xfer.c) serves them, woken through xfer_wake when the dataplane asks
+	 * for something new. stateless: the snapshot at the log start could not be loaded
+	 * (the node asks the leader for one and stands for no election meanwhile). */
+	struct kr_xfer xfer_out[KR_XFER_OUT_MAX], xfer_in;
+	uint8_t *xfer_mem;
+	int xfer_wake;
+	_Alignas(KN_CACHE_LINE) atomic_bool xfer_sleeping;
+	bool stateless;
 
 	/* the dataplane's ports (which one reaches which node: kraftd.dpdk.peer.ports) */
 	struct kn_port *ports[KN_PORTS_MAX];
@@ -341,6 +353,15 @@ int kn_apply_open(struct kn_node *n);
 void *kn_apply_main(void *node);
 void *kn_writer_main(void *node);
 void kn_apply_close(struct kn_node *n);
+/* Sleep until the eventfd fd is written or ms pass; what was written is consumed. */
+void kn_nap(int fd, int ms);
+
+/* Snapshots between nodes (control/node/xfer.c): kn_xfer_open makes the transfer slots
+ * and their windows (before kn_dataplane_init, whose core serves them); kn_xfer_main is
+ * the snapshot I/O thread (it exits once the dataplane has); kn_xfer_close after. */
+int kn_xfer_open(struct kn_node *n);
+void *kn_xfer_main(void *node);
+void kn_xfer_close(struct kn_node *n);
 
 /* Telemetry (DPDK only, dataplane/node/telemetry.c): /kraft/status, /kraft/replication,
  * /kraft/stats. */

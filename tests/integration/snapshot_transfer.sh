@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# kraftd integration test: snapshots between nodes over UDP (docs/DESIGN.md §5,
+# "Snapshots between nodes").
+#   1. a follower stopped while the others move their log start past its log end: on its
+#      restart the leader names its snapshot, the follower takes it (FetchSnapshot),
+#      installs it and fetches the log from the leader's start, under appends; every
+#      node then holds the same state (the digest of a snapshot each takes at the same
+#      offset)
+#   2. a memory-mode follower restarted with nothing: it takes the snapshot the same way
+#   3. a follower whose only snapshot at its log start is damaged: the file goes aside,
+#      the node asks the leader for a snapshot, installs it, and never stood for election
+#      meanwhile
+# Usage: snapshot_transfer.sh BUILD_DIR   (run by meson: suite 'integration')
+NAME=snapshot-transfer
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+kctl() { "$KCTL" --bootstrap-server "$(servers)" "$@"; }
+storage() { kctl_at --bootstrap-server "$(mgmt "$1")" --timeout-ms 3000 --json describe --storage; }
+field() { storage "$1" | json_field "$2"; }
+big=$(printf 'r%.0s' $(seq 1 1000))
+# snapshots every 20 KB of data, the log start moving to them while the log and the
+# snapshots hold more than 64 KiB; appends older than 200 ms may go (the dedup window)
+SNAPS="metadata.log.max.record.bytes.between.snapshots=20000 kraftd.append.dedup.window.ms=200
+metadata.log.segment.bytes=32768 metadata.max.retention.bytes=65536"
+
+# wait until every live node applied the same offset ($1 nodes), then have each take a
+# snapshot there: the same id on every node, and the same state machine digest in it
+same_state() {
+	local deadline=$(($(date +%s) + 20)) a first ok i id digest want=""
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		ok=1 first=""
+		for i in $(seq 1 "$1"); do
+			a=$(field "$i" applied 2>/dev/null) || { ok=0; break; }
+			[ -z "$first" ] && first=$a
+			[ "$a" = "$first" ] || ok=0
+		done
+		[ $ok = 1 ] && [ -n "$first" ] && [ "$first" != None ] && break
+		sleep 0.2
+	done
+	[ $ok = 1 ] || fail "the nodes did not reach the same applied offset"
+	for i in $(seq 1 "$1"); do
+		kctl_at --bootstrap-server "$(mgmt "$i")" snapshot >/dev/null 2>&1
+	done
+	for i in $(seq 1 "$1"); do
+		wait_line "$RUN/n$i.log" "(wrote|loaded the) snapshot $first-" 10 ||
+			grep -q "snapshot asked for: nothing applied since the last one ($first)" "$RUN/n$i.log" ||
+			fail "node $i took no snapshot at $first"
+		id=$(ls "$RUN/n$i/log" | grep "^0*$first-.*\.snapshot$" | head -1)
+		[ -n "$id" ] || fail "node $i has no snapshot ending at $first: $(ls "$RUN/n$i/log")"
+		digest=$("$KRAFTD" dump "$RUN/n$i/log/$id" | grep -o 'digest [0-9a-f]*')
+		[ -n "$digest" ] || fail "no digest in node $i's snapshot $id"
+		[ -z "$want" ] && want=$digest
+		[ "$digest" = "$want" ] || fail "node $i's state at $first ($digest) is not node 1's ($want)"
+	done
+	log "every node holds the state at $first: $want"
+}
+
+# ---- 1. a follower behind the log start ----
+# shellcheck disable=SC2086 # a word list
+cluster_init 3 $SNAPS
+for i in 1 2 3; do start "$i"; done
+L=$(leader 15) || fail "no leader"
+F=$((L % 3 + 1))
+kctl --repeat 20 append "$big" >/dev/null || fail "appends before the stop"
+stop "$F" || fail "graceful stop of follower $F"
+f_end=$(grep -o 'log \[[0-9]*, [0-9]*)' "$RUN/n$F.log" | tail -1 | sed 's/.*, \([0-9]*\))/\1/')
+kctl --repeat 300 append "$big" >/dev/null || fail "appends while follower $F is down"
+wait_line "$RUN/n$L.log" 'retention: deleted a segment' 15 || fail "the leader's log start never moved"
+l_start=$(field "$L" log_start)
+[ "$l_start" -gt "${f_end:-0}" ] || fail "the leader's log start $l_start is not past the follower's end $f_end"
+start "$F"
+kctl --repeat 100 append "$big" >/dev/null || fail "appends while follower $F catches up"
+wait_line "$RUN/n$F.log" 'received snapshot .* from the leader' 15 || fail "follower $F took no snapshot"
+wait_line "$RUN/n$F.log" 'loaded the snapshot .* installed from the leader' 10 ||
+	fail "follower $F did not load the installed snapshot"
+grep -q 'refused the batch\|cannot load' "$RUN/n$F.log" && fail "follower $F: $(grep 'refused the batch\|cannot load' "$RUN/n$F.log")"
+log "follower $F (log ended at $f_end, the leader's started at $l_start): $(grep -o 'installed snapshot .*' "$RUN/n$F.log" | head -1)"
+same_state 3
+
+# ---- 2. a memory-mode follower restarted empty ----
+for i in 1 2 3; do alive "$i" && kill9 "$i"; done
+RUN_OLD=$RUN
+RUN=$RUN/mem
+mkdir -p "$RUN"
+# shellcheck disable=SC2086
+cluster_init 3 $SNAPS kraftd.durability=memory
+for i in 1 2 3; do start "$i"; done
+L=$(leader 15) || fail "no leader (memory mode)"
+F=$((L % 3 + 1))
+kctl --repeat 200 append "$big" >/dev/null || fail "appends (memory mode)"
+wait_line "$RUN/n$L.log" 'wrote snapshot' 15 || fail "no snapshot (memory mode)"
+kill9 "$F"
+start "$F"
+kctl --repeat 50 append "$big" >/dev/null || fail "appends while the memory-mode follower restarts"
+wait_line "$RUN/n$F.log" 'loaded the snapshot .* installed from the leader' 15 ||
+	fail "memory-mode follower $F did not take the leader's snapshot"
+same_state 3
+
+# ---- 3. a follower whose snapshot at its log start is damaged ----
+for i in 1 2 3; do alive "$i" && kill9 "$i"; done
+RUN=$RUN_OLD/damaged
+mkdir -p "$RUN"
+# shellcheck disable=SC2086
+cluster_init 3 $SNAPS
+for i in 1 2 3; do start "$i"; done
+L=$(leader 15) || fail "no leader (damage)"
+F=$((L % 3 + 1))
+kctl --repeat 300 append "$big" >/dev/null || fail "appends (damage)"
+wait_line "$RUN/n$F.log" 'retention: deleted a segment' 15 || fail "follower $F never moved its log start"
+stop "$F" || fail "graceful stop of follower $F (damage)"
+# every snapshot it keeps damaged: none reaches its log start
+for s in "$RUN/n$F/log/"*.snapshot; do
+	python3 - "$s" <<'PY'
+import os, sys
+p = sys.argv[1]
+with open(p, "r+b") as f:
+    f.seek(os.path.getsize(p) // 2); b = f.read(1); f.seek(-1, 1); f.write(bytes([b[0] ^ 0x20]))
+PY
+done
+start "$F"
+wait_line "$RUN/n$F.log" 'waits for the leader.s snapshot' 10 || fail "follower $F did not see its state was gone"
+ls "$RUN/n$F/log/" | grep -q '\.damaged$' || fail "the damaged snapshots were not set aside"
+kctl --repeat 30 append "$big" >/dev/null || fail "appends while follower $F has no state"
+wait_line "$RUN/n$F.log" 'loaded the snapshot .* installed from the leader' 15 ||
+	fail "follower $F never restored its state"
+awk '/waits for the leader.s snapshot/{s=1} /installed from the leader/{s=0}
+	s && /-> (prospective|candidate|leader)/{bad=1} END{exit bad}' "$RUN/n$F.log" ||
+	fail "follower $F stood for election without its state"
+same_state 3
+for i in 1 2 3; do alive "$i" && kill9 "$i"; done
+log "PASS ($(($(date +%s) - T0)) s)"
