@@ -132,6 +132,7 @@ kn_apply_open(struct kn_node *n)
 	}
 	n->apply_from = n->applier->next;
 	atomic_store(&n->apply_released, n->apply_from);
+	atomic_store(&n->applying, true);
 	return 0;
 }
 
@@ -177,6 +178,7 @@ load_installed(struct kn_node *n, const struct kn_apply_span *sp)
 	if (rc == 0)
 		rc = kr_applier_load(n->applier, NULL, n->log_path, n->cfg.cluster_id, kn_wall_us(),
 				     &l);
+	atomic_store(&n->applying, false);
 	if (rc != 0 || l.meta.id.end_offset < sp->end) {
 		kn_log(n, "apply",
 		       "cannot load the snapshot installed from the leader (%" PRIu64 "-%u): %s; "
@@ -188,6 +190,7 @@ load_installed(struct kn_node *n, const struct kn_apply_span *sp)
 		return false;
 	}
 	snap_publish(n, l.meta.id);
+	atomic_store(&n->applying, true);
 	kn_log(n, "apply",
 	       "state machine %s: loaded the snapshot %" PRIu64 "-%u installed from the leader "
 	       "(%u producers); applying from %" PRIu64,

@@ -43,7 +43,7 @@ node_status(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame
 	struct kn_node *n = c->n;
 	struct kr_msg q, m = {.api = KR_API_NODE_STATUS_RESP};
 	struct kr_node_status_resp *r = &m.u.node_status_resp;
-	bool applying = n->apply_from != KR_OFFSET_NONE;
+	bool applying = atomic_load(&n->applying);
 
 	if (kr_msg_decode(f, &q) != 0) {
 		n->ctl_stats.mgmt_dropped++;

@@ -207,6 +207,7 @@ struct kn_node {
 	int apply_wake, writer_wake; /* eventfds */
 	uint64_t apply_from;
 	struct kr_applier *applier; /* the apply thread's */
+	atomic_bool applying;	    /* the state machine holds the log's state (kraftctl) */
 	_Alignas(KN_CACHE_LINE) atomic_bool apply_sleeping;
 	_Alignas(KN_CACHE_LINE) _Atomic uint64_t apply_released;
 	/* the writer's mailbox of one: the apply thread fills snap_img only while snap_done

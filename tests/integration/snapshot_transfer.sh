@@ -16,7 +16,7 @@ NAME=snapshot-transfer
 . "$(dirname "$0")/lib.sh"
 
 kctl() { "$KCTL" --bootstrap-server "$(servers)" "$@"; }
-storage() { kctl_at --bootstrap-server "$(mgmt "$1")" --timeout-ms 3000 --json describe --storage; }
+storage() { kctl --timeout-ms 3000 --json describe --storage --node "$1"; }
 field() { storage "$1" | json_field "$2"; }
 big=$(printf 'r%.0s' $(seq 1 1000))
 # snapshots every 20 KB of data, the log start moving to them while the log and the
@@ -38,12 +38,15 @@ same_state() {
 		[ $ok = 1 ] && [ -n "$first" ] && [ "$first" != None ] && break
 		sleep 0.2
 	done
-	[ $ok = 1 ] || fail "the nodes did not reach the same applied offset"
+	if [ $ok = 0 ]; then
+		for i in $(seq 1 "$1"); do log "node $i: $(storage "$i" 2>&1)"; done
+		fail "the nodes did not reach the same applied offset"
+	fi
 	for i in $(seq 1 "$1"); do
-		kctl_at --bootstrap-server "$(mgmt "$i")" snapshot >/dev/null 2>&1
+		kctl snapshot --node "$i" >/dev/null 2>&1
 	done
 	for i in $(seq 1 "$1"); do
-		wait_line "$RUN/n$i.log" "(wrote|loaded the) snapshot $first-" 10 ||
+		wait_line "$RUN/n$i.log" "\(wrote\|loaded the\) snapshot $first-" 10 ||
 			grep -q "snapshot asked for: nothing applied since the last one ($first)" "$RUN/n$i.log" ||
 			fail "node $i took no snapshot at $first"
 		id=$(ls "$RUN/n$i/log" | grep "^0*$first-.*\.snapshot$" | head -1)
