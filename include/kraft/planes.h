@@ -20,7 +20,7 @@
  *   to a reader (the apply thread now; an mbuf sent from the log later) is freed or
  *   reused only after that reader has published "released up to X" (apply_released)
  *   and the dataplane has passed X to the log (kr_log_reader_released). Truncation,
- *   retention and a reset (and a snapshot install, later) take effect in the log at
+ *   retention and a reset (and a snapshot install) take effect in the log at
  *   once, but the segment buffers they drop wait in the log's grave while they hold
  *   handed bytes (include/kraft/log.h, THE READER). Only committed bytes are handed,
  *   and no committed byte of a kept segment is ever rewritten. When the reader lags, the

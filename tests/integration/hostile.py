@@ -80,7 +80,7 @@ def main():
                                             struct.pack("<IiB3x", 0, NOT_A_VOTER, 0),
                                             sender=NOT_A_VOTER, **good))
             send("stale_epoch", t, kw.frame(kw.API["FETCH"], struct.pack(
-                "<IIQQII16sQ", 0, 0, 0, 0, 0, 1024, bytes(16), 1),
+                "<IIQQII16sQQI4x", 0, 0, 0, 0, 0, 1024, bytes(16), 1, 0, 0),
                 sender=NOT_A_VOTER, **good))
             # a (pre-)vote near the maximum epoch from an id that is no voter
             send("huge_epoch_vote_from_non_voter", t, kw.frame(
