@@ -820,8 +820,12 @@ a_start_loads_the_newest_whole_snapshot(void **state)
 	kr_sm_loaded_free(ops, &l);
 	/* it went aside: no listing counts it (the cleaner would take it for the newest) */
 	assert_false(tu_file_exists(dir, name));
-	strcat(name, KR_SNAP_DAMAGED_SUFFIX);
-	assert_true(tu_file_exists(dir, name));
+	{
+		char aside[KR_SNAP_NAME_MAX + sizeof(KR_SNAP_DAMAGED_SUFFIX)];
+
+		snprintf(aside, sizeof(aside), "%s%s", name, KR_SNAP_DAMAGED_SUFFIX);
+		assert_true(tu_file_exists(dir, aside));
+	}
 	/* a newer one of another state machine, and one whose image does not load */
 	{
 		struct kr_snap_writer w;

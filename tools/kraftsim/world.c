@@ -1020,7 +1020,7 @@ static void
 snap_damage(struct sim *s, struct node *nd, const char *logdir)
 {
 	struct kr_snap_id ids[1];
-	char path[96], name[KR_SNAP_NAME_MAX];
+	char path[4200], name[KR_SNAP_NAME_MAX];
 	const struct kr_fs *fs = simfs_fs(nd->fs);
 	uint64_t len;
 	bool is_dir;
@@ -1035,8 +1035,8 @@ snap_damage(struct sim *s, struct node *nd, const char *logdir)
 	if (n <= 0)
 		return;
 	kr_snap_name(ids[0], false, name);
-	snprintf(path, sizeof(path), "%s/%s", logdir, name);
-	if (fs->ops->stat(fs->ctx, path, &is_dir, &len) != 0 || len < 2)
+	if (snprintf(path, sizeof(path), "%s/%s", logdir, name) >= (int)sizeof(path) ||
+	    fs->ops->stat(fs->ctx, path, &is_dir, &len) != 0 || len < 2)
 		return;
 	if (simfs_corrupt(nd->fs, path, rnd(s, len), SIMFS_BIT_FLIP) != 0)
 		return;
@@ -1444,8 +1444,10 @@ el_unblocked(void *arg)
 
 /* A leader resigned for check quorum: a majority of its voters (itself included) must
  * not have had a request (a Fetch, or a FetchSnapshot: a transfer is a heartbeat too)
- * taken by its dataplane within the window, unless it was not running all along (a
- * pause, a stopped thread) or its clock jumped (its window then ended early). */
+ * taken by its dataplane within the window (less a margin at both ends: the liveness
+ * events are rate-limited, and one taken just now may not have reached the control
+ * thread yet), unless it was not running all along (a pause, a stopped thread) or its
+ * clock jumped (its window then ended early). */
 static void
 check_quorum_resign(struct sim *s, struct node *nd)
 {
@@ -1462,14 +1464,16 @@ check_quorum_resign(struct sim *s, struct node *nd)
 			continue;
 		if ((kr_uuid_is_zero(e->cfg.voter_dirs[i]) ||
 		     memcmp(e->cfg.voter_dirs[i], s->nodes[v - 1].dir_id, KR_UUID_BYTES) == 0) &&
-		    nd->fetch_taken_at[v - 1] > s->now - (window - slack))
+		    nd->fetch_taken_at[v - 1] > s->now - (window - slack) &&
+		    nd->fetch_taken_at[v - 1] < s->now - slack) /* its event seen by now */
 			fresh++;
 	}
 	if (fresh >= e->majority)
 		check_violation(s,
 				"leader %d resigned for check quorum, but %u of its voters (itself "
-				"included if one) had a request taken within %" PRId64 " us",
-				nd->id, fresh, window - slack);
+				"included if one) had a request taken between %" PRId64
+				" and %" PRId64 " us before",
+				nd->id, fresh, window - slack, slack);
 }
 
 static void
