@@ -38,6 +38,7 @@ struct node {
 	uint8_t bufs[SLOTS + 1][WIN];
 	struct kr_snap_id installed;
 	int events[16];
+	int64_t event_at[16], event_gap[16]; /* the latest of each type, the longest gap */
 };
 
 static struct node *
@@ -182,9 +183,13 @@ settle(struct node *n)
 
 		if (a->type == KR_RP_SEND)
 			n->out.a[k++] = *a;
-		else if (a->type == KR_RP_EVENT && a->u.ev.type < 16)
-			n->events[a->u.ev.type]++;
-		else if (a->type == KR_RP_INSTALLED)
+		else if (a->type == KR_RP_EVENT && a->u.ev.type < 16) {
+			uint8_t t = a->u.ev.type;
+
+			if (n->events[t]++ > 0 && n->now - n->event_at[t] > n->event_gap[t])
+				n->event_gap[t] = n->now - n->event_at[t];
+			n->event_at[t] = n->now;
+		} else if (a->type == KR_RP_INSTALLED)
 			n->installed = a->u.installed;
 	}
 	n->out.n = k;
@@ -241,9 +246,35 @@ io(struct node *a, struct node *b)
 	} while (did > 0);
 }
 
-/* Run leader and follower for up to steps rounds of 1 ms: frames both ways, I/O, ticks. */
+/* A slow disk: one step of 512 bytes on each slot of both nodes. */
+static void
+io_slow(struct node *a, struct node *b)
+{
+	char why[256];
+	struct node *ns[2] = {a, b};
+
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < SLOTS; i++)
+			kr_xfer_io_step(&ns[k]->xo[i], NULL, ns[k]->dir, smp_ctx.cluster_id, 512,
+					why, sizeof(why));
+		kr_xfer_io_step(&ns[k]->xi, NULL, ns[k]->dir, smp_ctx.cluster_id, 512, why,
+				sizeof(why));
+	}
+}
+
+/* Run leader and follower for up to steps rounds of 1 ms: frames both ways, I/O (every
+ * io_every-th round: a slow disk), ticks. */
+static void run_io(struct node *l, struct node *f, int steps, int drop_every, bool dup,
+		   int io_every);
+
 static void
 run(struct node *l, struct node *f, int steps, int drop_every, bool dup)
+{
+	run_io(l, f, steps, drop_every, dup, 1);
+}
+
+static void
+run_io(struct node *l, struct node *f, int steps, int drop_every, bool dup, int io_every)
 {
 	/* a follower's HW never goes down, installs included */
 #define HW_KEPT(hw) \
@@ -255,7 +286,10 @@ run(struct node *l, struct node *f, int steps, int drop_every, bool dup)
 		deliver(l, f, drop_every, dup);
 		HW_KEPT(hw);
 		hw = f->r.hw;
-		io(l, f);
+		if (io_every == 1)
+			io(l, f);
+		else if (i % io_every == 0)
+			io_slow(l, f);
 		l->now += MS;
 		f->now += MS;
 		kr_repl_tick(&l->r, l->now, &l->out);
@@ -555,6 +589,32 @@ a_follower_without_state_takes_a_snapshot_and_keeps_its_log(void **state)
 	node_free(f);
 }
 
+/* A download through a slow disk, lasting more than 10 fetch timeouts (300 ms each
+ * here): the leader hears from the fetcher, and the fetcher from the leader, all along
+ * (check quorum and the fetch timer never see a silence of half a fetch timeout). */
+static void
+a_slow_download_keeps_both_heartbeats(void **state)
+{
+	struct node *l, *f;
+	int64_t t0;
+
+	(void)state;
+	pair(&l, &f, true);
+	t0 = f->now;
+	run_io(l, f, 5000, 0, false, 40); /* 512 bytes per slot every 40 ms: ~3.2 s */
+	assert_int_equal(f->r.stats.snapshots_installed, 1);
+	assert_true(f->installed.end_offset == 24);
+	assert_true(f->event_at[KR_EV_STATE_RESTORED] == 0); /* it had no want */
+	/* the transfer outlasted 10 fetch timeouts */
+	assert_true(l->r.stats.snapshot_requests > 50);
+	assert_true(f->now - t0 > 10 * 300 * MS);
+	assert_true(l->events[KR_EV_REPLICA_FETCHED] > 60);
+	assert_true(l->event_gap[KR_EV_REPLICA_FETCHED] < 150 * MS);
+	assert_true(f->event_gap[KR_EV_LEADER_FETCHED] < 150 * MS);
+	node_free(l);
+	node_free(f);
+}
+
 /* A FETCH_SNAPSHOT as a fetcher sends it; the leader's first answer frame. */
 static const struct kr_fetch_snapshot_resp *
 ask(struct node *l, int32_t from, uint32_t epoch, struct kr_snap_id id, uint64_t pos)
@@ -632,6 +692,7 @@ main(void)
 		cmocka_unit_test(a_damaged_snapshot_is_refused_and_nothing_is_installed),
 		cmocka_unit_test(a_leader_change_mid_transfer_gives_it_up),
 		cmocka_unit_test(a_follower_without_state_takes_a_snapshot_and_keeps_its_log),
+		cmocka_unit_test(a_slow_download_keeps_both_heartbeats),
 		cmocka_unit_test(bad_requests_get_their_errors_and_change_nothing),
 	};
 
