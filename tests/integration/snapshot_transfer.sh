@@ -10,6 +10,8 @@
 #   3. a follower whose only snapshot at its log start is damaged: the file goes aside,
 #      the node asks the leader for a snapshot, installs it, and never stood for election
 #      meanwhile
+#   4. a follower's disk wiped and formatted again (removed from the voters first): as an
+#      observer with an empty log it takes the snapshot, and is added back
 # Usage: snapshot_transfer.sh BUILD_DIR   (run by meson: suite 'integration')
 NAME=snapshot-transfer
 # shellcheck source=tests/integration/lib.sh
@@ -130,6 +132,45 @@ wait_line "$RUN/n$F.log" 'loaded the snapshot .* installed from the leader' 15 |
 awk '/waits for the leader.s snapshot/{s=1} /installed from the leader/{s=0}
 	s && /-> (prospective|candidate|leader)/{bad=1} END{exit bad}' "$RUN/n$F.log" ||
 	fail "follower $F stood for election without its state"
+same_state 3
+
+# ---- 4. a follower's disk wiped and formatted again, then added back ----
+for i in 1 2 3; do alive "$i" && kill9 "$i"; done
+RUN=$RUN_OLD/reformat
+mkdir -p "$RUN"
+# shellcheck disable=SC2086
+cluster_init 3 $SNAPS
+for i in 1 2 3; do start "$i"; done
+L=$(leader 15) || fail "no leader (re-format)"
+F=$((L % 3 + 1))
+kctl --repeat 300 append "$big" >/dev/null || fail "appends (re-format)"
+wait_line "$RUN/n$L.log" 'retention: deleted a segment' 15 || fail "the leader's log start never moved (re-format)"
+dir_of() { sed -n 's/^directory.id=//p' "$RUN/n$1/meta.properties"; }
+kctl --timeout-ms 20000 remove-voter --id "$F" --directory-id "$(dir_of "$F")" >"$RUN/change.out" 2>&1 ||
+	fail "remove-voter $F: $(cat "$RUN/change.out")"
+kill9 "$F"
+rm -rf "$RUN/n$F"
+# formatted to join, as a controller added later is configured (bootstrap servers)
+{
+	echo "node.id=$F"
+	echo "cluster.id=$CID"
+	echo "controller.quorum.bootstrap.servers=$(ip_of 1):$PORT,$(ip_of 2):$PORT,$(ip_of 3):$PORT"
+	echo "metadata.log.dir=$RUN/n$F"
+	echo "kraftd.listener=$(ip_of "$F"):$PORT"
+	echo "controller.quorum.election.timeout.ms=150"
+	echo "controller.quorum.fetch.timeout.ms=300"
+	echo "controller.quorum.election.backoff.max.ms=150"
+	printf '%s\n' $SNAPS
+} >"$RUN/n$F.properties"
+"$KRAFTD" format --config "$RUN/n$F.properties" >/dev/null || fail "format node $F again"
+start "$F"
+kctl --repeat 50 append "$big" >/dev/null || fail "appends while the re-formatted node catches up"
+wait_line "$RUN/n$F.log" 'loaded the snapshot .* installed from the leader' 15 ||
+	fail "the re-formatted node $F did not take the leader's snapshot"
+kctl --timeout-ms 20000 add-voter --id "$F" --directory-id "$(dir_of "$F")" \
+	--endpoint "$(ip_of "$F"):$PORT" >"$RUN/change.out" 2>&1 ||
+	fail "add-voter $F: $(cat "$RUN/change.out")"
+log "node $F re-formatted and added back: $(grep -o 'installed snapshot .*' "$RUN/n$F.log" | head -1)"
 same_state 3
 for i in 1 2 3; do alive "$i" && kill9 "$i"; done
 log "PASS ($(($(date +%s) - T0)) s)"
