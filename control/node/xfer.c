@@ -54,25 +54,35 @@ kn_xfer_close(struct kn_node *n)
 	n->xfer_wake = -1;
 }
 
-/* One slot's step; a new status is said once. */
+/* One slot's step; a new status is said once. t0: when the slot's transfer began. */
 static int64_t
-step(struct kn_node *n, struct kr_xfer *x, const char *what, int32_t *seen)
+step(struct kn_node *n, struct kr_xfer *x, const char *what, int32_t *seen, uint32_t *gen,
+     int64_t *t0)
 {
 	char why[512] = "";
 	int64_t did = kr_xfer_io_step(x, NULL, n->log_path, n->cfg.cluster_id, XFER_STEP_BYTES, why,
 				      sizeof(why));
 	int32_t st = kr_xfer_status(x);
 
+	if (x->io_gen != *gen) { /* a new request taken up */
+		*gen = x->io_gen;
+		*t0 = kn_now_us();
+	}
 	if (st != *seen && kr_xfer_answered(x)) {
 		*seen = st;
-		if (st == KR_XFER_DONE)
+		if (st == KR_XFER_DONE) {
+			uint64_t bytes = atomic_load(&x->in_size);
+			double secs = (double)(kn_now_us() - *t0) / 1e6;
+
 			kn_log(n, "snapshot",
-			       "received snapshot %" PRIu64
-			       "-%u from the leader: whole, checked and "
-			       "named; installing it",
-			       x->io_id.end_offset, x->io_id.epoch);
-		else if (st < 0)
+			       "received snapshot %" PRIu64 "-%u from the leader: %" PRIu64
+			       " bytes in %.3f s (%.1f MB/s, written, synced and checked), named; "
+			       "installing it",
+			       x->io_id.end_offset, x->io_id.epoch, bytes, secs,
+			       secs > 0 ? (double)bytes / secs / 1e6 : 0.0);
+		} else if (st < 0) {
 			kn_log(n, "snapshot", "%s: %s", what, why[0] ? why : strerror(-st));
+		}
 	}
 	return did;
 }
@@ -82,6 +92,8 @@ kn_xfer_main(void *arg)
 {
 	struct kn_node *n = arg;
 	int32_t seen_out[KR_XFER_OUT_MAX], seen_in = KR_XFER_BUSY;
+	uint32_t gen_out[KR_XFER_OUT_MAX] = {0}, gen_in = 0;
+	int64_t t0_out[KR_XFER_OUT_MAX] = {0}, t0_in = 0;
 
 	for (uint32_t i = 0; i < KR_XFER_OUT_MAX; i++)
 		seen_out[i] = KR_XFER_BUSY;
@@ -90,10 +102,12 @@ kn_xfer_main(void *arg)
 		bool open = n->xfer_in.io_mode != KR_XFER_IDLE;
 
 		for (uint32_t i = 0; i < n->cfg.xfer_sends; i++) {
-			did += step(n, &n->xfer_out[i], "sending a snapshot", &seen_out[i]);
+			did += step(n, &n->xfer_out[i], "sending a snapshot", &seen_out[i],
+				    &gen_out[i], &t0_out[i]);
 			open = open || n->xfer_out[i].io_mode != KR_XFER_IDLE;
 		}
-		did += step(n, &n->xfer_in, "taking the leader's snapshot", &seen_in);
+		did += step(n, &n->xfer_in, "taking the leader's snapshot", &seen_in, &gen_in,
+			    &t0_in);
 		if (did > 0)
 			continue;
 		if (atomic_load(&n->dp_done))

@@ -87,7 +87,7 @@ usage(FILE *f)
 		"       kraftfloor echo --local A.B.C.D:PORT -- EAL options\n"
 		"       kraftfloor ping --raw A.B.C.D:PORT --kraftd A.B.C.D:PORT\n"
 		"                  [--local A.B.C.D:PORT] [--count N] [--pairs P] [--json]\n"
-		"                  [--pause PID]\n"
+		"                  [--pause PID] [--bulk BYTES [--bulk-size S] [--bulk-window W]]\n"
 		"                  [-- EAL options]\n"
 		"\n"
 		"echo: send every UDP datagram back, addresses swapped (kernel UDP with --udp;\n"
@@ -103,7 +103,11 @@ usage(FILE *f)
 		"      the node has it in its phase (a node that polls without sleeping would\n"
 		"      share it with the echo). Only where a stopped node does no harm: a\n"
 		"      1-voter cluster (a voter stopped past the fetch timeout starts an "
-		"election).\n");
+		"election).\n"
+		"      --bulk BYTES (DPDK): instead, the echo's throughput, P runs: datagrams of\n"
+		"      S payload bytes (default 1400), W in flight (default 256), until BYTES\n"
+		"      came back; prints each run's MB/s and the median (the floor of a bulk\n"
+		"      transfer such as a snapshot's; each byte crosses the link twice).\n");
 }
 
 #define now_ns kr_tool_now_ns
@@ -433,6 +437,60 @@ udp_once(struct target *t)
 	return -1;
 }
 
+/* ---- bulk: the raw transport's throughput (the floor of a snapshot transfer) ----
+ *
+ * Datagrams of size payload bytes to the echo, up to window of them in flight (sent in
+ * bursts of 32), until bytes came back; a datagram not back within 100 ms of the last
+ * one is lost (its room in the window given back). @return bytes per second that came
+ * back: each byte crosses the link twice, so this is a conservative floor for a transfer
+ * whose data crosses once. */
+#define BULK_BURST 32
+
+static double
+dpdk_bulk(struct target *t, uint64_t bytes, uint32_t size, uint32_t window, uint64_t *lostp)
+{
+	static uint8_t payload[2048];
+	uint64_t sent = 0, got = 0, hz = rte_get_tsc_hz(), t0, last;
+	uint32_t inflight = 0;
+
+	memset(payload, 0x6b, sizeof(payload));
+	t0 = last = rte_rdtsc();
+	while (got < bytes && !stop) {
+		struct rte_mbuf *m[BULK_BURST];
+		uint16_t k = 0, n;
+
+		while (k < BULK_BURST && inflight + k < window && sent + (uint64_t)k * size < bytes)
+			m[k] = dpdk_datagram(t, payload, size), k++;
+		if (k > 0) {
+			uint16_t out = rte_eth_tx_burst(ports[t->port].id, 0, m, k);
+
+			for (uint16_t i = out; i < k; i++)
+				rte_pktmbuf_free(m[i]);
+			sent += (uint64_t)out * size;
+			inflight += out;
+		}
+		n = rte_eth_rx_burst(ports[t->port].id, 0, m, BULK_BURST);
+		for (uint16_t i = 0; i < n; i++) {
+			if (m[i]->data_len >= 42 + size) {
+				got += size;
+				if (inflight > 0)
+					inflight--;
+			}
+			rte_pktmbuf_free(m[i]);
+		}
+		if (n > 0) {
+			last = rte_rdtsc();
+		} else if (rte_rdtsc() - last > hz / 10) {
+			*lostp += inflight; /* gone: their room back */
+			inflight = 0;
+			last = rte_rdtsc();
+			if (sent >= bytes)
+				break;
+		}
+	}
+	return (double)got / ((double)(rte_rdtsc() - t0) / (double)hz);
+}
+
 struct phase {
 	uint64_t p50, p99, max, lost;
 };
@@ -616,6 +674,8 @@ main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	const char *udp = NULL, *raw = NULL, *node = NULL, *loc = NULL;
 	int count = 20000, pairs = 5, eal = -1;
+	uint64_t bulk = 0;
+	uint32_t bulk_size = 1400, bulk_window = 256;
 	bool json = false;
 	struct target tr = {.name = "raw"}, tk = {.name = "kraftd"};
 
@@ -643,6 +703,12 @@ main(int argc, char **argv)
 			count = atoi(v), i++;
 		} else if (strcmp(a, "--pairs") == 0 && v) {
 			pairs = atoi(v), i++;
+		} else if (strcmp(a, "--bulk") == 0 && v) {
+			bulk = strtoull(v, NULL, 10), i++;
+		} else if (strcmp(a, "--bulk-size") == 0 && v) {
+			bulk_size = (uint32_t)atoi(v), i++;
+		} else if (strcmp(a, "--bulk-window") == 0 && v) {
+			bulk_window = (uint32_t)atoi(v), i++;
 		} else if (strcmp(a, "--json") == 0) {
 			json = true;
 		} else if (strcmp(a, "--pause") == 0 && v) {
@@ -737,6 +803,32 @@ main(int argc, char **argv)
 	dpdk_start(argc - eal, argv + eal, local.port);
 	tr.port = 0;
 	tk.port = n_ports > 1 ? 1 : 0;
+	if (bulk > 0) {
+		double r[64];
+		uint64_t lost_bulk = 0;
+
+		if (bulk_size < 64 || bulk_size > 1400 || bulk_window < 1 || bulk_window > 4096)
+			die("--bulk-size 64..1400, --bulk-window 1..4096");
+		warm_up(&tr, true);
+		for (int p = 0; p < pairs && !stop; p++)
+			r[p] = dpdk_bulk(&tr, bulk, bulk_size, bulk_window, &lost_bulk);
+		for (int p = 0; p < pairs; p++) {
+			if (json)
+				printf("%s%.0f", p ? "," : "[", r[p]);
+			else
+				printf("bulk %d: %.1f MB/s\n", p + 1, r[p] / 1e6);
+		}
+		if (json)
+			printf("]\n");
+		else
+			printf("bulk over DPDK, %d runs of %" PRIu64 " bytes in %u-byte datagrams, "
+			       "%u in flight: median %.1f MB/s; lost %" PRIu64 "\n",
+			       pairs, bulk, bulk_size, bulk_window, median(r, pairs) / 1e6,
+			       lost_bulk);
+		dpdk_stop_echo(&tr);
+		dpdk_stop();
+		return 0;
+	}
 	ping(&tr, &tk, true, count, pairs, json);
 	dpdk_stop_echo(&tr);
 	dpdk_stop();
