@@ -21,6 +21,14 @@ kctl() { "$KCTL" --bootstrap-server "$(servers)" "$@"; }
 storage() { kctl --timeout-ms 3000 --json describe --storage --node "$1"; }
 field() { storage "$1" | json_field "$2"; }
 big=$(printf 'r%.0s' $(seq 1 1000))
+# 300 KB of appends in rounds: the apply thread takes several spans, so several
+# snapshots, and retention can move the log start past the oldest
+rounds() {
+	for _ in 1 2 3 4 5; do
+		kctl --repeat 60 append "$big" >/dev/null || return 1
+		sleep 0.3
+	done
+}
 # snapshots every 20 KB of data, the log start moving to them while the log and the
 # snapshots hold more than 64 KiB; appends older than 200 ms may go (the dedup window)
 SNAPS="metadata.log.max.record.bytes.between.snapshots=20000 kraftd.append.dedup.window.ms=200
@@ -70,7 +78,7 @@ F=$((L % 3 + 1))
 kctl --repeat 20 append "$big" >/dev/null || fail "appends before the stop"
 stop "$F" || fail "graceful stop of follower $F"
 f_end=$(grep -o 'log \[[0-9]*, [0-9]*)' "$RUN/n$F.log" | tail -1 | sed 's/.*, \([0-9]*\))/\1/')
-kctl --repeat 300 append "$big" >/dev/null || fail "appends while follower $F is down"
+rounds || fail "appends while follower $F is down"
 wait_line "$RUN/n$L.log" 'retention: deleted a segment' 15 || fail "the leader's log start never moved"
 l_start=$(field "$L" log_start)
 [ "$l_start" -gt "${f_end:-0}" ] || fail "the leader's log start $l_start is not past the follower's end $f_end"
@@ -93,8 +101,10 @@ cluster_init 3 $SNAPS kraftd.durability=memory
 for i in 1 2 3; do start "$i"; done
 L=$(leader 15) || fail "no leader (memory mode)"
 F=$((L % 3 + 1))
-kctl --repeat 200 append "$big" >/dev/null || fail "appends (memory mode)"
+rounds || fail "appends (memory mode)"
 wait_line "$RUN/n$L.log" 'wrote snapshot' 15 || fail "no snapshot (memory mode)"
+# past the leader's log start, so that only its snapshot can bring the follower back
+wait_line "$RUN/n$L.log" 'retention: deleted a segment' 15 || fail "the leader's log start never moved (memory mode)"
 kill9 "$F"
 start "$F"
 kctl --repeat 50 append "$big" >/dev/null || fail "appends while the memory-mode follower restarts"
@@ -111,7 +121,7 @@ cluster_init 3 $SNAPS
 for i in 1 2 3; do start "$i"; done
 L=$(leader 15) || fail "no leader (damage)"
 F=$((L % 3 + 1))
-kctl --repeat 300 append "$big" >/dev/null || fail "appends (damage)"
+rounds || fail "appends (damage)"
 wait_line "$RUN/n$F.log" 'retention: deleted a segment' 15 || fail "follower $F never moved its log start"
 stop "$F" || fail "graceful stop of follower $F (damage)"
 # every snapshot it keeps damaged: none reaches its log start
@@ -143,7 +153,7 @@ cluster_init 3 $SNAPS
 for i in 1 2 3; do start "$i"; done
 L=$(leader 15) || fail "no leader (re-format)"
 F=$((L % 3 + 1))
-kctl --repeat 300 append "$big" >/dev/null || fail "appends (re-format)"
+rounds || fail "appends (re-format)"
 wait_line "$RUN/n$L.log" 'retention: deleted a segment' 15 || fail "the leader's log start never moved (re-format)"
 dir_of() { sed -n 's/^directory.id=//p' "$RUN/n$1/meta.properties"; }
 kctl --timeout-ms 20000 remove-voter --id "$F" --directory-id "$(dir_of "$F")" >"$RUN/change.out" 2>&1 ||
