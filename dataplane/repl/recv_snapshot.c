@@ -19,7 +19,8 @@
  * where the leader's log started when it named the snapshot (every record below the
  * snapshot's end is committed; the records between are fetched again, only stored, so a
  * new leader's producer table still holds every append younger than the dedup window);
- * the high watermark is never lowered. Then the follower fetches the log from there. A leader change, an
+ * a committed prefix that reaches past the leader's start stays too; the high watermark
+ * is never lowered. Then the follower fetches the log from there. A leader change, an
  * error answer or a refused download (damaged in flight, another cluster's, a full disk)
  * gives the transfer up; the next Fetch starts again.
  */
