@@ -143,6 +143,15 @@ epoch_seen(struct kr_rp_out *out, uint32_t epoch, int32_t leader)
 	ev->node = leader;
 }
 
+void
+rp_answer_names_leader(struct kr_repl *r, uint16_t error, uint32_t epoch, int32_t leader,
+		       struct kr_rp_out *out)
+{
+	if ((error == KR_ERR_NOT_LEADER_OR_FOLLOWER || error == KR_ERR_FENCED_LEADER_EPOCH) &&
+	    (epoch > r->epoch || (leader >= 0 && leader != r->leader_id)))
+		epoch_seen(out, epoch, leader);
+}
+
 /* Where to truncate after the leader said (div_epoch, div_end): Kafka's
  * truncateToEndOffset. */
 static uint64_t
@@ -244,11 +253,7 @@ rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		return;
 	}
 	if (resp->error != KR_ERR_NONE) {
-		if ((resp->error == KR_ERR_NOT_LEADER_OR_FOLLOWER ||
-		     resp->error == KR_ERR_FENCED_LEADER_EPOCH) &&
-		    (resp->epoch > r->epoch ||
-		     (resp->leader_id >= 0 && resp->leader_id != r->leader_id)))
-			epoch_seen(out, resp->epoch, resp->leader_id);
+		rp_answer_names_leader(r, resp->error, resp->epoch, resp->leader_id, out);
 		if (resp->error == KR_ERR_OFFSET_OUT_OF_RANGE && r->role == KR_REPL_FOLLOWER &&
 		    resp->log_start_offset >= kr_log_end(r->log)) {
 			/* a leader without snapshots deleted what this log needs next (or the

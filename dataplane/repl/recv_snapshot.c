@@ -447,15 +447,7 @@ rp_recv_fetch_snapshot_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 		return;
 	}
 	if (resp->error != KR_ERR_NONE) {
-		if ((resp->error == KR_ERR_NOT_LEADER_OR_FOLLOWER ||
-		     resp->error == KR_ERR_FENCED_LEADER_EPOCH) &&
-		    (resp->epoch > r->epoch ||
-		     (resp->leader_id >= 0 && resp->leader_id != r->leader_id))) {
-			struct kr_event *ev = rp_event(out, KR_EV_EPOCH_SEEN);
-
-			ev->epoch = resp->epoch;
-			ev->node = resp->leader_id;
-		}
+		rp_answer_names_leader(r, resp->error, resp->epoch, resp->leader_id, out);
 		if (resp->error == KR_ERR_SNAPSHOT_NOT_FOUND ||
 		    resp->error == KR_ERR_POSITION_OUT_OF_RANGE) {
 			give_up(r, now); /* the leader made a newer one and dropped this one */

@@ -104,6 +104,10 @@ void rp_send_fetch_snapshot(struct kr_repl *r, int64_t now, struct kr_rp_out *ou
 void rp_recv_fetch_snapshot_resp(struct kr_repl *r, const struct kr_frame_hdr *h,
 				 const struct kr_fetch_snapshot_resp *resp, int64_t now,
 				 struct kr_rp_out *out);
+/* Follower: an answer (Fetch, FetchSnapshot) that says NOT_LEADER_OR_FOLLOWER or
+ * FENCED_LEADER_EPOCH and names a newer epoch or another leader: KR_EV_EPOCH_SEEN. */
+void rp_answer_names_leader(struct kr_repl *r, uint16_t error, uint32_t epoch, int32_t leader,
+			    struct kr_rp_out *out);
 /* Follower: the leader's heartbeat (a good answer of this epoch's leader). */
 void rp_leader_heard(struct kr_repl *r, int64_t now, struct kr_rp_out *out);
 /* Follower: start over at the leader's log start (start >= this log's end), without

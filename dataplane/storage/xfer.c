@@ -196,6 +196,16 @@ io_finish_in(struct kr_xfer *x, const struct kr_fs *fs, const char *dir, const u
 	x->io_mode = KR_XFER_IDLE;
 }
 
+/* Of n window bytes from ring index at, those one step moves: up to the ring's end and
+ * the budget. */
+static uint32_t
+contiguous(const struct kr_xfer *x, uint32_t at, uint32_t n, uint32_t budget)
+{
+	if (n > x->cap - at)
+		n = x->cap - at;
+	return n < budget ? n : budget;
+}
+
 int64_t
 kr_xfer_io_step(struct kr_xfer *x, const struct kr_fs *fs, const char *dir,
 		const uint8_t *cluster_id, uint32_t budget, char *why, size_t why_len)
@@ -217,10 +227,7 @@ kr_xfer_io_step(struct kr_xfer *x, const struct kr_fs *fs, const char *dir,
 		if (x->io_size - h < n)
 			n = (uint32_t)(x->io_size - h);
 		at = (uint32_t)(h & (x->cap - 1));
-		if (n > x->cap - at)
-			n = x->cap - at;
-		if (n > budget)
-			n = budget;
+		n = contiguous(x, at, n, budget);
 		if (n == 0)
 			return 0;
 		rc = fs->ops->pread(fs->ctx, x->io_h, x->buf + at, n, h);
@@ -244,11 +251,7 @@ kr_xfer_io_step(struct kr_xfer *x, const struct kr_fs *fs, const char *dir,
 			return 1;
 		}
 		at = (uint32_t)(t & (x->cap - 1));
-		n = (uint32_t)(h - t);
-		if (n > x->cap - at)
-			n = x->cap - at;
-		if (n > budget)
-			n = budget;
+		n = contiguous(x, at, (uint32_t)(h - t), budget);
 		if (n == 0)
 			return 0;
 		rc = kr_write_full(fs, x->io_h, x->buf + at, n, t);

@@ -112,17 +112,24 @@ wait_line "$RUN/n$F.log" 'loaded the snapshot .* installed from the leader' 15 |
 	fail "memory-mode follower $F did not take the leader's snapshot"
 same_state 3
 
+# fresh NAME: a new 3-voter cluster in $RUN_OLD/NAME (the one before killed), its leader L
+# and a follower F, 300 KB appended, and F's log start moved past snapshots
+fresh() {
+	for i in 1 2 3; do alive "$i" && kill9 "$i"; done
+	RUN=$RUN_OLD/$1
+	mkdir -p "$RUN"
+	# shellcheck disable=SC2086
+	cluster_init 3 $SNAPS
+	for i in 1 2 3; do start "$i"; done
+	L=$(leader 15) || fail "no leader ($1)"
+	F=$((L % 3 + 1))
+	rounds || fail "appends ($1)"
+	wait_line "$RUN/n$F.log" 'retention: deleted a segment' 15 ||
+		fail "follower $F never moved its log start ($1)"
+}
+
 # ---- 3. a follower whose snapshot at its log start is damaged ----
-for i in 1 2 3; do alive "$i" && kill9 "$i"; done
-RUN=$RUN_OLD/damaged
-mkdir -p "$RUN"
-# shellcheck disable=SC2086
-cluster_init 3 $SNAPS
-for i in 1 2 3; do start "$i"; done
-L=$(leader 15) || fail "no leader (damage)"
-F=$((L % 3 + 1))
-rounds || fail "appends (damage)"
-wait_line "$RUN/n$F.log" 'retention: deleted a segment' 15 || fail "follower $F never moved its log start"
+fresh damaged
 stop "$F" || fail "graceful stop of follower $F (damage)"
 # every snapshot it keeps damaged: none reaches its log start
 for s in "$RUN/n$F/log/"*.snapshot; do
@@ -145,15 +152,7 @@ awk '/waits for the leader.s snapshot/{s=1} /installed from the leader/{s=0}
 same_state 3
 
 # ---- 4. a follower's disk wiped and formatted again, then added back ----
-for i in 1 2 3; do alive "$i" && kill9 "$i"; done
-RUN=$RUN_OLD/reformat
-mkdir -p "$RUN"
-# shellcheck disable=SC2086
-cluster_init 3 $SNAPS
-for i in 1 2 3; do start "$i"; done
-L=$(leader 15) || fail "no leader (re-format)"
-F=$((L % 3 + 1))
-rounds || fail "appends (re-format)"
+fresh reformat
 wait_line "$RUN/n$L.log" 'retention: deleted a segment' 15 || fail "the leader's log start never moved (re-format)"
 dir_of() { sed -n 's/^directory.id=//p' "$RUN/n$1/meta.properties"; }
 kctl --timeout-ms 20000 remove-voter --id "$F" --directory-id "$(dir_of "$F")" >"$RUN/change.out" 2>&1 ||
