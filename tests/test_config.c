@@ -73,6 +73,8 @@ good_file_gives_kafka_defaults(void **state)
 	assert_int_equal(c.snapshot_interval_us, 3600000000ll);
 	assert_int_equal(c.retention_bytes, 104857600);
 	assert_int_equal(c.retention_ms, 604800000);
+	assert_int_equal(c.xfer_window, 4194304);
+	assert_int_equal(c.xfer_sends, 4);
 }
 
 /* The snapshot keys: 0 turns a trigger off (Kafka's), an unknown state machine and a
@@ -101,6 +103,22 @@ snapshot_keys_take_kafkas_values_and_refuse_bad_ones(void **state)
 	refused(GOOD "kraftd.state.machine=btree\n", "kraftd.state.machine", "digest, kv or none");
 	refused(GOOD "metadata.log.max.record.bytes.between.snapshots=-1\n",
 		"metadata.log.max.record.bytes.between.snapshots", "negative");
+	/* transfers between nodes: a window a power of two in range, 1 to 8 at once */
+	assert_int_equal(load(&c,
+			      GOOD "kraftd.snapshot.transfer.window.bytes=65536\n"
+				   "kraftd.snapshot.transfers.max=8\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(c.xfer_window, 65536);
+	assert_int_equal(c.xfer_sends, 8);
+	refused(GOOD "kraftd.snapshot.transfer.window.bytes=100000\n",
+		"kraftd.snapshot.transfer.window.bytes", "power of two");
+	refused(GOOD "kraftd.snapshot.transfer.window.bytes=32768\n",
+		"kraftd.snapshot.transfer.window.bytes", "power of two");
+	refused(GOOD "kraftd.snapshot.transfers.max=0\n", "kraftd.snapshot.transfers.max",
+		"from 1 to 8");
+	refused(GOOD "kraftd.snapshot.transfers.max=9\n", "kraftd.snapshot.transfers.max",
+		"from 1 to 8");
 }
 
 static void
