@@ -42,6 +42,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 TOP=$(pwd)
+# shellcheck source=scripts/proc.sh
+. scripts/proc.sh
 MINUTES=3
 TRANSPORT=udp
 DURABILITY=disk
@@ -129,7 +131,7 @@ servers() {
 kctl() { if [ "$TRANSPORT" = af_xdp ]; then ip netns exec "$KRAFTD_NS-hub" "$KCTL" "$@"; else "$KCTL" "$@"; fi; }
 rnd() { echo $((RANDOM % ($2 - $1 + 1) + $1)); } # MIN MAX
 ms() { sleep "$(awk "BEGIN {print $1 / 1000}")"; }
-alive() { local p; p=$(cat "$KRAFTD_RUN/n$1.pid" 2>/dev/null) && kill -0 "$p" 2>/dev/null; }
+alive() { local p; p=$(cat "$KRAFTD_RUN/n$1.pid" 2>/dev/null) && running "$p"; }
 leader() { "$CL" leader --within 2 2>/dev/null; } # no quorum now: pick a node at random
 other() { # a node other than $1
 	local o

@@ -67,10 +67,12 @@ kctl() {
 	if [ "$TRANSPORT" = af_xdp ]; then ip netns exec $NS-hub "$KCTL" "$@"; else "$KCTL" "$@"; fi
 }
 pid_of() { cat "$RUN/n$1.pid" 2>/dev/null; }
-alive() { local p; p=$(pid_of "$1") && kill -0 "$p" 2>/dev/null; }
+alive() { local p; p=$(pid_of "$1") && running "$p"; }
 
 # shellcheck source=scripts/eal-args.sh
 . "$TOP/scripts/eal-args.sh"
+# shellcheck source=scripts/proc.sh
+. "$TOP/scripts/proc.sh"
 EAL_PREFIX=$NS
 eal_args() { kraftd_eal_args "$1"; }
 
@@ -223,7 +225,7 @@ cmd_down() {
 	done
 	for i in $(seq 1 "$NODES"); do
 		p=$(pid_of "$i") || continue
-		for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 1 50); do running "$p" || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 	done
 	cmd_heal >/dev/null 2>&1
@@ -461,11 +463,11 @@ restart)
 	if alive "$i"; then
 		p=$(pid_of "$i")
 		kill -TERM "$p"
-		for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		if kill -0 "$p" 2>/dev/null; then
+		for _ in $(seq 1 100); do running "$p" || break; sleep 0.1; done
+		if running "$p"; then
 			echo "cluster: node $i (pid $p) still runs 10 s after SIGTERM: killed" >&2
 			kill -9 "$p"
-			while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+			while running "$p"; do sleep 0.1; done
 		fi
 	fi
 	start_node "$i"

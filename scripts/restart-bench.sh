@@ -19,6 +19,8 @@
 # end, the recovery line's numbers, and VmRSS then. One line per run, then a table.
 set -u
 cd "$(dirname "$0")/.." || exit 2
+# shellcheck source=scripts/proc.sh
+. scripts/proc.sh
 COUNTS=1000000,10000000
 BUILD=build
 CAP=4294967296
@@ -64,7 +66,7 @@ for n in ${COUNTS//,/ }; do
 		end=$(printf '%s' "$before" | field log_end)
 		pid=$(cat "$KRAFTD_RUN/n1.pid")
 		kill -TERM "$pid"
-		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+		while running "$pid"; do sleep 0.05; done
 		t0=$(now_ms) # restart on a stopped node only starts it
 		scripts/cluster.sh restart 1 >/dev/null 2>&1
 		ready=""

@@ -5,10 +5,12 @@ committed. Both write kraftcheck's history format (see kraftcheck.py).
 
     workload.py run --kraftctl PATH --servers H:P,H:P,... --clients N --seconds S \\
                     --out HISTORY [--timeout-ms MS] [--prefix P]
+    (S seconds at most: SIGTERM ends the run sooner, each client finishing its call first)
     workload.py drain --kraftctl PATH --server H:P --node ID [--from N] --out HISTORY
 """
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -59,9 +61,12 @@ def run(args):
     stats = {"ok": 0, "unknown": 0, "fail": 0}
     threads = [threading.Thread(target=client, args=(i, args, rec, stop, stats))
                for i in range(args.clients)]
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     for t in threads:
         t.start()
-    time.sleep(args.seconds)
+    deadline = time.monotonic() + args.seconds
+    while not stop.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
     stop.set()
     for t in threads:
         t.join()

@@ -25,6 +25,8 @@ KEYS=$KRAFTD_RUN.keys
 export KRAFTD_ARGS="--kraftd.auth.key.file=$KEYS/node-%d.key --kraftd.auth.key.accept.file=$KEYS/accept-%d.key"
 export KRAFTD_AUTH_KEY_FILE=$KEYS/client.key
 C=$TOP/scripts/cluster.sh
+# shellcheck source=scripts/proc.sh
+. "$TOP/scripts/proc.sh"
 KCTL=$BUILD/tools/kraftctl/kraftctl
 KRAFTD=$BUILD/kraftd
 INJ=$TOP/tests/integration/auth_inject.py
@@ -111,7 +113,7 @@ KRAFTD_AUTH_KEY_FILE='' hub "$KCTL" --bootstrap-server "10.77.0.1:9193" --timeou
 grep -q "give --auth-key-file" "$KRAFTD_RUN/nokey.err" || fail "kraftctl did not hint at the key"
 sleep 1
 for i in 1 2 3; do
-	kill -0 "$(cat "$KRAFTD_RUN/n$i.pid")" 2>/dev/null || fail "node $i died"
+	running "$(cat "$KRAFTD_RUN/n$i.pid")" || fail "node $i died"
 	cmp "$KRAFTD_RUN/qs$i.before" "$KRAFTD_RUN/n$i/quorum-state" ||
 		fail "node $i's quorum-state changed"
 	stats "$i" >"$KRAFTD_RUN/stats$i.after" || fail "no telemetry from node $i"

@@ -9,6 +9,8 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export KRAFTD_BUILD=$BUILD KRAFTD_RUN=${TMPDIR:-/tmp}/kraftd-$TAG.$$
 export KRAFTD_PORT=$((PORT_BASE + ($$ % 4000) * 10)) KRAFTD_NS=k${TAG:0:1}$$
 C=$TOP/scripts/cluster.sh
+# shellcheck source=scripts/proc.sh
+. "$TOP/scripts/proc.sh"
 T0=$(date +%s)
 log() { printf '[%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
 fail() {

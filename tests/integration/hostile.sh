@@ -12,6 +12,8 @@ BUILD=$(cd "${1:?usage: hostile.sh BUILD_DIR}" && pwd)
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export KRAFTD_BUILD=$BUILD KRAFTD_RUN=${TMPDIR:-/tmp}/kraftd-hostile.$$ KRAFTD_NS=kh$$
 C=$TOP/scripts/cluster.sh
+# shellcheck source=scripts/proc.sh
+. "$TOP/scripts/proc.sh"
 KCTL=$BUILD/tools/kraftctl/kraftctl
 T0=$(date +%s)
 log() { printf '[%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
@@ -45,7 +47,7 @@ wait $ap || fail "appends during the injection failed: $(tail -3 "$KRAFTD_RUN/ap
 log "appends during the injection: $(tail -1 "$KRAFTD_RUN/appends.out")"
 sleep 1
 for i in 1 2 3; do
-	kill -0 "$(cat "$KRAFTD_RUN/n$i.pid")" 2>/dev/null || fail "node $i died"
+	running "$(cat "$KRAFTD_RUN/n$i.pid")" || fail "node $i died"
 	cmp "$KRAFTD_RUN/qs$i.before" "$KRAFTD_RUN/n$i/quorum-state" ||
 		fail "node $i's quorum-state changed"
 	stats "$i" >"$KRAFTD_RUN/stats$i.after" || fail "no telemetry from node $i"

@@ -187,7 +187,7 @@ leader() {
 		for i in $(seq 1 "$NODES"); do
 			alive "$i" || continue
 			out=$(kctl_at --bootstrap-server "$(mgmt "$i")" --timeout-ms 1000 --json \
-				describe --status 2>/dev/null | json_field leaderId) || continue
+				describe --status 2>/dev/null | json_field leaderId 2>/dev/null) || continue
 			if [ "$out" -ge 1 ] && alive "$out"; then
 				echo "$out"
 				return 0

@@ -182,6 +182,9 @@ ep=$(kctl --json describe --status | python3 -c 'import json,sys; print([v["endp
 case "$ep" in *":$(port_of "$G")"*) ;; *) fail "describe shows node $G at $ep, not at port $(port_of "$G")" ;; esac
 log "node $G moved to port $(port_of "$G"): a voter fetching from there, voters $(voters_now)"
 
+# the workload runs 2 s past the last change, then stops (40 s is only its bound)
+sleep 2
+kill -TERM $wl 2>/dev/null
 wait $wl || fail "workload"
 log "$(cat "$RUN/workload.out")"
 # every node holds everything committed: wait for lag 0, then check the history
