@@ -146,8 +146,19 @@ chunk_name(uint32_t t)
 					: "unknown";
 }
 
+static void
+print_entry(void *arg, const uint8_t *key, uint32_t key_len, const uint8_t *val, uint32_t val_len)
+{
+	(void)arg;
+	printf("| key: ");
+	preview(key, key_len);
+	printf(" length: %" PRIu32 " value: ", val_len);
+	preview(val, val_len);
+	printf("\n");
+}
+
 static int
-dump_snapshot(const char *path, struct kr_snap_id id)
+dump_snapshot(const char *path, struct kr_snap_id id, bool records)
 {
 	char dir[KR_SNAP_DIR_MAX], why[256], cl[KR_UUID_TEXT_LEN + 1], ts[64];
 	const char *slash = strrchr(path, '/');
@@ -201,11 +212,13 @@ dump_snapshot(const char *path, struct kr_snap_id id)
 		       " chunks, every CRC and the end chunk check out\n",
 		       n);
 	if (sm != NULL && rc == 0) {
-		if (load_ok)
+		if (load_ok) {
 			printf("state (%s): %" PRIu64 " bytes of image, %" PRIu64
 			       " bytes held, digest %016" PRIx64 "\n",
 			       ops->name, state_bytes, ops->bytes(sm), ops->digest(sm));
-		else
+			if (records && ops->each != NULL)
+				ops->each(sm, print_entry, NULL);
+		} else
 			printf("state (%s): the image does not load: malformed\n", ops->name);
 	} else if (ops == NULL && rc == 0) {
 		printf("state: %" PRIu64 " bytes of image for state machine '%s', which this "
@@ -222,8 +235,9 @@ dump_usage(FILE *f)
 {
 	fprintf(f, "usage: kraftd dump [--records] FILE...\n"
 		   "Print a log segment's batches (--records: each record too) or a snapshot's\n"
-		   "chunks and state, checking every CRC. Exit 0 if every file is whole, 1 if\n"
-		   "one is damaged or cannot be read, 2 on bad arguments.\n");
+		   "chunks and state (--records: each entry of a kv state too), checking every\n"
+		   "CRC. Exit 0 if every file is whole, 1 if one is damaged or cannot be read,\n"
+		   "2 on bad arguments.\n");
 }
 
 int
@@ -269,7 +283,7 @@ kr_cmd_dump(int argc, char **argv)
 				       p);
 				rc = 1;
 			} else {
-				rc = dump_snapshot(p, id);
+				rc = dump_snapshot(p, id, records);
 			}
 		} else if (len >= KR_SEGMENT_HDR_BYTES && memcmp(b, KR_SEGMENT_MAGIC, 8) == 0) {
 			rc = dump_segment(p, b, len, records);

@@ -11,8 +11,9 @@
 #   --transport  memif (default) or af_xdp
 # Three voters (a restarted one is amnesiac: the other two keep a leader), memory
 # durability (a restarted follower is empty, and the leader names its snapshot to an
-# empty fetcher), kraftd.state.machine=kv, a snapshot forced on every node (leadership
-# may move on 2 cores with three pollers). A run: `kraftfloor --bulk` (datagrams of 1400 bytes through a bare echo, as
+# empty fetcher), kraftd.state.machine=kv, election and fetch timeouts of 1 and 2 s, a
+# snapshot forced on every node (leadership may still move on 2 cores with three
+# pollers). A run: `kraftfloor --bulk` (datagrams of 1400 bytes through a bare echo, as
 # many bytes as the snapshot; each byte crosses twice), then the follower restarted: its
 # log's "received snapshot ... in T s (R MB/s)" is the transfer from its first request
 # to the file written, synced, checked and named. The ratio of each run, and the median.
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=$2; shift 2 ;;
 	--transport) TRANSPORT=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
-	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "snapshot-transfer-bench: unknown argument $1 (--help)" >&2; exit 2 ;;
 	esac
 done
@@ -49,11 +50,16 @@ kctl() {
 storage() { kctl --json describe --storage --node "$1" 2>/dev/null; }
 
 scripts/cluster.sh down --purge >/dev/null 2>&1
-scripts/cluster.sh up --nodes 3 --transport "$TRANSPORT" --durability memory >/dev/null 2>&1 ||
+# timeouts 10x the defaults: three pollers on two cores, and a load of minutes that an
+# election would end (the transfer itself never waits on a timeout)
+scripts/cluster.sh up --nodes 3 --transport "$TRANSPORT" --durability memory \
+	--election-timeout-ms 1000 --fetch-timeout-ms 2000 >/dev/null 2>&1 ||
 	die "the cluster did not come up"
 echo "loading $ENTRIES distinct keys (16-byte records)"
 scripts/cluster.sh bench --records "$ENTRIES" --batch 48 --size 16 --keys "$ENTRIES" \
-	--inflight 32 --warmup 0 >/tmp/kst-load.log 2>&1 || die "loading failed: $(tail -2 /tmp/kst-load.log)"
+	--inflight 32 --warmup 0 >/tmp/kst-load.log 2>&1 ||
+	die "loading failed: $(tail -2 /tmp/kst-load.log)"
+L=$(scripts/cluster.sh leader) || die "no leader after loading"
 for _ in $(seq 1 900); do
 	st=$(storage "$L") && [ "$(printf '%s' "$st" | field applied)" = "$(printf '%s' "$st" | field log_end)" ] && break
 	sleep 1

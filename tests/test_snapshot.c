@@ -625,6 +625,25 @@ the_digest_follows_every_record_and_survives_an_image(void **state)
 	ops->destroy(b);
 }
 
+struct seen_entries {
+	int32_t val_len[5000]; /* -1: not seen */
+	unsigned entries, bad;
+};
+
+static void
+see_entry(void *arg, const uint8_t *key, uint32_t key_len, const uint8_t *val, uint32_t val_len)
+{
+	struct seen_entries *s = arg;
+	uint64_t k = kr_get_le64(key);
+
+	(void)val;
+	s->entries++;
+	if (key_len != 8 || k >= 5000 || s->val_len[k] != -1)
+		s->bad++; /* a key out of place, or one seen twice */
+	else
+		s->val_len[k] = (int32_t)val_len;
+}
+
 static void
 the_kv_map_sets_overwrites_deletes_and_survives_an_image(void **state)
 {
@@ -675,6 +694,23 @@ the_kv_map_sets_overwrites_deletes_and_survives_an_image(void **state)
 	assert_true(ops->digest(a) != 0);
 	assert_true(ops->digest(a) == ops->digest(b));
 	assert_true(ops->bytes(a) == ops->bytes(b));
+	/* each entry listed once, as the record that last set it; none deleted */
+	{
+		static struct seen_entries seen;
+		unsigned live = 0;
+
+		memset(seen.val_len, 0xff, sizeof(seen.val_len));
+		ops->each(a, see_entry, &seen);
+		assert_int_equal(seen.bad, 0);
+		for (uint64_t k = 0; k < 5000; k++) {
+			int32_t want = k % 3 == 0 ? (k % 5 == 0 ? -1 : 32) : (int32_t)(k % 90);
+
+			assert_int_equal(seen.val_len[k], want);
+			live += want >= 0;
+		}
+		assert_int_equal(seen.entries, live);
+		assert_null(kr_sm_digest.each);
+	}
 	/* one value changed: another digest */
 	keys[0] = 4999;
 	lens[0] = 9;

@@ -54,32 +54,50 @@ kn_xfer_close(struct kn_node *n)
 	n->xfer_wake = -1;
 }
 
-/* One slot's step; a new status is said once. t0: when the slot's transfer began. */
+/* What the I/O thread keeps of one slot's transfer, for its log */
+struct slot_log {
+	int32_t seen;	   /* the status last said */
+	uint32_t gen;	   /* the request it belongs to */
+	int64_t t0;	   /* when that request was taken up */
+	int64_t t_written; /* IN: when its last byte was written (0: not yet) */
+};
+
+/* One slot's step; a new status is said once. */
 static int64_t
-step(struct kn_node *n, struct kr_xfer *x, const char *what, int32_t *seen, uint32_t *gen,
-     int64_t *t0)
+step(struct kn_node *n, struct kr_xfer *x, const char *what, struct slot_log *sl)
 {
 	char why[512] = "";
-	int64_t did = kr_xfer_io_step(x, NULL, n->log_path, n->cfg.cluster_id, XFER_STEP_BYTES, why,
-				      sizeof(why));
-	int32_t st = kr_xfer_status(x);
+	uint64_t size = atomic_load(&x->in_size);
+	int64_t did;
+	int32_t st;
 
-	if (x->io_gen != *gen) { /* a new request taken up */
-		*gen = x->io_gen;
-		*t0 = kn_now_us();
+	/* every byte written: what this step does is sync, check and name */
+	if (x->io_mode == KR_XFER_IN && x->io_gen == sl->gen && size != 0 &&
+	    atomic_load(&x->tail) == size && sl->t_written == 0)
+		sl->t_written = kn_now_us();
+	did = kr_xfer_io_step(x, NULL, n->log_path, n->cfg.cluster_id, XFER_STEP_BYTES, why,
+			      sizeof(why));
+	st = kr_xfer_status(x);
+	if (x->io_gen != sl->gen) { /* a new request taken up */
+		sl->gen = x->io_gen;
+		sl->t0 = kn_now_us();
+		sl->t_written = 0;
 	}
-	if (st != *seen && kr_xfer_answered(x)) {
-		*seen = st;
+	if (st != sl->seen && kr_xfer_answered(x)) {
+		sl->seen = st;
 		if (st == KR_XFER_DONE) {
+			int64_t now = kn_now_us();
 			uint64_t bytes = atomic_load(&x->in_size);
-			double secs = (double)(kn_now_us() - *t0) / 1e6;
+			double secs = (double)(now - sl->t0) / 1e6;
+			double tail = sl->t_written ? (double)(now - sl->t_written) / 1e6 : 0;
 
 			kn_log(n, "snapshot",
 			       "received snapshot %" PRIu64 "-%u from the leader: %" PRIu64
-			       " bytes in %.3f s (%.1f MB/s, written, synced and checked), named; "
+			       " bytes in %.3f s (%.1f MB/s, written, synced and checked: %.3f s "
+			       "taking and writing, %.3f s syncing, checking and naming), named; "
 			       "installing it",
 			       x->io_id.end_offset, x->io_id.epoch, bytes, secs,
-			       secs > 0 ? (double)bytes / secs / 1e6 : 0.0);
+			       secs > 0 ? (double)bytes / secs / 1e6 : 0.0, secs - tail, tail);
 		} else if (st < 0) {
 			kn_log(n, "snapshot", "%s: %s", what, why[0] ? why : strerror(-st));
 		}
@@ -91,23 +109,19 @@ void *
 kn_xfer_main(void *arg)
 {
 	struct kn_node *n = arg;
-	int32_t seen_out[KR_XFER_OUT_MAX], seen_in = KR_XFER_BUSY;
-	uint32_t gen_out[KR_XFER_OUT_MAX] = {0}, gen_in = 0;
-	int64_t t0_out[KR_XFER_OUT_MAX] = {0}, t0_in = 0;
+	struct slot_log out[KR_XFER_OUT_MAX], in = {.seen = KR_XFER_BUSY};
 
 	for (uint32_t i = 0; i < KR_XFER_OUT_MAX; i++)
-		seen_out[i] = KR_XFER_BUSY;
+		out[i] = (struct slot_log){.seen = KR_XFER_BUSY};
 	for (;;) {
 		int64_t did = 0;
 		bool open = n->xfer_in.io_mode != KR_XFER_IDLE;
 
 		for (uint32_t i = 0; i < n->cfg.xfer_sends; i++) {
-			did += step(n, &n->xfer_out[i], "sending a snapshot", &seen_out[i],
-				    &gen_out[i], &t0_out[i]);
+			did += step(n, &n->xfer_out[i], "sending a snapshot", &out[i]);
 			open = open || n->xfer_out[i].io_mode != KR_XFER_IDLE;
 		}
-		did += step(n, &n->xfer_in, "taking the leader's snapshot", &seen_in, &gen_in,
-			    &t0_in);
+		did += step(n, &n->xfer_in, "taking the leader's snapshot", &in);
 		if (did > 0)
 			continue;
 		if (atomic_load(&n->dp_done))

@@ -286,6 +286,22 @@ load(void *sm, const uint8_t *piece, uint32_t len)
 	return 0;
 }
 
+static void
+each(const void *sm, kr_sm_entry_fn *fn, void *arg)
+{
+	const struct kv *k = sm;
+
+	for (uint64_t i = 0; i < k->cap; i++) {
+		const struct slot *s = &k->slots[i];
+		uint8_t key[KEY_BYTES];
+
+		if (s->state != USED)
+			continue;
+		kr_put_le64(key, s->key);
+		fn(arg, key, KEY_BYTES, s->val, s->len);
+	}
+}
+
 const struct kr_sm_ops kr_sm_kv = {
 	.name = "kv",
 	.create = create,
@@ -296,4 +312,5 @@ const struct kr_sm_ops kr_sm_kv = {
 	.freeze = freeze,
 	.image_next = image_next,
 	.load = load,
+	.each = each,
 };

@@ -19,6 +19,10 @@
 #include "kraft/producers.h"
 #include "kraft/snapshot.h"
 
+/* One entry of a state, as the record that sets it: its key and its value (kr_sm_ops.each) */
+typedef void kr_sm_entry_fn(void *arg, const uint8_t *key, uint32_t key_len, const uint8_t *val,
+			    uint32_t val_len);
+
 struct kr_sm_ops {
 	const char *name; /* at most 16 bytes: it is written into snapshot headers */
 	/** An empty state, or NULL (out of memory). */
@@ -41,6 +45,9 @@ struct kr_sm_ops {
 	/** Rebuild: an empty state (create) is given the image's pieces in order.
 	 * @return 0, or -EBADMSG for a malformed piece (the state is then unusable). */
 	int (*load)(void *sm, const uint8_t *piece, uint32_t len);
+	/** Calls fn once per entry of the state, in no particular order (kraftd dump
+	 * --records, tests); NULL for a state machine whose state has no entries. */
+	void (*each)(const void *sm, kr_sm_entry_fn *fn, void *arg);
 };
 
 /* The smallest buffer image_next must be given: the largest single entry. */

@@ -8,20 +8,25 @@ A history is text, one event per line (blank lines and '#' comments are skipped)
     fail    CLIENT VALUE T_US           ... it was refused: it must never appear
     unknown CLIENT VALUE T_US           ... the outcome is unknown: it may appear, once
     read    NODE OFFSET VALUE           the record at OFFSET as read from NODE
+    state   NODE UPTO VALUE             NODE's state machine, built from every record
+                                        below offset UPTO, holds VALUE (a kv entry: what
+                                        a node whose log below UPTO is gone still shows)
 
 Times are any monotonic microseconds shared by the clients. Values are unique per
 invocation and contain no whitespace. Reads list what each node returned as committed
-(offsets of control records are absent; a node's reads need not start at 0).
+(offsets of control records are absent; a node's reads need not start at 0). A node's
+state lines, if any, list every workload value its state holds (one UPTO per node).
 
 Anomalies reported (each with the values and offsets involved):
   lost               acknowledged, but absent from a node whose reads go past its offset,
-                     or absent from every node
+                     or from a node's state built past its offset, or from every node
   duplicated         one value at two offsets (on any node)
   inconsistent       acknowledged at one offset, found at another (or another value there)
   order              a was acknowledged before b was invoked, yet b sits before a
   failed-present     refused, yet present
   phantom            present, never invoked
-  diverged           two nodes hold different values at the same committed offset
+  diverged           two nodes hold different values at the same committed offset, or
+                     different states built up to the same offset
 
 Exit status: 0 no anomaly, 1 anomalies (listed), 2 unreadable history.
     kraftcheck.py HISTORY [--json]
@@ -38,6 +43,7 @@ class History:
         self.failed = {}  # value -> t
         self.unknown = {}  # value -> t
         self.reads = {}  # node -> {offset: value}
+        self.states = {}  # node -> (upto, set of values)
 
 
 def parse(text):
@@ -64,8 +70,13 @@ def parse(text):
                 if off in node and node[off] != f[3]:
                     raise ValueError("node %s read two values at offset %d" % (f[1], off))
                 node[off] = f[3]
+            elif kind == "state" and len(f) == 4:
+                upto, vals = h.states.setdefault(f[1], (int(f[2]), set()))
+                if upto != int(f[2]):
+                    raise ValueError("node %s has states up to %d and %s" % (f[1], upto, f[2]))
+                vals.add(f[3])
             else:
-                raise ValueError("expected invoke|ok|fail|unknown|read with its fields")
+                raise ValueError("expected invoke|ok|fail|unknown|read|state with its fields")
         except ValueError as e:
             raise ValueError("line %d: %s: %s" % (n, e, line.strip()))
     for v in list(h.ok) + list(h.failed) + list(h.unknown):
@@ -98,11 +109,37 @@ def check(h):
         if val in h.failed:
             out.append(("failed-present", "%s was refused but sits at offset %d"
                         % (val, min(offs))))
+    # states: what they hold was appended, not refused; states built up to the same
+    # offset are the same
+    in_state = set()
+    by_upto = {}
+    for node in sorted(h.states):
+        upto, vals = h.states[node]
+        in_state |= vals
+        for val in sorted(vals):
+            if val not in h.invoked:
+                out.append(("phantom", "%s in node %s's state was never appended" % (val, node)))
+            if val in h.failed:
+                out.append(("failed-present", "%s was refused but is in node %s's state"
+                            % (val, node)))
+        if upto in by_upto and h.states[by_upto[upto]][1] != vals:
+            other = h.states[by_upto[upto]][1]
+            out.append(("diverged", "states up to offset %d: node %s holds %d values node %s "
+                        "does not (%s...), and lacks %d"
+                        % (upto, node, len(vals - other), by_upto[upto],
+                           sorted(vals - other)[:3], len(other - vals))))
+        by_upto.setdefault(upto, node)
     # acknowledged appends (each node's read range computed once: histories are long)
     ranges = {node: (min(r), max(r)) for node, r in h.reads.items() if r}
     for val, (off, _) in h.ok.items():
+        for node in sorted(h.states):
+            upto, vals = h.states[node]
+            if off < upto and val not in vals:
+                out.append(("lost", "%s acknowledged at offset %d is not in node %s's state "
+                            "(built up to offset %d)" % (val, off, node, upto)))
         if val not in where:
-            out.append(("lost", "%s acknowledged at offset %d is on no node" % (val, off)))
+            if val not in in_state:
+                out.append(("lost", "%s acknowledged at offset %d is on no node" % (val, off)))
             continue
         if off not in where[val]:
             out.append(("inconsistent", "%s acknowledged at offset %d sits at %s"
@@ -130,9 +167,11 @@ def check(h):
     counts = {
         "invoked": len(h.invoked), "ok": len(h.ok), "fail": len(h.failed),
         "unknown": len(h.unknown),
-        "unknown_present": sum(1 for v in h.unknown if v in where),
+        "unknown_present": sum(1 for v in h.unknown if v in where or v in in_state),
         "nodes_read": len(h.reads),
         "records_read": sum(len(r) for r in h.reads.values()),
+        "states_read": len(h.states),
+        "state_values": sum(len(v) for _, v in h.states.values()),
     }
     for kind in ("lost", "duplicated", "inconsistent", "order", "failed-present", "phantom",
                  "diverged"):
@@ -148,7 +187,9 @@ def report(out, counts, as_json):
     print("kraftcheck: %d appends invoked, %d acknowledged, %d failed, %d unknown "
           "(%d of them present); %d records read from %d nodes"
           % (counts["invoked"], counts["ok"], counts["fail"], counts["unknown"],
-             counts["unknown_present"], counts["records_read"], counts["nodes_read"]))
+             counts["unknown_present"], counts["records_read"], counts["nodes_read"])
+          + ("; %d values in the states of %d nodes"
+             % (counts["state_values"], counts["states_read"]) if counts["states_read"] else ""))
     print("kraftcheck: lost %d, duplicated %d, inconsistent %d, order %d, failed-present %d, "
           "phantom %d, diverged %d"
           % tuple(counts[k] for k in ("lost", "duplicated", "inconsistent", "order",
@@ -194,14 +235,27 @@ BAD = {
     "diverged": GOOD.replace("read 2 2 b", "read 2 2 q") + "invoke c9 q 1\n",
 }
 
+# states: node 3 holds a, b and c up to offset 4, its log below there gone; nodes 1 and 2
+# lost c's record from their reads (the log start moved past it), the state still has it
+STATE = "state 3 4 a\nstate 3 4 b\nstate 3 4 c\n"
+GOOD_STATES = GOOD.replace("read 1 3 c\n", "").replace("read 2 3 c\n", "") + STATE
+BAD_STATES = [
+    ("lost", GOOD + STATE.replace("state 3 4 c\n", "")),
+    ("phantom", GOOD + STATE + "state 3 4 zz\n"),
+    ("failed-present", GOOD + STATE + "state 3 4 d\n"),
+    ("diverged", GOOD + STATE + STATE.replace("state 3", "state 2").replace(" b\n", " x\n")
+     + "invoke c5 x 1\n"),
+]
+
 
 def self_test():
     failures = 0
-    out, _ = check(parse(GOOD))
-    if out:
-        print("self-test: the valid history was judged invalid: %s" % out)
-        failures += 1
-    for kind, text in BAD.items():
+    for good in (GOOD, GOOD_STATES):
+        out, _ = check(parse(good))
+        if out:
+            print("self-test: a valid history was judged invalid: %s" % out)
+            failures += 1
+    for kind, text in list(BAD.items()) + BAD_STATES:
         out, counts = check(parse(text))
         if counts[kind] == 0:
             print("self-test: the %s history was not caught (found: %s)" % (kind, out))
@@ -209,7 +263,7 @@ def self_test():
         else:
             print("self-test: %-15s caught: %s" % (kind, [t for k, t in out if k == kind][0]))
     for broken in ("ok c1 a 1 20\n", "invoke c1 a\n", "read 1 x a\n",
-                   "invoke c1 a 1\ninvoke c2 a 2\n"):
+                   "invoke c1 a 1\ninvoke c2 a 2\n", "state 1 4 a\nstate 1 5 b\n"):
         try:
             parse(broken)
             print("self-test: malformed history accepted: %r" % broken)

@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
 """A workload for kraftcheck: concurrent clients append unique values through kraftctl
 and record every invocation and its outcome; drain reads every record a node holds as
-committed. Both write kraftcheck's history format (see kraftcheck.py).
+committed; state lists the workload's entries in a node's kv snapshot. All three write
+kraftcheck's history format (see kraftcheck.py).
 
     workload.py run --kraftctl PATH --servers H:P,H:P,... --clients N --seconds S \\
-                    --out HISTORY [--timeout-ms MS] [--prefix P]
-    (S seconds at most: SIGTERM ends the run sooner, each client finishing its call first)
+                    --out HISTORY [--timeout-ms MS] [--prefix P] [--kv]
+    (S seconds at most: SIGTERM ends the run sooner, each client finishing its call first;
+    --kv: each value's first 8 bytes are a key of its own, for kraftd.state.machine=kv;
+    the keys repeat from run to run, so one such run per cluster)
     workload.py drain --kraftctl PATH --server H:P --node ID [--from N] --out HISTORY
+    workload.py state --kraftd PATH --snapshot FILE --node ID --out HISTORY
+    (the snapshot's entries that --kv values set: what the node's state holds below the
+    snapshot's end, its log below there perhaps gone)
 """
 import argparse
 import json
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,7 +43,13 @@ class Recorder:
 def client(cid, args, rec, stop, stats):
     seq = 0
     while not stop.is_set():
-        value = "%sc%d-%d" % (args.prefix, cid, seq)
+        if args.kv:
+            # c<client>-<5 digits>: 8 bytes, a key no other value has
+            if cid > 9 or seq > 99999:
+                break
+            value = "c%d-%05d=%s" % (cid, seq, args.prefix or "v")
+        else:
+            value = "%sc%d-%d" % (args.prefix, cid, seq)
         seq += 1
         rec.line("invoke c%d %s %d" % (cid, value, now_us()))
         p = subprocess.run([args.kraftctl, "--bootstrap-server", args.servers, "--timeout-ms",
@@ -92,6 +106,34 @@ def drain(args):
     return 0
 
 
+KV_VALUE = re.compile(r"^c[0-9]-[0-9]{5}=\S+$")
+
+
+def state(args):
+    """kraftd dump --records of a kv snapshot prints each entry as
+    | key: "KEY" length: N value: "VALUE"  (text; hex when not printable)"""
+    p = subprocess.run([args.kraftd, "dump", "--records", args.snapshot],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print("state: %s: %s" % (args.snapshot, (p.stdout + p.stderr).strip()[-300:]),
+              file=sys.stderr)
+        return 1
+    m = re.match(r"^(\d+)-\d+\.snapshot$", os.path.basename(args.snapshot))
+    if not m:
+        print("state: %s is not named as a snapshot" % args.snapshot, file=sys.stderr)
+        return 1
+    upto = int(m.group(1))
+    rec = Recorder(args.out)
+    n = 0
+    for line in p.stdout.splitlines():
+        e = re.match(r'^\| key: "(.*)" length: \d+ value: "(.*)"$', line)
+        if e and KV_VALUE.match(e.group(1) + e.group(2)):
+            rec.line("state %s %d %s" % (args.node, upto, e.group(1) + e.group(2)))
+            n += 1
+    print("state: node %s: %d workload entries below offset %d" % (args.node, n, upto))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -104,14 +146,20 @@ def main():
     r.add_argument("--timeout-ms", type=int, default=3000)
     r.add_argument("--out", required=True)
     r.add_argument("--prefix", default="", help="before every value (unique per run)")
+    r.add_argument("--kv", action="store_true", help="values with keys of their own")
     d = sub.add_parser("drain")
     d.add_argument("--kraftctl", required=True)
     d.add_argument("--server", required=True)
     d.add_argument("--node", required=True)
     d.add_argument("--from", dest="from_offset", type=int, default=0)
     d.add_argument("--out", required=True)
+    s = sub.add_parser("state")
+    s.add_argument("--kraftd", required=True)
+    s.add_argument("--snapshot", required=True)
+    s.add_argument("--node", required=True)
+    s.add_argument("--out", required=True)
     args = ap.parse_args()
-    return run(args) if args.cmd == "run" else drain(args)
+    return {"run": run, "drain": drain, "state": state}[args.cmd](args)
 
 
 if __name__ == "__main__":

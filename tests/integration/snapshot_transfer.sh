@@ -3,15 +3,17 @@
 # "Snapshots between nodes").
 #   1. a follower stopped while the others move their log start past its log end: on its
 #      restart the leader names its snapshot, the follower takes it (FetchSnapshot),
-#      installs it and fetches the log from the leader's start, under appends; every
+#      installs it and fetches the log from the leader's start, under a workload; every
 #      node then holds the same state (the digest of a snapshot each takes at the same
-#      offset)
+#      offset), and the workload's history passes kraftcheck against every node's log
+#      and every node's state (the kv entries in that snapshot): nothing acknowledged lost
 #   2. a memory-mode follower restarted with nothing: it takes the snapshot the same way
 #   3. a follower whose only snapshot at its log start is damaged: the file goes aside,
 #      the node asks the leader for a snapshot, installs it, and never stood for election
 #      meanwhile
 #   4. a follower's disk wiped and formatted again (removed from the voters first): as an
-#      observer with an empty log it takes the snapshot, and is added back
+#      observer with an empty log it takes the snapshot under a workload, and is added
+#      back; kraftcheck as in 1
 # Usage: snapshot_transfer.sh BUILD_DIR   (run by meson: suite 'integration')
 NAME=snapshot-transfer
 # shellcheck source=tests/integration/lib.sh
@@ -31,8 +33,46 @@ rounds() {
 }
 # snapshots every 20 KB of data, the log start moving to them while the log and the
 # snapshots hold more than 64 KiB; appends older than 200 ms may go (the dedup window)
+# (the kv state machine: a workload's values are its entries, checked one by one)
 SNAPS="metadata.log.max.record.bytes.between.snapshots=20000 kraftd.append.dedup.window.ms=200
-metadata.log.segment.bytes=32768 metadata.max.retention.bytes=65536"
+metadata.log.segment.bytes=32768 metadata.max.retention.bytes=65536 kraftd.state.machine=kv"
+
+# wl_start: a workload of kv values (keys of their own) from the HW on, its history in
+# $RUN/history; wl_stop ends it
+wl_start() {
+	WL_FROM=$(kctl --json describe --status | json_field highWatermark) ||
+		fail "no high watermark before the workload"
+	python3 "$WORKLOAD" run --kraftctl "$KCTL" --servers "$(servers)" --clients 2 --seconds 60 \
+		--timeout-ms 5000 --kv --out "$RUN/history" >"$RUN/workload.out" &
+	WL=$!
+}
+wl_stop() {
+	kill -TERM "$WL" 2>/dev/null
+	wait "$WL" || fail "workload"
+	log "$(cat "$RUN/workload.out")"
+}
+# wl_check (after same_state): the history against what each node holds: its log from
+# its log start (or the workload's first offset), and its state up to STATE_AT (the kv
+# entries of the snapshot same_state had it take there)
+wl_check() {
+	local i s from snap
+	for i in 1 2 3; do
+		for _ in 1 2 3; do # the log start may move between asking and reading
+			s=$(field "$i" log_start) || continue
+			from=$((s > WL_FROM ? s : WL_FROM))
+			python3 "$WORKLOAD" drain --kraftctl "$KCTL" --server "$(ip_of "$i"):$((PORT + 100))" \
+				--node "$i" --from "$from" --out "$RUN/history" >/dev/null && break
+			from=""
+		done
+		[ -n "$from" ] || fail "could not read node $i's log"
+		snap=$(ls "$RUN/n$i/log" | grep "^0*$STATE_AT-.*\.snapshot$" | head -1)
+		python3 "$WORKLOAD" state --kraftd "$KRAFTD" --snapshot "$RUN/n$i/log/$snap" --node "$i" \
+			--out "$RUN/history" >/dev/null || fail "no state from node $i's snapshot $snap"
+	done
+	python3 "$CHECK" "$RUN/history" >"$RUN/check.out" ||
+		fail "history checker: $(cat "$RUN/check.out")"
+	log "$(grep -v VALID "$RUN/check.out" | paste -sd' ')"
+}
 
 # wait until every live node applied the same offset ($1 nodes), then have each take a
 # snapshot there: the same id on every node, and the same state machine digest in it
@@ -66,6 +106,7 @@ same_state() {
 		[ -z "$want" ] && want=$digest
 		[ "$digest" = "$want" ] || fail "node $i's state at $first ($digest) is not node 1's ($want)"
 	done
+	STATE_AT=$first
 	log "every node holds the state at $first: $want"
 }
 
@@ -82,14 +123,18 @@ rounds || fail "appends while follower $F is down"
 wait_line "$RUN/n$L.log" 'retention: deleted a segment' 15 || fail "the leader's log start never moved"
 l_start=$(field "$L" log_start)
 [ "$l_start" -gt "${f_end:-0}" ] || fail "the leader's log start $l_start is not past the follower's end $f_end"
+wl_start
+sleep 0.5
 start "$F"
-kctl --repeat 100 append "$big" >/dev/null || fail "appends while follower $F catches up"
 wait_line "$RUN/n$F.log" 'received snapshot .* from the leader' 15 || fail "follower $F took no snapshot"
 wait_line "$RUN/n$F.log" 'loaded the snapshot .* installed from the leader' 10 ||
 	fail "follower $F did not load the installed snapshot"
+sleep 1 # appends past the install, fetched as log
+wl_stop
 grep -q 'refused the batch\|cannot load' "$RUN/n$F.log" && fail "follower $F: $(grep 'refused the batch\|cannot load' "$RUN/n$F.log")"
 log "follower $F (log ended at $f_end, the leader's started at $l_start): $(grep -o 'installed snapshot .*' "$RUN/n$F.log" | head -1)"
 same_state 3
+wl_check
 
 # ---- 2. a memory-mode follower restarted empty ----
 for i in 1 2 3; do alive "$i" && kill9 "$i"; done
@@ -172,14 +217,18 @@ rm -rf "$RUN/n$F"
 	printf '%s\n' $SNAPS
 } >"$RUN/n$F.properties"
 "$KRAFTD" format --config "$RUN/n$F.properties" >/dev/null || fail "format node $F again"
+wl_start
+sleep 0.5
 start "$F"
-kctl --repeat 50 append "$big" >/dev/null || fail "appends while the re-formatted node catches up"
 wait_line "$RUN/n$F.log" 'loaded the snapshot .* installed from the leader' 15 ||
 	fail "the re-formatted node $F did not take the leader's snapshot"
 kctl --timeout-ms 20000 add-voter --id "$F" --directory-id "$(dir_of "$F")" \
 	--endpoint "$(ip_of "$F"):$PORT" >"$RUN/change.out" 2>&1 ||
 	fail "add-voter $F: $(cat "$RUN/change.out")"
+sleep 1
+wl_stop
 log "node $F re-formatted and added back: $(grep -o 'installed snapshot .*' "$RUN/n$F.log" | head -1)"
 same_state 3
+wl_check
 for i in 1 2 3; do alive "$i" && kill9 "$i"; done
 log "PASS ($(($(date +%s) - T0)) s)"
