@@ -71,6 +71,17 @@ for t in memif af_xdp udp; do
 		[ "${s:-0}" -ge 1 ] && [ "$s" -le $((p / 4)) ] ||
 			fail "$t: sampled timing counted ${s:-no} of $p PINGs (expected about 1 in 16)"
 		log "$t: /kraft/stages counted $n PINGs timing every pass, $s of $p sampled; off and on work"
+		# the bulk floors (a snapshot transfer's): every byte echoed, then acknowledged
+		for acks in "" --bulk-acks; do
+			out=$(timeout 60 "$C" floor --bulk 20000000 $acks --pairs 1 2>&1) ||
+				fail "$t: floor --bulk $acks: $out"
+			echo "$out" | grep -q "median [0-9.]* MB/s; lost" || fail "$t: no bulk figure ($acks): $out"
+			case $acks in
+			"") echo "$out" | grep -q "each byte crosses twice" || fail "$t: --bulk: $out" ;;
+			*) echo "$out" | grep -q "each acknowledged" || fail "$t: --bulk-acks: $out" ;;
+			esac
+			log "$t: $(echo "$out" | grep -o 'median.*')${acks:+ (acknowledged)}"
+		done
 	fi
 	"$C" down --purge >/dev/null || fail "$t: down"
 	ip netns list | grep -q "^$KRAFTD_NS-" && fail "$t: down left namespaces"

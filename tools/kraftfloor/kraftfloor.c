@@ -67,6 +67,10 @@
  * here): so the echo closes first, the client after, not polling meanwhile. */
 #define ECHO_STOP "kraftfloor-stop"
 #define ECHO_STOP_WAIT_NS 200000000L
+/* A datagram whose payload starts with ECHO_ACK comes back cut to ECHO_ACK_BYTES of
+ * payload: an acknowledgement, so that its data crosses the link once (--bulk-acks). */
+#define ECHO_ACK "kraftfloor-ack"
+#define ECHO_ACK_BYTES 64
 
 static volatile sig_atomic_t stop;
 
@@ -87,7 +91,8 @@ usage(FILE *f)
 		"       kraftfloor echo --local A.B.C.D:PORT -- EAL options\n"
 		"       kraftfloor ping --raw A.B.C.D:PORT --kraftd A.B.C.D:PORT\n"
 		"                  [--local A.B.C.D:PORT] [--count N] [--pairs P] [--json]\n"
-		"                  [--pause PID] [--bulk BYTES [--bulk-size S] [--bulk-window W]]\n"
+		"                  [--pause PID] [--bulk BYTES [--bulk-size S] [--bulk-window W]\n"
+		"                  [--bulk-acks]]\n"
 		"                  [-- EAL options]\n"
 		"\n"
 		"echo: send every UDP datagram back, addresses swapped (kernel UDP with --udp;\n"
@@ -107,7 +112,9 @@ usage(FILE *f)
 		"      --bulk BYTES (DPDK): instead, the echo's throughput, P runs: datagrams of\n"
 		"      S payload bytes (default 1400), W in flight (default 256), until BYTES\n"
 		"      came back; prints each run's MB/s and the median (the floor of a bulk\n"
-		"      transfer such as a snapshot's; each byte crosses the link twice).\n");
+		"      transfer such as a snapshot's; each byte crosses the link twice).\n"
+		"      --bulk-acks: the echo answers each datagram with 64 bytes only, so\n"
+		"      the data crosses once, as a snapshot's does.\n");
 }
 
 #define now_ns kr_tool_now_ns
@@ -293,6 +300,21 @@ dpdk_echo(uint16_t local_port)
 				e->src_addr = ports[p].mac;
 				a = ip->src_addr, ip->src_addr = ip->dst_addr, ip->dst_addr = a;
 				pt = u->src_port, u->src_port = u->dst_port, u->dst_port = pt;
+				if (m[i]->data_len > sizeof(*e) + sizeof(*ip) + sizeof(*u) +
+							     ECHO_ACK_BYTES &&
+				    memcmp(u + 1, ECHO_ACK, sizeof(ECHO_ACK)) == 0) {
+					uint16_t keep = (uint16_t)(sizeof(*u) + ECHO_ACK_BYTES);
+
+					rte_pktmbuf_trim(m[i],
+							 (uint16_t)(m[i]->data_len - sizeof(*e) -
+								    sizeof(*ip) - keep));
+					u->dgram_len = rte_cpu_to_be_16(keep);
+					u->dgram_cksum = 0;
+					ip->total_length =
+						rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + keep));
+					ip->hdr_checksum = 0;
+					ip->hdr_checksum = rte_ipv4_cksum(ip);
+				}
 				m[k++] = m[i]; /* checksums: the same sums, swapped */
 			}
 			if (k > 0) {
@@ -443,17 +465,21 @@ udp_once(struct target *t)
  * bursts of 32), until bytes came back; a datagram not back within 100 ms of the last
  * one is lost (its room in the window given back). @return bytes per second that came
  * back: each byte crosses the link twice, so this is a conservative floor for a transfer
- * whose data crosses once. */
+ * whose data crosses once; with acks, the echo answers each with ECHO_ACK_BYTES only:
+ * the data crosses once, as a snapshot's does, and each datagram acknowledged counts. */
 #define BULK_BURST 32
 
 static double
-dpdk_bulk(struct target *t, uint64_t bytes, uint32_t size, uint32_t window, uint64_t *lostp)
+dpdk_bulk(struct target *t, uint64_t bytes, uint32_t size, uint32_t window, bool acks,
+	  uint64_t *lostp)
 {
 	static uint8_t payload[2048];
 	uint64_t sent = 0, got = 0, hz = rte_get_tsc_hz(), t0, last;
-	uint32_t inflight = 0;
+	uint32_t inflight = 0, back = acks ? ECHO_ACK_BYTES : size;
 
 	memset(payload, 0x6b, sizeof(payload));
+	if (acks)
+		memcpy(payload, ECHO_ACK, sizeof(ECHO_ACK));
 	t0 = last = rte_rdtsc();
 	while (got < bytes && !stop) {
 		struct rte_mbuf *m[BULK_BURST];
@@ -471,7 +497,7 @@ dpdk_bulk(struct target *t, uint64_t bytes, uint32_t size, uint32_t window, uint
 		}
 		n = rte_eth_rx_burst(ports[t->port].id, 0, m, BULK_BURST);
 		for (uint16_t i = 0; i < n; i++) {
-			if (m[i]->data_len >= 42 + size) {
+			if (m[i]->data_len >= 42 + back) {
 				got += size;
 				if (inflight > 0)
 					inflight--;
@@ -676,7 +702,7 @@ main(int argc, char **argv)
 	int count = 20000, pairs = 5, eal = -1;
 	uint64_t bulk = 0;
 	uint32_t bulk_size = 1400, bulk_window = 256;
-	bool json = false;
+	bool json = false, bulk_acks = false;
 	struct target tr = {.name = "raw"}, tk = {.name = "kraftd"};
 
 	kr_tool_name = "kraftfloor";
@@ -707,6 +733,8 @@ main(int argc, char **argv)
 			bulk = strtoull(v, NULL, 10), i++;
 		} else if (strcmp(a, "--bulk-size") == 0 && v) {
 			bulk_size = (uint32_t)atoi(v), i++;
+		} else if (strcmp(a, "--bulk-acks") == 0) {
+			bulk_acks = true;
 		} else if (strcmp(a, "--bulk-window") == 0 && v) {
 			bulk_window = (uint32_t)atoi(v), i++;
 		} else if (strcmp(a, "--json") == 0) {
@@ -811,7 +839,7 @@ main(int argc, char **argv)
 			die("--bulk-size 64..1400, --bulk-window 1..4096");
 		warm_up(&tr, true);
 		for (int p = 0; p < pairs && !stop; p++)
-			r[p] = dpdk_bulk(&tr, bulk, bulk_size, bulk_window, &lost_bulk);
+			r[p] = dpdk_bulk(&tr, bulk, bulk_size, bulk_window, bulk_acks, &lost_bulk);
 		for (int p = 0; p < pairs; p++) {
 			if (json)
 				printf("%s%.0f", p ? "," : "[", r[p]);
@@ -822,9 +850,11 @@ main(int argc, char **argv)
 			printf("]\n");
 		else
 			printf("bulk over DPDK, %d runs of %" PRIu64 " bytes in %u-byte datagrams, "
-			       "%u in flight: median %.1f MB/s; lost %" PRIu64 "\n",
-			       pairs, bulk, bulk_size, bulk_window, median(r, pairs) / 1e6,
-			       lost_bulk);
+			       "%u in flight%s: median %.1f MB/s; lost %" PRIu64 "\n",
+			       pairs, bulk, bulk_size, bulk_window,
+			       bulk_acks ? ", each acknowledged (the data crosses once)"
+					 : " (each byte crosses twice)",
+			       median(r, pairs) / 1e6, lost_bulk);
 		dpdk_stop_echo(&tr);
 		dpdk_stop();
 		return 0;
