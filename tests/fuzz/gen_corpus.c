@@ -174,6 +174,31 @@ snapshots(void)
 	}
 }
 
+/* fuzz_reasm: a 3000-byte message of 1024-byte fragments from sender 1 (id 2), in order
+ * and then last first with a copy, released once whole */
+static void
+fragments(void)
+{
+	static const uint8_t order[2][5] = {{0, 1, 2, 3, 3}, {2, 0, 2, 1, 0}};
+	uint8_t in[5 * 8];
+
+	for (int o = 0; o < 2; o++) {
+		for (int i = 0; i < 5; i++) {
+			uint8_t *b = in + i * 8;
+
+			b[0] = (uint8_t)(1 | 2 << 2);
+			b[1] = 2999 & 0xff;
+			b[2] = 2999 >> 8;
+			b[3] = 31;
+			b[4] = order[o][i];
+			b[5] = 1;
+			b[6] = 3;
+			b[7] = 1;
+		}
+		put("fuzz_reasm", o, in, sizeof(in));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -190,5 +215,6 @@ main(int argc, char **argv)
 	logs();
 	files();
 	snapshots();
+	fragments();
 	return 0;
 }
