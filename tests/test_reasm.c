@@ -140,17 +140,18 @@ inconsistent_fragments_are_refused(void **state)
 	struct {
 		uint32_t len, offset, fb, n;
 	} bad[] = {
-		{5000, 0, 0, 0},		 /* no fragment size */
-		{1000, 0, 1000, 1000},		 /* fits one fragment: sent whole */
-		{1000, 0, 2000, 1000},		 /* fragments larger than the message */
-		{SLOT_BYTES + 1, 0, 1400, 1400}, /* larger than a slot */
-		{5000, 5000, 1000, 0},		 /* at the end */
-		{5000, 6000, 1000, 1000},	 /* past it */
-		{5000, 700, 1000, 1000},	 /* not on a fragment boundary */
-		{5000, 0, 1000, 999},		 /* short */
-		{5000, 0, 1000, 1001},		 /* long */
-		{5000, 4000, 1000, 999},	 /* the last one short */
-		{4500, 4000, 1000, 1000},	 /* the last one long */
+		{5000, 0, 0, 0},			     /* no fragment size */
+		{5000, 0, KR_FRAG_MIN - 1, KR_FRAG_MIN - 1}, /* fragments too small */
+		{1000, 0, 1000, 1000},			     /* fits one fragment: sent whole */
+		{1000, 0, 2000, 1000},			     /* fragments larger than the message */
+		{SLOT_BYTES + 1, 0, 1400, 1400},	     /* larger than a slot */
+		{5000, 5000, 1000, 0},			     /* at the end */
+		{5000, 6000, 1000, 1000},		     /* past it */
+		{5000, 700, 1000, 1000},		     /* not on a fragment boundary */
+		{5000, 0, 1000, 999},			     /* short */
+		{5000, 0, 1000, 1001},			     /* long */
+		{5000, 4000, 1000, 999},		     /* the last one short */
+		{4500, 4000, 1000, 1000},		     /* the last one long */
 	};
 	const uint8_t *msg;
 	uint32_t ml, sl;

@@ -50,7 +50,8 @@ consistent(const struct kr_reasm *r, const struct kr_frag *f, uint32_t len)
 {
 	uint32_t want;
 
-	if (f->frag_bytes == 0 || f->frag_bytes >= f->msg_len || f->msg_len > r->slot_bytes)
+	if (f->frag_bytes < KR_FRAG_MIN || f->frag_bytes >= f->msg_len ||
+	    f->msg_len > r->slot_bytes)
 		return false;
 	if (f->offset >= f->msg_len || f->offset % f->frag_bytes != 0)
 		return false;

@@ -15,7 +15,7 @@
  * handed on before all of it came.
  *
  * The rules, in the order they are checked:
- *   - a fragment must describe itself consistently: 1 <= frag_bytes, frag_bytes < msg_len
+ *   - a fragment must describe itself consistently: KR_FRAG_MIN <= frag_bytes < msg_len
  *     <= the slot size (a message that fits one fragment is sent whole), offset a multiple
  *     of frag_bytes below msg_len, and exactly min(frag_bytes, msg_len - offset) bytes;
  *   - a message is (sender, msg_id): a fragment naming another msg_len, frag_bytes or

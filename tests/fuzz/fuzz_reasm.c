@@ -53,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t id = (b[0] >> 2) & 7;
 		/* lengths: mostly sane, now and then past the slot */
 		uint32_t len = (uint32_t)(b[1] | b[2] << 8) % (SLOT_BYTES + 64) + 1;
-		uint32_t fb = (uint32_t)(b[3] % 64 + 1) * 32;
+		uint32_t fb = (uint32_t)(b[3] % 64 + 1) * 8; /* below KR_FRAG_MIN now and then */
 		uint32_t k = b[4];
 		struct kr_frag f = {.msg_id = id,
 				    .msg_len = len,

@@ -174,8 +174,8 @@ snapshots(void)
 	}
 }
 
-/* fuzz_reasm: a 3000-byte message of 1024-byte fragments from sender 1 (id 2), in order
- * and then last first with a copy, released once whole */
+/* fuzz_reasm: a 3000-byte message of 512-byte fragments from sender 1 (id 2): its first
+ * four, in order, then some of them again with a copy, released once whole */
 static void
 fragments(void)
 {
@@ -189,7 +189,7 @@ fragments(void)
 			b[0] = (uint8_t)(1 | 2 << 2);
 			b[1] = 2999 & 0xff;
 			b[2] = 2999 >> 8;
-			b[3] = 31;
+			b[3] = 127; /* (127 % 64 + 1) * 8: 512-byte fragments */
 			b[4] = order[o][i];
 			b[5] = 1;
 			b[6] = 3;
