@@ -276,6 +276,18 @@ assert_msg_equal(const struct kr_msg *a, const struct kr_msg *b)
 		assert_memory_equal(x->data, y->data, x->data_len);
 		break;
 	}
+	case KR_API_FRAGMENT: {
+		const struct kr_fragment *x = &a->u.fragment, *y = &b->u.fragment;
+
+		assert_int_equal(x->f.msg_id, y->f.msg_id);
+		assert_int_equal(x->f.msg_len, y->f.msg_len);
+		assert_int_equal(x->f.offset, y->f.offset);
+		assert_int_equal(x->f.frag_bytes, y->f.frag_bytes);
+		assert_int_equal(x->f.epoch, y->f.epoch);
+		assert_int_equal(x->data_len, y->data_len);
+		assert_memory_equal(x->data, y->data, x->data_len);
+		break;
+	}
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		assert_int_equal(a->u.ping.len, b->u.ping.len);
@@ -667,6 +679,58 @@ decode_with_body_byte(unsigned api, size_t body_pos, uint8_t value)
 	return kr_msg_decode(&f, &d);
 }
 
+/* The sample FRAGMENT (200 bytes at 2800 of a 3000-byte message of 1400-byte
+ * fragments) with msg_len, offset and frag_bytes forged, resealed: kr_msg_decode's say */
+static int
+decode_forged_fragment(uint32_t msg_len, uint32_t offset, uint32_t frag_bytes)
+{
+	static uint8_t buf[FRAME_CAP];
+	struct kr_msg m, d;
+	struct kr_frame f;
+	int n = smp_frame(KR_API_FRAGMENT, buf, sizeof(buf), &m);
+
+	kr_put_le32(buf + KR_WIRE_HDR_BYTES + 4, msg_len);
+	kr_put_le32(buf + KR_WIRE_HDR_BYTES + 8, offset);
+	kr_put_le32(buf + KR_WIRE_HDR_BYTES + 12, frag_bytes);
+	reseal_crc(buf);
+	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
+	return kr_msg_decode(&f, &d);
+}
+
+/* A fragment must fit its message: each field that does not is refused, by the decoder
+ * and by the encoder */
+static void
+a_fragment_must_fit_its_message(void **state)
+{
+	static uint8_t buf[FRAME_CAP];
+	struct kr_frame_hdr h;
+	struct kr_msg m;
+	/* 200 data bytes; the largest message ending in 200 bytes of 256-byte fragments */
+	const uint32_t big = 256u * (KR_MSG_MAX / 256) + 200;
+
+	(void)state;
+	assert_int_equal(decode_forged_fragment(3000, 2800, 1400), 0);
+	assert_int_equal(decode_forged_fragment(3000, 1400, 1400), -KR_WIRE_EFIELD); /* short */
+	assert_int_equal(decode_forged_fragment(3000, 700, 1400), -KR_WIRE_EFIELD);  /* off */
+	assert_int_equal(decode_forged_fragment(3000, 4200, 1400), -KR_WIRE_EFIELD); /* past */
+	assert_int_equal(decode_forged_fragment(3000, 3000, 1400), -KR_WIRE_EFIELD); /* at end */
+	assert_int_equal(decode_forged_fragment(200, 0, 1400), -KR_WIRE_EFIELD);     /* fits one */
+	assert_int_equal(decode_forged_fragment(200, 0, 200), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_forged_fragment(3000, 2800, 200), -KR_WIRE_EFIELD); /* < MIN */
+	assert_int_equal(decode_forged_fragment(0, 0, 1400), -KR_WIRE_EFIELD);
+	assert_int_equal(decode_forged_fragment(big - 256, big - 456, 256), 0);
+	assert_true(big > KR_MSG_MAX);
+	assert_int_equal(decode_forged_fragment(big, big - 200, 256), -KR_WIRE_EFIELD);
+	/* the encoder sends none of them */
+	smp_hdr(&h);
+	smp_msg(KR_API_FRAGMENT, &m);
+	m.u.fragment.f.offset = 1400;
+	assert_int_equal(kr_frame_encode(buf, sizeof(buf), &h, &m), -KR_WIRE_EFIELD);
+	smp_msg(KR_API_FRAGMENT, &m);
+	m.u.fragment.f.frag_bytes = 200;
+	assert_int_equal(kr_frame_encode(buf, sizeof(buf), &h, &m), -KR_WIRE_EFIELD);
+}
+
 static void
 nonzero_reserved_bytes_and_unknown_body_flags_are_refused(void **state)
 {
@@ -1028,6 +1092,7 @@ main(void)
 		cmocka_unit_test(auth_flag_reserves_a_trailer_outside_the_crc),
 		cmocka_unit_test(encoding_into_any_smaller_buffer_fails_cleanly),
 		cmocka_unit_test(nonzero_reserved_bytes_and_unknown_body_flags_are_refused),
+		cmocka_unit_test(a_fragment_must_fit_its_message),
 		cmocka_unit_test(unknown_error_codes_are_refused),
 		cmocka_unit_test(counts_above_their_bounds_are_refused_both_ways),
 		cmocka_unit_test(fetch_reply_frame_fields_must_be_consistent),

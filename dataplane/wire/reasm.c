@@ -48,15 +48,7 @@ free_slot(struct kr_reasm_slot *s)
 static bool
 consistent(const struct kr_reasm *r, const struct kr_frag *f, uint32_t len)
 {
-	uint32_t want;
-
-	if (f->frag_bytes < KR_FRAG_MIN || f->frag_bytes >= f->msg_len ||
-	    f->msg_len > r->slot_bytes)
-		return false;
-	if (f->offset >= f->msg_len || f->offset % f->frag_bytes != 0)
-		return false;
-	want = f->msg_len - f->offset < f->frag_bytes ? f->msg_len - f->offset : f->frag_bytes;
-	return len == want;
+	return kr_frag_ok(f, len) && f->msg_len <= r->slot_bytes;
 }
 
 /* A slot for a new message of sender (f), or a drop reason */

@@ -583,6 +583,55 @@ enc_fetch_snapshot_resp(uint8_t *b, size_t cap, const struct kr_fetch_snapshot_r
 	return KR_FETCH_SNAPSHOT_RESP_FIXED_BYTES + (int)m->data_len;
 }
 
+bool
+kr_frag_ok(const struct kr_frag *f, uint32_t data_len)
+{
+	uint32_t want;
+
+	if (f->frag_bytes < KR_FRAG_MIN || f->frag_bytes >= f->msg_len || f->msg_len > KR_MSG_MAX ||
+	    f->offset >= f->msg_len || f->offset % f->frag_bytes != 0)
+		return false;
+	want = f->msg_len - f->offset < f->frag_bytes ? f->msg_len - f->offset : f->frag_bytes;
+	return data_len == want;
+}
+
+static int
+dec_fragment(const uint8_t *b, uint32_t n, struct kr_fragment *m)
+{
+	if (n < KR_FRAGMENT_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+
+	uint32_t dlen = kr_get_le32(b + 20);
+
+	if (dlen != n - KR_FRAGMENT_FIXED_BYTES)
+		return -KR_WIRE_EBODYLEN;
+	m->f = (struct kr_frag){.msg_id = kr_get_le32(b),
+				.msg_len = kr_get_le32(b + 4),
+				.offset = kr_get_le32(b + 8),
+				.frag_bytes = kr_get_le32(b + 12),
+				.epoch = kr_get_le32(b + 16)};
+	m->data = b + KR_FRAGMENT_FIXED_BYTES;
+	m->data_len = dlen;
+	return kr_frag_ok(&m->f, dlen) ? 0 : -KR_WIRE_EFIELD;
+}
+
+static int
+enc_fragment(uint8_t *b, size_t cap, const struct kr_fragment *m)
+{
+	if (!kr_frag_ok(&m->f, m->data_len))
+		return -KR_WIRE_EFIELD;
+	if (cap < (size_t)KR_FRAGMENT_FIXED_BYTES + m->data_len)
+		return -KR_WIRE_ENOSPACE;
+	kr_put_le32(b, m->f.msg_id);
+	kr_put_le32(b + 4, m->f.msg_len);
+	kr_put_le32(b + 8, m->f.offset);
+	kr_put_le32(b + 12, m->f.frag_bytes);
+	kr_put_le32(b + 16, m->f.epoch);
+	kr_put_le32(b + 20, m->data_len);
+	memcpy(b + KR_FRAGMENT_FIXED_BYTES, m->data, m->data_len);
+	return KR_FRAGMENT_FIXED_BYTES + (int)m->data_len;
+}
+
 static int
 dec_append(const uint8_t *b, uint32_t n, struct kr_append_req *m)
 {
@@ -1035,6 +1084,8 @@ kr_msg_decode(const struct kr_frame *f, struct kr_msg *m)
 		return dec_fetch_snapshot(b, n, &m->u.fetch_snapshot);
 	case KR_API_FETCH_SNAPSHOT_RESP:
 		return dec_fetch_snapshot_resp(b, n, &m->u.fetch_snapshot_resp);
+	case KR_API_FRAGMENT:
+		return dec_fragment(b, n, &m->u.fragment);
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		if (n > KR_PING_BYTES_MAX)
@@ -1125,6 +1176,8 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 		return enc_fetch_snapshot(b, &m->u.fetch_snapshot);
 	case KR_API_FETCH_SNAPSHOT_RESP:
 		return enc_fetch_snapshot_resp(b, cap, &m->u.fetch_snapshot_resp);
+	case KR_API_FRAGMENT:
+		return enc_fragment(b, cap, &m->u.fragment);
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		if (m->u.ping.len > KR_PING_BYTES_MAX)

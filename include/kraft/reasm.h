@@ -37,22 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The largest message: 1 MiB of body with its frame header and trailer, and room to
- * spare for the batch framing around a 1 MiB record batch. */
-#define KR_MSG_MAX ((1u << 20) + 4096)
-/* The most fragments one message may have (KR_MSG_MAX / 256: fragments of at least 256
- * bytes; a port that cannot carry that is no port kraftd runs on). */
-#define KR_FRAG_MIN 256
-#define KR_FRAGS_MAX ((KR_MSG_MAX + KR_FRAG_MIN - 1) / KR_FRAG_MIN)
-
-/* A FRAGMENT frame's body header, decoded */
-struct kr_frag {
-	uint32_t msg_id;     /* the sender's number for the message (rising) */
-	uint32_t msg_len;    /* the whole message's bytes */
-	uint32_t offset;     /* of this fragment's bytes in the message */
-	uint32_t frag_bytes; /* of every fragment but the last */
-	uint32_t epoch;	     /* the sender's epoch when it sent the message (0: a client) */
-};
+#include "kraft/wire.h" /* struct kr_frag, KR_MSG_MAX, KR_FRAG_MIN */
 
 enum kr_reasm_result {
 	KR_REASM_HELD = 0, /* kept; the message is not whole yet */

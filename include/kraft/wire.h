@@ -4,6 +4,7 @@
 #ifndef KRAFT_WIRE_H
 #define KRAFT_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,9 +20,10 @@
  *
  *   offset size  field
  *        0    4  magic: the bytes 'K' 'R' 'F' 'T'
- *        4    1  format version: 4 (KR_WIRE_VERSION; 3 had no VOTERS_CHANGE and hashed
- *                controller.quorum.voters in a dynamic cluster too, 2 no incarnation in
- *                FETCH_RESP, 1 no voter directory ids either)
+ *        4    1  format version: 6 (KR_WIRE_VERSION; 5 had no FRAGMENT, 4 no snapshots
+ *                between nodes, 3 no VOTERS_CHANGE and hashed controller.quorum.voters
+ *                in a dynamic cluster too, 2 no incarnation in FETCH_RESP, 1 no voter
+ *                directory ids either)
  *        5    1  API key (KR_API_TABLE below)
  *        6    1  API version: 0 for every API today (KR_API_TABLE gives the maximum)
  *        7    1  flags: bit 0 KR_FRAME_F_AUTH, an authentication trailer follows the
@@ -305,13 +307,28 @@
  * PING (17), 0 to KR_PING_BYTES_MAX bytes: any payload. The node's dataplane port answers
  * at once, before the replication core, with PING_RESP (18) carrying the same payload:
  * kraftbench's measure of the raw round trip (the floor) over the same transport.
+ *
+ * FRAGMENT (25), 24 + D bytes: one piece of a message too large for one datagram. The
+ * message is a whole frame, header to trailer, of up to KR_MSG_MAX bytes; each fragment
+ * is a frame of its own, checked as any other (CRC, cluster, voter set, MAC) before its
+ * bytes are kept. Once all have come (include/kraft/reasm.h), the message is decoded as
+ * if it had come in one datagram. A client may send and receive them.
+ *    0  4 msg_id           the sender's number for the message, rising (wrapping)
+ *    4  4 msg_len          the whole message's bytes: frag_bytes < msg_len <= KR_MSG_MAX
+ *    8  4 offset           of this fragment's bytes in the message: a multiple of
+ *                          frag_bytes, below msg_len
+ *   12  4 frag_bytes       the size of every fragment of the message but the last, at
+ *                          least KR_FRAG_MIN
+ *   16  4 epoch            the sender's epoch when it sent the message (0: a client)
+ *   20  4 data_len         D = min(frag_bytes, msg_len - offset)
+ *   24  D data             bytes [offset, offset + D) of the message
  */
 
 #define KR_WIRE_MAGIC "KRFT"
 /* 2: voter directory ids; 3: FETCH_RESP echoes the incarnation; 4: voter changes (the
  * VOTERS_CHANGE APIs, a dynamic cluster's frames hash its bootstrap set); 5: snapshots
- * between nodes (FETCH_RESP names one, FETCH_SNAPSHOT) */
-#define KR_WIRE_VERSION 5
+ * between nodes (FETCH_RESP names one, FETCH_SNAPSHOT); 6: FRAGMENT */
+#define KR_WIRE_VERSION 6
 #define KR_WIRE_HDR_BYTES 48
 #define KR_WIRE_AUTH_BYTES 32
 /* The largest UDP payload over IPv4 (65535 - 20 - 8) bounds a whole frame. */
@@ -346,7 +363,8 @@
 	X(NODE_STATUS, 21, 0, 1)          \
 	X(NODE_STATUS_RESP, 22, 0, 1)     \
 	X(FETCH_SNAPSHOT, 23, 0, 0)       \
-	X(FETCH_SNAPSHOT_RESP, 24, 0, 0)
+	X(FETCH_SNAPSHOT_RESP, 24, 0, 0)  \
+	X(FRAGMENT, 25, 0, 1)
 
 enum kr_api {
 #define KR_API_ENUM(name, key, maxv, client) KR_API_##name = key,
@@ -459,6 +477,14 @@ struct kr_frame {
 #define KR_NODE_F_DATAPLANE 0x04u
 #define KR_NODE_F_ALL (KR_NODE_F_VOTER | KR_NODE_F_SELF | KR_NODE_F_DATAPLANE)
 #define KR_PING_BYTES_MAX 1024
+#define KR_FRAGMENT_FIXED_BYTES 24
+/* The largest message (a whole frame, sent in fragments): 1 MiB of body with its frame
+ * header and trailer, and room to spare for the framing around a 1 MiB record batch. */
+#define KR_MSG_MAX ((1u << 20) + 4096)
+/* The smallest fragment size a sender may cut a message into (every port kraftd runs on
+ * carries more), so a message has at most KR_FRAGS_MAX fragments. */
+#define KR_FRAG_MIN 256
+#define KR_FRAGS_MAX ((KR_MSG_MAX + KR_FRAG_MIN - 1) / KR_FRAG_MIN)
 
 struct kr_vote_req {
 	uint32_t epoch;
@@ -663,6 +689,27 @@ struct kr_voters_change_resp {
 	uint64_t offset;
 };
 
+/* A FRAGMENT's header: which message, where in it */
+struct kr_frag {
+	uint32_t msg_id;     /* the sender's number for the message (rising) */
+	uint32_t msg_len;    /* the whole message's bytes */
+	uint32_t offset;     /* of this fragment's bytes in the message */
+	uint32_t frag_bytes; /* of every fragment but the last */
+	uint32_t epoch;	     /* the sender's epoch when it sent the message (0: a client) */
+};
+
+/** Does a fragment of data_len bytes describe itself: a message it can be part of
+ * (frag_bytes < msg_len <= KR_MSG_MAX, frag_bytes >= KR_FRAG_MIN), on a fragment boundary,
+ * exactly as long as that place is? */
+bool kr_frag_ok(const struct kr_frag *f, uint32_t data_len);
+
+/* FRAGMENT: its header and a view of its bytes */
+struct kr_fragment {
+	struct kr_frag f;
+	const uint8_t *data;
+	uint32_t data_len;
+};
+
 /* PING and PING_RESP: a view of the payload. */
 struct kr_ping {
 	const uint8_t *payload;
@@ -693,6 +740,7 @@ struct kr_msg {
 		struct kr_node_status_resp node_status_resp;
 		struct kr_fetch_snapshot_req fetch_snapshot;
 		struct kr_fetch_snapshot_resp fetch_snapshot_resp;
+		struct kr_fragment fragment;
 	} u;
 };
 

@@ -256,6 +256,22 @@ smp_msg(unsigned api, struct kr_msg *m)
 		};
 		break;
 	}
+	case KR_API_FRAGMENT: {
+		/* the third of a 3000-byte message's fragments of 1400: its last 200 bytes */
+		static uint8_t data[200];
+
+		memset(data, 0x46, sizeof(data));
+		m->u.fragment = (struct kr_fragment){
+			.f = {.msg_id = 77,
+			      .msg_len = 3000,
+			      .offset = 2800,
+			      .frag_bytes = 1400,
+			      .epoch = 7},
+			.data = data,
+			.data_len = sizeof(data),
+		};
+		break;
+	}
 	case KR_API_PING:
 	case KR_API_PING_RESP: {
 		static const uint8_t pay[16] = "kraftbench ping";
