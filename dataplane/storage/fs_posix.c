@@ -69,6 +69,14 @@ px_sync(void *ctx, int h)
 }
 
 static int
+px_writeback(void *ctx, int h, uint64_t off, uint64_t len)
+{
+	(void)ctx;
+	return sync_file_range(h, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE) == 0 ? 0
+											  : -errno;
+}
+
+static int
 px_sync_dir(void *ctx, int h)
 {
 	(void)ctx;
@@ -148,6 +156,7 @@ static const struct kr_fs_ops posix_ops = {
 	.pread = px_pread,
 	.pwrite = px_pwrite,
 	.sync = px_sync,
+	.writeback = px_writeback,
 	.sync_dir = px_sync_dir,
 	.truncate = px_truncate,
 	.size = px_size,

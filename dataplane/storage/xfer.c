@@ -17,6 +17,7 @@ kr_xfer_init(struct kr_xfer *x, uint8_t *buf, uint32_t cap)
 	x->buf = buf;
 	x->cap = cap;
 	x->io_h = -1;
+	x->wb_every = KR_XFER_WRITEBACK_BYTES;
 }
 
 /* ---- the dataplane's side ---- */
@@ -151,6 +152,7 @@ io_take(struct kr_xfer *x, const struct kr_fs *fs, const char *dir, uint32_t gen
 		} else {
 			atomic_store_explicit(&x->head, 0, MO_RLX);
 			atomic_store_explicit(&x->tail, 0, MO_RLX);
+			x->io_wb = 0;
 			x->io_h = fs->ops->open(fs->ctx, path,
 						KR_FS_RDWR | KR_FS_CREATE | KR_FS_TRUNC);
 			if (x->io_h < 0)
@@ -262,6 +264,12 @@ kr_xfer_io_step(struct kr_xfer *x, const struct kr_fs *fs, const char *dir,
 			return 1;
 		}
 		atomic_store_explicit(&x->tail, t + n, MO_REL);
+		/* the disk starts on what came while more comes: the sync at the end then
+		 * waits for the last few MiB, not the whole file (its errors are the sync's) */
+		if (fs->ops->writeback != NULL && t + n - x->io_wb >= x->wb_every) {
+			(void)fs->ops->writeback(fs->ctx, x->io_h, x->io_wb, t + n - x->io_wb);
+			x->io_wb = t + n;
+		}
 		return n;
 	}
 	return 0;

@@ -32,6 +32,10 @@ struct kr_fs_ops {
 	/** Make a file's data and length durable (fdatasync). A failure means durability
 	 * is unknown: the caller must not retry and trust it (fail-stop). */
 	int (*sync)(void *ctx, int h);
+	/** Optional (NULL: nothing to do): start writing bytes [off, off + len) back to the
+	 * disk now, without waiting (sync_file_range's SYNC_FILE_RANGE_WRITE), so that a
+	 * later sync has less to wait for. Promises nothing; only sync makes data durable. */
+	int (*writeback)(void *ctx, int h, uint64_t off, uint64_t len);
 	/** Make a directory's entries durable: files created, renamed or removed in it
 	 * (fsync of a directory opened with KR_FS_DIR). */
 	int (*sync_dir)(void *ctx, int h);

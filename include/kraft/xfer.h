@@ -37,6 +37,9 @@
 #include "kraft/fs.h"
 #include "kraft/snapshot.h"
 
+/* IN: the written bytes are handed to the disk's writeback every this many */
+#define KR_XFER_WRITEBACK_BYTES (8u << 20)
+
 enum kr_xfer_mode {
 	KR_XFER_IDLE = 0, /* no transfer: the I/O thread closes what it had open */
 	KR_XFER_OUT,	  /* read the snapshot from req_pos on into the window */
@@ -76,7 +79,9 @@ struct kr_xfer {
 	int io_h; /* the open file, or -1 */
 	uint8_t io_mode;
 	struct kr_snap_id io_id;
-	uint64_t io_size; /* OUT: the file's length */
+	uint64_t io_size;  /* OUT: the file's length */
+	uint64_t io_wb;	   /* IN: bytes handed to writeback so far */
+	uint32_t wb_every; /* IN: hand them over every this many (KR_XFER_WRITEBACK_BYTES) */
 };
 
 /** OUT, once answered: the file's length. */
