@@ -22,7 +22,7 @@
 # log's "received snapshot ... in T s (R MB/s)" is the transfer from its first request
 # to the file written, synced, checked and named. The ratio of each run, and the median.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ENTRIES=8400000 SIZE=120 RUNS=3 TRANSPORT=memif BUILD=build
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -80,6 +80,13 @@ done
 L=$(scripts/cluster.sh leader) || die "no leader"
 BYTES=$(storage "$L" | field snapshot_bytes)
 echo "leader $L's snapshot: $(grep 'wrote snapshot' "$KRAFTD_RUN/n$L.log" | tail -1 | sed 's/.*snapshot: //')"
+# the bulk floor beside follower F, MB/s (extra kraftfloor options in "$@")
+floor_mbs() {
+	local v
+	v=$(scripts/cluster.sh floor --node "$F" --bulk "$BYTES" "$@" --pairs 1 2>&1 |
+		sed -n 's/.*median \([0-9.]*\) MB\/s.*/\1/p')
+	[ -n "$v" ] && echo "$v"
+}
 got() { grep -c 'received snapshot' "$KRAFTD_RUN/n$F.log" 2>/dev/null || true; }
 loaded() { grep -c 'loaded the snapshot' "$KRAFTD_RUN/n$F.log" 2>/dev/null || true; }
 printf '%-4s %-12s %-12s %-14s %-12s %s\n' run 'bulk MB/s' 'acked MB/s' 'snapshot MB/s' \
@@ -90,12 +97,8 @@ for r in $(seq 1 "$RUNS"); do
 	# a follower on the other core than the leader's (cluster.sh puts nodes 1, 2, 3 on
 	# cores 0, 1, 0): on one core the two take turns and the figure halves
 	F=$([ "$L" = 2 ] && echo 1 || echo 2)
-	b=$(scripts/cluster.sh floor --node "$F" --bulk "$BYTES" --pairs 1 2>&1 |
-		sed -n 's/.*median \([0-9.]*\) MB\/s.*/\1/p')
-	[ -n "$b" ] || die "the bulk floor gave no figure"
-	a=$(scripts/cluster.sh floor --node "$F" --bulk "$BYTES" --bulk-acks --pairs 1 2>&1 |
-		sed -n 's/.*median \([0-9.]*\) MB\/s.*/\1/p')
-	[ -n "$a" ] || die "the acknowledged bulk floor gave no figure"
+	b=$(floor_mbs) || die "the bulk floor gave no figure"
+	a=$(floor_mbs --bulk-acks) || die "the acknowledged bulk floor gave no figure"
 	before=$(got)
 	before_loaded=$(loaded)
 	scripts/cluster.sh restart "$F" >/dev/null 2>&1 || die "restart of node $F"

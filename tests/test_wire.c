@@ -664,19 +664,26 @@ encoding_into_any_smaller_buffer_fails_cleanly(void **state)
 	}
 }
 
-/* Change one body byte of a sample frame, reseal, and return what kr_msg_decode says. */
+/* Overwrite len body bytes of a sample frame at body_pos, reseal, and return what
+ * kr_msg_decode says. */
 static int
-decode_with_body_byte(unsigned api, size_t body_pos, uint8_t value)
+decode_with_body_bytes(unsigned api, size_t body_pos, const uint8_t *v, size_t len)
 {
 	static uint8_t buf[FRAME_CAP];
 	struct kr_msg m, d;
 	struct kr_frame f;
 	int n = smp_frame(api, buf, sizeof(buf), &m);
 
-	buf[KR_WIRE_HDR_BYTES + body_pos] = value;
+	memcpy(buf + KR_WIRE_HDR_BYTES + body_pos, v, len);
 	reseal_crc(buf);
 	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
 	return kr_msg_decode(&f, &d);
+}
+
+static int
+decode_with_body_byte(unsigned api, size_t body_pos, uint8_t value)
+{
+	return decode_with_body_bytes(api, body_pos, &value, 1);
 }
 
 /* The sample FRAGMENT (200 bytes at 2800 of a 3000-byte message of 1400-byte
@@ -684,17 +691,12 @@ decode_with_body_byte(unsigned api, size_t body_pos, uint8_t value)
 static int
 decode_forged_fragment(uint32_t msg_len, uint32_t offset, uint32_t frag_bytes)
 {
-	static uint8_t buf[FRAME_CAP];
-	struct kr_msg m, d;
-	struct kr_frame f;
-	int n = smp_frame(KR_API_FRAGMENT, buf, sizeof(buf), &m);
+	uint8_t v[12];
 
-	kr_put_le32(buf + KR_WIRE_HDR_BYTES + 4, msg_len);
-	kr_put_le32(buf + KR_WIRE_HDR_BYTES + 8, offset);
-	kr_put_le32(buf + KR_WIRE_HDR_BYTES + 12, frag_bytes);
-	reseal_crc(buf);
-	assert_int_equal(kr_frame_decode(&smp_ctx, buf, (size_t)n, &f), 0);
-	return kr_msg_decode(&f, &d);
+	kr_put_le32(v, msg_len);
+	kr_put_le32(v + 4, offset);
+	kr_put_le32(v + 8, frag_bytes);
+	return decode_with_body_bytes(KR_API_FRAGMENT, 4, v, sizeof(v));
 }
 
 /* A fragment must fit its message: each field that does not is refused, by the decoder

@@ -87,7 +87,6 @@ step(struct kn_node *n, struct kr_xfer *x, const char *what, struct slot_log *sl
 		sl->seen = st;
 		if (st == KR_XFER_DONE) {
 			int64_t now = kn_now_us();
-			uint64_t bytes = atomic_load(&x->in_size);
 			double secs = (double)(now - sl->t0) / 1e6;
 			double tail = sl->t_written ? (double)(now - sl->t_written) / 1e6 : 0;
 
@@ -96,8 +95,8 @@ step(struct kn_node *n, struct kr_xfer *x, const char *what, struct slot_log *sl
 			       " bytes in %.3f s (%.1f MB/s, written, synced and checked: %.3f s "
 			       "taking and writing, %.3f s syncing, checking and naming), named; "
 			       "installing it",
-			       x->io_id.end_offset, x->io_id.epoch, bytes, secs,
-			       secs > 0 ? (double)bytes / secs / 1e6 : 0.0, secs - tail, tail);
+			       x->io_id.end_offset, x->io_id.epoch, size, secs,
+			       secs > 0 ? (double)size / secs / 1e6 : 0.0, secs - tail, tail);
 		} else if (st < 0) {
 			kn_log(n, "snapshot", "%s: %s", what, why[0] ? why : strerror(-st));
 		}
