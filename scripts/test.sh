@@ -91,6 +91,24 @@ print(f"{dir:<12} {len(rows):3d} tests: {c.get('OK', 0)} ok, {c.get('SKIP', 0)} 
       f"{len(bad)} failed ({secs:.0f} s of test time)" + (f": {', '.join(bad)}" if bad else ""))
 PY
 done
+# what each failed test said last: the end of this output is often all that is kept of a
+# CI run, so the reason goes here, after the counts, not only in the logs above
+for dir in build build-asan build-tsan build-fuzz; do
+	log=$dir/meson-logs/testlog.json
+	[ -f "$log" ] || continue
+	python3 - "$dir" "$log" <<'PY'
+import json, sys
+dir, path = sys.argv[1], sys.argv[2]
+for r in (json.loads(l) for l in open(path) if l.strip()):
+    if r["result"] in ("OK", "SKIP", "EXPECTEDFAIL"):
+        continue
+    print(f"-- {dir} {r['name']}: {r['result']} (exit {r.get('returncode')}, "
+          f"{r.get('duration', 0):.0f} s); its last lines:")
+    out = (r.get("stdout") or "") + (r.get("stderr") or "")
+    for line in [l for l in out.splitlines() if l.strip()][-12:]:
+        print("   " + line[:220])
+PY
+done
 for k in "${!result[@]}"; do
 	[ "${result[$k]}" = pass ] || echo "FAILED: $k"
 done

@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "kraft/crashtest.h"
 #include "kraft/crc32c.h"
 #include "kraft/le.h"
 #include "kraft/log.h"
@@ -1807,6 +1810,52 @@ a_log_holds_a_snapshot_only_with_its_last_record_in_its_epoch(void **state)
 	assert_false(kr_log_holds(f->log, (struct kr_snap_id){3, 0}));
 }
 
+static void
+ignore_line(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+/* The crash test's record of flushed lengths (test builds): a start cuts each segment
+ * back to it. It is rewritten in place at a fixed size, never as a new file, so that a
+ * disk the log filled cannot leave it stale (the next start would cut flushed bytes).
+ * Writing it through a new file and a rename fails the inode check. */
+static void
+the_crash_record_is_rewritten_in_place_and_cuts_back_to_it(void **state)
+{
+	struct fixture *f = *state;
+	char seg[512], rec[512];
+	struct stat st, before;
+	FILE *fp;
+
+	snprintf(seg, sizeof(seg), "%s/%s", f->dir, SEG0);
+	snprintf(rec, sizeof(rec), "%s/%s", f->dir, KR_CRASH_FILE);
+	fp = fopen(seg, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite("0123456789", 1, 10, fp), 10);
+	fclose(fp);
+	assert_int_equal(kr_crash_record(f->dir, f->dir), 0);
+	assert_int_equal(stat(rec, &before), 0);
+	assert_int_equal(before.st_size, 16384);
+
+	/* flushed to 1000 bytes, then 500 more written and a crash */
+	assert_int_equal(truncate(seg, 1000), 0);
+	assert_int_equal(kr_crash_record(f->dir, f->dir), 0);
+	assert_int_equal(stat(rec, &st), 0);
+	assert_int_equal(st.st_ino, before.st_ino);
+	assert_int_equal(st.st_size, 16384);
+	assert_int_equal(truncate(seg, 1500), 0);
+	assert_int_equal(kr_crash_cut(f->dir, f->dir, false, ignore_line, NULL), 0);
+	assert_int_equal(stat(seg, &st), 0);
+	assert_int_equal(st.st_size, 1000);
+	/* torn: a part of the unflushed tail may stay, never less than was flushed */
+	assert_int_equal(truncate(seg, 1500), 0);
+	assert_int_equal(kr_crash_cut(f->dir, f->dir, true, ignore_line, NULL), 0);
+	assert_int_equal(stat(seg, &st), 0);
+	assert_true(st.st_size >= 1000 && st.st_size < 1500);
+}
+
 int
 main(void)
 {
@@ -1856,6 +1905,7 @@ main(void)
 		LOG_TEST(a_batch_image_in_a_record_value_never_sets_the_repair_target),
 		LOG_TEST(the_flushed_bound_caps_the_repair_target),
 		LOG_TEST(a_log_holds_a_snapshot_only_with_its_last_record_in_its_epoch),
+		LOG_TEST(the_crash_record_is_rewritten_in_place_and_cuts_back_to_it),
 #undef LOG_TEST
 	};
 

@@ -1,6 +1,7 @@
 /* kraftd test builds: a crash that loses what was not flushed (include/kraft/crashtest.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,11 +14,20 @@
 #include "kraft/crashtest.h"
 #include "kraft/fileio.h"
 
+/* The record is rewritten in place, at its full size every time, never by a new file:
+ * once it exists, recording needs no free space. A disk filled up by the log (the
+ * chaos harness's ENOSPC fault) must not leave the record stale, lower than what was
+ * really flushed: the next start would then cut flushed bytes, a loss of synced data
+ * outside kraftd's fault budget that the node reports as mid-log corruption. */
+#define RECORD_BYTES 16384
+
 int
 kr_crash_record(const char *data_dir, const char *log_dir)
 {
-	char text[16384], path[PATH_MAX + 64];
+	char text[RECORD_BYTES] = {0}, path[PATH_MAX + 64];
 	size_t k = 0;
+	int fd;
+	ssize_t w;
 	struct dirent *e;
 	struct stat st;
 	DIR *d = opendir(log_dir);
@@ -35,14 +45,22 @@ kr_crash_record(const char *data_dir, const char *log_dir)
 					      (long long)st.st_size);
 	}
 	closedir(d);
-	return kr_write_file_atomic(NULL, data_dir, KR_CRASH_FILE, text, k);
+	snprintf(path, sizeof(path), "%s/%s", data_dir, KR_CRASH_FILE);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	/* the unused rest is zeros: a reader stops at the first */
+	w = pwrite(fd, text, sizeof(text), 0);
+	k = w == (ssize_t)sizeof(text) ? 0 : w < 0 ? (size_t)errno : EIO;
+	close(fd);
+	return -(int)k;
 }
 
 int
 kr_crash_cut(const char *data_dir, const char *log_dir, bool torn,
 	     void (*say)(void *arg, const char *line), void *arg)
 {
-	char text[16384], path[PATH_MAX + 64], line_text[PATH_MAX + 200];
+	char text[RECORD_BYTES + 1], path[PATH_MAX + 64], line_text[PATH_MAX + 200];
 	struct dirent *e;
 	struct stat st;
 	DIR *d;

@@ -5,7 +5,8 @@
  * tail: a torn write).
  *
  * <data dir>/crash-test-flushed: one line per segment file, "<file name> <length>\n",
- * replaced atomically after each flush. A start with the option writes it at once (so a
+ * then zeros to 16 KiB, rewritten in place after each flush (so that a full disk cannot
+ * leave it stale: the next start would cut flushed bytes). A start with the option writes it at once (so a
  * crash-test directory always has one); a start without it removes it (its lengths are
  * stale from then on), and a start with the option that finds segments but no record
  * refuses to cut them.
