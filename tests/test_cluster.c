@@ -1,8 +1,9 @@
 /* kraftd tests: whole nodes in one process. Each node is an election core and a
  * replication core joined by the real ring handlers (kr_control_on_event,
  * kr_control_command, kr_repl_on_cmd) through in-order queues, and the nodes talk
- * through the real codec over a lossless in-process network that can partition. The
- * flush thread is instant; crashes keep only what was flushed. */
+ * through the real codec over an in-process network that can partition (and, for the
+ * fragment test, lose, duplicate and reorder datagrams, and carry datagrams smaller than
+ * a message). The flush thread is instant; crashes keep only what was flushed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -37,6 +38,9 @@ struct cnode {
 	struct kr_el_harness eh; /* the node's own harnesses carry out the actions */
 	struct kr_repl r;
 	struct kr_rp_harness rh;
+	struct kr_reasm reasm; /* with cluster.big: fragments put together here */
+	struct kr_reasm_slot slots[4];
+	uint8_t *pool, *big;
 	uint64_t tx_to;
 	struct kr_log *log;
 	struct kr_quorum_state disk; /* the quorum-state file */
@@ -57,6 +61,15 @@ struct cluster {
 	uint32_t acks, unknowns, errors;
 	uint64_t acked_offsets[256];
 	uint32_t client_corr;
+	/* messages larger than a datagram: datagrams of dgram bytes (0: any size up to
+	 * KR_WIRE_UDP_PAYLOAD_MAX), the nodes given a big buffer and a reassembly pool */
+	uint32_t dgram;
+	bool big;
+	/* between nodes, while set: every lose_every-th datagram lost, every dup_every-th
+	 * delivered twice, each round's datagrams delivered in reverse order */
+	uint32_t lose_every, dup_every;
+	bool reverse;
+	uint64_t sent, lost;
 };
 
 static struct cluster *cl;
@@ -120,20 +133,37 @@ node_start(struct cnode *nd, int n)
 	if (nd->log == NULL)
 		assert_int_equal(kr_log_open(&lc, &nd->log, &rep, err, sizeof(err)), 0);
 	st.log_last_epoch = kr_log_last_epoch(nd->log);
+	if (cl->big) {
+		if (nd->pool == NULL) {
+			nd->pool = malloc(KR_ARRAY_SIZE(nd->slots) * (size_t)KR_MSG_MAX);
+			nd->big = malloc(KR_MSG_MAX);
+		}
+		assert_int_equal(kr_reasm_init(&nd->reasm, nd->slots, nd->pool,
+					       KR_ARRAY_SIZE(nd->slots), KR_MSG_MAX, 2, 20 * MS,
+					       200 * MS),
+				 0);
+		rc.reasm = &nd->reasm;
+	}
 	assert_int_equal(kr_repl_init(&nd->r, &rc, nd->log), 0);
 	nd->eh = (struct kr_el_harness){.e = &nd->e, .wire = &smp_ctx, .ops = &el_ops, .arg = nd};
 	nd->rh = (struct kr_rp_harness){.r = &nd->r, .ops = &rp_ops, .arg = nd};
+	if (cl->big) {
+		nd->rh.big = nd->big;
+		nd->rh.big_cap = KR_MSG_MAX;
+	}
 	nd->ncmds = nd->nevents = 0;
 	assert_int_equal(kr_election_init(&nd->e, &ec, &st, cl->now, &nd->eh.out), 0);
 	nd->up = true;
 }
 
 static void
-cluster_new(int n)
+cluster_new_with(int n, uint32_t dgram)
 {
 	cl = calloc(1, sizeof(*cl));
 	cl->net = calloc(QUEUE_MAX, sizeof(*cl->net));
 	cl->n = n;
+	cl->dgram = dgram;
+	cl->big = dgram > 0;
 	cl->now = 1000000;
 	for (int i = 0; i < n; i++) {
 		cl->nodes[i].id = i + 1;
@@ -144,10 +174,19 @@ cluster_new(int n)
 }
 
 static void
+cluster_new(int n)
+{
+	cluster_new_with(n, 0);
+}
+
+static void
 cluster_free(void)
 {
-	for (int i = 0; i < cl->n; i++)
+	for (int i = 0; i < cl->n; i++) {
 		kr_log_close(cl->nodes[i].log);
+		free(cl->nodes[i].pool);
+		free(cl->nodes[i].big);
+	}
 	free(cl->net);
 	free(cl);
 	cl = NULL;
@@ -222,7 +261,7 @@ op_tx_begin(void *arg, int32_t to_node, uint64_t to_addr, uint32_t *cap)
 	struct cnode *nd = arg;
 
 	nd->tx_to = to_node >= 0 ? (uint64_t)to_node : to_addr;
-	*cap = sizeof(tx_buf);
+	*cap = cl->dgram ? cl->dgram : sizeof(tx_buf);
 	return tx_buf;
 }
 
@@ -315,8 +354,8 @@ settle(void)
 
 		memcpy(batch, cl->net, sizeof(*batch) * n);
 		cl->nnet = 0;
-		for (uint32_t i = 0; i < n; i++) {
-			struct packet *p = &batch[i];
+		for (uint32_t j = 0; j < n; j++) {
+			struct packet *p = &batch[cl->reverse ? n - 1 - j : j];
 
 			busy = true;
 			if (p->to == CLIENT_ADDR) {
@@ -327,8 +366,18 @@ settle(void)
 
 			if (!dst->up || node(p->from)->up == false || cl->cut[p->from][p->to])
 				continue;
+			cl->sent++;
+			if (cl->lose_every && cl->sent % cl->lose_every == 0) {
+				cl->lost++;
+				continue;
+			}
 			kr_repl_on_packet(&dst->r, p->bytes, p->len, p->from, (uint64_t)p->from,
 					  cl->now, &dst->rh.out);
+			if (cl->dup_every && cl->sent % cl->dup_every == 0) {
+				node_pump(dst); /* room for the copy's actions */
+				kr_repl_on_packet(&dst->r, p->bytes, p->len, p->from,
+						  (uint64_t)p->from, cl->now, &dst->rh.out);
+			}
 		}
 		free(batch);
 		if (!busy)
@@ -407,6 +456,88 @@ client_append(int32_t to, uint64_t seq, uint32_t value)
 	len = kr_frame_encode(buf, sizeof(buf), &h, &m);
 	kr_repl_on_packet(&node(to)->r, buf, (size_t)len, KR_NODE_NONE, CLIENT_ADDR, cl->now,
 			  &node(to)->rh.out);
+}
+
+/* A client's append of one record of value_len bytes (each byte seq + its index), as a
+ * client whose datagrams carry cl->dgram bytes sends it: in fragments (message msg_id),
+ * except the one at index lose (if any), which the network loses. */
+static void
+client_append_big(int32_t to, uint64_t seq, uint32_t value_len, uint32_t msg_id, int lose)
+{
+	static uint8_t rec[KR_BATCH_BYTES_MAX], msg[KR_MSG_MAX], buf[KR_WIRE_UDP_PAYLOAD_MAX];
+	struct kr_msg m = {.api = KR_API_APPEND};
+	struct kr_frame_hdr h;
+	uint32_t fb;
+	int n, len, k = 0;
+
+	kr_put_le32(rec, value_len);
+	for (uint32_t i = 0; i < value_len; i++)
+		rec[4 + i] = (uint8_t)(seq + i);
+	m.u.append = (struct kr_append_req){.producer_id = 43,
+					    .sequence = seq,
+					    .record_count = 1,
+					    .records = rec,
+					    .records_len = 4 + value_len};
+	smp_hdr(&h);
+	h.sender_id = KR_NODE_NONE;
+	h.correlation_id = ++cl->client_corr;
+	n = kr_frame_encode(msg, sizeof(msg), &h, &m);
+	assert_true(n > 0);
+	fb = kr_frag_size(cl->dgram, (uint32_t)n, false);
+	assert_true(fb > 0);
+	for (uint32_t off = 0; off < (uint32_t)n; off += fb, k++) {
+		kr_frag_msg(&m, msg, (uint32_t)n, fb, msg_id, 0, off);
+		len = kr_frame_encode(buf, cl->dgram, &h, &m);
+		assert_true(len > 0);
+		if (k == lose)
+			continue;
+		node_pump(node(to));
+		kr_repl_on_packet(&node(to)->r, buf, (size_t)len, KR_NODE_NONE, CLIENT_ADDR,
+				  cl->now, &node(to)->rh.out);
+	}
+}
+
+/* Do two nodes' logs hold the same batches, byte for byte? */
+static bool
+same_log(struct cnode *a, struct cnode *b)
+{
+	struct kr_log_span sa, sb;
+	uint64_t at = kr_log_start(a->log);
+
+	if (at != kr_log_start(b->log) || kr_log_end(a->log) != kr_log_end(b->log))
+		return false;
+	while (at < kr_log_end(a->log)) {
+		if (kr_log_read(a->log, at, KR_OFFSET_NONE, KR_BATCH_BYTES_MAX, &sa) != 0 ||
+		    kr_log_read(b->log, at, KR_OFFSET_NONE, KR_BATCH_BYTES_MAX, &sb) != 0 ||
+		    sa.len != sb.len || sa.len == 0 || memcmp(sa.data, sb.data, sa.len) != 0)
+			return false;
+		at = sa.end_offset;
+	}
+	return true;
+}
+
+/* Is the batch at offset one client_append_big wrote, whole: one record whose bytes
+ * follow its producer sequence? */
+static bool
+big_batch_whole(struct cnode *nd, uint64_t offset)
+{
+	struct kr_log_span sp;
+	struct kr_batch_hdr h;
+	uint32_t len;
+
+	if (kr_log_read(nd->log, offset, KR_OFFSET_NONE, KR_BATCH_BYTES_MAX, &sp) != 0 ||
+	    sp.len == 0)
+		return false;
+	kr_batch_hdr_get(sp.data, &h);
+	len = kr_get_le32(sp.data + KR_BATCH_HDR_BYTES);
+	if (h.base_offset != offset || h.record_count != 1 ||
+	    h.length != KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES + len)
+		return false;
+	for (uint32_t i = 0; i < len; i++)
+		if (sp.data[KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES + i] !=
+		    (uint8_t)(h.sequence + i))
+			return false;
+	return true;
 }
 
 /* The value of the record at offset in a node's log, or -1. */
@@ -569,6 +700,89 @@ five_nodes_keep_committing_with_two_down(void **state)
 	cluster_free();
 }
 
+/* Messages larger than a datagram: a client's 1 MiB batch and the fetch answers that
+ * carry it cross datagrams of 4 KiB as fragments; a fragment lost costs the message (it
+ * is never half appended) and the retry appends it once; under loss, duplication and
+ * reordering every node ends up with the same log. */
+static void
+batches_larger_than_a_datagram_travel_in_fragments_and_a_lost_one_costs_a_retry(void **state)
+{
+	const uint32_t most = KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES - KR_RECORD_HDR_BYTES;
+	int32_t l;
+	uint64_t end;
+
+	(void)state;
+	cluster_new_with(3, 4096);
+	run_for(500 * MS);
+	l = leader();
+	assert_int_not_equal(l, KR_NODE_NONE);
+
+	/* the largest batch there is, in 257 fragments */
+	client_append_big(l, 0, most, 1, -1);
+	run_for(100 * MS);
+	assert_int_equal(cl->acks, 1);
+	assert_int_equal(cl->errors, 0);
+	for (int k = 1; k <= 3; k++) {
+		assert_true(same_log(node(k), node(l)));
+		assert_true(big_batch_whole(node(k), cl->acked_offsets[0]));
+		assert_true(node(k)->reasm.stats.done >= 1);
+	}
+	assert_true(node(l)->rh.fragmented >= 2); /* the answers to both followers' Fetch */
+	/* one larger is refused whole, with an answer, and nothing of it appended */
+	end = kr_log_end(node(l)->log);
+	client_append_big(l, 1, most + 1, 2, -1);
+	run_for(50 * MS);
+	assert_int_equal(cl->errors, 1);
+	assert_int_equal(kr_log_end(node(l)->log), end);
+
+	/* a fragment lost: no append, no answer; the retry (same producer sequence, a new
+	 * message) appends it once */
+	client_append_big(l, 1, 300000, 3, 40);
+	run_for(50 * MS);
+	assert_int_equal(kr_log_end(node(l)->log), end);
+	assert_int_equal(cl->acks + cl->errors + cl->unknowns, 2);
+	client_append_big(l, 1, 300000, 4, -1);
+	run_for(50 * MS);
+	assert_int_equal(cl->acks, 2);
+	assert_int_equal(kr_log_end(node(l)->log), end + 1);
+	client_append_big(l, 1, 300000, 5, -1); /* a duplicate retry: answered, not appended */
+	run_for(50 * MS);
+	assert_int_equal(cl->acks, 3);
+	assert_int_equal(cl->acked_offsets[2], cl->acked_offsets[1]);
+	assert_int_equal(kr_log_end(node(l)->log), end + 1);
+
+	/* between the nodes, 1 datagram in 300 lost, 1 in 7 twice, each round's in reverse:
+	 * a fetch answer that lost a fragment is asked for again until one gets through
+	 * whole (a leader may even change); then every node holds the same log, and each
+	 * acknowledged batch is there whole */
+	cl->lose_every = 300;
+	cl->dup_every = 7;
+	cl->reverse = true;
+	for (uint32_t i = 0; i < 4; i++) {
+		client_append_big(l, 2 + i, 100000 + 50000 * i, 10 + i, -1);
+		run_for(20 * MS);
+	}
+	run_for(500 * MS);
+	assert_true(cl->lost > 0);
+	cl->lose_every = cl->dup_every = 0;
+	cl->reverse = false;
+	run_for(500 * MS);
+	l = leader();
+	assert_int_not_equal(l, KR_NODE_NONE);
+	assert_int_equal(cl->acks + cl->unknowns, 7);
+	for (int k = 1; k <= 3; k++) {
+		assert_true(same_log(node(k), node(l)));
+		assert_int_equal(node(k)->r.hw, node(l)->r.hw);
+		assert_int_equal(kr_reasm_filling(&node(k)->reasm), 0);
+	}
+	for (uint32_t i = 0; i < cl->acks; i++)
+		assert_true(big_batch_whole(node(l), cl->acked_offsets[i]));
+	for (int k = 1; k <= 3; k++)
+		if (k != l)
+			assert_true(node(k)->reasm.stats.drops[-KR_REASM_DUP - 1] > 0);
+	cluster_free();
+}
+
 int
 main(void)
 {
@@ -578,6 +792,8 @@ main(void)
 		cmocka_unit_test(
 			partitioned_leader_resigns_and_its_uncommitted_suffix_is_truncated_on_return),
 		cmocka_unit_test(five_nodes_keep_committing_with_two_down),
+		cmocka_unit_test(
+			batches_larger_than_a_datagram_travel_in_fragments_and_a_lost_one_costs_a_retry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -177,7 +177,7 @@ cmd(struct rnode *n, uint8_t type, uint32_t epoch, int32_t node, uint32_t seq)
 static void
 packet_from(struct rnode *n, int32_t from, uint64_t addr, uint32_t corr, const struct kr_msg *m)
 {
-	static uint8_t buf[KR_WIRE_UDP_PAYLOAD_MAX];
+	static uint8_t buf[KR_MSG_MAX]; /* a message larger than a datagram: as put together */
 	struct kr_frame_hdr h;
 	int len;
 
@@ -1770,14 +1770,24 @@ reads_return_committed_records_only_and_wait_for_the_next_commit(void **state)
 }
 
 static void
-appends_beyond_the_frame_the_memory_cap_or_the_pending_bound_are_refused(void **state)
+appends_beyond_the_batch_limit_the_memory_cap_or_the_pending_bound_are_refused(void **state)
 {
 	struct rnode *n = rnode_full(1, 3, true, 256, 0);
 
 	(void)state;
+	n->r.cfg.batch_bytes_max = 400; /* message.max.bytes; frames (256) are no bound */
 	cmd(n, KR_CMD_LEADER, 1, KR_NODE_NONE, 0);
 	clear(n);
-	append_req(n, 1, 0, 0, 1, 300);
+	append_req(n, 1, 0, 0, 1, 300); /* 48 + 4 + 300 bytes: taken (answered at commit) */
+	assert_null(find_send(n, KR_API_APPEND_RESP, 0));
+	assert_int_equal(kr_log_end(n->log), 2); /* after the leader's own record */
+	clear(n);
+	append_req(n, 1, 0, 0, 1, 349); /* 401 bytes */
+	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,
+			 KR_ERR_MESSAGE_TOO_LARGE);
+	n->r.cfg.batch_bytes_max = 0; /* the format's limit */
+	clear(n);
+	append_req(n, 1, 0, 0, 1, KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES - 3);
 	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,
 			 KR_ERR_MESSAGE_TOO_LARGE);
 	for (int i = 0; i < KR_PENDING_APPENDS_MAX; i++) {
@@ -2500,7 +2510,7 @@ main(void)
 		cmocka_unit_test(repair_target_beyond_the_leaders_log_ends_once_the_logs_are_equal),
 		cmocka_unit_test(reads_return_committed_records_only_and_wait_for_the_next_commit),
 		cmocka_unit_test(
-			appends_beyond_the_frame_the_memory_cap_or_the_pending_bound_are_refused),
+			appends_beyond_the_batch_limit_the_memory_cap_or_the_pending_bound_are_refused),
 		cmocka_unit_test(a_full_log_refuses_appends_with_a_clear_error),
 		cmocka_unit_test(
 			steady_replication_reads_no_clock_allocates_nothing_and_does_no_io),

@@ -455,7 +455,7 @@ stated_body_length_above_the_limit_is_refused_as_oversized(void **state)
 
 	/* and the encoder will not make one */
 	struct kr_frame_hdr h;
-	static uint8_t big[KR_WIRE_UDP_PAYLOAD_MAX + 64];
+	static uint8_t big[KR_MSG_MAX + 64];
 
 	smp_hdr(&h);
 	assert_int_equal(kr_frame_seal(big, sizeof(big), &h, KR_WIRE_BODY_MAX + 1),

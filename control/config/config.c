@@ -116,8 +116,14 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	X(FETCH_MAX_BYTES, "kraftd.fetch.max.bytes", K_INT, "1048576",                           \
 	  "record bytes per Fetch reply")                                                        \
 	X(FRAME_BYTES, "kraftd.frame.bytes", K_INT, "32768",                                     \
-	  "record bytes per Fetch reply frame, and the largest append; shrunk to the port's "    \
-	  "datagrams on DPDK unless given")                                                      \
+	  "record bytes per Fetch reply frame (a larger batch goes alone in one of its own, "    \
+	  "in fragments); shrunk to the port's datagrams on DPDK unless given")                  \
+	X(REASM_SLOTS, "kraftd.reassembly.slots", K_INT, "8",                                    \
+	  "messages larger than a datagram being put together at once from their fragments, "    \
+	  "1 MiB of memory each (1 .. 64); more arriving wait (the sender retries)")             \
+	X(MESSAGE_MAX, "message.max.bytes", K_INT, "1048588",                                    \
+	  "Kafka's: the largest record batch an append may write, its 48-byte header "           \
+	  "included (1024 .. 1048588); larger than a datagram, it travels in fragments")         \
 	X(LISTENER, "kraftd.listener", K_ENDPOINT, NULL,                                         \
 	  "this node's dataplane address (default: its controller.quorum.voters entry; "         \
 	  "required for an observer)")                                                           \
@@ -547,6 +553,17 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 		else
 			return fail(err, errlen, "%s: '%s' is not disk or memory", name, v);
 		break;
+	case KEY_REASM_SLOTS:
+		if (x < 1 || x > 64)
+			return fail(err, errlen, "%s: %s is not in 1..64", name, v);
+		c->reasm_slots = (uint32_t)x;
+		break;
+	case KEY_MESSAGE_MAX:
+		if (x < 1024 || x > KR_BATCH_BYTES_MAX)
+			return fail(err, errlen, "%s: %s is not in 1024..%u", name, v,
+				    KR_BATCH_BYTES_MAX);
+		c->batch_bytes_max = (uint32_t)x;
+		break;
 	case KEY_MEMORY_MAX:
 		if (x < KR_BATCH_BYTES_MAX)
 			return fail(err, errlen, "%s: %s is below one largest batch (%u)", name, v,
@@ -572,9 +589,9 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 		*(k == KEY_IDLE_SPIN ? &c->idle_spin_us : &c->idle_sleep_us) = x;
 		break;
 	case KEY_FETCH_MAX_BYTES:
-		if (x < KR_BATCH_BYTES_MAX || x > (64ll << 20))
+		if (x < KR_FETCH_BYTES_MIN || x > (64ll << 20))
 			return fail(err, errlen, "%s: %s is not in %u..%u", name, v,
-				    KR_BATCH_BYTES_MAX, 64u << 20);
+				    KR_FETCH_BYTES_MIN, 64u << 20);
 		c->fetch_max_bytes = (uint32_t)x;
 		break;
 	case KEY_FRAME_BYTES:
@@ -1104,6 +1121,7 @@ kr_config_repl(const struct kr_node_config *c, const uint8_t dir[KR_UUID_BYTES],
 	rc->fetch_max_wait_us = (uint32_t)c->fetch_max_wait_us;
 	rc->fetch_max_bytes = c->fetch_max_bytes;
 	rc->frame_records_max = c->frame_bytes;
+	rc->batch_bytes_max = c->batch_bytes_max;
 	rc->reply_frames_max =
 		(uint16_t)((c->fetch_max_bytes + c->frame_bytes - 1) / c->frame_bytes);
 	if (rc->reply_frames_max > KR_REPLY_FRAMES_MAX)

@@ -146,14 +146,28 @@ describe_nodes(struct ctl *c, const struct sockaddr_in *from, const struct kr_fr
 	mgmt_reply(c, from, h, &m);
 }
 
+/* The client slot for a request from `from`: the one that client already has, so that
+ * the fragments of its message reach the dataplane from one address (they are put
+ * together by sender address) and its answers keep going back; else the next one. */
+static uint32_t
+client_slot(struct ctl *c, const struct sockaddr_in *from)
+{
+	for (uint32_t i = 0; i < CLIENT_SLOTS; i++)
+		if (c->clients[i].gen != 0 && c->clients[i].addr.sin_port == from->sin_port &&
+		    c->clients[i].addr.sin_addr.s_addr == from->sin_addr.s_addr)
+			return i;
+	return c->next_slot++ % CLIENT_SLOTS;
+}
+
 /* Relay a client request (its bytes at buf) to the dataplane, its answer to go to from.
- * An append larger than a ring element is answered MESSAGE_TOO_LARGE here. */
+ * A request larger than a ring element (a client sends a larger one as fragments) is
+ * answered MESSAGE_TOO_LARGE here if it is an append. */
 static void
 relay(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame_hdr *h,
       const uint8_t *buf, uint32_t len)
 {
 	struct kn_node *n = c->n;
-	uint32_t slot = c->next_slot++ % CLIENT_SLOTS;
+	uint32_t slot = client_slot(c, from);
 
 	if (len > sizeof(c->mmsg.bytes)) {
 		n->ctl_stats.mgmt_dropped++;
@@ -169,8 +183,11 @@ relay(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame_hdr *
 		}
 		return;
 	}
-	c->clients[slot].addr = *from;
-	c->clients[slot].gen = ++c->gen;
+	if (c->clients[slot].gen == 0 || c->clients[slot].addr.sin_port != from->sin_port ||
+	    c->clients[slot].addr.sin_addr.s_addr != from->sin_addr.s_addr) {
+		c->clients[slot].addr = *from;
+		c->clients[slot].gen = ++c->gen;
+	}
 	c->mmsg.addr = KN_MGMT_ADDR_BIT | (uint64_t)c->gen << 8 | slot;
 	c->mmsg.len = len;
 	memcpy(c->mmsg.bytes, buf, len);
@@ -222,6 +239,7 @@ kn_mgmt_requests(struct ctl *c)
 			node_status(c, &from, &f);
 			break;
 		case KR_API_VOTERS_CHANGE: /* the leader's dataplane PINGs a new endpoint first */
+		case KR_API_FRAGMENT:	   /* of a large append */
 		case KR_API_APPEND:
 		case KR_API_READ:
 		case KR_API_DESCRIBE_QUORUM:

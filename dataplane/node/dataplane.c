@@ -395,6 +395,9 @@ publish(struct dp *d)
 	s->tick_hz = d->clk.tsc ? (uint64_t)(1e9 / d->clk.ns_per_tsc) : 0;
 	s->commit_latency = d->latency;
 	memcpy(s->auth_drops, d->r->auth.drops, sizeof(s->auth_drops));
+	s->reasm = n->reasm.stats;
+	s->fragmented = d->h.fragmented;
+	s->fragments = d->h.fragments;
 	atomic_store_explicit(&n->dp_snap_seq, seq + 2, memory_order_release);
 }
 
@@ -1311,7 +1314,8 @@ kn_dataplane_main(void *arg)
 	}
 	d->n = n;
 	d->r = n->repl;
-	d->h = (struct kr_rp_harness){.r = n->repl, .ops = &ops, .arg = d};
+	d->h = (struct kr_rp_harness){
+		.r = n->repl, .ops = &ops, .arg = d, .big = n->msg_big, .big_cap = KR_MSG_MAX};
 	d->log_start = kr_log_start(n->log);
 	clock_init(d);
 	clock_read(d);
@@ -1427,6 +1431,20 @@ kn_dataplane_init(struct kn_node *n, const struct kr_auth_keys *keys, char *err,
 	rc.xfer_out = n->xfer_out;
 	rc.n_xfer_out = n->cfg.xfer_sends;
 	rc.xfer_in = &n->xfer_in;
+	/* messages larger than a datagram: given up if nothing of one came for half a fetch
+	 * timeout (a follower asks again before its timeout), a slot quiet for a quarter of
+	 * that taken by a new message when none is free; half the slots per sender */
+	n->reasm_mem = malloc((size_t)n->cfg.reasm_slots * KR_MSG_MAX);
+	n->msg_big = malloc(KR_MSG_MAX);
+	if (n->reasm_mem == NULL || n->msg_big == NULL ||
+	    kr_reasm_init(&n->reasm, n->reasm_slots, n->reasm_mem, n->cfg.reasm_slots, KR_MSG_MAX,
+			  n->cfg.reasm_slots < 2 ? 1 : n->cfg.reasm_slots / 2,
+			  n->cfg.fetch_timeout_us / 8, n->cfg.fetch_timeout_us / 2) != 0) {
+		snprintf(err, errlen, "cannot make the reassembly pool (%u x %u bytes)",
+			 n->cfg.reasm_slots, KR_MSG_MAX);
+		return -ENOMEM;
+	}
+	rc.reasm = &n->reasm;
 	if (kr_repl_init(n->repl, &rc, n->log) != 0) {
 		snprintf(err, errlen, "the replication settings are inconsistent");
 		return -EINVAL;

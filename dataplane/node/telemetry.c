@@ -215,6 +215,21 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_container(d, plane == 0 ? "auth_drops" : "mgmt_auth_drops", a,
 						0);
 	}
+	/* messages larger than a datagram: sent as fragments, put together, refused */
+	struct rte_tel_data *fr = rte_tel_data_alloc();
+
+	if (fr != NULL) {
+		rte_tel_data_start_dict(fr);
+		rte_tel_data_add_dict_u64(fr, "sent", s.fragmented);
+		rte_tel_data_add_dict_u64(fr, "sent_fragments", s.fragments);
+		rte_tel_data_add_dict_u64(fr, "whole", s.reasm.done);
+		rte_tel_data_add_dict_u64(fr, "expired", s.reasm.expired);
+		rte_tel_data_add_dict_u64(fr, "replaced", s.reasm.replaced);
+		rte_tel_data_add_dict_u64(fr, "taken", s.reasm.taken);
+		for (int w = 0; w < KR_REASM_DROP_KINDS; w++)
+			rte_tel_data_add_dict_u64(fr, kr_reasm_drop_name(-w - 1), s.reasm.drops[w]);
+		rte_tel_data_add_dict_container(d, "fragments", fr, 0);
+	}
 	add_latency(lat, &s.commit_latency);
 	rte_tel_data_add_dict_container(d, "commit_latency_ns", lat, 0);
 	return 0;

@@ -16,6 +16,51 @@ seal(struct kr_rp_harness *h, uint8_t *buf, uint32_t len, int64_t now)
 	return kr_auth_seal_next(&h->r->auth, buf, len, now + h->r->wall_offset_us);
 }
 
+static void
+failed(struct kr_rp_harness *h, int err)
+{
+	h->encode_errors++;
+	h->last_error = err;
+}
+
+/* A message too large for buf (cap bytes, the port's datagram): encoded whole into
+ * h->big without a trailer, then sent as FRAGMENT frames of the datagram's size, each
+ * sealed on its own (the first in buf, the others in buffers of their own). The receiver
+ * holds them until all came (include/kraft/reasm.h): a lost one costs the message. */
+static void
+fragment(struct kr_rp_harness *h, const struct kr_rp_action *a, int32_t to, uint64_t addr,
+	 uint8_t *buf, uint32_t cap, int64_t now)
+{
+	int n = rp_encode(h->r, a, h->big, h->big_cap, false);
+	uint32_t fb = n > 0 ? kr_frag_size(cap, (uint32_t)n, h->r->auth.on) : 0;
+	struct kr_rp_action fa = *a;
+
+	if (fb == 0) {
+		failed(h, n < 0 ? n : -KR_WIRE_ENOSPACE);
+		h->ops->tx_end(h->arg, 0);
+		return;
+	}
+	h->msg_id++;
+	h->fragmented++;
+	for (uint32_t off = 0; off < (uint32_t)n; off += fb) {
+		int len;
+
+		if (off > 0 && (buf = h->ops->tx_begin(h->arg, to, addr, &cap)) == NULL)
+			return;
+		kr_frag_msg(&fa.u.send.msg, h->big, (uint32_t)n, fb, h->msg_id, h->r->epoch, off);
+		len = kr_repl_encode(h->r, &fa, buf, cap);
+		if (len > 0 && seal(h, buf, (uint32_t)len, now) != 0)
+			len = -KR_WIRE_ENOSPACE;
+		if (len < 0) { /* a smaller buffer than the first: the rest is useless */
+			failed(h, len);
+			h->ops->tx_end(h->arg, 0);
+			return;
+		}
+		h->fragments++;
+		h->ops->tx_end(h->arg, (uint32_t)len);
+	}
+}
+
 /* Encode (or copy) a frame into the shell's buffer, seal it and send it. */
 static void
 transmit(struct kr_rp_harness *h, const struct kr_rp_action *a, int64_t now)
@@ -31,6 +76,10 @@ transmit(struct kr_rp_harness *h, const struct kr_rp_action *a, int64_t now)
 		return;
 	if (send) {
 		len = kr_repl_encode(h->r, a, buf, cap);
+		if (len == -KR_WIRE_ENOSPACE && h->big != NULL) {
+			fragment(h, a, to, addr, buf, cap, now);
+			return;
+		}
 	} else if (a->u.transmit.len <= cap) {
 		memcpy(buf, a->u.transmit.bytes, a->u.transmit.len);
 		len = a->u.transmit.len;
@@ -40,8 +89,7 @@ transmit(struct kr_rp_harness *h, const struct kr_rp_action *a, int64_t now)
 	if (len > 0 && seal(h, buf, (uint32_t)len, now) != 0)
 		len = -KR_WIRE_ENOSPACE;
 	if (len < 0) {
-		h->encode_errors++;
-		h->last_error = len;
+		failed(h, len);
 		len = 0;
 	}
 	h->ops->tx_end(h->arg, (uint32_t)len);

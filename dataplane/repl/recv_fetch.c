@@ -43,17 +43,17 @@ rp_fetch_reply(struct kr_repl *r, struct kr_replica *rep, const struct kr_fetch_
 	while (n < r->cfg.reply_frames_max && budget > 0) {
 		uint32_t cap =
 			budget < r->cfg.frame_records_max ? budget : r->cfg.frame_records_max;
-		int rc = kr_log_read(r->log, at, KR_OFFSET_NONE, cap, &spans[n]);
+		int rc = rp_read_first(r, at, KR_OFFSET_NONE, cap, n == 0, &spans[n]);
 
-		if (rc == -EMSGSIZE && n == 0 && cap == r->cfg.frame_records_max) {
-			/* a batch larger than a frame: the cluster's frame size is misconfigured */
+		if (rc == -EMSGSIZE && n == 0) {
+			/* larger than a batch can be: damage the log's checks missed */
 			reply_one(r, rep->addr, k, KR_ERR_UNKNOWN_SERVER_ERROR, out);
 			rp_drop(r, KR_RP_DROP_BAD_BATCH);
 			return true;
 		}
 		if (rc != 0 || spans[n].len == 0)
 			break;
-		budget -= spans[n].len;
+		budget = spans[n].len < budget ? budget - spans[n].len : 0;
 		at = spans[n].end_offset;
 		n++;
 	}

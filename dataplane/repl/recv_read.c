@@ -26,7 +26,7 @@ rp_read_reply(struct kr_repl *r, uint64_t addr, uint32_t corr, uint64_t from, ui
 	}
 	if (from >= limit || from >= kr_log_end(r->log))
 		return; /* nothing committed there yet */
-	rc = kr_log_read(r->log, from, limit, cap, &sp);
+	rc = rp_read_first(r, from, limit, cap, true, &sp);
 	if (rc == -EMSGSIZE) {
 		rr->error = KR_ERR_MESSAGE_TOO_LARGE;
 		return;

@@ -591,21 +591,37 @@ static bool
 client_api(unsigned api)
 {
 	return api == KR_API_APPEND || api == KR_API_READ || api == KR_API_DESCRIBE_QUORUM ||
-	       api == KR_API_VOTERS_CHANGE;
+	       api == KR_API_VOTERS_CHANGE || api == KR_API_FRAGMENT;
 }
 
 void
 kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t addr_node,
 		  uint64_t addr, int64_t now, struct kr_rp_out *out)
 {
+	rp_on_frame(r, buf, len, addr_node, addr, RP_DATAGRAM, now, out);
+}
+
+void
+rp_on_frame(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t addr_node, uint64_t addr,
+	    int64_t whole_of, int64_t now, struct kr_rp_out *out)
+{
 	struct kr_frame f;
 	struct kr_msg m;
 	struct kr_event *ev;
 	int rc = kr_frame_decode(&r->cfg.wire, buf, len, &f);
 
-	/* authentication: after the header and CRC, before any body is decoded */
-	if (rc == 0 && !kr_auth_accept(&r->auth, buf, len, f.auth != NULL, f.hdr.sender_id, addr,
-				       now + r->wall_offset_us)) {
+	if (rc == 0 && whole_of != RP_DATAGRAM) {
+		/* put together from fragments, each authenticated on arrival: the message
+		 * itself carries no trailer, is no fragment, is its fragments' sender's, and
+		 * is nothing the control plane takes (it checks a trailer of its own) */
+		if (f.auth != NULL || f.hdr.api == KR_API_FRAGMENT || f.hdr.sender_id != whole_of ||
+		    f.hdr.api <= KR_API_END_EPOCH_RESP) {
+			rp_drop(r, KR_RP_DROP_BAD_WHOLE);
+			return;
+		}
+	} else if (rc == 0 && !kr_auth_accept(&r->auth, buf, len, f.auth != NULL, f.hdr.sender_id,
+					      addr, now + r->wall_offset_us)) {
+		/* authentication: after the header and CRC, before any body is decoded */
 		rp_drop(r, KR_RP_DROP_AUTH);
 		return;
 	}
@@ -658,6 +674,9 @@ kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t add
 	case KR_API_VOTERS_CHANGE:
 		rp_recv_voters_change(r, &f.hdr, addr, &m.u.voters_change, now, out);
 		break;
+	case KR_API_FRAGMENT:
+		rp_recv_fragment(r, &f.hdr, addr_node, addr, &m.u.fragment, now, out);
+		break;
 	case KR_API_VOTE:
 	case KR_API_VOTE_RESP:
 	case KR_API_BEGIN_EPOCH:
@@ -683,17 +702,35 @@ kr_repl_on_packet(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t add
 int
 kr_repl_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap)
 {
+	return rp_encode(r, a, buf, cap, r->auth.on);
+}
+
+int
+rp_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap,
+	  bool trailer)
+{
 	struct kr_frame_hdr h = {
 		.sender_id = r->cfg.node_id,
 		.correlation_id = a->u.send.correlation,
 		.voter_set_hash = r->cfg.wire.voter_set_hash,
-		.flags = r->auth.on ? KR_FRAME_F_AUTH : 0,
+		.flags = trailer ? KR_FRAME_F_AUTH : 0,
 	};
 
 	if (a->type != KR_RP_SEND)
 		return -KR_WIRE_EAPI;
 	memcpy(h.cluster_id, r->cfg.wire.cluster_id, KR_UUID_BYTES);
 	return kr_frame_encode(buf, cap, &h, &a->u.send.msg);
+}
+
+int
+rp_read_first(const struct kr_repl *r, uint64_t offset, uint64_t upto, uint32_t max_bytes,
+	      bool first, struct kr_log_span *span)
+{
+	int rc = kr_log_read(r->log, offset, upto, max_bytes, span);
+
+	if (rc == -EMSGSIZE && first && max_bytes < KR_BATCH_BYTES_MAX)
+		rc = kr_log_read(r->log, offset, upto, KR_BATCH_BYTES_MAX, span);
+	return rc;
 }
 
 void
@@ -793,6 +830,8 @@ kr_repl_tick(struct kr_repl *r, int64_t now, struct kr_rp_out *out)
 	}
 	if (r->role == KR_REPL_LEADER && r->cfg.n_xfer_out > 0)
 		rp_xfer_out_tick(r, now, out);
+	if (r->cfg.reasm != NULL)
+		kr_reasm_expire(r->cfg.reasm, now);
 	rp_service(r, now, out);
 }
 

@@ -168,7 +168,28 @@ void rp_voters_event(struct kr_repl *r, struct kr_rp_out *out);
  * (KR_EV_VOTERS, left_pending now 0) so its control plane stops running for leader. */
 void rp_voters_left_service(struct kr_repl *r, struct kr_rp_out *out);
 
+/* kr_log_read of up to max_bytes from offset (below upto); a first batch larger than
+ * max_bytes is read whole when first is set (Kafka's rule: an answer carries at least
+ * one batch, whatever its byte limit, so that the reader gets on): it goes alone, in a
+ * frame of its own size, which the harness sends in fragments. */
+int rp_read_first(const struct kr_repl *r, uint64_t offset, uint64_t upto, uint32_t max_bytes,
+		  bool first, struct kr_log_span *span);
+
+/* kr_repl_encode, with an authentication trailer or without one (a message sent in
+ * fragments: each fragment carries its own). */
+int rp_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap,
+	      bool trailer);
+
+/* One frame: a datagram (whole_of RP_DATAGRAM), or a message put together from fragments
+ * that sender id whole_of sent (no trailer: the fragments were authenticated). */
+#define RP_DATAGRAM INT64_MIN
+void rp_on_frame(struct kr_repl *r, const uint8_t *buf, size_t len, int32_t addr_node,
+		 uint64_t addr, int64_t whole_of, int64_t now, struct kr_rp_out *out);
+
 /* Handlers, one per received message type (dataplane/recv_*.c). */
+void rp_recv_fragment(struct kr_repl *r, const struct kr_frame_hdr *h, int32_t addr_node,
+		      uint64_t addr, const struct kr_fragment *frag, int64_t now,
+		      struct kr_rp_out *out);
 void rp_recv_fetch(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		   const struct kr_fetch_req *req, int64_t now, struct kr_rp_out *out);
 void rp_recv_fetch_resp(struct kr_repl *r, const struct kr_frame_hdr *h,

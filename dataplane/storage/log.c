@@ -1236,7 +1236,9 @@ append_room(struct kr_log *log, const struct kr_batch_hdr *h, uint32_t len, stru
 
 		if (prev == 0 && log->epochs.base_offset == end)
 			prev = log->epochs.base_epoch; /* an empty log that starts past 0 */
-		rc = segs_push(log, end, log->cfg.segment_bytes);
+		/* a batch larger than the segment size gets a segment of its own size */
+		rc = segs_push(log, end,
+			       len > log->cfg.segment_bytes ? len : log->cfg.segment_bytes);
 		if (rc != 0)
 			return rc;
 		s = last_seg(log);

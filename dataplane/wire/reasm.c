@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "kraft/bugs.h"
 #include "kraft/reasm.h"
 
 int
@@ -147,7 +148,7 @@ kr_reasm_put(struct kr_reasm *r, uint64_t sender, const struct kr_frag *f, const
 	memcpy(s->buf + f->offset, data, len);
 	s->have += len;
 	s->last_us = now_us;
-	if (s->have < s->f.msg_len)
+	if (s->have < s->f.msg_len - (KR_BUG(REASM_EARLY) ? s->f.frag_bytes : 0))
 		return KR_REASM_HELD;
 	s->state = KR_REASM_WHOLE;
 	r->stats.done++;

@@ -23,12 +23,18 @@
 #define H_CRC 44
 
 _Static_assert(H_CRC + 4 == KR_WIRE_HDR_BYTES, "header layout");
-_Static_assert(KR_END_EPOCH_FIXED_BYTES + 4 * KR_VOTERS_MAX <= KR_WIRE_BODY_MAX, "END_EPOCH");
+/* what the control plane and the management answers send fits one datagram */
+#define DGRAM_BODY_MAX (KR_WIRE_UDP_PAYLOAD_MAX - KR_WIRE_HDR_BYTES - KR_WIRE_AUTH_BYTES)
+_Static_assert(KR_END_EPOCH_FIXED_BYTES + 4 * KR_VOTERS_MAX <= DGRAM_BODY_MAX, "END_EPOCH");
 _Static_assert(KR_DESCRIBE_RESP_FIXED_BYTES + KR_REPLICA_INFO_BYTES * KR_REPLICAS_MAX <=
-		       KR_WIRE_BODY_MAX,
+		       DGRAM_BODY_MAX,
 	       "DESCRIBE_QUORUM_RESP");
-_Static_assert(KR_NODES_RESP_FIXED_BYTES + KR_NODE_INFO_BYTES * KR_REPLICAS_MAX <= KR_WIRE_BODY_MAX,
+_Static_assert(KR_NODES_RESP_FIXED_BYTES + KR_NODE_INFO_BYTES * KR_REPLICAS_MAX <= DGRAM_BODY_MAX,
 	       "DESCRIBE_NODES_RESP");
+/* the largest batch fits one message: an append, a fetch answer, a read answer */
+_Static_assert(KR_BATCH_BYTES_MAX + KR_FETCH_RESP_FIXED_BYTES <= KR_WIRE_BODY_MAX, "FETCH_RESP");
+_Static_assert(KR_BATCH_BYTES_MAX + KR_READ_RESP_FIXED_BYTES <= KR_WIRE_BODY_MAX, "READ_RESP");
+_Static_assert(KR_BATCH_BYTES_MAX + KR_APPEND_FIXED_BYTES <= KR_WIRE_BODY_MAX, "APPEND");
 _Static_assert(KR_VOTERS_MAX <= 255 && KR_OBSERVERS_MAX <= 255, "counts are one byte");
 
 static const struct {
@@ -593,6 +599,42 @@ kr_frag_ok(const struct kr_frag *f, uint32_t data_len)
 		return false;
 	want = f->msg_len - f->offset < f->frag_bytes ? f->msg_len - f->offset : f->frag_bytes;
 	return data_len == want;
+}
+
+uint32_t
+kr_frag_size(uint32_t cap, uint32_t msg_len, bool trailer)
+{
+	uint32_t over =
+		KR_WIRE_HDR_BYTES + KR_FRAGMENT_FIXED_BYTES + (trailer ? KR_WIRE_AUTH_BYTES : 0);
+	uint32_t fb;
+
+	if (cap < over + KR_FRAG_MIN || msg_len <= KR_FRAG_MIN || msg_len > KR_MSG_MAX)
+		return 0;
+	fb = (cap - over) & ~63u; /* at least KR_FRAG_MIN */
+	if (fb >= msg_len) {
+		/* fits one datagram without a trailer, not with one: two fragments still */
+		fb = ((msg_len + 1) / 2 + 63) & ~63u;
+		fb = fb < KR_FRAG_MIN ? KR_FRAG_MIN : fb;
+		if (fb >= msg_len || fb > cap - over)
+			return 0;
+	}
+	return fb;
+}
+
+void
+kr_frag_msg(struct kr_msg *m, const uint8_t *msg, uint32_t msg_len, uint32_t frag_bytes,
+	    uint32_t msg_id, uint32_t epoch, uint32_t offset)
+{
+	m->api = KR_API_FRAGMENT;
+	m->u.fragment = (struct kr_fragment){
+		.f = {.msg_id = msg_id,
+		      .msg_len = msg_len,
+		      .offset = offset,
+		      .frag_bytes = frag_bytes,
+		      .epoch = epoch},
+		.data = msg + offset,
+		.data_len = msg_len - offset < frag_bytes ? msg_len - offset : frag_bytes,
+	};
 }
 
 static int

@@ -45,7 +45,8 @@
 	X(SNAP_FRAME_OFF_BY_ONE, "a snapshot reply frame after the first carries the bytes one " \
 				 "past the position it names")                                   \
 	X(SNAP_NOT_HEARTBEAT, "a FetchSnapshot does not count as the fetcher's heartbeat")       \
-	X(STAND_WITHOUT_STATE, "a node whose state cannot be rebuilt stands for election")
+	X(STAND_WITHOUT_STATE, "a node whose state cannot be rebuilt stands for election")       \
+	X(REASM_EARLY, "the reassembly pool hands a message on before its last fragment came")
 
 enum kr_bug {
 #define KR_BUG_ENUM(n, text) KR_BUG_##n,

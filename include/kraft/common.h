@@ -29,10 +29,12 @@
 
 /* Record batch bounds (the log format; see include/kraft/log.h). A batch is the unit of
  * append, replication and truncation. KR_BATCH_BYTES_MAX is a format limit (anything
- * larger is corruption); the usable size per cluster is further limited by what fits
- * in one dataplane frame, which the node checks against its transport at start. */
-#define KR_BATCH_BYTES_MAX (32u * 1024u)
-#define KR_BATCH_RECORDS_MAX 4096u
+ * larger is corruption): Kafka's message.max.bytes default, 1 MiB + 12; a cluster may
+ * take less. A batch larger than a port's datagram travels as fragments (wire.h).
+ * Records per batch: what the header's 16-bit count holds, more than Kafka's controller
+ * writes in one batch (10 000), and a 1 MiB batch of records up to 12 bytes each. */
+#define KR_BATCH_BYTES_MAX ((1u << 20) + 12u)
+#define KR_BATCH_RECORDS_MAX 65535u
 
 #define KR_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

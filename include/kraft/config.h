@@ -21,6 +21,8 @@
 #include "kraft/voters.h"
 
 #define KR_CONFIG_PATH_MAX 512
+/* kraftd.fetch.max.bytes at least this (a larger first batch is sent whole anyway) */
+#define KR_FETCH_BYTES_MIN (32u * 1024u)
 
 enum kr_idle_mode {
 	KR_IDLE_POLL = 0,    /* busy poll: lowest latency, one core always busy */
@@ -83,7 +85,9 @@ struct kr_node_config {
 	int64_t idle_spin_us;
 	int64_t idle_sleep_us;
 	uint32_t fetch_max_bytes;
-	uint32_t frame_bytes; /* record bytes per Fetch reply frame */
+	uint32_t frame_bytes;	  /* record bytes per Fetch reply frame */
+	uint32_t batch_bytes_max; /* message.max.bytes: the largest batch an append writes */
+	uint32_t reasm_slots;	  /* messages put together from fragments at once */
 
 	/* DPDK ports */
 	uint8_t n_neighbours;

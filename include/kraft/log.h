@@ -127,6 +127,9 @@ kr_batch_control_type(uint16_t a)
 
 _Static_assert(KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES <= KR_BATCH_BYTES_MAX,
 	       "a one-record batch must fit the batch limit");
+_Static_assert(KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES * (KR_BATCH_RECORDS_MAX + 0ull) <=
+		       KR_BATCH_BYTES_MAX,
+	       "a batch of the most records of 0 bytes fits the batch limit");
 
 /* A batch header, decoded. */
 struct kr_batch_hdr {
@@ -244,7 +247,9 @@ struct kr_log_config {
 };
 
 #define KR_LOG_SEGMENT_BYTES_DEFAULT (64u * 1024u * 1024u)
-#define KR_LOG_SEGMENT_BYTES_MIN (KR_BATCH_BYTES_MAX)
+/* A segment rolls past this many bytes; a batch larger than the segment size gets a
+ * segment of its own size. */
+#define KR_LOG_SEGMENT_BYTES_MIN (32u * 1024u)
 #define KR_LOG_MEMORY_BYTES_MAX_DEFAULT (1024ull * 1024u * 1024u)
 
 enum kr_log_recovery {

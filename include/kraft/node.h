@@ -49,12 +49,11 @@ struct rte_ring;
 
 #define KN_CACHE_LINE 64 /* what threads write is kept apart by this much (x86) */
 
-/* A kraftctl request or answer carried between the planes. The largest is a READ_RESP
- * holding one largest batch. */
-#define KN_MGMT_FRAME_MAX                                                                          \
-	((KR_WIRE_HDR_BYTES + KR_READ_RESP_FIXED_BYTES + KR_BATCH_BYTES_MAX + KR_WIRE_AUTH_BYTES + \
-	  3) &                                                                                     \
-	 ~3u)
+/* A kraftctl request or answer carried between the planes: a datagram of up to 32 KiB of
+ * body. A larger message (a large append, a read answer holding a large batch) goes as
+ * fragments, each in an element of its own: the client cuts its request, the dataplane's
+ * harness its answer. */
+#define KN_MGMT_FRAME_MAX ((KR_WIRE_HDR_BYTES + (32u << 10) + KR_WIRE_AUTH_BYTES + 3) & ~3u)
 /* Addresses of kraftctl clients on the management listener, as the dataplane sees them:
  * this bit, a generation and a slot in the control thread's client table. */
 #define KN_MGMT_ADDR_BIT (1ull << 63)
@@ -103,6 +102,8 @@ struct kn_dp_snapshot {
 	uint64_t tick_hz;		  /* the TSC's rate (the loop's clock), 0: not used */
 	struct kr_latency commit_latency; /* append received to its acknowledgement leaving */
 	uint64_t auth_drops[KR_AUTH_DROP_COUNT]; /* frames failing authentication, by reason */
+	struct kr_reasm_stats reasm;		 /* messages put together from fragments */
+	uint64_t fragmented, fragments;		 /* messages sent as fragments, and those */
 };
 
 /* Where the dataplane's time goes (telemetry /kraft/stages): one histogram per stage, in
@@ -237,6 +238,12 @@ struct kn_node {
 	 * for something new. stateless: the snapshot at the log start could not be loaded
 	 * (the node asks the leader for one and stands for no election meanwhile). */
 	struct kr_xfer xfer_out[KR_XFER_OUT_MAX], xfer_in;
+	/* messages larger than a datagram: the pool their fragments are put together in
+	 * (kraftd.reassembly.slots of KR_MSG_MAX each in reasm_mem), and the buffer one is
+	 * encoded whole in before it is sent as fragments (the dataplane thread's) */
+	struct kr_reasm reasm;
+	struct kr_reasm_slot reasm_slots[64];
+	uint8_t *reasm_mem, *msg_big;
 	uint8_t *xfer_mem;
 	int xfer_wake;
 	_Alignas(KN_CACHE_LINE) atomic_bool xfer_sleeping;

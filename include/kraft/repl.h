@@ -33,6 +33,7 @@
 #include "kraft/log.h"
 #include "kraft/planes.h"
 #include "kraft/producers.h"
+#include "kraft/reasm.h"
 #include "kraft/voterset.h"
 #include "kraft/wire.h"
 #include "kraft/xfer.h"
@@ -65,7 +66,10 @@ struct kr_repl_config {
 	uint32_t fetch_max_wait_us;   /* a follower asks the leader to park this long; the
 				       * leader parks no longer */
 	uint32_t fetch_max_bytes;     /* record bytes per Fetch reply */
-	uint32_t frame_records_max;   /* record bytes per frame; a batch must fit in one */
+	uint32_t frame_records_max;   /* record bytes per frame; a larger batch goes alone in
+				       * a frame of its own (sent in fragments) */
+	uint32_t batch_bytes_max;     /* the largest batch an append writes, header included
+				       * (0: KR_BATCH_BYTES_MAX) */
 	uint16_t reply_frames_max;    /* frames per Fetch reply, at most KR_REPLY_FRAMES_MAX */
 	int64_t fetch_retry_us;	      /* follower: a Fetch unanswered this long is re-sent */
 	int64_t fetch_backoff_us;     /* follower: pause after an error answer */
@@ -98,6 +102,11 @@ struct kr_repl_config {
 	struct kr_xfer *xfer_out;
 	uint32_t n_xfer_out; /* at most KR_XFER_OUT_MAX */
 	struct kr_xfer *xfer_in;
+	/* Messages larger than a datagram (include/kraft/reasm.h): the pool their fragments
+	 * are put together in, initialised by the shell (kr_reasm_init); the core puts
+	 * FRAGMENT frames there and takes a whole message as if it had come in one datagram.
+	 * NULL: fragments are dropped (UNEXPECTED_API). */
+	struct kr_reasm *reasm;
 };
 
 /* The dataplane's role, as the control plane last commanded it. */
@@ -171,7 +180,10 @@ struct kr_rp_out {
 	X(STALE_COMMAND, "a command for an older epoch")                                      \
 	X(STALE_INCARNATION, "a Fetch from an earlier start of a node than one already seen") \
 	X(AUTH, "failed authentication (see the per-reason counters)")                        \
-	X(SNAPSHOT_MISMATCH, "a snapshot reply frame that does not continue the bytes held")
+	X(SNAPSHOT_MISMATCH, "a snapshot reply frame that does not continue the bytes held")  \
+	X(FRAGMENT, "a fragment reassembly refused (see its per-reason counters)")            \
+	X(BAD_WHOLE, "a message put together from fragments that was itself a fragment, "     \
+		     "carried a trailer, named another sender, or was a control frame")
 
 enum kr_rp_drop {
 #define KR_RP_DROP_ENUM(n, text) KR_RP_DROP_##n,
@@ -502,6 +514,15 @@ struct kr_rp_harness {
 	uint32_t next;		/* the first action of out not carried out yet */
 	uint64_t encode_errors; /* frames that would not encode or seal (a bug) */
 	int last_error;		/* the last such failure's codec status */
+	/* A message larger than the buffer tx_begin gives (a datagram) is encoded whole into
+	 * big (big_cap bytes, KR_MSG_MAX for any message; the shell's) and sent as FRAGMENT
+	 * frames, each in a buffer of its own from tx_begin, numbered by msg_id. NULL: such
+	 * a message is an encode error. */
+	uint8_t *big;
+	uint32_t big_cap;
+	uint32_t msg_id;
+	uint64_t fragmented; /* messages sent in fragments */
+	uint64_t fragments;  /* the fragments they took */
 };
 
 /**

@@ -13,7 +13,10 @@
 /*
  * FRAMES
  *
- * A frame is the UDP payload of one datagram (carried in Ethernet/IPv4/UDP, so NICs, switches and tcpdump understand it).
+ * A frame is one message: the UDP payload of one datagram (carried in Ethernet/IPv4/UDP,
+ * so NICs, switches and tcpdump understand it), or, when it is larger than the port's
+ * datagrams, of several: cut into FRAGMENT frames (below) and put back together by the
+ * receiver before it is decoded. A message is at most KR_MSG_MAX bytes.
  * All integers are little-endian. Reserved bytes are written as zero and a decoder
  * refuses a frame whose reserved bytes are not zero, so they can be given a meaning
  * later without ambiguity.
@@ -40,8 +43,10 @@
  *                (include/kraft/auth.h). The CRC does not cover it; nodes with a cluster
  *                key refuse frames without one (before any body is decoded).
  *
- * A datagram holds exactly one frame: a datagram longer than 48 + L (+ 32) is refused
- * as KR_WIRE_ETRAILING, a shorter one as KR_WIRE_ETRUNCATED.
+ * A datagram (or a message put together from fragments) holds exactly one frame: one
+ * longer than 48 + L (+ 32) is refused as KR_WIRE_ETRAILING, a shorter one as
+ * KR_WIRE_ETRUNCATED. A message put together from fragments carries no trailer of its
+ * own (each fragment carried one) and is never itself a FRAGMENT.
  *
  * Checks, in this order (the first failing one is the frame's drop reason):
  * length >= 48, magic, version, L <= KR_WIRE_BODY_MAX, datagram length, CRC, API key,
@@ -333,7 +338,11 @@
 #define KR_WIRE_AUTH_BYTES 32
 /* The largest UDP payload over IPv4 (65535 - 20 - 8) bounds a whole frame. */
 #define KR_WIRE_UDP_PAYLOAD_MAX 65507u
-#define KR_WIRE_BODY_MAX (KR_WIRE_UDP_PAYLOAD_MAX - KR_WIRE_HDR_BYTES - KR_WIRE_AUTH_BYTES)
+/* The largest message (a whole frame, sent in fragments where a datagram cannot carry
+ * it): 1 MiB of body with its frame header and trailer, and room to spare for the
+ * framing around a 1 MiB record batch. */
+#define KR_MSG_MAX ((1u << 20) + 4096)
+#define KR_WIRE_BODY_MAX (KR_MSG_MAX - KR_WIRE_HDR_BYTES - KR_WIRE_AUTH_BYTES)
 
 #define KR_FRAME_F_AUTH 0x01u
 #define KR_FRAME_F_ALL KR_FRAME_F_AUTH
@@ -478,9 +487,6 @@ struct kr_frame {
 #define KR_NODE_F_ALL (KR_NODE_F_VOTER | KR_NODE_F_SELF | KR_NODE_F_DATAPLANE)
 #define KR_PING_BYTES_MAX 1024
 #define KR_FRAGMENT_FIXED_BYTES 24
-/* The largest message (a whole frame, sent in fragments): 1 MiB of body with its frame
- * header and trailer, and room to spare for the framing around a 1 MiB record batch. */
-#define KR_MSG_MAX ((1u << 20) + 4096)
 /* The smallest fragment size a sender may cut a message into (every port kraftd runs on
  * carries more), so a message has at most KR_FRAGS_MAX fragments. */
 #define KR_FRAG_MIN 256
@@ -710,6 +716,12 @@ struct kr_fragment {
 	uint32_t data_len;
 };
 
+/** The fragment size to cut a message of msg_len bytes into, for datagrams of cap bytes
+ * (a FRAGMENT frame's header and body, and a trailer if one is sent): a multiple of 64,
+ * at least KR_FRAG_MIN, below msg_len. 0: no such size (cap too small, or a message too
+ * small or too large to be cut). */
+uint32_t kr_frag_size(uint32_t cap, uint32_t msg_len, bool trailer);
+
 /* PING and PING_RESP: a view of the payload. */
 struct kr_ping {
 	const uint8_t *payload;
@@ -795,6 +807,12 @@ int kr_msg_decode_as(const struct kr_frame *f, unsigned api, struct kr_msg *m);
  *   (too many successors or replicas, an unknown key or flag).
  */
 int kr_frame_encode(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, const struct kr_msg *m);
+
+/** m: the FRAGMENT carrying bytes [offset, offset + frag_bytes) of msg (a whole frame of
+ * msg_len bytes, encoded without a trailer), the message msg_id of its sender, sent in
+ * epoch (0: a client). Encode it with kr_frame_encode and seal it as any frame. */
+void kr_frag_msg(struct kr_msg *m, const uint8_t *msg, uint32_t msg_len, uint32_t frag_bytes,
+		 uint32_t msg_id, uint32_t epoch, uint32_t offset);
 
 /**
  * Encode a frame around body bytes the caller already wrote at buf + KR_WIRE_HDR_BYTES

@@ -92,7 +92,7 @@ struct slot {
 	int64_t sent_ns;  /* last (re-)send */
 	int64_t first_ns; /* the first send; in the open loop, when the schedule meant it */
 	int len;
-	uint8_t frame[KR_WIRE_HDR_BYTES + KR_BATCH_BYTES_MAX];
+	uint8_t *frame; /* the whole append (KR_MSG_MAX), taken when the slot is first used */
 };
 
 struct node {
@@ -150,6 +150,11 @@ struct bench {
 	struct slot slots[SLOTS_MAX];
 	uint8_t rx[KR_WIRE_UDP_PAYLOAD_MAX];
 	uint8_t records_buf[KR_BATCH_BYTES_MAX];
+	/* appends larger than a datagram (dgram bytes: the ports' or UDP's) go as fragments,
+	 * each (re)send a new message */
+	uint32_t dgram, msg_id;
+	int64_t fragmented; /* appends sent in fragments (re-sends included) */
+	uint8_t frag[KR_WIRE_UDP_PAYLOAD_MAX];
 	uint64_t keys; /* --keys: each record's first 8 bytes count up modulo this (0: off) */
 	uint64_t key_next;
 	uint32_t records_len;
@@ -247,7 +252,7 @@ usage(FILE *f)
 /* ---- the transport ---- */
 
 static void
-xmit(struct bench *b, int node, uint8_t *frame, int len)
+xmit_one(struct bench *b, int node, uint8_t *frame, int len)
 {
 	struct node *nd = &b->nodes[node];
 
@@ -275,6 +280,37 @@ xmit(struct bench *b, int node, uint8_t *frame, int len)
 		}
 		memcpy(buf, frame, (size_t)len);
 		p->tx_commit(p, h, (uint32_t)len);
+	}
+}
+
+/* Send a frame; one larger than a datagram (encoded without a trailer) goes as
+ * fragments, each sealed on its own, as a new message each time. */
+static void
+xmit(struct bench *b, int node, uint8_t *frame, int len)
+{
+	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .flags = kr_tool_auth_flags()};
+	struct kr_frame_peek pk;
+	struct kr_msg m;
+	uint32_t fb;
+
+	if ((uint32_t)len <= b->dgram) {
+		xmit_one(b, node, frame, len);
+		return;
+	}
+	fb = kr_frag_size(b->dgram, (uint32_t)len, kr_tool_auth.on);
+	if (fb == 0 || kr_frame_peek(frame, (size_t)len, &pk) != 0)
+		die("a %d-byte append cannot be cut for %u-byte datagrams", len, b->dgram);
+	h.correlation_id = pk.correlation_id;
+	b->msg_id++;
+	b->fragmented++;
+	for (uint32_t off = 0; off < (uint32_t)len; off += fb) {
+		int n;
+
+		kr_frag_msg(&m, frame, (uint32_t)len, fb, b->msg_id, 0, off);
+		n = kr_frame_encode(b->frag, sizeof(b->frag), &h, &m);
+		if (n <= 0)
+			die("cannot encode a fragment: %s", kr_wire_status_text(n));
+		xmit_one(b, node, b->frag, n);
 	}
 }
 
@@ -419,9 +455,8 @@ dpdk_start(struct bench *b, int argc, char **argv, const char *node_ports)
 					     sizeof(err)) != 0)
 				die("%s", err);
 		}
-		if (p->payload_max < KR_WIRE_HDR_BYTES + b->records_len + 64)
-			die("%s carries %u-byte payloads: too small for --size %d", p->name,
-			    p->payload_max, b->size);
+		if (p->payload_max < b->dgram) /* larger appends go as fragments */
+			b->dgram = p->payload_max;
 		b->ports[b->n_ports++] = p;
 	}
 	if (b->n_ports == 0)
@@ -720,7 +755,13 @@ fill(struct bench *b, int i, enum kind kind, int64_t first_ns)
 		b->issued += b->batch;
 	}
 	h.correlation_id = (++b->gen << SLOT_BITS) | (uint32_t)i;
-	s->len = kr_frame_encode(s->frame, sizeof(s->frame), &h, &m);
+	if (s->frame == NULL && (s->frame = malloc(KR_MSG_MAX)) == NULL)
+		die("out of memory");
+	s->len = kr_frame_encode(s->frame, KR_MSG_MAX, &h, &m);
+	if (s->len > 0 && (uint32_t)s->len > b->dgram && h.flags) {
+		h.flags = 0; /* to be sent as fragments: each carries the trailer */
+		s->len = kr_frame_encode(s->frame, KR_MSG_MAX, &h, &m);
+	}
 	if (s->len < 0)
 		die("cannot encode: %s", kr_wire_status_text(s->len));
 	s->busy = true;
@@ -1006,12 +1047,13 @@ report(const struct bench *b, double secs)
 		       "\"commits\": %" PRId64 ", \"counted\": %" PRId64
 		       ", \"seconds\": %.3f, \"commits_per_s\": %.0f, \"election\": %s, "
 		       "\"resends\": %" PRId64 ", \"unconfirmed\": %" PRId64
-		       ", \"tx_drops\": %" PRId64 ", \"auth\": %s",
+		       ", \"tx_drops\": %" PRId64 ", \"fragmented\": %" PRId64
+		       ", \"dgram\": %u, \"auth\": %s",
 		       mode, l->id, l->ip >> 24, l->ip >> 16 & 0xff, l->ip >> 8 & 0xff,
 		       l->ip & 0xff, l->port, b->rate > 0 ? "open" : "closed", b->rate, b->inflight,
 		       b->size, b->batch, rtput, b->done, b->counted[APPEND], secs, tput,
 		       b->election ? "true" : "false", b->resends, b->unconfirmed, b->tx_drops,
-		       kr_tool_auth.on ? "true" : "false");
+		       b->fragmented, b->dgram, kr_tool_auth.on ? "true" : "false");
 		for (int k = 0; k < KINDS; k++) {
 			if (b->lat[k].count == 0)
 				continue;
@@ -1209,6 +1251,7 @@ main(int argc, char **argv)
 		b.keep_elections = true;
 	kr_tool_auth_load(key_file != NULL && key_file[0] != '\0' ? key_file : NULL);
 	b.dpdk = eal_at > 0;
+	b.dgram = KR_WIRE_UDP_PAYLOAD_MAX; /* the DPDK ports' may be smaller */
 	if (b.dpdk && (local == NULL || kr_endpoint_parse(local, &b.local) != 0)) {
 		fprintf(stderr, "kraftbench: DPDK mode needs --local a.b.c.d:port (its address)\n");
 		return 2;

@@ -35,6 +35,9 @@ format_replay(const struct sim_opts *o, uint64_t seed, char *buf, size_t n)
 				    o->snapshots ? " --snapshots" : "", o->auth ? " --auth" : "",
 				    o->no_send_checks ? " --no-send-checks" : "");
 
+	if (o->dgram && k < n)
+		k += (size_t)snprintf(buf + k, n - k, " --dgram %u", o->dgram);
+
 	for (int b = 0; b < KR_BUG_COUNT && k < n; b++)
 		if (o->bugs & (1ull << b))
 			k += (size_t)snprintf(buf + k, n - k, " --bug %s", bugs[b].name);
@@ -111,6 +114,7 @@ usage(FILE *f)
 		"                [--seed S] [--seeds K] [--steps T] [--bug NAME]...\n"
 		"                [--sabotage NAME] [--auth] [--no-send-checks] [--verbose]\n"
 		"                [--faults KIND,...] [--voter-changes] [--snapshots]\n"
+		"                [--dgram BYTES]\n"
 		"       kraftsim --list-bugs | --list-sabotage\n"
 		"\n"
 		"Runs seeds S..S+K-1 (default 1, 1) of an N-voter (default 3) cluster with K\n"
@@ -135,6 +139,10 @@ usage(FILE *f)
 		"                   (sometimes impatient); checked: one change pending, each\n"
 		"                   after the leader's first commit, commits counted under the\n"
 		"                   set in force, a removed leader appending nothing more\n"
+		"  --dgram BYTES    the nodes' datagrams carry at most BYTES (400..65507): a\n"
+		"                   larger message (a fetch answer, a snapshot chunk) goes as\n"
+		"                   fragments, put together by the receiver under the same\n"
+		"                   faults; checked as every frame: no well-formed one refused\n"
 		"  --snapshots      every node applies its committed log to a digest state\n"
 		"                   machine, takes snapshots at random applied offsets, moves\n"
 		"                   its log start to them (a small retention limit, a 300 ms\n"
@@ -196,6 +204,7 @@ main(int argc, char **argv)
 		{"no-send-checks", no_argument, NULL, 'N'},
 		{"voter-changes", no_argument, NULL, 'V'},
 		{"snapshots", no_argument, NULL, 'P'},
+		{"dgram", required_argument, NULL, 'G'},
 		{"abort-at-step", required_argument, NULL, 'S'},
 		{"faults", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
@@ -204,7 +213,7 @@ main(int argc, char **argv)
 	struct sim_opts o = {.nodes = 3, .steps = 20000};
 	uint64_t seed = 1, seeds = 1, v, ran = 0, commits = 0, elections = 0, steps = 0;
 	uint64_t violations = 0, changes = 0, removed_leaders = 0, snaps = 0, retained = 0;
-	uint64_t installs = 0;
+	uint64_t installs = 0, fragmented = 0, whole = 0;
 	struct timespec t0, t1;
 	char replay[512];
 	double secs;
@@ -295,6 +304,14 @@ main(int argc, char **argv)
 		case 'P':
 			o.snapshots = true;
 			break;
+		case 'G':
+			if (parse_u64(optarg, 400, KR_WIRE_UDP_PAYLOAD_MAX, &v) != 0) {
+				fprintf(stderr, "kraftsim: --dgram must be 400..%u\n",
+					KR_WIRE_UDP_PAYLOAD_MAX);
+				return 2;
+			}
+			o.dgram = (uint32_t)v;
+			break;
 		case 'F': {
 			int64_t m = parse_faults(optarg);
 
@@ -360,6 +377,9 @@ main(int argc, char **argv)
 		if (o.sabotage && !s->sabotaged)
 			printf("kraftsim: seed %" PRIu64 ": sabotage %s found no moment to act\n",
 			       s->seed, sabotage_name(o.sabotage));
+		sim_tally(s);
+		fragmented += s->fragmented;
+		whole += s->whole;
 		sim_free(s);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -369,6 +389,10 @@ main(int argc, char **argv)
 		       ", segments deleted by retention %" PRIu64
 		       ", snapshots installed from a leader %" PRIu64 "\n",
 		       snaps, retained, installs);
+	if (o.dgram)
+		printf("kraftsim: messages sent in fragments %" PRIu64 ", put together %" PRIu64
+		       "\n",
+		       fragmented, whole);
 	if (o.voter_changes)
 		printf("kraftsim: voter changes done %" PRIu64 " (a leader removing itself %" PRIu64
 		       ")\n",

@@ -110,8 +110,18 @@ struct vview {
 	bool from_below; /* set is the committed one at a moved log start: no record read yet */
 };
 
+/* Messages larger than --dgram: a node's reassembly pool (small slots: the simulator's
+ * messages are at most a few KiB), room for a whole Fetch answer's frames from one
+ * sender (every frame is cut when datagrams are this small), and another's. */
+#define SIM_REASM_SLOTS 16
+#define SIM_REASM_PER_SENDER 8
+#define SIM_REASM_SLOT_BYTES 8192
+
 struct node {
 	int32_t id;
+	struct kr_reasm reasm;
+	struct kr_reasm_slot reasm_slots[SIM_REASM_SLOTS];
+	uint8_t *reasm_mem;
 	/* the directory id its disk holds now (changes when it is formatted again), and
 	 * whether that directory was formatted with the initial voter set (the bootstrap
 	 * set: every node at first, observers too; none after a re-format) */
@@ -358,6 +368,8 @@ struct sim_opts {
 	bool voter_changes;	/* an operator adds, removes and updates voters */
 	bool snapshots;		/* apply actors, snapshots, retention following them */
 	uint32_t faults;	/* fault kinds left out (bit k: sim_fault_names[k]); 0: all */
+	uint32_t dgram;		/* the nodes' datagrams carry this many bytes: a larger
+				 * message goes in fragments (0: any frame fits one) */
 };
 
 /* The fault kinds a profile weighs, by name (--faults). */
@@ -415,6 +427,7 @@ struct sim {
 	uint32_t digest_cap;
 	uint64_t snapshots, retained; /* taken, segments deleted */
 	uint64_t installs;	      /* snapshots installed from a leader */
+	uint64_t fragmented, whole;   /* messages sent in fragments, put together (--dgram) */
 	/* the snapshots (end offsets) the sim damaged on some node's disk, latest 32 */
 	uint64_t snap_damaged_ends[32];
 	uint32_t snap_damaged_n;
@@ -434,6 +447,8 @@ struct sim {
 /* world.c */
 extern const struct sim *sim_current; /* the world being run (for the abort report) */
 int sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out);
+/* Add the nodes' current starts to the run's fragment counts (before sim_free). */
+void sim_tally(struct sim *s);
 void sim_free(struct sim *s);
 void sim_print_faults(const struct sim *s, FILE *f);
 void sim_print_trace(const struct sim *s, FILE *f);

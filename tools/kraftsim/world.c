@@ -1102,6 +1102,18 @@ node_boot(struct sim *s, struct node *nd)
 		rc.n_xfer_out = SIM_XFER_OUT;
 		rc.xfer_in = &nd->xi;
 	}
+	if (s->o.dgram) { /* what a start had being put together is gone with it */
+		s->whole += nd->reasm.stats.done;
+		if (nd->reasm_mem == NULL)
+			nd->reasm_mem = xcalloc(SIM_REASM_SLOTS, SIM_REASM_SLOT_BYTES);
+		if (kr_reasm_init(&nd->reasm, nd->reasm_slots, nd->reasm_mem, SIM_REASM_SLOTS,
+				  SIM_REASM_SLOT_BYTES, SIM_REASM_PER_SENDER, T_FETCH / 8,
+				  T_FETCH / 2) != 0) {
+			fprintf(stderr, "kraftsim: bad reassembly config\n");
+			exit(2);
+		}
+		rc.reasm = &nd->reasm;
+	}
 	simfs_clear_damage(nd->fs);
 	image_reset(nd);
 	nd->storage_fault = simfs_full(nd->fs);
@@ -1575,6 +1587,7 @@ bad_frames(const struct node *nd)
 
 /* The replication core's operations, as the node's dataplane thread carries them out. */
 static uint8_t tx_buf[KR_WIRE_UDP_PAYLOAD_MAX]; /* one frame at a time: net_send copies */
+static uint8_t msg_big[KR_MSG_MAX];		/* one message in fragments at a time, likewise */
 
 static uint8_t *
 rp_tx_begin(void *arg, int32_t to_node, uint64_t to_addr, uint32_t *cap)
@@ -1582,7 +1595,7 @@ rp_tx_begin(void *arg, int32_t to_node, uint64_t to_addr, uint32_t *cap)
 	struct node *nd = arg;
 
 	nd->tx_to = to_node >= 0 ? (uint64_t)to_node : to_addr;
-	*cap = sizeof(tx_buf);
+	*cap = nd->sim->o.dgram ? nd->sim->o.dgram : sizeof(tx_buf);
 	return tx_buf;
 }
 
@@ -1664,7 +1677,12 @@ harnesses(struct sim *s, struct node *nd)
 {
 	nd->sim = s;
 	nd->eh = (struct kr_el_harness){.e = &nd->e, .wire = &s->wire, .ops = &el_ops, .arg = nd};
+	s->fragmented += nd->rh.fragmented; /* the last start's */
 	nd->rh = (struct kr_rp_harness){.r = nd->r, .ops = &rp_ops, .arg = nd};
+	if (s->o.dgram) {
+		nd->rh.big = msg_big;
+		nd->rh.big_cap = sizeof(msg_big);
+	}
 }
 
 static void
@@ -2687,6 +2705,15 @@ sim_print_trace(const struct sim *s, FILE *f)
 }
 
 void
+sim_tally(struct sim *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		s->fragmented += s->nodes[i].rh.fragmented;
+		s->whole += s->nodes[i].reasm.stats.done;
+	}
+}
+
+void
 sim_free(struct sim *s)
 {
 	if (s == NULL)
@@ -2712,6 +2739,7 @@ sim_free(struct sim *s)
 		free(nd->rx);
 		free(nd->img.bytes);
 		free(nd->img.idx);
+		free(nd->reasm_mem);
 	}
 	for (uint32_t i = 0; i < s->net_n; i++)
 		free(s->net[i].bytes);
