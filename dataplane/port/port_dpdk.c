@@ -96,9 +96,13 @@ kn_port_dpdk_neighbour(struct kn_port *p, uint32_t ip, const uint8_t mac[6])
 }
 
 /* Queue an mbuf for the next burst (dropped and counted when the buffer is full). */
+static void dpdk_tx_flush(struct kn_port *p);
+
 static void
 queue_tx(struct dpdk_port *d, struct rte_mbuf *m)
 {
+	if (d->n_tx == RTE_DIM(d->tx)) /* a message in fragments: hand the device a burst */
+		dpdk_tx_flush(&d->p);
 	if (d->n_tx == RTE_DIM(d->tx)) {
 		d->p.stats.drops[KN_PORT_DROP_TX_FULL]++;
 		rte_pktmbuf_free(m);
@@ -336,6 +340,13 @@ dpdk_tx_flush(struct kn_port *p)
 	if (d->n_tx == 0)
 		return;
 	sent = d->started ? rte_eth_tx_burst(d->port_id, 0, d->tx, (uint16_t)d->n_tx) : 0;
+	if (sent < d->n_tx && d->started) {
+		/* the device's ring is full for now (a message in fragments outran it): the
+		 * rest waits here for the next flush; only a queue that cannot move drops */
+		memmove(d->tx, d->tx + sent, (d->n_tx - sent) * sizeof(d->tx[0]));
+		d->n_tx -= sent;
+		return;
+	}
 	if (sent < d->n_tx) {
 		p->stats.drops[d->started ? KN_PORT_DROP_TX_FULL : KN_PORT_DROP_PORT_STOPPED] +=
 			d->n_tx - sent;

@@ -17,7 +17,7 @@ struct held {
 };
 
 struct kn_faults {
-	unsigned drop, dup, delay; /* percent */
+	unsigned drop, dup, delay; /* parts per million */
 	unsigned delay_us;
 	uint64_t rng;
 	unsigned n_held;
@@ -58,19 +58,26 @@ kn_faults_reload(struct kn_faults *f, const char *dir, char *text, size_t textle
 {
 	char buf[256];
 	unsigned drop = 0, dup = 0, delay = 0, delay_us = 1000;
+	double pc;
 	int len = kr_read_file(NULL, dir, "test-port-faults", buf, sizeof(buf) - 1);
 
 	if (len > 0) {
 		buf[len] = '\0';
 		for (char *t = strtok(buf, " \t\n"); t != NULL; t = strtok(NULL, " \t\n")) {
 			unsigned v;
+			/* percentages, decimals allowed (a message in hundreds of fragments
+			 * needs losses well below 1 %): kept in parts per million */
+			unsigned ppm =
+				sscanf(t, "%*[a-z_]=%lf", &pc) == 1 && pc > 0
+					? (pc >= 100 ? 1000000u : (unsigned)(pc * 10000 + 0.5))
+					: 0;
 
-			if (sscanf(t, "drop=%u", &v) == 1)
-				drop = v > 100 ? 100 : v;
-			else if (sscanf(t, "dup=%u", &v) == 1)
-				dup = v > 100 ? 100 : v;
-			else if (sscanf(t, "delay=%u", &v) == 1)
-				delay = v > 100 ? 100 : v;
+			if (strncmp(t, "drop=", 5) == 0)
+				drop = ppm;
+			else if (strncmp(t, "dup=", 4) == 0)
+				dup = ppm;
+			else if (strncmp(t, "delay=", 6) == 0)
+				delay = ppm;
 			else if (sscanf(t, "delay_us=%u", &v) == 1)
 				delay_us = v > 1000000 ? 1000000 : v;
 		}
@@ -82,9 +89,9 @@ kn_faults_reload(struct kn_faults *f, const char *dir, char *text, size_t textle
 	f->delay = delay;
 	f->delay_us = delay_us;
 	snprintf(text, textlen,
-		 "drop %u %%, duplicate %u %%, delay %u %% by up to %u us (dropped %llu, "
+		 "drop %g %%, duplicate %g %%, delay %g %% by up to %u us (dropped %llu, "
 		 "duplicated %llu, delayed %llu so far)",
-		 drop, dup, delay, delay_us, (unsigned long long)f->stats.dropped,
+		 drop / 1e4, dup / 1e4, delay / 1e4, delay_us, (unsigned long long)f->stats.dropped,
 		 (unsigned long long)f->stats.duplicated, (unsigned long long)f->stats.delayed);
 	return true;
 }
@@ -98,11 +105,11 @@ kn_faults_active(const struct kn_faults *f)
 int
 kn_faults_rx(struct kn_faults *f, const struct kn_rx *rx, int64_t now_us)
 {
-	if (roll(f, 100) < f->drop) {
+	if (roll(f, 1000000) < f->drop) {
 		f->stats.dropped++;
 		return 0;
 	}
-	if (roll(f, 100) < f->delay && rx->len <= HELD_BYTES) {
+	if (roll(f, 1000000) < f->delay && rx->len <= HELD_BYTES) {
 		struct held *h;
 
 		if (f->n_held == HELD_MAX) {
@@ -117,7 +124,7 @@ kn_faults_rx(struct kn_faults *f, const struct kn_rx *rx, int64_t now_us)
 		f->stats.delayed++;
 		return 0;
 	}
-	if (roll(f, 100) < f->dup) {
+	if (roll(f, 1000000) < f->dup) {
 		f->stats.duplicated++;
 		return 2;
 	}

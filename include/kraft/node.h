@@ -53,7 +53,7 @@ struct rte_ring;
  * body. A larger message (a large append, a read answer holding a large batch) goes as
  * fragments, each in an element of its own: the client cuts its request, the dataplane's
  * harness its answer. */
-#define KN_MGMT_FRAME_MAX ((KR_WIRE_HDR_BYTES + (32u << 10) + KR_WIRE_AUTH_BYTES + 3) & ~3u)
+#define KN_MGMT_FRAME_MAX ((KR_MGMT_DGRAM_MAX + 3) & ~3u)
 /* Addresses of kraftctl clients on the management listener, as the dataplane sees them:
  * this bit, a generation and a slot in the control thread's client table. */
 #define KN_MGMT_ADDR_BIT (1ull << 63)

@@ -343,6 +343,9 @@
  * framing around a 1 MiB record batch. */
 #define KR_MSG_MAX ((1u << 20) + 4096)
 #define KR_WIRE_BODY_MAX (KR_MSG_MAX - KR_WIRE_HDR_BYTES - KR_WIRE_AUTH_BYTES)
+/* The largest datagram a node's management listener relays (32 KiB of body): a client's
+ * larger request goes as fragments of at most this, and so do the answers. */
+#define KR_MGMT_DGRAM_MAX (KR_WIRE_HDR_BYTES + (32u << 10) + KR_WIRE_AUTH_BYTES)
 
 #define KR_FRAME_F_AUTH 0x01u
 #define KR_FRAME_F_ALL KR_FRAME_F_AUTH

@@ -274,6 +274,12 @@ xmit_one(struct bench *b, int node, uint8_t *frame, int len)
 		void *h;
 		uint8_t *buf = p->tx_buf(p, kn_addr(nd->ip, nd->port, p->index), &cap, &h);
 
+		/* no mbuf free: the port's queue holds them (a message in fragments); a burst
+		 * to the device frees some, a few times */
+		for (int k = 0; buf == NULL && k < 64 && p->stats.link_up; k++) {
+			p->tx_flush(p);
+			buf = p->tx_buf(p, kn_addr(nd->ip, nd->port, p->index), &cap, &h);
+		}
 		if (buf == NULL) { /* no mbuf, or no MAC for the node yet: counted by the port */
 			b->tx_drops++;
 			return;
@@ -1188,11 +1194,12 @@ main(int argc, char **argv)
 		} else if (strcmp(a, "--rate") == 0) {
 			b.rate = arg_num(a, argv[++i], 1, 1e8);
 		} else if (strcmp(a, "--size") == 0) {
-			b.size = (int)arg_num(a, argv[++i], 0, 16384);
+			b.size = (int)arg_num(a, argv[++i], 0,
+					      KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES - 4);
 		} else if (strcmp(a, "--keys") == 0) {
 			b.keys = (uint64_t)arg_num(a, argv[++i], 1, INT64_MAX);
 		} else if (strcmp(a, "--batch") == 0) {
-			b.batch = (int)arg_num(a, argv[++i], 1, 4096);
+			b.batch = (int)arg_num(a, argv[++i], 1, KR_BATCH_RECORDS_MAX);
 		} else if (strcmp(a, "--warmup") == 0) {
 			b.warmup = (int64_t)arg_num(a, argv[++i], 0, 1e9);
 		} else if (strcmp(a, "--ping") == 0) {

@@ -24,6 +24,7 @@
 #include "kraft/le.h"
 #include "kraft/log.h"
 #include "kraft/props.h"
+#include "kraft/reasm.h"
 #include "kraft/uuid.h"
 #include "kraft/wire.h"
 #include "tool.h"
@@ -54,6 +55,12 @@ struct ctl {
 	uint32_t corr;
 	uint8_t tx[KR_WIRE_UDP_PAYLOAD_MAX];
 	uint8_t rx[KR_WIRE_UDP_PAYLOAD_MAX];
+	/* messages larger than a management datagram: a request cut into fragments (big, each
+	 * send a new msg_id), an answer put together (reasm; whole holds the last one) */
+	uint8_t *big, *whole;
+	uint32_t msg_id;
+	struct kr_reasm reasm;
+	struct kr_reasm_slot slots[2];
 };
 
 static volatile sig_atomic_t interrupted;
@@ -226,6 +233,64 @@ note_refusals(struct ctl *c, const struct sockaddr_in *to, int n, bool *refused)
  * listens at is not asked again; a wait past a second says what it waits for.
  * @return the index of the target that answered (0 if it answered from another
  * address) with *f and *r filled, -ETIMEDOUT, or -ECONNREFUSED (nobody listens at any). */
+/* Send the request (len bytes at c->tx, or with big set, a message at c->big to be cut)
+ * to one target. */
+static void
+send_request(struct ctl *c, const struct sockaddr_in *to, int len, bool big)
+{
+	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE,
+				 .correlation_id = c->corr,
+				 .flags = kr_tool_auth_flags()};
+	struct kr_msg m;
+	uint32_t fb = big ? kr_frag_size(KR_MGMT_DGRAM_MAX, (uint32_t)len, kr_tool_auth.on) : 0;
+
+	if (!big) {
+		kr_tool_auth_seal(c->tx, (size_t)len); /* each send a new sequence */
+		/* an earlier target's refusal may be reported by this send, which then did
+		 * not go: once more */
+		if (sendto(c->fd, c->tx, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to)) <
+			    0 &&
+		    errno == ECONNREFUSED)
+			(void)sendto(c->fd, c->tx, (size_t)len, 0, (const struct sockaddr *)to,
+				     sizeof(*to));
+		return;
+	}
+	c->msg_id++; /* a new message each time: the node keeps no part of an older one */
+	for (uint32_t off = 0; off < (uint32_t)len; off += fb) {
+		int n;
+
+		kr_frag_msg(&m, c->big, (uint32_t)len, fb, c->msg_id, 0, off);
+		n = kr_frame_encode(c->tx, sizeof(c->tx), &h, &m);
+		if (n <= 0)
+			die("cannot encode a fragment: %s", kr_wire_status_text(n));
+		kr_tool_auth_seal(c->tx, (size_t)n);
+		(void)sendto(c->fd, c->tx, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to));
+	}
+}
+
+/* An answer that came as fragments: put together in c->whole, then *f is that message
+ * (it carries no trailer: each fragment was checked). 0: f is a whole answer; -1: not
+ * yet, or refused. */
+static int
+take_fragment(struct ctl *c, const struct sockaddr_in *from, struct kr_frame *f)
+{
+	struct kr_msg m;
+	const uint8_t *msg;
+	uint32_t len, slot;
+
+	if (kr_msg_decode(f, &m) != 0 ||
+	    kr_reasm_put(&c->reasm, (uint64_t)from->sin_addr.s_addr << 16 | from->sin_port,
+			 &m.u.fragment.f, m.u.fragment.data, m.u.fragment.data_len, now_ms() * 1000,
+			 &msg, &len, &slot) != KR_REASM_DONE)
+		return -1;
+	memcpy(c->whole, msg, len);
+	kr_reasm_release(&c->reasm, slot);
+	if (kr_frame_decode(NULL, c->whole, len, f) != 0 || f->auth != NULL ||
+	    f->hdr.api == KR_API_FRAGMENT)
+		return -1;
+	return 0;
+}
+
 static int
 request_any(struct ctl *c, const struct sockaddr_in *to, int n, const struct kr_msg *m,
 	    unsigned want, int64_t wait_ms, struct kr_frame *f, struct kr_msg *r)
@@ -234,10 +299,15 @@ request_any(struct ctl *c, const struct sockaddr_in *to, int n, const struct kr_
 				 .correlation_id = ++c->corr,
 				 .flags = kr_tool_auth_flags()};
 	int64_t start = now_ms(), end = start + wait_ms, next = 0;
-	int len = kr_frame_encode(c->tx, sizeof(c->tx), &h, m);
-	bool refused[16] = {false}, said = false;
+	int len = kr_frame_encode(c->tx, KR_MGMT_DGRAM_MAX, &h, m);
+	bool refused[16] = {false}, said = false, big = false;
 	int n_refused = 0;
 
+	if (len == -KR_WIRE_ENOSPACE) { /* larger than the listener's datagrams: fragments */
+		h.flags = 0;		/* each fragment carries the trailer */
+		len = kr_frame_encode(c->big, KR_MSG_MAX, &h, m);
+		big = true;
+	}
 	if (len < 0)
 		die("cannot encode the request: %s", kr_wire_status_text(len));
 	if (n > 16)
@@ -269,20 +339,9 @@ request_any(struct ctl *c, const struct sockaddr_in *to, int n, const struct kr_
 				end - t);
 		}
 		if (t >= next) {
-			for (int i = 0; i < n; i++) {
-				if (refused[i])
-					continue;
-				/* each send a new sequence */
-				kr_tool_auth_seal(c->tx, (size_t)len);
-				/* an earlier target's refusal may be reported by this send, which
-				 * then did not go: once more */
-				if (sendto(c->fd, c->tx, (size_t)len, 0,
-					   (const struct sockaddr *)&to[i], sizeof(to[i])) < 0 &&
-				    errno == ECONNREFUSED)
-					(void)sendto(c->fd, c->tx, (size_t)len, 0,
-						     (const struct sockaddr *)&to[i],
-						     sizeof(to[i]));
-			}
+			for (int i = 0; i < n; i++)
+				if (!refused[i])
+					send_request(c, &to[i], len, big);
 			next = t + RESEND_MS;
 		}
 		until = next < end ? next : end;
@@ -299,8 +358,10 @@ request_any(struct ctl *c, const struct sockaddr_in *to, int n, const struct kr_
 			continue;
 		/* a client checks the frame itself; the cluster id must stay the same */
 		if (kr_frame_decode(NULL, c->rx, (size_t)got, f) != 0 ||
-		    !kr_tool_auth_ok(c->rx, (size_t)got, f) || f->hdr.correlation_id != c->corr ||
-		    f->hdr.api != want || kr_msg_decode(f, r) != 0)
+		    !kr_tool_auth_ok(c->rx, (size_t)got, f) ||
+		    (f->hdr.api == KR_API_FRAGMENT && take_fragment(c, &from, f) != 0) ||
+		    f->hdr.correlation_id != c->corr || f->hdr.api != want ||
+		    kr_msg_decode(f, r) != 0)
 			continue;
 		for (int i = 0; i < n; i++)
 			if (to[i].sin_addr.s_addr == from.sin_addr.s_addr &&
@@ -851,6 +912,9 @@ cmd_append(struct ctl *c, int argc, char **argv, int64_t repeat)
 
 	if (argc == 0)
 		die("append: give at least one VALUE");
+	if ((uint32_t)argc > KR_BATCH_RECORDS_MAX)
+		die("append: %d values: a batch holds at most %u records", argc,
+		    KR_BATCH_RECORDS_MAX);
 	for (int i = 0; i < argc; i++) {
 		size_t vl = strlen(argv[i]);
 
@@ -1460,10 +1524,23 @@ main(int argc, char **argv)
 	c.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (c.fd < 0)
 		die("socket: %s", strerror(errno));
+	/* a request or an answer larger than a management datagram goes as fragments: a
+	 * slot per answer being put together, given up after a second of silence */
+	c.big = malloc(KR_MSG_MAX);
+	c.whole = malloc(KR_MSG_MAX);
+	if (c.big == NULL || c.whole == NULL ||
+	    (c.slots[0].buf = malloc(2 * (size_t)KR_MSG_MAX)) == NULL ||
+	    kr_reasm_init(&c.reasm, c.slots, c.slots[0].buf, 2, KR_MSG_MAX, 2, 200000, 1000000) !=
+		    0)
+		die("out of memory");
 	{ /* ICMP port unreachable onto the error queue: a wrong port fails at once */
-		int on = 1;
+		int on = 1, rcv = 4 << 20;
 
 		(void)setsockopt(c.fd, SOL_IP, IP_RECVERR, &on, sizeof(on));
+		/* an answer in fragments arrives at once: room for a 1 MiB one (the kernel's
+		 * cap unless root) */
+		if (setsockopt(c.fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) != 0)
+			(void)setsockopt(c.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	}
 	signal(SIGINT, on_sigint);
 	c.deadline_ms = now_ms() + c.timeout_ms;
