@@ -1810,6 +1810,48 @@ a_log_holds_a_snapshot_only_with_its_last_record_in_its_epoch(void **state)
 	assert_false(kr_log_holds(f->log, (struct kr_snap_id){3, 0}));
 }
 
+/* A batch larger than the segment size (a 1 MiB batch, 32 KiB segments) gets a segment
+ * of its own size, in both appends, and survives a reopen; the next batch rolls on. It
+ * once went into a segment of the configured size, past its buffer. */
+static void
+a_batch_larger_than_a_segment_gets_a_segment_of_its_size(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t rec[KR_BATCH_BYTES_MAX], b[KR_BATCH_BYTES_MAX];
+	const uint32_t value = KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES - KR_RECORD_HDR_BYTES;
+	struct kr_log_span sp;
+	uint32_t rlen;
+	int n;
+
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	for (uint32_t i = 0; i < 3; i++) {
+		struct kr_batch_hdr h = {.base_offset = kr_log_end(f->log), .epoch = 1};
+
+		rlen = tu_records(rec, sizeof(rec), 1, i == 1 ? 100 : value, (uint8_t)i);
+		if (i == 2) { /* the two-step path: built, then checked and appended */
+			n = kr_batch_build(b, sizeof(b), &h, rec, rlen, 1);
+			assert_int_equal(n, KR_BATCH_BYTES_MAX);
+			assert_int_equal(kr_log_append(f->log, b, (uint32_t)n), 0);
+		} else {
+			assert_int_equal(kr_log_append_records(f->log, &h, rec, rlen, 1), 0);
+		}
+	}
+	assert_int_equal(kr_log_end(f->log), 3);
+	assert_int_equal(kr_log_segment_count(f->log), 3);
+	flush(f);
+	reopen(f, KR_LOG_SEGMENT_BYTES_MIN);
+	assert_int_equal(f->rep.outcome, KR_LOG_CLEAN);
+	assert_int_equal(kr_log_end(f->log), 3);
+	for (uint64_t o = 0; o < 3; o++) {
+		assert_int_equal(kr_log_read(f->log, o, KR_OFFSET_NONE, KR_BATCH_BYTES_MAX, &sp),
+				 0);
+		assert_int_equal(sp.len,
+				 o == 1 ? KR_BATCH_HDR_BYTES + 4 + 100 : KR_BATCH_BYTES_MAX);
+		assert_int_equal(sp.end_offset, o + 1);
+		assert_int_equal(sp.data[sp.len - 1], (uint8_t)o); /* each value is its index */
+	}
+}
+
 static void
 ignore_line(void *arg, const char *line)
 {
@@ -1906,6 +1948,7 @@ main(void)
 		LOG_TEST(the_flushed_bound_caps_the_repair_target),
 		LOG_TEST(a_log_holds_a_snapshot_only_with_its_last_record_in_its_epoch),
 		LOG_TEST(the_crash_record_is_rewritten_in_place_and_cuts_back_to_it),
+		LOG_TEST(a_batch_larger_than_a_segment_gets_a_segment_of_its_size),
 #undef LOG_TEST
 	};
 

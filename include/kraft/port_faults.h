@@ -2,9 +2,10 @@
  * missing netem would do, on every transport, memif included. The dataplane reads a file
  * in the data directory, test-port-faults, every 100 ms ("drop=P dup=P delay=P
  * delay_us=MAX", percentages of received datagrams, decimals allowed: 0.05; delayed ones
- * are held for a random 0..MAX us, which also reorders them); no file, no faults. Received datagrams pass
- * through kn_faults_rx; held ones come back through kn_faults_due. No allocation or
- * syscall per datagram: the held datagrams live in a fixed table made at start. */
+ * are held for a random 0..MAX us, which also reorders them); no file, no faults.
+ * Received datagrams pass through kn_faults_rx; held ones come back through
+ * kn_faults_due. No allocation or syscall per datagram: the held datagrams live in a
+ * fixed table made at start. */
 #ifndef KRAFT_PORT_FAULTS_H
 #define KRAFT_PORT_FAULTS_H
 
