@@ -13,7 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint8_t frame[KR_WIRE_UDP_PAYLOAD_MAX], again[KR_WIRE_UDP_PAYLOAD_MAX];
+static uint8_t frame[KR_MSG_MAX], again[KR_MSG_MAX]; /* a message, whole */
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -9,7 +9,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint8_t again[KR_WIRE_UDP_PAYLOAD_MAX];
+static uint8_t again[KR_MSG_MAX]; /* a message put together is as large */
 
 static void
 check(const struct kr_wire_ctx *ctx, const uint8_t *data, size_t size)
