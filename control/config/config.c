@@ -565,9 +565,9 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 		c->batch_bytes_max = (uint32_t)x;
 		break;
 	case KEY_MEMORY_MAX:
-		if (x < KR_BATCH_BYTES_MAX)
-			return fail(err, errlen, "%s: %s is below one largest batch (%u)", name, v,
-				    KR_BATCH_BYTES_MAX);
+		if (x < KR_FETCH_BYTES_MIN) /* a batch beyond it is refused LOG_FULL */
+			return fail(err, errlen, "%s: %s is below %u bytes", name, v,
+				    KR_FETCH_BYTES_MIN);
 		c->memory_max_bytes = (uint64_t)x;
 		break;
 	case KEY_IDLE:

@@ -188,7 +188,7 @@ relay(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame_hdr *
 		c->clients[slot].addr = *from;
 		c->clients[slot].gen = ++c->gen;
 	}
-	c->mmsg.addr = KN_MGMT_ADDR_BIT | (uint64_t)c->gen << 8 | slot;
+	c->mmsg.addr = KN_MGMT_ADDR_BIT | (uint64_t)c->clients[slot].gen << 8 | slot;
 	c->mmsg.len = len;
 	memcpy(c->mmsg.bytes, buf, len);
 	if (!kn_ring_try_push(n->mreq, &c->mmsg, sizeof(c->mmsg), &n->ctl_stats.ring_full_mgmt))

@@ -1502,7 +1502,10 @@ void
 kn_dataplane_free(struct kn_node *n)
 {
 	free(n->repl);
+	free(n->reasm_mem);
+	free(n->msg_big);
 	n->repl = NULL;
+	n->reasm_mem = n->msg_big = NULL;
 }
 
 /* ---- the flush thread ---- */

@@ -801,6 +801,8 @@ kr_repl_next_deadline(const struct kr_repl *r)
 
 	if (r->pending_unknown > 0)
 		return INT64_MIN; /* outcome-unknown answers left to send */
+	if (r->cfg.reasm != NULL) /* an incomplete message to give up, its memory back */
+		d = kr_reasm_next_expiry(r->cfg.reasm);
 	if (r->role == KR_REPL_LEADER) {
 		for (uint32_t i = 0; i < r->n_replicas; i++)
 			if (r->replicas[i].parked && r->replicas[i].parked_deadline < d)

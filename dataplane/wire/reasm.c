@@ -196,6 +196,18 @@ kr_reasm_filling(const struct kr_reasm *r)
 	return n;
 }
 
+int64_t
+kr_reasm_next_expiry(const struct kr_reasm *r)
+{
+	int64_t t = INT64_MAX;
+
+	for (uint32_t i = 0; i < r->n_slots; i++)
+		if (r->slots[i].state == KR_REASM_FILLING &&
+		    r->slots[i].last_us + r->timeout_us < t)
+			t = r->slots[i].last_us + r->timeout_us;
+	return t;
+}
+
 const char *
 kr_reasm_drop_name(enum kr_reasm_result res)
 {

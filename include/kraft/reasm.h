@@ -108,6 +108,9 @@ void kr_reasm_release(struct kr_reasm *r, uint32_t slot);
 /** Give up incomplete messages nothing came for within timeout_us. @return how many. */
 uint32_t kr_reasm_expire(struct kr_reasm *r, int64_t now_us);
 
+/** When kr_reasm_expire will next give one up (INT64_MAX: nothing incomplete). */
+int64_t kr_reasm_next_expiry(const struct kr_reasm *r);
+
 /** Incomplete messages held now (telemetry, tests). */
 uint32_t kr_reasm_filling(const struct kr_reasm *r);
 

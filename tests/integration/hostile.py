@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Hostile packets at a running kraftd cluster (issue 8): malformed, truncated, bad-CRC,
 foreign-cluster, wrong-voter-set, wrong-source-address and stale-epoch frames, and a Vote
-with an epoch near the maximum from a node id that is no voter. Each kind goes COUNT times
-to every node's dataplane port from this host's address (not a voter's).
+with an epoch near the maximum from a node id that is no voter; and fragments (issue 23):
+one off its boundary, a message whose first fragment comes twice and never the rest, a
+fragment naming another length than its message's first, and a message put together
+that is itself a fragment. Each kind goes COUNT times to every node's dataplane port
+from this host's address (not a voter's).
 
 It learns the cluster id and voter-set hash from the nodes' own PING replies, so the
 frames that must pass the decoder do, and reach the checks behind it.
@@ -52,7 +55,8 @@ def main():
             v = kw.frame(kw.API["VOTE"], vote(1), sender=NOT_A_VOTER, corr=i, **good)
             send("garbage", t, bytes(rng.randrange(256) for _ in range(rng.randrange(1, 120))))
             send("truncated", t, v[:rng.randrange(1, len(v))])
-            send("oversized_length", t, kw.frame(kw.API["VOTE"], vote(1), length=1 << 20, **good))
+            # a stated body length above the largest message (1 MiB + 4 KiB)
+            send("oversized_length", t, kw.frame(kw.API["VOTE"], vote(1), length=2 << 20, **good))
             send("trailing_bytes", t, v + b"\0\0")
             bad = bytearray(v)
             bad[kw.HDR + rng.randrange(40)] ^= 0x5A
@@ -82,6 +86,23 @@ def main():
             send("stale_epoch", t, kw.frame(kw.API["FETCH"], struct.pack(
                 "<IIQQII16sQQI4x", 0, 0, 0, 0, 0, 1024, bytes(16), 1, 0, 0),
                 sender=NOT_A_VOTER, **good))
+            # fragments: one off its fragment boundary (refused by the decoder); a message
+            # whose first fragment comes twice (a duplicate) and never the rest (given up
+            # or replaced); a fragment of that message naming another length (a
+            # conflict); a whole message that is itself a FRAGMENT (refused once whole)
+            a, w = 1000 + 2 * i, 1001 + 2 * i
+            send("frag_off_boundary", t, kw.frame(kw.API["FRAGMENT"], kw.fragment_body(
+                a + 500, 1024, 100, 256, bytes(256)), **good))
+            first = kw.frame(kw.API["FRAGMENT"], kw.fragment_body(a, 1024, 0, 256, bytes(256)),
+                             **good)
+            send("frag_never_whole", t, first)
+            send("frag_duplicate", t, first)
+            send("frag_conflict", t, kw.frame(kw.API["FRAGMENT"], kw.fragment_body(
+                a, 2048, 256, 256, bytes(256)), **good))
+            inner = kw.frame(kw.API["FRAGMENT"], bytes(600), **good)
+            for off in range(0, len(inner), 256):
+                send("frag_whole_fragment", t, kw.frame(kw.API["FRAGMENT"], kw.fragment_body(
+                    w, len(inner), off, 256, inner[off:off + 256]), **good))
             # a (pre-)vote near the maximum epoch from an id that is no voter
             send("huge_epoch_vote_from_non_voter", t, kw.frame(
                 kw.API["VOTE"], vote(0xFFFFFFF0, voter_id=-1), sender=NOT_A_VOTER, **good))

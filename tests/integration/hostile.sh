@@ -3,7 +3,8 @@
 # tests/integration/hostile.py, in a namespace of its own on the cluster's bridge, sends
 # every node malformed, truncated, bad-CRC, foreign-cluster, wrong-voter-set,
 # wrong-source-address and stale-epoch frames and near-maximum-epoch Votes from an id that
-# is no voter, then a 3-second flood of such Votes, while a client appends. Then: no node crashed, no quorum-state file changed
+# is no voter, bad and never-completed fragments, then a 3-second flood of such Votes,
+# while a client appends. Then: no node crashed, no quorum-state file changed
 # by a byte, every kind is counted under its reason in each node's telemetry, the appends
 # all committed and the cluster still commits, and the refusals did not flood the logs.
 # Usage: hostile.sh BUILD_DIR   (run by meson: suites 'integration' and 'dpdk')
@@ -57,10 +58,19 @@ b, a = (json.load(open(f))["/kraft/stats"] for f in sys.argv[1:3])
 def d(group, k):
     return a.get(group, {}).get(k, 0) - b.get(group, {}).get(k, 0)
 want = {("decode_errors", k): 20 for k in ("EOVERSIZED", "ETRAILING", "ECRC", "EVERSION",
-        "EAPI", "EFLAGS", "ECLUSTER", "EVOTERSET", "EBODYLEN")}
+        "EAPI", "EFLAGS", "ECLUSTER", "EVOTERSET", "EBODYLEN", "EFIELD")}
 want[("drops", "SPOOFED_SENDER")] = 20
 want[("drops", "CLIENT_PEER_API")] = 20
+# fragments: a duplicate and a conflict each, a whole fragment refused once put together,
+# and every message that never completed given up or replaced: memory is back
+want[("fragments", "DUP")] = 20
+want[("fragments", "CONFLICT")] = 20
+want[("fragments", "whole")] = 20
+want[("drops", "BAD_WHOLE")] = 20
 bad = ["%s %s: %d, want %d" % (g, k, d(g, k), n) for (g, k), n in want.items() if d(g, k) != n]
+gone = d("fragments", "expired") + d("fragments", "replaced") + d("fragments", "taken")
+if gone != 20:
+    bad.append("fragments expired + replaced + taken: %d, want 20" % gone)
 # garbage and truncated frames fail on their length or magic, 40 in all
 short = d("decode_errors", "ETRUNCATED") + d("decode_errors", "EMAGIC")
 if short != 40:

@@ -22,7 +22,8 @@ def _wire_version():
 
 VERSION = _wire_version()
 API = {"VOTE": 1, "BEGIN_EPOCH": 3, "END_EPOCH": 5, "FETCH": 7, "APPEND": 9, "READ": 11,
-       "DESCRIBE_QUORUM": 13, "DESCRIBE_NODES": 15, "PING": 17, "PING_RESP": 18}
+       "DESCRIBE_QUORUM": 13, "DESCRIBE_NODES": 15, "PING": 17, "PING_RESP": 18,
+       "FRAGMENT": 25}
 
 
 def crc32c(data, crc=0):
@@ -40,6 +41,11 @@ def frame(api, body=b"", corr=1, sender=-1, cluster=bytes(16), voter_set=0, vers
     h = (b"KRFT" + bytes([version, api, api_version, flags]) + cluster +
          struct.pack("<QiII", voter_set, sender, corr, len(body) if length is None else length))
     return h + struct.pack("<I", crc32c(h + body)) + body
+
+
+def fragment_body(msg_id, msg_len, offset, frag_bytes, data, epoch=0):
+    """A FRAGMENT's body: bytes [offset, offset + len(data)) of message msg_id."""
+    return struct.pack("<IIIIII", msg_id, msg_len, offset, frag_bytes, epoch, len(data)) + data
 
 
 def header(buf):
