@@ -291,11 +291,13 @@ a_lost_fragment_expires_its_message(void **state)
 		if (k != 4)
 			assert_int_equal(put(3, 1, 10000, 1000, 1, k, 0, &msg, &ml, &sl),
 					 KR_REASM_HELD);
+	assert_int_equal(kr_reasm_next_expiry(&r), TIMEOUT); /* the core's deadline */
 	assert_int_equal(kr_reasm_expire(&r, TIMEOUT - 1), 0);
 	assert_int_equal(kr_reasm_filling(&r), 1);
 	assert_int_equal(kr_reasm_expire(&r, TIMEOUT), 1);
 	assert_int_equal(r.stats.expired, 1);
 	assert_int_equal(kr_reasm_filling(&r), 0);
+	assert_true(kr_reasm_next_expiry(&r) == INT64_MAX); /* nothing left to give up */
 	/* the missing one alone now begins the message again: not whole */
 	assert_int_equal(put(3, 1, 10000, 1000, 1, 4, TIMEOUT, &msg, &ml, &sl), KR_REASM_HELD);
 	assert_int_equal(r.stats.done, 0);

@@ -72,7 +72,21 @@ EOF
 }
 
 mkdir -p "$KEYS" && chmod 700 "$KEYS"
-for k in k1 k2 k3 k4; do "$KRAFTD" random-key "$KEYS/$k" >/dev/null || fail "random-key"; done
+# a key's id is one byte of its hash: the four keys here must have four ids (a wrong key
+# with a colleague's id is refused as a bad MAC, not as an unknown key; 1 run in 50 drew
+# such a pair)
+key_id() { python3 -c 'import hashlib,sys; print(hashlib.blake2b(bytes.fromhex("".join(open(sys.argv[1]).read().split())), digest_size=16).digest()[0])' "$1"; }
+ids=" "
+for k in k1 k2 k3 k4; do
+	for _ in $(seq 1 20); do
+		"$KRAFTD" random-key "$KEYS/$k" >/dev/null || fail "random-key"
+		id=$(key_id "$KEYS/$k") || fail "key id of $k"
+		case $ids in *" $id "*) continue ;; esac
+		ids="$ids$id "
+		break
+	done
+done
+[ "$(echo $ids | wc -w)" = 4 ] || fail "four keys with four key ids: $ids"
 for i in 1 2 3; do key k1 "node-$i.key"; done
 key k1 client.key
 
