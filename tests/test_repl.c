@@ -1785,7 +1785,7 @@ appends_beyond_the_batch_limit_the_memory_cap_or_the_pending_bound_are_refused(v
 	append_req(n, 1, 0, 0, 1, 349); /* 401 bytes */
 	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,
 			 KR_ERR_MESSAGE_TOO_LARGE);
-	n->r.cfg.batch_bytes_max = 0; /* the format's limit */
+	n->r.cfg.batch_bytes_max = KR_BATCH_BYTES_MAX; /* the format's limit */
 	clear(n);
 	append_req(n, 1, 0, 0, 1, KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES - 3);
 	assert_int_equal(find_send(n, KR_API_APPEND_RESP, 0)->u.send.msg.u.append_resp.error,

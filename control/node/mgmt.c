@@ -148,15 +148,21 @@ describe_nodes(struct ctl *c, const struct sockaddr_in *from, const struct kr_fr
 
 /* The client slot for a request from `from`: the one that client already has, so that
  * the fragments of its message reach the dataplane from one address (they are put
- * together by sender address) and its answers keep going back; else the next one. */
+ * together by sender address) and its answers keep going back; else the next one, given
+ * to it under a new generation (a late answer to the slot's last client is dropped). */
 static uint32_t
 client_slot(struct ctl *c, const struct sockaddr_in *from)
 {
+	uint32_t slot;
+
 	for (uint32_t i = 0; i < CLIENT_SLOTS; i++)
 		if (c->clients[i].gen != 0 && c->clients[i].addr.sin_port == from->sin_port &&
 		    c->clients[i].addr.sin_addr.s_addr == from->sin_addr.s_addr)
 			return i;
-	return c->next_slot++ % CLIENT_SLOTS;
+	slot = c->next_slot++ % CLIENT_SLOTS;
+	c->clients[slot].addr = *from;
+	c->clients[slot].gen = ++c->gen;
+	return slot;
 }
 
 /* Relay a client request (its bytes at buf) to the dataplane, its answer to go to from.
@@ -167,7 +173,7 @@ relay(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame_hdr *
       const uint8_t *buf, uint32_t len)
 {
 	struct kn_node *n = c->n;
-	uint32_t slot = client_slot(c, from);
+	uint32_t slot;
 
 	if (len > sizeof(c->mmsg.bytes)) {
 		n->ctl_stats.mgmt_dropped++;
@@ -183,11 +189,7 @@ relay(struct ctl *c, const struct sockaddr_in *from, const struct kr_frame_hdr *
 		}
 		return;
 	}
-	if (c->clients[slot].gen == 0 || c->clients[slot].addr.sin_port != from->sin_port ||
-	    c->clients[slot].addr.sin_addr.s_addr != from->sin_addr.s_addr) {
-		c->clients[slot].addr = *from;
-		c->clients[slot].gen = ++c->gen;
-	}
+	slot = client_slot(c, from);
 	c->mmsg.addr = KN_MGMT_ADDR_BIT | (uint64_t)c->clients[slot].gen << 8 | slot;
 	c->mmsg.len = len;
 	memcpy(c->mmsg.bytes, buf, len);

@@ -85,7 +85,7 @@ rp_recv_append(struct kr_repl *r, const struct kr_frame_hdr *h, uint64_t addr,
 		return;
 	}
 	if (req->records_len > KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES ||
-	    len > (r->cfg.batch_bytes_max ? r->cfg.batch_bytes_max : KR_BATCH_BYTES_MAX)) {
+	    len > r->cfg.batch_bytes_max) {
 		answer(r, addr, corr, KR_ERR_MESSAGE_TOO_LARGE, 0, 0, out);
 		return;
 	}

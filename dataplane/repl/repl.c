@@ -156,7 +156,7 @@ config_check(const struct kr_repl_config *c)
 	for (int i = 0; i < c->n_voters; i++)
 		if (c->voters[i] < 0)
 			return -EINVAL;
-	if (c->n_bootstrap > KR_REPLICAS_MAX)
+	if (c->n_bootstrap > KR_REPLICAS_MAX || c->batch_bytes_max > KR_BATCH_BYTES_MAX)
 		return -EINVAL;
 	/* a reply frame must carry one largest batch the cluster writes, and a reply one frame */
 	if (c->frame_records_max < KR_BATCH_HDR_BYTES + KR_RECORD_HDR_BYTES ||
@@ -187,6 +187,8 @@ kr_repl_init(struct kr_repl *r, const struct kr_repl_config *cfg, struct kr_log 
 		return rc;
 	memset(r, 0, offsetof(struct kr_repl, producers));
 	r->cfg = *cfg;
+	if (r->cfg.batch_bytes_max == 0)
+		r->cfg.batch_bytes_max = KR_BATCH_BYTES_MAX;
 	r->log = log;
 	r->role = KR_REPL_FENCED;
 	rp_become(r, KR_REPL_FENCED); /* the fetch state's defaults */

@@ -26,7 +26,7 @@ kr_crash_record(const char *data_dir, const char *log_dir)
 {
 	char text[RECORD_BYTES] = {0}, path[PATH_MAX + 64];
 	size_t k = 0;
-	int fd;
+	int fd, rc;
 	ssize_t w;
 	struct dirent *e;
 	struct stat st;
@@ -51,9 +51,9 @@ kr_crash_record(const char *data_dir, const char *log_dir)
 		return -errno;
 	/* the unused rest is zeros: a reader stops at the first */
 	w = pwrite(fd, text, sizeof(text), 0);
-	k = w == (ssize_t)sizeof(text) ? 0 : w < 0 ? (size_t)errno : EIO;
+	rc = w == (ssize_t)sizeof(text) ? 0 : w < 0 ? -errno : -EIO;
 	close(fd);
-	return -(int)k;
+	return rc;
 }
 
 int

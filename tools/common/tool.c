@@ -70,6 +70,32 @@ kr_tool_auth_seal(uint8_t *buf, size_t len)
 		kr_tool_die("cannot seal a request (%zu bytes)", len);
 }
 
+int
+kr_tool_fragments(const uint8_t *msg, uint32_t len, uint32_t dgram, uint32_t *msg_id,
+		  void (*send)(void *arg, uint8_t *frame, size_t n), void *arg)
+{
+	static uint8_t frame[KR_WIRE_UDP_PAYLOAD_MAX];
+	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .flags = kr_tool_auth_flags()};
+	struct kr_frame_peek pk;
+	uint32_t fb = kr_frag_size(dgram, len, kr_tool_auth.on);
+	struct kr_msg m;
+
+	if (fb == 0 || dgram > sizeof(frame) || kr_frame_peek(msg, len, &pk) != 0)
+		return -1;
+	h.correlation_id = pk.correlation_id; /* each piece names the request */
+	(*msg_id)++; /* a new message each time: the node keeps no part of an older one */
+	for (uint32_t off = 0; off < len; off += fb) {
+		int n;
+
+		kr_frag_msg(&m, msg, len, fb, *msg_id, 0, off);
+		n = kr_frame_encode(frame, dgram, &h, &m);
+		if (n <= 0)
+			return -1;
+		send(arg, frame, (size_t)n);
+	}
+	return 0;
+}
+
 bool
 kr_tool_auth_ok(const uint8_t *buf, size_t len, const struct kr_frame *f)
 {

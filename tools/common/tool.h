@@ -38,4 +38,13 @@ void kr_tool_auth_seal(uint8_t *buf, size_t len);
  */
 bool kr_tool_auth_ok(const uint8_t *buf, size_t len, const struct kr_frame *f);
 
+/**
+ * A request larger than a datagram: msg (a whole frame of len bytes, encoded without a
+ * trailer) cut into FRAGMENT frames for datagrams of dgram bytes, a new message *msg_id
+ * (bumped), each frame handed to send (which seals it, with a key, and sends it).
+ * @return 0, or -1 if it cannot be cut (too large, or datagrams too small).
+ */
+int kr_tool_fragments(const uint8_t *msg, uint32_t len, uint32_t dgram, uint32_t *msg_id,
+		      void (*send)(void *arg, uint8_t *frame, size_t n), void *arg);
+
 #endif /* KRAFT_TOOL_H */

@@ -154,8 +154,7 @@ struct bench {
 	 * each (re)send a new message */
 	uint32_t dgram, msg_id;
 	int64_t fragmented; /* appends sent in fragments (re-sends included) */
-	uint8_t frag[KR_WIRE_UDP_PAYLOAD_MAX];
-	uint64_t keys; /* --keys: each record's first 8 bytes count up modulo this (0: off) */
+	uint64_t keys;	    /* --keys: each record's first 8 bytes count up modulo this (0: off) */
 	uint64_t key_next;
 	uint32_t records_len;
 };
@@ -289,35 +288,33 @@ xmit_one(struct bench *b, int node, uint8_t *frame, int len)
 	}
 }
 
+struct piece {
+	struct bench *b;
+	int node;
+};
+
+static void
+xmit_piece(void *arg, uint8_t *frame, size_t n)
+{
+	struct piece *p = arg;
+
+	xmit_one(p->b, p->node, frame, (int)n); /* sealed there */
+}
+
 /* Send a frame; one larger than a datagram (encoded without a trailer) goes as
  * fragments, each sealed on its own, as a new message each time. */
 static void
 xmit(struct bench *b, int node, uint8_t *frame, int len)
 {
-	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE, .flags = kr_tool_auth_flags()};
-	struct kr_frame_peek pk;
-	struct kr_msg m;
-	uint32_t fb;
+	struct piece p = {b, node};
 
 	if ((uint32_t)len <= b->dgram) {
 		xmit_one(b, node, frame, len);
 		return;
 	}
-	fb = kr_frag_size(b->dgram, (uint32_t)len, kr_tool_auth.on);
-	if (fb == 0 || kr_frame_peek(frame, (size_t)len, &pk) != 0)
+	if (kr_tool_fragments(frame, (uint32_t)len, b->dgram, &b->msg_id, xmit_piece, &p) != 0)
 		die("a %d-byte append cannot be cut for %u-byte datagrams", len, b->dgram);
-	h.correlation_id = pk.correlation_id;
-	b->msg_id++;
 	b->fragmented++;
-	for (uint32_t off = 0; off < (uint32_t)len; off += fb) {
-		int n;
-
-		kr_frag_msg(&m, frame, (uint32_t)len, fb, b->msg_id, 0, off);
-		n = kr_frame_encode(b->frag, sizeof(b->frag), &h, &m);
-		if (n <= 0)
-			die("cannot encode a fragment: %s", kr_wire_status_text(n));
-		xmit_one(b, node, b->frag, n);
-	}
 }
 
 static void

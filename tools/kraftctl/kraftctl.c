@@ -228,44 +228,40 @@ note_refusals(struct ctl *c, const struct sockaddr_in *to, int n, bool *refused)
 	}
 }
 
-/* Send m to every target in to[0..n) (each again every RESEND_MS) and wait for the first
- * answer of api `want` with our correlation id, for at most wait_ms. A target nobody
- * listens at is not asked again; a wait past a second says what it waits for.
- * @return the index of the target that answered (0 if it answered from another
- * address) with *f and *r filled, -ETIMEDOUT, or -ECONNREFUSED (nobody listens at any). */
-/* Send the request (len bytes at c->tx, or with big set, a message at c->big to be cut)
- * to one target. */
+struct piece {
+	struct ctl *c;
+	const struct sockaddr_in *to;
+};
+
+static void
+send_piece(void *arg, uint8_t *frame, size_t n)
+{
+	struct piece *p = arg;
+
+	kr_tool_auth_seal(frame, n); /* each send a new sequence */
+	(void)sendto(p->c->fd, frame, n, 0, (const struct sockaddr *)p->to, sizeof(*p->to));
+}
+
+/* Send the request (len bytes at c->tx, or with big set, a message at c->big to be cut
+ * into fragments) to one target. */
 static void
 send_request(struct ctl *c, const struct sockaddr_in *to, int len, bool big)
 {
-	struct kr_frame_hdr h = {.sender_id = KR_NODE_NONE,
-				 .correlation_id = c->corr,
-				 .flags = kr_tool_auth_flags()};
-	struct kr_msg m;
-	uint32_t fb = big ? kr_frag_size(KR_MGMT_DGRAM_MAX, (uint32_t)len, kr_tool_auth.on) : 0;
+	struct piece p = {c, to};
 
-	if (!big) {
-		kr_tool_auth_seal(c->tx, (size_t)len); /* each send a new sequence */
-		/* an earlier target's refusal may be reported by this send, which then did
-		 * not go: once more */
-		if (sendto(c->fd, c->tx, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to)) <
-			    0 &&
-		    errno == ECONNREFUSED)
-			(void)sendto(c->fd, c->tx, (size_t)len, 0, (const struct sockaddr *)to,
-				     sizeof(*to));
+	if (big) {
+		if (kr_tool_fragments(c->big, (uint32_t)len, KR_MGMT_DGRAM_MAX, &c->msg_id,
+				      send_piece, &p) != 0)
+			die("a %d-byte request cannot be cut into fragments", len);
 		return;
 	}
-	c->msg_id++; /* a new message each time: the node keeps no part of an older one */
-	for (uint32_t off = 0; off < (uint32_t)len; off += fb) {
-		int n;
-
-		kr_frag_msg(&m, c->big, (uint32_t)len, fb, c->msg_id, 0, off);
-		n = kr_frame_encode(c->tx, sizeof(c->tx), &h, &m);
-		if (n <= 0)
-			die("cannot encode a fragment: %s", kr_wire_status_text(n));
-		kr_tool_auth_seal(c->tx, (size_t)n);
-		(void)sendto(c->fd, c->tx, (size_t)n, 0, (const struct sockaddr *)to, sizeof(*to));
-	}
+	kr_tool_auth_seal(c->tx, (size_t)len); /* each send a new sequence */
+	/* an earlier target's refusal may be reported by this send, which then did not go:
+	 * once more */
+	if (sendto(c->fd, c->tx, (size_t)len, 0, (const struct sockaddr *)to, sizeof(*to)) < 0 &&
+	    errno == ECONNREFUSED)
+		(void)sendto(c->fd, c->tx, (size_t)len, 0, (const struct sockaddr *)to,
+			     sizeof(*to));
 }
 
 /* An answer that came as fragments: put together in c->whole, then *f is that message
@@ -291,6 +287,11 @@ take_fragment(struct ctl *c, const struct sockaddr_in *from, struct kr_frame *f)
 	return 0;
 }
 
+/* Send m to every target in to[0..n) (each again every RESEND_MS) and wait for the first
+ * answer of api `want` with our correlation id, for at most wait_ms. A target nobody
+ * listens at is not asked again; a wait past a second says what it waits for.
+ * @return the index of the target that answered (0 if it answered from another
+ * address) with *f and *r filled, -ETIMEDOUT, or -ECONNREFUSED (nobody listens at any). */
 static int
 request_any(struct ctl *c, const struct sockaddr_in *to, int n, const struct kr_msg *m,
 	    unsigned want, int64_t wait_ms, struct kr_frame *f, struct kr_msg *r)
