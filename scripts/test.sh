@@ -97,15 +97,18 @@ for dir in build build-asan build-tsan build-fuzz; do
 	log=$dir/meson-logs/testlog.json
 	[ -f "$log" ] || continue
 	python3 - "$dir" "$log" <<'PY'
-import json, sys
+import json, re, sys
 dir, path = sys.argv[1], sys.argv[2]
 for r in (json.loads(l) for l in open(path) if l.strip()):
     if r["result"] in ("OK", "SKIP", "EXPECTEDFAIL"):
         continue
     print(f"-- {dir} {r['name']}: {r['result']} (exit {r.get('returncode')}, "
           f"{r.get('duration', 0):.0f} s); its last lines:")
-    out = (r.get("stdout") or "") + (r.get("stderr") or "")
-    for line in [l for l in out.splitlines() if l.strip()][-12:]:
+    out = [l for l in ((r.get("stdout") or "") + (r.get("stderr") or "")).splitlines()
+           if l.strip()]
+    # the lines that name a failure first (a test dumps node logs after its own verdict)
+    said = [l for l in out if re.search(r"FAIL|Traceback|[A-Za-z]Error:|assert", l)]
+    for line in said[:8] + ["..."] * bool(said) + out[-12:]:
         print("   " + line[:220])
 PY
 done

@@ -199,6 +199,37 @@ fragments(void)
 	}
 }
 
+/* fuzz_fragments: client 0's message 1 (20 records, 512-byte fragments) sent whole in
+ * order, then client 2's in reverse; a message resent under a new id after its third
+ * fragment and some time; one fragment changed of each kind; a wrong whole message */
+static void
+core_fragments(void)
+{
+	static const uint8_t seeds[3][6][4] = {
+		{{0x84, 0, 4, 18},
+		 {0xa2, 0, 4, 30},
+		 {0x03, 2, 8, 5},
+		 {0xd3, 200, 0, 0},
+		 {0x93, 0, 8, 5},
+		 {0x84, 0, 4, 18}},
+		{{0x01, 0, 2, 9},
+		 {0xb1, 1, 2, 9},
+		 {0xc1, 1, 2, 9},
+		 {0xe1, 0, 2, 9},
+		 {0xf1, 2, 2, 9},
+		 {0x81, 0, 2, 9}},
+		{{0x86, 0, 6, 0x90},
+		 {0x8a, 0, 6, 0xb0},
+		 {0x8e, 0, 6, 0xd0},
+		 {0x82, 0, 6, 0xf0},
+		 {0xd0, 255, 0, 0},
+		 {0xd0, 255, 0, 0}},
+	};
+
+	for (int i = 0; i < 3; i++)
+		put("fuzz_fragments", i, seeds[i], sizeof(seeds[i]));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -216,5 +247,6 @@ main(int argc, char **argv)
 	files();
 	snapshots();
 	fragments();
+	core_fragments();
 	return 0;
 }

@@ -36,6 +36,7 @@ log() { printf '[%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
 fail() {
 	log "FAIL: $*"
 	tail -n 15 "$KRAFTD_RUN"/n*.log 2>/dev/null
+	log "FAIL: $*" # again, last: a CI record often keeps only the end of the output
 	exit 1
 }
 trap '"$C" down >/dev/null 2>&1; rm -rf "$KRAFTD_RUN" "$KEYS"' EXIT

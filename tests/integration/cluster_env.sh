@@ -17,6 +17,7 @@ fail() {
 	log "FAIL: $*"
 	tail -n 20 "$KRAFTD_RUN"/n*.log 2>/dev/null
 	"$C" down --purge >/dev/null 2>&1
+	log "FAIL: $*" # again, last: a CI record often keeps only the end of the output
 	exit 1
 }
 trap '"$C" down --purge >/dev/null 2>&1; rm -rf "$KRAFTD_RUN"' EXIT

@@ -21,6 +21,7 @@ log() { printf '[%4ss] %s\n' $(($(date +%s) - T0)) "$*"; }
 fail() {
 	log "FAIL: $*"
 	tail -n 15 "$KRAFTD_RUN"/n*.log 2>/dev/null
+	log "FAIL: $*" # again, last: a CI record often keeps only the end of the output
 	exit 1
 }
 trap '"$C" down >/dev/null 2>&1; rm -rf "$KRAFTD_RUN"' EXIT
@@ -51,8 +52,12 @@ for i in 1 2 3; do
 	running "$(cat "$KRAFTD_RUN/n$i.pid")" || fail "node $i died"
 	cmp "$KRAFTD_RUN/qs$i.before" "$KRAFTD_RUN/n$i/quorum-state" ||
 		fail "node $i's quorum-state changed"
-	stats "$i" >"$KRAFTD_RUN/stats$i.after" || fail "no telemetry from node $i"
-	python3 - "$KRAFTD_RUN/stats$i.before" "$KRAFTD_RUN/stats$i.after" "$i" <<'EOF' || fail "node $i: drops not counted by reason"
+	# the counters settle within a few seconds (an incomplete message is given up after
+	# half the fetch timeout, and a loaded machine runs late): asked again until then
+	for try in $(seq 1 20); do
+		stats "$i" >"$KRAFTD_RUN/stats$i.after" || fail "no telemetry from node $i"
+		python3 - "$KRAFTD_RUN/stats$i.before" "$KRAFTD_RUN/stats$i.after" "$i" \
+			>"$KRAFTD_RUN/counted$i" <<'EOF' && break
 import json, sys
 b, a = (json.load(open(f))["/kraft/stats"] for f in sys.argv[1:3])
 def d(group, k):
@@ -78,15 +83,25 @@ if short != 40:
 print("node %s: %s" % (sys.argv[3], "counted by reason" if not bad else "; ".join(bad)))
 sys.exit(1 if bad else 0)
 EOF
+		[ "$try" = 20 ] && fail "node $i: drops not counted by reason: $(cat "$KRAFTD_RUN/counted$i")"
+		sleep 0.5
+	done
+	log "$(cat "$KRAFTD_RUN/counted$i")"
 done
 log "no quorum-state changed; every kind counted on every node"
 hub "$KCTL" --bootstrap-server "10.77.0.1:9193,10.77.0.2:9193,10.77.0.3:9193" append after-the-attack \
 	>/dev/null || fail "no commit after the injection"
 # thousands of refused votes reached each node's control plane in a few seconds: at most
 # 10 a second are logged, the rest summed in one line a second
+# (bounded by the seconds the lines span, plus one second's worth at each end: a slow
+# machine spreads the flood's backlog over more seconds)
 for i in 1 2 3; do
-	n=$(grep -c "refused .* of node 77" "$KRAFTD_RUN/n$i.log")
-	[ "$n" -le 80 ] || fail "node $i logged $n refusals of node 77 (rate limit: 10 a second)"
+	read -r n span < <(grep "refused .* of node 77" "$KRAFTD_RUN/n$i.log" | awk '
+		{ split(substr($1, 12, 15), t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
+		  if (NR == 1) first = s; last = s }
+		END { printf "%d %d\n", NR, NR ? int(last - first) + 1 : 0 }')
+	[ "$n" -le $((10 * (span + 2))) ] ||
+		fail "node $i logged $n refusals of node 77 in $span s (rate limit: 10 a second)"
 done
 log "refusals logged at most 10 a second; the cluster commits"
 log "PASS ($(($(date +%s) - T0)) s)"

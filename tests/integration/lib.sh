@@ -27,6 +27,8 @@ fail() {
 	for f in "$RUN"/n*.log; do
 		[ -f "$f" ] && { echo "---- $(basename "$f") (last 25 lines)"; tail -n 25 "$f"; }
 	done
+	# again, last: a CI record often keeps only the end of the output
+	log "FAIL: $*"
 	exit 1
 }
 cleanup() {
