@@ -121,6 +121,36 @@ snapshot_keys_take_kafkas_values_and_refuse_bad_ones(void **state)
 		"from 1 to 8");
 }
 
+/* Large messages: Kafka's message.max.bytes (its default by default, lower if asked, never
+ * above the format's batch limit) and the reassembly pool's slots, each refused out of
+ * range with the key and the range. */
+static void
+message_size_keys_take_kafkas_default_and_refuse_out_of_range(void **state)
+{
+	struct kr_node_config c;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(&c, GOOD, err, sizeof(err)), 0);
+	assert_int_equal(c.batch_bytes_max, 1048588);
+	assert_int_equal(c.batch_bytes_max, KR_BATCH_BYTES_MAX);
+	assert_int_equal(c.reasm_slots, 8);
+	assert_int_equal(load(&c,
+			      GOOD "message.max.bytes=1024\n"
+				   "kraftd.reassembly.slots=64\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(c.batch_bytes_max, 1024);
+	assert_int_equal(c.reasm_slots, 64);
+	assert_int_equal(load(&c, GOOD "kraftd.reassembly.slots=1\n", err, sizeof(err)), 0);
+	assert_int_equal(c.reasm_slots, 1);
+	refused(GOOD "message.max.bytes=1023\n", "message.max.bytes", "1024..1048588");
+	refused(GOOD "message.max.bytes=1048589\n", "message.max.bytes", "1024..1048588");
+	refused(GOOD "message.max.bytes=1MB\n", "message.max.bytes", "not an integer");
+	refused(GOOD "kraftd.reassembly.slots=0\n", "kraftd.reassembly.slots", "1..64");
+	refused(GOOD "kraftd.reassembly.slots=65\n", "kraftd.reassembly.slots", "1..64");
+}
+
 static void
 fractional_milliseconds_set_microseconds(void **state)
 {
@@ -516,6 +546,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(good_file_gives_kafka_defaults),
 		cmocka_unit_test(snapshot_keys_take_kafkas_values_and_refuse_bad_ones),
+		cmocka_unit_test(message_size_keys_take_kafkas_default_and_refuse_out_of_range),
 		cmocka_unit_test(fractional_milliseconds_set_microseconds),
 		cmocka_unit_test(bad_keys_and_values_are_refused_with_the_key),
 		cmocka_unit_test(java_properties_rules),
