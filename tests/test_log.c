@@ -1479,6 +1479,87 @@ memory_handed_to_a_reader_outlives_deletion_until_released(void **state)
 		free(copy[i]);
 }
 
+/* THE PINS (log.h): bytes a sender points at (an mbuf sent from log memory) stay
+ * allocated and unchanged through a truncation into their segment (the next batch goes
+ * into a new segment instead of over them), a prefix deletion and a reset, until the
+ * last pin goes; without a pin a truncation writes over the cut bytes as before. */
+static void
+memory_a_sender_points_at_outlives_truncation_deletion_and_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct kr_log_config c = {
+		.durability = KR_LOG_MEMORY,
+		.segment_bytes = KR_LOG_SEGMENT_BYTES_MIN,
+		.memory_bytes_max = 1ull << 30,
+	};
+	struct kr_log_span old, tail, again;
+	struct kr_log_pin *p_old, *p_tail, *p_tail2;
+	uint8_t *copy_old, *copy_tail, other[64];
+	uint64_t end;
+	uint32_t segs;
+	char err[128];
+
+	kr_log_close(f->log);
+	assert_int_equal(kr_log_open(&c, &f->log, &f->rep, err, sizeof(err)), 0);
+	for (int i = 0; i < 39; i++) /* 9060 bytes a batch, 3 a segment: 13 segments */
+		append(f->log, 1, 3, 3000);
+	end = kr_log_end(f->log);
+	assert_null(kr_log_pin(f->log, other, sizeof(other))); /* not log memory */
+	/* a sender holds the first batch and the last two (the last segment's end) */
+	assert_int_equal(kr_log_read(f->log, 0, 3, 1u << 20, &old), 0);
+	assert_int_equal(kr_log_read(f->log, end - 6, end, 1u << 20, &tail), 0);
+	assert_int_equal(tail.end_offset, end);
+	copy_old = malloc(old.len);
+	copy_tail = malloc(tail.len);
+	memcpy(copy_old, old.data, old.len);
+	memcpy(copy_tail, tail.data, tail.len);
+	p_old = kr_log_pin(f->log, old.data, old.len);
+	p_tail = kr_log_pin(f->log, tail.data, tail.len);
+	p_tail2 = kr_log_pin(f->log, tail.data, tail.len); /* a second frame of the same bytes */
+	assert_non_null(p_old);
+	assert_non_null(p_tail);
+	assert_ptr_equal(p_tail, p_tail2);
+	assert_int_equal(kr_log_pins(f->log), 3);
+	/* cut inside the pinned segment, append over the cut: the new batches go into a new
+	 * segment, the pinned bytes keep theirs, and the log reads the new ones */
+	segs = kr_log_segment_count(f->log);
+	assert_int_equal(kr_log_truncate(f->log, end - 6), (int64_t)(end - 6));
+	append(f->log, 2, 3, 3000);
+	append(f->log, 2, 3, 3000);
+	assert_int_equal(kr_log_segment_count(f->log), segs + 1);
+	assert_memory_equal(tail.data, copy_tail, tail.len);
+	assert_int_equal(kr_log_read(f->log, end - 6, end, 1u << 20, &again), 0);
+	assert_true(again.data != tail.data);
+	assert_int_equal(kr_log_last_epoch(f->log), 2);
+	/* a deletion past the first segment and a reset: nothing pinned is freed (ASan) */
+	assert_true(kr_log_delete_prefix(f->log, 20) > 0);
+	assert_int_equal(kr_log_start(f->log) > 0, 1);
+	assert_int_equal(kr_log_reader_graves(f->log, NULL), 1);
+	assert_memory_equal(old.data, copy_old, old.len);
+	assert_int_equal(kr_log_reset(f->log, 5000), 0);
+	assert_int_equal(kr_log_reader_graves(f->log, NULL), 2);
+	assert_memory_equal(old.data, copy_old, old.len);
+	assert_memory_equal(tail.data, copy_tail, tail.len);
+	/* each goes when its last pin does */
+	kr_log_unpin(f->log, p_old);
+	assert_int_equal(kr_log_reader_graves(f->log, NULL), 1);
+	kr_log_unpin(f->log, p_tail);
+	assert_int_equal(kr_log_reader_graves(f->log, NULL), 1);
+	assert_memory_equal(tail.data, copy_tail, tail.len);
+	kr_log_unpin(f->log, p_tail2);
+	assert_int_equal(kr_log_reader_graves(f->log, NULL), 0);
+	assert_int_equal(kr_log_pins(f->log), 0);
+	/* unpinned, a truncation writes the next batch over the cut, in the same segment */
+	for (int i = 0; i < 3; i++)
+		append(f->log, 3, 3, 3000);
+	segs = kr_log_segment_count(f->log);
+	assert_int_equal(kr_log_truncate(f->log, 5003), 5003);
+	append(f->log, 3, 3, 3000);
+	assert_int_equal(kr_log_segment_count(f->log), segs);
+	free(copy_old);
+	free(copy_tail);
+}
+
 /* RETENTION: the first segment goes only below upto and committed, when its newest
  * batch is older than young_us, and not when it holds the last voters record; never the
  * last segment. Spans are handed only up to committed, and not below the log start. */
@@ -1942,6 +2023,7 @@ main(void)
 		LOG_TEST(memory_mode_counts_every_append_as_durable_and_writes_no_file),
 		LOG_TEST(prefault_range_hands_out_pages_ahead_once),
 		LOG_TEST(memory_handed_to_a_reader_outlives_deletion_until_released),
+		LOG_TEST(memory_a_sender_points_at_outlives_truncation_deletion_and_reset),
 		LOG_TEST(retention_steps_respect_the_snapshot_the_window_and_the_voters_record),
 		LOG_TEST(the_epoch_before_a_deleted_prefix_is_kept_and_survives_a_reopen),
 		LOG_TEST(a_batch_image_in_a_record_value_never_sets_the_repair_target),

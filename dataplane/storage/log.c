@@ -40,6 +40,13 @@ struct segment {
 	struct index_entry *index; /* sparse: one entry per KR_SEGMENT_INDEX_INTERVAL_BYTES */
 	uint32_t index_n;
 	uint32_t index_cap;
+	/* THE PINS (log.h): senders holding pointers into buf (NULL: never pinned); made at
+	 * the first pin, at a fixed address, freed with the buffer once nothing holds it */
+	struct kr_log_pin *pin;
+};
+
+struct kr_log_pin {
+	uint32_t count;
 };
 
 struct kr_log {
@@ -160,9 +167,11 @@ segment_free(const struct kr_fs *fs, struct segment *s)
 		fs->ops->close(fs->ctx, s->fd);
 	free(s->buf);
 	free(s->index);
+	free(s->pin);
 	s->fd = -1;
 	s->buf = NULL;
 	s->index = NULL;
+	s->pin = NULL;
 }
 
 /* Grow an array of n elements of size k to hold one more. */
@@ -182,12 +191,19 @@ grow(void **arr, uint32_t *cap, uint32_t n, size_t k)
 	return 0;
 }
 
-/* Does the reader (log.h, THE READER) hold bytes of segment s? */
+static bool
+pinned(const struct segment *s)
+{
+	return s->pin != NULL && s->pin->count > 0;
+}
+
+/* Does the reader (log.h, THE READER) or a sender (THE PINS) hold bytes of segment s? */
 static bool
 reader_holds(const struct kr_log *log, const struct segment *s)
 {
-	return log->reader_handed > log->reader_released && s->base_offset < log->reader_handed &&
-	       s->end_offset > log->reader_released;
+	return pinned(s) ||
+	       (log->reader_handed > log->reader_released && s->base_offset < log->reader_handed &&
+		s->end_offset > log->reader_released);
 }
 
 /* Drop a segment from memory. While a flush job is out, the job may still use its
@@ -210,6 +226,7 @@ segment_release(struct kr_log *log, struct segment *s)
 	if (held) {
 		log->leaked++;
 		s->buf = NULL;
+		s->pin = NULL; /* a sender still counts down in it */
 	}
 	segment_free(log->fs, s);
 }
@@ -1731,14 +1748,18 @@ kr_log_truncate(struct kr_log *log, uint64_t offset)
 	 * file wait in the grave for the job). */
 	uint64_t cut;
 
-	if (log->job_out && disk(log) && pos == 0) {
+	/* A sender's pin on bytes past pos is the same: they may still go out, so they are
+	 * not written over (THE PINS, log.h). */
+	bool keep = (log->job_out && disk(log)) || pinned(s);
+
+	if (keep && pos == 0) {
 		cut = s->base_offset;
 		log->bytes -= s->size;
 		segment_release(log, s);
 		if (--log->nsegs == 0)
 			log->empty_base = cut;
 	} else {
-		s->sealed = s->sealed || (log->job_out && disk(log));
+		s->sealed = s->sealed || keep;
 		log->bytes -= s->size - pos;
 		s->size = pos;
 		if (s->written > pos)
@@ -1882,6 +1903,43 @@ kr_log_retain_step(struct kr_log *log, uint64_t upto, uint64_t committed, int64_
 		return KR_RETAIN_VOTERS;
 	kr_log_delete_prefix(log, end);
 	return KR_RETAIN_DELETED;
+}
+
+struct kr_log_pin *
+kr_log_pin(struct kr_log *log, const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = log->nsegs; i-- > 0;) { /* the newest first: most sends read there */
+		struct segment *s = &log->segs[i];
+
+		if (s->buf == NULL || p < s->buf || p + len > s->buf + s->size)
+			continue;
+		if (s->pin == NULL && (s->pin = calloc(1, sizeof(*s->pin))) == NULL)
+			return NULL;
+		s->pin->count++;
+		return s->pin;
+	}
+	return NULL;
+}
+
+void
+kr_log_unpin(struct kr_log *log, struct kr_log_pin *pin)
+{
+	if (pin == NULL || pin->count == 0)
+		return;
+	if (--pin->count == 0 && log->grave_n > 0)
+		grave_sweep(log);
+}
+
+uint32_t
+kr_log_pins(const struct kr_log *log)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < log->nsegs; i++)
+		n += log->segs[i].pin != NULL ? log->segs[i].pin->count : 0;
+	for (uint32_t i = 0; i < log->grave_n; i++)
+		n += log->grave[i].pin != NULL ? log->grave[i].pin->count : 0;
+	return n;
 }
 
 uint32_t

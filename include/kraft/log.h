@@ -466,6 +466,23 @@ void kr_log_reader_released(struct kr_log *log, uint64_t upto);
 int kr_log_hand_span(struct kr_log *log, uint64_t *handed, uint64_t committed, uint32_t max_bytes,
 		     struct kr_log_span *sp);
 
+/* THE PINS: log memory a sender points at (an mbuf sent from log memory, released
+ * whenever the device is done with it, in any order). A pin names the segment buffer
+ * that holds [p, p + len); until it is unpinned that buffer is neither freed (a segment
+ * dropped by a truncation, a reset or retention waits in the grave, as for THE READER)
+ * nor written over: a truncation into a pinned segment seals it at the cut, and the next
+ * batch goes into a new segment, so the pinned bytes past the cut stay as they were.
+ * Owner thread only (the sender releases on the thread that owns the log). No I/O. */
+struct kr_log_pin;
+
+/** Pin the segment buffer holding [p, p + len) (kr_log_read's bytes). @return the pin to
+ * pass to kr_log_unpin, or NULL: p is not in the log's memory (or out of memory). */
+struct kr_log_pin *kr_log_pin(struct kr_log *log, const uint8_t *p, uint32_t len);
+/** One sender is done with a pin: at zero, the grave frees what nothing holds. */
+void kr_log_unpin(struct kr_log *log, struct kr_log_pin *pin);
+/** Pins held, over live segments and the grave (tests, telemetry). */
+uint32_t kr_log_pins(const struct kr_log *log);
+
 /* RETENTION (docs/DESIGN.md §5, "Retention follows snapshots"): the log start moves only to a kept snapshot's end, by
  * whole segments, below the committed offset, never past a batch younger than the dedup
  * window (a new leader rebuilds its producer table from the log), never past the last
