@@ -29,6 +29,13 @@ struct packet {
 	uint64_t to; /* a node id, or CLIENT_ADDR */
 	uint16_t len;
 	uint8_t bytes[KR_WIRE_UDP_PAYLOAD_MAX];
+	/* zero copy: ext_len bytes of the sender's log memory follow the len bytes, read
+	 * from there only when the datagram is delivered (a device reading it late), the
+	 * sender's pin held until then */
+	const uint8_t *ext;
+	uint32_t ext_len;
+	struct kr_log_pin *pin;
+	struct kr_log *pin_log;
 };
 
 struct cnode {
@@ -70,11 +77,22 @@ struct cluster {
 	uint32_t lose_every, dup_every;
 	bool reverse;
 	uint64_t sent, lost;
+	/* zero copy (kr_rp_ops.tx_end_ext): frames with a payload from log memory (pinned),
+	 * and those whose payload the shell had to copy (not in the log: none should be);
+	 * while hold_from is a node id, its zero-copy datagrams wait in held (a slow device)
+	 * until release_held */
+	bool zero_copy;
+	uint64_t ext_sent, ext_copied;
+	int32_t hold_from;
+	struct packet *held;
+	uint32_t nheld;
 };
+
+static bool zero_copy_next; /* the next cluster_new sends from log memory */
 
 static struct cluster *cl;
 static const struct kr_el_ops el_ops;
-static const struct kr_rp_ops rp_ops;
+static const struct kr_rp_ops rp_ops, rp_ops_zc;
 
 static struct kr_election_config
 el_cfg(int32_t id, int n)
@@ -146,7 +164,8 @@ node_start(struct cnode *nd, int n)
 	}
 	assert_int_equal(kr_repl_init(&nd->r, &rc, nd->log), 0);
 	nd->eh = (struct kr_el_harness){.e = &nd->e, .wire = &smp_ctx, .ops = &el_ops, .arg = nd};
-	nd->rh = (struct kr_rp_harness){.r = &nd->r, .ops = &rp_ops, .arg = nd};
+	nd->rh = (struct kr_rp_harness){
+		.r = &nd->r, .ops = cl->zero_copy ? &rp_ops_zc : &rp_ops, .arg = nd};
 	if (cl->big) {
 		nd->rh.big = nd->big;
 		nd->rh.big_cap = KR_MSG_MAX;
@@ -161,6 +180,8 @@ cluster_new_with(int n, uint32_t dgram)
 {
 	cl = calloc(1, sizeof(*cl));
 	cl->net = calloc(QUEUE_MAX, sizeof(*cl->net));
+	cl->held = calloc(QUEUE_MAX, sizeof(*cl->held));
+	cl->zero_copy = zero_copy_next;
 	cl->n = n;
 	cl->dgram = dgram;
 	cl->big = dgram > 0;
@@ -182,12 +203,15 @@ cluster_new(int n)
 static void
 cluster_free(void)
 {
+	assert_int_equal(cl->nheld, 0);
 	for (int i = 0; i < cl->n; i++) {
+		assert_int_equal(kr_log_pins(cl->nodes[i].log), 0); /* every datagram released */
 		kr_log_close(cl->nodes[i].log);
 		free(cl->nodes[i].pool);
 		free(cl->nodes[i].big);
 	}
 	free(cl->net);
+	free(cl->held);
 	free(cl);
 	cl = NULL;
 }
@@ -209,6 +233,34 @@ net_send(int32_t from, uint64_t to, const uint8_t *bytes, size_t len)
 	p->to = to;
 	p->len = (uint16_t)len;
 	memcpy(p->bytes, bytes, len);
+	p->ext = NULL;
+	p->ext_len = 0;
+	p->pin = NULL;
+	p->pin_log = NULL;
+}
+
+/* The datagram as it leaves: its payload read from the sender's log now, the pin gone */
+static void
+materialize(struct packet *p)
+{
+	if (p->pin_log == NULL)
+		return;
+	memcpy(p->bytes + p->len, p->ext, p->ext_len);
+	p->len = (uint16_t)(p->len + p->ext_len);
+	kr_log_unpin(p->pin_log, p->pin);
+	p->pin_log = NULL;
+}
+
+/* The held datagrams go out (in the next settle). */
+static void
+release_held(void)
+{
+	cl->hold_from = 0;
+	for (uint32_t i = 0; i < cl->nheld; i++) {
+		assert_true(cl->nnet < QUEUE_MAX);
+		cl->net[cl->nnet++] = cl->held[i];
+	}
+	cl->nheld = 0;
 }
 
 /* The harnesses' operations: persisting is instant, commands and events go through
@@ -274,6 +326,34 @@ op_tx_end(void *arg, uint32_t len)
 	net_send(nd->id, nd->tx_to, tx_buf, len);
 }
 
+static void
+op_tx_end_ext(void *arg, uint32_t len, const uint8_t *ext, uint32_t ext_len)
+{
+	struct cnode *nd = arg;
+	struct kr_log_pin *pin = kr_log_pin(nd->log, ext, ext_len);
+	struct packet *p;
+
+	assert_true(len > 0 && ext_len >= KR_RP_EXT_MIN);
+	if (pin == NULL) { /* as a shell must: copied after the head */
+		cl->ext_copied++;
+		memcpy(tx_buf + len, ext, ext_len);
+		net_send(nd->id, nd->tx_to, tx_buf, len + ext_len);
+		return;
+	}
+	cl->ext_sent++;
+	net_send(nd->id, nd->tx_to, tx_buf, len);
+	p = &cl->net[cl->nnet - 1];
+	p->ext = ext;
+	p->ext_len = ext_len;
+	p->pin = pin;
+	p->pin_log = nd->log;
+	if (cl->hold_from == nd->id) {
+		assert_true(cl->nheld < QUEUE_MAX);
+		cl->held[cl->nheld++] = *p;
+		cl->nnet--;
+	}
+}
+
 static int
 op_event(void *arg, const struct kr_event *ev)
 {
@@ -297,6 +377,14 @@ static const struct kr_rp_ops rp_ops = {
 	.tx_end = op_tx_end,
 	.event = op_event,
 	.flush = op_flush,
+};
+
+static const struct kr_rp_ops rp_ops_zc = {
+	.tx_begin = op_tx_begin,
+	.tx_end = op_tx_end,
+	.event = op_event,
+	.flush = op_flush,
+	.tx_end_ext = op_tx_end_ext,
 };
 
 /* Carry out one node's pending actions; returns true if anything happened. */
@@ -358,6 +446,7 @@ settle(void)
 			struct packet *p = &batch[cl->reverse ? n - 1 - j : j];
 
 			busy = true;
+			materialize(p);
 			if (p->to == CLIENT_ADDR) {
 				client_hears(p);
 				continue;
@@ -506,12 +595,20 @@ same_log(struct cnode *a, struct cnode *b)
 
 	if (at != kr_log_start(b->log) || kr_log_end(a->log) != kr_log_end(b->log))
 		return false;
+	/* batch by batch: the two may cut their segments in other places (a truncation
+	 * into a pinned segment seals it) */
 	while (at < kr_log_end(a->log)) {
+		struct kr_batch_hdr ha, hb;
+
 		if (kr_log_read(a->log, at, KR_OFFSET_NONE, KR_BATCH_BYTES_MAX, &sa) != 0 ||
 		    kr_log_read(b->log, at, KR_OFFSET_NONE, KR_BATCH_BYTES_MAX, &sb) != 0 ||
-		    sa.len != sb.len || sa.len == 0 || memcmp(sa.data, sb.data, sa.len) != 0)
+		    sa.len == 0 || sb.len == 0)
 			return false;
-		at = sa.end_offset;
+		kr_batch_hdr_get(sa.data, &ha);
+		kr_batch_hdr_get(sb.data, &hb);
+		if (ha.length != hb.length || memcmp(sa.data, sb.data, ha.length) != 0)
+			return false;
+		at = ha.base_offset + ha.record_count;
 	}
 	return true;
 }
@@ -780,6 +877,79 @@ batches_larger_than_a_datagram_travel_in_fragments_and_a_lost_one_costs_a_retry(
 	for (int k = 1; k <= 3; k++)
 		if (k != l)
 			assert_true(node(k)->reasm.stats.drops[-KR_REASM_DUP - 1] > 0);
+	if (cl->zero_copy) { /* answers and their fragments went out from log memory */
+		assert_true(cl->ext_sent > 0);
+		assert_int_equal(cl->ext_copied, 0);
+		for (int k = 1; k <= 3; k++)
+			assert_int_equal(node(k)->r.stats.decode_errors[KR_WIRE_ECRC], 0);
+	}
+	cluster_free();
+}
+
+/* The same, with fetch answers sent from log memory (kr_rp_ops.tx_end_ext): whole frames
+ * and the fragments of large batches carry their records from where the log holds them. */
+static void
+the_same_with_fetch_answers_sent_from_log_memory(void **state)
+{
+	zero_copy_next = true;
+	batches_larger_than_a_datagram_travel_in_fragments_and_a_lost_one_costs_a_retry(state);
+	zero_copy_next = false;
+}
+
+/* THE PINS under a truncation: a leader's answers carrying a batch no one else has wait in
+ * a slow device while it is cut off, a new leader takes over, and the old one, back,
+ * truncates that batch and appends the new leader's over it. The waiting datagrams still
+ * point into the old bytes: when they finally go out they must be what was sealed (the
+ * CRC says so), so the truncation must not have written over them. */
+static void
+a_truncation_leaves_bytes_a_waiting_answer_points_at_alone(void **state)
+{
+	int32_t l, l2;
+	uint64_t pins;
+
+	(void)state;
+	zero_copy_next = true;
+	cluster_new_with(3, 4096);
+	zero_copy_next = false;
+	run_for(500 * MS);
+	l = leader();
+	assert_int_not_equal(l, KR_NODE_NONE);
+	client_append_big(l, 0, 1000, 1, -1); /* a whole frame: its records from the log */
+	client_append_big(l, 1, 9000, 2, -1); /* in fragments: their slices from the log */
+	run_for(50 * MS);
+	assert_int_equal(cl->acks, 2);
+	assert_true(cl->ext_sent > 0);
+	/* the leader's next answers wait; it is cut off with a batch only it has */
+	cl->hold_from = l;
+	client_append_big(l, 2, 3000, 3, -1);
+	run_for(5 * MS);
+	assert_true(cl->nheld > 0);
+	for (int k = 1; k <= 3; k++)
+		if (k != l)
+			cl->cut[l][k] = cl->cut[k][l] = true;
+	run_for(1000 * MS);
+	l2 = leader();
+	assert_int_not_equal(l2, KR_NODE_NONE);
+	assert_int_not_equal(l2, l);
+	client_append_big(l2, 3, 3000, 4, -1); /* the same size, other bytes, same offsets */
+	client_append_big(l2, 4, 3000, 5, -1);
+	run_for(50 * MS);
+	memset(cl->cut, 0, sizeof(cl->cut));
+	run_for(1000 * MS);
+	assert_true(node(l)->r.stats.truncations >= 1);
+	assert_true(same_log(node(l), node(l2)));
+	pins = kr_log_pins(node(l)->log);
+	assert_true(pins > 0); /* the held datagrams' pins */
+	/* now the device sends them: each is what was sealed, the old batch */
+	release_held();
+	run_for(100 * MS);
+	assert_int_equal(kr_log_pins(node(l)->log), 0);
+	assert_int_equal(kr_log_reader_graves(node(l)->log, NULL), 0);
+	for (int k = 1; k <= 3; k++)
+		assert_int_equal(node(k)->r.stats.decode_errors[KR_WIRE_ECRC], 0);
+	assert_int_equal(cl->ext_copied, 0);
+	for (int k = 1; k <= 3; k++)
+		assert_true(same_log(node(k), node(l2)));
 	cluster_free();
 }
 
@@ -794,6 +964,8 @@ main(void)
 		cmocka_unit_test(five_nodes_keep_committing_with_two_down),
 		cmocka_unit_test(
 			batches_larger_than_a_datagram_travel_in_fragments_and_a_lost_one_costs_a_retry),
+		cmocka_unit_test(the_same_with_fetch_answers_sent_from_log_memory),
+		cmocka_unit_test(a_truncation_leaves_bytes_a_waiting_answer_points_at_alone),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -645,6 +645,70 @@ auth_flag_reserves_a_trailer_outside_the_crc(void **state)
 	assert_int_equal(kr_frame_encode(buf, (size_t)n - 1, &h, &m), -KR_WIRE_ENOSPACE);
 }
 
+/* The zero-copy encoder: a FETCH_RESP's records and a FRAGMENT's data stay where they
+ * are; the bytes written followed by them are kr_frame_encode's frame byte for byte (the
+ * CRC covers them); anything else, a payload below the minimum, or a frame with a
+ * trailer is encoded whole. */
+static void
+zero_copy_encoding_leaves_the_payload_out_and_covers_it(void **state)
+{
+	static const enum kr_api apis[] = {KR_API_FETCH_RESP, KR_API_FRAGMENT};
+	uint8_t whole[FRAME_CAP], part[FRAME_CAP];
+	const uint8_t *ext;
+	uint32_t ext_len;
+	struct kr_frame_hdr h;
+	struct kr_frame f;
+	struct kr_msg m;
+	int n, k;
+
+	(void)state;
+	smp_hdr(&h);
+	for (unsigned i = 0; i < sizeof(apis) / sizeof(apis[0]); i++) {
+		const uint8_t *payload;
+		uint32_t payload_len;
+
+		smp_msg(apis[i], &m);
+		payload = apis[i] == KR_API_FETCH_RESP ? m.u.fetch_resp.records : m.u.fragment.data;
+		payload_len = apis[i] == KR_API_FETCH_RESP ? m.u.fetch_resp.records_len
+							   : m.u.fragment.data_len;
+		assert_true(payload_len > 0);
+		n = kr_frame_encode(whole, sizeof(whole), &h, &m);
+		assert_true(n > 0);
+		memset(part, 0xee, sizeof(part));
+		k = kr_frame_encode_ext(part, sizeof(part), &h, &m, 1, &ext, &ext_len);
+		assert_ptr_equal(ext, payload);
+		assert_int_equal(ext_len, payload_len);
+		assert_int_equal(k + (int)ext_len, n);
+		assert_int_equal(part[k], 0xee); /* nothing of the payload written */
+		memcpy(part + k, ext, ext_len);
+		assert_memory_equal(part, whole, (size_t)n);
+		assert_int_equal(kr_frame_decode(&smp_ctx, part, (size_t)n, &f), 0);
+		/* below the minimum: whole */
+		k = kr_frame_encode_ext(part, sizeof(part), &h, &m, payload_len + 1, &ext,
+					&ext_len);
+		assert_int_equal(k, n);
+		assert_int_equal(ext_len, 0);
+		assert_memory_equal(part, whole, (size_t)n);
+		/* the buffer must hold the whole frame */
+		assert_int_equal(
+			kr_frame_encode_ext(part, (size_t)n - 1, &h, &m, 1, &ext, &ext_len),
+			-KR_WIRE_ENOSPACE);
+	}
+	/* a trailer's MAC covers the whole frame: encoded whole */
+	h.flags = KR_FRAME_F_AUTH;
+	smp_msg(KR_API_FETCH_RESP, &m);
+	n = kr_frame_encode(whole, sizeof(whole), &h, &m);
+	k = kr_frame_encode_ext(part, sizeof(part), &h, &m, 1, &ext, &ext_len);
+	assert_int_equal(k, n);
+	assert_int_equal(ext_len, 0);
+	/* another message: whole */
+	h.flags = 0;
+	smp_msg(KR_API_APPEND, &m);
+	n = kr_frame_encode(whole, sizeof(whole), &h, &m);
+	assert_int_equal(kr_frame_encode_ext(part, sizeof(part), &h, &m, 1, &ext, &ext_len), n);
+	assert_int_equal(ext_len, 0);
+}
+
 static void
 encoding_into_any_smaller_buffer_fails_cleanly(void **state)
 {
@@ -1092,6 +1156,7 @@ main(void)
 		cmocka_unit_test(
 			client_frame_may_omit_cluster_id_and_voter_hash_but_not_name_another),
 		cmocka_unit_test(auth_flag_reserves_a_trailer_outside_the_crc),
+		cmocka_unit_test(zero_copy_encoding_leaves_the_payload_out_and_covers_it),
 		cmocka_unit_test(encoding_into_any_smaller_buffer_fails_cleanly),
 		cmocka_unit_test(nonzero_reserved_bytes_and_unknown_body_flags_are_refused),
 		cmocka_unit_test(a_fragment_must_fit_its_message),

@@ -23,32 +23,67 @@ failed(struct kr_rp_harness *h, int err)
 	h->last_error = err;
 }
 
+/* Zero copy (kr_rp_ops.tx_end_ext): the shell can send a payload from log memory, and
+ * no trailer's MAC needs the whole frame in one place. */
+static bool
+zero_copy(const struct kr_rp_harness *h)
+{
+	return h->ops->tx_end_ext != NULL && !h->r->auth.on;
+}
+
+/* Send the len bytes in the shell's buffer, and the ext_len at ext after them. */
+static void
+tx_done(struct kr_rp_harness *h, uint32_t len, const uint8_t *ext, uint32_t ext_len)
+{
+	if (ext_len == 0) {
+		h->ops->tx_end(h->arg, len);
+		return;
+	}
+	h->ext_frames++;
+	h->ext_bytes += ext_len;
+	h->ops->tx_end_ext(h->arg, len, ext, ext_len);
+}
+
 /* A message too large for buf (cap bytes, the port's datagram): encoded whole into
  * h->big without a trailer, then sent as FRAGMENT frames of the datagram's size, each
  * sealed on its own (the first in buf, the others in buffers of their own). The receiver
- * holds them until all came (include/kraft/reasm.h): a lost one costs the message. */
+ * holds them until all came (include/kraft/reasm.h): a lost one costs the message.
+ * Zero copy: only the message's head (header and fixed fields, n_pre bytes) goes into
+ * h->big; a fragment past it carries its slice of the records from log memory, and the
+ * one fragment that straddles the two has its records' part copied after the head. */
 static void
 fragment(struct kr_rp_harness *h, const struct kr_rp_action *a, int32_t to, uint64_t addr,
 	 uint8_t *buf, uint32_t cap, int64_t now)
 {
-	int n = rp_encode(h->r, a, h->big, h->big_cap, false);
-	uint32_t fb = n > 0 ? kr_frag_size(cap, (uint32_t)n, h->r->auth.on) : 0;
+	const uint8_t *ext = NULL;
+	uint32_t ext_len = 0;
+	int n_pre = zero_copy(h) ? rp_encode_ext(h->r, a, h->big, h->big_cap, false, &ext, &ext_len)
+				 : rp_encode(h->r, a, h->big, h->big_cap, false);
+	uint32_t n = n_pre > 0 ? (uint32_t)n_pre + ext_len : 0;
+	uint32_t fb = n > 0 ? kr_frag_size(cap, n, h->r->auth.on) : 0;
 	struct kr_rp_action fa = *a;
 
 	if (fb == 0) {
-		failed(h, n < 0 ? n : -KR_WIRE_ENOSPACE);
+		failed(h, n_pre < 0 ? n_pre : -KR_WIRE_ENOSPACE);
 		h->ops->tx_end(h->arg, 0);
 		return;
 	}
 	h->msg_id++;
 	h->fragmented++;
-	for (uint32_t off = 0; off < (uint32_t)n; off += fb) {
+	for (uint32_t off = 0; off < n; off += fb) {
+		uint32_t pre = (uint32_t)n_pre, dl = n - off < fb ? n - off : fb, xl = 0;
+		const uint8_t *x = NULL;
 		int len;
 
 		if (off > 0 && (buf = h->ops->tx_begin(h->arg, to, addr, &cap)) == NULL)
 			return;
-		kr_frag_msg(&fa.u.send.msg, h->big, (uint32_t)n, fb, h->msg_id, h->r->epoch, off);
-		len = kr_repl_encode(h->r, &fa, buf, cap);
+		kr_frag_msg(&fa.u.send.msg, h->big, n, fb, h->msg_id, h->r->epoch, off);
+		if (ext_len > 0 && off >= pre)
+			fa.u.send.msg.u.fragment.data = ext + (off - pre);
+		else if (ext_len > 0 && off + dl > pre)
+			memcpy(h->big + pre, ext, off + dl - pre);
+		len = ext_len > 0 && off >= pre ? rp_encode_ext(h->r, &fa, buf, cap, false, &x, &xl)
+						: kr_repl_encode(h->r, &fa, buf, cap);
 		if (len > 0 && seal(h, buf, (uint32_t)len, now) != 0)
 			len = -KR_WIRE_ENOSPACE;
 		if (len < 0) { /* a smaller buffer than the first: the rest is useless */
@@ -57,7 +92,7 @@ fragment(struct kr_rp_harness *h, const struct kr_rp_action *a, int32_t to, uint
 			return;
 		}
 		h->fragments++;
-		h->ops->tx_end(h->arg, (uint32_t)len);
+		tx_done(h, (uint32_t)len, x, xl);
 	}
 }
 
@@ -70,14 +105,21 @@ transmit(struct kr_rp_harness *h, const struct kr_rp_action *a, int64_t now)
 	uint64_t addr = send ? a->u.send.to_addr : 0;
 	uint32_t cap;
 	uint8_t *buf = h->ops->tx_begin(h->arg, to, addr, &cap);
+	const uint8_t *ext = NULL;
+	uint32_t ext_len = 0;
 	int len;
 
 	if (buf == NULL)
 		return;
 	if (send) {
-		len = kr_repl_encode(h->r, a, buf, cap);
+		len = zero_copy(h) ? rp_encode_ext(h->r, a, buf, cap, false, &ext, &ext_len)
+				   : kr_repl_encode(h->r, a, buf, cap);
 		if (len == -KR_WIRE_ENOSPACE && h->big != NULL) {
 			fragment(h, a, to, addr, buf, cap, now);
+			return;
+		}
+		if (len > 0 && ext_len > 0) {
+			tx_done(h, (uint32_t)len, ext, ext_len);
 			return;
 		}
 	} else if (a->u.transmit.len <= cap) {

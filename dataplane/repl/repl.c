@@ -725,6 +725,24 @@ rp_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, s
 }
 
 int
+rp_encode_ext(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap,
+	      bool trailer, const uint8_t **ext, uint32_t *ext_len)
+{
+	struct kr_frame_hdr h = {
+		.sender_id = r->cfg.node_id,
+		.correlation_id = a->u.send.correlation,
+		.voter_set_hash = r->cfg.wire.voter_set_hash,
+		.flags = trailer ? KR_FRAME_F_AUTH : 0,
+	};
+
+	*ext_len = 0;
+	if (a->type != KR_RP_SEND)
+		return -KR_WIRE_EAPI;
+	memcpy(h.cluster_id, r->cfg.wire.cluster_id, KR_UUID_BYTES);
+	return kr_frame_encode_ext(buf, cap, &h, &a->u.send.msg, KR_RP_EXT_MIN, ext, ext_len);
+}
+
+int
 rp_read_first(const struct kr_repl *r, uint64_t offset, uint64_t upto, uint32_t max_bytes,
 	      bool first, struct kr_log_span *span)
 {

@@ -179,6 +179,10 @@ int rp_read_first(const struct kr_repl *r, uint64_t offset, uint64_t upto, uint3
  * fragments: each fragment carries its own). */
 int rp_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap,
 	      bool trailer);
+/* rp_encode leaving a FETCH_RESP's records or a FRAGMENT's data of at least KR_RP_EXT_MIN
+ * bytes out of buf (kr_frame_encode_ext): they go out from *ext (zero copy). */
+int rp_encode_ext(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap,
+		  bool trailer, const uint8_t **ext, uint32_t *ext_len);
 
 /* One frame: a datagram (whole_of RP_DATAGRAM), or a message put together from fragments
  * that sender id whole_of sent (no trailer: the fragments were authenticated). */

@@ -165,10 +165,13 @@ kr_frame_decode(const struct kr_wire_ctx *ctx, const uint8_t *buf, size_t len, s
 	return 0;
 }
 
-int
-kr_frame_seal(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, uint32_t body_len)
+/* The header at buf for a body of body_len bytes, the last tail_len of them at tail
+ * instead of in buf (they go out from there: kr_frame_encode_ext), the CRC over both. */
+static int
+seal_parts(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, uint32_t body_len,
+	   const uint8_t *tail, uint32_t tail_len)
 {
-	if (h->flags & ~KR_FRAME_F_ALL)
+	if (h->flags & ~KR_FRAME_F_ALL || (tail_len > 0 && (h->flags & KR_FRAME_F_AUTH)))
 		return -KR_WIRE_EFLAGS;
 	if (body_len > KR_WIRE_BODY_MAX)
 		return -KR_WIRE_EOVERSIZED;
@@ -192,11 +195,19 @@ kr_frame_seal(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, uint32_t b
 
 	uint32_t crc = kr_crc32c(0, buf, H_CRC);
 
-	crc = kr_crc32c(crc, buf + KR_WIRE_HDR_BYTES, body_len);
+	crc = kr_crc32c(crc, buf + KR_WIRE_HDR_BYTES, body_len - tail_len);
+	if (tail_len > 0)
+		crc = kr_crc32c(crc, tail, tail_len);
 	kr_put_le32(buf + H_CRC, crc);
 	if (h->flags & KR_FRAME_F_AUTH)
 		memset(buf + KR_WIRE_HDR_BYTES + body_len, 0, KR_WIRE_AUTH_BYTES);
-	return (int)total;
+	return (int)(total - tail_len);
+}
+
+int
+kr_frame_seal(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, uint32_t body_len)
+{
+	return seal_parts(buf, cap, h, body_len, NULL, 0);
 }
 
 /* ---- record sections and batch runs ---- */
@@ -476,8 +487,9 @@ dec_fetch_resp(const uint8_t *b, uint32_t n, struct kr_fetch_resp *m)
 	return 0;
 }
 
+/* tail_out: the records are not copied (kr_frame_encode_ext); the length counts them */
 static int
-enc_fetch_resp(uint8_t *b, size_t cap, const struct kr_fetch_resp *m)
+enc_fetch_resp(uint8_t *b, size_t cap, const struct kr_fetch_resp *m, bool tail_out)
 {
 	if (cap < (size_t)KR_FETCH_RESP_FIXED_BYTES + m->records_len)
 		return -KR_WIRE_ENOSPACE;
@@ -497,7 +509,7 @@ enc_fetch_resp(uint8_t *b, size_t cap, const struct kr_fetch_resp *m)
 	kr_put_le32(b + 56, m->records_len);
 	memset(b + 60, 0, 4);
 	kr_put_le64(b + 64, m->incarnation);
-	if (m->records_len)
+	if (m->records_len && !tail_out)
 		memcpy(b + KR_FETCH_RESP_FIXED_BYTES, m->records, m->records_len);
 	return KR_FETCH_RESP_FIXED_BYTES + (int)m->records_len;
 }
@@ -657,8 +669,9 @@ dec_fragment(const uint8_t *b, uint32_t n, struct kr_fragment *m)
 	return kr_frag_ok(&m->f, dlen) ? 0 : -KR_WIRE_EFIELD;
 }
 
+/* tail_out: as for FETCH_RESP, the data is not copied */
 static int
-enc_fragment(uint8_t *b, size_t cap, const struct kr_fragment *m)
+enc_fragment(uint8_t *b, size_t cap, const struct kr_fragment *m, bool tail_out)
 {
 	if (!kr_frag_ok(&m->f, m->data_len))
 		return -KR_WIRE_EFIELD;
@@ -670,7 +683,8 @@ enc_fragment(uint8_t *b, size_t cap, const struct kr_fragment *m)
 	kr_put_le32(b + 12, m->f.frag_bytes);
 	kr_put_le32(b + 16, m->f.epoch);
 	kr_put_le32(b + 20, m->data_len);
-	memcpy(b + KR_FRAGMENT_FIXED_BYTES, m->data, m->data_len);
+	if (!tail_out)
+		memcpy(b + KR_FRAGMENT_FIXED_BYTES, m->data, m->data_len);
 	return KR_FRAGMENT_FIXED_BYTES + (int)m->data_len;
 }
 
@@ -1150,7 +1164,7 @@ kr_msg_decode_as(const struct kr_frame *f, unsigned api, struct kr_msg *m)
 
 /* Encode m's body at b (cap bytes available). Returns its length or -KR_WIRE_Exxx. */
 static int
-encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
+encode_body(uint8_t *b, size_t cap, const struct kr_msg *m, bool tail_out)
 {
 	/* Fixed bodies are checked here; variable ones check cap themselves. */
 	static const uint8_t fixed[KR_API_LIMIT] = {
@@ -1189,7 +1203,7 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 	case KR_API_FETCH:
 		return enc_fetch(b, &m->u.fetch);
 	case KR_API_FETCH_RESP:
-		return enc_fetch_resp(b, cap, &m->u.fetch_resp);
+		return enc_fetch_resp(b, cap, &m->u.fetch_resp, tail_out);
 	case KR_API_APPEND:
 		return enc_append(b, cap, &m->u.append);
 	case KR_API_APPEND_RESP:
@@ -1219,7 +1233,7 @@ encode_body(uint8_t *b, size_t cap, const struct kr_msg *m)
 	case KR_API_FETCH_SNAPSHOT_RESP:
 		return enc_fetch_snapshot_resp(b, cap, &m->u.fetch_snapshot_resp);
 	case KR_API_FRAGMENT:
-		return enc_fragment(b, cap, &m->u.fragment);
+		return enc_fragment(b, cap, &m->u.fragment, tail_out);
 	case KR_API_PING:
 	case KR_API_PING_RESP:
 		if (m->u.ping.len > KR_PING_BYTES_MAX)
@@ -1245,7 +1259,7 @@ kr_frame_encode(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, const st
 	if (body_cap > KR_WIRE_BODY_MAX)
 		body_cap = KR_WIRE_BODY_MAX;
 
-	int body_len = encode_body(buf + KR_WIRE_HDR_BYTES, body_cap, m);
+	int body_len = encode_body(buf + KR_WIRE_HDR_BYTES, body_cap, m, false);
 
 	if (body_len < 0)
 		return body_len;
@@ -1254,4 +1268,44 @@ kr_frame_encode(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, const st
 
 	hh.api = m->api;
 	return kr_frame_seal(buf, cap, &hh, (uint32_t)body_len);
+}
+
+int
+kr_frame_encode_ext(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, const struct kr_msg *m,
+		    uint32_t min_ext, const uint8_t **ext, uint32_t *ext_len)
+{
+	const uint8_t *tail = NULL;
+	uint32_t tail_len = 0;
+
+	*ext = NULL;
+	*ext_len = 0;
+	if (m->api == KR_API_FETCH_RESP) {
+		tail = m->u.fetch_resp.records;
+		tail_len = m->u.fetch_resp.records_len;
+	} else if (m->api == KR_API_FRAGMENT) {
+		tail = m->u.fragment.data;
+		tail_len = m->u.fragment.data_len;
+	}
+	if (tail_len == 0 || tail_len < min_ext || (h->flags & KR_FRAME_F_AUTH) ||
+	    cap < KR_WIRE_HDR_BYTES)
+		return kr_frame_encode(buf, cap, h, m);
+
+	size_t body_cap = cap - KR_WIRE_HDR_BYTES;
+	int body_len, len;
+
+	if (body_cap > KR_WIRE_BODY_MAX)
+		body_cap = KR_WIRE_BODY_MAX;
+	body_len = encode_body(buf + KR_WIRE_HDR_BYTES, body_cap, m, true);
+	if (body_len < 0)
+		return body_len;
+
+	struct kr_frame_hdr hh = *h;
+
+	hh.api = m->api;
+	len = seal_parts(buf, cap, &hh, (uint32_t)body_len, tail, tail_len);
+	if (len > 0) {
+		*ext = tail;
+		*ext_len = tail_len;
+	}
+	return len;
 }

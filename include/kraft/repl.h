@@ -504,7 +504,18 @@ struct kr_rp_ops {
 	void (*sending)(void *arg, const struct kr_rp_action *a);
 	/* KR_RP_INSTALLED. May be NULL (then nothing is loaded). */
 	void (*installed)(void *arg, struct kr_snap_id id);
+	/* Zero copy. May be NULL: every frame is copied into the buffer. Otherwise, for a
+	 * FETCH_RESP's records or a FRAGMENT's slice of them (KR_RP_EXT_MIN bytes or more,
+	 * in a cluster without authentication): send the first len bytes of the buffer
+	 * tx_begin gave, followed by ext_len bytes at ext, log memory the core read. The
+	 * shell sends them from where they are (pinned, kr_log_pin, until the device is
+	 * done with them) or, when it cannot, copies them after the len bytes: the buffer
+	 * has room for the whole frame. Instead of tx_end. */
+	void (*tx_end_ext)(void *arg, uint32_t len, const uint8_t *ext, uint32_t ext_len);
 };
+
+/* Payloads smaller than this are copied: another buffer to chain costs more */
+#define KR_RP_EXT_MIN 256
 
 struct kr_rp_harness {
 	struct kr_repl *r;
@@ -523,6 +534,8 @@ struct kr_rp_harness {
 	uint32_t msg_id;
 	uint64_t fragmented; /* messages sent in fragments */
 	uint64_t fragments;  /* the fragments they took */
+	uint64_t ext_frames; /* frames sent with their payload from log memory (tx_end_ext) */
+	uint64_t ext_bytes;  /* those payloads' bytes */
 };
 
 /**

@@ -811,6 +811,18 @@ int kr_msg_decode_as(const struct kr_frame *f, unsigned api, struct kr_msg *m);
  */
 int kr_frame_encode(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h, const struct kr_msg *m);
 
+/**
+ * kr_frame_encode without copying a FETCH_RESP's records or a FRAGMENT's data of at least
+ * min_ext bytes (the zero-copy path: they go out from where they are, after the bytes
+ * written here, and the CRC covers them): *ext and *ext_len name them. Any other
+ * message, a smaller payload, or a frame with KR_FRAME_F_AUTH is encoded whole (*ext_len
+ * 0). cap must hold the whole frame.
+ * @return the bytes written to buf (the frame but *ext_len), or kr_frame_encode's errors.
+ */
+int kr_frame_encode_ext(uint8_t *buf, size_t cap, const struct kr_frame_hdr *h,
+			const struct kr_msg *m, uint32_t min_ext, const uint8_t **ext,
+			uint32_t *ext_len);
+
 /** m: the FRAGMENT carrying bytes [offset, offset + frag_bytes) of msg (a whole frame of
  * msg_len bytes, encoded without a trailer), the message msg_id of its sender, sent in
  * epoch (0: a client). Encode it with kr_frame_encode and seal it as any frame. */
