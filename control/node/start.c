@@ -493,6 +493,10 @@ kn_run(const struct kr_node_config *cfg, const struct kn_options *opt)
 	kn_dataplane_summary(n, status);
 out:
 	sodium_memzero(&keys, sizeof(keys));
+	/* the ports first: a datagram still queued may point into log memory (zero copy),
+	 * and freeing it unpins it there */
+	for (unsigned i = 0; i < n->n_ports; i++)
+		n->ports[i]->close(n->ports[i]);
 	if (n->log != NULL)
 		kr_log_close(n->log);
 	kr_log_job_free(&n->flusher.job);
@@ -505,8 +509,6 @@ out:
 	free(n->apply);
 	kn_apply_close(n);
 	kn_xfer_close(n);
-	for (unsigned i = 0; i < n->n_ports; i++)
-		n->ports[i]->close(n->ports[i]);
 	if (dpdk)
 		kn_dpdk_stop(n);
 	kn_dataplane_free(n);

@@ -65,6 +65,7 @@ struct dp {
 	void *tx_handle;
 	bool events;		/* events pushed since the control thread was last woken */
 	uint64_t encode_errors; /* the harness's count at the last log line */
+	uint64_t zc_frames, zc_bytes, zc_copied; /* zero copy: sent from log memory, or copied */
 	int64_t now;
 	uint64_t pass_tsc;	       /* when this pass of the loop began, in ticks (now: in us) */
 	uint64_t t_last;	       /* the pass's latest clock reading, in ticks */
@@ -398,6 +399,9 @@ publish(struct dp *d)
 	s->reasm = n->reasm.stats;
 	s->fragmented = d->h.fragmented;
 	s->fragments = d->h.fragments;
+	s->zc_frames = d->zc_frames;
+	s->zc_bytes = d->zc_bytes;
+	s->zc_copied = d->zc_copied;
 	atomic_store_explicit(&n->dp_snap_seq, seq + 2, memory_order_release);
 }
 
@@ -532,6 +536,44 @@ op_tx_end(void *arg, uint32_t len)
 	tx_end(d, d->tx_port, d->tx_handle, len);
 }
 
+/* The device is done with a payload sent from log memory. */
+static void
+unpin(void *log, void *pin)
+{
+	kr_log_unpin(log, pin);
+}
+
+/* Zero copy: the records go out from log memory, pinned until the device has them, where
+ * the port can chain them; otherwise they are copied after the head, as ever. */
+static void
+op_tx_end_ext(void *arg, uint32_t len, const uint8_t *ext, uint32_t ext_len)
+{
+	struct dp *d = arg;
+	struct kn_port *port = d->tx_port;
+	struct kr_log_pin *pin;
+
+	if (port != NULL && port->tx_commit_ext != NULL &&
+	    (pin = kr_log_pin(d->n->log, ext, ext_len)) != NULL) {
+		if (port->tx_commit_ext(port, d->tx_handle, len, ext, ext_len, unpin, d->n->log,
+					pin) == 0) {
+			d->zc_frames++;
+			d->zc_bytes += ext_len;
+			if (d->trace != NULL) {
+				struct kr_frame_peek p;
+
+				if (kr_frame_peek(d->tx_buf, len + ext_len, &p) == 0)
+					trace_note(d, TRACE_TX, p.api, d->tx_node, p.correlation_id,
+						   len + ext_len);
+			}
+			return;
+		}
+		kr_log_unpin(d->n->log, pin);
+	}
+	d->zc_copied++;
+	memcpy(d->tx_buf + len, ext, ext_len);
+	op_tx_end(arg, len + ext_len);
+}
+
 static int
 op_event(void *arg, const struct kr_event *ev)
 {
@@ -580,6 +622,17 @@ static const struct kr_rp_ops ops = {
 	.flush = op_flush,
 	.sending = op_sending,
 	.installed = op_installed,
+};
+
+/* ... with a port that sends payloads from where they are (kn_port.tx_commit_ext) */
+static const struct kr_rp_ops ops_zero_copy = {
+	.tx_begin = op_tx_begin,
+	.tx_end = op_tx_end,
+	.event = op_event,
+	.flush = op_flush,
+	.sending = op_sending,
+	.installed = op_installed,
+	.tx_end_ext = op_tx_end_ext,
 };
 
 /* Carry out the core's actions, in order; then what the node logs about them. */
@@ -1316,6 +1369,9 @@ kn_dataplane_main(void *arg)
 	d->r = n->repl;
 	d->h = (struct kr_rp_harness){
 		.r = n->repl, .ops = &ops, .arg = d, .big = n->msg_big, .big_cap = KR_MSG_MAX};
+	for (unsigned i = 0; i < n->n_ports; i++)
+		if (n->ports[i]->tx_commit_ext != NULL)
+			d->h.ops = &ops_zero_copy;
 	d->log_start = kr_log_start(n->log);
 	clock_init(d);
 	clock_read(d);

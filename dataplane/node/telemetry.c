@@ -230,6 +230,16 @@ tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 			rte_tel_data_add_dict_u64(fr, kr_reasm_drop_name(-w - 1), s.reasm.drops[w]);
 		rte_tel_data_add_dict_container(d, "fragments", fr, 0);
 	}
+	/* fetch answers whose records left from log memory (zero copy) */
+	struct rte_tel_data *zc = rte_tel_data_alloc();
+
+	if (zc != NULL) {
+		rte_tel_data_start_dict(zc);
+		rte_tel_data_add_dict_u64(zc, "frames", s.zc_frames);
+		rte_tel_data_add_dict_u64(zc, "bytes", s.zc_bytes);
+		rte_tel_data_add_dict_u64(zc, "copied", s.zc_copied);
+		rte_tel_data_add_dict_container(d, "zero_copy", zc, 0);
+	}
 	add_latency(lat, &s.commit_latency);
 	rte_tel_data_add_dict_container(d, "commit_latency_ns", lat, 0);
 	return 0;

@@ -32,6 +32,18 @@
 #define ARP_RETRY_US 100000
 #define RX_DESC 1024
 #define TX_DESC 1024
+/* Zero copy: datagrams in flight with a payload from the caller's memory, at most */
+#define EXT_TICKETS (TX_DESC * 2)
+
+/* One datagram's payload sent from the caller's memory: the shared info DPDK keeps for
+ * the external buffer, and what to call when the device is done with it */
+struct ext_ticket {
+	struct rte_mbuf_ext_shared_info shinfo;
+	void (*done)(void *a, void *b);
+	void *a, *b;
+	struct dpdk_port *d;
+	struct ext_ticket *next;
+};
 
 struct neigh {
 	uint32_t ip;
@@ -57,6 +69,7 @@ struct dpdk_port {
 	bool started;		/* false while a restart failed (a memif client whose server
 				 * is gone): no burst touches a stopped port */
 	bool udp_cksum;		/* computed on transmit (not over memif: below) */
+	struct ext_ticket *tickets, *free_tickets; /* zero copy (NULL: not on this port) */
 };
 
 static struct neigh *
@@ -301,14 +314,32 @@ dpdk_tx_buf(struct kn_port *p, uint64_t addr, uint32_t *cap, void **handle)
 	return (uint8_t *)(udp + 1);
 }
 
+/* Lengths and checksums of a datagram of payload bytes in m (its segments, if chained),
+ * then onto the queue. */
 static void
-dpdk_tx_commit(struct kn_port *p, void *handle, uint32_t len)
+tx_finish(struct dpdk_port *d, struct rte_mbuf *m, uint32_t payload)
 {
-	struct dpdk_port *d = (struct dpdk_port *)p;
-	struct rte_mbuf *m = handle;
 	struct rte_ipv4_hdr *ip =
 		rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + payload));
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + payload));
+	udp->dgram_cksum = 0; /* IPv4: 0 says "none computed" */
+	/* a chain goes out only over memif, which takes no checksum (kn_port_dpdk_open) */
+	if (d->udp_cksum && m->nb_segs == 1)
+		udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	d->p.stats.tx_packets++;
+	d->p.stats.tx_bytes += m->pkt_len;
+	queue_tx(d, m);
+}
+
+static void
+dpdk_tx_commit(struct kn_port *p, void *handle, uint32_t len)
+{
+	struct rte_mbuf *m = handle;
 
 	if (len == 0) {
 		rte_pktmbuf_free(m);
@@ -319,16 +350,54 @@ dpdk_tx_commit(struct kn_port *p, void *handle, uint32_t len)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*udp) + len));
-	ip->hdr_checksum = 0;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + len));
-	udp->dgram_cksum = 0; /* IPv4: 0 says "none computed" */
-	if (d->udp_cksum)
-		udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-	p->stats.tx_packets++;
-	p->stats.tx_bytes += m->pkt_len;
-	queue_tx(d, m);
+	tx_finish((struct dpdk_port *)p, m, len);
+}
+
+/* The device is done with an external payload (DPDK calls this when the last mbuf
+ * pointing at it is freed: after the device's copy or DMA). */
+static void
+ext_free(void *addr, void *opaque)
+{
+	struct ext_ticket *t = opaque;
+
+	(void)addr;
+	if (t->done != NULL)
+		t->done(t->a, t->b);
+	t->next = t->d->free_tickets;
+	t->d->free_tickets = t;
+}
+
+static int
+dpdk_tx_commit_ext(struct kn_port *p, void *handle, uint32_t len, const uint8_t *ext,
+		   uint32_t ext_len, void (*done)(void *a, void *b), void *a, void *b)
+{
+	struct dpdk_port *d = (struct dpdk_port *)p;
+	struct ext_ticket *t = d->free_tickets;
+	struct rte_mbuf *m = handle, *e;
+
+	if (t == NULL || len == 0 || ext_len == 0 || ext_len > UINT16_MAX ||
+	    rte_pktmbuf_tailroom(m) < HDR_BYTES + len || (e = rte_pktmbuf_alloc(d->pool)) == NULL)
+		return -1;
+	d->free_tickets = t->next;
+	*t = (struct ext_ticket){.shinfo = {.free_cb = ext_free, .fcb_opaque = t},
+				 .done = done,
+				 .a = a,
+				 .b = b,
+				 .d = d};
+	rte_mbuf_ext_refcnt_set(&t->shinfo, 1);
+	rte_pktmbuf_attach_extbuf(e, (void *)(uintptr_t)ext, rte_mem_virt2iova(ext),
+				  (uint16_t)ext_len, &t->shinfo);
+	e->data_len = (uint16_t)ext_len;
+	e->pkt_len = ext_len;
+	rte_pktmbuf_append(m, (uint16_t)(HDR_BYTES + len));
+	if (rte_pktmbuf_chain(m, e) != 0) { /* cannot happen: two segments */
+		t->done = NULL;		    /* the caller keeps its pin: it copies instead */
+		rte_pktmbuf_free(e);
+		m->pkt_len = m->data_len = 0;
+		return -1;
+	}
+	tx_finish(d, m, len + ext_len);
+	return 0;
 }
 
 static void
@@ -408,6 +477,9 @@ dpdk_close(struct kn_port *p)
 	dpdk_tx_flush(p);
 	rte_eth_dev_stop(d->port_id);
 	rte_eth_dev_close(d->port_id);
+	if (d->n_tx > 0) /* what the device never took: its payloads are released too */
+		rte_pktmbuf_free_bulk(d->tx, d->n_tx);
+	free(d->tickets);
 	free(d);
 }
 
@@ -427,6 +499,16 @@ kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned ind
 		return NULL;
 	}
 	rte_eth_dev_get_name_by_port(port_id, dev);
+	/* Zero copy where the driver copies each segment itself (memif: into the shared
+	 * ring) and takes chains. A NIC would DMA from log memory: that needs the memory
+	 * registered with the device (rte_extmem_register, rte_dev_dma_map), not done yet,
+	 * so NICs (and AF_XDP, which takes no chains) are given whole buffers. */
+	bool zero_copy = rte_eth_dev_info_get(port_id, &info) == 0 &&
+			 strcmp(info.driver_name, "net_memif") == 0 &&
+			 (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+
+	if (zero_copy)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	if ((rc = rte_eth_dev_info_get(port_id, &info)) != 0 ||
 	    (rc = rte_eth_dev_configure(port_id, 1, 1, &conf)) != 0 ||
 	    (rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nrx, &ntx)) != 0 ||
@@ -483,6 +565,12 @@ kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned ind
 	d->p.rx_done = dpdk_rx_done;
 	d->p.tx_buf = dpdk_tx_buf;
 	d->p.tx_commit = dpdk_tx_commit;
+	if (zero_copy && (d->tickets = calloc(EXT_TICKETS, sizeof(*d->tickets))) != NULL) {
+		for (unsigned i = 0; i < EXT_TICKETS; i++)
+			d->tickets[i].next = i + 1 < EXT_TICKETS ? &d->tickets[i + 1] : NULL;
+		d->free_tickets = d->tickets;
+		d->p.tx_commit_ext = dpdk_tx_commit_ext;
+	}
 	d->p.tx_flush = dpdk_tx_flush;
 	d->p.maintain = dpdk_maintain;
 	d->p.neighbour = dpdk_neighbour;

@@ -104,6 +104,8 @@ struct kn_dp_snapshot {
 	uint64_t auth_drops[KR_AUTH_DROP_COUNT]; /* frames failing authentication, by reason */
 	struct kr_reasm_stats reasm;		 /* messages put together from fragments */
 	uint64_t fragmented, fragments;		 /* messages sent as fragments, and those */
+	uint64_t zc_frames, zc_bytes;		 /* frames whose records left from log memory */
+	uint64_t zc_copied;			 /* ... offered, but copied (no room, no pin) */
 };
 
 /* Where the dataplane's time goes (telemetry /kraft/stages): one histogram per stage, in

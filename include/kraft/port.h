@@ -97,6 +97,13 @@ struct kn_port {
 	uint8_t *(*tx_buf)(struct kn_port *p, uint64_t addr, uint32_t *cap, void **handle);
 	/* Queue the payload written into that buffer (len bytes). */
 	void (*tx_commit)(struct kn_port *p, void *handle, uint32_t len);
+	/* Zero copy (NULL: the port copies every payload). Queue the len bytes written into
+	 * the buffer followed by ext_len bytes read from ext where they are; done(a, b) runs
+	 * on this thread once the device no longer reads them (in a later tx_flush, or at
+	 * close). @return 0, or -1: not taken (no room to track it now), nothing queued: the
+	 * caller copies them into the buffer and calls tx_commit. */
+	int (*tx_commit_ext)(struct kn_port *p, void *handle, uint32_t len, const uint8_t *ext,
+			     uint32_t ext_len, void (*done)(void *a, void *b), void *a, void *b);
 	/* Send what is queued. */
 	void (*tx_flush)(struct kn_port *p);
 	/* A neighbour learned elsewhere (the kernel's table): frames for ip go to mac (may
