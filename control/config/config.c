@@ -140,7 +140,10 @@ enum key_kind { K_INT, K_MS, K_UUID, K_VOTERS, K_PATH, K_ENUM, K_ENDPOINT, K_LIS
 	  "DPDK: answer ARP for this node's address in the dataplane (memif, ring; with AF_XDP " \
 	  "kraftd's XDP program passes ARP to the kernel)")                                      \
 	X(DPDK_MBUFS, "kraftd.dpdk.mbufs", K_INT, "8191",                                        \
-	  "DPDK: mbufs in the node's pool (AF_XDP needs at least 4096)")
+	  "DPDK: mbufs in the node's pool (AF_XDP needs at least 4096)")                         \
+	X(DPDK_ZERO_COPY, "kraftd.dpdk.zero.copy", K_ENUM, "true",                               \
+	  "DPDK: send Fetch answers' records from log memory where the port takes chained "      \
+	  "buffers it copies itself (memif); false: copy them into each datagram")
 
 enum key_id {
 #define KEY_ENUM(id, name, kind, def, text) KEY_##id,
@@ -619,9 +622,10 @@ set_key(struct kr_node_config *c, enum key_id k, const char *v, char *err, size_
 			return rc;
 		break;
 	case KEY_DPDK_ARP:
+	case KEY_DPDK_ZERO_COPY:
 		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
 			return fail(err, errlen, "%s: '%s' is not true or false", name, v);
-		c->dpdk_arp = strcmp(v, "true") == 0;
+		*(k == KEY_DPDK_ARP ? &c->dpdk_arp : &c->dpdk_zero_copy) = strcmp(v, "true") == 0;
 		break;
 	case KEY_DPDK_MBUFS:
 		if (x < 1023 || x > (1 << 22))

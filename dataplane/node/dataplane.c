@@ -1370,7 +1370,7 @@ kn_dataplane_main(void *arg)
 	d->h = (struct kr_rp_harness){
 		.r = n->repl, .ops = &ops, .arg = d, .big = n->msg_big, .big_cap = KR_MSG_MAX};
 	for (unsigned i = 0; i < n->n_ports; i++)
-		if (n->ports[i]->tx_commit_ext != NULL)
+		if (n->ports[i]->tx_commit_ext != NULL && n->cfg.dpdk_zero_copy)
 			d->h.ops = &ops_zero_copy;
 	d->log_start = kr_log_start(n->log);
 	clock_init(d);

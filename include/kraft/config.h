@@ -97,6 +97,7 @@ struct kr_node_config {
 	int32_t peer_port_node[KR_VOTERS_MAX];
 	uint8_t peer_port_index[KR_VOTERS_MAX];
 	bool dpdk_arp;
+	bool dpdk_zero_copy; /* Fetch answers' records sent from log memory where a port can */
 	uint32_t dpdk_mbufs;
 
 	/* Kafka's keys as given (kr_config_finish takes what applies from them) */
