@@ -59,6 +59,7 @@ bug INSTALL_LOWERS_HW|--nodes 3 --snapshots|HW went down|committed twice
 bug SNAP_FRAME_OFF_BY_ONE|--nodes 3 --durability memory --snapshots|is not a whole snapshot
 bug SNAP_NOT_HEARTBEAT|--nodes 3 --durability memory --snapshots|resigned for check quorum
 bug REASM_EARLY|--nodes 3 --dgram 400|datagram from [0-9]+ was refused as malformed
+bug PIN_NO_SEAL|--nodes 3 --observers 2 --durability memory --voter-changes --snapshots --zero-copy|datagram from [0-9]+ was refused as malformed
 bug STAND_WITHOUT_STATE|--nodes 3 --snapshots --faults crash|without the state its log start needs
 sabotage EPOCH_BACK|--nodes 3|: epoch went back
 sabotage PERSIST_BACK|--nodes 3|persisted epoch went back

@@ -48,17 +48,18 @@ tx_done(struct kr_rp_harness *h, uint32_t len, const uint8_t *ext, uint32_t ext_
  * h->big without a trailer, then sent as FRAGMENT frames of the datagram's size, each
  * sealed on its own (the first in buf, the others in buffers of their own). The receiver
  * holds them until all came (include/kraft/reasm.h): a lost one costs the message.
- * Zero copy: only the message's head (header and fixed fields, n_pre bytes) goes into
- * h->big; a fragment past it carries its slice of the records from log memory, and the
- * one fragment that straddles the two has its records' part copied after the head. */
+ * A Fetch answer's records are not staged: only the message's head (header and fixed
+ * fields, n_pre bytes) goes into h->big, a fragment past it takes its slice of the
+ * records from log memory (copied into its datagram, or with zero copy chained to it),
+ * and the one fragment that straddles the two has its records' part copied after the
+ * head. */
 static void
 fragment(struct kr_rp_harness *h, const struct kr_rp_action *a, int32_t to, uint64_t addr,
 	 uint8_t *buf, uint32_t cap, int64_t now)
 {
 	const uint8_t *ext = NULL;
 	uint32_t ext_len = 0;
-	int n_pre = zero_copy(h) ? rp_encode_ext(h->r, a, h->big, h->big_cap, false, &ext, &ext_len)
-				 : rp_encode(h->r, a, h->big, h->big_cap, false);
+	int n_pre = rp_encode_ext(h->r, a, h->big, h->big_cap, false, &ext, &ext_len);
 	uint32_t n = n_pre > 0 ? (uint32_t)n_pre + ext_len : 0;
 	uint32_t fb = n > 0 ? kr_frag_size(cap, n, h->r->auth.on) : 0;
 	struct kr_rp_action fa = *a;
@@ -82,8 +83,9 @@ fragment(struct kr_rp_harness *h, const struct kr_rp_action *a, int32_t to, uint
 			fa.u.send.msg.u.fragment.data = ext + (off - pre);
 		else if (ext_len > 0 && off + dl > pre)
 			memcpy(h->big + pre, ext, off + dl - pre);
-		len = ext_len > 0 && off >= pre ? rp_encode_ext(h->r, &fa, buf, cap, false, &x, &xl)
-						: kr_repl_encode(h->r, &fa, buf, cap);
+		len = zero_copy(h) && ext_len > 0 && off >= pre
+			      ? rp_encode_ext(h->r, &fa, buf, cap, false, &x, &xl)
+			      : kr_repl_encode(h->r, &fa, buf, cap);
 		if (len > 0 && seal(h, buf, (uint32_t)len, now) != 0)
 			len = -KR_WIRE_ENOSPACE;
 		if (len < 0) { /* a smaller buffer than the first: the rest is useless */

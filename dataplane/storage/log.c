@@ -1750,7 +1750,7 @@ kr_log_truncate(struct kr_log *log, uint64_t offset)
 
 	/* A sender's pin on bytes past pos is the same: they may still go out, so they are
 	 * not written over (THE PINS, log.h). */
-	bool keep = (log->job_out && disk(log)) || pinned(s);
+	bool keep = (log->job_out && disk(log)) || (pinned(s) && !KR_BUG(PIN_NO_SEAL));
 
 	if (keep && pos == 0) {
 		cut = s->base_offset;

@@ -46,7 +46,9 @@
 				 "past the position it names")                                   \
 	X(SNAP_NOT_HEARTBEAT, "a FetchSnapshot does not count as the fetcher's heartbeat")       \
 	X(STAND_WITHOUT_STATE, "a node whose state cannot be rebuilt stands for election")       \
-	X(REASM_EARLY, "the reassembly pool hands a message on before its last fragment came")
+	X(REASM_EARLY, "the reassembly pool hands a message on before its last fragment came")   \
+	X(PIN_NO_SEAL, "a truncation lets the next batch overwrite log bytes a datagram still "  \
+		       "on its way points at")
 
 enum kr_bug {
 #define KR_BUG_ENUM(n, text) KR_BUG_##n,

@@ -35,7 +35,11 @@ for t in udp memif af_xdp; do
 	ip_of() { if [ "$t" = af_xdp ]; then echo "10.77.0.$1"; else echo "127.0.0.$1"; fi; }
 	kctl() { if [ "$t" = af_xdp ]; then ip netns exec "$KRAFTD_NS-hub" "$KCTL" "$@"; else "$KCTL" "$@"; fi; }
 	servers() { echo "$(ip_of 1):$M,$(ip_of 2):$M,$(ip_of 3):$M"; }
-	"$C" up --nodes 3 --transport "$t" --durability disk >/dev/null || fail "$t: up"
+	# memif with chained zero copy (kraftd.dpdk.zero.copy, off by default)
+	zc_arg=""
+	[ "$t" = memif ] && zc_arg="--kraftd.dpdk.zero.copy=true"
+	KRAFTD_ARGS="${KRAFTD_ARGS:-} $zc_arg" "$C" up --nodes 3 --transport "$t" --durability disk \
+		>/dev/null || fail "$t: up"
 	"$C" leader >/dev/null || fail "$t: no leader"
 	# kernel UDP carries 64 KB datagrams: a 1 MiB message is 17 of them, not 730
 	loss=0.05

@@ -37,6 +37,8 @@ format_replay(const struct sim_opts *o, uint64_t seed, char *buf, size_t n)
 
 	if (o->dgram && k < n)
 		k += (size_t)snprintf(buf + k, n - k, " --dgram %u", o->dgram);
+	if (o->zero_copy && k < n)
+		k += (size_t)snprintf(buf + k, n - k, " --zero-copy");
 
 	for (int b = 0; b < KR_BUG_COUNT && k < n; b++)
 		if (o->bugs & (1ull << b))
@@ -143,6 +145,11 @@ usage(FILE *f)
 		"                   larger message (a fetch answer, a snapshot chunk) goes as\n"
 		"                   fragments, put together by the receiver under the same\n"
 		"                   faults; checked as every frame: no well-formed one refused\n"
+		"  --zero-copy      the nodes send fetch answers' records from log memory, as\n"
+		"                   over memif: pinned, and read only when the datagram leaves\n"
+		"                   the network (a late device), truncations and restarts in\n"
+		"                   between; checked as every frame (a byte written over while\n"
+		"                   pinned is a well-formed frame refused)\n"
 		"  --snapshots      every node applies its committed log to a digest state\n"
 		"                   machine, takes snapshots at random applied offsets, moves\n"
 		"                   its log start to them (a small retention limit, a 300 ms\n"
@@ -205,6 +212,7 @@ main(int argc, char **argv)
 		{"voter-changes", no_argument, NULL, 'V'},
 		{"snapshots", no_argument, NULL, 'P'},
 		{"dgram", required_argument, NULL, 'G'},
+		{"zero-copy", no_argument, NULL, 'Z'},
 		{"abort-at-step", required_argument, NULL, 'S'},
 		{"faults", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
@@ -213,7 +221,7 @@ main(int argc, char **argv)
 	struct sim_opts o = {.nodes = 3, .steps = 20000};
 	uint64_t seed = 1, seeds = 1, v, ran = 0, commits = 0, elections = 0, steps = 0;
 	uint64_t violations = 0, changes = 0, removed_leaders = 0, snaps = 0, retained = 0;
-	uint64_t installs = 0, fragmented = 0, whole = 0;
+	uint64_t installs = 0, fragmented = 0, whole = 0, zero_copy = 0;
 	struct timespec t0, t1;
 	char replay[512];
 	double secs;
@@ -304,6 +312,9 @@ main(int argc, char **argv)
 		case 'P':
 			o.snapshots = true;
 			break;
+		case 'Z':
+			o.zero_copy = true;
+			break;
 		case 'G':
 			if (parse_u64(optarg, 400, KR_WIRE_UDP_PAYLOAD_MAX, &v) != 0) {
 				fprintf(stderr, "kraftsim: --dgram must be 400..%u\n",
@@ -380,6 +391,7 @@ main(int argc, char **argv)
 		sim_tally(s);
 		fragmented += s->fragmented;
 		whole += s->whole;
+		zero_copy += s->zero_copy_frames;
 		sim_free(s);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -393,6 +405,9 @@ main(int argc, char **argv)
 		printf("kraftsim: messages sent in fragments %" PRIu64 ", put together %" PRIu64
 		       "\n",
 		       fragmented, whole);
+	if (o.zero_copy)
+		printf("kraftsim: frames sent with their records from log memory %" PRIu64 "\n",
+		       zero_copy);
 	if (o.voter_changes)
 		printf("kraftsim: voter changes done %" PRIu64 " (a leader removing itself %" PRIu64
 		       ")\n",

@@ -94,6 +94,13 @@ struct datagram {
 	uint16_t len;
 	bool corrupt; /* a bit flipped on the way */
 	uint8_t *bytes;
+	/* --zero-copy: the frame's last ext_len bytes are still in the sender's log memory,
+	 * read only when the datagram is taken off the network (net_take), the sender's pin
+	 * held until then; len counts them */
+	const uint8_t *ext;
+	uint32_t ext_len;
+	struct kr_log_pin *pin;
+	struct kr_log *pin_log;
 };
 
 /* The voter set in force at the end of a node's log, as the checker reads it from the log
@@ -370,6 +377,7 @@ struct sim_opts {
 	uint32_t faults;	/* fault kinds left out (bit k: sim_fault_names[k]); 0: all */
 	uint32_t dgram;		/* the nodes' datagrams carry this many bytes: a larger
 				 * message goes in fragments (0: any frame fits one) */
+	bool zero_copy;		/* fetch answers' records sent from log memory (pinned) */
 };
 
 /* The fault kinds a profile weighs, by name (--faults). */
@@ -428,6 +436,7 @@ struct sim {
 	uint64_t snapshots, retained; /* taken, segments deleted */
 	uint64_t installs;	      /* snapshots installed from a leader */
 	uint64_t fragmented, whole;   /* messages sent in fragments, put together (--dgram) */
+	uint64_t zero_copy_frames;    /* frames sent with their records from log (--zero-copy) */
 	/* the snapshots (end offsets) the sim damaged on some node's disk, latest 32 */
 	uint64_t snap_damaged_ends[32];
 	uint32_t snap_damaged_n;

@@ -560,8 +560,12 @@ net_pop(struct sim *s)
 	return top;
 }
 
+/* net_send, for a frame whose last ext_len bytes stay in log (zero copy): each copy
+ * on the network pins them until net_take reads them. A copy that will be damaged on the
+ * way is read at once (the bit may fall in them). */
 static void
-net_send(struct sim *s, int32_t from, uint64_t to, const uint8_t *bytes, size_t len)
+net_send_ext(struct sim *s, int32_t from, uint64_t to, const uint8_t *bytes, size_t len,
+	     const uint8_t *ext, uint32_t ext_len, struct kr_log *log)
 {
 	int copies = 1;
 
@@ -584,13 +588,21 @@ net_send(struct sim *s, int32_t from, uint64_t to, const uint8_t *bytes, size_t 
 			.seq = s->net_seq++,
 			.from = from,
 			.to = to,
-			.len = (uint16_t)len,
-			.bytes = xcalloc(1, len),
+			.len = (uint16_t)(len + ext_len),
+			.bytes = xcalloc(1, len + ext_len),
 		};
+		bool corrupt = len + ext_len > 0 && chance(s, s->pf.p_corrupt);
 
 		memcpy(d.bytes, bytes, len);
-		if (len > 0 && chance(s, s->pf.p_corrupt)) { /* one bit flips on the way */
-			uint64_t bit = rnd(s, (uint64_t)len * 8);
+		if (ext_len > 0 && !corrupt && (d.pin = kr_log_pin(log, ext, ext_len)) != NULL) {
+			d.ext = ext;
+			d.ext_len = ext_len;
+			d.pin_log = log;
+		} else if (ext_len > 0) {
+			memcpy(d.bytes + len, ext, ext_len);
+		}
+		if (corrupt) { /* one bit flips on the way */
+			uint64_t bit = rnd(s, (uint64_t)(len + ext_len) * 8);
 
 			d.bytes[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 			d.corrupt = true;
@@ -598,6 +610,32 @@ net_send(struct sim *s, int32_t from, uint64_t to, const uint8_t *bytes, size_t 
 		}
 		net_push(s, d);
 	}
+}
+
+static void
+net_send(struct sim *s, int32_t from, uint64_t to, const uint8_t *bytes, size_t len)
+{
+	net_send_ext(s, from, to, bytes, len, NULL, 0, NULL);
+}
+
+/* A datagram as it leaves the sender: the bytes still in its log read now, its pin gone. */
+static void
+net_take(struct datagram *d)
+{
+	if (d->pin_log == NULL)
+		return;
+	memcpy(d->bytes + d->len - d->ext_len, d->ext, d->ext_len);
+	kr_log_unpin(d->pin_log, d->pin);
+	d->pin_log = NULL;
+}
+
+/* Every datagram still pointing into log: read now (its node stops, the log goes). */
+static void
+net_take_all(struct sim *s, const struct kr_log *log)
+{
+	for (uint32_t i = 0; i < s->net_n; i++)
+		if (log == NULL || s->net[i].pin_log == log)
+			net_take(&s->net[i]);
 }
 
 /* ---- nodes ---- */
@@ -1320,7 +1358,8 @@ node_crash(struct sim *s, struct node *nd, int64_t down_us)
 	if (s->o.snapshots)
 		xfer_reset(s, nd); /* the I/O thread dies too: its files are closed */
 	nd->install = (struct kr_snap_id){0, 0};
-	apply_stop(nd); /* before the log goes: its spans point into it */
+	apply_stop(nd);		  /* before the log goes: its spans point into it */
+	net_take_all(s, nd->log); /* so do its datagrams still on the way */
 	kr_log_close(nd->log);
 	nd->log = NULL;
 	simfs_crash(nd->fs);
@@ -1615,6 +1654,22 @@ rp_tx_end(void *arg, uint32_t len)
 	net_send(s, nd->id, nd->tx_to, tx_buf, len);
 }
 
+/* --zero-copy: the records stay in the log until the datagram leaves the network. */
+static void
+rp_tx_end_ext(void *arg, uint32_t len, const uint8_t *ext, uint32_t ext_len)
+{
+	struct node *nd = arg;
+	struct sim *s = nd->sim;
+	const struct kr_rp_action *a = nd->sending;
+
+	nd->sending = NULL;
+	if (a != NULL)
+		sim_trace(s, TR_SEND, nd->id, a->u.send.msg.api, (int32_t)nd->tx_to,
+			  a->u.send.correlation, len + ext_len);
+	s->zero_copy_frames++;
+	net_send_ext(s, nd->id, nd->tx_to, tx_buf, len, ext, ext_len, nd->log);
+}
+
 static int
 rp_event(void *arg, const struct kr_event *ev)
 {
@@ -1671,6 +1726,16 @@ static const struct kr_rp_ops rp_ops = {
 	.installed = rp_installed,
 };
 
+static const struct kr_rp_ops rp_ops_zero_copy = {
+	.tx_begin = rp_tx_begin,
+	.tx_end = rp_tx_end,
+	.event = rp_event,
+	.flush = rp_flush,
+	.sending = rp_sending,
+	.installed = rp_installed,
+	.tx_end_ext = rp_tx_end_ext,
+};
+
 /* A node's harnesses, fresh at each start. */
 static void
 harnesses(struct sim *s, struct node *nd)
@@ -1678,7 +1743,8 @@ harnesses(struct sim *s, struct node *nd)
 	nd->sim = s;
 	nd->eh = (struct kr_el_harness){.e = &nd->e, .wire = &s->wire, .ops = &el_ops, .arg = nd};
 	s->fragmented += nd->rh.fragmented; /* the last start's */
-	nd->rh = (struct kr_rp_harness){.r = nd->r, .ops = &rp_ops, .arg = nd};
+	nd->rh = (struct kr_rp_harness){
+		.r = nd->r, .ops = s->o.zero_copy ? &rp_ops_zero_copy : &rp_ops, .arg = nd};
 	if (s->o.dgram) {
 		nd->rh.big = msg_big;
 		nd->rh.big_cap = sizeof(msg_big);
@@ -2720,6 +2786,7 @@ sim_free(struct sim *s)
 		return;
 	if (sim_current == s)
 		sim_current = NULL;
+	net_take_all(s, NULL); /* before the logs go */
 	for (int i = 0; i < s->n; i++) {
 		struct node *nd = &s->nodes[i];
 
@@ -2954,6 +3021,7 @@ sim_run(const struct sim_opts *o, uint64_t seed, struct sim **out)
 		case A_NET: {
 			struct datagram d = net_pop(s);
 
+			net_take(&d);
 			if (d.to >= SIM_CLIENT_ADDR) {
 				int c = (int)(d.to - SIM_CLIENT_ADDR);
 
