@@ -3,7 +3,7 @@
 # transport's own floors measured in the same run.
 #
 #   scripts/big-append-bench.sh [--transport memif|af_xdp|both] [--runs R] [--out FILE]
-#                               [--zero-copy on|off|both] [--sizes "BYTES ..."]
+#                               [--zero-copy on|off|both|default] [--sizes "BYTES ..."]
 #
 # A 3-voter cluster in memory durability (the wire and the fragments, not the disk), the
 # nodes' dataplanes on the machine's two cores in shared idle mode (cluster.sh's
@@ -20,13 +20,14 @@
 # figures as JSON lines. --zero-copy both: each run twice, the nodes sending Fetch
 # answers' records from log memory and copying them (kraftd.dpdk.zero.copy), in
 # alternating order, each on a new cluster; the rows say which (and how many frames the
-# leader sent from log memory). --sizes: which of the four sizes (default all).
+# leader sent from log memory); default: the key not given (a build that predates it,
+# named by $KRAFTD_BUILD, for a figure before). --sizes: which of the four sizes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 TRANSPORTS="memif af_xdp"
 RUNS=3
 OUT=""
-ZC="on"
+ZC="default"
 SIZES="64 1024 65536 1048000"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -57,8 +58,11 @@ for t in $TRANSPORTS; do
 	for zc in $order; do
 		# a fresh cluster each run: a run appends about 360 MB, and the memory log of
 		# one that held 600 MB and more was slower to grow (page reclaim, not measured)
-		zc_arg="--kraftd.dpdk.zero.copy=false"
-		[ "$zc" = on ] && zc_arg="--kraftd.dpdk.zero.copy=true"
+		case $zc in
+		on) zc_arg="--kraftd.dpdk.zero.copy=true" ;;
+		off) zc_arg="--kraftd.dpdk.zero.copy=false" ;;
+		*) zc_arg="" ;;
+		esac
 		KRAFTD_ARGS="${KRAFTD_ARGS:-} $zc_arg" "$CL" up --nodes 3 --transport "$t" \
 			--durability memory >/dev/null || die "$t: up"
 		L=$("$CL" leader) || die "$t: no leader"
@@ -85,7 +89,8 @@ zc_frames = None
 if x0 and x1 and x1["tsc_hz"]:
     appended = b["commits"] * (s + 4)
     cyc = (x1["work_ns"] - x0["work_ns"]) * x1["tsc_hz"] / 1e9 / appended
-    zc_frames = x1["zero_copy"]["frames"] - x0["zero_copy"]["frames"]
+    if "zero_copy" in x1:
+        zc_frames = x1["zero_copy"]["frames"] - x0["zero_copy"]["frames"]
 print(json.dumps({"transport": t, "run": r, "size": s, "raw_p50_us": raw / 1e3, "bulk_mbs": bulk,
                   "commit_p50_us": b["commit_us"]["p50"], "commit_p99_us": b["commit_us"]["p99"],
                   "mbs": s * b["commits_per_s"] / 1e6, "commits": b["commits"],

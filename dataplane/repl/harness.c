@@ -59,7 +59,8 @@ fragment(struct kr_rp_harness *h, const struct kr_rp_action *a, int32_t to, uint
 {
 	const uint8_t *ext = NULL;
 	uint32_t ext_len = 0;
-	int n_pre = rp_encode_ext(h->r, a, h->big, h->big_cap, false, &ext, &ext_len);
+	int n_pre = h->stage ? rp_encode(h->r, a, h->big, h->big_cap, false)
+			     : rp_encode_ext(h->r, a, h->big, h->big_cap, false, &ext, &ext_len);
 	uint32_t n = n_pre > 0 ? (uint32_t)n_pre + ext_len : 0;
 	uint32_t fb = n > 0 ? kr_frag_size(cap, n, h->r->auth.on) : 0;
 	struct kr_rp_action fa = *a;

@@ -534,6 +534,10 @@ struct kr_rp_harness {
 	uint32_t msg_id;
 	uint64_t fragmented; /* messages sent in fragments */
 	uint64_t fragments;  /* the fragments they took */
+	/* Encode a large message whole into big before cutting it, its records copied there
+	 * too (how it was done before; corebench's baseline). Off: the records are read
+	 * from the log once, by each fragment. */
+	bool stage;
 	uint64_t ext_frames; /* frames sent with their payload from log memory (tx_end_ext) */
 	uint64_t ext_bytes;  /* those payloads' bytes */
 };

@@ -10,10 +10,19 @@
  *           watermark moved) and the harness carrying out its actions (the answer encoded
  *           into a buffer)
  * Each round runs N requests of each phase; a fresh leader (memory log) every round.
+ *   fetch   (--phase fetch, alone) what a 3-voter leader does with a follower's Fetch for
+ *           one batch of --fetch-bytes (default 1 MiB) in 1472-byte datagrams: the core's
+ *           answer and the harness cutting it into fragments, three ways, alternating:
+ *           staged (the whole message encoded into the big buffer first, then each
+ *           fragment copied from there: how it was done before), direct (each fragment
+ *           takes its records from the log: what the node does) and chained (as the
+ *           shell of kraftd.dpdk.zero.copy gets them: pointers, no copy here; the DPDK
+ *           chaining itself is not in it)
  * Usage: corebench [--rounds R (5)] [--count N (200000)] [--records K (1)]
- *                  [--value-bytes B (64)] [--phase echo|append|both]
+ *                  [--value-bytes B (64)] [--phase echo|append|both|fetch]
+ *                  [--fetch-bytes B (1048000)]
  * Output: one JSON line per round and phase (ns per request), then a summary line with
- * the medians and their ratio. */
+ * the medians and their ratio (fetch: ns per answer and per KiB, ratios to staged). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -47,13 +56,15 @@ now_ns(void)
 	return t.tv_sec * 1000000000ll + t.tv_nsec;
 }
 
+static uint32_t tx_cap = sizeof(txbuf); /* the fetch phase's datagrams are smaller */
+
 static uint8_t *
 op_tx_begin(void *arg, int32_t to_node, uint64_t to_addr, uint32_t *cap)
 {
 	(void)arg;
 	(void)to_node;
 	(void)to_addr;
-	*cap = sizeof(txbuf);
+	*cap = tx_cap;
 	return txbuf;
 }
 
@@ -82,6 +93,117 @@ op_flush(void *arg, const struct kr_rp_flush *f)
 
 static const struct kr_rp_ops ops = {
 	.tx_begin = op_tx_begin, .tx_end = op_tx_end, .event = op_event, .flush = op_flush};
+
+/* fetch, chained: the shell is handed the records where they are */
+static void
+op_tx_end_ext(void *arg, uint32_t len, const uint8_t *ext, uint32_t ext_len)
+{
+	(void)arg;
+	(void)ext;
+	sent++;
+	sent_bytes += len + ext_len;
+}
+
+static const struct kr_rp_ops ops_chained = {.tx_begin = op_tx_begin,
+					     .tx_end = op_tx_end,
+					     .event = op_event,
+					     .flush = op_flush,
+					     .tx_end_ext = op_tx_end_ext};
+
+static int frame(uint8_t *buf, size_t cap, uint32_t corr, const struct kr_msg *m);
+
+#define DGRAM 1472 /* a 1500-byte MTU's UDP payload */
+enum fetch_mode { STAGED, DIRECT, CHAINED, FETCH_MODES };
+static const char *const fetch_mode_names[FETCH_MODES] = {"staged", "direct", "chained"};
+
+/* A 3-voter leader holding one batch of batch_bytes of records answers count Fetches
+ * for it from voter 2, in datagrams of DGRAM bytes. @return ns per answer. */
+static double
+run_fetch(long count, uint32_t batch_bytes, enum fetch_mode mode)
+{
+	static uint8_t rec[KR_BATCH_BYTES_MAX], req[KR_MSG_MAX], big[KR_MSG_MAX], fq[256];
+	static struct kr_repl r;
+	struct kr_log_config lc = {.durability = KR_LOG_MEMORY,
+				   .segment_bytes = KR_LOG_SEGMENT_BYTES_DEFAULT,
+				   .memory_bytes_max = 1ull << 30};
+	struct kr_repl_config c = {
+		.node_id = 1,
+		.wire = ctx,
+		.n_voters = 3,
+		.voters = {1, 2, 3},
+		.memory_mode = true,
+		.fetch_max_wait_us = 5000,
+		.fetch_max_bytes = 1u << 20,
+		.frame_records_max = DGRAM - KR_WIRE_HDR_BYTES - KR_FETCH_RESP_FIXED_BYTES,
+		.reply_frames_max = 8,
+		.fetch_retry_us = 10000,
+		.fetch_backoff_us = 10000,
+		.incarnation = 1,
+	};
+	struct kr_rp_harness h = {.r = &r,
+				  .ops = mode == CHAINED ? &ops_chained : &ops,
+				  .big = big,
+				  .big_cap = sizeof(big),
+				  .stage = mode == STAGED};
+	struct kr_cmd lead = {.type = KR_CMD_LEADER, .epoch = 1, .node = KR_NODE_NONE};
+	struct kr_msg m = {.api = KR_API_APPEND}, f = {.api = KR_API_FETCH};
+	struct kr_frame_hdr fh = {
+		.sender_id = 2, .correlation_id = 9, .voter_set_hash = ctx.voter_set_hash};
+	struct kr_log_report rep;
+	struct kr_log *log;
+	uint64_t before, base;
+	int64_t now = 1000000;
+	char err[200] = "";
+	long long t0;
+	double ns;
+	int len, flen;
+
+	kr_put_le32(rec, batch_bytes - 4);
+	memset(rec + 4, 'f', batch_bytes - 4);
+	m.u.append = (struct kr_append_req){
+		.record_count = 1, .records_len = batch_bytes, .records = rec};
+	len = frame(req, sizeof(req), 1, &m);
+	if (len <= 0 || kr_log_open(&lc, &log, &rep, err, sizeof(err)) != 0 ||
+	    kr_repl_init(&r, &c, log) != 0) {
+		fprintf(stderr, "corebench: cannot set up the fetch phase (%d) %s\n", len, err);
+		exit(1);
+	}
+	kr_repl_on_cmd(&r, &lead, now, &h.out);
+	kr_rp_harness_run(&h, now);
+	base = kr_log_end(log);
+	kr_repl_on_packet(&r, req, (size_t)len, KR_NODE_NONE, 0x10000, now, &h.out);
+	kr_rp_harness_run(&h, now);
+	if (kr_log_end(log) != base + 1) {
+		fprintf(stderr, "corebench: the batch to fetch was not appended\n");
+		exit(1);
+	}
+	memcpy(fh.cluster_id, ctx.cluster_id, KR_UUID_BYTES);
+	f.u.fetch = (struct kr_fetch_req){.epoch = 1,
+					  .last_fetched_epoch = 1,
+					  .fetch_offset = base,
+					  .durable_offset = base,
+					  .max_bytes = 1u << 20,
+					  .incarnation = 1};
+	flen = kr_frame_encode(fq, sizeof(fq), &fh, &f);
+	tx_cap = DGRAM;
+	before = sent_bytes;
+	t0 = now_ns();
+	for (long i = 0; i < count; i++) {
+		kr_repl_on_packet(&r, fq, (size_t)flen, 2, 2, now, &h.out);
+		kr_rp_harness_run(&h, now);
+	}
+	ns = (double)(now_ns() - t0) / (double)count;
+	tx_cap = sizeof(txbuf);
+	if (sent_bytes - before < (uint64_t)count * batch_bytes || h.encode_errors != 0 ||
+	    (mode == CHAINED) != (h.ext_frames > 0)) {
+		fprintf(stderr, "corebench: %ld fetches sent %llu bytes (%llu encode errors)\n",
+			count, (unsigned long long)(sent_bytes - before),
+			(unsigned long long)h.encode_errors);
+		exit(1);
+	}
+	kr_log_close(log);
+	return ns;
+}
 
 static int
 frame(uint8_t *buf, size_t cap, uint32_t corr, const struct kr_msg *m)
@@ -249,8 +371,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: corebench [--rounds R (5)] [--count N (200000)] [--records K (1)]\n"
-		   "                 [--value-bytes B (64)] [--phase echo|append|both]\n"
-		   "The node's code per PING and per 1-voter Append, without a transport (ns).\n");
+		   "                 [--value-bytes B (64)] [--phase echo|append|both|fetch]\n"
+		   "                 [--fetch-bytes B (1048000)]\n"
+		   "The node's code per PING and per 1-voter Append, without a transport (ns);\n"
+		   "fetch: a leader's answer to a Fetch of one large batch in 1472-byte\n"
+		   "datagrams, staged (as before), direct and chained (ns, ratios to staged).\n");
 }
 
 static long
@@ -277,11 +402,12 @@ main(int argc, char **argv)
 					     {"records", required_argument, NULL, 'k'},
 					     {"value-bytes", required_argument, NULL, 'b'},
 					     {"phase", required_argument, NULL, 'p'},
+					     {"fetch-bytes", required_argument, NULL, 'f'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	double echo[ROUNDS_MAX], app[ROUNDS_MAX];
-	long rounds = 5, count = 200000, records = 1, value = 64;
-	bool do_echo = true, do_append = true;
+	double echo[ROUNDS_MAX], app[ROUNDS_MAX], fet[FETCH_MODES][ROUNDS_MAX];
+	long rounds = 5, count = 200000, records = 1, value = 64, fetch_bytes = 1048000;
+	bool do_echo = true, do_append = true, do_fetch = false, count_given = false;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -291,6 +417,11 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			count = arg_long("count", optarg, 1, 100000000);
+			count_given = true;
+			break;
+		case 'f':
+			fetch_bytes = arg_long("fetch-bytes", optarg, 2048,
+					       KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES);
 			break;
 		case 'k':
 			records = arg_long("records", optarg, 1, 4096);
@@ -303,6 +434,8 @@ main(int argc, char **argv)
 				do_append = false;
 			else if (strcmp(optarg, "append") == 0)
 				do_echo = false;
+			else if (strcmp(optarg, "fetch") == 0)
+				do_fetch = true, do_echo = do_append = false;
 			else if (strcmp(optarg, "both") != 0) {
 				fprintf(stderr,
 					"corebench: --phase is echo, append or both, not '%s'\n",
@@ -327,6 +460,35 @@ main(int argc, char **argv)
 			"corebench: %ld records of %ld bytes do not fit one batch (%u bytes)\n",
 			records, value, KR_BATCH_BYTES_MAX - KR_BATCH_HDR_BYTES);
 		return 2;
+	}
+	if (do_fetch) {
+		double ratio[FETCH_MODES][ROUNDS_MAX];
+
+		if (!count_given)
+			count = 2000;
+		for (long i = 0; i < rounds; i++) {
+			for (int k = 0; k < FETCH_MODES; k++) { /* the order turns each round */
+				int md = (int)((k + i) % FETCH_MODES);
+
+				fet[md][i] = run_fetch(count, (uint32_t)fetch_bytes, md);
+				printf("{\"round\":%ld,\"phase\":\"fetch\",\"mode\":\"%s\","
+				       "\"bytes\":%ld,\"ns\":%.1f,\"ns_per_kib\":%.1f}\n",
+				       i, fetch_mode_names[md], fetch_bytes, fet[md][i],
+				       fet[md][i] * 1024 / (double)fetch_bytes);
+			}
+			for (int md = 0; md < FETCH_MODES; md++)
+				ratio[md][i] = fet[md][i] / fet[STAGED][i];
+			fflush(stdout);
+		}
+		printf("{\"summary\":true,\"phase\":\"fetch\",\"rounds\":%ld,\"count\":%ld,"
+		       "\"bytes\":%ld",
+		       rounds, count, fetch_bytes);
+		for (int md = 0; md < FETCH_MODES; md++)
+			printf(",\"%s_ns_p50\":%.1f,\"%s_per_staged_p50\":%.3f",
+			       fetch_mode_names[md], median(fet[md], (int)rounds),
+			       fetch_mode_names[md], median(ratio[md], (int)rounds));
+		printf("}\n");
+		return 0;
 	}
 	for (long i = 0; i < rounds; i++) {
 		if (do_echo) {
