@@ -66,6 +66,7 @@ struct dp {
 	bool events;		/* events pushed since the control thread was last woken */
 	uint64_t encode_errors; /* the harness's count at the last log line */
 	uint64_t zc_frames, zc_bytes, zc_copied; /* zero copy: sent from log memory, or copied */
+	struct kr_rp_ops ops; /* the harness's: ops, tx_end_ext if a port chains */
 	int64_t now;
 	uint64_t pass_tsc;	       /* when this pass of the loop began, in ticks (now: in us) */
 	uint64_t t_last;	       /* the pass's latest clock reading, in ticks */
@@ -622,17 +623,6 @@ static const struct kr_rp_ops ops = {
 	.flush = op_flush,
 	.sending = op_sending,
 	.installed = op_installed,
-};
-
-/* ... with a port that sends payloads from where they are (kn_port.tx_commit_ext) */
-static const struct kr_rp_ops ops_zero_copy = {
-	.tx_begin = op_tx_begin,
-	.tx_end = op_tx_end,
-	.event = op_event,
-	.flush = op_flush,
-	.sending = op_sending,
-	.installed = op_installed,
-	.tx_end_ext = op_tx_end_ext,
 };
 
 /* Carry out the core's actions, in order; then what the node logs about them. */
@@ -1367,11 +1357,13 @@ kn_dataplane_main(void *arg)
 	}
 	d->n = n;
 	d->r = n->repl;
-	d->h = (struct kr_rp_harness){
-		.r = n->repl, .ops = &ops, .arg = d, .big = n->msg_big, .big_cap = KR_MSG_MAX};
+	/* with a port that sends payloads from where they are (kn_port.tx_commit_ext) */
+	d->ops = ops;
 	for (unsigned i = 0; i < n->n_ports; i++)
 		if (n->ports[i]->tx_commit_ext != NULL && n->cfg.dpdk_zero_copy)
-			d->h.ops = &ops_zero_copy;
+			d->ops.tx_end_ext = op_tx_end_ext;
+	d->h = (struct kr_rp_harness){
+		.r = n->repl, .ops = &d->ops, .arg = d, .big = n->msg_big, .big_cap = KR_MSG_MAX};
 	d->log_start = kr_log_start(n->log);
 	clock_init(d);
 	clock_read(d);

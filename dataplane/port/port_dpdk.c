@@ -503,14 +503,15 @@ kn_port_dpdk_open(uint16_t port_id, uint32_t ip, uint16_t udp_port, unsigned ind
 	 * ring) and takes chains. A NIC would DMA from log memory: that needs the memory
 	 * registered with the device (rte_extmem_register, rte_dev_dma_map), not done yet,
 	 * so NICs (and AF_XDP, which takes no chains) are given whole buffers. */
-	bool zero_copy = rte_eth_dev_info_get(port_id, &info) == 0 &&
-			 strcmp(info.driver_name, "net_memif") == 0 &&
-			 (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+	bool zero_copy = false;
 
-	if (zero_copy)
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	if ((rc = rte_eth_dev_info_get(port_id, &info)) != 0 ||
-	    (rc = rte_eth_dev_configure(port_id, 1, 1, &conf)) != 0 ||
+	if ((rc = rte_eth_dev_info_get(port_id, &info)) == 0) {
+		zero_copy = strcmp(info.driver_name, "net_memif") == 0 &&
+			    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+		if (zero_copy)
+			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	}
+	if (rc != 0 || (rc = rte_eth_dev_configure(port_id, 1, 1, &conf)) != 0 ||
 	    (rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &nrx, &ntx)) != 0 ||
 	    (rc = rte_eth_rx_queue_setup(port_id, 0, nrx, rte_eth_dev_socket_id(port_id), NULL,
 					 pool)) != 0 ||

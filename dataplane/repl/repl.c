@@ -707,26 +707,10 @@ kr_repl_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *b
 	return rp_encode(r, a, buf, cap, r->auth.on);
 }
 
-int
-rp_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap,
-	  bool trailer)
-{
-	struct kr_frame_hdr h = {
-		.sender_id = r->cfg.node_id,
-		.correlation_id = a->u.send.correlation,
-		.voter_set_hash = r->cfg.wire.voter_set_hash,
-		.flags = trailer ? KR_FRAME_F_AUTH : 0,
-	};
-
-	if (a->type != KR_RP_SEND)
-		return -KR_WIRE_EAPI;
-	memcpy(h.cluster_id, r->cfg.wire.cluster_id, KR_UUID_BYTES);
-	return kr_frame_encode(buf, cap, &h, &a->u.send.msg);
-}
-
-int
-rp_encode_ext(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap,
-	      bool trailer, const uint8_t **ext, uint32_t *ext_len)
+/* A SEND as a frame from this node; payloads of min_ext bytes or more left out (*ext). */
+static int
+encode_send(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap,
+	    bool trailer, uint32_t min_ext, const uint8_t **ext, uint32_t *ext_len)
 {
 	struct kr_frame_hdr h = {
 		.sender_id = r->cfg.node_id,
@@ -739,7 +723,24 @@ rp_encode_ext(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *bu
 	if (a->type != KR_RP_SEND)
 		return -KR_WIRE_EAPI;
 	memcpy(h.cluster_id, r->cfg.wire.cluster_id, KR_UUID_BYTES);
-	return kr_frame_encode_ext(buf, cap, &h, &a->u.send.msg, KR_RP_EXT_MIN, ext, ext_len);
+	return kr_frame_encode_ext(buf, cap, &h, &a->u.send.msg, min_ext, ext, ext_len);
+}
+
+int
+rp_encode(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap,
+	  bool trailer)
+{
+	const uint8_t *ext;
+	uint32_t ext_len;
+
+	return encode_send(r, a, buf, cap, trailer, UINT32_MAX, &ext, &ext_len);
+}
+
+int
+rp_encode_ext(const struct kr_repl *r, const struct kr_rp_action *a, uint8_t *buf, size_t cap,
+	      bool trailer, const uint8_t **ext, uint32_t *ext_len)
+{
+	return encode_send(r, a, buf, cap, trailer, KR_RP_EXT_MIN, ext, ext_len);
 }
 
 int

@@ -1726,15 +1726,18 @@ static const struct kr_rp_ops rp_ops = {
 	.installed = rp_installed,
 };
 
-static const struct kr_rp_ops rp_ops_zero_copy = {
-	.tx_begin = rp_tx_begin,
-	.tx_end = rp_tx_end,
-	.event = rp_event,
-	.flush = rp_flush,
-	.sending = rp_sending,
-	.installed = rp_installed,
-	.tx_end_ext = rp_tx_end_ext,
-};
+/* --zero-copy: the same, the records handed over where the log holds them */
+static const struct kr_rp_ops *
+rp_ops_for(bool zero_copy)
+{
+	static struct kr_rp_ops zc;
+
+	if (!zero_copy)
+		return &rp_ops;
+	zc = rp_ops;
+	zc.tx_end_ext = rp_tx_end_ext;
+	return &zc;
+}
 
 /* A node's harnesses, fresh at each start. */
 static void
@@ -1743,8 +1746,7 @@ harnesses(struct sim *s, struct node *nd)
 	nd->sim = s;
 	nd->eh = (struct kr_el_harness){.e = &nd->e, .wire = &s->wire, .ops = &el_ops, .arg = nd};
 	s->fragmented += nd->rh.fragmented; /* the last start's */
-	nd->rh = (struct kr_rp_harness){
-		.r = nd->r, .ops = s->o.zero_copy ? &rp_ops_zero_copy : &rp_ops, .arg = nd};
+	nd->rh = (struct kr_rp_harness){.r = nd->r, .ops = rp_ops_for(s->o.zero_copy), .arg = nd};
 	if (s->o.dgram) {
 		nd->rh.big = msg_big;
 		nd->rh.big_cap = sizeof(msg_big);
