@@ -80,6 +80,7 @@ key_id() { python3 -c 'import hashlib,sys; print(hashlib.blake2b(bytes.fromhex("
 ids=" "
 for k in k1 k2 k3 k4; do
 	for _ in $(seq 1 20); do
+		rm -f "$KEYS/$k" # a redraw: random-key never writes over a key file
 		"$KRAFTD" random-key "$KEYS/$k" >/dev/null || fail "random-key"
 		id=$(key_id "$KEYS/$k") || fail "key id of $k"
 		case $ids in *" $id "*) continue ;; esac
